@@ -1,0 +1,292 @@
+"""COCO bbox evaluation, identical to pycocotools' ``COCOeval`` (evaluate + accumulate + summarize).
+
+pycocotools loops over image x category x area range in Python. Here the detections and ground truth
+are sorted once into (image, class) cells and two numba kernels do the work: one greedy-matches every
+cell at every area range and IoU threshold, one accumulates the 101-point precision per class.
+The tie orders are pycocotools' own: per cell the detections are ordered by a stable (mergesort) sort
+of ``-score`` over the file order, and per class by a stable sort of ``-score`` over the concatenation
+of those per-image lists in image-id order.
+
+>>> import numpy as np
+>>> ev = coco_evaluate(np.array([[0.0, 0, 10, 10]]), np.array([0]), np.array([0]), np.array([100.0]),
+...     np.array([False]), np.array([[0.0, 0, 10, 10]]), np.array([0]), np.array([0]),
+...     np.array([0.9]), n_images=1, n_classes=1)
+>>> round(float(coco_summarize(ev.precision, ev.recall)[0]), 3)
+1.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+from assay.metrics.detection.iou import box_iou
+
+__all__ = [
+    "AREA_LABELS",
+    "AREA_RANGES",
+    "CocoMatches",
+    "IOU_THRESHOLDS",
+    "MAX_DETS",
+    "RECALL_THRESHOLDS",
+    "STAT_NAMES",
+    "coco_accumulate",
+    "coco_evaluate",
+    "coco_match",
+    "coco_summarize",
+]
+
+IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
+RECALL_THRESHOLDS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
+MAX_DETS = np.array([1, 10, 100], dtype=np.int64)
+AREA_RANGES = np.array([[0, 1e5**2], [0, 32**2], [32**2, 96**2], [96**2, 1e5**2]], np.float64)
+AREA_LABELS = ("all", "small", "medium", "large")
+STAT_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm",
+              "ARl")
+
+
+@dataclass(eq=False)
+class CocoMatches:
+    """Per-cell matching of a COCO evaluation, in the sorted order of ``dt_order`` / ``gt_order``.
+
+    ``dt_order[j]`` is the original index of the j-th sorted detection (sorted by image, class,
+    ``-score`` stably; only the first 100 per cell are kept), ``dt_rank`` its rank in its cell,
+    ``dt_matched``/``dt_ignored`` are (A, T, nd), ``gt_ignored`` (A, ng) in ``gt_order``.
+    ``dt_gt`` (T, nd) is the sorted index of the matched ground truth at area "all" (-1 if none).
+    """
+
+    gt_order: np.ndarray
+    dt_order: np.ndarray
+    dt_rank: np.ndarray
+    dt_matched: np.ndarray
+    dt_ignored: np.ndarray
+    gt_ignored: np.ndarray
+    dt_gt: np.ndarray
+    acc_order: np.ndarray  # sorted-dt indices ordered by (class, -score) as accumulate needs
+    class_ptr: np.ndarray  # (K + 1,) bounds of each class in acc_order
+    npig: np.ndarray  # (K, A) number of non-ignored ground truth
+
+
+@dataclass(eq=False)
+class CocoEval:
+    """The arrays ``COCOeval.eval`` holds, plus the matches they came from."""
+
+    precision: np.ndarray  # (T, R, K, A, M)
+    recall: np.ndarray  # (T, K, A, M)
+    scores: np.ndarray  # (T, R, K, A, M)
+    matches: CocoMatches
+
+
+@nb.njit(cache=True)
+def _match_cells(gs_, ge_, ds_, de_, gtb, gta, gtc, dtb, dta, arng, thrs):  # pragma: no cover
+    ng_all = gtb.shape[0]
+    nd_all = dtb.shape[0]
+    n_a = arng.shape[0]
+    n_t = thrs.shape[0]
+    dt_m = np.zeros((n_a, n_t, nd_all), np.bool_)
+    dt_ig = np.zeros((n_a, n_t, nd_all), np.bool_)
+    gt_ig = np.zeros((n_a, ng_all), np.bool_)
+    dt_gt = np.full((n_t, nd_all), -1, np.int64)
+    max_ng = 1
+    max_pairs = 1
+    for c in range(gs_.shape[0]):
+        ng = ge_[c] - gs_[c]
+        max_ng = max(max_ng, ng)
+        max_pairs = max(max_pairs, ng * (de_[c] - ds_[c]))
+    ious = np.zeros(max_pairs)
+    perm = np.zeros(max_ng, np.int64)
+    gtm = np.zeros(max_ng, np.bool_)
+    for c in range(gs_.shape[0]):
+        gs = gs_[c]
+        ds = ds_[c]
+        ng = ge_[c] - gs
+        nd = de_[c] - ds
+        for d in range(nd):
+            for g in range(ng):
+                ious[d * ng + g] = box_iou(dtb[ds + d], gtb[gs + g], gtc[gs + g])
+        for a in range(n_a):
+            lo = arng[a, 0]
+            hi = arng[a, 1]
+            k = 0
+            for g in range(ng):
+                ig = gtc[gs + g] or gta[gs + g] < lo or gta[gs + g] > hi
+                gt_ig[a, gs + g] = ig
+                if not ig:
+                    perm[k] = g
+                    k += 1
+            for g in range(ng):
+                if gt_ig[a, gs + g]:
+                    perm[k] = g
+                    k += 1
+            for t in range(n_t):
+                gtm[:ng] = False
+                for d in range(nd):
+                    iou = min(thrs[t], 1 - 1e-10)
+                    m = -1
+                    for j in range(ng):
+                        g = perm[j]
+                        if gtm[j] and not gtc[gs + g]:
+                            continue
+                        if m > -1 and not gt_ig[a, gs + perm[m]] and gt_ig[a, gs + g]:
+                            break
+                        v = ious[d * ng + g]
+                        if v < iou:
+                            continue
+                        iou = v
+                        m = j
+                    if m == -1:
+                        dt_ig[a, t, ds + d] = dta[ds + d] < lo or dta[ds + d] > hi
+                        continue
+                    dt_ig[a, t, ds + d] = gt_ig[a, gs + perm[m]]
+                    dt_m[a, t, ds + d] = True
+                    gtm[m] = True
+                    if a == 0:
+                        dt_gt[t, ds + d] = gs + perm[m]
+    return dt_m, dt_ig, gt_ig, dt_gt
+
+
+@nb.njit(cache=True)
+def _accumulate(acc, class_ptr, rank, dt_m, dt_ig, scores, npig, max_dets, rec_thrs):
+    n_a, n_t, _ = dt_m.shape
+    n_k = class_ptr.shape[0] - 1
+    n_m = max_dets.shape[0]
+    n_r = rec_thrs.shape[0]
+    precision = -np.ones((n_t, n_r, n_k, n_a, n_m))
+    recall = -np.ones((n_t, n_k, n_a, n_m))
+    out_scores = -np.ones((n_t, n_r, n_k, n_a, n_m))
+    n_max = 1
+    for k in range(n_k):
+        n_max = max(n_max, class_ptr[k + 1] - class_ptr[k])
+    sel = np.zeros(n_max, np.int64)
+    rc = np.zeros(n_max)
+    pr = np.zeros(n_max)
+    eps = np.spacing(1.0)
+    for k in range(n_k):
+        for a in range(n_a):
+            if npig[k, a] == 0:
+                continue
+            for mi in range(n_m):
+                n = 0
+                for i in range(class_ptr[k], class_ptr[k + 1]):
+                    d = acc[i]
+                    if rank[d] < max_dets[mi]:
+                        sel[n] = d
+                        n += 1
+                for t in range(n_t):
+                    tp = 0.0
+                    fp = 0.0
+                    for j in range(n):
+                        d = sel[j]
+                        if not dt_ig[a, t, d]:
+                            if dt_m[a, t, d]:
+                                tp += 1.0
+                            else:
+                                fp += 1.0
+                        rc[j] = tp / npig[k, a]
+                        pr[j] = tp / (fp + tp + eps)
+                    recall[t, k, a, mi] = rc[n - 1] if n else 0.0
+                    for j in range(n - 1, 0, -1):
+                        if pr[j] > pr[j - 1]:
+                            pr[j - 1] = pr[j]
+                    j = 0
+                    for ri in range(n_r):
+                        while j < n and rc[j] < rec_thrs[ri]:
+                            j += 1
+                        if j >= n:
+                            for rj in range(ri, n_r):
+                                precision[t, rj, k, a, mi] = 0.0
+                                out_scores[t, rj, k, a, mi] = 0.0
+                            break
+                        precision[t, ri, k, a, mi] = pr[j]
+                        out_scores[t, ri, k, a, mi] = scores[sel[j]]
+    return precision, recall, out_scores
+
+
+def coco_match(
+    gt_boxes: np.ndarray, gt_labels: np.ndarray, gt_image: np.ndarray, gt_area: np.ndarray,
+    gt_crowd: np.ndarray, dt_boxes: np.ndarray, dt_labels: np.ndarray, dt_image: np.ndarray,
+    dt_scores: np.ndarray, *, n_images: int, n_classes: int,
+    image_rank: np.ndarray | None = None,
+) -> CocoMatches:
+    """Greedy COCO matching of every (image, class) cell at every area range and IoU threshold.
+
+    ``image_rank`` orders images as pycocotools does (by image id); default: image index order.
+    """
+    img_key = np.asarray(gt_image, np.int64) if image_rank is None else image_rank[gt_image]
+    gt_order = np.lexsort((gt_labels, img_key))
+    dimg = np.asarray(dt_image, np.int64) if image_rank is None else image_rank[dt_image]
+    dt_order = np.lexsort((-np.asarray(dt_scores, np.float64), dt_labels, dimg))
+    gcell = (img_key * n_classes + gt_labels)[gt_order]
+    dcell = (dimg * n_classes + dt_labels)[dt_order]
+    # keep the first maxDets[-1] detections of each cell
+    dstart = np.searchsorted(dcell, dcell, side="left")
+    rank = np.arange(len(dcell)) - dstart
+    keep = rank < MAX_DETS[-1]
+    if not keep.all():
+        dt_order, dcell, rank = dt_order[keep], dcell[keep], rank[keep]
+    cells = np.union1d(gcell, dcell)
+    gs = np.searchsorted(gcell, cells, "left")
+    ge = np.searchsorted(gcell, cells, "right")
+    ds = np.searchsorted(dcell, cells, "left")
+    de = np.searchsorted(dcell, cells, "right")
+    gtb = np.ascontiguousarray(gt_boxes[gt_order], np.float64).reshape(-1, 4)
+    dtb = np.ascontiguousarray(dt_boxes[dt_order], np.float64).reshape(-1, 4)
+    dt_area = dtb[:, 2] * dtb[:, 3]
+    dt_m, dt_ig, gt_ig, dt_gt = _match_cells(
+        gs, ge, ds, de, gtb, np.asarray(gt_area, np.float64)[gt_order],
+        np.asarray(gt_crowd, bool)[gt_order], dtb, dt_area, AREA_RANGES, IOU_THRESHOLDS)
+    sdt_lab = np.asarray(dt_labels)[dt_order]
+    sdt_score = np.asarray(dt_scores, np.float64)[dt_order]
+    acc = np.lexsort((-sdt_score, sdt_lab))
+    class_ptr = np.searchsorted(sdt_lab[acc], np.arange(n_classes + 1), "left")
+    sgt_lab = np.asarray(gt_labels)[gt_order]
+    npig = np.stack([np.bincount(sgt_lab[~gt_ig[a]], minlength=n_classes)
+                     for a in range(len(AREA_RANGES))], axis=1)
+    return CocoMatches(gt_order, dt_order, rank, dt_m, dt_ig, gt_ig, dt_gt, acc, class_ptr, npig)
+
+
+def coco_accumulate(m: CocoMatches, dt_scores: np.ndarray) -> tuple[np.ndarray, ...]:
+    """precision (T,R,K,A,M), recall (T,K,A,M) and scores like ``COCOeval.accumulate``."""
+    s = np.asarray(dt_scores, np.float64)[m.dt_order]
+    return _accumulate(m.acc_order, m.class_ptr, m.dt_rank, m.dt_matched, m.dt_ignored, s,
+                       m.npig, MAX_DETS, RECALL_THRESHOLDS)
+
+
+def coco_evaluate(
+    gt_boxes: np.ndarray, gt_labels: np.ndarray, gt_image: np.ndarray, gt_area: np.ndarray,
+    gt_crowd: np.ndarray, dt_boxes: np.ndarray, dt_labels: np.ndarray, dt_image: np.ndarray,
+    dt_scores: np.ndarray, *, n_images: int, n_classes: int,
+    image_rank: np.ndarray | None = None,
+) -> CocoEval:
+    """Match and accumulate: the full ``COCOeval.evaluate(); accumulate()`` on columnar input."""
+    m = coco_match(gt_boxes, gt_labels, gt_image, gt_area, gt_crowd, dt_boxes, dt_labels,
+                   dt_image, dt_scores, n_images=n_images, n_classes=n_classes,
+                   image_rank=image_rank)
+    precision, recall, scores = coco_accumulate(m, dt_scores)
+    return CocoEval(precision, recall, scores, m)
+
+
+def _mean_valid(s: np.ndarray) -> float:
+    v = s[s > -1]
+    return -1.0 if v.size == 0 else float(np.mean(v))
+
+
+def coco_summarize(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    """The 12 numbers of ``COCOeval.summarize()`` (see ``STAT_NAMES``), -1 where undefined.
+
+    >>> p = -np.ones((10, 101, 1, 4, 3)); r = -np.ones((10, 1, 4, 3))
+    >>> coco_summarize(p, r).tolist()[:2]
+    [-1.0, -1.0]
+    """
+
+    def ap(t: int | None = None, a: int = 0) -> float:
+        s = precision if t is None else precision[t : t + 1]
+        return _mean_valid(s[:, :, :, a, 2])
+
+    def ar(m: int, a: int = 0) -> float:
+        return _mean_valid(recall[:, :, a, m])
+
+    return np.array([ap(), ap(0), ap(5), ap(None, 1), ap(None, 2), ap(None, 3),
+                     ar(0), ar(1), ar(2), ar(2, 1), ar(2, 2), ar(2, 3)])
