@@ -1,0 +1,130 @@
+"""Evaluate files: read ground truth and predictions, infer the task, build the results object.
+
+The CLI and the server's background jobs both come through here, so a file means the same thing
+everywhere.
+
+>>> run = evaluate_files("gt.csv", "pred.csv")           # doctest: +SKIP
+>>> run.task, run.results.summary()["accuracy"]          # doctest: +SKIP
+('classification', 0.91)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from assay.errors import InputError
+
+TaskName = Literal["classification", "multilabel", "detection"]
+TASKS: tuple[str, ...] = ("classification", "multilabel", "detection")
+
+
+@dataclass
+class FileEvaluation:
+    """What one evaluation of files produced: the results and the dataset's per-sample table."""
+
+    task: str
+    results: Any
+    samples: pa.Table
+    gt_source: Path
+    pred_source: Path
+
+
+def infer_task(gt: str | Path) -> str:
+    """Guess the task from the ground truth: COCO / YOLO / VOC means detection."""
+    path = Path(gt)
+    if path.is_dir():
+        if (path / "Annotations").is_dir() or (path / "labels").is_dir():
+            return "detection"
+        return "classification"
+    if path.suffix.lower() == ".json":
+        head = path.read_bytes()[:65536].lstrip(b"\xef\xbb\xbf").lstrip()
+        if head.startswith(b"{") and (b'"annotations"' in head or b'"images"' in head):
+            return "detection"
+    return "classification"
+
+
+def evaluate_files(
+    gt: str | Path,
+    pred: str | Path,
+    *,
+    task: str | None = None,
+    threshold: float = 0.5,
+    logits: bool = False,
+    images_root: str | Path | None = None,
+) -> FileEvaluation:
+    """Read, check and evaluate; raises :class:`InputError` on bad input, before anything is stored."""
+    gt_path, pred_path = Path(gt), Path(pred)
+    if not gt_path.exists():
+        raise InputError("no such file or folder", file=str(gt_path))
+    if not pred_path.exists():
+        raise InputError("no such file", file=str(pred_path))
+    if task is not None and task not in TASKS:
+        raise InputError(f"unknown task '{task}' (choose one of {', '.join(TASKS)})")
+    if not 0.0 <= threshold <= 1.0:
+        raise InputError(f"threshold {threshold} is outside [0, 1]")
+    if task is None:
+        task = infer_task(gt_path)
+    if task == "detection":
+        return _evaluate_detection_files(gt_path, pred_path, images_root)
+    return _evaluate_classification_files(gt_path, pred_path, task, threshold, logits)
+
+
+def _evaluate_classification_files(
+    gt_path: Path, pred_path: Path, task: str | None, threshold: float, logits: bool
+) -> FileEvaluation:
+    from assay.evaluation.classification import evaluate_classification
+    from assay.formats.tables import align, read_ground_truth, read_predictions
+
+    if pred_path.is_dir():
+        raise InputError("is a folder, expected a predictions file", file=str(pred_path))
+    gt = read_ground_truth(gt_path)
+    if task is None or task == "classification":
+        task = "multilabel" if gt.multilabel else "classification"
+    pred = read_predictions(pred_path)
+    data = align(gt, pred, task=task, logits=logits)  # type: ignore[arg-type]
+    results = evaluate_classification(
+        data.y_true,
+        data.y_score,
+        classes=data.classes,
+        multilabel=data.task == "multilabel",
+        threshold=threshold,
+        sample_ids=gt.ids,
+        folds=data.folds,
+    )
+    return FileEvaluation(
+        task=data.task,
+        results=results,
+        samples=gt.samples_table(),
+        gt_source=gt.source,
+        pred_source=pred.source,
+    )
+
+
+def _evaluate_detection_files(
+    gt_path: Path, pred_path: Path, images_root: str | Path | None
+) -> FileEvaluation:
+    from assay.evaluation.detection import evaluate_detections
+
+    results = evaluate_detections(gt_path, pred_path, images_root=images_root)
+    gt = results.gt
+    paths = results.image_paths()
+    samples = pa.table(
+        {
+            "id": pa.array([str(i) for i in gt.image_ids.tolist()], pa.string()),
+            "file_name": pa.array(list(gt.file_names), pa.string()),
+            "path": pa.array([None if p is None else str(p) for p in paths], pa.string()),
+            "width": pa.array(gt.widths.tolist()),
+            "height": pa.array(gt.heights.tolist()),
+        }
+    )
+    return FileEvaluation(
+        task="detection",
+        results=results,
+        samples=samples,
+        gt_source=gt_path.resolve(),
+        pred_source=pred_path.resolve(),
+    )
