@@ -1,0 +1,26 @@
+"""The workspace: a SQLite catalog of datasets, models, evaluations and jobs, plus artifacts.
+
+>>> from assay.store import Workspace
+>>> ws = Workspace()                       # doctest: +SKIP  ($ASSAY_HOME or ~/.assay)
+"""
+
+from assay.store.records import (
+    DatasetRecord,
+    DatasetVersion,
+    EvaluationRecord,
+    JobRecord,
+    ModelRecord,
+    ModelVersion,
+)
+from assay.store.workspace import Workspace, json_safe
+
+__all__ = [
+    "DatasetRecord",
+    "DatasetVersion",
+    "EvaluationRecord",
+    "JobRecord",
+    "ModelRecord",
+    "ModelVersion",
+    "Workspace",
+    "json_safe",
+]

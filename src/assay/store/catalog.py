@@ -1,0 +1,207 @@
+"""The SQLite catalog: schema, connections and the SQL that maps rows to records.
+
+One connection per thread (SQLite connections must not be shared across threads); WAL mode so
+readers never wait for a writer; ``busy_timeout`` so two writers queue instead of failing; writes
+run in ``BEGIN IMMEDIATE`` transactions so the write lock is taken up front.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from assay.errors import AssayError
+from assay.store.records import (
+    DatasetVersion,
+    EvaluationRecord,
+    JobRecord,
+    ModelVersion,
+)
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 60_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS datasets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    task TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dataset_versions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+    version TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    source TEXT,
+    n_samples INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (dataset_id, hash)
+);
+CREATE TABLE IF NOT EXISTS models (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS model_versions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    version TEXT NOT NULL,
+    parent_version_id INTEGER REFERENCES model_versions(id) ON DELETE SET NULL,
+    hash TEXT,
+    path TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (model_id, version)
+);
+CREATE TABLE IF NOT EXISTS evaluations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    task TEXT NOT NULL,
+    status TEXT NOT NULL,
+    dataset_version_id INTEGER NOT NULL REFERENCES dataset_versions(id),
+    model_version_id INTEGER REFERENCES model_versions(id),
+    params TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    headline_metric TEXT,
+    headline_value REAL,
+    n_samples INTEGER NOT NULL,
+    n_classes INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    artifact_dir TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS evaluations_created ON evaluations (created_at);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    status TEXT NOT NULL,
+    evaluation_id INTEGER REFERENCES evaluations(id) ON DELETE SET NULL,
+    error TEXT,
+    params TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+
+DV_COLUMNS = (
+    "dv.id, dv.dataset_id, d.name, d.task, dv.version, dv.hash, dv.source, dv.n_samples, "
+    "dv.created_at"
+)
+MV_COLUMNS = (
+    "mv.id, mv.model_id, m.name, mv.version, mv.parent_version_id, mv.hash, mv.path, mv.created_at"
+)
+DV_FROM = "dataset_versions dv JOIN datasets d ON d.id = dv.dataset_id"
+MV_FROM = "model_versions mv JOIN models m ON m.id = mv.model_id"
+EVAL_SELECT = (
+    "SELECT e.id, e.name, e.task, e.status, e.params, e.summary, e.headline_metric, "
+    "e.headline_value, e.n_samples, e.n_classes, e.created_at, e.artifact_dir, "
+    f"{DV_COLUMNS}, {MV_COLUMNS} "
+    "FROM evaluations e JOIN dataset_versions dv ON dv.id = e.dataset_version_id "
+    "JOIN datasets d ON d.id = dv.dataset_id "
+    "LEFT JOIN model_versions mv ON mv.id = e.model_version_id "
+    "LEFT JOIN models m ON m.id = mv.model_id"
+)
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601 with a ``Z`` suffix, to the millisecond."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def dataset_version_from_row(row: tuple[Any, ...]) -> DatasetVersion:
+    return DatasetVersion(*row[:9])
+
+
+def model_version_from_row(row: tuple[Any, ...]) -> ModelVersion | None:
+    if row[0] is None:
+        return None
+    return ModelVersion(*row[:8])
+
+
+def evaluation_from_row(row: tuple[Any, ...], home: Path) -> EvaluationRecord:
+    return EvaluationRecord(
+        id=row[0],
+        name=row[1],
+        task=row[2],
+        status=row[3],
+        params=json.loads(row[4]),
+        summary=json.loads(row[5]),
+        headline_metric=row[6],
+        headline_value=row[7],
+        n_samples=row[8],
+        n_classes=row[9],
+        created_at=row[10],
+        artifact_dir=home / row[11],
+        dataset_version=dataset_version_from_row(row[12:21]),
+        model_version=model_version_from_row(row[21:29]),
+    )
+
+
+def job_from_row(row: tuple[Any, ...]) -> JobRecord:
+    return JobRecord(*row[:6])
+
+
+JOB_SELECT = "SELECT id, status, evaluation_id, error, created_at, updated_at FROM jobs"
+
+
+class Catalog:
+    """Thread-local SQLite connections to one catalog file, and transactions over them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        conn = self.connection()
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise AssayError(
+                f"{path}: catalog schema version {version} is newer than this Assay "
+                f"(knows {SCHEMA_VERSION}); upgrade Assay"
+            )
+        if version < SCHEMA_VERSION:
+            with self.write() as c:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        c.execute(statement)
+                c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on any error)."""
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self.connection().execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self.connection().execute(sql, params).fetchone()
+        return row
+
+    def close(self) -> None:
+        """Close this thread's connection (other threads' close when their thread ends)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
