@@ -164,7 +164,8 @@ def _read_csv(path: Path, string_columns: tuple[str, ...], delimiter: str) -> pa
             io.BytesIO(data),
             parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pcsv.ConvertOptions(
-                column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
+                column_types=types, null_values=[""], strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
             ),
         )
     except pa.ArrowInvalid as exc:
@@ -351,6 +352,8 @@ def _float_column(col: pa.ChunkedArray, path: Path, name: str) -> np.ndarray:
         raw = col.to_pylist()
         values = np.empty(len(raw), dtype=np.float64)
         for i, v in enumerate(raw):
+            if v is None or v == "":
+                raise InputError("missing score", file=str(path), where=f"row {i + 1}, column '{name}'")
             try:
                 values[i] = float(v)
             except (TypeError, ValueError):
