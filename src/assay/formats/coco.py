@@ -55,8 +55,9 @@ def _check_entry(d: Any, fields: tuple[str, ...], *, file: str | None, where: st
         v = d[f]
         if f == "bbox":
             if not (isinstance(v, list) and len(v) == 4 and all(_is_num(x) for x in v)):
-                raise InputError(f"bbox must be 4 numbers [x, y, w, h], got {v!r}", file=file,
-                                 where=where)
+                raise InputError(
+                    f"bbox must be 4 numbers [x, y, w, h], got {v!r}", file=file, where=where
+                )
         elif not _is_num(v):
             raise InputError(f"field '{f}' must be a number, got {v!r}", file=file, where=where)
 
@@ -88,8 +89,9 @@ def _columns(
     return out
 
 
-def _lookup(ids: np.ndarray, table: np.ndarray, what: str, *, file: str | None, where: str
-            ) -> np.ndarray:
+def _lookup(
+    ids: np.ndarray, table: np.ndarray, what: str, *, file: str | None, where: str
+) -> np.ndarray:
     """Map ids to indices in ``table`` (unsorted ids allowed); unknown ids raise InputError."""
     order = np.argsort(table, kind="stable")
     st = table[order]
@@ -157,22 +159,37 @@ def load_detection_gt(
     cols = _columns(anns, ("image_id", "category_id", "bbox"), file=file, where=where)
     boxes = cols["bbox"]
     check_boxes(boxes, file=file, where=where)
-    img_idx = _lookup(cols["image_id"], image_ids.astype(np.float64), "image_id", file=file,
-                      where=where)
-    lab = _lookup(cols["category_id"], cat_ids.astype(np.float64), "category_id", file=file,
-                  where=where)
+    img_idx = _lookup(
+        cols["image_id"], image_ids.astype(np.float64), "image_id", file=file, where=where
+    )
+    lab = _lookup(
+        cols["category_id"], cat_ids.astype(np.float64), "category_id", file=file, where=where
+    )
     n = len(anns)
     if all("area" in a for a in anns):
         area = _columns(anns, ("area",), file=file, where=where)["area"]
     else:
-        area = np.array([a.get("area", b[2] * b[3]) for a, b in zip(anns, boxes.tolist(),
-                                                                    strict=True)], np.float64)
+        area = np.array(
+            [a.get("area", b[2] * b[3]) for a, b in zip(anns, boxes.tolist(), strict=True)],
+            np.float64,
+        )
     iscrowd = np.fromiter((bool(a.get("iscrowd", 0)) for a in anns), bool, n)
     ann_ids = np.fromiter((a.get("id", i + 1) for i, a in enumerate(anns)), np.int64, n)
     return DetectionGroundTruth(
-        classes=classes, category_ids=cat_ids, image_ids=image_ids, file_names=file_names,
-        widths=widths, heights=heights, boxes=boxes, labels=lab, image=img_idx, area=area,
-        iscrowd=iscrowd, ann_ids=ann_ids, images_root=root, source=file,
+        classes=classes,
+        category_ids=cat_ids,
+        image_ids=image_ids,
+        file_names=file_names,
+        widths=widths,
+        heights=heights,
+        boxes=boxes,
+        labels=lab,
+        image=img_idx,
+        area=area,
+        iscrowd=iscrowd,
+        ann_ids=ann_ids,
+        images_root=root,
+        source=file,
     )
 
 
@@ -203,12 +220,19 @@ def load_detection_results(
     cols = _columns(data, ("image_id", "category_id", "bbox", "score"), file=file, where=where)
     boxes = cols["bbox"]
     check_boxes(boxes, file=file, where=where)
-    img = _lookup(cols["image_id"], gt.image_ids.astype(np.float64), "image_id", file=file,
-                  where=where)
-    lab = _lookup(cols["category_id"], gt.category_ids.astype(np.float64), "category_id",
-                  file=file, where=where)
-    return DetectionPredictions(boxes=boxes, labels=lab, scores=cols["score"], image=img,
-                                source=file)
+    img = _lookup(
+        cols["image_id"], gt.image_ids.astype(np.float64), "image_id", file=file, where=where
+    )
+    lab = _lookup(
+        cols["category_id"],
+        gt.category_ids.astype(np.float64),
+        "category_id",
+        file=file,
+        where=where,
+    )
+    return DetectionPredictions(
+        boxes=boxes, labels=lab, scores=cols["score"], image=img, source=file
+    )
 
 
 def to_coco_dict(gt: DetectionGroundTruth) -> dict[str, Any]:
@@ -216,16 +240,35 @@ def to_coco_dict(gt: DetectionGroundTruth) -> dict[str, Any]:
     return {
         "images": [
             {"id": int(i), "file_name": f, "width": int(w), "height": int(h)}
-            for i, f, w, h in zip(gt.image_ids.tolist(), gt.file_names, gt.widths.tolist(),
-                                  gt.heights.tolist(), strict=True)
+            for i, f, w, h in zip(
+                gt.image_ids.tolist(),
+                gt.file_names,
+                gt.widths.tolist(),
+                gt.heights.tolist(),
+                strict=True,
+            )
         ],
-        "categories": [{"id": int(c), "name": n} for c, n in zip(gt.category_ids.tolist(),
-                                                                 gt.classes, strict=True)],
+        "categories": [
+            {"id": int(c), "name": n}
+            for c, n in zip(gt.category_ids.tolist(), gt.classes, strict=True)
+        ],
         "annotations": [
-            {"id": int(a), "image_id": int(gt.image_ids[im]), "category_id":
-             int(gt.category_ids[lb]), "bbox": b, "area": ar, "iscrowd": int(c)}
-            for a, im, lb, b, ar, c in zip(gt.ann_ids.tolist(), gt.image.tolist(),
-                                           gt.labels.tolist(), gt.boxes.tolist(),
-                                           gt.area.tolist(), gt.iscrowd.tolist(), strict=True)
+            {
+                "id": int(a),
+                "image_id": int(gt.image_ids[im]),
+                "category_id": int(gt.category_ids[lb]),
+                "bbox": b,
+                "area": ar,
+                "iscrowd": int(c),
+            }
+            for a, im, lb, b, ar, c in zip(
+                gt.ann_ids.tolist(),
+                gt.image.tolist(),
+                gt.labels.tolist(),
+                gt.boxes.tolist(),
+                gt.area.tolist(),
+                gt.iscrowd.tolist(),
+                strict=True,
+            )
         ],
     }

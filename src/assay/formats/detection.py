@@ -29,10 +29,10 @@ __all__ = ["DetectionGroundTruth", "DetectionPredictions", "check_boxes"]
 class DetectionGroundTruth:
     """Ground-truth boxes of a detection set plus its image table.
 
-    ``category_ids`` keeps the ids the source used (COCO ``category_id``); ``classes[k]`` is the name
-    of ``category_ids[k]``. Classes are ordered by category id, as pycocotools orders them.
-    ``iscrowd`` marks COCO crowd regions (and Pascal VOC ``difficult`` objects): they are never
-    missed and a prediction on them is neither right nor wrong.
+    ``category_ids`` keeps the ids the source used (COCO ``category_id``); ``classes[k]`` is the
+    name of ``category_ids[k]``. Classes are ordered by category id, as pycocotools orders them.
+    ``iscrowd`` marks COCO crowd regions (and Pascal VOC ``difficult`` objects): they are
+    never missed and a prediction on them is neither right nor wrong.
     """
 
     classes: list[str]

@@ -1,15 +1,16 @@
-"""COCO bbox evaluation, identical to pycocotools' ``COCOeval`` (evaluate + accumulate + summarize).
+"""COCO bbox evaluation, identical to pycocotools' ``COCOeval`` (evaluate, accumulate, summarize).
 
-pycocotools loops over image x category x area range in Python. Here the detections and ground truth
-are sorted once into (image, class) cells and two numba kernels do the work: one greedy-matches every
-cell at every area range and IoU threshold, one accumulates the 101-point precision per class.
-The tie orders are pycocotools' own: per cell the detections are ordered by a stable (mergesort) sort
-of ``-score`` over the file order, and per class by a stable sort of ``-score`` over the concatenation
-of those per-image lists in image-id order.
+pycocotools loops over image x category x area range in Python. Here the detections and ground
+truth are sorted once into (image, class) cells and two numba kernels do the work: one
+greedy-matches every cell at every area range and IoU threshold, one accumulates the 101-point
+precision per class. The tie orders are pycocotools' own: per cell the detections are ordered by a
+stable (mergesort) sort of ``-score`` over the file order, and per class by a stable sort of
+``-score`` over the concatenation of those per-image lists in image-id order.
 
 >>> import numpy as np
->>> ev = coco_evaluate(np.array([[0.0, 0, 10, 10]]), np.array([0]), np.array([0]), np.array([100.0]),
-...     np.array([False]), np.array([[0.0, 0, 10, 10]]), np.array([0]), np.array([0]),
+>>> box = np.array([[0.0, 0, 10, 10]])
+>>> ev = coco_evaluate(box, np.array([0]), np.array([0]), np.array([100.0]), np.array([False]),
+...     np.array([[0.0, 0, 10, 10]]), np.array([0]), np.array([0]),
 ...     np.array([0.9]), n_images=1, n_classes=1)
 >>> round(float(coco_summarize(ev.precision, ev.recall)[0]), 3)
 1.0
@@ -43,8 +44,20 @@ RECALL_THRESHOLDS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 
 MAX_DETS = np.array([1, 10, 100], dtype=np.int64)
 AREA_RANGES = np.array([[0, 1e5**2], [0, 32**2], [32**2, 96**2], [96**2, 1e5**2]], np.float64)
 AREA_LABELS = ("all", "small", "medium", "large")
-STAT_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm",
-              "ARl")
+STAT_NAMES = (
+    "AP",
+    "AP50",
+    "AP75",
+    "APs",
+    "APm",
+    "APl",
+    "AR1",
+    "AR10",
+    "AR100",
+    "ARs",
+    "ARm",
+    "ARl",
+)
 
 
 @dataclass(eq=False)
@@ -205,9 +218,18 @@ def _accumulate(acc, class_ptr, rank, dt_m, dt_ig, scores, npig, max_dets, rec_t
 
 
 def coco_match(
-    gt_boxes: np.ndarray, gt_labels: np.ndarray, gt_image: np.ndarray, gt_area: np.ndarray,
-    gt_crowd: np.ndarray, dt_boxes: np.ndarray, dt_labels: np.ndarray, dt_image: np.ndarray,
-    dt_scores: np.ndarray, *, n_images: int, n_classes: int,
+    gt_boxes: np.ndarray,
+    gt_labels: np.ndarray,
+    gt_image: np.ndarray,
+    gt_area: np.ndarray,
+    gt_crowd: np.ndarray,
+    dt_boxes: np.ndarray,
+    dt_labels: np.ndarray,
+    dt_image: np.ndarray,
+    dt_scores: np.ndarray,
+    *,
+    n_images: int,
+    n_classes: int,
     image_rank: np.ndarray | None = None,
 ) -> CocoMatches:
     """Greedy COCO matching of every (image, class) cell at every area range and IoU threshold.
@@ -235,35 +257,76 @@ def coco_match(
     dtb = np.ascontiguousarray(dt_boxes[dt_order], np.float64).reshape(-1, 4)
     dt_area = dtb[:, 2] * dtb[:, 3]
     dt_m, dt_ig, gt_ig, dt_gt = _match_cells(
-        gs, ge, ds, de, gtb, np.asarray(gt_area, np.float64)[gt_order],
-        np.asarray(gt_crowd, bool)[gt_order], dtb, dt_area, AREA_RANGES, IOU_THRESHOLDS)
+        gs,
+        ge,
+        ds,
+        de,
+        gtb,
+        np.asarray(gt_area, np.float64)[gt_order],
+        np.asarray(gt_crowd, bool)[gt_order],
+        dtb,
+        dt_area,
+        AREA_RANGES,
+        IOU_THRESHOLDS,
+    )
     sdt_lab = np.asarray(dt_labels)[dt_order]
     sdt_score = np.asarray(dt_scores, np.float64)[dt_order]
     acc = np.lexsort((-sdt_score, sdt_lab))
     class_ptr = np.searchsorted(sdt_lab[acc], np.arange(n_classes + 1), "left")
     sgt_lab = np.asarray(gt_labels)[gt_order]
-    npig = np.stack([np.bincount(sgt_lab[~gt_ig[a]], minlength=n_classes)
-                     for a in range(len(AREA_RANGES))], axis=1)
+    npig = np.stack(
+        [np.bincount(sgt_lab[~gt_ig[a]], minlength=n_classes) for a in range(len(AREA_RANGES))],
+        axis=1,
+    )
     return CocoMatches(gt_order, dt_order, rank, dt_m, dt_ig, gt_ig, dt_gt, acc, class_ptr, npig)
 
 
 def coco_accumulate(m: CocoMatches, dt_scores: np.ndarray) -> tuple[np.ndarray, ...]:
     """precision (T,R,K,A,M), recall (T,K,A,M) and scores like ``COCOeval.accumulate``."""
     s = np.asarray(dt_scores, np.float64)[m.dt_order]
-    return _accumulate(m.acc_order, m.class_ptr, m.dt_rank, m.dt_matched, m.dt_ignored, s,
-                       m.npig, MAX_DETS, RECALL_THRESHOLDS)
+    return _accumulate(
+        m.acc_order,
+        m.class_ptr,
+        m.dt_rank,
+        m.dt_matched,
+        m.dt_ignored,
+        s,
+        m.npig,
+        MAX_DETS,
+        RECALL_THRESHOLDS,
+    )
 
 
 def coco_evaluate(
-    gt_boxes: np.ndarray, gt_labels: np.ndarray, gt_image: np.ndarray, gt_area: np.ndarray,
-    gt_crowd: np.ndarray, dt_boxes: np.ndarray, dt_labels: np.ndarray, dt_image: np.ndarray,
-    dt_scores: np.ndarray, *, n_images: int, n_classes: int,
+    gt_boxes: np.ndarray,
+    gt_labels: np.ndarray,
+    gt_image: np.ndarray,
+    gt_area: np.ndarray,
+    gt_crowd: np.ndarray,
+    dt_boxes: np.ndarray,
+    dt_labels: np.ndarray,
+    dt_image: np.ndarray,
+    dt_scores: np.ndarray,
+    *,
+    n_images: int,
+    n_classes: int,
     image_rank: np.ndarray | None = None,
 ) -> CocoEval:
     """Match and accumulate: the full ``COCOeval.evaluate(); accumulate()`` on columnar input."""
-    m = coco_match(gt_boxes, gt_labels, gt_image, gt_area, gt_crowd, dt_boxes, dt_labels,
-                   dt_image, dt_scores, n_images=n_images, n_classes=n_classes,
-                   image_rank=image_rank)
+    m = coco_match(
+        gt_boxes,
+        gt_labels,
+        gt_image,
+        gt_area,
+        gt_crowd,
+        dt_boxes,
+        dt_labels,
+        dt_image,
+        dt_scores,
+        n_images=n_images,
+        n_classes=n_classes,
+        image_rank=image_rank,
+    )
     precision, recall, scores = coco_accumulate(m, dt_scores)
     return CocoEval(precision, recall, scores, m)
 
@@ -288,5 +351,19 @@ def coco_summarize(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
     def ar(m: int, a: int = 0) -> float:
         return _mean_valid(recall[:, :, a, m])
 
-    return np.array([ap(), ap(0), ap(5), ap(None, 1), ap(None, 2), ap(None, 3),
-                     ar(0), ar(1), ar(2), ar(2, 1), ar(2, 2), ar(2, 3)])
+    return np.array(
+        [
+            ap(),
+            ap(0),
+            ap(5),
+            ap(None, 1),
+            ap(None, 2),
+            ap(None, 3),
+            ar(0),
+            ar(1),
+            ar(2),
+            ar(2, 1),
+            ar(2, 2),
+            ar(2, 3),
+        ]
+    )

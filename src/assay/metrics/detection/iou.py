@@ -64,8 +64,12 @@ def _pairs(gt_ptr, dt_ptr, gtb, dtb, crowd, count_only, out_gt, out_iou, dt_npai
 
 
 def image_pairs(
-    gt_boxes: np.ndarray, gt_image: np.ndarray, dt_boxes: np.ndarray, dt_image: np.ndarray,
-    gt_crowd: np.ndarray, n_images: int,
+    gt_boxes: np.ndarray,
+    gt_image: np.ndarray,
+    dt_boxes: np.ndarray,
+    dt_image: np.ndarray,
+    gt_crowd: np.ndarray,
+    n_images: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All overlapping (detection, ground truth) pairs of the same image, class-agnostic.
 

@@ -1,0 +1,671 @@
+"""Detection evaluation: ``evaluate_detections`` and the ``DetectionResults`` it returns.
+
+The COCO numbers are computed once (identical to pycocotools). The class-agnostic matching behind
+the confusion matrix, P/R/F1 and the image feed is one numba pass over precomputed overlapping
+pairs per IoU, cached; any confidence is then a mask, so slider moves cost milliseconds.
+
+>>> from assay.demo.shapes import make_shapes_dataset
+>>> import tempfile, pathlib
+>>> gt_path, dt_path = make_shapes_dataset(pathlib.Path(tempfile.mkdtemp()), n_images=8)
+>>> res = evaluate_detections(gt_path, dt_path)
+>>> sorted(res.coco_stats())[:3]
+['AP', 'AP50', 'AP75']
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assay.errors import InputError, ParameterError
+from assay.formats.detection import DetectionGroundTruth, DetectionPredictions
+from assay.metrics.detection import (
+    IOU_THRESHOLDS,
+    RECALL_THRESHOLDS,
+    STAT_NAMES,
+    CocoMatches,
+    coco_evaluate,
+    coco_summarize,
+    image_pairs,
+)
+from assay.metrics.detection.matching import (
+    CROWD,
+    MATCHED,
+    UNMATCHED,
+    AgnosticMatch,
+    confusion_counts,
+    f1_sweep,
+    greedy_match,
+    prf_from_confusion,
+)
+from assay.metrics.detection.protocols import PROTOCOLS, bootstrap_ap, protocol_ap
+
+__all__ = ["DetectionResults", "evaluate_detections", "load_gt", "load_predictions"]
+
+NOT_DETECTED = "Not detected"
+NOT_AN_OBJECT = "Not an object"
+FORMAT_VERSION = 1
+_MATCH_FIELDS = (
+    "gt_order",
+    "dt_order",
+    "dt_rank",
+    "dt_matched",
+    "dt_ignored",
+    "gt_ignored",
+    "dt_gt",
+    "acc_order",
+    "class_ptr",
+    "npig",
+)
+_SORTS = ("errors", "index", "tp", "fp", "fn")
+
+
+def _f(x: Any) -> float | None:
+    """A float for JSON: nan / -1 sentinels become None."""
+    v = float(x)
+    return None if np.isnan(v) else v
+
+
+def _mean_valid(s: np.ndarray) -> float | None:
+    v = s[s > -1]
+    return None if v.size == 0 else float(v.mean())
+
+
+def load_gt(gt: Any, *, images_root: str | Path | None = None) -> DetectionGroundTruth:
+    """Ground truth from a COCO json / dict, a YOLO folder (or data.yaml) or a VOC folder."""
+    if isinstance(gt, DetectionGroundTruth):
+        return gt
+    from assay.formats import coco
+
+    if isinstance(gt, dict):
+        return coco.load_detection_gt(gt, images_root=images_root)
+    p = Path(gt)
+    if p.is_dir() and (p / "Annotations").is_dir():
+        from assay.formats import voc
+
+        return voc.load_detection_gt(p, images_root=images_root)
+    if p.is_dir() or p.suffix in (".yaml", ".yml"):
+        from assay.formats import yolo
+
+        return yolo.load_detection_gt(p, images_root=images_root)
+    if not p.exists():
+        raise InputError("no such file or folder", file=str(p))
+    return coco.load_detection_gt(p, images_root=images_root)
+
+
+def load_predictions(dt: Any, gt: DetectionGroundTruth) -> DetectionPredictions:
+    """Predictions from a COCO results json / list or a YOLO txt folder (6th column = score)."""
+    if isinstance(dt, DetectionPredictions):
+        return dt
+    from assay.formats import coco
+
+    if isinstance(dt, list):
+        return coco.load_detection_results(dt, gt)
+    p = Path(dt)
+    if p.is_dir():
+        from assay.formats import yolo
+
+        return yolo.load_detection_results(p, gt)
+    return coco.load_detection_results(p, gt)
+
+
+def evaluate_detections(
+    gt: Any, dt: Any, *, images_root: str | Path | None = None
+) -> DetectionResults:
+    """Evaluate detections against ground truth (paths, loaded COCO dict/list, or columnar types).
+
+    >>> gt = {"images": [{"id": 1, "file_name": "a.jpg", "width": 50, "height": 50}],
+    ...       "categories": [{"id": 1, "name": "cat"}],
+    ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 9, 9],
+    ...                        "area": 81, "iscrowd": 0}]}
+    >>> res = evaluate_detections(gt, [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 9, 9],
+    ...                                 "score": 0.8}])
+    >>> res.coco_stats()["AP"], res.prf()["overall"]["f1"]
+    (1.0, 1.0)
+    """
+    g = load_gt(gt, images_root=images_root)
+    return DetectionResults(g, load_predictions(dt, g))
+
+
+class DetectionResults:
+    """A detection evaluation: COCO numbers plus instant IoU / confidence queries.
+
+    >>> # see evaluate_detections for how to build one
+    """
+
+    def __init__(
+        self,
+        gt: DetectionGroundTruth,
+        dt: DetectionPredictions,
+        *,
+        _state: dict[str, Any] | None = None,
+    ) -> None:
+        self.gt = gt
+        self.dt = dt
+        self.classes = list(gt.classes)
+        self._cache: dict[float, AgnosticMatch] = {}
+        k, n_img = len(gt.classes), gt.n_images
+        if _state is not None:
+            self.__dict__.update(_state)
+            return
+        self._image_rank = np.argsort(np.argsort(gt.image_ids, kind="stable"), kind="stable")
+        ev = coco_evaluate(
+            gt.boxes,
+            gt.labels,
+            gt.image,
+            gt.area,
+            gt.iscrowd,
+            dt.boxes,
+            dt.labels,
+            dt.image,
+            dt.scores,
+            n_images=n_img,
+            n_classes=k,
+            image_rank=self._image_rank,
+        )
+        self.precision: np.ndarray = ev.precision
+        self.recall: np.ndarray = ev.recall
+        self.scores: np.ndarray = ev.scores
+        self._m: CocoMatches = ev.matches
+        self._gt_sort = np.argsort(gt.image, kind="stable")
+        self._dt_sort = np.lexsort((-dt.scores, dt.image))
+        dt_ptr, pair_gt, pair_iou = image_pairs(
+            gt.boxes[self._gt_sort],
+            gt.image[self._gt_sort],
+            dt.boxes[self._dt_sort],
+            dt.image[self._dt_sort],
+            gt.iscrowd[self._gt_sort],
+            n_img,
+        )
+        self._pairs = (dt_ptr, self._gt_sort[pair_gt].astype(np.int32), pair_iou)
+
+    # ----------------------------------------------------------------- COCO numbers
+    def coco_stats(self) -> dict[str, float]:
+        """The 12 numbers of pycocotools' ``summarize()`` in its order (-1 where undefined)."""
+        return dict(
+            zip(STAT_NAMES, coco_summarize(self.precision, self.recall).tolist(), strict=True)
+        )
+
+    def _label(self, label: str) -> int:
+        try:
+            return self.classes.index(label)
+        except ValueError:
+            raise ParameterError(f"label: unknown class {label!r}") from None
+
+    @staticmethod
+    def _iou_index(iou: float) -> int:
+        hit = np.flatnonzero(np.isclose(IOU_THRESHOLDS, float(iou)))
+        if not len(hit):
+            raise ParameterError("iou: must be one of 0.50, 0.55, ..., 0.95 for this curve")
+        return int(hit[0])
+
+    def per_class(self) -> dict[str, dict[str, float | None]]:
+        """Per class AP (.50:.95), AP50, AP75, AR100, APs, APm, APl; None without ground truth."""
+        p, r = self.precision, self.recall
+        out = {}
+        for k, name in enumerate(self.classes):
+            out[name] = {
+                "AP": _mean_valid(p[:, :, k, 0, 2]),
+                "AP50": _mean_valid(p[0, :, k, 0, 2]),
+                "AP75": _mean_valid(p[5, :, k, 0, 2]),
+                "AR100": _mean_valid(r[:, k, 0, 2]),
+                "APs": _mean_valid(p[:, :, k, 1, 2]),
+                "APm": _mean_valid(p[:, :, k, 2, 2]),
+                "APl": _mean_valid(p[:, :, k, 3, 2]),
+            }
+        return out
+
+    def pr_curve(self, label: str, iou: float = 0.5) -> dict[str, Any]:
+        """101-point interpolated PR curve of one class at one of the 10 COCO IoU thresholds."""
+        k, t = self._label(label), self._iou_index(iou)
+        prec = self.precision[t, :, k, 0, 2]
+        return {
+            "label": label,
+            "iou": float(IOU_THRESHOLDS[t]),
+            "recall": RECALL_THRESHOLDS.tolist(),
+            "precision": [None if v < 0 else float(v) for v in prec],
+            "scores": [None if v < 0 else float(v) for v in self.scores[t, :, k, 0, 2]],
+            "ap": _mean_valid(prec),
+        }
+
+    # ----------------------------------------------------------------- matching queries
+    def _match(self, iou: float) -> AgnosticMatch:
+        iou = float(iou)
+        if not 0.0 <= iou <= 1.0:
+            raise ParameterError("iou: must be between 0 and 1")
+        m = self._cache.get(iou)
+        if m is None:
+            dt_ptr, pair_gt, pair_iou = self._pairs
+            s = greedy_match(dt_ptr, pair_gt, pair_iou, self.gt.iscrowd, iou)
+            o = self._dt_sort
+            dt_gt, dt_iou, state = (np.empty_like(a) for a in (s.dt_gt, s.dt_iou, s.dt_state))
+            dt_gt[o], dt_iou[o], state[o] = s.dt_gt, s.dt_iou, s.dt_state
+            gt_dt = np.where(s.gt_dt >= 0, o[np.maximum(s.gt_dt, 0)], -1) if len(o) else s.gt_dt
+            m = AgnosticMatch(dt_gt, dt_iou, state, gt_dt)
+            if len(self._cache) >= 8:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[iou] = m
+        return m
+
+    @staticmethod
+    def _check_score(score: float) -> float:
+        if not np.isfinite(float(score)):
+            raise ParameterError("score: must be a finite number")
+        return float(score)
+
+    def _counts(self, iou: float, score: float) -> np.ndarray:
+        m = self._match(iou)
+        return confusion_counts(
+            m,
+            self.gt.labels,
+            self.gt.iscrowd,
+            self.dt.labels,
+            self.dt.scores,
+            self._check_score(score),
+            len(self.classes),
+        )
+
+    def confusion_matrix(self, iou: float = 0.5, score: float = 0.0) -> dict[str, Any]:
+        """Rows actual classes + "Not an object", columns predicted classes + "Not detected"."""
+        cm = self._counts(iou, score)
+        return {
+            "rows": [*self.classes, NOT_AN_OBJECT],
+            "columns": [*self.classes, NOT_DETECTED],
+            "matrix": cm.tolist(),
+            "iou": float(iou),
+            "score": float(score),
+        }
+
+    def prf(self, iou: float = 0.5, score: float = 0.0) -> dict[str, Any]:
+        """Precision, recall, F1, tp, fp, fn per class and overall (micro) from the matching."""
+        r = prf_from_confusion(self._counts(iou, score))
+        rows = [
+            {
+                "tp": int(r["tp"][i]),
+                "fp": int(r["fp"][i]),
+                "fn": int(r["fn"][i]),
+                "precision": _f(r["precision"][i]),
+                "recall": _f(r["recall"][i]),
+                "f1": _f(r["f1"][i]),
+            }
+            for i in range(len(self.classes) + 1)
+        ]
+        return {
+            "iou": float(iou),
+            "score": float(score),
+            "per_class": dict(zip(self.classes, rows[:-1], strict=True)),
+            "overall": rows[-1],
+        }
+
+    def optimal_score(self, metric: str = "f1", iou: float = 0.5) -> dict[str, Any]:
+        """The confidence maximising overall ``metric`` (f1, or precision / recall) at ``iou``."""
+        if metric not in ("f1", "precision", "recall"):
+            raise ParameterError(f"metric: unknown {metric!r}; expected f1, precision or recall")
+        sw = f1_sweep(
+            self._match(iou), self.gt.labels, self.gt.iscrowd, self.dt.labels, self.dt.scores
+        )
+        v = np.nan_to_num(sw[metric], nan=-1.0)
+        if not len(v) or v.max() < 0:
+            return {"metric": metric, "iou": float(iou), "score": 0.0, "value": None}
+        i = int(np.argmax(v))
+        return {
+            "metric": metric,
+            "iou": float(iou),
+            "score": float(sw["score"][i]),
+            "value": float(v[i]),
+        }
+
+    def _outcomes(self, iou: float, score: float) -> dict[str, np.ndarray]:
+        """Per box outcome at (iou, score): dt/gt status codes and same-class flags."""
+        m = self._match(iou)
+        active = self.dt.scores >= self._check_score(score)
+        dt_ok = active & (m.dt_state == MATCHED)
+        partner = np.maximum(m.dt_gt, 0)
+        same = (
+            dt_ok & (self.gt.labels[partner] == self.dt.labels)
+            if len(self.gt.labels)
+            else np.zeros(len(active), bool)
+        )
+        gt_hit = np.zeros(self.gt.n_boxes, bool)
+        gt_hit[m.dt_gt[dt_ok]] = True
+        gt_tp = np.zeros(self.gt.n_boxes, bool)
+        gt_tp[m.dt_gt[same]] = True
+        return {
+            "m": m,
+            "active": active,
+            "dt_ok": dt_ok,
+            "same": same,
+            "gt_hit": gt_hit,
+            "gt_tp": gt_tp,
+            "dt_fp": active & (m.dt_state != CROWD) & ~same,
+            "gt_fn": ~self.gt.iscrowd & ~gt_tp,
+        }
+
+    def images(
+        self,
+        iou: float = 0.5,
+        score: float = 0.0,
+        actual: str | None = None,
+        predicted: str | None = None,
+        errors_only: bool = False,
+        sort: str = "errors",
+        descending: bool | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> dict[str, Any]:
+        """The image feed: per image tp / fp / fn, filtered by a confusion cell, sorted, paged.
+
+        ``sort``: errors (fp + fn), tp, fp, fn (descending by default) or index (ascending).
+        ``actual`` / ``predicted`` keep images holding a pair in that confusion cell.
+        """
+        if sort not in _SORTS:
+            raise ParameterError(f"sort: unknown {sort!r}; expected one of {_SORTS}")
+        o = self._outcomes(iou, score)
+        n = self.gt.n_images
+        tp = np.bincount(self.dt.image[o["same"]], minlength=n)
+        fp = np.bincount(self.dt.image[o["dt_fp"]], minlength=n)
+        fn = np.bincount(self.gt.image[o["gt_fn"]], minlength=n)
+        keep = np.ones(n, bool)
+        if errors_only:
+            keep &= (fp + fn) > 0
+        if actual is not None or predicted is not None:
+            keep &= self._cell_images(o, actual, predicted)
+        idx = np.flatnonzero(keep)
+        desc = sort != "index" if descending is None else descending
+        if sort != "index":
+            key = {"errors": fp + fn, "tp": tp, "fp": fp, "fn": fn}[sort][idx]
+            idx = idx[np.argsort(-key if desc else key, kind="stable")]
+        elif desc:
+            idx = idx[::-1]
+        page = idx[max(offset, 0) : max(offset, 0) + max(limit, 0)]
+        return {
+            "total": int(len(idx)),
+            "offset": int(offset),
+            "limit": int(limit),
+            "items": [self._image_row(int(i), int(tp[i]), int(fp[i]), int(fn[i])) for i in page],
+        }
+
+    def _image_row(self, i: int, tp: int, fp: int, fn: int) -> dict[str, Any]:
+        g = self.gt
+        return {
+            "index": i,
+            "id": int(g.image_ids[i]),
+            "file_name": g.file_names[i],
+            "width": int(g.widths[i]),
+            "height": int(g.heights[i]),
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+        }
+
+    def _cell_images(
+        self, o: dict[str, np.ndarray], actual: str | None, predicted: str | None
+    ) -> np.ndarray:
+        k = len(self.classes)
+        a = None if actual is None else (k if actual == NOT_AN_OBJECT else self._label(actual))
+        p = (
+            None
+            if predicted is None
+            else (k if predicted == NOT_DETECTED else self._label(predicted))
+        )
+        m, active = o["m"], o["active"]
+        unmatched = active & (m.dt_state == UNMATCHED)
+        dt_ok = o["dt_ok"]
+        rows = np.concatenate(
+            [
+                self.gt.labels[m.dt_gt[dt_ok]],
+                np.full(unmatched.sum(), k),
+                self.gt.labels[~o["gt_hit"] & ~self.gt.iscrowd],
+            ]
+        )
+        cols = np.concatenate(
+            [
+                self.dt.labels[dt_ok],
+                self.dt.labels[unmatched],
+                np.full(int((~o["gt_hit"] & ~self.gt.iscrowd).sum()), k),
+            ]
+        )
+        img = np.concatenate(
+            [
+                self.dt.image[dt_ok],
+                self.dt.image[unmatched],
+                self.gt.image[~o["gt_hit"] & ~self.gt.iscrowd],
+            ]
+        )
+        sel = np.ones(len(img), bool)
+        if a is not None:
+            sel &= rows == a
+        if p is not None:
+            sel &= cols == p
+        out = np.zeros(self.gt.n_images, bool)
+        out[img[sel]] = True
+        return out
+
+    def image(self, index: int, iou: float = 0.5, score: float = 0.0) -> dict[str, Any]:
+        """One image with its boxes: gt first, then predictions >= score by descending score."""
+        if not 0 <= index < self.gt.n_images:
+            raise ParameterError(f"index: no image {index}")
+        o = self._outcomes(iou, score)
+        m = o["m"]
+        g, d = self.gt, self.dt
+        gi = np.flatnonzero(g.image == index)
+        di = np.flatnonzero((d.image == index) & o["active"])
+        di = di[np.argsort(-d.scores[di], kind="stable")]
+        gpos = {int(j): n for n, j in enumerate(gi)}
+        dpos = {int(j): len(gi) + n for n, j in enumerate(di)}
+        boxes = []
+        for j in gi.tolist():
+            partner = int(m.gt_dt[j])
+            has = partner >= 0 and bool(o["active"][partner])
+            status = (
+                "crowd"
+                if g.iscrowd[j]
+                else "tp"
+                if o["gt_tp"][j]
+                else "misclassified"
+                if has
+                else "fn"
+            )
+            boxes.append(
+                {
+                    "kind": "gt",
+                    "label": self.classes[g.labels[j]],
+                    "bbox": g.boxes[j].tolist(),
+                    "score": None,
+                    "status": status,
+                    "match": dpos.get(partner) if has else None,
+                    "iou": float(m.dt_iou[partner]) if has else None,
+                }
+            )
+        for j in di.tolist():
+            st = int(m.dt_state[j])
+            status = (
+                "tp"
+                if o["same"][j]
+                else "misclassified"
+                if st == MATCHED
+                else "crowd"
+                if st == CROWD
+                else "fp"
+            )
+            has = st != UNMATCHED
+            boxes.append(
+                {
+                    "kind": "pred",
+                    "label": self.classes[d.labels[j]],
+                    "bbox": d.boxes[j].tolist(),
+                    "score": float(d.scores[j]),
+                    "status": status,
+                    "match": gpos.get(int(m.dt_gt[j])) if has else None,
+                    "iou": float(m.dt_iou[j]) if has else None,
+                }
+            )
+        row = self._image_row(
+            index, int(o["same"][di].sum()), int(o["dt_fp"][di].sum()), int(o["gt_fn"][gi].sum())
+        )
+        return {**row, "boxes": boxes}
+
+    # ----------------------------------------------------------------- beyond the peers
+    def protocols(self) -> dict[str, Any]:
+        """mAP under COCO 101-point, VOC 11-point and all-point interpolation, side by side."""
+        out: dict[str, Any] = {"iou": 0.5, "protocols": list(PROTOCOLS)}
+        per: dict[str, dict[str, float | None]] = {c: {} for c in self.classes}
+        for name in PROTOCOLS:
+            ap = protocol_ap(
+                self._m,
+                self.gt.labels,
+                self.gt.image,
+                self.dt.image,
+                self.gt.n_images,
+                len(self.classes),
+                name,
+            )
+            valid = ~np.isnan(ap[0])
+            out[name] = {
+                "AP50": float(ap[0, valid].mean()) if valid.any() else None,
+                "AP75": float(ap[5, valid].mean()) if valid.any() else None,
+                "AP": float(ap[:, valid].mean()) if valid.any() else None,
+            }
+            for k, c in enumerate(self.classes):
+                per[c][name] = _f(ap[0, k])
+        out["per_class_AP50"] = per
+        return out
+
+    def bootstrap(
+        self, n: int = 100, seed: int = 0, level: float = 0.95
+    ) -> dict[str, dict[str, float | None]]:
+        """Percentile bootstrap CI over images of mAP (AP) and AP50; seeded."""
+        return bootstrap_ap(
+            self._m,
+            self.gt.labels,
+            self.gt.image,
+            self.dt.image,
+            self.gt.n_images,
+            len(self.classes),
+            n=n,
+            seed=seed,
+            level=level,
+        )
+
+    def to_json(self, iou: float = 0.5, score: float = 0.0) -> dict[str, Any]:
+        """The JSON report: task, coco, per_class, confusion, iou, score, optimal, protocols."""
+        coco = {k: (None if v == -1 else v) for k, v in self.coco_stats().items()}
+        per = {
+            c: {k: v[k] for k in ("AP", "AP50", "AP75", "AR100")}
+            for c, v in self.per_class().items()
+        }
+        return {
+            "task": "detection",
+            "coco": coco,
+            "per_class": per,
+            "confusion": self.confusion_matrix(iou, score),
+            "iou": float(iou),
+            "score": float(score),
+            "optimal": self.optimal_score("f1", iou),
+            "protocols": self.protocols(),
+        }
+
+    def image_paths(self) -> list[Path | None]:
+        """Each image's file when an images root is known and the file exists, else None."""
+        g = self.gt
+        if g.image_paths is not None:
+            return list(g.image_paths)
+        if g.images_root is None:
+            return [None] * g.n_images
+        root = Path(g.images_root)
+        out: list[Path | None] = []
+        for f in g.file_names:
+            p = root / f if f else None
+            out.append(p if p is not None and p.is_file() else None)
+        return out
+
+    # ----------------------------------------------------------------- persistence
+    def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """(dict of numpy arrays, JSON-able meta) from which ``from_arrays`` rebuilds this."""
+        g, d = self.gt, self.dt
+        arr = {
+            "gt_boxes": g.boxes,
+            "gt_labels": g.labels,
+            "gt_image": g.image,
+            "gt_area": g.area,
+            "gt_iscrowd": g.iscrowd,
+            "gt_ann_ids": g.ann_ids,
+            "category_ids": g.category_ids,
+            "image_ids": g.image_ids,
+            "widths": g.widths,
+            "heights": g.heights,
+            "dt_boxes": d.boxes,
+            "dt_labels": d.labels,
+            "dt_scores": d.scores,
+            "dt_image": d.image,
+            "precision": self.precision,
+            "recall": self.recall,
+            "scores": self.scores,
+            "image_rank": self._image_rank,
+            "gt_sort": self._gt_sort,
+            "dt_sort": self._dt_sort,
+            "pair_ptr": self._pairs[0],
+            "pair_gt": self._pairs[1],
+            "pair_iou": self._pairs[2],
+        }
+        for f in _MATCH_FIELDS:
+            arr["m_" + f] = getattr(self._m, f)
+        paths = g.image_paths
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "task": "detection",
+            "classes": self.classes,
+            "file_names": g.file_names,
+            "images_root": None if g.images_root is None else str(g.images_root),
+            "image_paths": None
+            if paths is None
+            else [None if p is None else str(p) for p in paths],
+            "gt_source": g.source,
+            "dt_source": d.source,
+        }
+        return arr, meta
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> DetectionResults:
+        """Rebuild from ``arrays()`` without recomputing anything."""
+        v = meta.get("format_version")
+        if v != FORMAT_VERSION:
+            raise InputError(
+                f"detection results format {v} cannot be read by format {FORMAT_VERSION}"
+            )
+        a = arrays
+        paths = meta.get("image_paths")
+        gt = DetectionGroundTruth(
+            classes=list(meta["classes"]),
+            category_ids=a["category_ids"],
+            image_ids=a["image_ids"],
+            file_names=list(meta["file_names"]),
+            widths=a["widths"],
+            heights=a["heights"],
+            boxes=a["gt_boxes"],
+            labels=a["gt_labels"],
+            image=a["gt_image"],
+            area=a["gt_area"],
+            iscrowd=a["gt_iscrowd"],
+            ann_ids=a["gt_ann_ids"],
+            images_root=None if meta.get("images_root") is None else Path(meta["images_root"]),
+            source=meta.get("gt_source"),
+            image_paths=None if paths is None else [None if p is None else Path(p) for p in paths],
+        )
+        dt = DetectionPredictions(
+            a["dt_boxes"], a["dt_labels"], a["dt_scores"], a["dt_image"], meta.get("dt_source")
+        )
+        m = CocoMatches(*(a["m_" + f] for f in _MATCH_FIELDS))
+        state = {
+            "precision": a["precision"],
+            "recall": a["recall"],
+            "scores": a["scores"],
+            "_m": m,
+            "_image_rank": a["image_rank"],
+            "_gt_sort": a["gt_sort"],
+            "_dt_sort": a["dt_sort"],
+            "_pairs": (a["pair_ptr"], a["pair_gt"], a["pair_iou"]),
+        }
+        return cls(gt, dt, _state=state)

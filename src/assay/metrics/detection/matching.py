@@ -1,0 +1,191 @@
+"""Class-agnostic greedy matching for the detection confusion matrix, P/R/F1 and the image feed.
+
+Predictions are taken highest score first (ties: input order); each takes the unmatched, non-crowd
+ground truth of its image with the best IoU >= ``iou`` (ties: the first). A prediction with no such
+match that overlaps a crowd region at (crowd) IoU >= ``iou`` is ignored; crowd regions are never
+missed. Because the greedy pass goes by score, the matching at a confidence ``s`` is the matching at
+0 restricted to the predictions scored >= s: one pass per IoU serves every confidence.
+
+>>> import numpy as np
+>>> dt_ptr, pg, pv = np.array([0, 1, 2]), np.array([0, 0]), np.array([0.9, 0.8])
+>>> m = greedy_match(dt_ptr, pg, pv, np.array([False]), 0.5)
+>>> m.dt_gt.tolist(), m.dt_state.tolist()
+([0, -1], [1, 2])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+__all__ = [
+    "MATCHED",
+    "UNMATCHED",
+    "CROWD",
+    "AgnosticMatch",
+    "confusion_counts",
+    "f1_sweep",
+    "greedy_match",
+    "prf_from_confusion",
+]
+
+MATCHED, UNMATCHED, CROWD = 1, 2, 3
+
+
+@dataclass(eq=False)
+class AgnosticMatch:
+    """Matching at one IoU and confidence 0, in the order the predictions were given.
+
+    ``dt_gt``: matched ground-truth index (the crowd region for an ignored prediction), -1 if none;
+    ``dt_iou``: its IoU; ``dt_state``: MATCHED / UNMATCHED / CROWD; ``gt_dt``: matching prediction.
+    """
+
+    dt_gt: np.ndarray
+    dt_iou: np.ndarray
+    dt_state: np.ndarray
+    gt_dt: np.ndarray
+
+
+@nb.njit(cache=True)
+def _greedy(dt_ptr, pair_gt, pair_iou, crowd, thr):  # pragma: no cover - compiled
+    nd = dt_ptr.shape[0] - 1
+    dt_gt = np.full(nd, -1, np.int32)
+    dt_iou = np.zeros(nd)
+    dt_state = np.full(nd, 2, np.int8)
+    gt_dt = np.full(crowd.shape[0], -1, np.int32)
+    for d in range(nd):
+        best = -1
+        bv = 0.0
+        cb = -1
+        cv = 0.0
+        for p in range(dt_ptr[d], dt_ptr[d + 1]):
+            g = pair_gt[p]
+            v = pair_iou[p]
+            if v < thr:
+                continue
+            if crowd[g]:
+                if cb < 0 or v > cv:
+                    cb = g
+                    cv = v
+                continue
+            if gt_dt[g] >= 0:
+                continue
+            if best < 0 or v > bv:
+                best = g
+                bv = v
+        if best >= 0:
+            dt_gt[d] = best
+            dt_iou[d] = bv
+            dt_state[d] = 1
+            gt_dt[best] = d
+        elif cb >= 0:
+            dt_gt[d] = cb
+            dt_iou[d] = cv
+            dt_state[d] = 3
+    return dt_gt, dt_iou, dt_state, gt_dt
+
+
+def greedy_match(
+    dt_ptr: np.ndarray,
+    pair_gt: np.ndarray,
+    pair_iou: np.ndarray,
+    gt_crowd: np.ndarray,
+    iou: float,
+) -> AgnosticMatch:
+    """Greedy class-agnostic matching of predictions (already sorted by descending score).
+
+    ``dt_ptr``, ``pair_gt``, ``pair_iou`` come from :func:`assay.metrics.detection.image_pairs`.
+    """
+    thr = max(float(iou), 1e-12)
+    return AgnosticMatch(*_greedy(dt_ptr, pair_gt, pair_iou, np.asarray(gt_crowd, np.bool_), thr))
+
+
+def confusion_counts(
+    m: AgnosticMatch,
+    gt_labels: np.ndarray,
+    gt_crowd: np.ndarray,
+    dt_labels: np.ndarray,
+    dt_scores: np.ndarray,
+    score: float,
+    n_classes: int,
+) -> np.ndarray:
+    """(K + 1, K + 1) counts: rows actual (+ "Not an object"), columns predicted (+ "Not detected").
+
+    >>> m = AgnosticMatch(np.array([0, -1]), np.zeros(2), np.array([1, 2]), np.array([0]))
+    >>> confusion_counts(m, np.array([0]), np.array([False]), np.array([1, 1]), np.ones(2), 0.5,
+    ...     2).tolist()
+    [[0, 1, 0], [0, 0, 0], [0, 1, 0]]
+    """
+    k = n_classes
+    active = np.asarray(dt_scores) >= score
+    matched = active & (m.dt_state == MATCHED)
+    unmatched = active & (m.dt_state == UNMATCHED)
+    rows = np.concatenate([gt_labels[m.dt_gt[matched]], np.full(int(unmatched.sum()), k)])
+    cols = np.concatenate([dt_labels[matched], dt_labels[unmatched]])
+    gt_hit = np.zeros(len(gt_labels), bool)
+    gt_hit[m.dt_gt[matched]] = True
+    missed = ~gt_hit & ~np.asarray(gt_crowd, bool)
+    rows = np.concatenate([rows, gt_labels[missed]]).astype(np.int64)
+    cols = np.concatenate([cols, np.full(int(missed.sum()), k)]).astype(np.int64)
+    return np.bincount(rows * (k + 1) + cols, minlength=(k + 1) ** 2).reshape(k + 1, k + 1)
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(b > 0, a / np.maximum(b, 1), np.nan)
+
+
+def prf_from_confusion(cm: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-class and overall (micro) tp, fp, fn, precision, recall, f1 from a confusion matrix.
+
+    Returns arrays of length K + 1; the last entry is the overall figure. Undefined ratios are nan.
+    """
+    k = cm.shape[0] - 1
+    tp = np.diag(cm)[:k].astype(np.int64)
+    fp = cm[:, :k].sum(axis=0) - tp
+    fn = cm[:k, :].sum(axis=1) - tp
+    tp, fp, fn = (np.append(x, x.sum()) for x in (tp, fp, fn))
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+    }
+
+
+def f1_sweep(
+    m: AgnosticMatch,
+    gt_labels: np.ndarray,
+    gt_crowd: np.ndarray,
+    dt_labels: np.ndarray,
+    dt_scores: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Overall tp/fp/fn, precision, recall, f1 at every distinct confidence (descending)."""
+    s = np.asarray(dt_scores, np.float64)
+    order = np.argsort(-s, kind="stable")
+    st = m.dt_state[order]
+    if len(gt_labels):
+        same = gt_labels[np.maximum(m.dt_gt[order], 0)] == dt_labels[order]
+    else:
+        same = np.zeros(len(order), bool)
+    good = (st == MATCHED) & same
+    tp = np.cumsum(good)
+    fp = np.cumsum((st != CROWD) & ~good)
+    ss = s[order]
+    last = np.flatnonzero(np.append(ss[1:] != ss[:-1], True)) if len(ss) else np.zeros(0, int)
+    n_gt = int((~np.asarray(gt_crowd, bool)).sum())
+    tp, fp = tp[last], fp[last]
+    fn = n_gt - tp
+    return {
+        "score": ss[last],
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+    }

@@ -1,0 +1,197 @@
+"""AP under several interpolation protocols, and a bootstrap over images, from COCO matches.
+
+All protocols use the same COCO matching (area "all", at most 100 detections per image and class,
+crowd regions ignored); only the way the precision/recall curve is turned into one number differs:
+
+- ``coco_101``: mean of the interpolated precision at recall 0, 0.01, ..., 1 (pycocotools);
+- ``voc_11``: mean of the interpolated precision at recall 0, 0.1, ..., 1 (VOC2007 devkit);
+- ``all_point``: area under the interpolated curve at every recall step (VOC2010+ devkit).
+
+>>> import numpy as np
+>>> rc, pr = np.array([0.5, 1.0]), np.array([1.0, 0.5])
+>>> round(float(_voc11(rc, pr, 2)), 4), round(float(_allpoint(rc, pr, 2)), 4)
+(0.7727, 0.75)
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from assay.metrics.detection.cocoeval import IOU_THRESHOLDS, RECALL_THRESHOLDS, CocoMatches
+
+__all__ = ["PROTOCOLS", "bootstrap_ap", "protocol_ap"]
+
+PROTOCOLS = ("coco_101", "voc_11", "all_point")
+
+
+@nb.njit(cache=True)
+def _voc11(rc, pr, n):  # pragma: no cover - compiled
+    ap = 0.0
+    for i in range(11):
+        r = i / 10.0
+        p = 0.0
+        for j in range(n):
+            if rc[j] >= r and pr[j] > p:
+                p = pr[j]
+        ap += p / 11.0
+    return ap
+
+
+@nb.njit(cache=True)
+def _allpoint(rc, pr, n):  # pragma: no cover - compiled
+    mpre = np.zeros(n + 2)
+    mrec = np.zeros(n + 2)
+    mrec[n + 1] = 1.0
+    for j in range(n):
+        mrec[j + 1] = rc[j]
+        mpre[j + 1] = pr[j]
+    for j in range(n, -1, -1):
+        if mpre[j + 1] > mpre[j]:
+            mpre[j] = mpre[j + 1]
+    ap = 0.0
+    for j in range(n + 1):
+        if mrec[j + 1] != mrec[j]:
+            ap += (mrec[j + 1] - mrec[j]) * mpre[j + 1]
+    return ap
+
+
+@nb.njit(cache=True)
+def _coco101(rc, pr, n, rec_thrs):  # pragma: no cover - compiled
+    for j in range(n - 1, 0, -1):
+        if pr[j] > pr[j - 1]:
+            pr[j - 1] = pr[j]
+    s = 0.0
+    j = 0
+    for ri in range(rec_thrs.shape[0]):
+        while j < n and rc[j] < rec_thrs[ri]:
+            j += 1
+        if j >= n:
+            break
+        s += pr[j]
+    return s / rec_thrs.shape[0]
+
+
+@nb.njit(cache=True)
+def _class_curves(acc, class_ptr, dt_img, dt_m, dt_ig, w, npig, rec_thrs, mode):
+    """AP (T, K) for area "all"; ``w`` weighs images (bootstrap); mode 0 coco, 1 voc11, 2 all."""
+    n_t = dt_m.shape[1]
+    n_k = class_ptr.shape[0] - 1
+    out = np.full((n_t, n_k), np.nan)
+    n_max = 1
+    for k in range(n_k):
+        n_max = max(n_max, class_ptr[k + 1] - class_ptr[k])
+    rc = np.zeros(n_max)
+    pr = np.zeros(n_max)
+    for k in range(n_k):
+        if npig[k] <= 0:
+            continue
+        for t in range(n_t):
+            tp = 0.0
+            fp = 0.0
+            n = 0
+            for i in range(class_ptr[k], class_ptr[k + 1]):
+                d = acc[i]
+                wt = w[dt_img[d]]
+                if wt == 0 or dt_ig[0, t, d]:
+                    continue
+                if dt_m[0, t, d]:
+                    tp += wt
+                else:
+                    fp += wt
+                rc[n] = tp / npig[k]
+                pr[n] = tp / (tp + fp)
+                n += 1
+            if mode == 0:
+                out[t, k] = _coco101(rc, pr, n, rec_thrs)
+            elif mode == 1:
+                out[t, k] = _voc11(rc, pr, n)
+            else:
+                out[t, k] = _allpoint(rc, pr, n)
+    return out
+
+
+def _npig(
+    m: CocoMatches, gt_labels: np.ndarray, gt_image: np.ndarray, w: np.ndarray, n_classes: int
+) -> np.ndarray:
+    lab = np.asarray(gt_labels)[m.gt_order]
+    img = np.asarray(gt_image)[m.gt_order]
+    keep = ~m.gt_ignored[0]
+    return np.bincount(lab[keep], weights=w[img[keep]], minlength=n_classes).astype(np.float64)
+
+
+def protocol_ap(
+    m: CocoMatches,
+    gt_labels: np.ndarray,
+    gt_image: np.ndarray,
+    dt_image: np.ndarray,
+    n_images: int,
+    n_classes: int,
+    protocol: str,
+) -> np.ndarray:
+    """AP (T, K) at the 10 COCO IoU thresholds under ``protocol``; nan for classes without gt."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
+    w = np.ones(n_images)
+    img = np.asarray(dt_image, np.int64)[m.dt_order]
+    return _class_curves(
+        m.acc_order,
+        m.class_ptr,
+        img,
+        m.dt_matched,
+        m.dt_ignored,
+        w,
+        _npig(m, gt_labels, gt_image, w, n_classes),
+        RECALL_THRESHOLDS,
+        PROTOCOLS.index(protocol),
+    )
+
+
+def bootstrap_ap(
+    m: CocoMatches,
+    gt_labels: np.ndarray,
+    gt_image: np.ndarray,
+    dt_image: np.ndarray,
+    n_images: int,
+    n_classes: int,
+    *,
+    n: int = 100,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, dict[str, float]]:
+    """Percentile bootstrap over images of mAP (.50:.95) and AP50 (101-point, area all).
+
+    A resample weighs each image by how often it was drawn; the matching per image is reused.
+
+    >>> # see tests/metrics/test_detection_protocols.py for a worked case
+    """
+    rng = np.random.default_rng(seed)
+    img = np.asarray(dt_image, np.int64)[m.dt_order]
+    t50 = int(np.flatnonzero(np.isclose(IOU_THRESHOLDS, 0.5))[0])
+    stats = np.full((n, 2), np.nan)
+    for b in range(n):
+        w = np.bincount(rng.integers(0, n_images, n_images), minlength=n_images).astype(float)
+        ap = _class_curves(
+            m.acc_order,
+            m.class_ptr,
+            img,
+            m.dt_matched,
+            m.dt_ignored,
+            w,
+            _npig(m, gt_labels, gt_image, w, n_classes),
+            RECALL_THRESHOLDS,
+            0,
+        )
+        valid = ~np.isnan(ap[0])
+        if valid.any():
+            stats[b] = [ap[:, valid].mean(), ap[t50, valid].mean()]
+    lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+    out = {}
+    for j, name in enumerate(("AP", "AP50")):
+        v = stats[~np.isnan(stats[:, j]), j]
+        out[name] = (
+            {"low": float(np.percentile(v, lo)), "high": float(np.percentile(v, hi))}
+            if len(v)
+            else {"low": None, "high": None}
+        )
+    return out
