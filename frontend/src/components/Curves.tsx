@@ -1,0 +1,198 @@
+import { useMemo, useState } from "react";
+import { api } from "../api/client";
+import type { CalibrationCurve, CurveKind, DensityCurve, PrCurve, RocCurve, ThresholdCurves } from "../api/types";
+import { useQuery } from "../hooks";
+import { fmt } from "../format";
+import { Chart, baseAxis, palette, type ChartOption } from "./Chart";
+import { ErrorState, Panel, Segmented, Spinner } from "./common";
+
+const axis = (name: string, min = 0, max = 1) => ({ ...baseAxis, type: "value", name, nameLocation: "middle", nameGap: 28, min, max });
+const grid = { left: 56, right: 24, top: 36, bottom: 46 };
+const tooltip = { trigger: "axis", valueFormatter: (v: number) => (typeof v === "number" ? v.toFixed(3) : v) };
+
+function zip(xs: (number | null)[], ys: (number | null)[]) {
+  return xs.map((x, i) => [x, ys[i]]);
+}
+
+function rocOption(d: RocCurve): ChartOption {
+  return {
+    title: { text: `ROC — ${d.label}   AUC ${fmt(d.auc)}`, textStyle: { fontSize: 13, fontWeight: 500 } },
+    grid,
+    tooltip: { trigger: "axis" },
+    xAxis: axis("False positive rate"),
+    yAxis: axis("True positive rate"),
+    series: [
+      { type: "line", data: zip(d.fpr, d.tpr), showSymbol: false, lineStyle: { width: 2, color: palette.primary }, areaStyle: { opacity: 0.08, color: palette.primary } },
+      { type: "line", data: [[0, 0], [1, 1]], showSymbol: false, lineStyle: { type: "dashed", color: palette.grey, width: 1 }, silent: true },
+    ],
+  };
+}
+
+function prOption(d: PrCurve, title: string): ChartOption {
+  const ap = d.average_precision ?? d.ap ?? null;
+  return {
+    title: { text: `${title} — ${d.label}   AP ${fmt(ap)}`, textStyle: { fontSize: 13, fontWeight: 500 } },
+    grid,
+    tooltip: { trigger: "axis" },
+    xAxis: axis("Recall"),
+    yAxis: axis("Precision"),
+    series: [{ type: "line", data: zip(d.recall, d.precision), showSymbol: false, step: "end", lineStyle: { width: 2, color: palette.primary }, areaStyle: { opacity: 0.08, color: palette.primary } }],
+  };
+}
+
+function thresholdOption(d: ThresholdCurves, threshold?: number): ChartOption {
+  const s = (name: string, ys: (number | null)[], color: string) => ({
+    name,
+    type: "line",
+    data: zip(d.thresholds, ys),
+    showSymbol: false,
+    lineStyle: { width: 2, color },
+    itemStyle: { color },
+  });
+  const series: Record<string, unknown>[] = [
+    s("Precision", d.precision, palette.primary),
+    s("Recall", d.recall, palette.secondary),
+    s("TPR", d.tpr, palette.green),
+    s("FPR", d.fpr, palette.red),
+  ];
+  if (threshold !== undefined)
+    series[0].markLine = {
+      silent: true,
+      symbol: "none",
+      lineStyle: { color: "#333", type: "dashed" },
+      label: { formatter: `t = ${threshold.toFixed(2)}` },
+      data: [{ xAxis: threshold }],
+    };
+  return {
+    title: { text: `Threshold curves — ${d.label}`, textStyle: { fontSize: 13, fontWeight: 500 } },
+    grid: { ...grid, top: 56 },
+    legend: { top: 22, right: 8 },
+    tooltip,
+    xAxis: axis("Threshold"),
+    yAxis: axis(""),
+    series,
+  };
+}
+
+function calibrationOption(d: CalibrationCurve): ChartOption {
+  const bins = d.bins.filter((b) => b.count > 0);
+  return {
+    title: { text: `Reliability diagram   ECE ${fmt(d.ece)}`, textStyle: { fontSize: 13, fontWeight: 500 } },
+    grid: { ...grid, top: 56 },
+    legend: { top: 22, right: 8 },
+    tooltip: {
+      trigger: "item",
+      formatter: (p: { data: number[]; seriesName: string }) =>
+        `${p.seriesName}<br/>confidence ${p.data[0]?.toFixed(3)} → ${p.data[1]?.toFixed(3)}`,
+    },
+    xAxis: axis("Mean confidence"),
+    yAxis: axis("Accuracy"),
+    series: [
+      { name: "Perfect calibration", type: "line", data: [[0, 0], [1, 1]], showSymbol: false, lineStyle: { type: "dashed", color: palette.grey, width: 1 }, itemStyle: { color: palette.grey } },
+      {
+        name: "Model",
+        type: "line",
+        data: bins.map((b) => [b.confidence, b.accuracy, b.count]),
+        symbolSize: (v: number[]) => Math.max(5, Math.min(18, Math.sqrt(v[2]))),
+        lineStyle: { width: 2, color: palette.primary },
+        itemStyle: { color: palette.primary },
+      },
+    ],
+  };
+}
+
+function densityOption(d: DensityCurve): ChartOption {
+  const mids = d.edges.slice(0, -1).map((e, i) => (e + d.edges[i + 1]) / 2);
+  const norm = (xs: number[]) => {
+    const s = xs.reduce((a, b) => a + b, 0) || 1;
+    return xs.map((x) => x / s);
+  };
+  return {
+    title: { text: `Score density — ${d.label}`, textStyle: { fontSize: 13, fontWeight: 500 } },
+    grid: { ...grid, top: 56 },
+    legend: { top: 22, right: 8 },
+    tooltip: { trigger: "axis", valueFormatter: (v: number) => (typeof v === "number" ? `${(v * 100).toFixed(1)}%` : v) },
+    xAxis: { ...axis("Score of the class"), type: "value" },
+    yAxis: { ...baseAxis, type: "value", name: "Share of samples", nameLocation: "middle", nameGap: 40 },
+    series: [
+      { name: `Positives (actual ${d.label})`, type: "line", step: "middle", data: zip(mids, norm(d.positives)), showSymbol: false, areaStyle: { opacity: 0.25 }, lineStyle: { color: palette.primary }, itemStyle: { color: palette.primary } },
+      { name: "Negatives (other classes)", type: "line", step: "middle", data: zip(mids, norm(d.negatives)), showSymbol: false, areaStyle: { opacity: 0.25 }, lineStyle: { color: palette.secondary }, itemStyle: { color: palette.secondary } },
+    ],
+  };
+}
+
+export function ClassPicker({ classes, value, onChange, testid = "class-picker" }: { classes: string[]; value: string; onChange: (v: string) => void; testid?: string }) {
+  return (
+    <select className="select" value={value} onChange={(e) => onChange(e.target.value)} data-testid={testid} aria-label="Class">
+      {classes.map((c) => (
+        <option key={c} value={c}>
+          {c}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+export function ClassificationCurves({ evalId, classes, threshold }: { evalId: number; classes: string[]; threshold: number }) {
+  const [kind, setKind] = useState<CurveKind>("roc");
+  const [label, setLabel] = useState(classes[0] ?? "");
+  const q = useQuery((s) => api.curve<unknown>(evalId, kind, kind === "calibration" ? {} : { label }, s), [evalId, kind, label]);
+  const option = useMemo(() => {
+    if (!q.data) return null;
+    const d = q.data as Record<string, unknown>;
+    // Only draw an answer that belongs to the selected kind (the previous one stays while loading).
+    if (kind === "roc" && "fpr" in d) return rocOption(d as unknown as RocCurve);
+    if (kind === "pr" && "recall" in d && !("tpr" in d)) return prOption(d as unknown as PrCurve, "Precision–recall");
+    if (kind === "threshold" && "tpr" in d && "thresholds" in d) return thresholdOption(d as unknown as ThresholdCurves, threshold);
+    if (kind === "calibration" && "bins" in d) return calibrationOption(d as unknown as CalibrationCurve);
+    if (kind === "density" && "edges" in d) return densityOption(d as unknown as DensityCurve);
+    return null;
+  }, [q.data, kind, threshold]);
+
+  return (
+    <Panel
+      title="Curves"
+      testid="curves"
+      actions={
+        <>
+          <Segmented
+            value={kind}
+            onChange={setKind}
+            testid="curve-kind"
+            options={[
+              { value: "roc", label: "ROC" },
+              { value: "pr", label: "Precision–recall" },
+              { value: "threshold", label: "Threshold" },
+              { value: "calibration", label: "Calibration" },
+              { value: "density", label: "Density" },
+            ]}
+          />
+          {kind !== "calibration" && <ClassPicker classes={classes} value={label} onChange={setLabel} />}
+        </>
+      }
+    >
+      {q.error ? <ErrorState error={q.error} onRetry={q.reload} /> : option ? <Chart option={option} height={320} testid="curve-chart" /> : <Spinner label="Loading curve…" />}
+    </Panel>
+  );
+}
+
+export function DetectionPrCurve({ evalId, classes, iou }: { evalId: number; classes: string[]; iou: number }) {
+  const [label, setLabel] = useState(classes[0] ?? "");
+  const q = useQuery((s) => api.curve<PrCurve>(evalId, "pr", { label, iou }, s), [evalId, label, iou]);
+  return (
+    <Panel title={`Precision–recall at IoU ${iou.toFixed(2)}`} testid="det-pr" actions={<ClassPicker classes={classes} value={label} onChange={setLabel} />}>
+      {q.error ? (
+        <ErrorState error={q.error} onRetry={q.reload} />
+      ) : q.data ? (
+        <>
+          <Chart option={prOption(q.data, "Precision–recall")} height={300} testid="pr-chart" />
+          <div className="muted small" data-testid="pr-ap">
+            AP at IoU {iou.toFixed(2)}: <strong>{fmt(q.data.ap ?? q.data.average_precision ?? null)}</strong>
+          </div>
+        </>
+      ) : (
+        <Spinner label="Loading curve…" />
+      )}
+    </Panel>
+  );
+}

@@ -1,0 +1,270 @@
+import { useCallback, useMemo, useRef, useState } from "react";
+import type { ColumnDef } from "@tanstack/react-table";
+import { api } from "../api/client";
+import type { EvaluationDetail, LabelRow, Num, Sample } from "../api/types";
+import { useDebounced, useQuery } from "../hooks";
+import { fmt } from "../format";
+import { HIGHLIGHTS, METRICS } from "../metricsHelp";
+import { DataTable } from "../components/DataTable";
+import { ConfusionMatrix } from "../components/ConfusionMatrix";
+import { ClassificationCurves } from "../components/Curves";
+import { DEFAULT_FILTER, SampleFeed, type FeedFilter } from "../components/SampleFeed";
+import { SampleView } from "../components/SampleView";
+import { ErrorState, Panel, Segmented, SliderField, Spinner } from "../components/common";
+import { EvalHeader } from "./EvaluationPage";
+
+const mean = (xs: Num[]) => {
+  const v = xs.map((x) => (x === null || x === undefined ? 0 : x));
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+};
+
+/** Threshold-dependent headline metrics from the per-class counts at the slider's threshold. */
+function atThreshold(rows: LabelRow[], n: number, multilabel: boolean): Record<string, Num> {
+  const tp = rows.reduce((a, r) => a + r.tp, 0);
+  return {
+    accuracy: multilabel ? null : n ? tp / n : null,
+    precision_macro: mean(rows.map((r) => r.precision)),
+    recall_macro: mean(rows.map((r) => r.recall)),
+    f1_macro: mean(rows.map((r) => r.f1)),
+  };
+}
+
+function Highlights({ ev, values, atDefault, threshold }: { ev: EvaluationDetail; values: Record<string, Num>; atDefault: boolean; threshold: number }) {
+  return (
+    <div className="highlights" data-testid="highlights">
+      {HIGHLIGHTS.map((k) => {
+        const m = METRICS[k];
+        const v = values[k] ?? null;
+        if (k === "accuracy" && ev.task === "multilabel") return null;
+        const ci = ev.intervals?.[k];
+        const showCi = ci && (!m.thresholdDependent || atDefault);
+        return (
+          <div className="metric-card" key={k} data-testid={`metric-${k}`} tabIndex={0}>
+            <div className="metric-label">
+              {m.label} <span className="info" aria-hidden>ⓘ</span>
+            </div>
+            <div className="metric-value" data-testid={`metric-${k}-value`}>{fmt(v)}</div>
+            <div className="metric-ci">
+              {showCi ? `95% CI ${fmt(ci.low)} – ${fmt(ci.high)}` : m.thresholdDependent ? `at t = ${threshold.toFixed(2)}` : " "}
+            </div>
+            <div className="tooltip" role="tooltip">
+              <strong>{m.label}</strong>
+              <p>{m.what}</p>
+              <p className="muted">How: {m.how}</p>
+              <p className="muted">
+                {m.higherIsBetter ? "Higher is better." : "Lower is better."}{" "}
+                {m.thresholdDependent ? "Changes with the threshold." : "Does not depend on the threshold."}
+                {ci ? " The interval is a 95% bootstrap interval over samples." : ""}
+              </p>
+            </div>
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+const OPT_METRICS = [
+  { value: "f1_macro", label: "F1 (macro)" },
+  { value: "accuracy", label: "Accuracy" },
+  { value: "recall_macro", label: "Recall (macro)" },
+];
+
+export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
+  const defaultT = ev.threshold ?? 0.5;
+  const [threshold, setThreshold] = useState(defaultT);
+  const t = useDebounced(threshold, 150);
+  const [optMetric, setOptMetric] = useState("f1_macro");
+  const [optBusy, setOptBusy] = useState(false);
+  const [optimal, setOptimal] = useState<Record<string, { threshold: number; value: Num }>>(() => {
+    const o = ev.optimal;
+    if (!o || typeof o.threshold !== "number") return {};
+    const key = /f1/i.test(o.metric ?? "f1") ? "f1_macro" : o.metric === "accuracy" ? "accuracy" : o.metric;
+    return { [key]: { threshold: o.threshold, value: o.value } };
+  });
+  const [normalize, setNormalize] = useState<"none" | "true" | "probability">("none");
+  const [showAll, setShowAll] = useState(false);
+  const [filter, setFilter] = useState<FeedFilter>(DEFAULT_FILTER);
+  const [open, setOpen] = useState<Sample | null>(null);
+  const feedRef = useRef<HTMLDivElement>(null);
+  const multilabel = ev.task === "multilabel";
+
+  const labels = useQuery((s) => api.labels(ev.id, { threshold: t }, s), [ev.id, t]);
+  const top = ev.n_classes > 10 && !showAll ? 10 : undefined;
+  const confusion = useQuery(
+    (s) => api.confusion(ev.id, { threshold: t, normalize: normalize === "none" ? undefined : normalize, top }, s),
+    [ev.id, t, normalize, top],
+    !multilabel,
+  );
+
+  const atDefault = Math.abs(t - defaultT) < 1e-9;
+  const values = useMemo(() => {
+    const base: Record<string, Num> = { ...ev.summary };
+    for (const k of ["precision_macro", "recall_macro", "f1_macro"]) {
+      if (base[k] === undefined) base[k] = ev.summary[k.replace("_macro", "")] ?? ev.summary[`macro_${k.replace("_macro", "")}`] ?? null;
+    }
+    if (!base.average_precision_macro && ev.summary.auprc_macro !== undefined) base.average_precision_macro = ev.summary.auprc_macro;
+    if (!atDefault && labels.data) Object.assign(base, atThreshold(labels.data.items, ev.n_samples, multilabel));
+    return base;
+  }, [ev, labels.data, atDefault, multilabel]);
+
+  const showFeed = useCallback((f: Partial<FeedFilter>) => {
+    setFilter((prev) => ({ sort: prev.sort, descending: prev.descending, ...f }));
+    feedRef.current?.scrollIntoView({ behavior: "smooth", block: "start" });
+  }, []);
+
+  const goOptimal = async () => {
+    const known = optimal[optMetric];
+    if (known) return setThreshold(known.threshold);
+    // Not stored with the evaluation: search a grid of thresholds with the per-class endpoint.
+    setOptBusy(true);
+    try {
+      const grid = Array.from({ length: 39 }, (_, i) => 0.025 * (i + 1));
+      const scores = await Promise.all(
+        grid.map((g) => api.labels(ev.id, { threshold: Number(g.toFixed(3)) }).then((r) => atThreshold(r.items, ev.n_samples, multilabel)[optMetric] ?? -1)),
+      );
+      let best = 0;
+      scores.forEach((s, i) => (s > scores[best] ? (best = i) : null));
+      const found = { threshold: Number(grid[best].toFixed(3)), value: scores[best] };
+      setOptimal((o) => ({ ...o, [optMetric]: found }));
+      setThreshold(found.threshold);
+    } finally {
+      setOptBusy(false);
+    }
+  };
+
+  const countCell = (kind: "tp" | "fn" | "fp") =>
+    ({ row, getValue }: { row: { original: LabelRow }; getValue: () => unknown }) => {
+      const label = row.original.label;
+      const f: Partial<FeedFilter> = { label, outcome: kind };
+      return (
+        <button className={`count-link count-${kind}`} onClick={() => showFeed(f)} data-testid={`count-${kind}`} title={`Show the ${kind.toUpperCase()} samples of ${label}`}>
+          {String(getValue())}
+        </button>
+      );
+    };
+
+  const columns = useMemo<ColumnDef<LabelRow, unknown>[]>(
+    () => [
+      { accessorKey: "label", header: "Class", cell: (c) => <span className="strong">{String(c.getValue())}</span> },
+      { accessorKey: "total_labeled", header: "Labeled", meta: { num: true, help: "TP + FN: samples annotated with the class" } },
+      { accessorKey: "total_predicted", header: "Predicted", meta: { num: true, help: "TP + FP: samples predicted as the class" } },
+      { accessorKey: "tp", header: "TP", meta: { num: true }, cell: countCell("tp") },
+      { accessorKey: "fn", header: "FN", meta: { num: true }, cell: countCell("fn") },
+      { accessorKey: "fp", header: "FP", meta: { num: true }, cell: countCell("fp") },
+      { accessorKey: "recall", header: "Recall", meta: { num: true }, cell: (c) => fmt(c.getValue() as Num), sortUndefined: "last" },
+      { accessorKey: "precision", header: "Precision", meta: { num: true }, cell: (c) => fmt(c.getValue() as Num) },
+      { accessorKey: "f1", header: "F1", meta: { num: true }, cell: (c) => fmt(c.getValue() as Num) },
+      { accessorKey: "roc_auc", header: "AUC", meta: { num: true, help: "One-vs-rest ROC AUC (threshold-free)" }, cell: (c) => fmt(c.getValue() as Num) },
+      { accessorKey: "average_precision", header: "AP", meta: { num: true, help: "Average precision (threshold-free)" }, cell: (c) => fmt(c.getValue() as Num) },
+    ],
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [multilabel],
+  );
+
+  const confusionCell = (actual: string, predicted: string) => {
+    showFeed({ actual, predicted });
+  };
+
+  return (
+    <div className="page" data-testid="classification-page">
+      <EvalHeader ev={ev} />
+      <Highlights ev={ev} values={values} atDefault={atDefault} threshold={t} />
+
+      <div className="threshold-bar" data-testid="threshold-bar">
+        <SliderField label="Threshold" value={threshold} min={0} max={1} step={0.01} onChange={setThreshold} testid="threshold-slider" />
+        <div className="threshold-actions">
+          <select className="select" value={optMetric} onChange={(e) => setOptMetric(e.target.value)} data-testid="optimize-metric" aria-label="Metric to optimise">
+            {OPT_METRICS.map((m) => (
+              <option key={m.value} value={m.value}>Optimise {m.label}</option>
+            ))}
+          </select>
+          <button className="btn btn-primary" onClick={goOptimal} disabled={optBusy} data-testid="back-to-optimal">
+            {optBusy ? "Searching…" : "Back to optimal"}
+          </button>
+          <button className="btn" onClick={() => setThreshold(defaultT)} disabled={threshold === defaultT} data-testid="reset-threshold">
+            Default ({defaultT.toFixed(2)})
+          </button>
+          {optimal[optMetric] && (
+            <span className="muted small">
+              optimal t = {optimal[optMetric].threshold.toFixed(2)} ({OPT_METRICS.find((m) => m.value === optMetric)?.label} {fmt(optimal[optMetric].value)})
+            </span>
+          )}
+        </div>
+      </div>
+
+      <div className="grid-2">
+        <Panel title="Per class" testid="per-class">
+          {labels.error && !labels.data ? (
+            <ErrorState error={labels.error} onRetry={labels.reload} />
+          ) : !labels.data ? (
+            <Spinner />
+          ) : (
+            <DataTable
+              data={labels.data.items}
+              columns={columns}
+              rowKey={(r) => r.label}
+              filterPlaceholder="Filter classes…"
+              testid="per-class-table"
+              rowTestid="class-row"
+              busy={labels.loading}
+              height={460}
+            />
+          )}
+        </Panel>
+        {!multilabel && (
+          <Panel
+            title="Confusion matrix"
+            testid="confusion"
+            actions={
+              <>
+                <Segmented
+                  value={normalize}
+                  onChange={setNormalize}
+                  testid="cm-mode"
+                  options={[
+                    { value: "none", label: "Counts" },
+                    { value: "true", label: "Row %" },
+                    { value: "probability", label: "Avg. probability" },
+                  ]}
+                />
+                {ev.n_classes > 10 && (
+                  <button className="btn btn-sm" onClick={() => setShowAll(!showAll)} data-testid="cm-toggle-all">
+                    {showAll ? "Top 10 confused" : `All ${ev.n_classes} classes`}
+                  </button>
+                )}
+              </>
+            }
+          >
+            {confusion.error && !confusion.data ? (
+              <ErrorState error={confusion.error} onRetry={confusion.reload} />
+            ) : !confusion.data ? (
+              <Spinner />
+            ) : (
+              <>
+                {top && <p className="muted small">The {top} classes involved in the most confusion, of {ev.n_classes}.</p>}
+                <ConfusionMatrix data={confusion.data} onCell={confusionCell} selected={filter} />
+              </>
+            )}
+          </Panel>
+        )}
+      </div>
+
+      <ClassificationCurves evalId={ev.id} classes={ev.classes} threshold={t} />
+
+      <div ref={feedRef} className="scroll-anchor">
+        <SampleFeed
+          evalId={ev.id}
+          media={ev.media}
+          classes={ev.classes}
+          sliders={{ threshold: t }}
+          filter={filter}
+          setFilter={setFilter}
+          onOpen={setOpen}
+          extraColumns={t > 0 && !multilabel ? ["Below threshold"] : []}
+        />
+      </div>
+      {open && <SampleView evalId={ev.id} sample={open} sliders={{ threshold: t }} media={ev.media} onClose={() => setOpen(null)} />}
+    </div>
+  );
+}

@@ -1,0 +1,244 @@
+import { useCallback, useMemo, useRef, useState } from "react";
+import type { ColumnDef } from "@tanstack/react-table";
+import { api } from "../api/client";
+import type { EvaluationDetail, LabelRow, Num, Sample } from "../api/types";
+import { useDebounced, useQuery } from "../hooks";
+import { fmt } from "../format";
+import { COCO_HELP } from "../metricsHelp";
+import { DataTable } from "../components/DataTable";
+import { ConfusionMatrix } from "../components/ConfusionMatrix";
+import { DetectionPrCurve } from "../components/Curves";
+import { DEFAULT_DET_FILTER, SampleFeed, type FeedFilter } from "../components/SampleFeed";
+import { DetectionImageView } from "../components/SampleView";
+import { ErrorState, Panel, Segmented, SliderField, Spinner } from "../components/common";
+import { EvalHeader } from "./EvaluationPage";
+
+const COCO_KEYS = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"];
+const COCO_NAMES: Record<string, string> = {
+  AP: "AP @[.50:.95]",
+  AP50: "AP @.50",
+  AP75: "AP @.75",
+  APs: "AP small",
+  APm: "AP medium",
+  APl: "AP large",
+  AR1: "AR @1",
+  AR10: "AR @10",
+  AR100: "AR @100",
+  ARs: "AR small",
+  ARm: "AR medium",
+  ARl: "AR large",
+};
+
+function flattenProtocols(p: Record<string, unknown> | undefined): [string, string][] {
+  if (!p) return [];
+  const out: [string, string][] = [];
+  for (const [k, v] of Object.entries(p)) {
+    if (typeof v === "number" || v === null) out.push([k, fmt(v as Num)]);
+    else if (typeof v === "object") {
+      const o = v as Record<string, unknown>;
+      const main = o.AP ?? o.mAP ?? o.ap ?? o.value;
+      if (typeof main === "number" || main === null) out.push([k, fmt(main as Num)]);
+      else for (const [k2, v2] of Object.entries(o)) if (typeof v2 === "number") out.push([`${k} ${k2}`, fmt(v2)]);
+    }
+  }
+  return out;
+}
+
+const prettyProtocol = (k: string) =>
+  k.replace(/_/g, " ").replace(/\bvoc\b/i, "VOC").replace(/\bcoco\b/i, "COCO");
+
+export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
+  const optIou = ev.optimal?.iou ?? 0.5;
+  const optScore = ev.optimal?.score ?? 0.5;
+  const [iou, setIou] = useState(optIou);
+  const [score, setScore] = useState(optScore);
+  const dIou = useDebounced(iou, 150);
+  const dScore = useDebounced(score, 150);
+  const [normalize, setNormalize] = useState<"none" | "true">("none");
+  const [showAll, setShowAll] = useState(false);
+  const [filter, setFilter] = useState<FeedFilter>(DEFAULT_DET_FILTER);
+  const [open, setOpen] = useState<Sample | null>(null);
+  const feedRef = useRef<HTMLDivElement>(null);
+  const sliders = useMemo(() => ({ iou: dIou, score: dScore }), [dIou, dScore]);
+
+  const labels = useQuery((s) => api.labels(ev.id, sliders, s), [ev.id, dIou, dScore]);
+  const top = ev.n_classes > 10 && !showAll ? 10 : undefined;
+  const confusion = useQuery(
+    (s) => api.confusion(ev.id, { ...sliders, normalize: normalize === "none" ? undefined : normalize, top }, s),
+    [ev.id, dIou, dScore, normalize, top],
+  );
+
+  const totals = useMemo(() => {
+    const rows = labels.data?.items ?? [];
+    const tp = rows.reduce((a, r) => a + r.tp, 0);
+    const fp = rows.reduce((a, r) => a + r.fp, 0);
+    const fn = rows.reduce((a, r) => a + r.fn, 0);
+    const p = tp + fp ? tp / (tp + fp) : null;
+    const r = tp + fn ? tp / (tp + fn) : null;
+    const f1 = p !== null && r !== null && p + r > 0 ? (2 * p * r) / (p + r) : null;
+    return { tp, fp, fn, p, r, f1 };
+  }, [labels.data]);
+
+  const showFeed = useCallback((f: Partial<FeedFilter>) => {
+    setFilter((prev) => ({ sort: prev.sort, descending: prev.descending, ...f }));
+    feedRef.current?.scrollIntoView({ behavior: "smooth", block: "start" });
+  }, []);
+
+  const num = (key: keyof LabelRow, header: string, help?: string): ColumnDef<LabelRow, unknown> => ({
+    accessorKey: key,
+    header,
+    meta: { num: true, help },
+    cell: (c) => fmt(c.getValue() as Num),
+    sortUndefined: "last",
+  });
+  const count = (kind: "tp" | "fp" | "fn"): ColumnDef<LabelRow, unknown> => ({
+    accessorKey: kind,
+    header: kind.toUpperCase(),
+    meta: { num: true },
+    cell: ({ row, getValue }) => (
+      <button
+        className={`count-link count-${kind}`}
+        data-testid={`count-${kind}`}
+        onClick={() =>
+          showFeed(
+            kind === "tp"
+              ? { actual: row.original.label, predicted: row.original.label }
+              : kind === "fn"
+                ? { actual: row.original.label, predicted: "Not detected" }
+                : { actual: "Not an object", predicted: row.original.label },
+          )
+        }
+      >
+        {String(getValue())}
+      </button>
+    ),
+  });
+  const columns: ColumnDef<LabelRow, unknown>[] = [
+    { accessorKey: "label", header: "Class", cell: (c) => <span className="strong">{String(c.getValue())}</span> },
+    num("AP", "AP .50:.95", COCO_HELP.AP),
+    num("AP50", "AP .50", COCO_HELP.AP50),
+    num("AP75", "AP .75", COCO_HELP.AP75),
+    num("APs", "AP S", COCO_HELP.APs),
+    num("APm", "AP M", COCO_HELP.APm),
+    num("APl", "AP L", COCO_HELP.APl),
+    num("AR100", "AR 100", COCO_HELP.AR100),
+    count("tp"),
+    count("fp"),
+    count("fn"),
+    num("precision", "P"),
+    num("recall", "R"),
+    num("f1", "F1"),
+  ];
+
+  const coco = ev.coco ?? {};
+  const protocols = flattenProtocols(ev.protocols as Record<string, unknown> | undefined);
+
+  return (
+    <div className="page" data-testid="detection-page">
+      <EvalHeader ev={ev} />
+      <div className="highlights" data-testid="coco-summary">
+        {COCO_KEYS.filter((k) => k in coco).map((k) => {
+          const ci = ev.intervals?.[k];
+          return (
+            <div className="metric-card" key={k} tabIndex={0} data-testid={`coco-${k}`}>
+              <div className="metric-label">{COCO_NAMES[k]} <span className="info" aria-hidden>ⓘ</span></div>
+              <div className="metric-value">{fmt(coco[k])}</div>
+              <div className="metric-ci">{ci ? `95% CI ${fmt(ci.low)} – ${fmt(ci.high)}` : " "}</div>
+              <div className="tooltip" role="tooltip">
+                <strong>{COCO_NAMES[k]}</strong>
+                <p>{COCO_HELP[k]}</p>
+                <p className="muted">COCO protocol (pycocotools semantics): greedy per-class matching by score, 101-point interpolated precision, maxDets 100 unless stated.</p>
+              </div>
+            </div>
+          );
+        })}
+      </div>
+
+      <div className="threshold-bar" data-testid="threshold-bar">
+        <SliderField label="IoU" value={iou} min={0.05} max={0.95} step={0.05} onChange={setIou} testid="iou-slider" />
+        <SliderField label="Confidence" value={score} min={0} max={1} step={0.01} onChange={setScore} testid="score-slider" />
+        <div className="threshold-actions">
+          <button className="btn btn-primary" onClick={() => { setIou(optIou); setScore(optScore); }} data-testid="back-to-optimal">
+            Back to optimal
+          </button>
+          <span className="prf" data-testid="det-prf">
+            <span>P <strong>{fmt(totals.p)}</strong></span>
+            <span>R <strong>{fmt(totals.r)}</strong></span>
+            <span>F1 <strong>{fmt(totals.f1)}</strong></span>
+            <span className="muted small">{totals.tp} TP · {totals.fp} FP · {totals.fn} FN</span>
+          </span>
+        </div>
+      </div>
+
+      <div className="grid-2">
+        <Panel title="Per class" testid="ap-table">
+          {labels.error && !labels.data ? (
+            <ErrorState error={labels.error} onRetry={labels.reload} />
+          ) : !labels.data ? (
+            <Spinner />
+          ) : (
+            <DataTable data={labels.data.items} columns={columns} rowKey={(r) => r.label} filterPlaceholder="Filter classes…" testid="ap-table-grid" rowTestid="class-row" busy={labels.loading} height={420} />
+          )}
+        </Panel>
+        <Panel
+          title="Confusion matrix"
+          testid="confusion"
+          actions={
+            <>
+              <Segmented value={normalize} onChange={setNormalize} testid="cm-mode" options={[{ value: "none", label: "Counts" }, { value: "true", label: "Row %" }]} />
+              {ev.n_classes > 10 && (
+                <button className="btn btn-sm" onClick={() => setShowAll(!showAll)} data-testid="cm-toggle-all">
+                  {showAll ? "Top 10 confused" : `All ${ev.n_classes} classes`}
+                </button>
+              )}
+            </>
+          }
+        >
+          {confusion.error && !confusion.data ? (
+            <ErrorState error={confusion.error} onRetry={confusion.reload} />
+          ) : !confusion.data ? (
+            <Spinner />
+          ) : (
+            <ConfusionMatrix data={confusion.data} onCell={(a, p) => showFeed({ actual: a, predicted: p })} selected={filter} />
+          )}
+        </Panel>
+      </div>
+
+      <div className="grid-2">
+        <DetectionPrCurve evalId={ev.id} classes={ev.classes} iou={dIou} />
+        <Panel title="AP under other protocols" testid="protocols">
+          {protocols.length === 0 ? (
+            <p className="muted">No other protocol was computed for this evaluation.</p>
+          ) : (
+            <table className="table table-dense">
+              <tbody>
+                {protocols.map(([k, v]) => (
+                  <tr key={k}>
+                    <td>{prettyProtocol(k)}</td>
+                    <td className="num strong">{v}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </Panel>
+      </div>
+
+      <div ref={feedRef} className="scroll-anchor">
+        <SampleFeed
+          evalId={ev.id}
+          media="image"
+          classes={ev.classes}
+          sliders={sliders}
+          filter={filter}
+          setFilter={setFilter}
+          onOpen={setOpen}
+          detection
+          extraColumns={["Not detected"]}
+          extraRows={["Not an object"]}
+        />
+      </div>
+      {open && <DetectionImageView evalId={ev.id} sample={open} sliders={sliders} onClose={() => setOpen(null)} />}
+    </div>
+  );
+}

@@ -1,0 +1,163 @@
+import { useEffect, useMemo, useState } from "react";
+import { api } from "../api/client";
+import type { EvaluationPublic } from "../api/types";
+import { Empty, ErrorState, Modal, Spinner } from "../components/common";
+import { useQuery } from "../hooks";
+import { fmt, fmtDate, taskLabel } from "../format";
+import type { Crumb } from "../App";
+
+function modelText(e: EvaluationPublic) {
+  return e.model ? `${e.model.name} v${e.model.version}` : "Uploaded predictions";
+}
+function datasetText(e: EvaluationPublic) {
+  return e.dataset ? `${e.dataset.name} v${e.dataset.version}` : "—";
+}
+
+export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void }) {
+  useEffect(() => setCrumbs([]), [setCrumbs]);
+  const q = useQuery((s) => api.evaluations(s), []);
+  const [filter, setFilter] = useState("");
+  const [toDelete, setToDelete] = useState<EvaluationPublic | null>(null);
+  const [deleting, setDeleting] = useState(false);
+  const [deleteError, setDeleteError] = useState<string | null>(null);
+
+  const items = useMemo(() => {
+    const all = q.data?.items ?? [];
+    const f = filter.trim().toLowerCase();
+    if (!f) return all;
+    return all.filter((e) =>
+      [e.name, e.task, e.status, modelText(e), datasetText(e)].join(" ").toLowerCase().includes(f),
+    );
+  }, [q.data, filter]);
+
+  const confirmDelete = async () => {
+    if (!toDelete) return;
+    setDeleting(true);
+    setDeleteError(null);
+    try {
+      await api.deleteEvaluation(toDelete.id);
+      setToDelete(null);
+      q.reload();
+    } catch (e) {
+      setDeleteError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setDeleting(false);
+    }
+  };
+
+  return (
+    <div className="page" data-testid="evaluations-page">
+      <div className="page-head">
+        <div>
+          <h1>Evaluations</h1>
+          <p className="muted">Each evaluation scores one model version against one dataset version.</p>
+        </div>
+        <input
+          className="search"
+          type="search"
+          placeholder="Filter by model, dataset, task…"
+          value={filter}
+          onChange={(e) => setFilter(e.target.value)}
+          data-testid="eval-filter"
+        />
+      </div>
+      {q.error && !q.data ? (
+        <ErrorState error={q.error} onRetry={q.reload} />
+      ) : !q.data ? (
+        <Spinner label="Loading evaluations…" />
+      ) : q.data.items.length === 0 ? (
+        <Empty title="No evaluations yet">
+          Run <code>assay evaluate --gt … --pred …</code> or <code>assay demo</code>, then reload.
+        </Empty>
+      ) : (
+        <div className="card table-card">
+          <table className="table" data-testid="evaluations-table">
+            <thead>
+              <tr>
+                <th>Evaluation</th>
+                <th>Model</th>
+                <th>Dataset</th>
+                <th>Task</th>
+                <th>Status</th>
+                <th className="num">Headline</th>
+                <th className="num">Samples</th>
+                <th>Created</th>
+                <th aria-label="Actions" />
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((e) => (
+                <tr
+                  key={e.id}
+                  className="clickable"
+                  data-testid="evaluation-row"
+                  data-task={e.task}
+                  onClick={() => (window.location.hash = `#/evaluations/${e.id}`)}
+                >
+                  <td>
+                    <a href={`#/evaluations/${e.id}`} className="strong" data-testid="evaluation-link">
+                      {e.name}
+                    </a>
+                  </td>
+                  <td>{modelText(e)}</td>
+                  <td>{datasetText(e)}</td>
+                  <td>{taskLabel(e.task)}</td>
+                  <td>
+                    <span className={`badge badge-${e.status}`}>{e.status}</span>
+                  </td>
+                  <td className="num" title={e.headline?.metric}>
+                    {e.headline ? (
+                      <>
+                        <span className="muted small">{e.headline.label} </span>
+                        <span className="strong">{fmt(e.headline.value)}</span>
+                      </>
+                    ) : (
+                      "—"
+                    )}
+                  </td>
+                  <td className="num">{e.n_samples.toLocaleString()}</td>
+                  <td className="nowrap">{fmtDate(e.created_at)}</td>
+                  <td>
+                    <button
+                      className="btn btn-ghost btn-danger btn-sm"
+                      onClick={(ev) => {
+                        ev.stopPropagation();
+                        setToDelete(e);
+                      }}
+                      data-testid="delete-evaluation"
+                    >
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+              {items.length === 0 && (
+                <tr>
+                  <td colSpan={9} className="muted center">
+                    No evaluation matches “{filter}”.
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {toDelete && (
+        <Modal title="Delete evaluation?" onClose={() => setToDelete(null)} testid="confirm-delete">
+          <p>
+            <strong>{toDelete.name}</strong> and its stored results will be removed. Datasets and models stay.
+          </p>
+          {deleteError && <p className="error-text">{deleteError}</p>}
+          <div className="modal-actions">
+            <button className="btn" onClick={() => setToDelete(null)}>
+              Cancel
+            </button>
+            <button className="btn btn-danger" onClick={confirmDelete} disabled={deleting} data-testid="confirm-delete-btn">
+              {deleting ? "Deleting…" : "Delete"}
+            </button>
+          </div>
+        </Modal>
+      )}
+    </div>
+  );
+}
