@@ -25,11 +25,15 @@ __all__ = ["PROTOCOLS", "bootstrap_ap", "protocol_ap"]
 PROTOCOLS = ("coco_101", "voc_11", "all_point")
 
 
+# the VOC devkit's recall points, float quirks included (0.30000000000000004, ...)
+VOC11_RECALLS = np.arange(0.0, 1.1, 0.1)
+
+
 @nb.njit(cache=True)
 def _voc11(rc, pr, n):  # pragma: no cover - compiled
     ap = 0.0
     for i in range(11):
-        r = i / 10.0
+        r = VOC11_RECALLS[i]
         p = 0.0
         for j in range(n):
             if rc[j] >= r and pr[j] > p:

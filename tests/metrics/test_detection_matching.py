@@ -1,0 +1,134 @@
+"""Class-agnostic matching: confusion matrix vs a brute-force reference, P/R/F1 consistency."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_detection_cases import random_case
+
+from assay.evaluation.detection import evaluate_detections
+
+
+def _iou(d: list[float], g: list[float], crowd: bool) -> float:
+    w = min(d[0] + d[2], g[0] + g[2]) - max(d[0], g[0])
+    h = min(d[1] + d[3], g[1] + g[3]) - max(d[1], g[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    i = w * h
+    u = d[2] * d[3] if crowd else d[2] * d[3] + g[2] * g[3] - i
+    return i / u
+
+
+def brute_confusion(gt: dict, results: list, iou: float, score: float) -> np.ndarray:
+    """Pure-Python reference of DESIGN.md's detection confusion matrix."""
+    cats = sorted(c["id"] for c in gt["categories"])
+    k = len(cats)
+    cm = np.zeros((k + 1, k + 1), int)
+    for im in gt["images"]:
+        gts = [a for a in gt["annotations"] if a["image_id"] == im["id"]]
+        dts = [d for d in results if d["image_id"] == im["id"] and d["score"] >= score]
+        dts = sorted(dts, key=lambda d: -d["score"])  # stable: file order on ties
+        taken = [False] * len(gts)
+        for d in dts:
+            best, bv = -1, 0.0
+            crowd_hit = False
+            for j, g in enumerate(gts):
+                v = _iou(d["bbox"], g["bbox"], bool(g["iscrowd"]))
+                if v < iou or v <= 0:
+                    continue
+                if g["iscrowd"]:
+                    crowd_hit = True
+                elif not taken[j] and (best < 0 or v > bv):
+                    best, bv = j, v
+            p = cats.index(d["category_id"])
+            if best >= 0:
+                taken[best] = True
+                cm[cats.index(gts[best]["category_id"]), p] += 1
+            elif not crowd_hit:
+                cm[k, p] += 1
+        for j, g in enumerate(gts):
+            if not taken[j] and not g["iscrowd"]:
+                cm[cats.index(g["category_id"]), k] += 1
+    return cm
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_confusion_equals_brute_force(seed: int) -> None:
+    gt, results = random_case(seed, crowd=0.2, tie_decimals=1)
+    res = evaluate_detections(gt, results)
+    for iou, score in [(0.5, 0.0), (0.3, 0.4), (0.75, 0.8), (0.05, 0.1), (0.95, 0.0)]:
+        got = np.array(res.confusion_matrix(iou=iou, score=score)["matrix"])
+        np.testing.assert_array_equal(got, brute_confusion(gt, results, iou, score))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_prf_consistent_with_matrix(seed: int) -> None:
+    gt, results = random_case(seed, crowd=0.1)
+    res = evaluate_detections(gt, results)
+    for iou, score in [(0.5, 0.0), (0.5, 0.5), (0.7, 0.2)]:
+        cm = np.array(res.confusion_matrix(iou, score)["matrix"])
+        prf = res.prf(iou, score)
+        k = len(res.classes)
+        for i, name in enumerate(res.classes):
+            row = prf["per_class"][name]
+            assert row["tp"] == cm[i, i]
+            assert row["fp"] == cm[:, i].sum() - cm[i, i]
+            assert row["fn"] == cm[i, :].sum() - cm[i, i]
+            if row["tp"] + row["fp"]:
+                assert row["precision"] == pytest.approx(row["tp"] / (row["tp"] + row["fp"]))
+            else:
+                assert row["precision"] is None
+        ov = prf["overall"]
+        assert ov["tp"] == np.trace(cm[:k, :k])
+        assert ov["tp"] + ov["fn"] == cm[:k, :].sum()
+        assert ov["tp"] + ov["fp"] == cm[:, :k].sum()
+        feed = res.images(iou, score, limit=10**6)
+        assert sum(x["tp"] for x in feed["items"]) == ov["tp"]
+        assert sum(x["fp"] for x in feed["items"]) == ov["fp"]
+        assert sum(x["fn"] for x in feed["items"]) == ov["fn"]
+
+
+def test_optimal_score_is_the_max_f1() -> None:
+    gt, results = random_case(5, tie_decimals=2)
+    res = evaluate_detections(gt, results)
+    opt = res.optimal_score()
+    best = max(
+        (res.prf(0.5, s)["overall"]["f1"] or 0.0, s)
+        for s in sorted({d["score"] for d in results}, reverse=True)
+    )
+    assert opt["value"] == pytest.approx(best[0])
+    assert res.prf(0.5, opt["score"])["overall"]["f1"] == pytest.approx(opt["value"])
+
+
+def test_image_feed_filters_and_boxes() -> None:
+    gt, results = random_case(2, crowd=0.3)
+    res = evaluate_detections(gt, results)
+    cm = res.confusion_matrix(0.5, 0.2)
+    rows, cols, mat = cm["rows"], cm["columns"], np.array(cm["matrix"])
+    for a in range(len(rows)):
+        for p in range(len(cols)):
+            feed = res.images(0.5, 0.2, actual=rows[a], predicted=cols[p], limit=10**6)
+            n = 0
+            for item in feed["items"]:
+                img = res.image(item["index"], 0.5, 0.2)
+                n += _cell_count(img, rows[a], cols[p], res.classes)
+            assert n == mat[a, p]
+            assert (feed["total"] > 0) == (mat[a, p] > 0)
+    errs = res.images(0.5, 0.2, errors_only=True, limit=10**6)["items"]
+    assert all(x["fp"] + x["fn"] > 0 for x in errs)
+    assert [x["fp"] + x["fn"] for x in errs] == sorted(
+        (x["fp"] + x["fn"] for x in errs), reverse=True
+    )
+
+
+def _cell_count(img: dict, actual: str, predicted: str, classes: list[str]) -> int:
+    boxes, n = img["boxes"], 0
+    for b in boxes:
+        if b["kind"] == "gt" and b["status"] in ("tp", "misclassified"):
+            if b["label"] == actual and boxes[b["match"]]["label"] == predicted:
+                n += 1
+        elif b["kind"] == "gt" and b["status"] == "fn":
+            n += b["label"] == actual and predicted == "Not detected"
+        elif b["kind"] == "pred" and b["status"] == "fp":
+            n += actual == "Not an object" and b["label"] == predicted
+    return n
