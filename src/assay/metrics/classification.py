@@ -2,11 +2,11 @@
 
 Semantics (one definition each, see DESIGN.md):
 
-- Single-label: a sample's prediction is its argmax class (ties to the first class) when that score is
-  at least the threshold ``t``, else "no prediction" (index ``-1``).
+- Single-label: a sample's prediction is its argmax class (ties to the first class) when that
+  score is at least the threshold ``t``, else "no prediction" (index ``-1``).
 - Multi-label: class ``c`` is predicted when ``score_c >= t``.
-- Per class, precision is undefined (NaN) with nothing predicted, recall with nothing labeled, F1 when
-  the class is neither labeled nor predicted. Macro averages follow scikit-learn's
+- Per class, precision is undefined (NaN) with nothing predicted, recall with nothing labeled,
+  F1 when the class is neither labeled nor predicted. Macro averages follow scikit-learn's
   ``classification_report(..., zero_division=0)``: they run over the classes that are labeled or
   predicted at least once, an undefined precision or recall counting as 0. Weighted averages weight
   by the number labeled. Micro averages pool the counts.

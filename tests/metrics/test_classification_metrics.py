@@ -1,0 +1,314 @@
+"""Classification kernels against scikit-learn (the oracle) on randomized inputs, ties included."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn import metrics as skm
+
+from assay.metrics import calibration as cal
+from assay.metrics import classification as clf
+from assay.metrics import ranking as rk
+
+TOL = 1e-9
+FAST = settings(max_examples=25, deadline=None)
+
+
+def make_single(seed: int, n: int, n_classes: int, decimals: int | None, absent: bool):
+    rng = np.random.default_rng(seed)
+    classes = np.arange(n_classes)
+    if absent and n_classes > 2:
+        classes = classes[: n_classes - 1 - int(rng.integers(0, n_classes // 2))]
+    y = rng.choice(classes, size=n)
+    logits = rng.normal(size=(n, n_classes)) * 2
+    logits[np.arange(n), y] += rng.uniform(0, 3)
+    s = np.exp(logits - logits.max(axis=1, keepdims=True))
+    s /= s.sum(axis=1, keepdims=True)
+    if decimals is not None:
+        s = np.round(s, decimals)
+    return y.astype(np.int64), s
+
+
+def make_multi(seed: int, n: int, n_classes: int, decimals: int | None):
+    rng = np.random.default_rng(seed)
+    y = rng.random((n, n_classes)) < rng.uniform(0.05, 0.5, size=n_classes)
+    s = np.clip(rng.random((n, n_classes)) * 0.7 + 0.3 * y, 0, 1)
+    if decimals is not None:
+        s = np.round(s, decimals)
+    if n_classes > 1:
+        y[:, -1] = False  # a class without positives
+    return y, s
+
+
+single_cases = st.tuples(
+    st.integers(0, 2**31),
+    st.integers(5, 300),
+    st.integers(2, 9),
+    st.sampled_from([None, 1, 2]),
+    st.booleans(),
+)
+
+
+def brute_pred(s: np.ndarray, t: float) -> np.ndarray:
+    return np.where(s.max(axis=1) >= t, s.argmax(axis=1), -1)
+
+
+@FAST
+@given(single_cases, st.sampled_from([0.0, 0.3, 0.5, 0.71]))
+def test_counts_and_averages_match_sklearn(case, t):
+    y, s = make_single(*case)
+    n_classes = s.shape[1]
+    rs = clf.row_statistics(y, s)
+    assert np.array_equal(rs["pred"], s.argmax(axis=1))
+    tp, n_pred, n_true = clf.counts_at_threshold(y, rs["pred"], rs["top"], n_classes, t)
+    pred = brute_pred(s, t)
+    for c in range(n_classes):
+        assert tp[c] == np.sum((y == c) & (pred == c))
+        assert n_pred[c] == np.sum(pred == c)
+        assert n_true[c] == np.sum(y == c)
+    present = [c for c in range(n_classes) if n_pred[c] + n_true[c] > 0]
+    av = clf.averages(tp, n_pred, n_true)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for avg in ("macro", "weighted", "micro"):
+            p, r, f, _ = skm.precision_recall_fscore_support(
+                y, pred, labels=present, average=avg, zero_division=0
+            )
+            assert av[f"{avg}_precision"] == pytest.approx(p, abs=TOL)
+            assert av[f"{avg}_recall"] == pytest.approx(r, abs=TOL)
+            assert av[f"{avg}_f1"] == pytest.approx(f, abs=TOL)
+    if t == 0.0:
+        rep = skm.classification_report(y, s.argmax(axis=1), output_dict=True, zero_division=0)
+        prec, rec, f1 = clf.prf_from_counts(tp, n_pred, n_true)
+        for c in present:
+            d = rep[str(c)]
+            assert np.nan_to_num(prec[c]) == pytest.approx(d["precision"], abs=TOL)
+            assert np.nan_to_num(rec[c]) == pytest.approx(d["recall"], abs=TOL)
+            assert f1[c] == pytest.approx(d["f1-score"], abs=TOL)
+        assert av["macro_f1"] == pytest.approx(rep["macro avg"]["f1-score"], abs=TOL)
+        assert av["weighted_precision"] == pytest.approx(rep["weighted avg"]["precision"], abs=TOL)
+
+
+def test_undefined_precision_is_nan_but_zero_in_macro():
+    p, r, f = clf.prf_from_counts(np.array([0, 2, 0]), np.array([0, 2, 0]), np.array([1, 2, 0]))
+    assert np.isnan(p[0]) and r[0] == 0 and f[0] == 0
+    assert np.isnan(p[2]) and np.isnan(r[2]) and np.isnan(f[2])
+    av = clf.averages(np.array([0, 2, 0]), np.array([0, 2, 0]), np.array([1, 2, 0]))
+    assert av["macro_precision"] == 0.5  # class 2 neither labeled nor predicted: excluded
+
+
+@FAST
+@given(single_cases, st.sampled_from([0.0, 0.4, 0.8]))
+def test_confusion_matrix_matches_sklearn(case, t):
+    y, s = make_single(*case)
+    n_classes = s.shape[1]
+    rs = clf.row_statistics(y, s)
+    m = clf.confusion_matrix(y, rs["pred"], rs["top"], n_classes, t)
+    pred = brute_pred(s, t)
+    ref = skm.confusion_matrix(y, pred, labels=[*range(n_classes), -1])[:n_classes]
+    assert np.array_equal(m[:, :n_classes], ref[:, :n_classes])
+    assert np.array_equal(m[:, n_classes], ref[:, n_classes])
+
+
+@FAST
+@given(single_cases)
+def test_auc_ap_match_sklearn(case):
+    y, s = make_single(*case)
+    auc, ap = rk.ovr_auc_ap(y, s)
+    for c in range(s.shape[1]):
+        pos = y == c
+        if 0 < pos.sum() < len(y):
+            assert auc[c] == pytest.approx(skm.roc_auc_score(pos, s[:, c]), abs=TOL)
+        else:
+            assert np.isnan(auc[c])
+        if pos.any():
+            assert ap[c] == pytest.approx(skm.average_precision_score(pos, s[:, c]), abs=TOL)
+        else:
+            assert np.isnan(ap[c])
+    if len(np.unique(y)) == s.shape[1] and s.shape[1] > 2:
+        onehot = np.eye(s.shape[1], dtype=int)[y]
+        assert np.nanmean(ap) == pytest.approx(
+            skm.average_precision_score(onehot, s, average="macro"), abs=TOL
+        )
+        assert np.nanmean(auc) == pytest.approx(
+            skm.roc_auc_score(onehot, s, average="macro"), abs=TOL
+        )
+
+
+def test_auc_ap_float32_and_large_bucket_table():
+    rng = np.random.default_rng(3)
+    n, n_classes = 120_000, 4
+    y = rng.integers(0, n_classes, n)
+    s = rng.random((n, n_classes)).astype(np.float32)
+    s[np.arange(n), y] += 0.3
+    s /= s.sum(axis=1, keepdims=True)
+    s[:10, 0] = 0.0
+    s[10:20, 1] = -0.0  # negative zero is zero
+    auc, ap = rk.ovr_auc_ap(y, s)
+    for c in range(n_classes):
+        assert auc[c] == pytest.approx(skm.roc_auc_score(y == c, s[:, c]), abs=1e-9)
+        assert ap[c] == pytest.approx(skm.average_precision_score(y == c, s[:, c]), abs=1e-9)
+
+
+@FAST
+@given(st.integers(0, 2**31), st.integers(2, 200), st.sampled_from([None, 1, 2]))
+def test_curves_match_sklearn(seed, n, decimals):
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < 0.4
+    y[0], y[1] = True, False
+    s = rng.random(n)
+    if decimals is not None:
+        s = np.round(s, decimals)
+    roc = rk.roc_curve(y, s)
+    fpr, tpr, thr = skm.roc_curve(y, s, drop_intermediate=False)
+    np.testing.assert_allclose(roc["fpr"], fpr, atol=TOL)
+    np.testing.assert_allclose(roc["tpr"], tpr, atol=TOL)
+    np.testing.assert_array_equal(roc["thresholds"], thr)
+    assert roc["auc"] == pytest.approx(skm.roc_auc_score(y, s), abs=TOL)
+    pr = rk.precision_recall_curve(y, s)
+    p, r, t = skm.precision_recall_curve(y, s)
+    np.testing.assert_allclose(pr["precision"], p, atol=TOL)
+    np.testing.assert_allclose(pr["recall"], r, atol=TOL)
+    np.testing.assert_array_equal(pr["thresholds"], t)
+    assert pr["average_precision"] == pytest.approx(skm.average_precision_score(y, s), abs=TOL)
+    tc = rk.threshold_curves(y, s)
+    for k, thr_k in enumerate(tc["thresholds"]):
+        hit = s >= thr_k
+        assert tc["precision"][k] == pytest.approx(np.mean(y[hit]), abs=TOL)
+        assert tc["recall"][k] == pytest.approx(np.sum(hit & y) / y.sum(), abs=TOL)
+        assert tc["fpr"][k] == pytest.approx(np.sum(hit & ~y) / (~y).sum(), abs=TOL)
+
+
+@FAST
+@given(single_cases)
+def test_losses_and_topk_match_sklearn(case):
+    y, s = make_single(*case)
+    n_classes = s.shape[1]
+    labels = list(range(n_classes))
+    rs = clf.row_statistics(y, s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref_ll = skm.log_loss(y, s, labels=labels)
+        ref_brier = skm.brier_score_loss(y, s, labels=labels)
+    assert clf.log_loss(rs["true_score"]) == pytest.approx(ref_ll, abs=TOL)
+    assert clf.brier_score_loss(rs["brier"], n_classes=n_classes) == pytest.approx(
+        ref_brier, abs=TOL
+    )
+    # top-k: ties rank as argmax breaks them (first class first)
+    order = np.argsort(-s, axis=1, kind="stable")
+    ranks = np.argmax(order == y[:, None], axis=1) + 1
+    assert np.array_equal(rs["rank"], ranks)
+    for k in (1, 2, 3):
+        ref = np.mean(ranks <= k)
+        assert clf.top_k_accuracy_score(rs["rank"], k) == pytest.approx(ref, abs=TOL)
+    assert clf.top_k_accuracy_score(rs["rank"], 1) == pytest.approx(
+        skm.accuracy_score(y, s.argmax(axis=1)), abs=TOL
+    )
+
+
+@FAST
+@given(st.integers(0, 2**31), st.integers(10, 300), st.integers(3, 8))
+def test_topk_matches_sklearn_without_ties(seed, n, n_classes):
+    y, s = make_single(seed, n, n_classes, None, False)
+    rs = clf.row_statistics(y, s)
+    for k in (1, 2, 3):
+        ref = skm.top_k_accuracy_score(y, s, k=k, labels=list(range(n_classes)))
+        assert clf.top_k_accuracy_score(rs["rank"], k) == pytest.approx(ref, abs=TOL)
+
+
+def test_brier_binary_is_halved_as_sklearn():
+    y = np.array([0, 1, 1, 0])
+    s = np.array([[0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.5, 0.5]])
+    rs = clf.row_statistics(y, s)
+    assert clf.brier_score_loss(rs["brier"], n_classes=2) == pytest.approx(
+        skm.brier_score_loss(y, s[:, 1]), abs=TOL
+    )
+
+
+@FAST
+@given(single_cases, st.sampled_from([5, 10, 15]))
+def test_calibration_matches_brute_force(case, bins):
+    y, s = make_single(*case)
+    conf = s.max(axis=1)
+    correct = s.argmax(axis=1) == y
+    r = cal.reliability_bins(conf, correct, bins=bins)
+    ece = 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        sel = (conf > lo) & (conf <= hi) if b else (conf <= hi)
+        assert r["bins"][b]["count"] == sel.sum()
+        if sel.any():
+            assert r["bins"][b]["accuracy"] == pytest.approx(correct[sel].mean(), abs=TOL)
+            assert r["bins"][b]["confidence"] == pytest.approx(conf[sel].mean(), abs=TOL)
+            ece += sel.sum() / len(conf) * abs(correct[sel].mean() - conf[sel].mean())
+    assert r["ece"] == pytest.approx(ece, abs=TOL)
+    assert cal.expected_calibration_error(conf, correct, bins=bins) == pytest.approx(ece, abs=TOL)
+
+
+def test_score_density():
+    s = np.array([0.0, 0.1, 0.55, 1.0, 0.99])
+    pos = np.array([True, False, True, True, False])
+    d = cal.score_density(s, pos, bins=2)
+    assert d["positives"].tolist() == [1, 2] and d["negatives"].tolist() == [1, 1]
+
+
+@FAST
+@given(
+    st.integers(0, 2**31),
+    st.integers(5, 200),
+    st.integers(2, 6),
+    st.sampled_from([None, 1, 2]),
+    st.sampled_from([0.0, 0.5, 0.75]),
+)
+def test_multilabel_matches_sklearn(seed, n, n_classes, decimals, t):
+    y, s = make_multi(seed, n, n_classes, decimals)
+    tp, n_pred, n_true = clf.multilabel_counts(y, s, t)
+    pred = s >= t
+    assert np.array_equal(tp, (pred & y).sum(axis=0))
+    assert np.array_equal(n_pred, pred.sum(axis=0))
+    assert np.array_equal(n_true, y.sum(axis=0))
+    present = [c for c in range(n_classes) if n_pred[c] + n_true[c] > 0]
+    if present:
+        av = clf.averages(tp, n_pred, n_true)
+        p, r, f, _ = skm.precision_recall_fscore_support(
+            y, pred, labels=present, average="macro", zero_division=0
+        )
+        assert av["macro_f1"] == pytest.approx(f, abs=TOL)
+        assert av["macro_precision"] == pytest.approx(p, abs=TOL)
+    auc, ap = rk.ovr_auc_ap(y, s, multilabel=True)
+    for c in range(n_classes):
+        if 0 < y[:, c].sum() < n:
+            assert auc[c] == pytest.approx(skm.roc_auc_score(y[:, c], s[:, c]), abs=TOL)
+            assert ap[c] == pytest.approx(skm.average_precision_score(y[:, c], s[:, c]), abs=TOL)
+        else:
+            assert np.isnan(auc[c])
+    ll = clf.log_loss(y_true=y, y_score=s, multilabel=True)
+    assert ll == pytest.approx(skm.log_loss(y.ravel(), s.ravel(), labels=[0, 1]), abs=TOL)
+    assert clf.brier_score_loss(y_true=y, y_score=s, multilabel=True) == pytest.approx(
+        np.mean((s - y) ** 2), abs=TOL
+    )
+    assert clf.accuracy_score(y, pred) == pytest.approx(skm.accuracy_score(y, pred), abs=TOL)
+
+
+def test_multilabel_confusion_definition():
+    y = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 0], [1, 0, 0]], dtype=bool)
+    s = np.array([[0.9, 0.8, 0.1], [0.2, 0.1, 0.7], [0.6, 0.1, 0.1], [0.1, 0.1, 0.1]])
+    m, psum = clf.multilabel_confusion_matrix(y, s, 0.5)
+    ref = np.zeros((4, 4), dtype=int)
+    ref[0, 0] = 1  # sample 0: class 0 right
+    ref[3, 1] = 1  # sample 0: class 1 extra, no label missed -> "No label" row
+    ref[0, 2] += 1  # sample 1: 0 and 1 missed, 2 wrongly predicted
+    ref[1, 2] += 1
+    ref[3, 0] = 1  # sample 2: 0 predicted without labels
+    ref[0, 3] = 1  # sample 3: 0 missed, nothing predicted
+    assert m.tolist() == ref.tolist()
+    assert psum[0, 2] == pytest.approx(0.7)
+
+
+def test_most_confused_orders_by_count_then_index():
+    m = np.array([[9, 3, 1], [3, 9, 0], [5, 0, 9]])
+    assert clf.most_confused(m, 3) == [(2, 0, 5), (0, 1, 3), (1, 0, 3)]
