@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import orjson
 import pytest
+from test_detection_cases import pycoco, random_case
 
 from assay.evaluation.detection import evaluate_detections
 from assay.metrics.detection import iou_matrix
-from test_detection_cases import pycoco, random_case
 
 CASES = [
     dict(seed=s, **kw)
