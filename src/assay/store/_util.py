@@ -25,6 +25,21 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def summarise(results: Any, task: str) -> dict[str, Any]:
+    """The JSON summary kept in the catalog: ``results.summary()``, or for a detection results
+    object without one, its COCO numbers (-1 = undefined -> None) with the sizes."""
+    if hasattr(results, "summary"):
+        summary: dict[str, Any] = json_safe(results.summary())
+        return summary
+    if task == "detection" and hasattr(results, "coco_stats"):
+        stats = {k: (None if v == -1 else v) for k, v in json_safe(results.coco_stats()).items()}
+        gt = getattr(results, "gt", None)
+        stats["n_samples"] = int(getattr(gt, "n_images", 0) or 0)
+        stats["n_classes"] = len(getattr(results, "classes", []))
+        return stats
+    raise TypeError(f"{type(results).__name__} has no summary()")
+
+
 def _headline(task: str, summary: dict[str, Any]) -> tuple[str | None, float | None]:
     keys = ("AP", "map", "mAP") if task == "detection" else ("roc_auc_macro", "accuracy")
     for key in keys:

@@ -96,9 +96,7 @@ def write_arrays(folder: Path, arrays: dict[str, np.ndarray], meta: dict[str, An
     for name, array in arrays.items():
         if not name.replace("_", "").replace("-", "").replace(".", "").isalnum() or "/" in name:
             raise ValueError(f"array name {name!r} is not a safe file name")
-        array = np.asarray(array)
-        if array.dtype == object:
-            raise ValueError(f"array {name!r} has dtype object; store strings as a numpy str array")
+        array = _storable(name, np.asarray(array))
         path = folder / f"{name}.npy"
         with open(path, "wb") as f:
             np.save(f, array, allow_pickle=False)
@@ -111,6 +109,15 @@ def write_arrays(folder: Path, arrays: dict[str, np.ndarray], meta: dict[str, An
         f.flush()
         os.fsync(f.fileno())
     fsync_dir(folder)
+
+
+def _storable(name: str, array: np.ndarray) -> np.ndarray:
+    """The array as it can be saved without pickling: object arrays of str become a str array."""
+    if array.dtype != object:
+        return array
+    if all(isinstance(v, str) for v in array.flat):
+        return array.astype(str) if array.size else np.zeros(array.shape, dtype="U1")
+    raise ValueError(f"array {name!r} has dtype object and not only strings; cannot store it")
 
 
 def read_arrays(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

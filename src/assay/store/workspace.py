@@ -11,7 +11,10 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
+import re
 import threading
+import uuid
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,7 +26,7 @@ import pyarrow.parquet as pq
 from assay.errors import InputError, NotFoundError
 from assay.settings import assay_home
 from assay.store import artifacts
-from assay.store._util import _headline, _normalise_samples, json_safe
+from assay.store._util import _headline, _normalise_samples, json_safe, summarise
 from assay.store.artifacts import TempArtifactDir, fsync_dir, hash_path, remove_tree
 from assay.store.catalog import (
     DV_COLUMNS,
@@ -365,7 +368,7 @@ class Workspace:
         if task not in self._loaders:
             raise InputError(f"unknown task {task!r}; expected one of {sorted(self._loaders)}")
         arrays, meta = results.arrays()
-        summary = json_safe(results.summary())
+        summary = summarise(results, task)
         metric, value = _headline(task, summary)
         n_samples = int(summary.get("n_samples", summary.get("n_images", 0)) or 0)
         n_classes = int(summary.get("n_classes", 0) or 0)
@@ -469,6 +472,27 @@ class Workspace:
             self._results.pop(record.id, None)
         remove_tree(record.artifact_dir)
 
+    def write_extra(self, evaluation_id: int, name: str, data: dict[str, Any]) -> None:
+        """Keep a derived JSON document (e.g. bootstrap intervals) with the artifacts."""
+        record = self.get_evaluation(evaluation_id)
+        path = record.artifact_dir / f"{_extra_name(name)}.json"
+        tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
+        try:
+            tmp.write_text(json.dumps(json_safe(data)))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def read_extra(self, evaluation_id: int, name: str) -> dict[str, Any] | None:
+        """A document kept by :meth:`write_extra`, or None."""
+        record = self.get_evaluation(evaluation_id)
+        path = record.artifact_dir / f"{_extra_name(name)}.json"
+        try:
+            data: dict[str, Any] = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        return data
+
     # ------------------------------------------------------------------ jobs
 
     def create_job(self, params: dict[str, Any] | None = None) -> JobRecord:
@@ -559,3 +583,9 @@ class Workspace:
 
     def close(self) -> None:
         self.catalog.close()
+
+
+def _extra_name(name: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name) or name == "meta":
+        raise ValueError(f"bad extra document name {name!r}")
+    return name

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from fastapi import APIRouter
+
+from assay.server.deps import WorkspaceDep
+from assay.server.schemas import (
+    DatasetCreate,
+    DatasetsPublic,
+    DatasetVersionPublic,
+    DatasetVersionsPublic,
+)
+
+router = APIRouter(prefix="/datasets", tags=["datasets"])
+
+
+@router.get("")
+def list_datasets(workspace: WorkspaceDep) -> DatasetsPublic:
+    """Every dataset with its number of versions."""
+    return DatasetsPublic.model_validate({"items": [asdict(d) for d in workspace.list_datasets()]})
+
+
+@router.post("", status_code=201)
+def create_dataset(body: DatasetCreate, workspace: WorkspaceDep) -> DatasetVersionPublic:
+    """Register a file or folder on the server's disk; the same bytes give back the same version."""
+    version = workspace.add_dataset_version(body.name, task=body.task, source=Path(body.path))
+    return DatasetVersionPublic.model_validate(asdict(version))
+
+
+@router.get("/{dataset_id}/versions")
+def list_dataset_versions(dataset_id: int, workspace: WorkspaceDep) -> DatasetVersionsPublic:
+    """The versions of a dataset, oldest first."""
+    versions = workspace.list_dataset_versions(dataset_id)
+    return DatasetVersionsPublic.model_validate({"items": [asdict(v) for v in versions]})

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from assay.server import answers
+from assay.server.deps import EvaluationDep, WorkspaceDep
+from assay.server.responses import FastJSONResponse
+from assay.server.schemas import (
+    EvaluationCreate,
+    EvaluationDetail,
+    EvaluationsPublic,
+    JobCreated,
+)
+
+router = APIRouter(prefix="/evaluations", tags=["evaluations"])
+
+
+@router.get("", response_model=EvaluationsPublic)
+def list_evaluations(workspace: WorkspaceDep) -> FastJSONResponse:
+    """Every stored evaluation, newest first, with its headline metric."""
+    items = [answers.evaluation_public(r) for r in workspace.list_evaluations()]
+    return FastJSONResponse({"items": items})
+
+
+@router.post("", status_code=202)
+def create_evaluation(body: EvaluationCreate, request: Request) -> JobCreated:
+    """Evaluate files on the server's disk in a background job; poll ``GET /api/jobs/{id}``."""
+    job = request.app.state.jobs.submit(body)
+    return JobCreated(job_id=job.id)
+
+
+@router.get("/{evaluation_id}", response_model=EvaluationDetail)
+def get_evaluation(evaluation: EvaluationDep, request: Request) -> FastJSONResponse:
+    """One evaluation: summary, intervals (once computed in the background), optimal point."""
+    intervals = request.app.state.intervals.get(evaluation)
+    return FastJSONResponse(answers.evaluation_detail(evaluation, intervals))
+
+
+@router.delete("/{evaluation_id}", status_code=204)
+def delete_evaluation(evaluation_id: int, workspace: WorkspaceDep, request: Request) -> Response:
+    """Delete an evaluation and its arrays."""
+    workspace.delete_evaluation(evaluation_id)
+    request.app.state.memo.pop(evaluation_id, None)
+    request.app.state.intervals.forget(evaluation_id)
+    return Response(status_code=204)
