@@ -316,6 +316,16 @@ _CRASH_SCRIPT = textwrap.dedent(
 )
 
 
+def test_object_string_arrays_are_stored_as_str(
+    ws: Workspace, gt_file: Path, tmp_path: Path
+) -> None:
+    dv = _dataset(ws, gt_file, tmp_path)
+    res = FakeResults.random(n=3)
+    res.y_true = np.array(["a", "bb", "c"], dtype=object)
+    rec = ws.save_evaluation(res, task="classification", name="s", dataset_version_id=dv.id)
+    assert ws.load_results(rec.id).y_true.tolist() == ["a", "bb", "c"]
+
+
 @pytest.mark.parametrize("where", ["before-rename", "after-rename"])
 def test_process_killed_mid_save(ws: Workspace, gt_file: Path, tmp_path: Path, where: str) -> None:
     dv = _dataset(ws, gt_file, tmp_path)
