@@ -23,6 +23,11 @@ export function taskLabel(task: string, media?: string | null): string {
   return kind ? `${kind} ${t}` : t.charAt(0).toUpperCase() + t.slice(1);
 }
 
+export function versionText(v: number | string | undefined | null): string {
+  const s = String(v ?? "");
+  return /^v/i.test(s) ? s : `v${s}`;
+}
+
 export function labelText(v: string | string[] | null | undefined): string {
   if (v === null || v === undefined) return "No prediction";
   if (Array.isArray(v)) return v.length ? v.join(", ") : "None";

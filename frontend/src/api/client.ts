@@ -60,17 +60,9 @@ export interface SliderParams {
   score?: number;
 }
 
-export interface SampleQuery extends SliderParams {
-  actual?: string;
-  predicted?: string;
-  outcome?: string;
-  label?: string;
-  errors_only?: boolean;
-  sort?: string;
-  descending?: boolean;
-  offset?: number;
-  limit?: number;
-}
+/** The feed's query parameters, as the server's OpenAPI schema declares them. */
+export type SampleQuery = NonNullable<paths["/api/evaluations/{evaluation_id}/samples"]["get"]["parameters"]["query"]>;
+export type SortKey = NonNullable<SampleQuery["sort"]>;
 
 export const api = {
   health: (signal?: AbortSignal) =>
@@ -99,7 +91,7 @@ export const api = {
 
   confusion: (
     id: number,
-    p: SliderParams & { normalize?: string; top?: number },
+    p: SliderParams & { normalize?: "true" | "probability"; top?: number },
     signal?: AbortSignal,
   ) =>
     unwrap<ConfusionAnswer>(

@@ -34,6 +34,8 @@ export interface EvaluationDetail extends EvaluationPublic {
   classes: string[];
   summary: Record<string, Num>;
   intervals: Record<string, Interval> | null;
+  /** "pending" while the bootstrap intervals are computed in the background. */
+  intervals_status?: string;
   optimal: { metric: string; threshold?: number; iou?: number; score?: number; value: Num } | null;
   threshold: number | null;
   media: "image" | "text" | null;

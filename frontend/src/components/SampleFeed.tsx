@@ -2,7 +2,7 @@
 // by page from /samples as the user scrolls, filtered by a confusion cell or a TP/FP/FN count.
 import { useCallback, useEffect, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { api, type SampleQuery, type SliderParams } from "../api/client";
+import { api, type SampleQuery, type SliderParams, type SortKey } from "../api/client";
 import type { Sample } from "../api/types";
 import { useElementWidth } from "../hooks";
 import { labelText, pct } from "../format";
@@ -11,10 +11,10 @@ import { ErrorState, Panel, Spinner } from "./common";
 export interface FeedFilter {
   actual?: string;
   predicted?: string;
-  outcome?: string;
+  outcome?: "tp" | "fp" | "fn";
   label?: string;
   errors_only?: boolean;
-  sort: string;
+  sort: SortKey;
   descending: boolean;
 }
 
@@ -210,7 +210,7 @@ export function SampleFeed({
         {!detection && (
         <label>
           <span>Outcome</span>
-          <select className="select" value={filter.outcome ?? ""} onChange={(e) => set({ outcome: e.target.value || undefined })} data-testid="feed-outcome">
+          <select className="select" value={filter.outcome ?? ""} onChange={(e) => set({ outcome: (e.target.value || undefined) as FeedFilter["outcome"] })} data-testid="feed-outcome">
             <option value="">Any</option>
             <option value="tp">True positive</option>
             <option value="fp">False positive</option>
@@ -229,7 +229,7 @@ export function SampleFeed({
             value={sortValue}
             onChange={(e) => {
               const [sort, dir] = e.target.value.split(":");
-              set({ sort, descending: dir === "desc" });
+              set({ sort: sort as SortKey, descending: dir === "desc" });
             }}
             data-testid="feed-sort"
           >

@@ -45,7 +45,15 @@ function Highlights({ ev, values, atDefault, threshold }: { ev: EvaluationDetail
             </div>
             <div className="metric-value" data-testid={`metric-${k}-value`}>{fmt(v)}</div>
             <div className="metric-ci">
-              {showCi ? `95% CI ${fmt(ci.low)} – ${fmt(ci.high)}` : m.thresholdDependent ? `at t = ${threshold.toFixed(2)}` : " "}
+              {showCi
+                ? `95% CI ${fmt(ci.low)} – ${fmt(ci.high)}`
+                : m.thresholdDependent && !atDefault
+                  ? `at t = ${threshold.toFixed(2)}`
+                  : ev.intervals_status === "pending"
+                    ? "computing interval…"
+                    : m.thresholdDependent
+                      ? `at t = ${threshold.toFixed(2)}`
+                      : " "}
             </div>
             <div className="tooltip" role="tooltip">
               <strong>{m.label}</strong>
@@ -193,8 +201,7 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
         </div>
       </div>
 
-      <div className="grid-2">
-        <Panel title="Per class" testid="per-class">
+      <Panel title="Per class" testid="per-class">
           {labels.error && !labels.data ? (
             <ErrorState error={labels.error} onRetry={labels.reload} />
           ) : !labels.data ? (
@@ -211,7 +218,8 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
               height={460}
             />
           )}
-        </Panel>
+      </Panel>
+      <div className={multilabel ? "" : "grid-2 grid-even"}>
         {!multilabel && (
           <Panel
             title="Confusion matrix"
@@ -248,9 +256,8 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
             )}
           </Panel>
         )}
+        <ClassificationCurves evalId={ev.id} classes={ev.classes} threshold={t} />
       </div>
-
-      <ClassificationCurves evalId={ev.id} classes={ev.classes} threshold={t} />
 
       <div ref={feedRef} className="scroll-anchor">
         <SampleFeed

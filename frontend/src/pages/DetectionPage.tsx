@@ -29,19 +29,69 @@ const COCO_NAMES: Record<string, string> = {
   ARl: "AR large",
 };
 
-function flattenProtocols(p: Record<string, unknown> | undefined): [string, string][] {
-  if (!p) return [];
-  const out: [string, string][] = [];
-  for (const [k, v] of Object.entries(p)) {
-    if (typeof v === "number" || v === null) out.push([k, fmt(v as Num)]);
-    else if (typeof v === "object") {
-      const o = v as Record<string, unknown>;
-      const main = o.AP ?? o.mAP ?? o.ap ?? o.value;
-      if (typeof main === "number" || main === null) out.push([k, fmt(main as Num)]);
-      else for (const [k2, v2] of Object.entries(o)) if (typeof v2 === "number") out.push([`${k} ${k2}`, fmt(v2)]);
-    }
-  }
-  return out;
+const PROTOCOL_NAMES: Record<string, string> = {
+  coco_101: "COCO (101-point interpolation)",
+  voc_11: "Pascal VOC 2007 (11-point)",
+  all_point: "VOC 2010+ (all points)",
+};
+
+/** AP of each protocol (rows) at IoU .50:.95 / .50 / .75, then AP50 per class and protocol. */
+function Protocols({ p }: { p: Record<string, unknown> | undefined }) {
+  if (!p) return <p className="muted">No other protocol was computed for this evaluation.</p>;
+  const names = Array.isArray(p.protocols)
+    ? (p.protocols as string[])
+    : Object.keys(p).filter((k) => typeof p[k] === "object" && p[k] !== null && !k.startsWith("per_class"));
+  const perClass = (p.per_class_AP50 ?? null) as Record<string, Record<string, Num>> | null;
+  const cols = ["AP", "AP50", "AP75"];
+  return (
+    <div className="protocols" data-testid="protocols-table">
+      <table className="table table-dense">
+        <thead>
+          <tr>
+            <th>Protocol</th>
+            {cols.map((c) => (
+              <th key={c} className="num">{c === "AP" ? "AP .50:.95" : c === "AP50" ? "AP .50" : "AP .75"}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {names.map((n) => {
+            const row = (p[n] ?? {}) as Record<string, Num>;
+            return (
+              <tr key={n}>
+                <td>{PROTOCOL_NAMES[n] ?? prettyProtocol(n)}</td>
+                {cols.map((c) => (
+                  <td key={c} className="num">{fmt(row[c] ?? null)}</td>
+                ))}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      {perClass && (
+        <table className="table table-dense">
+          <thead>
+            <tr>
+              <th>AP .50 per class</th>
+              {names.map((n) => (
+                <th key={n} className="num">{prettyProtocol(n)}</th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {Object.entries(perClass).map(([label, row]) => (
+              <tr key={label}>
+                <td className="strong">{label}</td>
+                {names.map((n) => (
+                  <td key={n} className="num">{fmt(row[n] ?? null)}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
 }
 
 const prettyProtocol = (k: string) =>
@@ -131,7 +181,6 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
   ];
 
   const coco = ev.coco ?? {};
-  const protocols = flattenProtocols(ev.protocols as Record<string, unknown> | undefined);
 
   return (
     <div className="page" data-testid="detection-page">
@@ -170,8 +219,7 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
         </div>
       </div>
 
-      <div className="grid-2">
-        <Panel title="Per class" testid="ap-table">
+      <Panel title="Per class" testid="ap-table">
           {labels.error && !labels.data ? (
             <ErrorState error={labels.error} onRetry={labels.reload} />
           ) : !labels.data ? (
@@ -179,7 +227,8 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
           ) : (
             <DataTable data={labels.data.items} columns={columns} rowKey={(r) => r.label} filterPlaceholder="Filter classes…" testid="ap-table-grid" rowTestid="class-row" busy={labels.loading} height={420} />
           )}
-        </Panel>
+      </Panel>
+      <div className="grid-2 grid-even">
         <Panel
           title="Confusion matrix"
           testid="confusion"
@@ -202,27 +251,11 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
             <ConfusionMatrix data={confusion.data} onCell={(a, p) => showFeed({ actual: a, predicted: p })} selected={filter} />
           )}
         </Panel>
-      </div>
-
-      <div className="grid-2">
         <DetectionPrCurve evalId={ev.id} classes={ev.classes} iou={dIou} />
-        <Panel title="AP under other protocols" testid="protocols">
-          {protocols.length === 0 ? (
-            <p className="muted">No other protocol was computed for this evaluation.</p>
-          ) : (
-            <table className="table table-dense">
-              <tbody>
-                {protocols.map(([k, v]) => (
-                  <tr key={k}>
-                    <td>{prettyProtocol(k)}</td>
-                    <td className="num strong">{v}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-        </Panel>
       </div>
+      <Panel title="AP under other protocols" testid="protocols">
+        <Protocols p={ev.protocols as Record<string, unknown> | undefined} />
+      </Panel>
 
       <div ref={feedRef} className="scroll-anchor">
         <SampleFeed

@@ -3,7 +3,7 @@ import { api } from "../api/client";
 import { ApiError } from "../api/client";
 import { Empty, ErrorState, Spinner } from "../components/common";
 import { useQuery } from "../hooks";
-import { fmtDate, taskLabel } from "../format";
+import { fmtDate, taskLabel, versionText } from "../format";
 import type { Crumb } from "../App";
 import type { EvaluationDetail } from "../api/types";
 import { ClassificationPage } from "./ClassificationPage";
@@ -15,9 +15,9 @@ export function EvalHeader({ ev }: { ev: EvaluationDetail }) {
       <div>
         <h1 data-testid="eval-title">{ev.name}</h1>
         <p className="muted">
-          <span className="strong-muted">{ev.model ? `${ev.model.name} v${ev.model.version}` : "Uploaded predictions"}</span>
+          <span className="strong-muted">{ev.model ? `${ev.model.name} ${versionText(ev.model.version)}` : "Uploaded predictions"}</span>
           {" × "}
-          <span className="strong-muted">{ev.dataset ? `${ev.dataset.name} v${ev.dataset.version}` : "dataset"}</span>
+          <span className="strong-muted">{ev.dataset ? `${ev.dataset.name} ${versionText(ev.dataset.version)}` : "dataset"}</span>
           {" · "}
           {taskLabel(ev.task, ev.media)} · {ev.n_samples.toLocaleString()} {ev.task === "detection" ? "images" : "samples"} · {ev.n_classes} classes · {fmtDate(ev.created_at)}
         </p>
@@ -32,6 +32,14 @@ export function EvaluationPage({ id, setCrumbs }: { id: number; setCrumbs: (c: C
   useEffect(() => {
     setCrumbs([{ label: q.data?.name ?? `Evaluation ${id}` }]);
   }, [q.data, id, setCrumbs]);
+
+  // Bootstrap intervals are computed in the background: ask again until they are ready.
+  const pending = q.data?.intervals_status === "pending";
+  useEffect(() => {
+    if (!pending) return;
+    const id = window.setTimeout(q.reload, 2500);
+    return () => window.clearTimeout(id);
+  }, [pending, q.data]); // eslint-disable-line react-hooks/exhaustive-deps
 
   if (q.error) {
     if (q.error instanceof ApiError && q.error.status === 404)

@@ -3,14 +3,14 @@ import { api } from "../api/client";
 import type { EvaluationPublic } from "../api/types";
 import { Empty, ErrorState, Modal, Spinner } from "../components/common";
 import { useQuery } from "../hooks";
-import { fmt, fmtDate, taskLabel } from "../format";
+import { fmt, fmtDate, taskLabel, versionText } from "../format";
 import type { Crumb } from "../App";
 
 function modelText(e: EvaluationPublic) {
-  return e.model ? `${e.model.name} v${e.model.version}` : "Uploaded predictions";
+  return e.model ? `${e.model.name} ${versionText(e.model.version)}` : "Uploaded predictions";
 }
 function datasetText(e: EvaluationPublic) {
-  return e.dataset ? `${e.dataset.name} v${e.dataset.version}` : "—";
+  return e.dataset ? `${e.dataset.name} ${versionText(e.dataset.version)}` : "—";
 }
 
 export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void }) {
