@@ -14,6 +14,7 @@ vectorised; when it fails, a slower scan finds the offending entry so the error 
 
 from __future__ import annotations
 
+import gc
 import math
 from itertools import chain
 from pathlib import Path
@@ -35,10 +36,15 @@ def read_json(path: str | Path) -> Any:
         data = p.read_bytes()
     except OSError as e:
         raise InputError(f"cannot read file ({e.strerror})", file=str(p)) from None
+    enabled = gc.isenabled()
+    gc.disable()  # millions of fresh dicts and lists would trigger useless full collections
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as e:
         raise InputError(f"truncated or invalid JSON ({e})", file=str(p)) from None
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _is_num(v: Any) -> bool:

@@ -62,12 +62,13 @@ STAT_NAMES = (
 
 @dataclass(eq=False)
 class CocoMatches:
-    """Per-cell matching of a COCO evaluation, in the sorted order of ``dt_order`` / ``gt_order``.
+    """Per-cell matching of a COCO evaluation, in the order of ``dt_order`` / ``gt_order``.
 
-    ``dt_order[j]`` is the original index of the j-th sorted detection (sorted by image, class,
-    ``-score`` stably; only the first 100 per cell are kept), ``dt_rank`` its rank in its cell,
-    ``dt_matched``/``dt_ignored`` are (A, T, nd), ``gt_ignored`` (A, ng) in ``gt_order``.
-    ``dt_gt`` (T, nd) is the sorted index of the matched ground truth at area "all" (-1 if none).
+    ``dt_order[j]`` is the original index of the j-th detection in accumulation order (by class,
+    then ``-score`` stably over the (image id, rank in cell) order; only the first 100 per cell
+    are kept), ``dt_rank`` its rank in its (image, class) cell,
+    ``dt_matched``/``dt_ignored`` are (nd, A, T), ``gt_ignored`` (A, ng) in ``gt_order``.
+    ``dt_gt`` (nd, T) is the sorted index of the matched ground truth at area "all" (-1 if none).
     """
 
     gt_order: np.ndarray
@@ -77,7 +78,7 @@ class CocoMatches:
     dt_ignored: np.ndarray
     gt_ignored: np.ndarray
     dt_gt: np.ndarray
-    acc_order: np.ndarray  # sorted-dt indices ordered by (class, -score) as accumulate needs
+    acc_order: np.ndarray  # positions in accumulation order (identity since dt_order is)
     class_ptr: np.ndarray  # (K + 1,) bounds of each class in acc_order
     npig: np.ndarray  # (K, A) number of non-ignored ground truth
 
@@ -93,15 +94,15 @@ class CocoEval:
 
 
 @nb.njit(cache=True)
-def _match_cells(gs_, ge_, ds_, de_, gtb, gta, gtc, dtb, dta, arng, thrs):  # pragma: no cover
+def _match_cells(gs_, ge_, ds_, de_, gtb, gta, gtc, dtb, dta, arng, thrs, pos):  # pragma: no cover
     ng_all = gtb.shape[0]
     nd_all = dtb.shape[0]
     n_a = arng.shape[0]
     n_t = thrs.shape[0]
-    dt_m = np.zeros((n_a, n_t, nd_all), np.bool_)
-    dt_ig = np.zeros((n_a, n_t, nd_all), np.bool_)
+    dt_m = np.zeros((nd_all, n_a, n_t), np.bool_)
+    dt_ig = np.zeros((nd_all, n_a, n_t), np.bool_)
     gt_ig = np.zeros((n_a, ng_all), np.bool_)
-    dt_gt = np.full((n_t, nd_all), -1, np.int64)
+    dt_gt = np.full((nd_all, n_t), -1, np.int64)
     max_ng = 1
     max_pairs = 1
     for c in range(gs_.shape[0]):
@@ -149,20 +150,21 @@ def _match_cells(gs_, ge_, ds_, de_, gtb, gta, gtc, dtb, dta, arng, thrs):  # pr
                             continue
                         iou = v
                         m = j
+                    q = pos[ds + d]
                     if m == -1:
-                        dt_ig[a, t, ds + d] = dta[ds + d] < lo or dta[ds + d] > hi
+                        dt_ig[q, a, t] = dta[ds + d] < lo or dta[ds + d] > hi
                         continue
-                    dt_ig[a, t, ds + d] = gt_ig[a, gs + perm[m]]
-                    dt_m[a, t, ds + d] = True
+                    dt_ig[q, a, t] = gt_ig[a, gs + perm[m]]
+                    dt_m[q, a, t] = True
                     gtm[m] = True
                     if a == 0:
-                        dt_gt[t, ds + d] = gs + perm[m]
+                        dt_gt[q, t] = gs + perm[m]
     return dt_m, dt_ig, gt_ig, dt_gt
 
 
 @nb.njit(cache=True)
 def _accumulate(acc, class_ptr, rank, dt_m, dt_ig, scores, npig, max_dets, rec_thrs):
-    n_a, n_t, _ = dt_m.shape
+    _, n_a, n_t = dt_m.shape
     n_k = class_ptr.shape[0] - 1
     n_m = max_dets.shape[0]
     n_r = rec_thrs.shape[0]
@@ -192,8 +194,8 @@ def _accumulate(acc, class_ptr, rank, dt_m, dt_ig, scores, npig, max_dets, rec_t
                     fp = 0.0
                     for j in range(n):
                         d = sel[j]
-                        if not dt_ig[a, t, d]:
-                            if dt_m[a, t, d]:
+                        if not dt_ig[d, a, t]:
+                            if dt_m[d, a, t]:
                                 tp += 1.0
                             else:
                                 fp += 1.0
@@ -248,7 +250,8 @@ def coco_match(
     keep = rank < MAX_DETS[-1]
     if not keep.all():
         dt_order, dcell, rank = dt_order[keep], dcell[keep], rank[keep]
-    cells = np.union1d(gcell, dcell)
+    both = np.sort(np.concatenate([gcell, dcell]))
+    cells = both[np.r_[True, both[1:] != both[:-1]]] if len(both) else both
     gs = np.searchsorted(gcell, cells, "left")
     ge = np.searchsorted(gcell, cells, "right")
     ds = np.searchsorted(dcell, cells, "left")
@@ -256,6 +259,11 @@ def coco_match(
     gtb = np.ascontiguousarray(gt_boxes[gt_order], np.float64).reshape(-1, 4)
     dtb = np.ascontiguousarray(dt_boxes[dt_order], np.float64).reshape(-1, 4)
     dt_area = dtb[:, 2] * dtb[:, 3]
+    # accumulate's order: by class, then -score, stably over the (image, rank in cell) order
+    sdt_lab = np.asarray(dt_labels)[dt_order]
+    acc = np.lexsort((-np.asarray(dt_scores, np.float64)[dt_order], sdt_lab))
+    pos = np.empty(len(acc), np.int64)
+    pos[acc] = np.arange(len(acc))
     dt_m, dt_ig, gt_ig, dt_gt = _match_cells(
         gs,
         ge,
@@ -268,11 +276,11 @@ def coco_match(
         dt_area,
         AREA_RANGES,
         IOU_THRESHOLDS,
+        pos,
     )
-    sdt_lab = np.asarray(dt_labels)[dt_order]
-    sdt_score = np.asarray(dt_scores, np.float64)[dt_order]
-    acc = np.lexsort((-sdt_score, sdt_lab))
     class_ptr = np.searchsorted(sdt_lab[acc], np.arange(n_classes + 1), "left")
+    dt_order, rank = dt_order[acc], rank[acc]
+    acc = np.arange(len(acc))
     sgt_lab = np.asarray(gt_labels)[gt_order]
     npig = np.stack(
         [np.bincount(sgt_lab[~gt_ig[a]], minlength=n_classes) for a in range(len(AREA_RANGES))],

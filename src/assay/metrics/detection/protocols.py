@@ -79,7 +79,7 @@ def _coco101(rc, pr, n, rec_thrs):  # pragma: no cover - compiled
 @nb.njit(cache=True)
 def _class_curves(acc, class_ptr, dt_img, dt_m, dt_ig, w, npig, rec_thrs, mode):
     """AP (T, K) for area "all"; ``w`` weighs images (bootstrap); mode 0 coco, 1 voc11, 2 all."""
-    n_t = dt_m.shape[1]
+    n_t = dt_m.shape[2]
     n_k = class_ptr.shape[0] - 1
     out = np.full((n_t, n_k), np.nan)
     n_max = 1
@@ -97,9 +97,9 @@ def _class_curves(acc, class_ptr, dt_img, dt_m, dt_ig, w, npig, rec_thrs, mode):
             for i in range(class_ptr[k], class_ptr[k + 1]):
                 d = acc[i]
                 wt = w[dt_img[d]]
-                if wt == 0 or dt_ig[0, t, d]:
+                if wt == 0 or dt_ig[d, 0, t]:
                     continue
-                if dt_m[0, t, d]:
+                if dt_m[d, 0, t]:
                     tp += wt
                 else:
                     fp += wt
