@@ -46,22 +46,45 @@ def _write_json(payload: dict[str, Any], out: Path) -> None:
 @app.command()
 @handle_errors
 def evaluate(
-    gt: Annotated[Path, typer.Option("--gt", help="Ground truth: CSV/JSONL/Parquet, ImageFolder, COCO, YOLO or VOC.")],
-    pred: Annotated[Path, typer.Option("--pred", help="Predictions: a score table or COCO results JSON.")],
+    gt: Annotated[
+        Path,
+        typer.Option(
+            "--gt", help="Ground truth: CSV/JSONL/Parquet, ImageFolder, COCO, YOLO or VOC."
+        ),
+    ],
+    pred: Annotated[
+        Path, typer.Option("--pred", help="Predictions: a score table or COCO results JSON.")
+    ],
     task: Annotated[
-        str | None, typer.Option(help="classification, multilabel or detection (inferred when omitted).")
+        str | None,
+        typer.Option(help="classification, multilabel or detection (inferred when omitted)."),
     ] = None,
-    threshold: Annotated[float, typer.Option(help="Confidence threshold for classification.")] = 0.5,
-    iou: Annotated[float, typer.Option(help="IoU for the detection confusion matrix and P/R/F1.")] = 0.5,
-    score: Annotated[float, typer.Option(help="Minimum detection score for the confusion matrix.")] = 0.0,
-    logits: Annotated[bool, typer.Option("--logits", help="Scores are raw logits: apply softmax / sigmoid.")] = False,
+    threshold: Annotated[
+        float, typer.Option(help="Confidence threshold for classification.")
+    ] = 0.5,
+    iou: Annotated[
+        float, typer.Option(help="IoU for the detection confusion matrix and P/R/F1.")
+    ] = 0.5,
+    score: Annotated[
+        float, typer.Option(help="Minimum detection score for the confusion matrix.")
+    ] = 0.0,
+    logits: Annotated[
+        bool, typer.Option("--logits", help="Scores are raw logits: apply softmax / sigmoid.")
+    ] = False,
     name: Annotated[str | None, typer.Option(help="A name for this evaluation.")] = None,
-    model: Annotated[str | None, typer.Option(help="The model's name (default: the predictions file's name).")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="The model's name (default: the predictions file's name).")
+    ] = None,
     parent: Annotated[
-        int | None, typer.Option(help="Id of the parent model version (e.g. the FP32 parent of an INT8 model).")
+        int | None,
+        typer.Option(
+            help="Id of the parent model version (e.g. the FP32 parent of an INT8 model)."
+        ),
     ] = None,
     images: Annotated[Path | None, typer.Option(help="Folder of the images (detection).")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here ('-' for stdout).")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the JSON report here ('-' for stdout).")
+    ] = None,
 ) -> None:
     """Evaluate predictions against ground truth, print the report and store it in the workspace."""
     from assay.cli.report import print_report, progress
@@ -73,7 +96,9 @@ def evaluate(
         raise typer.BadParameter(f"{iou} is outside (0, 1]", param_hint="--iou")
     with progress() as step:
         step("Reading and evaluating")
-        run = evaluate_files(gt, pred, task=task, threshold=threshold, logits=logits, images_root=images)
+        run = evaluate_files(
+            gt, pred, task=task, threshold=threshold, logits=logits, images_root=images
+        )
         step("Storing in the workspace")
         ws = _workspace()
         dataset = ws.add_dataset_version(
@@ -85,7 +110,11 @@ def evaluate(
         model_version = ws.add_model_version(
             model or run.pred_source.stem, parent_version_id=parent, path=run.pred_source
         )
-        params: dict[str, Any] = {"gt": str(run.gt_source), "pred": str(run.pred_source), "logits": logits}
+        params: dict[str, Any] = {
+            "gt": str(run.gt_source),
+            "pred": str(run.pred_source),
+            "logits": logits,
+        }
         if run.task == "detection":
             params.update(iou=iou, score=score)
         else:
@@ -105,7 +134,9 @@ def evaluate(
         print_report(report, evaluation_id=record.id)
 
 
-def _report(results: Any, task: str, *, threshold: float, iou: float, score: float) -> dict[str, Any]:
+def _report(
+    results: Any, task: str, *, threshold: float, iou: float, score: float
+) -> dict[str, Any]:
     if task == "detection":
         return results.to_json(iou=iou, score=score)
     return results.to_json(threshold=threshold)
@@ -132,8 +163,12 @@ def list_(
 @handle_errors
 def show(
     evaluation_id: Annotated[int, typer.Argument(help="The evaluation's id (see `assay list`).")],
-    threshold: Annotated[float | None, typer.Option(help="Show the report at this threshold.")] = None,
-    iou: Annotated[float | None, typer.Option(help="Detection: IoU for the confusion matrix.")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Show the report at this threshold.")
+    ] = None,
+    iou: Annotated[
+        float | None, typer.Option(help="Detection: IoU for the confusion matrix.")
+    ] = None,
     score: Annotated[float | None, typer.Option(help="Detection: minimum score.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
 ) -> None:

@@ -30,8 +30,11 @@ def progress(delay: float = 1.0) -> Iterator[Callable[[str], None]]:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     bar = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=err_console, transient=True,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
     )
     task = bar.add_task("Starting", total=None)
     started = threading.Event()
@@ -60,7 +63,9 @@ def print_report(report: dict[str, Any], *, evaluation_id: int | None = None) ->
     else:
         _print_classification(report)
     if evaluation_id is not None:
-        console.print(f"\nStored as evaluation [bold]{evaluation_id}[/]  (assay show {evaluation_id})")
+        console.print(
+            f"\nStored as evaluation [bold]{evaluation_id}[/]  (assay show {evaluation_id})"
+        )
 
 
 def _highlights(title: str, items: list[tuple[str, Any]]) -> Table:
@@ -88,13 +93,30 @@ def _print_classification(report: dict[str, Any]) -> None:
     items = [(k, v) for k, v in items if k in ("Accuracy",) or v is not None]
     task = report.get("task", "classification")
     console.print(
-        _highlights(f"{task.capitalize()} · {len(report['classes'])} classes · threshold {report['threshold']:g}", items)
+        _highlights(
+            f"{task.capitalize()} · {len(report['classes'])} classes · threshold {report['threshold']:g}",
+            items,
+        )
     )
     opt = report.get("optimal")
     if opt:
-        console.print(f"Optimal threshold for {opt.get('metric')}: {_fmt(opt.get('threshold'), 3)} ({_fmt(opt.get('value'))})")
+        console.print(
+            f"Optimal threshold for {opt.get('metric')}: {_fmt(opt.get('threshold'), 3)} ({_fmt(opt.get('value'))})"
+        )
     table = Table(title="Per class")
-    for col in ("class", "labeled", "predicted", "TP", "FP", "FN", "precision", "recall", "F1", "AUC", "AP"):
+    for col in (
+        "class",
+        "labeled",
+        "predicted",
+        "TP",
+        "FP",
+        "FN",
+        "precision",
+        "recall",
+        "F1",
+        "AUC",
+        "AP",
+    ):
         table.add_column(col, justify="left" if col == "class" else "right")
     per_class = report["per_class"]
     for k, (cls, row) in enumerate(per_class.items()):
@@ -102,14 +124,20 @@ def _print_classification(report: dict[str, Any]) -> None:
             table.add_row(f"… {len(per_class) - MAX_ROWS} more (see --json)", *[""] * 10)
             break
         table.add_row(
-            cls, *(_fmt(row.get(f)) for f in ("total_labeled", "total_predicted", "tp", "fp", "fn")),
-            *(_fmt(row.get(f)) for f in ("precision", "recall", "f1", "roc_auc", "average_precision")),
+            cls,
+            *(_fmt(row.get(f)) for f in ("total_labeled", "total_predicted", "tp", "fp", "fn")),
+            *(
+                _fmt(row.get(f))
+                for f in ("precision", "recall", "f1", "roc_auc", "average_precision")
+            ),
         )
     console.print(table)
     confused = _most_confused(report.get("confusion"))
     if confused:
-        console.print("Most confused (actual → predicted): " + ", ".join(
-            f"{a} → {p} ({n})" for a, p, n in confused[:5]))
+        console.print(
+            "Most confused (actual → predicted): "
+            + ", ".join(f"{a} → {p} ({n})" for a, p, n in confused[:5])
+        )
 
 
 def _most_confused(confusion: dict[str, Any] | None) -> list[tuple[str, str, int]]:
@@ -157,9 +185,13 @@ def print_evaluations(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         headline = r.get("headline") or {}
         table.add_row(
-            str(r.get("id")), str(r.get("name") or ""), str(r.get("task")),
-            str((r.get("model") or {}).get("name", "")), str((r.get("dataset") or {}).get("name", "")),
-            f"{headline.get('metric') or ''} {_fmt(headline.get('value'))}", str(r.get("created_at", ""))[:19],
+            str(r.get("id")),
+            str(r.get("name") or ""),
+            str(r.get("task")),
+            str((r.get("model") or {}).get("name", "")),
+            str((r.get("dataset") or {}).get("name", "")),
+            f"{headline.get('metric') or ''} {_fmt(headline.get('value'))}",
+            str(r.get("created_at", ""))[:19],
         )
     console.print(table)
 
@@ -173,9 +205,19 @@ def evaluation_row(record: Any) -> dict[str, Any]:
         "task": record.task,
         "status": record.status,
         "created_at": record.created_at,
-        "dataset": {"id": dv.dataset_id, "name": dv.dataset_name, "version_id": dv.id, "version": dv.version},
-        "model": None if mv is None else {
-            "id": mv.model_id, "name": mv.model_name, "version_id": mv.id, "version": mv.version,
+        "dataset": {
+            "id": dv.dataset_id,
+            "name": dv.dataset_name,
+            "version_id": dv.id,
+            "version": dv.version,
+        },
+        "model": None
+        if mv is None
+        else {
+            "id": mv.model_id,
+            "name": mv.model_name,
+            "version_id": mv.id,
+            "version": mv.version,
             "parent_version_id": mv.parent_version_id,
         },
         "headline": {"metric": record.headline_metric, "value": record.headline_value},

@@ -14,7 +14,9 @@ from pathlib import Path
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assay.demo", description=__doc__)
-    parser.add_argument("--home", type=Path, default=Path(".demo/workspace"), help="workspace folder")
+    parser.add_argument(
+        "--home", type=Path, default=Path(".demo/workspace"), help="workspace folder"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--no-serve", action="store_true", help="print the report and stop")
@@ -42,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from assay.server.app import create_app
 
-    console.print(f"\n[bold]Assay is serving the demo on http://{args.host}:{args.port}[/]  (Ctrl+C stops)")
+    console.print(
+        f"\n[bold]Assay is serving the demo on http://{args.host}:{args.port}[/]  (Ctrl+C stops)"
+    )
     uvicorn.run(create_app(home), host=args.host, port=args.port, log_level="warning")
     return 0
 

@@ -24,8 +24,11 @@ def _draw(shape: str, rng: np.random.Generator) -> Image.Image:
     d = ImageDraw.Draw(img)
     for _ in range(int(rng.integers(0, 4))):  # clutter
         x, y = rng.integers(0, SIZE, 2)
-        d.line((int(x), int(y), int(x + rng.integers(-12, 12)), int(y + rng.integers(-12, 12))),
-               fill=tuple(int(v) for v in rng.integers(60, 200, 3)), width=1)
+        d.line(
+            (int(x), int(y), int(x + rng.integers(-12, 12)), int(y + rng.integers(-12, 12))),
+            fill=tuple(int(v) for v in rng.integers(60, 200, 3)),
+            width=1,
+        )
     colour = tuple(int(v) for v in rng.integers(120, 256, 3))
     r = float(rng.uniform(7, 16))
     cx, cy = (float(v) for v in rng.uniform(r + 2, SIZE - r - 2, 2))
@@ -48,8 +51,13 @@ def _draw(shape: str, rng: np.random.Generator) -> Image.Image:
         d.polygon(poly([(-w, -r), (w, -r), (w, r), (-w, r)]), fill=colour)
         d.polygon(poly([(-r, -w), (r, -w), (r, w), (-r, w)]), fill=colour)
     else:  # star
-        pts = [(math.cos(k * math.pi / 5 - math.pi / 2) * (r if k % 2 == 0 else r * 0.45),
-                math.sin(k * math.pi / 5 - math.pi / 2) * (r if k % 2 == 0 else r * 0.45)) for k in range(10)]
+        pts = [
+            (
+                math.cos(k * math.pi / 5 - math.pi / 2) * (r if k % 2 == 0 else r * 0.45),
+                math.sin(k * math.pi / 5 - math.pi / 2) * (r if k % 2 == 0 else r * 0.45),
+            )
+            for k in range(10)
+        ]
         d.polygon(poly(pts), fill=colour)
     img = img.filter(ImageFilter.GaussianBlur(float(rng.uniform(0, 1.2))))
     arr = np.asarray(img, dtype=np.int16) + rng.integers(-25, 26, (SIZE, SIZE, 3))

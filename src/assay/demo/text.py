@@ -30,7 +30,9 @@ def load_trec() -> tuple[list[str], list[str], list[str]]:
     return coarse, fine, texts
 
 
-def make_trec_files(folder: Path, *, seed: int = 0, test_fraction: float = 0.2) -> tuple[Path, Path]:
+def make_trec_files(
+    folder: Path, *, seed: int = 0, test_fraction: float = 0.2
+) -> tuple[Path, Path]:
     """Train on a seeded split of TREC and write ``trec_test.csv`` and ``trec_predictions.csv``."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression

@@ -164,7 +164,9 @@ def _read_csv(path: Path, string_columns: tuple[str, ...], delimiter: str) -> pa
             io.BytesIO(data),
             parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pcsv.ConvertOptions(
-                column_types=types, null_values=[""], strings_can_be_null=False,
+                column_types=types,
+                null_values=[""],
+                strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
@@ -192,7 +194,9 @@ def _read_jsonl(path: Path) -> pa.Table:
             try:
                 rows.append(orjson.loads(line))
             except orjson.JSONDecodeError:
-                raise InputError("is not valid JSON", file=str(path), where=f"line {lineno}") from None
+                raise InputError(
+                    "is not valid JSON", file=str(path), where=f"line {lineno}"
+                ) from None
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             raise InputError("expected a JSON object", file=str(path), where=f"row {i + 1}")
@@ -265,7 +269,9 @@ def read_ground_truth(path: str | Path) -> GroundTruth:
         gt.text = _str_list(table, "text")
     if "path" in names:
         base = path.resolve().parent
-        gt.paths = [None if p in (None, "") else str((base / p).resolve()) for p in _str_list(table, "path")]
+        gt.paths = [
+            None if p in (None, "") else str((base / p).resolve()) for p in _str_list(table, "path")
+        ]
     if "fold" in names:
         folds = _str_list(table, "fold")
         _null_row(folds, path, "fold")
@@ -296,7 +302,9 @@ def read_image_folder(path: str | Path) -> GroundTruth:
     root = Path(path).resolve()
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
-        raise InputError("is a folder without class sub-folders (expected an ImageFolder tree)", file=str(root))
+        raise InputError(
+            "is a folder without class sub-folders (expected an ImageFolder tree)", file=str(root)
+        )
     ids, labels, paths = [], [], []
     for cls in classes:
         for f in sorted((root / cls).rglob("*")):
@@ -346,19 +354,25 @@ def _float_column(col: pa.ChunkedArray, path: Path, name: str) -> np.ndarray:
     if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
         if col.null_count:
             row = int(np.nonzero(col.is_null().to_numpy(zero_copy_only=False))[0][0])
-            raise InputError("missing score", file=str(path), where=f"row {row + 1}, column '{name}'")
+            raise InputError(
+                "missing score", file=str(path), where=f"row {row + 1}, column '{name}'"
+            )
         values = col.to_numpy().astype(np.float64, copy=False)
     else:
         raw = col.to_pylist()
         values = np.empty(len(raw), dtype=np.float64)
         for i, v in enumerate(raw):
             if v is None or v == "":
-                raise InputError("missing score", file=str(path), where=f"row {i + 1}, column '{name}'")
+                raise InputError(
+                    "missing score", file=str(path), where=f"row {i + 1}, column '{name}'"
+                )
             try:
                 values[i] = float(v)
             except (TypeError, ValueError):
                 raise InputError(
-                    f"score {v!r} is not a number", file=str(path), where=f"row {i + 1}, column '{name}'"
+                    f"score {v!r} is not a number",
+                    file=str(path),
+                    where=f"row {i + 1}, column '{name}'",
                 ) from None
     bad = np.nonzero(~np.isfinite(values))[0]
     if bad.size:
@@ -389,7 +403,9 @@ def _long_predictions(table: pa.Table, ids_list: list[str], path: Path) -> Predi
     if dup.size:
         row = int(order[dup[0] + 1])
         raise InputError(
-            f"id '{ids_list[row]}' has label '{labels[row]}' twice", file=str(path), where=f"row {row + 1}"
+            f"id '{ids_list[row]}' has label '{labels[row]}' twice",
+            file=str(path),
+            where=f"row {row + 1}",
         )
     scores = np.full((len(uniq_ids), len(classes)), np.nan)
     scores.reshape(-1)[flat] = score
@@ -400,7 +416,9 @@ def _long_predictions(table: pa.Table, ids_list: list[str], path: Path) -> Predi
             f"id '{uniq_ids[i]}' has no score for label '{classes[j]}' (a long table needs every id x label)",
             file=str(path),
         )
-    return Predictions(source=path.resolve(), ids=uniq_ids, classes=classes, scores=scores, wide=False)
+    return Predictions(
+        source=path.resolve(), ids=uniq_ids, classes=classes, scores=scores, wide=False
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -423,7 +441,8 @@ def align(
         task = "multilabel" if gt.multilabel else "classification"
     if task == "classification" and gt.multilabel:
         raise InputError(
-            "has a 'labels' column (multi-label) but the task is classification", file=str(gt.source)
+            "has a 'labels' column (multi-label) but the task is classification",
+            file=str(gt.source),
         )
     if len(pred.classes) < 2 and task == "classification":
         raise InputError("needs scores for at least two classes", file=str(pred.source))
@@ -440,7 +459,8 @@ def align(
     if not found.all():
         row = int(np.nonzero(~found)[0][0])
         raise InputError(
-            f"no prediction for id '{gt.ids[row]}' (ground truth row {row + 1})", file=str(pred.source)
+            f"no prediction for id '{gt.ids[row]}' (ground truth row {row + 1})",
+            file=str(pred.source),
         )
     take = pred_order[pos_clipped]
     if len(pred.ids) != len(gt.ids):

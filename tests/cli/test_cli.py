@@ -1,0 +1,155 @@
+"""The `assay` command end to end: evaluate, list, show, delete, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from assay.cli.main import app
+
+
+@pytest.fixture()
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    ws = tmp_path / "ws"
+    monkeypatch.setenv("ASSAY_HOME", str(ws))
+    return ws
+
+
+@pytest.fixture()
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    rng = np.random.default_rng(3)
+    classes = ["ant", "bee", "cat", "dog", "eel", "fox", "gnu"]
+    n = 200
+    y = rng.integers(0, len(classes), n)
+    logits = rng.normal(size=(n, len(classes))) + 2.0 * np.eye(len(classes))[y]
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    gt = tmp_path / "gt.csv"
+    gt.write_text("id,label,fold\n" + "".join(f"s{i},{classes[k]},{i % 3}\n" for i, k in enumerate(y)))
+    pred = tmp_path / "pred.csv"
+    pred.write_text(
+        "id," + ",".join(classes) + "\n"
+        + "".join(f"s{i}," + ",".join(f"{v:.8f}" for v in row) + "\n" for i, row in enumerate(p))
+    )
+    return gt, pred
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_evaluate_list_show_delete(home: Path, files: tuple[Path, Path], tmp_path: Path) -> None:
+    gt, pred = files
+    out = tmp_path / "report.json"
+    code, stdout, _ = run("evaluate", "--gt", str(gt), "--pred", str(pred), "--json", str(out), "--name", "first")
+    assert code == 0, stdout
+    assert "Accuracy" in stdout and "Per class" in stdout and "Stored as evaluation" in stdout
+    report = json.loads(out.read_text())
+    assert report["task"] == "classification"
+    assert report["classes"] == ["ant", "bee", "cat", "dog", "eel", "fox", "gnu"]
+    for key in ("accuracy", "top5_accuracy", "macro_precision", "macro_recall", "macro_f1",
+                "roc_auc_macro", "average_precision_macro", "log_loss", "ece"):
+        assert key in report["summary"]
+    assert set(report["per_class"]["cat"]) >= {"total_labeled", "total_predicted", "tp", "fp", "fn",
+                                               "precision", "recall", "f1", "roc_auc", "average_precision"}
+    assert report["confusion"]["columns"][-1] == "Below threshold"
+
+    code, stdout, _ = run("list", "--json")
+    assert code == 0
+    rows = json.loads(stdout)
+    assert [r["name"] for r in rows] == ["first"]
+    eid = rows[0]["id"]
+    assert rows[0]["task"] == "classification"
+
+    code, stdout, _ = run("show", str(eid), "--json", "--threshold", "0")
+    assert code == 0
+    shown = json.loads(stdout)
+    assert shown["threshold"] == 0
+    assert "Below threshold" not in shown["confusion"]["columns"]
+    assert shown["summary"]["accuracy"] == pytest.approx(report["summary"]["accuracy"])
+
+    code, stdout, _ = run("show", str(eid))
+    assert code == 0 and "Per class" in stdout
+
+    code, _, _ = run("delete", str(eid))
+    assert code == 0
+    code, stdout, _ = run("list", "--json")
+    assert json.loads(stdout) == []
+    code, _, stderr = run("show", str(eid))
+    assert code == 2 and "not found" in stderr.lower()
+
+
+def test_the_same_file_is_the_same_dataset_version(home: Path, files: tuple[Path, Path]) -> None:
+    gt, pred = files
+    assert run("evaluate", "--gt", str(gt), "--pred", str(pred))[0] == 0
+    assert run("evaluate", "--gt", str(gt), "--pred", str(pred), "--threshold", "0.3")[0] == 0
+    rows = json.loads(run("list", "--json")[1])
+    assert len(rows) == 2
+    assert rows[0]["dataset"]["version_id"] == rows[1]["dataset"]["version_id"]
+    gt.write_text(gt.read_text().replace("s0,", "s0,", 1) + "")
+    lines = gt.read_text().splitlines()
+    lines[1] = lines[1].rsplit(",", 1)[0] + ",9"  # change a fold: a new version
+    gt.write_text("\n".join(lines) + "\n")
+    assert run("evaluate", "--gt", str(gt), "--pred", str(pred))[0] == 0
+    rows = json.loads(run("list", "--json")[1])
+    assert len({r["dataset"]["version_id"] for r in rows}) == 2
+
+
+def test_multilabel_inferred(home: Path, tmp_path: Path) -> None:
+    gt = tmp_path / "gt.jsonl"
+    gt.write_text('{"id": "a", "labels": ["x", "y"]}\n{"id": "b", "labels": ["z"]}\n{"id": "c", "labels": []}\n')
+    pred = tmp_path / "pred.csv"
+    pred.write_text("id,x,y,z\na,.9,.4,.1\nb,.2,.1,.8\nc,.3,.6,.2\n")
+    out = tmp_path / "r.json"
+    code, stdout, _ = run("evaluate", "--gt", str(gt), "--pred", str(pred), "--json", str(out))
+    assert code == 0, stdout
+    assert json.loads(out.read_text())["task"] == "multilabel"
+
+
+@pytest.mark.parametrize(
+    ("gt_text", "pred_text", "needle"),
+    [
+        ("id,label\n1,a\n2,b\n", "id,a,b\n1,.5,.5\n", "no prediction for id '2'"),
+        ("id,label\n1,a\n", "id,a,b\n1,2,.5\n", "row 1, column 'a'"),
+        ("id,label\n1,a\n1,b\n", "id,a,b\n1,.5,.5\n", "row 2: id '1' appears twice"),
+    ],
+)
+def test_bad_input_exit_2_one_line_nothing_stored(
+    home: Path, tmp_path: Path, gt_text: str, pred_text: str, needle: str
+) -> None:
+    gt, pred = tmp_path / "gt.csv", tmp_path / "pred.csv"
+    gt.write_text(gt_text)
+    pred.write_text(pred_text)
+    code, stdout, stderr = run("evaluate", "--gt", str(gt), "--pred", str(pred))
+    assert code == 2
+    assert needle in stderr and len(stderr.strip().splitlines()) == 1
+    assert "Traceback" not in stderr + stdout
+    assert json.loads(run("list", "--json")[1]) == []
+
+
+def test_bad_threshold_and_folder(home: Path, files: tuple[Path, Path], tmp_path: Path) -> None:
+    gt, pred = files
+    code, _, stderr = run("evaluate", "--gt", str(gt), "--pred", str(pred), "--threshold", "1.5")
+    assert code == 2 and "--threshold" in stderr
+    code, _, stderr = run("evaluate", "--gt", str(gt), "--pred", str(tmp_path))
+    assert code == 2 and "is a folder" in stderr
+
+
+def test_real_process_error_is_one_line(home: Path, tmp_path: Path) -> None:
+    gt, pred = tmp_path / "gt.csv", tmp_path / "pred.csv"
+    gt.write_text("id,label\n1,a\n")
+    pred.write_text("id,a,b\n1,x,.5\n")
+    env = {**os.environ, "ASSAY_HOME": str(home)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "assay.cli", "evaluate", "--gt", str(gt), "--pred", str(pred)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"Error: {pred.resolve()}: row 1, column 'a': score 'x' is not a number"
