@@ -23,6 +23,7 @@ CASES = [
         (7, {"max_gt": 1}),
         (8, {"n_images": 40, "max_gt": 15, "crowd": 0.15}),
         (9, {"extra_dets": 105, "tie_decimals": 0, "crowd": 0.2}),
+        (30, {"n_classes": 1, "extra_dets": 260, "crowd": 0.2}),  # > 100 per (image, class)
     ]
 ] + [dict(seed=s) for s in range(10, 30)]
 
