@@ -31,10 +31,14 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
     logits = rng.normal(size=(n, len(classes))) + 2.0 * np.eye(len(classes))[y]
     p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     gt = tmp_path / "gt.csv"
-    gt.write_text("id,label,fold\n" + "".join(f"s{i},{classes[k]},{i % 3}\n" for i, k in enumerate(y)))
+    gt.write_text(
+        "id,label,fold\n" + "".join(f"s{i},{classes[k]},{i % 3}\n" for i, k in enumerate(y))
+    )
     pred = tmp_path / "pred.csv"
     pred.write_text(
-        "id," + ",".join(classes) + "\n"
+        "id,"
+        + ",".join(classes)
+        + "\n"
         + "".join(f"s{i}," + ",".join(f"{v:.8f}" for v in row) + "\n" for i, row in enumerate(p))
     )
     return gt, pred
@@ -48,17 +52,38 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_evaluate_list_show_delete(home: Path, files: tuple[Path, Path], tmp_path: Path) -> None:
     gt, pred = files
     out = tmp_path / "report.json"
-    code, stdout, _ = run("evaluate", "--gt", str(gt), "--pred", str(pred), "--json", str(out), "--name", "first")
+    code, stdout, _ = run(
+        "evaluate", "--gt", str(gt), "--pred", str(pred), "--json", str(out), "--name", "first"
+    )
     assert code == 0, stdout
     assert "Accuracy" in stdout and "Per class" in stdout and "Stored as evaluation" in stdout
     report = json.loads(out.read_text())
     assert report["task"] == "classification"
     assert report["classes"] == ["ant", "bee", "cat", "dog", "eel", "fox", "gnu"]
-    for key in ("accuracy", "top5_accuracy", "macro_precision", "macro_recall", "macro_f1",
-                "roc_auc_macro", "average_precision_macro", "log_loss", "ece"):
+    for key in (
+        "accuracy",
+        "top5_accuracy",
+        "macro_precision",
+        "macro_recall",
+        "macro_f1",
+        "roc_auc_macro",
+        "average_precision_macro",
+        "log_loss",
+        "ece",
+    ):
         assert key in report["summary"]
-    assert set(report["per_class"]["cat"]) >= {"total_labeled", "total_predicted", "tp", "fp", "fn",
-                                               "precision", "recall", "f1", "roc_auc", "average_precision"}
+    assert set(report["per_class"]["cat"]) >= {
+        "total_labeled",
+        "total_predicted",
+        "tp",
+        "fp",
+        "fn",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+        "average_precision",
+    }
     assert report["confusion"]["columns"][-1] == "Below threshold"
 
     code, stdout, _ = run("list", "--json")
@@ -73,7 +98,10 @@ def test_evaluate_list_show_delete(home: Path, files: tuple[Path, Path], tmp_pat
     shown = json.loads(stdout)
     assert shown["threshold"] == 0
     assert "Below threshold" not in shown["confusion"]["columns"]
-    assert shown["summary"]["accuracy"] == pytest.approx(report["summary"]["accuracy"])
+    assert shown["summary"]["roc_auc_macro"] == pytest.approx(report["summary"]["roc_auc_macro"])
+    assert shown["summary"]["accuracy"] >= report["summary"]["accuracy"]  # nothing below threshold
+    again = json.loads(run("show", str(eid), "--json")[1])  # the stored threshold, 0.5
+    assert again["summary"] == report["summary"]
 
     code, stdout, _ = run("show", str(eid))
     assert code == 0 and "Per class" in stdout
@@ -104,7 +132,9 @@ def test_the_same_file_is_the_same_dataset_version(home: Path, files: tuple[Path
 
 def test_multilabel_inferred(home: Path, tmp_path: Path) -> None:
     gt = tmp_path / "gt.jsonl"
-    gt.write_text('{"id": "a", "labels": ["x", "y"]}\n{"id": "b", "labels": ["z"]}\n{"id": "c", "labels": []}\n')
+    gt.write_text(
+        '{"id": "a", "labels": ["x", "y"]}\n{"id": "b", "labels": ["z"]}\n{"id": "c", "labels": []}\n'
+    )
     pred = tmp_path / "pred.csv"
     pred.write_text("id,x,y,z\na,.9,.4,.1\nb,.2,.1,.8\nc,.3,.6,.2\n")
     out = tmp_path / "r.json"
@@ -149,7 +179,71 @@ def test_real_process_error_is_one_line(home: Path, tmp_path: Path) -> None:
     env = {**os.environ, "ASSAY_HOME": str(home)}
     proc = subprocess.run(
         [sys.executable, "-m", "assay.cli", "evaluate", "--gt", str(gt), "--pred", str(pred)],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == f"Error: {pred.resolve()}: row 1, column 'a': score 'x' is not a number"
+    assert (
+        proc.stderr.strip()
+        == f"Error: {pred.resolve()}: row 1, column 'a': score 'x' is not a number"
+    )
+
+
+def test_detection_inferred_from_coco(home: Path, tmp_path: Path) -> None:
+    from assay.demo.shapes import make_shapes_dataset
+
+    gt, pred = make_shapes_dataset(tmp_path / "det", n_images=12)
+    out = tmp_path / "det.json"
+    code, stdout, _ = run(
+        "evaluate",
+        "--gt",
+        str(gt),
+        "--pred",
+        str(pred),
+        "--iou",
+        "0.6",
+        "--score",
+        "0.2",
+        "--json",
+        str(out),
+    )
+    assert code == 0, stdout
+    assert "COCO" in stdout and "Per class" in stdout
+    report = json.loads(out.read_text())
+    assert report["task"] == "detection"
+    assert list(report["coco"]) == [
+        "AP",
+        "AP50",
+        "AP75",
+        "APs",
+        "APm",
+        "APl",
+        "AR1",
+        "AR10",
+        "AR100",
+        "ARs",
+        "ARm",
+        "ARl",
+    ]
+    assert report["confusion"]["rows"][-1] == "Not an object"
+    assert report["confusion"]["columns"][-1] == "Not detected"
+    assert report["iou"] == 0.6 and report["score"] == 0.2
+    rows = json.loads(run("list", "--json")[1])
+    assert rows[0]["task"] == "detection" and rows[0]["headline"]["metric"] == "AP"
+    shown = json.loads(run("show", str(rows[0]["id"]), "--json")[1])
+    assert shown["coco"] == report["coco"] and shown["iou"] == 0.6
+
+
+def test_detection_bad_results_exit_2(home: Path, tmp_path: Path) -> None:
+    from assay.demo.shapes import make_shapes_dataset
+
+    gt, _ = make_shapes_dataset(tmp_path / "det", n_images=3)
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        '[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.5}, {"image_id": 1'
+    )
+    code, _, stderr = run("evaluate", "--gt", str(gt), "--pred", str(bad))
+    assert code == 2 and "bad.json" in stderr and len(stderr.strip().splitlines()) == 1
+    assert json.loads(run("list", "--json")[1]) == []

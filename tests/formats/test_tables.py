@@ -22,7 +22,9 @@ def write(path: Path, text: str, *, bom: bool = False, crlf: bool = False) -> Pa
     return path
 
 
-GT_CSV = "id,label,text,source\n1,cat,\"a cat, sitting\",web\n2,dog,a dog,web\n3,cat,\"multi\nline\",book\n"
+GT_CSV = (
+    'id,label,text,source\n1,cat,"a cat, sitting",web\n2,dog,a dog,web\n3,cat,"multi\nline",book\n'
+)
 PRED_CSV = "id,dog,cat\n3,0.2,0.8\n1,0.4,0.6\n2,0.9,0.1\n"
 
 
@@ -46,19 +48,29 @@ def test_ids_stay_text(tmp_path: Path) -> None:
 
 
 def test_jsonl_and_parquet_multilabel(tmp_path: Path) -> None:
-    rows = [{"id": "a", "labels": ["x", "y"]}, {"id": "b", "labels": []}, {"id": "c", "labels": ["z"]}]
+    rows = [
+        {"id": "a", "labels": ["x", "y"]},
+        {"id": "b", "labels": []},
+        {"id": "c", "labels": ["z"]},
+    ]
     jl = tmp_path / "gt.jsonl"
     jl.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     pqf = tmp_path / "gt.parquet"
     pq.write_table(pa.Table.from_pylist(rows), pqf)
     csvf = write(tmp_path / "gt.csv", "id,labels\na,x|y\nb,\nc,z\n")
-    pred = read_predictions(write(tmp_path / "p.csv", "id,x,y,z\na,.9,.8,.1\nb,.1,.2,.3\nc,.2,.1,.7\n"))
+    pred = read_predictions(
+        write(tmp_path / "p.csv", "id,x,y,z\na,.9,.8,.1\nb,.1,.2,.3\nc,.2,.1,.7\n")
+    )
     for path in (jl, pqf, csvf):
         gt = read_ground_truth(path)
         assert gt.multilabel
         data = align(gt, pred)
         assert data.task == "multilabel"
-        assert data.y_true.tolist() == [[True, True, False], [False, False, False], [False, False, True]]
+        assert data.y_true.tolist() == [
+            [True, True, False],
+            [False, False, False],
+            [False, False, True],
+        ]
 
 
 def test_long_predictions_pivot(tmp_path: Path) -> None:
@@ -94,8 +106,11 @@ def test_image_folder(tmp_path: Path) -> None:
     assert list(gt.ids) == ["cat/0.png", "dog/0.png", "dog/1.png"]
     assert gt.paths is not None and Path(gt.paths[0]).is_file()
     pred = read_predictions(
-        write(tmp_path / "p.csv", "id,label,score\ncat/0.png,dog,.2\ncat/0.png,cat,.8\n"
-              "dog/0.png,dog,.6\ndog/0.png,cat,.4\ndog/1.png,dog,.3\ndog/1.png,cat,.7\n")
+        write(
+            tmp_path / "p.csv",
+            "id,label,score\ncat/0.png,dog,.2\ncat/0.png,cat,.8\n"
+            "dog/0.png,dog,.6\ndog/0.png,cat,.4\ndog/1.png,dog,.3\ndog/1.png,cat,.7\n",
+        )
     )
     data = align(gt, pred)
     assert data.classes == ["cat", "dog"]
@@ -113,25 +128,51 @@ BAD_CASES = [
     ("id,lab\n1,a\n", "id,a,b\n1,.5,.5\n", r"gt\.csv: missing column 'label'"),
     ("label\na\n", "id,a,b\n1,.5,.5\n", r"gt\.csv: missing column 'id'"),
     ("id,label\n1,a\n1,b\n", "id,a,b\n1,.5,.5\n", r"gt\.csv: row 2: id '1' appears twice"),
-    ("id,label\n1,a\n2,c\n", "id,a,b\n1,.5,.5\n2,.5,.5\n", r"gt\.csv: row 2: label 'c' is not among"),
-    ("id,label\n1,a\n2,b\n", "id,a,b\n1,.5,.5\n", r"pred\.csv: no prediction for id '2' \(ground truth row 2\)"),
+    (
+        "id,label\n1,a\n2,c\n",
+        "id,a,b\n1,.5,.5\n2,.5,.5\n",
+        r"gt\.csv: row 2: label 'c' is not among",
+    ),
+    (
+        "id,label\n1,a\n2,b\n",
+        "id,a,b\n1,.5,.5\n",
+        r"pred\.csv: no prediction for id '2' \(ground truth row 2\)",
+    ),
     ("id,label\n1,a\n", "id,a,b\n1,.5,.5\n9,.5,.5\n", r"pred\.csv: row 2: prediction for id '9'"),
     ("id,label\n1,a\n", "id,a,b\n1,nan,.5\n", r"pred\.csv: row 1, column 'a': score is nan"),
-    ("id,label\n1,a\n", "id,a,b\n1,high,.5\n", r"pred\.csv: row 1, column 'a': score 'high' is not a number"),
+    (
+        "id,label\n1,a\n",
+        "id,a,b\n1,high,.5\n",
+        r"pred\.csv: row 1, column 'a': score 'high' is not a number",
+    ),
     ("id,label\n1,a\n", "id,a,b\n1,,.5\n", r"pred\.csv: row 1, column 'a': missing score"),
-    ("id,label\n1,a\n", "id,a,b\n1,1.5,.5\n", r"pred\.csv: row 1, column 'a': score 1.5 is outside"),
+    (
+        "id,label\n1,a\n",
+        "id,a,b\n1,1.5,.5\n",
+        r"pred\.csv: row 1, column 'a': score 1.5 is outside",
+    ),
     ("id,label\n1,a\n", "id,a,b\n1,.5,.5\n1,.2,.8\n", r"pred\.csv: row 2: id '1' appears twice"),
     ("id,label\n", "id,a,b\n1,.5,.5\n", r"gt\.csv: has no rows"),
     ("", "id,a,b\n1,.5,.5\n", r"gt\.csv: is empty"),
     ("id,label\n1,a\n", "id,label,score\n1,a,.5\n", r"needs scores for at least two classes"),
-    ("id,label\n1,a\n", "id,label,score\n1,a,.5\n1,b,.4\n1,a,.1\n", r"pred\.csv: row 3: id '1' has label 'a' twice"),
-    ("id,label\n1,a\n2,b\n", "id,label,score\n1,a,.5\n1,b,.4\n2,a,.1\n", r"id '2' has no score for label 'b'"),
+    (
+        "id,label\n1,a\n",
+        "id,label,score\n1,a,.5\n1,b,.4\n1,a,.1\n",
+        r"pred\.csv: row 3: id '1' has label 'a' twice",
+    ),
+    (
+        "id,label\n1,a\n2,b\n",
+        "id,label,score\n1,a,.5\n1,b,.4\n2,a,.1\n",
+        r"id '2' has no score for label 'b'",
+    ),
     ("id,label\n1,a\n", "id,a,a\n1,.5,.5\n", r"pred\.csv: column 'a' appears twice"),
 ]
 
 
 @pytest.mark.parametrize(("gt_text", "pred_text", "message"), BAD_CASES)
-def test_bad_input_names_file_and_place(tmp_path: Path, gt_text: str, pred_text: str, message: str) -> None:
+def test_bad_input_names_file_and_place(
+    tmp_path: Path, gt_text: str, pred_text: str, message: str
+) -> None:
     gt_path = write(tmp_path / "gt.csv", gt_text)
     pred_path = write(tmp_path / "pred.csv", pred_text)
     with pytest.raises(InputError, match=message) as info:

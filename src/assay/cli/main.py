@@ -148,9 +148,7 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """List the stored evaluations, newest first."""
-    from assay.cli.report import print_evaluations
-
-    from assay.cli.report import evaluation_row
+    from assay.cli.report import evaluation_row, print_evaluations
 
     rows = [evaluation_row(r) for r in _workspace().list_evaluations()]
     if as_json:

@@ -174,24 +174,31 @@ def _print_detection(report: dict[str, Any]) -> None:
         )
 
 
+HEADLINE_LABELS = {"roc_auc_macro": "ROC AUC", "AP": "mAP"}
+
+
 def print_evaluations(rows: list[dict[str, Any]]) -> None:
     """The table of `assay list`."""
     if not rows:
         console.print("No evaluations yet. Run [bold]assay evaluate --gt … --pred …[/].")
         return
     table = Table(title="Evaluations")
-    for col in ("id", "name", "task", "model", "dataset", "headline", "created"):
-        table.add_column(col, justify="right" if col == "id" else "left")
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("evaluation (model × dataset)", overflow="fold")
+    table.add_column("task", no_wrap=True)
+    table.add_column("headline", no_wrap=True)
+    table.add_column("created", no_wrap=True)
     for r in rows:
         headline = r.get("headline") or {}
+        model = (r.get("model") or {}).get("name", "—")
+        dataset = (r.get("dataset") or {}).get("name", "")
+        label = HEADLINE_LABELS.get(headline.get("metric") or "", headline.get("metric") or "")
         table.add_row(
             str(r.get("id")),
-            str(r.get("name") or ""),
+            f"{r.get('name') or ''}\n[dim]{model} × {dataset}[/]",
             str(r.get("task")),
-            str((r.get("model") or {}).get("name", "")),
-            str((r.get("dataset") or {}).get("name", "")),
-            f"{headline.get('metric') or ''} {_fmt(headline.get('value'))}",
-            str(r.get("created_at", ""))[:19],
+            f"{label} {_fmt(headline.get('value'), 3)}",
+            str(r.get("created_at", ""))[:10],
         )
     console.print(table)
 
