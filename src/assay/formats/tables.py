@@ -37,7 +37,7 @@ class GroundTruth:
     ids: np.ndarray  # str objects
     labels: list[str] | None = None  # single-label
     label_sets: list[list[str]] | None = None  # multi-label
-    text: list[str | None] | None = None
+    text: list[str] | None = None
     paths: list[str | None] | None = None  # absolute media paths
     folds: list[str] | None = None
     metadata: pa.Table | None = None
@@ -266,7 +266,7 @@ def read_ground_truth(path: str | Path) -> GroundTruth:
     else:
         gt.label_sets = _label_sets(table.column("labels"), path)
     if "text" in names:
-        gt.text = _str_list(table, "text")
+        gt.text = list(_str_list(table, "text"))
     if "path" in names:
         base = path.resolve().parent
         gt.paths = [
@@ -305,7 +305,9 @@ def read_image_folder(path: str | Path) -> GroundTruth:
         raise InputError(
             "is a folder without class sub-folders (expected an ImageFolder tree)", file=str(root)
         )
-    ids, labels, paths = [], [], []
+    ids: list[str] = []
+    labels: list[str] = []
+    paths: list[str | None] = []
     for cls in classes:
         for f in sorted((root / cls).rglob("*")):
             if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
