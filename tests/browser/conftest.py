@@ -118,8 +118,10 @@ def server_url(seeded: tuple[Path, dict[str, int]]) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser(seeded: tuple[Path, dict[str, int]]) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # The first answer of an evaluation loads its results from disk (and compiles kernels).
+    expect.set_options(timeout=20_000)
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
@@ -143,6 +145,7 @@ def page(browser, server_url: str, request: pytest.FixtureRequest) -> Iterator[o
         SCREENS.mkdir(parents=True, exist_ok=True)
         name = request.node.name.removeprefix("test_")
         try:
+            p.evaluate("window.scrollTo(0, 0)")
             p.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
         except Exception:  # noqa: BLE001 - a failed screenshot must not hide the test's own error
             pass

@@ -19,6 +19,7 @@ def open_eval(page: Page, eval_id: int) -> None:
 
 def shot(page: Page, name: str) -> None:
     SCREENS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
 
 
@@ -90,6 +91,7 @@ def test_confusion_cell_filters_feed(page: Page, ids: dict[str, int]) -> None:
     count = int(float(cell.get_attribute("data-value") or "0"))
     cell.click()
     expect(page.get_by_test_id("feed-filter-summary")).to_contain_text(f"actual: {actual}")
+    shot(page, "confusion_cell_clicked")
     expect(page.get_by_test_id("feed-count")).to_have_attribute("data-total", str(count))
     assert count < total_all
     items = page.get_by_test_id("feed-item")
@@ -157,6 +159,7 @@ def test_detection_iou_slider_and_boxes(page: Page, ids: dict[str, int]) -> None
     item = page.get_by_test_id("feed-item").first
     expect(item).to_be_visible()
     assert int(item.locator(".chip-fn").inner_text()) > 0
+    shot(page, "detection_page_filtered")
     item.click()
     view = page.get_by_test_id("image-view")
     expect(view.get_by_test_id("det-image")).to_be_visible()

@@ -5,6 +5,12 @@ import { useQuery } from "../hooks";
 import { fmt, labelText, pct } from "../format";
 import { ErrorState, Modal, Spinner } from "./common";
 
+function outcomeText(o: string) {
+  const known: Record<string, string> = { tp: "True positive", fp: "False positive", fn: "False negative", below_threshold: "Below threshold (no prediction)" };
+  const s = known[o] ?? o.replace(/_/g, " ");
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
 export function SampleView({ evalId, sample, sliders, media, onClose }: { evalId: number; sample: Sample; sliders: SliderParams; media: string | null; onClose: () => void }) {
   const q = useQuery((s) => api.sample(evalId, sample.index, sliders, s), [evalId, sample.index, sliders.threshold]);
   const d = q.data;
@@ -49,7 +55,7 @@ export function SampleView({ evalId, sample, sliders, media, onClose }: { evalId
               {d.outcome && (
                 <div>
                   <dt>Outcome</dt>
-                  <dd>{d.outcome.toUpperCase()}</dd>
+                  <dd data-testid="sample-outcome">{outcomeText(d.outcome)}</dd>
                 </div>
               )}
             </dl>
@@ -91,6 +97,8 @@ function boxColor(b: Box) {
   return BOX_COLORS[b.status] ?? "#2f5bea";
 }
 
+const STAGE_H = 540;
+
 export function DetectionImageView({ evalId, sample, sliders, onClose }: { evalId: number; sample: Sample; sliders: SliderParams; onClose: () => void }) {
   const q = useQuery((s) => api.sample(evalId, sample.index, sliders, s), [evalId, sample.index, sliders.iou, sliders.score]);
   const [hover, setHover] = useState<number | null>(null);
@@ -99,7 +107,8 @@ export function DetectionImageView({ evalId, sample, sliders, onClose }: { evalI
   const boxes = d?.boxes ?? [];
   const w = d?.width ?? 1;
   const h = d?.height ?? 1;
-  const stroke = Math.max(1.5, Math.max(w, h) / 300);
+  // The stage is about STAGE_H px tall on screen: one screen pixel is `px` image units.
+  const px = h / STAGE_H;
   const related = (i: number) => hover !== null && (i === hover || boxes[hover]?.match === i || boxes[i]?.match === hover);
   return (
     <Modal title={d?.file_name ?? `Image ${sample.id}`} onClose={onClose} testid="image-view" wide>
@@ -110,7 +119,7 @@ export function DetectionImageView({ evalId, sample, sliders, onClose }: { evalI
       ) : (
         <div className="sample-view">
           <div className="sample-media">
-            <div className="box-stage">
+            <div className="box-stage" style={{ width: `min(100%, ${Math.round((STAGE_H * w) / h)}px)` }}>
               <img src={d.media_url ?? d.thumbnail_url ?? ""} alt={d.file_name ?? ""} data-testid="det-image" />
               <svg viewBox={`0 0 ${w} ${h}`} preserveAspectRatio="none" className="box-overlay" data-testid="box-overlay">
                 {boxes.map((b, i) => {
@@ -127,13 +136,14 @@ export function DetectionImageView({ evalId, sample, sliders, onClose }: { evalI
                         height={bh}
                         fill={hi ? `${boxColor(b)}33` : "none"}
                         stroke={boxColor(b)}
-                        strokeWidth={hi ? stroke * 2 : stroke}
-                        strokeDasharray={b.kind === "gt" ? `${stroke * 4} ${stroke * 2}` : undefined}
+                        strokeWidth={hi ? 3.5 : 2}
+                        vectorEffect="non-scaling-stroke"
+                        strokeDasharray={b.kind === "gt" ? "6 3" : undefined}
                         onMouseEnter={() => setHover(i)}
                         onMouseLeave={() => setHover(null)}
                       />
-                      {(hi || b.kind === "pred") && (
-                        <text x={x + stroke} y={Math.max(y - stroke * 2, stroke * 8)} fontSize={stroke * 8} fill={boxColor(b)} paintOrder="stroke" stroke="#fff" strokeWidth={stroke * 1.5}>
+                      {(hi || (hover === null && b.kind === "pred")) && (
+                        <text x={x + px * 2} y={Math.max(y - px * 3, px * 12)} fontSize={px * 12} fontWeight={600} fill={boxColor(b)} paintOrder="stroke" stroke="#fff" strokeWidth={px * 3}>
                           {b.label}
                           {b.score != null ? ` ${b.score.toFixed(2)}` : ""}
                         </text>
