@@ -281,19 +281,28 @@ def curve(
 
 
 def downsample(answer: dict[str, Any], max_points: int = MAX_CURVE_POINTS) -> dict[str, Any]:
-    """Keep at most ``max_points`` evenly spaced points (always the first and the last) of every
-    1-D array of the curve's common length; histograms and bins are left alone."""
+    """Keep at most ``max_points`` evenly spaced points (first and last included) of every 1-D
+    series of the curve. Series one or two shorter than the longest (thresholds next to a PR
+    curve's points) keep the same indices, so the points stay paired; histograms are left alone.
+    """
     lengths = [len(v) for v in answer.values() if _is_series(v)]
-    if not lengths:
+    if not lengths or max(lengths) <= max_points:
         return answer
     n = max(lengths)
-    if n <= max_points:
-        return answer
-    keep = np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
-    return {
-        key: np.asarray(value)[keep] if _is_series(value) and len(value) == n else value
-        for key, value in answer.items()
-    }
+    keep = _even_indices(n, max_points)
+    out = {}
+    for key, value in answer.items():
+        if not _is_series(value) or len(value) <= max_points:
+            out[key] = value
+        elif len(value) >= n - 2:
+            out[key] = np.asarray(value)[keep[keep < len(value)]]
+        else:
+            out[key] = np.asarray(value)[_even_indices(len(value), max_points)]
+    return out
+
+
+def _even_indices(n: int, count: int) -> np.ndarray:
+    return np.unique(np.linspace(0, n - 1, count).round().astype(np.int64))
 
 
 def _is_series(value: Any) -> bool:

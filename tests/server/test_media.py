@@ -1,0 +1,92 @@
+"""Media and thumbnails: only registered files, never a path from the request; caching headers."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from tests.server.conftest import Seeded
+
+
+def test_media_is_the_registered_file(client: TestClient, seeded: Seeded) -> None:
+    answer = client.get(f"/api/samples/{seeded.image_dv}:3/media")
+    assert answer.status_code == 200
+    assert answer.content == seeded.image_paths[3].read_bytes()
+    assert answer.headers["content-type"] == "image/png"
+    assert "max-age" in answer.headers["cache-control"]
+
+
+def test_thumbnail_made_once_with_cache_headers(client: TestClient, seeded: Seeded) -> None:
+    url = f"/api/samples/{seeded.image_dv}:7/thumbnail"
+    first = client.get(url)
+    assert first.status_code == 200 and first.headers["content-type"] == "image/jpeg"
+    assert first.headers["cache-control"] == "public, max-age=86400"
+    etag = first.headers["etag"]
+    image = Image.open(io.BytesIO(first.content))
+    assert max(image.size) == 256 and image.size == (256, 192)
+    made = sorted((seeded.home / "thumbnails").iterdir())
+    stamp = {p: p.stat().st_mtime_ns for p in made}
+    second = client.get(url)
+    assert second.content == first.content and second.headers["etag"] == etag
+    assert {p: p.stat().st_mtime_ns for p in (seeded.home / "thumbnails").iterdir()} == stamp
+    not_modified = client.get(url, headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified.headers["etag"] == etag
+    other = client.get(url, headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200
+
+
+def test_detection_thumbnail(client: TestClient, seeded: Seeded) -> None:
+    answer = client.get(f"/api/samples/{seeded.detection_dv}:0/thumbnail")
+    assert answer.status_code == 200
+    assert Image.open(io.BytesIO(answer.content)).size == (96, 64)  # never enlarged
+
+
+@pytest.mark.parametrize(
+    "sample_id",
+    [
+        "1:..%2F..%2Fetc%2Fpasswd",
+        "..%2F..%2Fetc%2Fpasswd",
+        "%2Fetc%2Fpasswd",
+        "1:0%2F..%2F..%2Fetc%2Fpasswd",
+        "1:-1",
+        "1:abc",
+        "1",
+        "1:0:0",
+        "etc:passwd",
+        "1:40",  # index out of range
+        "1:5",  # a sample without a file
+        "999:0",  # a dataset version that does not exist
+        "3:0",  # the multi-label set registers no files
+        "1:00000000000000000000000001",
+    ],
+)
+@pytest.mark.parametrize("kind", ["media", "thumbnail"])
+def test_refused(client: TestClient, seeded: Seeded, sample_id: str, kind: str) -> None:
+    sample_id = (
+        sample_id.replace("1:", f"{seeded.image_dv}:", 1)
+        if sample_id.startswith("1:")
+        else sample_id
+    )
+    answer = client.get(f"/api/samples/{sample_id}/{kind}")
+    assert answer.status_code == 404, (sample_id, answer.status_code)
+    assert b"root:" not in answer.content
+    assert answer.headers["content-type"] == "application/json"
+
+
+def test_media_of_a_deleted_file_is_404(client: TestClient, seeded: Seeded, tmp_path) -> None:
+    import pyarrow as pa
+
+    gone = tmp_path / "gone.png"
+    Image.new("RGB", (4, 4)).save(gone)
+    ws = client.app.state.workspace
+    dv = ws.add_dataset_version(
+        "gone", task="classification", samples=pa.table({"path": [str(gone)]})
+    )
+    assert client.get(f"/api/samples/{dv.id}:0/media").status_code == 200
+    gone.unlink()
+    assert client.get(f"/api/samples/{dv.id}:0/media").status_code == 404
+    assert client.get(f"/api/samples/{dv.id}:0/thumbnail").status_code == 404
