@@ -139,15 +139,18 @@ def test_auc_ap_match_sklearn(case):
         )
 
 
-def test_auc_ap_float32_and_large_bucket_table():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_auc_ap_large_input_tiny_scores(dtype):
     rng = np.random.default_rng(3)
     n, n_classes = 120_000, 4
     y = rng.integers(0, n_classes, n)
-    s = rng.random((n, n_classes)).astype(np.float32)
+    s = rng.random((n, n_classes))
     s[np.arange(n), y] += 0.3
     s /= s.sum(axis=1, keepdims=True)
     s[:10, 0] = 0.0
     s[10:20, 1] = -0.0  # negative zero is zero
+    s[20:2000, 2] = rng.choice([1e-12, 3e-15, 2e-9, 1e-30], size=1980)  # below the bucket floor
+    s = s.astype(dtype)
     auc, ap = rk.ovr_auc_ap(y, s)
     for c in range(n_classes):
         assert auc[c] == pytest.approx(skm.roc_auc_score(y == c, s[:, c]), abs=1e-9)

@@ -450,7 +450,9 @@ class ClassificationResults:
             }
         return out
 
-    def _matrix(self, t: float) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    def _matrix(
+        self, t: float, *, with_sums: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None, list[str], list[str]]:
         C = self.n_classes
         names = list(self.classes)
         if self.multilabel:
@@ -462,19 +464,25 @@ class ClassificationResults:
             m, psum = self._cache[key]
             return m, psum, [*names, NO_LABEL], [*names, NO_PREDICTION]
         k = self._counts(t)
-        m = np.zeros((C, C + 1), dtype=np.int64)
-        psum = np.zeros((C, C + 1), dtype=np.float64)
+        width = C + 1 if t > 0 else C
         a, p = self._cell_ids // C, self._cell_ids % C
+        m = np.zeros((C, width), dtype=np.int64)
         m[a, p] = k["cnt"]
-        psum[a, p] = k["ssum"]
-        row_sum_all = np.bincount(
-            a, weights=self._csum[self._starts[1:]] - self._csum[self._starts[:-1]], minlength=C
-        )
-        m[:, C] = self._n_true - m[:, :C].sum(axis=1)
-        psum[:, C] = row_sum_all - psum[:, :C].sum(axis=1)
+        psum = None
+        if with_sums:
+            psum = np.zeros((C, width), dtype=np.float64)
+            psum[a, p] = k["ssum"]
         if t > 0:
+            m[:, C] = self._n_true - m[:, :C].sum(axis=1)
+            if psum is not None:
+                row_sum_all = np.bincount(
+                    a,
+                    weights=self._csum[self._starts[1:]] - self._csum[self._starts[:-1]],
+                    minlength=C,
+                )
+                psum[:, C] = row_sum_all - psum[:, :C].sum(axis=1)
             return m, psum, names, [*names, BELOW]
-        return m[:, :C], psum[:, :C], names, names
+        return m, psum, names, names
 
     def confusion_matrix(
         self, threshold: float | None = None, normalize: str | None = None
@@ -490,19 +498,20 @@ class ClassificationResults:
             raise ParameterError(
                 f"normalize must be None, 'true' or 'probability', got {normalize!r}"
             )
-        m, psum, rows, cols = self._matrix(self._t(threshold))
+        m, psum, rows, cols = self._matrix(
+            self._t(threshold), with_sums=normalize == "probability"
+        )
         if normalize is None:
-            matrix: list = m.tolist()
-        elif normalize == "true":
-            tot = m.sum(axis=1, keepdims=True)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                frac = m / tot
-            matrix = [[_f(v) for v in row] for row in frac]
-        else:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = psum / m
-            matrix = [[_f(v) for v in row] for row in mean]
-        return {"rows": rows, "columns": cols, "matrix": matrix}
+            return {"rows": rows, "columns": cols, "matrix": m.tolist()}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if normalize == "true":
+                values = m / m.sum(axis=1, keepdims=True)
+            else:
+                assert psum is not None
+                values = psum / m
+        matrix = values.astype(object)
+        matrix[~np.isfinite(values)] = None
+        return {"rows": rows, "columns": cols, "matrix": matrix.tolist()}
 
     def most_confused(self, top: int = 10, threshold: float | None = None) -> list[dict[str, Any]]:
         """The ``top`` largest off-diagonal class pairs (actual, predicted), largest first.

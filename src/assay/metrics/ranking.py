@@ -32,16 +32,22 @@ __all__ = [
 ]
 
 
-def _shift_for(n_samples: int, n_classes: int) -> int:
-    # Bucket table size per class is (bits(1.0) >> shift) + 2: 16258 entries at 16, 2034 at 19.
-    return 16 if n_classes <= 256 and n_samples >= 100_000 else 19
+# Bucket keys: the bit pattern of a non-negative float orders like the float. The key keeps the
+# exponent and ``mbits`` mantissa bits, floored at 2**-30 (smaller scores share bucket 0).
+def _key_params(dtype: np.dtype, mbits: int) -> tuple[type, int, int, int, int]:
+    """(unsigned type, sign mask, shift, base, number of keys) for scores of ``dtype``."""
+    if dtype == np.float32:
+        utype, mask, frac, bias = np.uint32, 0x7FFFFFFF, 23, 127
+    else:
+        utype, mask, frac, bias = np.uint64, 0x7FFFFFFFFFFFFFFF, 52, 1023
+    shift = frac - mbits
+    base = (bias - 30) << mbits
+    return utype, mask, shift, base, (30 << mbits) + 1
 
 
-def _float32_bits(y_score: np.ndarray) -> np.ndarray:
-    """The uint32 bit patterns of the scores as float32 (a free view for float32 input)."""
-    if y_score.dtype == np.float32:
-        return y_score.view(np.uint32)
-    return np.ascontiguousarray(y_score, dtype=np.float32).view(np.uint32)
+def _bits(values: np.ndarray) -> np.ndarray:
+    """Unsigned bit patterns of floats (a view: the sign bit, set only by -0.0, is masked later)."""
+    return values.view(np.uint32 if values.dtype == np.float32 else np.uint64)
 
 
 @njit(cache=True)
@@ -112,50 +118,63 @@ def group_positives(
 
 
 @njit(cache=True, parallel=True)
-def _bucket_tables(pos_values, pos_bits, offsets, shift, n_keys):
+def _bucket_tables(pos_bits, offsets, mask, shift, base, n_keys):
+    """table[c, k] = first positive of class c (relative index) whose key is >= k."""
     n_classes = offsets.shape[0] - 1
     table = np.empty((n_classes, n_keys + 1), dtype=np.int32)
     for c in prange(n_classes):
         a, b = offsets[c], offsets[c + 1]
         j = a
         for k in range(n_keys + 1):
-            while j < b and ((pos_bits[j] & 0x7FFFFFFF) >> shift) < k:
+            while j < b:
+                kk = max(np.int64((pos_bits[j] & mask) >> shift) - base, 0)
+                if kk >= k:
+                    break
                 j += 1
             table[c, k] = j - a
     return table
 
 
 @njit(cache=True, parallel=True)
-def _place_samples(y_score, bits, pos_values, offsets, table, shift, n_chunks):
-    """Per chunk of rows: for every class, counts of samples in each gap / on each positive
-    value."""
-    n, n_classes = y_score.shape
+def _place_samples(bits, pos_bits, offsets, table, mask, shift, base, n_chunks):
+    """Per chunk of rows: for every class, counts of samples in each gap / on each positive value.
+
+    Rows are copied a block at a time into a class-major buffer, so each class then reads
+    contiguous memory and keeps its bucket table and counters hot.
+    """
+    n, n_classes = bits.shape
     total = offsets[-1]
     gap = np.zeros((n_chunks, total + n_classes), dtype=np.int32)
     eq = np.zeros((n_chunks, total), dtype=np.int32)
     chunk = (n + n_chunks - 1) // n_chunks
-    block = 512
+    block = max(16, 32768 // n_classes)
     for t in prange(n_chunks):
         r0 = t * chunk
         r1 = min(n, r0 + chunk)
+        buf = np.empty((n_classes, block), dtype=bits.dtype)
         for b0 in range(r0, r1, block):
-            b1 = min(r1, b0 + block)
+            m = min(block, r1 - b0)
+            for i in range(m):
+                for c in range(n_classes):
+                    buf[c, i] = bits[b0 + i, c] & mask
             for c in range(n_classes):
                 a = offsets[c]
+                end = offsets[c + 1] - a
                 base_gap = a + c
-                for i in range(b0, b1):
-                    v = y_score[i, c]
-                    key = (bits[i, c] & 0x7FFFFFFF) >> shift
+                for i in range(m):
+                    v = buf[c, i]
+                    key = np.int64(v >> shift) - base
+                    if key < 0:
+                        key = 0
                     lo = table[c, key]
                     hi = table[c, key + 1]
-                    # first positive (relative index) >= v within [lo, hi)
                     while lo < hi:
                         mid = (lo + hi) >> 1
-                        if pos_values[a + mid] < v:
+                        if pos_bits[a + mid] < v:
                             lo = mid + 1
                         else:
                             hi = mid
-                    if a + lo < offsets[c + 1] and pos_values[a + lo] == v:
+                    if lo < end and pos_bits[a + lo] == v:
                         eq[t, a + lo] += 1
                     else:
                         gap[t, base_gap + lo] += 1
@@ -221,17 +240,20 @@ def ovr_auc_ap(
     ([1.0, 1.0], [1.0, 1.0])
     """
     y_score = np.ascontiguousarray(y_score)
+    if y_score.dtype not in (np.float32, np.float64):
+        y_score = y_score.astype(np.float64)
     n, n_classes = y_score.shape
     values, offsets = positives or group_positives(y_true, y_score, multilabel=multilabel)
-    shift = _shift_for(n, n_classes)
-    n_keys = (0x3F800000 >> shift) + 1
-    pos_bits = _float32_bits(np.ascontiguousarray(values))
-    table = _bucket_tables(values, pos_bits, offsets, shift, n_keys)
-    n_chunks = max(1, numba.get_num_threads())
-    if n < 4096:
-        n_chunks = 1
-    bits = _float32_bits(y_score)
-    gap, eq = _place_samples(y_score, bits, values, offsets, table, shift, n_chunks)
+    # finer buckets while the tables stay small (about 4 bytes x C x 2**mbits x 30)
+    mbits = 10 if n_classes <= 128 else 7 if n_classes <= 1024 else 5
+    if n < 50_000:
+        mbits = min(mbits, 5)
+    utype, mask, shift, base, n_keys = _key_params(y_score.dtype, mbits)
+    mask, shift = utype(mask), utype(shift)
+    pos_bits = _bits(np.ascontiguousarray(values, dtype=y_score.dtype)) & mask
+    table = _bucket_tables(pos_bits, offsets, mask, shift, base, n_keys)
+    n_chunks = 1 if n < 4096 else max(1, numba.get_num_threads())
+    gap, eq = _place_samples(_bits(y_score), pos_bits, offsets, table, mask, shift, base, n_chunks)
     return _reduce_auc_ap(gap, eq, values, offsets, n)
 
 
