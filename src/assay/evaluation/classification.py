@@ -498,9 +498,7 @@ class ClassificationResults:
             raise ParameterError(
                 f"normalize must be None, 'true' or 'probability', got {normalize!r}"
             )
-        m, psum, rows, cols = self._matrix(
-            self._t(threshold), with_sums=normalize == "probability"
-        )
+        m, psum, rows, cols = self._matrix(self._t(threshold), with_sums=normalize == "probability")
         if normalize is None:
             return {"rows": rows, "columns": cols, "matrix": m.tolist()}
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -863,7 +861,7 @@ class ClassificationResults:
         self, n: int = 200, seed: int = 0, *, threshold: float | None = None, cap: int | None = None
     ) -> dict[str, dict[str, float] | None]:
         """95 % bootstrap intervals of the headline metrics (sample resampling, seeded). Above
-        ``cap`` rows (default: about 4e6 / C, between 1,000 and 20,000) each replicate draws
+        ``cap`` rows (default: about 1e6 / C, between 1,000 and 10,000) each replicate draws
         ``cap`` rows and the spread is rescaled by sqrt(cap / N) (see ``assay.metrics.stats``).
 
         >>> r = ClassificationResults([0, 1] * 20, [[.7, .3], [.4, .6]] * 20)
@@ -872,7 +870,7 @@ class ClassificationResults:
         """
         t = self._t(threshold)
         if cap is None:
-            cap = int(np.clip(4_000_000 // self.n_classes, 1_000, 20_000))
+            cap = int(np.clip(1_000_000 // self.n_classes, 1_000, 10_000))
         s = self.summary(t)
         keys = (
             "accuracy",
