@@ -14,13 +14,19 @@ pairs per IoU, cached; any confidence is then a mask, so slider moves cost milli
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from assay.errors import InputError, ParameterError
-from assay.formats.detection import DetectionGroundTruth, DetectionPredictions
+from assay.formats.detection import (
+    DetectionGroundTruth,
+    DetectionPredictions,
+    read_detection_gt,
+    read_detection_predictions,
+)
 from assay.metrics.detection import (
     IOU_THRESHOLDS,
     RECALL_THRESHOLDS,
@@ -35,6 +41,8 @@ from assay.metrics.detection.matching import (
     MATCHED,
     UNMATCHED,
     AgnosticMatch,
+    box_outcomes,
+    cell_events,
     confusion_counts,
     f1_sweep,
     greedy_match,
@@ -42,7 +50,7 @@ from assay.metrics.detection.matching import (
 )
 from assay.metrics.detection.protocols import PROTOCOLS, bootstrap_ap, protocol_ap
 
-__all__ = ["DetectionResults", "evaluate_detections", "load_gt", "load_predictions"]
+__all__ = ["DetectionResults", "evaluate_detections"]
 
 NOT_DETECTED = "Not detected"
 NOT_AN_OBJECT = "Not an object"
@@ -73,44 +81,6 @@ def _mean_valid(s: np.ndarray) -> float | None:
     return None if v.size == 0 else float(v.mean())
 
 
-def load_gt(gt: Any, *, images_root: str | Path | None = None) -> DetectionGroundTruth:
-    """Ground truth from a COCO json / dict, a YOLO folder (or data.yaml) or a VOC folder."""
-    if isinstance(gt, DetectionGroundTruth):
-        return gt
-    from assay.formats import coco
-
-    if isinstance(gt, dict):
-        return coco.load_detection_gt(gt, images_root=images_root)
-    p = Path(gt)
-    if p.is_dir() and (p / "Annotations").is_dir():
-        from assay.formats import voc
-
-        return voc.load_detection_gt(p, images_root=images_root)
-    if p.is_dir() or p.suffix in (".yaml", ".yml"):
-        from assay.formats import yolo
-
-        return yolo.load_detection_gt(p, images_root=images_root)
-    if not p.exists():
-        raise InputError("no such file or folder", file=str(p))
-    return coco.load_detection_gt(p, images_root=images_root)
-
-
-def load_predictions(dt: Any, gt: DetectionGroundTruth) -> DetectionPredictions:
-    """Predictions from a COCO results json / list or a YOLO txt folder (6th column = score)."""
-    if isinstance(dt, DetectionPredictions):
-        return dt
-    from assay.formats import coco
-
-    if isinstance(dt, list):
-        return coco.load_detection_results(dt, gt)
-    p = Path(dt)
-    if p.is_dir():
-        from assay.formats import yolo
-
-        return yolo.load_detection_results(p, gt)
-    return coco.load_detection_results(p, gt)
-
-
 def evaluate_detections(
     gt: Any, dt: Any, *, images_root: str | Path | None = None
 ) -> DetectionResults:
@@ -122,11 +92,11 @@ def evaluate_detections(
     ...                        "area": 81, "iscrowd": 0}]}
     >>> res = evaluate_detections(gt, [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 9, 9],
     ...                                 "score": 0.8}])
-    >>> res.coco_stats()["AP"], res.prf()["overall"]["f1"]
+    >>> round(res.coco_stats()["AP"], 6), res.prf()["overall"]["f1"]
     (1.0, 1.0)
     """
-    g = load_gt(gt, images_root=images_root)
-    return DetectionResults(g, load_predictions(dt, g))
+    g = read_detection_gt(gt, images_root=images_root)
+    return DetectionResults(g, read_detection_predictions(dt, g))
 
 
 class DetectionResults:
@@ -245,7 +215,8 @@ class DetectionResults:
             gt_dt = np.where(s.gt_dt >= 0, o[np.maximum(s.gt_dt, 0)], -1) if len(o) else s.gt_dt
             m = AgnosticMatch(dt_gt, dt_iou, state, gt_dt)
             if len(self._cache) >= 8:
-                self._cache.pop(next(iter(self._cache)))
+                with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                    self._cache.pop(next(iter(self._cache)))
             self._cache[iou] = m
         return m
 
@@ -317,31 +288,18 @@ class DetectionResults:
             "value": float(v[i]),
         }
 
-    def _outcomes(self, iou: float, score: float) -> dict[str, np.ndarray]:
-        """Per box outcome at (iou, score): dt/gt status codes and same-class flags."""
+    def _outcomes(self, iou: float, score: float) -> dict[str, Any]:
         m = self._match(iou)
-        active = self.dt.scores >= self._check_score(score)
-        dt_ok = active & (m.dt_state == MATCHED)
-        partner = np.maximum(m.dt_gt, 0)
-        same = (
-            dt_ok & (self.gt.labels[partner] == self.dt.labels)
-            if len(self.gt.labels)
-            else np.zeros(len(active), bool)
+        o: dict[str, Any] = box_outcomes(
+            m,
+            self.gt.labels,
+            self.gt.iscrowd,
+            self.dt.labels,
+            self.dt.scores,
+            self._check_score(score),
         )
-        gt_hit = np.zeros(self.gt.n_boxes, bool)
-        gt_hit[m.dt_gt[dt_ok]] = True
-        gt_tp = np.zeros(self.gt.n_boxes, bool)
-        gt_tp[m.dt_gt[same]] = True
-        return {
-            "m": m,
-            "active": active,
-            "dt_ok": dt_ok,
-            "same": same,
-            "gt_hit": gt_hit,
-            "gt_tp": gt_tp,
-            "dt_fp": active & (m.dt_state != CROWD) & ~same,
-            "gt_fn": ~self.gt.iscrowd & ~gt_tp,
-        }
+        o["m"] = m
+        return o
 
     def images(
         self,
@@ -401,7 +359,7 @@ class DetectionResults:
         }
 
     def _cell_images(
-        self, o: dict[str, np.ndarray], actual: str | None, predicted: str | None
+        self, o: dict[str, Any], actual: str | None, predicted: str | None
     ) -> np.ndarray:
         k = len(self.classes)
         a = None if actual is None else (k if actual == NOT_AN_OBJECT else self._label(actual))
@@ -410,29 +368,8 @@ class DetectionResults:
             if predicted is None
             else (k if predicted == NOT_DETECTED else self._label(predicted))
         )
-        m, active = o["m"], o["active"]
-        unmatched = active & (m.dt_state == UNMATCHED)
-        dt_ok = o["dt_ok"]
-        rows = np.concatenate(
-            [
-                self.gt.labels[m.dt_gt[dt_ok]],
-                np.full(unmatched.sum(), k),
-                self.gt.labels[~o["gt_hit"] & ~self.gt.iscrowd],
-            ]
-        )
-        cols = np.concatenate(
-            [
-                self.dt.labels[dt_ok],
-                self.dt.labels[unmatched],
-                np.full(int((~o["gt_hit"] & ~self.gt.iscrowd).sum()), k),
-            ]
-        )
-        img = np.concatenate(
-            [
-                self.dt.image[dt_ok],
-                self.dt.image[unmatched],
-                self.gt.image[~o["gt_hit"] & ~self.gt.iscrowd],
-            ]
+        rows, cols, img = cell_events(
+            o["m"], o, self.gt.labels, self.gt.image, self.dt.labels, self.dt.image, k
         )
         sel = np.ones(len(img), bool)
         if a is not None:

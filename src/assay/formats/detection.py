@@ -17,12 +17,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from assay.errors import InputError
 
-__all__ = ["DetectionGroundTruth", "DetectionPredictions", "check_boxes"]
+__all__ = [
+    "DetectionGroundTruth",
+    "DetectionPredictions",
+    "check_boxes",
+    "read_detection_gt",
+    "read_detection_predictions",
+]
 
 
 @dataclass(eq=False)
@@ -155,3 +162,54 @@ def check_boxes(boxes: np.ndarray, *, file: str | None, where: str) -> None:
         raise InputError(
             f"bbox has non-positive size {boxes[i].tolist()}", file=file, where=where.format(i=i)
         )
+
+
+def read_detection_gt(gt: Any, *, images_root: str | Path | None = None) -> DetectionGroundTruth:
+    """Ground truth from a COCO json / dict, a YOLO folder (or data.yaml) or a VOC folder.
+
+    A folder holding ``Annotations/`` is Pascal VOC, any other folder (or a .yaml) is YOLO.
+
+    >>> read_detection_gt({"images": [], "categories": [], "annotations": []}).n_images
+    0
+    """
+    if isinstance(gt, DetectionGroundTruth):
+        return gt
+    from assay.formats import coco
+
+    if isinstance(gt, dict):
+        return coco.load_detection_gt(gt, images_root=images_root)
+    p = Path(gt)
+    if p.is_dir() and (p / "Annotations").is_dir():
+        from assay.formats import voc
+
+        return voc.load_detection_gt(p, images_root=images_root)
+    if p.is_dir() or p.suffix in (".yaml", ".yml"):
+        from assay.formats import yolo
+
+        return yolo.load_detection_gt(p, images_root=images_root)
+    if not p.exists():
+        raise InputError("no such file or folder", file=str(p))
+    return coco.load_detection_gt(p, images_root=images_root)
+
+
+def read_detection_predictions(dt: Any, gt: DetectionGroundTruth) -> DetectionPredictions:
+    """Predictions from a COCO results json / list or a YOLO txt folder (6th column = score).
+
+    >>> gt = read_detection_gt({"images": [], "categories": [], "annotations": []})
+    >>> read_detection_predictions([], gt).n_boxes
+    0
+    """
+    if isinstance(dt, DetectionPredictions):
+        return dt
+    from assay.formats import coco
+
+    if isinstance(dt, list):
+        return coco.load_detection_results(dt, gt)
+    p = Path(dt)
+    if p.is_dir():
+        from assay.formats import yolo
+
+        return yolo.load_detection_results(p, gt)
+    if not p.exists():
+        raise InputError("no such file or folder", file=str(p))
+    return coco.load_detection_results(p, gt)

@@ -23,6 +23,7 @@ from assay.formats.detection import DetectionGroundTruth, DetectionPredictions, 
 
 __all__ = ["load_detection_gt", "load_detection_results", "parse_yaml_names", "write_yolo"]
 
+_NAME_FILES = ("names.txt", "classes.txt", "obj.names")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
@@ -77,7 +78,7 @@ def parse_yaml_names(text: str, file: str | None = None) -> list[str]:
 def _class_names(root: Path, yaml_path: Path | None) -> list[str]:
     if yaml_path is not None:
         return parse_yaml_names(yaml_path.read_text(), str(yaml_path))
-    for name in ("names.txt", "classes.txt", "obj.names"):
+    for name in _NAME_FILES:
         p = root / name
         if p.is_file():
             return [ln.strip() for ln in p.read_text().splitlines() if ln.strip()]
@@ -183,6 +184,8 @@ def load_detection_results(source: str | Path, gt: DetectionGroundTruth) -> Dete
         by_stem.setdefault(Path(f).stem, i)
     boxes, labels, scores, image = [], [], [], []
     for lp in sorted(root.rglob("*.txt")):
+        if lp.name in _NAME_FILES:
+            continue
         stem = lp.relative_to(root).with_suffix("").as_posix()
         i = by_stem.get(stem, by_stem.get(lp.stem))
         if i is None:

@@ -25,6 +25,8 @@ __all__ = [
     "UNMATCHED",
     "CROWD",
     "AgnosticMatch",
+    "box_outcomes",
+    "cell_events",
     "confusion_counts",
     "f1_sweep",
     "greedy_match",
@@ -102,6 +104,62 @@ def greedy_match(
     return AgnosticMatch(*_greedy(dt_ptr, pair_gt, pair_iou, np.asarray(gt_crowd, np.bool_), thr))
 
 
+def box_outcomes(
+    m: AgnosticMatch,
+    gt_labels: np.ndarray,
+    gt_crowd: np.ndarray,
+    dt_labels: np.ndarray,
+    dt_scores: np.ndarray,
+    score: float,
+) -> dict[str, np.ndarray]:
+    """Per box outcome at confidence ``score`` (boolean masks over predictions / ground truth).
+
+    ``active`` (pred >= score), ``dt_ok`` (matched), ``same`` (matched, same class: a TP),
+    ``dt_fp`` (FP: unmatched or misclassified, crowd-ignored excluded), ``gt_hit`` (matched),
+    ``gt_tp``, ``gt_fn`` (not a TP, crowd excluded), ``dt_unmatched``, ``gt_missed``.
+    """
+    active = np.asarray(dt_scores) >= score
+    dt_ok = active & (m.dt_state == MATCHED)
+    if len(gt_labels):
+        same = dt_ok & (gt_labels[np.maximum(m.dt_gt, 0)] == dt_labels)
+    else:
+        same = np.zeros(len(active), bool)
+    crowd = np.asarray(gt_crowd, bool)
+    gt_hit = np.zeros(len(gt_labels), bool)
+    gt_hit[m.dt_gt[dt_ok]] = True
+    gt_tp = np.zeros(len(gt_labels), bool)
+    gt_tp[m.dt_gt[same]] = True
+    return {
+        "active": active,
+        "dt_ok": dt_ok,
+        "same": same,
+        "gt_hit": gt_hit,
+        "gt_tp": gt_tp,
+        "dt_fp": active & (m.dt_state != CROWD) & ~same,
+        "gt_fn": ~crowd & ~gt_tp,
+        "dt_unmatched": active & (m.dt_state == UNMATCHED),
+        "gt_missed": ~gt_hit & ~crowd,
+    }
+
+
+def cell_events(
+    m: AgnosticMatch,
+    o: dict[str, np.ndarray],
+    gt_labels: np.ndarray,
+    gt_image: np.ndarray,
+    dt_labels: np.ndarray,
+    dt_image: np.ndarray,
+    n_classes: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, image) of every confusion-matrix entry; row/column ``n_classes`` = none."""
+    k = n_classes
+    ok, um, miss = o["dt_ok"], o["dt_unmatched"], o["gt_missed"]
+    rows = np.concatenate([gt_labels[m.dt_gt[ok]], np.full(int(um.sum()), k), gt_labels[miss]])
+    cols = np.concatenate([dt_labels[ok], dt_labels[um], np.full(int(miss.sum()), k)])
+    img = np.concatenate([dt_image[ok], dt_image[um], gt_image[miss]])
+    return rows.astype(np.int64), cols.astype(np.int64), img
+
+
 def confusion_counts(
     m: AgnosticMatch,
     gt_labels: np.ndarray,
@@ -119,16 +177,9 @@ def confusion_counts(
     [[0, 1, 0], [0, 0, 0], [0, 1, 0]]
     """
     k = n_classes
-    active = np.asarray(dt_scores) >= score
-    matched = active & (m.dt_state == MATCHED)
-    unmatched = active & (m.dt_state == UNMATCHED)
-    rows = np.concatenate([gt_labels[m.dt_gt[matched]], np.full(int(unmatched.sum()), k)])
-    cols = np.concatenate([dt_labels[matched], dt_labels[unmatched]])
-    gt_hit = np.zeros(len(gt_labels), bool)
-    gt_hit[m.dt_gt[matched]] = True
-    missed = ~gt_hit & ~np.asarray(gt_crowd, bool)
-    rows = np.concatenate([rows, gt_labels[missed]]).astype(np.int64)
-    cols = np.concatenate([cols, np.full(int(missed.sum()), k)]).astype(np.int64)
+    o = box_outcomes(m, gt_labels, gt_crowd, dt_labels, dt_scores, score)
+    zi, zd = np.zeros(len(gt_labels), np.int64), np.zeros(len(dt_labels), np.int64)
+    rows, cols, _ = cell_events(m, o, gt_labels, zi, dt_labels, zd, k)
     return np.bincount(rows * (k + 1) + cols, minlength=(k + 1) ** 2).reshape(k + 1, k + 1)
 
 
