@@ -5,7 +5,8 @@
     .venv/bin/python benchmarks/detection.py --scales 1 --tools assay,faster
 
 Each tool runs in its own fresh process on the same temp JSON files; "end to end" includes reading
-the JSON, "eval" excludes it. Peak memory is the process's peak RSS above its RSS after imports.
+the JSON, "eval" excludes it. Peak memory is the process's peak RSS (VmHWM) above its RSS after
+imports (and, for Assay, after the warm-up).
 Assay's numba kernels are warmed up first (compiled once, then loaded from the on-disk cache); the
 warm-up time is printed separately. "query" is a new IoU (one matching pass) plus confusion matrix
 and P/R/F1 at a new confidence, after the evaluation.
@@ -108,7 +109,10 @@ def synthetic(n_images: int, seed: int = 0, n_classes: int = 80) -> tuple[dict, 
 CHILD = r"""
 import contextlib, io, json, resource, sys, time
 tool, gt_path, dt_path = sys.argv[1:4]
-def rss():
+def rss():  # peak RSS of this process image (VmHWM; ru_maxrss would carry the parent's over exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 out = {}
 if tool == "assay":
@@ -184,10 +188,12 @@ def main() -> None:
             gp.write_bytes(orjson.dumps(gt))
             dp.write_bytes(orjson.dumps(res))
             n_crowd = sum(x["iscrowd"] for x in gt["annotations"])
+            n_gt, n_cat, n_dt = len(gt["annotations"]), len(gt["categories"]), len(res)
+            del gt, res  # keep the parent small while the tools run
             print(
-                f"\n== {n_img:,} images, {len(gt['categories'])} classes, "
-                f"{len(gt['annotations']):,} gt boxes ({n_crowd} crowd), "
-                f"{len(res):,} detections (generated in {time.perf_counter() - t:.1f} s)"
+                f"\n== {n_img:,} images, {n_cat} classes, "
+                f"{n_gt:,} gt boxes ({n_crowd} crowd), "
+                f"{n_dt:,} detections (generated in {time.perf_counter() - t:.1f} s)"
             )
             out = {tool: run_tool(tool, gp, dp) for tool in tools}
         ref = out.get("pycocotools")
