@@ -100,5 +100,6 @@ def test_images_sorting_and_paging(shapes) -> None:
     assert page["items"] == full["items"][5:10]
     by_index = res.images(sort="index", limit=1000)["items"]
     assert [x["index"] for x in by_index] == list(range(30))
+    assert res.images(sort="confusion") == res.images(sort="errors")
     with pytest.raises(ParameterError):
         res.images(sort="bogus")

@@ -68,6 +68,7 @@ _MATCH_FIELDS = (
     "npig",
 )
 _SORTS = ("errors", "index", "tp", "fp", "fn")
+_SORT_ALIASES = {"confusion": "errors", "confidence": "errors"}  # the classification feed's names
 
 
 def _f(x: Any) -> float | None:
@@ -315,9 +316,11 @@ class DetectionResults:
     ) -> dict[str, Any]:
         """The image feed: per image tp / fp / fn, filtered by a confusion cell, sorted, paged.
 
-        ``sort``: errors (fp + fn), tp, fp, fn (descending by default) or index (ascending).
+        ``sort``: errors (fp + fn; also "confusion" / "confidence"), tp, fp, fn (descending by
+        default) or index (ascending).
         ``actual`` / ``predicted`` keep images holding a pair in that confusion cell.
         """
+        sort = _SORT_ALIASES.get(sort, sort)
         if sort not in _SORTS:
             raise ParameterError(f"sort: unknown {sort!r}; expected one of {_SORTS}")
         o = self._outcomes(iou, score)
