@@ -3,6 +3,7 @@ import { useHashRoute } from "./hooks";
 import { EvaluationsList } from "./pages/EvaluationsList";
 import { EvaluationPage } from "./pages/EvaluationPage";
 import { Empty } from "./components/common";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { api } from "./api/client";
 
 export interface Crumb {
@@ -52,7 +53,9 @@ export function App() {
         </nav>
         <div className="topbar-right">{version && <span className="version">v{version}</span>}</div>
       </header>
-      <main className="content">{page}</main>
+      <main className="content">
+        <ErrorBoundary resetKey={route}>{page}</ErrorBoundary>
+      </main>
     </div>
   );
 }

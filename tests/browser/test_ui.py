@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import time
+import urllib.request
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -177,3 +180,43 @@ def test_missing_evaluation_says_not_found(page: Page) -> None:
     page.goto("/#/evaluations/987654")
     expect(page.get_by_test_id("empty-state")).to_contain_text("Evaluation not found")
     expect(page.get_by_test_id("breadcrumb")).to_contain_text("Evaluations")
+
+
+def test_delete_evaluation(page: Page, server_url: str) -> None:
+    # A copy of the image evaluation, made through the API, is deleted from the list.
+    with urllib.request.urlopen(f"{server_url}/api/evaluations") as r:
+        items = json.load(r)["items"]
+    params = next(e for e in items if e["task"] == "classification")["params"]
+    body = json.dumps({"gt": params["gt"], "pred": params["pred"], "name": "Copy to delete"})
+    req = urllib.request.Request(
+        f"{server_url}/api/evaluations",
+        data=body.encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req) as r:
+        job = json.load(r)["job_id"]
+    deadline = time.monotonic() + 60
+    while True:
+        with urllib.request.urlopen(f"{server_url}/api/jobs/{job}") as r:
+            status = json.load(r)
+        if status["status"] in ("done", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert status["status"] == "done", status
+    page.goto("/")
+    rows = page.get_by_test_id("evaluation-row")
+    expect(rows).to_have_count(len(items) + 1)
+    page.get_by_test_id("eval-filter").fill("Copy to delete")
+    expect(rows).to_have_count(1)
+    rows.first.get_by_test_id("delete-evaluation").click()
+    page.get_by_test_id("confirm-delete-btn").click()
+    expect(page.get_by_test_id("confirm-delete")).to_have_count(0)
+    page.get_by_test_id("eval-filter").fill("")
+    expect(rows).to_have_count(len(items))
+
+
+def test_api_down_shows_error_state(page: Page) -> None:
+    page.route("**/api/**", lambda route: route.abort())
+    page.goto("/")
+    expect(page.get_by_test_id("error-state")).to_contain_text("not answering")

@@ -41,17 +41,17 @@ function prOption(d: PrCurve, title: string): ChartOption {
 }
 
 function thresholdOption(d: ThresholdCurves, threshold?: number): ChartOption {
-  const s = (name: string, ys: (number | null)[], color: string) => ({
+  const s = (name: string, ys: (number | null)[], color: string, dashed = false) => ({
     name,
     type: "line",
     data: zip(d.thresholds, ys),
     showSymbol: false,
-    lineStyle: { width: 2, color },
+    lineStyle: { width: dashed ? 2.5 : 2, color, type: dashed ? "dashed" : "solid" },
     itemStyle: { color },
   });
   const series: Record<string, unknown>[] = [
     s("Precision", d.precision, palette.primary),
-    s("Recall", d.recall, palette.secondary),
+    s("Recall (= TPR)", d.recall, palette.secondary, true),
     s("TPR", d.tpr, palette.green),
     s("FPR", d.fpr, palette.red),
   ];
@@ -141,11 +141,12 @@ export function ClassificationCurves({ evalId, classes, threshold }: { evalId: n
     if (!q.data) return null;
     const d = q.data as Record<string, unknown>;
     // Only draw an answer that belongs to the selected kind (the previous one stays while loading).
-    if (kind === "roc" && "fpr" in d) return rocOption(d as unknown as RocCurve);
-    if (kind === "pr" && "recall" in d && !("tpr" in d)) return prOption(d as unknown as PrCurve, "Precision–recall");
-    if (kind === "threshold" && "tpr" in d && "thresholds" in d) return thresholdOption(d as unknown as ThresholdCurves, threshold);
-    if (kind === "calibration" && "bins" in d) return calibrationOption(d as unknown as CalibrationCurve);
-    if (kind === "density" && "edges" in d) return densityOption(d as unknown as DensityCurve);
+    const is = (k: CurveKind, ...fields: string[]) => kind === k && (d.kind === undefined || d.kind === k) && fields.every((f) => Array.isArray(d[f]));
+    if (is("roc", "fpr", "tpr")) return rocOption(d as unknown as RocCurve);
+    if (is("pr", "precision", "recall") && !("tpr" in d)) return prOption(d as unknown as PrCurve, "Precision–recall");
+    if (is("threshold", "thresholds", "precision", "recall", "tpr", "fpr")) return thresholdOption(d as unknown as ThresholdCurves, threshold);
+    if (is("calibration", "bins")) return calibrationOption(d as unknown as CalibrationCurve);
+    if (is("density", "edges", "positives", "negatives")) return densityOption(d as unknown as DensityCurve);
     return null;
   }, [q.data, kind, threshold]);
 
@@ -179,11 +180,12 @@ export function ClassificationCurves({ evalId, classes, threshold }: { evalId: n
 export function DetectionPrCurve({ evalId, classes, iou }: { evalId: number; classes: string[]; iou: number }) {
   const [label, setLabel] = useState(classes[0] ?? "");
   const q = useQuery((s) => api.curve<PrCurve>(evalId, "pr", { label, iou }, s), [evalId, label, iou]);
+  const ok = q.data && Array.isArray(q.data.precision) && Array.isArray(q.data.recall);
   return (
     <Panel title={`Precision–recall at IoU ${iou.toFixed(2)}`} testid="det-pr" actions={<ClassPicker classes={classes} value={label} onChange={setLabel} />}>
       {q.error ? (
         <ErrorState error={q.error} onRetry={q.reload} />
-      ) : q.data ? (
+      ) : q.data && ok ? (
         <>
           <Chart option={prOption(q.data, "Precision–recall")} height={300} testid="pr-chart" />
           <div className="muted small" data-testid="pr-ap">

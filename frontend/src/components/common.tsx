@@ -1,5 +1,6 @@
 import { useEffect, type ReactNode } from "react";
 import { ApiError } from "../api/client";
+import { ErrorBoundary } from "./ErrorBoundary";
 
 export function Spinner({ label = "Loading…" }: { label?: string }) {
   return (
@@ -55,7 +56,9 @@ export function Panel({
         <h2>{title}</h2>
         {actions && <div className="panel-actions">{actions}</div>}
       </header>
-      <div className="panel-body">{children}</div>
+      <div className="panel-body">
+        <ErrorBoundary>{children}</ErrorBoundary>
+      </div>
     </section>
   );
 }
