@@ -44,9 +44,37 @@ def _f(x: Any) -> float | None:
     return x if np.isfinite(x) else None
 
 
+def _floats(a: np.ndarray) -> list[float | None]:
+    """A float array as a list, NaN / inf as None."""
+    return [x if x - x == 0 else None for x in np.asarray(a, dtype=np.float64).tolist()]
+
+
 def _nanmean(a: np.ndarray) -> float | None:
     a = a[np.isfinite(a)]
     return float(a.mean()) if a.size else None
+
+
+@njit(cache=True, parallel=True)
+def _first_bad_row(s):
+    """Index of the first row holding a NaN or a value outside [0, 1], or -1 (one pass)."""
+    n, n_classes = s.shape
+    chunks = 64
+    step = (n + chunks - 1) // chunks
+    first = np.full(chunks, -1, dtype=np.int64)
+    for k in prange(chunks):
+        for i in range(k * step, min(n, (k + 1) * step)):
+            ok = True
+            for c in range(n_classes):
+                v = s[i, c]
+                if not (v >= 0 and v <= 1):
+                    ok = False
+            if not ok:
+                first[k] = i
+                break
+    for k in range(chunks):
+        if first[k] >= 0:
+            return first[k]
+    return -1
 
 
 @njit(cache=True, parallel=True)
@@ -224,13 +252,10 @@ class ClassificationResults:
         if s.ndim != 2 or s.shape[0] == 0 or s.shape[1] == 0:
             raise InputError(f"scores must be a non-empty (samples, classes) matrix, got {s.shape}")
         s = np.ascontiguousarray(s)
-        if np.isnan(s).any():
-            row = int(np.argwhere(np.isnan(s))[0][0])
-            raise InputError("score is NaN", where=f"row {row}")
-        lo, hi = s.min(), s.max()
-        if lo < 0 or hi > 1:
-            bad = int(np.flatnonzero(((s < 0) | (s > 1)).any(axis=1))[0])
-            raise InputError("scores must be probabilities in [0, 1]", where=f"row {bad}")
+        bad = _first_bad_row(s)
+        if bad >= 0:
+            what = "score is NaN" if np.isnan(s[bad]).any() else "scores must be in [0, 1]"
+            raise InputError(what, where=f"row {bad}")
         return s
 
     def _check_labels(
@@ -433,22 +458,23 @@ class ClassificationResults:
         """
         k = self._counts(self._t(threshold))
         p, r, f = clf.prf_from_counts(k["tp"], k["n_pred"], k["n_true"])
-        out = {}
-        for c, name in enumerate(self.classes):
-            tp, npred, ntrue = int(k["tp"][c]), int(k["n_pred"][c]), int(k["n_true"][c])
-            out[name] = {
-                "total_labeled": ntrue,
-                "total_predicted": npred,
-                "tp": tp,
-                "fp": npred - tp,
-                "fn": ntrue - tp,
-                "precision": _f(p[c]),
-                "recall": _f(r[c]),
-                "f1": _f(f[c]),
-                "roc_auc": _f(self._auc[c]),
-                "average_precision": _f(self._ap[c]),
+        tp, npred, ntrue = k["tp"].tolist(), k["n_pred"].tolist(), k["n_true"].tolist()
+        cols = [_floats(x) for x in (p, r, f, self._auc, self._ap)]
+        return {
+            name: {
+                "total_labeled": ntrue[c],
+                "total_predicted": npred[c],
+                "tp": tp[c],
+                "fp": npred[c] - tp[c],
+                "fn": ntrue[c] - tp[c],
+                "precision": cols[0][c],
+                "recall": cols[1][c],
+                "f1": cols[2][c],
+                "roc_auc": cols[3][c],
+                "average_precision": cols[4][c],
             }
-        return out
+            for c, name in enumerate(self.classes)
+        }
 
     def _matrix(
         self, t: float, *, with_sums: bool = False
