@@ -395,7 +395,7 @@ class ClassificationResults:
         self._top5 = None
 
     # ---------------------------------------------------------------- counts at a threshold
-    def _counts(self, t: float) -> dict[str, np.ndarray]:
+    def _counts(self, t: float) -> dict[str, Any]:
         key = ("counts", t)
         if key in self._cache:
             return self._cache[key]

@@ -36,6 +36,7 @@ __all__ = [
 # exponent and ``mbits`` mantissa bits, floored at 2**-30 (smaller scores share bucket 0).
 def _key_params(dtype: np.dtype, mbits: int) -> tuple[type, int, int, int, int]:
     """(unsigned type, sign mask, shift, base, number of keys) for scores of ``dtype``."""
+    utype: type
     if dtype == np.float32:
         utype, mask, frac, bias = np.uint32, 0x7FFFFFFF, 23, 127
     else:

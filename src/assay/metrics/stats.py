@@ -70,7 +70,7 @@ def mean_std(rows: list[Mapping[str, float | None]]) -> tuple[dict, dict]:
     mean: dict[str, float | None] = {}
     std: dict[str, float | None] = {}
     for k in keys:
-        vals = [float(r[k]) for r in rows if r.get(k) is not None]
+        vals = [float(v) for r in rows if (v := r.get(k)) is not None]
         mean[k] = float(np.mean(vals)) if vals else None
         std[k] = float(np.std(vals)) if vals else None
     return mean, std
