@@ -248,7 +248,7 @@ def test_detection_image_feed(client: TestClient, seeded: Seeded) -> None:
     spurious = _get(client, f"{base}?actual=Not%20an%20object&predicted=dog&limit=500")
     assert spurious["total"] >= 1
     assert _error(client, f"{base}?outcome=tp").startswith("outcome")
-    assert _error(client, f"{base}?sort=confidence").startswith("sort")
+    assert _error(client, f"{base}?sort=loudness").startswith("sort")
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ text) their answers. Nothing here recomputes a metric.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from assay.server.deps import EvaluationContext
 from assay.store import EvaluationRecord
 
 MAX_CURVE_POINTS = 1000
+MAX_CACHED_CURVES = 512
 NOT_DETECTED = "Not detected"
 NOT_AN_OBJECT = "Not an object"
 SPECIAL_LABELS = frozenset(
@@ -256,13 +258,35 @@ def _most_confused_classes(counts: dict[str, Any], top: int) -> set[str]:
 def curve(
     ctx: EvaluationContext, kind: str, *, label: str | None, iou: float, bins: int | None
 ) -> dict[str, Any]:
-    """One curve, down-sampled to at most 1,000 points."""
-    res = ctx.results
+    """One curve, down-sampled to at most 1,000 points.
+
+    Curves do not depend on the threshold, so each answer is kept (a bounded LRU per evaluation):
+    a label's ROC is computed from the results object once, then served from memory.
+    """
     if kind not in CURVE_KINDS:
         raise ParameterError(
             f"kind: unknown curve {kind!r} (choose one of {', '.join(CURVE_KINDS)})"
         )
     label = ctx.check_label(label) or ctx.classes[0]
+    key = (kind, None if kind == "calibration" else label, iou if ctx.is_detection else None, bins)
+    memo: OrderedDict[tuple[Any, ...], dict[str, Any]] = ctx.memo.setdefault(
+        "curves", OrderedDict()
+    )
+    answer = memo.get(key)
+    if answer is None:
+        answer = _curve(ctx, kind, label=label, iou=iou, bins=bins)
+        memo[key] = answer
+        while len(memo) > MAX_CACHED_CURVES:
+            memo.popitem(last=False)
+    else:
+        memo.move_to_end(key)
+    return answer
+
+
+def _curve(
+    ctx: EvaluationContext, kind: str, *, label: str, iou: float, bins: int | None
+) -> dict[str, Any]:
+    res = ctx.results
     if ctx.is_detection:
         if kind != "pr":
             raise ParameterError(f"kind: {kind!r} curves are not available for detection")

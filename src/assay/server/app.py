@@ -23,6 +23,7 @@ from assay.server.intervals import IntervalsCache
 from assay.server.jobs import JobRunner
 from assay.server.responses import FastJSONResponse
 from assay.server.routers import datasets, evaluations, health, jobs, models, samples, views
+from assay.server.timing import ServerTimingMiddleware
 from assay.store import Workspace
 
 logger = logging.getLogger("assay.server")
@@ -67,6 +68,7 @@ def create_app(home: Path | None = None, *, static_dir: Path | None = None) -> F
     for router in (health, evaluations, views, samples, datasets, models, jobs):
         app.include_router(router.router, prefix="/api")
     _add_error_handlers(app)
+    app.add_middleware(ServerTimingMiddleware)
     mount_static(app, static_dir or STATIC_DIR)
     return app
 

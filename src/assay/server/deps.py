@@ -10,12 +10,13 @@ from typing import Annotated, Any
 import numpy as np
 import pyarrow as pa
 from fastapi import Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 
 from assay.errors import ParameterError
 from assay.store import EvaluationRecord, Workspace
 
 
-def get_workspace(request: Request) -> Workspace:
+async def get_workspace(request: Request) -> Workspace:
     workspace: Workspace = request.app.state.workspace
     return workspace
 
@@ -104,18 +105,26 @@ class EvaluationContext:
         return cached
 
 
-def get_evaluation(
+async def get_evaluation(
     request: Request,
     workspace: WorkspaceDep,
     evaluation_id: Annotated[int, Path(description="evaluation id")],
 ) -> EvaluationContext:
+    """The evaluation's record (one indexed SQLite read) with its cached results object.
+
+    Runs on the event loop: after the first request of an evaluation everything here is in
+    memory; the first load (reading and preparing the arrays) goes to a worker thread.
+    """
     record = workspace.get_evaluation(evaluation_id)
-    results = workspace.load_results(evaluation_id)
+    results = workspace.peek_results(evaluation_id)
+    if results is None:
+        results = await run_in_threadpool(workspace.load_results, evaluation_id)
     lookups: dict[int, SampleLookup] = request.app.state.sample_lookups
     dv_id = record.dataset_version.id
     lookup = lookups.get(dv_id)
     if lookup is None:
-        lookup = SampleLookup(dv_id, workspace.samples_table(dv_id))
+        table = await run_in_threadpool(workspace.samples_table, dv_id)
+        lookup = SampleLookup(dv_id, table)
         if len(lookups) > 16:
             lookups.clear()
         lookups[dv_id] = lookup

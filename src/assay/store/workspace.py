@@ -451,6 +451,11 @@ class Workspace:
                 self._results.popitem(last=False)
         return results
 
+    def peek_results(self, evaluation_id: int) -> Any | None:
+        """The results object if it is already in the cache (no I/O), else None."""
+        with self._lock:
+            return self._results.get(evaluation_id)
+
     def _loader(self, task: str) -> Any:
         loader = self._loaders.get(task)
         if loader is None:

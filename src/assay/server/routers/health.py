@@ -9,6 +9,6 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-def health() -> Health:
+async def health() -> Health:
     """Liveness and the Assay version."""
     return Health(version=__version__)
