@@ -139,6 +139,21 @@ def browser(seeded: tuple[Path, dict[str, int]]) -> Iterator[object]:
             b.close()
 
 
+def settle(page) -> None:  # type: ignore[no-untyped-def]
+    """Before a screenshot: answers in flight landed, thumbnails loaded, page scrolled to the top."""
+    try:
+        page.wait_for_load_state("networkidle", timeout=5_000)
+        page.wait_for_function(
+            "!document.querySelector('[data-busy=true]') && "
+            "[...document.images].every(i => i.complete)",
+            timeout=5_000,
+        )
+    except Exception:  # noqa: BLE001 - a screenshot of a busy page is still worth having
+        pass
+    page.evaluate("document.documentElement.style.scrollBehavior = 'auto'; window.scrollTo(0, 0)")
+    page.wait_for_timeout(150)
+
+
 @pytest.fixture()
 def page(browser, server_url: str, request: pytest.FixtureRequest) -> Iterator[object]:  # type: ignore[no-untyped-def]
     """A fresh page at 1440x900; a full-page screenshot named after the test is saved at the end."""
@@ -154,7 +169,7 @@ def page(browser, server_url: str, request: pytest.FixtureRequest) -> Iterator[o
         SCREENS.mkdir(parents=True, exist_ok=True)
         name = request.node.name.removeprefix("test_")
         try:
-            p.evaluate("window.scrollTo(0, 0)")
+            settle(p)
             p.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
         except Exception:  # noqa: BLE001 - a failed screenshot must not hide the test's own error
             pass

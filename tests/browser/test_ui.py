@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import SCREENS
+from .conftest import SCREENS, settle
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,7 @@ def open_eval(page: Page, eval_id: int) -> None:
 
 def shot(page: Page, name: str) -> None:
     SCREENS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")
+    settle(page)
     page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
 
 
@@ -68,8 +68,12 @@ def test_threshold_changes_per_class_table(page: Page, ids: dict[str, int]) -> N
     slider.focus()
     page.keyboard.press("ArrowLeft")
     expect(page.get_by_test_id("threshold-slider-value")).to_have_value("0.94")
+    expect(predicted).not_to_have_text(before)
+    at_094 = predicted.inner_text()
     page.get_by_test_id("back-to-optimal").click()
     expect(page.get_by_test_id("threshold-slider-value")).not_to_have_value("0.94")
+    expect(predicted).not_to_have_text(at_094)
+    expect(page.get_by_test_id("per-class")).to_have_attribute("data-busy", "false")
     # Hovering a highlight explains it.
     page.get_by_test_id("metric-roc_auc_macro").hover()
     expect(page.get_by_test_id("metric-roc_auc_macro").get_by_role("tooltip")).to_be_visible()

@@ -152,6 +152,7 @@ export function ClassificationCurves({ evalId, classes, threshold }: { evalId: n
 
   return (
     <Panel
+      busy={q.loading && !!q.data}
       title="Curves"
       testid="curves"
       actions={
@@ -182,7 +183,7 @@ export function DetectionPrCurve({ evalId, classes, iou }: { evalId: number; cla
   const q = useQuery((s) => api.curve<PrCurve>(evalId, "pr", { label, iou }, s), [evalId, label, iou]);
   const ok = q.data && Array.isArray(q.data.precision) && Array.isArray(q.data.recall);
   return (
-    <Panel title={`Precision–recall at IoU ${iou.toFixed(2)}`} testid="det-pr" actions={<ClassPicker classes={classes} value={label} onChange={setLabel} />}>
+    <Panel busy={q.loading && !!q.data} title={`Precision–recall at IoU ${iou.toFixed(2)}`} testid="det-pr" actions={<ClassPicker classes={classes} value={label} onChange={setLabel} />}>
       {q.error ? (
         <ErrorState error={q.error} onRetry={q.reload} />
       ) : q.data && ok ? (

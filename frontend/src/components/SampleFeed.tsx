@@ -26,6 +26,7 @@ const PAGE = 60;
 function usePagedSamples(evalId: number, query: SampleQuery) {
   const key = JSON.stringify(query);
   const [items, setItems] = useState<Sample[]>([]);
+  const [itemsKey, setItemsKey] = useState<string | null>(null);
   const [total, setTotal] = useState<number | null>(null);
   const [error, setError] = useState<Error | null>(null);
   const [loading, setLoading] = useState(false);
@@ -51,6 +52,7 @@ function usePagedSamples(evalId: number, query: SampleQuery) {
           st.loaded = offset + r.items.length;
           setTotal(r.total);
           setItems((prev) => (reset ? r.items : [...prev, ...r.items]));
+          setItemsKey(key);
           setError(null);
           setLoading(false);
         })
@@ -70,7 +72,7 @@ function usePagedSamples(evalId: number, query: SampleQuery) {
     return () => ctrl.current?.abort();
   }, [key, load]);
 
-  return { items, total, error, loading, more: () => load(false), retry: () => load(true) };
+  return { items, total, error, loading, stale: loading && itemsKey !== key, more: () => load(false), retry: () => load(true) };
 }
 
 function outcomeClass(s: Sample) {
@@ -154,7 +156,7 @@ export function SampleFeed({
   extraRows?: string[];
 }) {
   const query: SampleQuery = { ...sliders, ...filter, errors_only: filter.errors_only || undefined };
-  const { items, total, error, loading, more, retry } = usePagedSamples(evalId, query);
+  const { items, total, error, loading, stale, more, retry } = usePagedSamples(evalId, query);
   const [wrapRef, width] = useElementWidth<HTMLDivElement>();
   const scroller = useRef<HTMLDivElement>(null);
   const isText = media === "text" && !detection;
@@ -180,6 +182,7 @@ export function SampleFeed({
 
   return (
     <Panel
+      busy={stale}
       title={detection ? "Images" : "Samples"}
       testid="sample-feed"
       actions={

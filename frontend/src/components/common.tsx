@@ -43,15 +43,18 @@ export function Panel({
   children,
   testid,
   className,
+  busy,
 }: {
   title: ReactNode;
   actions?: ReactNode;
   children: ReactNode;
   testid?: string;
   className?: string;
+  /** An answer for new parameters is on its way: the shown one is dimmed until it lands. */
+  busy?: boolean;
 }) {
   return (
-    <section className={`panel ${className ?? ""}`} data-testid={testid}>
+    <section className={`panel ${busy ? "is-busy" : ""} ${className ?? ""}`} data-testid={testid} data-busy={busy ? "true" : "false"}>
       <header className="panel-head">
         <h2>{title}</h2>
         {actions && <div className="panel-actions">{actions}</div>}

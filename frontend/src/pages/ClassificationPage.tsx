@@ -29,9 +29,9 @@ function atThreshold(rows: LabelRow[], n: number, multilabel: boolean): Record<s
   };
 }
 
-function Highlights({ ev, values, atDefault, threshold }: { ev: EvaluationDetail; values: Record<string, Num>; atDefault: boolean; threshold: number }) {
+function Highlights({ ev, values, atDefault, threshold, busy }: { ev: EvaluationDetail; values: Record<string, Num>; atDefault: boolean; threshold: number; busy: boolean }) {
   return (
-    <div className="highlights" data-testid="highlights">
+    <div className={`highlights ${busy ? "is-busy" : ""}`} data-testid="highlights">
       {HIGHLIGHTS.map((k) => {
         const m = METRICS[k];
         const v = values[k] ?? null;
@@ -177,7 +177,7 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
   return (
     <div className="page" data-testid="classification-page">
       <EvalHeader ev={ev} />
-      <Highlights ev={ev} values={values} atDefault={atDefault} threshold={t} />
+      <Highlights ev={ev} values={values} atDefault={atDefault} threshold={t} busy={labels.loading && !atDefault} />
 
       <div className="threshold-bar" data-testid="threshold-bar">
         <SliderField label="Threshold" value={threshold} min={0} max={1} step={0.01} onChange={setThreshold} testid="threshold-slider" />
@@ -201,7 +201,7 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
         </div>
       </div>
 
-      <Panel title="Per class" testid="per-class">
+      <Panel title="Per class" testid="per-class" busy={labels.loading && !!labels.data}>
           {labels.error && !labels.data ? (
             <ErrorState error={labels.error} onRetry={labels.reload} />
           ) : !labels.data ? (
@@ -222,6 +222,7 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
       <div className={multilabel ? "" : "grid-2 grid-even"}>
         {!multilabel && (
           <Panel
+            busy={confusion.loading && !!confusion.data}
             title="Confusion matrix"
             testid="confusion"
             actions={

@@ -210,7 +210,7 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
           <button className="btn btn-primary" onClick={() => { setIou(optIou); setScore(optScore); }} data-testid="back-to-optimal">
             Back to optimal
           </button>
-          <span className="prf" data-testid="det-prf">
+          <span className={`prf ${labels.loading ? "is-busy" : ""}`} data-testid="det-prf">
             <span>P <strong>{fmt(totals.p)}</strong></span>
             <span>R <strong>{fmt(totals.r)}</strong></span>
             <span>F1 <strong>{fmt(totals.f1)}</strong></span>
@@ -219,7 +219,7 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
         </div>
       </div>
 
-      <Panel title="Per class" testid="ap-table">
+      <Panel title="Per class" testid="ap-table" busy={labels.loading && !!labels.data}>
           {labels.error && !labels.data ? (
             <ErrorState error={labels.error} onRetry={labels.reload} />
           ) : !labels.data ? (
@@ -230,6 +230,7 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
       </Panel>
       <div className="grid-2 grid-even">
         <Panel
+          busy={confusion.loading && !!confusion.data}
           title="Confusion matrix"
           testid="confusion"
           actions={
