@@ -65,7 +65,10 @@ def _draw(shape: str, rng: np.random.Generator) -> Image.Image:
 
 
 def _features(img: Image.Image) -> np.ndarray:
-    g = np.asarray(img.convert("L").resize((24, 24), Image.Resampling.BILINEAR), dtype=np.float32) / 255.0
+    g = (
+        np.asarray(img.convert("L").resize((24, 24), Image.Resampling.BILINEAR), dtype=np.float32)
+        / 255.0
+    )
     gx, gy = np.gradient(g)
     return np.concatenate([g.ravel(), np.hypot(gx, gy).ravel()])
 
