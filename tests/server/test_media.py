@@ -90,3 +90,24 @@ def test_media_of_a_deleted_file_is_404(client: TestClient, seeded: Seeded, tmp_
     gone.unlink()
     assert client.get(f"/api/samples/{dv.id}:0/media").status_code == 404
     assert client.get(f"/api/samples/{dv.id}:0/thumbnail").status_code == 404
+
+
+def test_thumbnail_of_a_transparent_image(client: TestClient, tmp_path) -> None:
+    import pyarrow as pa
+
+    path = tmp_path / "rgba.png"
+    Image.new("RGBA", (600, 300), (255, 0, 0, 0)).save(path)
+    ws = client.app.state.workspace
+    dv = ws.add_dataset_version(
+        "rgba", task="classification", samples=pa.table({"path": [str(path)]})
+    )
+    answer = client.get(f"/api/samples/{dv.id}:0/thumbnail")
+    assert answer.status_code == 200
+    thumb = Image.open(io.BytesIO(answer.content))
+    assert thumb.size == (256, 128) and thumb.mode == "RGB"
+    assert thumb.getpixel((5, 5)) == (255, 255, 255)  # transparent -> white, not black
+
+
+def test_server_timing_header(client: TestClient) -> None:
+    timing = client.get("/api/health").headers["server-timing"]
+    assert timing.startswith("app;dur=") and float(timing.split("=")[1]) >= 0

@@ -28,14 +28,13 @@ def thumbnail(source: Path, folder: Path) -> tuple[Path, str]:
     if target.is_file():
         return target, etag
     folder.mkdir(parents=True, exist_ok=True)
-    with Image.open(source) as image:
-        image = ImageOps.exif_transpose(image)
+    with Image.open(source) as opened:
+        image: Image.Image = ImageOps.exif_transpose(opened)
         image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
         if image.mode not in ("RGB", "L"):
-            image = image.convert("RGBA")
-            background = Image.new("RGB", image.size, (255, 255, 255))
-            background.paste(image, mask=image.getchannel("A"))
-            image = background
+            rgba = image.convert("RGBA")
+            image = Image.new("RGB", rgba.size, (255, 255, 255))
+            image.paste(rgba, mask=rgba.getchannel("A"))
         tmp = folder / f".tmp-{uuid.uuid4().hex}.jpg"
         try:
             image.save(tmp, "JPEG", quality=85)
