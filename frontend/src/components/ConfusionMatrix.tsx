@@ -4,8 +4,9 @@ import { Empty } from "./common";
 
 const SPECIAL = new Set(["Below threshold", "Not detected", "Not an object", "No prediction"]);
 
-function cellText(v: number | null, normalize: string | null) {
+function cellText(v: number | null, normalize: string | null, compact: boolean) {
   if (v === null || v === undefined) return "";
+  if (compact && v === 0) return "";
   if (normalize === "true") return v === 0 ? "0" : `${Math.round(v * 100)}`;
   if (normalize === "probability") return v.toFixed(2);
   return v >= 10000 ? `${(v / 1000).toFixed(0)}k` : String(v);
@@ -85,7 +86,7 @@ export function ConfusionMatrix({
                         data-predicted={c}
                         data-value={v ?? ""}
                       >
-                        {cellText(v, normalize)}
+                        {cellText(v, normalize, compact)}
                       </td>
                     );
                   })}
