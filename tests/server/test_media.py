@@ -111,3 +111,17 @@ def test_thumbnail_of_a_transparent_image(client: TestClient, tmp_path) -> None:
 def test_server_timing_header(client: TestClient) -> None:
     timing = client.get("/api/health").headers["server-timing"]
     assert timing.startswith("app;dur=") and float(timing.split("=")[1]) >= 0
+
+
+def test_only_images_are_served(client: TestClient, tmp_path) -> None:
+    import pyarrow as pa
+
+    secret = tmp_path / "notes.txt"
+    secret.write_text("secret")
+    ws = client.app.state.workspace
+    dv = ws.add_dataset_version(
+        "txt", task="classification", samples=pa.table({"path": [str(secret)]})
+    )
+    for kind in ("media", "thumbnail"):
+        answer = client.get(f"/api/samples/{dv.id}:0/{kind}")
+        assert answer.status_code == 404 and b"secret" not in answer.content

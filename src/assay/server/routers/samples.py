@@ -1,7 +1,8 @@
 """Media of samples: only files registered with a dataset version are ever served.
 
 The file path comes from the catalog (the dataset version's samples table), never from the request:
-``sample_id`` is ``<dataset_version_id>:<index>`` and anything else is a 404.
+``sample_id`` is ``<dataset_version_id>:<index>`` and anything else is a 404; and only image files
+(by suffix) are served, even when a samples table registers something else.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from assay.errors import NotFoundError
+from assay.formats.tables import IMAGE_SUFFIXES
 from assay.server.deps import WorkspaceDep
 from assay.server.thumbnails import thumbnail
 
@@ -23,6 +25,7 @@ router = APIRouter(prefix="/samples", tags=["samples"])
 
 _SAMPLE_ID = re.compile(r"(\d{1,18}):(\d{1,18})")
 CACHE_CONTROL = "public, max-age=86400"
+MEDIA_SUFFIXES = frozenset(IMAGE_SUFFIXES)
 _MEDIA_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"image/*": {}}, "description": "the file"},
     404: {"description": "no such sample, or it has no registered file"},
@@ -38,6 +41,8 @@ def _media_file(workspace: WorkspaceDep, sample_id: str) -> Path:
     path = workspace.media_path(int(match.group(1)), int(match.group(2)))
     if path is None:
         raise NotFoundError(f"sample {sample_id} has no media file")
+    if path.suffix.lower() not in MEDIA_SUFFIXES:  # defence in depth: images only
+        raise NotFoundError(f"sample {sample_id} has no image file")
     return path
 
 
