@@ -41,7 +41,7 @@ function Highlights({ ev, values, atDefault, threshold, busy }: { ev: Evaluation
         return (
           <div className="metric-card" key={k} data-testid={`metric-${k}`} tabIndex={0}>
             <div className="metric-label">
-              {m.label} <span className="info" aria-hidden>ⓘ</span>
+              {m.label} <span className="info" aria-hidden>i</span>
             </div>
             <div className="metric-value" data-testid={`metric-${k}-value`}>{fmt(v)}</div>
             <div className="metric-ci">

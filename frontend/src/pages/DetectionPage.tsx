@@ -190,7 +190,7 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
           const ci = ev.intervals?.[k];
           return (
             <div className="metric-card" key={k} tabIndex={0} data-testid={`coco-${k}`}>
-              <div className="metric-label">{COCO_NAMES[k]} <span className="info" aria-hidden>ⓘ</span></div>
+              <div className="metric-label">{COCO_NAMES[k]} <span className="info" aria-hidden>i</span></div>
               <div className="metric-value">{fmt(coco[k])}</div>
               <div className="metric-ci">{ci ? `95% CI ${fmt(ci.low)} – ${fmt(ci.high)}` : " "}</div>
               <div className="tooltip" role="tooltip">

@@ -16,6 +16,13 @@ function datasetText(e: EvaluationPublic) {
 export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void }) {
   useEffect(() => setCrumbs([]), [setCrumbs]);
   const q = useQuery((s) => api.evaluations(s), []);
+  // Evaluations still running: look again every few seconds until they are done.
+  const running = (q.data?.items ?? []).some((e) => e.status === "running");
+  useEffect(() => {
+    if (!running) return;
+    const id = window.setInterval(q.reload, 3000);
+    return () => window.clearInterval(id);
+  }, [running]); // eslint-disable-line react-hooks/exhaustive-deps
   const [filter, setFilter] = useState("");
   const [toDelete, setToDelete] = useState<EvaluationPublic | null>(null);
   const [deleting, setDeleting] = useState(false);
