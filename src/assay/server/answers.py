@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from assay.errors import ParameterError
+from assay.errors import NotFoundError, ParameterError
 from assay.server.deps import EvaluationContext
 from assay.store import EvaluationRecord
 
@@ -376,7 +376,7 @@ def sample(
     if not 0 <= index < ctx.record.n_samples or (
         ctx.samples.n_rows and index >= ctx.samples.n_rows
     ):
-        raise_not_found(f"sample {index} of evaluation {ctx.record.id} not found")
+        raise NotFoundError(f"sample {index} of evaluation {ctx.record.id} not found")
     if ctx.is_detection:
         answer = dict(res.image(index, iou=iou, score=score))
     else:
@@ -387,12 +387,6 @@ def sample(
                 ({"label": k, "score": v} for k, v in scores.items()), key=lambda s: -s["score"]
             )
     return ctx.samples.decorate([answer])[0]
-
-
-def raise_not_found(message: str) -> None:
-    from assay.errors import NotFoundError
-
-    raise NotFoundError(message)
 
 
 def _threshold(ctx: EvaluationContext, threshold: float | None) -> float:
