@@ -1017,6 +1017,7 @@ def evaluate_classification(
     y_true: Any,
     y_score: Any,
     classes: Sequence[str] | None = None,
+    *,
     multilabel: bool = False,
     threshold: float = 0.5,
     sample_ids: Any = None,
