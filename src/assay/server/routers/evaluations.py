@@ -30,8 +30,11 @@ def create_evaluation(body: EvaluationCreate, request: Request) -> JobCreated:
 
 
 @router.get("/{evaluation_id}", response_model=EvaluationDetail)
-def get_evaluation(evaluation: EvaluationDep, request: Request) -> FastJSONResponse:
-    """One evaluation: summary, intervals (once computed in the background), optimal point."""
+async def get_evaluation(evaluation: EvaluationDep, request: Request) -> FastJSONResponse:
+    """One evaluation: summary, intervals (once computed in the background), optimal point.
+
+    On the event loop like the other views, so a results object is only ever used by one thread.
+    """
     intervals = request.app.state.intervals.get(evaluation)
     return FastJSONResponse(answers.evaluation_detail(evaluation, intervals))
 
