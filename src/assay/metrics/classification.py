@@ -116,8 +116,9 @@ def averages(tp: np.ndarray, n_pred: np.ndarray, n_true: np.ndarray) -> dict[str
     for name, arr in (("precision", p0), ("recall", r0), ("f1", f0)):
         out[f"weighted_{name}"] = float(np.dot(arr, w) / w.sum()) if w.sum() > 0 else None
     stp, spred, strue = float(np.sum(tp)), float(np.sum(n_pred)), float(np.sum(n_true))
-    out["micro_precision"] = stp / spred if spred > 0 else None
-    out["micro_recall"] = stp / strue if strue > 0 else None
+    # zero_division=0 as for the macro averages: nothing predicted (or labeled) scores 0.
+    out["micro_precision"] = stp / spred if spred > 0 else (0.0 if strue > 0 else None)
+    out["micro_recall"] = stp / strue if strue > 0 else (0.0 if spred > 0 else None)
     out["micro_f1"] = 2 * stp / (spred + strue) if spred + strue > 0 else None
     return out
 
