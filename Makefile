@@ -38,6 +38,7 @@ demo: $(STAMPS)/venv $(STATIC)
 lint: $(STAMPS)/venv
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy src
 
 test: $(STAMPS)/venv $(STATIC) lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests
