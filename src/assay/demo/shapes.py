@@ -12,6 +12,7 @@ classes now and then, fires on background and on the crowd regions, with a reali
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -47,7 +48,9 @@ def make_shapes_dataset(
     rng = np.random.default_rng(seed)
     width, height = 160, 120
     k = len(classes)
-    images, anns, dets = [], [], []
+    images: list[dict[str, Any]] = []
+    anns: list[dict[str, Any]] = []
+    dets: list[tuple[int, int, list[Any], float]] = []
     for i in range(n_images):
         img = Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(200, 250, 3)))
         draw = ImageDraw.Draw(img)

@@ -187,9 +187,10 @@ def load_detection_results(source: str | Path, gt: DetectionGroundTruth) -> Dete
         if lp.name in _NAME_FILES:
             continue
         stem = lp.relative_to(root).with_suffix("").as_posix()
-        i = by_stem.get(stem, by_stem.get(lp.stem))
-        if i is None:
+        found = by_stem.get(stem, by_stem.get(lp.stem))
+        if found is None:
             raise InputError("predictions for an unknown image", file=str(lp))
+        i = found
         w, h = int(gt.widths[i]), int(gt.heights[i])
         if w <= 0 or h <= 0:
             raise InputError("image size unknown, cannot denormalise", file=str(lp))

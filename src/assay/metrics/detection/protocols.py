@@ -162,7 +162,7 @@ def bootstrap_ap(
     n: int = 100,
     seed: int = 0,
     level: float = 0.95,
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, float | None]]:
     """Percentile bootstrap over images of mAP (.50:.95) and AP50 (101-point, area all).
 
     A resample weighs each image by how often it was drawn; the matching per image is reused.
@@ -190,7 +190,7 @@ def bootstrap_ap(
         if valid.any():
             stats[b] = [ap[:, valid].mean(), ap[t50, valid].mean()]
     lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
-    out = {}
+    out: dict[str, dict[str, float | None]] = {}
     for j, name in enumerate(("AP", "AP50")):
         v = stats[~np.isnan(stats[:, j]), j]
         out[name] = (
