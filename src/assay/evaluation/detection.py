@@ -15,6 +15,8 @@ pairs per IoU, cached; any confidence is then a mask, so slider moves cost milli
 from __future__ import annotations
 
 import contextlib
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +43,6 @@ from assay.metrics.detection.matching import (
     MATCHED,
     UNMATCHED,
     AgnosticMatch,
-    box_outcomes,
-    cell_events,
-    confusion_counts,
     f1_sweep,
     greedy_match,
     prf_from_confusion,
@@ -67,6 +66,8 @@ _MATCH_FIELDS = (
     "class_ptr",
     "npig",
 )
+_MATCH_CACHE = 16  # IoUs whose matching is kept (the 10 COCO IoUs and a few more)
+_AT_CACHE = 32  # (IoU, confidence) points whose outcomes are kept
 _SORTS = ("errors", "index", "tp", "fp", "fn")
 _SORT_ALIASES = {"confusion": "errors", "confidence": "errors"}  # the classification feed's names
 
@@ -116,7 +117,9 @@ class DetectionResults:
         self.gt = gt
         self.dt = dt
         self.classes = list(gt.classes)
-        self._cache: dict[float, AgnosticMatch] = {}
+        self._cache: OrderedDict[float, _Sweep] = OrderedDict()
+        self._at_cache: OrderedDict[tuple[float, float], _At] = OrderedDict()
+        self._by_image: tuple[np.ndarray, np.ndarray] | None = None
         k, n_img = len(gt.classes), gt.n_images
         if _state is not None:
             self.__dict__.update(_state)
@@ -202,24 +205,28 @@ class DetectionResults:
         }
 
     # ----------------------------------------------------------------- matching queries
-    def _match(self, iou: float) -> AgnosticMatch:
+    def _match(self, iou: float) -> _Sweep:
+        """The class-agnostic matching at ``iou`` as score-sorted events (LRU of 16 IoUs)."""
         iou = float(iou)
         if not 0.0 <= iou <= 1.0:
             raise ParameterError("iou: must be between 0 and 1")
-        m = self._cache.get(iou)
-        if m is None:
-            dt_ptr, pair_gt, pair_iou = self._pairs
-            s = greedy_match(dt_ptr, pair_gt, pair_iou, self.gt.iscrowd, iou)
-            o = self._dt_sort
-            dt_gt, dt_iou, state = (np.empty_like(a) for a in (s.dt_gt, s.dt_iou, s.dt_state))
-            dt_gt[o], dt_iou[o], state[o] = s.dt_gt, s.dt_iou, s.dt_state
-            gt_dt = np.where(s.gt_dt >= 0, o[np.maximum(s.gt_dt, 0)], -1) if len(o) else s.gt_dt
-            m = AgnosticMatch(dt_gt, dt_iou, state, gt_dt)
-            if len(self._cache) >= 8:
-                with contextlib.suppress(StopIteration, KeyError, RuntimeError):
-                    self._cache.pop(next(iter(self._cache)))
-            self._cache[iou] = m
-        return m
+        sw = self._cache.get(iou)
+        if sw is not None:
+            with contextlib.suppress(KeyError):
+                self._cache.move_to_end(iou)
+            return sw
+        dt_ptr, pair_gt, pair_iou = self._pairs
+        s = greedy_match(dt_ptr, pair_gt, pair_iou, self.gt.iscrowd, iou)
+        o = self._dt_sort
+        dt_gt, dt_iou, state = (np.empty_like(a) for a in (s.dt_gt, s.dt_iou, s.dt_state))
+        dt_gt[o], dt_iou[o], state[o] = s.dt_gt, s.dt_iou, s.dt_state
+        gt_dt = np.where(s.gt_dt >= 0, o[np.maximum(s.gt_dt, 0)], -1) if len(o) else s.gt_dt
+        sw = _Sweep.build(AgnosticMatch(dt_gt, dt_iou, state, gt_dt), self.gt, self.dt)
+        self._cache[iou] = sw
+        while len(self._cache) > _MATCH_CACHE:
+            with contextlib.suppress(KeyError, StopIteration, RuntimeError):
+                self._cache.popitem(last=False)
+        return sw
 
     @staticmethod
     def _check_score(score: float) -> float:
@@ -227,17 +234,23 @@ class DetectionResults:
             raise ParameterError("score: must be a finite number")
         return float(score)
 
+    def _at(self, iou: float, score: float) -> _At:
+        """The outcomes at (iou, score), shared by prf / confusion / images / image (LRU of 32)."""
+        key = (float(iou), self._check_score(score))
+        at = self._at_cache.get(key)
+        if at is not None:
+            with contextlib.suppress(KeyError):
+                self._at_cache.move_to_end(key)
+            return at
+        at = _At(self._match(key[0]), key[1], len(self.classes), self.gt.n_images)
+        self._at_cache[key] = at
+        while len(self._at_cache) > _AT_CACHE:
+            with contextlib.suppress(KeyError, StopIteration, RuntimeError):
+                self._at_cache.popitem(last=False)
+        return at
+
     def _counts(self, iou: float, score: float) -> np.ndarray:
-        m = self._match(iou)
-        return confusion_counts(
-            m,
-            self.gt.labels,
-            self.gt.iscrowd,
-            self.dt.labels,
-            self.dt.scores,
-            self._check_score(score),
-            len(self.classes),
-        )
+        return self._at(iou, score).counts()
 
     def confusion_matrix(self, iou: float = 0.5, score: float = 0.0) -> dict[str, Any]:
         """Rows actual classes + "Not an object", columns predicted classes + "Not detected"."""
@@ -252,23 +265,31 @@ class DetectionResults:
 
     def prf(self, iou: float = 0.5, score: float = 0.0) -> dict[str, Any]:
         """Precision, recall, F1, tp, fp, fn per class and overall (micro) from the matching."""
-        r = prf_from_confusion(self._counts(iou, score))
-        rows = [
-            {
-                "tp": int(r["tp"][i]),
-                "fp": int(r["fp"][i]),
-                "fn": int(r["fn"][i]),
-                "precision": _f(r["precision"][i]),
-                "recall": _f(r["recall"][i]),
-                "f1": _f(r["f1"][i]),
+        at = self._at(iou, score)
+        if at.prf is None:
+            r = prf_from_confusion(at.counts())
+            rows = [
+                {
+                    "tp": int(r["tp"][i]),
+                    "fp": int(r["fp"][i]),
+                    "fn": int(r["fn"][i]),
+                    "precision": _f(r["precision"][i]),
+                    "recall": _f(r["recall"][i]),
+                    "f1": _f(r["f1"][i]),
+                }
+                for i in range(len(self.classes) + 1)
+            ]
+            at.prf = {
+                "iou": float(iou),
+                "score": float(score),
+                "per_class": dict(zip(self.classes, rows[:-1], strict=True)),
+                "overall": rows[-1],
             }
-            for i in range(len(self.classes) + 1)
-        ]
+        p = at.prf
         return {
-            "iou": float(iou),
-            "score": float(score),
-            "per_class": dict(zip(self.classes, rows[:-1], strict=True)),
-            "overall": rows[-1],
+            **p,
+            "per_class": {c: dict(row) for c, row in p["per_class"].items()},
+            "overall": dict(p["overall"]),
         }
 
     def optimal_score(self, metric: str = "f1", iou: float = 0.5) -> dict[str, Any]:
@@ -276,7 +297,7 @@ class DetectionResults:
         if metric not in ("f1", "precision", "recall"):
             raise ParameterError(f"metric: unknown {metric!r}; expected f1, precision or recall")
         sw = f1_sweep(
-            self._match(iou), self.gt.labels, self.gt.iscrowd, self.dt.labels, self.dt.scores
+            self._match(iou).m, self.gt.labels, self.gt.iscrowd, self.dt.labels, self.dt.scores
         )
         v = np.nan_to_num(sw[metric], nan=-1.0)
         if not len(v) or v.max() < 0:
@@ -289,19 +310,6 @@ class DetectionResults:
             "value": float(v[i]),
         }
 
-    def _outcomes(self, iou: float, score: float) -> dict[str, Any]:
-        m = self._match(iou)
-        o: dict[str, Any] = box_outcomes(
-            m,
-            self.gt.labels,
-            self.gt.iscrowd,
-            self.dt.labels,
-            self.dt.scores,
-            self._check_score(score),
-        )
-        o["m"] = m
-        return o
-
     def images(
         self,
         iou: float = 0.5,
@@ -313,26 +321,75 @@ class DetectionResults:
         descending: bool | None = None,
         offset: int = 0,
         limit: int = 50,
+        label: str | None = None,
+        outcome: str | None = None,
     ) -> dict[str, Any]:
         """The image feed: per image tp / fp / fn, filtered by a confusion cell, sorted, paged.
 
         ``sort``: errors (fp + fn; also "confusion" / "confidence"), tp, fp, fn (descending by
         default) or index (ascending).
-        ``actual`` / ``predicted`` keep images holding a pair in that confusion cell.
+        ``actual`` / ``predicted`` keep images holding a pair in that confusion cell;
+        ``outcome`` (tp / fp / fn) with ``label`` keeps images holding a TP / FP / FN box of that
+        class (a misclassified pair is an FP of the predicted and an FN of the actual class).
         """
         sort = _SORT_ALIASES.get(sort, sort)
         if sort not in _SORTS:
             raise ParameterError(f"sort: unknown {sort!r}; expected one of {_SORTS}")
-        o = self._outcomes(iou, score)
-        n = self.gt.n_images
-        tp = np.bincount(self.dt.image[o["same"]], minlength=n)
-        fp = np.bincount(self.dt.image[o["dt_fp"]], minlength=n)
-        fn = np.bincount(self.gt.image[o["gt_fn"]], minlength=n)
-        keep = np.ones(n, bool)
+        if (outcome is None) != (label is None):
+            raise ParameterError("outcome: give both outcome (tp, fp or fn) and label, or neither")
+        at = self._at(iou, score)
+        tp, fp, fn = at.per_image()
+        keep = np.ones(self.gt.n_images, bool)
         if errors_only:
             keep &= (fp + fn) > 0
         if actual is not None or predicted is not None:
-            keep &= self._cell_images(o, actual, predicted)
+            keep &= at.images_where(*self._cell(actual, predicted))
+        if outcome is not None and label is not None:
+            keep &= self._outcome_images(at, label, outcome)
+        return self._page(keep, tp, fp, fn, sort, descending, offset, limit)
+
+    def label_images(
+        self, label: str, iou: float = 0.5, score: float = 0.0, limit: int = 12
+    ) -> dict[str, dict[str, Any]]:
+        """``images(label=label, outcome=o, sort=o)`` for o in tp, fp, fn, from one computation."""
+        at = self._at(iou, score)
+        tp, fp, fn = at.per_image()
+        return {
+            o: self._page(self._outcome_images(at, label, o), tp, fp, fn, o, None, 0, limit)
+            for o in ("tp", "fp", "fn")
+        }
+
+    def _outcome_images(self, at: _At, label: str, outcome: str) -> np.ndarray:
+        k = self._label(label)
+        if outcome == "tp":
+            return at.images_where(k, k)
+        if outcome == "fp":
+            return at.images_where(None, k, exclude_row=k)
+        if outcome == "fn":
+            return at.images_where(k, None, exclude_col=k)
+        raise ParameterError(f"outcome: unknown {outcome!r}; expected tp, fp or fn")
+
+    def _cell(self, actual: str | None, predicted: str | None) -> tuple[int | None, int | None]:
+        k = len(self.classes)
+        a = None if actual is None else (k if actual == NOT_AN_OBJECT else self._label(actual))
+        p = (
+            None
+            if predicted is None
+            else (k if predicted == NOT_DETECTED else self._label(predicted))
+        )
+        return a, p
+
+    def _page(
+        self,
+        keep: np.ndarray,
+        tp: np.ndarray,
+        fp: np.ndarray,
+        fn: np.ndarray,
+        sort: str,
+        descending: bool | None,
+        offset: int,
+        limit: int,
+    ) -> dict[str, Any]:
         idx = np.flatnonzero(keep)
         desc = sort != "index" if descending is None else descending
         if sort != "index":
@@ -361,53 +418,37 @@ class DetectionResults:
             "fn": fn,
         }
 
-    def _cell_images(
-        self, o: dict[str, Any], actual: str | None, predicted: str | None
-    ) -> np.ndarray:
-        k = len(self.classes)
-        a = None if actual is None else (k if actual == NOT_AN_OBJECT else self._label(actual))
-        p = (
-            None
-            if predicted is None
-            else (k if predicted == NOT_DETECTED else self._label(predicted))
-        )
-        rows, cols, img = cell_events(
-            o["m"], o, self.gt.labels, self.gt.image, self.dt.labels, self.dt.image, k
-        )
-        sel = np.ones(len(img), bool)
-        if a is not None:
-            sel &= rows == a
-        if p is not None:
-            sel &= cols == p
-        out = np.zeros(self.gt.n_images, bool)
-        out[img[sel]] = True
-        return out
+    def _boxes_of(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ground-truth, prediction) indices of one image; predictions by descending score."""
+        if self._by_image is None:
+            gi = self.gt.image[self._gt_sort]
+            di = self.dt.image[self._dt_sort]
+            n = np.arange(self.gt.n_images + 1)
+            self._by_image = (np.searchsorted(gi, n), np.searchsorted(di, n))
+        gp, dp = self._by_image
+        gt_idx = np.sort(self._gt_sort[gp[index] : gp[index + 1]])
+        return gt_idx, self._dt_sort[dp[index] : dp[index + 1]]
 
     def image(self, index: int, iou: float = 0.5, score: float = 0.0) -> dict[str, Any]:
         """One image with its boxes: gt first, then predictions >= score by descending score."""
         if not 0 <= index < self.gt.n_images:
             raise ParameterError(f"index: no image {index}")
-        o = self._outcomes(iou, score)
-        m = o["m"]
+        s = self._check_score(score)
+        m = self._match(iou).m
         g, d = self.gt, self.dt
-        gi = np.flatnonzero(g.image == index)
-        di = np.flatnonzero((d.image == index) & o["active"])
-        di = di[np.argsort(-d.scores[di], kind="stable")]
+        gi, di = self._boxes_of(index)
+        di = di[d.scores[di] >= s]
         gpos = {int(j): n for n, j in enumerate(gi)}
         dpos = {int(j): len(gi) + n for n, j in enumerate(di)}
         boxes = []
+        n_tp = n_fp = n_fn = 0
         for j in gi.tolist():
             partner = int(m.gt_dt[j])
-            has = partner >= 0 and bool(o["active"][partner])
-            status = (
-                "crowd"
-                if g.iscrowd[j]
-                else "tp"
-                if o["gt_tp"][j]
-                else "misclassified"
-                if has
-                else "fn"
-            )
+            has = partner >= 0 and bool(d.scores[partner] >= s)
+            crowd = bool(g.iscrowd[j])
+            tp = has and not crowd and int(d.labels[partner]) == int(g.labels[j])
+            n_fn += not crowd and not tp
+            status = "crowd" if crowd else "tp" if tp else "misclassified" if has else "fn"
             boxes.append(
                 {
                     "kind": "gt",
@@ -421,9 +462,12 @@ class DetectionResults:
             )
         for j in di.tolist():
             st = int(m.dt_state[j])
+            same = st == MATCHED and int(g.labels[m.dt_gt[j]]) == int(d.labels[j])
+            n_tp += same
+            n_fp += st != CROWD and not same
             status = (
                 "tp"
-                if o["same"][j]
+                if same
                 else "misclassified"
                 if st == MATCHED
                 else "crowd"
@@ -442,10 +486,7 @@ class DetectionResults:
                     "iou": float(m.dt_iou[j]) if has else None,
                 }
             )
-        row = self._image_row(
-            index, int(o["same"][di].sum()), int(o["dt_fp"][di].sum()), int(o["gt_fn"][gi].sum())
-        )
-        return {**row, "boxes": boxes}
+        return {**self._image_row(index, n_tp, n_fp, n_fn), "boxes": boxes}
 
     # ----------------------------------------------------------------- beyond the peers
     def protocols(self) -> dict[str, Any]:
@@ -609,3 +650,140 @@ class DetectionResults:
             "_pairs": (a["pair_ptr"], a["pair_gt"], a["pair_iou"]),
         }
         return cls(gt, dt, _state=state)
+
+
+@dataclass(eq=False)
+class _Sweep:
+    """The matching at one IoU as events sorted by descending confidence, so that the events at a
+    confidence ``s`` are a prefix (predictions) or a suffix (ground truth missed below ``s``).
+
+    Event codes are ``row * (K + 1) + column`` of the confusion matrix (row / column K = none).
+    """
+
+    m: AgnosticMatch
+    d_key: np.ndarray  # -score of the non-crowd-ignored predictions, ascending
+    d_row: np.ndarray
+    d_col: np.ndarray
+    d_img: np.ndarray
+    d_code: np.ndarray
+    g_key: np.ndarray  # -score of the matched partner of each non-crowd ground truth, ascending
+    g_row: np.ndarray
+    g_img: np.ndarray
+    g_code: np.ndarray  # its "Not detected" code (it is missed when the partner is below s)
+    u_row: np.ndarray  # non-crowd ground truth without a partner: always missed
+    u_img: np.ndarray
+    u_counts: np.ndarray
+    t_key: np.ndarray  # -score of the true positives, ascending
+    t_img: np.ndarray
+    gt_per_image: np.ndarray  # non-crowd ground truth per image
+
+    @classmethod
+    def build(cls, m: AgnosticMatch, gt: DetectionGroundTruth, dt: DetectionPredictions) -> _Sweep:
+        k, n_img = len(gt.classes), gt.n_images
+        k1 = k + 1
+        scores = np.asarray(dt.scores, np.float64)
+        gt_labels = np.asarray(gt.labels, np.int64)
+        kept = np.flatnonzero(m.dt_state != CROWD)
+        order = kept[np.argsort(-scores[kept], kind="stable")]
+        matched = m.dt_state[order] == MATCHED
+        row = np.full(len(order), k, np.int64)
+        if len(gt_labels):
+            row[matched] = gt_labels[m.dt_gt[order][matched]]
+        col = np.asarray(dt.labels, np.int64)[order]
+        d_key = -scores[order]
+        d_img = np.asarray(dt.image, np.int64)[order]
+        tp = matched & (row == col)
+        crowd = np.asarray(gt.iscrowd, bool)
+        partner = np.asarray(m.gt_dt, np.int64)
+        has = np.flatnonzero(~crowd & (partner >= 0))
+        g_order = has[np.argsort(-scores[partner[has]], kind="stable")]
+        g_row = gt_labels[g_order]
+        unpartnered = np.flatnonzero(~crowd & (partner < 0))
+        u_row = gt_labels[unpartnered]
+        gt_img = np.asarray(gt.image, np.int64)
+        return cls(
+            m=m,
+            d_key=d_key,
+            d_row=row.astype(np.int32),
+            d_col=col.astype(np.int32),
+            d_img=d_img.astype(np.int32),
+            d_code=(row * k1 + col).astype(np.int32),
+            g_key=-scores[partner[g_order]],
+            g_row=g_row.astype(np.int32),
+            g_img=gt_img[g_order].astype(np.int32),
+            g_code=(g_row * k1 + k).astype(np.int32),
+            u_row=u_row.astype(np.int32),
+            u_img=gt_img[unpartnered].astype(np.int32),
+            u_counts=np.bincount(u_row * k1 + k, minlength=k1 * k1),
+            t_key=d_key[tp],
+            t_img=d_img[tp].astype(np.int32),
+            gt_per_image=np.bincount(gt_img[~crowd], minlength=n_img),
+        )
+
+
+class _At:
+    """The outcomes at one (IoU, confidence): prefix lengths into a :class:`_Sweep`, with the
+    confusion counts, the per-image TP / FP / FN and the P / R / F1 table computed on first use."""
+
+    def __init__(self, sweep: _Sweep, score: float, n_classes: int, n_images: int) -> None:
+        self.sweep, self.k, self.n_images = sweep, n_classes, n_images
+        self.nd = int(np.searchsorted(sweep.d_key, -score, side="right"))
+        self.ng = int(np.searchsorted(sweep.g_key, -score, side="right"))
+        self.nt = int(np.searchsorted(sweep.t_key, -score, side="right"))
+        self._counts: np.ndarray | None = None
+        self._per_image: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.prf: dict[str, Any] | None = None
+
+    def counts(self) -> np.ndarray:
+        """(K + 1, K + 1) confusion counts (rows actual + none, columns predicted + none)."""
+        if self._counts is None:
+            sw, k1 = self.sweep, self.k + 1
+            c = np.bincount(sw.d_code[: self.nd], minlength=k1 * k1)
+            c += np.bincount(sw.g_code[self.ng :], minlength=k1 * k1)
+            c += sw.u_counts
+            self._counts = c.reshape(k1, k1)
+        return self._counts
+
+    def per_image(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """TP, FP, FN per image."""
+        if self._per_image is None:
+            sw, n = self.sweep, self.n_images
+            tp = np.bincount(sw.t_img[: self.nt], minlength=n)
+            fp = np.bincount(sw.d_img[: self.nd], minlength=n) - tp
+            self._per_image = (tp, fp, sw.gt_per_image - tp)
+        return self._per_image
+
+    def images_where(
+        self,
+        row: int | None,
+        col: int | None,
+        *,
+        exclude_row: int | None = None,
+        exclude_col: int | None = None,
+    ) -> np.ndarray:
+        """Boolean mask of the images holding an event in (row, col) (None = any), optionally
+        with row != exclude_row / col != exclude_col."""
+        sw, k = self.sweep, self.k
+        out = np.zeros(self.n_images, bool)
+        nd, ng = self.nd, self.ng
+        pieces = [
+            (sw.d_row[:nd], sw.d_col[:nd], sw.d_img[:nd]),
+            (sw.g_row[ng:], None, sw.g_img[ng:]),
+            (sw.u_row, None, sw.u_img),
+        ]
+        for rows, cols, img in pieces:
+            if cols is None and ((col is not None and col != k) or exclude_col == k):
+                continue  # ground-truth events are all in the "Not detected" column
+            sel: np.ndarray | None = None
+            for values, want, equal in (
+                (rows, row, True),
+                (cols, col, True),
+                (rows, exclude_row, False),
+                (cols, exclude_col, False),
+            ):
+                if want is None or values is None:
+                    continue
+                hit = values == want if equal else values != want
+                sel = hit if sel is None else sel & hit
+            out[img if sel is None else img[sel]] = True
+        return out
