@@ -23,6 +23,8 @@ EXPECTED = {
     ("get", "/api/evaluations/{evaluation_id}/labels/{label}"): "evaluations-get_label",
     ("get", "/api/evaluations/{evaluation_id}/confusion"): "evaluations-get_confusion",
     ("get", "/api/evaluations/{evaluation_id}/curves/{kind}"): "evaluations-get_curve",
+    ("get", "/api/evaluations/{evaluation_id}/summary"): "evaluations-get_summary",
+    ("get", "/api/evaluations/{evaluation_id}/optimal"): "evaluations-get_optimal",
     ("get", "/api/evaluations/{evaluation_id}/samples"): "evaluations-list_samples",
     ("get", "/api/evaluations/{evaluation_id}/samples/{index}"): "evaluations-get_sample",
     ("get", "/api/samples/{sample_id}/media"): "samples-get_media",

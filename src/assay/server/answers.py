@@ -98,6 +98,43 @@ def evaluation_detail(
     return answer
 
 
+def summary(
+    ctx: EvaluationContext, *, threshold: float | None, iou: float, score: float
+) -> dict[str, Any]:
+    """The headline metrics at a threshold (classification) or at (IoU, score) (detection)."""
+    res = ctx.results
+    if ctx.is_detection:
+        return {"iou": iou, "score": score, "summary": res.prf(iou=iou, score=score)["overall"]}
+    return {"threshold": _threshold(ctx, threshold), "summary": res.summary(threshold=threshold)}
+
+
+CLASSIFICATION_OPTIMA = ("f1", "accuracy", "precision", "recall", "micro_f1")
+DETECTION_OPTIMA = ("f1", "precision", "recall")
+
+
+def optimal(ctx: EvaluationContext, *, metric: str, iou: float) -> dict[str, Any]:
+    """The threshold (classification) or confidence at ``iou`` (detection) maximising ``metric``,
+    computed once per (evaluation, metric[, iou])."""
+    res = ctx.results
+    if ctx.is_detection:
+        if metric not in DETECTION_OPTIMA:
+            raise ParameterError(
+                f"metric: {metric!r} is not available for detection "
+                f"(choose one of {', '.join(DETECTION_OPTIMA)})"
+            )
+        return dict(
+            ctx.cached(
+                f"optimal:{metric}:{float(iou)!r}",
+                lambda: res.optimal_score(metric=metric, iou=iou),
+            )
+        )
+    if metric not in CLASSIFICATION_OPTIMA:
+        raise ParameterError(
+            f"metric: unknown {metric!r} (choose one of {', '.join(CLASSIFICATION_OPTIMA)})"
+        )
+    return dict(ctx.cached(f"optimal:{metric}", lambda: res.optimal_threshold(metric=metric)))
+
+
 # ---------------------------------------------------------------- labels
 
 
@@ -128,19 +165,8 @@ def label_detail(
     res = ctx.results
     if ctx.is_detection:
         metrics = _detection_per_class(ctx, iou, score)[label]
-        cells = {  # (actual, predicted, sort) of the images that show the outcome for the label
-            "tp": (label, label, "tp"),
-            "fp": (NOT_AN_OBJECT, label, "fp"),
-            "fn": (label, NOT_DETECTED, "fn"),
-        }
-        examples = {
-            outcome: ctx.samples.decorate(
-                res.images(
-                    iou=iou, score=score, actual=actual, predicted=predicted, sort=sort, limit=limit
-                )["items"]
-            )
-            for outcome, (actual, predicted, sort) in cells.items()
-        }
+        pages = res.label_images(label, iou=iou, score=score, limit=limit)
+        examples = {outcome: ctx.samples.decorate(page["items"]) for outcome, page in pages.items()}
     else:
         metrics = res.per_class(threshold=threshold)[label]
         examples = {
@@ -349,11 +375,8 @@ def samples(ctx: EvaluationContext, **query: Any) -> dict[str, Any]:
             ctx.check_label(value, parameter)
     query = {k: v for k, v in query.items() if v is not None}
     if ctx.is_detection:
-        for parameter in ("outcome", "label"):
-            if parameter in query:
-                raise ParameterError(
-                    f"{parameter}: not available for detection (filter by actual / predicted)"
-                )
+        if ("outcome" in query) != ("label" in query):
+            raise ParameterError("outcome: give both outcome (tp, fp or fn) and label, or neither")
         query.pop("threshold", None)
         page = ctx.results.images(**query)
     else:

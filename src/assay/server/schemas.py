@@ -251,6 +251,28 @@ class CurvePublic(BaseModel):
     label: str | None = None
 
 
+class SummaryPublic(BaseModel):
+    """classification: ``summary(threshold)`` (accuracy, macro / micro / weighted P, R, F1 at the
+    threshold and the threshold-free metrics); detection: overall precision, recall, f1, tp, fp,
+    fn at (iou, score)."""
+
+    threshold: float | None = None
+    iou: float | None = None
+    score: float | None = None
+    summary: dict[str, Any]
+
+
+class OptimalPublic(BaseModel):
+    """The operating point maximising ``metric``: classification {threshold}, detection {iou,
+    score}; ``value`` is the metric there (None when undefined everywhere)."""
+
+    metric: str
+    value: float | None
+    threshold: float | None = None
+    iou: float | None = None
+    score: float | None = None
+
+
 class SamplesPublic(BaseModel):
     total: int
     offset: int

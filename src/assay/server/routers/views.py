@@ -19,8 +19,10 @@ from assay.server.schemas import (
     CurvePublic,
     LabelDetail,
     LabelsPublic,
+    OptimalPublic,
     SampleDetail,
     SamplesPublic,
+    SummaryPublic,
 )
 
 router = APIRouter(prefix="/evaluations", tags=["evaluations"])
@@ -33,7 +35,32 @@ IoU = Annotated[float, Query(ge=0.0, le=1.0, description="detection IoU threshol
 Score = Annotated[float, Query(allow_inf_nan=False, description="detection confidence threshold")]
 Label = Annotated[str | None, Query(description="a class name")]
 CurveKind = Literal["roc", "pr", "threshold", "calibration", "density"]
+OptimalMetric = Literal["f1", "accuracy", "precision", "recall", "micro_f1"]
 SampleSort = Literal["confidence", "confusion", "index", "errors", "tp", "fp", "fn"]
+
+
+@router.get("/{evaluation_id}/summary", response_model=SummaryPublic)
+async def get_summary(
+    evaluation: EvaluationDep, threshold: Threshold = None, iou: IoU = 0.5, score: Score = 0.0
+) -> FastJSONResponse:
+    """The headline metrics at a threshold (detection: overall P / R / F1 at IoU and confidence)."""
+    return FastJSONResponse(answers.summary(evaluation, threshold=threshold, iou=iou, score=score))
+
+
+@router.get("/{evaluation_id}/optimal", response_model=OptimalPublic)
+async def get_optimal(
+    evaluation: EvaluationDep,
+    metric: Annotated[
+        OptimalMetric,
+        Query(
+            description="f1 (macro), accuracy, precision, recall, micro_f1; detection: f1, "
+            "precision, recall"
+        ),
+    ] = "f1",
+    iou: IoU = 0.5,
+) -> FastJSONResponse:
+    """The threshold (detection: the confidence at ``iou``) that maximises ``metric``."""
+    return FastJSONResponse(answers.optimal(evaluation, metric=metric, iou=iou))
 
 
 @router.get("/{evaluation_id}/labels", response_model=LabelsPublic)

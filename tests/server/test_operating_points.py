@@ -1,0 +1,185 @@
+"""Server-side answers the UI used to compute: summary at a threshold / (IoU, score), the optimal
+operating point for a metric, and the detection image feed by TP / FP / FN of a class."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assay.store import Workspace
+from tests.server.conftest import CLASSES, Seeded
+
+
+def _get(client: TestClient, url: str) -> dict:
+    answer = client.get(url)
+    assert answer.status_code == 200, answer.text
+    assert "NaN" not in answer.text and "Infinity" not in answer.text
+    return answer.json()
+
+
+def _error(client: TestClient, url: str, status: int = 422) -> str:
+    answer = client.get(url)
+    assert answer.status_code == status, answer.text
+    detail = answer.json()["detail"]
+    assert isinstance(detail, str) and "\n" not in detail
+    return detail
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+    return a == b
+
+
+@pytest.fixture(scope="module")
+def workspace(seeded: Seeded) -> Workspace:
+    return Workspace(seeded.home)
+
+
+# ---------------------------------------------------------------- summary
+
+
+@pytest.mark.parametrize("kind", ["image", "multilabel"])
+@pytest.mark.parametrize("threshold", [None, 0.0, 0.35, 0.8])
+def test_summary_is_the_results_summary(
+    client: TestClient, seeded: Seeded, workspace: Workspace, kind: str, threshold: float | None
+) -> None:
+    evaluation = getattr(seeded, kind)
+    query = "" if threshold is None else f"?threshold={threshold}"
+    answer = _get(client, f"/api/evaluations/{evaluation}/summary{query}")
+    results = workspace.load_results(evaluation)
+    expected = results.summary(threshold)
+    assert answer["threshold"] == (results.threshold if threshold is None else threshold)
+    assert set(answer["summary"]) == set(expected)
+    for key, value in expected.items():
+        got = answer["summary"][key]
+        assert (got is None and (value is None or math.isnan(value))) or _same(got, value), key
+
+
+@pytest.mark.parametrize("iou, score", [(0.5, 0.0), (0.3, 0.2), (0.75, 0.6)])
+def test_detection_summary_is_the_overall_prf(
+    client: TestClient, seeded: Seeded, workspace: Workspace, iou: float, score: float
+) -> None:
+    answer = _get(client, f"/api/evaluations/{seeded.detection}/summary?iou={iou}&score={score}")
+    expected = workspace.load_results(seeded.detection).prf(iou, score)["overall"]
+    assert (answer["iou"], answer["score"]) == (iou, score)
+    assert answer["summary"] == expected
+    assert {"precision", "recall", "f1", "tp", "fp", "fn"} <= set(answer["summary"])
+
+
+def test_summary_bad_parameters(client: TestClient, seeded: Seeded) -> None:
+    assert _error(client, f"/api/evaluations/{seeded.image}/summary?threshold=1.5").startswith(
+        "threshold"
+    )
+    assert _error(client, f"/api/evaluations/{seeded.detection}/summary?iou=2").startswith("iou")
+    assert _error(client, f"/api/evaluations/{seeded.detection}/summary?score=nan").startswith(
+        "score"
+    )
+    _error(client, "/api/evaluations/999/summary", 404)
+
+
+# ---------------------------------------------------------------- optimal
+
+
+@pytest.mark.parametrize("kind", ["image", "text", "multilabel"])
+@pytest.mark.parametrize("metric", ["f1", "accuracy", "precision", "recall", "micro_f1"])
+def test_optimal_threshold(
+    client: TestClient, seeded: Seeded, workspace: Workspace, kind: str, metric: str
+) -> None:
+    evaluation = getattr(seeded, kind)
+    answer = _get(client, f"/api/evaluations/{evaluation}/optimal?metric={metric}")
+    expected = workspace.load_results(evaluation).optimal_threshold(metric)
+    assert answer["metric"] == metric
+    assert _same(answer["threshold"], expected["threshold"])
+    assert _same(answer["value"], expected["value"])
+    again = _get(client, f"/api/evaluations/{evaluation}/optimal?metric={metric}")
+    assert again == answer
+
+
+def test_optimal_default_is_f1_and_the_detail_agrees(client: TestClient, seeded: Seeded) -> None:
+    answer = _get(client, f"/api/evaluations/{seeded.image}/optimal")
+    detail = _get(client, f"/api/evaluations/{seeded.image}")
+    assert answer["metric"] == "f1" and answer["threshold"] == detail["optimal"]["threshold"]
+
+
+@pytest.mark.parametrize("metric", ["f1", "precision", "recall"])
+@pytest.mark.parametrize("iou", [0.5, 0.75, 0.3])
+def test_optimal_score(
+    client: TestClient, seeded: Seeded, workspace: Workspace, metric: str, iou: float
+) -> None:
+    url = f"/api/evaluations/{seeded.detection}/optimal?metric={metric}&iou={iou}"
+    answer = _get(client, url)
+    expected = workspace.load_results(seeded.detection).optimal_score(metric, iou)
+    assert answer["metric"] == metric and answer["iou"] == iou
+    assert _same(answer["score"], expected["score"]) and _same(answer["value"], expected["value"])
+    assert _get(client, url) == answer
+
+
+def test_optimal_bad_metric(client: TestClient, seeded: Seeded) -> None:
+    assert _error(client, f"/api/evaluations/{seeded.image}/optimal?metric=loudness").startswith(
+        "metric"
+    )
+    detection = f"/api/evaluations/{seeded.detection}/optimal"
+    assert _error(client, f"{detection}?metric=accuracy").startswith("metric")
+    assert _error(client, f"{detection}?metric=f1&iou=1.5").startswith("iou")
+
+
+# ---------------------------------------------------------------- detection feed by outcome
+
+
+def _box_outcomes(image: dict, label: str) -> set[str]:
+    """The outcomes a class has in one image, from the boxes' statuses (DESIGN.md's semantics)."""
+    found = set()
+    for box in image["boxes"]:
+        if box["label"] != label:
+            continue
+        if box["kind"] == "pred" and box["status"] == "tp":
+            found.add("tp")
+        if box["kind"] == "pred" and box["status"] in ("fp", "misclassified"):
+            found.add("fp")
+        if box["kind"] == "gt" and box["status"] in ("fn", "misclassified"):
+            found.add("fn")
+    return found
+
+
+@pytest.mark.parametrize("iou, score", [(0.5, 0.0), (0.3, 0.4)])
+def test_detection_feed_by_outcome(
+    client: TestClient, seeded: Seeded, workspace: Workspace, iou: float, score: float
+) -> None:
+    base = f"/api/evaluations/{seeded.detection}/samples"
+    images = [
+        _get(client, f"{base}/{i}?iou={iou}&score={score}") for i in range(12)
+    ]  # fmt: skip
+    results = workspace.load_results(seeded.detection)
+    table = results.prf(iou, score)["per_class"]
+    for label in CLASSES:
+        for outcome in ("tp", "fp", "fn"):
+            url = f"{base}?label={label}&outcome={outcome}&iou={iou}&score={score}&limit=500"
+            feed = _get(client, url)
+            got = {item["index"] for item in feed["items"]}
+            assert got == {i for i, im in enumerate(images) if outcome in _box_outcomes(im, label)}
+            assert feed["total"] == len(got)
+            assert bool(got) == (table[label][outcome] > 0)
+
+
+def test_detection_label_detail_examples_are_the_outcome_feed(
+    client: TestClient, seeded: Seeded
+) -> None:
+    base = f"/api/evaluations/{seeded.detection}"
+    detail = _get(client, f"{base}/labels/dog?iou=0.5&score=0.1&limit=3")
+    for outcome, items in detail["examples"].items():
+        feed = _get(
+            client,
+            f"{base}/samples?label=dog&outcome={outcome}&sort={outcome}&iou=0.5&score=0.1&limit=3",
+        )
+        assert items == feed["items"]
+
+
+def test_detection_feed_bad_outcome(client: TestClient, seeded: Seeded) -> None:
+    base = f"/api/evaluations/{seeded.detection}/samples"
+    assert _error(client, f"{base}?outcome=maybe&label=dog").startswith("outcome")
+    assert _error(client, f"{base}?outcome=tp").startswith("outcome")
+    assert _error(client, f"{base}?label=dog").startswith("outcome")
+    assert _error(client, f"{base}?outcome=tp&label=wolf").startswith("label")
