@@ -103,34 +103,19 @@ def _print_classification(report: dict[str, Any]) -> None:
         console.print(
             f"Optimal threshold for {opt.get('metric')}: {_fmt(opt.get('threshold'), 3)} ({_fmt(opt.get('value'))})"
         )
-    table = Table(title="Per class")
-    for col in (
-        "class",
-        "labeled",
-        "predicted",
-        "TP",
-        "FP",
-        "FN",
-        "precision",
-        "recall",
-        "F1",
-        "AUC",
-        "AP",
-    ):
-        table.add_column(col, justify="left" if col == "class" else "right")
+    table = Table(
+        title="Per class", caption="n = labeled · pred = predicted · P / R = precision / recall"
+    )
+    for col in ("class", "n", "pred", "TP", "FP", "FN", "P", "R", "F1", "AUC", "AP"):
+        table.add_column(col, justify="left" if col == "class" else "right", no_wrap=col != "class")
     per_class = report["per_class"]
     for k, (cls, row) in enumerate(per_class.items()):
         if k == MAX_ROWS:
             table.add_row(f"… {len(per_class) - MAX_ROWS} more (see --json)", *[""] * 10)
             break
-        table.add_row(
-            cls,
-            *(_fmt(row.get(f)) for f in ("total_labeled", "total_predicted", "tp", "fp", "fn")),
-            *(
-                _fmt(row.get(f))
-                for f in ("precision", "recall", "f1", "roc_auc", "average_precision")
-            ),
-        )
+        counts = (row.get(f) for f in ("total_labeled", "total_predicted", "tp", "fp", "fn"))
+        rates = (row.get(f) for f in ("precision", "recall", "f1", "roc_auc", "average_precision"))
+        table.add_row(cls, *(_fmt(v) for v in counts), *(_fmt(v, 3) for v in rates))
     console.print(table)
     confused = _most_confused(report.get("confusion"))
     if confused:
@@ -148,7 +133,7 @@ def _most_confused(confusion: dict[str, Any] | None) -> list[tuple[str, str, int
         (rows[i], cols[j], int(v))
         for i, row in enumerate(matrix)
         for j, v in enumerate(row)
-        if v and rows[i] != cols[j]
+        if v and rows[i] != cols[j] and cols[j] != "Below threshold"
     ]
     return sorted(pairs, key=lambda p: -p[2])
 
