@@ -7,9 +7,11 @@
 Builds a workspace with a 100,000-sample x 100-class classification evaluation and a COCO-val-scale
 detection evaluation (5,000 images, ~36k boxes, ~300k detections; benchmarks/detection.py's
 generator), starts ``uvicorn`` on 127.0.0.1 in a subprocess and sends a bounded number of requests
-per endpoint from 20 concurrent httpx clients, with a new threshold / IoU / confidence / label in
-every request. Latency is measured at the client: queueing behind the other 19 clients included.
-Only loopback traffic. Target: p95 < 50 ms.
+per endpoint from 20 concurrent clients (one keep-alive connection each), with a new threshold / IoU
+/ confidence / label in every request. Latency is measured at the client: queueing behind the other
+19 clients included. ``--think-ms 150`` makes each client pause between its requests as a person
+dragging a debounced slider does; the default sends back to back (saturation). Only loopback
+traffic; bounded request counts. Target: p95 < 50 ms.
 """
 
 from __future__ import annotations
@@ -168,34 +170,74 @@ def scenarios(
     }  # fmt: skip
 
 
+class Connection:
+    """A minimal keep-alive HTTP/1.1 client on one loopback socket.
+
+    httpx costs about a millisecond of CPU per request, which on a 2-core machine is taken from the
+    server under test; this costs a few tens of microseconds.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {
+            k.lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)
+        }
+        body = await self.reader.readexactly(int(headers.get("content-length", "0")))
+        return status, headers, body
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 async def measure(
-    base: str, make_url: Callable[[], str], requests: int, concurrency: int
+    base: str, make_url: Callable[[], str], requests: int, concurrency: int, think_ms: float = 0.0
 ) -> tuple[list[float], list[float], int]:
     """Client latencies and server times (ms) of ``requests`` requests sent by ``concurrency``
-    clients; and the number of errors."""
+    clients, each pausing ``think_ms`` (randomised +-50 %) between its requests; and the number of
+    errors. With ``think_ms=0`` the clients send back to back: the server is saturated and latency
+    is mostly queueing behind the other clients."""
     latencies: list[float] = []
     server: list[float] = []
     errors = 0
     remaining = iter(range(requests))
+    host, port = base.removeprefix("http://").split(":")
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker() -> None:
         nonlocal errors
-        for _ in remaining:
-            url = make_url()
-            t = time.perf_counter()
-            answer = await client.get(url)
-            latencies.append((time.perf_counter() - t) * 1000)
-            timing = answer.headers.get("server-timing", "")
-            if "dur=" in timing:
-                server.append(float(timing.split("dur=")[1].split(",")[0]))
-            if answer.status_code != 200:
-                errors += 1
-                if errors <= 3:
-                    print(f"  {answer.status_code} {url}: {answer.text[:200]}", file=sys.stderr)
+        conn = Connection(host, int(port))
+        try:
+            if think_ms:
+                await asyncio.sleep(random.random() * think_ms / 1000)
+            for _ in remaining:
+                url = make_url()
+                t = time.perf_counter()
+                status, headers, body = await conn.get(url)
+                latencies.append((time.perf_counter() - t) * 1000)
+                timing = headers.get("server-timing", "")
+                if "dur=" in timing:
+                    server.append(float(timing.split("dur=")[1].split(",")[0]))
+                if status != 200:
+                    errors += 1
+                    if errors <= 3:
+                        print(f"  {status} {url}: {body[:200]!r}", file=sys.stderr)
+                if think_ms:
+                    await asyncio.sleep(think_ms * random.uniform(0.5, 1.5) / 1000)
+        finally:
+            conn.close()
 
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies, server, errors
 
 
@@ -210,6 +252,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="requests per endpoint")
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="pause of each client between its requests (0: back to back, the server saturated; "
+        "150: a person dragging a slider whose requests are debounced by 150 ms)",
+    )
     args = parser.parse_args()
     n, n_classes, n_images = (10_000, 20, 500) if args.quick else (100_000, 100, 5_000)
     random.seed(0)
@@ -230,7 +279,8 @@ def main() -> None:
                     httpx.get(base + make_url(), timeout=300)
             print(
                 f"\n{n:,} samples x {n_classes} classes; {n_images:,} images; "
-                f"{args.requests} requests per endpoint, {args.concurrency} concurrent clients\n"
+                f"{args.requests} requests per endpoint, {args.concurrency} concurrent clients, "
+                f"think time {args.think_ms:g} ms\n"
             )
             header = (
                 f"{'endpoint':<24}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'req/s':>8}"
@@ -242,7 +292,7 @@ def main() -> None:
             for name, make_url in table.items():
                 t = time.perf_counter()
                 latencies, server_ms, errors = asyncio.run(
-                    measure(base, make_url, args.requests, args.concurrency)
+                    measure(base, make_url, args.requests, args.concurrency, args.think_ms)
                 )
                 rate = len(latencies) / (time.perf_counter() - t)
                 p95 = percentile(latencies, 95)
