@@ -26,6 +26,12 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
 
 
+def api_get(server_url: str, path: str) -> dict:
+    with urllib.request.urlopen(f"{server_url}{path}") as r:
+        answer: dict = json.load(r)
+    return answer
+
+
 def feed_total(page: Page) -> int:
     count = page.get_by_test_id("feed-count")
     expect(count).not_to_have_attribute("data-total", "")
@@ -51,7 +57,9 @@ def test_list_shows_three_evaluations(page: Page, ids: dict[str, int]) -> None:
     expect(rows).to_have_count(3)
 
 
-def test_threshold_changes_per_class_table(page: Page, ids: dict[str, int]) -> None:
+def test_threshold_changes_per_class_table(
+    page: Page, ids: dict[str, int], server_url: str
+) -> None:
     open_eval(page, ids["image"])
     expect(page.get_by_test_id("highlights")).to_contain_text("ROC AUC")
     first = page.get_by_test_id("class-row").first
@@ -74,6 +82,21 @@ def test_threshold_changes_per_class_table(page: Page, ids: dict[str, int]) -> N
     expect(page.get_by_test_id("threshold-slider-value")).not_to_have_value("0.94")
     expect(predicted).not_to_have_text(at_094)
     expect(page.get_by_test_id("per-class")).to_have_attribute("data-busy", "false")
+    # With another metric chosen, "Back to optimal" lands on the server's optimum for it, and the
+    # highlights show the server's summary at that threshold.
+    base = f"/api/evaluations/{ids['image']}"
+    best = api_get(server_url, f"{base}/optimal?metric=precision")
+    page.get_by_test_id("optimize-metric").select_option("precision")
+    page.get_by_test_id("back-to-optimal").click()
+    expect(page.get_by_test_id("optimal-note")).to_have_attribute(
+        "data-threshold", str(best["threshold"])
+    )
+    shown = float(page.get_by_test_id("threshold-slider-value").input_value())
+    assert abs(shown - best["threshold"]) < 6e-4, (shown, best)
+    at_best = api_get(server_url, f"{base}/summary?threshold={best['threshold']}")["summary"]
+    card = page.get_by_test_id("metric-precision_macro-value")
+    precision = at_best["macro_precision"]
+    expect(card).to_have_text("—" if precision is None else f"{precision:.3f}")
     # Hovering a highlight explains it.
     page.get_by_test_id("metric-roc_auc_macro").hover()
     expect(page.get_by_test_id("metric-roc_auc_macro").get_by_role("tooltip")).to_be_visible()
@@ -143,6 +166,44 @@ def test_text_evaluation_shows_text_rows(page: Page, ids: dict[str, int]) -> Non
     view.get_by_test_id("modal-close").click()
     page.get_by_test_id("curve-kind-calibration").click()
     expect(page.get_by_test_id("curve-chart")).to_be_visible()
+
+
+def test_detection_counts_filter_feed_by_outcome(
+    page: Page, ids: dict[str, int], server_url: str
+) -> None:
+    open_eval(page, ids["detection"])
+    page.get_by_test_id("iou-slider-value").fill("0.5")
+    page.get_by_test_id("score-slider-value").fill("0.3")
+    table = page.get_by_test_id("ap-table")
+    expect(table).to_have_attribute("data-busy", "false")
+    base = f"/api/evaluations/{ids['detection']}"
+    rows = api_get(server_url, f"{base}/labels?iou=0.5&score=0.3")["items"]
+    # The overall P / R / F1 line is the server's summary at (IoU, confidence).
+    overall = api_get(server_url, f"{base}/summary?iou=0.5&score=0.3")["summary"]
+    expect(page.get_by_test_id("det-prf")).to_contain_text(
+        f"{overall['tp']} TP · {overall['fp']} FP · {overall['fn']} FN"
+    )
+    for outcome in ("fp", "fn", "tp"):
+        row = next(r for r in rows if r[outcome] > 0)
+        label = row["label"]
+        feed = api_get(
+            server_url, f"{base}/samples?label={label}&outcome={outcome}&iou=0.5&score=0.3&limit=1"
+        )
+        line = page.get_by_test_id("class-row").filter(
+            has=page.locator("td[data-col=label]", has_text=re.compile(f"^{re.escape(label)}$"))
+        )
+        line.get_by_test_id(f"count-{outcome}").click()
+        expect(page.get_by_test_id("feed-filter-summary")).to_contain_text(
+            f"outcome: {outcome.upper()} of {label}"
+        )
+        expect(page.get_by_test_id("feed-count")).to_have_attribute(
+            "data-total", str(feed["total"])
+        )
+        item = page.get_by_test_id("feed-item").first
+        expect(item).to_be_visible()
+        if outcome != "tp":
+            assert int(item.locator(f".chip-{outcome}").inner_text()) > 0
+    shot(page, "detection_outcome_filtered")
 
 
 def test_detection_iou_slider_and_boxes(page: Page, ids: dict[str, int]) -> None:

@@ -7,8 +7,10 @@ import type {
   EvaluationDetail,
   EvaluationPublic,
   LabelsAnswer,
+  OptimalAnswer,
   SampleDetail,
   SamplesAnswer,
+  SummaryAnswer,
 } from "./types";
 
 export const client = createClient<paths>({ baseUrl: "" });
@@ -60,6 +62,11 @@ export interface SliderParams {
   score?: number;
 }
 
+/** The metrics GET /optimal accepts (detection: f1, precision, recall). */
+export type OptimalMetric = NonNullable<
+  NonNullable<paths["/api/evaluations/{evaluation_id}/optimal"]["get"]["parameters"]["query"]>["metric"]
+>;
+
 /** The feed's query parameters, as the server's OpenAPI schema declares them. */
 export type SampleQuery = NonNullable<paths["/api/evaluations/{evaluation_id}/samples"]["get"]["parameters"]["query"]>;
 export type SortKey = NonNullable<SampleQuery["sort"]>;
@@ -79,6 +86,22 @@ export const api = {
   deleteEvaluation: (id: number) =>
     unwrap<unknown>(
       client.DELETE("/api/evaluations/{evaluation_id}", { params: { path: { evaluation_id: id } } }),
+    ),
+
+  summary: (id: number, p: SliderParams, signal?: AbortSignal) =>
+    unwrap<SummaryAnswer>(
+      client.GET("/api/evaluations/{evaluation_id}/summary", {
+        params: { path: { evaluation_id: id }, query: q({ ...p }) },
+        signal,
+      }),
+    ),
+
+  optimal: (id: number, p: { metric: OptimalMetric; iou?: number }, signal?: AbortSignal) =>
+    unwrap<OptimalAnswer>(
+      client.GET("/api/evaluations/{evaluation_id}/optimal", {
+        params: { path: { evaluation_id: id }, query: q({ ...p }) },
+        signal,
+      }),
     ),
 
   labels: (id: number, p: SliderParams, signal?: AbortSignal) =>

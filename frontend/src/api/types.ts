@@ -73,6 +73,23 @@ export interface LabelsAnswer {
   items: LabelRow[];
 }
 
+/** GET /summary: classification summary(threshold); detection overall P / R / F1, TP / FP / FN. */
+export interface SummaryAnswer {
+  threshold?: number | null;
+  iou?: number | null;
+  score?: number | null;
+  summary: Record<string, Num>;
+}
+
+/** GET /optimal: the threshold (detection: the confidence at `iou`) maximising `metric`. */
+export interface OptimalAnswer {
+  metric: string;
+  value: Num;
+  threshold?: number | null;
+  iou?: number | null;
+  score?: number | null;
+}
+
 export interface ConfusionAnswer {
   rows: string[];
   columns: string[];

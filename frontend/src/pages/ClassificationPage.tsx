@@ -1,6 +1,6 @@
 import { useCallback, useMemo, useRef, useState } from "react";
 import type { ColumnDef } from "@tanstack/react-table";
-import { api } from "../api/client";
+import { api, type OptimalMetric } from "../api/client";
 import type { EvaluationDetail, LabelRow, Num, Sample } from "../api/types";
 import { useDebounced, useQuery } from "../hooks";
 import { fmt } from "../format";
@@ -13,19 +13,14 @@ import { SampleView } from "../components/SampleView";
 import { ErrorState, Panel, Segmented, SliderField, Spinner } from "../components/common";
 import { EvalHeader } from "./EvaluationPage";
 
-const mean = (xs: Num[]) => {
-  const v = xs.map((x) => (x === null || x === undefined ? 0 : x));
-  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
-};
-
-/** Threshold-dependent headline metrics from the per-class counts at the slider's threshold. */
-function atThreshold(rows: LabelRow[], n: number, multilabel: boolean): Record<string, Num> {
-  const tp = rows.reduce((a, r) => a + r.tp, 0);
+/** The highlight cards' keys from a server summary (`summary(threshold)` of the results). */
+function highlightValues(s: Record<string, Num>): Record<string, Num> {
   return {
-    accuracy: multilabel ? null : n ? tp / n : null,
-    precision_macro: mean(rows.map((r) => r.precision)),
-    recall_macro: mean(rows.map((r) => r.recall)),
-    f1_macro: mean(rows.map((r) => r.f1)),
+    ...s,
+    precision_macro: s.precision_macro ?? s.macro_precision ?? null,
+    recall_macro: s.recall_macro ?? s.macro_recall ?? null,
+    f1_macro: s.f1_macro ?? s.macro_f1 ?? null,
+    average_precision_macro: s.average_precision_macro ?? s.auprc_macro ?? null,
   };
 }
 
@@ -72,23 +67,25 @@ function Highlights({ ev, values, atDefault, threshold, busy }: { ev: Evaluation
   );
 }
 
-const OPT_METRICS = [
-  { value: "f1_macro", label: "F1 (macro)" },
+const OPT_METRICS: { value: OptimalMetric; label: string }[] = [
+  { value: "f1", label: "F1 (macro)" },
   { value: "accuracy", label: "Accuracy" },
-  { value: "recall_macro", label: "Recall (macro)" },
+  { value: "precision", label: "Precision (macro)" },
+  { value: "recall", label: "Recall (macro)" },
+  { value: "micro_f1", label: "F1 (micro)" },
 ];
 
 export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
   const defaultT = ev.threshold ?? 0.5;
   const [threshold, setThreshold] = useState(defaultT);
   const t = useDebounced(threshold, 150);
-  const [optMetric, setOptMetric] = useState("f1_macro");
+  const [optMetric, setOptMetric] = useState<OptimalMetric>("f1");
   const [optBusy, setOptBusy] = useState(false);
-  const [optimal, setOptimal] = useState<Record<string, { threshold: number; value: Num }>>(() => {
+  const [optError, setOptError] = useState<string | null>(null);
+  const [optimal, setOptimal] = useState<Partial<Record<OptimalMetric, { threshold: number; value: Num }>>>(() => {
     const o = ev.optimal;
     if (!o || typeof o.threshold !== "number") return {};
-    const key = /f1/i.test(o.metric ?? "f1") ? "f1_macro" : o.metric === "accuracy" ? "accuracy" : o.metric;
-    return { [key]: { threshold: o.threshold, value: o.value } };
+    return { [o.metric ?? "f1"]: { threshold: o.threshold, value: o.value } };
   });
   const [normalize, setNormalize] = useState<"none" | "true" | "probability">("none");
   const [showAll, setShowAll] = useState(false);
@@ -106,15 +103,12 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
   );
 
   const atDefault = Math.abs(t - defaultT) < 1e-9;
-  const values = useMemo(() => {
-    const base: Record<string, Num> = { ...ev.summary };
-    for (const k of ["precision_macro", "recall_macro", "f1_macro"]) {
-      if (base[k] === undefined) base[k] = ev.summary[k.replace("_macro", "")] ?? ev.summary[`macro_${k.replace("_macro", "")}`] ?? null;
-    }
-    if (!base.average_precision_macro && ev.summary.auprc_macro !== undefined) base.average_precision_macro = ev.summary.auprc_macro;
-    if (!atDefault && labels.data) Object.assign(base, atThreshold(labels.data.items, ev.n_samples, multilabel));
-    return base;
-  }, [ev, labels.data, atDefault, multilabel]);
+  // The headline metrics at the slider's threshold come from the server (GET /summary).
+  const summary = useQuery((s) => api.summary(ev.id, { threshold: t }, s), [ev.id, t], !atDefault);
+  const values = useMemo(
+    () => highlightValues(!atDefault && summary.data ? summary.data.summary : ev.summary),
+    [ev, summary.data, atDefault],
+  );
 
   const showFeed = useCallback((f: Partial<FeedFilter>) => {
     setFilter((prev) => ({ sort: prev.sort, descending: prev.descending, ...f }));
@@ -124,18 +118,17 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
   const goOptimal = async () => {
     const known = optimal[optMetric];
     if (known) return setThreshold(known.threshold);
-    // Not stored with the evaluation: search a grid of thresholds with the per-class endpoint.
+    // The server searches every threshold (GET /optimal, computed once per metric).
     setOptBusy(true);
+    setOptError(null);
     try {
-      const grid = Array.from({ length: 39 }, (_, i) => 0.025 * (i + 1));
-      const scores = await Promise.all(
-        grid.map((g) => api.labels(ev.id, { threshold: Number(g.toFixed(3)) }).then((r) => atThreshold(r.items, ev.n_samples, multilabel)[optMetric] ?? -1)),
-      );
-      let best = 0;
-      scores.forEach((s, i) => (s > scores[best] ? (best = i) : null));
-      const found = { threshold: Number(grid[best].toFixed(3)), value: scores[best] };
-      setOptimal((o) => ({ ...o, [optMetric]: found }));
+      const o = await api.optimal(ev.id, { metric: optMetric });
+      if (typeof o.threshold !== "number") return;
+      const found = { threshold: o.threshold, value: o.value };
+      setOptimal((prev) => ({ ...prev, [optMetric]: found }));
       setThreshold(found.threshold);
+    } catch (e) {
+      setOptError(e instanceof Error ? e.message : String(e));
     } finally {
       setOptBusy(false);
     }
@@ -177,12 +170,12 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
   return (
     <div className="page" data-testid="classification-page">
       <EvalHeader ev={ev} />
-      <Highlights ev={ev} values={values} atDefault={atDefault} threshold={t} busy={labels.loading && !atDefault} />
+      <Highlights ev={ev} values={values} atDefault={atDefault} threshold={t} busy={summary.loading && !atDefault} />
 
       <div className="threshold-bar" data-testid="threshold-bar">
         <SliderField label="Threshold" value={threshold} min={0} max={1} step={0.01} onChange={setThreshold} testid="threshold-slider" />
         <div className="threshold-actions">
-          <select className="select" value={optMetric} onChange={(e) => setOptMetric(e.target.value)} data-testid="optimize-metric" aria-label="Metric to optimise">
+          <select className="select" value={optMetric} onChange={(e) => setOptMetric(e.target.value as OptimalMetric)} data-testid="optimize-metric" aria-label="Metric to optimise">
             {OPT_METRICS.map((m) => (
               <option key={m.value} value={m.value}>Optimise {m.label}</option>
             ))}
@@ -194,10 +187,11 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
             Default ({defaultT.toFixed(2)})
           </button>
           {optimal[optMetric] && (
-            <span className="muted small">
+            <span className="muted small" data-testid="optimal-note" data-threshold={optimal[optMetric].threshold}>
               optimal t = {optimal[optMetric].threshold.toFixed(2)} ({OPT_METRICS.find((m) => m.value === optMetric)?.label} {fmt(optimal[optMetric].value)})
             </span>
           )}
+          {optError && <span className="error-text small" role="alert">{optError}</span>}
         </div>
       </div>
 

@@ -1,6 +1,6 @@
 import { useCallback, useMemo, useRef, useState } from "react";
 import type { ColumnDef } from "@tanstack/react-table";
-import { api } from "../api/client";
+import { api, type OptimalMetric } from "../api/client";
 import type { EvaluationDetail, LabelRow, Num, Sample } from "../api/types";
 import { useDebounced, useQuery } from "../hooks";
 import { fmt } from "../format";
@@ -28,6 +28,12 @@ const COCO_NAMES: Record<string, string> = {
   ARm: "AR medium",
   ARl: "AR large",
 };
+
+const DET_OPT_METRICS: { value: OptimalMetric; label: string }[] = [
+  { value: "f1", label: "F1" },
+  { value: "precision", label: "Precision" },
+  { value: "recall", label: "Recall" },
+];
 
 const PROTOCOL_NAMES: Record<string, string> = {
   coco_101: "COCO (101-point interpolation)",
@@ -118,16 +124,25 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
     [ev.id, dIou, dScore, normalize, top],
   );
 
-  const totals = useMemo(() => {
-    const rows = labels.data?.items ?? [];
-    const tp = rows.reduce((a, r) => a + r.tp, 0);
-    const fp = rows.reduce((a, r) => a + r.fp, 0);
-    const fn = rows.reduce((a, r) => a + r.fn, 0);
-    const p = tp + fp ? tp / (tp + fp) : null;
-    const r = tp + fn ? tp / (tp + fn) : null;
-    const f1 = p !== null && r !== null && p + r > 0 ? (2 * p * r) / (p + r) : null;
-    return { tp, fp, fn, p, r, f1 };
-  }, [labels.data]);
+  // Overall P / R / F1 and TP / FP / FN at (IoU, confidence), from the server (GET /summary).
+  const summary = useQuery((s) => api.summary(ev.id, sliders, s), [ev.id, dIou, dScore]);
+  const totals = summary.data?.summary ?? {};
+  const [optMetric, setOptMetric] = useState<OptimalMetric>("f1");
+  const [optBusy, setOptBusy] = useState(false);
+  const [optError, setOptError] = useState<string | null>(null);
+  const goOptimal = async () => {
+    // The confidence maximising the metric at the current IoU (GET /optimal, cached server-side).
+    setOptBusy(true);
+    setOptError(null);
+    try {
+      const o = await api.optimal(ev.id, { metric: optMetric, iou });
+      if (typeof o.score === "number") setScore(o.score);
+    } catch (e) {
+      setOptError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setOptBusy(false);
+    }
+  };
 
   const showFeed = useCallback((f: Partial<FeedFilter>) => {
     setFilter((prev) => ({ sort: prev.sort, descending: prev.descending, ...f }));
@@ -149,15 +164,8 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
       <button
         className={`count-link count-${kind}`}
         data-testid={`count-${kind}`}
-        onClick={() =>
-          showFeed(
-            kind === "tp"
-              ? { actual: row.original.label, predicted: row.original.label }
-              : kind === "fn"
-                ? { actual: row.original.label, predicted: "Not detected" }
-                : { actual: "Not an object", predicted: row.original.label },
-          )
-        }
+        title={`Show the images with a ${kind.toUpperCase()} box of ${row.original.label}`}
+        onClick={() => showFeed({ label: row.original.label, outcome: kind })}
       >
         {String(getValue())}
       </button>
@@ -207,14 +215,20 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
         <SliderField label="IoU" value={iou} min={0.05} max={0.95} step={0.05} onChange={setIou} testid="iou-slider" />
         <SliderField label="Confidence" value={score} min={0} max={1} step={0.01} onChange={setScore} testid="score-slider" />
         <div className="threshold-actions">
-          <button className="btn btn-primary" onClick={() => { setIou(optIou); setScore(optScore); }} data-testid="back-to-optimal">
-            Back to optimal
+          <select className="select" value={optMetric} onChange={(e) => setOptMetric(e.target.value as OptimalMetric)} data-testid="optimize-metric" aria-label="Metric to optimise">
+            {DET_OPT_METRICS.map((m) => (
+              <option key={m.value} value={m.value}>Optimise {m.label}</option>
+            ))}
+          </select>
+          <button className="btn btn-primary" onClick={goOptimal} disabled={optBusy} data-testid="back-to-optimal" title="The confidence that maximises the metric at this IoU">
+            {optBusy ? "Searching…" : "Back to optimal"}
           </button>
-          <span className={`prf ${labels.loading ? "is-busy" : ""}`} data-testid="det-prf">
-            <span>P <strong>{fmt(totals.p)}</strong></span>
-            <span>R <strong>{fmt(totals.r)}</strong></span>
-            <span>F1 <strong>{fmt(totals.f1)}</strong></span>
-            <span className="muted small">{totals.tp} TP · {totals.fp} FP · {totals.fn} FN</span>
+          {optError && <span className="error-text small" role="alert">{optError}</span>}
+          <span className={`prf ${summary.loading ? "is-busy" : ""}`} data-testid="det-prf">
+            <span>P <strong>{fmt(totals.precision ?? null)}</strong></span>
+            <span>R <strong>{fmt(totals.recall ?? null)}</strong></span>
+            <span>F1 <strong>{fmt(totals.f1 ?? null)}</strong></span>
+            <span className="muted small">{totals.tp ?? "…"} TP · {totals.fp ?? "…"} FP · {totals.fn ?? "…"} FN</span>
           </span>
         </div>
       </div>
