@@ -183,3 +183,19 @@ def test_detection_feed_bad_outcome(client: TestClient, seeded: Seeded) -> None:
     assert _error(client, f"{base}?outcome=tp").startswith("outcome")
     assert _error(client, f"{base}?label=dog").startswith("outcome")
     assert _error(client, f"{base}?outcome=tp&label=wolf").startswith("label")
+
+
+def test_detection_answers_survive_cache_eviction(client: TestClient, seeded: Seeded) -> None:
+    """More IoUs (16 kept) and (IoU, score) points (32 kept) than the caches hold: same answers."""
+    base = f"/api/evaluations/{seeded.detection}"
+    first = [
+        _get(client, f"{base}/{view}?iou=0.5&score=0.2")
+        for view in ("labels", "confusion", "summary", "samples", "labels/cat")
+    ]
+    for i in range(40):
+        _get(client, f"{base}/summary?iou={0.05 + 0.02 * i:.2f}&score={0.01 * i:.2f}")
+    again = [
+        _get(client, f"{base}/{view}?iou=0.5&score=0.2")
+        for view in ("labels", "confusion", "summary", "samples", "labels/cat")
+    ]
+    assert again == first
