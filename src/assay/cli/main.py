@@ -148,9 +148,10 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """List the stored evaluations, newest first."""
-    from assay.cli.report import evaluation_row, print_evaluations
+    from assay.cli.report import print_evaluations
+    from assay.store import evaluation_public
 
-    rows = [evaluation_row(r) for r in _workspace().list_evaluations()]
+    rows = [evaluation_public(r) for r in _workspace().list_evaluations()]
     if as_json:
         _write_json(rows, Path("-"))  # type: ignore[arg-type]
     else:

@@ -159,9 +159,6 @@ def _print_detection(report: dict[str, Any]) -> None:
         )
 
 
-HEADLINE_LABELS = {"roc_auc_macro": "ROC AUC", "AP": "mAP"}
-
-
 def print_evaluations(rows: list[dict[str, Any]]) -> None:
     """The table of `assay list`."""
     if not rows:
@@ -177,7 +174,7 @@ def print_evaluations(rows: list[dict[str, Any]]) -> None:
         headline = r.get("headline") or {}
         model = (r.get("model") or {}).get("name", "—")
         dataset = (r.get("dataset") or {}).get("name", "")
-        label = HEADLINE_LABELS.get(headline.get("metric") or "", headline.get("metric") or "")
+        label = headline.get("label") or headline.get("metric") or ""
         table.add_row(
             str(r.get("id")),
             f"{r.get('name') or ''}\n[dim]{model} × {dataset}[/]",
@@ -186,34 +183,3 @@ def print_evaluations(rows: list[dict[str, Any]]) -> None:
             str(r.get("created_at", ""))[:10],
         )
     console.print(table)
-
-
-def evaluation_row(record: Any) -> dict[str, Any]:
-    """A stored evaluation as the plain dict of ``assay list --json``."""
-    dv, mv = record.dataset_version, record.model_version
-    return {
-        "id": record.id,
-        "name": record.name,
-        "task": record.task,
-        "status": record.status,
-        "created_at": record.created_at,
-        "dataset": {
-            "id": dv.dataset_id,
-            "name": dv.dataset_name,
-            "version_id": dv.id,
-            "version": dv.version,
-        },
-        "model": None
-        if mv is None
-        else {
-            "id": mv.model_id,
-            "name": mv.model_name,
-            "version_id": mv.id,
-            "version": mv.version,
-            "parent_version_id": mv.parent_version_id,
-        },
-        "headline": {"metric": record.headline_metric, "value": record.headline_value},
-        "n_samples": record.n_samples,
-        "n_classes": record.n_classes,
-        "params": record.params,
-    }

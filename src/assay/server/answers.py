@@ -14,7 +14,7 @@ import numpy as np
 
 from assay.errors import NotFoundError, ParameterError
 from assay.server.deps import EvaluationContext
-from assay.store import EvaluationRecord
+from assay.store import evaluation_public
 
 MAX_CURVE_POINTS = 1000
 MAX_CACHED_CURVES = 512
@@ -23,47 +23,10 @@ NOT_AN_OBJECT = "Not an object"
 SPECIAL_LABELS = frozenset(
     {"Below threshold", NOT_DETECTED, NOT_AN_OBJECT, "No prediction", "No label"}
 )
-HEADLINE_LABELS = {"roc_auc_macro": "ROC AUC", "AP": "mAP", "accuracy": "Accuracy"}
 CURVE_KINDS = ("roc", "pr", "threshold", "calibration", "density")
 
 
 # ---------------------------------------------------------------- evaluations
-
-
-def evaluation_public(record: EvaluationRecord) -> dict[str, Any]:
-    """The list entry of an evaluation (EvaluationPublic)."""
-    dv, mv = record.dataset_version, record.model_version
-    return {
-        "id": record.id,
-        "name": record.name,
-        "task": record.task,
-        "status": record.status,
-        "created_at": record.created_at,
-        "dataset": {
-            "id": dv.dataset_id,
-            "name": dv.dataset_name,
-            "version_id": dv.id,
-            "version": dv.version,
-            "hash": dv.hash,
-        },
-        "model": None
-        if mv is None
-        else {
-            "id": mv.model_id,
-            "name": mv.model_name,
-            "version_id": mv.id,
-            "version": mv.version,
-            "parent_version_id": mv.parent_version_id,
-        },
-        "headline": {
-            "metric": record.headline_metric,
-            "label": HEADLINE_LABELS.get(record.headline_metric or "", record.headline_metric),
-            "value": record.headline_value,
-        },
-        "n_samples": record.n_samples,
-        "n_classes": record.n_classes,
-        "params": record.params,
-    }
 
 
 def evaluation_detail(

@@ -11,6 +11,7 @@ from assay.store.records import (
     JobRecord,
     ModelRecord,
     ModelVersion,
+    evaluation_public,
 )
 from assay.store.workspace import Workspace, json_safe
 
@@ -22,5 +23,6 @@ __all__ = [
     "ModelRecord",
     "ModelVersion",
     "Workspace",
+    "evaluation_public",
     "json_safe",
 ]

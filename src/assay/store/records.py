@@ -1,4 +1,4 @@
-"""Small records the workspace hands out: plain frozen dataclasses, no behaviour."""
+"""Small records the workspace hands out: plain frozen dataclasses, and their plain-dict form."""
 
 from __future__ import annotations
 
@@ -87,3 +87,42 @@ class JobRecord:
     error: str | None
     created_at: str
     updated_at: str
+
+
+HEADLINE_LABELS = {"roc_auc_macro": "ROC AUC", "AP": "mAP", "accuracy": "Accuracy"}
+
+
+def evaluation_public(record: EvaluationRecord) -> dict[str, Any]:
+    """An evaluation as a plain dict: the REST list entry and ``assay list --json``."""
+    dv, mv = record.dataset_version, record.model_version
+    return {
+        "id": record.id,
+        "name": record.name,
+        "task": record.task,
+        "status": record.status,
+        "created_at": record.created_at,
+        "dataset": {
+            "id": dv.dataset_id,
+            "name": dv.dataset_name,
+            "version_id": dv.id,
+            "version": dv.version,
+            "hash": dv.hash,
+        },
+        "model": None
+        if mv is None
+        else {
+            "id": mv.model_id,
+            "name": mv.model_name,
+            "version_id": mv.id,
+            "version": mv.version,
+            "parent_version_id": mv.parent_version_id,
+        },
+        "headline": {
+            "metric": record.headline_metric,
+            "label": HEADLINE_LABELS.get(record.headline_metric or "", record.headline_metric),
+            "value": record.headline_value,
+        },
+        "n_samples": record.n_samples,
+        "n_classes": record.n_classes,
+        "params": record.params,
+    }
