@@ -158,6 +158,10 @@ def scenarios(
         "clf curve threshold": lambda: f"/api/evaluations/{c}/curves/threshold?label={lab()}",
         "clf curve density": lambda: f"/api/evaluations/{c}/curves/density?label={lab()}",
         "clf curve calibration": lambda: f"/api/evaluations/{c}/curves/calibration",
+        "clf summary": lambda: f"/api/evaluations/{c}/summary?threshold={t()}",
+        "clf optimal": lambda: (
+            f"/api/evaluations/{c}/optimal?metric={random.choice(['f1', 'accuracy', 'precision'])}"
+        ),
         "det labels": lambda: f"/api/evaluations/{d}/labels?iou={iou()}&score={sc()}",
         "det label detail": lambda: f"/api/evaluations/{d}/labels/{dlab()}?iou={iou()}&score={sc()}",
         "det confusion": lambda: f"/api/evaluations/{d}/confusion?iou={iou()}&score={sc()}",
@@ -165,6 +169,11 @@ def scenarios(
             f"/api/evaluations/{d}/samples?iou={iou()}&score={sc()}&sort={dsort()}"
             f"{random.choice(['', f'&actual={dlab()}', f'&predicted={dlab()}', '&errors_only=true'])}"
         ),
+        "det samples by outcome": lambda: (
+            f"/api/evaluations/{d}/samples?iou={iou()}&score={sc()}&label={dlab()}"
+            f"&outcome={random.choice(['tp', 'fp', 'fn'])}"
+        ),
+        "det summary": lambda: f"/api/evaluations/{d}/summary?iou={iou()}&score={sc()}",
         "det sample": lambda: f"/api/evaluations/{d}/samples/{random.randrange(n_img)}?iou={iou()}&score={sc()}",
         "det curve pr": lambda: f"/api/evaluations/{d}/curves/pr?label={dlab()}&iou={iou()}",
     }  # fmt: skip
