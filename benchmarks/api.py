@@ -133,7 +133,7 @@ def scenarios(
     t = lambda: round(random.random(), 3)  # noqa: E731
     lab = lambda: random.choice(classes)  # noqa: E731
     dlab = lambda: random.choice(det_classes)  # noqa: E731
-    iou = lambda: random.choice([0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95])  # noqa: E731
+    iou = lambda: random.choice(COCO_IOUS)  # noqa: E731
     sc = lambda: round(random.random() * 0.9, 3)  # noqa: E731
     sort = lambda: random.choice(["confidence", "confusion", "index"])  # noqa: E731
     norm = lambda: random.choice(["", "&normalize=true", "&normalize=probability"])  # noqa: E731
@@ -250,6 +250,27 @@ async def measure(
     return latencies, server, errors
 
 
+COCO_IOUS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+
+
+def warm_urls(ids: dict[str, int], classes: list[str], det_classes: list[str]) -> list[str]:
+    """One request per (curve, label) and per (IoU, detection label): the steady state of a
+    server that people have used for a while."""
+    c, d = ids["classification"], ids["detection"]
+    urls = [
+        f"/api/evaluations/{c}/curves/{kind}?label={lab}"
+        for kind in ("roc", "pr", "threshold", "density")
+        for lab in classes
+    ]
+    urls += [f"/api/evaluations/{d}/labels?iou={iou}" for iou in COCO_IOUS]
+    urls += [
+        f"/api/evaluations/{d}/curves/pr?label={lab}&iou={iou}"
+        for iou in COCO_IOUS
+        for lab in det_classes
+    ]
+    return urls
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
@@ -261,6 +282,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="requests per endpoint")
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="before measuring, ask every label's curves and every COCO IoU once (steady state)",
+    )
     parser.add_argument(
         "--think-ms",
         type=float,
@@ -286,6 +312,17 @@ def main() -> None:
             for _ in range(max(1, args.workers)):
                 for make_url in table.values():
                     httpx.get(base + make_url(), timeout=300)
+            if args.warm:
+                t = time.perf_counter()
+                urls = warm_urls(ids, classes, det["classes"])
+                with httpx.Client(base_url=base, timeout=300) as client:
+                    for url in urls:
+                        client.get(url)
+                print(
+                    f"warmed every label's curves and every COCO IoU: {len(urls)} requests "
+                    f"in {time.perf_counter() - t:.1f} s (the first ROC of a label and the first "
+                    "answer at a new IoU are computed once, then kept)"
+                )
             print(
                 f"\n{n:,} samples x {n_classes} classes; {n_images:,} images; "
                 f"{args.requests} requests per endpoint, {args.concurrency} concurrent clients, "
