@@ -302,3 +302,23 @@ def test_query_parameter_errors():
         r.confusion_matrix(normalize="all")
     with pytest.raises(InputError):
         ClassificationResults([0, 1], [[0.6, 0.4], [0.3, 0.7]], threshold=2)
+
+
+@pytest.mark.parametrize("sort", ["confidence", "confusion"])
+@pytest.mark.parametrize("descending", [True, False])
+def test_sample_order_equals_a_stable_sort_of_the_selection(sort, descending):
+    y, s = data(11, 400, 5, 1)  # rounded scores: many ties
+    r = ClassificationResults(y, s, threshold=0.3)
+    top = s.max(axis=1)
+    margin = top - s[np.arange(len(y)), y]
+    key = top if sort == "confidence" else margin
+    pred = np.where(top >= 0.3, s.argmax(axis=1), -1)
+    for selection, kwargs in (
+        (np.ones(len(y), bool), {}),
+        (pred != y, {"errors_only": True}),
+        (y == 1, {"actual": r.classes[1]}),
+    ):
+        idx = np.flatnonzero(selection)
+        ref = idx[np.argsort(-key[idx] if descending else key[idx], kind="stable")]
+        got = r.samples(sort=sort, descending=descending, limit=1000, **kwargs)
+        assert [it["index"] for it in got["items"]] == ref.tolist()

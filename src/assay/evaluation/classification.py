@@ -235,6 +235,7 @@ class ClassificationResults:
         self.n_samples, self.n_classes = n, n_classes
         self._cache: dict[Any, Any] = {}
         self._curves: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._sample_orders: dict[tuple[str, bool], np.ndarray] = {}
         self._intervals: dict | None = None
         if self.multilabel:
             self._precompute_multilabel()
@@ -776,9 +777,14 @@ class ClassificationResults:
         if sort == "index":
             order = idx[::-1] if descending else idx
         else:
-            key = self._top[idx] if sort == "confidence" else margin[idx]
-            o = np.argsort(-key if descending else key, kind="stable")
-            order = idx[o]
+            # One stable sort of all samples per (key, direction), kept: restricting it to the
+            # mask gives the same order as sorting the selected samples (ties by index).
+            full = self._sample_orders.get((sort, descending))
+            if full is None:
+                key = self._top if sort == "confidence" else margin
+                full = np.argsort(-key if descending else key, kind="stable")
+                self._sample_orders[(sort, descending)] = full
+            order = full[mask[full]] if idx.size < n else full
         page = order[offset : offset + limit]
         return {
             "total": int(idx.size),
