@@ -236,6 +236,7 @@ class ClassificationResults:
         self._cache: dict[Any, Any] = {}
         self._curves: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._sample_orders: dict[tuple[str, bool], np.ndarray] = {}
+        self._last_pred: tuple[Any, np.ndarray] | None = None
         self._intervals: dict | None = None
         if self.multilabel:
             self._precompute_multilabel()
@@ -690,9 +691,13 @@ class ClassificationResults:
     def _pred_at(self, t: float) -> np.ndarray:
         """Single-label predicted index per sample (-1 below threshold); multi-label (N, C) bool."""
         tc = self._tc(t)
-        if self.multilabel:
-            return self.y_score >= tc
-        return np.where(self._top >= tc, self._pred, -1)
+        last = self._last_pred
+        if last is not None and last[0] == tc:
+            return last[1]  # consecutive queries at one threshold (a label's TP / FP / FN pages)
+        pred = self.y_score >= tc if self.multilabel else np.where(self._top >= tc, self._pred, -1)
+        pred.flags.writeable = False
+        self._last_pred = (tc, pred)
+        return pred
 
     def samples(
         self,
