@@ -1,0 +1,198 @@
+"""The sample feed of ``ClassificationResults``: predictions at a threshold, filtered, sorted and
+paged samples, and the per-sample dicts the UI shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from assay.errors import ParameterError
+from assay.evaluation._classification_base import BELOW, NO_PREDICTION, _ClassificationBase
+
+
+class _SamplesMixin(_ClassificationBase):
+    """Samples, one sample, and the predictions at the last threshold asked."""
+
+    # ---------------------------------------------------------------- samples
+    def _pred_at(self, t: float) -> np.ndarray:
+        """Single-label predicted index per sample (-1 below threshold); multi-label (N, C) bool."""
+        tc = self._tc(t)
+        last = self._last_pred
+        if last is not None and last[0] == tc:
+            return last[1]  # consecutive queries at one threshold (a label's TP / FP / FN pages)
+        pred = self.y_score >= tc if self.multilabel else np.where(self._top >= tc, self._pred, -1)
+        pred.flags.writeable = False
+        self._last_pred = (tc, pred)
+        return pred
+
+    def samples(
+        self,
+        actual: str | None = None,
+        predicted: str | None = None,
+        outcome: str | None = None,
+        errors_only: bool = False,
+        sort: str = "confidence",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int = 50,
+        threshold: float | None = None,
+        label: str | None = None,
+    ) -> dict[str, Any]:
+        """Filtered, sorted, paged samples. ``outcome`` tp / fp / fn is relative to ``label``
+        (without one: tp = correct, fp = a wrong class predicted, fn = the annotated class missed).
+        ``sort``: confidence (top score), confusion (top score minus the annotated class's score),
+        index.
+
+        >>> from assay.evaluation.classification import ClassificationResults
+        >>> r = ClassificationResults([0, 1], [[.9, .1], [.6, .4]])
+        >>> r.samples(errors_only=True, threshold=0)["items"][0]["index"]
+        1
+        """
+        if sort not in ("confidence", "confusion", "index"):
+            raise ParameterError(f"sort must be confidence, confusion or index, got {sort!r}")
+        if outcome not in (None, "tp", "fp", "fn"):
+            raise ParameterError(f"outcome must be tp, fp or fn, got {outcome!r}")
+        if offset < 0 or limit < 0:
+            raise ParameterError("offset and limit must be >= 0")
+        t = self._t(threshold)
+        pred = self._pred_at(t)
+        n = self.n_samples
+        mask = np.ones(n, dtype=bool)
+        L = None if label is None else self._label(label)
+        if self.multilabel:
+            y = self.y_true
+            if actual is not None:
+                mask &= y[:, self._label(actual)]
+            if predicted is not None:
+                if predicted == NO_PREDICTION:
+                    mask &= ~pred.any(axis=1)
+                else:
+                    mask &= pred[:, self._label(predicted)]
+            exact = (pred == y).all(axis=1)
+            if outcome is not None:
+                if L is not None:
+                    yl, pl = y[:, L], pred[:, L]
+                    cond = {"tp": yl & pl, "fp": pl & ~yl, "fn": yl & ~pl}[outcome]
+                else:
+                    cond = {
+                        "tp": exact,
+                        "fp": (pred & ~y).any(axis=1),
+                        "fn": (y & ~pred).any(axis=1),
+                    }[outcome]
+                mask &= cond
+            if errors_only:
+                mask &= ~exact
+            worst = np.where(np.isfinite(self._min_pos), self._min_pos, self._top)
+            margin = self._top - worst
+        else:
+            y = self.y_true
+            if actual is not None:
+                mask &= y == self._label(actual)
+            if predicted is not None:
+                mask &= pred == (-1 if predicted == BELOW else self._label(predicted))
+            if outcome is not None:
+                if L is not None:
+                    cond = {
+                        "tp": (y == L) & (pred == L),
+                        "fp": (pred == L) & (y != L),
+                        "fn": (y == L) & (pred != L),
+                    }[outcome]
+                else:
+                    cond = {"tp": pred == y, "fp": (pred != y) & (pred >= 0), "fn": pred != y}[
+                        outcome
+                    ]
+                mask &= cond
+            if errors_only:
+                mask &= pred != y
+            margin = self._top.astype(np.float64) - self._true_score
+        idx = np.flatnonzero(mask)
+        if sort == "index":
+            order = idx[::-1] if descending else idx
+        else:
+            # One stable sort of all samples per (key, direction), kept: restricting it to the
+            # mask gives the same order as sorting the selected samples (ties by index).
+            full = self._sample_orders.get((sort, descending))
+            if full is None:
+                key = self._top if sort == "confidence" else margin
+                full = np.argsort(-key if descending else key, kind="stable")
+                self._sample_orders[(sort, descending)] = full
+            order = full[mask[full]] if idx.size < n else full
+        page = order[offset : offset + limit]
+        return {
+            "total": int(idx.size),
+            "offset": offset,
+            "limit": limit,
+            "items": [self._sample_dict(int(i), t, label=L) for i in page],
+        }
+
+    def _sample_dict(self, i: int, t: float, *, label: int | None = None) -> dict[str, Any]:
+        s = self.y_score[i]
+        tc = self._tc(t)
+        sid = i if self.sample_ids is None else self.sample_ids[i]
+        sid = sid.item() if isinstance(sid, np.generic) else sid
+        if self.multilabel:
+            actual_idx = np.flatnonzero(self.y_true[i])
+            pred_idx = np.flatnonzero(s >= tc)
+            if actual_idx.size:
+                worst = int(actual_idx[np.argmin(s[actual_idx])])
+                actual_conf: float | None = float(s[worst])
+                rank: int | None = 1 + int((s > s[worst]).sum() + (s[:worst] == s[worst]).sum())
+            else:
+                actual_conf, rank = None, None
+            yl = self.y_true[i]
+            pl = s >= tc
+            if label is not None:
+                outcome = _outcome(bool(yl[label]), bool(pl[label]))
+            else:
+                outcome = "correct" if bool((yl == pl).all()) else "incorrect"
+            return {
+                "index": i,
+                "id": sid,
+                "actual": [self.classes[j] for j in actual_idx],
+                "predicted": [self.classes[j] for j in pred_idx],
+                "confidence": float(self._top[i]),
+                "actual_confidence": actual_conf,
+                "actual_rank": rank,
+                "outcome": outcome,
+            }
+        a = int(self.y_true[i])
+        p = int(self._pred[i]) if self._top[i] >= tc else -1
+        if label is not None:
+            outcome = _outcome(a == label, p == label)
+        else:
+            outcome = "correct" if p == a else ("below_threshold" if p < 0 else "incorrect")
+        return {
+            "index": i,
+            "id": sid,
+            "actual": self.classes[a],
+            "predicted": self.classes[p] if p >= 0 else None,
+            "confidence": float(self._top[i]),
+            "actual_confidence": float(self._true_score[i]),
+            "actual_rank": int(self._rank[i]),
+            "outcome": outcome,
+        }
+
+    def sample(self, index: int, threshold: float | None = None) -> dict[str, Any]:
+        """One sample with all class scores, highest first.
+
+        >>> from assay.evaluation.classification import ClassificationResults
+        >>> ClassificationResults([0, 1], [[.9, .1], [.6, .4]]).sample(1)["scores"]
+        {'0': 0.6, '1': 0.4}
+        """
+        if not 0 <= int(index) < self.n_samples:
+            raise ParameterError(f"sample index {index} out of range 0..{self.n_samples - 1}")
+        d = self._sample_dict(int(index), self._t(threshold))
+        s = self.y_score[int(index)]
+        order = np.argsort(-s, kind="stable")
+        d["scores"] = {self.classes[j]: float(s[j]) for j in order}
+        return d
+
+
+def _outcome(is_actual: bool, is_pred: bool) -> str:
+    if is_actual and is_pred:
+        return "tp"
+    if is_pred:
+        return "fp"
+    return "fn" if is_actual else "tn"
