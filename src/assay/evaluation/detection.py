@@ -14,15 +14,15 @@ pairs per IoU, cached; any confidence is then a mask, so slider moves cost milli
 
 from __future__ import annotations
 
-import contextlib
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from assay.errors import InputError, ParameterError
+from assay.evaluation._detection_feed import NOT_AN_OBJECT, NOT_DETECTED, _FeedMixin
+from assay.evaluation._detection_outcomes import _At, _Sweep
 from assay.formats.detection import (
     DetectionGroundTruth,
     DetectionPredictions,
@@ -38,21 +38,11 @@ from assay.metrics.detection import (
     coco_summarize,
     image_pairs,
 )
-from assay.metrics.detection.matching import (
-    CROWD,
-    MATCHED,
-    UNMATCHED,
-    AgnosticMatch,
-    f1_sweep,
-    greedy_match,
-    prf_from_confusion,
-)
+from assay.metrics.detection.matching import f1_sweep, prf_from_confusion
 from assay.metrics.detection.protocols import PROTOCOLS, bootstrap_ap, protocol_ap
 
 __all__ = ["DetectionResults", "evaluate_detections"]
 
-NOT_DETECTED = "Not detected"
-NOT_AN_OBJECT = "Not an object"
 FORMAT_VERSION = 1
 _MATCH_FIELDS = (
     "gt_order",
@@ -66,10 +56,6 @@ _MATCH_FIELDS = (
     "class_ptr",
     "npig",
 )
-_MATCH_CACHE = 16  # IoUs whose matching is kept (the 10 COCO IoUs and a few more)
-_AT_CACHE = 32  # (IoU, confidence) points whose outcomes are kept
-_SORTS = ("errors", "index", "tp", "fp", "fn")
-_SORT_ALIASES = {"confusion": "errors", "confidence": "errors"}  # the classification feed's names
 
 
 def _f(x: Any) -> float | None:
@@ -101,7 +87,7 @@ def evaluate_detections(
     return DetectionResults(g, read_detection_predictions(dt, g))
 
 
-class DetectionResults:
+class DetectionResults(_FeedMixin):
     """A detection evaluation: COCO numbers plus instant IoU / confidence queries.
 
     >>> # see evaluate_detections for how to build one
@@ -162,12 +148,6 @@ class DetectionResults:
             zip(STAT_NAMES, coco_summarize(self.precision, self.recall).tolist(), strict=True)
         )
 
-    def _label(self, label: str) -> int:
-        try:
-            return self.classes.index(label)
-        except ValueError:
-            raise ParameterError(f"label: unknown class {label!r}") from None
-
     @staticmethod
     def _iou_index(iou: float) -> int:
         hit = np.flatnonzero(np.isclose(IOU_THRESHOLDS, float(iou)))
@@ -205,53 +185,6 @@ class DetectionResults:
         }
 
     # ----------------------------------------------------------------- matching queries
-    def _match(self, iou: float) -> _Sweep:
-        """The class-agnostic matching at ``iou`` as score-sorted events (LRU of 16 IoUs)."""
-        iou = float(iou)
-        if not 0.0 <= iou <= 1.0:
-            raise ParameterError("iou: must be between 0 and 1")
-        sw = self._cache.get(iou)
-        if sw is not None:
-            with contextlib.suppress(KeyError):
-                self._cache.move_to_end(iou)
-            return sw
-        dt_ptr, pair_gt, pair_iou = self._pairs
-        s = greedy_match(dt_ptr, pair_gt, pair_iou, self.gt.iscrowd, iou)
-        o = self._dt_sort
-        dt_gt, dt_iou, state = (np.empty_like(a) for a in (s.dt_gt, s.dt_iou, s.dt_state))
-        dt_gt[o], dt_iou[o], state[o] = s.dt_gt, s.dt_iou, s.dt_state
-        gt_dt = np.where(s.gt_dt >= 0, o[np.maximum(s.gt_dt, 0)], -1) if len(o) else s.gt_dt
-        sw = _Sweep.build(AgnosticMatch(dt_gt, dt_iou, state, gt_dt), self.gt, self.dt)
-        self._cache[iou] = sw
-        while len(self._cache) > _MATCH_CACHE:
-            with contextlib.suppress(KeyError, StopIteration, RuntimeError):
-                self._cache.popitem(last=False)
-        return sw
-
-    @staticmethod
-    def _check_score(score: float) -> float:
-        if not np.isfinite(float(score)):
-            raise ParameterError("score: must be a finite number")
-        return float(score)
-
-    def _at(self, iou: float, score: float) -> _At:
-        """The outcomes at (iou, score), shared by prf / confusion / images / image (LRU of 32)."""
-        key = (float(iou), self._check_score(score))
-        at = self._at_cache.get(key)
-        if at is not None:
-            with contextlib.suppress(KeyError):
-                self._at_cache.move_to_end(key)
-            return at
-        at = _At(self._match(key[0]), key[1], len(self.classes), self.gt.n_images)
-        self._at_cache[key] = at
-        while len(self._at_cache) > _AT_CACHE:
-            with contextlib.suppress(KeyError, StopIteration, RuntimeError):
-                self._at_cache.popitem(last=False)
-        return at
-
-    def _counts(self, iou: float, score: float) -> np.ndarray:
-        return self._at(iou, score).counts()
-
     def confusion_matrix(self, iou: float = 0.5, score: float = 0.0) -> dict[str, Any]:
         """Rows actual classes + "Not an object", columns predicted classes + "Not detected"."""
         cm = self._counts(iou, score)
@@ -309,184 +242,6 @@ class DetectionResults:
             "score": float(sw["score"][i]),
             "value": float(v[i]),
         }
-
-    def images(
-        self,
-        iou: float = 0.5,
-        score: float = 0.0,
-        actual: str | None = None,
-        predicted: str | None = None,
-        errors_only: bool = False,
-        sort: str = "errors",
-        descending: bool | None = None,
-        offset: int = 0,
-        limit: int = 50,
-        label: str | None = None,
-        outcome: str | None = None,
-    ) -> dict[str, Any]:
-        """The image feed: per image tp / fp / fn, filtered by a confusion cell, sorted, paged.
-
-        ``sort``: errors (fp + fn; also "confusion" / "confidence"), tp, fp, fn (descending by
-        default) or index (ascending).
-        ``actual`` / ``predicted`` keep images holding a pair in that confusion cell;
-        ``outcome`` (tp / fp / fn) with ``label`` keeps images holding a TP / FP / FN box of that
-        class (a misclassified pair is an FP of the predicted and an FN of the actual class).
-        """
-        sort = _SORT_ALIASES.get(sort, sort)
-        if sort not in _SORTS:
-            raise ParameterError(f"sort: unknown {sort!r}; expected one of {_SORTS}")
-        if (outcome is None) != (label is None):
-            raise ParameterError("outcome: give both outcome (tp, fp or fn) and label, or neither")
-        at = self._at(iou, score)
-        tp, fp, fn = at.per_image()
-        keep = np.ones(self.gt.n_images, bool)
-        if errors_only:
-            keep &= (fp + fn) > 0
-        if actual is not None or predicted is not None:
-            keep &= at.images_where(*self._cell(actual, predicted))
-        if outcome is not None and label is not None:
-            keep &= self._outcome_images(at, label, outcome)
-        return self._page(keep, tp, fp, fn, sort, descending, offset, limit)
-
-    def label_images(
-        self, label: str, iou: float = 0.5, score: float = 0.0, limit: int = 12
-    ) -> dict[str, dict[str, Any]]:
-        """``images(label=label, outcome=o, sort=o)`` for o in tp, fp, fn, from one computation."""
-        at = self._at(iou, score)
-        tp, fp, fn = at.per_image()
-        return {
-            o: self._page(self._outcome_images(at, label, o), tp, fp, fn, o, None, 0, limit)
-            for o in ("tp", "fp", "fn")
-        }
-
-    def _outcome_images(self, at: _At, label: str, outcome: str) -> np.ndarray:
-        k = self._label(label)
-        if outcome == "tp":
-            return at.images_where(k, k)
-        if outcome == "fp":
-            return at.images_where(None, k, exclude_row=k)
-        if outcome == "fn":
-            return at.images_where(k, None, exclude_col=k)
-        raise ParameterError(f"outcome: unknown {outcome!r}; expected tp, fp or fn")
-
-    def _cell(self, actual: str | None, predicted: str | None) -> tuple[int | None, int | None]:
-        k = len(self.classes)
-        a = None if actual is None else (k if actual == NOT_AN_OBJECT else self._label(actual))
-        p = (
-            None
-            if predicted is None
-            else (k if predicted == NOT_DETECTED else self._label(predicted))
-        )
-        return a, p
-
-    def _page(
-        self,
-        keep: np.ndarray,
-        tp: np.ndarray,
-        fp: np.ndarray,
-        fn: np.ndarray,
-        sort: str,
-        descending: bool | None,
-        offset: int,
-        limit: int,
-    ) -> dict[str, Any]:
-        idx = np.flatnonzero(keep)
-        desc = sort != "index" if descending is None else descending
-        if sort != "index":
-            key = {"errors": fp + fn, "tp": tp, "fp": fp, "fn": fn}[sort][idx]
-            idx = idx[np.argsort(-key if desc else key, kind="stable")]
-        elif desc:
-            idx = idx[::-1]
-        page = idx[max(offset, 0) : max(offset, 0) + max(limit, 0)]
-        return {
-            "total": int(len(idx)),
-            "offset": int(offset),
-            "limit": int(limit),
-            "items": [self._image_row(int(i), int(tp[i]), int(fp[i]), int(fn[i])) for i in page],
-        }
-
-    def _image_row(self, i: int, tp: int, fp: int, fn: int) -> dict[str, Any]:
-        g = self.gt
-        return {
-            "index": i,
-            "id": int(g.image_ids[i]),
-            "file_name": g.file_names[i],
-            "width": int(g.widths[i]),
-            "height": int(g.heights[i]),
-            "tp": tp,
-            "fp": fp,
-            "fn": fn,
-        }
-
-    def _boxes_of(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """(ground-truth, prediction) indices of one image; predictions by descending score."""
-        if self._by_image is None:
-            gi = self.gt.image[self._gt_sort]
-            di = self.dt.image[self._dt_sort]
-            n = np.arange(self.gt.n_images + 1)
-            self._by_image = (np.searchsorted(gi, n), np.searchsorted(di, n))
-        gp, dp = self._by_image
-        gt_idx = np.sort(self._gt_sort[gp[index] : gp[index + 1]])
-        return gt_idx, self._dt_sort[dp[index] : dp[index + 1]]
-
-    def image(self, index: int, iou: float = 0.5, score: float = 0.0) -> dict[str, Any]:
-        """One image with its boxes: gt first, then predictions >= score by descending score."""
-        if not 0 <= index < self.gt.n_images:
-            raise ParameterError(f"index: no image {index}")
-        s = self._check_score(score)
-        m = self._match(iou).m
-        g, d = self.gt, self.dt
-        gi, di = self._boxes_of(index)
-        di = di[d.scores[di] >= s]
-        gpos = {int(j): n for n, j in enumerate(gi)}
-        dpos = {int(j): len(gi) + n for n, j in enumerate(di)}
-        boxes = []
-        n_tp = n_fp = n_fn = 0
-        for j in gi.tolist():
-            partner = int(m.gt_dt[j])
-            has = partner >= 0 and bool(d.scores[partner] >= s)
-            crowd = bool(g.iscrowd[j])
-            tp = has and not crowd and int(d.labels[partner]) == int(g.labels[j])
-            n_fn += not crowd and not tp
-            status = "crowd" if crowd else "tp" if tp else "misclassified" if has else "fn"
-            boxes.append(
-                {
-                    "kind": "gt",
-                    "label": self.classes[g.labels[j]],
-                    "bbox": g.boxes[j].tolist(),
-                    "score": None,
-                    "status": status,
-                    "match": dpos.get(partner) if has else None,
-                    "iou": float(m.dt_iou[partner]) if has else None,
-                }
-            )
-        for j in di.tolist():
-            st = int(m.dt_state[j])
-            same = st == MATCHED and int(g.labels[m.dt_gt[j]]) == int(d.labels[j])
-            n_tp += same
-            n_fp += st != CROWD and not same
-            status = (
-                "tp"
-                if same
-                else "misclassified"
-                if st == MATCHED
-                else "crowd"
-                if st == CROWD
-                else "fp"
-            )
-            has = st != UNMATCHED
-            boxes.append(
-                {
-                    "kind": "pred",
-                    "label": self.classes[d.labels[j]],
-                    "bbox": d.boxes[j].tolist(),
-                    "score": float(d.scores[j]),
-                    "status": status,
-                    "match": gpos.get(int(m.dt_gt[j])) if has else None,
-                    "iou": float(m.dt_iou[j]) if has else None,
-                }
-            )
-        return {**self._image_row(index, n_tp, n_fp, n_fn), "boxes": boxes}
 
     # ----------------------------------------------------------------- beyond the peers
     def protocols(self) -> dict[str, Any]:
@@ -650,140 +405,3 @@ class DetectionResults:
             "_pairs": (a["pair_ptr"], a["pair_gt"], a["pair_iou"]),
         }
         return cls(gt, dt, _state=state)
-
-
-@dataclass(eq=False)
-class _Sweep:
-    """The matching at one IoU as events sorted by descending confidence, so that the events at a
-    confidence ``s`` are a prefix (predictions) or a suffix (ground truth missed below ``s``).
-
-    Event codes are ``row * (K + 1) + column`` of the confusion matrix (row / column K = none).
-    """
-
-    m: AgnosticMatch
-    d_key: np.ndarray  # -score of the non-crowd-ignored predictions, ascending
-    d_row: np.ndarray
-    d_col: np.ndarray
-    d_img: np.ndarray
-    d_code: np.ndarray
-    g_key: np.ndarray  # -score of the matched partner of each non-crowd ground truth, ascending
-    g_row: np.ndarray
-    g_img: np.ndarray
-    g_code: np.ndarray  # its "Not detected" code (it is missed when the partner is below s)
-    u_row: np.ndarray  # non-crowd ground truth without a partner: always missed
-    u_img: np.ndarray
-    u_counts: np.ndarray
-    t_key: np.ndarray  # -score of the true positives, ascending
-    t_img: np.ndarray
-    gt_per_image: np.ndarray  # non-crowd ground truth per image
-
-    @classmethod
-    def build(cls, m: AgnosticMatch, gt: DetectionGroundTruth, dt: DetectionPredictions) -> _Sweep:
-        k, n_img = len(gt.classes), gt.n_images
-        k1 = k + 1
-        scores = np.asarray(dt.scores, np.float64)
-        gt_labels = np.asarray(gt.labels, np.int64)
-        kept = np.flatnonzero(m.dt_state != CROWD)
-        order = kept[np.argsort(-scores[kept], kind="stable")]
-        matched = m.dt_state[order] == MATCHED
-        row = np.full(len(order), k, np.int64)
-        if len(gt_labels):
-            row[matched] = gt_labels[m.dt_gt[order][matched]]
-        col = np.asarray(dt.labels, np.int64)[order]
-        d_key = -scores[order]
-        d_img = np.asarray(dt.image, np.int64)[order]
-        tp = matched & (row == col)
-        crowd = np.asarray(gt.iscrowd, bool)
-        partner = np.asarray(m.gt_dt, np.int64)
-        has = np.flatnonzero(~crowd & (partner >= 0))
-        g_order = has[np.argsort(-scores[partner[has]], kind="stable")]
-        g_row = gt_labels[g_order]
-        unpartnered = np.flatnonzero(~crowd & (partner < 0))
-        u_row = gt_labels[unpartnered]
-        gt_img = np.asarray(gt.image, np.int64)
-        return cls(
-            m=m,
-            d_key=d_key,
-            d_row=row.astype(np.int32),
-            d_col=col.astype(np.int32),
-            d_img=d_img.astype(np.int32),
-            d_code=(row * k1 + col).astype(np.int32),
-            g_key=-scores[partner[g_order]],
-            g_row=g_row.astype(np.int32),
-            g_img=gt_img[g_order].astype(np.int32),
-            g_code=(g_row * k1 + k).astype(np.int32),
-            u_row=u_row.astype(np.int32),
-            u_img=gt_img[unpartnered].astype(np.int32),
-            u_counts=np.bincount(u_row * k1 + k, minlength=k1 * k1),
-            t_key=d_key[tp],
-            t_img=d_img[tp].astype(np.int32),
-            gt_per_image=np.bincount(gt_img[~crowd], minlength=n_img),
-        )
-
-
-class _At:
-    """The outcomes at one (IoU, confidence): prefix lengths into a :class:`_Sweep`, with the
-    confusion counts, the per-image TP / FP / FN and the P / R / F1 table computed on first use."""
-
-    def __init__(self, sweep: _Sweep, score: float, n_classes: int, n_images: int) -> None:
-        self.sweep, self.k, self.n_images = sweep, n_classes, n_images
-        self.nd = int(np.searchsorted(sweep.d_key, -score, side="right"))
-        self.ng = int(np.searchsorted(sweep.g_key, -score, side="right"))
-        self.nt = int(np.searchsorted(sweep.t_key, -score, side="right"))
-        self._counts: np.ndarray | None = None
-        self._per_image: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self.prf: dict[str, Any] | None = None
-
-    def counts(self) -> np.ndarray:
-        """(K + 1, K + 1) confusion counts (rows actual + none, columns predicted + none)."""
-        if self._counts is None:
-            sw, k1 = self.sweep, self.k + 1
-            c = np.bincount(sw.d_code[: self.nd], minlength=k1 * k1)
-            c += np.bincount(sw.g_code[self.ng :], minlength=k1 * k1)
-            c += sw.u_counts
-            self._counts = c.reshape(k1, k1)
-        return self._counts
-
-    def per_image(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """TP, FP, FN per image."""
-        if self._per_image is None:
-            sw, n = self.sweep, self.n_images
-            tp = np.bincount(sw.t_img[: self.nt], minlength=n)
-            fp = np.bincount(sw.d_img[: self.nd], minlength=n) - tp
-            self._per_image = (tp, fp, sw.gt_per_image - tp)
-        return self._per_image
-
-    def images_where(
-        self,
-        row: int | None,
-        col: int | None,
-        *,
-        exclude_row: int | None = None,
-        exclude_col: int | None = None,
-    ) -> np.ndarray:
-        """Boolean mask of the images holding an event in (row, col) (None = any), optionally
-        with row != exclude_row / col != exclude_col."""
-        sw, k = self.sweep, self.k
-        out = np.zeros(self.n_images, bool)
-        nd, ng = self.nd, self.ng
-        pieces = [
-            (sw.d_row[:nd], sw.d_col[:nd], sw.d_img[:nd]),
-            (sw.g_row[ng:], None, sw.g_img[ng:]),
-            (sw.u_row, None, sw.u_img),
-        ]
-        for rows, cols, img in pieces:
-            if cols is None and ((col is not None and col != k) or exclude_col == k):
-                continue  # ground-truth events are all in the "Not detected" column
-            sel: np.ndarray | None = None
-            for values, want, equal in (
-                (rows, row, True),
-                (cols, col, True),
-                (rows, exclude_row, False),
-                (cols, exclude_col, False),
-            ):
-                if want is None or values is None:
-                    continue
-                hit = values == want if equal else values != want
-                sel = hit if sel is None else sel & hit
-            out[img if sel is None else img[sel]] = True
-        return out

@@ -1,0 +1,151 @@
+"""The outcomes behind ``DetectionResults``' sliders: the class-agnostic matching at one IoU as
+score-sorted events (:class:`_Sweep`), and the outcomes at one (IoU, confidence) as prefix lengths
+into it (:class:`_At`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from assay.formats.detection import DetectionGroundTruth, DetectionPredictions
+from assay.metrics.detection.matching import CROWD, MATCHED, AgnosticMatch
+
+
+@dataclass(eq=False)
+class _Sweep:
+    """The matching at one IoU as events sorted by descending confidence, so that the events at a
+    confidence ``s`` are a prefix (predictions) or a suffix (ground truth missed below ``s``).
+
+    Event codes are ``row * (K + 1) + column`` of the confusion matrix (row / column K = none).
+    """
+
+    m: AgnosticMatch
+    d_key: np.ndarray  # -score of the non-crowd-ignored predictions, ascending
+    d_row: np.ndarray
+    d_col: np.ndarray
+    d_img: np.ndarray
+    d_code: np.ndarray
+    g_key: np.ndarray  # -score of the matched partner of each non-crowd ground truth, ascending
+    g_row: np.ndarray
+    g_img: np.ndarray
+    g_code: np.ndarray  # its "Not detected" code (it is missed when the partner is below s)
+    u_row: np.ndarray  # non-crowd ground truth without a partner: always missed
+    u_img: np.ndarray
+    u_counts: np.ndarray
+    t_key: np.ndarray  # -score of the true positives, ascending
+    t_img: np.ndarray
+    gt_per_image: np.ndarray  # non-crowd ground truth per image
+
+    @classmethod
+    def build(cls, m: AgnosticMatch, gt: DetectionGroundTruth, dt: DetectionPredictions) -> _Sweep:
+        k, n_img = len(gt.classes), gt.n_images
+        k1 = k + 1
+        scores = np.asarray(dt.scores, np.float64)
+        gt_labels = np.asarray(gt.labels, np.int64)
+        kept = np.flatnonzero(m.dt_state != CROWD)
+        order = kept[np.argsort(-scores[kept], kind="stable")]
+        matched = m.dt_state[order] == MATCHED
+        row = np.full(len(order), k, np.int64)
+        if len(gt_labels):
+            row[matched] = gt_labels[m.dt_gt[order][matched]]
+        col = np.asarray(dt.labels, np.int64)[order]
+        d_key = -scores[order]
+        d_img = np.asarray(dt.image, np.int64)[order]
+        tp = matched & (row == col)
+        crowd = np.asarray(gt.iscrowd, bool)
+        partner = np.asarray(m.gt_dt, np.int64)
+        has = np.flatnonzero(~crowd & (partner >= 0))
+        g_order = has[np.argsort(-scores[partner[has]], kind="stable")]
+        g_row = gt_labels[g_order]
+        unpartnered = np.flatnonzero(~crowd & (partner < 0))
+        u_row = gt_labels[unpartnered]
+        gt_img = np.asarray(gt.image, np.int64)
+        return cls(
+            m=m,
+            d_key=d_key,
+            d_row=row.astype(np.int32),
+            d_col=col.astype(np.int32),
+            d_img=d_img.astype(np.int32),
+            d_code=(row * k1 + col).astype(np.int32),
+            g_key=-scores[partner[g_order]],
+            g_row=g_row.astype(np.int32),
+            g_img=gt_img[g_order].astype(np.int32),
+            g_code=(g_row * k1 + k).astype(np.int32),
+            u_row=u_row.astype(np.int32),
+            u_img=gt_img[unpartnered].astype(np.int32),
+            u_counts=np.bincount(u_row * k1 + k, minlength=k1 * k1),
+            t_key=d_key[tp],
+            t_img=d_img[tp].astype(np.int32),
+            gt_per_image=np.bincount(gt_img[~crowd], minlength=n_img),
+        )
+
+
+class _At:
+    """The outcomes at one (IoU, confidence): prefix lengths into a :class:`_Sweep`, with the
+    confusion counts, the per-image TP / FP / FN and the P / R / F1 table computed on first use."""
+
+    def __init__(self, sweep: _Sweep, score: float, n_classes: int, n_images: int) -> None:
+        self.sweep, self.k, self.n_images = sweep, n_classes, n_images
+        self.nd = int(np.searchsorted(sweep.d_key, -score, side="right"))
+        self.ng = int(np.searchsorted(sweep.g_key, -score, side="right"))
+        self.nt = int(np.searchsorted(sweep.t_key, -score, side="right"))
+        self._counts: np.ndarray | None = None
+        self._per_image: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.prf: dict[str, Any] | None = None
+
+    def counts(self) -> np.ndarray:
+        """(K + 1, K + 1) confusion counts (rows actual + none, columns predicted + none)."""
+        if self._counts is None:
+            sw, k1 = self.sweep, self.k + 1
+            c = np.bincount(sw.d_code[: self.nd], minlength=k1 * k1)
+            c += np.bincount(sw.g_code[self.ng :], minlength=k1 * k1)
+            c += sw.u_counts
+            self._counts = c.reshape(k1, k1)
+        return self._counts
+
+    def per_image(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """TP, FP, FN per image."""
+        if self._per_image is None:
+            sw, n = self.sweep, self.n_images
+            tp = np.bincount(sw.t_img[: self.nt], minlength=n)
+            fp = np.bincount(sw.d_img[: self.nd], minlength=n) - tp
+            self._per_image = (tp, fp, sw.gt_per_image - tp)
+        return self._per_image
+
+    def images_where(
+        self,
+        row: int | None,
+        col: int | None,
+        *,
+        exclude_row: int | None = None,
+        exclude_col: int | None = None,
+    ) -> np.ndarray:
+        """Boolean mask of the images holding an event in (row, col) (None = any), optionally
+        with row != exclude_row / col != exclude_col."""
+        sw, k = self.sweep, self.k
+        out = np.zeros(self.n_images, bool)
+        nd, ng = self.nd, self.ng
+        pieces = [
+            (sw.d_row[:nd], sw.d_col[:nd], sw.d_img[:nd]),
+            (sw.g_row[ng:], None, sw.g_img[ng:]),
+            (sw.u_row, None, sw.u_img),
+        ]
+        for rows, cols, img in pieces:
+            if cols is None and ((col is not None and col != k) or exclude_col == k):
+                continue  # ground-truth events are all in the "Not detected" column
+            sel: np.ndarray | None = None
+            for values, want, equal in (
+                (rows, row, True),
+                (cols, col, True),
+                (rows, exclude_row, False),
+                (cols, exclude_col, False),
+            ):
+                if want is None or values is None:
+                    continue
+                hit = values == want if equal else values != want
+                sel = hit if sel is None else sel & hit
+            out[img if sel is None else img[sel]] = True
+        return out
