@@ -9,7 +9,7 @@ STATIC := src/assay/server/static/index.html
 WEB_SOURCES := $(shell find frontend/src frontend/index.html frontend/package.json frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig*.json -type f 2>/dev/null) \
                $(shell find src/assay/server -name '*.py' 2>/dev/null)
 
-.PHONY: demo test setup web lint pytest browser clean
+.PHONY: demo test setup web lint clean
 
 setup: $(STAMPS)/venv
 
@@ -41,7 +41,7 @@ lint: $(STAMPS)/venv
 	$(VENV)/bin/mypy src
 
 test: $(STAMPS)/venv $(STATIC) lint
-	$(VENV)/bin/pytest -q -p no:cacheprovider tests
+	$(VENV)/bin/pytest -q -p no:cacheprovider --doctest-modules src/assay tests
 
 clean:
 	rm -rf $(STAMPS) $(VENV) frontend/node_modules src/assay/server/static .demo

@@ -1,8 +1,8 @@
 """Background evaluation jobs: files on the server's disk evaluated in a worker thread and stored.
 
->>> runner = JobRunner(workspace)                                  # doctest: +SKIP
->>> job = runner.submit(EvaluationCreate(gt="gt.csv", pred="pred.csv"))
->>> workspace.get_job(job.id).status                               # "queued" -> "running" -> "done"
+>>> runner = JobRunner(workspace)  # doctest: +SKIP
+>>> job = runner.submit(EvaluationCreate(gt="gt.csv", pred="pred.csv"))  # doctest: +SKIP
+>>> workspace.get_job(job.id).status  # doctest: +SKIP
 """
 
 from __future__ import annotations

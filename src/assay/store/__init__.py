@@ -1,7 +1,9 @@
 """The workspace: a SQLite catalog of datasets, models, evaluations and jobs, plus artifacts.
 
 >>> from assay.store import Workspace
->>> ws = Workspace()                       # doctest: +SKIP  ($ASSAY_HOME or ~/.assay)
+>>> ws = Workspace()  # doctest: +SKIP
+
+(the workspace at $ASSAY_HOME, or ~/.assay)
 """
 
 from assay.store.records import (

@@ -1,9 +1,9 @@
 """The workspace: a SQLite catalog plus per-evaluation artifacts under ``$ASSAY_HOME``.
 
->>> ws = Workspace(tmp_path)                                               # doctest: +SKIP
->>> dv = ws.add_dataset_version("pets", task="classification", source=Path("gt.csv"))
->>> rec = ws.save_evaluation(results, task="classification", name="r50", dataset_version_id=dv.id)
->>> ws.load_results(rec.id).summary()["accuracy"]
+>>> ws = Workspace(tmp_path)  # doctest: +SKIP
+>>> dv = ws.add_dataset_version("pets", task="classification", source=Path("gt.csv"))  # doctest: +SKIP
+>>> rec = ws.save_evaluation(results, task="classification", name="r50", dataset_version_id=dv.id)  # doctest: +SKIP
+>>> ws.load_results(rec.id).summary()["accuracy"]  # doctest: +SKIP
 """
 
 from __future__ import annotations
