@@ -38,20 +38,11 @@ sys.path.insert(0, str(ROOT / "src"))
 
 
 def make_scores(n: int, n_classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Labels and float32 softmax scores, about 70 % top-1 accurate."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, n_classes, n)
-    s = np.empty((n, n_classes), dtype=np.float32)
-    step = max(1, 5_000_000 // n_classes)
-    for a in range(0, n, step):
-        b = min(n, a + step)
-        z = rng.standard_normal((b - a, n_classes), dtype=np.float32) * 1.5
-        z[np.arange(b - a), y[a:b]] += 3.0
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        s[a:b] = z
-    return y, s
+    """The classification benchmark's seeded float32 softmax scores."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from classification import make_scores as scores  # type: ignore[import-not-found]
+
+    return scores(n, n_classes, seed)
 
 
 def detection_data(n_images: int) -> tuple[dict, list]:
