@@ -247,3 +247,25 @@ def test_detection_bad_results_exit_2(home: Path, tmp_path: Path) -> None:
     code, _, stderr = run("evaluate", "--gt", str(gt), "--pred", str(bad))
     assert code == 2 and "bad.json" in stderr and len(stderr.strip().splitlines()) == 1
     assert json.loads(run("list", "--json")[1]) == []
+
+
+def test_intervals_and_folds_in_the_report(
+    home: Path, files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    gt, pred = files
+    out = tmp_path / "ci.json"
+    code, stdout, _ = run(
+        "evaluate", "--gt", str(gt), "--pred", str(pred), "--intervals", "--json", str(out)
+    )
+    assert code == 0, stdout
+    assert "95 % CI" in stdout and "Per fold" in stdout and "mean ± std" in stdout
+    report = json.loads(out.read_text())
+    for key in ("accuracy", "macro_f1", "roc_auc_macro"):
+        ci = report["intervals"][key]
+        assert ci["low"] <= report["summary"][key] <= ci["high"]
+    assert sorted(report["per_fold"]["folds"]) == ["0", "1", "2"]
+    eid = json.loads(run("list", "--json")[1])[0]["id"]
+    shown = json.loads(run("show", str(eid), "--json")[1])
+    assert "intervals" not in shown  # only on request
+    code, stdout, _ = run("show", str(eid), "--intervals")
+    assert code == 0 and "95 % CI" in stdout

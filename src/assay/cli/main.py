@@ -85,6 +85,12 @@ def evaluate(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the JSON report here ('-' for stdout).")
     ] = None,
+    intervals: Annotated[
+        bool,
+        typer.Option(
+            "--intervals", help="Add 95 % bootstrap confidence intervals (a few seconds)."
+        ),
+    ] = False,
 ) -> None:
     """Evaluate predictions against ground truth, print the report and store it in the workspace."""
     from assay.cli.report import print_report, progress
@@ -127,7 +133,9 @@ def evaluate(
             model_version_id=model_version.id,
             params=params,
         )
-    report = _report(run.results, run.task, threshold=threshold, iou=iou, score=score)
+    report = _report(
+        run.results, run.task, threshold=threshold, iou=iou, score=score, intervals=intervals
+    )
     if json_out is not None:
         _write_json({"id": record.id, **report}, json_out)
     if json_out is None or str(json_out) != "-":
@@ -135,10 +143,15 @@ def evaluate(
 
 
 def _report(
-    results: Any, task: str, *, threshold: float, iou: float, score: float
+    results: Any, task: str, *, threshold: float, iou: float, score: float, intervals: bool = False
 ) -> dict[str, Any]:
     if task == "detection":
-        return results.to_json(iou=iou, score=score)
+        report = results.to_json(iou=iou, score=score)
+        if intervals:
+            report["intervals"] = results.bootstrap()
+        return report
+    if intervals:
+        results.bootstrap(threshold=threshold)  # kept by the results and added to its report
     return results.to_json(threshold=threshold)
 
 
@@ -170,6 +183,12 @@ def show(
     ] = None,
     score: Annotated[float | None, typer.Option(help="Detection: minimum score.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
+    intervals: Annotated[
+        bool,
+        typer.Option(
+            "--intervals", help="Add 95 % bootstrap confidence intervals (a few seconds)."
+        ),
+    ] = False,
 ) -> None:
     """Show a stored evaluation, optionally at another threshold."""
     from assay.cli.report import print_report
@@ -186,6 +205,7 @@ def show(
         threshold=threshold if threshold is not None else params.get("threshold", 0.5),
         iou=iou if iou is not None else params.get("iou", 0.5),
         score=score if score is not None else params.get("score", 0.0),
+        intervals=intervals,
     )
     if as_json:
         _write_json({"id": evaluation_id, **report}, Path("-"))

@@ -68,36 +68,41 @@ def print_report(report: dict[str, Any], *, evaluation_id: int | None = None) ->
         )
 
 
-def _highlights(title: str, items: list[tuple[str, Any]]) -> Table:
+def _highlights(
+    title: str, items: list[tuple[str, str, Any]], intervals: dict[str, Any] | None = None
+) -> Table:
+    """Name, value and, where a bootstrap ran, the 95 % interval; ``items`` are (label, key, value)."""
     table = Table(title=title, show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
-    for key, value in items:
-        table.add_row(key, _fmt(value))
+    if intervals:
+        table.add_column(style="dim")
+    for label, key, value in items:
+        ci = (intervals or {}).get(key)
+        row = [label, _fmt(value)]
+        if intervals:
+            row.append(f"95 % CI {_fmt(ci['low'])} – {_fmt(ci['high'])}" if ci else "")
+        table.add_row(*row)
     return table
 
 
 def _print_classification(report: dict[str, Any]) -> None:
     s = report["summary"]
-    items = [
-        ("Accuracy", s.get("accuracy")),
-        ("Top-5 accuracy", s.get("top5_accuracy")),
-        ("Macro precision", s.get("macro_precision")),
-        ("Macro recall", s.get("macro_recall")),
-        ("Macro F1", s.get("macro_f1")),
-        ("ROC AUC (macro)", s.get("roc_auc_macro")),
-        ("Average precision (macro)", s.get("average_precision_macro")),
-        ("Log loss", s.get("log_loss")),
-        ("Expected calibration error", s.get("ece")),
+    names = [
+        ("Accuracy", "accuracy"),
+        ("Top-5 accuracy", "top5_accuracy"),
+        ("Macro precision", "macro_precision"),
+        ("Macro recall", "macro_recall"),
+        ("Macro F1", "macro_f1"),
+        ("ROC AUC (macro)", "roc_auc_macro"),
+        ("Average precision (macro)", "average_precision_macro"),
+        ("Log loss", "log_loss"),
+        ("Expected calibration error", "ece"),
     ]
-    items = [(k, v) for k, v in items if k in ("Accuracy",) or v is not None]
+    items = [(n, k, s.get(k)) for n, k in names if k == "accuracy" or s.get(k) is not None]
     task = report.get("task", "classification")
-    console.print(
-        _highlights(
-            f"{task.capitalize()} · {len(report['classes'])} classes · threshold {report['threshold']:g}",
-            items,
-        )
-    )
+    title = f"{task.capitalize()} · {len(report['classes'])} classes · threshold {report['threshold']:g}"
+    console.print(_highlights(title, items, report.get("intervals")))
     opt = report.get("optimal")
     if opt:
         console.print(
@@ -117,12 +122,41 @@ def _print_classification(report: dict[str, Any]) -> None:
         rates = (row.get(f) for f in ("precision", "recall", "f1", "roc_auc", "average_precision"))
         table.add_row(cls, *(_fmt(v) for v in counts), *(_fmt(v, 3) for v in rates))
     console.print(table)
+    _print_folds(report.get("per_fold"))
     confused = _most_confused(report.get("confusion"))
     if confused:
         console.print(
             "Most confused (actual → predicted): "
             + ", ".join(f"{a} → {p} ({n})" for a, p, n in confused[:5])
         )
+
+
+FOLD_METRICS = (
+    ("accuracy", "accuracy"),
+    ("macro F1", "macro_f1"),
+    ("ROC AUC", "roc_auc_macro"),
+    ("AP", "average_precision_macro"),
+    ("log loss", "log_loss"),
+)
+
+
+def _print_folds(per_fold: dict[str, Any] | None) -> None:
+    """One row per cross-validation fold, then the mean ± standard deviation."""
+    if not per_fold:
+        return
+    table = Table(title="Per fold")
+    table.add_column("fold")
+    for label, _ in FOLD_METRICS:
+        table.add_column(label, justify="right")
+    for fold, summary in per_fold["folds"].items():
+        table.add_row(str(fold), *(_fmt(summary.get(k)) for _, k in FOLD_METRICS))
+    mean, std = per_fold["mean"], per_fold["std"]
+    table.add_row(
+        "mean ± std",
+        *(f"{_fmt(mean.get(k))} ± {_fmt(std.get(k), 3)}" for _, k in FOLD_METRICS),
+        style="bold",
+    )
+    console.print(table)
 
 
 def _most_confused(confusion: dict[str, Any] | None) -> list[tuple[str, str, int]]:
@@ -140,7 +174,8 @@ def _most_confused(confusion: dict[str, Any] | None) -> list[tuple[str, str, int
 
 def _print_detection(report: dict[str, Any]) -> None:
     coco = report["coco"]
-    console.print(_highlights("Detection · COCO bbox", list(coco.items())))
+    items = [(k, k, v) for k, v in coco.items()]
+    console.print(_highlights("Detection · COCO bbox", items, report.get("intervals")))
     table = Table(title="Per class")
     for col in ("class", "AP", "AP50", "AP75", "AR100"):
         table.add_column(col, justify="left" if col == "class" else "right")
