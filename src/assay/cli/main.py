@@ -106,32 +106,15 @@ def evaluate(
             gt, pred, task=task, threshold=threshold, logits=logits, images_root=images
         )
         step("Storing in the workspace")
-        ws = _workspace()
-        dataset = ws.add_dataset_version(
-            gt.resolve().stem if gt.is_file() else gt.resolve().name,
-            task=run.task,
-            source=run.gt_source,
-            samples=run.samples,
-        )
-        model_version = ws.add_model_version(
-            model or run.pred_source.stem, parent_version_id=parent, path=run.pred_source
-        )
-        params: dict[str, Any] = {
-            "gt": str(run.gt_source),
-            "pred": str(run.pred_source),
-            "logits": logits,
-        }
+        from assay.store.runs import save_run
+
+        params: dict[str, Any] = {"logits": logits}
         if run.task == "detection":
             params.update(iou=iou, score=score)
         else:
             params.update(threshold=threshold)
-        record = ws.save_evaluation(
-            run.results,
-            task=run.task,
-            name=name or f"{model_version.model_name} on {dataset.dataset_name}",
-            dataset_version_id=dataset.id,
-            model_version_id=model_version.id,
-            params=params,
+        record = save_run(
+            _workspace(), run, model=model, name=name, parent_version_id=parent, params=params
         )
     report = _report(
         run.results, run.task, threshold=threshold, iou=iou, score=score, intervals=intervals

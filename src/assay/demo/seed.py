@@ -14,30 +14,32 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from assay.evaluation.run import FileEvaluation, evaluate_files
+from assay.evaluation.run import evaluate_files
 from assay.store import Workspace
+from assay.store.runs import save_run
 
 
-def _store(
-    ws: Workspace,
-    run: FileEvaluation,
-    *,
-    dataset: str,
-    model: str,
-    name: str,
-    params: dict[str, Any],
-) -> int:
-    dv = ws.add_dataset_version(dataset, task=run.task, source=run.gt_source, samples=run.samples)
-    mv = ws.add_model_version(model, path=run.pred_source)
-    record = ws.save_evaluation(
-        run.results,
-        task=run.task,
-        name=name,
-        dataset_version_id=dv.id,
-        model_version_id=mv.id,
-        params={"gt": str(run.gt_source), "pred": str(run.pred_source), **params},
-    )
-    return record.id
+def _demos() -> list[tuple[str, str, Callable[[Path], tuple[Path, Path]], dict[str, Any]]]:
+    """(key, what is being made, a maker writing (ground truth, predictions) into a folder, how to
+    evaluate and store them)."""
+    from assay.demo.images import make_shape_images
+    from assay.demo.shapes import make_shapes_dataset
+    from assay.demo.text import make_trec_files
+
+    return [
+        ("text", "Training a TF-IDF + logistic regression model on TREC questions",
+         lambda d: make_trec_files(d / "trec"),
+         {"threshold": 0.5, "dataset": "trec-questions", "model": "tfidf-logreg",
+          "name": "TREC question type (TF-IDF + logistic regression)"}),
+        ("image", "Drawing shape images and training an image classifier",
+         lambda d: make_shape_images(d / "shapes-classification"),
+         {"threshold": 0.5, "dataset": "shapes", "model": "pixels-logreg",
+          "name": "Shape images (pixel logistic regression)"}),
+        ("detection", "Drawing a detection set and a noisy detector's results",
+         lambda d: make_shapes_dataset(d / "shapes-detection"),
+         {"task": "detection", "dataset": "shapes-detection", "model": "noisy-detector",
+          "name": "Shape detection (noisy detector)"}),
+    ]  # fmt: skip
 
 
 def seed_workspace(
@@ -47,48 +49,21 @@ def seed_workspace(
 
     Returns the evaluation ids keyed "image", "text" and "detection".
     """
-    from assay.demo.images import make_shape_images
-    from assay.demo.shapes import make_shapes_dataset
-    from assay.demo.text import make_trec_files
-
     say = log or (lambda _msg: None)
     data = (data_dir or home / "demo-data").resolve()
     ws = Workspace(home)
     ids: dict[str, int] = {}
-
-    say("Training a TF-IDF + logistic regression model on TREC questions")
-    gt, pred = make_trec_files(data / "trec")
-    run = evaluate_files(gt, pred, threshold=0.5)
-    ids["text"] = _store(
-        ws,
-        run,
-        dataset="trec-questions",
-        model="tfidf-logreg",
-        name="TREC question type (TF-IDF + logistic regression)",
-        params={"threshold": 0.5},
-    )
-
-    say("Drawing shape images and training an image classifier")
-    root, pred = make_shape_images(data / "shapes-classification")
-    run = evaluate_files(root, pred, threshold=0.5)
-    ids["image"] = _store(
-        ws,
-        run,
-        dataset="shapes",
-        model="pixels-logreg",
-        name="Shape images (pixel logistic regression)",
-        params={"threshold": 0.5},
-    )
-
-    say("Drawing a detection set and a noisy detector's results")
-    gt, pred = make_shapes_dataset(data / "shapes-detection")
-    run = evaluate_files(gt, pred, task="detection")
-    ids["detection"] = _store(
-        ws,
-        run,
-        dataset="shapes-detection",
-        model="noisy-detector",
-        name="Shape detection (noisy detector)",
-        params={"iou": 0.5, "score": 0.0},
-    )
+    for key, message, make, how in _demos():
+        say(message)
+        gt, pred = make(data)
+        if how.get("task") == "detection":
+            run = evaluate_files(gt, pred, task="detection")
+            params: dict[str, Any] = {"iou": 0.5, "score": 0.0}
+        else:
+            run = evaluate_files(gt, pred, threshold=how["threshold"])
+            params = {"threshold": how["threshold"]}
+        record = save_run(
+            ws, run, dataset=how["dataset"], model=how["model"], name=how["name"], params=params
+        )
+        ids[key] = record.id
     return ids

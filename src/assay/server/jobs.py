@@ -38,6 +38,7 @@ class JobRunner:
 
     def _run(self, job_id: int, request: EvaluationCreate) -> None:
         from assay.evaluation.run import evaluate_files
+        from assay.store.runs import save_run
 
         ws = self.workspace
         ws.update_job(job_id, status="running")
@@ -48,24 +49,12 @@ class JobRunner:
                 task=request.task,
                 threshold=request.threshold,
             )
-            dataset = Path(run.gt_source).stem or "dataset"
-            dv = ws.add_dataset_version(
-                dataset, task=run.task, source=run.gt_source, samples=run.samples
-            )
-            mv = ws.add_model_version(
-                request.model or Path(run.pred_source).stem, path=run.pred_source
-            )
-            record = ws.save_evaluation(
-                run.results,
-                task=run.task,
-                name=request.name or f"{mv.model_name} on {dv.dataset_name}",
-                dataset_version_id=dv.id,
-                model_version_id=mv.id,
-                params={
-                    "gt": str(run.gt_source),
-                    "pred": str(run.pred_source),
-                    "threshold": request.threshold,
-                },
+            record = save_run(
+                ws,
+                run,
+                model=request.model,
+                name=request.name,
+                params={"threshold": request.threshold},
             )
         except Exception as exc:  # noqa: BLE001 - any failure is the job's error, in one line
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
