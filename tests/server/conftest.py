@@ -183,3 +183,20 @@ def client(seeded: Seeded) -> Iterator[TestClient]:
     app.state.intervals.n_classification = app.state.intervals.n_detection = 10  # fast
     with TestClient(app) as test_client:
         yield test_client
+
+
+def get_json(client: TestClient, url: str) -> dict:
+    """A 200 answer's JSON, which never carries NaN or Infinity."""
+    answer = client.get(url)
+    assert answer.status_code == 200, answer.text
+    assert "NaN" not in answer.text and "Infinity" not in answer.text
+    return answer.json()
+
+
+def get_error(client: TestClient, url: str, status: int = 422) -> str:
+    """The one-line ``detail`` of an error answer with ``status``."""
+    answer = client.get(url)
+    assert answer.status_code == status, answer.text
+    detail = answer.json()["detail"]
+    assert isinstance(detail, str) and "\n" not in detail
+    return detail

@@ -10,21 +10,8 @@ from fastapi.testclient import TestClient
 
 from assay.store import Workspace
 from tests.server.conftest import CLASSES, Seeded
-
-
-def _get(client: TestClient, url: str) -> dict:
-    answer = client.get(url)
-    assert answer.status_code == 200, answer.text
-    assert "NaN" not in answer.text and "Infinity" not in answer.text
-    return answer.json()
-
-
-def _error(client: TestClient, url: str, status: int = 422) -> str:
-    answer = client.get(url)
-    assert answer.status_code == status, answer.text
-    detail = answer.json()["detail"]
-    assert isinstance(detail, str) and "\n" not in detail
-    return detail
+from tests.server.conftest import get_error as _error
+from tests.server.conftest import get_json as _get
 
 
 def _same(a: object, b: object) -> bool:
