@@ -1,6 +1,9 @@
 // The confusion matrix as a clickable heatmap: rows = actual, columns = predicted.
+import { useState } from "react";
+import { api, type SliderParams } from "../api/client";
 import type { ConfusionAnswer } from "../api/types";
-import { Empty } from "./common";
+import { useQuery } from "../hooks";
+import { Empty, ErrorState, Panel, Segmented, Spinner } from "./common";
 
 const SPECIAL = new Set(["Below threshold", "Not detected", "Not an object", "No prediction"]);
 
@@ -101,5 +104,63 @@ export function ConfusionMatrix({
         <div className="muted small">Cells show the mean predicted probability of the column class over the cell's samples.</div>
       )}
     </div>
+  );
+}
+
+type Normalize = "none" | "true" | "probability";
+
+/**
+ * The confusion-matrix panel of both evaluation pages: the count / row % / probability switch, the
+ * top-10 view with a way to see all classes, and the matrix at the page's threshold or IoU.
+ */
+export function ConfusionPanel({
+  evalId,
+  nClasses,
+  sliders,
+  modes,
+  onCell,
+  selected,
+}: {
+  evalId: number;
+  nClasses: number;
+  sliders: SliderParams;
+  modes: { value: Normalize; label: string }[];
+  onCell: (actual: string, predicted: string) => void;
+  selected?: { actual?: string; predicted?: string };
+}) {
+  const [normalize, setNormalize] = useState<Normalize>("none");
+  const [showAll, setShowAll] = useState(false);
+  const top = nClasses > 10 && !showAll ? 10 : undefined;
+  const confusion = useQuery(
+    (s) => api.confusion(evalId, { ...sliders, normalize: normalize === "none" ? undefined : normalize, top }, s),
+    [evalId, JSON.stringify(sliders), normalize, top],
+  );
+  return (
+    <Panel
+      busy={confusion.loading && !!confusion.data}
+      title="Confusion matrix"
+      testid="confusion"
+      actions={
+        <>
+          <Segmented value={normalize} onChange={setNormalize} testid="cm-mode" options={modes} />
+          {nClasses > 10 && (
+            <button className="btn btn-sm" onClick={() => setShowAll(!showAll)} data-testid="cm-toggle-all">
+              {showAll ? "Top 10 confused" : `All ${nClasses} classes`}
+            </button>
+          )}
+        </>
+      }
+    >
+      {confusion.error && !confusion.data ? (
+        <ErrorState error={confusion.error} onRetry={confusion.reload} />
+      ) : !confusion.data ? (
+        <Spinner />
+      ) : (
+        <>
+          {top && <p className="muted small">The {top} classes involved in the most confusion, of {nClasses}.</p>}
+          <ConfusionMatrix data={confusion.data} onCell={onCell} selected={selected} />
+        </>
+      )}
+    </Panel>
   );
 }

@@ -6,11 +6,11 @@ import { useDebounced, useQuery } from "../hooks";
 import { fmt } from "../format";
 import { HIGHLIGHTS, METRICS } from "../metricsHelp";
 import { DataTable } from "../components/DataTable";
-import { ConfusionMatrix } from "../components/ConfusionMatrix";
+import { ConfusionPanel } from "../components/ConfusionMatrix";
 import { ClassificationCurves } from "../components/Curves";
 import { DEFAULT_FILTER, SampleFeed, type FeedFilter } from "../components/SampleFeed";
 import { SampleView } from "../components/SampleView";
-import { ErrorState, Panel, Segmented, SliderField, Spinner } from "../components/common";
+import { ErrorState, Panel, SliderField, Spinner } from "../components/common";
 import { EvalHeader } from "./EvaluationPage";
 
 /** The highlight cards' keys from a server summary (`summary(threshold)` of the results). */
@@ -87,20 +87,12 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
     if (!o || typeof o.threshold !== "number") return {};
     return { [o.metric ?? "f1"]: { threshold: o.threshold, value: o.value } };
   });
-  const [normalize, setNormalize] = useState<"none" | "true" | "probability">("none");
-  const [showAll, setShowAll] = useState(false);
   const [filter, setFilter] = useState<FeedFilter>(DEFAULT_FILTER);
   const [open, setOpen] = useState<Sample | null>(null);
   const feedRef = useRef<HTMLDivElement>(null);
   const multilabel = ev.task === "multilabel";
 
   const labels = useQuery((s) => api.labels(ev.id, { threshold: t }, s), [ev.id, t]);
-  const top = ev.n_classes > 10 && !showAll ? 10 : undefined;
-  const confusion = useQuery(
-    (s) => api.confusion(ev.id, { threshold: t, normalize: normalize === "none" ? undefined : normalize, top }, s),
-    [ev.id, t, normalize, top],
-    !multilabel,
-  );
 
   const atDefault = Math.abs(t - defaultT) < 1e-9;
   // The headline metrics at the slider's threshold come from the server (GET /summary).
@@ -215,41 +207,18 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
       </Panel>
       <div className={multilabel ? "" : "grid-2 grid-even"}>
         {!multilabel && (
-          <Panel
-            busy={confusion.loading && !!confusion.data}
-            title="Confusion matrix"
-            testid="confusion"
-            actions={
-              <>
-                <Segmented
-                  value={normalize}
-                  onChange={setNormalize}
-                  testid="cm-mode"
-                  options={[
-                    { value: "none", label: "Counts" },
-                    { value: "true", label: "Row %" },
-                    { value: "probability", label: "Avg. probability" },
-                  ]}
-                />
-                {ev.n_classes > 10 && (
-                  <button className="btn btn-sm" onClick={() => setShowAll(!showAll)} data-testid="cm-toggle-all">
-                    {showAll ? "Top 10 confused" : `All ${ev.n_classes} classes`}
-                  </button>
-                )}
-              </>
-            }
-          >
-            {confusion.error && !confusion.data ? (
-              <ErrorState error={confusion.error} onRetry={confusion.reload} />
-            ) : !confusion.data ? (
-              <Spinner />
-            ) : (
-              <>
-                {top && <p className="muted small">The {top} classes involved in the most confusion, of {ev.n_classes}.</p>}
-                <ConfusionMatrix data={confusion.data} onCell={confusionCell} selected={filter} />
-              </>
-            )}
-          </Panel>
+          <ConfusionPanel
+            evalId={ev.id}
+            nClasses={ev.n_classes}
+            sliders={{ threshold: t }}
+            modes={[
+              { value: "none", label: "Counts" },
+              { value: "true", label: "Row %" },
+              { value: "probability", label: "Avg. probability" },
+            ]}
+            onCell={confusionCell}
+            selected={filter}
+          />
         )}
         <ClassificationCurves evalId={ev.id} classes={ev.classes} threshold={t} />
       </div>

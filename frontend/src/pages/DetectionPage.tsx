@@ -6,11 +6,11 @@ import { useDebounced, useQuery } from "../hooks";
 import { fmt } from "../format";
 import { COCO_HELP } from "../metricsHelp";
 import { DataTable } from "../components/DataTable";
-import { ConfusionMatrix } from "../components/ConfusionMatrix";
+import { ConfusionPanel } from "../components/ConfusionMatrix";
 import { DetectionPrCurve } from "../components/Curves";
 import { DEFAULT_DET_FILTER, SampleFeed, type FeedFilter } from "../components/SampleFeed";
 import { DetectionImageView } from "../components/SampleView";
-import { ErrorState, Panel, Segmented, SliderField, Spinner } from "../components/common";
+import { ErrorState, Panel, SliderField, Spinner } from "../components/common";
 import { EvalHeader } from "./EvaluationPage";
 
 const COCO_KEYS = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"];
@@ -110,19 +110,12 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
   const [score, setScore] = useState(optScore);
   const dIou = useDebounced(iou, 150);
   const dScore = useDebounced(score, 150);
-  const [normalize, setNormalize] = useState<"none" | "true">("none");
-  const [showAll, setShowAll] = useState(false);
   const [filter, setFilter] = useState<FeedFilter>(DEFAULT_DET_FILTER);
   const [open, setOpen] = useState<Sample | null>(null);
   const feedRef = useRef<HTMLDivElement>(null);
   const sliders = useMemo(() => ({ iou: dIou, score: dScore }), [dIou, dScore]);
 
   const labels = useQuery((s) => api.labels(ev.id, sliders, s), [ev.id, dIou, dScore]);
-  const top = ev.n_classes > 10 && !showAll ? 10 : undefined;
-  const confusion = useQuery(
-    (s) => api.confusion(ev.id, { ...sliders, normalize: normalize === "none" ? undefined : normalize, top }, s),
-    [ev.id, dIou, dScore, normalize, top],
-  );
 
   // Overall P / R / F1 and TP / FP / FN at (IoU, confidence), from the server (GET /summary).
   const summary = useQuery((s) => api.summary(ev.id, sliders, s), [ev.id, dIou, dScore]);
@@ -243,29 +236,17 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
           )}
       </Panel>
       <div className="grid-2 grid-even">
-        <Panel
-          busy={confusion.loading && !!confusion.data}
-          title="Confusion matrix"
-          testid="confusion"
-          actions={
-            <>
-              <Segmented value={normalize} onChange={setNormalize} testid="cm-mode" options={[{ value: "none", label: "Counts" }, { value: "true", label: "Row %" }]} />
-              {ev.n_classes > 10 && (
-                <button className="btn btn-sm" onClick={() => setShowAll(!showAll)} data-testid="cm-toggle-all">
-                  {showAll ? "Top 10 confused" : `All ${ev.n_classes} classes`}
-                </button>
-              )}
-            </>
-          }
-        >
-          {confusion.error && !confusion.data ? (
-            <ErrorState error={confusion.error} onRetry={confusion.reload} />
-          ) : !confusion.data ? (
-            <Spinner />
-          ) : (
-            <ConfusionMatrix data={confusion.data} onCell={(a, p) => showFeed({ actual: a, predicted: p })} selected={filter} />
-          )}
-        </Panel>
+        <ConfusionPanel
+          evalId={ev.id}
+          nClasses={ev.n_classes}
+          sliders={sliders}
+          modes={[
+            { value: "none", label: "Counts" },
+            { value: "true", label: "Row %" },
+          ]}
+          onCell={(a, p) => showFeed({ actual: a, predicted: p })}
+          selected={filter}
+        />
         <DetectionPrCurve evalId={ev.id} classes={ev.classes} iou={dIou} />
       </div>
       <Panel title="AP under other protocols" testid="protocols">
