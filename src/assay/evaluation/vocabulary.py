@@ -1,0 +1,54 @@
+"""The words every screen, report and answer shares: special labels, outcomes, optimisable metrics,
+curve kinds and sort keys. Defined once here; the REST schemas turn them into enums, so the web
+client's generated types carry the same words.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# ---------------------------------------------------------------- special labels
+# Single-label and multi-label classification: a sample (or, multi-label, a sample with no class
+# at or above the threshold) that the model leaves without a prediction.
+BELOW_THRESHOLD: Final = "Below threshold"
+# Multi-label: the row of samples annotated with no class at all.
+NO_LABEL: Final = "No label"
+# Detection: a ground-truth box no prediction matched (column) / a prediction matching no ground
+# truth (row).
+NOT_DETECTED: Final = "Not detected"
+NOT_AN_OBJECT: Final = "Not an object"
+SPECIAL_LABELS: Final = (BELOW_THRESHOLD, NO_LABEL, NOT_DETECTED, NOT_AN_OBJECT)
+
+# ---------------------------------------------------------------- outcomes, in display order
+OUTCOMES: Final = ("tp", "fp", "fn")
+
+# ---------------------------------------------------------------- optimisable metrics
+# The metric an "optimal" operating point maximises. f1 / precision / recall are macro averages
+# for classification and overall (micro) values for detection.
+CLASSIFICATION_OPTIMA: Final = ("f1", "accuracy", "precision", "recall", "micro_f1")
+DETECTION_OPTIMA: Final = ("f1", "precision", "recall")
+OPTIMA: Final = {
+    "classification": CLASSIFICATION_OPTIMA,
+    "multilabel": CLASSIFICATION_OPTIMA,
+    "detection": DETECTION_OPTIMA,
+}
+
+# ---------------------------------------------------------------- curves
+CLASSIFICATION_CURVES: Final = ("roc", "pr", "threshold", "calibration", "density")
+DETECTION_CURVES: Final = ("pr",)
+CURVES: Final = {
+    "classification": CLASSIFICATION_CURVES,
+    "multilabel": CLASSIFICATION_CURVES,
+    "detection": DETECTION_CURVES,
+}
+
+# ---------------------------------------------------------------- sample feed sort keys
+CLASSIFICATION_SORTS: Final = ("confidence", "confusion", "index")
+DETECTION_SORTS: Final = ("errors", "tp", "fp", "fn", "index")
+SORTS: Final = {
+    "classification": CLASSIFICATION_SORTS,
+    "multilabel": CLASSIFICATION_SORTS,
+    "detection": DETECTION_SORTS,
+}
+
+TASKS: Final = ("classification", "multilabel", "detection")
