@@ -1,6 +1,6 @@
 """COCO detection JSON: instances (ground truth) and results (predictions).
 
-Parsed with orjson into the columnar types of :mod:`assay.formats.detection`. The common path is
+Parsed with orjson into the columnar types of :mod:`assay.formats.detection_types`. The common path is
 vectorised; when it fails, a slower scan finds the offending entry so the error names it.
 
 >>> gt = load_detection_gt({"images": [{"id": 1, "file_name": "a.jpg", "width": 9, "height": 9}],
@@ -24,7 +24,7 @@ import numpy as np
 import orjson
 
 from assay.errors import InputError
-from assay.formats.detection import DetectionGroundTruth, DetectionPredictions, check_boxes
+from assay.formats.detection_types import DetectionGroundTruth, DetectionPredictions, check_boxes
 
 __all__ = ["load_detection_gt", "load_detection_results", "read_json", "to_coco_dict"]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from assay.errors import InputError
-from assay.formats.detection import DetectionGroundTruth
+from assay.formats.detection_types import DetectionGroundTruth
 
 __all__ = ["load_detection_gt", "write_voc"]
 

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from assay.errors import InputError
-from assay.formats.detection import DetectionGroundTruth, DetectionPredictions, check_boxes
+from assay.formats.detection_types import DetectionGroundTruth, DetectionPredictions, check_boxes
 
 __all__ = ["load_detection_gt", "load_detection_results", "parse_yaml_names", "write_yolo"]
 
