@@ -52,3 +52,13 @@ SORTS: Final = {
 }
 
 TASKS: Final = ("classification", "multilabel", "detection")
+
+# ---------------------------------------------------------------- conventions, said where shown
+# Top-k accuracy (single-label): how tied scores rank. One sentence, printed by the CLI's report.
+TOP_K_TIE_RULE: Final = (
+    "Top-k accuracy counts a sample when its annotated class is among its k highest scores; tied "
+    "scores rank in class order (the first class ahead, as argmax breaks ties, so top-1 equals "
+    "top-1 accuracy), where scikit-learn's top_k_accuracy_score puts the last class ahead."
+)
+# Default ks of top-k accuracy (those below the number of classes are kept).
+DEFAULT_TOP_K: Final = (1, 3, 5)

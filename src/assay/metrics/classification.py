@@ -23,6 +23,7 @@ __all__ = [
     "row_statistics",
     "prf_from_counts",
     "averages",
+    "averages_batch",
     "counts_at_threshold",
     "multilabel_counts",
     "confusion_matrix",
@@ -106,21 +107,42 @@ def averages(tp: np.ndarray, n_pred: np.ndarray, n_true: np.ndarray) -> dict[str
     >>> averages(np.array([1, 0]), np.array([2, 0]), np.array([1, 1]))["macro_f1"]
     0.3333333333333333
     """
+    batch = averages_batch(np.asarray(tp)[None], np.asarray(n_pred)[None], np.asarray(n_true)[None])
+    return {k: (float(v[0]) if np.isfinite(v[0]) else None) for k, v in batch.items()}
+
+
+def averages_batch(
+    tp: np.ndarray, n_pred: np.ndarray, n_true: np.ndarray
+) -> dict[str, np.ndarray]:
+    """:func:`averages` of each row of (B, C) count matrices at once (NaN where undefined), e.g.
+    the bootstrap replicates.
+
+    >>> averages_batch(np.array([[1, 0]]), np.array([[2, 0]]), np.array([[1, 1]]))["macro_f1"]
+    array([0.33333333])
+    """
+    tp = np.asarray(tp, dtype=np.float64)
+    n_pred = np.asarray(n_pred, dtype=np.float64)
+    n_true = np.asarray(n_true, dtype=np.float64)
     precision, recall, f1 = prf_from_counts(tp, n_pred, n_true)
-    present = (np.asarray(n_pred) + np.asarray(n_true)) > 0
-    out: dict[str, float | None] = {}
-    p0, r0, f0 = (np.nan_to_num(x[present], nan=0.0) for x in (precision, recall, f1))
-    for name, arr in (("precision", p0), ("recall", r0), ("f1", f0)):
-        out[f"macro_{name}"] = float(arr.mean()) if arr.size else None
-    w = np.asarray(n_true, dtype=np.float64)[present]
-    for name, arr in (("precision", p0), ("recall", r0), ("f1", f0)):
-        out[f"weighted_{name}"] = float(np.dot(arr, w) / w.sum()) if w.sum() > 0 else None
-    stp, spred, strue = float(np.sum(tp)), float(np.sum(n_pred)), float(np.sum(n_true))
-    # zero_division=0 as for the macro averages: nothing predicted (or labeled) scores 0.
-    out["micro_precision"] = stp / spred if spred > 0 else (0.0 if strue > 0 else None)
-    out["micro_recall"] = stp / strue if strue > 0 else (0.0 if spred > 0 else None)
-    out["micro_f1"] = 2 * stp / (spred + strue) if spred + strue > 0 else None
-    return out
+    present = (n_pred + n_true) > 0
+    n_present = present.sum(axis=1)
+    w = np.where(present, n_true, 0.0)
+    w_sum = w.sum(axis=1)
+    out: dict[str, np.ndarray] = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name, arr in (("precision", precision), ("recall", recall), ("f1", f1)):
+            a0 = np.where(present, np.nan_to_num(arr, nan=0.0), 0.0)
+            out[f"macro_{name}"] = np.where(n_present > 0, a0.sum(axis=1) / n_present, np.nan)
+            out[f"weighted_{name}"] = np.where(w_sum > 0, (a0 * w).sum(axis=1) / w_sum, np.nan)
+        stp, spred, strue = tp.sum(axis=1), n_pred.sum(axis=1), n_true.sum(axis=1)
+        # zero_division=0 as for the macro averages: nothing predicted (or labeled) scores 0.
+        out["micro_precision"] = np.where(
+            spred > 0, stp / spred, np.where(strue > 0, 0.0, np.nan)
+        )
+        out["micro_recall"] = np.where(strue > 0, stp / strue, np.where(spred > 0, 0.0, np.nan))
+        out["micro_f1"] = np.where(spred + strue > 0, 2 * stp / (spred + strue), np.nan)
+    order = [f"{k}_{m}" for k in ("macro", "micro", "weighted") for m in ("precision", "recall", "f1")]
+    return {k: out[k] for k in order}
 
 
 def counts_at_threshold(

@@ -29,6 +29,9 @@ __all__ = [
     "roc_curve",
     "precision_recall_curve",
     "threshold_curves",
+    "roc_from_counts",
+    "pr_from_counts",
+    "threshold_from_counts",
 ]
 
 
@@ -301,6 +304,77 @@ def binary_clf_curve(
     return fps, tps, s[ends]
 
 
+def roc_from_counts(
+    fps: np.ndarray, tps: np.ndarray, thresholds: np.ndarray
+) -> dict[str, np.ndarray | float]:
+    """ROC points from :func:`binary_clf_curve` counts: every distinct threshold (none dropped),
+    starting at (0, 0) with threshold ``inf``; the AUC by the trapezoidal rule (NaN without
+    positives or negatives).
+
+    >>> r = roc_from_counts(np.array([0, 1]), np.array([1, 1]), np.array([.9, .2]))
+    >>> r["fpr"].tolist(), r["tpr"].tolist(), r["auc"]
+    ([0.0, 0.0, 1.0], [0.0, 1.0, 1.0], 1.0)
+    """
+    fps = np.r_[0, fps]
+    tps = np.r_[0, tps]
+    thr = np.r_[np.inf, thresholds].astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fpr = fps / fps[-1] if fps[-1] > 0 else np.full(fps.shape, np.nan)
+        tpr = tps / tps[-1] if tps[-1] > 0 else np.full(tps.shape, np.nan)
+    auc = float(np.trapezoid(tpr, fpr)) if fps[-1] > 0 and tps[-1] > 0 else float("nan")
+    return {"fpr": fpr, "tpr": tpr, "thresholds": thr, "auc": auc}
+
+
+def pr_from_counts(
+    fps: np.ndarray, tps: np.ndarray, thresholds: np.ndarray
+) -> dict[str, np.ndarray | float]:
+    """Precision / recall from :func:`binary_clf_curve` counts as scikit-learn's
+    ``precision_recall_curve`` (thresholds increasing, last point precision 1, recall 0), plus the
+    step-wise average precision (NaN without positives).
+
+    >>> r = pr_from_counts(np.array([0, 1]), np.array([1, 1]), np.array([.9, .2]))
+    >>> r["precision"].tolist(), r["recall"].tolist(), r["average_precision"]
+    ([0.5, 1.0, 1.0], [1.0, 1.0, 0.0], 1.0)
+    """
+    precision = tps / np.maximum(tps + fps, 1)
+    if tps.size and tps[-1] > 0:
+        recall = tps / tps[-1]
+        ap = float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+    else:
+        recall = np.full(tps.shape, np.nan)
+        ap = float("nan")
+    return {
+        "precision": np.r_[precision[::-1], 1.0],
+        "recall": np.r_[recall[::-1], 0.0],
+        "thresholds": thresholds[::-1].astype(np.float64),
+        "average_precision": ap,
+    }
+
+
+def threshold_from_counts(
+    fps: np.ndarray, tps: np.ndarray, thresholds: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Precision, recall (= TPR) and FPR of ``score >= threshold`` from :func:`binary_clf_curve`
+    counts, thresholds descending (recall / FPR NaN without positives / negatives).
+
+    >>> r = threshold_from_counts(np.array([0, 1]), np.array([1, 1]), np.array([.9, .2]))
+    >>> r["precision"].tolist(), r["fpr"].tolist()
+    ([1.0, 0.5], [0.0, 1.0])
+    """
+    pos = tps[-1] if tps.size else 0
+    neg = fps[-1] if fps.size else 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpr = tps / pos if pos else np.full(tps.shape, np.nan)
+        fpr = fps / neg if neg else np.full(fps.shape, np.nan)
+    return {
+        "thresholds": thresholds.astype(np.float64),
+        "precision": tps / np.maximum(tps + fps, 1),
+        "recall": tpr,
+        "tpr": tpr,
+        "fpr": fpr,
+    }
+
+
 def roc_curve(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, np.ndarray | float]:
     """ROC points at every distinct threshold (no point dropped), starting at (0, 0) with ``inf``.
 
@@ -308,15 +382,7 @@ def roc_curve(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, np.ndarray |
     >>> r["fpr"].tolist(), r["tpr"].tolist(), r["auc"]
     ([0.0, 0.0, 1.0], [0.0, 1.0, 1.0], 1.0)
     """
-    fps, tps, thr = binary_clf_curve(y_true, y_score)
-    fps = np.r_[0, fps]
-    tps = np.r_[0, tps]
-    thr = np.r_[np.inf, thr].astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fpr = fps / fps[-1] if fps[-1] > 0 else np.full(fps.shape, np.nan)
-        tpr = tps / tps[-1] if tps[-1] > 0 else np.full(tps.shape, np.nan)
-    auc = float(np.trapezoid(tpr, fpr)) if fps[-1] > 0 and tps[-1] > 0 else float("nan")
-    return {"fpr": fpr, "tpr": tpr, "thresholds": thr, "auc": auc}
+    return roc_from_counts(*binary_clf_curve(y_true, y_score))
 
 
 def precision_recall_curve(
@@ -329,20 +395,7 @@ def precision_recall_curve(
     >>> r["precision"].tolist(), r["recall"].tolist(), r["average_precision"]
     ([0.5, 1.0, 1.0], [1.0, 1.0, 0.0], 1.0)
     """
-    fps, tps, thr = binary_clf_curve(y_true, y_score)
-    precision = tps / np.maximum(tps + fps, 1)
-    if tps.size and tps[-1] > 0:
-        recall = tps / tps[-1]
-        ap = float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
-    else:
-        recall = np.full(tps.shape, np.nan)
-        ap = float("nan")
-    return {
-        "precision": np.r_[precision[::-1], 1.0],
-        "recall": np.r_[recall[::-1], 0.0],
-        "thresholds": thr[::-1].astype(np.float64),
-        "average_precision": ap,
-    }
+    return pr_from_counts(*binary_clf_curve(y_true, y_score))
 
 
 def threshold_curves(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, np.ndarray]:
@@ -353,16 +406,4 @@ def threshold_curves(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, np.nd
     >>> r["thresholds"].tolist(), r["precision"].tolist(), r["fpr"].tolist()
     ([0.9, 0.2], [1.0, 0.5], [0.0, 1.0])
     """
-    fps, tps, thr = binary_clf_curve(y_true, y_score)
-    pos = tps[-1] if tps.size else 0
-    neg = fps[-1] if fps.size else 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tpr = tps / pos if pos else np.full(tps.shape, np.nan)
-        fpr = fps / neg if neg else np.full(fps.shape, np.nan)
-    return {
-        "thresholds": thr.astype(np.float64),
-        "precision": tps / np.maximum(tps + fps, 1),
-        "recall": tpr,
-        "tpr": tpr,
-        "fpr": fpr,
-    }
+    return threshold_from_counts(*binary_clf_curve(y_true, y_score))
