@@ -12,18 +12,16 @@ import numpy as np
 
 from assay.errors import ParameterError
 from assay.evaluation._detection_outcomes import _At, _Sweep
+from assay.evaluation.results import OperatingPoint, Results
+from assay.evaluation.vocabulary import DETECTION_SORTS, NOT_AN_OBJECT, NOT_DETECTED, OUTCOMES
 from assay.formats.detection import DetectionGroundTruth, DetectionPredictions
 from assay.metrics.detection.matching import CROWD, MATCHED, UNMATCHED, AgnosticMatch, greedy_match
 
-NOT_DETECTED = "Not detected"
-NOT_AN_OBJECT = "Not an object"
 _MATCH_CACHE = 16  # IoUs whose matching is kept (the 10 COCO IoUs and a few more)
 _AT_CACHE = 32  # (IoU, confidence) points whose outcomes are kept
-_SORTS = ("errors", "index", "tp", "fp", "fn")
-_SORT_ALIASES = {"confusion": "errors", "confidence": "errors"}  # the classification feed's names
 
 
-class _FeedMixin:
+class _FeedMixin(Results):
     """Matching and outcome caches, the image feed and one image's boxes."""
 
     gt: DetectionGroundTruth
@@ -36,17 +34,20 @@ class _FeedMixin:
     _dt_sort: np.ndarray
     _pairs: tuple[np.ndarray, np.ndarray, np.ndarray]
 
-    def _label(self, label: str) -> int:
-        try:
-            return self.classes.index(label)
-        except ValueError:
-            raise ParameterError(f"label: unknown class {label!r}") from None
+    def _index(self, label: str, parameter: str = "label") -> int:
+        """The class index of ``label``, or a ParameterError naming ``parameter``."""
+        index: dict[str, int] | None = self.__dict__.get("_class_index")
+        if index is None:
+            index = {c: k for k, c in enumerate(self.classes)}
+            self.__dict__["_class_index"] = index
+        k = index.get(label)
+        if k is None:
+            raise ParameterError(f"{parameter}: unknown label {label!r}")
+        return k
 
     def _match(self, iou: float) -> _Sweep:
         """The class-agnostic matching at ``iou`` as score-sorted events (LRU of 16 IoUs)."""
         iou = float(iou)
-        if not 0.0 <= iou <= 1.0:
-            raise ParameterError("iou: must be between 0 and 1")
         sw = self._cache.get(iou)
         if sw is not None:
             with contextlib.suppress(KeyError):
@@ -65,137 +66,122 @@ class _FeedMixin:
                 self._cache.popitem(last=False)
         return sw
 
-    @staticmethod
-    def _check_score(score: float) -> float:
-        if not np.isfinite(float(score)):
-            raise ParameterError("score: must be a finite number")
-        return float(score)
-
-    def _at(self, iou: float, score: float) -> _At:
-        """The outcomes at (iou, score), shared by prf / confusion / images / image (LRU of 32)."""
-        key = (float(iou), self._check_score(score))
+    def _at(self, p: OperatingPoint) -> _At:
+        """The outcomes at a filled point, shared by every answer at it (LRU of 32)."""
+        assert p.iou is not None and p.score is not None
+        key = (p.iou, p.score)
         at = self._at_cache.get(key)
         if at is not None:
             with contextlib.suppress(KeyError):
                 self._at_cache.move_to_end(key)
             return at
-        at = _At(self._match(key[0]), key[1], len(self.classes), self.gt.n_images)
+        at = _At(self._match(p.iou), p.score, len(self.classes), self.gt.n_images)
         self._at_cache[key] = at
         while len(self._at_cache) > _AT_CACHE:
             with contextlib.suppress(KeyError, StopIteration, RuntimeError):
                 self._at_cache.popitem(last=False)
         return at
 
-    def _counts(self, iou: float, score: float) -> np.ndarray:
-        return self._at(iou, score).counts()
-
-    def images(
+    def samples(
         self,
-        iou: float = 0.5,
-        score: float = 0.0,
+        at: OperatingPoint | None = None,
+        *,
         actual: str | None = None,
         predicted: str | None = None,
+        label: str | None = None,
+        outcome: str | None = None,
         errors_only: bool = False,
-        sort: str = "errors",
+        sort: str | None = None,
         descending: bool | None = None,
         offset: int = 0,
         limit: int = 50,
-        label: str | None = None,
-        outcome: str | None = None,
     ) -> dict[str, Any]:
-        """The image feed: per image tp / fp / fn, filtered by a confusion cell, sorted, paged.
+        """The image feed: images with their TP / FP / FN and boxes at the point, filtered,
+        sorted and paged.
 
-        ``sort``: errors (fp + fn; also "confusion" / "confidence"), tp, fp, fn (descending by
-        default) or index (ascending).
-        ``actual`` / ``predicted`` keep images holding a pair in that confusion cell;
-        ``outcome`` (tp / fp / fn) with ``label`` keeps images holding a TP / FP / FN box of that
-        class (a misclassified pair is an FP of the predicted and an FN of the actual class).
+        ``actual`` / ``predicted`` keep images holding a pair in that confusion cell (then
+        ``n_boxes`` counts the pairs of the cell in the kept images); ``outcome`` (tp / fp / fn)
+        with ``label`` keeps images holding a TP / FP / FN box of that class (a misclassified pair
+        is an FP of the predicted and an FN of the actual class). ``sort``: errors (fp + fn,
+        the default), tp, fp, fn (descending by default) or index (ascending by default).
         """
-        sort = _SORT_ALIASES.get(sort, sort)
-        if sort not in _SORTS:
-            raise ParameterError(f"sort: unknown {sort!r}; expected one of {_SORTS}")
+        p = self.point(at)
+        sort = "errors" if sort is None else sort
+        if sort not in DETECTION_SORTS:
+            raise ParameterError(
+                f"sort: unknown {sort!r}; expected one of {', '.join(DETECTION_SORTS)}"
+            )
         if (outcome is None) != (label is None):
             raise ParameterError("outcome: give both outcome (tp, fp or fn) and label, or neither")
-        at = self._at(iou, score)
-        tp, fp, fn = at.per_image()
+        if offset < 0:
+            raise ParameterError(f"offset: must be at least 0, got {offset}")
+        if limit < 0:
+            raise ParameterError(f"limit: must be at least 0, got {limit}")
+        o = self._at(p)
+        tp, fp, fn = o.per_image()
         keep = np.ones(self.gt.n_images, bool)
         if errors_only:
             keep &= (fp + fn) > 0
+        in_cell: np.ndarray | None = None
         if actual is not None or predicted is not None:
-            keep &= at.images_where(*self._cell(actual, predicted))
+            in_cell = o.cell_counts(*self._cell(actual, predicted))
+            keep &= in_cell > 0
         if outcome is not None and label is not None:
-            keep &= self._outcome_images(at, label, outcome)
-        return self._page(keep, tp, fp, fn, sort, descending, offset, limit)
-
-    def label_images(
-        self, label: str, iou: float = 0.5, score: float = 0.0, limit: int = 12
-    ) -> dict[str, dict[str, Any]]:
-        """``images(label=label, outcome=o, sort=o)`` for o in tp, fp, fn, from one computation."""
-        at = self._at(iou, score)
-        tp, fp, fn = at.per_image()
-        return {
-            o: self._page(self._outcome_images(at, label, o), tp, fp, fn, o, None, 0, limit)
-            for o in ("tp", "fp", "fn")
-        }
-
-    def _outcome_images(self, at: _At, label: str, outcome: str) -> np.ndarray:
-        k = self._label(label)
-        if outcome == "tp":
-            return at.images_where(k, k)
-        if outcome == "fp":
-            return at.images_where(None, k, exclude_row=k)
-        if outcome == "fn":
-            return at.images_where(k, None, exclude_col=k)
-        raise ParameterError(f"outcome: unknown {outcome!r}; expected tp, fp or fn")
-
-    def _cell(self, actual: str | None, predicted: str | None) -> tuple[int | None, int | None]:
-        k = len(self.classes)
-        a = None if actual is None else (k if actual == NOT_AN_OBJECT else self._label(actual))
-        p = (
-            None
-            if predicted is None
-            else (k if predicted == NOT_DETECTED else self._label(predicted))
-        )
-        return a, p
-
-    def _page(
-        self,
-        keep: np.ndarray,
-        tp: np.ndarray,
-        fp: np.ndarray,
-        fn: np.ndarray,
-        sort: str,
-        descending: bool | None,
-        offset: int,
-        limit: int,
-    ) -> dict[str, Any]:
+            keep &= self._outcome_images(o, label, outcome)
         idx = np.flatnonzero(keep)
-        desc = sort != "index" if descending is None else descending
+        desc = sort != "index" if descending is None else bool(descending)
         if sort != "index":
             key = {"errors": fp + fn, "tp": tp, "fp": fp, "fn": fn}[sort][idx]
             idx = idx[np.argsort(-key if desc else key, kind="stable")]
         elif desc:
             idx = idx[::-1]
-        page = idx[max(offset, 0) : max(offset, 0) + max(limit, 0)]
+        page = idx[offset : offset + limit]
         return {
+            "task": "detection",
+            "iou": p.iou,
+            "score": p.score,
             "total": int(len(idx)),
             "offset": int(offset),
             "limit": int(limit),
-            "items": [self._image_row(int(i), int(tp[i]), int(fp[i]), int(fn[i])) for i in page],
+            "n_boxes": None if in_cell is None else int(in_cell[keep].sum()),
+            "items": [self._image(int(i), p) for i in page],
         }
 
-    def _image_row(self, i: int, tp: int, fp: int, fn: int) -> dict[str, Any]:
-        g = self.gt
-        return {
-            "index": i,
-            "id": int(g.image_ids[i]),
-            "file_name": g.file_names[i],
-            "width": int(g.widths[i]),
-            "height": int(g.heights[i]),
-            "tp": tp,
-            "fp": fp,
-            "fn": fn,
-        }
+    def _outcome_images(self, at: _At, label: str, outcome: str) -> np.ndarray:
+        if outcome not in OUTCOMES:
+            raise ParameterError(f"outcome: unknown {outcome!r}; expected tp, fp or fn")
+        k = self._index(label)
+        if outcome == "tp":
+            return at.images_where(k, k)
+        if outcome == "fp":
+            return at.images_where(None, k, exclude_row=k)
+        return at.images_where(k, None, exclude_col=k)
+
+    def _cell(self, actual: str | None, predicted: str | None) -> tuple[int | None, int | None]:
+        k = len(self.classes)
+        a = (
+            None
+            if actual is None
+            else k
+            if actual == NOT_AN_OBJECT
+            else self._index(actual, "actual")
+        )
+        p = (
+            None
+            if predicted is None
+            else k
+            if predicted == NOT_DETECTED
+            else self._index(predicted, "predicted")
+        )
+        return a, p
+
+    def sample(self, index: int, at: OperatingPoint | None = None) -> dict[str, Any]:
+        """One image with its boxes at the point: ground truth first, then the predictions with a
+        score at least the confidence, highest first."""
+        p = self.point(at)
+        if isinstance(index, bool) or not 0 <= int(index) < self.gt.n_images:
+            raise ParameterError(f"index: no image {index}")
+        return self._image(int(index), p)
 
     def _boxes_of(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """(ground-truth, prediction) indices of one image; predictions by descending score."""
@@ -208,12 +194,11 @@ class _FeedMixin:
         gt_idx = np.sort(self._gt_sort[gp[index] : gp[index + 1]])
         return gt_idx, self._dt_sort[dp[index] : dp[index + 1]]
 
-    def image(self, index: int, iou: float = 0.5, score: float = 0.0) -> dict[str, Any]:
-        """One image with its boxes: gt first, then predictions >= score by descending score."""
-        if not 0 <= index < self.gt.n_images:
-            raise ParameterError(f"index: no image {index}")
-        s = self._check_score(score)
-        m = self._match(iou).m
+    def _image(self, index: int, p: OperatingPoint) -> dict[str, Any]:
+        """The feed item of one image: its row, its TP / FP / FN and its boxes at the point."""
+        assert p.iou is not None and p.score is not None
+        s = p.score
+        m = self._match(p.iou).m
         g, d = self.gt, self.dt
         gi, di = self._boxes_of(index)
         di = di[d.scores[di] >= s]
@@ -244,15 +229,12 @@ class _FeedMixin:
             same = st == MATCHED and int(g.labels[m.dt_gt[j]]) == int(d.labels[j])
             n_tp += same
             n_fp += st != CROWD and not same
-            status = (
-                "tp"
-                if same
-                else "misclassified"
-                if st == MATCHED
-                else "crowd"
-                if st == CROWD
-                else "fp"
-            )
+            if same:
+                status = "tp"
+            elif st == MATCHED:
+                status = "misclassified"
+            else:
+                status = "crowd" if st == CROWD else "fp"
             has = st != UNMATCHED
             boxes.append(
                 {
@@ -265,4 +247,14 @@ class _FeedMixin:
                     "iou": float(m.dt_iou[j]) if has else None,
                 }
             )
-        return {**self._image_row(index, n_tp, n_fp, n_fn), "boxes": boxes}
+        return {
+            "index": index,
+            "id": str(g.image_ids[index]),
+            "file_name": g.file_names[index],
+            "width": int(g.widths[index]),
+            "height": int(g.heights[index]),
+            "tp": n_tp,
+            "fp": n_fp,
+            "fn": n_fn,
+            "boxes": boxes,
+        }

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from assay.formats.detection import DetectionGroundTruth, DetectionPredictions
+from assay.formats.detection_types import DetectionGroundTruth, DetectionPredictions
 from assay.metrics.detection.matching import CROWD, MATCHED, AgnosticMatch
 
 
@@ -94,7 +94,7 @@ class _At:
         self.nt = int(np.searchsorted(sweep.t_key, -score, side="right"))
         self._counts: np.ndarray | None = None
         self._per_image: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self.prf: dict[str, Any] | None = None
+        self.prf: list[dict[str, Any]] | None = None
 
     def counts(self) -> np.ndarray:
         """(K + 1, K + 1) confusion counts (rows actual + none, columns predicted + none)."""
@@ -115,6 +115,53 @@ class _At:
             self._per_image = (tp, fp, sw.gt_per_image - tp)
         return self._per_image
 
+    def _events(self) -> list[tuple[np.ndarray, np.ndarray | None, np.ndarray]]:
+        """(rows, columns, images) of the events at this point; ground-truth events have no
+        columns array (they are all in the "Not detected" column K)."""
+        sw, nd, ng = self.sweep, self.nd, self.ng
+        return [
+            (sw.d_row[:nd], sw.d_col[:nd], sw.d_img[:nd]),
+            (sw.g_row[ng:], None, sw.g_img[ng:]),
+            (sw.u_row, None, sw.u_img),
+        ]
+
+    def _select(
+        self,
+        rows: np.ndarray,
+        cols: np.ndarray | None,
+        row: int | None,
+        col: int | None,
+        exclude_row: int | None,
+        exclude_col: int | None,
+    ) -> np.ndarray | bool:
+        """Which of these events lie in (row, col), False when none can; True = all."""
+        k = self.k
+        if cols is None and ((col is not None and col != k) or exclude_col == k):
+            return False  # ground-truth events are all in the "Not detected" column
+        sel: np.ndarray | bool = True
+        for values, want, equal in (
+            (rows, row, True),
+            (cols, col, True),
+            (rows, exclude_row, False),
+            (cols, exclude_col, False),
+        ):
+            if want is None or values is None:
+                continue
+            hit = values == want if equal else values != want
+            sel = hit if sel is True else sel & hit
+        return sel
+
+    def cell_counts(self, row: int | None, col: int | None) -> np.ndarray:
+        """Boxes per image in the confusion cell (row, col) (None = any row / column); summed
+        over the images they equal that cell of :meth:`counts`."""
+        out = np.zeros(self.n_images, np.int64)
+        for rows, cols, img in self._events():
+            sel = self._select(rows, cols, row, col, None, None)
+            if sel is False:
+                continue
+            out += np.bincount(img if sel is True else img[sel], minlength=self.n_images)
+        return out
+
     def images_where(
         self,
         row: int | None,
@@ -125,27 +172,10 @@ class _At:
     ) -> np.ndarray:
         """Boolean mask of the images holding an event in (row, col) (None = any), optionally
         with row != exclude_row / col != exclude_col."""
-        sw, k = self.sweep, self.k
         out = np.zeros(self.n_images, bool)
-        nd, ng = self.nd, self.ng
-        pieces = [
-            (sw.d_row[:nd], sw.d_col[:nd], sw.d_img[:nd]),
-            (sw.g_row[ng:], None, sw.g_img[ng:]),
-            (sw.u_row, None, sw.u_img),
-        ]
-        for rows, cols, img in pieces:
-            if cols is None and ((col is not None and col != k) or exclude_col == k):
-                continue  # ground-truth events are all in the "Not detected" column
-            sel: np.ndarray | None = None
-            for values, want, equal in (
-                (rows, row, True),
-                (cols, col, True),
-                (rows, exclude_row, False),
-                (cols, exclude_col, False),
-            ):
-                if want is None or values is None:
-                    continue
-                hit = values == want if equal else values != want
-                sel = hit if sel is None else sel & hit
-            out[img if sel is None else img[sel]] = True
+        for rows, cols, img in self._events():
+            sel = self._select(rows, cols, row, col, exclude_row, exclude_col)
+            if sel is False:
+                continue
+            out[img if sel is True else img[sel]] = True
         return out

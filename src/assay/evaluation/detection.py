@@ -1,28 +1,40 @@
 """Detection evaluation: ``evaluate_detections`` and the ``DetectionResults`` it returns.
 
-The COCO numbers are computed once (identical to pycocotools). The class-agnostic matching behind
-the confusion matrix, P/R/F1 and the image feed is one numba pass over precomputed overlapping
-pairs per IoU, cached; any confidence is then a mask, so slider moves cost milliseconds.
+``DetectionResults`` answers the :class:`~assay.evaluation.results.Results` interface at an
+operating point (an IoU and a confidence). The COCO numbers are computed once (identical to
+pycocotools). The class-agnostic matching behind the confusion matrix, P/R/F1 and the image feed
+is one numba pass over precomputed overlapping pairs per IoU, cached; any confidence is then a
+prefix, so slider moves cost milliseconds.
 
 >>> from assay.demo.shapes import make_shapes_dataset
 >>> import tempfile, pathlib
 >>> gt_path, dt_path = make_shapes_dataset(pathlib.Path(tempfile.mkdtemp()), n_images=8)
 >>> res = evaluate_detections(gt_path, dt_path)
->>> sorted(res.coco_stats())[:3]
-['AP', 'AP50', 'AP75']
+>>> res.headline()["metric"], res.summary(OperatingPoint(iou=0.75))["iou"]
+('AP', 0.75)
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from assay.errors import InputError, ParameterError
-from assay.evaluation._detection_feed import NOT_AN_OBJECT, NOT_DETECTED, _FeedMixin
+from assay.evaluation._detection_feed import _FeedMixin
 from assay.evaluation._detection_outcomes import _At, _Sweep
+from assay.evaluation._detection_tables import (
+    ap_columns,
+    coco_stats,
+    json_float,
+    n_classes_with_gt,
+    protocols_table,
+    shape_confusion,
+)
+from assay.evaluation.results import OperatingPoint
+from assay.evaluation.vocabulary import DETECTION_CURVES, DETECTION_OPTIMA
 from assay.formats.detection import (
     DetectionGroundTruth,
     DetectionPredictions,
@@ -32,14 +44,12 @@ from assay.formats.detection import (
 from assay.metrics.detection import (
     IOU_THRESHOLDS,
     RECALL_THRESHOLDS,
-    STAT_NAMES,
     CocoMatches,
     coco_evaluate,
-    coco_summarize,
     image_pairs,
 )
 from assay.metrics.detection.matching import f1_sweep, prf_from_confusion
-from assay.metrics.detection.protocols import PROTOCOLS, bootstrap_ap, protocol_ap
+from assay.metrics.detection.protocols import bootstrap_ap
 
 __all__ = ["DetectionResults", "evaluate_detections"]
 
@@ -56,17 +66,7 @@ _MATCH_FIELDS = (
     "class_ptr",
     "npig",
 )
-
-
-def _f(x: Any) -> float | None:
-    """A float for JSON: nan / -1 sentinels become None."""
-    v = float(x)
-    return None if np.isnan(v) else v
-
-
-def _mean_valid(s: np.ndarray) -> float | None:
-    v = s[s > -1]
-    return None if v.size == 0 else float(v.mean())
+_PRF = ("precision", "recall", "f1", "tp", "fp", "fn")
 
 
 def evaluate_detections(
@@ -80,8 +80,9 @@ def evaluate_detections(
     ...                        "area": 81, "iscrowd": 0}]}
     >>> res = evaluate_detections(gt, [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 9, 9],
     ...                                 "score": 0.8}])
-    >>> round(res.coco_stats()["AP"], 6), res.prf()["overall"]["f1"]
-    (1.0, 1.0)
+    >>> s = res.summary()
+    >>> round(s["AP"], 6), s["f1"], s["APl"]
+    (1.0, 1.0, None)
     """
     g = read_detection_gt(gt, images_root=images_root)
     return DetectionResults(g, read_detection_predictions(dt, g))
@@ -90,8 +91,13 @@ def evaluate_detections(
 class DetectionResults(_FeedMixin):
     """A detection evaluation: COCO numbers plus instant IoU / confidence queries.
 
+    The operating point is an IoU (default 0.5) and a confidence (default 0.0); see
+    :mod:`assay.evaluation.results` for the shape of every answer.
+
     >>> # see evaluate_detections for how to build one
     """
+
+    task: ClassVar[str] = "detection"  # type: ignore[misc]
 
     def __init__(
         self,
@@ -103,9 +109,14 @@ class DetectionResults(_FeedMixin):
         self.gt = gt
         self.dt = dt
         self.classes = list(gt.classes)
+        self.n_samples = gt.n_images
+        self.n_classes = len(self.classes)
         self._cache: OrderedDict[float, _Sweep] = OrderedDict()
         self._at_cache: OrderedDict[tuple[float, float], _At] = OrderedDict()
         self._by_image: tuple[np.ndarray, np.ndarray] | None = None
+        self._optimal: dict[tuple[str, float], dict[str, Any]] = {}
+        self._intervals: dict[str, dict[str, float] | None] | None = None
+        self._tables: dict[str, Any] = {}
         k, n_img = len(gt.classes), gt.n_images
         if _state is not None:
             self.__dict__.update(_state)
@@ -141,181 +152,215 @@ class DetectionResults(_FeedMixin):
         )
         self._pairs = (dt_ptr, self._gt_sort[pair_gt].astype(np.int32), pair_iou)
 
-    # ----------------------------------------------------------------- COCO numbers
-    def coco_stats(self) -> dict[str, float]:
-        """The 12 numbers of pycocotools' ``summarize()`` in its order (-1 where undefined)."""
-        return dict(
-            zip(STAT_NAMES, coco_summarize(self.precision, self.recall).tolist(), strict=True)
+    # ----------------------------------------------------------------- the operating point
+    def point(self, at: OperatingPoint | None = None) -> OperatingPoint:
+        """``at`` with iou (default 0.5) and score (default 0.0) filled; threshold dropped."""
+        if at is None:
+            at = OperatingPoint()
+        elif not isinstance(at, OperatingPoint):
+            raise ParameterError(f"at: expected an OperatingPoint, got {type(at).__name__}")
+        return OperatingPoint(
+            iou=self.default_iou if at.iou is None else at.iou,
+            score=0.0 if at.score is None else at.score,
         )
+
+    def _table(self, name: str) -> Any:
+        """The threshold-free tables, computed once."""
+        if name not in self._tables:
+            if name == "coco":
+                value: Any = coco_stats(self.precision, self.recall)
+            elif name == "ap":
+                value = ap_columns(self.precision, self.recall, len(self.classes))
+            elif name == "protocols":
+                value = protocols_table(self._m, self.gt, self.dt)
+            else:  # "labeled": non-crowd ground truth per class
+                g = self.gt
+                value = np.bincount(g.labels[~g.iscrowd], minlength=len(self.classes))
+            self._tables[name] = value
+        return self._tables[name]
+
+    def _prf(self, p: OperatingPoint) -> list[dict[str, Any]]:
+        """TP, FP, FN, precision, recall, F1 per class and, last, overall (micro) at ``p``."""
+        at = self._at(p)
+        if at.prf is None:
+            r = prf_from_confusion(at.counts())
+            at.prf = [
+                {
+                    "tp": int(r["tp"][i]),
+                    "fp": int(r["fp"][i]),
+                    "fn": int(r["fn"][i]),
+                    "precision": json_float(r["precision"][i]),
+                    "recall": json_float(r["recall"][i]),
+                    "f1": json_float(r["f1"][i]),
+                }
+                for i in range(len(self.classes) + 1)
+            ]
+        rows: list[dict[str, Any]] = at.prf
+        return rows
+
+    # ----------------------------------------------------------------- answers
+    def summary(self, at: OperatingPoint | None = None) -> dict[str, Any]:
+        """COCO's 12 numbers (threshold-free) and the overall P / R / F1, TP / FP / FN at the point.
+
+        >>> # see evaluate_detections
+        """
+        p = self.point(at)
+        overall = self._prf(p)[-1]
+        return {
+            "task": "detection",
+            "iou": p.iou,
+            "score": p.score,
+            "n_samples": self.n_samples,
+            "n_classes": self.n_classes,
+            **self._table("coco"),
+            **{key: overall[key] for key in _PRF},
+            "macro_over": {"AP": n_classes_with_gt(self.precision)},
+        }
+
+    def per_class(self, at: OperatingPoint | None = None) -> dict[str, Any]:
+        """Per class: the COCO AP columns joined with TP / FP / FN and P / R / F1 at the point."""
+        p = self.point(at)
+        assert p.score is not None
+        rows = self._prf(p)
+        d = self.dt
+        predicted = np.bincount(d.labels[d.scores >= p.score], minlength=len(self.classes))
+        labeled = self._table("labeled")
+        items = [
+            {
+                "label": c,
+                **self._table("ap")[k],
+                "total_labeled": int(labeled[k]),
+                "total_predicted": int(predicted[k]),
+                **{key: rows[k][key] for key in ("tp", "fp", "fn", "precision", "recall", "f1")},
+            }
+            for k, c in enumerate(self.classes)
+        ]
+        return {"task": "detection", "iou": p.iou, "score": p.score, "items": items}
+
+    def confusion(
+        self,
+        at: OperatingPoint | None = None,
+        *,
+        normalize: str | None = None,
+        top: int | None = None,
+    ) -> dict[str, Any]:
+        """Boxes matched class-agnostically at the point: rows actual + "Not an object", columns
+        predicted + "Not detected"; ``normalize`` None or "true"; ``top`` most confused classes."""
+        p = self.point(at)
+        shaped = shape_confusion(self._at(p).counts(), self.classes, normalize, top)
+        return {"task": "detection", "iou": p.iou, "score": p.score, **shaped}
 
     @staticmethod
     def _iou_index(iou: float) -> int:
         hit = np.flatnonzero(np.isclose(IOU_THRESHOLDS, float(iou)))
         if not len(hit):
-            raise ParameterError("iou: must be one of 0.50, 0.55, ..., 0.95 for this curve")
+            raise ParameterError(f"iou: {iou!r} is not one of 0.50, 0.55, ..., 0.95 (COCO's)")
         return int(hit[0])
 
-    def per_class(self) -> dict[str, dict[str, float | None]]:
-        """Per class AP (.50:.95), AP50, AP75, AR100, APs, APm, APl; None without ground truth."""
-        p, r = self.precision, self.recall
-        out = {}
-        for k, name in enumerate(self.classes):
-            out[name] = {
-                "AP": _mean_valid(p[:, :, k, 0, 2]),
-                "AP50": _mean_valid(p[0, :, k, 0, 2]),
-                "AP75": _mean_valid(p[5, :, k, 0, 2]),
-                "AR100": _mean_valid(r[:, k, 0, 2]),
-                "APs": _mean_valid(p[:, :, k, 1, 2]),
-                "APm": _mean_valid(p[:, :, k, 2, 2]),
-                "APl": _mean_valid(p[:, :, k, 3, 2]),
-            }
-        return out
-
-    def pr_curve(self, label: str, iou: float = 0.5) -> dict[str, Any]:
-        """101-point interpolated PR curve of one class at one of the 10 COCO IoU thresholds."""
-        k, t = self._label(label), self._iou_index(iou)
+    def curve(
+        self,
+        kind: str,
+        label: str | None = None,
+        at: OperatingPoint | None = None,
+        *,
+        bins: int | None = None,
+    ) -> dict[str, Any]:
+        """The 101-point interpolated PR curve of one class (default the first) at the point's IoU,
+        one of COCO's ten; ``bins`` does not apply."""
+        if kind not in DETECTION_CURVES:
+            raise ParameterError(f"kind: {kind!r} curves are not available for detection (pr)")
+        label = self.check_label(label)
+        if label is None:
+            if not self.classes:
+                raise ParameterError("label: this evaluation has no classes")
+            label = self.classes[0]
+        p = self.point(at)
+        assert p.iou is not None
+        k, t = self._index(label), self._iou_index(p.iou)
         prec = self.precision[t, :, k, 0, 2]
+        valid = prec[prec > -1]
         return {
+            "kind": kind,
             "label": label,
             "iou": float(IOU_THRESHOLDS[t]),
             "recall": RECALL_THRESHOLDS.tolist(),
-            "precision": [None if v < 0 else float(v) for v in prec],
-            "scores": [None if v < 0 else float(v) for v in self.scores[t, :, k, 0, 2]],
-            "ap": _mean_valid(prec),
+            "precision": [json_float(v) for v in prec],
+            "scores": [json_float(v) for v in self.scores[t, :, k, 0, 2]],
+            "average_precision": float(valid.mean()) if valid.size else None,
         }
 
-    # ----------------------------------------------------------------- matching queries
-    def confusion_matrix(self, iou: float = 0.5, score: float = 0.0) -> dict[str, Any]:
-        """Rows actual classes + "Not an object", columns predicted classes + "Not detected"."""
-        cm = self._counts(iou, score)
-        return {
-            "rows": [*self.classes, NOT_AN_OBJECT],
-            "columns": [*self.classes, NOT_DETECTED],
-            "matrix": cm.tolist(),
-            "iou": float(iou),
-            "score": float(score),
-        }
-
-    def prf(self, iou: float = 0.5, score: float = 0.0) -> dict[str, Any]:
-        """Precision, recall, F1, tp, fp, fn per class and overall (micro) from the matching."""
-        at = self._at(iou, score)
-        if at.prf is None:
-            r = prf_from_confusion(at.counts())
-            rows = [
-                {
-                    "tp": int(r["tp"][i]),
-                    "fp": int(r["fp"][i]),
-                    "fn": int(r["fn"][i]),
-                    "precision": _f(r["precision"][i]),
-                    "recall": _f(r["recall"][i]),
-                    "f1": _f(r["f1"][i]),
-                }
-                for i in range(len(self.classes) + 1)
-            ]
-            at.prf = {
-                "iou": float(iou),
-                "score": float(score),
-                "per_class": dict(zip(self.classes, rows[:-1], strict=True)),
-                "overall": rows[-1],
-            }
-        p = at.prf
-        return {
-            **p,
-            "per_class": {c: dict(row) for c, row in p["per_class"].items()},
-            "overall": dict(p["overall"]),
-        }
-
-    def optimal_score(self, metric: str = "f1", iou: float = 0.5) -> dict[str, Any]:
-        """The confidence maximising overall ``metric`` (f1, or precision / recall) at ``iou``."""
-        if metric not in ("f1", "precision", "recall"):
-            raise ParameterError(f"metric: unknown {metric!r}; expected f1, precision or recall")
-        sw = f1_sweep(
-            self._match(iou).m, self.gt.labels, self.gt.iscrowd, self.dt.labels, self.dt.scores
-        )
-        v = np.nan_to_num(sw[metric], nan=-1.0)
-        if not len(v) or v.max() < 0:
-            return {"metric": metric, "iou": float(iou), "score": 0.0, "value": None}
-        i = int(np.argmax(v))
-        return {
-            "metric": metric,
-            "iou": float(iou),
-            "score": float(sw["score"][i]),
-            "value": float(v[i]),
-        }
-
-    # ----------------------------------------------------------------- beyond the peers
-    def protocols(self) -> dict[str, Any]:
-        """mAP under COCO 101-point, VOC 11-point and all-point interpolation, side by side."""
-        out: dict[str, Any] = {"iou": 0.5, "protocols": list(PROTOCOLS)}
-        per: dict[str, dict[str, float | None]] = {c: {} for c in self.classes}
-        for name in PROTOCOLS:
-            ap = protocol_ap(
-                self._m,
-                self.gt.labels,
-                self.gt.image,
-                self.dt.image,
-                self.gt.n_images,
-                len(self.classes),
-                name,
+    def optimal(self, metric: str = "f1", at: OperatingPoint | None = None) -> dict[str, Any]:
+        """The confidence maximising the overall ``metric`` (f1, precision or recall) at the
+        point's IoU; score 0.0 and value None when no confidence defines it."""
+        if metric not in DETECTION_OPTIMA:
+            raise ParameterError(
+                f"metric: unknown {metric!r}; expected one of {', '.join(DETECTION_OPTIMA)}"
             )
-            valid = ~np.isnan(ap[0])
-            out[name] = {
-                "AP50": float(ap[0, valid].mean()) if valid.any() else None,
-                "AP75": float(ap[5, valid].mean()) if valid.any() else None,
-                "AP": float(ap[:, valid].mean()) if valid.any() else None,
+        p = self.point(at)
+        assert p.iou is not None
+        key = (metric, p.iou)
+        if key not in self._optimal:
+            g, d = self.gt, self.dt
+            sw = f1_sweep(self._match(p.iou).m, g.labels, g.iscrowd, d.labels, d.scores)
+            v = np.nan_to_num(sw[metric], nan=-1.0)
+            best = int(np.argmax(v)) if len(v) else -1
+            found = best >= 0 and v[best] >= 0
+            self._optimal[key] = {
+                "task": "detection",
+                "metric": metric,
+                "value": float(v[best]) if found else None,
+                "iou": p.iou,
+                "score": float(sw["score"][best]) if found else 0.0,
             }
-            for k, c in enumerate(self.classes):
-                per[c][name] = _f(ap[0, k])
-        out["per_class_AP50"] = per
-        return out
+        return dict(self._optimal[key])
 
-    def bootstrap(
-        self, n: int = 100, seed: int = 0, level: float = 0.95
-    ) -> dict[str, dict[str, float | None]]:
-        """Percentile bootstrap CI over images of mAP (AP) and AP50; seeded."""
-        return bootstrap_ap(
+    def headline(self) -> dict[str, Any]:
+        """COCO mAP (.50:.95)."""
+        return {"metric": "AP", "label": "mAP", "value": self._table("coco")["AP"]}
+
+    def intervals(
+        self, n: int = 200, seed: int = 0, at: OperatingPoint | None = None
+    ) -> dict[str, dict[str, float] | None]:
+        """95 % percentile bootstrap over images of AP, AP50 and the overall precision, recall and
+        F1 at the point; kept for :meth:`report`."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ParameterError(f"n: expected a whole number of at least 1, got {n!r}")
+        p = self.point(at)
+        g = self.gt
+        self._intervals = bootstrap_ap(
             self._m,
-            self.gt.labels,
-            self.gt.image,
+            g.labels,
+            g.image,
             self.dt.image,
-            self.gt.n_images,
+            g.n_images,
             len(self.classes),
             n=n,
             seed=seed,
-            level=level,
+            counts=self._at(p).per_image(),
         )
+        return dict(self._intervals)
 
-    def to_json(self, iou: float = 0.5, score: float = 0.0) -> dict[str, Any]:
-        """The JSON report: task, coco, per_class, confusion, iou, score, optimal, protocols."""
-        coco = {k: (None if v == -1 else v) for k, v in self.coco_stats().items()}
-        per = {
-            c: {k: v[k] for k in ("AP", "AP50", "AP75", "AR100")}
-            for c, v in self.per_class().items()
-        }
+    def folds(self, at: OperatingPoint | None = None) -> dict[str, Any] | None:
+        """Detection evaluations have no folds."""
+        return None
+
+    def report(self, at: OperatingPoint | None = None) -> dict[str, Any]:
+        """The JSON report: summary, per-class table, confusion and optimal at the point, the last
+        intervals asked for, and in ``extra`` the AP under the COCO / VOC protocols."""
+        p = self.point(at)
         return {
             "task": "detection",
-            "coco": coco,
-            "per_class": per,
-            "confusion": self.confusion_matrix(iou, score),
-            "iou": float(iou),
-            "score": float(score),
-            "optimal": self.optimal_score("f1", iou),
-            "protocols": self.protocols(),
+            "classes": list(self.classes),
+            "iou": p.iou,
+            "score": p.score,
+            "summary": self.summary(p),
+            "per_class": self.per_class(p),
+            "confusion": self.confusion(p),
+            "optimal": self.optimal("f1", p),
+            "intervals": None if self._intervals is None else dict(self._intervals),
+            "folds": None,
+            "extra": self._table("protocols"),
         }
-
-    def image_paths(self) -> list[Path | None]:
-        """Each image's file when an images root is known and the file exists, else None."""
-        g = self.gt
-        if g.image_paths is not None:
-            return list(g.image_paths)
-        if g.images_root is None:
-            return [None] * g.n_images
-        root = Path(g.images_root)
-        out: list[Path | None] = []
-        for f in g.file_names:
-            p = root / f if f else None
-            out.append(p if p is not None and p.is_file() else None)
-        return out
 
     # ----------------------------------------------------------------- persistence
     def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -19,7 +19,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -166,8 +165,6 @@ def check_boxes(boxes: np.ndarray, *, file: str | None, where: str) -> None:
         )
 
 
-
-
 @dataclass(frozen=True)
 class ImageFiles:
     """Where the image files of a :class:`DetectionGroundTruth` were found.
@@ -190,7 +187,7 @@ class ImageFiles:
         return len(self.paths)
 
     def note(self) -> str | None:
-        """"found N of M image files under ROOT", or None when there is nothing to say."""
+        """ "found N of M image files under ROOT", or None when there is nothing to say."""
         if self.root is None or not self.paths:
             return None
         return f"found {self.found} of {self.total} image files under {self.root}"
@@ -237,10 +234,10 @@ def locate_images(gt: DetectionGroundTruth) -> ImageFiles:
             base = os.path.basename(name.replace("\\", "/"))
             if roots and base and base != name:
                 tries.append((roots[0], base))
-            for root, rel in tries:
-                found = _inside(root, rel)
+            for folder, rel in tries:
+                found = _inside(folder, rel)
                 if found is not None:
                     break
         paths.append(None if found is None else Path(found))
-    root = None if gt.images_root is None else Path(os.path.abspath(gt.images_root))
-    return ImageFiles(paths, root)
+    named = None if gt.images_root is None else Path(os.path.abspath(gt.images_root))
+    return ImageFiles(paths, named)

@@ -162,8 +162,11 @@ def bootstrap_ap(
     n: int = 100,
     seed: int = 0,
     level: float = 0.95,
-) -> dict[str, dict[str, float | None]]:
-    """Percentile bootstrap over images of mAP (.50:.95) and AP50 (101-point, area all).
+    counts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> dict[str, dict[str, float] | None]:
+    """Percentile bootstrap over images of mAP (.50:.95) and AP50 (101-point, area all), and with
+    ``counts`` (TP, FP, FN per image at one operating point) of the overall precision, recall and
+    F1 on the same resamples. None for a metric no resample defines.
 
     A resample weighs each image by how often it was drawn; the matching per image is reused.
 
@@ -172,8 +175,10 @@ def bootstrap_ap(
     rng = np.random.default_rng(seed)
     img = np.asarray(dt_image, np.int64)[m.dt_order]
     t50 = int(np.flatnonzero(np.isclose(IOU_THRESHOLDS, 0.5))[0])
-    stats = np.full((n, 2), np.nan)
-    for b in range(n):
+    names = ["AP", "AP50"] + (["precision", "recall", "f1"] if counts is not None else [])
+    stats = np.full((n, len(names)), np.nan)
+    c = None if counts is None else np.stack([np.asarray(x, np.float64) for x in counts])
+    for b in range(n if n_images > 0 else 0):
         w = np.bincount(rng.integers(0, n_images, n_images), minlength=n_images).astype(float)
         ap = _class_curves(
             m.acc_order,
@@ -188,14 +193,22 @@ def bootstrap_ap(
         )
         valid = ~np.isnan(ap[0])
         if valid.any():
-            stats[b] = [ap[:, valid].mean(), ap[t50, valid].mean()]
+            stats[b, :2] = [ap[:, valid].mean(), ap[t50, valid].mean()]
+        if c is not None:
+            tp, fp, fn = c @ w
+            if tp + fp > 0:
+                stats[b, 2] = tp / (tp + fp)
+            if tp + fn > 0:
+                stats[b, 3] = tp / (tp + fn)
+            if tp + fp + fn > 0:
+                stats[b, 4] = 2 * tp / (2 * tp + fp + fn)
     lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
-    out: dict[str, dict[str, float | None]] = {}
-    for j, name in enumerate(("AP", "AP50")):
+    out: dict[str, dict[str, float] | None] = {}
+    for j, name in enumerate(names):
         v = stats[~np.isnan(stats[:, j]), j]
         out[name] = (
             {"low": float(np.percentile(v, lo)), "high": float(np.percentile(v, hi))}
             if len(v)
-            else {"low": None, "high": None}
+            else None
         )
     return out
