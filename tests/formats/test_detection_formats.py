@@ -13,7 +13,9 @@ from PIL import Image
 from assay.errors import InputError
 from assay.evaluation.detection import evaluate_detections
 from assay.formats import coco, voc, yolo
+from assay.formats.detection import locate_images
 from assay.formats.yolo import parse_yaml_names
+from assay.metrics.detection import STAT_NAMES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "metrics"))
 from test_detection_cases import random_case  # noqa: E402
@@ -124,8 +126,14 @@ def test_missing_gt_field_is_named() -> None:
 def test_empty_results_are_valid(tmp_path: Path) -> None:
     p = _write(tmp_path, "dt.json", b"[]")
     res = evaluate_detections(GT, p)
-    assert res.coco_stats()["AP"] == 0.0
-    assert res.prf()["overall"]["fn"] == 2
+    assert res.summary()["AP"] == 0.0
+    assert res.summary()["fn"] == 2
+
+
+def _coco(res) -> list[float]:
+    """The 12 COCO numbers of a results' summary, -1 where it says None (pycocotools' way)."""
+    s = res.summary()
+    return [-1.0 if s[k] is None else s[k] for k in STAT_NAMES]
 
 
 def _images_for(gt, root: Path) -> None:
@@ -165,11 +173,13 @@ def test_yolo_round_trip(tmp_path: Path) -> None:
     np.testing.assert_allclose(gy.area[key_y], gt.area[key_c], rtol=1e-9)
     dy = yolo.load_detection_results(tmp_path / "pred", gy)
     assert dy.n_boxes == dt.n_boxes
-    a = evaluate_detections(gt, dt).coco_stats()
-    b = evaluate_detections(gy, dy).coco_stats()
-    np.testing.assert_allclose(list(a.values()), list(b.values()), atol=1e-9)
-    assert evaluate_detections(tmp_path / "ds", tmp_path / "pred").coco_stats() == b
-    assert all(p is not None for p in evaluate_detections(gy, dy).image_paths())
+    a = _coco(evaluate_detections(gt, dt))
+    b = _coco(evaluate_detections(gy, dy))
+    np.testing.assert_allclose(a, b, atol=1e-9)
+    assert _coco(evaluate_detections(tmp_path / "ds", tmp_path / "pred")) == b
+    files = locate_images(gy)
+    assert files.found == files.total == gy.n_images
+    assert files.paths[0] == (tmp_path / "ds" / "images" / gy.file_names[0]).absolute()
 
 
 @pytest.mark.parametrize(
@@ -217,10 +227,10 @@ def test_voc_round_trip_with_difficult(tmp_path: Path) -> None:
     np.testing.assert_array_equal(gv.iscrowd, gt.iscrowd)
     assert gv.iscrowd.any()
     dt = coco.load_detection_results(r, gt)
-    a = evaluate_detections(gt, dt).coco_stats()
+    a = _coco(evaluate_detections(gt, dt))
     dv = type(dt)(dt.boxes, dt.labels, dt.scores, dt.image)
-    b = evaluate_detections(tmp_path / "voc", dv).coco_stats()
-    np.testing.assert_allclose(list(a.values()), list(b.values()), atol=1e-6)
+    b = _coco(evaluate_detections(tmp_path / "voc", dv))
+    np.testing.assert_allclose(a, b, atol=1e-6)
 
 
 def test_voc_bad_box(tmp_path: Path) -> None:

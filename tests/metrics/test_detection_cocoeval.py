@@ -8,7 +8,13 @@ import pytest
 from test_detection_cases import pycoco, random_case
 
 from assay.evaluation.detection import evaluate_detections
-from assay.metrics.detection import iou_matrix
+from assay.metrics.detection import STAT_NAMES, iou_matrix
+
+
+def _stats(res) -> list[float]:
+    """The summary's 12 COCO numbers in pycocotools' order, -1 where the summary says None."""
+    s = res.summary()
+    return [-1.0 if s[k] is None else s[k] for k in STAT_NAMES]
 
 CASES = [
     dict(seed=s, **kw)
@@ -49,16 +55,18 @@ def test_equals_pycocotools(case: dict) -> None:
     gt, results = random_case(**case)
     ref = pycoco(gt, results)
     res = evaluate_detections(gt, results)
-    np.testing.assert_allclose(list(res.coco_stats().values()), ref.stats, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(_stats(res), ref.stats, rtol=0, atol=1e-9)
     np.testing.assert_allclose(res.precision, ref.eval["precision"], rtol=0, atol=1e-9)
     np.testing.assert_allclose(res.recall, ref.eval["recall"], rtol=0, atol=1e-9)
     np.testing.assert_allclose(res.scores, ref.eval["scores"], rtol=0, atol=1e-12)
-    per = res.per_class()
-    assert list(per) == [c["name"] for c in sorted(gt["categories"], key=lambda c: c["id"])]
-    for k, name in enumerate(per):
+    items = res.per_class()["items"]
+    names = [row["label"] for row in items]
+    assert names == [c["name"] for c in sorted(gt["categories"], key=lambda c: c["id"])]
+    for k, row in enumerate(items):
+        name = row["label"]
         want = _per_class_ref(ref.eval["precision"], ref.eval["recall"], k)
         for key, v in want.items():
-            got = per[name][key]
+            got = row[key]
             assert (got is None) == (v is None), (name, key)
             if v is not None:
                 assert abs(got - v) < 1e-9
@@ -70,12 +78,12 @@ def test_from_files(tmp_path) -> None:
     (tmp_path / "dt.json").write_bytes(orjson.dumps(results))
     res = evaluate_detections(tmp_path / "gt.json", tmp_path / "dt.json")
     ref = pycoco(gt, results)
-    np.testing.assert_allclose(list(res.coco_stats().values()), ref.stats, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(_stats(res), ref.stats, rtol=0, atol=1e-9)
 
 
 def test_empty_results_give_zero_ap() -> None:
     gt, _ = random_case(3)
-    stats = evaluate_detections(gt, []).coco_stats()
+    stats = evaluate_detections(gt, []).summary()
     assert stats["AP"] == 0.0 and stats["AR100"] == 0.0
 
 

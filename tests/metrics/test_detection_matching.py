@@ -7,6 +7,7 @@ import pytest
 from test_detection_cases import random_case
 
 from assay.evaluation.detection import evaluate_detections
+from assay.evaluation.results import OperatingPoint as At
 
 
 def _iou(d: list[float], g: list[float], crowd: bool) -> float:
@@ -57,7 +58,7 @@ def test_confusion_equals_brute_force(seed: int) -> None:
     gt, results = random_case(seed, crowd=0.2, tie_decimals=1)
     res = evaluate_detections(gt, results)
     for iou, score in [(0.5, 0.0), (0.3, 0.4), (0.75, 0.8), (0.05, 0.1), (0.95, 0.0)]:
-        got = np.array(res.confusion_matrix(iou=iou, score=score)["matrix"])
+        got = np.array(res.confusion(At(iou=iou, score=score))["counts"])
         np.testing.assert_array_equal(got, brute_confusion(gt, results, iou, score))
 
 
@@ -66,11 +67,10 @@ def test_prf_consistent_with_matrix(seed: int) -> None:
     gt, results = random_case(seed, crowd=0.1)
     res = evaluate_detections(gt, results)
     for iou, score in [(0.5, 0.0), (0.5, 0.5), (0.7, 0.2)]:
-        cm = np.array(res.confusion_matrix(iou, score)["matrix"])
-        prf = res.prf(iou, score)
+        at = At(iou=iou, score=score)
+        cm = np.array(res.confusion(at)["counts"])
         k = len(res.classes)
-        for i, name in enumerate(res.classes):
-            row = prf["per_class"][name]
+        for i, row in enumerate(res.per_class(at)["items"]):
             assert row["tp"] == cm[i, i]
             assert row["fp"] == cm[:, i].sum() - cm[i, i]
             assert row["fn"] == cm[i, :].sum() - cm[i, i]
@@ -78,11 +78,11 @@ def test_prf_consistent_with_matrix(seed: int) -> None:
                 assert row["precision"] == pytest.approx(row["tp"] / (row["tp"] + row["fp"]))
             else:
                 assert row["precision"] is None
-        ov = prf["overall"]
+        ov = res.summary(at)
         assert ov["tp"] == np.trace(cm[:k, :k])
         assert ov["tp"] + ov["fn"] == cm[:k, :].sum()
         assert ov["tp"] + ov["fp"] == cm[:, :k].sum()
-        feed = res.images(iou, score, limit=10**6)
+        feed = res.samples(at, limit=10**6)
         assert sum(x["tp"] for x in feed["items"]) == ov["tp"]
         assert sum(x["fp"] for x in feed["items"]) == ov["fp"]
         assert sum(x["fn"] for x in feed["items"]) == ov["fn"]
@@ -91,30 +91,32 @@ def test_prf_consistent_with_matrix(seed: int) -> None:
 def test_optimal_score_is_the_max_f1() -> None:
     gt, results = random_case(5, tie_decimals=2)
     res = evaluate_detections(gt, results)
-    opt = res.optimal_score()
+    opt = res.optimal()
     best = max(
-        (res.prf(0.5, s)["overall"]["f1"] or 0.0, s)
+        (res.summary(At(iou=0.5, score=s))["f1"] or 0.0, s)
         for s in sorted({d["score"] for d in results}, reverse=True)
     )
     assert opt["value"] == pytest.approx(best[0])
-    assert res.prf(0.5, opt["score"])["overall"]["f1"] == pytest.approx(opt["value"])
+    assert res.summary(At(iou=0.5, score=opt["score"]))["f1"] == pytest.approx(opt["value"])
 
 
 def test_image_feed_filters_and_boxes() -> None:
     gt, results = random_case(2, crowd=0.3)
     res = evaluate_detections(gt, results)
-    cm = res.confusion_matrix(0.5, 0.2)
-    rows, cols, mat = cm["rows"], cm["columns"], np.array(cm["matrix"])
+    at = At(iou=0.5, score=0.2)
+    cm = res.confusion(at)
+    rows, cols, mat = cm["rows"], cm["columns"], np.array(cm["counts"])
     for a in range(len(rows)):
         for p in range(len(cols)):
-            feed = res.images(0.5, 0.2, actual=rows[a], predicted=cols[p], limit=10**6)
+            feed = res.samples(at, actual=rows[a], predicted=cols[p], limit=10**6)
             n = 0
             for item in feed["items"]:
-                img = res.image(item["index"], 0.5, 0.2)
+                img = res.sample(item["index"], at)
+                assert img == item
                 n += _cell_count(img, rows[a], cols[p], res.classes)
-            assert n == mat[a, p]
+            assert n == mat[a, p] == feed["n_boxes"]
             assert (feed["total"] > 0) == (mat[a, p] > 0)
-    errs = res.images(0.5, 0.2, errors_only=True, limit=10**6)["items"]
+    errs = res.samples(at, errors_only=True, limit=10**6)["items"]
     assert all(x["fp"] + x["fn"] > 0 for x in errs)
     assert [x["fp"] + x["fn"] for x in errs] == sorted(
         (x["fp"] + x["fn"] for x in errs), reverse=True

@@ -50,9 +50,9 @@ def test_protocols_match_voc_devkit_formulas(seed: int) -> None:
     gt, results = random_case(seed, crowd=0.15)
     ref = pycoco(gt, results)
     res = evaluate_detections(gt, results)
-    pro = res.protocols()
-    assert pro["coco_101"]["AP"] == pytest.approx(res.coco_stats()["AP"], abs=1e-12)
-    assert pro["coco_101"]["AP50"] == pytest.approx(res.coco_stats()["AP50"], abs=1e-12)
+    pro = res.report()["extra"]
+    assert pro["coco_101"]["AP"] == pytest.approx(res.summary()["AP"], abs=1e-12)
+    assert pro["coco_101"]["AP50"] == pytest.approx(res.summary()["AP50"], abs=1e-12)
     for name, use07 in (("voc_11", True), ("all_point", False)):
         per_t = []
         for t in range(10):
@@ -69,9 +69,10 @@ def test_protocols_match_voc_devkit_formulas(seed: int) -> None:
 def test_bootstrap_is_seeded_and_brackets() -> None:
     gt, results = random_case(8, n_images=60, max_gt=6)
     res = evaluate_detections(gt, results)
-    a = res.bootstrap(n=60, seed=1)
-    assert a == res.bootstrap(n=60, seed=1)
-    stats = res.coco_stats()
-    for key in ("AP", "AP50"):
+    a = res.intervals(n=60, seed=1)
+    assert a == res.intervals(n=60, seed=1)
+    assert res.report()["intervals"] == a
+    stats = res.summary()
+    for key in ("AP", "AP50", "precision", "recall", "f1"):
         assert a[key]["low"] <= a[key]["high"]
         assert a[key]["low"] - 0.05 <= stats[key] <= a[key]["high"] + 0.05

@@ -10,7 +10,7 @@ everywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,13 +24,15 @@ TASKS: tuple[str, ...] = ("classification", "multilabel", "detection")
 
 @dataclass
 class FileEvaluation:
-    """What one evaluation of files produced: the results and the dataset's per-sample table."""
+    """What one evaluation of files produced: the results, the dataset's per-sample table and
+    notes for the user (such as how many image files were found)."""
 
     task: str
     results: Any
     samples: pa.Table
     gt_source: Path
     pred_source: Path
+    notes: list[str] = field(default_factory=list)
 
 
 def infer_task(gt: str | Path) -> str:
@@ -107,18 +109,40 @@ def _evaluate_classification_files(
 def _evaluate_detection_files(
     gt_path: Path, pred_path: Path, images_root: str | Path | None
 ) -> FileEvaluation:
-    from assay.evaluation.detection import evaluate_detections
+    """Read, locate the image files, evaluate.
 
-    results = evaluate_detections(gt_path, pred_path, images_root=images_root)
-    gt = results.gt
-    paths = results.image_paths()
+    Each image's ``file_name`` is looked for under the images folder, under the annotation file's
+    folder, and by its last part under the images folder; "found N of M image files under DIR" is
+    a note, and finding none under a folder the user named is an :class:`InputError`.
+    """
+    from assay.evaluation.detection import DetectionResults
+    from assay.formats.detection import (
+        locate_images,
+        read_detection_gt,
+        read_detection_predictions,
+    )
+
+    if images_root is not None and not Path(images_root).is_dir():
+        raise InputError("no such folder (--images)", file=str(images_root))
+    gt = read_detection_gt(gt_path, images_root=images_root)
+    files = locate_images(gt)
+    if images_root is not None and files.total and not files.found:
+        example = next((f for f in gt.file_names if f), "")
+        raise InputError(
+            f"no image file found for the {files.total} images of {gt_path.name}"
+            + (f" (first file_name {example!r})" if example else ""),
+            file=str(files.root),
+        )
+    notes = [] if files.note() is None else [str(files.note())]
+    gt.image_paths = files.paths
+    results = DetectionResults(gt, read_detection_predictions(pred_path, gt))
     samples = pa.table(
         {
             "id": pa.array([str(i) for i in gt.image_ids.tolist()], pa.string()),
             "file_name": pa.array(list(gt.file_names), pa.string()),
-            "path": pa.array([None if p is None else str(p) for p in paths], pa.string()),
-            "width": pa.array(gt.widths.tolist()),
-            "height": pa.array(gt.heights.tolist()),
+            "path": pa.array([None if p is None else str(p) for p in files.paths], pa.string()),
+            "width": pa.array(gt.widths.tolist(), pa.int64()),
+            "height": pa.array(gt.heights.tolist(), pa.int64()),
         }
     )
     return FileEvaluation(
@@ -127,4 +151,5 @@ def _evaluate_detection_files(
         samples=samples,
         gt_source=gt_path.resolve(),
         pred_source=pred_path.resolve(),
+        notes=notes,
     )
