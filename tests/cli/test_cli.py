@@ -86,21 +86,21 @@ def test_evaluate_list_show_delete(home: Path, files: tuple[Path, Path], tmp_pat
     }
     assert report["confusion"]["columns"][-1] == "Below threshold"
 
-    code, stdout, _ = run("list", "--json")
+    code, stdout, _ = run("list", "--json", "-")
     assert code == 0
     rows = json.loads(stdout)
     assert [r["name"] for r in rows] == ["first"]
     eid = rows[0]["id"]
     assert rows[0]["task"] == "classification"
 
-    code, stdout, _ = run("show", str(eid), "--json", "--threshold", "0")
+    code, stdout, _ = run("show", str(eid), "--json", "-", "--threshold", "0")
     assert code == 0
     shown = json.loads(stdout)
     assert shown["threshold"] == 0
     assert "Below threshold" not in shown["confusion"]["columns"]
     assert shown["summary"]["roc_auc_macro"] == pytest.approx(report["summary"]["roc_auc_macro"])
     assert shown["summary"]["accuracy"] >= report["summary"]["accuracy"]  # nothing below threshold
-    again = json.loads(run("show", str(eid), "--json")[1])  # the stored threshold, 0.5
+    again = json.loads(run("show", str(eid), "--json", "-")[1])  # the stored threshold, 0.5
     assert again["summary"] == report["summary"]
 
     code, stdout, _ = run("show", str(eid))
@@ -108,7 +108,7 @@ def test_evaluate_list_show_delete(home: Path, files: tuple[Path, Path], tmp_pat
 
     code, _, _ = run("delete", str(eid))
     assert code == 0
-    code, stdout, _ = run("list", "--json")
+    code, stdout, _ = run("list", "--json", "-")
     assert json.loads(stdout) == []
     code, _, stderr = run("show", str(eid))
     assert code == 2 and "not found" in stderr.lower()
@@ -118,7 +118,7 @@ def test_the_same_file_is_the_same_dataset_version(home: Path, files: tuple[Path
     gt, pred = files
     assert run("evaluate", "--gt", str(gt), "--pred", str(pred))[0] == 0
     assert run("evaluate", "--gt", str(gt), "--pred", str(pred), "--threshold", "0.3")[0] == 0
-    rows = json.loads(run("list", "--json")[1])
+    rows = json.loads(run("list", "--json", "-")[1])
     assert len(rows) == 2
     assert rows[0]["dataset"]["version_id"] == rows[1]["dataset"]["version_id"]
     gt.write_text(gt.read_text().replace("s0,", "s0,", 1) + "")
@@ -126,7 +126,7 @@ def test_the_same_file_is_the_same_dataset_version(home: Path, files: tuple[Path
     lines[1] = lines[1].rsplit(",", 1)[0] + ",9"  # change a fold: a new version
     gt.write_text("\n".join(lines) + "\n")
     assert run("evaluate", "--gt", str(gt), "--pred", str(pred))[0] == 0
-    rows = json.loads(run("list", "--json")[1])
+    rows = json.loads(run("list", "--json", "-")[1])
     assert len({r["dataset"]["version_id"] for r in rows}) == 2
 
 
@@ -161,7 +161,7 @@ def test_bad_input_exit_2_one_line_nothing_stored(
     assert code == 2
     assert needle in stderr and len(stderr.strip().splitlines()) == 1
     assert "Traceback" not in stderr + stdout
-    assert json.loads(run("list", "--json")[1]) == []
+    assert json.loads(run("list", "--json", "-")[1]) == []
 
 
 def test_bad_threshold_and_folder(home: Path, files: tuple[Path, Path], tmp_path: Path) -> None:
@@ -230,9 +230,9 @@ def test_detection_inferred_from_coco(home: Path, tmp_path: Path) -> None:
     assert report["confusion"]["rows"][-1] == "Not an object"
     assert report["confusion"]["columns"][-1] == "Not detected"
     assert report["iou"] == 0.6 and report["score"] == 0.2
-    rows = json.loads(run("list", "--json")[1])
+    rows = json.loads(run("list", "--json", "-")[1])
     assert rows[0]["task"] == "detection" and rows[0]["headline"]["metric"] == "AP"
-    shown = json.loads(run("show", str(rows[0]["id"]), "--json")[1])
+    shown = json.loads(run("show", str(rows[0]["id"]), "--json", "-")[1])
     assert shown["coco"] == report["coco"] and shown["iou"] == 0.6
 
 
@@ -246,7 +246,7 @@ def test_detection_bad_results_exit_2(home: Path, tmp_path: Path) -> None:
     )
     code, _, stderr = run("evaluate", "--gt", str(gt), "--pred", str(bad))
     assert code == 2 and "bad.json" in stderr and len(stderr.strip().splitlines()) == 1
-    assert json.loads(run("list", "--json")[1]) == []
+    assert json.loads(run("list", "--json", "-")[1]) == []
 
 
 def test_intervals_and_folds_in_the_report(
@@ -264,8 +264,8 @@ def test_intervals_and_folds_in_the_report(
         ci = report["intervals"][key]
         assert ci["low"] <= report["summary"][key] <= ci["high"]
     assert sorted(report["per_fold"]["folds"]) == ["0", "1", "2"]
-    eid = json.loads(run("list", "--json")[1])[0]["id"]
-    shown = json.loads(run("show", str(eid), "--json")[1])
+    eid = json.loads(run("list", "--json", "-")[1])[0]["id"]
+    shown = json.loads(run("show", str(eid), "--json", "-")[1])
     assert "intervals" not in shown  # only on request
     code, stdout, _ = run("show", str(eid), "--intervals")
     assert code == 0 and "95 % CI" in stdout

@@ -11,11 +11,33 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from assay.cli.errors import handle_errors
 
+
+class _FlagsShowNoType:
+    """Flags (``--intervals``, ``--help``) take no value: show no ``<bool>`` placeholder for them."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class Command(_FlagsShowNoType, TyperCommand):
+    pass
+
+
+class Group(_FlagsShowNoType, TyperGroup):
+    pass
+
+
 app = typer.Typer(
     name="assay",
+    cls=Group,
     help="Evaluate classifiers and object detectors against a labeled test set.",
     rich_markup_mode="rich",
     no_args_is_help=True,
@@ -24,13 +46,39 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from assay import __version__
+
+        typer.echo(f"assay {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """Evaluate classifiers and object detectors against a labeled test set."""
+
+
 def _workspace():  # noqa: ANN202 - lazy import keeps start-up fast
     from assay.store import Workspace
 
     return Workspace()
 
 
-def _write_json(payload: dict[str, Any], out: Path) -> None:
+JSON_HELP = "Write the JSON report to this file ('-': stdout, which then carries only the JSON)."
+
+
+def _write_json(payload: Any, out: Path) -> None:
     import orjson
 
     data = orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
@@ -43,7 +91,11 @@ def _write_json(payload: dict[str, Any], out: Path) -> None:
         tmp.replace(out)
 
 
-@app.command()
+def _to_stdout(json_out: Path | None) -> bool:
+    return json_out is not None and str(json_out) == "-"
+
+
+@app.command(cls=Command)
 @handle_errors
 def evaluate(
     gt: Annotated[
@@ -60,13 +112,14 @@ def evaluate(
         typer.Option(help="classification, multilabel or detection (inferred when omitted)."),
     ] = None,
     threshold: Annotated[
-        float, typer.Option(help="Confidence threshold for classification.")
+        float, typer.Option(help="Classification: the confidence threshold.")
     ] = 0.5,
     iou: Annotated[
-        float, typer.Option(help="IoU for the detection confusion matrix and P/R/F1.")
+        float, typer.Option(help="Detection: IoU for the confusion matrix and P/R/F1.")
     ] = 0.5,
     score: Annotated[
-        float, typer.Option(help="Minimum detection score for the confusion matrix.")
+        float,
+        typer.Option(help="Detection: minimum score for the confusion matrix and P/R/F1."),
     ] = 0.0,
     logits: Annotated[
         bool, typer.Option("--logits", help="Scores are raw logits: apply softmax / sigmoid.")
@@ -82,32 +135,21 @@ def evaluate(
         ),
     ] = None,
     images: Annotated[Path | None, typer.Option(help="Folder of the images (detection).")] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the JSON report here ('-' for stdout).")
-    ] = None,
-    intervals: Annotated[
-        bool,
-        typer.Option(
-            "--intervals", help="Add 95 % bootstrap confidence intervals (a few seconds)."
-        ),
-    ] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
+    intervals: Annotated[bool, typer.Option("--intervals", help=INTERVALS_HELP)] = False,
 ) -> None:
     """Evaluate predictions against ground truth, print the report and store it in the workspace."""
-    from assay.cli.report import print_report, progress
+    from assay.cli.report import make_console, print_report, progress
     from assay.evaluation.run import evaluate_files
+    from assay.store.runs import save_run
 
-    if not 0.0 <= threshold <= 1.0:
-        raise typer.BadParameter(f"{threshold} is outside [0, 1]", param_hint="--threshold")
-    if not 0.0 < iou <= 1.0:
-        raise typer.BadParameter(f"{iou} is outside (0, 1]", param_hint="--iou")
+    _point(threshold, iou, score)
     with progress() as step:
         step("Reading and evaluating")
         run = evaluate_files(
             gt, pred, task=task, threshold=threshold, logits=logits, images_root=images
         )
         step("Storing in the workspace")
-        from assay.store.runs import save_run
-
         params: dict[str, Any] = {"logits": logits}
         if run.task == "detection":
             params.update(iou=iou, score=score)
@@ -116,13 +158,30 @@ def evaluate(
         record = save_run(
             _workspace(), run, model=model, name=name, parent_version_id=parent, params=params
         )
+    out = make_console(stderr=_to_stdout(json_out))
     report = _report(
         run.results, run.task, threshold=threshold, iou=iou, score=score, intervals=intervals
     )
     if json_out is not None:
         _write_json({"id": record.id, **report}, json_out)
-    if json_out is None or str(json_out) != "-":
-        print_report(report, evaluation_id=record.id)
+    if not _to_stdout(json_out):
+        print_report(report, console=out)
+        out.print(f"\nStored as evaluation [bold]{record.id}[/]  (assay show {record.id})")
+
+
+INTERVALS_HELP = "Add 95 % bootstrap confidence intervals to the metrics."
+
+
+def _point(threshold: float | None, iou: float | None, score: float | None) -> Any:
+    """The operating point of the options; a bad value is a usage error naming its option."""
+    from assay.errors import ParameterError
+    from assay.evaluation.results import OperatingPoint
+
+    try:
+        return OperatingPoint(threshold=threshold, iou=iou, score=score)
+    except ParameterError as exc:
+        option, _, message = str(exc).partition(": ")
+        raise typer.BadParameter(message, param_hint=f"--{option}") from None
 
 
 def _report(
@@ -138,65 +197,69 @@ def _report(
     return results.to_json(threshold=threshold)
 
 
-@app.command("list")
+@app.command("list", cls=Command)
 @handle_errors
 def list_(
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    json_out: Annotated[
+        Path | None,
+        typer.Option("--json", help="Write the list as a JSON array to this file ('-': stdout)."),
+    ] = None,
 ) -> None:
     """List the stored evaluations, newest first."""
     from assay.cli.report import print_evaluations
     from assay.store import evaluation_public
 
     rows = [evaluation_public(r) for r in _workspace().list_evaluations()]
-    if as_json:
-        _write_json(rows, Path("-"))  # type: ignore[arg-type]
-    else:
+    if json_out is not None:
+        _write_json(rows, json_out)
+    if not _to_stdout(json_out):
         print_evaluations(rows)
 
 
-@app.command()
+@app.command(cls=Command)
 @handle_errors
 def show(
     evaluation_id: Annotated[int, typer.Argument(help="The evaluation's id (see `assay list`).")],
     threshold: Annotated[
-        float | None, typer.Option(help="Show the report at this threshold.")
+        float | None,
+        typer.Option(help="Classification: the threshold (default: the evaluation's)."),
     ] = None,
     iou: Annotated[
-        float | None, typer.Option(help="Detection: IoU for the confusion matrix.")
+        float | None,
+        typer.Option(help="Detection: IoU for the confusion matrix and P/R/F1."),
     ] = None,
-    score: Annotated[float | None, typer.Option(help="Detection: minimum score.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
-    intervals: Annotated[
-        bool,
-        typer.Option(
-            "--intervals", help="Add 95 % bootstrap confidence intervals (a few seconds)."
-        ),
-    ] = False,
+    score: Annotated[
+        float | None,
+        typer.Option(help="Detection: minimum score for the confusion matrix and P/R/F1."),
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
+    intervals: Annotated[bool, typer.Option("--intervals", help=INTERVALS_HELP)] = False,
 ) -> None:
-    """Show a stored evaluation, optionally at another threshold."""
-    from assay.cli.report import print_report
+    """Show a stored evaluation, at its own operating point or another one."""
+    from assay.cli.report import make_console, print_report, say
 
-    if threshold is not None and not 0.0 <= threshold <= 1.0:
-        raise typer.BadParameter(f"{threshold} is outside [0, 1]", param_hint="--threshold")
     ws = _workspace()
     record = ws.get_evaluation(evaluation_id)
+    stored = record.params or {}
+    _point(threshold, iou, score)
     results = ws.load_results(evaluation_id)
-    params = record.params or {}
     report = _report(
         results,
         record.task,
-        threshold=threshold if threshold is not None else params.get("threshold", 0.5),
-        iou=iou if iou is not None else params.get("iou", 0.5),
-        score=score if score is not None else params.get("score", 0.0),
+        threshold=threshold if threshold is not None else stored.get("threshold", 0.5),
+        iou=iou if iou is not None else stored.get("iou", 0.5),
+        score=score if score is not None else stored.get("score", 0.0),
         intervals=intervals,
     )
-    if as_json:
-        _write_json({"id": evaluation_id, **report}, Path("-"))
-    else:
-        print_report(report, evaluation_id=evaluation_id)
+    if json_out is not None:
+        _write_json({"id": evaluation_id, **report}, json_out)
+    if not _to_stdout(json_out):
+        out = make_console()
+        say([f"Evaluation {evaluation_id}", record.name], console=out, style="bold")
+        print_report(report, console=out)
 
 
-@app.command()
+@app.command(cls=Command)
 @handle_errors
 def delete(
     evaluation_id: Annotated[int, typer.Argument(help="The evaluation's id.")],
@@ -208,7 +271,7 @@ def delete(
     Console().print(f"Deleted evaluation {evaluation_id}.")
 
 
-@app.command()
+@app.command(cls=Command)
 @handle_errors
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
-
-console = Console()
-err_console = Console(stderr=True)
+from rich.text import Text
 
 MAX_ROWS = 40
 
@@ -24,16 +23,47 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def make_console(*, stderr: bool = False) -> Console:
+    """A console on stdout (or stderr) whose width follows the terminal or ``COLUMNS``."""
+    return Console(stderr=stderr, highlight=False)
+
+
+def say(
+    phrases: Sequence[str],
+    *,
+    console: Console,
+    sep: str = " · ",
+    style: str | None = None,
+) -> None:
+    """Print ``phrases`` joined by ``sep``, breaking lines only between phrases."""
+    width = console.width
+    lines: list[str] = []
+    line = ""
+    for phrase in phrases:
+        if not phrase:
+            continue
+        joined = f"{line}{sep}{phrase}" if line else phrase
+        if line and cell_len(joined) > width:
+            lines.append(line + sep.rstrip())
+            line = "  " + phrase
+        else:
+            line = joined
+    lines.append(line)
+    for text in lines:
+        console.print(Text(text, style=style or ""))
+
+
 @contextlib.contextmanager
 def progress(delay: float = 1.0) -> Iterator[Callable[[str], None]]:
     """A spinner with the current step on stderr, shown only once the work has taken ``delay`` s."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    err = make_console(stderr=True)
     bar = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
-        console=err_console,
+        console=err,
         transient=True,
     )
     task = bar.add_task("Starting", total=None)
@@ -41,7 +71,7 @@ def progress(delay: float = 1.0) -> Iterator[Callable[[str], None]]:
     done = threading.Event()
 
     def show_later() -> None:
-        if not done.wait(delay) and err_console.is_terminal:
+        if not done.wait(delay) and err.is_terminal:
             bar.start()
             started.set()
 
@@ -56,23 +86,20 @@ def progress(delay: float = 1.0) -> Iterator[Callable[[str], None]]:
             bar.stop()
 
 
-def print_report(report: dict[str, Any], *, evaluation_id: int | None = None) -> None:
+def print_report(report: dict[str, Any], *, console: Console | None = None) -> None:
     """Print a classification or detection JSON report for a person."""
+    out = console or make_console()
     if report.get("task") == "detection":
-        _print_detection(report)
+        _print_detection(report, out)
     else:
-        _print_classification(report)
-    if evaluation_id is not None:
-        console.print(
-            f"\nStored as evaluation [bold]{evaluation_id}[/]  (assay show {evaluation_id})"
-        )
+        _print_classification(report, out)
 
 
 def _highlights(
-    title: str, items: list[tuple[str, str, Any]], intervals: dict[str, Any] | None = None
+    items: list[tuple[str, str, Any]], intervals: dict[str, Any] | None = None
 ) -> Table:
     """Name, value and, where a bootstrap ran, the 95 % interval; ``items`` are (label, key, value)."""
-    table = Table(title=title, show_header=False, box=None, pad_edge=False)
+    table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     if intervals:
@@ -86,7 +113,7 @@ def _highlights(
     return table
 
 
-def _print_classification(report: dict[str, Any]) -> None:
+def _print_classification(report: dict[str, Any], console: Console) -> None:
     s = report["summary"]
     names = [
         ("Accuracy", "accuracy"),
@@ -101,16 +128,16 @@ def _print_classification(report: dict[str, Any]) -> None:
     ]
     items = [(n, k, s.get(k)) for n, k in names if k == "accuracy" or s.get(k) is not None]
     task = report.get("task", "classification")
-    title = f"{task.capitalize()} · {len(report['classes'])} classes · threshold {report['threshold']:g}"
-    console.print(_highlights(title, items, report.get("intervals")))
+    heading = [task.capitalize(), f"{len(report['classes'])} classes"]
+    say([*heading, f"threshold {report['threshold']:g}"], console=console, style="bold")
+    console.print(_highlights(items, report.get("intervals")))
     opt = report.get("optimal")
     if opt:
         console.print(
             f"Optimal threshold for {opt.get('metric')}: {_fmt(opt.get('threshold'), 3)} ({_fmt(opt.get('value'))})"
         )
-    table = Table(
-        title="Per class", caption="n = labeled · pred = predicted · P / R = precision / recall"
-    )
+    say(["Per class"], console=console, style="bold")
+    table = Table()
     for col in ("class", "n", "pred", "TP", "FP", "FN", "P", "R", "F1", "AUC", "AP"):
         table.add_column(col, justify="left" if col == "class" else "right", no_wrap=col != "class")
     per_class = report["per_class"]
@@ -122,7 +149,9 @@ def _print_classification(report: dict[str, Any]) -> None:
         rates = (row.get(f) for f in ("precision", "recall", "f1", "roc_auc", "average_precision"))
         table.add_row(cls, *(_fmt(v) for v in counts), *(_fmt(v, 3) for v in rates))
     console.print(table)
-    _print_folds(report.get("per_fold"))
+    legend = ["n = labeled", "pred = predicted", "P / R = precision / recall"]
+    say(legend, console=console, style="dim")
+    _print_folds(report.get("per_fold"), console)
     confused = _most_confused(report.get("confusion"))
     if confused:
         console.print(
@@ -140,11 +169,12 @@ FOLD_METRICS = (
 )
 
 
-def _print_folds(per_fold: dict[str, Any] | None) -> None:
+def _print_folds(per_fold: dict[str, Any] | None, console: Console) -> None:
     """One row per cross-validation fold, then the mean ± standard deviation."""
     if not per_fold:
         return
-    table = Table(title="Per fold")
+    say(["Per fold"], console=console, style="bold")
+    table = Table()
     table.add_column("fold")
     for label, _ in FOLD_METRICS:
         table.add_column(label, justify="right")
@@ -172,11 +202,13 @@ def _most_confused(confusion: dict[str, Any] | None) -> list[tuple[str, str, int
     return sorted(pairs, key=lambda p: -p[2])
 
 
-def _print_detection(report: dict[str, Any]) -> None:
+def _print_detection(report: dict[str, Any], console: Console) -> None:
     coco = report["coco"]
     items = [(k, k, v) for k, v in coco.items()]
-    console.print(_highlights("Detection · COCO bbox", items, report.get("intervals")))
-    table = Table(title="Per class")
+    say(["Detection", "COCO bbox"], console=console, style="bold")
+    console.print(_highlights(items, report.get("intervals")))
+    say(["Per class"], console=console, style="bold")
+    table = Table()
     for col in ("class", "AP", "AP50", "AP75", "AR100"):
         table.add_column(col, justify="left" if col == "class" else "right")
     per_class = report["per_class"]
@@ -194,12 +226,14 @@ def _print_detection(report: dict[str, Any]) -> None:
         )
 
 
-def print_evaluations(rows: list[dict[str, Any]]) -> None:
+def print_evaluations(rows: list[dict[str, Any]], *, console: Console | None = None) -> None:
     """The table of `assay list`."""
+    console = console or make_console()
     if not rows:
         console.print("No evaluations yet. Run [bold]assay evaluate --gt … --pred …[/].")
         return
-    table = Table(title="Evaluations")
+    say(["Evaluations", "newest first"], console=console, style="bold")
+    table = Table()
     table.add_column("id", justify="right", no_wrap=True)
     table.add_column("evaluation (model × dataset)", overflow="fold")
     table.add_column("task", no_wrap=True)
