@@ -1,21 +1,52 @@
-"""DetectionResults: API shapes, persistence round trip, the shapes demo set."""
+"""DetectionResults: the Results interface, JSON-safe answers, persistence round trip, the image
+feed's box counts, and evaluate_files on image folders."""
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
 import pytest
 
 from assay.demo.shapes import make_shapes_dataset
-from assay.errors import ParameterError
+from assay.errors import InputError, ParameterError
 from assay.evaluation.detection import DetectionResults, evaluate_detections
+from assay.evaluation.results import OperatingPoint as At
+from assay.evaluation.results import Results, results_from_arrays
+from assay.evaluation.run import evaluate_files
+from assay.evaluation.vocabulary import DETECTION_SORTS, NOT_AN_OBJECT, NOT_DETECTED
+
+COCO = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
+AT = At(iou=0.5, score=0.3)
 
 
 @pytest.fixture(scope="module")
 def shapes(tmp_path_factory) -> tuple[Path, Path]:
     return make_shapes_dataset(tmp_path_factory.mktemp("shapes"), n_images=30, seed=3)
+
+
+@pytest.fixture(scope="module")
+def res(shapes) -> DetectionResults:
+    return evaluate_detections(*shapes)
+
+
+def _json_safe(x: Any) -> None:
+    """Plain JSON types only, no NaN / inf."""
+    if isinstance(x, dict):
+        assert all(isinstance(k, str) for k in x)
+        for v in x.values():
+            _json_safe(v)
+    elif isinstance(x, list):
+        for v in x:
+            _json_safe(v)
+    elif isinstance(x, float):
+        assert math.isfinite(x)
+    else:
+        assert x is None or type(x) in (str, int, bool), type(x)
 
 
 def test_shapes_is_deterministic(tmp_path: Path, shapes) -> None:
@@ -26,80 +57,245 @@ def test_shapes_is_deterministic(tmp_path: Path, shapes) -> None:
     assert {"file_name", "width", "height"} <= set(gt["images"][0])
 
 
-def test_api_shapes(shapes) -> None:
-    res = evaluate_detections(*shapes)
-    stats = res.coco_stats()
-    assert list(stats) == [
-        "AP",
-        "AP50",
-        "AP75",
-        "APs",
-        "APm",
-        "APl",
-        "AR1",
-        "AR10",
-        "AR100",
-        "ARs",
-        "ARm",
-        "ARl",
+def test_is_a_results_and_every_answer_is_json_safe(res: DetectionResults) -> None:
+    assert isinstance(res, Results) and res.task == "detection"
+    assert res.n_samples == 30 and res.n_classes == 3 == len(res.classes)
+    assert res.point() == At(iou=0.5, score=0.0)
+    assert res.point(At(threshold=0.9, score=0.2)) == At(iou=0.5, score=0.2)
+    res.intervals(n=20)
+    answers = [
+        res.summary(AT),
+        res.per_class(AT),
+        res.confusion(AT),
+        res.confusion(AT, normalize="true", top=2),
+        res.samples(AT, actual="circle", predicted=NOT_DETECTED),
+        res.samples(AT, label="square", outcome="fp", errors_only=True, sort="fp"),
+        res.sample(3, AT),
+        res.optimal("recall", AT),
+        res.curve("pr", "square", At(iou=0.75)),
+        res.headline(),
+        res.intervals(n=20, at=AT),
+        res.report(AT),
     ]
-    assert 0.2 < stats["AP50"] <= 1.0
-    assert res.precision.shape == (10, 101, 3, 4, 3) and res.recall.shape == (10, 3, 4, 3)
-    cm = res.confusion_matrix(iou=0.5, score=0.3)
-    assert cm["rows"][-1] == "Not an object" and cm["columns"][-1] == "Not detected"
-    assert np.array(cm["matrix"]).shape == (4, 4)
-    curve = res.pr_curve("circle", iou=0.75)
-    assert len(curve["recall"]) == len(curve["precision"]) == 101 and curve["iou"] == 0.75
-    with pytest.raises(ParameterError):
-        res.pr_curve("circle", iou=0.52)
-    with pytest.raises(ParameterError):
-        res.pr_curve("hexagon")
-    opt = res.optimal_score()
-    assert opt["metric"] == "f1" and 0 < opt["value"] <= 1
-    paths = res.image_paths()
-    assert all(p is not None and p.is_file() for p in paths)
-    feed = res.images(actual="circle", predicted="Not detected", limit=5)
+    for answer in answers:
+        _json_safe(answer)
+        json.dumps(answer, allow_nan=False)
+    assert res.folds(AT) is None
+
+
+def test_summary_and_per_class(res: DetectionResults) -> None:
+    s = res.summary(AT)
+    assert [k for k in s if k in COCO] == COCO
+    assert s["task"] == "detection" and (s["iou"], s["score"]) == (0.5, 0.3)
+    assert 0.2 < s["AP50"] <= 1.0 and s["APl"] is None  # no large box: pycocotools says -1
+    assert s["macro_over"] == {"AP": 3} and s["n_samples"] == 30
+    assert s["precision"] == pytest.approx(s["tp"] / (s["tp"] + s["fp"]))
+    assert res.summary(At(iou=0.5, score=0.9))["tp"] < s["tp"]
+    assert res.summary(At(iou=0.7, score=0.3))["AP"] == s["AP"]  # threshold-free
+    table = res.per_class(AT)
+    rows = table["items"]
+    assert [r["label"] for r in rows] == res.classes
+    assert list(rows[0]) == [
+        "label", "AP", "AP50", "AP75", "AR100", "APs", "APm", "APl",
+        "total_labeled", "total_predicted", "tp", "fp", "fn", "precision", "recall", "f1",
+    ]  # fmt: skip
+    assert sum(r["tp"] for r in rows) == s["tp"] and sum(r["fn"] for r in rows) == s["fn"]
+    gt = orjson.loads(Path(res.gt.source).read_bytes())
+    dt = orjson.loads(Path(res.dt.source).read_bytes())
+    names = {c["id"]: c["name"] for c in gt["categories"]}
+    for r in rows:
+        labeled = [
+            a
+            for a in gt["annotations"]
+            if names[a["category_id"]] == r["label"] and not a["iscrowd"]
+        ]
+        predicted = [d for d in dt if names[d["category_id"]] == r["label"] and d["score"] >= 0.3]
+        assert r["total_labeled"] == len(labeled) == r["tp"] + r["fn"]
+        assert r["total_predicted"] == len(predicted) >= r["tp"] + r["fp"]
+
+
+def test_confusion(res: DetectionResults) -> None:
+    cm = res.confusion(AT)
+    assert cm["unit"] == "boxes" and cm["normalize"] is None and cm["n_classes"] == 3
+    assert cm["rows"] == [*res.classes, NOT_AN_OBJECT]
+    assert cm["columns"] == [*res.classes, NOT_DETECTED]
+    assert cm["matrix"] == cm["counts"]
+    pairs = cm["most_confused"]
+    assert pairs and all(p["actual"] != p["predicted"] for p in pairs)
+    assert [p["count"] for p in pairs] == sorted((p["count"] for p in pairs), reverse=True)
+    counts = np.array(cm["counts"])
+    assert pairs[0]["count"] == max(
+        counts[i, j] for i in range(4) for j in range(4) if i != j or i == 3
+    )
+    rows = res.confusion(AT, normalize="true")["matrix"]
+    for row, c in zip(rows, counts, strict=True):
+        assert row == ([None] * 4 if c.sum() == 0 else pytest.approx((c / c.sum()).tolist()))
+    top = res.confusion(AT, top=1)
+    assert len(top["rows"]) == 2 and top["rows"][-1] == NOT_AN_OBJECT and top["top"] == 1
+    assert top["columns"][-1] == NOT_DETECTED
+    with pytest.raises(ParameterError, match="^normalize"):
+        res.confusion(AT, normalize="probability")
+    with pytest.raises(ParameterError, match="^top"):
+        res.confusion(AT, top=0)
+
+
+def test_n_boxes_equals_the_confusion_cell(res: DetectionResults) -> None:
+    for at in (AT, At(iou=0.3, score=0.0), At(iou=0.75, score=0.6)):
+        cm = res.confusion(at)
+        counts = cm["counts"]
+        seen_more_boxes_than_images = False
+        for i, actual in enumerate(cm["rows"]):
+            for j, predicted in enumerate(cm["columns"]):
+                feed = res.samples(at, actual=actual, predicted=predicted, limit=500)
+                assert feed["n_boxes"] == counts[i][j]
+                assert feed["total"] <= feed["n_boxes"]
+                assert (feed["total"] > 0) == (counts[i][j] > 0)
+                seen_more_boxes_than_images |= feed["n_boxes"] > feed["total"]
+        assert res.samples(at, actual=res.classes[0])["n_boxes"] == sum(counts[0])
+    assert seen_more_boxes_than_images  # the case of "18 boxes in 17 images"
+    assert res.samples(AT)["n_boxes"] is None
+
+
+def test_samples_carry_boxes_at_the_point(res: DetectionResults) -> None:
+    feed = res.samples(AT, actual="circle", predicted=NOT_DETECTED, limit=5)
     assert feed["total"] >= len(feed["items"]) and len(feed["items"]) <= 5
-    img = res.image(feed["items"][0]["index"])
-    assert any(b["status"] == "fn" and b["label"] == "circle" for b in img["boxes"])
-    for b in img["boxes"]:
+    item = feed["items"][0]
+    assert isinstance(item["id"], str) and item == res.sample(item["index"], AT)
+    assert any(b["status"] == "fn" and b["label"] == "circle" for b in item["boxes"])
+    for b in item["boxes"]:
         if b["match"] is not None:
-            assert img["boxes"][b["match"]]["kind"] != b["kind"]
-    rep = res.to_json(iou=0.5, score=0.3)
-    assert rep["task"] == "detection" and set(rep["per_class"]["circle"]) == {
-        "AP",
-        "AP50",
-        "AP75",
-        "AR100",
-    }
-    orjson.dumps(rep)  # JSON-able: no NaN, no numpy scalars
-    assert rep["protocols"]["voc_11"]["AP50"] is not None
+            assert item["boxes"][b["match"]]["kind"] != b["kind"]
+        if b["kind"] == "pred":
+            assert b["score"] >= 0.3
+    for it in res.samples(AT, limit=500)["items"]:
+        status = [b["status"] for b in it["boxes"] if b["kind"] == "pred"]
+        assert it["tp"] == status.count("tp")
+    with pytest.raises(ParameterError, match="^index"):
+        res.sample(30)
 
 
-def test_from_arrays_round_trip(shapes, tmp_path: Path) -> None:
-    res = evaluate_detections(*shapes)
+def test_samples_sorting_paging_and_filters(res: DetectionResults) -> None:
+    full = res.samples(limit=1000)
+    assert full["total"] == 30 and full["task"] == "detection"
+    assert res.samples(offset=5, limit=5)["items"] == full["items"][5:10]
+    by_index = res.samples(sort="index", limit=1000)["items"]
+    assert [x["index"] for x in by_index] == list(range(30))
+    for key in DETECTION_SORTS[1:4]:
+        values = [x[key] for x in res.samples(AT, sort=key, limit=1000)["items"]]
+        assert values == sorted(values, reverse=True)
+    with pytest.raises(ParameterError, match="^sort"):
+        res.samples(sort="confusion")
+    with pytest.raises(ParameterError, match="^outcome"):
+        res.samples(outcome="tp")
+    with pytest.raises(ParameterError, match="^actual"):
+        res.samples(actual="hexagon")
+    with pytest.raises(ParameterError, match="^predicted"):
+        res.samples(predicted=NOT_AN_OBJECT)
+    fp = res.samples(AT, label="square", outcome="fp", limit=1000)["items"]
+    assert fp and all(
+        any(b["label"] == "square" and b["status"] in ("fp", "misclassified") for b in x["boxes"])
+        for x in fp
+    )
+
+
+def test_optimal_curve_headline_intervals(res: DetectionResults) -> None:
+    opt = res.optimal()
+    assert opt["metric"] == "f1" and 0 < opt["value"] <= 1 and opt["iou"] == 0.5
+    assert res.summary(At(iou=0.5, score=opt["score"]))["f1"] == pytest.approx(opt["value"])
+    with pytest.raises(ParameterError, match="^metric"):
+        res.optimal("accuracy")
+    curve = res.curve("pr", "circle", At(iou=0.75))
+    assert curve["kind"] == "pr" and curve["iou"] == 0.75 and "ap" not in curve
+    assert len(curve["recall"]) == len(curve["precision"]) == 101
+    assert res.curve("pr")["label"] == res.classes[0]
+    rows = {r["label"]: r for r in res.per_class()["items"]}
+    assert res.curve("pr", "circle")["average_precision"] == pytest.approx(rows["circle"]["AP50"])
+    with pytest.raises(ParameterError, match="^iou"):
+        res.curve("pr", "circle", At(iou=0.52))
+    with pytest.raises(ParameterError, match="^label"):
+        res.curve("pr", "hexagon")
+    with pytest.raises(ParameterError, match="^kind"):
+        res.curve("roc", "circle")
+    assert res.headline() == {"metric": "AP", "label": "mAP", "value": res.summary()["AP"]}
+    iv = res.intervals(n=50, seed=2, at=AT)
+    s = res.summary(AT)
+    assert set(iv) == {"AP", "AP50", "precision", "recall", "f1"} <= set(s)
+    for key, v in iv.items():
+        assert v is not None and v["low"] <= s[key] + 0.05 and s[key] - 0.05 <= v["high"]
+    assert res.report(AT)["intervals"] == iv
+
+
+def test_report(res: DetectionResults) -> None:
+    rep = res.report(AT)
+    assert set(rep) == {
+        "task", "classes", "iou", "score", "summary", "per_class", "confusion", "optimal",
+        "intervals", "folds", "extra",
+    }  # fmt: skip
+    assert rep["summary"] == res.summary(AT) and rep["confusion"] == res.confusion(AT)
+    assert rep["extra"]["voc_11"]["AP50"] is not None
+    assert rep["extra"]["coco_101"]["AP"] == pytest.approx(rep["summary"]["AP"])
+
+
+def test_from_arrays_round_trip(res: DetectionResults, tmp_path: Path) -> None:
     arrays, meta = res.arrays()
+    assert meta["task"] == "detection"
     np.savez(tmp_path / "a.npz", **arrays)
     meta = orjson.loads(orjson.dumps(meta))
     with np.load(tmp_path / "a.npz") as f:
-        back = DetectionResults.from_arrays(dict(f), meta)
-    assert back.to_json(0.6, 0.2) == res.to_json(0.6, 0.2)
-    assert back.images(0.5, 0.1, errors_only=True) == res.images(0.5, 0.1, errors_only=True)
-    assert back.image(3, 0.5, 0.4) == res.image(3, 0.5, 0.4)
-    assert back.bootstrap(n=20) == res.bootstrap(n=20)
-    assert back.image_paths() == res.image_paths()
+        back = results_from_arrays(dict(f), meta)
+    assert isinstance(back, DetectionResults)
+    at = At(iou=0.6, score=0.2)
+    assert {**back.report(at), "intervals": None} == {**res.report(at), "intervals": None}
+    assert back.samples(AT, errors_only=True) == res.samples(AT, errors_only=True)
+    assert back.sample(3, At(iou=0.5, score=0.4)) == res.sample(3, At(iou=0.5, score=0.4))
+    assert back.intervals(n=20) == res.intervals(n=20)
     a2, m2 = back.arrays()
     assert m2 == meta and all(np.array_equal(a2[k], arrays[k]) for k in arrays)
 
 
-def test_images_sorting_and_paging(shapes) -> None:
-    res = evaluate_detections(*shapes)
-    full = res.images(limit=1000)
-    assert full["total"] == 30
-    page = res.images(offset=5, limit=5)
-    assert page["items"] == full["items"][5:10]
-    by_index = res.images(sort="index", limit=1000)["items"]
-    assert [x["index"] for x in by_index] == list(range(30))
-    assert res.images(sort="confusion") == res.images(sort="errors")
-    with pytest.raises(ParameterError):
-        res.images(sort="bogus")
+# ---------------------------------------------------------------- evaluate_files and --images
+
+
+def _coco_with_subfolder(tmp_path: Path) -> tuple[Path, Path]:
+    """The shapes set rewritten as COCO's layout: annotations/instances.json whose file_names
+    hold ``val2017/``, and the images under images/val2017/."""
+    g, d = make_shapes_dataset(tmp_path / "src", n_images=6, seed=1)
+    gt = orjson.loads(g.read_bytes())
+    (tmp_path / "images" / "val2017").mkdir(parents=True)
+    for im in gt["images"]:
+        name = Path(im["file_name"]).name
+        (g.parent / im["file_name"]).rename(tmp_path / "images" / "val2017" / name)
+        im["file_name"] = f"val2017/{name}"
+    (tmp_path / "annotations").mkdir()
+    gt_path = tmp_path / "annotations" / "instances.json"
+    gt_path.write_bytes(orjson.dumps(gt))
+    return gt_path, d
+
+
+@pytest.mark.parametrize("folder", ["images/val2017", "images"])
+def test_images_found_when_file_name_has_a_subfolder(tmp_path: Path, folder: str) -> None:
+    gt_path, dt_path = _coco_with_subfolder(tmp_path)
+    run = evaluate_files(gt_path, dt_path, images_root=tmp_path / folder)
+    assert run.notes == [f"found 6 of 6 image files under {tmp_path / folder}"]
+    paths = run.samples.column("path").to_pylist()
+    assert paths == [
+        str(tmp_path / "images" / "val2017" / Path(n).name)
+        for n in run.samples.column("file_name").to_pylist()
+    ]
+    assert all(Path(p).is_file() for p in paths)
+    assert run.results.summary()["n_samples"] == 6
+
+
+def test_no_image_under_the_named_folder_is_an_error(tmp_path: Path) -> None:
+    gt_path, dt_path = _coco_with_subfolder(tmp_path)
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    with pytest.raises(InputError) as err:
+        evaluate_files(gt_path, dt_path, images_root=empty)
+    message = str(err.value)
+    assert str(empty) in message and "\n" not in message and "6 images" in message
+    with pytest.raises(InputError, match="no such folder"):
+        evaluate_files(gt_path, dt_path, images_root=tmp_path / "missing")
+    run = evaluate_files(gt_path, dt_path)  # no --images: a note, not an error
+    assert run.notes == [f"found 0 of 6 image files under {tmp_path / 'annotations'}"]
+    assert run.samples.column("path").to_pylist() == [None] * 6
