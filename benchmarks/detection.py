@@ -118,30 +118,33 @@ out = {}
 if tool == "assay":
     import numpy as np
     from assay.evaluation.detection import DetectionResults, evaluate_detections
+    from assay.evaluation.results import OperatingPoint as At
     from assay.formats.coco import load_detection_gt, load_detection_results
+    from assay.metrics.detection import STAT_NAMES
     t = time.perf_counter()
     evaluate_detections(
         {"images": [{"id": 1}], "categories": [{"id": 1, "name": "a"}],
          "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5]}]},
-        [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.5}]).confusion_matrix()
+        [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.5}]).confusion()
     out["warmup"] = time.perf_counter() - t
     base = rss()
     t0 = time.perf_counter()
     gt = load_detection_gt(gt_path); dt = load_detection_results(dt_path, gt)
     t1 = time.perf_counter()
     res = DetectionResults(gt, dt)
-    stats = res.coco_stats()
+    s = res.summary()
+    stats = [-1.0 if s[k] is None else s[k] for k in STAT_NAMES]
     t2 = time.perf_counter()
     q_iou, q_score = [], []
     for i, iou in enumerate((0.55, 0.6, 0.65, 0.7, 0.8)):  # median of 5: the machine is shared
         t = time.perf_counter()
-        res.confusion_matrix(iou=iou, score=0.3); res.prf(iou=iou, score=0.3)
+        res.confusion(At(iou=iou, score=0.3)); res.summary(At(iou=iou, score=0.3))
         q_iou.append(time.perf_counter() - t)
         t = time.perf_counter()
-        res.confusion_matrix(iou=iou, score=0.4 + i / 10); res.prf(iou=iou, score=0.4 + i / 10)
+        at = At(iou=iou, score=0.4 + i / 10); res.confusion(at); res.summary(at)
         q_score.append(time.perf_counter() - t)
     out.update(load=t1 - t0, eval=t2 - t1, query_iou=float(np.median(q_iou)),
-               query_score=float(np.median(q_score)), stats=list(stats.values()))
+               query_score=float(np.median(q_score)), stats=stats)
 else:
     if tool == "pycocotools":
         from pycocotools.coco import COCO
