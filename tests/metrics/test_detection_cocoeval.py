@@ -16,6 +16,7 @@ def _stats(res) -> list[float]:
     s = res.summary()
     return [-1.0 if s[k] is None else s[k] for k in STAT_NAMES]
 
+
 CASES = [
     dict(seed=s, **kw)
     for s, kw in [
