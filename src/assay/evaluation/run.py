@@ -12,14 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 
 from assay.errors import InputError
-
-TaskName = Literal["classification", "multilabel", "detection"]
-TASKS: tuple[str, ...] = ("classification", "multilabel", "detection")
+from assay.evaluation.vocabulary import TASKS
 
 
 @dataclass
@@ -58,7 +56,12 @@ def evaluate_files(
     logits: bool = False,
     images_root: str | Path | None = None,
 ) -> FileEvaluation:
-    """Read, check and evaluate; raises :class:`InputError` on bad input, before anything is stored."""
+    """Read, check and evaluate; raises :class:`InputError` on bad input, before anything is stored.
+
+    Detection: ``images_root`` is the images folder (default: the format's own, or the COCO
+    file's folder); ``notes`` then says "found N of M image files under DIR", and no image found
+    under a folder the caller named is an :class:`InputError` naming it.
+    """
     gt_path, pred_path = Path(gt), Path(pred)
     if not gt_path.exists():
         raise InputError("no such file or folder", file=str(gt_path))
