@@ -78,40 +78,51 @@ def _coco101(rc, pr, n, rec_thrs):  # pragma: no cover - compiled
 
 @nb.njit(cache=True)
 def _class_curves(acc, class_ptr, dt_img, dt_m, dt_ig, w, npig, rec_thrs, mode):
-    """AP (T, K) for area "all"; ``w`` weighs images (bootstrap); mode 0 coco, 1 voc11, 2 all."""
+    """AP (T, K) for area "all"; ``w`` weighs images (bootstrap); mode 0 coco, 1 voc11, 2 all.
+
+    One pass over a class's detections in score order updates every IoU threshold at once (the
+    thresholds are contiguous in ``dt_m``), then each threshold's curve is reduced to its AP.
+    """
     n_t = dt_m.shape[2]
     n_k = class_ptr.shape[0] - 1
     out = np.full((n_t, n_k), np.nan)
     n_max = 1
     for k in range(n_k):
         n_max = max(n_max, class_ptr[k + 1] - class_ptr[k])
-    rc = np.zeros(n_max)
-    pr = np.zeros(n_max)
+    rc = np.zeros((n_t, n_max))
+    pr = np.zeros((n_t, n_max))
+    tp = np.zeros(n_t)
+    fp = np.zeros(n_t)
+    cnt = np.zeros(n_t, np.int64)
     for k in range(n_k):
         if npig[k] <= 0:
             continue
-        for t in range(n_t):
-            tp = 0.0
-            fp = 0.0
-            n = 0
-            for i in range(class_ptr[k], class_ptr[k + 1]):
-                d = acc[i]
-                wt = w[dt_img[d]]
-                if wt == 0 or dt_ig[d, 0, t]:
+        tp[:] = 0.0
+        fp[:] = 0.0
+        cnt[:] = 0
+        for i in range(class_ptr[k], class_ptr[k + 1]):
+            d = acc[i]
+            wt = w[dt_img[d]]
+            if wt == 0:
+                continue
+            for t in range(n_t):
+                if dt_ig[d, 0, t]:
                     continue
                 if dt_m[d, 0, t]:
-                    tp += wt
+                    tp[t] += wt
                 else:
-                    fp += wt
-                rc[n] = tp / npig[k]
-                pr[n] = tp / (tp + fp)
-                n += 1
+                    fp[t] += wt
+                n = cnt[t]
+                rc[t, n] = tp[t] / npig[k]
+                pr[t, n] = tp[t] / (tp[t] + fp[t])
+                cnt[t] = n + 1
+        for t in range(n_t):
             if mode == 0:
-                out[t, k] = _coco101(rc, pr, n, rec_thrs)
+                out[t, k] = _coco101(rc[t], pr[t], cnt[t], rec_thrs)
             elif mode == 1:
-                out[t, k] = _voc11(rc, pr, n)
+                out[t, k] = _voc11(rc[t], pr[t], cnt[t])
             else:
-                out[t, k] = _allpoint(rc, pr, n)
+                out[t, k] = _allpoint(rc[t], pr[t], cnt[t])
     return out
 
 
