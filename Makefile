@@ -6,10 +6,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMPS := .stamps
 STATIC := src/assay/server/static/index.html
-WEB_SOURCES := $(shell find frontend/src frontend/index.html frontend/package.json frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig*.json -type f 2>/dev/null) \
-               $(shell find src/assay/server -name '*.py' 2>/dev/null)
+# The UI's own files (not the generated src/api/schema.d.ts), and the server code its schema comes from.
+UI_SOURCES  := $(shell find frontend/src -type f ! -name schema.d.ts 2>/dev/null) \
+               $(wildcard frontend/index.html frontend/package.json frontend/package-lock.json \
+                          frontend/vite.config.ts frontend/tsconfig*.json frontend/eslint.config.js)
+WEB_SOURCES := $(UI_SOURCES) $(shell find src/assay/server -name '*.py' 2>/dev/null) src/assay/evaluation/vocabulary.py
 
-.PHONY: demo test setup web lint clean
+.PHONY: demo test setup web web-check lint clean
 
 setup: $(STAMPS)/venv
 
@@ -32,6 +35,13 @@ $(STATIC): $(STAMPS)/venv $(STAMPS)/node $(WEB_SOURCES)
 
 web: $(STATIC)
 
+# tsc --noEmit, ESLint and Vitest over the UI; re-run only when a UI file (or the schema) changed.
+$(STAMPS)/web-check: $(STATIC) $(UI_SOURCES)
+	cd frontend && npm run --silent check
+	@touch $@
+
+web-check: $(STAMPS)/web-check
+
 demo: $(STAMPS)/venv $(STATIC)
 	$(PY) -m assay.demo
 
@@ -40,7 +50,7 @@ lint: $(STAMPS)/venv
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/mypy src
 
-test: $(STAMPS)/venv $(STATIC) lint
+test: $(STAMPS)/venv $(STATIC) $(STAMPS)/web-check lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider --doctest-modules src/assay tests
 
 clean:
