@@ -1,30 +1,24 @@
-import { useEffect, useState } from "react";
-import { useHashRoute } from "./hooks";
+import { useState } from "react";
+import { useQuery } from "@tanstack/react-query";
 import { EvaluationsList } from "./pages/EvaluationsList";
 import { EvaluationPage } from "./pages/EvaluationPage";
 import { Empty } from "./components/common";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { api } from "./api/client";
-
-export interface Crumb {
-  label: string;
-  href?: string;
-}
+import { matchPage, parseHash, useHash, type Crumb } from "./routes";
 
 export function App() {
-  const route = useHashRoute();
+  const route = parseHash(useHash());
+  const page = matchPage(route.path);
   const [crumbs, setCrumbs] = useState<Crumb[]>([]);
-  const [version, setVersion] = useState<string>("");
-  useEffect(() => {
-    api.health().then((h) => setVersion(h.version), () => setVersion(""));
-  }, []);
+  const health = useQuery({ queryKey: ["health"], queryFn: ({ signal }) => api.health(signal), retry: false, staleTime: Infinity });
+  const version = health.data?.version ?? "";
 
-  const m = route.match(/^\/evaluations\/(\d+)/);
-  let page;
-  if (route === "/" || route === "/evaluations") page = <EvaluationsList setCrumbs={setCrumbs} />;
-  else if (m) page = <EvaluationPage key={m[1]} id={Number(m[1])} setCrumbs={setCrumbs} />;
+  let body;
+  if (page.name === "list") body = <EvaluationsList setCrumbs={setCrumbs} />;
+  else if (page.name === "evaluation") body = <EvaluationPage key={page.id} id={page.id} setCrumbs={setCrumbs} />;
   else
-    page = (
+    body = (
       <Empty title="Page not found">
         <a href="#/">Back to evaluations</a>
       </Empty>
@@ -54,7 +48,7 @@ export function App() {
         <div className="topbar-right">{version && <span className="version">v{version}</span>}</div>
       </header>
       <main className="content">
-        <ErrorBoundary resetKey={route}>{page}</ErrorBoundary>
+        <ErrorBoundary resetKey={route.path}>{body}</ErrorBoundary>
       </main>
     </div>
   );

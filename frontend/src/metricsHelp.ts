@@ -1,4 +1,5 @@
-// What each headline metric means and how Assay computes it (shown on hover).
+// What each headline metric means and how Assay computes it (shown on hover). Keys are the keys
+// of the summary answer (and of the intervals), e.g. macro_precision.
 export interface MetricHelp {
   label: string;
   what: string;
@@ -10,26 +11,26 @@ export interface MetricHelp {
 export const METRICS: Record<string, MetricHelp> = {
   accuracy: {
     label: "Accuracy",
-    what: "Share of samples whose predicted class is the annotated class.",
-    how: "Correct predictions / all samples. A sample whose top score is below the threshold has no prediction and counts as wrong.",
+    what: "Share of samples whose predicted class is the annotated class, at the threshold.",
+    how: "Correct predictions / all samples. A sample whose top score is below the threshold has no prediction (Below threshold) and counts as wrong. Top-1 (argmax) accuracy ignores the threshold: it is scikit-learn's accuracy_score on the argmax.",
     higherIsBetter: true,
     thresholdDependent: true,
   },
-  precision_macro: {
+  macro_precision: {
     label: "Precision (macro)",
     what: "When the model predicts a class, how often it is right — averaged over classes, each class weighing the same.",
-    how: "Per class TP / (TP + FP), then the unweighted mean over classes.",
+    how: "Per class TP / (TP + FP), then the unweighted mean over the classes where it is defined (a class never predicted has no precision).",
     higherIsBetter: true,
     thresholdDependent: true,
   },
-  recall_macro: {
+  macro_recall: {
     label: "Recall (macro)",
     what: "Of the samples of a class, how many the model finds — averaged over classes.",
-    how: "Per class TP / (TP + FN), then the unweighted mean over classes.",
+    how: "Per class TP / (TP + FN), then the unweighted mean over the classes where it is defined (a class with no sample has no recall).",
     higherIsBetter: true,
     thresholdDependent: true,
   },
-  f1_macro: {
+  macro_f1: {
     label: "F1 (macro)",
     what: "Balance of precision and recall per class, averaged over classes.",
     how: "Per class 2·P·R / (P + R), then the unweighted mean over classes.",
@@ -66,16 +67,62 @@ export const METRICS: Record<string, MetricHelp> = {
   },
 };
 
+export const MULTILABEL_METRICS: Record<string, MetricHelp> = {
+  accuracy: {
+    label: "Subset accuracy",
+    what: "Share of samples whose predicted set of classes is exactly the annotated set, at the threshold.",
+    how: "A class is predicted when its score is at or above the threshold, independently per class; a sample counts when every class is right.",
+    higherIsBetter: true,
+    thresholdDependent: true,
+  },
+  hamming_loss: {
+    label: "Hamming loss",
+    what: "Share of (sample, class) decisions that are wrong, at the threshold. Lower is better.",
+    how: "Wrong class decisions / (samples × classes), as scikit-learn's hamming_loss.",
+    higherIsBetter: false,
+    thresholdDependent: true,
+  },
+};
+
+export const TOPK_HELP: MetricHelp = {
+  label: "Top-k accuracy",
+  what: "Share of samples whose annotated class is among the k highest scores. Independent of the threshold.",
+  how: "Rank of the annotated class ≤ k. A tie in scores goes to the class that comes first in the class order (as numpy's argmax).",
+  higherIsBetter: true,
+  thresholdDependent: false,
+};
+
+/** The highlight cards, by summary key. */
 export const HIGHLIGHTS = [
   "accuracy",
-  "precision_macro",
-  "recall_macro",
-  "f1_macro",
+  "macro_precision",
+  "macro_recall",
+  "macro_f1",
   "roc_auc_macro",
   "average_precision_macro",
   "log_loss",
   "ece",
 ] as const;
+
+export const MULTILABEL_HIGHLIGHTS = [
+  "accuracy",
+  "hamming_loss",
+  "macro_precision",
+  "macro_recall",
+  "macro_f1",
+  "roc_auc_macro",
+  "average_precision_macro",
+] as const;
+
+/** Which entry of summary.macro_over a macro card is averaged over. */
+export const MACRO_OF: Record<string, string> = {
+  macro_precision: "precision",
+  macro_recall: "recall",
+  macro_f1: "f1",
+  roc_auc_macro: "roc_auc",
+  average_precision_macro: "average_precision",
+  AP: "AP",
+};
 
 export const COCO_HELP: Record<string, string> = {
   AP: "AP averaged over IoU 0.50:0.05:0.95 and over classes (COCO mAP).",
@@ -91,3 +138,11 @@ export const COCO_HELP: Record<string, string> = {
   ARm: "AR100 for medium objects.",
   ARl: "AR100 for large objects.",
 };
+
+/** "macro over 4 of 5 classes": how many classes a macro average is taken over. */
+export function macroOverText(summary: { macro_over?: object | null; n_classes: number }, key: string): string | null {
+  const of = MACRO_OF[key];
+  const n = of ? (summary.macro_over as Record<string, number | null | undefined> | null | undefined)?.[of] : undefined;
+  if (n === undefined || n === null) return null;
+  return `macro over ${n} of ${summary.n_classes} classes`;
+}

@@ -1,18 +1,17 @@
 // The confusion matrix as a clickable heatmap: rows = actual, columns = predicted.
 import { useState } from "react";
-import { api, type SliderParams } from "../api/client";
-import type { ConfusionAnswer } from "../api/types";
-import { useQuery } from "../hooks";
+import type { Confusion, SliderParams } from "../api/client";
+import { useConfusion } from "../api/queries";
+import { compactCount, rowPct, shortLabels } from "../format";
+import { isSpecialLabel } from "../lib/vocabulary";
 import { Empty, ErrorState, Panel, Segmented, Spinner } from "./common";
 
-const SPECIAL = new Set(["Below threshold", "Not detected", "Not an object", "No prediction"]);
-
-function cellText(v: number | null, normalize: string | null, compact: boolean) {
-  if (v === null || v === undefined) return "";
-  if (compact && v === 0) return "";
-  if (normalize === "true") return v === 0 ? "0" : `${Math.round(v * 100)}`;
-  if (normalize === "probability") return v.toFixed(2);
-  return v >= 10000 ? `${(v / 1000).toFixed(0)}k` : String(v);
+/** What a cell shows: the count, the row share ("<1%" for a real count under half a percent), or a mean score. */
+export function cellText(value: number | null, count: number, normalize: string | null, compact: boolean): string {
+  if (compact && count === 0) return "";
+  if (normalize === "true") return rowPct(value, count);
+  if (normalize === "probability") return value === null ? "" : value.toFixed(2);
+  return compactCount(count);
 }
 
 export function ConfusionMatrix({
@@ -20,27 +19,31 @@ export function ConfusionMatrix({
   onCell,
   selected,
 }: {
-  data: ConfusionAnswer;
+  data: Confusion;
   onCell: (actual: string, predicted: string) => void;
   selected?: { actual?: string; predicted?: string };
 }) {
-  const { rows, columns, matrix, normalize } = data;
+  const { rows, columns, matrix, counts, normalize } = data;
   if (!rows.length || !columns.length) return <Empty title="Nothing to show" />;
   let max = 0;
   let maxOff = 0;
-  matrix.forEach((r, i) =>
+  counts.forEach((r, i) =>
     r.forEach((v, j) => {
-      if (v === null) return;
       max = Math.max(max, v);
       if (rows[i] !== columns[j]) maxOff = Math.max(maxOff, v);
     }),
   );
-  const scale = (v: number, diag: boolean) => {
-    if (normalize === "true" || normalize === "probability") return v;
-    const m = diag ? max : maxOff || max;
-    return m > 0 ? Math.sqrt(v / m) : 0;
-  };
   const compact = columns.length > 14;
+  const short = shortLabels([...new Set([...rows, ...columns])], compact ? 14 : 20);
+  const scale = (i: number, j: number, diag: boolean) => {
+    const v = matrix[i]?.[j] ?? null;
+    if (normalize === "true" || normalize === "probability") return v ?? 0;
+    const m = diag ? max : maxOff || max;
+    return m > 0 ? Math.sqrt((counts[i]?.[j] ?? 0) / m) : 0;
+  };
+  const unit = data.unit === "boxes" ? "boxes" : "samples";
+  // Few classes: taller cells, so the matrix fills its panel next to the curves.
+  const cellH = compact ? undefined : Math.max(32, Math.min(72, Math.floor(340 / rows.length)));
 
   return (
     <div className={`cm-wrap ${compact ? "cm-compact" : ""}`} data-testid="confusion-matrix">
@@ -53,8 +56,8 @@ export function ConfusionMatrix({
               <tr>
                 <th className="cm-corner" />
                 {columns.map((c) => (
-                  <th key={c} className={`cm-col ${SPECIAL.has(c) ? "cm-special" : ""}`} title={c}>
-                    <span>{c}</span>
+                  <th key={c} className={`cm-col ${isSpecialLabel(c) ? "cm-special" : ""}`} title={c}>
+                    <span>{short.get(c)}</span>
                   </th>
                 ))}
               </tr>
@@ -62,34 +65,31 @@ export function ConfusionMatrix({
             <tbody>
               {rows.map((r, i) => (
                 <tr key={r}>
-                  <th className={`cm-row ${SPECIAL.has(r) ? "cm-special" : ""}`} title={r}>
-                    {r}
+                  <th className={`cm-row ${isSpecialLabel(r) ? "cm-special" : ""}`} title={r}>
+                    {short.get(r)}
                   </th>
                   {columns.map((c, j) => {
                     const v = matrix[i]?.[j] ?? null;
+                    const n = counts[i]?.[j] ?? 0;
                     const diag = r === c;
-                    const a = v === null ? 0 : Math.min(1, Math.max(0, scale(v, diag)));
-                    const bg =
-                      v === null || v === 0
-                        ? "transparent"
-                        : diag
-                          ? `rgba(47, 91, 234, ${0.08 + 0.82 * a})`
-                          : `rgba(214, 69, 69, ${0.08 + 0.8 * a})`;
+                    const a = Math.min(1, Math.max(0, scale(i, j, diag)));
+                    const bg = n === 0 ? "transparent" : diag ? `rgba(47, 91, 234, ${0.08 + 0.82 * a})` : `rgba(214, 69, 69, ${0.08 + 0.8 * a})`;
                     const isSel = selected?.actual === r && selected?.predicted === c;
-                    const dark = a > 0.55;
+                    const shown = normalize === "true" ? ` (${rowPct(v, n)} of the row)` : normalize === "probability" && v !== null ? ` (mean score ${v.toFixed(3)})` : "";
                     return (
                       <td
                         key={c}
-                        className={`cm-cell ${isSel ? "cm-selected" : ""} ${v ? "cm-nonzero" : ""}`}
-                        style={{ background: bg, color: dark ? "#fff" : undefined }}
-                        title={`Actual ${r} → predicted ${c}: ${v ?? "—"}${normalize === "true" ? " (row fraction)" : ""}`}
+                        className={`cm-cell ${isSel ? "cm-selected" : ""} ${n ? "cm-nonzero" : ""}`}
+                        style={{ background: bg, color: a > 0.55 ? "#fff" : undefined, height: cellH }}
+                        title={`Actual ${r} → predicted ${c}: ${n.toLocaleString()} ${unit}${shown}`}
                         onClick={() => onCell(r, c)}
                         data-testid="cm-cell"
                         data-actual={r}
                         data-predicted={c}
+                        data-count={n}
                         data-value={v ?? ""}
                       >
-                        {cellText(v, normalize, compact)}
+                        {cellText(v, n, normalize, compact)}
                       </td>
                     );
                   })}
@@ -99,10 +99,11 @@ export function ConfusionMatrix({
           </table>
         </div>
       </div>
-      {normalize === "true" && <div className="muted small">Cells show the % of each actual class (row).</div>}
-      {normalize === "probability" && (
-        <div className="muted small">Cells show the mean predicted probability of the column class over the cell's samples.</div>
-      )}
+      <div className="muted small">
+        {unit === "boxes" ? "Cells count boxes (matched pairs, missed objects, false detections)." : "Cells count samples."}{" "}
+        {normalize === "true" && "Shown as the share of each actual class (row)."}
+        {normalize === "probability" && "Shown as the mean predicted probability of the column class over the cell's samples."}
+      </div>
     </div>
   );
 }
@@ -111,7 +112,7 @@ type Normalize = "none" | "true" | "probability";
 
 /**
  * The confusion-matrix panel of both evaluation pages: the count / row % / probability switch, the
- * top-10 view with a way to see all classes, and the matrix at the page's threshold or IoU.
+ * top-10 view with a way to see all classes, and the matrix at the page's operating point.
  */
 export function ConfusionPanel({
   evalId,
@@ -131,15 +132,13 @@ export function ConfusionPanel({
   const [normalize, setNormalize] = useState<Normalize>("none");
   const [showAll, setShowAll] = useState(false);
   const top = nClasses > 10 && !showAll ? 10 : undefined;
-  const confusion = useQuery(
-    (s) => api.confusion(evalId, { ...sliders, normalize: normalize === "none" ? undefined : normalize, top }, s),
-    [evalId, JSON.stringify(sliders), normalize, top],
-  );
+  const confusion = useConfusion(evalId, { ...sliders, normalize: normalize === "none" ? undefined : normalize, top });
   return (
     <Panel
-      busy={confusion.loading && !!confusion.data}
+      busy={confusion.isFetching && !!confusion.data}
       title="Confusion matrix"
       testid="confusion"
+      className="panel-fill"
       actions={
         <>
           <Segmented value={normalize} onChange={setNormalize} testid="cm-mode" options={modes} />
@@ -152,7 +151,7 @@ export function ConfusionPanel({
       }
     >
       {confusion.error && !confusion.data ? (
-        <ErrorState error={confusion.error} onRetry={confusion.reload} />
+        <ErrorState error={confusion.error} onRetry={() => void confusion.refetch()} />
       ) : !confusion.data ? (
         <Spinner />
       ) : (

@@ -1,8 +1,8 @@
 import { useMemo, useState } from "react";
-import { api } from "../api/client";
-import type { CalibrationCurve, CurveKind, DensityCurve, PrCurve, RocCurve, ThresholdCurves } from "../api/types";
-import { useQuery } from "../hooks";
+import type { CalibrationCurve, CurveKind, DensityCurve, DetectionPrCurve as DetPr, PrCurve, RocCurve, ThresholdCurves } from "../api/client";
+import { useCurve } from "../api/queries";
 import { fmt } from "../format";
+import { pointAtConfidence, pointAtThreshold, pointXY } from "../lib/curves";
 import { Chart, baseAxis, palette, type ChartOption } from "./Chart";
 import { ErrorState, Panel, Segmented, Spinner } from "./common";
 
@@ -14,7 +14,25 @@ function zip(xs: (number | null)[], ys: (number | null)[]) {
   return xs.map((x, i) => [x, ys[i]]);
 }
 
-function rocOption(d: RocCurve): ChartOption {
+/** The operating point as one marked dot with its label ("t = 0.50"). */
+function pointSeries(xy: [number, number] | null, text: string) {
+  if (!xy) return [];
+  return [
+    {
+      name: "Operating point",
+      type: "scatter",
+      data: [xy],
+      symbolSize: 11,
+      z: 5,
+      itemStyle: { color: palette.secondary, borderColor: "#fff", borderWidth: 2 },
+      label: { show: true, position: "right", formatter: text, color: "#1c2230", fontWeight: 600, fontSize: 11.5 },
+      tooltip: { formatter: () => `${text}: (${xy[0].toFixed(3)}, ${xy[1].toFixed(3)})` },
+    },
+  ];
+}
+
+function rocOption(d: RocCurve, threshold?: number): ChartOption {
+  const at = threshold === undefined ? null : pointXY(d.fpr, d.tpr, pointAtThreshold(d.thresholds, threshold));
   return {
     title: { text: `ROC — ${d.label}   AUC ${fmt(d.auc)}`, textStyle: { fontSize: 13, fontWeight: 500 } },
     grid,
@@ -24,19 +42,23 @@ function rocOption(d: RocCurve): ChartOption {
     series: [
       { type: "line", data: zip(d.fpr, d.tpr), showSymbol: false, lineStyle: { width: 2, color: palette.primary }, areaStyle: { opacity: 0.08, color: palette.primary } },
       { type: "line", data: [[0, 0], [1, 1]], showSymbol: false, lineStyle: { type: "dashed", color: palette.grey, width: 1 }, silent: true },
+      ...pointSeries(at, `t = ${threshold?.toFixed(2)}`),
     ],
   };
 }
 
-function prOption(d: PrCurve, title: string): ChartOption {
-  const ap = d.average_precision ?? d.ap ?? null;
+function prOption(d: PrCurve | DetPr, title: string, at: [number, number] | null, atText: string): ChartOption {
+  const ap = d.average_precision;
   return {
     title: { text: `${title} — ${d.label}   AP ${fmt(ap)}`, textStyle: { fontSize: 13, fontWeight: 500 } },
     grid,
     tooltip: { trigger: "axis" },
     xAxis: axis("Recall"),
     yAxis: axis("Precision"),
-    series: [{ type: "line", data: zip(d.recall, d.precision), showSymbol: false, step: "end", lineStyle: { width: 2, color: palette.primary }, areaStyle: { opacity: 0.08, color: palette.primary } }],
+    series: [
+      { type: "line", data: zip(d.recall, d.precision), showSymbol: false, step: "end", lineStyle: { width: 2, color: palette.primary }, areaStyle: { opacity: 0.08, color: palette.primary } },
+      ...pointSeries(at, atText),
+    ],
   };
 }
 
@@ -49,10 +71,10 @@ function thresholdOption(d: ThresholdCurves, threshold?: number): ChartOption {
     lineStyle: { width: dashed ? 2.5 : 2, color, type: dashed ? "dashed" : "solid" },
     itemStyle: { color },
   });
+  // Recall and TPR are the same curve: drawn once.
   const series: Record<string, unknown>[] = [
     s("Precision", d.precision, palette.primary),
-    s("Recall (= TPR)", d.recall, palette.secondary, true),
-    s("TPR", d.tpr, palette.green),
+    s("Recall (= TPR)", d.recall, palette.green),
     s("FPR", d.fpr, palette.red),
   ];
   if (threshold !== undefined)
@@ -136,23 +158,31 @@ export function ClassPicker({ classes, value, onChange, testid = "class-picker" 
 export function ClassificationCurves({ evalId, classes, threshold }: { evalId: number; classes: string[]; threshold: number }) {
   const [kind, setKind] = useState<CurveKind>("roc");
   const [label, setLabel] = useState(classes[0] ?? "");
-  const q = useQuery((s) => api.curve<unknown>(evalId, kind, kind === "calibration" ? {} : { label }, s), [evalId, kind, label]);
+  const q = useCurve(evalId, kind, kind === "calibration" ? {} : { label });
   const option = useMemo(() => {
-    if (!q.data) return null;
-    const d = q.data as Record<string, unknown>;
-    // Only draw an answer that belongs to the selected kind (the previous one stays while loading).
-    const is = (k: CurveKind, ...fields: string[]) => kind === k && (d.kind === undefined || d.kind === k) && fields.every((f) => Array.isArray(d[f]));
-    if (is("roc", "fpr", "tpr")) return rocOption(d as unknown as RocCurve);
-    if (is("pr", "precision", "recall") && !("tpr" in d)) return prOption(d as unknown as PrCurve, "Precision–recall");
-    if (is("threshold", "thresholds", "precision", "recall", "tpr", "fpr")) return thresholdOption(d as unknown as ThresholdCurves, threshold);
-    if (is("calibration", "bins")) return calibrationOption(d as unknown as CalibrationCurve);
-    if (is("density", "edges", "positives", "negatives")) return densityOption(d as unknown as DensityCurve);
-    return null;
+    const d = q.data;
+    // Only draw an answer of the selected kind (the previous one stays while the next loads).
+    if (!d || d.kind !== kind) return null;
+    switch (d.kind) {
+      case "roc":
+        return rocOption(d, threshold);
+      case "pr":
+        if (!("thresholds" in d)) return null;
+        return prOption(d, "Precision–recall", pointXY(d.recall, d.precision, pointAtThreshold(d.thresholds, threshold)), `t = ${threshold.toFixed(2)}`);
+      case "threshold":
+        return thresholdOption(d, threshold);
+      case "calibration":
+        return calibrationOption(d);
+      case "density":
+        return densityOption(d);
+      default:
+        return null;
+    }
   }, [q.data, kind, threshold]);
 
   return (
     <Panel
-      busy={q.loading && !!q.data}
+      busy={q.isFetching && !!q.data}
       title="Curves"
       testid="curves"
       actions={
@@ -173,24 +203,36 @@ export function ClassificationCurves({ evalId, classes, threshold }: { evalId: n
         </>
       }
     >
-      {q.error ? <ErrorState error={q.error} onRetry={q.reload} /> : option ? <Chart option={option} height={320} testid="curve-chart" /> : <Spinner label="Loading curve…" />}
+      {q.error && !q.data ? (
+        <ErrorState error={q.error} onRetry={() => void q.refetch()} />
+      ) : option ? (
+        <Chart option={option} height={320} testid="curve-chart" />
+      ) : (
+        <Spinner label="Loading curve…" />
+      )}
     </Panel>
   );
 }
 
-export function DetectionPrCurve({ evalId, classes, iou }: { evalId: number; classes: string[]; iou: number }) {
+export function DetectionPrCurve({ evalId, classes, iou, score }: { evalId: number; classes: string[]; iou: number; score: number }) {
   const [label, setLabel] = useState(classes[0] ?? "");
-  const q = useQuery((s) => api.curve<PrCurve>(evalId, "pr", { label, iou }, s), [evalId, label, iou]);
-  const ok = q.data && Array.isArray(q.data.precision) && Array.isArray(q.data.recall);
+  const q = useCurve<DetPr>(evalId, "pr", { label, iou });
+  const d = q.data;
+  const ok = d && Array.isArray(d.precision) && Array.isArray(d.recall);
+  const option = useMemo(() => {
+    if (!d || !ok) return null;
+    const at = Array.isArray(d.scores) ? pointXY(d.recall, d.precision, pointAtConfidence(d.scores, d.precision, score)) : null;
+    return prOption(d, "Precision–recall", at, `conf ≥ ${score.toFixed(2)}`);
+  }, [d, ok, score]);
   return (
-    <Panel busy={q.loading && !!q.data} title={`Precision–recall at IoU ${iou.toFixed(2)}`} testid="det-pr" actions={<ClassPicker classes={classes} value={label} onChange={setLabel} />}>
-      {q.error ? (
-        <ErrorState error={q.error} onRetry={q.reload} />
-      ) : q.data && ok ? (
+    <Panel busy={q.isFetching && !!q.data} title={`Precision–recall at IoU ${iou.toFixed(2)}`} testid="det-pr" actions={<ClassPicker classes={classes} value={label} onChange={setLabel} />}>
+      {q.error && !d ? (
+        <ErrorState error={q.error} onRetry={() => void q.refetch()} />
+      ) : d && option ? (
         <>
-          <Chart option={prOption(q.data, "Precision–recall")} height={300} testid="pr-chart" />
+          <Chart option={option} height={300} testid="pr-chart" />
           <div className="muted small" data-testid="pr-ap">
-            AP at IoU {iou.toFixed(2)}: <strong>{fmt(q.data.ap ?? q.data.average_precision ?? null)}</strong>
+            AP at IoU {(d.iou ?? iou).toFixed(2)}: <strong>{fmt(d.average_precision)}</strong>
           </div>
         </>
       ) : (

@@ -1,132 +1,94 @@
-// The sample feed: a virtualized grid of thumbnails (images) or list of rows (text), loaded page
-// by page from /samples as the user scrolls, filtered by a confusion cell or a TP/FP/FN count.
-import { useCallback, useEffect, useRef, useState } from "react";
+// The sample feed: a virtualized grid of thumbnails (images) or list of rows (text, plain score
+// tables), loaded page by page from /samples as the user scrolls, filtered by a confusion cell or
+// a TP / FP / FN count. The filters live in the URL (see routes.ts).
+import { useEffect, useMemo, useRef } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { api, type SampleQuery, type SliderParams, type SortKey } from "../api/client";
-import type { Sample } from "../api/types";
+import { isDetectionItem, type ClassificationItem, type DetectionItem, type SampleItem, type SampleQuery, type SliderParams } from "../api/client";
+import { useSamples } from "../api/queries";
 import { useElementWidth } from "../hooks";
-import { labelText, pct } from "../format";
+import { feedCountText, labelText, metadataLine, pct, truncateMiddle } from "../format";
+import { OUTCOME_SHORT, OUTCOMES, type Outcome, type SortKey } from "../lib/vocabulary";
+import { BoxOverlay } from "./Boxes";
+import { Media } from "./Media";
 import { ErrorState, Panel, Spinner } from "./common";
 
 export interface FeedFilter {
   actual?: string;
   predicted?: string;
-  outcome?: "tp" | "fp" | "fn";
+  outcome?: Outcome;
   label?: string;
-  errors_only?: boolean;
+  errors?: boolean;
   sort: SortKey;
-  descending: boolean;
+  desc: boolean;
 }
 
-export const DEFAULT_FILTER: FeedFilter = { sort: "confidence", descending: true };
-export const DEFAULT_DET_FILTER: FeedFilter = { sort: "errors", descending: true };
-
-const PAGE = 60;
-
-function usePagedSamples(evalId: number, query: SampleQuery) {
-  const key = JSON.stringify(query);
-  const [items, setItems] = useState<Sample[]>([]);
-  const [itemsKey, setItemsKey] = useState<string | null>(null);
-  const [total, setTotal] = useState<number | null>(null);
-  const [error, setError] = useState<Error | null>(null);
-  const [loading, setLoading] = useState(false);
-  const ctrl = useRef<AbortController | null>(null);
-  const state = useRef({ key, loaded: 0, total: null as number | null, busy: false });
-
-  const load = useCallback(
-    (reset: boolean) => {
-      const st = state.current;
-      if (!reset && (st.busy || (st.total !== null && st.loaded >= st.total))) return;
-      ctrl.current?.abort();
-      const c = new AbortController();
-      ctrl.current = c;
-      st.busy = true;
-      setLoading(true);
-      const offset = reset ? 0 : st.loaded;
-      api
-        .samples(evalId, { ...(JSON.parse(key) as SampleQuery), offset, limit: PAGE }, c.signal)
-        .then((r) => {
-          if (c.signal.aborted) return;
-          st.busy = false;
-          st.total = r.total;
-          st.loaded = offset + r.items.length;
-          setTotal(r.total);
-          setItems((prev) => (reset ? r.items : [...prev, ...r.items]));
-          setItemsKey(key);
-          setError(null);
-          setLoading(false);
-        })
-        .catch((e: unknown) => {
-          if (c.signal.aborted) return;
-          st.busy = false;
-          setError(e instanceof Error ? e : new Error(String(e)));
-          setLoading(false);
-        });
-    },
-    [evalId, key],
-  );
-
-  useEffect(() => {
-    state.current = { key, loaded: 0, total: null, busy: false };
-    load(true);
-    return () => ctrl.current?.abort();
-  }, [key, load]);
-
-  return { items, total, error, loading, stale: loading && itemsKey !== key, more: () => load(false), retry: () => load(true) };
-}
-
-function outcomeClass(s: Sample) {
-  if (s.tp !== undefined) return "";
-  if (s.outcome === "tp" || (s.predicted !== null && s.predicted !== undefined && labelText(s.predicted) === labelText(s.actual))) return "ok";
+export function outcomeClass(s: ClassificationItem): "ok" | "bad" | "none" {
+  if (s.outcome === "correct" || s.outcome === "tp" || s.outcome === "tn") return "ok";
+  if (s.outcome === "below_threshold") return "none";
   return "bad";
 }
 
-function SampleCard({ s, media, onOpen }: { s: Sample; media: string | null; onOpen: (s: Sample) => void }) {
-  const isDet = s.tp !== undefined;
+function SampleCard({ s, onOpen }: { s: ClassificationItem; onOpen: (s: SampleItem) => void }) {
   const oc = outcomeClass(s);
   return (
     <button className={`sample-card ${oc}`} onClick={() => onOpen(s)} data-testid="feed-item" data-index={s.index}>
       <div className="thumb">
-        {media === "image" || isDet ? (
-          <img src={s.thumbnail_url ?? s.media_url ?? ""} alt={String(s.id)} loading="lazy" />
-        ) : (
-          <span className="muted">#{s.index}</span>
-        )}
+        <Media src={s.thumbnail_url ?? s.media_url} alt={s.id} fallback={s.id} />
       </div>
-      {isDet ? (
-        <div className="sample-meta">
-          <span className="truncate small" title={s.file_name}>{s.file_name ?? s.id}</span>
-          <span className="chips">
-            <span className="chip chip-tp" title="True positives">{s.tp}</span>
-            <span className="chip chip-fp" title="False positives">{s.fp}</span>
-            <span className="chip chip-fn" title="Missed (false negatives)">{s.fn}</span>
-          </span>
-        </div>
-      ) : (
-        <div className="sample-meta">
-          <span className="truncate small" title={`Actual: ${labelText(s.actual)}`}>
-            <span className="muted">actual</span> {labelText(s.actual)}
-          </span>
-          <span className={`truncate small pred-${oc}`} title={`Predicted: ${labelText(s.predicted)}`}>
-            <span className="muted">pred</span> {labelText(s.predicted)} <span className="muted">{pct(s.confidence ?? null, 0)}</span>
-          </span>
-        </div>
-      )}
+      <div className="sample-meta">
+        <span className="truncate small sample-id" title={s.id} data-testid="feed-item-id">{s.id}</span>
+        <span className="truncate small" title={`Actual: ${labelText(s.actual, "actual")}`}>
+          <span className="muted">actual</span> {truncateMiddle(labelText(s.actual, "actual"), 22)}
+        </span>
+        <span className={`truncate small pred-${oc}`} title={`Predicted: ${labelText(s.predicted)}`}>
+          <span className="muted">pred</span> {truncateMiddle(labelText(s.predicted), 18)} <span className="muted">{pct(s.confidence, 0)}</span>
+        </span>
+      </div>
     </button>
   );
 }
 
-function TextRow({ s, onOpen }: { s: Sample; onOpen: (s: Sample) => void }) {
+function DetectionCard({ s, onOpen }: { s: DetectionItem; onOpen: (s: SampleItem) => void }) {
+  return (
+    <button className="sample-card" onClick={() => onOpen(s)} data-testid="feed-item" data-index={s.index}>
+      <div className="thumb thumb-boxes">
+        <Media src={s.thumbnail_url ?? s.media_url} alt={s.file_name || s.id} fallback={s.file_name || s.id} />
+        {(s.thumbnail_url || s.media_url) && s.boxes?.length > 0 && <BoxOverlay boxes={s.boxes} width={s.width} height={s.height} thumbnail />}
+      </div>
+      <div className="sample-meta">
+        <span className="truncate small" title={s.file_name}>{s.file_name || s.id}</span>
+        <span className="chips">
+          {OUTCOMES.map((o) => (
+            <span key={o} className={`chip chip-${o}`} title={o === "tp" ? "True positives" : o === "fp" ? "False positives" : "Missed objects (false negatives)"}>
+              {OUTCOME_SHORT[o]} <b className={`chip-n-${o}`} data-testid={`chip-${o}`}>{s[o]}</b>
+            </span>
+          ))}
+        </span>
+      </div>
+    </button>
+  );
+}
+
+/** A row for text samples and for plain score tables (no text, no image: the id and metadata). */
+function TextRow({ s, onOpen }: { s: ClassificationItem; onOpen: (s: SampleItem) => void }) {
   const oc = outcomeClass(s);
+  const meta = metadataLine(s.metadata);
   return (
     <button className={`text-row ${oc}`} onClick={() => onOpen(s)} data-testid="feed-item" data-index={s.index}>
       <span className={`dot dot-${oc}`} aria-hidden />
-      <span className="text-row-text">{s.text ?? `Sample ${s.id}`}</span>
+      {s.text ? (
+        <span className="text-row-text">{s.text}</span>
+      ) : (
+        <span className="text-row-text">
+          <span className="strong sample-id" data-testid="feed-item-id">{s.id}</span>
+          {meta && <span className="muted small"> · {meta}</span>}
+        </span>
+      )}
       <span className="text-row-labels">
-        <span className="label-pill">{labelText(s.actual)}</span>
+        <span className="label-pill" title={labelText(s.actual, "actual")}>{truncateMiddle(labelText(s.actual, "actual"), 26)}</span>
         <span className="arrow">→</span>
-        <span className={`label-pill pill-${oc}`}>{labelText(s.predicted)}</span>
-        <span className="muted small conf">{pct(s.confidence ?? null, 0)}</span>
+        <span className={`label-pill pill-${oc}`} title={labelText(s.predicted)}>{truncateMiddle(labelText(s.predicted), 26)}</span>
+        <span className="muted small conf">{pct(s.confidence, 0)}</span>
       </span>
     </button>
   );
@@ -135,50 +97,61 @@ function TextRow({ s, onOpen }: { s: Sample; onOpen: (s: Sample) => void }) {
 export function SampleFeed({
   evalId,
   media,
-  classes,
+  actualOptions,
+  predictedOptions,
   sliders,
   filter,
   setFilter,
   onOpen,
   detection = false,
-  extraColumns = [],
-  extraRows = [],
 }: {
   evalId: number;
   media: string | null;
-  classes: string[];
+  actualOptions: string[];
+  predictedOptions: string[];
   sliders: SliderParams;
   filter: FeedFilter;
-  setFilter: (f: FeedFilter) => void;
-  onOpen: (s: Sample) => void;
+  setFilter: (patch: Partial<FeedFilter>) => void;
+  onOpen: (s: SampleItem) => void;
   detection?: boolean;
-  extraColumns?: string[];
-  extraRows?: string[];
 }) {
-  const query: SampleQuery = { ...sliders, ...filter, errors_only: filter.errors_only || undefined };
-  const { items, total, error, loading, stale, more, retry } = usePagedSamples(evalId, query);
+  const query: SampleQuery = {
+    ...sliders,
+    actual: filter.actual,
+    predicted: filter.predicted,
+    label: filter.label,
+    outcome: filter.outcome,
+    errors_only: filter.errors || undefined,
+    sort: filter.sort,
+    descending: filter.desc,
+  } as SampleQuery;
+  const q = useSamples(evalId, query);
+  const items = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
+  const first = q.data?.pages[0];
+  const total = first?.total ?? null;
+  const stale = q.isPlaceholderData;
   const [wrapRef, width] = useElementWidth<HTMLDivElement>();
   const scroller = useRef<HTMLDivElement>(null);
-  const isText = media === "text" && !detection;
+  const asRows = !detection && media !== "image";
   const cardW = 168;
-  const cols = isText ? 1 : Math.max(1, Math.floor((width - 8) / cardW));
-  const rowH = isText ? 52 : 196;
+  const cols = asRows ? 1 : Math.max(1, Math.floor((width - 8) / cardW));
+  const rowH = asRows ? 52 : 206;
   const nRows = Math.ceil(items.length / cols);
   const virt = useVirtualizer({ count: nRows, getScrollElement: () => scroller.current, estimateSize: () => rowH, overscan: 4 });
   const vItems = virt.getVirtualItems();
+  const lastRow = vItems.length ? vItems[vItems.length - 1].index : -1;
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = q;
   useEffect(() => {
-    const last = vItems[vItems.length - 1];
-    if (last && last.index >= nRows - 3 && total !== null && items.length < total) more();
-  }, [vItems, nRows, items.length, total, more]);
+    if (lastRow >= nRows - 3 && hasNextPage && !isFetchingNextPage) void fetchNextPage();
+  }, [lastRow, nRows, hasNextPage, isFetchingNextPage, fetchNextPage]);
+  const queryKey = JSON.stringify(query);
   useEffect(() => {
     scroller.current?.scrollTo({ top: 0 });
-  }, [JSON.stringify(query)]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [queryKey]);
 
-  const set = (patch: Partial<FeedFilter>) => setFilter({ ...filter, ...patch });
-  const hasFilter = !!(filter.actual || filter.predicted || filter.outcome || filter.errors_only);
-  const actualOpts = [...classes, ...extraRows];
-  const predOpts = [...classes, ...extraColumns];
-  const sortValue = `${filter.sort}:${filter.descending ? "desc" : "asc"}`;
+  const hasFilter = !!(filter.actual || filter.predicted || filter.outcome || filter.errors);
+  const sortValue = `${filter.sort}:${filter.desc ? "desc" : "asc"}`;
+  const countText = total === null ? "…" : feedCountText(total, detection, first?.n_boxes);
 
   return (
     <Panel
@@ -186,43 +159,59 @@ export function SampleFeed({
       title={detection ? "Images" : "Samples"}
       testid="sample-feed"
       actions={
-        <span className="feed-count" data-testid="feed-count" data-total={total ?? ""}>
-          {total === null ? "…" : `${total.toLocaleString()} ${detection ? "images" : "samples"}`}
+        <span className="feed-count" data-testid="feed-count" data-total={total ?? ""} data-boxes={first?.n_boxes ?? ""}>
+          {countText}
         </span>
       }
     >
       <div className="feed-filters">
         <label>
           <span>Actual</span>
-          <select className="select" value={filter.actual ?? ""} onChange={(e) => set({ actual: e.target.value || undefined })} data-testid="feed-actual">
+          <select className="select" value={filter.actual ?? ""} onChange={(e) => setFilter({ actual: e.target.value || undefined })} data-testid="feed-actual">
             <option value="">Any</option>
-            {actualOpts.map((c) => (
+            {actualOptions.map((c) => (
               <option key={c} value={c}>{c}</option>
             ))}
           </select>
         </label>
         <label>
           <span>Predicted</span>
-          <select className="select" value={filter.predicted ?? ""} onChange={(e) => set({ predicted: e.target.value || undefined })} data-testid="feed-predicted">
+          <select className="select" value={filter.predicted ?? ""} onChange={(e) => setFilter({ predicted: e.target.value || undefined })} data-testid="feed-predicted">
             <option value="">Any</option>
-            {predOpts.map((c) => (
+            {predictedOptions.map((c) => (
               <option key={c} value={c}>{c}</option>
             ))}
           </select>
         </label>
-        {!detection && (
         <label>
           <span>Outcome</span>
-          <select className="select" value={filter.outcome ?? ""} onChange={(e) => set({ outcome: (e.target.value || undefined) as FeedFilter["outcome"] })} data-testid="feed-outcome">
+          <select
+            className="select"
+            value={filter.outcome ?? ""}
+            onChange={(e) => {
+              const outcome = (e.target.value || undefined) as Outcome | undefined;
+              setFilter({ outcome, label: outcome ? (filter.label ?? actualOptions[0]) : undefined });
+            }}
+            data-testid="feed-outcome"
+          >
             <option value="">Any</option>
-            <option value="tp">True positive</option>
-            <option value="fp">False positive</option>
-            <option value="fn">False negative</option>
+            {OUTCOMES.map((o) => (
+              <option key={o} value={o}>{OUTCOME_SHORT[o]} ({o === "tp" ? "true positive" : o === "fp" ? "false positive" : "false negative"})</option>
+            ))}
           </select>
         </label>
+        {filter.outcome && (
+          <label>
+            <span>of</span>
+            <select className="select" value={filter.label ?? ""} onChange={(e) => setFilter({ label: e.target.value || undefined })} data-testid="feed-label">
+              {actualOptions.filter((c) => !c.includes("Not ") && c !== "No label").map((c) => (
+                <option key={c} value={c}>{c}</option>
+              ))}
+            </select>
+          </label>
         )}
         <label className="check">
-          <input type="checkbox" checked={!!filter.errors_only} onChange={(e) => set({ errors_only: e.target.checked || undefined })} data-testid="feed-errors-only" />
+          <input type="checkbox" checked={!!filter.errors} onChange={(e) => setFilter({ errors: e.target.checked || undefined })} data-testid="feed-errors-only" />
           <span>Only errors</span>
         </label>
         <label>
@@ -232,7 +221,7 @@ export function SampleFeed({
             value={sortValue}
             onChange={(e) => {
               const [sort, dir] = e.target.value.split(":");
-              set({ sort: sort as SortKey, descending: dir === "desc" });
+              setFilter({ sort: sort as SortKey, desc: dir === "desc" });
             }}
             data-testid="feed-sort"
           >
@@ -255,22 +244,31 @@ export function SampleFeed({
           </select>
         </label>
         {hasFilter && (
-          <button className="btn btn-ghost btn-sm" onClick={() => setFilter({ sort: filter.sort, descending: filter.descending })} data-testid="feed-clear">
+          <button
+            className="btn btn-ghost btn-sm"
+            onClick={() => setFilter({ actual: undefined, predicted: undefined, outcome: undefined, label: undefined, errors: undefined })}
+            data-testid="feed-clear"
+          >
             Clear filters
           </button>
         )}
       </div>
       {hasFilter && (
         <div className="filter-summary" data-testid="feed-filter-summary">
-          {filter.actual && <span className="chip-filter">actual: {filter.actual}</span>}
-          {filter.predicted && <span className="chip-filter">predicted: {filter.predicted}</span>}
-          {filter.outcome && <span className="chip-filter">outcome: {filter.outcome.toUpperCase()}{filter.label ? ` of ${filter.label}` : ""}</span>}
-          {filter.errors_only && <span className="chip-filter">only errors</span>}
+          {filter.actual && <span className="chip-filter" title={filter.actual}>actual: {filter.actual}</span>}
+          {filter.predicted && <span className="chip-filter" title={filter.predicted}>predicted: {filter.predicted}</span>}
+          {filter.outcome && (
+            <span className="chip-filter">
+              outcome: {OUTCOME_SHORT[filter.outcome]}
+              {filter.label ? ` of ${filter.label}` : ""}
+            </span>
+          )}
+          {filter.errors && <span className="chip-filter">only errors</span>}
         </div>
       )}
       <div ref={wrapRef} className="feed-wrap">
-        {error && items.length === 0 ? (
-          <ErrorState error={error} onRetry={retry} />
+        {q.error && items.length === 0 ? (
+          <ErrorState error={q.error} onRetry={() => void q.refetch()} />
         ) : total === 0 ? (
           <div className="state state-empty" data-testid="feed-empty">
             <div className="state-title">No {detection ? "image" : "sample"} matches these filters</div>
@@ -283,16 +281,26 @@ export function SampleFeed({
               {vItems.map((vr) => (
                 <div
                   key={vr.key}
-                  className={isText ? "feed-row-text" : "feed-row"}
-                  style={{ position: "absolute", top: 0, left: 0, right: 0, transform: `translateY(${vr.start}px)`, height: rowH, gridTemplateColumns: isText ? undefined : `repeat(${cols}, minmax(0, 1fr))` }}
+                  className={asRows ? "feed-row-text" : "feed-row"}
+                  style={{ position: "absolute", top: 0, left: 0, right: 0, transform: `translateY(${vr.start}px)`, height: rowH, gridTemplateColumns: asRows ? undefined : `repeat(${cols}, minmax(0, 1fr))` }}
                 >
                   {items.slice(vr.index * cols, vr.index * cols + cols).map((s) =>
-                    isText ? <TextRow key={s.index} s={s} onOpen={onOpen} /> : <SampleCard key={s.index} s={s} media={media} onOpen={onOpen} />,
+                    isDetectionItem(s) ? (
+                      <DetectionCard key={s.index} s={s} onOpen={onOpen} />
+                    ) : asRows ? (
+                      <TextRow key={s.index} s={s} onOpen={onOpen} />
+                    ) : (
+                      <SampleCard key={s.index} s={s} onOpen={onOpen} />
+                    ),
                   )}
                 </div>
               ))}
             </div>
-            {loading && <div className="feed-loading"><span className="spinner spinner-sm" /> Loading…</div>}
+            {q.isFetchingNextPage && (
+              <div className="feed-loading">
+                <span className="spinner spinner-sm" /> Loading…
+              </div>
+            )}
           </div>
         )}
       </div>

@@ -1,53 +1,79 @@
 import { useState } from "react";
-import { api, type SliderParams } from "../api/client";
-import type { Box, Sample } from "../api/types";
-import { useQuery } from "../hooks";
-import { fmt, labelText, pct } from "../format";
+import type { ClassificationSample, DetectionSample, SliderParams } from "../api/client";
+import { useSample } from "../api/queries";
+import { fmt, labelText, pct, truncateMiddle } from "../format";
+import { BOX_COLORS, boxColor } from "../lib/boxes";
+import { OUTCOME_SHORT, outcomeText } from "../lib/vocabulary";
+import { BoxOverlay } from "./Boxes";
+import { Media } from "./Media";
 import { ErrorState, Modal, Spinner } from "./common";
 
-function outcomeText(o: string) {
-  const known: Record<string, string> = { tp: "True positive", fp: "False positive", fn: "False negative", below_threshold: "Below threshold (no prediction)" };
-  const s = known[o] ?? o.replace(/_/g, " ");
-  return s.charAt(0).toUpperCase() + s.slice(1);
+/** The dataset's metadata columns of one sample, as a small table. */
+function Metadata({ m }: { m: Record<string, unknown> | null | undefined }) {
+  const entries = Object.entries(m ?? {});
+  if (!entries.length) return null;
+  return (
+    <>
+      <h3 className="subhead">Metadata</h3>
+      <table className="table table-dense metadata" data-testid="sample-metadata">
+        <tbody>
+          {entries.map(([k, v]) => (
+            <tr key={k}>
+              <th>{k}</th>
+              <td>{v === null || v === undefined ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
 }
 
-export function SampleView({ evalId, sample, sliders, media, onClose }: { evalId: number; sample: Sample; sliders: SliderParams; media: string | null; onClose: () => void }) {
-  const q = useQuery((s) => api.sample(evalId, sample.index, sliders, s), [evalId, sample.index, sliders.threshold]);
+export function SampleView({ evalId, index, sliders, onClose }: { evalId: number; index: number; sliders: SliderParams; onClose: () => void }) {
+  const q = useSample<ClassificationSample>(evalId, index, sliders);
   const d = q.data;
-  const actual = new Set(Array.isArray(d?.actual) ? d?.actual : d?.actual ? [d.actual] : []);
-  const predicted = new Set(Array.isArray(d?.predicted) ? d?.predicted : d?.predicted ? [d.predicted] : []);
-  const correct = d ? labelText(d.actual) === labelText(d.predicted) : false;
+  const actual = new Set(Array.isArray(d?.actual) ? d.actual : d?.actual ? [d.actual] : []);
+  const predicted = new Set(Array.isArray(d?.predicted) ? d.predicted : d?.predicted ? [d.predicted] : []);
+  const correct = d ? labelText(d.actual, "actual") === labelText(d.predicted) : false;
+  const url = d?.media_url ?? d?.thumbnail_url;
   return (
-    <Modal title={`Sample ${sample.id}`} onClose={onClose} testid="sample-view" wide>
-      {q.error ? (
-        <ErrorState error={q.error} onRetry={q.reload} />
+    <Modal title={d ? `Sample ${d.id}` : `Sample #${index}`} onClose={onClose} testid="sample-view" wide>
+      {q.error && !d ? (
+        <ErrorState error={q.error} onRetry={() => void q.refetch()} />
       ) : !d ? (
         <Spinner />
       ) : (
-        <div className="sample-view">
-          <div className="sample-media">
-            {media === "text" || d.text ? (
-              <blockquote className="sample-text" data-testid="sample-text">{d.text}</blockquote>
-            ) : (
-              <img src={d.media_url ?? d.thumbnail_url ?? ""} alt={String(d.id)} data-testid="sample-image" />
-            )}
-          </div>
+        <div className={`sample-view ${!d.text && !url ? "sample-view-plain" : ""}`}>
+          {(d.text || url) && (
+            <div className="sample-media">
+              {d.text ? (
+                <blockquote className="sample-text" data-testid="sample-text">{d.text}</blockquote>
+              ) : (
+                <Media src={url} alt={d.id} fallback={d.id} testid="sample-image" />
+              )}
+            </div>
+          )}
           <div className="sample-side">
             <dl className="facts">
               <div>
+                <dt>Sample</dt>
+                <dd data-testid="sample-id">
+                  <span className="strong">{d.id}</span> <span className="muted small">row {d.index + 1}</span>
+                </dd>
+              </div>
+              <div>
                 <dt>Predicted</dt>
                 <dd data-testid="sample-predicted">
-                  <span className={`label-pill pill-${correct ? "ok" : "bad"}`}>{labelText(d.predicted)}</span>
-                  <span className="muted"> confidence {pct(d.confidence ?? null)}</span>
+                  <span className={`label-pill pill-${correct ? "ok" : "bad"}`} title={labelText(d.predicted)}>{labelText(d.predicted)}</span>
+                  <span className="muted"> confidence {pct(d.confidence)}</span>
                 </dd>
               </div>
               <div>
                 <dt>Annotated</dt>
                 <dd data-testid="sample-actual">
-                  <span className="label-pill">{labelText(d.actual)}</span>
+                  <span className="label-pill" title={labelText(d.actual, "actual")}>{labelText(d.actual, "actual")}</span>
                   <span className="muted">
-                    {" "}
-                    confidence {pct(d.actual_confidence ?? null)}
+                    {d.actual_confidence !== null && ` confidence ${pct(d.actual_confidence)}`}
                     {d.actual_rank ? `, rank ${d.actual_rank} of ${d.scores?.length ?? "?"}` : ""}
                   </span>
                 </dd>
@@ -59,12 +85,13 @@ export function SampleView({ evalId, sample, sliders, media, onClose }: { evalId
                 </div>
               )}
             </dl>
+            <Metadata m={d.metadata} />
             <h3 className="subhead">Class probabilities</h3>
-            <div className="prob-bars" data-testid="prob-bars">
+            <div className="prob-bars">
               {(d.scores ?? []).map((s) => (
                 <div key={s.label} className="prob-row" data-testid="prob-bar" data-label={s.label}>
                   <span className={`prob-label ${actual.has(s.label) ? "is-actual" : ""}`} title={s.label}>
-                    {s.label}
+                    <span className="prob-name">{truncateMiddle(s.label, 26)}</span>
                     {actual.has(s.label) && <span className="tag">annotated</span>}
                   </span>
                   <span className="prob-track">
@@ -85,74 +112,37 @@ export function SampleView({ evalId, sample, sliders, media, onClose }: { evalId
   );
 }
 
-const BOX_COLORS: Record<string, string> = {
-  tp: "#1e9e63",
-  fp: "#d64545",
-  fn: "#e8a33b",
-  misclassified: "#d64545",
-  crowd: "#8a94a6",
-};
-
-function boxColor(b: Box) {
-  return BOX_COLORS[b.status] ?? "#2f5bea";
-}
-
 const STAGE_H = 540;
 
-export function DetectionImageView({ evalId, sample, sliders, onClose }: { evalId: number; sample: Sample; sliders: SliderParams; onClose: () => void }) {
-  const q = useQuery((s) => api.sample(evalId, sample.index, sliders, s), [evalId, sample.index, sliders.iou, sliders.score]);
+export function DetectionImageView({ evalId, index, sliders, onClose }: { evalId: number; index: number; sliders: SliderParams; onClose: () => void }) {
+  const q = useSample<DetectionSample>(evalId, index, sliders);
   const [hover, setHover] = useState<number | null>(null);
   const [show, setShow] = useState({ gt: true, pred: true });
   const d = q.data;
   const boxes = d?.boxes ?? [];
-  const w = d?.width ?? 1;
-  const h = d?.height ?? 1;
-  // The stage is about STAGE_H px tall on screen: one screen pixel is `px` image units.
-  const px = h / STAGE_H;
+  const w = d?.width || 1;
+  const h = d?.height || 1;
   const related = (i: number) => hover !== null && (i === hover || boxes[hover]?.match === i || boxes[i]?.match === hover);
+  const url = d?.media_url ?? d?.thumbnail_url;
   return (
-    <Modal title={d?.file_name ?? `Image ${sample.id}`} onClose={onClose} testid="image-view" wide>
-      {q.error ? (
-        <ErrorState error={q.error} onRetry={q.reload} />
+    <Modal title={d?.file_name || (d ? `Image ${d.id}` : `Image #${index}`)} onClose={onClose} testid="image-view" wide>
+      {q.error && !d ? (
+        <ErrorState error={q.error} onRetry={() => void q.refetch()} />
       ) : !d ? (
         <Spinner />
       ) : (
         <div className="sample-view">
           <div className="sample-media">
-            <div className="box-stage" style={{ width: `min(100%, ${Math.round((STAGE_H * w) / h)}px)` }}>
-              <img src={d.media_url ?? d.thumbnail_url ?? ""} alt={d.file_name ?? ""} data-testid="det-image" />
-              <svg viewBox={`0 0 ${w} ${h}`} preserveAspectRatio="none" className="box-overlay" data-testid="box-overlay">
-                {boxes.map((b, i) => {
-                  if ((b.kind === "gt" && !show.gt) || (b.kind === "pred" && !show.pred)) return null;
-                  const [x, y, bw, bh] = b.bbox;
-                  const hi = related(i);
-                  const dim = hover !== null && !hi;
-                  return (
-                    <g key={i} opacity={dim ? 0.25 : 1} data-testid="box" data-kind={b.kind} data-status={b.status}>
-                      <rect
-                        x={x}
-                        y={y}
-                        width={bw}
-                        height={bh}
-                        fill={hi ? `${boxColor(b)}33` : "none"}
-                        stroke={boxColor(b)}
-                        strokeWidth={hi ? 3.5 : 2}
-                        vectorEffect="non-scaling-stroke"
-                        strokeDasharray={b.kind === "gt" ? "6 3" : undefined}
-                        onMouseEnter={() => setHover(i)}
-                        onMouseLeave={() => setHover(null)}
-                      />
-                      {(hi || (hover === null && b.kind === "pred")) && (
-                        <text x={x + px * 2} y={Math.max(y - px * 3, px * 12)} fontSize={px * 12} fontWeight={600} fill={boxColor(b)} paintOrder="stroke" stroke="#fff" strokeWidth={px * 3}>
-                          {b.label}
-                          {b.score != null ? ` ${b.score.toFixed(2)}` : ""}
-                        </text>
-                      )}
-                    </g>
-                  );
-                })}
-              </svg>
-            </div>
+            {url ? (
+              <div className="box-stage" style={{ width: `min(100%, ${Math.round((STAGE_H * w) / h)}px)` }}>
+                <Media src={url} alt={d.file_name || d.id} fallback={d.file_name || d.id} testid="det-image" />
+                <BoxOverlay boxes={boxes} width={w} height={h} show={show} hover={hover} related={related} onHover={setHover} />
+              </div>
+            ) : (
+              <div className="media-missing" data-testid="det-image-missing">
+                No image file for <strong>{d.file_name || d.id}</strong> in this dataset version: the boxes are listed on the right.
+              </div>
+            )}
             <div className="legend">
               <span><i style={{ background: BOX_COLORS.tp }} /> TP</span>
               <span><i style={{ background: BOX_COLORS.fp }} /> FP / misclassified</span>
@@ -176,17 +166,10 @@ export function DetectionImageView({ evalId, sample, sliders, onClose }: { evalI
                 <ul className="box-list" data-testid={`box-list-${kind}`}>
                   {boxes.map((b, i) =>
                     b.kind !== kind ? null : (
-                      <li
-                        key={i}
-                        className={related(i) ? "hover" : ""}
-                        onMouseEnter={() => setHover(i)}
-                        onMouseLeave={() => setHover(null)}
-                        data-testid="box-item"
-                        data-status={b.status}
-                      >
-                        <i style={{ background: boxColor(b) }} />
-                        <span className="strong">{b.label}</span>
-                        <span className="muted small">{b.status === "misclassified" ? "misclassified" : b.status.toUpperCase()}</span>
+                      <li key={i} className={related(i) ? "hover" : ""} onMouseEnter={() => setHover(i)} onMouseLeave={() => setHover(null)} data-testid="box-item" data-status={b.status}>
+                        <i style={{ background: boxColor(b.status) }} />
+                        <span className="strong truncate" title={b.label}>{b.label}</span>
+                        <span className="muted small">{b.status === "misclassified" || b.status === "crowd" ? b.status : OUTCOME_SHORT[b.status]}</span>
                         <span className="grow" />
                         {b.score != null && <span className="small">score {b.score.toFixed(2)}</span>}
                         {b.iou != null && <span className="small muted">IoU {b.iou.toFixed(2)}</span>}
@@ -197,6 +180,7 @@ export function DetectionImageView({ evalId, sample, sliders, onClose }: { evalI
                 </ul>
               </div>
             ))}
+            <Metadata m={d.metadata} />
             <p className="muted small">At IoU ≥ {sliders.iou?.toFixed(2)} and confidence ≥ {sliders.score?.toFixed(2)}.</p>
           </div>
         </div>

@@ -1,68 +1,98 @@
 import { useCallback, useMemo, useRef, useState } from "react";
 import type { ColumnDef } from "@tanstack/react-table";
-import { api, type OptimalMetric } from "../api/client";
-import type { EvaluationDetail, LabelRow, Num, Sample } from "../api/types";
-import { useDebounced, useQuery } from "../hooks";
-import { fmt } from "../format";
-import { HIGHLIGHTS, METRICS } from "../metricsHelp";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, type ClassificationRow, type ClassificationSummary, type EvaluationDetail, type Num, type OptimalMetric, type Optimal } from "../api/client";
+import { keys, useLabels, useSummary } from "../api/queries";
+import { useDebounced } from "../hooks";
+import { fmt, truncateMiddle } from "../format";
+import { HIGHLIGHTS, MACRO_OF, METRICS, macroOverText, MULTILABEL_HIGHLIGHTS, MULTILABEL_METRICS, TOPK_HELP, type MetricHelp } from "../metricsHelp";
+import { BELOW_THRESHOLD, NO_LABEL, OUTCOME_SHORT, OUTCOMES, type Outcome } from "../lib/vocabulary";
+import { setView, useView } from "../routes";
 import { DataTable } from "../components/DataTable";
 import { ConfusionPanel } from "../components/ConfusionMatrix";
 import { ClassificationCurves } from "../components/Curves";
-import { DEFAULT_FILTER, SampleFeed, type FeedFilter } from "../components/SampleFeed";
+import { SampleFeed, type FeedFilter } from "../components/SampleFeed";
 import { SampleView } from "../components/SampleView";
+import { EvalHeader } from "../components/EvalHeader";
 import { ErrorState, Panel, SliderField, Spinner } from "../components/common";
-import { EvalHeader } from "./EvaluationPage";
 
-/** The highlight cards' keys from a server summary (`summary(threshold)` of the results). */
-function highlightValues(s: Record<string, Num>): Record<string, Num> {
-  return {
-    ...s,
-    precision_macro: s.precision_macro ?? s.macro_precision ?? null,
-    recall_macro: s.recall_macro ?? s.macro_recall ?? null,
-    f1_macro: s.f1_macro ?? s.macro_f1 ?? null,
-    average_precision_macro: s.average_precision_macro ?? s.auprc_macro ?? null,
-  };
+function MetricCard({
+  k,
+  help,
+  value,
+  ci,
+  sub,
+  note,
+}: {
+  k: string;
+  help: MetricHelp;
+  value: Num;
+  ci: string;
+  sub?: string | null;
+  note?: string | null;
+}) {
+  return (
+    <div className="metric-card" data-testid={`metric-${k}`} tabIndex={0}>
+      <div className="metric-label">
+        {help.label} <span className="info" aria-hidden>i</span>
+      </div>
+      <div className="metric-value" data-testid={`metric-${k}-value`}>{fmt(value)}</div>
+      <div className="metric-ci" data-testid={`metric-${k}-ci`}>{ci}</div>
+      {sub && <div className="metric-sub" data-testid={`metric-${k}-sub`}>{sub}</div>}
+      <div className="tooltip" role="tooltip">
+        <strong>{help.label}</strong>
+        <p>{help.what}</p>
+        <p className="muted">How: {help.how}</p>
+        {note && <p className="muted">{note}</p>}
+        <p className="muted">
+          {help.higherIsBetter ? "Higher is better." : "Lower is better."} {help.thresholdDependent ? "Changes with the threshold." : "Does not depend on the threshold."}
+        </p>
+      </div>
+    </div>
+  );
 }
 
-function Highlights({ ev, values, atDefault, threshold, busy }: { ev: EvaluationDetail; values: Record<string, Num>; atDefault: boolean; threshold: number; busy: boolean }) {
+function Highlights({ ev, s, atDefault, threshold, busy }: { ev: EvaluationDetail; s: ClassificationSummary; atDefault: boolean; threshold: number; busy: boolean }) {
+  const multilabel = ev.task === "multilabel";
+  const keysShown: readonly string[] = multilabel ? MULTILABEL_HIGHLIGHTS : HIGHLIGHTS;
+  const values = s as unknown as Record<string, Num>;
+  const ciText = (k: string, help: MetricHelp) => {
+    const ci = ev.intervals?.[k];
+    if (help.thresholdDependent && !atDefault) return `at t = ${threshold.toFixed(2)}`;
+    if (ci) return `95% CI ${fmt(ci.low)} – ${fmt(ci.high)}`;
+    return help.thresholdDependent ? `at t = ${threshold.toFixed(2)}` : " ";
+  };
+  const topK = (s.top_k ?? []).filter((t) => t.k > 1);
   return (
     <div className={`highlights ${busy ? "is-busy" : ""}`} data-testid="highlights">
-      {HIGHLIGHTS.map((k) => {
-        const m = METRICS[k];
-        const v = values[k] ?? null;
-        if (k === "accuracy" && ev.task === "multilabel") return null;
-        const ci = ev.intervals?.[k];
-        const showCi = ci && (!m.thresholdDependent || atDefault);
-        return (
-          <div className="metric-card" key={k} data-testid={`metric-${k}`} tabIndex={0}>
-            <div className="metric-label">
-              {m.label} <span className="info" aria-hidden>i</span>
-            </div>
-            <div className="metric-value" data-testid={`metric-${k}-value`}>{fmt(v)}</div>
-            <div className="metric-ci">
-              {showCi
-                ? `95% CI ${fmt(ci.low)} – ${fmt(ci.high)}`
-                : m.thresholdDependent && !atDefault
-                  ? `at t = ${threshold.toFixed(2)}`
-                  : ev.intervals_status === "pending"
-                    ? "computing interval…"
-                    : m.thresholdDependent
-                      ? `at t = ${threshold.toFixed(2)}`
-                      : " "}
-            </div>
-            <div className="tooltip" role="tooltip">
-              <strong>{m.label}</strong>
-              <p>{m.what}</p>
-              <p className="muted">How: {m.how}</p>
-              <p className="muted">
-                {m.higherIsBetter ? "Higher is better." : "Lower is better."}{" "}
-                {m.thresholdDependent ? "Changes with the threshold." : "Does not depend on the threshold."}
-                {ci ? " The interval is a 95% bootstrap interval over samples." : ""}
-              </p>
-            </div>
-          </div>
-        );
+      {keysShown.map((k) => {
+        const help = (multilabel ? MULTILABEL_METRICS[k] : undefined) ?? METRICS[k];
+        if (!help) return null;
+        let sub = macroOverText(s, k);
+        if (k === "accuracy" && !multilabel) sub = `top-1 (argmax) ${fmt(s.top1_accuracy)}`;
+        const note =
+          k === "accuracy" && !multilabel
+            ? "Top-1 (argmax) accuracy is the accuracy at threshold 0, scikit-learn's accuracy_score."
+            : MACRO_OF[k]
+              ? "Classes where the metric is undefined (no prediction, or no sample) are left out of the mean."
+              : null;
+        return <MetricCard key={k} k={k} help={help} value={values[k] ?? null} ci={ciText(k, help)} sub={sub} note={note} />;
       })}
+      {topK.length > 0 && (
+        <div className="metric-card" data-testid="metric-top_k" tabIndex={0}>
+          <div className="metric-label">
+            {TOPK_HELP.label} <span className="info" aria-hidden>i</span>
+          </div>
+          <div className="metric-value" data-testid="metric-top_k-value">{fmt(topK[0].value)}</div>
+          <div className="metric-ci">top-{topK[0].k}, threshold-free</div>
+          <div className="metric-sub">{topK.map((t) => `top-${t.k} ${fmt(t.value)}`).join(" · ")}</div>
+          <div className="tooltip" role="tooltip">
+            <strong>{TOPK_HELP.label}</strong>
+            <p>{TOPK_HELP.what}</p>
+            <p className="muted">How: {TOPK_HELP.how}</p>
+          </div>
+        </div>
+      )}
     </div>
   );
 }
@@ -76,93 +106,102 @@ const OPT_METRICS: { value: OptimalMetric; label: string }[] = [
 ];
 
 export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
-  const defaultT = ev.threshold ?? 0.5;
-  const [threshold, setThreshold] = useState(defaultT);
+  const view = useView();
+  const defaultT = ev.point.threshold ?? 0.5;
+  const threshold = view.threshold ?? defaultT;
   const t = useDebounced(threshold, 150);
+  const multilabel = ev.task === "multilabel";
+  const queryClient = useQueryClient();
   const [optMetric, setOptMetric] = useState<OptimalMetric>("f1");
   const [optBusy, setOptBusy] = useState(false);
   const [optError, setOptError] = useState<string | null>(null);
-  const [optimal, setOptimal] = useState<Partial<Record<OptimalMetric, { threshold: number; value: Num }>>>(() => {
-    const o = ev.optimal;
-    if (!o || typeof o.threshold !== "number") return {};
-    return { [o.metric ?? "f1"]: { threshold: o.threshold, value: o.value } };
+  const optimal = useQuery<Optimal>({
+    queryKey: keys.optimal(ev.id, optMetric),
+    queryFn: ({ signal }) => api.optimal(ev.id, { metric: optMetric }, signal),
+    enabled: false,
+    initialData: ev.optimal && ev.optimal.metric === optMetric ? ev.optimal : undefined,
+    staleTime: Infinity,
   });
-  const [filter, setFilter] = useState<FeedFilter>(DEFAULT_FILTER);
-  const [open, setOpen] = useState<Sample | null>(null);
   const feedRef = useRef<HTMLDivElement>(null);
-  const multilabel = ev.task === "multilabel";
 
-  const labels = useQuery((s) => api.labels(ev.id, { threshold: t }, s), [ev.id, t]);
+  const filter: FeedFilter = {
+    actual: view.actual,
+    predicted: view.predicted,
+    label: view.label,
+    outcome: view.outcome,
+    errors: view.errors,
+    sort: view.sort ?? "confidence",
+    desc: view.desc ?? true,
+  };
 
+  const sliders = useMemo(() => ({ threshold: t }), [t]);
+  const labels = useLabels<ClassificationRow>(ev.id, sliders);
   const atDefault = Math.abs(t - defaultT) < 1e-9;
   // The headline metrics at the slider's threshold come from the server (GET /summary).
-  const summary = useQuery((s) => api.summary(ev.id, { threshold: t }, s), [ev.id, t], !atDefault);
-  const values = useMemo(
-    () => highlightValues(!atDefault && summary.data ? summary.data.summary : ev.summary),
-    [ev, summary.data, atDefault],
-  );
+  const summary = useSummary(ev.id, sliders, !atDefault);
+  const shown = (!atDefault && summary.data ? summary.data : ev.summary) as ClassificationSummary;
 
+  const setThreshold = (v: number) => setView({ threshold: v }, { coalesce: "threshold" });
   const showFeed = useCallback((f: Partial<FeedFilter>) => {
-    setFilter((prev) => ({ sort: prev.sort, descending: prev.descending, ...f }));
+    setView({ actual: undefined, predicted: undefined, label: undefined, outcome: undefined, ...f, sample: undefined });
     feedRef.current?.scrollIntoView({ behavior: "smooth", block: "start" });
   }, []);
 
   const goOptimal = async () => {
-    const known = optimal[optMetric];
-    if (known) return setThreshold(known.threshold);
-    // The server searches every threshold (GET /optimal, computed once per metric).
     setOptBusy(true);
     setOptError(null);
     try {
-      const o = await api.optimal(ev.id, { metric: optMetric });
-      if (typeof o.threshold !== "number") return;
-      const found = { threshold: o.threshold, value: o.value };
-      setOptimal((prev) => ({ ...prev, [optMetric]: found }));
-      setThreshold(found.threshold);
+      // The server searches every threshold (GET /optimal, computed once per metric, then cached here).
+      const o = await queryClient.fetchQuery({ queryKey: keys.optimal(ev.id, optMetric), queryFn: ({ signal }) => api.optimal(ev.id, { metric: optMetric }, signal), staleTime: Infinity });
+      if (typeof o.threshold === "number") setView({ threshold: o.threshold });
     } catch (e) {
       setOptError(e instanceof Error ? e.message : String(e));
     } finally {
       setOptBusy(false);
     }
   };
+  const known = optimal.data;
 
-  const countCell = (kind: "tp" | "fn" | "fp") =>
-    ({ row, getValue }: { row: { original: LabelRow }; getValue: () => unknown }) => {
-      const label = row.original.label;
-      const f: Partial<FeedFilter> = { label, outcome: kind };
-      return (
-        <button className={`count-link count-${kind}`} onClick={() => showFeed(f)} data-testid={`count-${kind}`} title={`Show the ${kind.toUpperCase()} samples of ${label}`}>
-          {String(getValue())}
-        </button>
-      );
-    };
-
-  const columns = useMemo<ColumnDef<LabelRow, unknown>[]>(
-    () => [
-      { accessorKey: "label", header: "Class", cell: (c) => <span className="strong">{String(c.getValue())}</span> },
+  const columns = useMemo<ColumnDef<ClassificationRow, unknown>[]>(() => {
+    const countCell =
+      (kind: Outcome) =>
+      ({ row, getValue }: { row: { original: ClassificationRow }; getValue: () => unknown }) => {
+        const label = row.original.label;
+        return (
+          <button className={`count-link count-${kind}`} onClick={() => showFeed({ label, outcome: kind })} data-testid={`count-${kind}`} title={`Show the ${OUTCOME_SHORT[kind]} samples of ${label}`}>
+            {String(getValue())}
+          </button>
+        );
+      };
+    const num = (c: { getValue: () => unknown }) => fmt(c.getValue() as Num);
+    return [
+      {
+        accessorKey: "label",
+        header: "Class",
+        cell: (c) => (
+          <span className="strong" title={String(c.getValue())}>
+            {truncateMiddle(String(c.getValue()), 28)}
+          </span>
+        ),
+      },
       { accessorKey: "total_labeled", header: "Labeled", meta: { num: true, help: "TP + FN: samples annotated with the class" } },
       { accessorKey: "total_predicted", header: "Predicted", meta: { num: true, help: "TP + FP: samples predicted as the class" } },
-      { accessorKey: "tp", header: "TP", meta: { num: true }, cell: countCell("tp") },
-      { accessorKey: "fn", header: "FN", meta: { num: true }, cell: countCell("fn") },
-      { accessorKey: "fp", header: "FP", meta: { num: true }, cell: countCell("fp") },
-      { accessorKey: "recall", header: "Recall", meta: { num: true }, cell: (c) => fmt(c.getValue() as Num), sortUndefined: "last" },
-      { accessorKey: "precision", header: "Precision", meta: { num: true }, cell: (c) => fmt(c.getValue() as Num) },
-      { accessorKey: "f1", header: "F1", meta: { num: true }, cell: (c) => fmt(c.getValue() as Num) },
-      { accessorKey: "roc_auc", header: "AUC", meta: { num: true, help: "One-vs-rest ROC AUC (threshold-free)" }, cell: (c) => fmt(c.getValue() as Num) },
-      { accessorKey: "average_precision", header: "AP", meta: { num: true, help: "Average precision (threshold-free)" }, cell: (c) => fmt(c.getValue() as Num) },
-    ],
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [multilabel],
-  );
+      ...OUTCOMES.map((o): ColumnDef<ClassificationRow, unknown> => ({ accessorKey: o, header: OUTCOME_SHORT[o], meta: { num: true }, cell: countCell(o) })),
+      { accessorKey: "precision", header: "Precision", meta: { num: true }, cell: num, sortUndefined: "last" },
+      { accessorKey: "recall", header: "Recall", meta: { num: true }, cell: num, sortUndefined: "last" },
+      { accessorKey: "f1", header: "F1", meta: { num: true }, cell: num, sortUndefined: "last" },
+      { accessorKey: "roc_auc", header: "AUC", meta: { num: true, help: "One-vs-rest ROC AUC (threshold-free)" }, cell: num },
+      { accessorKey: "average_precision", header: "AP", meta: { num: true, help: "Average precision (threshold-free)" }, cell: num },
+    ];
+  }, [showFeed]);
 
-  const confusionCell = (actual: string, predicted: string) => {
-    showFeed({ actual, predicted });
-  };
+  const actualOptions = multilabel ? [...ev.classes, NO_LABEL] : ev.classes;
+  const predictedOptions = t > 0 || multilabel ? [...ev.classes, BELOW_THRESHOLD] : ev.classes;
 
   return (
     <div className="page" data-testid="classification-page">
       <EvalHeader ev={ev} />
-      <Highlights ev={ev} values={values} atDefault={atDefault} threshold={t} busy={summary.loading && !atDefault} />
+      <Highlights ev={ev} s={shown} atDefault={atDefault} threshold={t} busy={summary.isFetching && !atDefault} />
 
       <div className="threshold-bar" data-testid="threshold-bar">
         <SliderField label="Threshold" value={threshold} min={0} max={1} step={0.01} onChange={setThreshold} testid="threshold-slider" />
@@ -175,51 +214,49 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
           <button className="btn btn-primary" onClick={goOptimal} disabled={optBusy} data-testid="back-to-optimal">
             {optBusy ? "Searching…" : "Back to optimal"}
           </button>
-          <button className="btn" onClick={() => setThreshold(defaultT)} disabled={threshold === defaultT} data-testid="reset-threshold">
+          <button className="btn" onClick={() => setView({ threshold: undefined })} disabled={threshold === defaultT} data-testid="reset-threshold">
             Default ({defaultT.toFixed(2)})
           </button>
-          {optimal[optMetric] && (
-            <span className="muted small" data-testid="optimal-note" data-threshold={optimal[optMetric].threshold}>
-              optimal t = {optimal[optMetric].threshold.toFixed(2)} ({OPT_METRICS.find((m) => m.value === optMetric)?.label} {fmt(optimal[optMetric].value)})
+          {known && typeof known.threshold === "number" && (
+            <span className="muted small" data-testid="optimal-note" data-threshold={known.threshold}>
+              optimal t = {known.threshold.toFixed(2)} ({OPT_METRICS.find((m) => m.value === optMetric)?.label} {fmt(known.value)})
             </span>
           )}
           {optError && <span className="error-text small" role="alert">{optError}</span>}
         </div>
       </div>
 
-      <Panel title="Per class" testid="per-class" busy={labels.loading && !!labels.data}>
-          {labels.error && !labels.data ? (
-            <ErrorState error={labels.error} onRetry={labels.reload} />
-          ) : !labels.data ? (
-            <Spinner />
-          ) : (
-            <DataTable
-              data={labels.data.items}
-              columns={columns}
-              rowKey={(r) => r.label}
-              filterPlaceholder="Filter classes…"
-              testid="per-class-table"
-              rowTestid="class-row"
-              busy={labels.loading}
-              height={460}
-            />
-          )}
-      </Panel>
-      <div className={multilabel ? "" : "grid-2 grid-even"}>
-        {!multilabel && (
-          <ConfusionPanel
-            evalId={ev.id}
-            nClasses={ev.n_classes}
-            sliders={{ threshold: t }}
-            modes={[
-              { value: "none", label: "Counts" },
-              { value: "true", label: "Row %" },
-              { value: "probability", label: "Avg. probability" },
-            ]}
-            onCell={confusionCell}
-            selected={filter}
+      <Panel title="Per class" testid="per-class" busy={labels.isPlaceholderData}>
+        {labels.error && !labels.data ? (
+          <ErrorState error={labels.error} onRetry={() => void labels.refetch()} />
+        ) : !labels.data ? (
+          <Spinner />
+        ) : (
+          <DataTable
+            data={labels.data.items}
+            columns={columns}
+            rowKey={(r) => r.label}
+            filterPlaceholder="Filter classes…"
+            testid="per-class-table"
+            rowTestid="class-row"
+            busy={labels.isFetching}
+            height={460}
           />
         )}
+      </Panel>
+      <div className="grid-2 grid-even">
+        <ConfusionPanel
+          evalId={ev.id}
+          nClasses={ev.n_classes}
+          sliders={sliders}
+          modes={[
+            { value: "none", label: "Counts" },
+            { value: "true", label: "Row %" },
+            { value: "probability", label: "Avg. probability" },
+          ]}
+          onCell={(actual, predicted) => showFeed({ actual, predicted })}
+          selected={filter}
+        />
         <ClassificationCurves evalId={ev.id} classes={ev.classes} threshold={t} />
       </div>
 
@@ -227,15 +264,15 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
         <SampleFeed
           evalId={ev.id}
           media={ev.media}
-          classes={ev.classes}
-          sliders={{ threshold: t }}
+          actualOptions={actualOptions}
+          predictedOptions={predictedOptions}
+          sliders={sliders}
           filter={filter}
-          setFilter={setFilter}
-          onOpen={setOpen}
-          extraColumns={t > 0 && !multilabel ? ["Below threshold"] : []}
+          setFilter={(patch) => setView(patch)}
+          onOpen={(s) => setView({ sample: s.index })}
         />
       </div>
-      {open && <SampleView evalId={ev.id} sample={open} sliders={{ threshold: t }} media={ev.media} onClose={() => setOpen(null)} />}
+      {view.sample !== undefined && <SampleView evalId={ev.id} index={view.sample} sliders={sliders} onClose={() => setView({ sample: undefined })} />}
     </div>
   );
 }

@@ -1,17 +1,20 @@
 import { useCallback, useMemo, useRef, useState } from "react";
 import type { ColumnDef } from "@tanstack/react-table";
-import { api, type OptimalMetric } from "../api/client";
-import type { EvaluationDetail, LabelRow, Num, Sample } from "../api/types";
-import { useDebounced, useQuery } from "../hooks";
-import { fmt } from "../format";
+import { useQueryClient } from "@tanstack/react-query";
+import { api, type DetectionRow, type DetectionSummary, type EvaluationDetail, type Num, type OptimalMetric } from "../api/client";
+import { keys, useLabels, useSummary } from "../api/queries";
+import { useDebounced } from "../hooks";
+import { fmt, truncateMiddle } from "../format";
 import { COCO_HELP } from "../metricsHelp";
+import { NOT_AN_OBJECT, NOT_DETECTED, OUTCOME_SHORT, OUTCOMES, type Outcome } from "../lib/vocabulary";
+import { setView, useView } from "../routes";
 import { DataTable } from "../components/DataTable";
 import { ConfusionPanel } from "../components/ConfusionMatrix";
 import { DetectionPrCurve } from "../components/Curves";
-import { DEFAULT_DET_FILTER, SampleFeed, type FeedFilter } from "../components/SampleFeed";
+import { SampleFeed, type FeedFilter } from "../components/SampleFeed";
 import { DetectionImageView } from "../components/SampleView";
+import { EvalHeader } from "../components/EvalHeader";
 import { ErrorState, Panel, SliderField, Spinner } from "../components/common";
-import { EvalHeader } from "./EvaluationPage";
 
 const COCO_KEYS = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"];
 const COCO_NAMES: Record<string, string> = {
@@ -42,7 +45,7 @@ const PROTOCOL_NAMES: Record<string, string> = {
 };
 
 /** AP of each protocol (rows) at IoU .50:.95 / .50 / .75, then AP50 per class and protocol. */
-function Protocols({ p }: { p: Record<string, unknown> | undefined }) {
+function Protocols({ p }: { p: Record<string, unknown> | null | undefined }) {
   if (!p) return <p className="muted">No other protocol was computed for this evaluation.</p>;
   const names = Array.isArray(p.protocols)
     ? (p.protocols as string[])
@@ -87,7 +90,7 @@ function Protocols({ p }: { p: Record<string, unknown> | undefined }) {
           <tbody>
             {Object.entries(perClass).map(([label, row]) => (
               <tr key={label}>
-                <td className="strong">{label}</td>
+                <td className="strong" title={label}>{truncateMiddle(label, 28)}</td>
                 {names.map((n) => (
                   <td key={n} className="num">{fmt(row[n] ?? null)}</td>
                 ))}
@@ -104,32 +107,46 @@ const prettyProtocol = (k: string) =>
   k.replace(/_/g, " ").replace(/\bvoc\b/i, "VOC").replace(/\bcoco\b/i, "COCO");
 
 export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
-  const optIou = ev.optimal?.iou ?? 0.5;
-  const optScore = ev.optimal?.score ?? 0.5;
-  const [iou, setIou] = useState(optIou);
-  const [score, setScore] = useState(optScore);
+  const view = useView();
+  const defaultIou = ev.point.iou ?? 0.5;
+  const defaultScore = ev.point.score ?? 0;
+  const iou = view.iou ?? defaultIou;
+  const score = view.score ?? defaultScore;
   const dIou = useDebounced(iou, 150);
   const dScore = useDebounced(score, 150);
-  const [filter, setFilter] = useState<FeedFilter>(DEFAULT_DET_FILTER);
-  const [open, setOpen] = useState<Sample | null>(null);
   const feedRef = useRef<HTMLDivElement>(null);
   const sliders = useMemo(() => ({ iou: dIou, score: dScore }), [dIou, dScore]);
+  const filter: FeedFilter = {
+    actual: view.actual,
+    predicted: view.predicted,
+    label: view.label,
+    outcome: view.outcome,
+    errors: view.errors,
+    sort: view.sort ?? "errors",
+    desc: view.desc ?? true,
+  };
 
-  const labels = useQuery((s) => api.labels(ev.id, sliders, s), [ev.id, dIou, dScore]);
-
+  const labels = useLabels<DetectionRow>(ev.id, sliders);
   // Overall P / R / F1 and TP / FP / FN at (IoU, confidence), from the server (GET /summary).
-  const summary = useQuery((s) => api.summary(ev.id, sliders, s), [ev.id, dIou, dScore]);
-  const totals = summary.data?.summary ?? {};
+  const atDefault = Math.abs(dIou - defaultIou) < 1e-9 && Math.abs(dScore - defaultScore) < 1e-9;
+  const summary = useSummary(ev.id, sliders, !atDefault);
+  const totals = (!atDefault && summary.data ? summary.data : ev.summary) as DetectionSummary;
+  const coco = ev.summary as DetectionSummary;
+  const queryClient = useQueryClient();
   const [optMetric, setOptMetric] = useState<OptimalMetric>("f1");
   const [optBusy, setOptBusy] = useState(false);
   const [optError, setOptError] = useState<string | null>(null);
   const goOptimal = async () => {
-    // The confidence maximising the metric at the current IoU (GET /optimal, cached server-side).
+    // The confidence maximising the metric at the current IoU (GET /optimal, cached).
     setOptBusy(true);
     setOptError(null);
     try {
-      const o = await api.optimal(ev.id, { metric: optMetric, iou });
-      if (typeof o.score === "number") setScore(o.score);
+      const o = await queryClient.fetchQuery({
+        queryKey: keys.optimal(ev.id, optMetric, iou),
+        queryFn: ({ signal }) => api.optimal(ev.id, { metric: optMetric, iou }, signal),
+        staleTime: Infinity,
+      });
+      if (typeof o.score === "number") setView({ score: o.score });
     } catch (e) {
       setOptError(e instanceof Error ? e.message : String(e));
     } finally {
@@ -138,66 +155,76 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
   };
 
   const showFeed = useCallback((f: Partial<FeedFilter>) => {
-    setFilter((prev) => ({ sort: prev.sort, descending: prev.descending, ...f }));
+    setView({ actual: undefined, predicted: undefined, label: undefined, outcome: undefined, ...f, sample: undefined });
     feedRef.current?.scrollIntoView({ behavior: "smooth", block: "start" });
   }, []);
 
-  const num = (key: keyof LabelRow, header: string, help?: string): ColumnDef<LabelRow, unknown> => ({
-    accessorKey: key,
-    header,
-    meta: { num: true, help },
-    cell: (c) => fmt(c.getValue() as Num),
-    sortUndefined: "last",
-  });
-  const count = (kind: "tp" | "fp" | "fn"): ColumnDef<LabelRow, unknown> => ({
-    accessorKey: kind,
-    header: kind.toUpperCase(),
-    meta: { num: true },
-    cell: ({ row, getValue }) => (
-      <button
-        className={`count-link count-${kind}`}
-        data-testid={`count-${kind}`}
-        title={`Show the images with a ${kind.toUpperCase()} box of ${row.original.label}`}
-        onClick={() => showFeed({ label: row.original.label, outcome: kind })}
-      >
-        {String(getValue())}
-      </button>
-    ),
-  });
-  const columns: ColumnDef<LabelRow, unknown>[] = [
-    { accessorKey: "label", header: "Class", cell: (c) => <span className="strong">{String(c.getValue())}</span> },
-    num("AP", "AP .50:.95", COCO_HELP.AP),
-    num("AP50", "AP .50", COCO_HELP.AP50),
-    num("AP75", "AP .75", COCO_HELP.AP75),
-    num("APs", "AP S", COCO_HELP.APs),
-    num("APm", "AP M", COCO_HELP.APm),
-    num("APl", "AP L", COCO_HELP.APl),
-    num("AR100", "AR 100", COCO_HELP.AR100),
-    count("tp"),
-    count("fp"),
-    count("fn"),
-    num("precision", "P"),
-    num("recall", "R"),
-    num("f1", "F1"),
-  ];
+  const columns = useMemo<ColumnDef<DetectionRow, unknown>[]>(() => {
+    const num = (key: keyof DetectionRow, header: string, help?: string): ColumnDef<DetectionRow, unknown> => ({
+      accessorKey: key,
+      header,
+      meta: { num: true, help },
+      cell: (c) => fmt(c.getValue() as Num),
+      sortUndefined: "last",
+    });
+    const count = (kind: Outcome): ColumnDef<DetectionRow, unknown> => ({
+      accessorKey: kind,
+      header: OUTCOME_SHORT[kind],
+      meta: { num: true },
+      cell: ({ row, getValue }) => (
+        <button
+          className={`count-link count-${kind}`}
+          data-testid={`count-${kind}`}
+          title={`Show the images with a ${OUTCOME_SHORT[kind]} box of ${row.original.label}`}
+          onClick={() => showFeed({ label: row.original.label, outcome: kind })}
+        >
+          {String(getValue())}
+        </button>
+      ),
+    });
+    return [
+      {
+        accessorKey: "label",
+        header: "Class",
+        cell: (c) => (
+          <span className="strong" title={String(c.getValue())}>
+            {truncateMiddle(String(c.getValue()), 28)}
+          </span>
+        ),
+      },
+      num("AP", "AP .50:.95", COCO_HELP.AP),
+      num("AP50", "AP .50", COCO_HELP.AP50),
+      num("AP75", "AP .75", COCO_HELP.AP75),
+      num("APs", "AP S", COCO_HELP.APs),
+      num("APm", "AP M", COCO_HELP.APm),
+      num("APl", "AP L", COCO_HELP.APl),
+      num("AR100", "AR 100", COCO_HELP.AR100),
+      ...OUTCOMES.map(count),
+      num("precision", "P"),
+      num("recall", "R"),
+      num("f1", "F1"),
+    ];
+  }, [showFeed]);
 
-  const coco = ev.coco ?? {};
+  const cocoValues = coco as unknown as Record<string, Num>;
+  const macroAp = coco.macro_over?.AP;
 
   return (
     <div className="page" data-testid="detection-page">
       <EvalHeader ev={ev} />
       <div className="highlights" data-testid="coco-summary">
-        {COCO_KEYS.filter((k) => k in coco).map((k) => {
+        {COCO_KEYS.filter((k) => k in cocoValues).map((k) => {
           const ci = ev.intervals?.[k];
           return (
             <div className="metric-card" key={k} tabIndex={0} data-testid={`coco-${k}`}>
               <div className="metric-label">{COCO_NAMES[k]} <span className="info" aria-hidden>i</span></div>
-              <div className="metric-value">{fmt(coco[k])}</div>
-              <div className="metric-ci">{ci ? `95% CI ${fmt(ci.low)} – ${fmt(ci.high)}` : " "}</div>
+              <div className="metric-value">{fmt(cocoValues[k])}</div>
+              <div className="metric-ci" data-testid={`coco-${k}-ci`}>{ci ? `95% CI ${fmt(ci.low)} – ${fmt(ci.high)}` : " "}</div>
+              {k.startsWith("AP") && macroAp != null && <div className="metric-sub">macro over {macroAp} of {coco.n_classes} classes</div>}
               <div className="tooltip" role="tooltip">
                 <strong>{COCO_NAMES[k]}</strong>
                 <p>{COCO_HELP[k]}</p>
-                <p className="muted">COCO protocol (pycocotools semantics): greedy per-class matching by score, 101-point interpolated precision, maxDets 100 unless stated.</p>
+                <p className="muted">COCO protocol (pycocotools semantics): greedy per-class matching by score, 101-point interpolated precision, maxDets 100 unless stated. Classes without ground truth are left out of the mean.</p>
               </div>
             </div>
           );
@@ -205,8 +232,8 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
       </div>
 
       <div className="threshold-bar" data-testid="threshold-bar">
-        <SliderField label="IoU" value={iou} min={0.05} max={0.95} step={0.05} onChange={setIou} testid="iou-slider" />
-        <SliderField label="Confidence" value={score} min={0} max={1} step={0.01} onChange={setScore} testid="score-slider" />
+        <SliderField label="IoU" value={iou} min={0.05} max={0.95} step={0.05} onChange={(v) => setView({ iou: v }, { coalesce: "iou" })} testid="iou-slider" />
+        <SliderField label="Confidence" value={score} min={0} max={1} step={0.01} onChange={(v) => setView({ score: v }, { coalesce: "score" })} testid="score-slider" />
         <div className="threshold-actions">
           <select className="select" value={optMetric} onChange={(e) => setOptMetric(e.target.value as OptimalMetric)} data-testid="optimize-metric" aria-label="Metric to optimise">
             {DET_OPT_METRICS.map((m) => (
@@ -217,23 +244,23 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
             {optBusy ? "Searching…" : "Back to optimal"}
           </button>
           {optError && <span className="error-text small" role="alert">{optError}</span>}
-          <span className={`prf ${summary.loading ? "is-busy" : ""}`} data-testid="det-prf">
-            <span>P <strong>{fmt(totals.precision ?? null)}</strong></span>
-            <span>R <strong>{fmt(totals.recall ?? null)}</strong></span>
-            <span>F1 <strong>{fmt(totals.f1 ?? null)}</strong></span>
+          <span className={`prf ${summary.isFetching && !atDefault ? "is-busy" : ""}`} data-testid="det-prf">
+            <span>P <strong>{fmt(totals.precision)}</strong></span>
+            <span>R <strong>{fmt(totals.recall)}</strong></span>
+            <span>F1 <strong>{fmt(totals.f1)}</strong></span>
             <span className="muted small">{totals.tp ?? "…"} TP · {totals.fp ?? "…"} FP · {totals.fn ?? "…"} FN</span>
           </span>
         </div>
       </div>
 
-      <Panel title="Per class" testid="ap-table" busy={labels.loading && !!labels.data}>
-          {labels.error && !labels.data ? (
-            <ErrorState error={labels.error} onRetry={labels.reload} />
-          ) : !labels.data ? (
-            <Spinner />
-          ) : (
-            <DataTable data={labels.data.items} columns={columns} rowKey={(r) => r.label} filterPlaceholder="Filter classes…" testid="ap-table-grid" rowTestid="class-row" busy={labels.loading} height={420} />
-          )}
+      <Panel title="Per class" testid="ap-table" busy={labels.isPlaceholderData}>
+        {labels.error && !labels.data ? (
+          <ErrorState error={labels.error} onRetry={() => void labels.refetch()} />
+        ) : !labels.data ? (
+          <Spinner />
+        ) : (
+          <DataTable data={labels.data.items} columns={columns} rowKey={(r) => r.label} filterPlaceholder="Filter classes…" testid="ap-table-grid" rowTestid="class-row" busy={labels.isFetching} height={420} />
+        )}
       </Panel>
       <div className="grid-2 grid-even">
         <ConfusionPanel
@@ -247,27 +274,26 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
           onCell={(a, p) => showFeed({ actual: a, predicted: p })}
           selected={filter}
         />
-        <DetectionPrCurve evalId={ev.id} classes={ev.classes} iou={dIou} />
+        <DetectionPrCurve evalId={ev.id} classes={ev.classes} iou={dIou} score={dScore} />
       </div>
       <Panel title="AP under other protocols" testid="protocols">
-        <Protocols p={ev.protocols as Record<string, unknown> | undefined} />
+        <Protocols p={ev.extra} />
       </Panel>
 
       <div ref={feedRef} className="scroll-anchor">
         <SampleFeed
           evalId={ev.id}
           media="image"
-          classes={ev.classes}
+          actualOptions={[...ev.classes, NOT_AN_OBJECT]}
+          predictedOptions={[...ev.classes, NOT_DETECTED]}
           sliders={sliders}
           filter={filter}
-          setFilter={setFilter}
-          onOpen={setOpen}
+          setFilter={(patch) => setView(patch)}
+          onOpen={(s) => setView({ sample: s.index })}
           detection
-          extraColumns={["Not detected"]}
-          extraRows={["Not an object"]}
         />
       </div>
-      {open && <DetectionImageView evalId={ev.id} sample={open} sliders={sliders} onClose={() => setOpen(null)} />}
+      {view.sample !== undefined && <DetectionImageView evalId={ev.id} index={view.sample} sliders={sliders} onClose={() => setView({ sample: undefined })} />}
     </div>
   );
 }

@@ -1,10 +1,10 @@
 import { useEffect, useMemo, useState } from "react";
-import { api } from "../api/client";
-import type { EvaluationPublic } from "../api/types";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { api, type EvaluationPublic } from "../api/client";
+import { keys, useEvaluations } from "../api/queries";
 import { Empty, ErrorState, Modal, Spinner } from "../components/common";
-import { useQuery } from "../hooks";
 import { fmt, fmtDate, taskLabel, versionText } from "../format";
-import type { Crumb } from "../App";
+import { evaluationHref, type Crumb } from "../routes";
 
 function modelText(e: EvaluationPublic) {
   return e.model ? `${e.model.name} ${versionText(e.model.version)}` : "Uploaded predictions";
@@ -15,18 +15,18 @@ function datasetText(e: EvaluationPublic) {
 
 export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void }) {
   useEffect(() => setCrumbs([]), [setCrumbs]);
-  const q = useQuery((s) => api.evaluations(s), []);
-  // Evaluations still running: look again every few seconds until they are done.
-  const running = (q.data?.items ?? []).some((e) => e.status === "running");
-  useEffect(() => {
-    if (!running) return;
-    const id = window.setInterval(q.reload, 3000);
-    return () => window.clearInterval(id);
-  }, [running]); // eslint-disable-line react-hooks/exhaustive-deps
+  const q = useEvaluations();
+  const queryClient = useQueryClient();
   const [filter, setFilter] = useState("");
   const [toDelete, setToDelete] = useState<EvaluationPublic | null>(null);
-  const [deleting, setDeleting] = useState(false);
-  const [deleteError, setDeleteError] = useState<string | null>(null);
+  const del = useMutation({
+    mutationFn: (id: number) => api.deleteEvaluation(id),
+    onSuccess: (_data, id) => {
+      setToDelete(null);
+      queryClient.removeQueries({ queryKey: keys.evaluation(id) });
+      return queryClient.invalidateQueries({ queryKey: keys.evaluations });
+    },
+  });
 
   const items = useMemo(() => {
     const all = q.data?.items ?? [];
@@ -37,19 +37,8 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
     );
   }, [q.data, filter]);
 
-  const confirmDelete = async () => {
-    if (!toDelete) return;
-    setDeleting(true);
-    setDeleteError(null);
-    try {
-      await api.deleteEvaluation(toDelete.id);
-      setToDelete(null);
-      q.reload();
-    } catch (e) {
-      setDeleteError(e instanceof Error ? e.message : String(e));
-    } finally {
-      setDeleting(false);
-    }
+  const confirmDelete = () => {
+    if (toDelete) del.mutate(toDelete.id);
   };
 
   return (
@@ -69,7 +58,7 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
         />
       </div>
       {q.error && !q.data ? (
-        <ErrorState error={q.error} onRetry={q.reload} />
+        <ErrorState error={q.error} onRetry={() => void q.refetch()} />
       ) : !q.data ? (
         <Spinner label="Loading evaluations…" />
       ) : q.data.items.length === 0 ? (
@@ -99,10 +88,10 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
                   className="clickable"
                   data-testid="evaluation-row"
                   data-task={e.task}
-                  onClick={() => (window.location.hash = `#/evaluations/${e.id}`)}
+                  onClick={() => (window.location.hash = evaluationHref(e.id))}
                 >
                   <td>
-                    <a href={`#/evaluations/${e.id}`} className="strong" data-testid="evaluation-link">
+                    <a href={evaluationHref(e.id)} className="strong" data-testid="evaluation-link">
                       {e.name}
                     </a>
                   </td>
@@ -112,8 +101,8 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
                   <td>
                     <span className={`badge badge-${e.status}`}>{e.status}</span>
                   </td>
-                  <td className="num" title={e.headline?.metric}>
-                    {e.headline ? (
+                  <td className="num" title={e.headline.metric ?? undefined}>
+                    {e.headline.value !== null ? (
                       <>
                         <span className="muted small">{e.headline.label} </span>
                         <span className="strong">{fmt(e.headline.value)}</span>
@@ -154,13 +143,13 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
           <p>
             <strong>{toDelete.name}</strong> and its stored results will be removed. Datasets and models stay.
           </p>
-          {deleteError && <p className="error-text">{deleteError}</p>}
+          {del.error && <p className="error-text">{del.error.message}</p>}
           <div className="modal-actions">
-            <button className="btn" onClick={() => setToDelete(null)}>
+            <button className="btn" onClick={() => { setToDelete(null); del.reset(); }}>
               Cancel
             </button>
-            <button className="btn btn-danger" onClick={confirmDelete} disabled={deleting} data-testid="confirm-delete-btn">
-              {deleting ? "Deleting…" : "Delete"}
+            <button className="btn btn-danger" onClick={confirmDelete} disabled={del.isPending} data-testid="confirm-delete-btn">
+              {del.isPending ? "Deleting…" : "Delete"}
             </button>
           </div>
         </Modal>
