@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -97,7 +97,7 @@ class DetectionResults(_FeedMixin):
     >>> # see evaluate_detections for how to build one
     """
 
-    task: ClassVar[str] = "detection"  # type: ignore[misc]
+    task = "detection"
 
     def __init__(
         self,
