@@ -1,5 +1,6 @@
-"""Shared state of ``ClassificationResults``: display constants, JSON helpers, the attributes every
-part reads, and the validation at the door (scores, labels, thresholds, class names).
+"""Shared state of ``ClassificationResults``: JSON helpers, the attributes every part reads, the
+operating point, and the validation at the door (scores, labels, thresholds, class names, top-k).
+The words shown (special labels, metric names) come from :mod:`assay.evaluation.vocabulary`.
 """
 
 from __future__ import annotations
@@ -11,11 +12,8 @@ import numpy as np
 
 from assay.errors import InputError, ParameterError
 from assay.evaluation._classification_kernels import _first_bad_row
-
-BELOW = "Below threshold"
-NO_PREDICTION = "No prediction"
-NO_LABEL = "No label"
-_OPT_METRICS = ("f1", "accuracy", "precision", "recall", "micro_f1")
+from assay.evaluation.results import OperatingPoint
+from assay.evaluation.vocabulary import DEFAULT_TOP_K
 
 
 def _f(x: Any) -> float | None:
@@ -26,7 +24,7 @@ def _f(x: Any) -> float | None:
     return x if np.isfinite(x) else None
 
 
-def _floats(a: np.ndarray) -> list[float | None]:
+def _floats(a: Any) -> list[float | None]:
     """A float array as a list, NaN / inf as None."""
     return [x if x - x == 0 else None for x in np.asarray(a, dtype=np.float64).tolist()]
 
@@ -40,20 +38,22 @@ class _ClassificationBase:
     """The attributes set by ``ClassificationResults`` and the checks shared by its parts."""
 
     multilabel: bool
+    task: str
+    top_k: list[int]
     y_score: np.ndarray
     y_true: np.ndarray
     classes: list[str]
     class_index: dict[str, int]
     threshold: float
     sample_ids: np.ndarray | None
-    folds: np.ndarray | None
+    fold_ids: np.ndarray | None
     n_samples: int
     n_classes: int
     _cache: dict[Any, Any]
     _curves: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
     _sample_orders: dict[tuple[str, bool], np.ndarray]
     _last_pred: tuple[Any, np.ndarray] | None
-    _intervals: dict | None
+    _intervals: dict[str, Any] | None
     # single-label precomputation
     _pred: np.ndarray
     _top: np.ndarray
@@ -166,19 +166,50 @@ class _ClassificationBase:
             raise error(f"threshold must be within [0, 1], got {t}")
         return t
 
-    def _t(self, threshold: float | None) -> float:
-        return self.threshold if threshold is None else self._check_threshold(threshold)
+    @staticmethod
+    def _check_top_k(top_k: Sequence[int] | None, n_classes: int) -> list[int]:
+        """The ks of top-k accuracy: given ones (ints >= 1, sorted, unique; k >= C gives 1.0),
+        or the defaults below the number of classes."""
+        if top_k is None:
+            return [k for k in DEFAULT_TOP_K if k < n_classes]
+        if isinstance(top_k, str | bytes) or not isinstance(top_k, Sequence | np.ndarray):
+            raise ParameterError(f"top_k: expected a list of integers, got {top_k!r}")
+        ks = []
+        for k in top_k:
+            if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+                raise ParameterError(f"top_k: each k must be an integer >= 1, got {k!r}")
+            ks.append(int(k))
+        return sorted(set(ks))
+
+    def point(self, at: OperatingPoint | None = None) -> OperatingPoint:
+        """``at`` with the threshold filled in (the evaluation's when None) and checked.
+
+        >>> from assay.evaluation.classification import ClassificationResults
+        >>> ClassificationResults([0, 1], [[.9, .1], [.2, .8]], threshold=0.3).point()
+        OperatingPoint(threshold=0.3, iou=None, score=None)
+        """
+        if at is None:
+            return OperatingPoint(threshold=self.threshold)
+        if not isinstance(at, OperatingPoint):
+            raise ParameterError(f"at: expected an OperatingPoint, got {at!r}")
+        t = self.threshold if at.threshold is None else at.threshold
+        return OperatingPoint(threshold=self._check_threshold(t))
+
+    def _t(self, at: OperatingPoint | None) -> float:
+        t = self.point(at).threshold
+        assert t is not None
+        return t
 
     def _tc(self, t: float) -> Any:
         """The threshold in the scores' dtype, the one comparison rule used everywhere."""
         return self.y_score.dtype.type(t)
 
-    def _label(self, label: str | int | None) -> int:
+    def _label(self, label: str | None, parameter: str = "label") -> int:
+        """The index of class ``label`` (None: the first class), or a ParameterError naming
+        ``parameter``."""
         if label is None:
             return 0
-        if isinstance(label, int | np.integer) and not isinstance(label, bool):
-            if 0 <= int(label) < self.n_classes:
-                return int(label)
-        elif str(label) in self.class_index:
-            return self.class_index[str(label)]
-        raise ParameterError(f"unknown label {label!r}")
+        index = self.class_index.get(label) if isinstance(label, str) else None
+        if index is None:
+            raise ParameterError(f"{parameter}: unknown label {label!r}")
+        return index

@@ -1,5 +1,7 @@
 """Curves of ``ClassificationResults``: ROC, precision-recall, per-threshold curves, calibration
-bins and score densities, one class against the rest.
+bins and score densities, one class against the rest. The formulas are the kernels of
+:mod:`assay.metrics.ranking` and :mod:`assay.metrics.calibration`; this part keeps each class's
+sorted counts and turns the arrays into JSON-safe answers.
 """
 
 from __future__ import annotations
@@ -9,101 +11,88 @@ from typing import Any
 import numpy as np
 
 from assay.errors import ParameterError
-from assay.evaluation._classification_base import _ClassificationBase, _f
+from assay.evaluation._classification_base import _ClassificationBase, _f, _floats
+from assay.evaluation.results import OperatingPoint
+from assay.evaluation.vocabulary import CLASSIFICATION_CURVES
 from assay.metrics import calibration as cal
 from assay.metrics import ranking as rk
 
+_DEFAULT_BINS = {"calibration": 15, "density": 50}
+
 
 class _CurvesMixin(_ClassificationBase):
-    """ROC / PR / threshold curves (each class's sorted scores kept), calibration, density."""
+    """``curve(kind, label, at, bins=)``; each class's ``binary_clf_curve`` counts are kept."""
 
-    def _curve(self, label: str | int | None) -> tuple[int, tuple]:
-        c = self._label(label)
+    def _clf_curve(self, c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if c not in self._curves:
             self._curves[c] = rk.binary_clf_curve(self._is_positive(c), self.y_score[:, c])
-        return c, self._curves[c]
+        return self._curves[c]
 
     def _is_positive(self, c: int) -> np.ndarray:
         return self.y_true[:, c] if self.multilabel else self.y_true == c
 
-    def roc_curve(self, label: str | int | None = None) -> dict[str, Any]:
-        """ROC of one class vs the rest: every distinct threshold, the first point (0, 0) at
-        ``inf``.
+    def curve(
+        self,
+        kind: str,
+        label: str | None = None,
+        at: OperatingPoint | None = None,
+        *,
+        bins: int | None = None,
+    ) -> dict[str, Any]:
+        """One curve, ``label`` against the rest (None: the first class; calibration has none):
+
+        - roc {fpr, tpr, thresholds, auc}: every distinct score, the first point (0, 0) with
+          threshold None (above every score); ``auc`` is the per-class table's ROC AUC;
+        - pr {precision, recall, thresholds, average_precision}: as scikit-learn's
+          ``precision_recall_curve`` (thresholds increasing, last point precision 1, recall 0);
+        - threshold {thresholds, precision, recall, tpr, fpr}: ``score >= threshold``, descending;
+        - calibration {ece, bins: [{lower, upper, count, confidence, accuracy}]}: the top-1
+          confidence (multi-label: every class score), ``bins`` equal-width bins (default 15);
+        - density {edges, positives, negatives}: histograms of the class's score on [0, 1]
+          (``bins`` default 50).
+
+        Threshold-free: ``at`` is only checked. Undefined values are None.
 
         >>> from assay.evaluation.classification import ClassificationResults
-        >>> ClassificationResults([0, 1], [[.9, .1], [.2, .8]]).roc_curve("1")["auc"]
-        1.0
-        """
-        c, (fps, tps, thr) = self._curve(label)
-        fps, tps = np.r_[0, fps], np.r_[0, tps]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            fpr = fps / fps[-1] if fps[-1] else np.full(fps.shape, np.nan)
-            tpr = tps / tps[-1] if tps[-1] else np.full(tps.shape, np.nan)
-        thresholds = np.r_[np.inf, thr.astype(np.float64)]
-        return {"fpr": fpr, "tpr": tpr, "thresholds": thresholds, "auc": _f(self._auc[c])}
-
-    def pr_curve(self, label: str | int | None = None) -> dict[str, Any]:
-        """Precision-recall as scikit-learn's ``precision_recall_curve`` (thresholds increasing).
-
-        >>> from assay.evaluation.classification import ClassificationResults
-        >>> ClassificationResults([0, 1], [[.9, .1], [.2, .8]]).pr_curve("1")["average_precision"]
-        1.0
-        """
-        c, (fps, tps, thr) = self._curve(label)
-        precision = tps / np.maximum(tps + fps, 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            recall = tps / tps[-1] if tps[-1] else np.full(tps.shape, np.nan)
-        return {
-            "precision": np.r_[precision[::-1], 1.0],
-            "recall": np.r_[recall[::-1], 0.0],
-            "thresholds": thr[::-1].astype(np.float64),
-            "average_precision": _f(self._ap[c]),
-        }
-
-    def threshold_curves(self, label: str | int | None = None) -> dict[str, Any]:
-        """Precision, recall (TPR) and FPR of ``score >= threshold`` one-vs-rest, thresholds
-        descending.
-
-        >>> from assay.evaluation.classification import ClassificationResults
-        >>> ClassificationResults([0, 1], [[.9, .1], [.2, .8]]).threshold_curves(1)["fpr"].tolist()
-        [0.0, 1.0]
-        """
-        _, (fps, tps, thr) = self._curve(label)
-        pos, neg = tps[-1], fps[-1]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            tpr = tps / pos if pos else np.full(tps.shape, np.nan)
-            fpr = fps / neg if neg else np.full(fps.shape, np.nan)
-        return {
-            "thresholds": thr.astype(np.float64),
-            "precision": tps / np.maximum(tps + fps, 1),
-            "recall": tpr,
-            "tpr": tpr,
-            "fpr": fpr,
-        }
-
-    def calibration(self, bins: int = 15) -> dict[str, Any]:
-        """Reliability bins and ECE on the top-1 confidence (multi-label: every class score).
-
-        >>> from assay.evaluation.classification import ClassificationResults
-        >>> r = ClassificationResults([0, 1], [[.9, .1], [.2, .8]])
-        >>> r.calibration(bins=2)["bins"][1]["count"]
-        2
-        """
-        if not isinstance(bins, int | np.integer) or bins < 1:
-            raise ParameterError(f"bins must be a positive integer, got {bins!r}")
-        if self.multilabel:
-            return cal.reliability_bins(self.y_score.ravel(), self.y_true.ravel(), bins=int(bins))
-        return cal.reliability_bins(self._top, self._correct, bins=int(bins))
-
-    def density(self, label: str | int | None = None, bins: int = 50) -> dict[str, Any]:
-        """Histogram of one class's score for its positives and negatives on [0, 1].
-
-        >>> from assay.evaluation.classification import ClassificationResults
-        >>> ClassificationResults([0, 1], [[.9, .1], [.2, .8]]).density(1, bins=2)["positives"]
+        >>> r = ClassificationResults([0, 1], [[.9, .1], [.2, .8]], ["cat", "dog"])
+        >>> r.curve("roc", "dog")["tpr"], r.curve("roc", "dog")["auc"]
+        ([0.0, 1.0, 1.0], 1.0)
+        >>> r.curve("density", "dog", bins=2)["positives"]
         [0, 1]
         """
-        if not isinstance(bins, int | np.integer) or bins < 1:
-            raise ParameterError(f"bins must be a positive integer, got {bins!r}")
+        if kind not in CLASSIFICATION_CURVES:
+            raise ParameterError(
+                f"kind: must be one of {', '.join(CLASSIFICATION_CURVES)}, got {kind!r}"
+            )
+        self.point(at)
+        if bins is None:
+            bins = _DEFAULT_BINS.get(kind, 15)
+        elif isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
+            raise ParameterError(f"bins: must be a positive integer, got {bins!r}")
+        if kind == "calibration":
+            if self.multilabel:
+                bins_ = cal.reliability_bins(
+                    self.y_score.ravel(), self.y_true.ravel(), bins=int(bins)
+                )
+            else:
+                bins_ = cal.reliability_bins(self._top, self._correct, bins=int(bins))
+            return {"kind": kind, "label": None, "ece": _f(bins_["ece"]), "bins": bins_["bins"]}
         c = self._label(label)
-        d = cal.score_density(self.y_score[:, c], self._is_positive(c), bins=int(bins))
-        return {k: v.tolist() for k, v in d.items()}
+        out: dict[str, Any] = {"kind": kind, "label": self.classes[c]}
+        if kind == "density":
+            d = cal.score_density(self.y_score[:, c], self._is_positive(c), bins=int(bins))
+            out.update({k: v.tolist() for k, v in d.items()})
+            return out
+        counts = self._clf_curve(c)
+        if kind == "roc":
+            roc = rk.roc_from_counts(*counts)
+            out.update({k: _floats(roc[k]) for k in ("fpr", "tpr", "thresholds")})
+            out["auc"] = _f(self._auc[c])
+        elif kind == "pr":
+            pr = rk.pr_from_counts(*counts)
+            out.update({k: _floats(pr[k]) for k in ("precision", "recall", "thresholds")})
+            out["average_precision"] = _f(self._ap[c])
+        else:
+            th = rk.threshold_from_counts(*counts)
+            out.update({k: _floats(v) for k, v in th.items()})
+        return out

@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 
 from assay.errors import ParameterError
-from assay.evaluation._classification_base import BELOW, NO_PREDICTION, _ClassificationBase
+from assay.evaluation._classification_base import _ClassificationBase
+from assay.evaluation.results import OperatingPoint
+from assay.evaluation.vocabulary import BELOW_THRESHOLD, CLASSIFICATION_SORTS, NO_LABEL, OUTCOMES
 
 
 class _SamplesMixin(_ClassificationBase):
@@ -29,34 +31,46 @@ class _SamplesMixin(_ClassificationBase):
 
     def samples(
         self,
+        at: OperatingPoint | None = None,
+        *,
         actual: str | None = None,
         predicted: str | None = None,
+        label: str | None = None,
         outcome: str | None = None,
         errors_only: bool = False,
-        sort: str = "confidence",
-        descending: bool = True,
+        sort: str | None = None,
+        descending: bool | None = None,
         offset: int = 0,
         limit: int = 50,
-        threshold: float | None = None,
-        label: str | None = None,
     ) -> dict[str, Any]:
-        """Filtered, sorted, paged samples. ``outcome`` tp / fp / fn is relative to ``label``
-        (without one: tp = correct, fp = a wrong class predicted, fn = the annotated class missed).
-        ``sort``: confidence (top score), confusion (top score minus the annotated class's score),
-        index.
+        """Filtered, sorted, paged samples at the threshold.
+
+        ``actual`` / ``predicted`` name a confusion cell (``predicted`` may be "Below threshold",
+        multi-label ``actual`` "No label"). ``outcome`` tp / fp / fn is relative to ``label``
+        (without one: tp = correct, fp = a wrong class predicted, fn = the annotated class
+        missed). ``sort``: confidence (top score, the default), confusion (top score minus the
+        annotated class's score; multi-label: its lowest annotated score), index; descending by
+        default, ties by index.
 
         >>> from assay.evaluation.classification import ClassificationResults
-        >>> r = ClassificationResults([0, 1], [[.9, .1], [.6, .4]])
-        >>> r.samples(errors_only=True, threshold=0)["items"][0]["index"]
-        1
+        >>> r = ClassificationResults([0, 1], [[.9, .1], [.6, .4]], ["a", "b"])
+        >>> page = r.samples(OperatingPoint(threshold=0), errors_only=True)
+        >>> page["total"], page["items"][0]["id"], page["items"][0]["predicted"]
+        (1, '1', 'a')
         """
-        if sort not in ("confidence", "confusion", "index"):
-            raise ParameterError(f"sort must be confidence, confusion or index, got {sort!r}")
-        if outcome not in (None, "tp", "fp", "fn"):
-            raise ParameterError(f"outcome must be tp, fp or fn, got {outcome!r}")
-        if offset < 0 or limit < 0:
-            raise ParameterError("offset and limit must be >= 0")
-        t = self._t(threshold)
+        sort = "confidence" if sort is None else sort
+        descending = True if descending is None else bool(descending)
+        if sort not in CLASSIFICATION_SORTS:
+            raise ParameterError(
+                f"sort: must be one of {', '.join(CLASSIFICATION_SORTS)}, got {sort!r}"
+            )
+        if outcome is not None and outcome not in OUTCOMES:
+            raise ParameterError(f"outcome: must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
+        for name, value in (("offset", offset), ("limit", limit)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+                raise ParameterError(f"{name}: must be an integer >= 0, got {value!r}")
+        offset, limit = int(offset), int(limit)
+        t = self._t(at)
         pred = self._pred_at(t)
         n = self.n_samples
         mask = np.ones(n, dtype=bool)
@@ -64,12 +78,15 @@ class _SamplesMixin(_ClassificationBase):
         if self.multilabel:
             y = self.y_true
             if actual is not None:
-                mask &= y[:, self._label(actual)]
+                if actual == NO_LABEL:
+                    mask &= ~y.any(axis=1)
+                else:
+                    mask &= y[:, self._label(actual, "actual")]
             if predicted is not None:
-                if predicted == NO_PREDICTION:
+                if predicted == BELOW_THRESHOLD:
                     mask &= ~pred.any(axis=1)
                 else:
-                    mask &= pred[:, self._label(predicted)]
+                    mask &= pred[:, self._label(predicted, "predicted")]
             exact = (pred == y).all(axis=1)
             if outcome is not None:
                 if L is not None:
@@ -89,9 +106,10 @@ class _SamplesMixin(_ClassificationBase):
         else:
             y = self.y_true
             if actual is not None:
-                mask &= y == self._label(actual)
+                mask &= y == self._label(actual, "actual")
             if predicted is not None:
-                mask &= pred == (-1 if predicted == BELOW else self._label(predicted))
+                p = -1 if predicted == BELOW_THRESHOLD else self._label(predicted, "predicted")
+                mask &= pred == p
             if outcome is not None:
                 if L is not None:
                     cond = {
@@ -121,17 +139,19 @@ class _SamplesMixin(_ClassificationBase):
             order = full[mask[full]] if idx.size < n else full
         page = order[offset : offset + limit]
         return {
+            "task": self.task,
+            "threshold": t,
             "total": int(idx.size),
             "offset": offset,
             "limit": limit,
+            "n_boxes": None,
             "items": [self._sample_dict(int(i), t, label=L) for i in page],
         }
 
     def _sample_dict(self, i: int, t: float, *, label: int | None = None) -> dict[str, Any]:
         s = self.y_score[i]
         tc = self._tc(t)
-        sid = i if self.sample_ids is None else self.sample_ids[i]
-        sid = sid.item() if isinstance(sid, np.generic) else sid
+        sid = str(i) if self.sample_ids is None else str(self.sample_ids[i])
         if self.multilabel:
             actual_idx = np.flatnonzero(self.y_true[i])
             pred_idx = np.flatnonzero(s >= tc)
@@ -146,7 +166,8 @@ class _SamplesMixin(_ClassificationBase):
             if label is not None:
                 outcome = _outcome(bool(yl[label]), bool(pl[label]))
             else:
-                outcome = "correct" if bool((yl == pl).all()) else "incorrect"
+                exact = bool((yl == pl).all())
+                outcome = "correct" if exact else ("incorrect" if pl.any() else "below_threshold")
             return {
                 "index": i,
                 "id": sid,
@@ -174,19 +195,21 @@ class _SamplesMixin(_ClassificationBase):
             "outcome": outcome,
         }
 
-    def sample(self, index: int, threshold: float | None = None) -> dict[str, Any]:
-        """One sample with all class scores, highest first.
+    def sample(self, index: int, at: OperatingPoint | None = None) -> dict[str, Any]:
+        """One sample's item with all class scores, highest first (ties in class order).
 
         >>> from assay.evaluation.classification import ClassificationResults
         >>> ClassificationResults([0, 1], [[.9, .1], [.6, .4]]).sample(1)["scores"]
-        {'0': 0.6, '1': 0.4}
+        [{'label': '0', 'score': 0.6}, {'label': '1', 'score': 0.4}]
         """
+        if isinstance(index, bool) or not isinstance(index, int | np.integer):
+            raise ParameterError(f"index: expected an integer, got {index!r}")
         if not 0 <= int(index) < self.n_samples:
-            raise ParameterError(f"sample index {index} out of range 0..{self.n_samples - 1}")
-        d = self._sample_dict(int(index), self._t(threshold))
+            raise ParameterError(f"index: {index} is out of range 0..{self.n_samples - 1}")
+        d = self._sample_dict(int(index), self._t(at))
         s = self.y_score[int(index)]
         order = np.argsort(-s, kind="stable")
-        d["scores"] = {self.classes[j]: float(s[j]) for j in order}
+        d["scores"] = [{"label": self.classes[j], "score": float(s[j])} for j in order]
         return d
 
 

@@ -16,38 +16,44 @@ C.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from assay.errors import InputError, ParameterError
-from assay.evaluation._classification_base import (
-    _OPT_METRICS,
-    BELOW,
-    NO_LABEL,
-    NO_PREDICTION,
-    _f,
-    _floats,
-    _nanmean,
-)
+from assay.evaluation._classification_base import _f, _floats, _nanmean
 from assay.evaluation._classification_curves import _CurvesMixin
 from assay.evaluation._classification_kernels import _cell_counts, _cells, _ml_row_stats, _sweep
 from assay.evaluation._classification_samples import _SamplesMixin
+from assay.evaluation.results import OperatingPoint, Results
+from assay.evaluation.vocabulary import BELOW_THRESHOLD, CLASSIFICATION_OPTIMA, NO_LABEL
 from assay.metrics import calibration as cal
 from assay.metrics import classification as clf
 from assay.metrics import ranking as rk
-from assay.metrics.stats import bootstrap_intervals, mean_std
+from assay.metrics.bootstrap import classification_replicates
+from assay.metrics.stats import bootstrap_indices, mean_std, percentile_intervals
 
 __all__ = ["ClassificationResults", "evaluate_classification"]
 
+_AVERAGED = {"f1": "macro_f1", "precision": "macro_precision", "recall": "macro_recall"}
 
-class ClassificationResults(_CurvesMixin, _SamplesMixin):
-    """An evaluation of scores against labels, queryable at any threshold.
+
+class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
+    """An evaluation of scores against labels, queryable at any threshold: the
+    :class:`~assay.evaluation.results.Results` of single-label ("classification") and multi-label
+    ("multilabel") classification.
+
+    ``top_k``: the ks of top-k accuracy in the summary (single-label); default 1, 3 and 5 where
+    below the number of classes; each an integer >= 1, a k at or above the number of classes
+    giving 1.0 (every class is within the top k).
 
     >>> r = ClassificationResults([0, 1, 1], [[.8, .2], [.3, .7], [.6, .4]], ["cat", "dog"])
-    >>> r.summary()["accuracy"], r.per_class()["dog"]["recall"]
+    >>> r.summary()["accuracy"], r.per_class()["items"][1]["recall"]
     (0.6666666666666666, 0.5)
+    >>> r.summary(OperatingPoint(threshold=0.7))["accuracy"]
+    0.6666666666666666
     """
 
     def __init__(
@@ -60,25 +66,28 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin):
         threshold: float = 0.5,
         sample_ids: Any = None,
         folds: Any = None,
+        top_k: Sequence[int] | None = None,
     ) -> None:
         self.multilabel = bool(multilabel)
+        self.task = "multilabel" if self.multilabel else "classification"
         self.y_score = self._check_scores(y_score)
         n, n_classes = self.y_score.shape
         self.classes, self.y_true = self._check_labels(y_true, classes, n, n_classes)
         self.class_index = {c: i for i, c in enumerate(self.classes)}
         self.threshold = self._check_threshold(threshold, InputError)
+        self.top_k = self._check_top_k(top_k, n_classes)
         self.sample_ids = None if sample_ids is None else np.asarray(sample_ids)
         if self.sample_ids is not None and self.sample_ids.shape != (n,):
             raise InputError(f"sample_ids has {self.sample_ids.shape[0]} entries, expected {n}")
-        self.folds = None if folds is None else np.asarray(folds)
-        if self.folds is not None and self.folds.shape != (n,):
-            raise InputError(f"folds has {len(self.folds)} entries, expected {n}")
+        self.fold_ids = None if folds is None else np.asarray(folds)
+        if self.fold_ids is not None and self.fold_ids.shape != (n,):
+            raise InputError(f"folds has {len(self.fold_ids)} entries, expected {n}")
         self.n_samples, self.n_classes = n, n_classes
         self._cache: dict[Any, Any] = {}
         self._curves: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._sample_orders: dict[tuple[str, bool], np.ndarray] = {}
         self._last_pred: tuple[Any, np.ndarray] | None = None
-        self._intervals: dict | None = None
+        self._intervals: dict[str, Any] | None = None
         if self.multilabel:
             self._precompute_multilabel()
         else:
@@ -101,7 +110,9 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin):
         self._log_loss = clf.log_loss(self._true_score)
         self._brier = clf.brier_score_loss(rs["brier"], n_classes=n_classes)
         self._ece = cal.expected_calibration_error(self._top, self._correct)
-        self._top5 = clf.top_k_accuracy_score(self._rank, 5) if n_classes > 5 else None
+        # within_k[k] = the fraction of samples whose annotated class ranks k or better
+        hist = np.bincount(self._rank, minlength=n_classes + 1)[: n_classes + 1]
+        self._within_k = np.cumsum(hist) / self.n_samples
 
     def _precompute_multilabel(self) -> None:
         y, s = self.y_true, self.y_score
@@ -119,7 +130,6 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin):
         self._log_loss = clf.log_loss(y_true=y, y_score=s, multilabel=True)
         self._brier = clf.brier_score_loss(y_true=y, y_score=s, multilabel=True)
         self._ece = cal.expected_calibration_error(s.ravel(), y.ravel())
-        self._top5 = None
 
     # ---------------------------------------------------------------- counts at a threshold
     def _counts(self, t: float) -> dict[str, Any]:
@@ -153,42 +163,64 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin):
         return out
 
     # ---------------------------------------------------------------- public queries
-    def summary(self, threshold: float | None = None) -> dict[str, Any]:
-        """Headline metrics at ``threshold`` (default: the evaluation's); O(C log N).
+    def summary(self, at: OperatingPoint | None = None) -> dict[str, Any]:
+        """Headline metrics at the threshold (default: the evaluation's); O(C log N). See
+        :mod:`assay.evaluation.results` for the keys.
 
-        >>> ClassificationResults([0, 1], [[.9, .1], [.2, .8]]).summary()["macro_f1"]
-        1.0
+        >>> s = ClassificationResults([0, 1, 0], [[.9, .1, 0], [.2, .8, 0], [.5, .5, 0]]).summary()
+        >>> s["macro_f1"], s["top1_accuracy"], s["top_k"], s["macro_over"]["roc_auc"]
+        (1.0, 1.0, [{'k': 1, 'value': 1.0}], 2)
         """
-        t = self._t(threshold)
+        t = self._t(at)
         k = self._counts(t)
-        out: dict[str, Any] = {"accuracy": k["exact"] / self.n_samples}
+        out: dict[str, Any] = {
+            "task": self.task,
+            "threshold": t,
+            "n_samples": self.n_samples,
+            "n_classes": self.n_classes,
+            "accuracy": k["exact"] / self.n_samples,
+        }
         if self.multilabel:
             wrong = int((k["n_true"] - k["tp"]).sum() + (k["n_pred"] - k["tp"]).sum())
+            out["top1_accuracy"] = None
+            out["top_k"] = []
             out["hamming_loss"] = wrong / (self.n_samples * self.n_classes)
-        if self._top5 is not None:
-            out["top5_accuracy"] = self._top5
+        else:
+            out["top1_accuracy"] = float(self._within_k[1])
+            out["top_k"] = [
+                {"k": q, "value": float(self._within_k[min(q, self.n_classes)])} for q in self.top_k
+            ]
+            out["hamming_loss"] = None
         out.update(clf.averages(k["tp"], k["n_pred"], k["n_true"]))
         out["roc_auc_macro"] = _nanmean(self._auc)
         out["average_precision_macro"] = _nanmean(self._ap)
         out["log_loss"] = _f(self._log_loss)
         out["brier"] = _f(self._brier)
         out["ece"] = _f(self._ece)
-        out["n_samples"] = self.n_samples
-        out["n_classes"] = self.n_classes
+        present = int(((k["n_pred"] + k["n_true"]) > 0).sum())
+        out["macro_over"] = {
+            "precision": present,
+            "recall": present,
+            "f1": present,
+            "roc_auc": int(np.isfinite(self._auc).sum()),
+            "average_precision": int(np.isfinite(self._ap).sum()),
+        }
         return out
 
-    def per_class(self, threshold: float | None = None) -> dict[str, dict[str, Any]]:
-        """Per class counts and metrics at ``threshold``; None where undefined.
+    def per_class(self, at: OperatingPoint | None = None) -> dict[str, Any]:
+        """Per class counts and metrics at the threshold, in class order; None where undefined.
 
-        >>> ClassificationResults([0, 1], [[.9, .1], [.2, .8]]).per_class()["1"]["tp"]
+        >>> ClassificationResults([0, 1], [[.9, .1], [.2, .8]]).per_class()["items"][1]["tp"]
         1
         """
-        k = self._counts(self._t(threshold))
+        t = self._t(at)
+        k = self._counts(t)
         p, r, f = clf.prf_from_counts(k["tp"], k["n_pred"], k["n_true"])
         tp, npred, ntrue = k["tp"].tolist(), k["n_pred"].tolist(), k["n_true"].tolist()
         cols = [_floats(x) for x in (p, r, f, self._auc, self._ap)]
-        return {
-            name: {
+        items = [
+            {
+                "label": name,
                 "total_labeled": ntrue[c],
                 "total_predicted": npred[c],
                 "tp": tp[c],
@@ -201,7 +233,8 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin):
                 "average_precision": cols[4][c],
             }
             for c, name in enumerate(self.classes)
-        }
+        ]
+        return {"task": self.task, "threshold": t, "items": items}
 
     def _matrix(
         self, t: float, *, with_sums: bool = False
@@ -215,7 +248,7 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin):
                     self.y_true, self.y_score, self._tc(t)
                 )
             m, psum = self._cache[key]
-            return m, psum, [*names, NO_LABEL], [*names, NO_PREDICTION]
+            return m, psum, [*names, NO_LABEL], [*names, BELOW_THRESHOLD]
         k = self._counts(t)
         width = C + 1 if t > 0 else C
         a, p = self._cell_ids // C, self._cell_ids % C
@@ -234,67 +267,106 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin):
                     minlength=C,
                 )
                 psum[:, C] = row_sum_all - psum[:, :C].sum(axis=1)
-            return m, psum, names, [*names, BELOW]
+            return m, psum, names, [*names, BELOW_THRESHOLD]
         return m, psum, names, names
 
-    def confusion_matrix(
-        self, threshold: float | None = None, normalize: str | None = None
+    def confusion(
+        self,
+        at: OperatingPoint | None = None,
+        *,
+        normalize: str | None = None,
+        top: int | None = None,
     ) -> dict[str, Any]:
-        """Rows actual, columns predicted (+ "Below threshold" when t > 0; multi-label: + "No label"
-        row and "No prediction" column). ``normalize``: None counts, "true" row fractions,
-        "probability" mean score of the column class over the cell (None for empty cells).
+        """Rows actual, columns predicted at the threshold; the "Below threshold" column (samples
+        left without a prediction: single-label when t > 0, always for multi-label) and, multi-
+        label, the "No label" row close them. A multi-label sample counts once in (a, p) for each
+        annotated class a it misses and each class p wrongly predicted (see
+        ``assay.metrics.classification.multilabel_confusion_matrix``).
 
-        >>> ClassificationResults([0, 1], [[.9, .1], [.6, .4]]).confusion_matrix(0)["matrix"]
-        [[1, 0], [1, 0]]
+        ``normalize``: None (``matrix`` = ``counts``), "true" (fractions of the full row), or
+        "probability" (mean score of the column class over the cell's samples). ``top`` keeps the
+        ``top`` classes most involved in confusions (off-diagonal row + column sums, ties in class
+        order), shown in class order, the special row / column always kept. ``most_confused``: the
+        10 largest off-diagonal class-to-class cells of the full matrix.
+
+        >>> r = ClassificationResults([0, 1], [[.9, .1], [.6, .4]])
+        >>> c = r.confusion(OperatingPoint(threshold=0.7))
+        >>> c["columns"], c["counts"], c["most_confused"]
+        (['0', '1', 'Below threshold'], [[1, 0, 0], [0, 0, 1]], [])
         """
         if normalize not in (None, "true", "probability"):
             raise ParameterError(
-                f"normalize must be None, 'true' or 'probability', got {normalize!r}"
+                f"normalize: must be None, 'true' or 'probability', got {normalize!r}"
             )
-        m, psum, rows, cols = self._matrix(self._t(threshold), with_sums=normalize == "probability")
-        if normalize is None:
-            return {"rows": rows, "columns": cols, "matrix": m.tolist()}
+        if top is not None and (
+            isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 1
+        ):
+            raise ParameterError(f"top: must be an integer >= 1, got {top!r}")
+        t = self._t(at)
+        m, psum, rows, cols = self._matrix(t, with_sums=normalize == "probability")
+        C = self.n_classes
+        values: np.ndarray | None = None
         with np.errstate(invalid="ignore", divide="ignore"):
             if normalize == "true":
                 values = m / m.sum(axis=1, keepdims=True)
-            else:
+            elif normalize == "probability":
                 assert psum is not None
                 values = psum / m
-        matrix = values.astype(object)
-        matrix[~np.isfinite(values)] = None
-        return {"rows": rows, "columns": cols, "matrix": matrix.tolist()}
-
-    def most_confused(self, top: int = 10, threshold: float | None = None) -> list[dict[str, Any]]:
-        """The ``top`` largest off-diagonal class pairs (actual, predicted), largest first.
-
-        >>> ClassificationResults([0, 1], [[.9, .1], [.6, .4]]).most_confused(threshold=0)
-        [{'actual': '1', 'predicted': '0', 'count': 1}]
-        """
-        m, _, _, _ = self._matrix(self._t(threshold))
-        C = self.n_classes
-        pairs = clf.most_confused(m[:C, :C], top)
-        return [
+        pairs = clf.most_confused(m[:C, :C], 10)
+        most = [
             {"actual": self.classes[a], "predicted": self.classes[p], "count": n}
             for a, p, n in pairs
         ]
+        if top is not None and top < C:
+            off = m.astype(np.int64, copy=True)
+            off[np.arange(C), np.arange(C)] = 0
+            involved = off[:C].sum(axis=1) + off[:, :C].sum(axis=0)
+            keep = np.sort(np.lexsort((np.arange(C), -involved))[: int(top)])
+            r_idx = np.r_[keep, np.arange(C, m.shape[0])]
+            c_idx = np.r_[keep, np.arange(C, m.shape[1])]
+            m = m[np.ix_(r_idx, c_idx)]
+            values = None if values is None else values[np.ix_(r_idx, c_idx)]
+            rows = [rows[i] for i in r_idx]
+            cols = [cols[i] for i in c_idx]
+        counts = m.tolist()
+        if values is None:
+            matrix: list[Any] = counts
+        else:
+            shown = values.astype(object)
+            shown[~np.isfinite(values)] = None
+            matrix = shown.tolist()
+        return {
+            "task": self.task,
+            "threshold": t,
+            "unit": "samples",
+            "rows": rows,
+            "columns": cols,
+            "counts": counts,
+            "matrix": matrix,
+            "normalize": normalize,
+            "top": None if top is None else int(top),
+            "n_classes": C,
+            "most_confused": most,
+        }
 
-    def optimal_threshold(self, metric: str = "f1") -> dict[str, Any]:
-        """The threshold maximising ``metric`` (f1 = macro F1, accuracy, precision = macro
-        precision, recall = macro recall, micro_f1). Single-label: over the distinct top scores;
-        multi-label: over the 0.01 grid and 200 quantiles of the scores. Ties go to the highest
-        threshold.
+    def optimal(self, metric: str = "f1", at: OperatingPoint | None = None) -> dict[str, Any]:
+        """The threshold maximising ``metric`` (one of ``vocabulary.CLASSIFICATION_OPTIMA``: f1 =
+        macro F1, accuracy, precision = macro precision, recall = macro recall, micro_f1).
+        Single-label: over the distinct top scores; multi-label: over the 0.01 grid and 200
+        quantiles of the scores. Ties go to the highest threshold. ``at`` is only checked.
 
-        >>> ClassificationResults([0, 1], [[.9, .1], [.6, .4]]).optimal_threshold()["threshold"]
+        >>> ClassificationResults([0, 1], [[.9, .1], [.6, .4]]).optimal()["threshold"]
         0.9
         """
-        if metric not in _OPT_METRICS:
-            raise ParameterError(f"metric must be one of {', '.join(_OPT_METRICS)}, got {metric!r}")
+        if metric not in CLASSIFICATION_OPTIMA:
+            raise ParameterError(
+                f"metric: must be one of {', '.join(CLASSIFICATION_OPTIMA)}, got {metric!r}"
+            )
+        self.point(at)
         key = ("optimal", metric)
         if key in self._cache:
-            return self._cache[key]
-        name = {"f1": "macro_f1", "precision": "macro_precision", "recall": "macro_recall"}.get(
-            metric, metric
-        )
+            return dict(self._cache[key])
+        name = _AVERAGED.get(metric, metric)
         if self.multilabel:
             grid = np.unique(
                 np.r_[
@@ -303,15 +375,14 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin):
                 ]
             )
             best_t, best = 0.0, -1.0
-            for t in grid[::-1]:
-                v = self.summary(float(t))[name]
+            for g in grid[::-1]:
+                v = self.summary(OperatingPoint(threshold=float(g)))[name]
                 if v is not None and v > best + 1e-12:
-                    best_t, best = float(t), v
+                    best_t, best = float(g), v
             t = best_t
         else:
             if "order" not in self._cache:
                 self._cache["order"] = np.argsort(self._top, kind="stable")[::-1].copy()
-            code = _OPT_METRICS.index(metric)
             t, _ = _sweep(
                 self._cache["order"],
                 self.y_true,
@@ -319,146 +390,137 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin):
                 self._top,
                 self._n_true,
                 self.n_classes,
-                code,
+                CLASSIFICATION_OPTIMA.index(metric),
             )
-            t = float(t)
-        out = {"metric": metric, "threshold": t, "value": self.summary(t)[name]}
+            t = min(max(float(t), 0.0), 1.0)
+        value = self.summary(OperatingPoint(threshold=t))[name]
+        out = {"task": self.task, "metric": metric, "value": value, "threshold": t}
         self._cache[key] = out
-        return out
+        return dict(out)
+
+    def headline(self) -> dict[str, Any]:
+        """The evaluation's one number: ROC AUC (macro), or accuracy where no AUC is defined.
+
+        >>> ClassificationResults([0, 1], [[.9, .1], [.2, .8]]).headline()
+        {'metric': 'roc_auc_macro', 'label': 'ROC AUC', 'value': 1.0}
+        """
+        auc = _nanmean(self._auc)
+        if auc is not None:
+            return {"metric": "roc_auc_macro", "label": "ROC AUC", "value": auc}
+        return {"metric": "accuracy", "label": "Accuracy", "value": self.summary()["accuracy"]}
 
     # ---------------------------------------------------------------- statistics
-    def _replicate(self, idx: np.ndarray, t: float) -> dict[str, float | None]:
-        y = self.y_true[idx]
-        s = self.y_score[idx]
-        C = self.n_classes
-        if self.multilabel:
-            pred = s >= self._tc(t)
-            tp = (pred & y).sum(axis=0)
-            k = {"tp": tp, "n_pred": pred.sum(axis=0), "n_true": y.sum(axis=0)}
-            acc = float((pred == y).all(axis=1).mean())
-            ll = clf.log_loss(y_true=y, y_score=s, multilabel=True)
-            auc, ap = rk.ovr_auc_ap(y, s, multilabel=True)
-        else:
-            p = np.where(self._top[idx] >= self._tc(t), self._pred[idx], -1)
-            hit = p == y
-            tp = np.bincount(y[hit], minlength=C)
-            k = {
-                "tp": tp,
-                "n_pred": np.bincount(p[p >= 0], minlength=C),
-                "n_true": np.bincount(y, minlength=C),
-            }
-            acc = float(hit.mean())
-            ll = clf.log_loss(self._true_score[idx])
-            auc, ap = rk.ovr_auc_ap(y, s)
-        av = clf.averages(k["tp"], k["n_pred"], k["n_true"])
-        return {
-            "accuracy": acc,
-            "macro_precision": av["macro_precision"],
-            "macro_recall": av["macro_recall"],
-            "macro_f1": av["macro_f1"],
-            "roc_auc_macro": _nanmean(auc),
-            "average_precision_macro": _nanmean(ap),
-            "log_loss": ll,
-        }
-
-    def bootstrap(
-        self, n: int = 200, seed: int = 0, *, threshold: float | None = None, cap: int | None = None
+    def intervals(
+        self,
+        n: int = 200,
+        seed: int = 0,
+        at: OperatingPoint | None = None,
+        *,
+        cap: int | None = None,
     ) -> dict[str, dict[str, float] | None]:
-        """95 % bootstrap intervals of the headline metrics (sample resampling, seeded). Above
-        ``cap`` rows (default: about 1e6 / C, between 1,000 and 10,000) each replicate draws
-        ``cap`` rows and the spread is rescaled by sqrt(cap / N) (see ``assay.metrics.stats``).
+        """95 % bootstrap intervals of the summary metrics (keys as in ``summary``: accuracy,
+        top1_accuracy or hamming_loss, macro / micro / weighted precision, recall, f1,
+        roc_auc_macro, average_precision_macro, log_loss, brier, ece), samples resampled with
+        ``np.random.default_rng(seed)``; None where undefined. All ``n`` replicates are computed
+        at once (:func:`assay.metrics.bootstrap.classification_replicates`). Above ``cap`` rows
+        (default about 1e6 / C, between 1,000 and 10,000) each replicate draws ``cap`` rows and
+        the spread is rescaled by sqrt(cap / N) (the m-out-of-n scheme of
+        :mod:`assay.metrics.stats`).
 
         >>> r = ClassificationResults([0, 1] * 20, [[.7, .3], [.4, .6]] * 20)
-        >>> r.bootstrap(n=20)["accuracy"]
+        >>> r.intervals(n=20)["accuracy"]
         {'low': 1.0, 'high': 1.0}
         """
-        t = self._t(threshold)
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ParameterError(f"n: must be an integer >= 1, got {n!r}")
         if cap is None:
             cap = int(np.clip(1_000_000 // self.n_classes, 1_000, 10_000))
-        s = self.summary(t)
-        keys = (
-            "accuracy",
-            "macro_precision",
-            "macro_recall",
-            "macro_f1",
-            "roc_auc_macro",
-            "average_precision_macro",
-            "log_loss",
-        )
-        estimate = {k: s[k] for k in keys}
-        out = bootstrap_intervals(
-            lambda idx: self._replicate(idx, t), self.n_samples, estimate, n=n, seed=seed, cap=cap
-        )
-        self._intervals = out
-        return out
+        t = self._t(at)
+        key = ("intervals", int(n), int(seed), t, int(cap))
+        if key not in self._cache:
+            idx = bootstrap_indices(self.n_samples, int(n), seed=int(seed), cap=int(cap))
+            reps = classification_replicates(
+                idx, self.y_true, self.y_score, t, multilabel=self.multilabel
+            )
+            s = self.summary(OperatingPoint(threshold=t))
+            estimate = {k: s[k] for k in s if k in reps}
+            scale = math.sqrt(idx.shape[1] / self.n_samples)
+            self._cache[key] = percentile_intervals(reps, estimate, scale=scale)
+        self._intervals = dict(self._cache[key])
+        return dict(self._intervals)
 
-    def per_fold(self, threshold: float | None = None) -> dict[str, Any] | None:
-        """Summary per fold, with their mean and (population) standard deviation; None without
-        folds.
+    def folds(self, at: OperatingPoint | None = None) -> dict[str, Any] | None:
+        """The summary of each fold at the threshold, with their mean and (population) standard
+        deviation per numeric key; None without folds.
 
         >>> r = ClassificationResults([0, 1, 0, 1], [[.9, .1], [.2, .8]] * 2, folds=[0, 0, 1, 1])
-        >>> r.per_fold()["mean"]["accuracy"]
-        1.0
+        >>> f = r.folds()
+        >>> [x["fold"] for x in f["folds"]], f["mean"]["accuracy"]
+        (['0', '1'], 1.0)
         """
-        if self.folds is None:
+        if self.fold_ids is None:
             return None
-        t = self._t(threshold)
-        folds: dict[str, Any] = {}
-        for f in np.unique(self.folds):
-            m = self.folds == f
+        t = self._t(at)
+        folds: list[dict[str, Any]] = []
+        for f in np.unique(self.fold_ids):
+            m = self.fold_ids == f
             sub = ClassificationResults(
                 self.y_true[m],
                 self.y_score[m],
                 self.classes,
                 multilabel=self.multilabel,
                 threshold=t,
+                top_k=self.top_k,
             )
-            folds[str(f.item() if isinstance(f, np.generic) else f)] = sub.summary()
-        mean, std = mean_std(list(folds.values()))
+            name = str(f.item() if isinstance(f, np.generic) else f)
+            folds.append({"fold": name, "n_samples": int(m.sum()), "metrics": sub.summary()})
+        mean, std = mean_std([x["metrics"] for x in folds])
         return {"folds": folds, "mean": mean, "std": std}
 
-    def to_json(self, threshold: float | None = None) -> dict[str, Any]:
-        """The JSON report (issue A): task, classes, threshold, summary, per_class, confusion,
-        optimal, intervals (only after ``bootstrap``), per_fold (only with folds). No NaN / inf
-        anywhere.
+    def report(self, at: OperatingPoint | None = None) -> dict[str, Any]:
+        """The JSON report of the CLI: task, classes, threshold, summary, per_class, confusion,
+        optimal (f1), intervals (after ``intervals()``, else None), folds, extra (None). No NaN /
+        inf anywhere.
 
-        >>> sorted(ClassificationResults([0, 1], [[.9, .1], [.2, .8]]).to_json())[:3]
-        ['classes', 'confusion', 'optimal']
+        >>> sorted(ClassificationResults([0, 1], [[.9, .1], [.2, .8]]).report())[:4]
+        ['classes', 'confusion', 'extra', 'folds']
         """
-        t = self._t(threshold)
-        out: dict[str, Any] = {
-            "task": "multilabel" if self.multilabel else "classification",
+        t = self._t(at)
+        p = OperatingPoint(threshold=t)
+        return {
+            "task": self.task,
             "classes": list(self.classes),
             "threshold": t,
-            "summary": self.summary(t),
-            "per_class": self.per_class(t),
-            "confusion": self.confusion_matrix(t),
-            "optimal": self.optimal_threshold("f1"),
+            "summary": self.summary(p),
+            "per_class": self.per_class(p),
+            "confusion": self.confusion(p),
+            "optimal": self.optimal("f1"),
+            "intervals": self._intervals,
+            "folds": self.folds(p),
+            "extra": None,
         }
-        if self._intervals is not None:
-            out["intervals"] = self._intervals
-        if self.folds is not None:
-            out["per_fold"] = self.per_fold(t)
-        return out
 
     # ---------------------------------------------------------------- persistence
     def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """(numpy arrays, JSON-able meta) from which ``from_arrays`` rebuilds an equal object.
+        """(numpy arrays, JSON-able meta with ``task``) from which ``from_arrays`` rebuilds an
+        equal object (sample ids stored as str).
 
         >>> a, meta = ClassificationResults([0, 1], [[.9, .1], [.2, .8]]).arrays()
-        >>> sorted(a), meta["classes"]
-        (['y_score', 'y_true'], ['0', '1'])
+        >>> sorted(a), meta["task"], meta["classes"], meta["top_k"]
+        (['y_score', 'y_true'], 'classification', ['0', '1'], [1])
         """
         arrays = {"y_true": self.y_true, "y_score": self.y_score}
         if self.sample_ids is not None:
-            arrays["sample_ids"] = self.sample_ids
-        if self.folds is not None:
-            arrays["folds"] = self.folds
+            arrays["sample_ids"] = self.sample_ids.astype(str)
+        if self.fold_ids is not None:
+            arrays["folds"] = self.fold_ids
         meta = {
-            "format": 1,
+            "format": 2,
+            "task": self.task,
             "classes": list(self.classes),
             "multilabel": self.multilabel,
             "threshold": self.threshold,
+            "top_k": list(self.top_k),
         }
         return arrays, meta
 
@@ -466,20 +528,23 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin):
     def from_arrays(
         cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]
     ) -> ClassificationResults:
-        """Rebuild from :meth:`arrays` output.
+        """Rebuild from :meth:`arrays` output (meta of format 1, without ``task`` / ``top_k``,
+        still reads).
 
         >>> r = ClassificationResults([0, 1], [[.9, .1], [.2, .8]])
         >>> ClassificationResults.from_arrays(*r.arrays()).summary() == r.summary()
         True
         """
+        multilabel = meta.get("task") == "multilabel" or bool(meta.get("multilabel", False))
         return cls(
             arrays["y_true"],
             arrays["y_score"],
             meta["classes"],
-            multilabel=bool(meta.get("multilabel", False)),
+            multilabel=multilabel,
             threshold=float(meta.get("threshold", 0.5)),
             sample_ids=arrays.get("sample_ids"),
             folds=arrays.get("folds"),
+            top_k=meta.get("top_k"),
         )
 
 
@@ -492,11 +557,12 @@ def evaluate_classification(
     threshold: float = 0.5,
     sample_ids: Any = None,
     folds: Any = None,
+    top_k: Sequence[int] | None = None,
 ) -> ClassificationResults:
     """Evaluate class scores against labels (indices, names, or a multi-label indicator matrix).
 
     >>> res = evaluate_classification(["cat", "dog"], [[.8, .2], [.3, .7]], classes=["cat", "dog"])
-    >>> res.summary()["accuracy"], res.per_class()["dog"]["f1"]
+    >>> res.summary()["accuracy"], res.per_class()["items"][1]["f1"]
     (1.0, 1.0)
     """
     return ClassificationResults(
@@ -507,4 +573,5 @@ def evaluate_classification(
         threshold=threshold,
         sample_ids=sample_ids,
         folds=folds,
+        top_k=top_k,
     )

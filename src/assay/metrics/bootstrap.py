@@ -1,0 +1,304 @@
+"""Vectorised bootstrap of the classification summary metrics: every replicate at once.
+
+A bootstrap draws ``B`` replicates of ``m`` row indices (:func:`assay.metrics.stats.bootstrap_indices`;
+``m = min(N, cap)``, the "m out of n" scheme of :mod:`assay.metrics.stats`). The metrics of all
+replicates are then computed together, never one replicate after another:
+
+- counts per (replicate, class) (TP, number predicted, number labeled at the threshold) come from
+  one ``bincount`` over ``B * m`` keys (single-label) or one parallel pass (multi-label), and
+  :func:`assay.metrics.classification.averages_batch` turns them into macro / micro / weighted
+  precision, recall and F1 of every replicate;
+- means of per-sample terms (accuracy, log loss, Brier, Hamming loss) are gathers of ``B * m``;
+- ROC AUC and average precision: each class's positives are sorted once and every sample gets,
+  per class, a key saying where its score falls among them (equal scores share a key). A
+  replicate is then a histogram of its drawn keys, reduced in one walk over the positives: AUC is
+  the Mann-Whitney statistic (a positive-negative tie counts 1/2) and AP scikit-learn's step-wise
+  ``sum (#pos == u / P) (#pos >= u / #all >= u)``, exactly as
+  :func:`assay.metrics.ranking.ovr_auc_ap` on the resampled rows. Cost O(N C log N + B m C).
+
+Undefined values are NaN (a class without positives in a replicate has no AUC / AP there; macro
+averages run over the classes where the metric is defined, as in the summary).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from assay.metrics import ranking as rk
+from assay.metrics.classification import averages_batch, row_statistics
+from assay.metrics.ranking import group_positives
+
+__all__ = ["replicate_auc_ap", "classification_replicates"]
+
+
+@njit(cache=True, parallel=True)
+def _keys(score_bits, y_single, y_multi, multilabel, pos_bits, pos_off, table, shift, base):
+    """keys[c, i] = 2 (2 lo + eq) + positive: ``lo`` = the positives of class c scoring strictly
+    below sample i, ``eq`` = 1 when sample i's score equals a positive's (equal scores share a
+    key; keys order like the scores). Searches narrowed by the bucket table of the float bits;
+    rows go a block at a time so each block stays in cache while every class reads it."""
+    n, n_classes = score_bits.shape
+    keys = np.empty((n_classes, n), dtype=np.int32)
+    block = 1024
+    for r in prange((n + block - 1) // block):
+        for c in range(n_classes):
+            a = pos_off[c]
+            p = pos_off[c + 1] - a
+            for i in range(r * block, min(n, (r + 1) * block)):
+                v = score_bits[i, c]
+                k = np.int64(v >> shift) - base
+                if k < 0:
+                    k = 0
+                lo = np.int64(table[c, k])
+                hi = np.int64(table[c, k + 1])
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if pos_bits[a + mid] < v:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                eq = 1 if lo < p and pos_bits[a + lo] == v else 0
+                positive = y_multi[i, c] if multilabel else y_single[i] == c
+                keys[c, i] = 2 * (2 * lo + eq) + (1 if positive else 0)
+    return keys
+
+
+@njit(cache=True, parallel=True)
+def _auc_ap(idx, keys, pos_bits, pos_off, n_pos):
+    n_rep, m = idx.shape
+    n_classes = keys.shape[0]
+    auc = np.full((n_rep, n_classes), np.nan)
+    ap = np.full((n_rep, n_classes), np.nan)
+    for c in prange(n_classes):  # one class's keys stay in cache over all replicates
+        a = pos_off[c]
+        p = pos_off[c + 1] - a
+        h = np.zeros(4 * p + 4, dtype=np.int32)  # drawn (key, positive) counts
+        for b in range(n_rep):
+            p_all = n_pos[b, c]
+            if p_all == 0:
+                continue
+            h[:] = 0
+            for j in range(m):
+                h[keys[c, idx[b, j]]] += 1
+            less = 0  # drawn samples strictly below the current positive value
+            pos_less = 0
+            u_stat = 0.0
+            ap_sum = 0.0
+            j = 0
+            while j < p:  # runs of equal positive values; a run's samples sit on its first key
+                g0 = 4 * j
+                less += h[g0] + h[g0 + 1]
+                eq_all = h[g0 + 2] + h[g0 + 3]
+                gp = h[g0 + 3]
+                if gp > 0:
+                    u_stat += gp * ((less - pos_less) + 0.5 * (eq_all - gp))
+                    ap_sum += gp * ((p_all - pos_less) / (m - less))
+                less += eq_all
+                pos_less += gp
+                g = 1
+                while j + g < p and pos_bits[a + j + g] == pos_bits[a + j]:
+                    g += 1
+                j += g
+            ap[b, c] = ap_sum / p_all
+            if m - p_all > 0:
+                auc[b, c] = u_stat / (p_all * (m - p_all))
+    return auc, ap
+
+
+def replicate_auc_ap(
+    idx: np.ndarray,
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    n_pos: np.ndarray,
+    *,
+    multilabel: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-vs-rest ROC AUC and AP (B, C) of every replicate ``y_score[idx[b]]``; ``n_pos`` (B, C)
+    holds each replicate's positives per class.
+
+    Each class's positives are sorted once, every sample gets a key per class (its place among
+    them, equal scores sharing one), and each replicate is then a histogram of its drawn keys
+    (``B m C`` increments) reduced in one walk over the positives: O(N C log N + B m C).
+
+    >>> idx = np.array([[0, 1, 2], [0, 0, 1]])
+    >>> y, s = np.array([0, 1, 1]), np.array([[.9, .1], [.3, .7], [.6, .4]])
+    >>> auc, ap = replicate_auc_ap(idx, y, s, np.array([[1, 2], [2, 1]]))
+    >>> auc.tolist(), ap.tolist()
+    ([[1.0, 1.0], [1.0, 1.0]], [[1.0, 1.0], [1.0, 1.0]])
+    """
+    y_score = np.ascontiguousarray(y_score)
+    if y_score.dtype not in (np.float32, np.float64):
+        y_score = y_score.astype(np.float64)
+    pos_vals, pos_off = group_positives(y_true, y_score, multilabel=multilabel)
+    n, n_classes = y_score.shape
+    utype, mask, shift, base, n_keys = rk._key_params(y_score.dtype, 7)
+    mask, shift = utype(mask), utype(shift)
+    pos_bits = rk._bits(np.ascontiguousarray(pos_vals, dtype=y_score.dtype)) & mask
+    table = rk._bucket_tables(pos_bits, pos_off, mask, shift, base, n_keys)
+    if multilabel:
+        y_single, y_multi = np.zeros(1, dtype=np.int64), np.asarray(y_true, dtype=np.bool_)
+    else:
+        y_single, y_multi = np.asarray(y_true, dtype=np.int64), np.zeros((1, 1), dtype=np.bool_)
+    score_bits = rk._bits(y_score) & mask
+    keys = _keys(score_bits, y_single, y_multi, multilabel, pos_bits, pos_off, table, shift, base)
+    # sorted draws: each replicate then reads a class's keys in address order
+    idx = np.sort(np.asarray(idx, dtype=np.int64), axis=1)
+    return _auc_ap(idx, keys, pos_bits, pos_off, np.ascontiguousarray(n_pos, dtype=np.int64))
+
+
+@njit(cache=True, parallel=True)
+def _counts(idx, y_single, y_multi, multilabel, y_score, pred, cell_bin, threshold, terms, n_bins):
+    """Per replicate: TP, predicted and labeled per class; sums of the per-sample ``terms``
+    columns; calibration bin sums (count, confidence, correct). Single-label: ``pred`` is the
+    prediction at the threshold (-1 below), ``cell_bin`` the bin of the top-1 confidence (one
+    column) and ``terms`` ends with the top-1 confidence and argmax correctness; multi-label:
+    every cell is predicted at ``threshold`` and binned."""
+    n_rep, m = idx.shape
+    n_classes = y_score.shape[1]
+    n_terms = terms.shape[1]
+    tp = np.zeros((n_rep, n_classes), dtype=np.int64)
+    npred = np.zeros((n_rep, n_classes), dtype=np.int64)
+    ntrue = np.zeros((n_rep, n_classes), dtype=np.int64)
+    sums = np.zeros((n_rep, n_terms), dtype=np.float64)
+    cnt = np.zeros((n_rep, n_bins), dtype=np.float64)
+    csum = np.zeros((n_rep, n_bins), dtype=np.float64)
+    asum = np.zeros((n_rep, n_bins), dtype=np.float64)
+    for b in prange(n_rep):
+        for j in range(m):
+            i = idx[b, j]
+            for k in range(n_terms):
+                sums[b, k] += terms[i, k]
+            if multilabel:
+                for c in range(n_classes):
+                    v = y_score[i, c]
+                    t = y_multi[i, c]
+                    if v >= threshold:
+                        npred[b, c] += 1
+                        if t:
+                            tp[b, c] += 1
+                    if t:
+                        ntrue[b, c] += 1
+                    k = cell_bin[i, c]
+                    cnt[b, k] += 1.0
+                    csum[b, k] += v
+                    if t:
+                        asum[b, k] += 1.0
+            else:
+                y = y_single[i]
+                ntrue[b, y] += 1
+                p = pred[i]
+                if p >= 0:
+                    npred[b, p] += 1
+                    if p == y:
+                        tp[b, p] += 1
+                k = cell_bin[i, 0]
+                cnt[b, k] += 1.0
+                csum[b, k] += terms[i, n_terms - 2]
+                asum[b, k] += terms[i, n_terms - 1]
+    return tp, npred, ntrue, sums, cnt, csum, asum
+
+
+def _row_nanmean(a: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(a)
+    k = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(k > 0, np.where(ok, a, 0.0).sum(axis=1) / k, np.nan)
+
+
+def _ece(cnt: np.ndarray, csum: np.ndarray, asum: np.ndarray) -> np.ndarray:
+    total = cnt.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, np.abs(asum - csum).sum(axis=1) / total, np.nan)
+
+
+def _bin_of(confidence: np.ndarray, bins: int) -> np.ndarray:
+    """Calibration bin of each confidence: (b / B, (b + 1) / B], the first bin also holding 0."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    return np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
+
+
+def classification_replicates(
+    idx: np.ndarray,
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    threshold: float,
+    *,
+    multilabel: bool = False,
+    bins: int = 15,
+) -> dict[str, np.ndarray]:
+    """Every summary metric of every replicate ``(y_true[idx[b]], y_score[idx[b]])``: a dict of
+    (B,) arrays keyed as the results' summary, NaN where undefined.
+
+    Single-label: accuracy at ``threshold`` (argmax kept when its score >= threshold),
+    top1_accuracy, macro / micro / weighted precision, recall, F1, roc_auc_macro,
+    average_precision_macro, log_loss, brier, ece (top-1 confidence). Multi-label: accuracy
+    (subset), hamming_loss, the averages, AUC / AP, log_loss (mean binary cross entropy), brier
+    and ece over all cells. Scores are compared in their own dtype.
+
+    >>> y, s = np.array([0, 1, 1]), np.array([[.9, .1], [.3, .7], [.6, .4]])
+    >>> r = classification_replicates(np.array([[0, 1, 2], [1, 1, 2]]), y, s, 0.5)
+    >>> r["accuracy"].tolist(), r["roc_auc_macro"].tolist()
+    ([0.6666666666666666, 0.6666666666666666], [1.0, nan])
+    """
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    y_score = np.ascontiguousarray(y_score)
+    n_rep, m = idx.shape
+    n_classes = y_score.shape[1]
+    t = y_score.dtype.type(threshold)
+    eps = np.finfo(y_score.dtype).eps
+    out: dict[str, np.ndarray] = {}
+    y: np.ndarray
+    if multilabel:
+        y = np.asarray(y_true, dtype=np.bool_)
+        y_single, y_multi = np.zeros(1, dtype=np.int64), y
+        pred = y_score >= t
+        p = np.clip(y_score.astype(np.float64), eps, 1 - eps)
+        d = y_score.astype(np.float64) - y
+        terms = np.stack(
+            [
+                (pred == y).all(axis=1),  # exactly right
+                (pred != y).sum(axis=1),  # wrong cells
+                -np.where(y, np.log(p), np.log(1 - p)).mean(axis=1),
+                (d * d).mean(axis=1),
+            ],
+            axis=1,
+        ).astype(np.float64)
+        cell_bin = _bin_of(y_score.astype(np.float64), bins).astype(np.int16)
+        pred_t = np.zeros(1, dtype=np.int64)
+    else:
+        y = np.asarray(y_true, dtype=np.int64)
+        y_single, y_multi = y, np.zeros((1, 1), dtype=np.bool_)
+        rs = row_statistics(y, y_score)
+        pred_t = np.where(rs["top"] >= t, rs["pred"], -1).astype(np.int64)
+        correct = rs["pred"] == y
+        terms = np.stack(
+            [
+                pred_t == y,
+                correct,
+                -np.log(np.clip(rs["true_score"], eps, 1 - eps)),
+                rs["brier"] * (0.5 if n_classes < 3 else 1.0),
+                rs["top"],
+                correct,
+            ],
+            axis=1,
+        ).astype(np.float64)
+        cell_bin = _bin_of(rs["top"].astype(np.float64), bins).astype(np.int16)[:, None]
+    tp, npred, ntrue, sums, cnt, csum, asum = _counts(
+        idx, y_single, y_multi, multilabel, y_score, pred_t, cell_bin, t, terms, bins
+    )
+    mean = sums / m
+    out["accuracy"] = mean[:, 0]
+    if multilabel:
+        out["hamming_loss"] = mean[:, 1] / n_classes
+    else:
+        out["top1_accuracy"] = mean[:, 1]
+    nll, brier, ece = mean[:, 2], mean[:, 3], _ece(cnt, csum, asum)
+    out.update(averages_batch(tp, npred, ntrue))
+    auc, ap = replicate_auc_ap(idx, y, y_score, ntrue, multilabel=multilabel)
+    out["roc_auc_macro"] = _row_nanmean(auc)
+    out["average_precision_macro"] = _row_nanmean(ap)
+    out["log_loss"] = nll
+    out["brier"] = brier
+    out["ece"] = ece
+    return out
