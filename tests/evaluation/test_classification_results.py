@@ -1,4 +1,6 @@
-"""ClassificationResults: threshold queries equal a from-scratch recomputation; API behaviour."""
+"""ClassificationResults: the Results interface; threshold queries equal a from-scratch
+recomputation; every metric against scikit-learn on randomized inputs (ties, absent classes,
+binary, multi-label)."""
 
 from __future__ import annotations
 
@@ -12,14 +14,21 @@ from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 from assay.errors import InputError, ParameterError
-from assay.evaluation.classification import (
-    BELOW,
-    NO_PREDICTION,
-    ClassificationResults,
-    evaluate_classification,
+from assay.evaluation.classification import ClassificationResults, evaluate_classification
+from assay.evaluation.results import OperatingPoint, Results, results_from_arrays
+from assay.evaluation.vocabulary import (
+    BELOW_THRESHOLD,
+    CLASSIFICATION_CURVES,
+    CLASSIFICATION_OPTIMA,
+    CLASSIFICATION_SORTS,
+    NO_LABEL,
 )
 
 TOL = 1e-9
+
+
+def at(t):
+    return OperatingPoint(threshold=t)
 
 
 def data(seed=0, n=300, n_classes=4, decimals=2, dtype=np.float64, absent=False):
@@ -35,8 +44,15 @@ def data(seed=0, n=300, n_classes=4, decimals=2, dtype=np.float64, absent=False)
     return y, s.astype(dtype)
 
 
+def multi(seed=8, n=200, n_classes=4, decimals=2):
+    rng = np.random.default_rng(seed)
+    y = rng.random((n, n_classes)) < 0.3
+    s = np.round(np.clip(rng.random((n, n_classes)) * 0.7 + 0.3 * y, 0, 1), decimals)
+    return y, s
+
+
 def reference(y, s, t):
-    """Everything at threshold t, from scratch."""
+    """Predictions and the confusion matrix at threshold t, from scratch."""
     C = s.shape[1]
     kept = s.max(axis=1) >= s.dtype.type(t)
     pred = np.where(kept, s.argmax(axis=1), -1)
@@ -44,6 +60,10 @@ def reference(y, s, t):
     for a, p in zip(y, pred, strict=True):
         m[a, p if p >= 0 else C] += 1
     return pred, m
+
+
+def json_safe(answer):
+    return json.loads(json.dumps(answer, allow_nan=False))
 
 
 @settings(max_examples=20, deadline=None)
@@ -60,20 +80,23 @@ def test_threshold_queries_equal_recomputation(seed, C, dec, dtype, absent, thre
     r = ClassificationResults(y, s)
     for t in thresholds:
         pred, m = reference(y, s, t)
-        cm = r.confusion_matrix(t)
+        cm = r.confusion(at(t))
+        assert cm["threshold"] == t and cm["unit"] == "samples" and cm["task"] == "classification"
         if t > 0:
-            assert cm["columns"][-1] == BELOW
-            assert np.array_equal(np.array(cm["matrix"]), m)
+            assert cm["columns"][-1] == BELOW_THRESHOLD
+            assert np.array_equal(np.array(cm["counts"]), m)
         else:
-            assert np.array_equal(np.array(cm["matrix"]), m[:, :C])
-        pc = r.per_class(t)
+            assert np.array_equal(np.array(cm["counts"]), m[:, :C])
+        assert cm["matrix"] == cm["counts"]
+        items = r.per_class(at(t))["items"]
         for c in range(C):
-            d = pc[str(c)]
+            d = items[c]
+            assert d["label"] == str(c)
             assert d["tp"] == np.sum((y == c) & (pred == c))
             assert d["fp"] == np.sum((y != c) & (pred == c))
             assert d["fn"] == np.sum((y == c) & (pred != c))
             assert d["total_labeled"] == np.sum(y == c)
-        summ = r.summary(t)
+        summ = r.summary(at(t))
         assert summ["accuracy"] == pytest.approx(np.mean(pred == y), abs=TOL)
         present = [c for c in range(C) if np.any(y == c) or np.any(pred == c)]
         with warnings.catch_warnings():
@@ -84,8 +107,10 @@ def test_threshold_queries_equal_recomputation(seed, C, dec, dtype, absent, thre
         assert summ["macro_f1"] == pytest.approx(f, abs=TOL)
         assert summ["macro_precision"] == pytest.approx(p, abs=TOL)
         assert summ["macro_recall"] == pytest.approx(rec, abs=TOL)
-        # probability normalisation: mean column-class score in each cell
-        prob = r.confusion_matrix(t, normalize="probability")["matrix"]
+        assert summ["macro_over"]["f1"] == len(present)
+        # top-1 (argmax) accuracy never moves with the threshold: scikit-learn's accuracy_score
+        assert summ["top1_accuracy"] == pytest.approx(skm.accuracy_score(y, s.argmax(1)), abs=TOL)
+        prob = r.confusion(at(t), normalize="probability")["matrix"]
         for a in range(C):
             for q in range(C):
                 sel = (y == a) & (pred == q)
@@ -100,10 +125,14 @@ def test_summary_matches_sklearn_at_zero():
     r = ClassificationResults(y, s, threshold=0.0)
     summ = r.summary()
     rep = skm.classification_report(y, s.argmax(1), output_dict=True, zero_division=0)
+    assert summ["task"] == "classification" and summ["threshold"] == 0.0
     assert summ["accuracy"] == pytest.approx(rep["accuracy"], abs=TOL)
+    assert summ["top1_accuracy"] == pytest.approx(rep["accuracy"], abs=TOL)
     assert summ["macro_f1"] == pytest.approx(rep["macro avg"]["f1-score"], abs=TOL)
     assert summ["weighted_recall"] == pytest.approx(rep["weighted avg"]["recall"], abs=TOL)
-    assert summ["top5_accuracy"] == pytest.approx(skm.top_k_accuracy_score(y, s, k=5), abs=TOL)
+    assert [x["k"] for x in summ["top_k"]] == [1, 3, 5]
+    for x in summ["top_k"]:
+        assert x["value"] == pytest.approx(skm.top_k_accuracy_score(y, s, k=x["k"]), abs=TOL)
     assert summ["roc_auc_macro"] == pytest.approx(
         skm.roc_auc_score(y, s, multi_class="ovr"), abs=TOL
     )
@@ -113,7 +142,57 @@ def test_summary_matches_sklearn_at_zero():
     )
     assert summ["log_loss"] == pytest.approx(skm.log_loss(y, s), abs=TOL)
     assert summ["brier"] == pytest.approx(skm.brier_score_loss(y, s), abs=TOL)
+    assert summ["hamming_loss"] is None
+    assert summ["macro_over"] == {
+        "precision": 7,
+        "recall": 7,
+        "f1": 7,
+        "roc_auc": 7,
+        "average_precision": 7,
+    }
     assert set(summ) >= {"n_samples", "n_classes", "ece", "micro_f1"}
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(0, 2**31),
+    st.integers(3, 8),  # scikit-learn's binary top-k reads one score column (see test_binary)
+    st.sampled_from([None, 1]),
+    st.lists(st.integers(1, 10), min_size=1, max_size=4),
+)
+def test_top_k_any_k_matches_sklearn_including_ties(seed, C, dec, ks):
+    y, s = data(seed, 120, C, dec)
+    r = ClassificationResults(y, s, top_k=ks)
+    got = {x["k"]: x["value"] for x in r.summary()["top_k"]}
+    assert sorted(got) == sorted(set(ks))
+    labels = np.arange(C)
+    for k, value in got.items():
+        if k >= C:
+            assert value == 1.0  # every class is within the top k
+            continue
+        # scikit-learn ranks tied classes last-first; on reversed columns its rule is ours
+        # (first class ahead), so this equality holds with ties.
+        ref = skm.top_k_accuracy_score(C - 1 - y, s[:, ::-1], k=k, labels=labels)
+        assert value == pytest.approx(ref, abs=TOL)
+        if dec is None:  # no ties: the two rules agree
+            assert value == pytest.approx(
+                skm.top_k_accuracy_score(y, s, k=k, labels=labels), abs=TOL
+            )
+    assert got.get(1, r.summary()["top1_accuracy"]) == r.summary()["top1_accuracy"]
+
+
+@pytest.mark.parametrize("bad", [[0], [1, -2], [1.5], ["3"], "1,3", [True], 3])
+def test_top_k_validation(bad):
+    with pytest.raises(ParameterError, match="top_k"):
+        ClassificationResults([0, 1], [[0.6, 0.4], [0.3, 0.7]], top_k=bad)
+
+
+def test_default_top_k_below_the_number_of_classes():
+    assert ClassificationResults([0, 1], [[0.6, 0.4], [0.3, 0.7]]).top_k == [1]
+    y, s = data(2, 50, 4)
+    assert ClassificationResults(y, s).top_k == [1, 3]
+    y, s = data(2, 50, 9)
+    assert ClassificationResults(y, s).top_k == [1, 3, 5]
 
 
 def test_names_classes_and_absent_class():
@@ -121,54 +200,108 @@ def test_names_classes_and_absent_class():
     names = ["cat", "dog", "emu", "fox"]
     r = ClassificationResults([names[i] for i in y], s, names)
     assert r.classes == names
-    pc = r.per_class(0.0)
-    assert pc["fox"]["total_labeled"] == 0
-    assert pc["fox"]["roc_auc"] is None and pc["fox"]["average_precision"] is None
+    fox = r.per_class(at(0.0))["items"][3]
+    assert fox["label"] == "fox" and fox["total_labeled"] == 0
+    assert fox["roc_auc"] is None and fox["average_precision"] is None
     auc = [skm.roc_auc_score(y == c, s[:, c]) for c in range(3)]
-    assert r.summary()["roc_auc_macro"] == pytest.approx(np.mean(auc), abs=TOL)
+    summ = r.summary()
+    assert summ["roc_auc_macro"] == pytest.approx(np.mean(auc), abs=TOL)
+    assert summ["macro_over"]["roc_auc"] == 3 and summ["macro_over"]["average_precision"] == 3
     assert ClassificationResults(["b", "a", "b"], [[0.2, 0.8]] * 3).classes == ["a", "b"]
     assert ClassificationResults([0, 1], [[0.2, 0.8]] * 2).classes == ["0", "1"]
+
+
+def test_binary():
+    y, s = data(12, 300, 2, 2)
+    r = ClassificationResults(y, s, threshold=0.0)
+    summ = r.summary()
+    assert summ["roc_auc_macro"] == pytest.approx(skm.roc_auc_score(y, s[:, 1]), abs=TOL)
+    assert summ["brier"] == pytest.approx(skm.brier_score_loss(y, s[:, 1]), abs=TOL)
+    f = skm.f1_score(y, s.argmax(1), average="macro")
+    assert summ["macro_f1"] == pytest.approx(f, abs=TOL)
+    assert summ["top_k"] == [{"k": 1, "value": summ["top1_accuracy"]}]
 
 
 def test_curves_equal_sklearn():
     y, s = data(3, 300, 3, 2)
     r = ClassificationResults(y, s)
-    roc = r.roc_curve("1")
+    roc = r.curve("roc", "1")
+    assert roc["kind"] == "roc" and roc["label"] == "1"
     fpr, tpr, thr = skm.roc_curve(y == 1, s[:, 1], drop_intermediate=False)
     np.testing.assert_allclose(roc["fpr"], fpr, atol=TOL)
     np.testing.assert_allclose(roc["tpr"], tpr, atol=TOL)
-    np.testing.assert_array_equal(roc["thresholds"], thr)
+    assert roc["thresholds"][0] is None  # sklearn's inf: above every score
+    np.testing.assert_array_equal(roc["thresholds"][1:], thr[1:])
     assert roc["auc"] == pytest.approx(skm.roc_auc_score(y == 1, s[:, 1]), abs=TOL)
-    pr = r.pr_curve(1)
+    assert roc["auc"] == r.per_class()["items"][1]["roc_auc"]
+    pr = r.curve("pr", "1")
     p, rec, t = skm.precision_recall_curve(y == 1, s[:, 1])
     np.testing.assert_allclose(pr["precision"], p, atol=TOL)
     np.testing.assert_allclose(pr["recall"], rec, atol=TOL)
     np.testing.assert_array_equal(pr["thresholds"], t)
-    tc = r.threshold_curves(1)
-    assert tc["tpr"][-1] == 1.0 and tc["fpr"][-1] == 1.0
-    d = r.density(1, bins=10)
+    assert pr["average_precision"] == pytest.approx(
+        skm.average_precision_score(y == 1, s[:, 1]), abs=TOL
+    )
+    tc = r.curve("threshold", "1")
+    assert tc["tpr"][-1] == 1.0 and tc["fpr"][-1] == 1.0 and tc["recall"] == tc["tpr"]
+    d = r.curve("density", "1", bins=10)
+    assert len(d["edges"]) == 11
     assert sum(d["positives"]) == np.sum(y == 1) and sum(d["negatives"]) == np.sum(y != 1)
-    cal = r.calibration()
+    cal = r.curve("calibration")
+    assert cal["label"] is None
     assert len(cal["bins"]) == 15 and cal["ece"] == pytest.approx(r.summary()["ece"], abs=TOL)
-    with pytest.raises(ParameterError):
-        r.roc_curve("nope")
+    assert len(r.curve("calibration", bins=4)["bins"]) == 4
+    assert r.curve("roc")["label"] == "0"
+    with pytest.raises(ParameterError, match="label"):
+        r.curve("roc", "nope")
+    with pytest.raises(ParameterError, match="kind"):
+        r.curve("lift")
+    with pytest.raises(ParameterError, match="bins"):
+        r.curve("density", "1", bins=0)
 
 
-def test_optimal_threshold_is_best_on_the_grid():
+def test_optimal_is_best_on_the_grid():
     y, s = data(4, 250, 4, 2)
     r = ClassificationResults(y, s)
     grid = np.unique(s.max(axis=1))
-    for metric, key in (("f1", "macro_f1"), ("micro_f1", "micro_f1"), ("accuracy", "accuracy")):
-        best = max(r.summary(float(t))[key] for t in grid)
-        opt = r.optimal_threshold(metric)
+    keys = {"f1": "macro_f1", "precision": "macro_precision", "recall": "macro_recall"}
+    for metric in CLASSIFICATION_OPTIMA:
+        key = keys.get(metric, metric)
+        best = max(r.summary(at(float(t)))[key] for t in grid)
+        opt = r.optimal(metric)
+        assert opt["task"] == "classification" and opt["metric"] == metric
         assert opt["value"] == pytest.approx(best, abs=1e-12)
         assert opt["threshold"] in grid
-    for metric in ("precision", "recall"):
-        key = f"macro_{metric}"
-        best = max(r.summary(float(t))[key] for t in grid)
-        assert r.optimal_threshold(metric)["value"] == pytest.approx(best, abs=1e-12)
-    with pytest.raises(ParameterError):
-        r.optimal_threshold("auc")
+    with pytest.raises(ParameterError, match="metric"):
+        r.optimal("auc")
+
+
+def test_confusion_top_keeps_the_most_confused_and_the_special_column():
+    y, s = data(13, 600, 8, 2)
+    r = ClassificationResults(y, s, [f"c{i}" for i in range(8)], threshold=0.4)
+    full = r.confusion()
+    m = np.array(full["counts"])
+    off = m.copy()
+    off[np.arange(8), np.arange(8)] = 0
+    involved = off[:, :8].sum(axis=0) + off.sum(axis=1)
+    keep = sorted(np.lexsort((np.arange(8), -involved))[:3].tolist())
+    top = r.confusion(top=3, normalize="true")
+    assert top["top"] == 3 and top["n_classes"] == 8
+    assert top["rows"] == [f"c{i}" for i in keep]
+    assert top["columns"] == [*[f"c{i}" for i in keep], BELOW_THRESHOLD]
+    assert np.array_equal(top["counts"], m[np.ix_(keep, [*keep, 8])])
+    rows = m / m.sum(axis=1, keepdims=True)  # fractions of the full row
+    np.testing.assert_allclose(top["matrix"], rows[np.ix_(keep, [*keep, 8])], atol=TOL)
+    assert full["most_confused"] == top["most_confused"]
+    mc = full["most_confused"]
+    assert len(mc) == 10 and [x["count"] for x in mc] == sorted([x["count"] for x in mc])[::-1]
+    a, p = int(mc[0]["actual"][1:]), int(mc[0]["predicted"][1:])
+    assert mc[0]["count"] == off[:, :8].max() == m[a, p]
+    assert r.confusion(top=20)["rows"] == full["rows"]
+    with pytest.raises(ParameterError, match="top"):
+        r.confusion(top=0)
+    with pytest.raises(ParameterError, match="normalize"):
+        r.confusion(normalize="all")
 
 
 def test_samples_filters_sort_paging():
@@ -177,11 +310,13 @@ def test_samples_filters_sort_paging():
     r = ClassificationResults(y, s, ["a", "b", "c"], threshold=0.5, sample_ids=ids)
     pred, _ = reference(y, s, 0.5)
     res = r.samples(actual="a", predicted="b", limit=1000)
+    assert res["task"] == "classification" and res["threshold"] == 0.5 and res["n_boxes"] is None
     assert res["total"] == np.sum((y == 0) & (pred == 1))
     assert all(it["actual"] == "a" and it["predicted"] == "b" for it in res["items"])
-    below = r.samples(predicted=BELOW, limit=1000)
+    below = r.samples(predicted=BELOW_THRESHOLD, limit=1000)
     assert below["total"] == np.sum(pred == -1)
     assert all(it["predicted"] is None for it in below["items"])
+    assert all(it["outcome"] == "below_threshold" for it in below["items"])
     for outcome, ref in (
         ("tp", (y == 2) & (pred == 2)),
         ("fp", (y != 2) & (pred == 2)),
@@ -200,108 +335,17 @@ def test_samples_filters_sort_paging():
     assert [it["index"] for it in page["items"]] == list(range(10, 15))
     assert page["items"][0]["id"] == "s10"
     one = r.sample(3)
-    assert list(one["scores"].values()) == sorted(one["scores"].values(), reverse=True)
+    scores = [x["score"] for x in one["scores"]]
+    assert scores == sorted(scores, reverse=True)
+    assert {x["label"] for x in one["scores"]} == {"a", "b", "c"}
     assert one["actual_rank"] == 1 + np.sum(s[3] > s[3, y[3]]) + np.sum(s[3, : y[3]] == s[3, y[3]])
-    with pytest.raises(ParameterError):
+    assert ClassificationResults([0, 1], [[0.6, 0.4]] * 2).sample(1)["id"] == "1"
+    with pytest.raises(ParameterError, match="sort"):
         r.samples(sort="bogus")
-
-
-def test_round_trip_and_json():
-    y, s = data(6, 300, 8, 2, dtype=np.float32)
-    r = evaluate_classification(y, s, threshold=0.4, folds=np.arange(300) % 3)
-    r.bootstrap(n=30)
-    r2 = ClassificationResults.from_arrays(*r.arrays())
-    assert r2.summary() == r.summary()
-    assert r2.per_class(0.2) == r.per_class(0.2)
-    assert r2.confusion_matrix(0.6) == r.confusion_matrix(0.6)
-    report = r.to_json()
-    text = json.dumps(report, allow_nan=False)
-    assert json.loads(text)["confusion"]["columns"][-1] == BELOW
-    assert set(report) >= {"task", "classes", "threshold", "summary", "per_class", "confusion"}
-    assert "intervals" in report and "per_fold" in report
-    assert "top5_accuracy" in report["summary"]
-    pf = r.per_fold()
-    assert set(pf["folds"]) == {"0", "1", "2"}
-    accs = [pf["folds"][k]["accuracy"] for k in "012"]
-    assert pf["mean"]["accuracy"] == pytest.approx(np.mean(accs))
-    assert pf["std"]["accuracy"] == pytest.approx(np.std(accs))
-
-
-def test_bootstrap_is_seeded_and_brackets_estimate():
-    y, s = data(7, 500, 4, None)
-    r = ClassificationResults(y, s)
-    a = r.bootstrap(n=50, seed=1)
-    assert a == r.bootstrap(n=50, seed=1)
-    summ = r.summary()
-    for k, ci in a.items():
-        assert ci["low"] <= summ[k] + 1e-12 and summ[k] - 1e-12 <= ci["high"]
-    capped = r.bootstrap(n=50, seed=1, cap=100)
-    assert capped["accuracy"]["low"] <= summ["accuracy"] <= capped["accuracy"]["high"]
-
-
-def test_multilabel_results():
-    rng = np.random.default_rng(8)
-    n, C = 200, 4
-    y = rng.random((n, C)) < 0.3
-    s = np.round(np.clip(rng.random((n, C)) * 0.7 + 0.3 * y, 0, 1), 2)
-    r = ClassificationResults(y, s, ["a", "b", "c", "d"], multilabel=True)
-    for t in (0.0, 0.3, 0.5, 0.77):
-        pred = s >= t
-        summ = r.summary(t)
-        assert summ["accuracy"] == pytest.approx(skm.accuracy_score(y, pred), abs=TOL)
-        assert summ["hamming_loss"] == pytest.approx(skm.hamming_loss(y, pred), abs=TOL)
-        f = skm.f1_score(y, pred, average="micro", zero_division=0)
-        assert summ["micro_f1"] == pytest.approx(f, abs=TOL)
-        pc = r.per_class(t)
-        for c, name in enumerate("abcd"):
-            assert pc[name]["tp"] == np.sum(pred[:, c] & y[:, c])
-            assert pc[name]["fp"] == np.sum(pred[:, c] & ~y[:, c])
-        cm = r.confusion_matrix(t)
-        assert cm["columns"][-1] == NO_PREDICTION and len(cm["rows"]) == C + 1
-    summ = r.summary()
-    assert summ["log_loss"] == pytest.approx(skm.log_loss(y.ravel(), s.ravel()), abs=TOL)
-    assert summ["roc_auc_macro"] == pytest.approx(skm.roc_auc_score(y, s), abs=TOL)
-    assert summ["average_precision_macro"] == pytest.approx(
-        skm.average_precision_score(y, s), abs=TOL
-    )
-    names = [[n for n, v in zip("abcd", row, strict=True) if v] for row in y]
-    r2 = ClassificationResults(names, s, ["a", "b", "c", "d"], multilabel=True)
-    assert r2.summary() == r.summary()
-    got = r.samples(outcome="fn", label="b", threshold=0.5, limit=1000)
-    assert got["total"] == np.sum(y[:, 1] & (s[:, 1] < 0.5))
-    assert isinstance(r.sample(0)["actual"], list)
-    assert r.optimal_threshold()["value"] >= r.summary(0.5)["macro_f1"] - 1e-12
-    r.bootstrap(n=5)
-    json.dumps(r.to_json(), allow_nan=False)
-    r3 = ClassificationResults.from_arrays(*r.arrays())
-    assert r3.per_class(0.4) == r.per_class(0.4)
-
-
-@pytest.mark.parametrize(
-    "y, s, msg",
-    [
-        ([0, 1], [[0.5, 0.5]], "shape"),
-        ([0, 1], [[0.5, np.nan], [0.2, 0.8]], "NaN"),
-        ([0, 1], [[0.5, 1.5], [0.2, 0.8]], r"in \[0, 1\]"),
-        ([0, 2], [[0.5, 0.5], [0.2, 0.8]], "out of range"),
-        (["a", "zz"], [[0.5, 0.5], [0.2, 0.8]], "unknown label"),
-        ([0, 1], [0.5, 0.5], "matrix"),
-    ],
-)
-def test_input_validation(y, s, msg):
-    classes = ["a", "b"] if isinstance(y[0], str) else None
-    with pytest.raises(InputError, match=msg):
-        ClassificationResults(y, s, classes)
-
-
-def test_query_parameter_errors():
-    r = ClassificationResults([0, 1], [[0.6, 0.4], [0.3, 0.7]])
-    with pytest.raises(ParameterError):
-        r.summary(1.5)
-    with pytest.raises(ParameterError):
-        r.confusion_matrix(normalize="all")
-    with pytest.raises(InputError):
-        ClassificationResults([0, 1], [[0.6, 0.4], [0.3, 0.7]], threshold=2)
+    with pytest.raises(ParameterError, match="actual"):
+        r.samples(actual="zebra")
+    with pytest.raises(ParameterError, match="index"):
+        r.sample(200)
 
 
 @pytest.mark.parametrize("sort", ["confidence", "confusion"])
@@ -322,3 +366,182 @@ def test_sample_order_equals_a_stable_sort_of_the_selection(sort, descending):
         ref = idx[np.argsort(-key[idx] if descending else key[idx], kind="stable")]
         got = r.samples(sort=sort, descending=descending, limit=1000, **kwargs)
         assert [it["index"] for it in got["items"]] == ref.tolist()
+
+
+def test_multilabel_results():
+    y, s = multi()
+    C = 4
+    r = ClassificationResults(y, s, ["a", "b", "c", "d"], multilabel=True)
+    assert r.task == "multilabel"
+    for t in (0.0, 0.3, 0.5, 0.77):
+        pred = s >= t
+        summ = r.summary(at(t))
+        assert summ["task"] == "multilabel"
+        assert summ["accuracy"] == pytest.approx(skm.accuracy_score(y, pred), abs=TOL)
+        assert summ["hamming_loss"] == pytest.approx(skm.hamming_loss(y, pred), abs=TOL)
+        assert summ["top1_accuracy"] is None and summ["top_k"] == []
+        f = skm.f1_score(y, pred, average="micro", zero_division=0)
+        assert summ["micro_f1"] == pytest.approx(f, abs=TOL)
+        present = np.flatnonzero(y.any(0) | pred.any(0))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mf = skm.f1_score(y, pred, labels=present, average="macro", zero_division=0)
+        assert summ["macro_f1"] == pytest.approx(mf, abs=TOL)
+        assert summ["macro_over"]["f1"] == present.size
+        items = r.per_class(at(t))["items"]
+        for c, name in enumerate("abcd"):
+            assert items[c]["label"] == name
+            assert items[c]["tp"] == np.sum(pred[:, c] & y[:, c])
+            assert items[c]["fp"] == np.sum(pred[:, c] & ~y[:, c])
+        cm = r.confusion(at(t))
+        assert cm["columns"][-1] == BELOW_THRESHOLD and cm["rows"][-1] == NO_LABEL
+        assert len(cm["rows"]) == C + 1 and cm["task"] == "multilabel"
+        counts = np.array(cm["counts"])
+        assert np.array_equal(np.diag(counts)[:C], (pred & y).sum(axis=0))
+        wrong, missed = (pred & ~y).any(axis=1), (y & ~pred).any(axis=1)
+        assert counts[:C, C].sum() == (y & ~pred & ~wrong[:, None]).sum()
+        assert counts[C, :C].sum() == (pred & ~y & ~missed[:, None]).sum()
+        for i, actual in enumerate(cm["rows"]):
+            for j, predicted in enumerate(cm["columns"]):
+                got = r.samples(at(t), actual=actual, predicted=predicted, limit=1000)
+                assert got["total"] == counts[i, j]  # a cell opens exactly its samples
+        got = r.samples(at(t), actual=NO_LABEL, limit=1000)
+        assert got["total"] == np.sum(wrong & ~missed)
+        got = r.samples(at(t), predicted=BELOW_THRESHOLD, limit=1000)
+        assert got["total"] == np.sum(missed & ~wrong)
+    summ = r.summary()
+    p = np.clip(s.ravel(), np.finfo(float).eps, 1 - np.finfo(float).eps)
+    assert summ["log_loss"] == pytest.approx(skm.log_loss(y.ravel(), p), abs=TOL)
+    assert summ["roc_auc_macro"] == pytest.approx(skm.roc_auc_score(y, s), abs=TOL)
+    assert summ["average_precision_macro"] == pytest.approx(
+        skm.average_precision_score(y, s), abs=TOL
+    )
+    names = [[n for n, v in zip("abcd", row, strict=True) if v] for row in y]
+    r2 = ClassificationResults(names, s, ["a", "b", "c", "d"], multilabel=True)
+    assert r2.summary() == r.summary()
+    got = r.samples(at(0.5), outcome="fn", label="b", limit=1000)
+    assert got["total"] == np.sum(y[:, 1] & (s[:, 1] < 0.5))
+    assert isinstance(r.sample(0)["actual"], list)
+    assert r.optimal()["value"] >= r.summary(at(0.5))["macro_f1"] - 1e-12
+    r3 = ClassificationResults.from_arrays(*r.arrays())
+    assert r3.task == "multilabel" and r3.per_class(at(0.4)) == r.per_class(at(0.4))
+
+
+def every_answer(r):
+    p = at(0.4)
+    label = r.classes[1]
+    out = {
+        "point": r.point(p).threshold,
+        "summary": r.summary(p),
+        "per_class": r.per_class(p),
+        "confusion": r.confusion(p),
+        "confusion_true": r.confusion(p, normalize="true", top=2),
+        "confusion_probability": r.confusion(p, normalize="probability"),
+        "samples": r.samples(p, label=label, outcome="fp"),
+        "sample": r.sample(0, p),
+        "headline": r.headline(),
+        "intervals": r.intervals(n=20, at=p),
+        "folds": r.folds(p),
+        "report": r.report(p),
+    }
+    for metric in CLASSIFICATION_OPTIMA:
+        out[f"optimal_{metric}"] = r.optimal(metric, p)
+    for kind in CLASSIFICATION_CURVES:
+        out[f"curve_{kind}"] = r.curve(kind, None if kind == "calibration" else label, p)
+    for sort in CLASSIFICATION_SORTS:
+        out[f"samples_{sort}"] = r.samples(p, sort=sort, errors_only=True)
+    return out
+
+
+@pytest.mark.parametrize("task", ["classification", "multilabel"])
+def test_is_a_results_and_every_answer_is_json_safe(task):
+    if task == "multilabel":
+        y, s = multi(9, 120, 5)
+        y[:, -1] = False  # a class without positives: undefined AUC / AP / recall
+        r = ClassificationResults(y, s, multilabel=True, folds=np.arange(120) % 2)
+    else:
+        y, s = data(9, 120, 5, 2, absent=True)
+        r = ClassificationResults(y, s, folds=np.arange(120) % 2, sample_ids=np.arange(120))
+    assert isinstance(r, Results) and r.task == task
+    answers = every_answer(r)
+    assert json_safe(answers) == answers
+    for name in ("summary", "per_class", "confusion", "samples"):
+        assert answers[name]["threshold"] == 0.4
+    for name in ("summary", "per_class", "confusion", "samples", "optimal_f1"):
+        assert answers[name]["task"] == task
+    assert all(isinstance(it["id"], str) for it in answers["samples"]["items"])
+    report = answers["report"]
+    assert set(report) == {
+        "task",
+        "classes",
+        "threshold",
+        "summary",
+        "per_class",
+        "confusion",
+        "optimal",
+        "intervals",
+        "folds",
+        "extra",
+    }
+    assert report["intervals"] == answers["intervals"]
+    summary_keys = set(answers["summary"])
+    assert set(answers["intervals"]) <= summary_keys
+    assert "macro_precision" in answers["intervals"] and "precision_macro" not in summary_keys
+    folds = answers["folds"]
+    assert [f["fold"] for f in folds["folds"]] == ["0", "1"]
+    assert sum(f["n_samples"] for f in folds["folds"]) == 120
+    accs = [f["metrics"]["accuracy"] for f in folds["folds"]]
+    assert folds["mean"]["accuracy"] == pytest.approx(np.mean(accs))
+    assert folds["std"]["accuracy"] == pytest.approx(np.std(accs))
+    arrays, meta = r.arrays()
+    assert meta["task"] == task and json_safe(meta) == meta
+    again = results_from_arrays(arrays, meta)
+    assert isinstance(again, ClassificationResults)
+    assert again.summary(at(0.4)) == answers["summary"]
+    assert again.confusion(at(0.4)) == answers["confusion"]
+
+
+def test_round_trip_keeps_top_k_and_threshold():
+    y, s = data(6, 300, 8, 2, dtype=np.float32)
+    r = evaluate_classification(y, s, threshold=0.4, folds=np.arange(300) % 3, top_k=[2, 9])
+    r2 = ClassificationResults.from_arrays(*r.arrays())
+    assert r2.summary() == r.summary()
+    assert [x["k"] for x in r2.summary()["top_k"]] == [2, 9]
+    assert r2.per_class(at(0.2)) == r.per_class(at(0.2))
+    assert r2.confusion(at(0.6)) == r.confusion(at(0.6))
+    assert r.report()["intervals"] is None
+
+
+def test_point_fills_and_checks_the_threshold():
+    r = ClassificationResults([0, 1], [[0.6, 0.4], [0.3, 0.7]], threshold=0.3)
+    assert r.point() == OperatingPoint(threshold=0.3)
+    assert r.point(OperatingPoint(iou=0.5)) == OperatingPoint(threshold=0.3)
+    assert r.point(at(0.8)).threshold == 0.8
+    with pytest.raises(ParameterError):
+        r.summary(0.5)  # a bare number is not an operating point
+    with pytest.raises(ParameterError):
+        r.summary(at(1.5))
+    with pytest.raises(InputError):
+        ClassificationResults([0, 1], [[0.6, 0.4], [0.3, 0.7]], threshold=2)
+
+
+def test_headline_falls_back_to_accuracy():
+    r = ClassificationResults([0, 0], [[0.6, 0.4], [0.3, 0.7]])
+    assert r.headline() == {"metric": "accuracy", "label": "Accuracy", "value": 0.5}
+
+
+@pytest.mark.parametrize(
+    "y, s, msg",
+    [
+        ([0, 1], [[0.5, 0.5]], "shape"),
+        ([0, 1], [[0.5, np.nan], [0.2, 0.8]], "NaN"),
+        ([0, 1], [[0.5, 1.5], [0.2, 0.8]], r"in \[0, 1\]"),
+        ([0, 2], [[0.5, 0.5], [0.2, 0.8]], "out of range"),
+        (["a", "zz"], [[0.5, 0.5], [0.2, 0.8]], "unknown label"),
+        ([0, 1], [0.5, 0.5], "matrix"),
+    ],
+)
+def test_input_validation(y, s, msg):
+    classes = ["a", "b"] if isinstance(y[0], str) else None
+    with pytest.raises(InputError, match=msg):
+        ClassificationResults(y, s, classes)

@@ -45,8 +45,10 @@ class _SamplesMixin(_ClassificationBase):
     ) -> dict[str, Any]:
         """Filtered, sorted, paged samples at the threshold.
 
-        ``actual`` / ``predicted`` name a confusion cell (``predicted`` may be "Below threshold",
-        multi-label ``actual`` "No label"). ``outcome`` tp / fp / fn is relative to ``label``
+        ``actual`` / ``predicted`` name a confusion row / column / cell (``predicted`` may be
+        "Below threshold", multi-label ``actual`` "No label") and select exactly the samples
+        counted there, so a cell's feed total is its count (multi-label: a cell (a, p) off the
+        diagonal holds the samples missing a and wrongly predicting p). ``outcome`` tp / fp / fn is relative to ``label``
         (without one: tp = correct, fp = a wrong class predicted, fn = the annotated class
         missed). ``sort``: confidence (top score, the default), confusion (top score minus the
         annotated class's score; multi-label: its lowest annotated score), index; descending by
@@ -77,16 +79,29 @@ class _SamplesMixin(_ClassificationBase):
         L = None if label is None else self._label(label)
         if self.multilabel:
             y = self.y_true
-            if actual is not None:
-                if actual == NO_LABEL:
-                    mask &= ~y.any(axis=1)
-                else:
-                    mask &= y[:, self._label(actual, "actual")]
-            if predicted is not None:
-                if predicted == BELOW_THRESHOLD:
-                    mask &= ~pred.any(axis=1)
-                else:
-                    mask &= pred[:, self._label(predicted, "predicted")]
+            # A row / column / cell filter selects exactly the samples counted there (see
+            # ``confusion``): each sample once per cell, so a cell's count is its feed's total.
+            a = None if actual in (None, NO_LABEL) else self._label(actual, "actual")
+            q = (
+                None
+                if predicted in (None, BELOW_THRESHOLD)
+                else self._label(predicted, "predicted")
+            )
+            if actual == NO_LABEL or predicted == BELOW_THRESHOLD:
+                wrong = (pred & ~y).any(axis=1)
+                missed = (y & ~pred).any(axis=1)
+            if actual == NO_LABEL:
+                mask &= wrong & ~missed
+            elif a is not None:
+                mask &= y[:, a]
+            if predicted == BELOW_THRESHOLD:
+                mask &= missed & ~wrong
+            elif q is not None:
+                mask &= pred[:, q]
+            if a is not None and a != q and predicted is not None:
+                mask &= ~pred[:, a]  # off the diagonal: the annotated class is missed
+            if q is not None and q != a and actual is not None:
+                mask &= ~y[:, q]  # ... and the predicted one is wrong
             exact = (pred == y).all(axis=1)
             if outcome is not None:
                 if L is not None:

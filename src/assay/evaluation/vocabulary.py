@@ -8,10 +8,13 @@ from __future__ import annotations
 from typing import Final
 
 # ---------------------------------------------------------------- special labels
-# Single-label and multi-label classification: a sample (or, multi-label, a sample with no class
-# at or above the threshold) that the model leaves without a prediction.
+# Single-label and multi-label classification: the column of "nothing predicted". Single-label: a
+# sample whose top score is below the threshold. Multi-label (the multi-label confusion matrix of
+# Heydarian et al., 2022): an annotated class missed by a sample with no wrong class predicted,
+# so nothing to confuse it with.
 BELOW_THRESHOLD: Final = "Below threshold"
-# Multi-label: the row of samples annotated with no class at all.
+# Multi-label: the row of "nothing annotated": a class wrongly predicted for a sample whose
+# annotated classes are all predicted (a sample annotated with no class at all lands here).
 NO_LABEL: Final = "No label"
 # Detection: a ground-truth box no prediction matched (column) / a prediction matching no ground
 # truth (row).

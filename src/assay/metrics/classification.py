@@ -111,9 +111,7 @@ def averages(tp: np.ndarray, n_pred: np.ndarray, n_true: np.ndarray) -> dict[str
     return {k: (float(v[0]) if np.isfinite(v[0]) else None) for k, v in batch.items()}
 
 
-def averages_batch(
-    tp: np.ndarray, n_pred: np.ndarray, n_true: np.ndarray
-) -> dict[str, np.ndarray]:
+def averages_batch(tp: np.ndarray, n_pred: np.ndarray, n_true: np.ndarray) -> dict[str, np.ndarray]:
     """:func:`averages` of each row of (B, C) count matrices at once (NaN where undefined), e.g.
     the bootstrap replicates.
 
@@ -136,12 +134,12 @@ def averages_batch(
             out[f"weighted_{name}"] = np.where(w_sum > 0, (a0 * w).sum(axis=1) / w_sum, np.nan)
         stp, spred, strue = tp.sum(axis=1), n_pred.sum(axis=1), n_true.sum(axis=1)
         # zero_division=0 as for the macro averages: nothing predicted (or labeled) scores 0.
-        out["micro_precision"] = np.where(
-            spred > 0, stp / spred, np.where(strue > 0, 0.0, np.nan)
-        )
+        out["micro_precision"] = np.where(spred > 0, stp / spred, np.where(strue > 0, 0.0, np.nan))
         out["micro_recall"] = np.where(strue > 0, stp / strue, np.where(spred > 0, 0.0, np.nan))
         out["micro_f1"] = np.where(spred + strue > 0, 2 * stp / (spred + strue), np.nan)
-    order = [f"{k}_{m}" for k in ("macro", "micro", "weighted") for m in ("precision", "recall", "f1")]
+    order = [
+        f"{k}_{m}" for k in ("macro", "micro", "weighted") for m in ("precision", "recall", "f1")
+    ]
     return {k: out[k] for k in order}
 
 
@@ -250,7 +248,7 @@ def multilabel_confusion_matrix(
     """Multi-label (C + 1) x (C + 1) counts and summed column-class scores per cell.
 
     Diagonal: labeled and predicted. A labeled class that is not predicted counts once in the column
-    of every class wrongly predicted for that sample, or in the last column ("No prediction") when
+    of every class wrongly predicted for that sample, or in the last column ("Below threshold") when
     none is. A wrongly predicted class of a sample whose labels are all predicted counts in the last
     row ("No label").
 
