@@ -62,7 +62,8 @@ def test_evaluate_list_show_delete(home: Path, files: tuple[Path, Path], tmp_pat
     assert report["classes"] == ["ant", "bee", "cat", "dog", "eel", "fox", "gnu"]
     for key in (
         "accuracy",
-        "top5_accuracy",
+        "top1_accuracy",
+        "top_k",
         "macro_precision",
         "macro_recall",
         "macro_f1",
@@ -72,7 +73,9 @@ def test_evaluate_list_show_delete(home: Path, files: tuple[Path, Path], tmp_pat
         "ece",
     ):
         assert key in report["summary"]
-    assert set(report["per_class"]["cat"]) >= {
+    rows = {row["label"]: row for row in report["per_class"]["items"]}
+    assert list(rows) == report["classes"]
+    assert set(rows["cat"]) >= {
         "total_labeled",
         "total_predicted",
         "tp",
@@ -210,30 +213,48 @@ def test_detection_inferred_from_coco(home: Path, tmp_path: Path) -> None:
         str(out),
     )
     assert code == 0, stdout
-    assert "COCO" in stdout and "Per class" in stdout
+    assert "Detection" in stdout and "Per class" in stdout
     report = json.loads(out.read_text())
     assert report["task"] == "detection"
-    assert list(report["coco"]) == [
-        "AP",
-        "AP50",
-        "AP75",
-        "APs",
-        "APm",
-        "APl",
-        "AR1",
-        "AR10",
-        "AR100",
-        "ARs",
-        "ARm",
-        "ARl",
-    ]
+    summary = report["summary"]
+    for key in ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100"):
+        assert key in summary
     assert report["confusion"]["rows"][-1] == "Not an object"
     assert report["confusion"]["columns"][-1] == "Not detected"
     assert report["iou"] == 0.6 and report["score"] == 0.2
+    assert summary["iou"] == 0.6 and summary["score"] == 0.2
     rows = json.loads(run("list", "--json", "-")[1])
     assert rows[0]["task"] == "detection" and rows[0]["headline"]["metric"] == "AP"
     shown = json.loads(run("show", str(rows[0]["id"]), "--json", "-")[1])
-    assert shown["coco"] == report["coco"] and shown["iou"] == 0.6
+    assert shown["summary"] == summary and shown["iou"] == 0.6  # the stored point
+
+
+def _row(stdout: str, label: str) -> list[str]:
+    """The cells of the first report line starting with ``label``."""
+    line = next(line for line in stdout.splitlines() if line.startswith(label + " "))
+    return line[len(label) :].split()
+
+
+def test_detection_report_prints_prf_and_counts_at_the_point(home: Path, tmp_path: Path) -> None:
+    from assay.demo.shapes import make_shapes_dataset
+
+    gt, pred = make_shapes_dataset(tmp_path / "det", n_images=12)
+    code, stdout, _ = run("evaluate", "--gt", str(gt), "--pred", str(pred), "--json", "-")
+    eid = json.loads(stdout)["id"]
+    for iou, score in (("0.5", "0.0"), ("0.7", "0.4")):
+        code, stdout, _ = run("show", str(eid), "--iou", iou, "--score", score, "--json", "-")
+        summary = json.loads(stdout)["summary"]
+        code, stdout, _ = run("show", str(eid), "--iou", iou, "--score", score)
+        assert code == 0
+        assert f"at IoU {float(iou):g}, score ≥ {float(score):g}" in stdout
+        for key, label in (("precision", "Precision"), ("recall", "Recall"), ("f1", "F1")):
+            assert _row(stdout, label)[0] == f"{summary[key]:.4f}"
+        for key in ("tp", "fp", "fn"):
+            assert _row(stdout, key.upper())[0] == str(summary[key])
+        items = json.loads(run("show", str(eid), "--iou", iou, "--score", score, "--json", "-")[1])
+        first = items["per_class"]["items"][0]
+        cells = _row(stdout, first["label"])
+        assert str(first["tp"]) in cells and f"{first['f1']:.3f}" in cells
 
 
 def test_detection_bad_results_exit_2(home: Path, tmp_path: Path) -> None:
@@ -258,14 +279,14 @@ def test_intervals_and_folds_in_the_report(
         "evaluate", "--gt", str(gt), "--pred", str(pred), "--intervals", "--json", str(out)
     )
     assert code == 0, stdout
-    assert "95 % CI" in stdout and "Per fold" in stdout and "mean ± std" in stdout
+    assert "95 % CI" in stdout and "Per fold" in stdout and "± std" in stdout
     report = json.loads(out.read_text())
     for key in ("accuracy", "macro_f1", "roc_auc_macro"):
         ci = report["intervals"][key]
         assert ci["low"] <= report["summary"][key] <= ci["high"]
-    assert sorted(report["per_fold"]["folds"]) == ["0", "1", "2"]
+    assert sorted(str(f["fold"]) for f in report["folds"]["folds"]) == ["0", "1", "2"]
     eid = json.loads(run("list", "--json", "-")[1])[0]["id"]
     shown = json.loads(run("show", str(eid), "--json", "-")[1])
-    assert "intervals" not in shown  # only on request
+    assert shown["intervals"] is None  # only on request
     code, stdout, _ = run("show", str(eid), "--intervals")
     assert code == 0 and "95 % CI" in stdout

@@ -7,6 +7,7 @@ Heavy modules (numpy, numba, the store, the server) are imported inside the comm
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -95,6 +96,22 @@ def _to_stdout(json_out: Path | None) -> bool:
     return json_out is not None and str(json_out) == "-"
 
 
+def _parse_top_k(text: str | None) -> tuple[int, ...] | None:
+    """``"1,3,5"`` -> (1, 3, 5); a BadParameter naming --top-k otherwise."""
+    if text is None:
+        return None
+    try:
+        ks = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        ks = ()
+    if not ks or any(k < 1 for k in ks):
+        raise typer.BadParameter(
+            f"{text!r}: expected positive integers separated by commas, e.g. 1,3,5",
+            param_hint="--top-k",
+        )
+    return tuple(dict.fromkeys(ks))
+
+
 @app.command(cls=Command)
 @handle_errors
 def evaluate(
@@ -137,31 +154,34 @@ def evaluate(
     images: Annotated[Path | None, typer.Option(help="Folder of the images (detection).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
     intervals: Annotated[bool, typer.Option("--intervals", help=INTERVALS_HELP)] = False,
+    top_k: Annotated[str | None, typer.Option("--top-k", help=TOP_K_HELP, metavar="<ks>")] = None,
 ) -> None:
     """Evaluate predictions against ground truth, print the report and store it in the workspace."""
+    from rich.text import Text
+
     from assay.cli.report import make_console, print_report, progress
     from assay.evaluation.run import evaluate_files
     from assay.store.runs import save_run
 
-    _point(threshold, iou, score)
+    at = _point(threshold, iou, score)
+    ks = _parse_top_k(top_k)
     with progress() as step:
         step("Reading and evaluating")
         run = evaluate_files(
             gt, pred, task=task, threshold=threshold, logits=logits, images_root=images
         )
+        if ks is not None:
+            run.results = _with_top_k(run.results, ks)
         step("Storing in the workspace")
-        params: dict[str, Any] = {"logits": logits}
-        if run.task == "detection":
-            params.update(iou=iou, score=score)
-        else:
-            params.update(threshold=threshold)
+        point = run.results.point(at)
+        params = {"logits": logits, **{k: v for k, v in asdict(point).items() if v is not None}}
         record = save_run(
             _workspace(), run, model=model, name=name, parent_version_id=parent, params=params
         )
     out = make_console(stderr=_to_stdout(json_out))
-    report = _report(
-        run.results, run.task, threshold=threshold, iou=iou, score=score, intervals=intervals
-    )
+    for note in run.notes:
+        out.print(Text(note), soft_wrap=True)  # a path in a note is never broken
+    report = _report(run.results, point, intervals=intervals)
     if json_out is not None:
         _write_json({"id": record.id, **report}, json_out)
     if not _to_stdout(json_out):
@@ -170,6 +190,7 @@ def evaluate(
 
 
 INTERVALS_HELP = "Add 95 % bootstrap confidence intervals to the metrics."
+TOP_K_HELP = "Top-k accuracies to report, e.g. 1,3,5 (default: 1, 3 and 5 below the class count)."
 
 
 def _point(threshold: float | None, iou: float | None, score: float | None) -> Any:
@@ -184,17 +205,19 @@ def _point(threshold: float | None, iou: float | None, score: float | None) -> A
         raise typer.BadParameter(message, param_hint=f"--{option}") from None
 
 
-def _report(
-    results: Any, task: str, *, threshold: float, iou: float, score: float, intervals: bool = False
-) -> dict[str, Any]:
-    if task == "detection":
-        report = results.to_json(iou=iou, score=score)
-        if intervals:
-            report["intervals"] = results.bootstrap()
-        return report
-    if intervals:
-        results.bootstrap(threshold=threshold)  # kept by the results and added to its report
-    return results.to_json(threshold=threshold)
+def _with_top_k(results: Any, ks: tuple[int, ...]) -> Any:
+    """The same results reporting top-k accuracy for ``ks`` (kept in the stored meta)."""
+    from assay.evaluation.results import results_from_arrays
+
+    arrays, meta = results.arrays()
+    return results_from_arrays(arrays, {**meta, "top_k": list(ks)})
+
+
+def _report(results: Any, at: Any, *, intervals: bool) -> dict[str, Any]:
+    """The results' JSON report at ``at``, with bootstrap intervals only when asked for."""
+    report: dict[str, Any] = results.report(at)
+    report["intervals"] = results.intervals(at=at) if intervals else None
+    return report
 
 
 @app.command("list", cls=Command)
@@ -234,23 +257,24 @@ def show(
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
     intervals: Annotated[bool, typer.Option("--intervals", help=INTERVALS_HELP)] = False,
+    top_k: Annotated[str | None, typer.Option("--top-k", help=TOP_K_HELP, metavar="<ks>")] = None,
 ) -> None:
     """Show a stored evaluation, at its own operating point or another one."""
     from assay.cli.report import make_console, print_report, say
 
+    ks = _parse_top_k(top_k)
     ws = _workspace()
     record = ws.get_evaluation(evaluation_id)
     stored = record.params or {}
-    _point(threshold, iou, score)
-    results = ws.load_results(evaluation_id)
-    report = _report(
-        results,
-        record.task,
-        threshold=threshold if threshold is not None else stored.get("threshold", 0.5),
-        iou=iou if iou is not None else stored.get("iou", 0.5),
-        score=score if score is not None else stored.get("score", 0.0),
-        intervals=intervals,
+    at = _point(
+        threshold if threshold is not None else stored.get("threshold"),
+        iou if iou is not None else stored.get("iou"),
+        score if score is not None else stored.get("score"),
     )
+    results = ws.load_results(evaluation_id)
+    if ks is not None:
+        results = _with_top_k(results, ks)
+    report = _report(results, at, intervals=intervals)
     if json_out is not None:
         _write_json({"id": evaluation_id, **report}, json_out)
     if not _to_stdout(json_out):

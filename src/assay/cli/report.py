@@ -1,4 +1,17 @@
-"""Terminal rendering of reports with rich: highlights, per-class table, confusion highlights."""
+"""Terminal rendering with rich of the JSON report every results object gives (``report(at)``).
+
+One printer serves classification, multi-label and detection: what it shows is decided by the
+fields the report carries (a summary key that is absent or None is not shown, a per-class column
+that no row has is not drawn), never by the task. Headings break only between their phrases, so
+nothing is cut mid-phrase at 80 columns.
+
+>>> from rich.console import Console
+>>> import io
+>>> out = Console(file=io.StringIO(), width=80)
+>>> say(["Per class", "at threshold 0.5"], console=out)
+>>> out.file.getvalue()
+'Per class · at threshold 0.5\\n'
+"""
 
 from __future__ import annotations
 
@@ -7,25 +20,115 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from rich import box
 from rich.cells import cell_len
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from assay.evaluation.vocabulary import TOP_K_TIE_RULE
+
 MAX_ROWS = 40
 
-
-def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+# Summary rows in display order: (key, label, note). The note names the convention behind the
+# number; "{point}" is replaced by the operating point, "{macro}" by "macro over k of n classes".
+SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("accuracy", "Accuracy", "at {point}"),
+    ("top1_accuracy", "Top-1 accuracy", "argmax = scikit-learn's accuracy_score"),
+    ("top_k", "Top-{k} accuracy", "ties: see the rule below"),
+    ("hamming_loss", "Hamming loss", "at {point}"),
+    ("macro_precision", "Precision", "{macro}"),
+    ("macro_recall", "Recall", "{macro}"),
+    ("macro_f1", "F1", "{macro}"),
+    ("micro_f1", "F1 (micro)", "at {point}"),
+    ("weighted_f1", "F1 (weighted)", "at {point}"),
+    ("AP", "AP", "IoU .50:.95, {macro}"),
+    ("AP50", "AP50", "IoU .50"),
+    ("AP75", "AP75", "IoU .75"),
+    ("APs", "AP small", "area < 32²"),
+    ("APm", "AP medium", "32² ≤ area < 96²"),
+    ("APl", "AP large", "area ≥ 96²"),
+    ("AR1", "AR1", "1 detection per image"),
+    ("AR10", "AR10", "10 detections per image"),
+    ("AR100", "AR100", "100 detections per image"),
+    ("ARs", "AR small", ""),
+    ("ARm", "AR medium", ""),
+    ("ARl", "AR large", ""),
+    ("precision", "Precision", "at {point}"),
+    ("recall", "Recall", "at {point}"),
+    ("f1", "F1", "at {point}"),
+    ("tp", "TP", "at {point}"),
+    ("fp", "FP", "at {point}"),
+    ("fn", "FN", "at {point}"),
+    ("roc_auc_macro", "ROC AUC", "{macro}"),
+    ("average_precision_macro", "Average precision", "{macro}"),
+    ("log_loss", "Log loss", ""),
+    ("brier", "Brier score", ""),
+    ("ece", "ECE", "expected calibration error"),
+)
+# The label a task gives a summary key when it means something else there.
+TASK_LABELS: dict[tuple[str, str], str] = {("multilabel", "accuracy"): "Subset accuracy"}
+SAMPLE_NOUN: dict[str, str] = {"detection": "images"}
+# Summary key -> its key in the summary's ``macro_over``.
+MACRO_OVER: dict[str, str] = {
+    "macro_precision": "precision",
+    "macro_recall": "recall",
+    "macro_f1": "f1",
+    "roc_auc_macro": "roc_auc",
+    "average_precision_macro": "average_precision",
+    "AP": "AP",
+}
+# Per-class columns in display order: (row field, header); columns no row carries are left out.
+PER_CLASS_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("total_labeled", "n"),
+    ("total_predicted", "pred"),
+    ("tp", "TP"),
+    ("fp", "FP"),
+    ("fn", "FN"),
+    ("precision", "P"),
+    ("recall", "R"),
+    ("f1", "F1"),
+    ("roc_auc", "AUC"),
+    ("average_precision", "AP"),
+    ("AP", "AP"),
+    ("AP50", "AP50"),
+    ("AP75", "AP75"),
+    ("AR100", "AR100"),
+)
+# Left out, in this order, while the table is wider than the terminal (all are in --json; n and
+# pred are TP + FN and TP + FP).
+PER_CLASS_DROP_FIRST: tuple[str, ...] = ("total_predicted", "AP75", "total_labeled", "AR100")
+CLASS_MIN_WIDTH = 16
+PER_CLASS_LEGEND = {
+    "total_labeled": "n = labeled",
+    "total_predicted": "pred = predicted",
+    "precision": "P / R = precision / recall",
+}
+FOLD_METRICS: tuple[tuple[str, str], ...] = (
+    ("accuracy", "accuracy"),
+    ("macro_f1", "macro F1"),
+    ("roc_auc_macro", "ROC AUC"),
+    ("average_precision_macro", "AP"),
+    ("log_loss", "log loss"),
+    ("AP", "AP"),
+    ("AP50", "AP50"),
+    ("f1", "F1"),
+)
 
 
 def make_console(*, stderr: bool = False) -> Console:
     """A console on stdout (or stderr) whose width follows the terminal or ``COLUMNS``."""
     return Console(stderr=stderr, highlight=False)
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """A number for a person: floats to ``digits`` places, None as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
 
 
 def say(
@@ -51,6 +154,18 @@ def say(
     lines.append(line)
     for text in lines:
         console.print(Text(text, style=style or ""))
+
+
+def point_text(answer: dict[str, Any]) -> str:
+    """The operating point an answer carries: "threshold 0.5" or "IoU 0.5, score ≥ 0.2"."""
+    parts = []
+    if answer.get("threshold") is not None:
+        parts.append(f"threshold {answer['threshold']:g}")
+    if answer.get("iou") is not None:
+        parts.append(f"IoU {answer['iou']:g}")
+    if answer.get("score") is not None:
+        parts.append(f"score ≥ {answer['score']:g}")
+    return ", ".join(parts)
 
 
 @contextlib.contextmanager
@@ -87,153 +202,199 @@ def progress(delay: float = 1.0) -> Iterator[Callable[[str], None]]:
 
 
 def print_report(report: dict[str, Any], *, console: Console | None = None) -> None:
-    """Print a classification or detection JSON report for a person."""
+    """Print the JSON report of any task for a person."""
     out = console or make_console()
-    if report.get("task") == "detection":
-        _print_detection(report, out)
-    else:
-        _print_classification(report, out)
+    summary = report["summary"]
+    task = str(report.get("task", ""))
+    point = point_text(report)
+    say(
+        [
+            task.capitalize(),
+            f"{summary['n_samples']} {SAMPLE_NOUN.get(task, 'samples')}",
+            f"{len(report['classes'])} classes",
+            point,
+        ],
+        console=out,
+        style="bold",
+    )
+    _print_summary(summary, task, point, report.get("intervals"), out)
+    _print_optimal(report.get("optimal"), out)
+    _print_per_class(report.get("per_class"), point, out)
+    _print_folds(report.get("folds"), out)
+    _print_confused(report.get("confusion"), point, out)
+    _print_extra(report.get("extra"), out)
 
 
-def _highlights(
-    items: list[tuple[str, str, Any]], intervals: dict[str, Any] | None = None
-) -> Table:
-    """Name, value and, where a bootstrap ran, the 95 % interval; ``items`` are (label, key, value)."""
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
+def _print_summary(
+    summary: dict[str, Any],
+    task: str,
+    point: str,
+    intervals: dict[str, Any] | None,
+    out: Console,
+) -> None:
+    """Name, value, the interval where a bootstrap ran, and the convention behind the number."""
+    macro_over = summary.get("macro_over") or {}
+    n_classes = summary.get("n_classes")
+    intervals = intervals or {}
+    table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), show_header=bool(intervals))
+    table.add_column("metric", style="bold", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
     if intervals:
-        table.add_column(style="dim")
-    for label, key, value in items:
-        ci = (intervals or {}).get(key)
-        row = [label, _fmt(value)]
+        table.add_column("95 % CI", no_wrap=True)
+    table.add_column("", style="dim")
+    rows: list[tuple[str, Any, Any, str]] = []
+    for key, label, note in SUMMARY_ROWS:
+        value = summary.get(key)
+        if value is None:
+            continue
+        over = macro_over.get(MACRO_OVER.get(key, ""))
+        macro = f"macro over {over} of {n_classes} classes" if over is not None else "macro"
+        note = note.format(point=point, macro=macro)
+        label = TASK_LABELS.get((task, key), label)
+        if key != "top_k":
+            rows.append((label, value, intervals.get(key), note))
+            continue
+        for item in value:  # top-1 is the argmax accuracy, shown once
+            if item["k"] != 1 or summary.get("top1_accuracy") is None:
+                rows.append((label.format(k=item["k"]), item["value"], None, note))
+    for label, value, ci, note in rows:
+        cells = [label, fmt(value)]
         if intervals:
-            row.append(f"95 % CI {_fmt(ci['low'])} – {_fmt(ci['high'])}" if ci else "")
-        table.add_row(*row)
+            cells.append(f"{fmt(ci['low'], 3)} – {fmt(ci['high'], 3)}" if ci else "")
+        table.add_row(*cells, note)
+    out.print(table)
+    if summary.get("top_k"):
+        say([TOP_K_TIE_RULE], console=out, style="dim")
+
+
+def _print_optimal(optimal: dict[str, Any] | None, out: Console) -> None:
+    if not optimal or optimal.get("value") is None:
+        return
+    say(
+        [f"Best {optimal.get('metric')}: {fmt(optimal.get('value'))}", f"at {point_text(optimal)}"],
+        console=out,
+        sep=" ",
+    )
+
+
+def _print_per_class(per_class: dict[str, Any] | None, point: str, out: Console) -> None:
+    rows = (per_class or {}).get("items") or []
+    if not rows:
+        return
+    present = {key for row in rows for key in row}
+    columns = [(key, head) for key, head in PER_CLASS_COLUMNS if key in present]
+    longest = max(cell_len(str(row.get("label"))) for row in rows)  # long names fold
+    dropped: list[str] = []
+    table = _per_class_table(rows, columns)
+    for key in PER_CLASS_DROP_FIRST:  # the narrowest terminals lose the least needed columns
+        if _natural_width(out, table) - max(0, longest - CLASS_MIN_WIDTH) <= out.width:
+            break
+        if key in present:
+            dropped.extend(head for k, head in columns if k == key)
+            columns = [(k, head) for k, head in columns if k != key]
+            table = _per_class_table(rows, columns)
+    out.print()
+    say(["Per class", f"counts and P / R / F1 at {point}"], console=out, style="bold")
+    out.print(table)
+    shown = {key for key, _ in columns}
+    legend = [text for key, text in PER_CLASS_LEGEND.items() if key in shown]
+    if dropped:
+        legend.append(f"{', '.join(dropped)}: in --json")
+    say(legend, console=out, style="dim")
+
+
+def _natural_width(out: Console, table: Table) -> int:
+    """The width ``table`` takes when nothing is squeezed."""
+    return Measurement.get(out, out.options.update_width(10_000), table).maximum
+
+
+def _per_class_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> Table:
+    longest = max(cell_len(str(row.get("label"))) for row in rows)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), show_edge=False)
+    table.add_column("class", overflow="fold", min_width=min(longest, CLASS_MIN_WIDTH))
+    for _, head in columns:
+        table.add_column(head, justify="right", no_wrap=True)
+    for k, row in enumerate(rows):
+        if k == MAX_ROWS:
+            table.add_row(f"… {len(rows) - MAX_ROWS} more (see --json)", *[""] * len(columns))
+            break
+        table.add_row(str(row.get("label")), *(fmt(row.get(key), 3) for key, _ in columns))
     return table
 
 
-def _print_classification(report: dict[str, Any], console: Console) -> None:
-    s = report["summary"]
-    names = [
-        ("Accuracy", "accuracy"),
-        ("Top-5 accuracy", "top5_accuracy"),
-        ("Macro precision", "macro_precision"),
-        ("Macro recall", "macro_recall"),
-        ("Macro F1", "macro_f1"),
-        ("ROC AUC (macro)", "roc_auc_macro"),
-        ("Average precision (macro)", "average_precision_macro"),
-        ("Log loss", "log_loss"),
-        ("Expected calibration error", "ece"),
-    ]
-    items = [(n, k, s.get(k)) for n, k in names if k == "accuracy" or s.get(k) is not None]
-    task = report.get("task", "classification")
-    heading = [task.capitalize(), f"{len(report['classes'])} classes"]
-    say([*heading, f"threshold {report['threshold']:g}"], console=console, style="bold")
-    console.print(_highlights(items, report.get("intervals")))
-    opt = report.get("optimal")
-    if opt:
-        console.print(
-            f"Optimal threshold for {opt.get('metric')}: {_fmt(opt.get('threshold'), 3)} ({_fmt(opt.get('value'))})"
-        )
-    say(["Per class"], console=console, style="bold")
-    table = Table()
-    for col in ("class", "n", "pred", "TP", "FP", "FN", "P", "R", "F1", "AUC", "AP"):
-        table.add_column(col, justify="left" if col == "class" else "right", no_wrap=col != "class")
-    per_class = report["per_class"]
-    for k, (cls, row) in enumerate(per_class.items()):
-        if k == MAX_ROWS:
-            table.add_row(f"… {len(per_class) - MAX_ROWS} more (see --json)", *[""] * 10)
-            break
-        counts = (row.get(f) for f in ("total_labeled", "total_predicted", "tp", "fp", "fn"))
-        rates = (row.get(f) for f in ("precision", "recall", "f1", "roc_auc", "average_precision"))
-        table.add_row(cls, *(_fmt(v) for v in counts), *(_fmt(v, 3) for v in rates))
-    console.print(table)
-    legend = ["n = labeled", "pred = predicted", "P / R = precision / recall"]
-    say(legend, console=console, style="dim")
-    _print_folds(report.get("per_fold"), console)
-    confused = _most_confused(report.get("confusion"))
-    if confused:
-        console.print(
-            "Most confused (actual → predicted): "
-            + ", ".join(f"{a} → {p} ({n})" for a, p, n in confused[:5])
-        )
-
-
-FOLD_METRICS = (
-    ("accuracy", "accuracy"),
-    ("macro F1", "macro_f1"),
-    ("ROC AUC", "roc_auc_macro"),
-    ("AP", "average_precision_macro"),
-    ("log loss", "log_loss"),
-)
-
-
-def _print_folds(per_fold: dict[str, Any] | None, console: Console) -> None:
+def _print_folds(folds: dict[str, Any] | None, out: Console) -> None:
     """One row per cross-validation fold, then the mean ± standard deviation."""
-    if not per_fold:
+    if not folds:
         return
-    say(["Per fold"], console=console, style="bold")
-    table = Table()
+    mean, std = folds.get("mean") or {}, folds.get("std") or {}
+    metrics = [(key, head) for key, head in FOLD_METRICS if mean.get(key) is not None]
+    out.print()
+    say(["Per fold"], console=out, style="bold")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), show_edge=False)
     table.add_column("fold")
-    for label, _ in FOLD_METRICS:
-        table.add_column(label, justify="right")
-    for fold, summary in per_fold["folds"].items():
-        table.add_row(str(fold), *(_fmt(summary.get(k)) for _, k in FOLD_METRICS))
-    mean, std = per_fold["mean"], per_fold["std"]
-    table.add_row(
-        "mean ± std",
-        *(f"{_fmt(mean.get(k))} ± {_fmt(std.get(k), 3)}" for _, k in FOLD_METRICS),
-        style="bold",
-    )
-    console.print(table)
-
-
-def _most_confused(confusion: dict[str, Any] | None) -> list[tuple[str, str, int]]:
-    if not confusion:
-        return []
-    rows, cols, matrix = confusion["rows"], confusion["columns"], confusion["matrix"]
-    pairs = [
-        (rows[i], cols[j], int(v))
-        for i, row in enumerate(matrix)
-        for j, v in enumerate(row)
-        if v and rows[i] != cols[j] and cols[j] != "Below threshold"
-    ]
-    return sorted(pairs, key=lambda p: -p[2])
-
-
-def _print_detection(report: dict[str, Any], console: Console) -> None:
-    coco = report["coco"]
-    items = [(k, k, v) for k, v in coco.items()]
-    say(["Detection", "COCO bbox"], console=console, style="bold")
-    console.print(_highlights(items, report.get("intervals")))
-    say(["Per class"], console=console, style="bold")
-    table = Table()
-    for col in ("class", "AP", "AP50", "AP75", "AR100"):
-        table.add_column(col, justify="left" if col == "class" else "right")
-    per_class = report["per_class"]
-    for k, (cls, row) in enumerate(per_class.items()):
-        if k == MAX_ROWS:
-            table.add_row(f"… {len(per_class) - MAX_ROWS} more (see --json)", "", "", "", "")
-            break
-        table.add_row(cls, *(_fmt(row.get(f)) for f in ("AP", "AP50", "AP75", "AR100")))
-    console.print(table)
-    confused = _most_confused(report.get("confusion"))
-    if confused:
-        console.print(
-            f"At IoU {report.get('iou')} and score ≥ {report.get('score')}, most frequent errors: "
-            + ", ".join(f"{a} → {p} ({n})" for a, p, n in confused[:5])
+    table.add_column("n", justify="right")
+    for _, head in metrics:
+        table.add_column(head, justify="right")
+    for fold in folds.get("folds") or []:
+        values = fold.get("metrics") or {}
+        table.add_row(
+            str(fold.get("fold")),
+            fmt(fold.get("n_samples")),
+            *(fmt(values.get(key)) for key, _ in metrics),
         )
+    table.add_row("mean", "", *(fmt(mean.get(key)) for key, _ in metrics), style="bold")
+    table.add_row("± std", "", *(fmt(std.get(key)) for key, _ in metrics))
+    out.print(table)
+
+
+def _print_confused(confusion: dict[str, Any] | None, point: str, out: Console) -> None:
+    pairs = (confusion or {}).get("most_confused") or []
+    if not pairs:
+        return
+    unit = (confusion or {}).get("unit", "samples")
+    out.print()
+    say(["Most confused", f"actual → predicted, {unit}", f"at {point}"], console=out, style="bold")
+    say(
+        [f"{p['actual']} → {p['predicted']} ({p['count']})" for p in pairs[:5]],
+        console=out,
+        sep=", ",
+    )
+
+
+def _print_extra(extra: dict[str, Any] | None, out: Console) -> None:
+    """The flat tables an answer adds (detection: AP under each interpolation protocol)."""
+    if not extra:
+        return
+    rows = {
+        name: value
+        for name, value in extra.items()
+        if isinstance(value, dict)
+        and value
+        and all(v is None or isinstance(v, int | float) for v in value.values())
+    }
+    if not rows:
+        return
+    columns = list(dict.fromkeys(k for value in rows.values() for k in value))
+    out.print()
+    heading = "AP by interpolation protocol" if "protocols" in extra else "More"
+    say([heading], console=out, style="bold")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), show_edge=False)
+    table.add_column("")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for name, value in rows.items():
+        table.add_row(name, *(fmt(value.get(column)) for column in columns))
+    out.print(table)
 
 
 def print_evaluations(rows: list[dict[str, Any]], *, console: Console | None = None) -> None:
     """The table of `assay list`."""
-    console = console or make_console()
+    out = console or make_console()
     if not rows:
-        console.print("No evaluations yet. Run [bold]assay evaluate --gt … --pred …[/].")
+        out.print("No evaluations yet. Run [bold]assay evaluate --gt … --pred …[/].")
         return
-    say(["Evaluations", "newest first"], console=console, style="bold")
-    table = Table()
+    say(["Evaluations", "newest first"], console=out, style="bold")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), show_edge=False)
     table.add_column("id", justify="right", no_wrap=True)
     table.add_column("evaluation (model × dataset)", overflow="fold")
     table.add_column("task", no_wrap=True)
@@ -246,9 +407,9 @@ def print_evaluations(rows: list[dict[str, Any]], *, console: Console | None = N
         label = headline.get("label") or headline.get("metric") or ""
         table.add_row(
             str(r.get("id")),
-            f"{r.get('name') or ''}\n[dim]{model} × {dataset}[/]",
+            Text(f"{r.get('name') or ''}\n") + Text(f"{model} × {dataset}", style="dim"),
             str(r.get("task")),
-            f"{label} {_fmt(headline.get('value'), 3)}",
+            f"{label} {fmt(headline.get('value'), 3)}",
             str(r.get("created_at", ""))[:10],
         )
-    console.print(table)
+    out.print(table)
