@@ -276,7 +276,7 @@ def classification_replicates(
             [
                 pred_t == y,
                 correct,
-                -np.log(np.clip(rs["true_score"], eps, 1 - eps)),
+                -np.log(np.clip(rs["true_score"], eps, 1 - eps).astype(np.float64)),
                 rs["brier"] * (0.5 if n_classes < 3 else 1.0),
                 rs["top"],
                 correct,

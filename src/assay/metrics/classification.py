@@ -53,7 +53,8 @@ def _row_stats(y_score, y_true):
         sq = 0.0
         for c in range(n_classes):
             v = y_score[i, c]
-            sq += float(v) * float(v)
+            fv = np.float64(v)  # float() of a float32 stays float32 under numba
+            sq += fv * fv
             if v > bv:
                 bv = v
                 best = c
@@ -63,7 +64,7 @@ def _row_stats(y_score, y_true):
         top[i] = bv
         true_score[i] = st
         rank[i] = r
-        brier[i] = sq - 2.0 * float(st) + 1.0
+        brier[i] = sq - 2.0 * np.float64(st) + 1.0
     return pred, top, true_score, rank, brier
 
 
@@ -318,7 +319,7 @@ def _ml_log_loss(y_score, y_true):
     for i in prange(n):
         s = 0.0
         for c in range(n_classes):
-            p = min(max(float(y_score[i, c]), eps), 1.0 - eps)
+            p = min(max(np.float64(y_score[i, c]), np.float64(eps)), 1.0 - np.float64(eps))
             s += -math.log(p) if y_true[i, c] else -math.log(1.0 - p)
         total += s
     return total / (n * n_classes)

@@ -1,0 +1,207 @@
+"""The vectorised bootstrap equals a straightforward per-replicate computation (scikit-learn on the
+resampled rows) drawn with the same indices, and its intervals cover the truth on a simple case."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn import metrics as skm
+
+from assay.evaluation.classification import ClassificationResults
+from assay.evaluation.results import OperatingPoint
+from assay.metrics import calibration as cal
+from assay.metrics.bootstrap import classification_replicates, replicate_auc_ap
+from assay.metrics.stats import bootstrap_indices, percentile_intervals
+
+TOL = 1e-9
+
+
+def single(seed, n, n_classes, decimals, absent, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    top = n_classes - 1 if absent and n_classes > 2 else n_classes
+    y = rng.integers(0, top, n)
+    logits = rng.normal(size=(n, n_classes)) * 1.5
+    logits[np.arange(n), y] += 1.5
+    s = np.exp(logits)
+    s /= s.sum(axis=1, keepdims=True)
+    if decimals is not None:
+        s = np.round(s, decimals)
+    return y, s.astype(dtype)
+
+
+def multi(seed, n, n_classes, decimals):
+    rng = np.random.default_rng(seed)
+    y = rng.random((n, n_classes)) < rng.uniform(0.05, 0.5, size=n_classes)
+    y[:, -1] = False  # a class without positives
+    s = np.clip(rng.random((n, n_classes)) * 0.7 + 0.3 * y, 0, 1)
+    if decimals is not None:
+        s = np.round(s, decimals)
+    return y, s
+
+
+def _mean_defined(values):
+    values = [v for v in values if v is not None and np.isfinite(v)]
+    return float(np.mean(values)) if values else np.nan
+
+
+def reference_single(y, s, t):
+    """Every summary metric of one replicate, from scratch (scikit-learn where it has one)."""
+    n, C = s.shape
+    eps = np.finfo(s.dtype).eps
+    top = s.max(axis=1)
+    pred = np.where(top >= s.dtype.type(t), s.argmax(axis=1), -1)
+    present = [c for c in range(C) if np.any(y == c) or np.any(pred == c)]
+    out = {
+        "accuracy": np.mean(pred == y),
+        "top1_accuracy": skm.accuracy_score(y, s.argmax(axis=1)),
+        "log_loss": -np.mean(np.log(np.clip(s[np.arange(n), y], eps, 1 - eps).astype(float))),
+        "brier": np.mean(((s.astype(float) - np.eye(C)[y]) ** 2).sum(axis=1))
+        * (0.5 if C < 3 else 1),
+        "ece": cal.expected_calibration_error(top, s.argmax(axis=1) == y),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for avg in ("macro", "weighted", "micro"):
+            p, r, f, _ = skm.precision_recall_fscore_support(
+                y, pred, labels=present, average=avg, zero_division=0
+            )
+            out.update({f"{avg}_precision": p, f"{avg}_recall": r, f"{avg}_f1": f})
+    out["roc_auc_macro"] = _mean_defined(
+        [skm.roc_auc_score(y == c, s[:, c]) for c in range(C) if 0 < np.sum(y == c) < n]
+    )
+    out["average_precision_macro"] = _mean_defined(
+        [skm.average_precision_score(y == c, s[:, c]) for c in range(C) if np.any(y == c)]
+    )
+    return out
+
+
+def reference_multi(y, s, t):
+    n, C = s.shape
+    pred = s >= t
+    eps = np.finfo(s.dtype).eps
+    p = np.clip(s, eps, 1 - eps)
+    present = [c for c in range(C) if y[:, c].any() or pred[:, c].any()]
+    out = {
+        "accuracy": skm.accuracy_score(y, pred),
+        "hamming_loss": skm.hamming_loss(y, pred),
+        "log_loss": -np.mean(np.where(y, np.log(p), np.log(1 - p))),
+        "brier": np.mean((s - y) ** 2),
+        "ece": cal.expected_calibration_error(s.ravel(), y.ravel()),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for avg in ("macro", "weighted", "micro"):
+            pr, r, f, _ = skm.precision_recall_fscore_support(
+                y, pred, labels=present, average=avg, zero_division=0
+            )
+            out.update({f"{avg}_precision": pr, f"{avg}_recall": r, f"{avg}_f1": f})
+    out["roc_auc_macro"] = _mean_defined(
+        [skm.roc_auc_score(y[:, c], s[:, c]) for c in range(C) if 0 < y[:, c].sum() < n]
+    )
+    out["average_precision_macro"] = _mean_defined(
+        [skm.average_precision_score(y[:, c], s[:, c]) for c in range(C) if y[:, c].any()]
+    )
+    return out
+
+
+def assert_replicates_equal(got, idx, y, s, t, reference):
+    for b, rows in enumerate(idx):
+        ref = reference(y[rows], s[rows], t)
+        assert set(got) == set(ref)
+        for key, value in ref.items():
+            if np.isnan(value):
+                assert np.isnan(got[key][b]), key
+            else:
+                assert got[key][b] == pytest.approx(value, abs=TOL), (key, b)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.integers(0, 2**31),
+    st.integers(2, 6),
+    st.sampled_from([None, 1, 2]),
+    st.booleans(),
+    st.sampled_from([np.float32, np.float64]),
+    st.sampled_from([0.0, 0.3, 0.5]),
+)
+def test_single_label_replicates_equal_a_per_replicate_reference(seed, C, dec, absent, dtype, t):
+    y, s = single(seed, 60, C, dec, absent, dtype)
+    idx = bootstrap_indices(60, 8, seed=seed % 1000, cap=50)
+    got = classification_replicates(idx, y, s, t)
+    assert_replicates_equal(got, idx, y, s, t, reference_single)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    st.integers(0, 2**31),
+    st.integers(2, 5),
+    st.sampled_from([None, 1, 2]),
+    st.sampled_from([0.0, 0.4, 0.7]),
+)
+def test_multilabel_replicates_equal_a_per_replicate_reference(seed, C, dec, t):
+    y, s = multi(seed, 50, C, dec)
+    idx = bootstrap_indices(50, 6, seed=seed % 1000)
+    got = classification_replicates(idx, y, s, t, multilabel=True)
+    assert_replicates_equal(got, idx, y, s, t, reference_multi)
+
+
+def test_auc_ap_with_heavy_ties_and_repeats():
+    y = np.array([0, 1, 1, 2, 0, 1])
+    s = np.array([[0.5, 0.5, 0.0]] * 3 + [[0.2, 0.2, 0.6]] * 3)
+    idx = np.array([[0, 0, 1, 2, 3, 3], [1, 1, 1, 4, 4, 5], [5, 4, 3, 2, 1, 0]])
+    n_pos = np.stack([np.bincount(y[r], minlength=3) for r in idx])
+    auc, ap = replicate_auc_ap(idx, y, s, n_pos)
+    for b, rows in enumerate(idx):
+        for c in range(3):
+            pos = y[rows] == c
+            if 0 < pos.sum() < len(rows):
+                assert auc[b, c] == pytest.approx(skm.roc_auc_score(pos, s[rows, c]), abs=TOL)
+            if pos.any():
+                assert ap[b, c] == pytest.approx(
+                    skm.average_precision_score(pos, s[rows, c]), abs=TOL
+                )
+            else:
+                assert np.isnan(ap[b, c]) and np.isnan(auc[b, c])
+
+
+def test_intervals_are_the_percentiles_of_the_reference_replicates():
+    y, s = single(3, 300, 4, 2, False)
+    r = ClassificationResults(y, s, threshold=0.3)
+    got = r.intervals(n=40, seed=5, at=OperatingPoint(threshold=0.3))
+    idx = bootstrap_indices(300, 40, seed=5, cap=10_000)
+    refs = [reference_single(y[rows], s[rows], 0.3) for rows in idx]
+    reps = {k: np.array([ref[k] for ref in refs]) for k in refs[0]}
+    summary = r.summary(OperatingPoint(threshold=0.3))
+    expected = percentile_intervals(reps, {k: summary[k] for k in reps})
+    assert set(got) == set(reps)
+    for key, ci in expected.items():
+        assert got[key]["low"] == pytest.approx(ci["low"], abs=TOL)
+        assert got[key]["high"] == pytest.approx(ci["high"], abs=TOL)
+    assert r.intervals(n=40, seed=5, at=OperatingPoint(threshold=0.3)) == got  # seeded
+
+
+def test_intervals_cover_the_truth_on_a_simple_case():
+    # each prediction is right with probability 0.8, independently: accuracy's truth is 0.8
+    rng = np.random.default_rng(0)
+    n = 2000
+    y = rng.integers(0, 2, n)
+    right = rng.random(n) < 0.8
+    pred = np.where(right, y, 1 - y)
+    s = np.where(pred[:, None] == np.arange(2), 0.9, 0.1)
+    r = ClassificationResults(y, s, threshold=0.0)
+    ci = r.intervals(n=200)["accuracy"]
+    assert ci["low"] < 0.8 < ci["high"]
+    assert ci["high"] - ci["low"] < 0.06  # about 4 standard errors of sqrt(.16 / 2000)
+    capped = r.intervals(n=200, cap=500)["accuracy"]  # m out of n, rescaled
+    assert capped["low"] < 0.8 < capped["high"]
+    assert capped["high"] - capped["low"] == pytest.approx(ci["high"] - ci["low"], rel=0.35)
+
+
+def test_undefined_metrics_have_no_interval():
+    r = ClassificationResults([0, 0, 0, 0], [[0.9, 0.1]] * 4)
+    ci = r.intervals(n=10)
+    assert ci["roc_auc_macro"] is None and ci["accuracy"] == {"low": 1.0, "high": 1.0}
