@@ -99,6 +99,25 @@ def test_accuracy_conventions_macro_over_and_top_k(
     assert f"macro over {present} of 8 classes" in row(stdout, "Recall")
 
 
+def test_top_k_on_show_and_where_it_does_not_apply(
+    home: Path, scored: tuple[Path, Path, np.ndarray, np.ndarray], tmp_path: Path
+) -> None:
+    gt, pred, _, _ = scored
+    code, stdout, _ = run("evaluate", "--gt", str(gt), "--pred", str(pred), "--json", "-")
+    assert [t["k"] for t in json.loads(stdout)["summary"]["top_k"]] == [1, 3, 5]  # default
+    eid = json.loads(stdout)["id"]
+    code, stdout, _ = run("show", str(eid), "--top-k", "2", "--json", "-")
+    assert [t["k"] for t in json.loads(stdout)["summary"]["top_k"]] == [2]
+
+    from assay.demo.shapes import make_shapes_dataset
+
+    det_gt, det_pred = make_shapes_dataset(tmp_path / "det", n_images=4)
+    code, stdout, stderr = run(
+        "evaluate", "--gt", str(det_gt), "--pred", str(det_pred), "--top-k", "3"
+    )
+    assert code == 0 and "--top-k ignored" in stderr and "Top-3" not in stdout
+
+
 def test_top_k_is_checked(home: Path, scored: tuple[Path, Path, np.ndarray, np.ndarray]) -> None:
     gt, pred, _, _ = scored
     for bad in ("0", "a,b", "", "3,-1"):

@@ -148,3 +148,15 @@ def test_say_breaks_only_between_phrases() -> None:
     assert all(len(line) <= 36 for line in lines)
     for phrase in phrases:
         assert sum(phrase in line for line in lines) == 1
+
+
+def test_say_keeps_the_separator_on_the_line_it_ends() -> None:
+    import io
+
+    from rich.console import Console
+
+    from assay.cli.report import say
+
+    out = Console(file=io.StringIO(), width=11)
+    say(["aaaa", "bbbb", "cc"], console=out)
+    assert out.file.getvalue().splitlines() == ["aaaa ·", "  bbbb · cc"]  # type: ignore[attr-defined]

@@ -140,14 +140,15 @@ def say(
 ) -> None:
     """Print ``phrases`` joined by ``sep``, breaking lines only between phrases."""
     width = console.width
+    tail = sep.rstrip()  # what ends a line that the next phrase continues
+    phrases = [phrase for phrase in phrases if phrase]
     lines: list[str] = []
     line = ""
-    for phrase in phrases:
-        if not phrase:
-            continue
+    for i, phrase in enumerate(phrases):
         joined = f"{line}{sep}{phrase}" if line else phrase
-        if line and cell_len(joined) > width:
-            lines.append(line + sep.rstrip())
+        room = cell_len(tail) if i < len(phrases) - 1 else 0
+        if line and cell_len(joined) + room > width:
+            lines.append(line + tail)
             line = "  " + phrase
         else:
             line = joined
@@ -283,7 +284,7 @@ def _print_per_class(per_class: dict[str, Any] | None, point: str, out: Console)
         return
     present = {key for row in rows for key in row}
     columns = [(key, head) for key, head in PER_CLASS_COLUMNS if key in present]
-    longest = max(cell_len(str(row.get("label"))) for row in rows)  # long names fold
+    longest = max(cell_len(str(row.get("label"))) for row in rows[:MAX_ROWS])  # long ones fold
     dropped: list[str] = []
     table = _per_class_table(rows, columns)
     for key in PER_CLASS_DROP_FIRST:  # the narrowest terminals lose the least needed columns
@@ -298,6 +299,8 @@ def _print_per_class(per_class: dict[str, Any] | None, point: str, out: Console)
     out.print(table)
     shown = {key for key, _ in columns}
     legend = [text for key, text in PER_CLASS_LEGEND.items() if key in shown]
+    if len(rows) > MAX_ROWS:
+        legend.insert(0, f"{MAX_ROWS} of {len(rows)} classes shown, all in --json")
     if dropped:
         legend.append(f"{', '.join(dropped)}: in --json")
     say(legend, console=out, style="dim")
@@ -309,15 +312,12 @@ def _natural_width(out: Console, table: Table) -> int:
 
 
 def _per_class_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> Table:
-    longest = max(cell_len(str(row.get("label"))) for row in rows)
+    longest = max(cell_len(str(row.get("label"))) for row in rows[:MAX_ROWS])
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), show_edge=False)
     table.add_column("class", overflow="fold", min_width=min(longest, CLASS_MIN_WIDTH))
     for _, head in columns:
         table.add_column(head, justify="right", no_wrap=True)
-    for k, row in enumerate(rows):
-        if k == MAX_ROWS:
-            table.add_row(f"… {len(rows) - MAX_ROWS} more (see --json)", *[""] * len(columns))
-            break
+    for row in rows[:MAX_ROWS]:
         table.add_row(str(row.get("label")), *(fmt(row.get(key), 3) for key, _ in columns))
     return table
 
