@@ -24,9 +24,11 @@ def main(argv: list[str] | None = None) -> int:
 
     home = args.home.resolve()
     os.environ["ASSAY_HOME"] = str(home)
-    from assay.cli.report import console, print_report
+    from assay.cli.report import make_console, print_report
     from assay.demo.seed import seed_workspace
     from assay.store import Workspace
+
+    console = make_console()
 
     ws = Workspace(home)
     existing = {r.name: r.id for r in ws.list_evaluations()}
@@ -36,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         console.print(f"Building the demo workspace at {home}")
         ids = seed_workspace(home, log=lambda m: console.print(f"  · {m}"))
-    results = ws.load_results(ids["text"])
-    print_report(results.to_json(threshold=0.5), evaluation_id=ids["text"])
+    print_report(ws.load_results(ids["text"]).report(), console=console)
+    console.print(f"\nEvaluation {ids['text']}  (ASSAY_HOME={home} assay show {ids['text']})")
     if args.no_serve:
         return 0
     import uvicorn

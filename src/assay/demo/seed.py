@@ -11,6 +11,7 @@ models are trained on the spot. The files go through the same readers and store 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +57,9 @@ def seed_workspace(
     for key, message, make, how in _demos():
         say(message)
         gt, pred = make(data)
-        if how.get("task") == "detection":
-            run = evaluate_files(gt, pred, task="detection")
-            params: dict[str, Any] = {"iou": 0.5, "score": 0.0}
-        else:
-            run = evaluate_files(gt, pred, threshold=how["threshold"])
-            params = {"threshold": how["threshold"]}
+        run = evaluate_files(gt, pred, task=how.get("task"), threshold=how.get("threshold", 0.5))
+        point = asdict(run.results.point())  # the operating point the evaluation is shown at
+        params = {key: value for key, value in point.items() if value is not None}
         record = save_run(
             ws, run, dataset=how["dataset"], model=how["model"], name=how["name"], params=params
         )
