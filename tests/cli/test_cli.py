@@ -114,7 +114,8 @@ def test_evaluate_list_show_delete(home: Path, files: tuple[Path, Path], tmp_pat
     code, stdout, _ = run("list", "--json", "-")
     assert json.loads(stdout) == []
     code, _, stderr = run("show", str(eid))
-    assert code == 2 and "not found" in stderr.lower()
+    assert code == 2 and stderr.startswith("Error: ") and str(eid) in stderr
+    assert "not found" in stderr and len(stderr.strip().splitlines()) == 1
 
 
 def test_the_same_file_is_the_same_dataset_version(home: Path, files: tuple[Path, Path]) -> None:

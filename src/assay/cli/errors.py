@@ -18,7 +18,7 @@ def _messages() -> dict[type[BaseException], str]:
     return {
         InputError: "Error: {exc}",
         ParameterError: "Error: {exc}",
-        NotFoundError: "Not found: {exc}",
+        NotFoundError: "Error: {exc}",
         FileNotFoundError: "Error: {exc.filename}: no such file",
         IsADirectoryError: "Error: {exc.filename}: is a folder, expected a file",
         PermissionError: "Error: {exc.filename}: permission denied",
