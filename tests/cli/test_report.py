@@ -148,7 +148,7 @@ def test_multilabel_report(home: Path, tmp_path: Path) -> None:
     gt = tmp_path / "gt.jsonl"
     gt.write_text(
         "".join(
-            json.dumps({"id": f"m{i}", "labels": labels}) + "\n"
+            json.dumps({"id": f"m{i}", "labels": labels, "fold": i % 2}) + "\n"
             for i, labels in enumerate([["x", "y"], ["z"], [], ["x"], ["y", "z"], ["x", "z"]])
         )
     )
@@ -161,6 +161,8 @@ def test_multilabel_report(home: Path, tmp_path: Path) -> None:
     assert stdout.startswith("Multilabel")
     assert row(stdout, "Subset accuracy") and row(stdout, "Hamming loss")
     assert "Top-1 accuracy" not in stdout  # argmax accuracy is single-label only
+    fold_header = stdout.splitlines()[stdout.splitlines().index("Per fold") + 1]
+    assert "subset accuracy" in fold_header
 
 
 def test_plain_csv_with_a_bad_row(home: Path, tmp_path: Path) -> None:

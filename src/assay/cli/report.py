@@ -221,7 +221,7 @@ def print_report(report: dict[str, Any], *, console: Console | None = None) -> N
     _print_summary(summary, task, point, report.get("intervals"), out)
     _print_optimal(report.get("optimal"), out)
     _print_per_class(report.get("per_class"), point, out)
-    _print_folds(report.get("folds"), out)
+    _print_folds(report.get("folds"), task, out)
     _print_confused(report.get("confusion"), point, out)
     _print_extra(report.get("extra"), out)
 
@@ -322,12 +322,16 @@ def _per_class_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]])
     return table
 
 
-def _print_folds(folds: dict[str, Any] | None, out: Console) -> None:
+def _print_folds(folds: dict[str, Any] | None, task: str, out: Console) -> None:
     """One row per cross-validation fold, then the mean ± standard deviation."""
     if not folds:
         return
     mean, std = folds.get("mean") or {}, folds.get("std") or {}
-    metrics = [(key, head) for key, head in FOLD_METRICS if mean.get(key) is not None]
+    metrics = [
+        (key, TASK_LABELS[task, key].lower() if (task, key) in TASK_LABELS else head)
+        for key, head in FOLD_METRICS
+        if mean.get(key) is not None
+    ]
     out.print()
     say(["Per fold"], console=out, style="bold")
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), show_edge=False)
