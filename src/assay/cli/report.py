@@ -397,13 +397,17 @@ def print_evaluations(rows: list[dict[str, Any]], *, console: Console | None = N
     if not rows:
         out.print("No evaluations yet. Run [bold]assay evaluate --gt … --pred …[/].")
         return
-    say(["Evaluations", "newest first"], console=out, style="bold")
+    say(
+        ["Evaluations", "newest first", "model × dataset under each name"],
+        console=out,
+        style="bold",
+    )
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), show_edge=False)
     table.add_column("id", justify="right", no_wrap=True)
-    table.add_column("evaluation (model × dataset)", overflow="fold")
+    table.add_column("evaluation", overflow="fold", min_width=12)
     table.add_column("task", no_wrap=True)
     table.add_column("headline", no_wrap=True)
-    table.add_column("created", no_wrap=True)
+    table.add_column("created", no_wrap=True, min_width=10)
     for r in rows:
         headline = r.get("headline") or {}
         model = (r.get("model") or {}).get("name", "—")
