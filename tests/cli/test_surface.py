@@ -160,3 +160,13 @@ def test_say_keeps_the_separator_on_the_line_it_ends() -> None:
     out = Console(file=io.StringIO(), width=11)
     say(["aaaa", "bbbb", "cc"], console=out)
     assert out.file.getvalue().splitlines() == ["aaaa ·", "  bbbb · cc"]  # type: ignore[attr-defined]
+
+
+def test_a_bad_json_path_stops_before_anything_is_stored(
+    home: Path, files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    gt, pred = files
+    for bad in (tmp_path / "missing" / "r.json", tmp_path):
+        code, _, stderr = run("evaluate", "--gt", str(gt), "--pred", str(pred), "--json", str(bad))
+        assert code == 2 and "--json" in stderr
+    assert json.loads(run("list", "--json", "-")[1]) == []

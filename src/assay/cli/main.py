@@ -96,6 +96,16 @@ def _to_stdout(json_out: Path | None) -> bool:
     return json_out is not None and str(json_out) == "-"
 
 
+def _check_json_path(json_out: Path | None) -> None:
+    """A --json file must be writable where it is named: checked before any work is done."""
+    if json_out is None or _to_stdout(json_out):
+        return
+    if json_out.is_dir():
+        raise typer.BadParameter(f"{json_out} is a folder, expected a file", param_hint="--json")
+    if not json_out.parent.is_dir():
+        raise typer.BadParameter(f"{json_out.parent} does not exist", param_hint="--json")
+
+
 def _parse_top_k(text: str | None) -> tuple[int, ...] | None:
     """``"1,3,5"`` -> (1, 3, 5); a BadParameter naming --top-k otherwise."""
     if text is None:
@@ -165,6 +175,7 @@ def evaluate(
 
     at = _point(threshold, iou, score)
     ks = _parse_top_k(top_k)
+    _check_json_path(json_out)
     with progress() as step:
         step("Reading and evaluating")
         run = evaluate_files(
@@ -237,6 +248,7 @@ def list_(
     from assay.cli.report import print_evaluations
     from assay.store import evaluation_public
 
+    _check_json_path(json_out)
     rows = [evaluation_public(r) for r in _workspace().list_evaluations()]
     if json_out is not None:
         _write_json(rows, json_out)
@@ -268,6 +280,7 @@ def show(
     from assay.cli.report import make_console, print_report, say
 
     ks = _parse_top_k(top_k)
+    _check_json_path(json_out)
     ws = _workspace()
     record = ws.get_evaluation(evaluation_id)
     stored = record.params or {}
