@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from assay.evaluation.classification import ClassificationResults
+from assay.evaluation.results import OperatingPoint
 
 
 def _rss() -> int:
@@ -82,8 +83,8 @@ def assay_build(y: np.ndarray, s: np.ndarray) -> ClassificationResults:
     r = ClassificationResults(y, s, threshold=0.5)
     r.summary()
     r.per_class()
-    r.confusion_matrix()
-    r.calibration()
+    r.confusion()
+    r.curve("calibration")
     return r
 
 
@@ -118,9 +119,10 @@ def query_ms(r: ClassificationResults, repeats: int = 20) -> float:
     times = []
     for t in np.linspace(0.31, 0.89, repeats):
         t0 = time.perf_counter()
-        r.per_class(float(t))
-        r.confusion_matrix(float(t))
-        r.summary(float(t))
+        at = OperatingPoint(threshold=float(t))
+        r.per_class(at)
+        r.confusion(at)
+        r.summary(at)
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000
 
@@ -134,7 +136,7 @@ def main() -> None:
     sizes = [(100_000, 100), (20_000, 1000)] if args.quick else [(1_000_000, 100), (100_000, 1000)]
 
     wy, ws = make_scores(2_000, 20, 1)  # compile / load the numba kernels outside the timings
-    assay_build(wy, ws).optimal_threshold()
+    assay_build(wy, ws).optimal()
 
     rows = []
     for n, n_classes in sizes:
@@ -146,7 +148,7 @@ def main() -> None:
             t_assay = time.perf_counter() - t0
         q = query_ms(r)
         t0 = time.perf_counter()
-        r.optimal_threshold()
+        r.optimal()
         t_opt = time.perf_counter() - t0
         del r
         gc.collect()

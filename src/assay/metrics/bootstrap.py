@@ -65,7 +65,7 @@ def _keys(score_bits, y_single, y_multi, multilabel, pos_bits, pos_off, table, s
 
 
 @njit(cache=True, parallel=True)
-def _auc_ap(idx, keys, pos_bits, pos_off, n_pos):
+def _auc_ap(idx, keys, run_end, pos_off, n_pos):
     n_rep, m = idx.shape
     n_classes = keys.shape[0]
     auc = np.full((n_rep, n_classes), np.nan)
@@ -73,12 +73,11 @@ def _auc_ap(idx, keys, pos_bits, pos_off, n_pos):
     for c in prange(n_classes):  # one class's keys stay in cache over all replicates
         a = pos_off[c]
         p = pos_off[c + 1] - a
-        h = np.zeros(4 * p + 4, dtype=np.int32)  # drawn (key, positive) counts
+        h = np.zeros(4 * p + 4, dtype=np.int32)  # drawn (key, positive) counts, kept zeroed
         for b in range(n_rep):
             p_all = n_pos[b, c]
             if p_all == 0:
                 continue
-            h[:] = 0
             for j in range(m):
                 h[keys[c, idx[b, j]]] += 1
             less = 0  # drawn samples strictly below the current positive value
@@ -91,19 +90,36 @@ def _auc_ap(idx, keys, pos_bits, pos_off, n_pos):
                 less += h[g0] + h[g0 + 1]
                 eq_all = h[g0 + 2] + h[g0 + 3]
                 gp = h[g0 + 3]
+                h[g0] = 0
+                h[g0 + 1] = 0
+                h[g0 + 2] = 0
+                h[g0 + 3] = 0
                 if gp > 0:
                     u_stat += gp * ((less - pos_less) + 0.5 * (eq_all - gp))
                     ap_sum += gp * ((p_all - pos_less) / (m - less))
                 less += eq_all
                 pos_less += gp
-                g = 1
-                while j + g < p and pos_bits[a + j + g] == pos_bits[a + j]:
-                    g += 1
-                j += g
+                j = run_end[a + j]
+            h[4 * p] = 0  # samples above every positive
+            h[4 * p + 1] = 0
             ap[b, c] = ap_sum / p_all
             if m - p_all > 0:
                 auc[b, c] = u_stat / (p_all * (m - p_all))
     return auc, ap
+
+
+@njit(cache=True)
+def _run_ends(pos_bits, pos_off):
+    """run_end[k] = the index (within its class) after the run of positives equal to k's."""
+    run_end = np.empty(pos_bits.shape[0], dtype=np.int64)
+    for c in range(pos_off.shape[0] - 1):
+        a, b = pos_off[c], pos_off[c + 1]
+        end = b
+        for k in range(b - 1, a - 1, -1):
+            if k + 1 < b and pos_bits[k + 1] != pos_bits[k]:
+                end = k + 1
+            run_end[k] = end - a
+    return run_end
 
 
 def replicate_auc_ap(
@@ -144,18 +160,17 @@ def replicate_auc_ap(
     keys = _keys(score_bits, y_single, y_multi, multilabel, pos_bits, pos_off, table, shift, base)
     # sorted draws: each replicate then reads a class's keys in address order
     idx = np.sort(np.asarray(idx, dtype=np.int64), axis=1)
-    return _auc_ap(idx, keys, pos_bits, pos_off, np.ascontiguousarray(n_pos, dtype=np.int64))
+    run_end = _run_ends(pos_bits, pos_off)
+    return _auc_ap(idx, keys, run_end, pos_off, np.ascontiguousarray(n_pos, dtype=np.int64))
 
 
 @njit(cache=True, parallel=True)
-def _counts(idx, y_single, y_multi, multilabel, y_score, pred, cell_bin, threshold, terms, n_bins):
-    """Per replicate: TP, predicted and labeled per class; sums of the per-sample ``terms``
-    columns; calibration bin sums (count, confidence, correct). Single-label: ``pred`` is the
-    prediction at the threshold (-1 below), ``cell_bin`` the bin of the top-1 confidence (one
-    column) and ``terms`` ends with the top-1 confidence and argmax correctness; multi-label:
-    every cell is predicted at ``threshold`` and binned."""
+def _single_counts(idx, y, pred, cell_bin, terms, n_classes, n_bins):
+    """Single-label, per replicate: TP, predicted and labeled per class; sums of the per-sample
+    ``terms`` columns; calibration bin sums (count, confidence, correct) of the top-1
+    confidence. ``pred`` is the prediction at the threshold (-1 below), ``cell_bin`` the top-1
+    confidence's bin; ``terms`` ends with the top-1 confidence and argmax correctness."""
     n_rep, m = idx.shape
-    n_classes = y_score.shape[1]
     n_terms = terms.shape[1]
     tp = np.zeros((n_rep, n_classes), dtype=np.int64)
     npred = np.zeros((n_rep, n_classes), dtype=np.int64)
@@ -169,34 +184,33 @@ def _counts(idx, y_single, y_multi, multilabel, y_score, pred, cell_bin, thresho
             i = idx[b, j]
             for k in range(n_terms):
                 sums[b, k] += terms[i, k]
-            if multilabel:
-                for c in range(n_classes):
-                    v = y_score[i, c]
-                    t = y_multi[i, c]
-                    if v >= threshold:
-                        npred[b, c] += 1
-                        if t:
-                            tp[b, c] += 1
-                    if t:
-                        ntrue[b, c] += 1
-                    k = cell_bin[i, c]
-                    cnt[b, k] += 1.0
-                    csum[b, k] += v
-                    if t:
-                        asum[b, k] += 1.0
-            else:
-                y = y_single[i]
-                ntrue[b, y] += 1
-                p = pred[i]
-                if p >= 0:
-                    npred[b, p] += 1
-                    if p == y:
-                        tp[b, p] += 1
-                k = cell_bin[i, 0]
-                cnt[b, k] += 1.0
-                csum[b, k] += terms[i, n_terms - 2]
-                asum[b, k] += terms[i, n_terms - 1]
+            a = y[i]
+            ntrue[b, a] += 1
+            p = pred[i]
+            if p >= 0:
+                npred[b, p] += 1
+                if p == a:
+                    tp[b, p] += 1
+            k = cell_bin[i]
+            cnt[b, k] += 1.0
+            csum[b, k] += terms[i, n_terms - 2]
+            asum[b, k] += terms[i, n_terms - 1]
     return tp, npred, ntrue, sums, cnt, csum, asum
+
+
+def _weighted_sums(idx: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """(B, K) sums of the rows of ``x`` (N, K) drawn by each replicate: the replicates' draw
+    counts (a few at a time, as a dense (b, N) matrix) times ``x``."""
+    n_rep, m = idx.shape
+    n = x.shape[0]
+    out = np.empty((n_rep, x.shape[1]), dtype=np.float64)
+    step = max(1, 20_000_000 // max(n, 1))
+    for b0 in range(0, n_rep, step):
+        b1 = min(n_rep, b0 + step)
+        keys = (np.arange(b1 - b0, dtype=np.int64) * n)[:, None] + idx[b0:b1]
+        w = np.bincount(keys.ravel(), minlength=(b1 - b0) * n).reshape(b1 - b0, n)
+        out[b0:b1] = w.astype(np.float64) @ x
+    return out
 
 
 def _row_nanmean(a: np.ndarray) -> np.ndarray:
@@ -251,24 +265,44 @@ def classification_replicates(
     y: np.ndarray
     if multilabel:
         y = np.asarray(y_true, dtype=np.bool_)
-        y_single, y_multi = np.zeros(1, dtype=np.int64), y
         pred = y_score >= t
         p = np.clip(y_score.astype(np.float64), eps, 1 - eps)
         d = y_score.astype(np.float64) - y
-        terms = np.stack(
+        n = y.shape[0]
+        cells = (np.arange(n, dtype=np.int64) * bins)[:, None] + _bin_of(
+            y_score.astype(np.float64), bins
+        )
+        per_bin = [
+            np.bincount(cells.ravel(), weights=w, minlength=n * bins).reshape(n, bins)
+            for w in (None, y_score.astype(np.float64).ravel(), y.ravel().astype(np.float64))
+        ]
+        x = np.concatenate(
             [
-                (pred == y).all(axis=1),  # exactly right
-                (pred != y).sum(axis=1),  # wrong cells
-                -np.where(y, np.log(p), np.log(1 - p)).mean(axis=1),
-                (d * d).mean(axis=1),
+                pred & y,
+                pred,
+                y,
+                (pred == y).all(axis=1)[:, None],  # exactly right
+                (pred != y).sum(axis=1)[:, None],  # wrong cells
+                -np.where(y, np.log(p), np.log(1 - p)).mean(axis=1)[:, None],
+                (d * d).mean(axis=1)[:, None],
+                *per_bin,
             ],
             axis=1,
-        ).astype(np.float64)
-        cell_bin = _bin_of(y_score.astype(np.float64), bins).astype(np.int16)
-        pred_t = np.zeros(1, dtype=np.int64)
+            dtype=np.float64,
+        )
+        sums = _weighted_sums(idx, x)
+        C = n_classes
+        tp, npred, ntrue = (
+            np.rint(sums[:, k * C : (k + 1) * C]).astype(np.int64) for k in range(3)
+        )
+        mean = sums[:, 3 * C : 3 * C + 4] / m
+        cnt, csum, asum = (
+            sums[:, 3 * C + 4 + k * bins : 3 * C + 4 + (k + 1) * bins] for k in range(3)
+        )
+        out["accuracy"] = mean[:, 0]
+        out["hamming_loss"] = mean[:, 1] / n_classes
     else:
         y = np.asarray(y_true, dtype=np.int64)
-        y_single, y_multi = y, np.zeros((1, 1), dtype=np.bool_)
         rs = row_statistics(y, y_score)
         pred_t = np.where(rs["top"] >= t, rs["pred"], -1).astype(np.int64)
         correct = rs["pred"] == y
@@ -283,15 +317,12 @@ def classification_replicates(
             ],
             axis=1,
         ).astype(np.float64)
-        cell_bin = _bin_of(rs["top"].astype(np.float64), bins).astype(np.int16)[:, None]
-    tp, npred, ntrue, sums, cnt, csum, asum = _counts(
-        idx, y_single, y_multi, multilabel, y_score, pred_t, cell_bin, t, terms, bins
-    )
-    mean = sums / m
-    out["accuracy"] = mean[:, 0]
-    if multilabel:
-        out["hamming_loss"] = mean[:, 1] / n_classes
-    else:
+        cell_bin = _bin_of(rs["top"].astype(np.float64), bins).astype(np.int16)
+        tp, npred, ntrue, sums, cnt, csum, asum = _single_counts(
+            idx, y, pred_t, cell_bin, terms, n_classes, bins
+        )
+        mean = sums / m
+        out["accuracy"] = mean[:, 0]
         out["top1_accuracy"] = mean[:, 1]
     nll, brier, ece = mean[:, 2], mean[:, 3], _ece(cnt, csum, asum)
     out.update(averages_batch(tp, npred, ntrue))
