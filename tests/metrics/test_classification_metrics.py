@@ -315,3 +315,67 @@ def test_multilabel_confusion_definition():
 def test_most_confused_orders_by_count_then_index():
     m = np.array([[9, 3, 1], [3, 9, 0], [5, 0, 9]])
     assert clf.most_confused(m, 3) == [(2, 0, 5), (0, 1, 3), (1, 0, 3)]
+
+
+@FAST
+@given(single_cases)
+def test_topk_with_ties_is_sklearn_on_reversed_columns(case):
+    # our tie rule puts the first class ahead; scikit-learn's the last: reversing the columns
+    # turns one into the other, ties included
+    y, s = make_single(*case)
+    n_classes = s.shape[1]
+    if n_classes < 3:
+        return
+    rs = clf.row_statistics(y, s)
+    for k in range(1, n_classes):
+        ref = skm.top_k_accuracy_score(
+            n_classes - 1 - y, s[:, ::-1], k=k, labels=list(range(n_classes))
+        )
+        assert clf.top_k_accuracy_score(rs["rank"], k) == pytest.approx(ref, abs=TOL)
+
+
+def test_row_statistics_of_float32_scores_are_computed_in_float64():
+    y, s = make_single(3, 200, 4, None, False)
+    s32 = s.astype(np.float32)
+    rs = clf.row_statistics(y, s32)
+    ref = ((s32.astype(np.float64) - np.eye(4)[y]) ** 2).sum(axis=1)
+    np.testing.assert_allclose(rs["brier"], ref, rtol=0, atol=1e-12)
+    ym, sm = make_multi(3, 100, 4, None)
+    sm32 = sm.astype(np.float32)
+    p = np.clip(sm32.astype(np.float64), np.finfo(np.float32).eps, 1 - np.finfo(np.float32).eps)
+    ref_ll = -np.mean(np.where(ym, np.log(p), np.log(1 - p)))
+    got = clf.log_loss(y_true=ym, y_score=sm32, multilabel=True)
+    assert got == pytest.approx(ref_ll, abs=1e-12)
+
+
+@FAST
+@given(st.integers(0, 2**31), st.integers(1, 6), st.integers(1, 6))
+def test_averages_batch_rows_equal_averages(seed, n_rows, n_classes):
+    rng = np.random.default_rng(seed)
+    n_true = rng.integers(0, 4, (n_rows, n_classes))
+    n_pred = rng.integers(0, 4, (n_rows, n_classes))
+    tp = np.minimum(n_true, n_pred) * rng.integers(0, 2, (n_rows, n_classes))
+    n_true[0] = n_pred[0] = tp[0] = 0  # a row with nothing labeled or predicted
+    batch = clf.averages_batch(tp, n_pred, n_true)
+    for b in range(n_rows):
+        one = clf.averages(tp[b], n_pred[b], n_true[b])
+        assert list(one) == list(batch)
+        for key, value in one.items():
+            if value is None:
+                assert np.isnan(batch[key][b])
+            else:
+                assert batch[key][b] == pytest.approx(value, abs=TOL)
+
+
+def test_curves_from_counts_without_positives_or_negatives():
+    fps, tps, thr = rk.binary_clf_curve(np.zeros(3, bool), np.array([0.2, 0.5, 0.5]))
+    roc = rk.roc_from_counts(fps, tps, thr)
+    assert np.isnan(roc["tpr"]).all() and np.isnan(roc["auc"])
+    assert roc["fpr"].tolist() == [0.0, 2 / 3, 1.0]
+    pr = rk.pr_from_counts(fps, tps, thr)
+    assert np.isnan(pr["average_precision"]) and pr["precision"].tolist() == [0.0, 0.0, 1.0]
+    th = rk.threshold_from_counts(fps, tps, thr)
+    assert np.isnan(th["tpr"]).all() and th["fpr"].tolist() == [2 / 3, 1.0]
+    fps, tps, thr = rk.binary_clf_curve(np.ones(2, bool), np.array([0.2, 0.5]))
+    assert np.isnan(rk.roc_from_counts(fps, tps, thr)["fpr"]).all()
+    assert rk.pr_from_counts(fps, tps, thr)["average_precision"] == 1.0

@@ -3,6 +3,7 @@
 Classification kernels are re-exported here; detection kernels live in their own modules.
 """
 
+from assay.metrics.bootstrap import classification_replicates, replicate_auc_ap
 from assay.metrics.calibration import (
     expected_calibration_error,
     reliability_bins,
@@ -11,6 +12,7 @@ from assay.metrics.calibration import (
 from assay.metrics.classification import (
     accuracy_score,
     averages,
+    averages_batch,
     brier_score_loss,
     confusion_matrix,
     counts_at_threshold,
@@ -27,20 +29,31 @@ from assay.metrics.ranking import (
     binary_clf_curve,
     group_positives,
     ovr_auc_ap,
+    pr_from_counts,
     precision_recall_curve,
     roc_auc_per_class,
     roc_curve,
+    roc_from_counts,
     threshold_curves,
+    threshold_from_counts,
 )
-from assay.metrics.stats import bootstrap_intervals, mean_std
+from assay.metrics.stats import (
+    bootstrap_indices,
+    bootstrap_intervals,
+    mean_std,
+    percentile_intervals,
+)
 
 __all__ = [
     "accuracy_score",
     "average_precision_per_class",
     "averages",
+    "averages_batch",
     "binary_clf_curve",
+    "bootstrap_indices",
     "bootstrap_intervals",
     "brier_score_loss",
+    "classification_replicates",
     "confusion_matrix",
     "counts_at_threshold",
     "expected_calibration_error",
@@ -51,13 +64,18 @@ __all__ = [
     "multilabel_confusion_matrix",
     "multilabel_counts",
     "ovr_auc_ap",
+    "percentile_intervals",
+    "pr_from_counts",
     "precision_recall_curve",
     "prf_from_counts",
     "reliability_bins",
+    "replicate_auc_ap",
     "roc_auc_per_class",
     "roc_curve",
+    "roc_from_counts",
     "row_statistics",
     "score_density",
     "threshold_curves",
+    "threshold_from_counts",
     "top_k_accuracy_score",
 ]
