@@ -11,7 +11,14 @@ Multi-label: each class's positive and negative scores are kept sorted, so per-c
 threshold are two binary searches; subset accuracy uses per-sample intervals of thresholds at which
 the sample is exactly right. The multi-label confusion matrix (see
 ``assay.metrics.classification.multilabel_confusion_matrix``) is the one query that passes over N x
-C.
+C (kept per threshold).
+
+The object is a :class:`~assay.evaluation.results.Results`: every query takes an
+:class:`~assay.evaluation.results.OperatingPoint` (its ``threshold``; None = the evaluation's) and
+answers the JSON-safe shapes of :mod:`assay.evaluation.results`; the words it shows come from
+:mod:`assay.evaluation.vocabulary`. Kernels live in :mod:`assay.metrics`: curves
+(``ranking.*_from_counts``), calibration, and the bootstrap, whose replicates are all computed at
+once (:mod:`assay.metrics.bootstrap`).
 """
 
 from __future__ import annotations
