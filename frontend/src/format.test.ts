@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compactCount, feedCountText, fmt, labelText, metadataLine, pct, rowPct, shortLabels, truncateMiddle } from "./format";
+import { compactCount, feedCountText, fmt, labelText, metadataLine, pct, rowPct, shortLabels, truncateLabel, truncateMiddle } from "./format";
 import { macroOverText } from "./metricsHelp";
 
 describe("numbers", () => {
@@ -45,6 +45,13 @@ describe("labels", () => {
     expect(t.startsWith("veh")).toBe(true);
     expect(t.endsWith("compact")).toBe(true);
     expect(t).toContain("…");
+  });
+
+  it("keeps the distinguishing end of hierarchical names", () => {
+    expect(truncateLabel("vehicle/automobile/sedan_compact", 24)).toBe("…/sedan_compact");
+    expect(truncateLabel("vehicle/automobile/sedan_compact", 30)).toBe("…/automobile/sedan_compact");
+    expect(truncateLabel("short", 24)).toBe("short");
+    expect(truncateLabel("a_very_long_name_without_any_separator", 16)).toContain("…");
   });
 
   it("keeps several long names apart", () => {

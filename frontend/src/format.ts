@@ -75,37 +75,54 @@ export function truncateMiddle(name: string, max: number): string {
 }
 
 /**
- * Short forms of several names that stay distinct: the part all of them share at the start is
- * dropped first ("…/sedan_compact"), then each is cut in the middle. Names that fit are unchanged.
+ * A class name in at most `max` characters, keeping its distinguishing end: a hierarchical name
+ * drops whole leading parts ("vehicle/automobile/sedan_compact" -> "…/sedan_compact"), any other
+ * is cut in the middle.
+ */
+export function truncateLabel(name: string, max: number): string {
+  const chars = [...name];
+  if (chars.length <= max) return name;
+  // The longest tail that starts at a separator and fits after "…".
+  for (let k = 1; k < chars.length; k++) {
+    if (chars.length - k > max - 1) continue;
+    if (/[/\\:|>]/.test(chars[k]) && chars.length - k >= 4) return `…${chars.slice(k).join("")}`;
+  }
+  return truncateMiddle(name, max);
+}
+
+/**
+ * Short forms of several names that stay distinct (see `truncateLabel`); names that collide are
+ * cut in the middle instead, then to their last characters. Names that fit are unchanged.
  */
 export function shortLabels(names: string[], max: number): Map<string, string> {
   const out = new Map<string, string>();
-  const long = names.filter((n) => [...n].length > max);
-  let prefix = long.length > 1 ? commonPrefix(long) : "";
-  // Cut the shared start at a word boundary, and keep at least a few characters of each name.
-  const cut = Math.max(prefix.search(/[^/_\-.\s:]*$/), 0);
-  prefix = prefix.slice(0, cut);
-  for (const n of names) {
-    if ([...n].length <= max) out.set(n, n);
-    else if (prefix.length >= 4 && n.startsWith(prefix)) out.set(n, truncateMiddle(`…${n.slice(prefix.length)}`, max));
-    else out.set(n, truncateMiddle(n, max));
+  for (const n of names) out.set(n, truncateLabel(n, max));
+  const collide = () => {
+    const seen = new Map<string, number>();
+    for (const v of out.values()) seen.set(v, (seen.get(v) ?? 0) + 1);
+    return (v: string) => (seen.get(v) ?? 0) > 1;
+  };
+  let dup = collide();
+  for (const [n, v] of out) if (dup(v)) out.set(n, truncateMiddle(n, max));
+  dup = collide();
+  // Still the same: a window around where the name first differs from the others.
+  const clashing = [...out].filter(([, v]) => dup(v)).map(([n]) => n);
+  for (const n of clashing) {
+    const c = [...n];
+    let d = 0;
+    for (const o of clashing) {
+      if (o === n) continue;
+      let i = 0;
+      while (i < c.length && c[i] === [...o][i]) i++;
+      d = Math.max(d, i);
+    }
+    const start = Math.max(0, Math.min(d - Math.floor((max - 2) / 2), c.length - (max - 2)));
+    const end = Math.min(c.length, start + max - 2);
+    out.set(n, `${start > 0 ? "…" : ""}${c.slice(start, end).join("")}${end < c.length ? "…" : ""}`);
   }
-  // Still colliding (same start and end): fall back to the end of each name.
-  const seen = new Map<string, number>();
-  for (const v of out.values()) seen.set(v, (seen.get(v) ?? 0) + 1);
-  for (const [n, v] of out) if ((seen.get(v) ?? 0) > 1) out.set(n, `…${[...n].slice(-(max - 1)).join("")}`);
   return out;
 }
 
-function commonPrefix(names: string[]): string {
-  let p = names[0] ?? "";
-  for (const n of names) {
-    let i = 0;
-    while (i < p.length && i < n.length && p[i] === n[i]) i++;
-    p = p.slice(0, i);
-  }
-  return p;
-}
 
 /** One line of metadata: "site=A · age=34". */
 export function metadataLine(m: Record<string, unknown> | null | undefined, max = 4): string {

@@ -59,7 +59,7 @@ export const METRICS: Record<string, MetricHelp> = {
     thresholdDependent: false,
   },
   ece: {
-    label: "Calibration error (ECE)",
+    label: "Calibration (ECE)",
     what: "Whether a confidence of 80 % means right 80 % of the time. 0 is perfectly calibrated. Lower is better.",
     how: "Top-class confidences in 15 equal-width bins; the count-weighted mean of |accuracy − mean confidence| per bin.",
     higherIsBetter: false,

@@ -1,12 +1,15 @@
 """Browser tests: a seeded workspace, `assay serve` on a free port, and Debian's chromium.
 
 The workspace is seeded once per session with ``assay.demo.seed.seed_workspace`` (an image
-classification, a text classification and a detection evaluation). Each test saves a full-page
-screenshot under ``test-artifacts/screens/``.
+classification, a text classification and a detection evaluation) plus what a first user brings
+(:func:`seed_first_user`): a plain score table (no text, no image; long class names, metadata
+columns), a multi-label table and a detection set evaluated with ``images_root`` (``--images``).
+Each test saves a full-page screenshot under ``test-artifacts/screens/``.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import socket
 import subprocess
@@ -56,9 +59,141 @@ def _require_chromium() -> None:
     pytest.skip(message)
 
 
+# Long names that share their start: the matrix, the table and the feed must keep them apart.
+TABLE_CLASSES = (
+    "vehicle/automobile/sedan_compact",
+    "vehicle/automobile/sedan_midsize",
+    "vehicle/automobile/suv_fullsize",
+    "vehicle/two_wheeler/motorcycle",
+    "vehicle/two_wheeler/bicycle_electric",
+)
+MULTILABEL_CLASSES = ("indoor", "person", "animal", "vehicle")
+DETECTION_CLASSES = (
+    "geometric-primitive/round/circle",
+    "geometric-primitive/polygon/square",
+    "geometric-primitive/polygon/triangle",
+)
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def make_score_table(root: Path) -> tuple[Path, Path]:
+    """A plain score table: ``id, label`` + metadata columns, and a wide score file.
+
+    Class 0 has 250 samples, one of them predicted as class 2 (a Row % of 0.4 %, shown "<1%") and
+    two below the 0.5 threshold; the last class is never predicted (macro precision over 4 of 5).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    root.mkdir(parents=True, exist_ok=True)
+    k = len(TABLE_CLASSES)
+    plan: list[tuple[int, int, float]] = []  # (actual, predicted, confidence)
+    plan += [(0, 0, 0.0)] * 247 + [(0, 2, 0.0)] + [(0, 0, 0.3)] * 2
+    plan += [(1, 1, 0.0)] * 45 + [(1, 0, 0.0)] * 15
+    plan += [(2, 2, 0.0)] * 40 + [(2, 1, 0.0)] * 10
+    plan += [(3, 3, 0.0)] * 25 + [(3, 2, 0.0)] * 5
+    plan += [(4, 3, 0.0)] * 10
+    order = rng.permutation(len(plan))
+    gt_rows, pred_rows = [], []
+    for n, i in enumerate(order):
+        actual, predicted, conf = plan[i]
+        c = conf or float(rng.uniform(0.55, 0.98))
+        rest = rng.dirichlet(np.ones(k - 1)) * (1 - c) * 0.95
+        scores = np.insert(rest, predicted, 0.0)
+        scores[predicted] = c
+        if predicted != 4:
+            scores[4] = min(scores[4], 0.02)
+        sid = f"rec-{n:04d}"
+        gt_rows.append(
+            [
+                sid,
+                TABLE_CLASSES[actual],
+                ["north", "south", "east"][n % 3],
+                round(float(rng.uniform(1, 4)), 2),
+            ]
+        )
+        pred_rows.append([sid, *(round(float(x), 5) for x in scores)])
+    gt = _write_csv(root / "vehicles_gt.csv", ["id", "label", "site", "camera_height_m"], gt_rows)
+    pred = _write_csv(root / "vehicles_scores.csv", ["id", *TABLE_CLASSES], pred_rows)
+    return gt, pred
+
+
+def make_multilabel_table(root: Path) -> tuple[Path, Path]:
+    """``id, labels`` (``|``-separated) and a wide score file for four tags."""
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    root.mkdir(parents=True, exist_ok=True)
+    gt_rows, pred_rows = [], []
+    for n in range(200):
+        tags = [c for c in MULTILABEL_CLASSES if rng.random() < 0.35] or [MULTILABEL_CLASSES[n % 4]]
+        scores = [
+            float(rng.uniform(0.35, 1.0)) if c in tags else float(rng.uniform(0.0, 0.6))
+            for c in MULTILABEL_CLASSES
+        ]
+        gt_rows.append([f"photo-{n:03d}", "|".join(tags)])
+        pred_rows.append([f"photo-{n:03d}", *(round(x, 4) for x in scores)])
+    gt = _write_csv(root / "tags_gt.csv", ["id", "labels"], gt_rows)
+    pred = _write_csv(root / "tags_scores.csv", ["id", *MULTILABEL_CLASSES], pred_rows)
+    return gt, pred
+
+
+def seed_first_user(home: Path) -> dict[str, int]:
+    """What a first user brings, evaluated and stored as ``assay evaluate`` would:
+    {"table", "multilabel", "detection_images"} -> evaluation id."""
+    from assay.demo.shapes import make_shapes_dataset
+    from assay.evaluation.run import evaluate_files
+    from assay.store import Workspace
+    from assay.store.runs import save_run
+
+    data = home / "first-user"
+    ws = Workspace(home)
+    ids: dict[str, int] = {}
+    gt, pred = make_score_table(data / "table")
+    run = evaluate_files(gt, pred, threshold=0.5)
+    ids["table"] = save_run(
+        ws,
+        run,
+        dataset="vehicles",
+        model="tabular-gbm",
+        name="Vehicle types (score table)",
+        params={"threshold": 0.5},
+    ).id
+    gt, pred = make_multilabel_table(data / "multilabel")
+    run = evaluate_files(gt, pred, threshold=0.5)
+    ids["multilabel"] = save_run(
+        ws,
+        run,
+        dataset="photo-tags",
+        model="tagger",
+        name="Photo tags (multi-label)",
+        params={"threshold": 0.5},
+    ).id
+    # COCO file_name values hold a subfolder ("images/shape_0000.png"); --images names that folder.
+    root = data / "detection"
+    gt, pred = make_shapes_dataset(root, n_images=24, seed=3, classes=DETECTION_CLASSES)
+    run = evaluate_files(gt, pred, task="detection", images_root=root / "images")
+    ids["detection_images"] = save_run(
+        ws,
+        run,
+        dataset="long-shapes",
+        model="noisy-detector-long",
+        name="Long-named shapes (--images)",
+        params={"iou": 0.5, "score": 0.0},
+    ).id
+    return ids
+
+
 @pytest.fixture(scope="session")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
-    """A temporary ASSAY_HOME filled by the demo seed: {"image", "text", "detection"} -> id."""
+    """A temporary ASSAY_HOME filled by the demo seed and :func:`seed_first_user`: key -> id."""
     _require_chromium()
     if not STATIC_INDEX.exists():
         pytest.fail(
@@ -70,6 +205,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, in
     home = tmp_path_factory.mktemp("assay-home")
     ids = seed_workspace(home)
     assert {"image", "text", "detection"} <= set(ids), ids
+    ids.update(seed_first_user(home))
     return home, ids
 
 

@@ -1,5 +1,6 @@
 // Boxes over an image: the thumbnails of the feed and the image view draw the same overlay.
 import type { Box } from "../api/client";
+import { truncateLabel } from "../format";
 import { boxColor, labelPosition } from "../lib/boxes";
 
 export function BoxOverlay({
@@ -38,7 +39,7 @@ export function BoxOverlay({
         const [x, y, bw, bh] = b.bbox;
         const hi = related(i);
         const dim = hover !== null && !hi;
-        const text = `${b.label}${b.score != null ? ` ${b.score.toFixed(2)}` : ""}`;
+        const text = `${truncateLabel(b.label, 22)}${b.score != null ? ` ${b.score.toFixed(2)}` : ""}`;
         const pos = labelPosition(b.bbox, text, font, w, h);
         return (
           <g key={i} opacity={dim ? 0.25 : 1} data-testid={thumbnail ? undefined : "box"} data-kind={b.kind} data-status={b.status}>

@@ -47,7 +47,12 @@ export function Chart({ option, height = 300, testid }: { option: ChartOption; h
     chart.current?.setOption({ animation: false, textStyle: { fontFamily: "inherit" }, ...option }, { notMerge: true });
   }, [option]);
 
-  return <div ref={el} className="chart" style={{ height }} data-testid={testid} />;
+  // The series drawn, by name, for tests and assistive tools (the canvas itself has no text).
+  const series = (Array.isArray((option as { series?: unknown }).series) ? (option as { series: { name?: string }[] }).series : [])
+    .map((s) => s.name)
+    .filter(Boolean)
+    .join("|");
+  return <div ref={el} className="chart" style={{ height }} data-testid={testid} data-series={series} />;
 }
 
 export const palette = {

@@ -35,6 +35,8 @@ export function ConfusionMatrix({
   );
   const compact = columns.length > 14;
   const short = shortLabels([...new Set([...rows, ...columns])], compact ? 14 : 20);
+  const longest = Math.max(...columns.map((c) => [...(short.get(c) ?? c)].length));
+  const headH = Math.round(Math.min(compact ? 110 : 160, 16 + longest * 7.2));
   const scale = (i: number, j: number, diag: boolean) => {
     const v = matrix[i]?.[j] ?? null;
     if (normalize === "true" || normalize === "probability") return v ?? 0;
@@ -54,10 +56,10 @@ export function ConfusionMatrix({
           <table className="cm">
             <thead>
               <tr>
-                <th className="cm-corner" />
+                <th className="cm-corner" style={{ height: headH }} />
                 {columns.map((c) => (
-                  <th key={c} className={`cm-col ${isSpecialLabel(c) ? "cm-special" : ""}`} title={c}>
-                    <span>{short.get(c)}</span>
+                  <th key={c} className={`cm-col ${isSpecialLabel(c) ? "cm-special" : ""}`} title={c} style={{ height: headH }}>
+                    <span style={{ maxHeight: headH - 4 }}>{short.get(c)}</span>
                   </th>
                 ))}
               </tr>

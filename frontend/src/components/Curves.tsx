@@ -40,8 +40,8 @@ function rocOption(d: RocCurve, threshold?: number): ChartOption {
     xAxis: axis("False positive rate"),
     yAxis: axis("True positive rate"),
     series: [
-      { type: "line", data: zip(d.fpr, d.tpr), showSymbol: false, lineStyle: { width: 2, color: palette.primary }, areaStyle: { opacity: 0.08, color: palette.primary } },
-      { type: "line", data: [[0, 0], [1, 1]], showSymbol: false, lineStyle: { type: "dashed", color: palette.grey, width: 1 }, silent: true },
+      { name: "ROC", type: "line", data: zip(d.fpr, d.tpr), showSymbol: false, lineStyle: { width: 2, color: palette.primary }, areaStyle: { opacity: 0.08, color: palette.primary } },
+      { name: "Chance", type: "line", data: [[0, 0], [1, 1]], showSymbol: false, lineStyle: { type: "dashed", color: palette.grey, width: 1 }, silent: true },
       ...pointSeries(at, `t = ${threshold?.toFixed(2)}`),
     ],
   };
@@ -56,7 +56,7 @@ function prOption(d: PrCurve | DetPr, title: string, at: [number, number] | null
     xAxis: axis("Recall"),
     yAxis: axis("Precision"),
     series: [
-      { type: "line", data: zip(d.recall, d.precision), showSymbol: false, step: "end", lineStyle: { width: 2, color: palette.primary }, areaStyle: { opacity: 0.08, color: palette.primary } },
+      { name: "Precision–recall", type: "line", data: zip(d.recall, d.precision), showSymbol: false, step: "end", lineStyle: { width: 2, color: palette.primary }, areaStyle: { opacity: 0.08, color: palette.primary } },
       ...pointSeries(at, atText),
     ],
   };

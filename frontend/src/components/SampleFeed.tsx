@@ -6,7 +6,7 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import { isDetectionItem, type ClassificationItem, type DetectionItem, type SampleItem, type SampleQuery, type SliderParams } from "../api/client";
 import { useSamples } from "../api/queries";
 import { useElementWidth } from "../hooks";
-import { feedCountText, labelText, metadataLine, pct, truncateMiddle } from "../format";
+import { feedCountText, labelText, metadataLine, pct, truncateLabel } from "../format";
 import { OUTCOME_SHORT, OUTCOMES, type Outcome, type SortKey } from "../lib/vocabulary";
 import { BoxOverlay } from "./Boxes";
 import { Media } from "./Media";
@@ -38,10 +38,10 @@ function SampleCard({ s, onOpen }: { s: ClassificationItem; onOpen: (s: SampleIt
       <div className="sample-meta">
         <span className="truncate small sample-id" title={s.id} data-testid="feed-item-id">{s.id}</span>
         <span className="truncate small" title={`Actual: ${labelText(s.actual, "actual")}`}>
-          <span className="muted">actual</span> {truncateMiddle(labelText(s.actual, "actual"), 22)}
+          <span className="muted">actual</span> {truncateLabel(labelText(s.actual, "actual"), 22)}
         </span>
         <span className={`truncate small pred-${oc}`} title={`Predicted: ${labelText(s.predicted)}`}>
-          <span className="muted">pred</span> {truncateMiddle(labelText(s.predicted), 18)} <span className="muted">{pct(s.confidence, 0)}</span>
+          <span className="muted">pred</span> {truncateLabel(labelText(s.predicted), 18)} <span className="muted">{pct(s.confidence, 0)}</span>
         </span>
       </div>
     </button>
@@ -85,9 +85,9 @@ function TextRow({ s, onOpen }: { s: ClassificationItem; onOpen: (s: SampleItem)
         </span>
       )}
       <span className="text-row-labels">
-        <span className="label-pill" title={labelText(s.actual, "actual")}>{truncateMiddle(labelText(s.actual, "actual"), 26)}</span>
+        <span className="label-pill" title={labelText(s.actual, "actual")}>{truncateLabel(labelText(s.actual, "actual"), 30)}</span>
         <span className="arrow">→</span>
-        <span className={`label-pill pill-${oc}`} title={labelText(s.predicted)}>{truncateMiddle(labelText(s.predicted), 26)}</span>
+        <span className={`label-pill pill-${oc}`} title={labelText(s.predicted)}>{truncateLabel(labelText(s.predicted), 30)}</span>
         <span className="muted small conf">{pct(s.confidence, 0)}</span>
       </span>
     </button>
@@ -276,7 +276,7 @@ export function SampleFeed({
         ) : total === null ? (
           <Spinner label="Loading samples…" />
         ) : (
-          <div className="feed-scroll" ref={scroller} data-testid="feed-scroll">
+          <div className="feed-scroll" ref={scroller} data-testid="feed-scroll" style={{ height: Math.max(120, Math.min(560, virt.getTotalSize() + 16)) }}>
             <div style={{ height: virt.getTotalSize(), position: "relative" }}>
               {vItems.map((vr) => (
                 <div

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import type { ClassificationSample, DetectionSample, SliderParams } from "../api/client";
 import { useSample } from "../api/queries";
-import { fmt, labelText, pct, truncateMiddle } from "../format";
+import { fmt, labelText, pct, truncateLabel } from "../format";
 import { BOX_COLORS, boxColor } from "../lib/boxes";
 import { OUTCOME_SHORT, outcomeText } from "../lib/vocabulary";
 import { BoxOverlay } from "./Boxes";
@@ -91,7 +91,7 @@ export function SampleView({ evalId, index, sliders, onClose }: { evalId: number
               {(d.scores ?? []).map((s) => (
                 <div key={s.label} className="prob-row" data-testid="prob-bar" data-label={s.label}>
                   <span className={`prob-label ${actual.has(s.label) ? "is-actual" : ""}`} title={s.label}>
-                    <span className="prob-name">{truncateMiddle(s.label, 26)}</span>
+                    <span className="prob-name">{truncateLabel(s.label, 26)}</span>
                     {actual.has(s.label) && <span className="tag">annotated</span>}
                   </span>
                   <span className="prob-track">
@@ -134,7 +134,7 @@ export function DetectionImageView({ evalId, index, sliders, onClose }: { evalId
         <div className="sample-view">
           <div className="sample-media">
             {url ? (
-              <div className="box-stage" style={{ width: `min(100%, ${Math.round((STAGE_H * w) / h)}px)` }}>
+              <div className="box-stage" style={{ width: `min(100%, ${Math.round((STAGE_H * w) / h)}px)`, aspectRatio: `${w} / ${h}` }}>
                 <Media src={url} alt={d.file_name || d.id} fallback={d.file_name || d.id} testid="det-image" />
                 <BoxOverlay boxes={boxes} width={w} height={h} show={show} hover={hover} related={related} onHover={setHover} />
               </div>
@@ -168,7 +168,7 @@ export function DetectionImageView({ evalId, index, sliders, onClose }: { evalId
                     b.kind !== kind ? null : (
                       <li key={i} className={related(i) ? "hover" : ""} onMouseEnter={() => setHover(i)} onMouseLeave={() => setHover(null)} data-testid="box-item" data-status={b.status}>
                         <i style={{ background: boxColor(b.status) }} />
-                        <span className="strong truncate" title={b.label}>{b.label}</span>
+                        <span className="strong" title={b.label}>{truncateLabel(b.label, 24)}</span>
                         <span className="muted small">{b.status === "misclassified" || b.status === "crowd" ? b.status : OUTCOME_SHORT[b.status]}</span>
                         <span className="grow" />
                         {b.score != null && <span className="small">score {b.score.toFixed(2)}</span>}

@@ -1,10 +1,10 @@
-import { useCallback, useMemo, useRef, useState } from "react";
+import { useCallback, useMemo, useRef, useState, type ReactNode } from "react";
 import type { ColumnDef } from "@tanstack/react-table";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type ClassificationRow, type ClassificationSummary, type EvaluationDetail, type Num, type OptimalMetric, type Optimal } from "../api/client";
 import { keys, useLabels, useSummary } from "../api/queries";
 import { useDebounced } from "../hooks";
-import { fmt, truncateMiddle } from "../format";
+import { fmt, truncateLabel } from "../format";
 import { HIGHLIGHTS, MACRO_OF, METRICS, macroOverText, MULTILABEL_HIGHLIGHTS, MULTILABEL_METRICS, TOPK_HELP, type MetricHelp } from "../metricsHelp";
 import { BELOW_THRESHOLD, NO_LABEL, OUTCOME_SHORT, OUTCOMES, type Outcome } from "../lib/vocabulary";
 import { setView, useView } from "../routes";
@@ -28,7 +28,7 @@ function MetricCard({
   help: MetricHelp;
   value: Num;
   ci: string;
-  sub?: string | null;
+  sub?: ReactNode;
   note?: string | null;
 }) {
   return (
@@ -68,31 +68,27 @@ function Highlights({ ev, s, atDefault, threshold, busy }: { ev: EvaluationDetai
       {keysShown.map((k) => {
         const help = (multilabel ? MULTILABEL_METRICS[k] : undefined) ?? METRICS[k];
         if (!help) return null;
-        let sub = macroOverText(s, k);
-        if (k === "accuracy" && !multilabel) sub = `top-1 (argmax) ${fmt(s.top1_accuracy)}`;
+        let sub: ReactNode = macroOverText(s, k);
+        if (k === "accuracy" && !multilabel)
+          sub = (
+            <>
+              top-1 (argmax) {fmt(s.top1_accuracy)}
+              {topK.length > 0 && (
+                <span className="metric-topk" data-testid="metric-top_k">
+                  <br />
+                  {topK.map((t) => `top-${t.k} ${fmt(t.value)}`).join(" · ")}
+                </span>
+              )}
+            </>
+          );
         const note =
           k === "accuracy" && !multilabel
-            ? "Top-1 (argmax) accuracy is the accuracy at threshold 0, scikit-learn's accuracy_score."
+            ? `Top-1 (argmax) accuracy ignores the threshold: scikit-learn's accuracy_score. ${TOPK_HELP.what} ${TOPK_HELP.how}`
             : MACRO_OF[k]
               ? "Classes where the metric is undefined (no prediction, or no sample) are left out of the mean."
               : null;
         return <MetricCard key={k} k={k} help={help} value={values[k] ?? null} ci={ciText(k, help)} sub={sub} note={note} />;
       })}
-      {topK.length > 0 && (
-        <div className="metric-card" data-testid="metric-top_k" tabIndex={0}>
-          <div className="metric-label">
-            {TOPK_HELP.label} <span className="info" aria-hidden>i</span>
-          </div>
-          <div className="metric-value" data-testid="metric-top_k-value">{fmt(topK[0].value)}</div>
-          <div className="metric-ci">top-{topK[0].k}, threshold-free</div>
-          <div className="metric-sub">{topK.map((t) => `top-${t.k} ${fmt(t.value)}`).join(" · ")}</div>
-          <div className="tooltip" role="tooltip">
-            <strong>{TOPK_HELP.label}</strong>
-            <p>{TOPK_HELP.what}</p>
-            <p className="muted">How: {TOPK_HELP.how}</p>
-          </div>
-        </div>
-      )}
     </div>
   );
 }
@@ -180,7 +176,7 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
         header: "Class",
         cell: (c) => (
           <span className="strong" title={String(c.getValue())}>
-            {truncateMiddle(String(c.getValue()), 28)}
+            {truncateLabel(String(c.getValue()), 40)}
           </span>
         ),
       },

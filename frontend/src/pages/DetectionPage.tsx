@@ -4,7 +4,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { api, type DetectionRow, type DetectionSummary, type EvaluationDetail, type Num, type OptimalMetric } from "../api/client";
 import { keys, useLabels, useSummary } from "../api/queries";
 import { useDebounced } from "../hooks";
-import { fmt, truncateMiddle } from "../format";
+import { fmt, truncateLabel } from "../format";
 import { COCO_HELP } from "../metricsHelp";
 import { NOT_AN_OBJECT, NOT_DETECTED, OUTCOME_SHORT, OUTCOMES, type Outcome } from "../lib/vocabulary";
 import { setView, useView } from "../routes";
@@ -90,7 +90,7 @@ function Protocols({ p }: { p: Record<string, unknown> | null | undefined }) {
           <tbody>
             {Object.entries(perClass).map(([label, row]) => (
               <tr key={label}>
-                <td className="strong" title={label}>{truncateMiddle(label, 28)}</td>
+                <td className="strong" title={label}>{truncateLabel(label, 40)}</td>
                 {names.map((n) => (
                   <td key={n} className="num">{fmt(row[n] ?? null)}</td>
                 ))}
@@ -188,7 +188,7 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
         header: "Class",
         cell: (c) => (
           <span className="strong" title={String(c.getValue())}>
-            {truncateMiddle(String(c.getValue()), 28)}
+            {truncateLabel(String(c.getValue()), 40)}
           </span>
         ),
       },
