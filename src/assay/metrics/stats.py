@@ -92,10 +92,16 @@ def bootstrap_intervals(
 def mean_std(rows: list[Mapping[str, float | None]]) -> tuple[dict, dict]:
     """Mean and (population) standard deviation of each numeric key over rows, ignoring None.
 
-    >>> mean_std([{"a": 1.0}, {"a": 3.0}])
-    ({'a': 2.0}, {'a': 1.0})
+    >>> mean_std([{"a": 1.0, "b": None}, {"a": 3.0, "b": 2.0}])
+    ({'a': 2.0, 'b': 2.0}, {'a': 1.0, 'b': 0.0})
     """
-    keys = [k for k in rows[0] if isinstance(rows[0][k], (int, float))] if rows else []
+    keys: list[str] = []
+    for r in rows:  # every numeric key, even one undefined (None) in the first row
+        keys += [
+            k
+            for k, v in r.items()
+            if isinstance(v, int | float) and not isinstance(v, bool) and k not in keys
+        ]
     mean: dict[str, float | None] = {}
     std: dict[str, float | None] = {}
     for k in keys:
