@@ -99,6 +99,12 @@ def reference_multi(y, s, t):
                 y, pred, labels=present, average=avg, zero_division=0
             )
             out.update({f"{avg}_precision": pr, f"{avg}_recall": r, f"{avg}_f1": f})
+    # undefined (None in the summary) where scikit-learn says 0: weighted averages when nothing
+    # is labeled, every average when nothing is labeled or predicted
+    for avg in ("weighted",) if not y.any() else ():
+        out.update({f"{avg}_{k}": np.nan for k in ("precision", "recall", "f1")})
+    for avg in ("macro", "micro", "weighted") if not present else ():
+        out.update({f"{avg}_{k}": np.nan for k in ("precision", "recall", "f1")})
     out["roc_auc_macro"] = _mean_defined(
         [skm.roc_auc_score(y[:, c], s[:, c]) for c in range(C) if 0 < y[:, c].sum() < n]
     )
