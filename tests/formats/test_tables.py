@@ -143,7 +143,7 @@ BAD_CASES = [
     (
         "id,label\n1,a\n",
         "id,a,b\n1,high,.5\n",
-        r"pred\.csv: row 1, column 'a': score 'high' is not a number",
+        r"pred\.csv: row 1, column 'a': score is not a number",
     ),
     ("id,label\n1,a\n", "id,a,b\n1,,.5\n", r"pred\.csv: row 1, column 'a': missing score"),
     (

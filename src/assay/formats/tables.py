@@ -14,12 +14,14 @@ the row (1-based, counting data rows after the header) or column.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from assay.errors import InputError
 
@@ -27,6 +29,17 @@ Task = Literal["classification", "multilabel"]
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 RESERVED = {"id", "label", "labels", "text", "path", "fold"}
+TEXT_COLUMNS = {"id", "label", "text", "path", "fold"}  # one text value a row
+
+
+def _short(value: object, limit: int = 40) -> str:
+    """A value quoted in a message: one line, at most ``limit`` characters.
+
+    >>> _short("x" * 50)
+    'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'
+    """
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 @dataclass
@@ -79,6 +92,7 @@ class Predictions:
     classes: list[str]
     scores: np.ndarray  # float64 (N, C)
     wide: bool = True
+    warnings: list[str] = field(default_factory=list)  # one line each, for the caller to print
 
 
 @dataclass
@@ -133,9 +147,10 @@ def read_table(path: str | Path, *, string_columns: tuple[str, ...] = ()) -> pa.
         import pyarrow.parquet as pq
 
         try:
-            table = pq.read_table(path)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"is not a readable Parquet file ({exc})", file=str(path)) from None
+            table = pq.read_table(path, use_threads=False)  # no pool left running on an error
+        except (pa.ArrowException, OSError) as exc:
+            reason = (str(exc).splitlines() or ["unknown error"])[0][:200]
+            raise InputError(f"is not a readable Parquet file ({reason})", file=str(path)) from None
     elif suffix in {".jsonl", ".ndjson", ".json"}:
         table = _read_jsonl(path)
     elif suffix in {".csv", ".tsv", ".txt"}:
@@ -149,30 +164,98 @@ def read_table(path: str | Path, *, string_columns: tuple[str, ...] = ()) -> pa.
     return table
 
 
+CSV_BLOCK_BYTES = 8 << 20
+"""The longest CSV field (quoted text included) read; a longer one is an error naming its row."""
+
+
 def _read_csv(path: Path, string_columns: tuple[str, ...], delimiter: str) -> pa.Table:
+    """Parse with pyarrow, single-threaded, from an in-memory buffer.
+
+    Threads are off on purpose: when pyarrow's threaded CSV reader fails mid-file (a field longer
+    than a block, a bad row), its pool still holds running tasks as the error reaches Python, and
+    the process then aborts at exit ("terminate called without an active exception", exit 134)
+    or, reading a Python file object, deadlocks on the GIL. A parse error is located again with
+    the standard csv module so the message names the row, never echoing its text.
+    """
     import pyarrow.csv as pcsv
 
     data = _text_bytes(path)
-    header = next(iter(io.StringIO(data.decode("utf-8"))), "")
-    names = [h.strip().strip('"') for h in header.rstrip("\r\n").split(delimiter)]
+    end = data.find(b"\n")
+    header = data[: end if end >= 0 else len(data)].decode("utf-8")
+    names = [h.strip().strip('"') for h in header.rstrip("\r").split(delimiter)]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise InputError(f"column '{dupes[0]}' appears twice in the header", file=str(path))
+        raise InputError(f"column '{_short(dupes[0])}' appears twice in the header", file=str(path))
     types = {c: pa.string() for c in string_columns if c in names}
+    for _ in range(len(names) + 1):
+        try:
+            return pcsv.read_csv(
+                pa.BufferReader(data),
+                read_options=pcsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES),
+                parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+                convert_options=pcsv.ConvertOptions(
+                    column_types=types,
+                    null_values=[""],
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except pa.ArrowInvalid as exc:
+            msg = str(exc)
+            column = re.match(r"In CSV column #(\d+): CSV conversion error", msg)
+            if column is None or not 0 <= int(column.group(1)) < len(names):
+                _locate_csv_error(data, path, delimiter, len(names))
+                raise InputError(
+                    f"cannot parse CSV ({_arrow_reason(msg)})", file=str(path)
+                ) from None
+            # A type guessed from the first rows fails later on: read that column as text, and
+            # let the column's reader name the row that is not a number.
+            types[names[int(column.group(1))]] = pa.string()
+    raise InputError("cannot parse CSV", file=str(path))
+
+
+def _arrow_reason(msg: str) -> str:
+    """Pyarrow's message without the row text it quotes after the last colon."""
+    first = msg.splitlines()[0] if msg else "unknown error"
+    m = re.match(r"(CSV parse error: Expected \d+ columns?, got \d+)", first)
+    if m:
+        return m.group(1)
+    if "straddl" in first:
+        return f"a field is longer than {CSV_BLOCK_BYTES >> 20} MiB"
+    return re.sub(r"'[^']*'", "'...'", first.split(": ", 2)[-1] if ": " in first else first)[:200]
+
+
+def _locate_csv_error(data: bytes, path: Path, delimiter: str, n_columns: int) -> None:
+    """Find the first row pyarrow could not parse (too long, wrong column count) and raise."""
+    import csv
+
+    limit = csv.field_size_limit()
+    csv.field_size_limit(CSV_BLOCK_BYTES)
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")
+    reader = csv.reader(text, delimiter=delimiter)
+    row = 0
     try:
-        return pcsv.read_csv(
-            io.BytesIO(data),
-            parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pcsv.ConvertOptions(
-                column_types=types,
-                null_values=[""],
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
+        next(reader, None)  # the header
+        for fields in reader:
+            if not fields:
+                continue  # a blank line, skipped by pyarrow too
+            row += 1
+            if len(fields) != n_columns:
+                raise InputError(
+                    f"expected {n_columns} columns, got {len(fields)}",
+                    file=str(path),
+                    where=f"row {row}",
+                )
+    except csv.Error as exc:
+        what = (
+            f"a field is longer than {CSV_BLOCK_BYTES >> 20} MiB"
+            if "field larger than field limit" in str(exc)
+            else "cannot parse CSV (unbalanced quotes?)"
         )
-    except pa.ArrowInvalid as exc:
-        msg = str(exc).splitlines()[0]
-        raise InputError(f"cannot parse CSV: {msg}", file=str(path)) from None
+        raise InputError(what, file=str(path), where=f"row {row + 1}") from None
+    finally:
+        csv.field_size_limit(limit)
+        text.detach()
 
 
 def _read_jsonl(path: Path) -> pa.Table:
@@ -202,17 +285,149 @@ def _read_jsonl(path: Path) -> pa.Table:
             raise InputError("expected a JSON object", file=str(path), where=f"row {i + 1}")
     if not rows:
         raise InputError("has no rows", file=str(path))
-    try:
-        return pa.Table.from_pylist(rows)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise InputError(f"rows have inconsistent types ({exc})", file=str(path)) from None
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    columns = {c: [row.get(c) for row in rows] for c in names}
+    for c in TEXT_COLUMNS & set(names):
+        columns[c] = _json_text_values(columns[c], path, c)
+    arrays = {}
+    for c, values in columns.items():
+        try:
+            arrays[c] = pa.array(values)
+        except (pa.ArrowException, OverflowError):
+            raise InputError(
+                f"column '{_short(c)}' {_json_mixed(values)}",
+                file=str(path),
+                where=f"row {_json_first_odd(values) + 1}",
+            ) from None
+    return pa.table(arrays)
 
 
-def _str_list(table: pa.Table, name: str) -> list[str]:
+def _json_kind(v: object) -> str:
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int | float):
+        return "a number"
+    if isinstance(v, str):
+        return "text"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "an object"
+    return "null"
+
+
+def _json_first_odd(values: list) -> int:
+    """Index of the first value whose kind differs from the first non-null value's."""
+    kinds = [_json_kind(v) for v in values]
+    first = next((k for k in kinds if k != "null"), "null")
+    for i, k in enumerate(kinds):
+        if k not in (first, "null"):
+            return i
+    for i, v in enumerate(values):  # same kinds, yet unconvertible: an integer beyond 64 bits
+        if isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**64:
+            return i
+    return 0
+
+
+def _json_mixed(values: list) -> str:
+    i = _json_first_odd(values)
+    first = next((_json_kind(v) for v in values if v is not None), "null")
+    odd = _json_kind(values[i])
+    if odd == first:
+        return "holds a number that does not fit 64 bits"
+    return f"mixes {first} and {odd}"
+
+
+def _json_text_values(values: list, path: Path, column: str) -> list:
+    """Ids, labels, text, paths and folds from JSON: text, or integers written as text.
+
+    A number that is not an exact integer (a float, or an integer beyond 64 bits that the JSON
+    parser turned into a float) cannot name a sample: it is an error, not a rounded id.
+    """
+    kinds = set(map(type, values))
+    if kinds <= {str, type(None)}:
+        return values
+    out: list = []
+    for i, v in enumerate(values):
+        if v is None or isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, bool):
+            out.append("true" if v else "false")
+        elif isinstance(v, int):
+            out.append(str(v))
+        elif isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+            out.append(str(int(v)))
+        else:
+            what = (
+                "a number that is not an exact integer (beyond 64 bits?); write it as text"
+                if isinstance(v, float)
+                else f"{_json_kind(v)}, expected text"
+            )
+            raise InputError(
+                f"column '{column}' holds {what}", file=str(path), where=f"row {i + 1}"
+            )
+    return out
+
+
+def _first_valid(col: pa.ChunkedArray) -> int:
+    valid = col.is_valid().to_numpy(zero_copy_only=False)
+    return int(np.argmax(valid)) if valid.any() else 0
+
+
+def _type_name(t: pa.DataType) -> str:
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return "lists"
+    if pa.types.is_struct(t):
+        return "objects (structs)"
+    if pa.types.is_map(t):
+        return "maps"
+    return f"{t} values"
+
+
+def _str_list(table: pa.Table, name: str, path: Path | None = None) -> list[str]:
+    """A column as text: integers, exact decimals and integral floats below 2**53 are written out.
+
+    Nested values (lists, structs), floats that are not exact integers (an id beyond 64 bits
+    stored as a float) and binary data are an :class:`InputError` naming the column and row.
+    """
     col = table.column(name)
-    if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
-        col = col.cast(pa.string())
-    return col.to_pylist()
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col, t = col.cast(t.value_type), t.value_type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return col.to_pylist()
+    where = None
+    if pa.types.is_floating(t):
+        values = col.fill_null(0).to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            inexact = (
+                ~np.isfinite(values) | (values != np.round(values)) | (np.abs(values) >= 2**53)
+            )
+        if inexact.any():
+            where = f"row {int(np.argmax(inexact)) + 1}"
+            what = "numbers that are not exact integers (beyond 64 bits?); write them as text"
+        else:
+            out = pc.cast(col, pa.int64(), safe=False).cast(pa.string()).to_pylist()
+            return out
+    elif pa.types.is_decimal(t) and t.scale > 0:
+        what = "decimal numbers; write them as text"
+    elif (
+        pa.types.is_integer(t)
+        or pa.types.is_decimal(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_null(t)
+        or pa.types.is_string_view(t)
+    ):
+        return col.cast(pa.string()).to_pylist()
+    else:
+        what = f"{_type_name(t)}, expected text"
+    if where is None:
+        where = f"row {_first_valid(col) + 1}"
+    raise InputError(
+        f"column '{_short(name)}' holds {what}",
+        file=None if path is None else str(path),
+        where=where,
+    )
 
 
 def _null_row(values: list, path: Path, column: str) -> None:
@@ -228,7 +443,7 @@ def _check_unique_ids(ids: np.ndarray, path: Path) -> None:
     if dup.size:
         second = int(max(order[dup[0]], order[dup[0] + 1]))
         raise InputError(
-            f"id '{ids[second]}' appears twice", file=str(path), where=f"row {second + 1}"
+            f"id '{_short(ids[second])}' appears twice", file=str(path), where=f"row {second + 1}"
         )
 
 
@@ -254,26 +469,27 @@ def read_ground_truth(path: str | Path) -> GroundTruth:
         raise InputError("missing column 'label' (or 'labels' for multi-label)", file=str(path))
     if "label" in names and "labels" in names:
         raise InputError("has both 'label' and 'labels' columns; keep one", file=str(path))
-    ids_list = _str_list(table, "id")
+    ids_list = _str_list(table, "id", path)
     _null_row(ids_list, path, "id")
     ids = np.array(ids_list, dtype=object)
     _check_unique_ids(ids, path)
     gt = GroundTruth(source=path.resolve(), ids=ids)
     if "label" in names:
-        labels = _str_list(table, "label")
+        labels = _str_list(table, "label", path)
         _null_row(labels, path, "label")
         gt.labels = labels
     else:
-        gt.label_sets = _label_sets(table.column("labels"), path)
+        gt.label_sets = _label_sets(table, path)
     if "text" in names:
-        gt.text = list(_str_list(table, "text"))
+        gt.text = list(_str_list(table, "text", path))
     if "path" in names:
         base = path.resolve().parent
         gt.paths = [
-            None if p in (None, "") else str((base / p).resolve()) for p in _str_list(table, "path")
+            None if p in (None, "") else str((base / p).resolve())
+            for p in _str_list(table, "path", path)
         ]
     if "fold" in names:
-        folds = _str_list(table, "fold")
+        folds = _str_list(table, "fold", path)
         _null_row(folds, path, "fold")
         gt.folds = folds
     extra = [c for c in names if c not in RESERVED]
@@ -282,15 +498,23 @@ def read_ground_truth(path: str | Path) -> GroundTruth:
     return gt
 
 
-def _label_sets(col: pa.ChunkedArray, path: Path) -> list[list[str]]:
-    if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+def _label_sets(table: pa.Table, path: Path) -> list[list[str]]:
+    col = table.column("labels")
+    t = col.type
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        if pa.types.is_nested(t.value_type):
+            raise InputError(
+                f"column 'labels' holds lists of {_type_name(t.value_type)}, expected text",
+                file=str(path),
+                where=f"row {_first_valid(col) + 1}",
+            )
         out = []
         for i, v in enumerate(col.to_pylist()):
             if v is None:
                 raise InputError("empty 'labels'", file=str(path), where=f"row {i + 1}")
             out.append([str(x) for x in v])
         return out
-    values = col.cast(pa.string()).to_pylist()
+    values = _str_list(table, "labels", path)
     return [[p.strip() for p in (v or "").split("|") if p.strip()] for v in values]
 
 
@@ -337,7 +561,7 @@ def read_predictions(path: str | Path) -> Predictions:
     names = table.column_names
     if "id" not in names:
         raise InputError("missing column 'id'", file=str(path))
-    ids_list = _str_list(table, "id")
+    ids_list = _str_list(table, "id", path)
     _null_row(ids_list, path, "id")
     if set(names) == {"id", "label", "score"}:
         return _long_predictions(table, ids_list, path)
@@ -347,47 +571,67 @@ def read_predictions(path: str | Path) -> Predictions:
     ids = np.array(ids_list, dtype=object)
     _check_unique_ids(ids, path)
     scores = np.empty((table.num_rows, len(classes)), dtype=np.float64)
+    warnings: list[str] = []
     for j, c in enumerate(classes):
-        scores[:, j] = _float_column(table.column(c), path, c)
-    return Predictions(source=path.resolve(), ids=ids, classes=classes, scores=scores)
+        scores[:, j] = _float_column(table.column(c), path, c, warnings)
+    return Predictions(
+        source=path.resolve(), ids=ids, classes=classes, scores=scores, warnings=warnings
+    )
 
 
-def _float_column(col: pa.ChunkedArray, path: Path, name: str) -> np.ndarray:
-    if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
-        if col.null_count:
-            row = int(np.nonzero(col.is_null().to_numpy(zero_copy_only=False))[0][0])
-            raise InputError(
-                "missing score", file=str(path), where=f"row {row + 1}, column '{name}'"
+def _float_column(
+    col: pa.ChunkedArray, path: Path, name: str, warnings: list[str] | None = None
+) -> np.ndarray:
+    """A score column as float64; missing, non-numeric, NaN and infinite scores name their row.
+
+    Booleans are read as 1 / 0 with a line added to ``warnings``.
+    """
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col, t = col.cast(t.value_type), t.value_type
+    where = f"column '{_short(name)}'"
+    if pa.types.is_null(t) or col.null_count:
+        row = int(np.argmax(col.is_null().to_numpy(zero_copy_only=False)))
+        raise InputError("missing score", file=str(path), where=f"row {row + 1}, {where}")
+    if pa.types.is_boolean(t):
+        if warnings is not None:
+            warnings.append(
+                f"{path}: {where} holds booleans, read as scores 1 and 0 (expected probabilities)"
             )
-        values = col.to_numpy().astype(np.float64, copy=False)
-    else:
+        values = col.to_numpy(zero_copy_only=False).astype(np.float64)
+    elif pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t):
+        values = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+    elif pa.types.is_string(t) or pa.types.is_large_string(t):
         raw = col.to_pylist()
         values = np.empty(len(raw), dtype=np.float64)
         for i, v in enumerate(raw):
-            if v is None or v == "":
-                raise InputError(
-                    "missing score", file=str(path), where=f"row {i + 1}, column '{name}'"
-                )
+            if v == "":
+                raise InputError("missing score", file=str(path), where=f"row {i + 1}, {where}")
             try:
                 values[i] = float(v)
             except (TypeError, ValueError):
                 raise InputError(
-                    f"score {v!r} is not a number",
-                    file=str(path),
-                    where=f"row {i + 1}, column '{name}'",
+                    "score is not a number", file=str(path), where=f"row {i + 1}, {where}"
                 ) from None
+    else:
+        raise InputError(
+            f"holds {_type_name(t)}, expected numbers",
+            file=str(path),
+            where=f"row {_first_valid(col) + 1}, {where}",
+        )
     bad = np.nonzero(~np.isfinite(values))[0]
     if bad.size:
         raise InputError(
-            f"score is {values[bad[0]]}", file=str(path), where=f"row {bad[0] + 1}, column '{name}'"
+            f"score is {values[bad[0]]}", file=str(path), where=f"row {bad[0] + 1}, {where}"
         )
     return values
 
 
 def _long_predictions(table: pa.Table, ids_list: list[str], path: Path) -> Predictions:
-    labels = _str_list(table, "label")
+    labels = _str_list(table, "label", path)
     _null_row(labels, path, "label")
-    score = _float_column(table.column("score"), path, "score")
+    warnings: list[str] = []
+    score = _float_column(table.column("score"), path, "score", warnings)
     ids_arr = np.array(ids_list, dtype=object)
     uniq_ids, id_idx = np.unique(ids_arr, return_inverse=True)
     # Keep the ids in order of first appearance.
@@ -405,7 +649,7 @@ def _long_predictions(table: pa.Table, ids_list: list[str], path: Path) -> Predi
     if dup.size:
         row = int(order[dup[0] + 1])
         raise InputError(
-            f"id '{ids_list[row]}' has label '{labels[row]}' twice",
+            f"id '{_short(ids_list[row])}' has label '{_short(labels[row])}' twice",
             file=str(path),
             where=f"row {row + 1}",
         )
@@ -415,11 +659,17 @@ def _long_predictions(table: pa.Table, ids_list: list[str], path: Path) -> Predi
     if missing.size:
         i, j = missing[0]
         raise InputError(
-            f"id '{uniq_ids[i]}' has no score for label '{classes[j]}' (a long table needs every id x label)",
+            f"id '{_short(uniq_ids[i])}' has no score for label '{_short(classes[j])}'"
+            " (a long table needs every id x label)",
             file=str(path),
         )
     return Predictions(
-        source=path.resolve(), ids=uniq_ids, classes=classes, scores=scores, wide=False
+        source=path.resolve(),
+        ids=uniq_ids,
+        classes=classes,
+        scores=scores,
+        wide=False,
+        warnings=warnings,
     )
 
 
@@ -461,7 +711,7 @@ def align(
     if not found.all():
         row = int(np.nonzero(~found)[0][0])
         raise InputError(
-            f"no prediction for id '{gt.ids[row]}' (ground truth row {row + 1})",
+            f"no prediction for id '{_short(gt.ids[row])}' (ground truth row {row + 1})",
             file=str(pred.source),
         )
     take = pred_order[pos_clipped]
@@ -470,7 +720,7 @@ def align(
         used[take] = True
         row = int(np.nonzero(~used)[0][0])
         raise InputError(
-            f"prediction for id '{pred.ids[row]}' that is not in the ground truth {gt.source.name}",
+            f"prediction for id '{_short(pred.ids[row])}' that is not in the ground truth {gt.source.name}",
             file=str(pred.source),
             where=f"row {row + 1}" if pred.wide else None,
         )
@@ -485,7 +735,7 @@ def align(
             raise InputError(
                 f"score {scores[i, j]:g} is outside [0, 1] (pass --logits for raw scores)",
                 file=str(pred.source),
-                where=f"row {int(take[i]) + 1}, column '{classes[j]}'",
+                where=f"row {int(take[i]) + 1}, column '{_short(classes[j])}'",
             )
 
     index = {c: i for i, c in enumerate(classes)}
@@ -496,7 +746,7 @@ def align(
             k = index.get(lab)
             if k is None:
                 raise InputError(
-                    f"label '{lab}' is not among the score columns of {pred.source.name}",
+                    f"label '{_short(lab)}' is not among the score columns of {pred.source.name}",
                     file=str(gt.source),
                     where=f"row {i + 1}",
                 )
@@ -509,14 +759,49 @@ def align(
                 k = index.get(lab)
                 if k is None:
                     raise InputError(
-                        f"label '{lab}' is not among the score columns of {pred.source.name}",
+                        f"label '{_short(lab)}' is not among the score columns of {pred.source.name}",
                         file=str(gt.source),
                         where=f"row {i + 1}",
                     )
                 y_true[i, k] = True
     folds = np.array(gt.folds, dtype=object) if gt.folds is not None else None
+    warnings = list(pred.warnings)
+    if task == "classification" and not logits:
+        note = _sum_warning(scores, take, pred)
+        if note is not None:
+            warnings.append(note)
     return ClassificationInput(
-        gt=gt, classes=classes, y_true=y_true, y_score=scores, task=task, folds=folds
+        gt=gt,
+        classes=classes,
+        y_true=y_true,
+        y_score=scores,
+        task=task,
+        folds=folds,
+        warnings=warnings,
+    )
+
+
+SUM_TOLERANCE = 0.01
+
+
+def _sum_warning(scores: np.ndarray, take: np.ndarray, pred: Predictions) -> str | None:
+    """One line when single-label score rows do not sum to 1 (within ``SUM_TOLERANCE``), else None.
+
+    >>> p = Predictions(Path("p.csv"), np.array(["a", "b"], object), ["x", "y"], np.zeros((2, 2)))
+    >>> _sum_warning(np.array([[0.5, 0.5], [0.2, 0.3]]), np.array([0, 1]), p)
+    'p.csv: row 2: scores do not sum to 1 in 1 of 2 rows (first sum 0.5); single-label metrics read them as probabilities (raw scores: pass --logits)'
+    """
+    sums = scores.sum(axis=1)
+    off = np.abs(sums - 1.0) > SUM_TOLERANCE
+    n_off = int(np.count_nonzero(off))
+    if n_off == 0:
+        return None
+    i = int(np.argmax(off))
+    place = f"row {int(take[i]) + 1}" if pred.wide else f"id '{_short(pred.ids[take[i]])}'"
+    return (
+        f"{pred.source}: {place}: scores do not sum to 1 in {n_off} of {len(sums)} rows "
+        f"(first sum {sums[i]:.4g}); single-label metrics read them as probabilities"
+        " (raw scores: pass --logits)"
     )
 
 
