@@ -211,3 +211,17 @@ def test_undefined_metrics_have_no_interval():
     r = ClassificationResults([0, 0, 0, 0], [[0.9, 0.1]] * 4)
     ci = r.intervals(n=10)
     assert ci["roc_auc_macro"] is None and ci["accuracy"] == {"low": 1.0, "high": 1.0}
+
+
+@pytest.mark.parametrize("n", [2_000, 40_000])  # 16-bit keys, and a class too large for them
+def test_replicate_auc_ap_equals_ovr_auc_ap_on_the_resampled_rows(n):
+    from assay.metrics.ranking import ovr_auc_ap
+
+    y, s = single(21, n, 2, 3, False, np.float32)
+    idx = bootstrap_indices(n, 3, seed=1)
+    n_pos = np.stack([np.bincount(y[rows], minlength=2) for rows in idx])
+    auc, ap = replicate_auc_ap(idx, y, s, n_pos)
+    for b, rows in enumerate(idx):
+        ref_auc, ref_ap = ovr_auc_ap(y[rows], s[rows])
+        np.testing.assert_allclose(auc[b], ref_auc, rtol=0, atol=TOL)
+        np.testing.assert_allclose(ap[b], ref_ap, rtol=0, atol=TOL)
