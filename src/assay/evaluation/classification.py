@@ -172,7 +172,10 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
     # ---------------------------------------------------------------- public queries
     def summary(self, at: OperatingPoint | None = None) -> dict[str, Any]:
         """Headline metrics at the threshold (default: the evaluation's); O(C log N). See
-        :mod:`assay.evaluation.results` for the keys.
+        :mod:`assay.evaluation.results` for the keys. ``macro_over`` counts the classes each macro
+        average runs over: precision / recall / F1 the classes labeled or predicted (an undefined
+        value counting 0, as scikit-learn's ``zero_division=0``), ROC AUC the classes with
+        positives and negatives, average precision the classes with positives.
 
         >>> s = ClassificationResults([0, 1, 0], [[.9, .1, 0], [.2, .8, 0], [.5, .5, 0]]).summary()
         >>> s["macro_f1"], s["top1_accuracy"], s["top_k"], s["macro_over"]["roc_auc"]
