@@ -65,8 +65,8 @@ BAD_RESULTS = [
     ([{**DET, "bbox": [0, 0, 5, -1]}], "entry 0", "non-positive"),
     ([DET, {k: v for k, v in DET.items() if k != "score"}], "entry 1", "missing field 'score'"),
     ([DET, {k: v for k, v in DET.items() if k != "bbox"}], "entry 1", "missing field 'bbox'"),
-    ([{**DET, "bbox": [1, 2, 3]}], "entry 0", "4 numbers"),
-    ([DET, {**DET, "score": "high"}], "entry 1", "must be a number"),
+    ([{**DET, "bbox": [1, 2, 3]}], "entry 0", "4 finite numbers"),
+    ([DET, {**DET, "score": "high"}], "entry 1", "must be a finite number, got text"),
     ([DET, 5], "entry 1", "expected an object"),
 ]
 
@@ -106,7 +106,7 @@ def _gt_with(**changes) -> dict:
         (_gt_with(bbox=[0, 0, 3, 0]), "annotations[1]", "non-positive"),
         (_gt_with(bbox=None), "annotations[1]", "bbox must be"),
         ({k: v for k, v in GT.items() if k != "categories"}, None, "missing key 'categories'"),
-        ({**GT, "images": [{"file_name": "x"}]}, "images[0]", "numeric 'id'"),
+        ({**GT, "images": [{"file_name": "x"}]}, "images[0]", "missing field 'id'"),
     ],
 )
 def test_bad_gt_names_the_annotation(tmp_path: Path, gt, where, msg) -> None:

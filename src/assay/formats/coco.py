@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import math
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -47,52 +48,141 @@ def read_json(path: str | Path) -> Any:
             gc.enable()
 
 
+ID_FIELDS = frozenset({"id", "image_id", "category_id"})
+"""Integer ids: exact, within 64 bits (a float only when it is a whole number below 2**53)."""
+
+
 def _is_num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_id(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int):
+        return -(2**63) <= v < 2**63
+    return isinstance(v, float) and v.is_integer() and abs(v) < 2**53
+
+
+def _kind(v: Any) -> str:
+    """What a JSON value is, for a message that does not echo it."""
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int | float):
+        return "a number" if _is_num(v) else "not finite"
+    if isinstance(v, str):
+        return "text"
+    if isinstance(v, list):
+        return f"a list of {len(v)}"
+    if isinstance(v, dict):
+        return "an object"
+    return "null"
+
+
+def _bad_field(f: str, v: Any) -> str | None:
+    """Why ``v`` is not a valid value of field ``f`` (None when it is)."""
+    if f == "bbox":
+        if isinstance(v, list) and len(v) == 4 and all(_is_num(x) for x in v):
+            return None
+        if isinstance(v, list) and len(v) == 4:
+            j = next(j for j, x in enumerate(v) if not _is_num(x))
+            return f"bbox[{j}] must be a finite number, got {_kind(v[j])}"
+        return f"bbox must be 4 finite numbers [x, y, w, h], got {_kind(v)}"
+    if f in ID_FIELDS:
+        if _is_id(v):
+            return None
+        if isinstance(v, int) and not isinstance(v, bool):
+            return f"field '{f}' is an integer beyond 64 bits"
+        if isinstance(v, float) and math.isfinite(v):
+            return (
+                f"field '{f}' must be an exact integer id (a float beyond 2**53 or with a fraction)"
+            )
+        return f"field '{f}' must be an integer id, got {_kind(v)}"
+    if _is_num(v):
+        return None
+    return f"field '{f}' must be a finite number, got {_kind(v)}"
 
 
 def _check_entry(d: Any, fields: tuple[str, ...], *, file: str | None, where: str) -> None:
     """Slow-path validation of one entry: a dict with the numeric fields and a 4-number bbox."""
     if not isinstance(d, dict):
-        raise InputError(f"expected an object, got {type(d).__name__}", file=file, where=where)
+        raise InputError(f"expected an object, got {_kind(d)}", file=file, where=where)
     for f in fields:
         if f not in d:
             raise InputError(f"missing field '{f}'", file=file, where=where)
-        v = d[f]
-        if f == "bbox":
-            if not (isinstance(v, list) and len(v) == 4 and all(_is_num(x) for x in v)):
-                raise InputError(
-                    f"bbox must be 4 numbers [x, y, w, h], got {v!r}", file=file, where=where
-                )
-        elif not _is_num(v):
-            raise InputError(f"field '{f}' must be a number, got {v!r}", file=file, where=where)
+        why = _bad_field(f, d[f])
+        if why is not None:
+            raise InputError(why, file=file, where=where)
+
+
+def _numbers(vals: list[Any], f: str) -> np.ndarray:
+    """Values of field ``f`` as float64 (finite) or, for ids, int64; ValueError when one is not."""
+    kinds = set(map(type, vals))
+    if not kinds <= {int, float}:
+        raise ValueError(f)
+    if f in ID_FIELDS:
+        if kinds == {int}:
+            return np.array(vals, dtype=np.int64)  # OverflowError beyond 64 bits
+        x = np.array(vals, dtype=np.float64)
+        if not ((x == np.round(x)) & (np.abs(x) < 2**53)).all():
+            raise ValueError(f)
+        return x.astype(np.int64)
+    x = np.array(vals, dtype=np.float64)
+    if not np.isfinite(x).all():
+        raise ValueError(f)
+    return x
 
 
 def _columns(
     items: list[Any], fields: tuple[str, ...], *, file: str | None, where: str
 ) -> dict[str, np.ndarray]:
-    """Extract numeric columns (and ``bbox`` as (n, 4)) from a list of dicts, validating them."""
+    """Extract columns (``bbox`` as (n, 4) float64, ids as int64, numbers as float64) from a list
+    of dicts, validating them: booleans, text, NaN / inf and ids beyond 64 bits are refused."""
     n = len(items)
     out: dict[str, np.ndarray] = {}
     try:
         for f in fields:
+            vals = list(map(itemgetter(f), items))
             if f == "bbox":
-                bbs = [d["bbox"] for d in items]
-                lens = np.fromiter(map(len, bbs), np.int64, n)
+                if not set(map(type, vals)) <= {list}:
+                    raise ValueError(f)
+                lens = np.fromiter(map(len, vals), np.int64, n)
                 if n and (lens != 4).any():
-                    raise ValueError
-                flat = np.fromiter(chain.from_iterable(bbs), np.float64, 4 * n)
-                out["bbox"] = flat.reshape(n, 4)
+                    raise ValueError(f)
+                out["bbox"] = _numbers(list(chain.from_iterable(vals)), f).reshape(n, 4)
             else:
-                out[f] = np.fromiter((d[f] for d in items), np.float64, n)
-        for f, v in out.items():
-            if not np.isfinite(v).all():
-                raise ValueError(f)
-    except (KeyError, TypeError, ValueError, IndexError):
+                out[f] = _numbers(vals, f)
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError):
         for i, d in enumerate(items):
             _check_entry(d, fields, file=file, where=where.format(i=i))
         raise InputError("invalid entries", file=file) from None
     return out
+
+
+def _optional(
+    items: list[dict[str, Any]], f: str, default: Any, *, file: str | None, where: str
+) -> np.ndarray:
+    """An optional field (absent or null -> ``default``), validated as :func:`_columns` does."""
+    vals = [d.get(f) for d in items]
+    vals = [default if v is None else v for v in vals]
+    try:
+        return _numbers(vals, f)
+    except (ValueError, OverflowError):
+        for i, v in enumerate(vals):
+            why = _bad_field(f, v)
+            if why is not None:
+                raise InputError(why, file=file, where=where.format(i=i)) from None
+        raise InputError(f"invalid '{f}' values", file=file) from None
+
+
+def _text_field(items: list[dict[str, Any]], f: str, *, file: str | None, where: str) -> None:
+    """A text field (``file_name``, ``name``) must be text (or a number, for names) when present."""
+    for i, d in enumerate(items):
+        v = d.get(f)
+        if v is not None and not isinstance(v, str) and not _is_num(v):
+            raise InputError(
+                f"field '{f}' must be text, got {_kind(v)}", file=file, where=where.format(i=i)
+            )
 
 
 def _lookup(
@@ -106,8 +196,22 @@ def _lookup(
     ok = (pos < len(st)) & (st[pos_c] == ids) if len(st) else np.zeros(len(ids), bool)
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
-        raise InputError(f"unknown {what} {ids[i]:g}", file=file, where=where.format(i=i))
+        raise InputError(f"unknown {what} {int(ids[i])}", file=file, where=where.format(i=i))
     return order[pos_c].astype(np.int32)
+
+
+def _size(imgs: list[dict[str, Any]], f: str, *, file: str | None) -> np.ndarray:
+    """Image ``width`` / ``height``: absent or null is 0 (unknown); else a finite number >= 0."""
+    vals = [im.get(f) for im in imgs]
+    vals = [0 if v is None else v for v in vals]
+    for i, v in enumerate(vals):
+        if not _is_num(v) or not 0 <= v < 2**31:  # type: ignore[operator]
+            raise InputError(
+                f"field '{f}' must be a number of pixels, got {_kind(v)}",
+                file=file,
+                where=f"images[{i}]",
+            )
+    return np.array(vals, dtype=np.float64).astype(np.int64)
 
 
 def load_detection_gt(
@@ -140,9 +244,8 @@ def load_detection_gt(
         if not isinstance(data[key], list):
             raise InputError(f"'{key}' must be a list", file=file)
     cats = data["categories"]
-    for i, c in enumerate(cats):
-        _check_entry(c, ("id",), file=file, where=f"categories[{i}]")
-    cat_ids = np.array([c["id"] for c in cats], dtype=np.int64)
+    cat_ids = _columns(cats, ("id",), file=file, where="categories[{i}]")["id"]
+    _text_field(cats, "name", file=file, where="categories[{i}]")
     if len(np.unique(cat_ids)) != len(cat_ids):
         raise InputError("duplicate category id", file=file, where="categories")
     order = np.argsort(cat_ids, kind="stable")
@@ -150,37 +253,43 @@ def load_detection_gt(
     cat_ids = cat_ids[order]
 
     imgs = data["images"]
-    for i, im in enumerate(imgs):
-        if not isinstance(im, dict) or not _is_num(im.get("id")):
-            raise InputError("image needs a numeric 'id'", file=file, where=f"images[{i}]")
-    image_ids = np.array([im["id"] for im in imgs], dtype=np.int64)
+    image_ids = _columns(imgs, ("id",), file=file, where="images[{i}]")["id"]
     if len(np.unique(image_ids)) != len(image_ids):
         raise InputError("duplicate image id", file=file, where="images")
-    file_names = [str(im.get("file_name", "")) for im in imgs]
-    widths = np.array([im.get("width", 0) or 0 for im in imgs], dtype=np.int64)
-    heights = np.array([im.get("height", 0) or 0 for im in imgs], dtype=np.int64)
+    _text_field(imgs, "file_name", file=file, where="images[{i}]")
+    file_names = [str(im.get("file_name") or "") for im in imgs]
+    widths = _size(imgs, "width", file=file)
+    heights = _size(imgs, "height", file=file)
 
     anns = data["annotations"]
     where = "annotations[{i}]"
     cols = _columns(anns, ("image_id", "category_id", "bbox"), file=file, where=where)
     boxes = cols["bbox"]
     check_boxes(boxes, file=file, where=where)
-    img_idx = _lookup(
-        cols["image_id"], image_ids.astype(np.float64), "image_id", file=file, where=where
-    )
-    lab = _lookup(
-        cols["category_id"], cat_ids.astype(np.float64), "category_id", file=file, where=where
-    )
+    img_idx = _lookup(cols["image_id"], image_ids, "image_id", file=file, where=where)
+    lab = _lookup(cols["category_id"], cat_ids, "category_id", file=file, where=where)
     n = len(anns)
-    if all("area" in a for a in anns):
-        area = _columns(anns, ("area",), file=file, where=where)["area"]
-    else:
-        area = np.array(
-            [a.get("area", b[2] * b[3]) for a, b in zip(anns, boxes.tolist(), strict=True)],
-            np.float64,
+    area = _optional(anns, "area", 0.0, file=file, where=where)
+    no_area = np.fromiter((a.get("area") is None for a in anns), bool, n)
+    area[no_area] = boxes[no_area, 2] * boxes[no_area, 3]
+    crowd = [a.get("iscrowd", 0) for a in anns]
+    if not set(crowd) <= {0, 1} or not set(map(type, crowd)) <= {int, bool}:
+        i = next(i for i, c in enumerate(crowd) if type(c) not in (int, bool) or c not in (0, 1))
+        raise InputError(
+            f"field 'iscrowd' must be 0 or 1, got {_kind(crowd[i])}",
+            file=file,
+            where=where.format(i=i),
         )
-    iscrowd = np.fromiter((bool(a.get("iscrowd", 0)) for a in anns), bool, n)
-    ann_ids = np.fromiter((a.get("id", i + 1) for i, a in enumerate(anns)), np.int64, n)
+    iscrowd = np.array(crowd, dtype=bool).reshape(n)
+    ann_ids = np.arange(1, n + 1, dtype=np.int64)
+    if any("id" in a for a in anns):
+        ann_ids = _optional(
+            [a if "id" in a else {**a, "id": i + 1} for i, a in enumerate(anns)],
+            "id",
+            0,
+            file=file,
+            where=where,
+        )
     return DetectionGroundTruth(
         classes=classes,
         category_ids=cat_ids,
@@ -226,16 +335,8 @@ def load_detection_results(
     cols = _columns(data, ("image_id", "category_id", "bbox", "score"), file=file, where=where)
     boxes = cols["bbox"]
     check_boxes(boxes, file=file, where=where)
-    img = _lookup(
-        cols["image_id"], gt.image_ids.astype(np.float64), "image_id", file=file, where=where
-    )
-    lab = _lookup(
-        cols["category_id"],
-        gt.category_ids.astype(np.float64),
-        "category_id",
-        file=file,
-        where=where,
-    )
+    img = _lookup(cols["image_id"], gt.image_ids, "image_id", file=file, where=where)
+    lab = _lookup(cols["category_id"], gt.category_ids, "category_id", file=file, where=where)
     return DetectionPredictions(
         boxes=boxes, labels=lab, scores=cols["score"], image=img, source=file
     )
