@@ -50,6 +50,7 @@ class _ClassificationBase:
     n_samples: int
     n_classes: int
     _cache: dict[Any, Any]
+    _at_t: dict[Any, Any]
     _curves: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
     _sample_orders: dict[tuple[str, bool], np.ndarray]
     _last_pred: tuple[Any, np.ndarray] | None

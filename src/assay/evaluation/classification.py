@@ -90,7 +90,8 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         if self.fold_ids is not None and self.fold_ids.shape != (n,):
             raise InputError(f"folds has {len(self.fold_ids)} entries, expected {n}")
         self.n_samples, self.n_classes = n, n_classes
-        self._cache: dict[Any, Any] = {}
+        self._cache: dict[Any, Any] = {}  # optimal points, intervals, the sweep order
+        self._at_t: dict[Any, Any] = {}  # per threshold (counts, multi-label matrix), bounded
         self._curves: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._sample_orders: dict[tuple[str, bool], np.ndarray] = {}
         self._last_pred: tuple[Any, np.ndarray] | None = None
@@ -141,8 +142,8 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
     # ---------------------------------------------------------------- counts at a threshold
     def _counts(self, t: float) -> dict[str, Any]:
         key = ("counts", t)
-        if key in self._cache:
-            return self._cache[key]
+        if key in self._at_t:
+            return self._at_t[key]
         tc = self._tc(t)
         C = self.n_classes
         if self.multilabel:
@@ -164,10 +165,14 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
             n_pred = np.bincount(predicted, weights=cnt, minlength=C).astype(np.int64)
             out = {"tp": tp, "n_pred": n_pred, "n_true": self._n_true, "cnt": cnt, "ssum": ssum}
             out["exact"] = int(tp.sum())
-        if len(self._cache) > 64:
-            self._cache.clear()
-        self._cache[key] = out
+        self._keep(key, out)
         return out
+
+    def _keep(self, key: Any, value: Any) -> None:
+        """Keep an answer at one threshold; the last 64 thresholds' are kept (a slider moves)."""
+        if len(self._at_t) >= 64:
+            self._at_t.clear()
+        self._at_t[key] = value
 
     # ---------------------------------------------------------------- public queries
     def summary(self, at: OperatingPoint | None = None) -> dict[str, Any]:
@@ -253,11 +258,11 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         names = list(self.classes)
         if self.multilabel:
             key = ("mlcm", t)
-            if key not in self._cache:
-                self._cache[key] = clf.multilabel_confusion_matrix(
-                    self.y_true, self.y_score, self._tc(t)
+            if key not in self._at_t:
+                self._keep(
+                    key, clf.multilabel_confusion_matrix(self.y_true, self.y_score, self._tc(t))
                 )
-            m, psum = self._cache[key]
+            m, psum = self._at_t[key]
             return m, psum, [*names, NO_LABEL], [*names, BELOW_THRESHOLD]
         k = self._counts(t)
         width = C + 1 if t > 0 else C
