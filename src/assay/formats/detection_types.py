@@ -30,6 +30,7 @@ __all__ = [
     "ImageFiles",
     "check_boxes",
     "locate_images",
+    "read_utf8",
 ]
 
 
@@ -163,6 +164,29 @@ def check_boxes(boxes: np.ndarray, *, file: str | None, where: str) -> None:
         raise InputError(
             f"bbox has non-positive size {boxes[i].tolist()}", file=file, where=where.format(i=i)
         )
+
+
+def read_utf8(path: Path) -> str:
+    """A text file's content; a file that is not UTF-8 raises :class:`InputError` naming the line.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "a.txt"; _ = p.write_bytes(b"ok\\n\\xff\\n")
+    >>> read_utf8(p)
+    Traceback (most recent call last):
+    ...
+    assay.errors.InputError: ...a.txt: line 2: is not valid UTF-8 text
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read file ({e.strerror})", file=str(path)) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError("is not valid UTF-8 text", file=str(path), where=f"line {line}") from None
 
 
 @dataclass(frozen=True)

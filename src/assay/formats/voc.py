@@ -19,13 +19,14 @@ Image ids are 0, 1, ... in sorted annotation-file order.
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 
 from assay.errors import InputError
-from assay.formats.detection_types import DetectionGroundTruth
+from assay.formats.detection_types import DetectionGroundTruth, read_utf8
 
 __all__ = ["load_detection_gt", "write_voc"]
 
@@ -35,9 +36,20 @@ def _num(el: ET.Element | None, tag: str, file: str, where: str) -> float:
     if t is None:
         raise InputError(f"missing <{tag}>", file=file, where=where)
     try:
-        return float(t)
+        v = float(t)
     except ValueError:
-        raise InputError(f"<{tag}> is not a number: {t!r}", file=file, where=where) from None
+        raise InputError(f"<{tag}> is not a number", file=file, where=where) from None
+    if not math.isfinite(v):
+        raise InputError(f"<{tag}> is not a finite number", file=file, where=where)
+    return v
+
+
+def _pixels(el: ET.Element, tag: str, file: str) -> int:
+    """An image size in pixels: a finite number >= 0 (0 = unknown)."""
+    v = _num(el, tag, file, "size")
+    if not 0 <= v < 2**31:
+        raise InputError(f"<{tag}> must be a number of pixels >= 0", file=file, where="size")
+    return int(v)
 
 
 def load_detection_gt(
@@ -55,9 +67,11 @@ def load_detection_gt(
             tree = ET.parse(f).getroot()
         except ET.ParseError as e:
             raise InputError(f"invalid XML ({e})", file=str(f)) from None
+        except (ValueError, LookupError):  # e.g. an unknown encoding declared
+            raise InputError("invalid XML (unreadable encoding)", file=str(f)) from None
         size = tree.find("size")
-        w = _num(size, "width", str(f), "size") if size is not None else 0.0
-        h = _num(size, "height", str(f), "size") if size is not None else 0.0
+        w = _pixels(size, "width", str(f)) if size is not None else 0
+        h = _pixels(size, "height", str(f)) if size is not None else 0
         objs = []
         for j, o in enumerate(tree.findall("object")):
             where = f"object {j}"
@@ -74,11 +88,11 @@ def load_detection_gt(
             diff = (o.findtext("difficult") or "0").strip() not in ("0", "", "false")
             objs.append((name, [x0, y0, x1 - x0, y1 - y0], diff))
         fname = tree.findtext("filename") or (f.stem + ".jpg")
-        parsed.append((fname.strip(), int(w), int(h), objs))
+        parsed.append((fname.strip(), w, h, objs))
     names = None
     for n in ("labels.txt", "names.txt", "classes.txt"):
         if (root / n).is_file():
-            names = [ln.strip() for ln in (root / n).read_text().splitlines() if ln.strip()]
+            names = [ln.strip() for ln in read_utf8(root / n).splitlines() if ln.strip()]
             break
     if names is None:
         names = sorted({o[0] for p in parsed for o in p[3]})
@@ -87,7 +101,10 @@ def load_detection_gt(
     for i, (_, _, _, objs) in enumerate(parsed):
         for j, (name, b, diff) in enumerate(objs):
             if name not in index:
-                raise InputError(f"unknown class {name!r}", file=str(files[i]), where=f"object {j}")
+                shown = name if len(name) <= 40 else name[:40] + "..."
+                raise InputError(
+                    f"unknown class {shown!r}", file=str(files[i]), where=f"object {j}"
+                )
             boxes.append(b)
             labels.append(index[name])
             image.append(i)

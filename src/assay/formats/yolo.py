@@ -13,13 +13,19 @@ read from the image headers with Pillow. Image ids are 0, 1, ... in sorted path 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from assay.errors import InputError
-from assay.formats.detection_types import DetectionGroundTruth, DetectionPredictions, check_boxes
+from assay.formats.detection_types import (
+    DetectionGroundTruth,
+    DetectionPredictions,
+    check_boxes,
+    read_utf8,
+)
 
 __all__ = ["load_detection_gt", "load_detection_results", "parse_yaml_names", "write_yolo"]
 
@@ -77,22 +83,29 @@ def parse_yaml_names(text: str, file: str | None = None) -> list[str]:
 
 def _class_names(root: Path, yaml_path: Path | None) -> list[str]:
     if yaml_path is not None:
-        return parse_yaml_names(yaml_path.read_text(), str(yaml_path))
+        return parse_yaml_names(read_utf8(yaml_path), str(yaml_path))
     for name in _NAME_FILES:
         p = root / name
         if p.is_file():
-            return [ln.strip() for ln in p.read_text().splitlines() if ln.strip()]
+            return [ln.strip() for ln in read_utf8(p).splitlines() if ln.strip()]
     for name in ("data.yaml", "dataset.yaml", "data.yml"):
         p = root / name
         if p.is_file():
-            return parse_yaml_names(p.read_text(), str(p))
+            return parse_yaml_names(read_utf8(p), str(p))
     raise InputError("no class names: add names.txt (one per line) or data.yaml", file=str(root))
 
 
+_COLUMNS = ("class", "x_center", "y_center", "width", "height", "score")
+
+
 def _read_rows(path: Path, ncols: int, n_classes: int) -> np.ndarray:
-    """Rows of a label file as (n, ncols) float64; bad lines raise InputError naming the line."""
+    """Rows of a label file as (n, ncols) float64; bad lines raise InputError naming the line.
+
+    Every value must be a finite number (``nan`` / ``inf`` are refused), the class an integer in
+    ``[0, n_classes)``, the box size positive. Messages name the line and column, not the text.
+    """
     rows = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    for n, line in enumerate(read_utf8(path).splitlines(), 1):
         s = line.split()
         if not s:
             continue
@@ -103,13 +116,33 @@ def _read_rows(path: Path, ncols: int, n_classes: int) -> np.ndarray:
         try:
             v = [float(x) for x in s]
         except ValueError:
-            raise InputError("not a number", file=str(path), where=f"line {n}") from None
+            j = next(j for j, x in enumerate(s) if not _is_float(x))
+            raise InputError(
+                f"{_COLUMNS[j]} is not a number", file=str(path), where=f"line {n}"
+            ) from None
+        bad = [j for j, x in enumerate(v) if not math.isfinite(x)]
+        if bad:
+            raise InputError(
+                f"{_COLUMNS[bad[0]]} is not a finite number", file=str(path), where=f"line {n}"
+            )
         if not (v[0] == int(v[0]) and 0 <= v[0] < n_classes):
-            raise InputError(f"unknown class index {s[0]}", file=str(path), where=f"line {n}")
+            raise InputError(
+                f"class must be an integer index in [0, {n_classes})",
+                file=str(path),
+                where=f"line {n}",
+            )
         if v[3] <= 0 or v[4] <= 0:
             raise InputError("box has non-positive size", file=str(path), where=f"line {n}")
         rows.append(v)
     return np.array(rows, np.float64).reshape(-1, ncols)
+
+
+def _is_float(x: str) -> bool:
+    try:
+        float(x)
+    except ValueError:
+        return False
+    return True
 
 
 def _to_xywh(rows: np.ndarray, w: float, h: float) -> np.ndarray:
