@@ -231,3 +231,24 @@ def test_detection_with_images(page: Page, ids: dict[str, int], server_url: str)
         ), (b, frame)
     no_broken_images(page)
     shot(page, "detection_images_view")
+
+
+def test_slider_drag_is_one_history_step(page: Page, ids: dict[str, int]) -> None:
+    open_eval(page, ids["text"])
+    expect(page.get_by_test_id("class-row").first).to_be_visible()
+    before = page.evaluate("history.length")
+    slider = page.get_by_test_id("threshold-slider")
+    box = slider.bounding_box()
+    assert box
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()
+    for step in range(1, 21):
+        page.mouse.move(box["x"] + box["width"] * (0.5 + step * 0.02), y)
+        page.wait_for_timeout(15)
+    page.mouse.up()
+    expect(page).to_have_url(re.compile(r"t=0\.[6-9]"))
+    assert page.evaluate("history.length") == before + 1
+    page.go_back()
+    expect(page.get_by_test_id("threshold-slider-value")).to_have_value("0.5")
+    expect(page).not_to_have_url(re.compile(r"t="))
