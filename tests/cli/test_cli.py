@@ -189,10 +189,10 @@ def test_real_process_error_is_one_line(home: Path, tmp_path: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 2
-    assert (
-        proc.stderr.strip()
-        == f"Error: {pred.resolve()}: row 1, column 'a': score 'x' is not a number"
-    )
+    line = proc.stderr.strip()
+    assert len(line.splitlines()) == 1  # the formats layer's wording may change; not its place
+    assert line.startswith(f"Error: {pred.resolve()}: row 1, column 'a': ")
+    assert line.endswith("is not a number")
 
 
 def test_detection_inferred_from_coco(home: Path, tmp_path: Path) -> None:
