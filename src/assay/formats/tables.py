@@ -177,7 +177,6 @@ def _read_csv(path: Path, string_columns: tuple[str, ...], delimiter: str) -> pa
     or, reading a Python file object, deadlocks on the GIL. A parse error is located again with
     the standard csv module so the message names the row, never echoing its text.
     """
-    import pyarrow.csv as pcsv
 
     data = _text_bytes(path)
     end = data.find(b"\n")
@@ -189,17 +188,7 @@ def _read_csv(path: Path, string_columns: tuple[str, ...], delimiter: str) -> pa
     types = {c: pa.string() for c in string_columns if c in names}
     for _ in range(len(names) + 1):
         try:
-            return pcsv.read_csv(
-                pa.BufferReader(data),
-                read_options=pcsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES),
-                parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-                convert_options=pcsv.ConvertOptions(
-                    column_types=types,
-                    null_values=[""],
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                ),
-            )
+            return _arrow_csv(data, delimiter, types)
         except pa.ArrowInvalid as exc:
             msg = str(exc)
             column = re.match(r"In CSV column #(\d+): CSV conversion error", msg)
@@ -212,6 +201,25 @@ def _read_csv(path: Path, string_columns: tuple[str, ...], delimiter: str) -> pa
             # let the column's reader name the row that is not a number.
             types[names[int(column.group(1))]] = pa.string()
     raise InputError("cannot parse CSV", file=str(path))
+
+
+def _arrow_csv(
+    data: bytes, delimiter: str, types: dict[str, pa.DataType], block_size: int = CSV_BLOCK_BYTES
+) -> pa.Table:
+    """pyarrow's CSV parse of ``data``: one thread, from an Arrow buffer (no Python file object)."""
+    import pyarrow.csv as pcsv
+
+    return pcsv.read_csv(
+        pa.BufferReader(data),
+        read_options=pcsv.ReadOptions(use_threads=False, block_size=block_size),
+        parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+        convert_options=pcsv.ConvertOptions(
+            column_types=types,
+            null_values=[""],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
 
 
 def _arrow_reason(msg: str) -> str:
@@ -291,7 +299,10 @@ def _read_jsonl(path: Path) -> pa.Table:
         columns[c] = _json_text_values(columns[c], path, c)
     arrays = {}
     for c, values in columns.items():
+        kinds = {_TYPE_KIND.get(t, "other") for t in set(map(type, values))} - {"null"}
         try:
+            if len(kinds) > 1:  # pyarrow would read [0.5, true] as [0.5, 1.0]
+                raise pa.ArrowTypeError(c)
             arrays[c] = pa.array(values)
         except (pa.ArrowException, OverflowError):
             raise InputError(
@@ -300,6 +311,17 @@ def _read_jsonl(path: Path) -> pa.Table:
                 where=f"row {_json_first_odd(values) + 1}",
             ) from None
     return pa.table(arrays)
+
+
+_TYPE_KIND = {
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    str: "text",
+    list: "list",
+    dict: "object",
+    type(None): "null",
+}
 
 
 def _json_kind(v: object) -> str:
