@@ -670,3 +670,12 @@ def test_cli_never_aborts_or_hangs_at_exit(long_field_csv: Path, tmp_path: Path)
         assert [code for code, _ in results] == [2] * 6, results
         assert all(err == f"Error: {pred}: {message}\n" for _, err in results), results
     assert not list((tmp_path / "home").glob("evaluations/*"))
+
+
+def test_coco_absent_area_and_id_default_and_negative_area_refused() -> None:
+    anns = [{**ANN, "area": 7.0}, {k: v for k, v in ANN.items() if k not in ("area", "id")}]
+    gt = coco.load_detection_gt(_coco(anns=anns))
+    assert gt.area.tolist() == [7.0, 1200.0] and gt.ann_ids.tolist() == [1, 2]
+    with pytest.raises(InputError) as info:
+        coco.load_detection_gt(_coco(anns=[ANN, {**ANN, "area": -1.0}]))
+    assert one_line(info) == "annotations[1]: field 'area' is negative"

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import gc
 import math
-from itertools import chain
-from operator import itemgetter
+from itertools import chain, repeat
+from operator import is_, itemgetter, methodcaller
 from pathlib import Path
 from typing import Any
 
@@ -163,8 +163,9 @@ def _optional(
     items: list[dict[str, Any]], f: str, default: Any, *, file: str | None, where: str
 ) -> np.ndarray:
     """An optional field (absent or null -> ``default``), validated as :func:`_columns` does."""
-    vals = [d.get(f) for d in items]
-    vals = [default if v is None else v for v in vals]
+    vals = list(map(methodcaller("get", f), items))
+    if None in vals:
+        vals = [default if v is None else v for v in vals]
     try:
         return _numbers(vals, f)
     except (ValueError, OverflowError):
@@ -173,6 +174,12 @@ def _optional(
             if why is not None:
                 raise InputError(why, file=file, where=where.format(i=i)) from None
         raise InputError(f"invalid '{f}' values", file=file) from None
+
+
+def _absent(items: list[dict[str, Any]], f: str) -> np.ndarray:
+    """Where field ``f`` is absent or null, as a bool mask."""
+    vals = map(methodcaller("get", f), items)
+    return np.fromiter(map(is_, vals, repeat(None)), bool, len(items))
 
 
 def _text_field(items: list[dict[str, Any]], f: str, *, file: str | None, where: str) -> None:
@@ -270,9 +277,12 @@ def load_detection_gt(
     lab = _lookup(cols["category_id"], cat_ids, "category_id", file=file, where=where)
     n = len(anns)
     area = _optional(anns, "area", 0.0, file=file, where=where)
-    no_area = np.fromiter((a.get("area") is None for a in anns), bool, n)
+    if (area < 0).any():
+        i = int(np.argmax(area < 0))
+        raise InputError("field 'area' is negative", file=file, where=where.format(i=i))
+    no_area = _absent(anns, "area")  # the box's area
     area[no_area] = boxes[no_area, 2] * boxes[no_area, 3]
-    crowd = [a.get("iscrowd", 0) for a in anns]
+    crowd = list(map(methodcaller("get", "iscrowd", 0), anns))
     if not set(crowd) <= {0, 1} or not set(map(type, crowd)) <= {int, bool}:
         i = next(i for i, c in enumerate(crowd) if type(c) not in (int, bool) or c not in (0, 1))
         raise InputError(
@@ -281,15 +291,9 @@ def load_detection_gt(
             where=where.format(i=i),
         )
     iscrowd = np.array(crowd, dtype=bool).reshape(n)
-    ann_ids = np.arange(1, n + 1, dtype=np.int64)
-    if any("id" in a for a in anns):
-        ann_ids = _optional(
-            [a if "id" in a else {**a, "id": i + 1} for i, a in enumerate(anns)],
-            "id",
-            0,
-            file=file,
-            where=where,
-        )
+    ann_ids = _optional(anns, "id", 0, file=file, where=where)
+    no_id = _absent(anns, "id")
+    ann_ids[no_id] = np.flatnonzero(no_id) + 1  # the position, 1-based
     return DetectionGroundTruth(
         classes=classes,
         category_ids=cat_ids,
