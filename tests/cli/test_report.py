@@ -192,3 +192,12 @@ def test_notes_come_before_the_report(home: Path, tmp_path: Path) -> None:
     code, stdout, stderr = run(*args, "--json", "-")
     assert code == 0 and json.loads(stdout)["task"] == "detection"  # stdout: only the JSON
     assert re.search(r"found 6 of 6 image files", stderr, re.IGNORECASE)
+
+
+def test_two_classes_no_top_k_row_and_no_tie_rule(home: Path, tmp_path: Path) -> None:
+    gt, pred = tmp_path / "labels.csv", tmp_path / "scores.csv"
+    gt.write_text("id,label\na1,spam\na2,ham\na3,ham\na4,spam\n")
+    pred.write_text("id,spam,ham\na1,0.9,0.1\na2,0.2,0.8\na3,0.4,0.6\na4,0.7,0.3\n")
+    code, stdout, _ = run("evaluate", "--gt", str(gt), "--pred", str(pred))
+    assert code == 0 and row(stdout, "Top-1 accuracy")
+    assert "Top-1 accuracy" in stdout and "Top-k accuracy counts" not in stdout

@@ -2,8 +2,9 @@
 
 One printer serves classification, multi-label and detection: what it shows is decided by the
 fields the report carries (a summary key that is absent or None is not shown, a per-class column
-that no row has is not drawn), never by the task. Headings break only between their phrases, so
-nothing is cut mid-phrase at 80 columns.
+that no row has is not drawn); the task only chooses words (multi-label "Subset accuracy",
+detection "images"). Headings break only between their phrases, so nothing is cut mid-phrase at
+80 columns.
 
 >>> from rich.console import Console
 >>> import io
@@ -244,6 +245,7 @@ def _print_summary(
         table.add_column("95 % CI", no_wrap=True)
     table.add_column("", style="dim")
     rows: list[tuple[str, Any, Any, str]] = []
+    tie_rule = False  # said under the table when a top-k row is shown
     for key, label, note in SUMMARY_ROWS:
         value = summary.get(key)
         if value is None:
@@ -258,13 +260,14 @@ def _print_summary(
         for item in value:  # top-1 is the argmax accuracy, shown once
             if item["k"] != 1 or summary.get("top1_accuracy") is None:
                 rows.append((label.format(k=item["k"]), item["value"], None, note))
+                tie_rule = True
     for label, value, ci, note in rows:
         cells = [label, fmt(value)]
         if intervals:
             cells.append(f"{fmt(ci['low'], 3)} – {fmt(ci['high'], 3)}" if ci else "")
         table.add_row(*cells, note)
     out.print(table)
-    if summary.get("top_k"):
+    if tie_rule:
         say([TOP_K_TIE_RULE], console=out, style="dim")
 
 
