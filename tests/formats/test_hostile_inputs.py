@@ -392,7 +392,7 @@ def test_coco_ids_beyond_64_bits_in_a_file(tmp_path: Path) -> None:
         coco.load_detection_gt(p)
     assert one_line(info).endswith(
         "images[1]: field 'id' must be an exact integer id"
-        " (a float beyond 2**53 or with a fraction)"
+        " (it has a fraction, or lies beyond 64 bits)"
     )
 
 

@@ -94,9 +94,7 @@ def _bad_field(f: str, v: Any) -> str | None:
         if isinstance(v, int) and not isinstance(v, bool):
             return f"field '{f}' is an integer beyond 64 bits"
         if isinstance(v, float) and math.isfinite(v):
-            return (
-                f"field '{f}' must be an exact integer id (a float beyond 2**53 or with a fraction)"
-            )
+            return f"field '{f}' must be an exact integer id (it has a fraction, or lies beyond 64 bits)"
         return f"field '{f}' must be an integer id, got {_kind(v)}"
     if _is_num(v):
         return None
