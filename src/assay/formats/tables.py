@@ -2,7 +2,16 @@
 
 Everything a user hands us goes through here once; what comes out is checked and aligned, so the
 evaluation layer trusts it. Every problem is an :class:`~assay.errors.InputError` naming the file and
-the row (1-based, counting data rows after the header) or column.
+the row (1-based, counting data rows after the header) or column, never quoting a cell's text (ids
+and labels are quoted, cut to 40 characters). Refused: missing, NaN and infinite scores; lists and
+structs in ``id`` / ``label`` / ``text`` / ``path`` / ``fold``; numeric ids that are not exact
+(a float, or a JSON integer beyond 64 bits that the parser turned into one); CSV fields longer than
+:data:`CSV_BLOCK_BYTES`.
+
+Questionable but usable input is not an error: it gives warnings, one line each, that the caller
+prints. :attr:`Predictions.warnings` holds the reader's (boolean score columns, read as 1 / 0);
+:attr:`ClassificationInput.warnings` adds what :func:`align` finds (single-label score rows that do
+not sum to 1 within :data:`SUM_TOLERANCE`, counted once over all rows).
 
 >>> gt = read_ground_truth("gt.csv")                     # doctest: +SKIP
 >>> pred = read_predictions("pred.csv")                  # doctest: +SKIP
@@ -92,7 +101,7 @@ class Predictions:
     classes: list[str]
     scores: np.ndarray  # float64 (N, C)
     wide: bool = True
-    warnings: list[str] = field(default_factory=list)  # one line each, for the caller to print
+    warnings: list[str] = field(default_factory=list)  # "FILE: PLACE: what", to print
 
 
 @dataclass
@@ -105,7 +114,7 @@ class ClassificationInput:
     y_score: np.ndarray  # float64 (N, C), probabilities
     task: Task
     folds: np.ndarray | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the reader's, then align's; one line each
 
 
 # --------------------------------------------------------------------------------------------
