@@ -679,3 +679,29 @@ def test_coco_absent_area_and_id_default_and_negative_area_refused() -> None:
     with pytest.raises(InputError) as info:
         coco.load_detection_gt(_coco(anns=[ANN, {**ANN, "area": -1.0}]))
     assert one_line(info) == "annotations[1]: field 'area' is negative"
+
+
+def _bad_name(folder: Path, suffix: str) -> Path:
+    return Path(os.fsdecode(os.fsencode(folder) + b"/caf\xe9" + suffix.encode()))
+
+
+def test_non_utf8_file_names_are_refused(tmp_path: Path) -> None:
+    root = _yolo(tmp_path)
+    bad = _bad_name(root / "images", ".png")
+    (root / "images" / "a.png").rename(bad)
+    with pytest.raises(InputError) as info:
+        yolo.load_detection_gt(root)
+    assert (
+        one_line(info)
+        == f"{root}/images/caf\\xe9.png: file name is not valid UTF-8 (rename the file)"
+    )
+    vroot = _voc(tmp_path, _voc_xml())
+    (vroot / "Annotations" / "a.xml").rename(_bad_name(vroot / "Annotations", ".xml"))
+    with pytest.raises(InputError) as info:
+        voc.load_detection_gt(vroot)
+    assert "Annotations/caf\\xe9.xml: file name is not valid UTF-8" in one_line(info)
+    (tmp_path / "imgs" / "cat").mkdir(parents=True)
+    Image.new("RGB", (4, 4)).save(_bad_name(tmp_path / "imgs" / "cat", ".png"))
+    with pytest.raises(InputError) as info:
+        read_ground_truth(tmp_path / "imgs")
+    assert "imgs/cat/caf\\xe9.png: file name is not valid UTF-8" in one_line(info)

@@ -30,6 +30,7 @@ __all__ = [
     "ImageFiles",
     "check_boxes",
     "locate_images",
+    "check_utf8_names",
     "read_utf8",
 ]
 
@@ -187,6 +188,25 @@ def read_utf8(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError("is not valid UTF-8 text", file=str(path), where=f"line {line}") from None
+
+
+def check_utf8_names(paths: Sequence[Path]) -> None:
+    """Raise :class:`InputError` for the first path whose name is not valid UTF-8.
+
+    Such a name cannot be stored or served (a sample's ``file_name`` is UTF-8 text); the message
+    shows the name with its bad bytes escaped.
+
+    >>> check_utf8_names([Path("a.jpg"), Path(os.fsdecode(b"\\xff.jpg"))])
+    Traceback (most recent call last):
+    ...
+    assay.errors.InputError: \\xff.jpg: file name is not valid UTF-8 (rename the file)
+    """
+    for p in paths:
+        try:
+            str(p).encode("utf-8")
+        except UnicodeEncodeError:
+            shown = os.fsencode(p).decode("utf-8", "backslashreplace")
+            raise InputError("file name is not valid UTF-8 (rename the file)", file=shown) from None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ not sum to 1 within :data:`SUM_TOLERANCE`, counted once over all rows).
 from __future__ import annotations
 
 import io
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -571,6 +572,12 @@ def read_image_folder(path: str | Path) -> GroundTruth:
                 paths.append(str(f))
     if not ids:
         raise InputError("holds no images", file=str(root))
+    for p in paths:
+        try:
+            str(p).encode("utf-8")
+        except UnicodeEncodeError:
+            shown = os.fsencode(str(p)).decode("utf-8", "backslashreplace")
+            raise InputError("file name is not valid UTF-8 (rename the file)", file=shown) from None
     return GroundTruth(
         source=root,
         ids=np.array(ids, dtype=object),

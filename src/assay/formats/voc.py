@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from assay.errors import InputError
-from assay.formats.detection_types import DetectionGroundTruth, read_utf8
+from assay.formats.detection_types import DetectionGroundTruth, check_utf8_names, read_utf8
 
 __all__ = ["load_detection_gt", "write_voc"]
 
@@ -61,6 +61,7 @@ def load_detection_gt(
     if not ann_dir.is_dir():
         raise InputError("no Annotations/ folder", file=str(root))
     files = sorted(ann_dir.glob("*.xml"))
+    check_utf8_names(files)
     parsed = []
     for f in files:
         try:

@@ -24,6 +24,7 @@ from assay.formats.detection_types import (
     DetectionGroundTruth,
     DetectionPredictions,
     check_boxes,
+    check_utf8_names,
     read_utf8,
 )
 
@@ -167,6 +168,7 @@ def load_detection_gt(
         if img_root.is_dir()
         else []
     )
+    check_utf8_names(images)
     rel = [p.relative_to(img_root) for p in images]
     known = {r.with_suffix("").as_posix() for r in rel}
     for lp in sorted(lab_root.rglob("*.txt")):
