@@ -228,7 +228,7 @@ def test_csv_field_longer_than_a_block_names_the_row(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         read_predictions(p)
     assert one_line(info).endswith(
-        f"p.csv: row 3: a field is longer than {CSV_BLOCK_BYTES >> 20} MiB"
+        f"p.csv: row 3: longer than {CSV_BLOCK_BYTES >> 20} MiB, the longest row that can be read"
     )
 
 
@@ -652,7 +652,7 @@ def test_reader_never_aborts_or_hangs_at_exit(long_field_csv: Path) -> None:
     results = _runs(
         [sys.executable, "-c", READ_AND_FAIL, str(long_field_csv)], 10, dict(os.environ)
     )
-    expected = f"{long_field_csv}: row 3: a field is longer than {CSV_BLOCK_BYTES >> 20} MiB\n"
+    expected = f"{long_field_csv}: row 3: longer than {CSV_BLOCK_BYTES >> 20} MiB, the longest row that can be read\n"
     assert results == [(2, expected)] * 10
     assert time.monotonic() - start < 60
 
@@ -663,7 +663,10 @@ def test_cli_never_aborts_or_hangs_at_exit(long_field_csv: Path, tmp_path: Path)
     env = {**os.environ, "ASSAY_HOME": str(tmp_path / "home")}
     cli = [sys.executable, "-m", "assay.cli", "evaluate", "--gt", str(gt), "--pred"]
     for pred, message in (
-        (long_field_csv, f"row 3: a field is longer than {CSV_BLOCK_BYTES >> 20} MiB"),
+        (
+            long_field_csv,
+            f"row 3: longer than {CSV_BLOCK_BYTES >> 20} MiB, the longest row that can be read",
+        ),
         (nan, "row 2, column 'a': score is nan"),
     ):
         results = _runs([*cli, str(pred)], 6, env)
@@ -705,3 +708,68 @@ def test_non_utf8_file_names_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         read_ground_truth(tmp_path / "imgs")
     assert "imgs/cat/caf\\xe9.png: file name is not valid UTF-8" in one_line(info)
+
+
+def test_csv_header_longer_than_a_block(tmp_path: Path) -> None:
+    p = _w(tmp_path / "p.csv", "id," + "x" * 20_000_000 + ",b\n1,0.5,0.5\n")
+    with pytest.raises(InputError) as info:
+        read_predictions(p)
+    assert one_line(info).endswith(
+        "p.csv: header: longer than 8 MiB, the longest row that can be read"
+    )
+
+
+HOSTILE = [None, True, "", "nan", SECRET * 10, [], [SECRET], {}, {"k": SECRET}, 2**63, 2**64 - 1]
+HOSTILE += [-(2**63) - 1, 10**30, 1.5, 1e308, -0.0, "1", "\u0000", "a\nb", [1, 2, 3, 4]]
+
+
+def _only_input_errors(fn: Any) -> None:
+    try:
+        fn()
+    except InputError as exc:
+        text = str(exc)
+        assert "\n" not in text and SECRET not in text and len(text) < 400, text
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=repr)
+def test_any_value_anywhere_is_read_or_one_line(tmp_path: Path, value: Any) -> None:
+    """A hostile value in every column of a table and every field of COCO: the readers either
+    read it or raise one InputError line; never another exception, never the value echoed."""
+    gt_csv = _w(tmp_path / "g.csv", "id,label\n1,a\n2,b\n")
+    base_gt = [
+        {"id": "1", "label": "a", "text": "t", "fold": "f", "m": 1},
+        {"id": "2", "label": "b"},
+    ]
+    base_pr = [{"id": "1", "a": 0.4, "b": 0.6}, {"id": "2", "a": 0.3, "b": 0.7}]
+    pr_jsonl = jsonl(tmp_path / "p0.jsonl", base_pr)
+    for col in ("id", "label", "text", "fold", "m"):
+        rows = [dict(r) for r in base_gt]
+        rows[1][col] = value
+        p = _w(tmp_path / "g.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+        _only_input_errors(lambda p=p: align(read_ground_truth(p), read_predictions(pr_jsonl)))
+        try:
+            t = pa.Table.from_pylist(rows)
+        except (pa.ArrowException, OverflowError):
+            continue
+        q = parquet(tmp_path / "g.parquet", t)
+        _only_input_errors(lambda q=q: align(read_ground_truth(q), read_predictions(pr_jsonl)))
+    for col in ("id", "a"):
+        rows = [dict(r) for r in base_pr]
+        rows[1][col] = value
+        p = _w(tmp_path / "p.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+        _only_input_errors(lambda p=p: align(read_ground_truth(gt_csv), read_predictions(p)))
+    for where, entry in (
+        ("images", IMG),
+        ("annotations", {**ANN, "iscrowd": 0}),
+        ("categories", CAT),
+    ):
+        for key in entry:
+            data = _coco()
+            data[where] = [{**entry, key: value}]
+            _only_input_errors(lambda data=data: coco.load_detection_gt(data))
+    gt = coco.load_detection_gt(_coco())
+    det = {"image_id": 1, "category_id": 3, "bbox": [1, 2, 3, 4], "score": 0.5}
+    for key in det:
+        _only_input_errors(
+            lambda key=key: coco.load_detection_results([det, {**det, key: value}], gt)
+        )

@@ -281,7 +281,7 @@ def load_detection_gt(
     no_area = _absent(anns, "area")  # the box's area
     area[no_area] = boxes[no_area, 2] * boxes[no_area, 3]
     crowd = list(map(methodcaller("get", "iscrowd", 0), anns))
-    if not set(crowd) <= {0, 1} or not set(map(type, crowd)) <= {int, bool}:
+    if not set(map(type, crowd)) <= {int, bool} or not set(crowd) <= {0, 1}:
         i = next(i for i, c in enumerate(crowd) if type(c) not in (int, bool) or c not in (0, 1))
         raise InputError(
             f"field 'iscrowd' must be 0 or 1, got {_kind(crowd[i])}",

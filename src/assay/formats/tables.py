@@ -5,7 +5,7 @@ evaluation layer trusts it. Every problem is an :class:`~assay.errors.InputError
 the row (1-based, counting data rows after the header) or column, never quoting a cell's text (ids
 and labels are quoted, cut to 40 characters). Refused: missing, NaN and infinite scores; lists and
 structs in ``id`` / ``label`` / ``text`` / ``path`` / ``fold``; numeric ids that are not exact
-(a float, or a JSON integer beyond 64 bits that the parser turned into one); CSV fields longer than
+(a float, or a JSON integer beyond 64 bits that the parser turned into one); CSV rows longer than
 :data:`CSV_BLOCK_BYTES`.
 
 Questionable but usable input is not an error: it gives warnings, one line each, that the caller
@@ -175,7 +175,7 @@ def read_table(path: str | Path, *, string_columns: tuple[str, ...] = ()) -> pa.
 
 
 CSV_BLOCK_BYTES = 8 << 20
-"""The longest CSV field (quoted text included) read; a longer one is an error naming its row."""
+"""The longest CSV row (quoted text included) read; a longer one is an error naming the row."""
 
 
 def _read_csv(path: Path, string_columns: tuple[str, ...], delimiter: str) -> pa.Table:
@@ -203,7 +203,7 @@ def _read_csv(path: Path, string_columns: tuple[str, ...], delimiter: str) -> pa
             msg = str(exc)
             column = re.match(r"In CSV column #(\d+): CSV conversion error", msg)
             if column is None or not 0 <= int(column.group(1)) < len(names):
-                _locate_csv_error(data, path, delimiter, len(names))
+                _locate_csv_error(data, path, delimiter, len(names), too_long_row="straddl" in msg)
                 raise InputError(
                     f"cannot parse CSV ({_arrow_reason(msg)})", file=str(path)
                 ) from None
@@ -239,40 +239,47 @@ def _arrow_reason(msg: str) -> str:
     if m:
         return m.group(1)
     if "straddl" in first:
-        return f"a field is longer than {CSV_BLOCK_BYTES >> 20} MiB"
+        return f"a row is longer than {CSV_BLOCK_BYTES >> 20} MiB"
     return re.sub(r"'[^']*'", "'...'", first.split(": ", 2)[-1] if ": " in first else first)[:200]
 
 
-def _locate_csv_error(data: bytes, path: Path, delimiter: str, n_columns: int) -> None:
-    """Find the first row pyarrow could not parse (too long, wrong column count) and raise."""
+def _locate_csv_error(
+    data: bytes, path: Path, delimiter: str, n_columns: int, *, too_long_row: bool
+) -> None:
+    """Find the first row pyarrow could not parse and raise: with ``too_long_row`` (pyarrow found
+    a row spanning blocks) the first row longer than a block, else one with a wrong column count
+    or unbalanced quotes."""
     import csv
 
-    limit = csv.field_size_limit()
-    csv.field_size_limit(CSV_BLOCK_BYTES)
+    # The module-wide limit is raised, never lowered (another thread may be reading), and the
+    # row length is checked here, so the answer does not depend on it.
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
     text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")
     reader = csv.reader(text, delimiter=delimiter)
     row = 0
+    too_long = f"longer than {CSV_BLOCK_BYTES >> 20} MiB, the longest row that can be read"
     try:
-        next(reader, None)  # the header
+        header = next(reader, [])
+        if sum(map(len, header)) >= CSV_BLOCK_BYTES - len(header):
+            raise InputError(too_long, file=str(path), where="header")
         for fields in reader:
             if not fields:
                 continue  # a blank line, skipped by pyarrow too
             row += 1
+            if too_long_row and sum(map(len, fields)) >= CSV_BLOCK_BYTES - len(fields):
+                raise InputError(too_long, file=str(path), where=f"row {row}")
             if len(fields) != n_columns:
                 raise InputError(
                     f"expected {n_columns} columns, got {len(fields)}",
                     file=str(path),
                     where=f"row {row}",
                 )
-    except csv.Error as exc:
-        what = (
-            f"a field is longer than {CSV_BLOCK_BYTES >> 20} MiB"
-            if "field larger than field limit" in str(exc)
-            else "cannot parse CSV (unbalanced quotes?)"
-        )
-        raise InputError(what, file=str(path), where=f"row {row + 1}") from None
+    except csv.Error:
+        where = f"row {row + 1}" if row else "header"
+        raise InputError(
+            "cannot parse CSV (unbalanced quotes?)", file=str(path), where=where
+        ) from None
     finally:
-        csv.field_size_limit(limit)
         text.detach()
 
 
