@@ -561,6 +561,11 @@ def test_voc_bad_numbers(tmp_path: Path, xml: str, where: str, message: str) -> 
             "latin-1"
         ),
         b'<?xml version="1.0" encoding="x-unknown"?><annotation/>',
+        '<?xml version="1.0"?><!DOCTYPE a [<!ENTITY l "lol">'  # "billion laughs"
+        + "".join(f'<!ENTITY l{i + 1} "{("&l" + str(i) + ";") * 10}">' for i in range(9)).replace(
+            "&l0;", "&l;"
+        )
+        + "]><annotation><filename>&l9;</filename></annotation>",
     ],
 )
 def test_voc_malformed_or_non_utf8_xml(tmp_path: Path, xml: str | bytes) -> None:
