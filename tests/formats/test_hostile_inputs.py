@@ -23,7 +23,8 @@ from PIL import Image
 
 from assay.errors import InputError
 from assay.formats import coco, voc, yolo
-from assay.formats.tables import CSV_BLOCK_BYTES, align, read_ground_truth, read_predictions
+from assay.formats.table_files import CSV_BLOCK_BYTES
+from assay.formats.tables import align, read_ground_truth, read_predictions
 
 SECRET = "s3cr3t-row-text"
 
@@ -605,7 +606,7 @@ PARSE_AND_EXIT = """
 import sys
 from pathlib import Path
 import pyarrow as pa
-from assay.formats.tables import _arrow_csv
+from assay.formats.table_files import _arrow_csv
 try:
     _arrow_csv(Path(sys.argv[1]).read_bytes(), ",", {}, block_size=1 << 20)
 except pa.ArrowInvalid:
