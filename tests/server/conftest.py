@@ -4,15 +4,23 @@ with real image files and texts in the dataset versions' sample tables."""
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from PIL import Image
+from pydantic import TypeAdapter
+from starlette.routing import compile_path
 
 from assay.evaluation.classification import evaluate_classification
 from assay.evaluation.detection import evaluate_detections
@@ -55,8 +63,8 @@ def _detection(root: Path, rng: np.random.Generator) -> tuple[dict, list[dict]]:
         _png(root / f"img{i}.png", 100 + i, (96, 64))
         images.append({"id": i + 1, "file_name": f"img{i}.png", "width": 96, "height": 64})
         for _ in range(3):
-            x, y = rng.uniform(0, 60), rng.uniform(0, 30)
-            w, h = rng.uniform(8, 30), rng.uniform(8, 30)
+            x, y = float(rng.uniform(0, 60)), float(rng.uniform(0, 30))
+            w, h = float(rng.uniform(8, 30)), float(rng.uniform(8, 30))
             category = int(rng.integers(1, 4))
             annotations.append(
                 {
@@ -69,7 +77,7 @@ def _detection(root: Path, rng: np.random.Generator) -> tuple[dict, list[dict]]:
                 }
             )
             if rng.random() < 0.8:  # found, sometimes with the wrong class
-                jitter = rng.normal(0, 1.5, 4)
+                jitter = rng.normal(0, 1.5, 4).tolist()
                 detections.append(
                     {
                         "image_id": i + 1,
@@ -180,17 +188,62 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
 @pytest.fixture(scope="session")
 def client(seeded: Seeded) -> Iterator[TestClient]:
     app = create_app(seeded.home)
-    app.state.intervals.n_classification = app.state.intervals.n_detection = 10  # fast
     with TestClient(app) as test_client:
         yield test_client
 
 
-def get_json(client: TestClient, url: str) -> dict:
-    """A 200 answer's JSON, which never carries NaN or Infinity."""
+API_PREFIX = "/api"  # every router is included under it (server/app.py)
+
+
+def _api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every APIRoute of the app, with its path under the API prefix (FastAPI wraps included
+    routers in route objects of its own, which keep the router they include)."""
+    routes: list[APIRoute] = []
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            routes.append(route)
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            routes += [r for r in included.routes if isinstance(r, APIRoute)]
+    return routes
+
+
+@functools.cache
+def _adapters(app: FastAPI) -> list[tuple[re.Pattern[str], set[str], TypeAdapter[Any]]]:
+    table = []
+    for route in _api_routes(app):
+        if route.response_model is None:
+            continue
+        path = route.path if route.path.startswith(API_PREFIX) else API_PREFIX + route.path
+        regex, _, _ = compile_path(path)
+        table.append((regex, set(route.methods), TypeAdapter(route.response_model)))
+    return table
+
+
+def response_adapter(app: FastAPI, method: str, url: str) -> TypeAdapter[Any]:
+    """The TypeAdapter of the ``response_model`` of the route that answers ``method url`` (the
+    first match, as the router's order)."""
+    path = urlsplit(url).path
+    for regex, methods, adapter in _adapters(app):
+        if method in methods and regex.match(path):
+            return adapter
+    raise AssertionError(f"no route with a response_model answers {method} {path}")
+
+
+def validate_answer(app: FastAPI, url: str, data: Any, method: str = "GET") -> Any:
+    """``data`` checked against its route's response model in strict JSON mode: a field the
+    model lacks (``extra="forbid"``), a missing one, or a wrong type fails."""
+    return response_adapter(app, method, url).validate_python(data)
+
+
+def get_json(client: TestClient, url: str) -> Any:
+    """A 200 answer's JSON, valid against the route's response model, without NaN or Infinity."""
     answer = client.get(url)
     assert answer.status_code == 200, answer.text
     assert "NaN" not in answer.text and "Infinity" not in answer.text
-    return answer.json()
+    data = answer.json()
+    validate_answer(client.app, url, data)  # type: ignore[arg-type]
+    return data
 
 
 def get_error(client: TestClient, url: str, status: int = 422) -> str:

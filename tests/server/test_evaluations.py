@@ -6,14 +6,21 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 
 from assay.evaluation.classification import evaluate_classification
-from tests.server.conftest import CLASSES, Seeded
+from assay.store import Workspace
+from tests.server.conftest import CLASSES, Seeded, get_json
+
+
+@pytest.fixture(scope="module")
+def workspace(seeded: Seeded) -> Workspace:
+    return Workspace(seeded.home)
 
 
 def test_list_newest_first_with_headline(client: TestClient, seeded: Seeded) -> None:
-    items = client.get("/api/evaluations").json()["items"]
+    items = get_json(client, "/api/evaluations")["items"]
     ids = [e["id"] for e in items]
     assert ids == sorted(ids, reverse=True)
     by_id = {e["id"]: e for e in items}
@@ -38,35 +45,49 @@ def test_list_newest_first_with_headline(client: TestClient, seeded: Seeded) -> 
     assert det["model"] is None and det["n_samples"] == 12
 
 
-def test_classification_detail(client: TestClient, seeded: Seeded) -> None:
-    answer = client.get(f"/api/evaluations/{seeded.image}").json()
+@pytest.mark.parametrize("kind", ["image", "text", "multilabel"])
+def test_classification_detail(
+    client: TestClient, seeded: Seeded, workspace: Workspace, kind: str
+) -> None:
+    evaluation = getattr(seeded, kind)
+    answer = get_json(client, f"/api/evaluations/{evaluation}")
+    results = workspace.load_results(evaluation)
     assert answer["classes"] == CLASSES
-    assert answer["media"] == "image" and answer["threshold"] == 0.5
-    assert set(answer["optimal"]) == {"metric", "threshold", "value"}
-    assert answer["summary"]["n_samples"] == 40
-    assert answer["per_fold"] is None
-    assert client.get(f"/api/evaluations/{seeded.text}").json()["media"] == "text"
-    assert client.get(f"/api/evaluations/{seeded.multilabel}").json()["media"] is None
+    assert answer["point"] == {"threshold": 0.5, "iou": None, "score": None}
+    assert answer["summary"] == results.summary()
+    assert answer["optimal"] == results.optimal("f1")
+    assert answer["headline"] == results.headline()
+    assert answer["folds"] is None and answer["extra"] is None
+    assert answer["media"] == {"image": "image", "text": "text", "multilabel": None}[kind]
 
 
-def test_detection_detail(client: TestClient, seeded: Seeded) -> None:
-    answer = client.get(f"/api/evaluations/{seeded.detection}").json()
+def test_detection_detail(client: TestClient, seeded: Seeded, workspace: Workspace) -> None:
+    answer = get_json(client, f"/api/evaluations/{seeded.detection}")
+    results = workspace.load_results(seeded.detection)
     assert answer["task"] == "detection" and answer["classes"] == CLASSES
-    assert set(answer["coco"]) >= {"AP", "AP50", "AP75", "ARl"}
+    assert answer["point"] == {"threshold": None, "iou": 0.5, "score": 0.0}
+    assert answer["summary"] == results.summary() and answer["summary"]["task"] == "detection"
     assert answer["optimal"]["metric"] == "f1" and "score" in answer["optimal"]
-    assert "coco_101" in answer["protocols"]
-    assert answer["media"] == "image"
+    assert answer["extra"]["protocols"] == ["coco_101", "voc_11", "all_point"]
+    assert answer["headline"]["metric"] == "AP"
+    assert answer["media"] == "image" and answer["metadata_columns"] == []
 
 
-def test_intervals_are_computed_once_in_the_background(client: TestClient, seeded: Seeded) -> None:
-    first = client.get(f"/api/evaluations/{seeded.image}").json()
-    assert first["intervals_status"] in ("pending", "ready")
-    client.app.state.intervals.wait()
-    later = client.get(f"/api/evaluations/{seeded.image}").json()
-    assert later["intervals_status"] == "ready"
-    accuracy = later["intervals"]["accuracy"]
-    assert accuracy["low"] <= later["summary"]["accuracy"] <= accuracy["high"]
-    assert (seeded.home / "evaluations" / str(seeded.image) / "intervals.json").exists()
+@pytest.mark.parametrize("kind", ["image", "multilabel", "detection"])
+def test_intervals_come_with_the_first_answer(
+    client: TestClient, seeded: Seeded, kind: str
+) -> None:
+    """No background step: the page's first answer carries the intervals, keyed as the summary."""
+    evaluation = getattr(seeded, kind)
+    client.app.state.memo.pop(evaluation, None)
+    answer = get_json(client, f"/api/evaluations/{evaluation}")
+    intervals, summary = answer["intervals"], answer["summary"]
+    assert intervals and set(intervals) <= set(summary)
+    for key, interval in intervals.items():
+        if interval is not None and summary[key] is not None:
+            assert interval["low"] <= interval["high"], key
+    assert "macro_f1" in intervals or "AP" in intervals
+    assert get_json(client, f"/api/evaluations/{evaluation}")["intervals"] == intervals
 
 
 def test_unknown_evaluation_is_404(client: TestClient) -> None:
@@ -94,17 +115,17 @@ def test_delete(client: TestClient, seeded: Seeded) -> None:
     answer = client.delete(f"/api/evaluations/{record.id}")
     assert answer.status_code == 204 and answer.content == b""
     assert client.get(f"/api/evaluations/{record.id}").status_code == 404
-    assert record.id not in [e["id"] for e in client.get("/api/evaluations").json()["items"]]
+    assert record.id not in [e["id"] for e in get_json(client, "/api/evaluations")["items"]]
 
 
 def test_datasets_and_models(client: TestClient, seeded: Seeded, tmp_path: Path) -> None:
-    datasets = client.get("/api/datasets").json()["items"]
+    datasets = get_json(client, "/api/datasets")["items"]
     pets = next(d for d in datasets if d["name"] == "pets")
-    versions = client.get(f"/api/datasets/{pets['id']}/versions").json()["items"]
+    versions = get_json(client, f"/api/datasets/{pets['id']}/versions")["items"]
     assert [v["id"] for v in versions] == [seeded.image_dv] and versions[0]["n_samples"] == 40
-    models = client.get("/api/models").json()["items"]
+    models = get_json(client, "/api/models")["items"]
     resnet = next(m for m in models if m["name"] == "resnet")
-    mversions = client.get(f"/api/models/{resnet['id']}/versions").json()["items"]
+    mversions = get_json(client, f"/api/models/{resnet['id']}/versions")["items"]
     assert [(v["version"], v["parent_version_id"]) for v in mversions] == [
         ("fp32", None),
         ("int8", seeded.fp32_version),
@@ -132,7 +153,7 @@ def _wait_job(client: TestClient, job_id: int) -> dict:
     client.app.state.jobs.wait(job_id, timeout=120)
     deadline = time.monotonic() + 10
     while True:
-        job = client.get(f"/api/jobs/{job_id}").json()
+        job = get_json(client, f"/api/jobs/{job_id}")
         if job["status"] in ("done", "failed") or time.monotonic() > deadline:
             return job
         time.sleep(0.05)
@@ -159,7 +180,7 @@ def test_post_evaluation_runs_a_job(client: TestClient, tmp_path: Path) -> None:
     assert answer.status_code == 202
     job = _wait_job(client, answer.json()["job_id"])
     assert job["status"] == "done", job
-    evaluation = client.get(f"/api/evaluations/{job['evaluation_id']}").json()
+    evaluation = get_json(client, f"/api/evaluations/{job['evaluation_id']}")
     assert evaluation["name"] == "posted" and evaluation["model"]["name"] == "m1"
     assert evaluation["n_samples"] == 25
 

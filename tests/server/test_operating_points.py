@@ -8,6 +8,7 @@ import math
 import pytest
 from fastapi.testclient import TestClient
 
+from assay.evaluation.results import OperatingPoint
 from assay.store import Workspace
 from tests.server.conftest import CLASSES, Seeded
 from tests.server.conftest import get_error as _error
@@ -17,6 +18,10 @@ from tests.server.conftest import get_json as _get
 def _same(a: object, b: object) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return a == b
 
 
@@ -37,23 +42,33 @@ def test_summary_is_the_results_summary(
     query = "" if threshold is None else f"?threshold={threshold}"
     answer = _get(client, f"/api/evaluations/{evaluation}/summary{query}")
     results = workspace.load_results(evaluation)
-    expected = results.summary(threshold)
-    assert answer["threshold"] == (results.threshold if threshold is None else threshold)
-    assert set(answer["summary"]) == set(expected)
+    expected = results.summary(OperatingPoint(threshold=threshold))
+    assert answer["threshold"] == (0.5 if threshold is None else threshold)
+    assert answer["task"] == results.task and "iou" not in answer
+    assert set(answer) == set(expected)
     for key, value in expected.items():
-        got = answer["summary"][key]
-        assert (got is None and (value is None or math.isnan(value))) or _same(got, value), key
+        assert _same(answer[key], value), key
 
 
 @pytest.mark.parametrize("iou, score", [(0.5, 0.0), (0.3, 0.2), (0.75, 0.6)])
-def test_detection_summary_is_the_overall_prf(
+def test_detection_summary_at_iou_and_score(
     client: TestClient, seeded: Seeded, workspace: Workspace, iou: float, score: float
 ) -> None:
     answer = _get(client, f"/api/evaluations/{seeded.detection}/summary?iou={iou}&score={score}")
-    expected = workspace.load_results(seeded.detection).prf(iou, score)["overall"]
-    assert (answer["iou"], answer["score"]) == (iou, score)
-    assert answer["summary"] == expected
-    assert {"precision", "recall", "f1", "tp", "fp", "fn"} <= set(answer["summary"])
+    expected = workspace.load_results(seeded.detection).summary(
+        OperatingPoint(iou=iou, score=score)
+    )
+    assert (answer["iou"], answer["score"]) == (iou, score) and "threshold" not in answer
+    assert answer == expected
+    rows = _get(client, f"/api/evaluations/{seeded.detection}/labels?iou={iou}&score={score}")
+    assert answer["tp"] + answer["fn"] == sum(row["total_labeled"] for row in rows["items"])
+
+
+def test_a_point_field_of_another_task_is_ignored(client: TestClient, seeded: Seeded) -> None:
+    base = f"/api/evaluations/{seeded.image}/summary"
+    assert _get(client, f"{base}?iou=0.9&score=3") == _get(client, base)
+    det = f"/api/evaluations/{seeded.detection}/summary"
+    assert _get(client, f"{det}?threshold=0.9") == _get(client, det)
 
 
 def test_summary_bad_parameters(client: TestClient, seeded: Seeded) -> None:
@@ -77,8 +92,8 @@ def test_optimal_threshold(
 ) -> None:
     evaluation = getattr(seeded, kind)
     answer = _get(client, f"/api/evaluations/{evaluation}/optimal?metric={metric}")
-    expected = workspace.load_results(evaluation).optimal_threshold(metric)
-    assert answer["metric"] == metric
+    expected = workspace.load_results(evaluation).optimal(metric)
+    assert answer["metric"] == metric and set(answer) == set(expected)
     assert _same(answer["threshold"], expected["threshold"])
     assert _same(answer["value"], expected["value"])
     again = _get(client, f"/api/evaluations/{evaluation}/optimal?metric={metric}")
@@ -86,9 +101,10 @@ def test_optimal_threshold(
 
 
 def test_optimal_default_is_f1_and_the_detail_agrees(client: TestClient, seeded: Seeded) -> None:
-    answer = _get(client, f"/api/evaluations/{seeded.image}/optimal")
-    detail = _get(client, f"/api/evaluations/{seeded.image}")
-    assert answer["metric"] == "f1" and answer["threshold"] == detail["optimal"]["threshold"]
+    for evaluation in (seeded.image, seeded.multilabel, seeded.detection):
+        answer = _get(client, f"/api/evaluations/{evaluation}/optimal")
+        detail = _get(client, f"/api/evaluations/{evaluation}")
+        assert answer["metric"] == "f1" and answer == detail["optimal"]
 
 
 @pytest.mark.parametrize("metric", ["f1", "precision", "recall"])
@@ -98,7 +114,7 @@ def test_optimal_score(
 ) -> None:
     url = f"/api/evaluations/{seeded.detection}/optimal?metric={metric}&iou={iou}"
     answer = _get(client, url)
-    expected = workspace.load_results(seeded.detection).optimal_score(metric, iou)
+    expected = workspace.load_results(seeded.detection).optimal(metric, OperatingPoint(iou=iou))
     assert answer["metric"] == metric and answer["iou"] == iou
     assert _same(answer["score"], expected["score"]) and _same(answer["value"], expected["value"])
     assert _get(client, url) == answer
@@ -139,8 +155,8 @@ def test_detection_feed_by_outcome(
     images = [
         _get(client, f"{base}/{i}?iou={iou}&score={score}") for i in range(12)
     ]  # fmt: skip
-    results = workspace.load_results(seeded.detection)
-    table = results.prf(iou, score)["per_class"]
+    rows = _get(client, f"/api/evaluations/{seeded.detection}/labels?iou={iou}&score={score}")
+    table = {row["label"]: row for row in rows["items"]}
     for label in CLASSES:
         for outcome in ("tp", "fp", "fn"):
             url = f"{base}?label={label}&outcome={outcome}&iou={iou}&score={score}&limit=500"

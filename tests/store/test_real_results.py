@@ -6,9 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
+from assay.errors import InputError
 from assay.evaluation.classification import ClassificationResults, evaluate_classification
 from assay.evaluation.detection import DetectionResults, evaluate_detections
+from assay.evaluation.results import OperatingPoint
 from assay.store import Workspace
 
 
@@ -35,12 +38,14 @@ def test_classification_round_trip(tmp_path: Path) -> None:
     loaded = Workspace(tmp_path).load_results(record.id)
     assert isinstance(loaded, ClassificationResults)
     assert loaded.summary() == res.summary()
+    assert record.summary == res.summary() and record.task == loaded.task == "classification"
     for t in (0.0, 0.3, 0.9):
-        assert loaded.per_class(t) == res.per_class(t)
-        assert loaded.confusion_matrix(t) == res.confusion_matrix(t)
+        at = OperatingPoint(threshold=t)
+        assert loaded.per_class(at) == res.per_class(at)
+        assert loaded.confusion(at) == res.confusion(at)
     assert loaded.samples(limit=5) == res.samples(limit=5)
     assert loaded.sample(7)["id"] == "s7"
-    assert loaded.per_fold() == res.per_fold()
+    assert loaded.folds() == res.folds()
 
 
 def test_multilabel_round_trip(tmp_path: Path) -> None:
@@ -55,8 +60,10 @@ def test_multilabel_round_trip(tmp_path: Path) -> None:
     )
     assert record.task == "multilabel"
     loaded = Workspace(tmp_path).load_results(record.id)
-    assert loaded.multilabel and loaded.summary() == res.summary()
-    assert loaded.confusion_matrix(0.5) == res.confusion_matrix(0.5)
+    assert loaded.task == "multilabel" and loaded.summary() == res.summary()
+    assert loaded.confusion(OperatingPoint(threshold=0.5)) == res.confusion(
+        OperatingPoint(threshold=0.5)
+    )
 
 
 def test_detection_round_trip(tmp_path: Path) -> None:
@@ -87,12 +94,25 @@ def test_detection_round_trip(tmp_path: Path) -> None:
         params={},
     )  # fmt: skip
     assert record.headline_metric == "AP"
-    assert record.headline_value == res.coco_stats()["AP"]
+    assert record.headline_value == res.summary()["AP"] == res.headline()["value"]
+    assert record.summary == res.summary()
     assert (record.n_samples, record.n_classes) == (6, 2)
     loaded = Workspace(tmp_path).load_results(record.id)
     assert isinstance(loaded, DetectionResults)
-    assert loaded.coco_stats() == res.coco_stats()
+    assert loaded.summary() == res.summary()
     for iou, score in ((0.5, 0.0), (0.75, 0.5)):
-        assert loaded.confusion_matrix(iou, score) == res.confusion_matrix(iou, score)
-        assert loaded.prf(iou, score) == res.prf(iou, score)
-    assert loaded.image(2, 0.5, 0.1) == res.image(2, 0.5, 0.1)
+        at = OperatingPoint(iou=iou, score=score)
+        assert loaded.confusion(at) == res.confusion(at)
+        assert loaded.summary(at) == res.summary(at)
+    at = OperatingPoint(iou=0.5, score=0.1)
+    assert loaded.sample(2, at) == res.sample(2, at)
+
+
+def test_a_task_that_disagrees_with_the_results_is_refused(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    res = evaluate_classification(rng.integers(0, 2, 10), rng.random((10, 2)), classes=["a", "b"])
+    ws = Workspace(tmp_path)
+    with pytest.raises(InputError, match="does not match"):
+        ws.save_evaluation(res, task="detection", name="x", dataset_version_id=_dataset(ws, 10))
+    record = ws.save_evaluation(res, name="x", dataset_version_id=_dataset(ws, 10))
+    assert record.task == "classification"

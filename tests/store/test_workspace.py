@@ -17,14 +17,14 @@ import pytest
 from assay.errors import NotFoundError
 from assay.store import Workspace
 from assay.store import workspace as workspace_module
-from tests.store.fakes import FAKE_LOADERS, FakeResults
+from tests.store.fakes import FakeResults, fake_loader
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
-    return Workspace(tmp_path / "home", loaders=FAKE_LOADERS)
+    return Workspace(tmp_path / "home", loader=fake_loader)
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_save_load_round_trip(ws: Workspace, gt_file: Path, tmp_path: Path) -> N
     assert ws.load_results(rec.id) is loaded  # cached
     assert ws.get_evaluation(rec.id) == rec
     # a second workspace on the same home reads the same
-    other = Workspace(ws.home, loaders=FAKE_LOADERS)
+    other = Workspace(ws.home, loader=fake_loader)
     assert [e.id for e in other.list_evaluations()] == [rec.id]
     np.testing.assert_array_equal(other.load_results(rec.id).y_score, res.y_score)
 
@@ -130,7 +130,7 @@ def test_list_newest_first_and_delete(ws: Workspace, gt_file: Path, tmp_path: Pa
 
 
 def test_lru_cache_is_bounded(tmp_path: Path, gt_file: Path) -> None:
-    ws = Workspace(tmp_path / "h", loaders=FAKE_LOADERS, cache_size=2)
+    ws = Workspace(tmp_path / "h", loader=fake_loader, cache_size=2)
     dv = _dataset(ws, gt_file, tmp_path)
     ids = [
         ws.save_evaluation(
@@ -300,7 +300,7 @@ _CRASH_SCRIPT = textwrap.dedent(
     import os, sys
     sys.path.insert(0, {root!r})
     from assay.store import workspace as w
-    from tests.store.fakes import FAKE_LOADERS, FakeResults
+    from tests.store.fakes import FakeResults, fake_loader
 
     def die(*args):
         os._exit(17)
@@ -309,7 +309,7 @@ _CRASH_SCRIPT = textwrap.dedent(
         w.artifacts.fsync_dir = die  # first fsync_dir call: after the arrays, before the rename
     else:
         w.Workspace._insert_evaluation_row = staticmethod(die)  # after the rename
-    ws = w.Workspace({home!r}, loaders=FAKE_LOADERS)
+    ws = w.Workspace({home!r}, loader=fake_loader)
     ws.save_evaluation(FakeResults.random(), task="classification", name="crash",
                        dataset_version_id={dv})
     """
@@ -339,7 +339,7 @@ def test_process_killed_mid_save(ws: Workspace, gt_file: Path, tmp_path: Path, w
     assert leftovers  # the crash did leave something on disk...
     assert [e.id for e in ws.list_evaluations()] == [kept.id]  # ...that is never listed
     assert ws.integrity_check() == "ok"
-    reopened = Workspace(ws.home, loaders=FAKE_LOADERS)  # ...and is collected on open
+    reopened = Workspace(ws.home, loader=fake_loader)  # ...and is collected on open
     assert sorted(p.name for p in (ws.home / "evaluations").iterdir()) == [str(kept.id)]
     assert [e.id for e in reopened.list_evaluations()] == [kept.id]
     after = reopened.save_evaluation(
@@ -354,13 +354,13 @@ def test_open_does_not_collect_a_temp_folder_being_written(ws: Workspace) -> Non
     from assay.store.artifacts import TempArtifactDir
 
     with TempArtifactDir(ws.home / "evaluations") as tmp:
-        Workspace(ws.home, loaders=FAKE_LOADERS)
+        Workspace(ws.home, loader=fake_loader)
         assert tmp.path.exists()
     assert not tmp.path.exists()
 
 
 def _writer(home: str, dataset_version_id: int, worker: int) -> list[int]:
-    ws = Workspace(home, loaders=FAKE_LOADERS)
+    ws = Workspace(home, loader=fake_loader)
     ids = []
     for i in range(20):
         rec = ws.save_evaluation(

@@ -1,8 +1,10 @@
-"""Answers of the analysis endpoints, built from the results objects' own methods.
+"""Answers of the analysis endpoints: the results objects' own answers, passed through.
 
-The results objects precompute what makes threshold / IoU queries cheap; this module only picks,
-trims (top-N confusion, curves down-sampled to at most 1,000 points) and decorates (media URLs,
-text) their answers. Nothing here recomputes a metric.
+Every route names one :class:`~assay.evaluation.results.OperatingPoint` and calls the method of
+the :class:`~assay.evaluation.results.Results` interface of the same name; whatever the task, the
+call is the same. What this module adds is the server's: sample items decorated with what comes
+from the dataset version (text, media URLs, metadata), curves down-sampled to at most 1,000
+points, and the per-evaluation caches. Nothing here computes a metric or knows a task.
 """
 
 from __future__ import annotations
@@ -12,285 +14,124 @@ from typing import Any
 
 import numpy as np
 
-from assay.errors import NotFoundError, ParameterError
+from assay.errors import NotFoundError
+from assay.evaluation.results import OperatingPoint
+from assay.evaluation.vocabulary import OUTCOMES, SORTS, SPECIAL_LABELS
 from assay.server.deps import EvaluationContext
 from assay.store import evaluation_public
 
 MAX_CURVE_POINTS = 1000
 MAX_CACHED_CURVES = 512
-NOT_DETECTED = "Not detected"
-NOT_AN_OBJECT = "Not an object"
-SPECIAL_LABELS = frozenset(
-    {"Below threshold", NOT_DETECTED, NOT_AN_OBJECT, "No prediction", "No label"}
-)
-CURVE_KINDS = ("roc", "pr", "threshold", "calibration", "density")
+INTERVALS_N = 200
 
 
 # ---------------------------------------------------------------- evaluations
 
 
-def evaluation_detail(
-    ctx: EvaluationContext, intervals: tuple[str, dict[str, Any]]
-) -> dict[str, Any]:
-    """EvaluationPublic plus classes, summary, intervals, optimal operating point and media."""
+def evaluation_detail(ctx: EvaluationContext) -> dict[str, Any]:
+    """EvaluationPublic plus what the page opens on, all at the default operating point."""
     res = ctx.results
+    point = res.point()
+    report = ctx.cached("report", res.report)
     answer = evaluation_public(ctx.record)
     answer.update(
-        classes=ctx.classes,
-        intervals_status=intervals[0],
-        intervals=intervals[1],
+        classes=list(res.classes),
+        point={"threshold": point.threshold, "iou": point.iou, "score": point.score},
+        summary=report["summary"],
+        intervals=ctx.cached("intervals", lambda: res.intervals(n=INTERVALS_N)),
+        optimal=report["optimal"],
+        folds=report["folds"],
+        headline=res.headline(),
         media=ctx.samples.media,
+        metadata_columns=list(ctx.samples.metadata_columns),
+        extra=report["extra"],
     )
-    if ctx.is_detection:
-        coco = {k: (None if v == -1 else v) for k, v in res.coco_stats().items()}
-        answer.update(
-            summary=ctx.record.summary,
-            coco=coco,
-            protocols=ctx.cached("protocols", res.protocols),
-            optimal=ctx.cached("optimal", lambda: res.optimal_score(metric="f1", iou=0.5)),
-            threshold=None,
-            per_fold=None,
-        )
-    else:
-        answer.update(
-            summary=ctx.cached("summary", res.summary),
-            optimal=ctx.cached("optimal", lambda: res.optimal_threshold(metric="f1")),
-            threshold=float(res.threshold),
-            per_fold=ctx.cached("per_fold", res.per_fold),
-        )
     return answer
 
 
-def summary(
-    ctx: EvaluationContext, *, threshold: float | None, iou: float, score: float
-) -> dict[str, Any]:
-    """The headline metrics at a threshold (classification) or at (IoU, score) (detection)."""
-    res = ctx.results
-    if ctx.is_detection:
-        return {"iou": iou, "score": score, "summary": res.prf(iou=iou, score=score)["overall"]}
-    return {"threshold": _threshold(ctx, threshold), "summary": res.summary(threshold=threshold)}
+def summary(ctx: EvaluationContext, at: OperatingPoint) -> dict[str, Any]:
+    """The summary metrics at an operating point."""
+    return ctx.results.summary(at)
 
 
-CLASSIFICATION_OPTIMA = ("f1", "accuracy", "precision", "recall", "micro_f1")
-DETECTION_OPTIMA = ("f1", "precision", "recall")
-
-
-def optimal(ctx: EvaluationContext, *, metric: str, iou: float) -> dict[str, Any]:
-    """The threshold (classification) or confidence at ``iou`` (detection) maximising ``metric``,
-    computed once per (evaluation, metric[, iou])."""
-    res = ctx.results
-    if ctx.is_detection:
-        if metric not in DETECTION_OPTIMA:
-            raise ParameterError(
-                f"metric: {metric!r} is not available for detection "
-                f"(choose one of {', '.join(DETECTION_OPTIMA)})"
-            )
-        return dict(
-            ctx.cached(
-                f"optimal:{metric}:{float(iou)!r}",
-                lambda: res.optimal_score(metric=metric, iou=iou),
-            )
-        )
-    if metric not in CLASSIFICATION_OPTIMA:
-        raise ParameterError(
-            f"metric: unknown {metric!r} (choose one of {', '.join(CLASSIFICATION_OPTIMA)})"
-        )
-    return dict(ctx.cached(f"optimal:{metric}", lambda: res.optimal_threshold(metric=metric)))
+def optimal(ctx: EvaluationContext, metric: str, at: OperatingPoint) -> dict[str, Any]:
+    """The operating point maximising ``metric`` (the results object keeps each one)."""
+    return ctx.results.optimal(metric, at)
 
 
 # ---------------------------------------------------------------- labels
 
 
-def labels(
-    ctx: EvaluationContext, *, threshold: float | None, iou: float, score: float
-) -> dict[str, Any]:
-    """The per-class table at a threshold (classification) or at (IoU, score) (detection)."""
-    if ctx.is_detection:
-        table = _detection_per_class(ctx, iou, score)
-        items = [{"label": name, **row} for name, row in table.items()]
-        return {"iou": iou, "score": score, "items": items}
-    table = ctx.results.per_class(threshold=threshold)
-    items = [{"label": name, **row} for name, row in table.items()]
-    return {"threshold": _threshold(ctx, threshold), "items": items}
+def labels(ctx: EvaluationContext, at: OperatingPoint) -> dict[str, Any]:
+    """The per-class table at an operating point."""
+    return ctx.results.per_class(at)
 
 
 def label_detail(
-    ctx: EvaluationContext,
-    label: str,
-    *,
-    threshold: float | None,
-    iou: float,
-    score: float,
-    limit: int,
+    ctx: EvaluationContext, label: str, at: OperatingPoint, *, limit: int
 ) -> dict[str, Any]:
-    """One label's metrics and a few TP / FP / FN examples."""
-    ctx.check_label(label)
+    """One label's row of the per-class table with its first TP / FP / FN samples."""
     res = ctx.results
-    if ctx.is_detection:
-        metrics = _detection_per_class(ctx, iou, score)[label]
-        pages = res.label_images(label, iou=iou, score=score, limit=limit)
-        examples = {outcome: ctx.samples.decorate(page["items"]) for outcome, page in pages.items()}
-    else:
-        metrics = res.per_class(threshold=threshold)[label]
-        examples = {
-            outcome: ctx.samples.decorate(
-                res.samples(label=label, outcome=outcome, threshold=threshold, limit=limit)["items"]
-            )
-            for outcome in ("tp", "fp", "fn")
-        }
-    return {"label": label, "metrics": metrics, "examples": examples}
+    res.check_label(label)
+    table = res.per_class(at)
+    row = next(item for item in table["items"] if item["label"] == label)
+    sorts = SORTS[res.task]  # detection: the images with the most boxes of that outcome first
+    examples = {
+        outcome: ctx.samples.decorate(
+            [
+                dict(item)
+                for item in res.samples(
+                    at,
+                    label=label,
+                    outcome=outcome,
+                    sort=outcome if outcome in sorts else None,
+                    limit=limit,
+                )["items"]
+            ]
+        )
+        for outcome in OUTCOMES
+    }
+    point = {k: v for k, v in table.items() if k not in ("task", "items")}
+    return {"task": res.task, **point, "label": label, "metrics": row, "examples": examples}
 
 
 # ---------------------------------------------------------------- confusion
 
 
 def confusion(
-    ctx: EvaluationContext,
-    *,
-    threshold: float | None,
-    iou: float,
-    score: float,
-    normalize: str | None,
-    top: int | None,
+    ctx: EvaluationContext, at: OperatingPoint, *, normalize: str | None, top: int | None
 ) -> dict[str, Any]:
-    """The confusion matrix, optionally normalised, optionally kept to the ``top`` most confused."""
-    res = ctx.results
-    if ctx.is_detection:
-        counts = res.confusion_matrix(iou=iou, score=score)
-        shown = counts if normalize is None else _normalise_rows(counts, normalize)
-        pairs = _most_confused_pairs(counts, 10)
-        where: dict[str, Any] = {"iou": iou, "score": score}
-    else:
-        counts = res.confusion_matrix(threshold=threshold)
-        shown = counts if normalize is None else res.confusion_matrix(threshold, normalize)
-        pairs = res.most_confused(top=10, threshold=threshold)
-        where = {"threshold": _threshold(ctx, threshold)}
-    n_classes = len(ctx.classes)
-    rows, columns, matrix = shown["rows"], shown["columns"], np.asarray(shown["matrix"])
-    if top is not None and n_classes > top:
-        keep = _most_confused_classes(counts, top)
-        row_idx = [i for i, name in enumerate(rows) if name in keep or name in SPECIAL_LABELS]
-        col_idx = [j for j, name in enumerate(columns) if name in keep or name in SPECIAL_LABELS]
-        rows = [rows[i] for i in row_idx]
-        columns = [columns[j] for j in col_idx]
-        matrix = matrix[np.ix_(row_idx, col_idx)]
-    return {
-        "rows": list(rows),
-        "columns": list(columns),
-        "matrix": matrix,
-        "normalize": normalize,
-        "top": top,
-        "n_classes": n_classes,
-        **where,
-        "most_confused": pairs,
-    }
-
-
-def _detection_per_class(ctx: EvaluationContext, iou: float, score: float) -> dict[str, Any]:
-    """COCO AP columns (fixed) joined with TP / FP / FN, P / R / F1 at (iou, score)."""
-    res = ctx.results
-    ap = ctx.cached("per_class", res.per_class)
-    counts = res.prf(iou=iou, score=score)["per_class"]
-    return {name: {**ap[name], **counts[name]} for name in res.classes}
-
-
-def _most_confused_pairs(counts: dict[str, Any], top: int) -> list[dict[str, Any]]:
-    """The largest off-diagonal cells of a counts matrix, largest first."""
-    rows, columns = list(counts["rows"]), list(counts["columns"])
-    matrix = np.asarray(counts["matrix"], dtype=float).copy()
-    for i, name in enumerate(rows):
-        if name in columns:
-            matrix[i, columns.index(name)] = 0.0
-    flat = np.argsort(-matrix, axis=None, kind="stable")[:top]
-    pairs = []
-    for cell in flat:
-        i, j = divmod(int(cell), matrix.shape[1])
-        if matrix[i, j] <= 0:
-            break
-        pairs.append({"actual": rows[i], "predicted": columns[j], "count": int(matrix[i, j])})
-    return pairs
-
-
-def _normalise_rows(counts: dict[str, Any], normalize: str) -> dict[str, Any]:
-    if normalize != "true":
-        raise ParameterError(f"normalize: {normalize!r} is not available for detection")
-    matrix = np.asarray(counts["matrix"], dtype=float)
-    totals = matrix.sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fractions = np.where(totals > 0, matrix / totals, np.nan)
-    return {**counts, "matrix": fractions}
-
-
-def _most_confused_classes(counts: dict[str, Any], top: int) -> set[str]:
-    """The ``top`` classes with the most off-diagonal counts (as actual or as predicted)."""
-    rows, columns = list(counts["rows"]), list(counts["columns"])
-    matrix = np.asarray(counts["matrix"], dtype=float)
-    column_of = {name: j for j, name in enumerate(columns)}
-    involvement: dict[str, float] = {}
-    for i, name in enumerate(rows):
-        off = matrix[i].sum() - (matrix[i, column_of[name]] if name in column_of else 0.0)
-        involvement[name] = involvement.get(name, 0.0) + off
-    row_of = {name: i for i, name in enumerate(rows)}
-    for j, name in enumerate(columns):
-        off = matrix[:, j].sum() - (matrix[row_of[name], j] if name in row_of else 0.0)
-        involvement[name] = involvement.get(name, 0.0) + off
-    ranked = sorted(
-        (name for name in involvement if name not in SPECIAL_LABELS),
-        key=lambda name: -involvement[name],
-    )
-    return set(ranked[:top])
+    """The confusion matrix (rows actual, columns predicted) and the most confused pairs."""
+    return ctx.results.confusion(at, normalize=normalize, top=top)
 
 
 # ---------------------------------------------------------------- curves
 
 
 def curve(
-    ctx: EvaluationContext, kind: str, *, label: str | None, iou: float, bins: int | None
+    ctx: EvaluationContext, kind: str, label: str | None, at: OperatingPoint, *, bins: int | None
 ) -> dict[str, Any]:
     """One curve, down-sampled to at most 1,000 points.
 
-    Curves do not depend on the threshold, so each answer is kept (a bounded LRU per evaluation):
-    a label's ROC is computed from the results object once, then served from memory.
+    Curves do not move with the threshold, so each answer is kept (a bounded LRU per evaluation,
+    keyed by what the curve depends on: its kind, label, IoU and bins).
     """
-    if kind not in CURVE_KINDS:
-        raise ParameterError(
-            f"kind: unknown curve {kind!r} (choose one of {', '.join(CURVE_KINDS)})"
-        )
-    label = ctx.check_label(label) or ctx.classes[0]
-    key = (kind, None if kind == "calibration" else label, iou if ctx.is_detection else None, bins)
+    res = ctx.results
+    res.check_label(label)
+    point = res.point(at)
+    key = (kind, label, point.iou, bins)
     memo: OrderedDict[tuple[Any, ...], dict[str, Any]] = ctx.memo.setdefault(
         "curves", OrderedDict()
     )
     answer = memo.get(key)
     if answer is None:
-        answer = _curve(ctx, kind, label=label, iou=iou, bins=bins)
+        answer = downsample(res.curve(kind, label, point, bins=bins))
         memo[key] = answer
         while len(memo) > MAX_CACHED_CURVES:
             memo.popitem(last=False)
     else:
         memo.move_to_end(key)
     return answer
-
-
-def _curve(
-    ctx: EvaluationContext, kind: str, *, label: str, iou: float, bins: int | None
-) -> dict[str, Any]:
-    res = ctx.results
-    if ctx.is_detection:
-        if kind != "pr":
-            raise ParameterError(f"kind: {kind!r} curves are not available for detection")
-        answer = res.pr_curve(label, iou=iou)
-    elif kind == "roc":
-        answer = {"label": label, **res.roc_curve(label)}
-    elif kind == "pr":
-        answer = {"label": label, **res.pr_curve(label)}
-    elif kind == "threshold":
-        answer = {"label": label, **res.threshold_curves(label)}
-    elif kind == "calibration":
-        answer = res.calibration(bins=bins or 15)
-    else:
-        answer = {"label": label, **res.density(label, bins=bins or 50)}
-    return {"kind": kind, **downsample(answer)}
 
 
 def downsample(answer: dict[str, Any], max_points: int = MAX_CURVE_POINTS) -> dict[str, Any]:
@@ -308,10 +149,15 @@ def downsample(answer: dict[str, Any], max_points: int = MAX_CURVE_POINTS) -> di
         if not _is_series(value) or len(value) <= max_points:
             out[key] = value
         elif len(value) >= n - 2:
-            out[key] = np.asarray(value)[keep[keep < len(value)]]
+            out[key] = _take(value, keep[keep < len(value)])
         else:
-            out[key] = np.asarray(value)[_even_indices(len(value), max_points)]
+            out[key] = _take(value, _even_indices(len(value), max_points))
     return out
+
+
+def _take(series: Any, indices: np.ndarray) -> list[Any]:
+    """The points of a series at ``indices`` (None stays None: a threshold of +inf)."""
+    return [series[i] for i in indices.tolist()]
 
 
 def _even_indices(n: int, count: int) -> np.ndarray:
@@ -330,50 +176,23 @@ def _is_series(value: Any) -> bool:
 # ---------------------------------------------------------------- samples
 
 
-def samples(ctx: EvaluationContext, **query: Any) -> dict[str, Any]:
-    """A page of the sample feed (classification samples or detection images)."""
-    for parameter in ("actual", "predicted", "label"):
-        value = query.get(parameter)
-        if value is not None and value not in SPECIAL_LABELS:
-            ctx.check_label(value, parameter)
-    query = {k: v for k, v in query.items() if v is not None}
-    if ctx.is_detection:
-        if ("outcome" in query) != ("label" in query):
-            raise ParameterError("outcome: give both outcome (tp, fp or fn) and label, or neither")
-        query.pop("threshold", None)
-        page = ctx.results.images(**query)
-    else:
-        query.pop("iou", None)
-        query.pop("score", None)
-        page = ctx.results.samples(**query)
-    return {
-        "total": int(page["total"]),
-        "offset": int(query.get("offset", 0)),
-        "limit": int(query.get("limit", 50)),
-        "items": ctx.samples.decorate(list(page["items"])),
-    }
-
-
-def sample(
-    ctx: EvaluationContext, index: int, *, threshold: float | None, iou: float, score: float
-) -> dict[str, Any]:
-    """One sample with all its class scores (classification) or one image with its boxes."""
+def samples(ctx: EvaluationContext, at: OperatingPoint, **query: Any) -> dict[str, Any]:
+    """A page of the sample feed, its items decorated from the dataset version."""
     res = ctx.results
-    if not 0 <= index < ctx.record.n_samples or (
-        ctx.samples.n_rows and index >= ctx.samples.n_rows
-    ):
+    for parameter in ("actual", "predicted"):
+        value = query.get(parameter)
+        if value not in SPECIAL_LABELS:
+            res.check_label(value, parameter)
+    res.check_label(query.get("label"))
+    page = dict(res.samples(at, **query))
+    page["items"] = ctx.samples.decorate([dict(item) for item in page["items"]])
+    return page
+
+
+def sample(ctx: EvaluationContext, index: int, at: OperatingPoint) -> dict[str, Any]:
+    """One sample with every class score (detection: one image with its boxes)."""
+    res = ctx.results
+    if not 0 <= index < res.n_samples:
         raise NotFoundError(f"sample {index} of evaluation {ctx.record.id} not found")
-    if ctx.is_detection:
-        answer = dict(res.image(index, iou=iou, score=score))
-    else:
-        answer = dict(res.sample(index, threshold=threshold))
-        scores = answer.get("scores")
-        if isinstance(scores, dict):
-            answer["scores"] = sorted(
-                ({"label": k, "score": v} for k, v in scores.items()), key=lambda s: -s["score"]
-            )
+    answer = {"task": res.task, **res.sample(index, at)}
     return ctx.samples.decorate([answer])[0]
-
-
-def _threshold(ctx: EvaluationContext, threshold: float | None) -> float:
-    return float(ctx.results.threshold if threshold is None else threshold)

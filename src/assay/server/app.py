@@ -19,7 +19,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assay import __version__ as _version
 from assay.errors import InputError, NotFoundError, ParameterError
 from assay.server.frontend import mount_static
-from assay.server.intervals import IntervalsCache
 from assay.server.jobs import JobRunner
 from assay.server.responses import FastJSONResponse
 from assay.server.routers import datasets, evaluations, health, jobs, models, samples, views
@@ -45,7 +44,6 @@ def create_app(home: Path | None = None, *, static_dir: Path | None = None) -> F
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.jobs.shutdown()
-        app.state.intervals.shutdown()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -62,7 +60,6 @@ def create_app(home: Path | None = None, *, static_dir: Path | None = None) -> F
     app.state.sample_lookups = {}
     app.state.memo = {}
     app.state.jobs = JobRunner(workspace)
-    app.state.intervals = IntervalsCache(workspace)
     workspace.fail_unfinished_jobs()
 
     for router in (health, evaluations, views, samples, datasets, models, jobs):

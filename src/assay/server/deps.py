@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -12,7 +12,7 @@ import pyarrow as pa
 from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 
-from assay.errors import ParameterError
+from assay.evaluation.results import Results
 from assay.store import EvaluationRecord, Workspace
 
 
@@ -24,11 +24,19 @@ async def get_workspace(request: Request) -> Workspace:
 WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 
 
+# columns of a samples table that are not metadata: the sample's id, its media, its annotation
+# (already in every item as ``actual``) and the image fields detection items already carry
+RESERVED_COLUMNS = frozenset(
+    {"id", "text", "path", "label", "labels", "file_name", "width", "height"}
+)
+
+
 class SampleLookup:
-    """What the answers add to a sample from its dataset version: text and media URLs."""
+    """What the answers add to a sample from its dataset version: text, media URLs, metadata."""
 
     def __init__(self, dataset_version_id: int, table: pa.Table) -> None:
         self.dataset_version_id = dataset_version_id
+        self.table = table
         self.n_rows = table.num_rows
         self.text = table.column("text") if "text" in table.column_names else None
         self.has_path = (
@@ -36,6 +44,8 @@ class SampleLookup:
             if "path" in table.column_names
             else None
         )
+        self.metadata_columns = [c for c in table.column_names if c not in RESERVED_COLUMNS]
+        self._metadata = table.select(self.metadata_columns) if self.metadata_columns else None
 
     @property
     def media(self) -> str | None:
@@ -46,15 +56,22 @@ class SampleLookup:
         return None
 
     def decorate(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Add ``text`` and ``media_url`` / ``thumbnail_url`` to sample dicts (by ``index``)."""
+        """Add ``text``, ``media_url`` / ``thumbnail_url`` and ``metadata`` to sample dicts (by
+        ``index``), in place; items without a row in the samples table get an empty metadata."""
         rows = [int(item["index"]) for item in items if 0 <= int(item["index"]) < self.n_rows]
         texts = (
             dict(zip(rows, self.text.take(rows).to_pylist(), strict=True))
             if self.text is not None and rows
             else {}
         )
+        metadata = (
+            dict(zip(rows, self._metadata.take(rows).to_pylist(), strict=True))
+            if self._metadata is not None and rows
+            else {}
+        )
         for item in items:
             index = int(item["index"])
+            item["metadata"] = {k: _scalar(v) for k, v in metadata.get(index, {}).items()}
             if not 0 <= index < self.n_rows:
                 continue
             if self.has_path is not None and self.has_path[index]:
@@ -67,42 +84,30 @@ class SampleLookup:
         return items
 
 
+def _scalar(value: Any) -> str | float | int | bool | None:
+    """A metadata cell as a JSON scalar (dates, lists and the like as their text)."""
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return str(value)
+
+
 @dataclass
 class EvaluationContext:
-    """An evaluation's catalog record, its results object and its samples lookup."""
+    """An evaluation's catalog record, its results object, its samples lookup and its memo (the
+    per-evaluation cache of answers that do not depend on the request)."""
 
     record: EvaluationRecord
-    results: Any
+    results: Results
     samples: SampleLookup
     memo: dict[str, Any]
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
-        """A threshold-free answer computed once per evaluation (e.g. bootstrap intervals)."""
+        """An answer computed once per evaluation (e.g. the intervals of the default point)."""
         if key not in self.memo:
             self.memo[key] = compute()
         return self.memo[key]
-
-    @property
-    def is_detection(self) -> bool:
-        return self.record.task == "detection"
-
-    @property
-    def classes(self) -> list[str]:
-        return list(self.results.classes)
-
-    def check_label(self, label: str | None, parameter: str = "label") -> str | None:
-        """The label itself, or a ParameterError naming the parameter when it is unknown."""
-        if label is not None and label not in self._class_set():
-            raise ParameterError(f"{parameter}: unknown label {label!r}")
-        return label
-
-    def _class_set(self) -> frozenset[str]:
-        cached: frozenset[str] | None = getattr(self.results, "_assay_server_classes", None)
-        if cached is None:
-            cached = frozenset(self.results.classes)
-            with contextlib.suppress(AttributeError):  # a slotted results object
-                self.results._assay_server_classes = cached
-        return cached
 
 
 async def get_evaluation(
@@ -122,8 +127,11 @@ async def get_evaluation(
     lookups: dict[int, SampleLookup] = request.app.state.sample_lookups
     dv_id = record.dataset_version.id
     lookup = lookups.get(dv_id)
-    if lookup is None:
-        table = await run_in_threadpool(workspace.samples_table, dv_id)
+    # the workspace gives a new table when the stored one changed (media attached by a later run)
+    table = workspace.peek_samples_table(dv_id)
+    if lookup is None or table is None or lookup.table is not table:
+        if table is None:
+            table = await run_in_threadpool(workspace.samples_table, dv_id)
         lookup = SampleLookup(dv_id, table)
         if len(lookups) > 16:
             lookups.clear()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import numpy as np
 import orjson
 from fastapi.responses import JSONResponse
 
@@ -16,12 +18,12 @@ def dumps(content: Any) -> bytes:
 
 
 def _default(value: Any) -> Any:
-    if hasattr(value, "tolist"):  # numpy arrays that are not C-contiguous, memmaps, scalars
+    if isinstance(value, np.ndarray | np.generic):  # not C-contiguous, memmaps, scalars
         return value.tolist()
     if isinstance(value, set | frozenset | tuple):
         return list(value)
-    if hasattr(value, "__fspath__"):
-        return str(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 

@@ -1,25 +1,70 @@
 """Pydantic schemas of the REST API, one family per resource (XPublic, XsPublic, XCreate).
 
-The analysis answers (tables, matrices, curves, samples) are built by the results objects and sent
-as they are (see :mod:`assay.server.responses`); their schemas here document them for the generated
-TypeScript client.
+The analysis answers are built by the results objects (:mod:`assay.evaluation.results` gives
+their shapes) and sent as they are through orjson (:mod:`assay.server.responses`); the models here
+describe them exactly (no extra field, none missing), as unions keyed on ``task`` where the tasks
+differ, so the OpenAPI document and the TypeScript types generated from it are the contract. The
+server tests validate every answer against its route's model. The words of
+:mod:`assay.evaluation.vocabulary` are enums here, so the generated client carries them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from assay.evaluation import vocabulary as vocab
 
 Task = Literal["classification", "multilabel", "detection"]
+F = float | None  # a float that may be undefined
+MetadataValue = str | float | int | bool | None
+BoxStatus = Literal["tp", "fp", "fn", "misclassified", "crowd"]
 
 
-class Health(BaseModel):
+def _enum(name: str, *groups: tuple[str, ...]) -> type[StrEnum]:
+    values = list(dict.fromkeys(v for group in groups for v in group))
+    return StrEnum(name, {v: v for v in values})  # type: ignore[return-value]
+
+
+if TYPE_CHECKING:  # plain strings to the type checker, enums to pydantic and OpenAPI
+    SpecialLabel: TypeAlias = str
+    Outcome: TypeAlias = str
+    ItemOutcome: TypeAlias = str
+    SampleSort: TypeAlias = str
+    OptimalMetric: TypeAlias = str
+    ClassificationOptimum: TypeAlias = str
+    DetectionOptimum: TypeAlias = str
+    CurveKind: TypeAlias = str
+    ClassOrSpecial: TypeAlias = str
+else:
+    SpecialLabel = _enum("SpecialLabel", vocab.SPECIAL_LABELS)
+    Outcome = _enum("Outcome", vocab.OUTCOMES)
+    ItemOutcome = _enum(
+        "ItemOutcome", vocab.OUTCOMES, ("tn", "correct", "incorrect", "below_threshold")
+    )
+    SampleSort = _enum("SampleSort", vocab.CLASSIFICATION_SORTS, vocab.DETECTION_SORTS)
+    ClassificationOptimum = _enum("ClassificationOptimum", vocab.CLASSIFICATION_OPTIMA)
+    DetectionOptimum = _enum("DetectionOptimum", vocab.DETECTION_OPTIMA)
+    OptimalMetric = _enum("OptimalMetric", vocab.CLASSIFICATION_OPTIMA, vocab.DETECTION_OPTIMA)
+    CurveKind = _enum("CurveKind", vocab.CLASSIFICATION_CURVES, vocab.DETECTION_CURVES)
+    # a confusion row / column: a class name or one of the special labels
+    ClassOrSpecial = SpecialLabel | str
+
+
+class Exact(BaseModel):
+    """An answer with exactly these fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Health(Exact):
     status: Literal["ok"] = "ok"
     version: str
 
 
-class Problem(BaseModel):
+class Problem(Exact):
     """Every error: one line."""
 
     detail: str
@@ -28,7 +73,7 @@ class Problem(BaseModel):
 # ---------------------------------------------------------------- datasets and models
 
 
-class DatasetPublic(BaseModel):
+class DatasetPublic(Exact):
     id: int
     name: str
     task: str
@@ -36,14 +81,15 @@ class DatasetPublic(BaseModel):
     n_versions: int
 
 
-class DatasetsPublic(BaseModel):
+class DatasetsPublic(Exact):
     items: list[DatasetPublic]
 
 
-class DatasetVersionPublic(BaseModel):
+class DatasetVersionPublic(Exact):
     id: int
     dataset_id: int
     dataset_name: str
+    task: Task
     version: str
     hash: str
     source: str | None
@@ -51,11 +97,11 @@ class DatasetVersionPublic(BaseModel):
     created_at: str
 
 
-class DatasetVersionsPublic(BaseModel):
+class DatasetVersionsPublic(Exact):
     items: list[DatasetVersionPublic]
 
 
-class DatasetCreate(BaseModel):
+class DatasetCreate(Exact):
     """Register a dataset version from a file or folder on the server's disk."""
 
     name: str = Field(min_length=1)
@@ -63,18 +109,18 @@ class DatasetCreate(BaseModel):
     task: Task = "classification"
 
 
-class ModelPublic(BaseModel):
+class ModelPublic(Exact):
     id: int
     name: str
     created_at: str
     n_versions: int
 
 
-class ModelsPublic(BaseModel):
+class ModelsPublic(Exact):
     items: list[ModelPublic]
 
 
-class ModelVersionPublic(BaseModel):
+class ModelVersionPublic(Exact):
     id: int
     model_id: int
     model_name: str
@@ -85,11 +131,11 @@ class ModelVersionPublic(BaseModel):
     created_at: str
 
 
-class ModelVersionsPublic(BaseModel):
+class ModelVersionsPublic(Exact):
     items: list[ModelVersionPublic]
 
 
-class ModelCreate(BaseModel):
+class ModelCreate(Exact):
     """Register a model version (optionally a file, optionally derived from a parent version)."""
 
     name: str = Field(min_length=1)
@@ -101,7 +147,7 @@ class ModelCreate(BaseModel):
 # ---------------------------------------------------------------- evaluations
 
 
-class DatasetRef(BaseModel):
+class DatasetRef(Exact):
     id: int
     name: str
     version_id: int
@@ -109,7 +155,7 @@ class DatasetRef(BaseModel):
     hash: str
 
 
-class ModelRef(BaseModel):
+class ModelRef(Exact):
     id: int
     name: str
     version_id: int
@@ -117,13 +163,15 @@ class ModelRef(BaseModel):
     parent_version_id: int | None
 
 
-class Headline(BaseModel):
+class Headline(Exact):
+    """The one number shown for an evaluation: ROC AUC (classification, else accuracy) or mAP."""
+
     metric: str | None
     label: str | None
-    value: float | None
+    value: F
 
 
-class EvaluationPublic(BaseModel):
+class EvaluationPublic(Exact):
     id: int
     name: str
     task: Task
@@ -134,31 +182,11 @@ class EvaluationPublic(BaseModel):
     headline: Headline
     n_samples: int
     n_classes: int
-    params: dict[str, Any]
+    params: dict[str, JsonValue]
 
 
-class EvaluationsPublic(BaseModel):
+class EvaluationsPublic(Exact):
     items: list[EvaluationPublic]
-
-
-class Interval(BaseModel):
-    low: float | None
-    high: float | None
-
-
-class EvaluationDetail(EvaluationPublic):
-    """One evaluation with what its page opens on."""
-
-    classes: list[str]
-    summary: dict[str, Any]
-    intervals_status: Literal["ready", "pending", "failed"]
-    intervals: dict[str, Interval]
-    optimal: dict[str, Any] | None
-    threshold: float | None
-    media: Literal["image", "text"] | None
-    per_fold: dict[str, Any] | None = None
-    coco: dict[str, float | None] | None = None
-    protocols: dict[str, Any] | None = None
 
 
 class EvaluationCreate(BaseModel):
@@ -174,11 +202,11 @@ class EvaluationCreate(BaseModel):
     model: str | None = Field(None, description="model name the predictions are stored under")
 
 
-class JobCreated(BaseModel):
+class JobCreated(Exact):
     job_id: int
 
 
-class JobPublic(BaseModel):
+class JobPublic(Exact):
     id: int
     status: Literal["queued", "running", "done", "failed"]
     evaluation_id: int | None
@@ -187,101 +215,493 @@ class JobPublic(BaseModel):
     updated_at: str
 
 
-# ---------------------------------------------------------------- analysis answers
+# ---------------------------------------------------------------- operating points
 
 
-class LabelRow(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class ClassificationPoint(Exact):
+    threshold: float
 
+
+class DetectionPoint(Exact):
+    iou: float
+    score: float
+
+
+class PointPublic(Exact):
+    """An operating point; the fields that do not apply to the task are null."""
+
+    threshold: float | None
+    iou: float | None
+    score: float | None
+
+
+# ---------------------------------------------------------------- summary
+
+
+class TopK(Exact):
+    k: int
+    value: F
+
+
+class ClassificationMacroOver(Exact):
+    """How many classes each macro average is taken over (those where it is defined)."""
+
+    precision: int
+    recall: int
+    f1: int
+    roc_auc: int
+    average_precision: int
+
+
+class DetectionMacroOver(Exact):
+    AP: int
+
+
+class ClassificationSummary(ClassificationPoint):
+    """Single-label and multi-label classification at a threshold."""
+
+    task: Literal["classification", "multilabel"]
+    n_samples: int
+    n_classes: int
+    accuracy: F
+    top1_accuracy: F
+    top_k: list[TopK]
+    hamming_loss: F
+    macro_precision: F
+    macro_recall: F
+    macro_f1: F
+    micro_precision: F
+    micro_recall: F
+    micro_f1: F
+    weighted_precision: F
+    weighted_recall: F
+    weighted_f1: F
+    roc_auc_macro: F
+    average_precision_macro: F
+    log_loss: F
+    brier: F
+    ece: F
+    macro_over: ClassificationMacroOver
+
+
+class DetectionSummary(DetectionPoint):
+    """COCO numbers (threshold-free) and the overall P / R / F1, TP / FP / FN at (iou, score)."""
+
+    task: Literal["detection"]
+    n_samples: int
+    n_classes: int
+    AP: F
+    AP50: F
+    AP75: F
+    APs: F
+    APm: F
+    APl: F
+    AR1: F
+    AR10: F
+    AR100: F
+    ARs: F
+    ARm: F
+    ARl: F
+    precision: F
+    recall: F
+    f1: F
+    tp: int
+    fp: int
+    fn: int
+    macro_over: DetectionMacroOver
+
+
+Summary = Annotated[ClassificationSummary | DetectionSummary, Field(discriminator="task")]
+
+
+class Interval(Exact):
+    low: F
+    high: F
+
+
+# ---------------------------------------------------------------- per-class table
+
+
+class ClassificationLabelRow(Exact):
     label: str
+    total_labeled: int
+    total_predicted: int
+    tp: int
+    fp: int
+    fn: int
+    precision: F
+    recall: F
+    f1: F
+    roc_auc: F
+    average_precision: F
 
 
-class LabelsPublic(BaseModel):
-    threshold: float | None = None
-    iou: float | None = None
-    score: float | None = None
-    items: list[LabelRow]
+class DetectionLabelRow(Exact):
+    label: str
+    AP: F
+    AP50: F
+    AP75: F
+    AR100: F
+    APs: F
+    APm: F
+    APl: F
+    total_labeled: int
+    total_predicted: int
+    tp: int
+    fp: int
+    fn: int
+    precision: F
+    recall: F
+    f1: F
 
 
-class SamplePublic(BaseModel):
-    """A sample (classification) or an image (detection); the fields depend on the task."""
+class ClassificationLabels(ClassificationPoint):
+    task: Literal["classification", "multilabel"]
+    items: list[ClassificationLabelRow]
 
-    model_config = ConfigDict(extra="allow")
 
-    index: int
-    id: str | int | None = None
+class DetectionLabels(DetectionPoint):
+    task: Literal["detection"]
+    items: list[DetectionLabelRow]
+
+
+LabelsPublic = Annotated[ClassificationLabels | DetectionLabels, Field(discriminator="task")]
+
+
+# ---------------------------------------------------------------- samples
+
+
+class SampleDecoration(Exact):
+    """What the server adds to a sample from its dataset version: the id is always there; text,
+    media URLs and the dataset's metadata columns where it has them."""
+
+    text: str | None = None
     media_url: str | None = None
     thumbnail_url: str | None = None
-    text: str | None = None
+    metadata: dict[str, MetadataValue] = Field(default_factory=dict)
 
 
-class LabelDetail(BaseModel):
-    label: str
-    metrics: dict[str, Any]
-    examples: dict[Literal["tp", "fp", "fn"], list[SamplePublic]]
-
-
-class ConfusionPair(BaseModel):
+class ClassificationItem(SampleDecoration):
+    index: int
+    id: str
     actual: str
-    predicted: str
-    count: int
+    predicted: str | None
+    confidence: float
+    actual_confidence: float
+    actual_rank: int
+    outcome: ItemOutcome
 
 
-class ConfusionPublic(BaseModel):
-    rows: list[str]
-    columns: list[str]
-    matrix: list[list[float | None]]
-    normalize: str | None
-    top: int | None
-    n_classes: int
-    threshold: float | None = None
-    iou: float | None = None
-    score: float | None = None
-    most_confused: list[ConfusionPair]
+class MultilabelItem(SampleDecoration):
+    index: int
+    id: str
+    actual: list[str]
+    predicted: list[str]
+    confidence: float
+    actual_confidence: F
+    actual_rank: int | None
+    outcome: ItemOutcome
 
 
-class CurvePublic(BaseModel):
-    """roc: fpr, tpr, thresholds, auc; pr: precision, recall, thresholds (detection: scores), ap;
-    threshold: thresholds, precision, recall, tpr, fpr; calibration: ece, bins; density: edges,
-    positives, negatives."""
-
-    model_config = ConfigDict(extra="allow")
-
-    kind: Literal["roc", "pr", "threshold", "calibration", "density"]
-    label: str | None = None
-
-
-class SummaryPublic(BaseModel):
-    """classification: ``summary(threshold)`` (accuracy, macro / micro / weighted P, R, F1 at the
-    threshold and the threshold-free metrics); detection: overall precision, recall, f1, tp, fp,
-    fn at (iou, score)."""
-
-    threshold: float | None = None
-    iou: float | None = None
-    score: float | None = None
-    summary: dict[str, Any]
+class Box(Exact):
+    kind: Literal["gt", "pred"]
+    label: str
+    bbox: list[float] = Field(min_length=4, max_length=4, description="[x, y, width, height]")
+    score: F
+    status: BoxStatus
+    match: int | None = Field(description="index in boxes of the matched box")
+    iou: F
 
 
-class OptimalPublic(BaseModel):
-    """The operating point maximising ``metric``: classification {threshold}, detection {iou,
-    score}; ``value`` is the metric there (None when undefined everywhere)."""
+class DetectionItem(SampleDecoration):
+    index: int
+    id: str
+    file_name: str
+    width: int | None
+    height: int | None
+    tp: int
+    fp: int
+    fn: int
+    boxes: list[Box]
 
-    metric: str
-    value: float | None
-    threshold: float | None = None
-    iou: float | None = None
-    score: float | None = None
 
-
-class SamplesPublic(BaseModel):
+class ClassificationSamples(ClassificationPoint):
+    task: Literal["classification"]
     total: int
     offset: int
     limit: int
-    items: list[SamplePublic]
+    n_boxes: None
+    items: list[ClassificationItem]
 
 
-class SampleDetail(SamplePublic):
-    """classification: + scores [{label, score}] (highest first); detection: + boxes."""
+class MultilabelSamples(ClassificationPoint):
+    task: Literal["multilabel"]
+    total: int
+    offset: int
+    limit: int
+    n_boxes: None
+    items: list[MultilabelItem]
 
-    scores: list[dict[str, Any]] | None = None
-    boxes: list[dict[str, Any]] | None = None
+
+class DetectionSamples(DetectionPoint):
+    task: Literal["detection"]
+    total: int
+    offset: int
+    limit: int
+    n_boxes: int | None = Field(description="boxes in the filtered cell over all its images")
+    items: list[DetectionItem]
+
+
+SamplesPublic = Annotated[
+    ClassificationSamples | MultilabelSamples | DetectionSamples, Field(discriminator="task")
+]
+
+
+class LabelScore(Exact):
+    label: str
+    score: float
+
+
+class ClassificationSampleDetail(ClassificationItem):
+    """A sample with every class score, highest first."""
+
+    task: Literal["classification"]
+    scores: list[LabelScore]
+
+
+class MultilabelSampleDetail(MultilabelItem):
+    task: Literal["multilabel"]
+    scores: list[LabelScore]
+
+
+class DetectionSampleDetail(DetectionItem):
+    task: Literal["detection"]
+
+
+SampleDetail = Annotated[
+    ClassificationSampleDetail | MultilabelSampleDetail | DetectionSampleDetail,
+    Field(discriminator="task"),
+]
+
+
+class ClassificationExamples(Exact):
+    tp: list[ClassificationItem]
+    fp: list[ClassificationItem]
+    fn: list[ClassificationItem]
+
+
+class MultilabelExamples(Exact):
+    tp: list[MultilabelItem]
+    fp: list[MultilabelItem]
+    fn: list[MultilabelItem]
+
+
+class DetectionExamples(Exact):
+    tp: list[DetectionItem]
+    fp: list[DetectionItem]
+    fn: list[DetectionItem]
+
+
+class ClassificationLabelDetail(ClassificationPoint):
+    task: Literal["classification"]
+    label: str
+    metrics: ClassificationLabelRow
+    examples: ClassificationExamples
+
+
+class MultilabelLabelDetail(ClassificationPoint):
+    task: Literal["multilabel"]
+    label: str
+    metrics: ClassificationLabelRow
+    examples: MultilabelExamples
+
+
+class DetectionLabelDetail(DetectionPoint):
+    task: Literal["detection"]
+    label: str
+    metrics: DetectionLabelRow
+    examples: DetectionExamples
+
+
+LabelDetail = Annotated[
+    ClassificationLabelDetail | MultilabelLabelDetail | DetectionLabelDetail,
+    Field(discriminator="task"),
+]
+
+
+# ---------------------------------------------------------------- confusion
+
+
+class ConfusionPair(Exact):
+    actual: ClassOrSpecial
+    predicted: ClassOrSpecial
+    count: int
+
+
+class _Confusion(Exact):
+    rows: list[ClassOrSpecial]
+    columns: list[ClassOrSpecial]
+    counts: list[list[int]]
+    matrix: list[list[F]] = Field(description="counts, row fractions or mean scores")
+    top: int | None
+    n_classes: int
+    most_confused: list[ConfusionPair]
+
+
+class ClassificationConfusion(_Confusion, ClassificationPoint):
+    task: Literal["classification", "multilabel"]
+    unit: Literal["samples"]
+    normalize: Literal["true", "probability"] | None
+
+
+class DetectionConfusion(_Confusion, DetectionPoint):
+    task: Literal["detection"]
+    unit: Literal["boxes"]
+    normalize: Literal["true"] | None
+
+
+ConfusionPublic = Annotated[
+    ClassificationConfusion | DetectionConfusion, Field(discriminator="task")
+]
+
+
+# ---------------------------------------------------------------- optimal
+
+
+class ClassificationOptimal(ClassificationPoint):
+    """The threshold maximising ``metric`` and the metric's value there."""
+
+    task: Literal["classification", "multilabel"]
+    metric: ClassificationOptimum
+    value: F
+
+
+class DetectionOptimal(DetectionPoint):
+    """The confidence at ``iou`` maximising ``metric`` and the metric's value there."""
+
+    task: Literal["detection"]
+    metric: DetectionOptimum
+    value: F
+
+
+OptimalPublic = Annotated[ClassificationOptimal | DetectionOptimal, Field(discriminator="task")]
+
+
+# ---------------------------------------------------------------- curves (told apart by kind;
+# the two PR curves by their fields: detection's has iou and scores)
+
+
+class RocCurve(Exact):
+    kind: Literal["roc"]
+    label: str
+    fpr: list[float]
+    tpr: list[float]
+    thresholds: list[F] = Field(description="the first is +inf (null in JSON)")
+    auc: F
+
+
+class PrCurve(Exact):
+    kind: Literal["pr"]
+    label: str
+    precision: list[float]
+    recall: list[float]
+    thresholds: list[F]
+    average_precision: F
+
+
+class DetectionPrCurve(Exact):
+    """COCO's 101 recall points at ``iou``; ``scores`` the confidence reached at each."""
+
+    kind: Literal["pr"]
+    label: str
+    iou: float
+    recall: list[float]
+    precision: list[F]
+    scores: list[F]
+    average_precision: F
+
+
+class ThresholdCurve(Exact):
+    kind: Literal["threshold"]
+    label: str
+    thresholds: list[F]
+    precision: list[F]
+    recall: list[F]
+    tpr: list[F]
+    fpr: list[F]
+
+
+class CalibrationBin(Exact):
+    lower: float
+    upper: float
+    count: int
+    confidence: F
+    accuracy: F
+
+
+class CalibrationCurve(Exact):
+    kind: Literal["calibration"]
+    label: None
+    ece: F
+    bins: list[CalibrationBin]
+
+
+class DensityCurve(Exact):
+    kind: Literal["density"]
+    label: str
+    edges: list[float]
+    positives: list[int]
+    negatives: list[int]
+
+
+CurvePublic = (
+    RocCurve | PrCurve | DetectionPrCurve | ThresholdCurve | CalibrationCurve | DensityCurve
+)
+
+
+# ---------------------------------------------------------------- folds, protocols, detail
+
+
+class Fold(Exact):
+    fold: str
+    n_samples: int
+    metrics: Summary
+
+
+class FoldsPublic(Exact):
+    """Per-fold summaries, with the mean and standard deviation of every numeric key."""
+
+    folds: list[Fold]
+    mean: dict[str, F]
+    std: dict[str, F]
+
+
+class ProtocolAP(Exact):
+    AP50: F
+    AP75: F
+    AP: F
+
+
+class ProtocolsTable(Exact):
+    """mAP under COCO 101-point, VOC 11-point and all-point interpolation, side by side."""
+
+    iou: float
+    protocols: list[Literal["coco_101", "voc_11", "all_point"]]
+    coco_101: ProtocolAP
+    voc_11: ProtocolAP
+    all_point: ProtocolAP
+    per_class_AP50: dict[str, dict[str, F]]
+
+
+class EvaluationDetail(EvaluationPublic):
+    """One evaluation with what its page opens on, all at the default operating point."""
+
+    classes: list[str]
+    point: PointPublic
+    summary: Summary
+    intervals: dict[str, Interval | None] = Field(description="keyed as summary")
+    optimal: OptimalPublic
+    folds: FoldsPublic | None
+    media: Literal["image", "text"] | None
+    metadata_columns: list[str]
+    extra: ProtocolsTable | None

@@ -1,4 +1,4 @@
-"""Helpers of the workspace: JSON-safe values, the headline metric, samples tables."""
+"""Helpers of the workspace: JSON-safe values, the stored task, samples tables."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from assay.errors import InputError
+from assay.evaluation.results import Results
 
 
 def json_safe(value: Any) -> Any:
@@ -25,28 +28,40 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def summarise(results: Any, task: str) -> dict[str, Any]:
-    """The JSON summary kept in the catalog: ``results.summary()``, or for a detection results
-    object without one, its COCO numbers (-1 = undefined -> None) with the sizes."""
-    if hasattr(results, "summary"):
-        summary: dict[str, Any] = json_safe(results.summary())
-        return summary
-    if task == "detection" and hasattr(results, "coco_stats"):
-        stats = {k: (None if v == -1 else v) for k, v in json_safe(results.coco_stats()).items()}
-        gt = getattr(results, "gt", None)
-        stats["n_samples"] = int(getattr(gt, "n_images", 0) or 0)
-        stats["n_classes"] = len(getattr(results, "classes", []))
-        return stats
-    raise TypeError(f"{type(results).__name__} has no summary()")
+def _stored_task(results: Results, task: str | None) -> str:
+    """The task an evaluation is stored under: the results object's own (``task``, when given,
+    must agree; "classification" also covers multi-label results)."""
+    agrees = task in (None, results.task) or (task, results.task) == (
+        "classification",
+        "multilabel",
+    )
+    if not agrees:
+        raise InputError(f"task {task!r} does not match the results ({results.task!r})")
+    return results.task
 
 
-def _headline(task: str, summary: dict[str, Any]) -> tuple[str | None, float | None]:
-    keys = ("AP", "map", "mAP") if task == "detection" else ("roc_auc_macro", "accuracy")
-    for key in keys:
-        value = json_safe(summary.get(key))
-        if isinstance(value, int | float):
-            return ("AP" if task == "detection" else key), float(value)
-    return (keys[0] if task != "detection" else "AP"), None
+def _attach_media(stored: pa.Table, new: pa.Table) -> pa.Table | None:
+    """``stored`` with the media paths ``new`` has where ``stored`` has none, or None when there
+    is nothing to attach (or the two tables are not the same samples: other rows or ids).
+
+    A path already attached is never dropped or replaced."""
+    if "path" not in new.column_names or stored.num_rows != new.num_rows:
+        return None
+    ids = [t.column("id").to_pylist() if "id" in t.column_names else None for t in (stored, new)]
+    if ids[0] is not None and ids[1] is not None and ids[0] != ids[1]:
+        return None
+    new_paths = new.column("path").to_pylist()
+    if "path" in stored.column_names:
+        old_paths = stored.column("path").to_pylist()
+    else:
+        old_paths = [None] * stored.num_rows
+    merged = [old if old else fresh for old, fresh in zip(old_paths, new_paths, strict=True)]
+    if merged == old_paths:
+        return None
+    column = pa.array(merged, pa.string())
+    if "path" in stored.column_names:
+        return stored.set_column(stored.schema.get_field_index("path"), "path", column)
+    return stored.append_column("path", column)
 
 
 def _normalise_samples(samples: pa.Table) -> pa.Table:

@@ -9,24 +9,25 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
 import re
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assay.errors import InputError, NotFoundError
+from assay.evaluation.results import Results, results_from_arrays
 from assay.settings import assay_home
 from assay.store import artifacts
-from assay.store._util import _headline, _normalise_samples, json_safe, summarise
+from assay.store._util import _attach_media, _normalise_samples, _stored_task, json_safe
 from assay.store.artifacts import TempArtifactDir, fsync_dir, hash_path, remove_tree
 from assay.store.catalog import (
     DV_COLUMNS,
@@ -51,22 +52,11 @@ from assay.store.records import (
     ModelVersion,
 )
 
-__all__ = ["Workspace", "StorableResults", "DEFAULT_LOADERS"]
+__all__ = ["Workspace", "Loader"]
 
-DEFAULT_LOADERS: dict[str, str] = {
-    "classification": "assay.evaluation.classification:ClassificationResults",
-    "multilabel": "assay.evaluation.classification:ClassificationResults",
-    "detection": "assay.evaluation.detection:DetectionResults",
-}
 JOB_STATUSES = ("queued", "running", "done", "failed")
-
-
-class StorableResults(Protocol):
-    """What the store needs from a results object."""
-
-    def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]: ...
-
-    def summary(self) -> dict[str, Any]: ...
+# rebuilds a results object from its stored arrays and meta (``meta["task"]`` picks the class)
+Loader = Callable[[dict[str, np.ndarray], dict[str, Any]], Results]
 
 
 class Workspace:
@@ -81,7 +71,7 @@ class Workspace:
         home: Path | str | None = None,
         *,
         cache_size: int = 4,
-        loaders: dict[str, Any] | None = None,
+        loader: Loader = results_from_arrays,
     ) -> None:
         self.home = Path(home).expanduser() if home is not None else assay_home()
         self.evaluations_dir = self.home / "evaluations"
@@ -90,10 +80,10 @@ class Workspace:
         for folder in (self.home, self.evaluations_dir, self.datasets_dir, self.thumbnails_dir):
             folder.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(self.home / "catalog.sqlite")
-        self._loaders: dict[str, Any] = {**DEFAULT_LOADERS, **(loaders or {})}
+        self._loader = loader
         self._cache_size = cache_size
-        self._results: OrderedDict[int, Any] = OrderedDict()
-        self._samples: OrderedDict[int, pa.Table] = OrderedDict()
+        self._results: OrderedDict[int, Results] = OrderedDict()
+        self._samples: OrderedDict[int, tuple[Stamp, pa.Table]] = OrderedDict()
         self._lock = threading.Lock()
         self.collect_garbage()
 
@@ -126,9 +116,11 @@ class Workspace:
         else:
             raise InputError("a dataset version needs a source path or a samples table")
         existing = self._find_dataset_version(name, digest)
-        if existing is not None:
-            return existing
         samples = _normalise_samples(samples) if samples is not None else None
+        if existing is not None:
+            if samples is not None:
+                self._attach_media(existing, samples)
+            return existing
         with TempArtifactDir(self.datasets_dir) as tmp:
             if samples is not None:
                 pq.write_table(samples, tmp.path / "samples.parquet")
@@ -209,22 +201,66 @@ class Workspace:
 
     def samples_table(self, dataset_version_id: int) -> pa.Table:
         """The samples table of a dataset version (an empty one with an ``id`` column if none)."""
-        with self._lock:
-            table = self._samples.get(dataset_version_id)
-            if table is not None:
-                self._samples.move_to_end(dataset_version_id)
-                return table
+        table = self.peek_samples_table(dataset_version_id)
+        if table is not None:
+            return table
         self.get_dataset_version(dataset_version_id)
-        path = self.datasets_dir / str(dataset_version_id) / "samples.parquet"
-        if path.exists():
+        path = self._samples_path(dataset_version_id)
+        stamp = _file_stamp(path)
+        if stamp is not None:
             table = pq.read_table(path, memory_map=True)
         else:
             table = pa.table({"id": pa.array([], pa.string())})
         with self._lock:
-            self._samples[dataset_version_id] = table
+            self._samples[dataset_version_id] = (stamp, table)
             while len(self._samples) > max(self._cache_size, 1) * 2:
                 self._samples.popitem(last=False)
         return table
+
+    def peek_samples_table(self, dataset_version_id: int) -> pa.Table | None:
+        """The cached samples table if it is still the stored one (one ``stat``), else None.
+
+        A later run may attach media to a stored version (see :meth:`add_dataset_version`); the
+        file is then replaced, and the next look-up reads the new one."""
+        with self._lock:
+            cached = self._samples.get(dataset_version_id)
+        if cached is None:
+            return None
+        if _file_stamp(self._samples_path(dataset_version_id)) != cached[0]:
+            return None
+        with self._lock:
+            if dataset_version_id in self._samples:
+                self._samples.move_to_end(dataset_version_id)
+        return cached[1]
+
+    def _samples_path(self, dataset_version_id: int) -> Path:
+        return self.datasets_dir / str(dataset_version_id) / "samples.parquet"
+
+    def _attach_media(self, version: DatasetVersion, samples: pa.Table) -> None:
+        """Give a stored dataset version the media paths a later run found (the same content
+        evaluated again with the right images folder). Paths already attached are kept; the
+        table is written to a temporary file and renamed over the stored one, under the
+        catalog's write lock so two runs never interleave."""
+        path = self._samples_path(version.id)
+        with self.catalog.write():
+            try:
+                stored = pq.read_table(path)
+            except FileNotFoundError:
+                return
+            merged = _attach_media(stored, samples)
+            if merged is None:
+                return
+            tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
+            try:
+                pq.write_table(merged, tmp)
+                with open(tmp, "rb") as handle:
+                    os.fsync(handle.fileno())
+                os.replace(tmp, path)
+                fsync_dir(path.parent)
+            finally:
+                tmp.unlink(missing_ok=True)
+        with self._lock:
+            self._samples.pop(version.id, None)
 
     def media_path(self, dataset_version_id: int, index: int) -> Path | None:
         """The media file of sample ``index``, only if registered with that dataset version.
@@ -345,9 +381,9 @@ class Workspace:
 
     def save_evaluation(
         self,
-        results: StorableResults,
+        results: Results,
         *,
-        task: str,
+        task: str | None = None,
         name: str,
         dataset_version_id: int,
         model_version_id: int | None = None,
@@ -363,15 +399,12 @@ class Workspace:
         self.get_dataset_version(dataset_version_id)
         if model_version_id is not None:
             self.get_model_version(model_version_id)
-        if task == "classification" and getattr(results, "multilabel", False):
-            task = "multilabel"
-        if task not in self._loaders:
-            raise InputError(f"unknown task {task!r}; expected one of {sorted(self._loaders)}")
+        task = _stored_task(results, task)
         arrays, meta = results.arrays()
-        summary = summarise(results, task)
-        metric, value = _headline(task, summary)
-        n_samples = int(summary.get("n_samples", summary.get("n_images", 0)) or 0)
-        n_classes = int(summary.get("n_classes", 0) or 0)
+        summary: dict[str, Any] = json_safe(results.summary())
+        headline: dict[str, Any] = json_safe(results.headline())
+        metric, value = headline.get("metric"), headline.get("value")
+        n_samples, n_classes = int(results.n_samples), int(results.n_classes)
         document = {"task": task, "name": name, "results": json_safe(meta)}
         params_json = json.dumps(json_safe(params or {}))
         summary_json = json.dumps(summary)
@@ -435,7 +468,7 @@ class Workspace:
             raise NotFoundError(f"evaluation {evaluation_id} not found")
         return evaluation_from_row(row, self.home)
 
-    def load_results(self, evaluation_id: int) -> Any:
+    def load_results(self, evaluation_id: int) -> Results:
         """The results object of an evaluation (memory-mapped arrays; the last few are cached)."""
         with self._lock:
             cached = self._results.get(evaluation_id)
@@ -444,26 +477,18 @@ class Workspace:
                 return cached
         record = self.get_evaluation(evaluation_id)
         arrays, document = artifacts.read_arrays(record.artifact_dir)
-        results = self._loader(record.task).from_arrays(arrays, document["results"])
+        meta = {"task": record.task, **document["results"]}
+        results = self._loader(arrays, meta)
         with self._lock:
             self._results[evaluation_id] = results
             while len(self._results) > max(self._cache_size, 1):
                 self._results.popitem(last=False)
         return results
 
-    def peek_results(self, evaluation_id: int) -> Any | None:
+    def peek_results(self, evaluation_id: int) -> Results | None:
         """The results object if it is already in the cache (no I/O), else None."""
         with self._lock:
             return self._results.get(evaluation_id)
-
-    def _loader(self, task: str) -> Any:
-        loader = self._loaders.get(task)
-        if loader is None:
-            raise InputError(f"unknown task {task!r}")
-        if isinstance(loader, str):
-            module, _, attr = loader.partition(":")
-            loader = getattr(importlib.import_module(module), attr)
-        return loader
 
     def delete_evaluation(self, evaluation_id: int) -> None:
         """Remove an evaluation's row and artifacts."""
@@ -588,6 +613,18 @@ class Workspace:
 
     def close(self) -> None:
         self.catalog.close()
+
+
+Stamp = tuple[int, int, int] | None
+
+
+def _file_stamp(path: Path) -> Stamp:
+    """What tells a replaced file from the one cached: inode, mtime and size (None: no file)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def _extra_name(name: str) -> str:

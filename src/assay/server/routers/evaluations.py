@@ -11,6 +11,7 @@ from assay.server.schemas import (
     EvaluationsPublic,
     JobCreated,
 )
+from assay.store import evaluation_public
 
 router = APIRouter(prefix="/evaluations", tags=["evaluations"])
 
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/evaluations", tags=["evaluations"])
 @router.get("", response_model=EvaluationsPublic)
 def list_evaluations(workspace: WorkspaceDep) -> FastJSONResponse:
     """Every stored evaluation, newest first, with its headline metric."""
-    items = [answers.evaluation_public(r) for r in workspace.list_evaluations()]
+    items = [evaluation_public(r) for r in workspace.list_evaluations()]
     return FastJSONResponse({"items": items})
 
 
@@ -30,13 +31,13 @@ def create_evaluation(body: EvaluationCreate, request: Request) -> JobCreated:
 
 
 @router.get("/{evaluation_id}", response_model=EvaluationDetail)
-async def get_evaluation(evaluation: EvaluationDep, request: Request) -> FastJSONResponse:
-    """One evaluation: summary, intervals (once computed in the background), optimal point.
+async def get_evaluation(evaluation: EvaluationDep) -> FastJSONResponse:
+    """One evaluation at its default operating point: summary with its intervals, optimal point,
+    folds, headline and the detection protocols table.
 
     On the event loop like the other views, so a results object is only ever used by one thread.
     """
-    intervals = request.app.state.intervals.get(evaluation)
-    return FastJSONResponse(answers.evaluation_detail(evaluation, intervals))
+    return FastJSONResponse(answers.evaluation_detail(evaluation))
 
 
 @router.delete("/{evaluation_id}", status_code=204)
@@ -44,5 +45,4 @@ def delete_evaluation(evaluation_id: int, workspace: WorkspaceDep, request: Requ
     """Delete an evaluation and its arrays."""
     workspace.delete_evaluation(evaluation_id)
     request.app.state.memo.pop(evaluation_id, None)
-    request.app.state.intervals.forget(evaluation_id)
     return Response(status_code=204)
