@@ -1,260 +1,60 @@
 // Typed client over the REST API: paths and parameters from the generated OpenAPI schema
 // (schema.d.ts, written by `npm run generate-api`), answers named by the aliases below.
 import createClient from "openapi-fetch";
-import type { paths } from "./schema";
+import type { components, paths } from "./schema";
 
 export const client = createClient<paths>({ baseUrl: "" });
 
 // ---------------------------------------------------------------- answers
-// The shapes of src/assay/evaluation/results.py (module docstring), passed through by the server.
-// TODO(schemas): alias components["schemas"][...] once the server's exact schemas land.
+// The shapes of src/assay/evaluation/results.py, passed through by the server and described
+// exactly by its response models: short names for the generated components.
 
-export type Task = "classification" | "multilabel" | "detection";
+type Schemas = components["schemas"];
+
+export type Task = EvaluationPublic["task"];
 export type Num = number | null;
 
-export interface Headline {
-  metric: string | null;
-  label: string | null;
-  value: Num;
-}
+export type EvaluationPublic = Schemas["EvaluationPublic"];
+export type EvaluationDetail = Schemas["EvaluationDetail"];
+export type Headline = Schemas["Headline"];
+export type Point = Schemas["PointPublic"];
+export type Interval = Schemas["Interval"];
+export type ProtocolsTable = Schemas["ProtocolsTable"];
 
-export interface EvaluationPublic {
-  id: number;
-  name: string;
-  task: Task;
-  status: "done" | "running" | "failed";
-  created_at: string;
-  dataset: { id: number; name: string; version_id: number; version: string; hash: string };
-  model: { id: number; name: string; version_id: number; version: string; parent_version_id: number | null } | null;
-  headline: Headline;
-  n_samples: number;
-  n_classes: number;
-  params: Record<string, unknown>;
-}
-
-export interface Point {
-  threshold: Num;
-  iou: Num;
-  score: Num;
-}
-
-export interface Interval {
-  low: Num;
-  high: Num;
-}
-
-export interface MacroOver {
-  precision?: number | null;
-  recall?: number | null;
-  f1?: number | null;
-  roc_auc?: number | null;
-  average_precision?: number | null;
-  AP?: number | null;
-}
-
-export interface ClassificationSummary {
-  task: "classification" | "multilabel";
-  threshold: number;
-  n_samples: number;
-  n_classes: number;
-  accuracy: Num;
-  top1_accuracy: Num;
-  top_k: { k: number; value: Num }[];
-  hamming_loss: Num;
-  macro_precision: Num;
-  macro_recall: Num;
-  macro_f1: Num;
-  micro_precision: Num;
-  micro_recall: Num;
-  micro_f1: Num;
-  weighted_precision: Num;
-  weighted_recall: Num;
-  weighted_f1: Num;
-  roc_auc_macro: Num;
-  average_precision_macro: Num;
-  log_loss: Num;
-  brier: Num;
-  ece: Num;
-  macro_over: MacroOver;
-}
-
-export interface DetectionSummary {
-  task: "detection";
-  iou: number;
-  score: number;
-  n_samples: number;
-  n_classes: number;
-  AP: Num;
-  AP50: Num;
-  AP75: Num;
-  APs: Num;
-  APm: Num;
-  APl: Num;
-  AR1: Num;
-  AR10: Num;
-  AR100: Num;
-  ARs: Num;
-  ARm: Num;
-  ARl: Num;
-  precision: Num;
-  recall: Num;
-  f1: Num;
-  tp: number;
-  fp: number;
-  fn: number;
-  macro_over: MacroOver;
-}
-
+export type ClassificationSummary = Schemas["ClassificationSummary"];
+export type DetectionSummary = Schemas["DetectionSummary"];
 export type Summary = ClassificationSummary | DetectionSummary;
 
-export interface Optimal {
-  task: Task;
-  metric: string;
-  value: Num;
-  threshold?: Num;
-  iou?: Num;
-  score?: Num;
-}
+export type ClassificationOptimal = Schemas["ClassificationOptimal"];
+export type DetectionOptimal = Schemas["DetectionOptimal"];
+export type Optimal = ClassificationOptimal | DetectionOptimal;
 
-export interface EvaluationDetail extends EvaluationPublic {
-  classes: string[];
-  point: Point;
-  summary: Summary;
-  intervals: Record<string, Interval | null>;
-  optimal: Optimal | null;
-  folds: unknown;
-  media: "image" | "text" | null;
-  metadata_columns: string[];
-  extra: Record<string, unknown> | null;
-}
+export type ClassificationRow = Schemas["ClassificationLabelRow"];
+export type DetectionRow = Schemas["DetectionLabelRow"];
+export type ClassificationLabels = Schemas["ClassificationLabels"];
+export type DetectionLabels = Schemas["DetectionLabels"];
 
-export interface ClassificationRow {
-  label: string;
-  total_labeled: number;
-  total_predicted: number;
-  tp: number;
-  fp: number;
-  fn: number;
-  precision: Num;
-  recall: Num;
-  f1: Num;
-  roc_auc: Num;
-  average_precision: Num;
-}
+export type Confusion = Schemas["ClassificationConfusion"] | Schemas["DetectionConfusion"];
 
-export interface DetectionRow {
-  label: string;
-  AP: Num;
-  AP50: Num;
-  AP75: Num;
-  AR100: Num;
-  APs: Num;
-  APm: Num;
-  APl: Num;
-  total_labeled: number;
-  total_predicted: number;
-  tp: number;
-  fp: number;
-  fn: number;
-  precision: Num;
-  recall: Num;
-  f1: Num;
-}
-
-export interface PerClass<Row> {
-  task: Task;
-  threshold?: Num;
-  iou?: Num;
-  score?: Num;
-  items: Row[];
-}
-
-export interface Confusion {
-  task: Task;
-  threshold?: Num;
-  iou?: Num;
-  score?: Num;
-  unit: "samples" | "boxes";
-  rows: string[];
-  columns: string[];
-  counts: number[][];
-  matrix: Num[][];
-  normalize: string | null;
-  top: number | null;
-  n_classes: number;
-  most_confused: { actual: string; predicted: string; count: number }[];
-}
-
-/** What the server adds to every sample item from the dataset. */
-interface FromDataset {
-  text?: string | null;
-  media_url?: string | null;
-  thumbnail_url?: string | null;
-  metadata?: Record<string, unknown> | null;
-}
-
-export interface Box {
-  kind: "gt" | "pred";
-  label: string;
-  bbox: number[];
-  score: Num;
-  status: "tp" | "fp" | "fn" | "misclassified" | "crowd";
-  match: number | null;
-  iou: Num;
-}
-
-export interface ClassificationItem extends FromDataset {
-  index: number;
-  id: string;
-  actual: string | string[];
-  predicted: string | string[] | null;
-  confidence: Num;
-  actual_confidence: Num;
-  actual_rank: number | null;
-  outcome: string | null;
-}
-
-export interface DetectionItem extends FromDataset {
-  index: number;
-  id: string;
-  file_name: string;
-  width: number;
-  height: number;
-  tp: number;
-  fp: number;
-  fn: number;
-  boxes: Box[];
-}
-
+export type Box = Schemas["Box"];
+/** A single-label or multi-label feed item. */
+export type ClassificationItem = Schemas["ClassificationItem"] | Schemas["MultilabelItem"];
+export type DetectionItem = Schemas["DetectionItem"];
 export type SampleItem = ClassificationItem | DetectionItem;
+export type Samples = Schemas["ClassificationSamples"] | Schemas["MultilabelSamples"] | Schemas["DetectionSamples"];
+export type ClassificationSample = Schemas["ClassificationSampleDetail"] | Schemas["MultilabelSampleDetail"];
+export type DetectionSample = Schemas["DetectionSampleDetail"];
 
-export interface Samples {
-  task: Task;
-  total: number;
-  offset: number;
-  limit: number;
-  n_boxes: number | null;
-  items: SampleItem[];
-}
+export const isDetectionItem = (s: SampleItem): s is DetectionItem => "boxes" in s;
 
-export type ClassificationSample = ClassificationItem & { scores: { label: string; score: number }[] };
-export type DetectionSample = DetectionItem;
-
-export const isDetectionItem = (s: SampleItem): s is DetectionItem => "boxes" in s || "file_name" in s;
-
-export interface RocCurve { kind: "roc"; label: string; fpr: number[]; tpr: number[]; thresholds: Num[]; auc: Num }
-export interface PrCurve { kind: "pr"; label: string; precision: number[]; recall: number[]; thresholds: Num[]; average_precision: Num }
-export interface DetectionPrCurve { kind: "pr"; label: string; iou: number; precision: number[]; recall: number[]; scores: number[]; average_precision: Num }
-export interface ThresholdCurves { kind: "threshold"; label: string; thresholds: number[]; precision: Num[]; recall: Num[]; tpr: Num[]; fpr: Num[] }
-export interface CalibrationCurve {
-  kind: "calibration";
-  label: null;
-  ece: Num;
-  bins: { lower: number; upper: number; count: number; confidence: Num; accuracy: Num }[];
-}
-export interface DensityCurve { kind: "density"; label: string; edges: number[]; positives: number[]; negatives: number[] }
+export type RocCurve = Schemas["RocCurve"];
+export type PrCurve = Schemas["PrCurve"];
+export type DetectionPrCurve = Schemas["DetectionPrCurve"];
+export type ThresholdCurves = Schemas["ThresholdCurve"];
+export type CalibrationCurve = Schemas["CalibrationCurve"];
+export type DensityCurve = Schemas["DensityCurve"];
 export type Curve = RocCurve | PrCurve | DetectionPrCurve | ThresholdCurves | CalibrationCurve | DensityCurve;
-export type CurveKind = Curve["kind"];
+export type CurveKind = Schemas["CurveKind"];
 
 // ---------------------------------------------------------------- calls
 
@@ -327,11 +127,11 @@ export const api = {
   summary: (id: number, p: SliderParams, signal?: AbortSignal) =>
     unwrap<Summary>(client.GET("/api/evaluations/{evaluation_id}/summary", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
 
-  optimal: (id: number, p: { metric: OptimalMetric; iou?: number }, signal?: AbortSignal) =>
-    unwrap<Optimal>(client.GET("/api/evaluations/{evaluation_id}/optimal", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
+  optimal: <T extends Optimal = Optimal>(id: number, p: { metric: OptimalMetric; iou?: number }, signal?: AbortSignal) =>
+    unwrap<T>(client.GET("/api/evaluations/{evaluation_id}/optimal", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
 
-  labels: <Row = ClassificationRow | DetectionRow>(id: number, p: SliderParams, signal?: AbortSignal) =>
-    unwrap<PerClass<Row>>(client.GET("/api/evaluations/{evaluation_id}/labels", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
+  labels: <T extends ClassificationLabels | DetectionLabels>(id: number, p: SliderParams, signal?: AbortSignal) =>
+    unwrap<T>(client.GET("/api/evaluations/{evaluation_id}/labels", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
 
   confusion: (id: number, p: SliderParams & { normalize?: "true" | "probability"; top?: number }, signal?: AbortSignal) =>
     unwrap<Confusion>(client.GET("/api/evaluations/{evaluation_id}/confusion", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),

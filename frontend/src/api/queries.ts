@@ -5,10 +5,10 @@ import { QueryClient, keepPreviousData, useInfiniteQuery, useQuery } from "@tans
 import {
   ApiError,
   api,
-  type ClassificationRow,
+  type ClassificationLabels,
   type Curve,
   type CurveKind,
-  type DetectionRow,
+  type DetectionLabels,
   type SampleQuery,
   type SliderParams,
 } from "./client";
@@ -65,10 +65,10 @@ export function useSummary(id: number, p: SliderParams, enabled = true) {
   });
 }
 
-export function useLabels<Row extends ClassificationRow | DetectionRow>(id: number, p: SliderParams) {
+export function useLabels<T extends ClassificationLabels | DetectionLabels>(id: number, p: SliderParams) {
   return useQuery({
     queryKey: keys.labels(id, p),
-    queryFn: ({ signal }) => api.labels<Row>(id, p, signal),
+    queryFn: ({ signal }) => api.labels<T>(id, p, signal),
     placeholderData: keepPreviousData,
   });
 }

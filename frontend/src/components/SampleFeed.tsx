@@ -53,7 +53,7 @@ function DetectionCard({ s, onOpen }: { s: DetectionItem; onOpen: (s: SampleItem
     <button className="sample-card" onClick={() => onOpen(s)} data-testid="feed-item" data-index={s.index}>
       <div className="thumb thumb-boxes">
         <Media src={s.thumbnail_url ?? s.media_url} alt={s.file_name || s.id} fallback={s.file_name || s.id} />
-        {(s.thumbnail_url || s.media_url) && s.boxes?.length > 0 && <BoxOverlay boxes={s.boxes} width={s.width} height={s.height} thumbnail />}
+        {(s.thumbnail_url || s.media_url) && s.boxes?.length > 0 && <BoxOverlay boxes={s.boxes} width={s.width ?? 0} height={s.height ?? 0} thumbnail />}
       </div>
       <div className="sample-meta">
         <span className="truncate small" title={s.file_name}>{s.file_name || s.id}</span>
@@ -126,7 +126,7 @@ export function SampleFeed({
     descending: filter.desc,
   } as SampleQuery;
   const q = useSamples(evalId, query);
-  const items = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
+  const items = useMemo(() => q.data?.pages.flatMap((p): SampleItem[] => p.items) ?? [], [q.data]);
   const first = q.data?.pages[0];
   const total = first?.total ?? null;
   const stale = q.isPlaceholderData;

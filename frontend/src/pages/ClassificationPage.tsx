@@ -1,7 +1,7 @@
 import { useCallback, useMemo, useRef, useState, type ReactNode } from "react";
 import type { ColumnDef } from "@tanstack/react-table";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, type ClassificationRow, type ClassificationSummary, type EvaluationDetail, type Num, type OptimalMetric, type Optimal } from "../api/client";
+import { api, type ClassificationLabels, type ClassificationRow, type ClassificationSummary, type EvaluationDetail, type Num, type OptimalMetric, type ClassificationOptimal } from "../api/client";
 import { keys, useLabels, useSummary } from "../api/queries";
 import { useDebounced } from "../hooks";
 import { fmt, truncateLabel } from "../format";
@@ -111,11 +111,11 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
   const [optMetric, setOptMetric] = useState<OptimalMetric>("f1");
   const [optBusy, setOptBusy] = useState(false);
   const [optError, setOptError] = useState<string | null>(null);
-  const optimal = useQuery<Optimal>({
+  const optimal = useQuery<ClassificationOptimal>({
     queryKey: keys.optimal(ev.id, optMetric),
-    queryFn: ({ signal }) => api.optimal(ev.id, { metric: optMetric }, signal),
+    queryFn: ({ signal }) => api.optimal<ClassificationOptimal>(ev.id, { metric: optMetric }, signal),
     enabled: false,
-    initialData: ev.optimal && ev.optimal.metric === optMetric ? ev.optimal : undefined,
+    initialData: ev.optimal && ev.optimal.task !== "detection" && ev.optimal.metric === optMetric ? ev.optimal : undefined,
     staleTime: Infinity,
   });
   const feedRef = useRef<HTMLDivElement>(null);
@@ -131,7 +131,7 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
   };
 
   const sliders = useMemo(() => ({ threshold: t }), [t]);
-  const labels = useLabels<ClassificationRow>(ev.id, sliders);
+  const labels = useLabels<ClassificationLabels>(ev.id, sliders);
   const atDefault = Math.abs(t - defaultT) < 1e-9;
   // The headline metrics at the slider's threshold come from the server (GET /summary).
   const summary = useSummary(ev.id, sliders, !atDefault);
@@ -148,7 +148,7 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
     setOptError(null);
     try {
       // The server searches every threshold (GET /optimal, computed once per metric, then cached here).
-      const o = await queryClient.fetchQuery({ queryKey: keys.optimal(ev.id, optMetric), queryFn: ({ signal }) => api.optimal(ev.id, { metric: optMetric }, signal), staleTime: Infinity });
+      const o = await queryClient.fetchQuery({ queryKey: keys.optimal(ev.id, optMetric), queryFn: ({ signal }) => api.optimal<ClassificationOptimal>(ev.id, { metric: optMetric }, signal), staleTime: Infinity });
       if (typeof o.threshold === "number") setView({ threshold: o.threshold });
     } catch (e) {
       setOptError(e instanceof Error ? e.message : String(e));

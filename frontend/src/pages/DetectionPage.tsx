@@ -1,7 +1,7 @@
 import { useCallback, useMemo, useRef, useState } from "react";
 import type { ColumnDef } from "@tanstack/react-table";
 import { useQueryClient } from "@tanstack/react-query";
-import { api, type DetectionRow, type DetectionSummary, type EvaluationDetail, type Num, type OptimalMetric } from "../api/client";
+import { api, type DetectionLabels, type DetectionOptimal, type DetectionRow, type DetectionSummary, type EvaluationDetail, type Num, type OptimalMetric } from "../api/client";
 import { keys, useLabels, useSummary } from "../api/queries";
 import { useDebounced } from "../hooks";
 import { fmt, truncateLabel } from "../format";
@@ -126,7 +126,7 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
     desc: view.desc ?? true,
   };
 
-  const labels = useLabels<DetectionRow>(ev.id, sliders);
+  const labels = useLabels<DetectionLabels>(ev.id, sliders);
   // Overall P / R / F1 and TP / FP / FN at (IoU, confidence), from the server (GET /summary).
   const atDefault = Math.abs(dIou - defaultIou) < 1e-9 && Math.abs(dScore - defaultScore) < 1e-9;
   const summary = useSummary(ev.id, sliders, !atDefault);
@@ -143,7 +143,7 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
     try {
       const o = await queryClient.fetchQuery({
         queryKey: keys.optimal(ev.id, optMetric, iou),
-        queryFn: ({ signal }) => api.optimal(ev.id, { metric: optMetric, iou }, signal),
+        queryFn: ({ signal }) => api.optimal<DetectionOptimal>(ev.id, { metric: optMetric, iou }, signal),
         staleTime: Infinity,
       });
       if (typeof o.score === "number") setView({ score: o.score });
