@@ -139,13 +139,23 @@ def build_workspace(home: Path, data: Path) -> Seeded:
         res, task="classification", name="questions", dataset_version_id=tdv.id, params={}
     )
 
-    # multi-label, no media
+    # multi-label, a plain score table: no media, metadata columns
     n = 30
-    mdv = ws.add_dataset_version(
-        "tags", task="multilabel", samples=pa.table({"id": [str(i) for i in range(n)]})
+    tags = pa.table(
+        {
+            "id": [f"t{i}" for i in range(n)],
+            "split": ["train" if i % 3 else "val" for i in range(n)],
+            "weight": [float(i) / 2 for i in range(n)],
+            "reviewed": [i % 2 == 0 for i in range(n)],
+        }
     )
+    mdv = ws.add_dataset_version("tags", task="multilabel", samples=tags)
     res = evaluate_classification(
-        rng.random((n, 3)) < 0.4, rng.random((n, 3)), classes=CLASSES, multilabel=True
+        rng.random((n, 3)) < 0.4,
+        rng.random((n, 3)),
+        classes=CLASSES,
+        multilabel=True,
+        sample_ids=[f"t{i}" for i in range(n)],
     )
     multilabel = ws.save_evaluation(
         res, task="classification", name="tags", dataset_version_id=mdv.id, params={}

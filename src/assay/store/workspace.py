@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import threading
 import uuid
 from collections import OrderedDict
@@ -502,27 +501,6 @@ class Workspace:
             self._results.pop(record.id, None)
         remove_tree(record.artifact_dir)
 
-    def write_extra(self, evaluation_id: int, name: str, data: dict[str, Any]) -> None:
-        """Keep a derived JSON document (e.g. bootstrap intervals) with the artifacts."""
-        record = self.get_evaluation(evaluation_id)
-        path = record.artifact_dir / f"{_extra_name(name)}.json"
-        tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-        try:
-            tmp.write_text(json.dumps(json_safe(data)))
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-
-    def read_extra(self, evaluation_id: int, name: str) -> dict[str, Any] | None:
-        """A document kept by :meth:`write_extra`, or None."""
-        record = self.get_evaluation(evaluation_id)
-        path = record.artifact_dir / f"{_extra_name(name)}.json"
-        try:
-            data: dict[str, Any] = json.loads(path.read_text())
-        except (FileNotFoundError, ValueError):
-            return None
-        return data
-
     # ------------------------------------------------------------------ jobs
 
     def create_job(self, params: dict[str, Any] | None = None) -> JobRecord:
@@ -625,9 +603,3 @@ def _file_stamp(path: Path) -> Stamp:
     except FileNotFoundError:
         return None
     return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
-def _extra_name(name: str) -> str:
-    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name) or name == "meta":
-        raise ValueError(f"bad extra document name {name!r}")
-    return name
