@@ -779,3 +779,13 @@ def test_any_value_anywhere_is_read_or_one_line(tmp_path: Path, value: Any) -> N
         _only_input_errors(
             lambda key=key: coco.load_detection_results([det, {**det, key: value}], gt)
         )
+
+
+def test_csv_header_of_many_duplicate_columns_answers_at_once(tmp_path: Path) -> None:
+    n = 200_000  # a quadratic duplicate check would take minutes here
+    p = _w(tmp_path / "p.csv", "id," + ",".join(["a"] * n) + "\n1," + ",".join(["0.5"] * n) + "\n")
+    start = time.monotonic()
+    with pytest.raises(InputError) as info:
+        read_predictions(p)
+    assert one_line(info).endswith("p.csv: column 'a' appears twice in the header")
+    assert time.monotonic() - start < 10

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -112,12 +113,11 @@ def _read_csv(path: Path, string_columns: tuple[str, ...], delimiter: str) -> pa
     or, reading a Python file object, deadlocks on the GIL. A parse error is located again with
     the standard csv module so the message names the row, never echoing its text.
     """
-
     data = _text_bytes(path)
     end = data.find(b"\n")
     header = data[: end if end >= 0 else len(data)].decode("utf-8")
     names = [h.strip().strip('"') for h in header.rstrip("\r").split(delimiter)]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, k in Counter(names).items() if k > 1)
     if dupes:
         raise InputError(f"column '{short(dupes[0])}' appears twice in the header", file=str(path))
     types = {c: pa.string() for c in string_columns if c in names}
