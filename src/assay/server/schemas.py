@@ -378,7 +378,7 @@ class SampleDecoration(Exact):
     text: str | None = None
     media_url: str | None = None
     thumbnail_url: str | None = None
-    metadata: dict[str, MetadataValue] = Field(default_factory=dict)
+    metadata: dict[str, MetadataValue]
 
 
 class ClassificationItem(SampleDecoration):
