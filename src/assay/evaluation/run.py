@@ -106,6 +106,7 @@ def _evaluate_classification_files(
         samples=gt.samples_table(),
         gt_source=gt.source,
         pred_source=pred.source,
+        notes=list(data.warnings),
     )
 
 
