@@ -32,12 +32,6 @@ def api_get(server_url: str, path: str) -> dict:
     return answer
 
 
-def summary_of(answer: dict) -> dict:
-    """The flat summary of a GET /summary answer (older servers wrapped it in "summary")."""
-    inner = answer.get("summary")
-    return inner if isinstance(inner, dict) else answer
-
-
 def feed_total(page: Page) -> int:
     count = page.get_by_test_id("feed-count")
     expect(count).not_to_have_attribute("data-total", "")
@@ -100,7 +94,7 @@ def test_threshold_changes_per_class_table(
     )
     shown = float(page.get_by_test_id("threshold-slider-value").input_value())
     assert abs(shown - best["threshold"]) < 6e-4, (shown, best)
-    at_best = summary_of(api_get(server_url, f"{base}/summary?threshold={best['threshold']}"))
+    at_best = api_get(server_url, f"{base}/summary?threshold={best['threshold']}")
     card = page.get_by_test_id("metric-macro_precision-value")
     precision = at_best["macro_precision"]
     expect(card).to_have_text("—" if precision is None else f"{precision:.3f}")
@@ -186,7 +180,7 @@ def test_detection_counts_filter_feed_by_outcome(
     base = f"/api/evaluations/{ids['detection']}"
     rows = api_get(server_url, f"{base}/labels?iou=0.5&score=0.3")["items"]
     # The overall P / R / F1 line is the server's summary at (IoU, confidence).
-    overall = summary_of(api_get(server_url, f"{base}/summary?iou=0.5&score=0.3"))
+    overall = api_get(server_url, f"{base}/summary?iou=0.5&score=0.3")
     expect(page.get_by_test_id("det-prf")).to_contain_text(
         f"{overall['tp']} TP · {overall['fp']} FP · {overall['fn']} FN"
     )
