@@ -22,6 +22,10 @@ export interface FeedFilter {
   desc: boolean;
 }
 
+/** A label (or, multi-label, the list of labels: left whole, the pill cuts it) in little room. */
+const shortText = (v: string | string[] | null | undefined, max: number, kind: "actual" | "predicted" = "predicted") =>
+  Array.isArray(v) ? labelText(v, kind) : truncateLabel(labelText(v, kind), max);
+
 export function outcomeClass(s: ClassificationItem): "ok" | "bad" | "none" {
   if (s.outcome === "correct" || s.outcome === "tp" || s.outcome === "tn") return "ok";
   if (s.outcome === "below_threshold") return "none";
@@ -38,10 +42,10 @@ function SampleCard({ s, onOpen }: { s: ClassificationItem; onOpen: (s: SampleIt
       <div className="sample-meta">
         <span className="truncate small sample-id" title={s.id} data-testid="feed-item-id">{s.id}</span>
         <span className="truncate small" title={`Actual: ${labelText(s.actual, "actual")}`}>
-          <span className="muted">actual</span> {truncateLabel(labelText(s.actual, "actual"), 22)}
+          <span className="muted">actual</span> {shortText(s.actual, 22, "actual")}
         </span>
         <span className={`truncate small pred-${oc}`} title={`Predicted: ${labelText(s.predicted)}`}>
-          <span className="muted">pred</span> {truncateLabel(labelText(s.predicted), 18)} <span className="muted">{pct(s.confidence, 0)}</span>
+          <span className="muted">pred</span> {shortText(s.predicted, 18)} <span className="muted">{pct(s.confidence, 0)}</span>
         </span>
       </div>
     </button>
@@ -85,9 +89,9 @@ function TextRow({ s, onOpen }: { s: ClassificationItem; onOpen: (s: SampleItem)
         </span>
       )}
       <span className="text-row-labels">
-        <span className="label-pill" title={labelText(s.actual, "actual")}>{truncateLabel(labelText(s.actual, "actual"), 30)}</span>
+        <span className="label-pill" title={labelText(s.actual, "actual")}>{shortText(s.actual, 30, "actual")}</span>
         <span className="arrow">→</span>
-        <span className={`label-pill pill-${oc}`} title={labelText(s.predicted)}>{truncateLabel(labelText(s.predicted), 30)}</span>
+        <span className={`label-pill pill-${oc}`} title={labelText(s.predicted)}>{shortText(s.predicted, 30)}</span>
         <span className="muted small conf">{pct(s.confidence, 0)}</span>
       </span>
     </button>

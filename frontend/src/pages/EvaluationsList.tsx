@@ -101,7 +101,7 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
                   <td>
                     <span className={`badge badge-${e.status}`}>{e.status}</span>
                   </td>
-                  <td className="num" title={e.headline.metric ?? undefined}>
+                  <td className="num nowrap" title={e.headline.metric ?? undefined}>
                     {e.headline.value !== null ? (
                       <>
                         <span className="muted small">{e.headline.label} </span>
