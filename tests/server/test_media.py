@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from tests.server.conftest import Seeded
+from assay.evaluation.classification import evaluate_classification
+from assay.store import Workspace
+from tests.server.conftest import CLASSES, Seeded, get_json
 
 
 def test_media_is_the_registered_file(client: TestClient, seeded: Seeded) -> None:
@@ -125,3 +130,36 @@ def test_only_images_are_served(client: TestClient, tmp_path) -> None:
     for kind in ("media", "thumbnail"):
         answer = client.get(f"/api/samples/{dv.id}:0/{kind}")
         assert answer.status_code == 404 and b"secret" not in answer.content
+
+
+def test_media_attached_by_a_later_run_reaches_the_running_server(
+    client: TestClient, seeded: Seeded, tmp_path: Path
+) -> None:
+    """A run in another process (another Workspace) attaches media to a stored dataset version;
+    the server's next answers carry the media URLs and serve the file."""
+    source = tmp_path / "gt.json"
+    source.write_text('{"same": "content"}')
+    n = 6
+    bare = pa.table({"id": [f"m{i}" for i in range(n)], "path": pa.array([None] * n, pa.string())})
+    cli = Workspace(seeded.home)
+    dv = cli.add_dataset_version("attach", task="classification", source=source, samples=bare)
+    rng = np.random.default_rng(9)
+    res = evaluate_classification(rng.integers(0, 3, n), rng.random((n, 3)), classes=CLASSES)
+    record = cli.save_evaluation(res, name="attach", dataset_version_id=dv.id)
+    base = f"/api/evaluations/{record.id}"
+    assert get_json(client, base)["media"] is None
+    assert "media_url" not in get_json(client, f"{base}/samples/2")
+
+    image = tmp_path / "m2.png"
+    Image.new("RGB", (8, 8)).save(image)
+    paths = [str(image) if i == 2 else None for i in range(n)]
+    found = pa.table({"id": [f"m{i}" for i in range(n)], "path": pa.array(paths, pa.string())})
+    again = Workspace(seeded.home).add_dataset_version(
+        "attach", task="classification", source=source, samples=found
+    )
+    assert again.id == dv.id
+    assert get_json(client, base)["media"] == "image"
+    item = get_json(client, f"{base}/samples/2")
+    assert item["media_url"] == f"/api/samples/{dv.id}:2/media"
+    assert client.get(item["media_url"]).content == image.read_bytes()
+    assert "media_url" not in get_json(client, f"{base}/samples/3")
