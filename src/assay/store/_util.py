@@ -79,3 +79,15 @@ def _normalise_samples(samples: pa.Table) -> pa.Table:
         index = samples.schema.get_field_index("path")
         samples = samples.set_column(index, "path", pa.array(paths, pa.string()))
     return samples
+
+
+Stamp = tuple[int, int, int] | None
+
+
+def _file_stamp(path: Path) -> Stamp:
+    """What tells a replaced file from the one cached: inode, mtime and size (None: no file)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)

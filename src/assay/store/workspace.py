@@ -26,7 +26,14 @@ from assay.errors import InputError, NotFoundError
 from assay.evaluation.results import Results, results_from_arrays
 from assay.settings import assay_home
 from assay.store import artifacts
-from assay.store._util import _attach_media, _normalise_samples, _stored_task, json_safe
+from assay.store._util import (
+    Stamp,
+    _attach_media,
+    _file_stamp,
+    _normalise_samples,
+    _stored_task,
+    json_safe,
+)
 from assay.store.artifacts import TempArtifactDir, fsync_dir, hash_path, remove_tree
 from assay.store.catalog import (
     DV_COLUMNS,
@@ -591,15 +598,3 @@ class Workspace:
 
     def close(self) -> None:
         self.catalog.close()
-
-
-Stamp = tuple[int, int, int] | None
-
-
-def _file_stamp(path: Path) -> Stamp:
-    """What tells a replaced file from the one cached: inode, mtime and size (None: no file)."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)

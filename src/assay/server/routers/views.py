@@ -15,9 +15,7 @@ from fastapi import APIRouter, Depends, Query
 
 from assay.evaluation.results import OperatingPoint
 from assay.server import answers
-from assay.server.deps import EvaluationDep
-from assay.server.responses import FastJSONResponse
-from assay.server.schemas import (
+from assay.server.answer_schemas import (
     ConfusionPublic,
     CurveKind,
     CurvePublic,
@@ -31,6 +29,8 @@ from assay.server.schemas import (
     SamplesPublic,
     Summary,
 )
+from assay.server.deps import EvaluationDep
+from assay.server.responses import FastJSONResponse
 
 router = APIRouter(prefix="/evaluations", tags=["evaluations"])
 
