@@ -74,6 +74,10 @@ def test_plain_table_conventions_and_long_names(
     assert len(set(shown)) == len(shown), shown
     assert set(TABLE_CLASSES) <= set(titles), titles
     assert "Below threshold" in titles
+    # The matrix fills its panel.
+    table = cm.locator("table.cm").bounding_box()
+    body = page.get_by_test_id("confusion").locator(".panel-body").bounding_box()
+    assert table and body and table["width"] >= 0.85 * body["width"], (table, body)
     # A row-% cell with a real count never reads 0: one sample of 250 is "<1%".
     page.get_by_test_id("cm-mode-true").click()
     small = cm.locator(
@@ -252,3 +256,18 @@ def test_slider_drag_is_one_history_step(page: Page, ids: dict[str, int]) -> Non
     page.go_back()
     expect(page.get_by_test_id("threshold-slider-value")).to_have_value("0.5")
     expect(page).not_to_have_url(re.compile(r"t="))
+
+
+def test_missing_image_files_fall_back_to_the_id(page: Page, ids: dict[str, int]) -> None:
+    # Media that fails to load (a file moved after evaluation) shows the sample's name, never a
+    # broken-image icon.
+    page.route("**/api/samples/*/thumbnail", lambda route: route.fulfill(status=404, body="gone"))
+    page.route("**/api/samples/*/media", lambda route: route.fulfill(status=404, body="gone"))
+    open_eval(page, ids["image"])
+    item = page.get_by_test_id("feed-item").first
+    expect(item.get_by_test_id("media-fallback")).to_be_visible()
+    assert item.locator("img").count() == 0
+    item.click()
+    view = page.get_by_test_id("sample-view")
+    expect(view.get_by_test_id("sample-image-fallback")).to_be_visible()
+    no_broken_images(page)
