@@ -128,7 +128,7 @@ export function SampleFeed({
     errors_only: filter.errors || undefined,
     sort: filter.sort,
     descending: filter.desc,
-  } as SampleQuery;
+  };
   const q = useSamples(evalId, query);
   const items = useMemo(() => q.data?.pages.flatMap((p): SampleItem[] => p.items) ?? [], [q.data]);
   const first = q.data?.pages[0];
