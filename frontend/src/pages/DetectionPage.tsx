@@ -1,6 +1,6 @@
 import { useCallback, useMemo, useRef, useState } from "react";
 import type { ColumnDef } from "@tanstack/react-table";
-import { useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type DetectionLabels, type DetectionOptimal, type DetectionRow, type DetectionSummary, type EvaluationDetail, type Num, type OptimalMetric } from "../api/client";
 import { keys, useLabels, useSummary } from "../api/queries";
 import { useDebounced } from "../hooks";
@@ -134,6 +134,13 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
   const coco = ev.summary as DetectionSummary;
   const queryClient = useQueryClient();
   const [optMetric, setOptMetric] = useState<OptimalMetric>("f1");
+  const known = useQuery<DetectionOptimal>({
+    queryKey: keys.optimal(ev.id, optMetric, iou),
+    queryFn: ({ signal }) => api.optimal<DetectionOptimal>(ev.id, { metric: optMetric, iou }, signal),
+    enabled: false,
+    initialData: ev.optimal?.task === "detection" && ev.optimal.metric === optMetric && Math.abs(ev.optimal.iou - iou) < 1e-9 ? ev.optimal : undefined,
+    staleTime: Infinity,
+  }).data;
   const [optBusy, setOptBusy] = useState(false);
   const [optError, setOptError] = useState<string | null>(null);
   const goOptimal = async () => {
@@ -243,6 +250,11 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
           <button className="btn btn-primary" onClick={goOptimal} disabled={optBusy} data-testid="back-to-optimal" title="The confidence that maximises the metric at this IoU">
             {optBusy ? "Searching…" : "Back to optimal"}
           </button>
+          {known && (
+            <span className="muted small" data-testid="optimal-note" data-score={known.score}>
+              optimal conf = {known.score.toFixed(2)} at IoU {known.iou.toFixed(2)} ({DET_OPT_METRICS.find((m) => m.value === optMetric)?.label} {fmt(known.value)})
+            </span>
+          )}
           {optError && <span className="error-text small" role="alert">{optError}</span>}
           <span className={`prf ${summary.isFetching && !atDefault ? "is-busy" : ""}`} data-testid="det-prf">
             <span>P <strong>{fmt(totals.precision)}</strong></span>
