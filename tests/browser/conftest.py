@@ -286,8 +286,12 @@ def settle(page) -> None:  # type: ignore[no-untyped-def]
         )
     except Exception:  # noqa: BLE001 - a screenshot of a busy page is still worth having
         pass
-    page.evaluate("document.documentElement.style.scrollBehavior = 'auto'; window.scrollTo(0, 0)")
-    page.wait_for_timeout(150)
+    # A smooth scroll started by a click may still run: stop it, then scroll to the top again.
+    for _ in range(2):
+        page.evaluate(
+            "document.documentElement.style.scrollBehavior = 'auto'; window.scrollTo(0, 0)"
+        )
+        page.wait_for_timeout(150)
 
 
 @pytest.fixture()

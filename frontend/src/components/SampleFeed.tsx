@@ -60,7 +60,7 @@ function DetectionCard({ s, onOpen }: { s: DetectionItem; onOpen: (s: SampleItem
         {(s.thumbnail_url || s.media_url) && s.boxes?.length > 0 && <BoxOverlay boxes={s.boxes} width={s.width ?? 0} height={s.height ?? 0} thumbnail />}
       </div>
       <div className="sample-meta">
-        <span className="truncate small" title={s.file_name}>{s.file_name || s.id}</span>
+        <span className="truncate small" title={s.file_name}>{truncateLabel(s.file_name || s.id, 18)}</span>
         <span className="chips">
           {OUTCOMES.map((o) => (
             <span key={o} className={`chip chip-${o}`} title={o === "tp" ? "True positives" : o === "fp" ? "False positives" : "Missed objects (false negatives)"}>
