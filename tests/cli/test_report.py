@@ -201,3 +201,16 @@ def test_two_classes_no_top_k_row_and_no_tie_rule(home: Path, tmp_path: Path) ->
     code, stdout, _ = run("evaluate", "--gt", str(gt), "--pred", str(pred))
     assert code == 0 and row(stdout, "Top-1 accuracy")
     assert "Top-1 accuracy" in stdout and "Top-k accuracy counts" not in stdout
+
+
+def test_reader_warnings_are_notes_before_the_report(home: Path, tmp_path: Path) -> None:
+    gt, pred = tmp_path / "labels.csv", tmp_path / "scores.csv"
+    gt.write_text("id,label\na1,spam\na2,ham\na3,ham\na4,spam\n")
+    pred.write_text("id,spam,ham\na1,0.9,0.9\na2,0.2,0.8\na3,0.4,0.6\na4,0.7,0.3\n")
+    code, stdout, _ = run("evaluate", "--gt", str(gt), "--pred", str(pred))
+    assert code == 0
+    first, second = stdout.splitlines()[:2]
+    assert "scores.csv" in first and "do not sum to 1" in first
+    assert second.startswith("Classification")
+    code, stdout, stderr = run("evaluate", "--gt", str(gt), "--pred", str(pred), "--json", "-")
+    assert json.loads(stdout)["task"] == "classification" and "do not sum to 1" in stderr
