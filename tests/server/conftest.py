@@ -189,6 +189,9 @@ def build_workspace(home: Path, data: Path) -> Seeded:
     )
 
 
+BASE_URL = "http://localhost"  # a served name (the Host check refuses "testserver")
+
+
 @pytest.fixture(scope="session")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     root = tmp_path_factory.mktemp("assay-server")
@@ -196,9 +199,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
 
 
 @pytest.fixture(scope="session")
-def client(seeded: Seeded) -> Iterator[TestClient]:
-    app = create_app(seeded.home)
-    with TestClient(app) as test_client:
+def client(seeded: Seeded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    # the tests' files live under pytest's temporary folder: an allowed data root
+    app = create_app(seeded.home, data_roots=[tmp_path_factory.getbasetemp()])
+    with TestClient(app, base_url=BASE_URL) as test_client:
         yield test_client
 
 

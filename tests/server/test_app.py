@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from assay.server.app import create_app
-from tests.server.conftest import Seeded
+from tests.server.conftest import BASE_URL, Seeded
 
 EXPECTED = {
     ("get", "/api/health"): "health-health",
@@ -36,6 +36,10 @@ EXPECTED = {
     ("post", "/api/models"): "models-create_model",
     ("get", "/api/models/{model_id}/versions"): "models-list_model_versions",
     ("get", "/api/jobs/{job_id}"): "jobs-get_job",
+    ("delete", "/api/jobs/{job_id}"): "jobs-cancel_job",
+    ("get", "/api/session"): "session-get_session",
+    ("post", "/api/session"): "session-create_session",
+    ("delete", "/api/session"): "session-delete_session",
 }
 
 
@@ -84,7 +88,7 @@ def test_built_ui_with_fallback(tmp_path: Path, seeded: Seeded) -> None:
     (static / "index.html").write_text("<html>assay</html>")
     (static / "assets" / "app.js").write_text("console.log(1)")
     (tmp_path / "secret.txt").write_text("secret")
-    with TestClient(create_app(seeded.home, static_dir=static)) as client:
+    with TestClient(create_app(seeded.home, static_dir=static), base_url=BASE_URL) as client:
         assert client.get("/").text == "<html>assay</html>"
         assert client.get("/evaluations/3/confusion").text == "<html>assay</html>"
         asset = client.get("/assets/app.js")
@@ -99,7 +103,7 @@ def test_missing_ui_warns_once_and_api_still_works(tmp_path: Path, seeded: Seede
         app = create_app(seeded.home, static_dir=tmp_path / "nothing")
     warnings = [r for r in caplog.records if "UI assets missing" in r.getMessage()]
     assert len(warnings) == 1
-    with TestClient(app) as client:
+    with TestClient(app, base_url=BASE_URL) as client:
         answer = client.get("/evaluations")
         assert answer.status_code == 404 and "not built" in answer.json()["detail"]
         assert client.get("/api/health").status_code == 200

@@ -17,11 +17,13 @@ import numpy as np
 from assay.errors import NotFoundError
 from assay.evaluation.results import OperatingPoint
 from assay.evaluation.vocabulary import OUTCOMES, SORTS, SPECIAL_LABELS
+from assay.server.caches import LRU
 from assay.server.deps import EvaluationContext
 from assay.store import evaluation_public
 
 MAX_CURVE_POINTS = 1000
 MAX_CACHED_CURVES = 512
+MAX_CACHED_OPTIMA = 64
 INTERVALS_N = 200
 
 
@@ -55,8 +57,28 @@ def summary(ctx: EvaluationContext, at: OperatingPoint) -> dict[str, Any]:
 
 
 def optimal(ctx: EvaluationContext, metric: str, at: OperatingPoint) -> dict[str, Any]:
-    """The operating point maximising ``metric`` (the results object keeps each one)."""
-    return ctx.results.optimal(metric, at)
+    """The operating point maximising ``metric``, kept in a bounded LRU per evaluation (keyed by
+    the metric and the point: detection's depends on the IoU, a request value)."""
+    res = ctx.results
+    point = res.point(at)
+    key = (metric, point.iou)  # classification's does not move with the point; detection's: iou
+    memo = ctx.cached("optima", lambda: LRU[tuple[Any, ...], dict[str, Any]](MAX_CACHED_OPTIMA))
+    answer = memo.get(key)
+    if answer is None:
+        answer = res.optimal(metric, point)
+        _trim_results_optima(res)
+        memo[key] = answer
+    return dict(answer)
+
+
+def _trim_results_optima(res: Any) -> None:
+    """``DetectionResults`` keeps every optimal point it computed in ``_optimal``, a dict without
+    a bound (evaluation/detection.py); until it has one of its own, keep it to the server's
+    bound here (oldest first: dicts keep insertion order)."""
+    kept = getattr(res, "_optimal", None)
+    if isinstance(kept, dict):
+        while len(kept) > MAX_CACHED_OPTIMA:
+            kept.pop(next(iter(kept)))
 
 
 # ---------------------------------------------------------------- labels

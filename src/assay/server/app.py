@@ -7,19 +7,25 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay import __version__ as _version
 from assay.errors import InputError, NotFoundError, ParameterError
+from assay.server.access import AccessMiddleware
+from assay.server.access import router as session_router
+from assay.server.caches import LRU
+from assay.server.config import Limits, ServerConfig
 from assay.server.frontend import mount_static
-from assay.server.jobs import JobRunner
+from assay.server.jobs import JobFinished, JobRunner, JobTarget, QueueFull, evaluate_job
+from assay.server.paths import resolve_roots
 from assay.server.responses import FastJSONResponse
 from assay.server.routers import datasets, evaluations, health, jobs, models, samples, views
 from assay.server.timing import ServerTimingMiddleware
@@ -36,9 +42,40 @@ def operation_id(route: APIRoute) -> str:
     return f"{tag}-{route.name}"
 
 
-def create_app(home: Path | None = None, *, static_dir: Path | None = None) -> FastAPI:
-    """The Assay server on the workspace at ``home`` ($ASSAY_HOME or ~/.assay when None)."""
+def create_app(
+    home: Path | None = None,
+    *,
+    static_dir: Path | None = None,
+    host: str = "127.0.0.1",
+    token: str | None = None,
+    require_token: bool | None = None,
+    allowed_hosts: Sequence[str] = (),
+    data_roots: Sequence[Path] = (),
+    cors_origins: Sequence[str] = (),
+    limits: Limits | None = None,
+    job_target: JobTarget = evaluate_job,
+) -> FastAPI:
+    """The Assay server on the workspace at ``home`` ($ASSAY_HOME or ~/.assay when None).
+
+    ``host`` is the address it listens on (its name is served, see ``allowed_hosts``);
+    ``require_token`` defaults to "a token was given" (the CLI decides with
+    :func:`assay.server.config.access_for`: a non-loopback host always gets one). Files named
+    by POST requests must lie under the workspace or one of ``data_roots``. No CORS header is
+    ever sent unless ``cors_origins`` names origins.
+    """
     workspace = Workspace(home)
+    required = bool(token) if require_token is None else require_token
+    if required and not token:
+        raise ValueError("require_token without a token")
+    config = ServerConfig(
+        host=host,
+        token=token,
+        require_token=required,
+        allowed_hosts=tuple(allowed_hosts),
+        data_roots=tuple(Path(p) for p in data_roots),
+        cors_origins=tuple(cors_origins),
+        limits=limits or Limits(),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,15 +93,28 @@ def create_app(home: Path | None = None, *, static_dir: Path | None = None) -> F
         generate_unique_id_function=operation_id,
         default_response_class=FastJSONResponse,
     )
+    lim = config.limits
+    app.state.config = config
+    app.state.roots = resolve_roots([workspace.home, *config.data_roots])
     app.state.workspace = workspace
-    app.state.sample_lookups = {}
-    app.state.memo = {}
-    app.state.jobs = JobRunner(workspace)
+    app.state.sample_lookups = LRU(lim.cached_sample_tables)
+    app.state.memo = LRU(lim.cached_evaluations)
+    app.state.media_roots = LRU(lim.cached_media_roots)
     workspace.fail_unfinished_jobs()
+    app.state.jobs = JobRunner(workspace, limits=lim, target=job_target)
 
     for router in (health, evaluations, views, samples, datasets, models, jobs):
         app.include_router(router.router, prefix="/api")
+    app.include_router(session_router, prefix="/api")
     _add_error_handlers(app)
+    if config.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(AccessMiddleware, config=config)
     app.add_middleware(ServerTimingMiddleware)
     mount_static(app, static_dir or STATIC_DIR)
     return app
@@ -94,6 +144,20 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> FastJSONResponse:
         return _problem(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(QueueFull)
+    async def queue_full(_: Request, exc: QueueFull) -> FastJSONResponse:
+        return _problem(429, str(exc))
+
+    @app.exception_handler(JobFinished)
+    async def job_finished(_: Request, exc: JobFinished) -> FastJSONResponse:
+        return _problem(409, str(exc))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> FastJSONResponse:
+        # never a traceback in the answer; the log has it
+        logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _problem(500, "internal error (logged by the server)")
 
 
 def validation_message(exc: RequestValidationError) -> str:

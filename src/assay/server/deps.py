@@ -13,6 +13,8 @@ from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 
 from assay.evaluation.results import Results
+from assay.server.caches import LRU
+from assay.server.config import MAX_ID
 from assay.store import EvaluationRecord, Workspace
 
 
@@ -22,6 +24,9 @@ async def get_workspace(request: Request) -> Workspace:
 
 
 WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
+
+# a catalog id in a path: beyond SQLite's 64-bit INTEGER is a 422, never an overflow
+Id = Annotated[int, Path(ge=0, le=MAX_ID, description="id")]
 
 
 # columns of a samples table that are not metadata: the sample's id, its media, its annotation
@@ -113,7 +118,7 @@ class EvaluationContext:
 async def get_evaluation(
     request: Request,
     workspace: WorkspaceDep,
-    evaluation_id: Annotated[int, Path(description="evaluation id")],
+    evaluation_id: Annotated[int, Path(ge=0, le=MAX_ID, description="evaluation id")],
 ) -> EvaluationContext:
     """The evaluation's record (one indexed SQLite read) with its cached results object.
 
@@ -124,7 +129,7 @@ async def get_evaluation(
     results = workspace.peek_results(evaluation_id)
     if results is None:
         results = await run_in_threadpool(workspace.load_results, evaluation_id)
-    lookups: dict[int, SampleLookup] = request.app.state.sample_lookups
+    lookups: LRU[int, SampleLookup] = request.app.state.sample_lookups
     dv_id = record.dataset_version.id
     lookup = lookups.get(dv_id)
     # the workspace gives a new table when the stored one changed (media attached by a later run)
@@ -133,10 +138,8 @@ async def get_evaluation(
         if table is None:
             table = await run_in_threadpool(workspace.samples_table, dv_id)
         lookup = SampleLookup(dv_id, table)
-        if len(lookups) > 16:
-            lookups.clear()
         lookups[dv_id] = lookup
-    memo = request.app.state.memo.setdefault(evaluation_id, {})
+    memo = request.app.state.memo.get_or_make(evaluation_id, dict)
     return EvaluationContext(record=record, results=results, samples=lookup, memo=memo)
 
 

@@ -1,73 +1,237 @@
-"""Background evaluation jobs: files on the server's disk evaluated in a worker thread and stored.
+"""Background evaluation jobs: files on the server's disk evaluated and stored, each job in a
+process of its own.
 
->>> runner = JobRunner(workspace)  # doctest: +SKIP
->>> job = runner.submit(EvaluationCreate(gt="gt.csv", pred="pred.csv"))  # doctest: +SKIP
->>> workspace.get_job(job.id).status  # doctest: +SKIP
+A process can be stopped safely at any moment (the store leaves nothing half-written when one dies
+mid-save), so a job can be cancelled while it runs, a job past its time limit is stopped, and
+stopping the server never waits for a job. At most ``workers`` jobs run at once and at most
+``queue_size`` wait (a further submission is refused with 429). Job states live in the catalog:
+queued, running, done, failed (a cancelled or stopped job is ``failed`` with the reason as its
+error).
+
+>>> runner = JobRunner(workspace, limits=Limits())  # doctest: +SKIP
+>>> job = runner.submit({"gt": "/data/gt.csv", "pred": "/data/pred.csv"})  # doctest: +SKIP
+>>> runner.cancel(job.id)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+import multiprocessing
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
-from assay.errors import InputError
-from assay.server.schemas import EvaluationCreate
+from assay.errors import NotFoundError
+from assay.server.config import Limits
 from assay.store import JobRecord, Workspace
 
 logger = logging.getLogger("assay.server")
 
+CANCELLED = "cancelled"
+INTERRUPTED = "interrupted: the server stopped"
+
+JobTarget = Callable[[Workspace, dict[str, Any]], int]
+
+
+class QueueFull(Exception):
+    """Too many jobs waiting (a 429)."""
+
+
+class JobFinished(Exception):
+    """The job has already ended (a 409 for a cancellation)."""
+
+
+def evaluate_job(workspace: Workspace, params: dict[str, Any]) -> int:
+    """The job body: evaluate the files and store the run; the new evaluation's id."""
+    from assay.evaluation.run import evaluate_files
+    from assay.store.runs import save_run
+
+    run = evaluate_files(
+        Path(params["gt"]),
+        Path(params["pred"]),
+        task=params.get("task"),
+        threshold=params.get("threshold", 0.5),
+    )
+    record = save_run(
+        workspace,
+        run,
+        model=params.get("model"),
+        name=params.get("name"),
+        params={"threshold": params.get("threshold", 0.5)},
+    )
+    return record.id
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _job_process(home: str, job_id: int, params: dict[str, Any], target: JobTarget) -> None:
+    """The child process: run the job and write its outcome to the catalog."""
+    workspace = Workspace(home)
+    try:
+        evaluation_id = target(workspace, params)
+    except Exception as exc:  # noqa: BLE001 - any failure is the job's error, in one line
+        workspace.update_job(job_id, status="failed", error=_one_line(exc))
+    else:
+        workspace.update_job(job_id, status="done", evaluation_id=evaluation_id)
+    finally:
+        workspace.close()
+
+
+@dataclass
+class _Running:
+    process: BaseProcess
+    started: float
+
 
 class JobRunner:
-    """Runs evaluation jobs one at a time in a worker thread; their state lives in the catalog."""
+    """A bounded pool of job processes fed from a bounded queue by one dispatcher thread."""
 
-    def __init__(self, workspace: Workspace, *, workers: int = 1) -> None:
+    def __init__(
+        self, workspace: Workspace, *, limits: Limits, target: JobTarget = evaluate_job
+    ) -> None:
         self.workspace = workspace
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assay-job")
-        self.futures: dict[int, Future[None]] = {}
+        self.limits = limits
+        self.target = target
+        self._context = multiprocessing.get_context("spawn")  # no fork of a threaded server
+        self._queue: deque[tuple[int, dict[str, Any]]] = deque()
+        self._running: dict[int, _Running] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._done: dict[int, threading.Event] = {}
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="assay-jobs", daemon=True)
+        self._thread.start()
 
-    def submit(self, request: EvaluationCreate) -> JobRecord:
-        """Check the paths now (a bad one is a 422, not a failed job), then queue the job."""
-        for field in ("gt", "pred"):
-            path = Path(getattr(request, field)).expanduser()
-            if not path.exists():
-                raise InputError(f"{field}: no such file or folder: {path}")
-        job = self.workspace.create_job(request.model_dump())
-        self.futures[job.id] = self._pool.submit(self._run, job.id, request)
+    # ------------------------------------------------------------------ requests
+
+    def submit(self, params: dict[str, Any]) -> JobRecord:
+        """Queue a job (its paths already checked); ``QueueFull`` when too many wait."""
+        with self._lock:
+            if len(self._queue) >= self.limits.job_queue:
+                raise QueueFull(f"{len(self._queue)} jobs are waiting already; try again later")
+            job = self.workspace.create_job(params)
+            self._queue.append((job.id, params))
+            self._done[job.id] = threading.Event()
+        self._wake.set()
         return job
 
-    def _run(self, job_id: int, request: EvaluationCreate) -> None:
-        from assay.evaluation.run import evaluate_files
-        from assay.store.runs import save_run
-
-        ws = self.workspace
-        ws.update_job(job_id, status="running")
-        try:
-            run = evaluate_files(
-                Path(request.gt).expanduser(),
-                Path(request.pred).expanduser(),
-                task=request.task,
-                threshold=request.threshold,
-            )
-            record = save_run(
-                ws,
-                run,
-                model=request.model,
-                name=request.name,
-                params={"threshold": request.threshold},
-            )
-        except Exception as exc:  # noqa: BLE001 - any failure is the job's error, in one line
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            logger.warning("job %s failed: %s", job_id, message)
-            ws.update_job(job_id, status="failed", error=message)
-            return
-        ws.update_job(job_id, status="done", evaluation_id=record.id)
+    def cancel(self, job_id: int) -> JobRecord:
+        """Cancel a job: a queued one never starts, a running one is stopped. ``JobFinished``
+        when it has already ended (done jobs keep their evaluation)."""
+        job = self.workspace.get_job(job_id)
+        with self._lock:
+            queued = next((item for item in self._queue if item[0] == job_id), None)
+            if queued is not None:
+                self._queue.remove(queued)
+                self.workspace.update_job(job_id, status="failed", error=CANCELLED)
+                self._finish(job_id)
+                return self.workspace.get_job(job_id)
+            running = self._running.pop(job_id, None)
+        if running is None:
+            if job.status in ("queued", "running"):  # another server's job, or a stale row
+                raise JobFinished(f"job {job_id} is not run by this server")
+            raise JobFinished(f"job {job_id} has already ended ({job.status})")
+        self._stop(running.process)
+        self._settle(job_id, running.process, CANCELLED)
+        return self.workspace.get_job(job_id)
 
     def wait(self, job_id: int, timeout: float | None = None) -> None:
-        """Block until a job submitted here has finished (for tests and scripts)."""
-        future = self.futures.get(job_id)
-        if future is not None:
-            future.result(timeout=timeout)
+        """Block until a job submitted here has ended (for tests and scripts)."""
+        event = self._done.get(job_id)
+        if event is not None and not event.wait(timeout):
+            raise TimeoutError(f"job {job_id} still running after {timeout} s")
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop every running job (failed: interrupted) and drop the queue; never waits long."""
+        with self._lock:
+            self._stopping = True
+            queued = list(self._queue)
+            self._queue.clear()
+            running = dict(self._running)
+            self._running.clear()
+        self._wake.set()
+        for job_id, _ in queued:
+            self._mark(job_id, INTERRUPTED)
+        for job_id, item in running.items():
+            self._stop(item.process)
+            self._settle(job_id, item.process, INTERRUPTED)
+        self._thread.join(timeout=2)
+
+    def counts(self) -> dict[str, int]:
+        """Jobs queued and running now."""
+        with self._lock:
+            return {"queued": len(self._queue), "running": len(self._running)}
+
+    # ------------------------------------------------------------------ the dispatcher
+
+    def _loop(self) -> None:
+        while not self._stopping:
+            try:
+                self._tick()
+            except Exception:  # noqa: BLE001 - the dispatcher must survive a catalog hiccup
+                logger.exception("job dispatcher")
+            self._wake.wait(0.05)
+            self._wake.clear()
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            ended = {i: r for i, r in self._running.items() if not r.process.is_alive()}
+            late = {
+                i: r
+                for i, r in self._running.items()
+                if i not in ended and now - r.started > self.limits.job_seconds
+            }
+            for job_id in (*ended, *late):
+                del self._running[job_id]
+            while self._queue and len(self._running) < self.limits.job_workers:
+                job_id, params = self._queue.popleft()
+                process = self._context.Process(
+                    target=_job_process,
+                    args=(str(self.workspace.home), job_id, params, self.target),
+                    name=f"assay-job-{job_id}",
+                    daemon=True,
+                )
+                self._running[job_id] = _Running(process, now)
+                self.workspace.update_job(job_id, status="running")
+                process.start()
+        for job_id, item in ended.items():
+            self._settle(job_id, item.process, None)
+        for job_id, item in late.items():
+            self._stop(item.process)
+            self._settle(job_id, item.process, f"stopped after {self.limits.job_seconds:g} s")
+
+    @staticmethod
+    def _stop(process: BaseProcess) -> None:
+        if process.is_alive():
+            process.kill()
+        process.join(timeout=5)
+
+    def _settle(self, job_id: int, process: BaseProcess, reason: str | None) -> None:
+        """After a job's process ended: a job it left unfinished fails with ``reason`` (or its
+        exit code); one it finished keeps its outcome."""
+        job = self.workspace.get_job(job_id)
+        if job.status in ("queued", "running"):
+            self._mark(
+                job_id, reason or f"the job's process ended unexpectedly ({process.exitcode})"
+            )
+        self._finish(job_id)
+
+    def _mark(self, job_id: int, reason: str) -> None:
+        with contextlib.suppress(NotFoundError):
+            self.workspace.update_job(job_id, status="failed", error=reason)
+        self._finish(job_id)
+
+    def _finish(self, job_id: int) -> None:
+        event = self._done.pop(job_id, None)
+        if event is not None:
+            event.set()

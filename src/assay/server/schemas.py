@@ -21,6 +21,7 @@ from assay.server.answer_schemas import (
     Summary,
     Task,
 )
+from assay.server.config import MAX_ID, MAX_NAME, MAX_PATH
 
 
 class Health(Exact):
@@ -68,8 +69,8 @@ class DatasetVersionsPublic(Exact):
 class DatasetCreate(Exact):
     """Register a dataset version from a file or folder on the server's disk."""
 
-    name: str = Field(min_length=1)
-    path: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    path: str = Field(min_length=1, max_length=MAX_PATH)
     task: Task = "classification"
 
 
@@ -102,10 +103,10 @@ class ModelVersionsPublic(Exact):
 class ModelCreate(Exact):
     """Register a model version (optionally a file, optionally derived from a parent version)."""
 
-    name: str = Field(min_length=1)
-    path: str | None = None
-    version: str | None = None
-    parent_version_id: int | None = None
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    path: str | None = Field(None, min_length=1, max_length=MAX_PATH)
+    version: str | None = Field(None, min_length=1, max_length=MAX_NAME)
+    parent_version_id: int | None = Field(None, ge=0, le=MAX_ID)
 
 
 # ---------------------------------------------------------------- evaluations
@@ -158,12 +159,17 @@ class EvaluationCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    gt: str = Field(min_length=1, description="ground truth file or folder")
-    pred: str = Field(min_length=1, description="predictions file")
+    gt: str = Field(min_length=1, max_length=MAX_PATH, description="ground truth file or folder")
+    pred: str = Field(min_length=1, max_length=MAX_PATH, description="predictions file")
     task: Task | None = None
-    threshold: float = Field(0.5, ge=0.0, le=1.0)
-    name: str | None = None
-    model: str | None = Field(None, description="model name the predictions are stored under")
+    threshold: float = Field(0.5, ge=0.0, le=1.0, allow_inf_nan=False)
+    name: str | None = Field(None, min_length=1, max_length=MAX_NAME)
+    model: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_NAME,
+        description="model name the predictions are stored under",
+    )
 
 
 class JobCreated(Exact):

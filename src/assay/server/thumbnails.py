@@ -9,9 +9,14 @@ import os
 import uuid
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 THUMBNAIL_SIZE = 256
+MAX_IMAGE_PIXELS = 64_000_000
+
+
+class NotAnImage(Exception):
+    """The file is not an image Pillow can read whole, or it is too large to decode (a 422)."""
 
 
 def etag_for(source: Path) -> str:
@@ -21,14 +26,37 @@ def etag_for(source: Path) -> str:
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
-def thumbnail(source: Path, folder: Path) -> tuple[Path, str]:
-    """(the thumbnail file, its ETag); made on first use, atomically (temp file + rename)."""
+def thumbnail(
+    source: Path, folder: Path, *, max_pixels: int = MAX_IMAGE_PIXELS
+) -> tuple[Path, str]:
+    """(the thumbnail file, its ETag); made on first use, atomically (temp file + rename).
+
+    ``NotAnImage`` for a file that is not an image, a truncated one, or one of more than
+    ``max_pixels`` pixels (checked from the header, before anything is decoded: a decompression
+    bomb never reaches memory)."""
     etag = etag_for(source)
     target = folder / f"{etag.strip(chr(34))}.jpg"
     if target.is_file():
         return target, etag
     folder.mkdir(parents=True, exist_ok=True)
+    try:
+        _make(source, target, folder, max_pixels)
+    except NotAnImage:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise NotAnImage(type(exc).__name__) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:  # truncated or corrupt data
+        if isinstance(exc, OSError) and not source.is_file():
+            raise
+        raise NotAnImage(type(exc).__name__) from None
+    return target, etag
+
+
+def _make(source: Path, target: Path, folder: Path, max_pixels: int) -> None:
     with Image.open(source) as opened:
+        width, height = opened.size
+        if width * height > max_pixels:
+            raise NotAnImage(f"{width} x {height} pixels, more than {max_pixels}")
         image: Image.Image = ImageOps.exif_transpose(opened)
         image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
         if image.mode not in ("RGB", "L"):
@@ -41,4 +69,3 @@ def thumbnail(source: Path, folder: Path) -> tuple[Path, str]:
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
-    return target, etag

@@ -3,9 +3,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from assay.server.deps import WorkspaceDep
+from assay.server.deps import Id, WorkspaceDep
+from assay.server.paths import confine
 from assay.server.schemas import (
     DatasetCreate,
     DatasetsPublic,
@@ -23,14 +24,19 @@ def list_datasets(workspace: WorkspaceDep) -> DatasetsPublic:
 
 
 @router.post("", status_code=201)
-def create_dataset(body: DatasetCreate, workspace: WorkspaceDep) -> DatasetVersionPublic:
-    """Register a file or folder on the server's disk; the same bytes give back the same version."""
-    version = workspace.add_dataset_version(body.name, task=body.task, source=Path(body.path))
+def create_dataset(
+    body: DatasetCreate, workspace: WorkspaceDep, request: Request
+) -> DatasetVersionPublic:
+    """Register a file or folder on the server's disk (under the allowed roots); the same bytes
+    give back the same version."""
+    state = request.app.state
+    source: Path = confine(body.path, state.roots, state.config.limits, field="path")
+    version = workspace.add_dataset_version(body.name, task=body.task, source=source)
     return DatasetVersionPublic.model_validate(asdict(version))
 
 
 @router.get("/{dataset_id}/versions")
-def list_dataset_versions(dataset_id: int, workspace: WorkspaceDep) -> DatasetVersionsPublic:
+def list_dataset_versions(dataset_id: Id, workspace: WorkspaceDep) -> DatasetVersionsPublic:
     """The versions of a dataset, oldest first."""
     versions = workspace.list_dataset_versions(dataset_id)
     return DatasetVersionsPublic.model_validate({"items": [asdict(v) for v in versions]})

@@ -3,7 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from assay.server import answers
-from assay.server.deps import EvaluationDep, WorkspaceDep
+from assay.server.deps import EvaluationDep, Id, WorkspaceDep
+from assay.server.paths import confine
 from assay.server.responses import FastJSONResponse
 from assay.server.schemas import (
     EvaluationCreate,
@@ -25,8 +26,13 @@ def list_evaluations(workspace: WorkspaceDep) -> FastJSONResponse:
 
 @router.post("", status_code=202)
 def create_evaluation(body: EvaluationCreate, request: Request) -> JobCreated:
-    """Evaluate files on the server's disk in a background job; poll ``GET /api/jobs/{id}``."""
-    job = request.app.state.jobs.submit(body)
+    """Evaluate files on the server's disk (under the allowed roots) in a background job; poll
+    ``GET /api/jobs/{id}``, cancel with ``DELETE /api/jobs/{id}``; 429 when too many wait."""
+    state = request.app.state
+    params = body.model_dump()
+    for field in ("gt", "pred"):
+        params[field] = str(confine(params[field], state.roots, state.config.limits, field=field))
+    job = state.jobs.submit(params)
     return JobCreated(job_id=job.id)
 
 
@@ -41,7 +47,7 @@ async def get_evaluation(evaluation: EvaluationDep) -> FastJSONResponse:
 
 
 @router.delete("/{evaluation_id}", status_code=204)
-def delete_evaluation(evaluation_id: int, workspace: WorkspaceDep, request: Request) -> Response:
+def delete_evaluation(evaluation_id: Id, workspace: WorkspaceDep, request: Request) -> Response:
     """Delete an evaluation and its arrays."""
     workspace.delete_evaluation(evaluation_id)
     request.app.state.memo.pop(evaluation_id, None)

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from assay.server.deps import WorkspaceDep
+from assay.server.deps import Id, WorkspaceDep
+from assay.server.paths import confine
 from assay.server.schemas import ModelCreate, ModelsPublic, ModelVersionPublic, ModelVersionsPublic
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -17,16 +18,25 @@ def list_models(workspace: WorkspaceDep) -> ModelsPublic:
 
 
 @router.post("", status_code=201)
-def create_model(body: ModelCreate, workspace: WorkspaceDep) -> ModelVersionPublic:
-    """Register a model version (e.g. an INT8 model with its FP32 parent)."""
+def create_model(
+    body: ModelCreate, workspace: WorkspaceDep, request: Request
+) -> ModelVersionPublic:
+    """Register a model version (e.g. an INT8 model with its FP32 parent); a model file must lie
+    under the allowed roots."""
+    state = request.app.state
+    path = (
+        None
+        if body.path is None
+        else confine(body.path, state.roots, state.config.limits, field="path")
+    )
     version = workspace.add_model_version(
-        body.name, parent_version_id=body.parent_version_id, path=body.path, version=body.version
+        body.name, parent_version_id=body.parent_version_id, path=path, version=body.version
     )
     return ModelVersionPublic.model_validate(asdict(version))
 
 
 @router.get("/{model_id}/versions")
-def list_model_versions(model_id: int, workspace: WorkspaceDep) -> ModelVersionsPublic:
+def list_model_versions(model_id: Id, workspace: WorkspaceDep) -> ModelVersionsPublic:
     """The versions of a model, oldest first."""
     versions = workspace.list_model_versions(model_id)
     return ModelVersionsPublic.model_validate({"items": [asdict(v) for v in versions]})

@@ -8,20 +8,27 @@ The file path comes from the catalog (the dataset version's samples table), neve
 from __future__ import annotations
 
 import mimetypes
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from assay.errors import NotFoundError
 from assay.formats.tables import IMAGE_SUFFIXES
+from assay.server.caches import LRU
 from assay.server.deps import WorkspaceDep
-from assay.server.thumbnails import thumbnail
+from assay.server.thumbnails import NotAnImage, thumbnail
+from assay.store import Workspace
 
 router = APIRouter(prefix="/samples", tags=["samples"])
+
+SampleId = Annotated[str, PathParam(max_length=64, description="<dataset_version_id>:<index>")]
 
 _SAMPLE_ID = re.compile(r"(\d{1,18}):(\d{1,18})")
 CACHE_CONTROL = "public, max-age=86400"
@@ -32,24 +39,73 @@ _MEDIA_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def _media_file(workspace: WorkspaceDep, sample_id: str) -> Path:
+def media_root(workspace: Workspace, dataset_version_id: int) -> Path | None:
+    """The folder every media file of a dataset version must lie in: the common parent of the
+    registered paths (normalised, not resolved: a link among them does not widen it), resolved.
+    None when the version registers no file."""
+    table = workspace.samples_table(dataset_version_id)
+    if "path" not in table.column_names:
+        return None
+    paths = [os.path.normpath(p) for p in table.column("path").drop_null().to_pylist() if p]
+    if not paths:
+        return None
+    try:
+        return Path(os.path.commonpath([os.path.dirname(p) for p in paths])).resolve()
+    except ValueError:  # relative and absolute mixed: no common folder
+        return None
+
+
+MediaRoots = LRU[int, tuple[object, Path | None]]
+
+
+def _roots(request: Request) -> MediaRoots:
+    roots: MediaRoots = request.app.state.media_roots
+    return roots
+
+
+def _root_of(workspace: Workspace, dv_id: int, roots: MediaRoots) -> Path | None:
+    """The media root of a dataset version, computed once per stored samples table (a later run
+    that attaches media replaces the table, and the root is computed again)."""
+    table = workspace.samples_table(dv_id)
+    cached = roots.get(dv_id)
+    if cached is not None and cached[0] is table:
+        return cached[1]
+    root = media_root(workspace, dv_id)
+    roots[dv_id] = (table, root)
+    return root
+
+
+def _media_file(workspace: Workspace, sample_id: str, roots: MediaRoots) -> Path:
     match = _SAMPLE_ID.fullmatch(sample_id)
     if match is None:
         raise NotFoundError(
             f"sample {sample_id!r} not found (expected <dataset_version_id>:<index>)"
         )
-    path = workspace.media_path(int(match.group(1)), int(match.group(2)))
+    dv_id = int(match.group(1))
+    path = workspace.media_path(dv_id, int(match.group(2)))
     if path is None:
         raise NotFoundError(f"sample {sample_id} has no media file")
     if path.suffix.lower() not in MEDIA_SUFFIXES:  # defence in depth: images only
         raise NotFoundError(f"sample {sample_id} has no image file")
-    return path
+    # the real file (links followed) must be a regular file inside the dataset's folder: a link
+    # swapped in after registration, or a registered ../ path, reads nothing outside it
+    root = _root_of(workspace, dv_id, roots)
+    try:
+        real = path.resolve(strict=True)
+        regular = stat.S_ISREG(real.stat().st_mode)
+    except (OSError, RuntimeError):
+        raise NotFoundError(f"sample {sample_id} has no media file") from None
+    if root is None or not real.is_relative_to(root) or not regular:
+        raise NotFoundError(f"sample {sample_id} has no media file inside its dataset's folder")
+    if real.suffix.lower() not in MEDIA_SUFFIXES:
+        raise NotFoundError(f"sample {sample_id} has no image file")
+    return real
 
 
 @router.get("/{sample_id}/media", response_class=FileResponse, responses=_MEDIA_RESPONSES)
-def get_media(sample_id: str, workspace: WorkspaceDep) -> FileResponse:
+def get_media(sample_id: SampleId, workspace: WorkspaceDep, request: Request) -> FileResponse:
     """The media file of a sample, as registered with its dataset version."""
-    path = _media_file(workspace, sample_id)
+    path = _media_file(workspace, sample_id, _roots(request))
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": CACHE_CONTROL})
 
@@ -57,17 +113,28 @@ def get_media(sample_id: str, workspace: WorkspaceDep) -> FileResponse:
 @router.get(
     "/{sample_id}/thumbnail",
     response_class=FileResponse,
-    responses={**_MEDIA_RESPONSES, 304: {"description": "not modified (If-None-Match)"}},
+    responses={
+        **_MEDIA_RESPONSES,
+        304: {"description": "not modified (If-None-Match)"},
+        422: {"description": "the file is not a readable image, or too large to decode"},
+    },
 )
 async def get_thumbnail(
-    sample_id: str,
+    sample_id: SampleId,
     workspace: WorkspaceDep,
-    if_none_match: Annotated[str | None, Header()] = None,
+    request: Request,
+    if_none_match: Annotated[str | None, Header(max_length=4096)] = None,
 ) -> Response:
     """A JPEG thumbnail (256 px) of a sample's image, made once; ETag and Cache-Control set."""
-    path = await run_in_threadpool(_media_file, workspace, sample_id)
+    path = await run_in_threadpool(_media_file, workspace, sample_id, _roots(request))
     folder = workspace.thumbnails_dir
-    target, etag = await run_in_threadpool(thumbnail, path, folder)
+    max_pixels = request.app.state.config.limits.max_image_pixels
+    try:
+        target, etag = await run_in_threadpool(thumbnail, path, folder, max_pixels=max_pixels)
+    except NotAnImage as exc:
+        raise HTTPException(
+            422, detail=f"sample {sample_id}: not a readable image ({exc})"
+        ) from None
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
         return Response(status_code=304, headers=headers)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from assay.evaluation.results import OperatingPoint
 from assay.server import answers
@@ -29,6 +29,7 @@ from assay.server.answer_schemas import (
     SamplesPublic,
     Summary,
 )
+from assay.server.config import MAX_NAME, MAX_OFFSET
 from assay.server.deps import EvaluationDep
 from assay.server.responses import FastJSONResponse
 
@@ -53,7 +54,7 @@ def operating_point(
 
 
 At = Annotated[OperatingPoint, Depends(operating_point)]
-Label = Annotated[str | None, Query(description="a class name")]
+Label = Annotated[str | None, Query(max_length=MAX_NAME * 5, description="a class name")]
 
 
 @router.get("/{evaluation_id}/summary", response_model=Summary)
@@ -87,7 +88,7 @@ async def list_labels(evaluation: EvaluationDep, at: At) -> FastJSONResponse:
 @router.get("/{evaluation_id}/labels/{label:path}", response_model=LabelDetail)
 async def get_label(
     evaluation: EvaluationDep,
-    label: str,
+    label: Annotated[str, Path(max_length=MAX_NAME * 5)],
     at: At,
     limit: Annotated[int, Query(ge=1, le=500, description="examples per outcome")] = 12,
 ) -> FastJSONResponse:
@@ -132,7 +133,7 @@ async def list_samples(
     errors_only: bool = False,
     sort: Annotated[SampleSort | None, Query()] = None,
     descending: bool | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> FastJSONResponse:
     """The sample feed (detection: the image feed): filtered by a confusion cell, sorted, paged."""
@@ -153,6 +154,10 @@ async def list_samples(
 
 
 @router.get("/{evaluation_id}/samples/{index}", response_model=SampleDetail)
-async def get_sample(evaluation: EvaluationDep, index: int, at: At) -> FastJSONResponse:
+async def get_sample(
+    evaluation: EvaluationDep,
+    index: Annotated[int, Path(ge=-MAX_OFFSET, le=MAX_OFFSET, description="sample index")],
+    at: At,
+) -> FastJSONResponse:
     """One sample with every class score (detection: one image with its boxes)."""
     return FastJSONResponse(answers.sample(evaluation, index, at))

@@ -1,0 +1,219 @@
+"""Who may talk to the server, and how much they may send.
+
+One pure ASGI middleware, in this order:
+
+1. Host header: only the served names (127.0.0.1, localhost, [::1], the ``--host`` given, names
+   added with ``allowed_hosts``) or an IP literal; any other name is a 421 JSON answer. A DNS
+   rebinding attack always carries the attacker's own domain name, so this stops it.
+2. Size: a query string over ``max_query_bytes`` is a 414, a body over ``max_body_bytes`` a 413
+   (by ``Content-Length``, and counted while it streams).
+3. Token, when the server requires one: every ``/api`` path but ``/api/health`` and
+   ``/api/session`` needs ``Authorization: Bearer <token>``; GET / HEAD may instead carry the
+   session cookie (``<img>`` media and thumbnail URLs cannot carry a header). A missing or wrong
+   token is a 401 ``{"detail": ...}`` with ``WWW-Authenticate: Bearer``. Comparisons are
+   constant-time. The UI shell (outside ``/api``) holds no data and loads without a token, so it
+   can ask for one.
+
+The session cookie (``POST /api/session`` with ``{"token": ...}``) holds an HMAC of the token,
+not the token; it is ``HttpOnly; SameSite=Strict; Path=/api``, so no script reads it and no other
+site's page sends it; it never authorises a POST or DELETE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import Field
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assay.server.answer_schemas import Exact
+from assay.server.config import ServerConfig
+from assay.server.responses import dumps
+
+COOKIE = "assay_session"
+OPEN_PATHS = frozenset({"/api/health", "/api/session"})
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+def session_value(token: str) -> str:
+    """What the session cookie holds: an HMAC of the token (the cookie never holds the token)."""
+    return hmac.new(token.encode(), b"assay-session-v1", hashlib.sha256).hexdigest()
+
+
+def token_matches(given: str, token: str) -> bool:
+    """Constant-time comparison of a presented token with the server's."""
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+def _host_name(host_header: str) -> str:
+    """The name of a Host header without its port (``[::1]:8000`` -> ``::1``)."""
+    value = host_header.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class AccessMiddleware:
+    """Host check, size limits and the token (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, config: ServerConfig) -> None:
+        self.app = app
+        self.config = config
+        self.names = config.served_names()
+        self.session = session_value(config.token) if config.token else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        problem = self._check(scope, headers)
+        if problem is not None:
+            await _send_problem(send, *problem)
+            return
+        limit = self.config.limits.max_body_bytes
+        received = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLarge
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except _TooLarge:
+            if not started:
+                await _send_problem(send, 413, f"request body larger than {limit} bytes")
+
+    def _check(self, scope: Scope, headers: Headers) -> tuple[int, str, dict[str, str]] | None:
+        host = _host_name(headers.get("host", ""))
+        if host and host not in self.names and not _is_ip(host):
+            return 421, f"Host {host!r} is not served here (add it with --allow-host)", {}
+        limits = self.config.limits
+        if len(scope.get("query_string", b"")) > limits.max_query_bytes:
+            return 414, f"query string longer than {limits.max_query_bytes} bytes", {}
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limits.max_body_bytes):
+            return 413, f"request body larger than {limits.max_body_bytes} bytes", {}
+        path: str = scope.get("path", "")
+        if not self.config.require_token or not (path == "/api" or path.startswith("/api/")):
+            return None
+        if path in OPEN_PATHS:
+            return None
+        return self._authorise(scope, headers)
+
+    def _authorise(self, scope: Scope, headers: Headers) -> tuple[int, str, dict[str, str]] | None:
+        token = self.config.token or ""
+        challenge = {"WWW-Authenticate": 'Bearer realm="assay"'}
+        authorization = headers.get("authorization")
+        if authorization is not None:
+            scheme, _, given = authorization.partition(" ")
+            if scheme.lower() == "bearer" and token and token_matches(given.strip(), token):
+                return None
+            return 401, "invalid access token", challenge
+        if scope.get("method") in SAFE_METHODS and self.session is not None:
+            cookie = _cookie(headers, COOKIE)
+            if cookie is not None and hmac.compare_digest(cookie.encode(), self.session.encode()):
+                return None
+        return 401, "access token required: send Authorization: Bearer <token>", challenge
+
+
+def _cookie(headers: Headers, name: str) -> str | None:
+    for header in headers.getlist("cookie"):
+        for part in header.split(";"):
+            key, _, value = part.strip().partition("=")
+            if key == name:
+                return value
+    return None
+
+
+async def _send_problem(
+    send: Send, status: int, detail: str, extra: dict[str, str] | None = None
+) -> None:
+    body = dumps({"detail": detail})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+# ---------------------------------------------------------------- the session cookie
+
+
+class SessionCreate(Exact):
+    token: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class SessionPublic(Exact):
+    required: bool
+    authenticated: bool
+
+
+router = APIRouter(prefix="/session", tags=["session"])
+
+
+@router.get("")
+def get_session(request: Request) -> SessionPublic:
+    """Whether this server requires a token and whether this request carries a valid one (the
+    UI asks for the token only when ``required`` and not ``authenticated``)."""
+    config: ServerConfig = request.app.state.config
+    if not config.require_token or not config.token:
+        return SessionPublic(required=False, authenticated=True)
+    cookie = _cookie(request.headers, COOKIE)
+    ok = cookie is not None and hmac.compare_digest(
+        cookie.encode(), session_value(config.token).encode()
+    )
+    authorization = request.headers.get("authorization", "")
+    scheme, _, given = authorization.partition(" ")
+    ok = ok or (scheme.lower() == "bearer" and token_matches(given.strip(), config.token))
+    return SessionPublic(required=True, authenticated=ok)
+
+
+@router.post("")
+def create_session(body: SessionCreate, request: Request, response: Response) -> SessionPublic:
+    """Exchange the token for the session cookie that ``<img>`` requests carry (401 when wrong)."""
+    config: ServerConfig = request.app.state.config
+    if not config.require_token or not config.token:
+        return SessionPublic(required=False, authenticated=True)
+    if not token_matches(body.token, config.token):
+        raise HTTPException(401, detail="invalid access token")
+    response.set_cookie(
+        COOKIE, session_value(config.token), httponly=True, samesite="strict", path="/api"
+    )
+    return SessionPublic(required=True, authenticated=True)
+
+
+@router.delete("", status_code=204)
+def delete_session() -> Response:
+    """Forget the session cookie."""
+    response = Response(status_code=204)
+    response.delete_cookie(COOKIE, path="/api", httponly=True, samesite="strict")
+    return response

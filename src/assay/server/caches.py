@@ -1,0 +1,61 @@
+"""A small LRU mapping with a size bound, for every server cache keyed by a request value.
+
+>>> cache = LRU[int, str](2)
+>>> cache[1] = "a"; cache[2] = "b"; cache[3] = "c"
+>>> sorted(cache)
+[2, 3]
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class LRU(MutableMapping[K, V], Generic[K, V]):
+    """At most ``maxsize`` entries; the least recently used goes first. Thread-safe."""
+
+    def __init__(self, maxsize: int) -> None:
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
+        self.maxsize = maxsize
+        self._data: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __getitem__(self, key: K) -> V:
+        with self._lock:
+            value = self._data[key]
+            self._data.move_to_end(key)
+            return value
+
+    def __setitem__(self, key: K, value: V) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def __delitem__(self, key: K) -> None:
+        with self._lock:
+            del self._data[key]
+
+    def __iter__(self) -> Iterator[K]:
+        with self._lock:
+            return iter(list(self._data))
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get_or_make(self, key: K, make: Callable[[], V]) -> V:
+        """The cached value, or ``make()`` stored (computed outside the lock)."""
+        try:
+            return self[key]
+        except KeyError:
+            value = make()
+            self[key] = value
+            return value

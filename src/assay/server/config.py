@@ -1,0 +1,121 @@
+"""What a server is allowed to do, given once to :func:`~assay.server.app.create_app`.
+
+Access: a token is required whenever the server listens on anything but loopback (``--host
+0.0.0.0``); on loopback it is optional (required when one is given). :func:`access_for` is what the
+CLI calls: it decides, generates a token when one is needed and none was given, and says what to
+print.
+
+>>> plan = access_for("0.0.0.0", token=None, no_auth=False)
+>>> plan.require_token and len(plan.token) > 30
+True
+>>> access_for("127.0.0.1", token=None, no_auth=False).require_token
+False
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+WILDCARDS = ("0.0.0.0", "::", "")
+MAX_ID = 2**63 - 1  # SQLite's INTEGER
+MAX_OFFSET = 2**53 - 1  # the largest integer a JSON client (JavaScript) holds exactly
+MAX_NAME = 200
+MAX_PATH = 4096
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one server (the defaults suit a team's shared box)."""
+
+    max_body_bytes: int = 1 << 20  # request bodies (413 beyond)
+    max_query_bytes: int = 8192  # the query string (414 beyond)
+    max_read_bytes: int = 4 << 30  # the files a POST names, all together
+    max_files: int = 500_000  # files in a folder a POST names
+    scan_seconds: float = 30.0  # walking such a folder
+    job_workers: int = 1  # evaluation jobs running at once (each in its own process)
+    job_queue: int = 16  # jobs waiting (429 beyond)
+    job_seconds: float = 3600.0  # a job running longer is stopped and fails
+    max_image_pixels: int = 64_000_000  # thumbnails of larger images are refused (422)
+    cached_evaluations: int = 32  # per-evaluation memos kept
+    cached_sample_tables: int = 16  # sample look-ups kept
+    cached_media_roots: int = 256  # dataset versions' media roots kept
+    cached_optima: int = 64  # detection optimal points kept per evaluation
+
+
+@dataclass(frozen=True)
+class AccessPlan:
+    """The access settings of a server, decided from the CLI's flags."""
+
+    host: str
+    token: str | None
+    require_token: bool
+    generated: bool = False
+
+    def banner(self, url: str) -> str | None:
+        """The line the CLI prints at start (None when there is nothing to say)."""
+        if not self.require_token:
+            if not is_loopback(self.host):
+                return (
+                    "Warning: --no-auth on a non-loopback address: anyone who reaches it may use it"
+                )
+            return None
+        if self.generated:
+            return f"Access token (generated, give it to the UI once): {self.token}\n{url}"
+        return "Access token required (the one given with --token / ASSAY_TOKEN)"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything a server takes from its command line; see :func:`access_for`."""
+
+    host: str = "127.0.0.1"
+    token: str | None = None
+    require_token: bool = False
+    allowed_hosts: tuple[str, ...] = ()
+    data_roots: tuple[Path, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+
+    def served_names(self) -> frozenset[str]:
+        """Host names (without port) the Host header may carry; IP literals are always fine."""
+        names = {*LOOPBACK_NAMES, *(h.lower().strip("[]") for h in self.allowed_hosts)}
+        if self.host not in WILDCARDS:
+            names.add(self.host.lower().strip("[]"))
+        return frozenset(names)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on ``host`` is reachable from this machine only."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def generate_token() -> str:
+    """A new random access token (256 bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
+
+
+def access_for(host: str, *, token: str | None, no_auth: bool) -> AccessPlan:
+    """The access plan for ``assay serve --host HOST [--token T] [--no-auth]``.
+
+    A token given is always required; ``--no-auth`` (said explicitly) turns access control off;
+    otherwise a non-loopback host gets a generated token and loopback stays open.
+    """
+    if no_auth:
+        if token:
+            raise ValueError("--token and --no-auth contradict each other")
+        return AccessPlan(host=host, token=None, require_token=False)
+    if token:
+        return AccessPlan(host=host, token=token, require_token=True)
+    if is_loopback(host):
+        return AccessPlan(host=host, token=None, require_token=False)
+    return AccessPlan(host=host, token=generate_token(), require_token=True, generated=True)

@@ -1,0 +1,100 @@
+"""Paths on the server's disk named by a request: only under the allowed roots, only regular files
+and folders, bounded in size.
+
+A path is resolved (symlinks followed) before it is compared with the roots (themselves
+resolved), so a symlink inside a root that points outside is outside. A path outside every root
+gets the same answer whether it exists or not; an answer never quotes a file's contents.
+
+>>> confine("/etc/passwd", [Path("/tmp/ws")], Limits(), field="gt")  # doctest: +SKIP
+Traceback (most recent call last):
+assay.errors.InputError: gt: not under an allowed folder (the workspace or a --data-root)
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from assay.errors import InputError
+from assay.server.config import Limits
+
+
+def resolve_roots(roots: Sequence[Path]) -> tuple[Path, ...]:
+    """The allowed roots, resolved, without duplicates."""
+    out: list[Path] = []
+    for root in roots:
+        resolved = Path(root).expanduser().resolve()
+        if resolved not in out:
+            out.append(resolved)
+    return tuple(out)
+
+
+def _inside(path: Path, roots: Sequence[Path]) -> bool:
+    return any(path == root or path.is_relative_to(root) for root in roots)
+
+
+def confine(value: str, roots: Sequence[Path], limits: Limits, *, field: str) -> Path:
+    """The resolved path named by ``value`` if it lies under a root and is a regular file or a
+    folder of regular files within the limits; otherwise ``InputError`` naming ``field``."""
+    if "\0" in value:
+        raise InputError(f"{field}: not a valid path")
+    try:
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            raise InputError(f"{field}: must be an absolute path")
+        resolved = path.resolve()
+    except (OSError, RuntimeError, ValueError):  # symlink loops, odd names
+        raise InputError(f"{field}: not under an allowed folder") from None
+    if not _inside(resolved, roots):
+        # the same words whether it exists or not: nothing is learnt about the disk outside
+        raise InputError(f"{field}: not under an allowed folder (the workspace or a --data-root)")
+    try:
+        info = resolved.stat()
+    except FileNotFoundError:
+        raise InputError(f"{field}: no such file or folder: {value}") from None
+    except OSError:
+        raise InputError(f"{field}: cannot be read: {value}") from None
+    if stat.S_ISREG(info.st_mode):
+        if info.st_size > limits.max_read_bytes:
+            raise InputError(f"{field}: larger than {limits.max_read_bytes} bytes: {value}")
+        return resolved
+    if stat.S_ISDIR(info.st_mode):
+        _check_folder(resolved, roots, limits, field=field, value=value)
+        return resolved
+    raise InputError(f"{field}: not a regular file or folder: {value}")
+
+
+def _check_folder(
+    folder: Path, roots: Sequence[Path], limits: Limits, *, field: str, value: str
+) -> None:
+    """Every entry under ``folder`` is a regular file or folder inside the roots; the total size,
+    the number of files and the time spent walking are bounded."""
+    deadline = time.monotonic() + limits.scan_seconds
+    total = files = 0
+    for parent, dirs, names in os.walk(folder, followlinks=False):
+        for name in (*dirs, *names):
+            entry = Path(parent) / name
+            try:
+                info = entry.stat()  # follows a symlink: its target is what a reader reads
+                target = entry.resolve() if entry.is_symlink() else entry
+            except OSError:
+                raise InputError(f"{field}: an entry of {value} cannot be read") from None
+            if not _inside(target, roots):
+                raise InputError(f"{field}: {value} links outside the allowed folders")
+            if stat.S_ISDIR(info.st_mode):
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                rel = entry.relative_to(folder)
+                raise InputError(f"{field}: {value} holds a special file: {rel}")
+            files += 1
+            total += info.st_size
+            if files > limits.max_files or total > limits.max_read_bytes:
+                raise InputError(
+                    f"{field}: {value} is larger than the limits "
+                    f"({limits.max_files} files, {limits.max_read_bytes} bytes)"
+                )
+        if time.monotonic() > deadline:
+            raise InputError(f"{field}: reading {value} took longer than {limits.scan_seconds} s")
