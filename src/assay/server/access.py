@@ -66,10 +66,6 @@ def _is_ip(name: str) -> bool:
     return True
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class AccessMiddleware:
     """Host check, size limits and the token (see the module docstring)."""
 
@@ -88,30 +84,36 @@ class AccessMiddleware:
         if problem is not None:
             await _send_problem(send, *problem)
             return
-        limit = self.config.limits.max_body_bytes
-        received = 0
-        started = False
+        if headers.get("content-length") is None and scope.get("method") not in SAFE_METHODS:
+            # a streamed body (no Content-Length): read it here, up to the limit, then replay it
+            limit = self.config.limits.max_body_bytes
+            chunks: list[bytes] = []
+            size = 0
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    await _send_problem(send, 413, f"request body larger than {limit} bytes")
+                    return
+                chunks.append(chunk)
+                more = message.get("more_body", False)
+            body = b"".join(chunks)
+            replayed = False
 
-        async def counted_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLarge
-            return message
+            async def replay() -> Message:
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
 
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counted_receive, tracked_send)
-        except _TooLarge:
-            if not started:
-                await _send_problem(send, 413, f"request body larger than {limit} bytes")
+            await self.app(scope, replay, send)
+            return
+        await self.app(scope, receive, send)
 
     def _check(self, scope: Scope, headers: Headers) -> tuple[int, str, dict[str, str]] | None:
         host = _host_name(headers.get("host", ""))
