@@ -74,9 +74,7 @@ def test_access_plan_for_the_cli() -> None:
 def test_every_api_path_needs_the_token(guarded: TestClient, url: str) -> None:
     missing = guarded.get(url)
     assert missing.status_code == 401, url
-    assert missing.json() == {
-        "detail": "access token required: send Authorization: Bearer <token>"
-    }
+    assert missing.json() == {"detail": "access token required: send Authorization: Bearer <token>"}
     assert missing.headers["www-authenticate"].startswith("Bearer")
     for wrong in (f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", "Bearer ", f"Basic {TOKEN}", TOKEN):
         answer = guarded.get(url, headers={"Authorization": wrong})
@@ -205,9 +203,7 @@ def test_body_and_query_limits(guarded: TestClient, tmp_path: Path) -> None:
         headers={**BEARER, "Content-Type": "application/json"},
     )
     assert streamed.status_code == 413
-    bogus = guarded.post(
-        "/api/models", content=b"{}", headers={**BEARER, "Content-Length": "-5"}
-    )
+    bogus = guarded.post("/api/models", content=b"{}", headers={**BEARER, "Content-Length": "-5"})
     assert bogus.status_code in (400, 413)
     long_query = guarded.get("/api/evaluations?x=" + "a" * 4096, headers=BEARER)
     assert long_query.status_code == 414
