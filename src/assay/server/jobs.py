@@ -36,7 +36,7 @@ logger = logging.getLogger("assay.server")
 CANCELLED = "cancelled"
 INTERRUPTED = "interrupted: the server stopped"
 
-JobTarget = Callable[[Workspace, dict[str, Any]], int]
+JobTarget = Callable[[Workspace, dict[str, Any]], int | None]
 
 
 class QueueFull(Exception):

@@ -1,0 +1,28 @@
+"""Job bodies for the job tests (importable by name: jobs run in spawned processes)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from assay.server.app import create_app
+from assay.store import Workspace
+
+
+def slow_job(workspace: Workspace, params: dict[str, Any]) -> int | None:
+    """Sleeps ``name`` seconds; writes ``<model>.started`` first and ``<model>.finished`` last."""
+    marker = Path(str(params["model"]))
+    marker.with_suffix(".started").write_text(str(os.getpid()))
+    time.sleep(float(params["name"]))
+    marker.with_suffix(".finished").write_text("done")
+    return None
+
+
+def slow_app() -> FastAPI:
+    """The app of the shutdown test (uvicorn --factory), on $ASSAY_TEST_HOME."""
+    home = Path(os.environ["ASSAY_TEST_HOME"])
+    return create_app(home, data_roots=[home.parent], job_target=slow_job)

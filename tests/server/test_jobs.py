@@ -1,0 +1,176 @@
+"""Jobs: a bounded pool and queue, cancellation (queued never start, running are stopped), a time
+limit, and a server that stops at once with a job running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from assay.server.app import create_app
+from assay.server.config import Limits
+from tests.server.conftest import BASE_URL
+from tests.server.job_targets import slow_job
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def data(tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "gt.csv").write_text("id,label\n1,cat\n")
+    (folder / "pred.csv").write_text("id,cat\n1,0.9\n")
+    return folder
+
+
+def _app_client(tmp_path: Path, data: Path, **limits: Any) -> TestClient:
+    app = create_app(
+        tmp_path / "home", data_roots=[data], limits=Limits(**limits), job_target=slow_job
+    )
+    return TestClient(app, base_url=BASE_URL)
+
+
+def _submit(client: TestClient, data: Path, seconds: float, tag: str) -> Any:
+    body = {
+        "gt": str(data / "gt.csv"),
+        "pred": str(data / "pred.csv"),
+        "name": str(seconds),
+        "model": str(data / tag),
+    }
+    return client.post("/api/evaluations", json=body)
+
+
+def _until(predicate: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_bounded_queue_and_cancellation(tmp_path: Path, data: Path) -> None:
+    with _app_client(tmp_path, data, job_workers=1, job_queue=1) as client:
+        first = _submit(client, data, 60, "a").json()["job_id"]
+        _until(lambda: (data / "a.started").exists())
+        assert client.get(f"/api/jobs/{first}").json()["status"] == "running"
+        second = _submit(client, data, 0, "b").json()["job_id"]
+        assert client.get(f"/api/jobs/{second}").json()["status"] == "queued"
+        full = _submit(client, data, 0, "c")
+        assert full.status_code == 429 and "waiting" in full.json()["detail"]
+
+        cancelled = client.delete(f"/api/jobs/{second}")
+        assert cancelled.status_code == 200
+        assert cancelled.json()["status"] == "failed" and cancelled.json()["error"] == "cancelled"
+
+        started = time.monotonic()
+        stopped = client.delete(f"/api/jobs/{first}")
+        assert time.monotonic() - started < 10
+        assert stopped.json()["status"] == "failed" and stopped.json()["error"] == "cancelled"
+        pid = int((data / "a.started").read_text())
+        _until(lambda: not _alive(pid), 10)
+        assert client.delete(f"/api/jobs/{first}").status_code == 409
+        assert client.delete("/api/jobs/987654").status_code == 404
+
+        # the queue has room again; the queued job that was cancelled never ran
+        third = _submit(client, data, 0, "d").json()["job_id"]
+        client.app.state.jobs.wait(third, timeout=60)  # type: ignore[attr-defined]
+        assert client.get(f"/api/jobs/{third}").json()["status"] == "done"
+        assert not (data / "b.started").exists() and not (data / "a.finished").exists()
+        assert client.delete(f"/api/jobs/{third}").status_code == 409  # done stays done
+
+
+def test_time_limit(tmp_path: Path, data: Path) -> None:
+    with _app_client(tmp_path, data, job_seconds=1.0) as client:
+        job_id = _submit(client, data, 60, "slow").json()["job_id"]
+        client.app.state.jobs.wait(job_id, timeout=30)  # type: ignore[attr-defined]
+        job = client.get(f"/api/jobs/{job_id}").json()
+        assert job["status"] == "failed" and job["error"] == "stopped after 1 s"
+        assert not (data / "slow.finished").exists()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (not yet reaped) counts as gone
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "\nState:\tZ" in status.read_text())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture()
+def server(tmp_path: Path, data: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = _free_port()
+    env = {**os.environ, "ASSAY_TEST_HOME": str(data / "home"), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "tests.server.job_targets:slow_app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _until(lambda: _up(url), 60)
+        yield proc, url
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/api/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_sigterm_with_a_running_job_exits_at_once(
+    server: tuple[subprocess.Popen[bytes], str], data: Path
+) -> None:
+    proc, url = server
+    body = {
+        "gt": str(data / "gt.csv"),
+        "pred": str(data / "pred.csv"),
+        "name": "600",
+        "model": str(data / "long"),
+    }
+    answer = httpx.post(f"{url}/api/evaluations", json=body, timeout=10)
+    assert answer.status_code == 202, answer.text
+    job_id = answer.json()["job_id"]
+    _until(lambda: (data / "long.started").exists(), 60)
+    child = int((data / "long.started").read_text())
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=10)
+    assert time.monotonic() - started < 5
+    _until(lambda: not _alive(child), 5)
+    from assay.store import Workspace
+
+    job = Workspace(data / "home").get_job(job_id)
+    assert job.status == "failed" and job.error == "interrupted: the server stopped"
