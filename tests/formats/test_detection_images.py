@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from assay.errors import InputError
 from assay.formats import coco, voc
 from assay.formats.detection import locate_images
 
@@ -76,8 +77,21 @@ def test_nothing_outside_the_folders_is_followed(tmp_path: Path) -> None:
     _touch(tmp_path / "data" / "ok.jpg")
     names = ["../secret.jpg", str(tmp_path / "secret.jpg"), "ok.jpg", ""]
     gt = coco.load_detection_gt(_gt(names), images_root=tmp_path / "data")
+    with pytest.raises(
+        InputError, match=r"images\[0\], field 'file_name': media path leads outside"
+    ):
+        locate_images(gt)
+    gt.file_names[0] = "sub/../ok.jpg"
+    with pytest.raises(InputError, match=r"images\[1\].*is absolute, outside"):
+        locate_images(gt)
+    gt.file_names[1] = "/elsewhere/ok.jpg"  # its last part is found inside: that file
     files = locate_images(gt)
-    assert files.paths == [None, None, tmp_path / "data" / "ok.jpg", None]
+    assert files.paths == [tmp_path / "data" / "ok.jpg"] * 3 + [None]
+    assert files.media_root == tmp_path / "data"
+    gt.file_names[:2] = names[:2]
+    files = locate_images(gt, allow_outside=True)  # the explicit opt-in follows them
+    assert files.paths == [tmp_path / "secret.jpg"] * 2 + [tmp_path / "data" / "ok.jpg", None]
+    assert files.media_root == tmp_path
 
 
 def test_voc_file_names_under_the_images_folder(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ class FileEvaluation:
     gt_source: Path
     pred_source: Path
     notes: list[str] = field(default_factory=list)
+    media_root: Path | None = None  # the folder every media path of ``samples`` lies in
 
 
 def infer_task(gt: str | Path) -> str:
@@ -55,8 +56,13 @@ def evaluate_files(
     threshold: float = 0.5,
     logits: bool = False,
     images_root: str | Path | None = None,
+    allow_outside: bool = False,
 ) -> FileEvaluation:
     """Read, check and evaluate; raises :class:`InputError` on bad input, before anything is stored.
+
+    Media paths (a table's ``path``, ImageFolder and YOLO images, COCO / VOC ``file_name``) must
+    lie inside the dataset's root folder, links followed, unless ``allow_outside``
+    (:mod:`assay.formats.media`); ``media_root`` of the answer is that folder.
 
     Detection: ``images_root`` is the images folder (default: the format's own, or the COCO
     file's folder); ``notes`` then says "found N of M image files under DIR", and no image found
@@ -74,19 +80,26 @@ def evaluate_files(
     if task is None:
         task = infer_task(gt_path)
     if task == "detection":
-        return _evaluate_detection_files(gt_path, pred_path, images_root)
-    return _evaluate_classification_files(gt_path, pred_path, task, threshold, logits)
+        return _evaluate_detection_files(gt_path, pred_path, images_root, allow_outside)
+    return _evaluate_classification_files(
+        gt_path, pred_path, task, threshold, logits, allow_outside
+    )
 
 
 def _evaluate_classification_files(
-    gt_path: Path, pred_path: Path, task: str | None, threshold: float, logits: bool
+    gt_path: Path,
+    pred_path: Path,
+    task: str | None,
+    threshold: float,
+    logits: bool,
+    allow_outside: bool,
 ) -> FileEvaluation:
     from assay.evaluation.classification import evaluate_classification
     from assay.formats.tables import align, read_ground_truth, read_predictions
 
     if pred_path.is_dir():
         raise InputError("is a folder, expected a predictions file", file=str(pred_path))
-    gt = read_ground_truth(gt_path)
+    gt = read_ground_truth(gt_path, allow_outside=allow_outside)
     if task is None or task == "classification":
         task = "multilabel" if gt.multilabel else "classification"
     pred = read_predictions(pred_path)
@@ -107,11 +120,12 @@ def _evaluate_classification_files(
         gt_source=gt.source,
         pred_source=pred.source,
         notes=list(data.warnings),
+        media_root=gt.media_root if gt.paths is not None else None,
     )
 
 
 def _evaluate_detection_files(
-    gt_path: Path, pred_path: Path, images_root: str | Path | None
+    gt_path: Path, pred_path: Path, images_root: str | Path | None, allow_outside: bool
 ) -> FileEvaluation:
     """Read, locate the image files, evaluate.
 
@@ -128,8 +142,8 @@ def _evaluate_detection_files(
 
     if images_root is not None and not Path(images_root).is_dir():
         raise InputError("no such folder (--images)", file=str(images_root))
-    gt = read_detection_gt(gt_path, images_root=images_root)
-    files = locate_images(gt)
+    gt = read_detection_gt(gt_path, images_root=images_root, allow_outside=allow_outside)
+    files = locate_images(gt, allow_outside=allow_outside)
     if images_root is not None and files.total and not files.found:
         example = next((f for f in gt.file_names if f), "")
         raise InputError(
@@ -156,4 +170,5 @@ def _evaluate_detection_files(
         gt_source=gt_path.resolve(),
         pred_source=pred_path.resolve(),
         notes=notes,
+        media_root=files.media_root if files.found else None,
     )

@@ -34,10 +34,14 @@ __all__ = [
 ]
 
 
-def read_detection_gt(gt: Any, *, images_root: str | Path | None = None) -> DetectionGroundTruth:
+def read_detection_gt(
+    gt: Any, *, images_root: str | Path | None = None, allow_outside: bool = False
+) -> DetectionGroundTruth:
     """Ground truth from a COCO json / dict, a YOLO folder (or data.yaml) or a VOC folder.
 
     A folder holding ``Annotations/`` is Pascal VOC, any other folder (or a .yaml) is YOLO.
+    ``allow_outside`` lets YOLO images be links to outside the images folder (COCO and VOC
+    ``file_name`` are checked where they are looked for: :func:`locate_images`).
 
     >>> read_detection_gt({"images": [{"id": 1}], "categories": [], "annotations": []}).n_images
     1
@@ -50,7 +54,7 @@ def read_detection_gt(gt: Any, *, images_root: str | Path | None = None) -> Dete
     if p.is_dir() and (p / "Annotations").is_dir():
         return voc.load_detection_gt(p, images_root=images_root)
     if p.is_dir() or p.suffix in (".yaml", ".yml"):
-        return yolo.load_detection_gt(p, images_root=images_root)
+        return yolo.load_detection_gt(p, images_root=images_root, allow_outside=allow_outside)
     if not p.exists():
         raise InputError("no such file or folder", file=str(p))
     return coco.load_detection_gt(p, images_root=images_root)

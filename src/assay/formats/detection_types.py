@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from assay.errors import InputError
+from assay.formats.media import is_inside, real_root, refusal
 
 __all__ = [
     "DetectionGroundTruth",
@@ -60,6 +61,7 @@ class DetectionGroundTruth:
     images_root: Path | None = None
     source: str | None = None
     image_paths: list[Path | None] | None = field(default=None)
+    image_places: list[str] | None = field(default=None)  # the file naming each image (VOC)
 
     @classmethod
     def from_arrays(
@@ -213,12 +215,14 @@ def check_utf8_names(paths: Sequence[Path]) -> None:
 class ImageFiles:
     """Where the image files of a :class:`DetectionGroundTruth` were found.
 
-    ``paths[i]`` is the absolute path of image ``i`` (None when not found); ``root`` is the folder
-    the search started from (the one the user named, or the format's default).
+    ``paths[i]`` is the real path of image ``i`` (None when not found); ``root`` is the folder
+    the search started from (the one the user named, or the format's default); ``media_root``
+    the folder every found file lies in (see :mod:`assay.formats.media`).
     """
 
     paths: list[Path | None]
     root: Path | None
+    media_root: Path | None = None
 
     @property
     def found(self) -> int:
@@ -237,51 +241,86 @@ class ImageFiles:
         return f"found {self.found} of {self.total} image files under {self.root}"
 
 
-def _inside(root: str, name: str) -> str | None:
-    """``root/name`` made absolute (without following links) when it stays inside ``root``."""
-    candidate = os.path.abspath(os.path.join(root, name))
-    if os.path.commonpath([root, candidate]) != root or candidate == root:
+def _place(gt: DetectionGroundTruth, i: int) -> tuple[str | None, str]:
+    """The file and the place that name image ``i`` (COCO: ``images[i]``; VOC: its XML file)."""
+    if gt.image_places is not None:
+        return gt.image_places[i], "filename"
+    return gt.source, f"images[{i}], field 'file_name'"
+
+
+def _find(
+    gt: DetectionGroundTruth, i: int, roots: list[Path], allow_outside: bool
+) -> tuple[Path, Path] | None:
+    """(real path, root it lies in) of image ``i``'s file, or None when not found. A name
+    leading outside every root, or a link inside one that points outside, is refused."""
+    name = gt.file_names[i]
+    if not name:
         return None
-    return candidate if os.path.isfile(candidate) else None
+    tries = [(r, name) for r in roots]
+    base = os.path.basename(name.replace("\\", "/"))
+    if roots and base and base != name:
+        tries.append((roots[0], base))
+    escapes = True
+    for k, (folder, rel) in enumerate(tries):
+        candidate = os.path.normpath(os.path.join(folder, rel))
+        within = any(is_inside(candidate, r) and candidate != str(r) for r in roots)
+        if k < len(roots):  # the name itself, not its last part
+            escapes = escapes and not within
+        if not (within or allow_outside) or not os.path.isfile(candidate):
+            continue
+        real = Path(os.path.realpath(candidate))
+        holder = next((r for r in roots if is_inside(real, r)), None)
+        if holder is None and not allow_outside:
+            file, where = _place(gt, i)
+            raise refusal("is a link to a file outside", roots[0], file=file, where=where)
+        return real, holder or real.parent
+    if escapes and not allow_outside:
+        file, where = _place(gt, i)
+        what = "is absolute, outside" if os.path.isabs(name) else "leads outside"
+        raise refusal(what, roots[0], file=file, where=where)
+    return None
 
 
-def locate_images(gt: DetectionGroundTruth) -> ImageFiles:
+def locate_images(gt: DetectionGroundTruth, *, allow_outside: bool = False) -> ImageFiles:
     """Find each image's file: ``file_name`` under the images folder, then under the annotation
     file's folder, then the file name's last part under the images folder (a ``file_name`` such as
-    ``val2017/1.jpg`` with the images folder ``.../val2017``). A found path stays inside the folder
-    it was found under; a ``file_name`` reaching outside (``..``, absolute) is not followed.
+    ``val2017/1.jpg`` with the images folder ``.../val2017``).
+
+    A found file lies inside the folder it was found under, links followed; a ``file_name``
+    leading outside every folder searched (``..``, absolute) or a link to outside is an
+    :class:`InputError` naming the entry, unless ``allow_outside``
+    (see :mod:`assay.formats.media`).
 
     >>> import tempfile
     >>> d = Path(tempfile.mkdtemp()); (d / "b.jpg").write_bytes(b"x")
     1
     >>> gt = DetectionGroundTruth.from_arrays(classes=[], image_ids=[1, 2],
-    ...     file_names=["sub/b.jpg", "../c.jpg"], widths=[1, 1], heights=[1, 1], boxes=[],
+    ...     file_names=["sub/b.jpg", "c.jpg"], widths=[1, 1], heights=[1, 1], boxes=[],
     ...     labels=[], image=[], images_root=d)
     >>> files = locate_images(gt)
-    >>> files.found, files.paths[0] == d / "b.jpg"
+    >>> files.found, files.paths[0] == d.resolve() / "b.jpg"
     (1, True)
     """
-    roots: list[str] = []
+    roots: list[Path] = []
     if gt.images_root is not None:
-        roots.append(os.path.abspath(gt.images_root))
+        roots.append(real_root(gt.images_root))
     if gt.source is not None:
         src = Path(gt.source)
-        ann_dir = os.path.abspath(src if src.is_dir() else src.parent)
+        ann_dir = real_root(src if src.is_dir() else src.parent)
         if ann_dir not in roots:
             roots.append(ann_dir)
-    roots = [r for r in roots if os.path.isdir(r)]
+    roots = [r for r in roots if r.is_dir()]
     paths: list[Path | None] = []
-    for name in gt.file_names:
-        found: str | None = None
-        if name:
-            tries = [(r, name) for r in roots]
-            base = os.path.basename(name.replace("\\", "/"))
-            if roots and base and base != name:
-                tries.append((roots[0], base))
-            for folder, rel in tries:
-                found = _inside(folder, rel)
-                if found is not None:
-                    break
-        paths.append(None if found is None else Path(found))
+    used: list[str] = []
+    for i in range(gt.n_images):
+        found = _find(gt, i, roots, allow_outside) if roots else None
+        paths.append(None if found is None else found[0])
+        if found is not None and str(found[1]) not in used:
+            used.append(str(found[1]))
+    media_root = None
+    if used:
+        media_root = Path(os.path.commonpath(used))
+    elif roots:
+        media_root = roots[0]
     named = None if gt.images_root is None else Path(os.path.abspath(gt.images_root))
-    return ImageFiles(paths, named)
+    return ImageFiles(paths, named, media_root)

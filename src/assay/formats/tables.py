@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from assay.errors import InputError
+from assay.formats.media import confine, real_root
 from assay.formats.table_files import (
     check_file,
     check_unique_ids,
@@ -61,6 +62,7 @@ class GroundTruth:
     folds: list[str] | None = None
     metadata: pa.Table | None = None
     declared_classes: list[str] | None = None  # ImageFolder: the folder order
+    media_root: Path | None = None  # the folder every media path lies in (see formats.media)
 
     @property
     def multilabel(self) -> bool:
@@ -118,16 +120,17 @@ class ClassificationInput:
 # Ground truth
 
 
-def read_ground_truth(path: str | Path) -> GroundTruth:
+def read_ground_truth(path: str | Path, *, allow_outside: bool = False) -> GroundTruth:
     """Read a labeled test set: a CSV / JSONL / Parquet table or an ImageFolder tree.
 
     A table needs ``id`` and ``label`` (single-label) or ``labels`` (multi-label: a list, or
     ``|``-separated in CSV); ``text``, ``path`` and ``fold`` are optional; other columns are kept as
-    metadata.
+    metadata. A ``path`` is relative to the table's folder and must lie inside it, links
+    followed (:func:`~assay.formats.media.confine`), unless ``allow_outside``.
     """
     path = Path(path)
     if path.is_dir():
-        return read_image_folder(path)
+        return read_image_folder(path, allow_outside=allow_outside)
     table = read_table(path, string_columns=("id", "label", "labels", "text", "path", "fold"))
     names = table.column_names
     if "id" not in names:
@@ -150,11 +153,23 @@ def read_ground_truth(path: str | Path) -> GroundTruth:
     if "text" in names:
         gt.text = list(str_list(table, "text", path))
     if "path" in names:
-        base = path.resolve().parent
+        gt.media_root = real_root(path.resolve().parent)
         gt.paths = [
-            None if p in (None, "") else str((base / p).resolve())
-            for p in str_list(table, "path", path)
+            None
+            if p in (None, "")
+            else str(
+                confine(
+                    p,
+                    gt.media_root,
+                    allow_outside=allow_outside,
+                    file=str(path),
+                    where=f"row {i + 1}, column 'path'",
+                )
+            )
+            for i, p in enumerate(str_list(table, "path", path))
         ]
+        if allow_outside:
+            gt.media_root = _common_root(gt.media_root, gt.paths)
     if "fold" in names:
         folds = str_list(table, "fold", path)
         null_row(folds, path, "fold")
@@ -185,12 +200,19 @@ def _label_sets(table: pa.Table, path: Path) -> list[list[str]]:
     return [[p.strip() for p in (v or "").split("|") if p.strip()] for v in values]
 
 
-def read_image_folder(path: str | Path) -> GroundTruth:
+def _common_root(root: Path, paths: list[str | None]) -> Path:
+    """The folder holding ``root`` and every path (the media root when outside paths are
+    allowed: as narrow as they let it be)."""
+    return Path(os.path.commonpath([str(root), *(os.path.dirname(p) for p in paths if p)]))
+
+
+def read_image_folder(path: str | Path, *, allow_outside: bool = False) -> GroundTruth:
     """An ImageFolder tree: one sub-folder per class holding that class's images.
 
-    Sample ids are the paths relative to the root; class order is the sorted folder names.
+    Sample ids are the paths relative to the root; class order is the sorted folder names. An
+    image that is a link to a file outside the tree is refused unless ``allow_outside``.
     """
-    root = Path(path).resolve()
+    root = real_root(path)
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
         raise InputError(
@@ -202,9 +224,12 @@ def read_image_folder(path: str | Path) -> GroundTruth:
     for cls in classes:
         for f in sorted((root / cls).rglob("*")):
             if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
-                ids.append(f.relative_to(root).as_posix())
+                rel = f.relative_to(root).as_posix()
+                shown = os.fsencode(str(f)).decode("utf-8", "backslashreplace")
+                real = confine(rel, root, allow_outside=allow_outside, file=shown, where=None)
+                ids.append(rel)
                 labels.append(cls)
-                paths.append(str(f))
+                paths.append(str(real))
     if not ids:
         raise InputError("holds no images", file=str(root))
     for p in paths:
@@ -219,6 +244,7 @@ def read_image_folder(path: str | Path) -> GroundTruth:
         labels=labels,
         paths=paths,
         declared_classes=classes,
+        media_root=_common_root(root, paths) if allow_outside else root,
     )
 
 

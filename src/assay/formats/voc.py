@@ -111,7 +111,7 @@ def load_detection_gt(
             image.append(i)
             crowd.append(diff)
     img_root = Path(images_root) if images_root is not None else root / "JPEGImages"
-    return DetectionGroundTruth.from_arrays(
+    gt = DetectionGroundTruth.from_arrays(
         classes=names,
         image_ids=np.arange(len(parsed)),
         file_names=[p[0] for p in parsed],
@@ -124,6 +124,8 @@ def load_detection_gt(
         images_root=img_root,
         source=str(root),
     )
+    gt.image_places = [str(f) for f in files]
+    return gt
 
 
 def write_voc(gt: DetectionGroundTruth, root: str | Path) -> Path:

@@ -27,6 +27,7 @@ from assay.formats.detection_types import (
     check_utf8_names,
     read_utf8,
 )
+from assay.formats.media import confine
 
 __all__ = ["load_detection_gt", "load_detection_results", "parse_yaml_names", "write_yolo"]
 
@@ -152,9 +153,12 @@ def _to_xywh(rows: np.ndarray, w: float, h: float) -> np.ndarray:
 
 
 def load_detection_gt(
-    source: str | Path, *, images_root: str | Path | None = None
+    source: str | Path, *, images_root: str | Path | None = None, allow_outside: bool = False
 ) -> DetectionGroundTruth:
-    """Read a YOLO folder (or its data.yaml) into a DetectionGroundTruth."""
+    """Read a YOLO folder (or its data.yaml) into a DetectionGroundTruth.
+
+    An image that is a link to a file outside the images folder is refused (before it is
+    opened) unless ``allow_outside`` (see :mod:`assay.formats.media`)."""
     src = Path(source)
     yaml_path = src if src.is_file() else None
     root = src.parent if yaml_path else src
@@ -170,6 +174,9 @@ def load_detection_gt(
     )
     check_utf8_names(images)
     rel = [p.relative_to(img_root) for p in images]
+    if not allow_outside:
+        for p, r in zip(images, rel, strict=True):
+            confine(r.as_posix(), img_root, file=str(p), where=None)
     known = {r.with_suffix("").as_posix() for r in rel}
     for lp in sorted(lab_root.rglob("*.txt")):
         stem = lp.relative_to(lab_root).with_suffix("").as_posix()
