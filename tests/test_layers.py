@@ -13,11 +13,12 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "assay"
 ALLOWED: dict[str, set[str]] = {
     "metrics": set(),
     "formats": set(),
-    "evaluation": {"metrics", "formats"},
-    "store": {"metrics", "formats", "evaluation"},
-    "server": {"metrics", "formats", "evaluation", "store"},
-    "cli": {"metrics", "formats", "evaluation", "store", "server"},
-    "demo": {"metrics", "formats", "evaluation", "store", "server", "cli"},
+    "runners": {"metrics", "formats"},
+    "evaluation": {"metrics", "formats", "runners"},
+    "store": {"metrics", "formats", "evaluation", "runners"},
+    "server": {"metrics", "formats", "evaluation", "store", "runners"},
+    "cli": {"metrics", "formats", "evaluation", "store", "server", "runners"},
+    "demo": {"metrics", "formats", "evaluation", "store", "server", "cli", "runners"},
 }
 SHARED = {"errors", "settings"}
 

@@ -1,0 +1,316 @@
+"""Batch inference over many images (or texts), with decoding overlapped with inference, a progress
+callback, and predictions streamed to disk so an interrupted run resumes where it stopped.
+
+Images are decoded and preprocessed by a small thread pool (Pillow releases the GIL while it decodes
+and resizes) a few batches ahead of the model; the main thread only runs the model and writes.
+
+With ``out_dir``, each batch's predictions land in ``batch-000000.npz``, ``batch-000001.npz``...
+(written to a temp name, then renamed: a shard is there whole or not at all) beside a
+``manifest.json`` that fingerprints the run (model file, spec, inputs, batch size). Running again
+with the same ``out_dir`` reads the finished shards back and computes only the missing batches; a
+folder holding another run is refused.
+
+    >>> res = run_images(runner, paths, batch_size=32, out_dir="preds/",          # doctest: +SKIP
+    ...                  progress=lambda done, total: print(done, total))
+    >>> res.scores.shape, res.computed_batches, res.resumed_batches                 # doctest: +SKIP
+    ((2000, 10), 63, 0)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assay.errors import InputError
+from assay.runners.base import Runner
+from assay.runners.detection import Detections
+from assay.runners.preprocess import Geometry, load_batch
+
+Progress = Callable[[int, int], None]
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The predictions of a run, in input order: ``scores`` (N, C) for classification, or
+    ``detections`` (one per input) for detection."""
+
+    n: int
+    batch_size: int
+    scores: np.ndarray | None = None
+    detections: list[Detections] | None = None
+    computed_batches: int = 0
+    resumed_batches: int = 0
+    out_dir: Path | None = None
+    classes: tuple[str, ...] | None = field(default=None)
+
+
+def _fingerprint(runner: Runner, items: Sequence[Any], batch_size: int, kind: str) -> str:
+    h = hashlib.sha256()
+    path = Path(runner.path)
+    try:
+        st = path.stat()
+        h.update(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+    except OSError:
+        h.update(str(path).encode())
+    spec = {k: v for k, v in runner.spec.__dict__.items() if k != "source"}
+    h.update(repr(sorted(spec.items(), key=lambda kv: kv[0])).encode())
+    h.update(f"|{kind}|{batch_size}|{len(items)}|".encode())
+    for item in items:
+        h.update(str(item).encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _open_out_dir(out_dir: Path, manifest: dict[str, Any]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / MANIFEST
+    if path.exists():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            old = None
+        if not isinstance(old, dict) or old.get("fingerprint") != manifest["fingerprint"]:
+            raise InputError(
+                "this folder holds the predictions of another run (another model, "
+                "spec, inputs or batch size); use a new folder",
+                file=str(out_dir),
+            )
+        return
+    tmp = out_dir / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _shard_path(out_dir: Path, index: int) -> Path:
+    return out_dir / f"batch-{index:06d}.npz"
+
+
+def _save_shard(out_dir: Path, index: int, pred: np.ndarray | list[Detections]) -> None:
+    final = _shard_path(out_dir, index)
+    tmp = final.with_name(f".{final.name}.tmp")
+    with open(tmp, "wb") as fh:
+        if isinstance(pred, np.ndarray):
+            np.savez(fh, scores=pred)
+        else:
+            counts = np.array([len(d) for d in pred], np.int64)
+            boxes = np.concatenate([d.boxes for d in pred]) if pred else np.zeros((0, 4))
+            np.savez(
+                fh,
+                counts=counts,
+                boxes=boxes.reshape(-1, 4),
+                det_scores=np.concatenate([d.scores for d in pred]) if pred else np.zeros(0),
+                labels=np.concatenate([d.labels for d in pred]) if pred else np.zeros(0, int),
+            )
+    os.replace(tmp, final)
+
+
+def _load_shard(out_dir: Path, index: int, expected: int) -> np.ndarray | list[Detections] | None:
+    """A finished shard, or None when it is missing or unreadable (then it is computed again)."""
+    path = _shard_path(out_dir, index)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "scores" in z:
+                scores = z["scores"]
+                return scores if len(scores) == expected else None
+            counts = z["counts"]
+            if len(counts) != expected:
+                return None
+            ends = np.cumsum(counts)
+            starts = ends - counts
+            boxes, scores, labels = z["boxes"], z["det_scores"], z["labels"]
+            return [
+                Detections(boxes[s:e], scores[s:e], labels[s:e])
+                for s, e in zip(starts, ends, strict=True)
+            ]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _run(
+    runner: Runner,
+    items: Sequence[Any],
+    make_batch: Callable[[Sequence[Any]], Any],
+    *,
+    kind: str,
+    batch_size: int,
+    out_dir: str | Path | None,
+    progress: Progress | None,
+    workers: int,
+    prefetch: int,
+) -> BatchResult:
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    n = len(items)
+    starts = list(range(0, n, batch_size))
+    results: list[Any] = [None] * len(starts)
+    folder = Path(out_dir) if out_dir is not None else None
+    if folder is not None:
+        info = runner.describe()
+        _open_out_dir(
+            folder,
+            {
+                "format": FORMAT_VERSION,
+                "fingerprint": _fingerprint(runner, items, batch_size, kind),
+                "model": str(runner.path),
+                "task": runner.spec.task,
+                "n": n,
+                "batch_size": batch_size,
+                "n_batches": len(starts),
+                "classes": list(info.classes) if info.classes else None,
+            },
+        )
+        for b, s in enumerate(starts):
+            results[b] = _load_shard(folder, b, min(batch_size, n - s))
+    todo = [b for b, r in enumerate(results) if r is None]
+    resumed = len(starts) - len(todo)
+    done = sum(min(batch_size, n - starts[b]) for b, r in enumerate(results) if r is not None)
+    if progress is not None:
+        progress(done, n)
+
+    def task(b: int) -> Any:
+        s = starts[b]
+        return make_batch(items[s : s + batch_size])
+
+    window = max(1, prefetch, workers)
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="assay-decode")
+    pending: deque[tuple[int, Future[Any]]] = deque()
+    queue = iter(todo)
+    try:
+        for b in queue:
+            pending.append((b, pool.submit(task, b)))
+            if len(pending) >= window:
+                break
+        while pending:
+            b, fut = pending.popleft()
+            x, geos = fut.result()
+            nxt = next(queue, None)
+            if nxt is not None:  # keep the decoders busy while the model runs
+                pending.append((nxt, pool.submit(task, nxt)))
+            pred = runner.predict(x, geos) if geos is not None else runner.predict(x)
+            if folder is not None:
+                _save_shard(folder, b, pred)
+            results[b] = pred
+            done += len(geos) if geos is not None else len(x)
+            if progress is not None:
+                progress(done, n)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    classes = runner.describe().classes
+    dets: list[Detections] | None = None
+    scores: np.ndarray | None = None
+    if runner.spec.task == "detection":
+        dets = [d for r in results for d in r]
+    else:
+        scores = np.concatenate(results) if results else np.zeros((0, len(classes or ())))
+    return BatchResult(
+        n=n,
+        batch_size=batch_size,
+        scores=scores,
+        detections=dets,
+        computed_batches=len(todo),
+        resumed_batches=resumed,
+        out_dir=folder,
+        classes=classes,
+    )
+
+
+def run_images(
+    runner: Runner,
+    paths: Sequence[str | Path],
+    *,
+    batch_size: int = 32,
+    out_dir: str | Path | None = None,
+    progress: Progress | None = None,
+    workers: int = 2,
+    prefetch: int = 2,
+) -> BatchResult:
+    """Run an image model over image files, in order, ``batch_size`` at a time.
+
+    ``workers`` threads decode and preprocess up to ``max(workers, prefetch)`` batches ahead of the
+    model. ``progress(done, total)`` is called once at the start (``done`` = images already on disk)
+    and after each batch is written; an exception it raises stops the run, with every finished
+    batch kept in ``out_dir`` for the next run.
+    """
+    spec = runner.spec
+    paths = [str(p) for p in paths]
+
+    def make(chunk: Sequence[str]) -> tuple[np.ndarray, list[Geometry]]:
+        return load_batch(list(chunk), spec)
+
+    return _run(
+        runner,
+        paths,
+        make,
+        kind="images",
+        batch_size=batch_size,
+        out_dir=out_dir,
+        progress=progress,
+        workers=workers,
+        prefetch=prefetch,
+    )
+
+
+def run_texts(
+    runner: Runner,
+    texts: Sequence[str],
+    *,
+    batch_size: int = 64,
+    out_dir: str | Path | None = None,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Run a text model (Hugging Face, a skops text pipeline) over texts; as ``run_images``."""
+
+    def make(chunk: Sequence[str]) -> tuple[list[str], None]:
+        return list(chunk), None
+
+    return _run(
+        runner,
+        list(texts),
+        make,
+        kind="texts",
+        batch_size=batch_size,
+        out_dir=out_dir,
+        progress=progress,
+        workers=1,
+        prefetch=1,
+    )
+
+
+def run_arrays(
+    runner: Runner,
+    batches: Sequence[np.ndarray] | np.ndarray,
+    *,
+    batch_size: int = 32,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Run a model over ready input tensors (no decoding), ``batch_size`` samples at a time."""
+    arr = np.asarray(batches)
+
+    def make(chunk: Sequence[np.ndarray]) -> tuple[np.ndarray, None]:
+        return np.asarray(chunk), None
+
+    return _run(
+        runner,
+        list(arr),
+        make,
+        kind="arrays",
+        batch_size=batch_size,
+        out_dir=None,
+        progress=progress,
+        workers=1,
+        prefetch=1,
+    )

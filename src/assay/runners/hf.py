@@ -1,0 +1,86 @@
+"""A Hugging Face text classifier from a local folder (``config.json`` + weights + tokenizer);
+the ``hf`` extra (transformers + tokenizers, with torch). Never a hub download: everything is
+loaded with ``local_files_only=True``.
+
+Class names come from the config's ``id2label`` unless the spec or a labels file gives them; the
+tokenizer is the folder's own unless the spec names another folder; ``max_length`` truncates.
+
+    >>> runner = HfTextRunner("model_dir", PreprocessSpec(max_length=64))   # doctest: +SKIP
+    >>> runner.predict(["how far is the moon?"])                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assay.errors import InputError
+from assay.runners.base import BaseRunner, ModelInfo, first_line
+from assay.runners.labels import resolve_classes
+from assay.runners.spec import PreprocessSpec
+
+
+class HfTextRunner(BaseRunner):
+    """``AutoModelForSequenceClassification`` + ``AutoTokenizer`` from local folders, on the CPU."""
+
+    backend = "transformers"
+
+    def __init__(self, path: str | Path, spec: PreprocessSpec) -> None:
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self.path = Path(path)
+        self._torch = torch
+        tokenizer_dir = spec.tokenizer or str(self.path)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True)
+            self.model = AutoModelForSequenceClassification.from_pretrained(
+                str(self.path), local_files_only=True
+            )
+        except Exception as exc:
+            raise InputError(
+                f"not a loadable Hugging Face classifier ({first_line(exc)})", file=str(self.path)
+            ) from None
+        self.model.eval()
+        if spec.activation == "none":  # the model gives logits
+            spec = spec.replace(activation="sigmoid" if spec.task == "multilabel" else "softmax")
+        self.spec = spec
+        id2label = getattr(self.model.config, "id2label", None) or {}
+        meta = {}
+        if id2label and not all(str(v).startswith("LABEL_") for v in id2label.values()):
+            meta["classes"] = json.dumps({int(k): str(v) for k, v in id2label.items()})
+        self.classes = resolve_classes(
+            self.path, spec_classes=spec.classes, labels_file=spec.labels_file, metadata=meta
+        )
+        if self.classes is None and id2label:
+            self.classes = tuple(str(id2label[k]) for k in sorted(id2label, key=int))
+
+    def describe(self) -> ModelInfo:
+        return ModelInfo(
+            path=str(self.path),
+            backend=self.backend,
+            task=self.spec.task,
+            classes=self.classes,
+            media="text",
+            input_name="input_ids",
+            input_shape=(self.spec.max_length,),
+            layout=None,
+            dtype=None,
+            outputs=("logits",),
+        )
+
+    def run(self, batch: Any) -> dict[str, np.ndarray]:
+        texts = [str(t) for t in batch]
+        enc = self.tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=self.spec.max_length,
+            return_tensors="pt",
+        )
+        with self._torch.inference_mode():
+            logits = self.model(**enc).logits
+        return {"logits": logits.detach().cpu().float().numpy()}

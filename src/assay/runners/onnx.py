@@ -1,0 +1,116 @@
+"""ONNX models through ONNX Runtime (CPU), in the default install.
+
+>>> runner = OnnxRunner("model.onnx", PreprocessSpec())    # doctest: +SKIP
+>>> runner.predict(np.zeros((2, 3, 64, 64), np.float32))    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assay.errors import InputError
+from assay.runners.base import (
+    BaseRunner,
+    ModelInfo,
+    check_output_classes,
+    first_line,
+    fit_spec_to_input,
+    static_dims,
+)
+from assay.runners.labels import resolve_classes
+from assay.runners.spec import PreprocessSpec
+
+_ORT_TYPES = {
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(double)": "float64",
+    "tensor(uint8)": "uint8",
+    "tensor(int8)": "int8",
+}
+
+
+class OnnxRunner(BaseRunner):
+    """An ONNX model in an ``onnxruntime.InferenceSession`` (CPU provider).
+
+    ``threads``: intra-op threads (0 = ONNX Runtime's default, one per core).
+    """
+
+    backend = "onnxruntime"
+
+    def __init__(self, path: str | Path, spec: PreprocessSpec, *, threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(
+                str(self.path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own Fail / InvalidProtobuf / InvalidGraph
+            raise InputError(
+                f"not a loadable ONNX model ({first_line(exc)})", file=str(self.path)
+            ) from None
+        inputs = self.session.get_inputs()
+        names = [i.name for i in inputs]
+        if spec.input_name is not None and spec.input_name not in names:
+            raise InputError(
+                f"no input named {spec.input_name!r} (inputs: {', '.join(names)})",
+                file=str(self.path),
+                where="spec field 'input_name'",
+            )
+        self._input = next(i for i in inputs if i.name == (spec.input_name or names[0]))
+        self._outputs = [o.name for o in self.session.get_outputs()]
+        dtype = _ORT_TYPES.get(self._input.type)
+        self.media = (
+            "text" if spec.tokenizer else ("image" if len(self._input.shape) == 4 else "table")
+        )
+        if self.media == "image":
+            spec = fit_spec_to_input(self.path, spec, self._input.shape, dtype)
+        elif spec.dtype is None and dtype is not None:
+            spec = spec.replace(dtype=dtype)
+        self.spec = spec
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.classes = resolve_classes(
+            self.path, spec_classes=spec.classes, labels_file=spec.labels_file, metadata=meta
+        )
+        if spec.task != "detection":
+            out_shape = (
+                self.session.get_outputs()[0].shape
+                if not spec.output_name
+                else next(o.shape for o in self.session.get_outputs() if o.name == spec.output_name)
+            )
+            width = out_shape[-1] if out_shape and isinstance(out_shape[-1], int) else None
+            check_output_classes(self.path, width, self.classes)
+
+    def describe(self) -> ModelInfo:
+        shape = static_dims(self._input.shape)
+        return ModelInfo(
+            path=str(self.path),
+            backend=self.backend,
+            task=self.spec.task,
+            classes=self.classes,
+            media=self.media,
+            input_name=self._input.name,
+            input_shape=shape[1:],
+            layout=self.spec.layout if self.media == "image" else None,
+            dtype=self.spec.dtype,
+            outputs=tuple(self._outputs),
+        )
+
+    def run(self, batch: Any) -> dict[str, np.ndarray]:
+        x = np.asarray(batch)
+        if self.spec.dtype is not None and x.dtype != np.dtype(self.spec.dtype):
+            x = x.astype(self.spec.dtype)
+        try:
+            values = self.session.run(None, {self._input.name: x})
+        except Exception as exc:
+            raise InputError(
+                f"inference failed on a batch of shape {list(x.shape)} ({first_line(exc)})",
+                file=str(self.path),
+            ) from None
+        return dict(zip(self._outputs, values, strict=True))

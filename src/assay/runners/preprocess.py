@@ -1,0 +1,150 @@
+"""Images to input tensors, as a ``PreprocessSpec`` says, and the geometry that maps model
+coordinates back to the original image (for detection boxes).
+
+    >>> from PIL import Image
+    >>> spec = PreprocessSpec(size=(4, 4), layout="NCHW", dtype="float32")
+    >>> x, geo = preprocess_image(Image.new("RGB", (8, 8), (255, 0, 0)), spec)
+    >>> x.shape, float(x[0, 0, 0]), geo.scale_x
+    ((3, 4, 4), 1.0, 0.5)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from assay.errors import InputError
+from assay.runners.spec import PreprocessSpec
+
+_RESAMPLE = {
+    "nearest": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+}
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Model-input coordinates -> original image: ``x = (x_in - offset_x) / scale_x`` (same for y)."""
+
+    width: int
+    height: int
+    scale_x: float = 1.0
+    scale_y: float = 1.0
+    offset_x: float = 0.0
+    offset_y: float = 0.0
+
+    def to_original(self, boxes_xyxy: np.ndarray) -> np.ndarray:
+        """Boxes (N, 4) in input pixels -> original pixels, clipped to the image."""
+        out = np.asarray(boxes_xyxy, dtype=np.float64).copy()
+        out[:, [0, 2]] = (out[:, [0, 2]] - self.offset_x) / self.scale_x
+        out[:, [1, 3]] = (out[:, [1, 3]] - self.offset_y) / self.scale_y
+        np.clip(out[:, [0, 2]], 0, self.width, out=out[:, [0, 2]])
+        np.clip(out[:, [1, 3]], 0, self.height, out=out[:, [1, 3]])
+        return out
+
+
+def decode_image(path: str | Path, channels: str = "RGB") -> Image.Image:
+    """Open and fully decode an image file in the spec's colour mode ("BGR" decodes as RGB)."""
+    try:
+        with Image.open(path) as im:
+            return im.convert("L" if channels == "L" else "RGB")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"cannot decode the image ({reason})", file=str(path)) from None
+
+
+def _resize_geometry(
+    w: int, h: int, spec: PreprocessSpec
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(resized (w, h), input (w, h)) for an image of w x h."""
+    size = spec.size
+    if spec.resize_mode == "shorter":
+        short = spec.resize if isinstance(spec.resize, int) else (min(size) if size else min(w, h))
+        s = short / min(w, h)
+        rw, rh = max(1, round(w * s)), max(1, round(h * s))
+        crop = spec.crop or size or (short, short)
+        return (rw, rh), (crop[1], crop[0])
+    target = spec.resize if isinstance(spec.resize, tuple) else size
+    if target is None:
+        target = (h, w)
+    if spec.resize_mode == "letterbox":
+        s = min(target[1] / w, target[0] / h)
+        rw, rh = max(1, round(w * s)), max(1, round(h * s))
+        return (rw, rh), (target[1], target[0])
+    rw, rh = target[1], target[0]
+    crop = spec.crop or (rh, rw)
+    return (rw, rh), (crop[1], crop[0])
+
+
+def resize_image(image: Image.Image, spec: PreprocessSpec) -> tuple[Image.Image, Geometry]:
+    """Resize (stretch / shorter side / letterbox) and centre-crop; the geometry to map back."""
+    w, h = image.size
+    (rw, rh), (iw, ih) = _resize_geometry(w, h, spec)
+    resample = _RESAMPLE[spec.interpolation]
+    out = image if (rw, rh) == (w, h) else image.resize((rw, rh), resample)
+    sx, sy = rw / w, rh / h
+    if spec.resize_mode == "letterbox":
+        ox, oy = (iw - rw) // 2, (ih - rh) // 2
+        fill = spec.pad_value if image.mode == "L" else (spec.pad_value,) * 3
+        canvas = Image.new(image.mode, (iw, ih), fill)
+        canvas.paste(out, (ox, oy))
+        return canvas, Geometry(w, h, sx, sy, float(ox), float(oy))
+    if (iw, ih) != (rw, rh):
+        left, top = (rw - iw) // 2, (rh - ih) // 2
+        # A crop larger than the image pads with zeros (PIL's crop), as torchvision's CenterCrop does.
+        out = out.crop((left, top, left + iw, top + ih))
+        return out, Geometry(w, h, sx, sy, float(-left), float(-top))
+    return out, Geometry(w, h, sx, sy)
+
+
+def normalize(pixels: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """HWC (or HW) uint8 pixels -> the spec's channel order, scale, mean / std, layout and dtype.
+
+    The result is one sample (CHW or HWC) without the batch axis.
+    """
+    arr = pixels if pixels.ndim == 3 else pixels[:, :, None]
+    if spec.channels == "BGR":
+        arr = arr[:, :, ::-1]
+    dtype = np.dtype(spec.dtype or "float32")
+    if dtype.kind in "ui":
+        out = arr.astype(dtype, copy=False)
+    else:
+        out = arr.astype(np.float32)
+        if spec.scale != 1.0:
+            out *= np.float32(spec.scale)
+        if any(spec.mean):
+            out -= np.asarray(spec.mean, dtype=np.float32)
+        if any(v != 1 for v in spec.std):
+            out /= np.asarray(spec.std, dtype=np.float32)
+        out = out.astype(dtype, copy=False)
+    if (spec.layout or "NCHW") == "NCHW":
+        out = out.transpose(2, 0, 1)
+    return np.ascontiguousarray(out)
+
+
+def preprocess_image(image: Image.Image, spec: PreprocessSpec) -> tuple[np.ndarray, Geometry]:
+    """One decoded image -> (input sample without the batch axis, geometry)."""
+    if image.mode != ("L" if spec.channels == "L" else "RGB"):
+        image = image.convert("L" if spec.channels == "L" else "RGB")
+    resized, geo = resize_image(image, spec)
+    return normalize(np.asarray(resized), spec), geo
+
+
+def load_batch(paths: list[str | Path], spec: PreprocessSpec) -> tuple[np.ndarray, list[Geometry]]:
+    """Decode and preprocess images into one batch tensor (N, ...) and their geometries."""
+    samples, geos = [], []
+    for p in paths:
+        x, g = preprocess_image(decode_image(p, spec.channels), spec)
+        samples.append(x)
+        geos.append(g)
+    if samples and any(s.shape != samples[0].shape for s in samples):
+        raise InputError(
+            "images of different sizes after preprocessing; set 'size' or 'resize' in the spec",
+            file=str(paths[0]),
+        )
+    return (np.stack(samples) if samples else np.empty((0,), np.float32)), geos

@@ -1,0 +1,163 @@
+"""Batch inference over image files: order, progress, streaming to disk and resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from assay.errors import InputError
+from assay.runners import load_batch, load_runner, run_arrays, run_images
+from tests.runners.models import constant_outputs, linear_softmax, reference_probs, write_images
+
+
+class Stop(Exception):
+    pass
+
+
+class Counting:
+    """Wraps a runner and counts the batches it predicts."""
+
+    def __init__(self, runner):
+        self.inner = runner
+        self.path, self.spec = runner.path, runner.spec
+        self.batches = 0
+
+    def describe(self):
+        return self.inner.describe()
+
+    def run(self, batch):
+        return self.inner.run(batch)
+
+    def predict(self, batch, geometries=None):
+        self.batches += 1
+        return self.inner.predict(batch, geometries)
+
+
+@pytest.fixture
+def model_and_images(tmp_path):
+    path, w, b = linear_softmax(tmp_path / "m.onnx", metadata={"classes": "a,b,c,d"})
+    paths = write_images(tmp_path / "images", 23, size=(20, 12))
+    return path, w, b, paths
+
+
+def test_scores_in_input_order_with_progress(model_and_images):
+    path, w, b, paths = model_and_images
+    runner = load_runner(path)
+    seen = []
+    res = run_images(runner, paths, batch_size=5, progress=lambda d, t: seen.append((d, t)))
+    x, _ = load_batch(paths, runner.spec)
+    np.testing.assert_allclose(res.scores, reference_probs(x, w, b), rtol=1e-5, atol=1e-7)
+    assert seen == [(0, 23), (5, 23), (10, 23), (15, 23), (20, 23), (23, 23)]
+    assert (
+        res.computed_batches == 5
+        and res.resumed_batches == 0
+        and res.classes == ("a", "b", "c", "d")
+    )
+    direct = run_arrays(runner, x, batch_size=7)
+    np.testing.assert_allclose(direct.scores, res.scores)
+
+
+@pytest.mark.parametrize(("workers", "prefetch"), [(1, 1), (2, 3)])
+def test_resume_after_interruption(model_and_images, tmp_path, workers, prefetch):
+    path, _, _, paths = model_and_images
+    out = tmp_path / "preds"
+    full = run_images(load_runner(path), paths, batch_size=4)
+
+    first = Counting(load_runner(path))
+
+    def stop_after_two(done, total):
+        if done >= 8:
+            raise Stop
+
+    with pytest.raises(Stop):
+        run_images(
+            first,
+            paths,
+            batch_size=4,
+            out_dir=out,
+            progress=stop_after_two,
+            workers=workers,
+            prefetch=prefetch,
+        )
+    assert first.batches == 2
+    assert sorted(p.name for p in out.glob("batch-*.npz")) == [
+        "batch-000000.npz",
+        "batch-000001.npz",
+    ]
+    assert not list(out.glob(".*tmp"))
+
+    second = Counting(load_runner(path))
+    seen = []
+    res = run_images(second, paths, batch_size=4, out_dir=out, progress=lambda d, t: seen.append(d))
+    assert second.batches == 4 and res.computed_batches == 4 and res.resumed_batches == 2
+    assert seen[0] == 8 and seen[-1] == 23
+    np.testing.assert_array_equal(res.scores, full.scores)
+    assert len(list(out.glob("batch-*.npz"))) == 6
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (
+        manifest["n"] == 23 and manifest["n_batches"] == 6 and manifest["classes"] == list("abcd")
+    )
+
+    third = Counting(load_runner(path))
+    again = run_images(third, paths, batch_size=4, out_dir=out)
+    assert third.batches == 0 and again.resumed_batches == 6
+    np.testing.assert_array_equal(again.scores, full.scores)
+
+
+def test_a_broken_shard_is_computed_again(model_and_images, tmp_path):
+    path, _, _, paths = model_and_images
+    out = tmp_path / "preds"
+    full = run_images(load_runner(path), paths, batch_size=10, out_dir=out)
+    (out / "batch-000001.npz").write_bytes(b"garbage")
+    runner = Counting(load_runner(path))
+    res = run_images(runner, paths, batch_size=10, out_dir=out)
+    assert runner.batches == 1
+    np.testing.assert_array_equal(res.scores, full.scores)
+
+
+def test_a_folder_of_another_run_is_refused(model_and_images, tmp_path):
+    path, _, _, paths = model_and_images
+    out = tmp_path / "preds"
+    run_images(load_runner(path), paths[:10], batch_size=4, out_dir=out)
+    with pytest.raises(InputError, match="predictions of another run"):
+        run_images(load_runner(path), paths[:10], batch_size=5, out_dir=out)
+    with pytest.raises(InputError, match="predictions of another run"):
+        run_images(load_runner(path), paths[1:11], batch_size=4, out_dir=out)
+
+
+def test_a_bad_image_stops_the_run_naming_it(model_and_images, tmp_path):
+    path, _, _, paths = model_and_images
+    bad = tmp_path / "images" / "img_0007.png"
+    bad.write_bytes(b"not a png")
+    with pytest.raises(InputError, match=r"img_0007.png: cannot decode the image"):
+        run_images(load_runner(path), paths, batch_size=4, out_dir=tmp_path / "p")
+    assert (tmp_path / "p" / "batch-000000.npz").is_file()
+
+
+def test_detection_run_resumes_with_boxes(tmp_path):
+    path = constant_outputs(
+        tmp_path / "det.onnx",
+        {
+            "boxes": np.array([[0.0, 0.0, 8.0, 8.0], [4.0, 4.0, 16.0, 12.0]]),
+            "scores": np.array([0.2, 0.9]),
+            "labels": np.array([0, 1]),
+        },
+    )
+    paths = write_images(tmp_path / "images", 7, size=(32, 16))
+    out = tmp_path / "preds"
+
+    def stop(done, total):
+        if done >= 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        run_images(
+            load_runner(path, task="detection"), paths, batch_size=3, out_dir=out, progress=stop
+        )
+    res = run_images(load_runner(path, task="detection"), paths, batch_size=3, out_dir=out)
+    assert res.resumed_batches == 1 and res.computed_batches == 2 and len(res.detections) == 7
+    for det in res.detections:
+        np.testing.assert_allclose(det.boxes, [[8, 4, 32, 12], [0, 0, 16, 8]])
+        assert det.labels.tolist() == [1, 0]
