@@ -43,7 +43,9 @@ class OpenVinoRunner(BaseRunner):
         core = ov.Core()
         try:
             model = core.read_model(str(self.path))
-            self.compiled = core.compile_model(model, device)
+            # f32 on the CPU: OpenVINO would pick bf16 on CPUs that have it, and scores drift
+            config = {"INFERENCE_PRECISION_HINT": "f32"} if device == "CPU" else {}
+            self.compiled = core.compile_model(model, device, config)
         except Exception as exc:
             raise InputError(
                 f"not a loadable OpenVINO model ({first_line(exc)})", file=str(self.path)
