@@ -38,3 +38,9 @@ class NotFoundError(AssayError):
 
 class ParameterError(AssayError):
     """A query parameter is out of range or unknown (threshold outside [0, 1], unknown label...)."""
+
+
+class StorageError(AssayError):
+    """The workspace cannot be written (the disk is full, the catalog reports an I/O error):
+    one line, and nothing of the failed write remains. The CLI exits with code 2; the server
+    answers 507."""

@@ -17,6 +17,7 @@ import pytest
 from assay.errors import NotFoundError
 from assay.store import Workspace
 from assay.store import workspace as workspace_module
+from assay.store.catalog import SCHEMA_VERSION
 from tests.store.fakes import FakeResults, fake_loader
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +52,7 @@ def test_catalog_settings(ws: Workspace) -> None:
     conn = ws.catalog.connection()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     assert (ws.home / "catalog.sqlite").exists()
 
 

@@ -6,6 +6,7 @@
 (the workspace at $ASSAY_HOME, or ~/.assay)
 """
 
+from assay.store._util import json_safe
 from assay.store.records import (
     DatasetRecord,
     DatasetVersion,
@@ -15,7 +16,7 @@ from assay.store.records import (
     ModelVersion,
     evaluation_public,
 )
-from assay.store.workspace import Workspace, json_safe
+from assay.store.workspace import Workspace
 
 __all__ = [
     "DatasetRecord",

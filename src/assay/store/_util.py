@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import errno
+import functools
 import math
+import os
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
 
-from assay.errors import InputError
+from assay.errors import InputError, StorageError
 from assay.evaluation.results import Results
 
 
@@ -91,3 +96,74 @@ def _file_stamp(path: Path) -> Stamp:
     except FileNotFoundError:
         return None
     return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+_DISK_ERRNOS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EFBIG: "file too large for the file system",
+    errno.EROFS: "read-only file system",
+    errno.EIO: "disk I/O error",
+}
+_SQLITE_DISK_WORDS = ("database or disk is full", "disk I/O error")
+
+
+def storage_error(exc: BaseException, where: Path | str) -> StorageError | None:
+    """The one-line :class:`StorageError` for a full or failing disk (``ENOSPC`` and the like
+    while writing a file; SQLite's "database or disk is full" / "disk I/O error"), else None."""
+    if isinstance(exc, StorageError):
+        return exc
+    if isinstance(exc, OSError):
+        reason = _DISK_ERRNOS.get(exc.errno or 0)
+        if reason is None and "no space left on device" in str(exc).lower():  # pyarrow's words
+            reason = _DISK_ERRNOS[errno.ENOSPC]
+    elif isinstance(exc, sqlite3.Error):
+        text = str(exc).lower()
+        reason = next((w for w in _SQLITE_DISK_WORDS if w.lower() in text), None)
+        if reason is not None:
+            reason = f"the catalog reports {reason!r}"
+    else:
+        return None
+    if reason is None:
+        return None
+    return StorageError(f"{where}: cannot write the workspace ({reason}); nothing was stored")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def storage_guard(func: F) -> F:
+    """Turn a full or failing disk under a workspace method into one :class:`StorageError`
+    naming the workspace (the method has already removed what it wrote)."""
+
+    @functools.wraps(func)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(self, *args, **kwargs)
+        except (OSError, sqlite3.Error) as exc:
+            error = storage_error(exc, getattr(self, "home", ""))
+            if error is None:
+                raise
+            raise error from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def inside(path: str | Path, root: str | Path) -> bool:
+    """Whether ``path`` is ``root`` or lies under it (both taken as given: resolve them first)."""
+    path, root = os.path.normpath(path), os.path.normpath(root)
+    try:
+        return os.path.commonpath([path, root]) == root
+    except ValueError:  # one relative, one absolute
+        return False
+
+
+def common_folder(paths: list[str]) -> str | None:
+    """The deepest folder holding every file of ``paths`` (normalised, not resolved)."""
+    folders = [os.path.dirname(os.path.normpath(p)) for p in paths if p]
+    if not folders:
+        return None
+    try:
+        return os.path.commonpath(folders)
+    except ValueError:
+        return None

@@ -11,12 +11,13 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from assay.errors import AssayError
+from assay.store._util import storage_error
 from assay.store.records import (
     DatasetVersion,
     EvaluationRecord,
@@ -24,7 +25,7 @@ from assay.store.records import (
     ModelVersion,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 60_000
 
 _SCHEMA = """
@@ -86,6 +87,23 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated_at TEXT NOT NULL
 );
 """
+
+# Schema 2: ``dataset_versions.media_root`` (the resolved folder every media file of the version
+# lies in; NULL: no media, or recorded before schema 2) and ``kept`` on dataset and model versions
+# (1: registered on purpose, kept without evaluations; 0: registered by a run, collected once no
+# evaluation refers to it). A version made by a run of schema 1 that no evaluation refers to and
+# that has a samples table is what a failed run left (explicit registration never wrote samples):
+# it is marked 0 and so collected.
+_MIGRATE_2 = """
+ALTER TABLE dataset_versions ADD COLUMN media_root TEXT;
+ALTER TABLE dataset_versions ADD COLUMN kept INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE model_versions ADD COLUMN kept INTEGER NOT NULL DEFAULT 1;
+UPDATE dataset_versions SET kept = 0 WHERE n_samples > 0
+    AND id NOT IN (SELECT dataset_version_id FROM evaluations);
+CREATE INDEX IF NOT EXISTS evaluations_dataset ON evaluations (dataset_version_id);
+CREATE INDEX IF NOT EXISTS evaluations_model ON evaluations (model_version_id);
+"""
+_MIGRATIONS = {1: _SCHEMA, 2: _MIGRATE_2}
 
 DV_COLUMNS = (
     "dv.id, dv.dataset_id, d.name, d.task, dv.version, dv.hash, dv.source, dv.n_samples, "
@@ -154,8 +172,7 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
-        conn = self.connection()
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        version = self.query_one("PRAGMA user_version")[0]  # type: ignore[index]
         if version > SCHEMA_VERSION:
             raise AssayError(
                 f"{path}: catalog schema version {version} is newer than this Assay "
@@ -163,40 +180,66 @@ class Catalog:
             )
         if version < SCHEMA_VERSION:
             with self.write() as c:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        c.execute(statement)
+                version = c.execute("PRAGMA user_version").fetchone()[0]  # another process?
+                for step in range(version + 1, SCHEMA_VERSION + 1):
+                    for statement in _MIGRATIONS[step].split(";"):
+                        if statement.strip():
+                            c.execute(statement)
                 c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (opened on first use)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
+            try:
+                conn = sqlite3.connect(
+                    self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+                )
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA foreign_keys = ON")
+            except sqlite3.Error as exc:
+                raise self._disk_error(exc) from None
             self._local.conn = conn
         return conn
 
+    def _disk_error(self, exc: sqlite3.Error) -> Exception:
+        """A full or failing disk as one :class:`StorageError` line; other errors unchanged."""
+        return storage_error(exc, self.path.parent) or exc
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on any error)."""
+        """A write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error
+        (a failed ``COMMIT`` included). A full disk or SQLite's "disk I/O error" is raised as
+        one :class:`~assay.errors.StorageError` line."""
         conn = self.connection()
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._disk_error(exc) from None
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:  # SQLite may have rolled back already (a full disk)
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._disk_error(exc) from None
             raise
-        conn.execute("COMMIT")
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        return self.connection().execute(sql, params).fetchall()
+        try:
+            return self.connection().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._disk_error(exc) from None
 
     def query_one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
-        row: tuple[Any, ...] | None = self.connection().execute(sql, params).fetchone()
+        try:
+            row: tuple[Any, ...] | None = self.connection().execute(sql, params).fetchone()
+        except sqlite3.Error as exc:
+            raise self._disk_error(exc) from None
         return row
 
     def close(self) -> None:

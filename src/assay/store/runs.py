@@ -29,28 +29,25 @@ def save_run(
     params: dict[str, Any] | None = None,
 ) -> EvaluationRecord:
     """Register the ground truth as a dataset version (the same bytes, the same version), the
-    predictions as a model version, and save the evaluation with ``gt`` / ``pred`` in its params.
+    predictions as a model version, and save the evaluation with ``gt`` / ``pred`` in its params:
+    in one transaction, so a failure (an unknown ``parent_version_id``, a full disk) stores
+    nothing at all.
 
-    Names default to the files' names and "<model> on <dataset>".
+    Names default to the files' names and "<model> on <dataset>". The dataset version records
+    the run's media root (:attr:`FileEvaluation.media_root`).
 
     >>> record = save_run(Workspace(home), evaluate_files("gt.csv", "pred.csv"))  # doctest: +SKIP
     """
-    dv = ws.add_dataset_version(
-        dataset or _name_of(run.gt_source),
-        task=run.task,
-        source=run.gt_source,
-        samples=run.samples,
-    )
-    mv = ws.add_model_version(
-        model or _name_of(run.pred_source),
-        parent_version_id=parent_version_id,
-        path=run.pred_source,
-    )
-    return ws.save_evaluation(
+    return ws.save_run(
         run.results,
-        task=run.task,
-        name=name or f"{mv.model_name} on {dv.dataset_name}",
-        dataset_version_id=dv.id,
-        model_version_id=mv.id,
+        name=name,
+        dataset=(
+            dataset or _name_of(run.gt_source),
+            run.task,
+            run.gt_source,
+            run.samples,
+            run.media_root,
+        ),
+        model=(model or _name_of(run.pred_source), parent_version_id, run.pred_source),
         params={"gt": str(run.gt_source), "pred": str(run.pred_source), **(params or {})},
     )

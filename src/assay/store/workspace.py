@@ -9,12 +9,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
-import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,26 +25,37 @@ from assay.errors import InputError, NotFoundError
 from assay.evaluation.results import Results, results_from_arrays
 from assay.settings import assay_home
 from assay.store import artifacts
+from assay.store._jobs import JobsMixin
+from assay.store._register import (
+    BACKUP_PREFIX,
+    DatasetContent,
+    ModelContent,
+    Staging,
+    attach_media,
+    collect_orphans,
+    media_root_of,
+    prepare_evaluation,
+    upsert_dataset_version,
+    upsert_model_version,
+)
 from assay.store._util import (
     Stamp,
-    _attach_media,
     _file_stamp,
     _normalise_samples,
-    _stored_task,
-    json_safe,
+    common_folder,
+    inside,
+    storage_guard,
 )
-from assay.store.artifacts import TempArtifactDir, fsync_dir, hash_path, remove_tree
+from assay.store.artifacts import TempArtifactDir, hash_path, remove_tree
 from assay.store.catalog import (
     DV_COLUMNS,
     DV_FROM,
     EVAL_SELECT,
-    JOB_SELECT,
     MV_COLUMNS,
     MV_FROM,
     Catalog,
     dataset_version_from_row,
     evaluation_from_row,
-    job_from_row,
     model_version_from_row,
     now_iso,
 )
@@ -53,19 +63,17 @@ from assay.store.records import (
     DatasetRecord,
     DatasetVersion,
     EvaluationRecord,
-    JobRecord,
     ModelRecord,
     ModelVersion,
 )
 
 __all__ = ["Workspace", "Loader"]
 
-JOB_STATUSES = ("queued", "running", "done", "failed")
 # rebuilds a results object from its stored arrays and meta (``meta["task"]`` picks the class)
 Loader = Callable[[dict[str, np.ndarray], dict[str, Any]], Results]
 
 
-class Workspace:
+class Workspace(JobsMixin):
     """A catalog of datasets, models, evaluations and jobs, with the evaluations' artifacts.
 
     Safe to share between threads (each thread gets its own SQLite connection) and between processes
@@ -95,6 +103,7 @@ class Workspace:
 
     # ------------------------------------------------------------------ datasets
 
+    @storage_guard
     def add_dataset_version(
         self,
         name: str,
@@ -102,13 +111,32 @@ class Workspace:
         task: str,
         source: Path | str | None = None,
         samples: pa.Table | None = None,
+        media_root: Path | str | None = None,
     ) -> DatasetVersion:
-        """Register a dataset's content; the same bytes give back the same version.
+        """Register a dataset's content on purpose (kept even without evaluations); the same
+        bytes give back the same version.
 
         ``source`` (a file or folder) is hashed (sha256); without one, the samples table is.
         ``samples`` has an ``id`` column and optionally ``text``, ``path`` (absolute media path) and
         metadata columns; row i is sample index i of every evaluation on this version.
+        ``media_root`` is the folder every media path lies in (checked; default: the folder
+        holding them all); :meth:`media_path` serves only files inside it.
         """
+        content = self._dataset_content(name, task, source, samples, media_root)
+        with TempArtifactDir(self.datasets_dir) as tmp:
+            self._write_samples(content, tmp.path)
+            with self._transaction() as (conn, staging):
+                version_id = self._register_dataset(conn, staging, content, tmp.path, kept=True)
+        return self.get_dataset_version(version_id)
+
+    def _dataset_content(
+        self,
+        name: str,
+        task: str,
+        source: Path | str | None,
+        samples: pa.Table | None,
+        media_root: Path | str | None,
+    ) -> DatasetContent:
         if source is not None:
             source = Path(source).resolve()
             if not source.exists():
@@ -121,54 +149,45 @@ class Workspace:
             digest = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
         else:
             raise InputError("a dataset version needs a source path or a samples table")
-        existing = self._find_dataset_version(name, digest)
         samples = _normalise_samples(samples) if samples is not None else None
-        if existing is not None:
-            if samples is not None:
-                self._attach_media(existing, samples)
-            return existing
-        with TempArtifactDir(self.datasets_dir) as tmp:
-            if samples is not None:
-                pq.write_table(samples, tmp.path / "samples.parquet")
+        root = media_root_of(samples, media_root)
+        return DatasetContent(name, task, digest, str(source) if source else None, samples, root)
+
+    @staticmethod
+    def _write_samples(content: DatasetContent, folder: Path) -> None:
+        if content.samples is not None:
+            pq.write_table(content.samples, folder / "samples.parquet")
+            with open(folder / "samples.parquet", "rb") as handle:
+                os.fsync(handle.fileno())
+
+    def _register_dataset(
+        self, conn: Any, staging: Staging, content: DatasetContent, folder: Path, *, kept: bool
+    ) -> int:
+        """Inside a transaction: the version's id; a new version's samples folder renamed into
+        place, or media attached to a stored one."""
+        version_id, new = upsert_dataset_version(conn, content, kept=kept, folder=folder)
+        if new:
+            staging.move(folder, self.datasets_dir / str(version_id))
+        elif attach_media(conn, staging, version_id, self._samples_path(version_id), content):
+            self._forget_samples.append(version_id)
+        return version_id
+
+    @contextmanager
+    def _transaction(self) -> Iterator[tuple[Any, Staging]]:
+        """A catalog write transaction with its renames: both happen, or neither."""
+        staging = Staging()
+        self._forget_samples: list[int] = []
+        try:
             with self.catalog.write() as conn:
-                row = conn.execute("SELECT id FROM datasets WHERE name = ?", (name,)).fetchone()
-                if row is None:
-                    cur = conn.execute(
-                        "INSERT INTO datasets (name, task, created_at) VALUES (?, ?, ?)",
-                        (name, task, now_iso()),
-                    )
-                    dataset_id = cur.lastrowid
-                else:
-                    dataset_id = row[0]
-                found = conn.execute(
-                    "SELECT id FROM dataset_versions WHERE dataset_id = ? AND hash = ?",
-                    (dataset_id, digest),
-                ).fetchone()
-                if found is not None:  # another writer registered it meanwhile
-                    version_id = found[0]
-                else:
-                    count = conn.execute(
-                        "SELECT COUNT(*) FROM dataset_versions WHERE dataset_id = ?", (dataset_id,)
-                    ).fetchone()[0]
-                    cur = conn.execute(
-                        "INSERT INTO dataset_versions (dataset_id, version, hash, source,"
-                        " n_samples, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        (
-                            dataset_id,
-                            f"v{count + 1}",
-                            digest,
-                            str(source) if source is not None else None,
-                            samples.num_rows if samples is not None else 0,
-                            now_iso(),
-                        ),
-                    )
-                    version_id = int(cur.lastrowid or 0)
-                    target = self.datasets_dir / str(version_id)
-                    if target.exists():
-                        remove_tree(target)
-                    tmp.path.rename(target)
-                    fsync_dir(self.datasets_dir)
-        return self.get_dataset_version(version_id)
+                yield conn, staging
+        except BaseException:
+            staging.undo()
+            raise
+        finally:
+            with self._lock:
+                for version_id in self._forget_samples:
+                    self._samples.pop(version_id, None)
+        staging.finish()
 
     def _find_dataset_version(self, name: str, digest: str) -> DatasetVersion | None:
         row = self.catalog.query_one(
@@ -242,37 +261,30 @@ class Workspace:
     def _samples_path(self, dataset_version_id: int) -> Path:
         return self.datasets_dir / str(dataset_version_id) / "samples.parquet"
 
-    def _attach_media(self, version: DatasetVersion, samples: pa.Table) -> None:
-        """Give a stored dataset version the media paths a later run found (the same content
-        evaluated again with the right images folder). Paths already attached are kept; the
-        table is written to a temporary file and renamed over the stored one, under the
-        catalog's write lock so two runs never interleave."""
-        path = self._samples_path(version.id)
-        with self.catalog.write():
-            try:
-                stored = pq.read_table(path)
-            except FileNotFoundError:
-                return
-            merged = _attach_media(stored, samples)
-            if merged is None:
-                return
-            tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-            try:
-                pq.write_table(merged, tmp)
-                with open(tmp, "rb") as handle:
-                    os.fsync(handle.fileno())
-                os.replace(tmp, path)
-                fsync_dir(path.parent)
-            finally:
-                tmp.unlink(missing_ok=True)
-        with self._lock:
-            self._samples.pop(version.id, None)
+    def media_root(self, dataset_version_id: int) -> Path | None:
+        """The folder every media file of a dataset version lies in (resolved), as recorded at
+        registration; for a version recorded before schema 2, the folder holding its registered
+        files. None when it has no media."""
+        row = self.catalog.query_one(
+            "SELECT media_root FROM dataset_versions WHERE id = ?", (dataset_version_id,)
+        )
+        if row is None:
+            raise NotFoundError(f"dataset version {dataset_version_id} not found")
+        if row[0]:
+            return Path(row[0])
+        table = self.samples_table(dataset_version_id)
+        if "path" not in table.column_names:
+            return None
+        folder = common_folder([p for p in table.column("path").to_pylist() if p])
+        return Path(folder).resolve() if folder else None
 
     def media_path(self, dataset_version_id: int, index: int) -> Path | None:
-        """The media file of sample ``index``, only if registered with that dataset version.
+        """The media file of sample ``index``, only if registered with that dataset version and
+        its real path (links followed) still lies inside the version's :meth:`media_root`.
 
-        Raises NotFoundError for an unknown version or an index out of range; None when the sample
-        has no file (or the registered file is gone).
+        Raises NotFoundError for an unknown version, an index out of range, or a file whose real
+        path has left the root (a link swapped in after registration); None when the sample has
+        no file (or the registered file is gone).
         """
         table = self.samples_table(dataset_version_id)
         if not 0 <= index < table.num_rows:
@@ -280,10 +292,19 @@ class Workspace:
         if "path" not in table.column_names:
             return None
         value = table.column("path")[index].as_py()
-        if not value:
+        root = self.media_root(dataset_version_id)
+        if not value or root is None:
             return None
         path = Path(value)
-        return path if path.is_file() else None
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return None
+        if not inside(real, root.resolve()):
+            raise NotFoundError(
+                f"sample {dataset_version_id}:{index} has no media file inside its dataset's folder"
+            )
+        return path if real.is_file() else None
 
     def sample_media_path(self, evaluation_id: int, index: int) -> Path | None:
         """:meth:`media_path` for sample ``index`` of an evaluation's dataset version."""
@@ -292,6 +313,7 @@ class Workspace:
 
     # ------------------------------------------------------------------ models
 
+    @storage_guard
     def add_model_version(
         self,
         name: str,
@@ -300,59 +322,29 @@ class Workspace:
         path: Path | str | None = None,
         version: str | None = None,
     ) -> ModelVersion:
-        """Register a model version (``v1``, ``v2``... unless ``version`` names it).
+        """Register a model version on purpose (``v1``, ``v2``... unless ``version`` names it).
 
         A file already registered for this model (same hash) or an existing label gives that version
         back. ``parent_version_id`` links e.g. an INT8 model to its FP32 parent.
         """
+        content = self._model_content(name, parent_version_id, path, version)
+        with self.catalog.write() as conn:
+            version_id = upsert_model_version(conn, content, kept=True)
+        return self.get_model_version(version_id)
+
+    @staticmethod
+    def _model_content(
+        name: str, parent_version_id: int | None, path: Path | str | None, version: str | None
+    ) -> ModelContent:
         digest = None
         if path is not None:
             path = Path(path).resolve()
             if not path.exists():
                 raise InputError("does not exist", file=str(path))
             digest = hash_path(path)
-        if parent_version_id is not None:
-            self.get_model_version(parent_version_id)
-        with self.catalog.write() as conn:
-            row = conn.execute("SELECT id FROM models WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                cur = conn.execute(
-                    "INSERT INTO models (name, created_at) VALUES (?, ?)", (name, now_iso())
-                )
-                model_id = cur.lastrowid
-            else:
-                model_id = row[0]
-            found = None
-            if version is not None:
-                found = conn.execute(
-                    "SELECT id FROM model_versions WHERE model_id = ? AND version = ?",
-                    (model_id, version),
-                ).fetchone()
-            elif digest is not None:
-                found = conn.execute(
-                    "SELECT id FROM model_versions WHERE model_id = ? AND hash = ?",
-                    (model_id, digest),
-                ).fetchone()
-            if found is not None:
-                version_id = found[0]
-            else:
-                count = conn.execute(
-                    "SELECT COUNT(*) FROM model_versions WHERE model_id = ?", (model_id,)
-                ).fetchone()[0]
-                cur = conn.execute(
-                    "INSERT INTO model_versions (model_id, version, parent_version_id, hash, path,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        model_id,
-                        version or f"v{count + 1}",
-                        parent_version_id,
-                        digest,
-                        str(path) if path is not None else None,
-                        now_iso(),
-                    ),
-                )
-                version_id = cur.lastrowid
-        return self.get_model_version(int(version_id or 0))
+        return ModelContent(
+            name, parent_version_id, digest, str(path) if path is not None else None, version
+        )
 
     def list_models(self) -> list[ModelRecord]:
         rows = self.catalog.query(
@@ -385,6 +377,7 @@ class Workspace:
 
     # ------------------------------------------------------------------ evaluations
 
+    @storage_guard
     def save_evaluation(
         self,
         results: Results,
@@ -402,51 +395,97 @@ class Workspace:
         and the transaction rolled back. A crash between the two leaves an unlisted folder that the
         next :class:`Workspace` removes.
         """
-        self.get_dataset_version(dataset_version_id)
-        if model_version_id is not None:
-            self.get_model_version(model_version_id)
-        task = _stored_task(results, task)
-        arrays, meta = results.arrays()
-        summary: dict[str, Any] = json_safe(results.summary())
-        headline: dict[str, Any] = json_safe(results.headline())
-        metric, value = headline.get("metric"), headline.get("value")
-        n_samples, n_classes = int(results.n_samples), int(results.n_classes)
-        document = {"task": task, "name": name, "results": json_safe(meta)}
-        params_json = json.dumps(json_safe(params or {}))
-        summary_json = json.dumps(summary)
+        prepared = prepare_evaluation(results, task, name, params)
         with TempArtifactDir(self.evaluations_dir) as tmp:
-            artifacts.write_arrays(tmp.path, arrays, document)
-            with self.catalog.write() as conn:
-                evaluation_id = self._next_evaluation_id(conn)
-                target = self.evaluations_dir / str(evaluation_id)
-                if target.exists():  # left by a crash, not yet collected
-                    remove_tree(target)
-                tmp.path.rename(target)
-                try:
-                    fsync_dir(self.evaluations_dir)
-                    self._insert_evaluation_row(
-                        conn,
-                        (
-                            evaluation_id,
-                            name,
-                            task,
-                            "done",
-                            dataset_version_id,
-                            model_version_id,
-                            params_json,
-                            summary_json,
-                            metric,
-                            value,
-                            n_samples,
-                            n_classes,
-                            now_iso(),
-                            f"evaluations/{evaluation_id}",
-                        ),
-                    )
-                except BaseException:
-                    remove_tree(target)
-                    raise
+            artifacts.write_arrays(tmp.path, prepared[0], prepared[1])
+            with self._transaction() as (conn, staging):
+                for table, version_id in (
+                    ("dataset_versions", dataset_version_id),
+                    ("model_versions", model_version_id),
+                ):
+                    if (
+                        version_id is not None
+                        and not conn.execute(
+                            f"SELECT 1 FROM {table} WHERE id = ?", (version_id,)
+                        ).fetchone()
+                    ):
+                        raise NotFoundError(
+                            f"{table[:-1].replace('_', ' ')} {version_id} not found"
+                        )
+                evaluation_id = self._register_evaluation(
+                    conn, staging, prepared[2], tmp.path, dataset_version_id, model_version_id
+                )
         return self.get_evaluation(evaluation_id)
+
+    @storage_guard
+    def save_run(
+        self,
+        results: Results,
+        *,
+        name: str | None,
+        dataset: tuple[str, str, Path | str | None, pa.Table | None, Path | str | None],
+        model: tuple[str, int | None, Path | str | None],
+        params: dict[str, Any] | None = None,
+    ) -> EvaluationRecord:
+        """Register a dataset version, a model version and an evaluation of them in one
+        transaction: all three, or nothing at all (an unknown parent, a full disk, a crash).
+
+        ``dataset`` is (name, task, source, samples, media_root) as :meth:`add_dataset_version`
+        takes them, ``model`` (name, parent_version_id, path) as :meth:`add_model_version`;
+        ``name`` defaults to "<model> on <dataset>". Versions first registered this way are
+        collected by :meth:`collect_garbage` once no evaluation refers to them.
+        """
+        content = self._dataset_content(*dataset)
+        model_content = self._model_content(*model, None)
+        title = name or f"{model_content.name} on {content.name}"
+        prepared = prepare_evaluation(results, None, title, params)
+        with (
+            TempArtifactDir(self.datasets_dir) as samples_tmp,
+            TempArtifactDir(self.evaluations_dir) as tmp,
+        ):
+            self._write_samples(content, samples_tmp.path)
+            artifacts.write_arrays(tmp.path, prepared[0], prepared[1])
+            with self._transaction() as (conn, staging):
+                dv = self._register_dataset(conn, staging, content, samples_tmp.path, kept=False)
+                mv = upsert_model_version(conn, model_content, kept=False)
+                evaluation_id = self._register_evaluation(
+                    conn, staging, prepared[2], tmp.path, dv, mv
+                )
+        return self.get_evaluation(evaluation_id)
+
+    def _register_evaluation(
+        self,
+        conn: Any,
+        staging: Staging,
+        row: tuple[Any, ...],
+        folder: Path,
+        dataset_version_id: int,
+        model_version_id: int | None,
+    ) -> int:
+        """Inside a transaction: the artifacts renamed to ``evaluations/<id>``, the row inserted."""
+        evaluation_id = self._next_evaluation_id(conn)
+        staging.move(folder, self.evaluations_dir / str(evaluation_id))
+        name, task, status, params_json, summary_json, metric, value, n, c = row
+        self._insert_evaluation_row(
+            conn,
+            (
+                evaluation_id,
+                name,
+                task,
+                status,
+                dataset_version_id,
+                model_version_id,
+                params_json,
+                summary_json,
+                metric,
+                value,
+                n,
+                c,
+                now_iso(),
+                f"evaluations/{evaluation_id}",
+            ),
+        )
+        return evaluation_id
 
     @staticmethod
     def _next_evaluation_id(conn: Any) -> int:
@@ -508,69 +547,18 @@ class Workspace:
             self._results.pop(record.id, None)
         remove_tree(record.artifact_dir)
 
-    # ------------------------------------------------------------------ jobs
-
-    def create_job(self, params: dict[str, Any] | None = None) -> JobRecord:
-        """A new job in status ``queued``."""
-        stamp = now_iso()
-        with self.catalog.write() as conn:
-            cur = conn.execute(
-                "INSERT INTO jobs (status, params, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                ("queued", json.dumps(json_safe(params or {})), stamp, stamp),
-            )
-            job_id = int(cur.lastrowid or 0)
-        return self.get_job(job_id)
-
-    def update_job(
-        self,
-        job_id: int,
-        *,
-        status: str,
-        evaluation_id: int | None = None,
-        error: str | None = None,
-    ) -> JobRecord:
-        if status not in JOB_STATUSES:
-            raise ValueError(f"unknown job status {status!r}")
-        with self.catalog.write() as conn:
-            cur = conn.execute(
-                "UPDATE jobs SET status = ?, evaluation_id = COALESCE(?, evaluation_id), error = ?,"
-                " updated_at = ? WHERE id = ?",
-                (status, evaluation_id, error, now_iso(), job_id),
-            )
-            if cur.rowcount == 0:
-                raise NotFoundError(f"job {job_id} not found")
-        return self.get_job(job_id)
-
-    def get_job(self, job_id: int) -> JobRecord:
-        row = self.catalog.query_one(f"{JOB_SELECT} WHERE id = ?", (job_id,))
-        if row is None:
-            raise NotFoundError(f"job {job_id} not found")
-        return job_from_row(row)
-
-    def list_jobs(self) -> list[JobRecord]:
-        return [job_from_row(row) for row in self.catalog.query(f"{JOB_SELECT} ORDER BY id DESC")]
-
-    def delete_job(self, job_id: int) -> None:
-        with self.catalog.write() as conn:
-            if conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount == 0:
-                raise NotFoundError(f"job {job_id} not found")
-
-    def fail_unfinished_jobs(self, reason: str = "interrupted: the server stopped") -> int:
-        """Mark queued/running jobs failed (their thread died with a previous server)."""
-        with self.catalog.write() as conn:
-            cur = conn.execute(
-                "UPDATE jobs SET status = 'failed', error = ?, updated_at = ?"
-                " WHERE status IN ('queued', 'running')",
-                (reason, now_iso()),
-            )
-            return int(cur.rowcount)
-
     # ------------------------------------------------------------------ housekeeping
 
+    @storage_guard
     def collect_garbage(self) -> int:
-        """Remove artifact folders without a catalog row and temporary folders whose writer died."""
+        """Remove what failed or interrupted writes left: artifact folders without a catalog row,
+        temporary folders whose writer died, stray temporary files in dataset folders, and
+        dataset / model versions registered by a run that no evaluation refers to (versions
+        registered on purpose are kept). The number of folders and versions removed."""
         removed = 0
         with self.catalog.write() as conn:
+            datasets, models = collect_orphans(conn)
+            removed += len(datasets) + len(models)
             evaluation_ids = {r[0] for r in conn.execute("SELECT id FROM evaluations")}
             version_ids = {r[0] for r in conn.execute("SELECT id FROM dataset_versions")}
             for folder, known in (
@@ -589,6 +577,15 @@ class Workspace:
                     if stale and child.is_dir():
                         remove_tree(child)
                         removed += 1
+                    elif folder is self.datasets_dir and name.isdigit() and child.is_dir():
+                        # a media attach died between writing its table and the swap: under
+                        # the write lock no attach is under way
+                        for stray in child.iterdir():
+                            if stray.name.startswith((artifacts.TMP_PREFIX, BACKUP_PREFIX)):
+                                stray.unlink(missing_ok=True)
+        with self._lock:
+            for version_id in datasets:
+                self._samples.pop(version_id, None)
         return removed
 
     def integrity_check(self) -> str:
