@@ -10,9 +10,11 @@ import zlib
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from assay.errors import NotFoundError
 from assay.server.routers.samples import media_root
 from assay.store import Workspace
 
@@ -42,7 +44,8 @@ def test_a_link_swapped_in_after_registration_is_not_followed_out(
     for kind in ("media", "thumbnail"):
         answer = client.get(f"/api/samples/{dv}:0/{kind}")
         assert answer.status_code == 404, kind
-        assert answer.json()["detail"].endswith("has no media file inside its dataset's folder")
+        assert answer.json()["detail"].startswith(f"sample {dv}:0 has no media file")
+        assert answer.content != secret.read_bytes()
     # a link that stays inside the folder is fine
     a.unlink()
     a.symlink_to(b)
@@ -131,3 +134,28 @@ def test_thumbnails_of_hostile_files_are_422(client: TestClient, tmp_path: Path)
         assert client.get(f"/api/samples/{dv}:{index}/media").status_code == 200
     leftovers = list(client.app.state.workspace.thumbnails_dir.glob(".tmp-*"))  # type: ignore[attr-defined]
     assert leftovers == []
+
+
+def test_the_server_rechecks_even_when_the_store_hands_it_a_link(tmp_path: Path) -> None:
+    """Defence in depth: whatever ``Workspace.media_path`` answers, the server serves only a
+    regular image file whose real path lies inside the version's common media folder."""
+    from assay.server.caches import LRU
+    from assay.server.routers.samples import _media_file
+
+    folder = tmp_path / "ds"
+    inside = _png(folder / "in.png")
+    secret = _png(tmp_path / "private" / "secret.png")
+    link = folder / "link.png"
+    link.symlink_to(secret)
+
+    class Store:
+        def samples_table(self, dataset_version_id: int) -> pa.Table:
+            return pa.table({"path": [str(inside), str(link)]})
+
+        def media_path(self, dataset_version_id: int, index: int) -> Path:
+            return [inside, link][index]
+
+    roots: LRU[int, tuple[object, Path | None]] = LRU(4)
+    assert _media_file(Store(), "1:0", roots) == inside.resolve()  # type: ignore[arg-type]
+    with pytest.raises(NotFoundError, match="inside its dataset's folder"):
+        _media_file(Store(), "1:1", roots)  # type: ignore[arg-type]

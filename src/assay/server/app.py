@@ -10,10 +10,12 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -28,6 +30,7 @@ from assay.server.jobs import JobFinished, JobRunner, JobTarget, QueueFull, eval
 from assay.server.paths import resolve_roots
 from assay.server.responses import FastJSONResponse
 from assay.server.routers import datasets, evaluations, health, jobs, models, samples, views
+from assay.server.schemas import Problem
 from assay.server.timing import ServerTimingMiddleware
 from assay.store import Workspace
 
@@ -107,6 +110,7 @@ def create_app(
         app.include_router(router.router, prefix="/api")
     app.include_router(session_router, prefix="/api")
     _add_error_handlers(app)
+    _document_problems(app)
     if config.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -118,6 +122,46 @@ def create_app(
     app.add_middleware(ServerTimingMiddleware)
     mount_static(app, static_dir or STATIC_DIR)
     return app
+
+
+PROBLEM_STATUSES = {
+    "401": "access token required or wrong",
+    "404": "not found",
+    "413": "request body too large",
+    "414": "query string too long",
+    "421": "Host header not served here",
+    "422": "invalid parameter or body",
+}
+
+
+def _document_problems(app: FastAPI) -> None:
+    """The OpenAPI document says what every error answer is: ``{"detail": "one line"}`` (FastAPI
+    would document its own list-shaped validation error, which this server never sends)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            routes=app.routes,
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components["Problem"] = Problem.model_json_schema()
+        ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in PROBLEM_STATUSES.items():
+                    answer = responses.setdefault(status, {"description": description})
+                    answer["content"] = ref
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _problem(status: int, detail: str) -> FastJSONResponse:
