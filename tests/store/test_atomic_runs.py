@@ -286,3 +286,39 @@ def test_schema_1_catalog_is_migrated_and_its_leftovers_collected(tmp_path: Path
     assert [(v.id, v.n_samples) for v in versions] == [(2, 0)]  # the explicit one kept
     assert not (ws.datasets_dir / "1").exists()
     assert ws.media_root(2) is None
+
+
+def test_attached_media_are_taken_back_when_the_commit_fails(
+    ws: Workspace, files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    image = tmp_path / "a.png"
+    image.write_bytes(b"png")
+    bare = pa.table({"id": ["a", "b"], "path": pa.array([None, None], pa.string())})
+    dv = ws.add_dataset_version("pets", task="classification", source=files[0], samples=bare)
+    stored = (ws.datasets_dir / str(dv.id) / "samples.parquet").read_bytes()
+    with_media = pa.table({"id": ["a", "b"], "path": [str(image), None]})
+    real = ws.catalog.connection()
+    ws.catalog._local.conn = _FailingConnection(real, "COMMIT")
+    with pytest.raises(StorageError):
+        ws.save_run(
+            FakeResults.random(),
+            name=None,
+            dataset=("pets", "classification", files[0], with_media, None),
+            model=("resnet", None, files[1]),
+        )
+    ws.catalog._local.conn = real
+    assert (ws.datasets_dir / str(dv.id) / "samples.parquet").read_bytes() == stored
+    names = [p.name for p in (ws.datasets_dir / str(dv.id)).iterdir()]
+    assert not [n for n in names if n.startswith((".tmp-", ".bak-"))]
+    assert ws.media_path(dv.id, 0) is None and ws.media_root(dv.id) is None
+
+
+def test_opening_a_workspace_on_a_full_disk_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "mkdir", full)
+    with pytest.raises(StorageError, match="no space left on device"):
+        Workspace(tmp_path / "new-home")

@@ -8,9 +8,11 @@ call registers (a run: dataset version + model version + evaluation) is all ther
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import shutil
 import sqlite3
 import uuid
 from dataclasses import dataclass
@@ -23,8 +25,15 @@ import pyarrow.parquet as pq
 
 from assay.errors import InputError, NotFoundError
 from assay.evaluation.results import Results
-from assay.store._util import _attach_media, _stored_task, common_folder, inside, json_safe
-from assay.store.artifacts import fsync_dir, remove_tree
+from assay.store._util import (
+    _attach_media,
+    _normalise_samples,
+    _stored_task,
+    common_folder,
+    inside,
+    json_safe,
+)
+from assay.store.artifacts import fsync_dir, hash_path, remove_tree
 from assay.store.catalog import now_iso
 
 BACKUP_PREFIX = ".bak-"
@@ -51,7 +60,10 @@ class Staging:
     def replace(self, source: Path, target: Path) -> None:
         """Replace a file, keeping the old one aside until :meth:`finish`."""
         backup = target.with_name(f"{BACKUP_PREFIX}{uuid.uuid4().hex}-{target.name}")
-        os.link(target, backup)
+        try:
+            os.link(target, backup)
+        except OSError:  # a file system without hard links
+            shutil.copy2(target, backup)
         self._moved.append((target, backup))
         os.replace(source, target)
         fsync_dir(target.parent)
@@ -130,6 +142,31 @@ def media_root_of(samples: pa.Table | None, given: str | Path | None) -> str | N
                 f"media path lies outside the dataset's folder {root}", where=f"row {i + 1}"
             )
     return root
+
+
+def dataset_content(
+    name: str,
+    task: str,
+    source: Path | str | None,
+    samples: pa.Table | None,
+    media_root: Path | str | None,
+) -> DatasetContent:
+    """A dataset version's content: its hash, normalised samples and media root."""
+    if source is not None:
+        source = Path(source).resolve()
+        if not source.exists():
+            raise InputError("does not exist", file=str(source))
+        digest = hash_path(source)
+    elif samples is not None:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, samples.schema) as writer:
+            writer.write_table(samples)
+        digest = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+    else:
+        raise InputError("a dataset version needs a source path or a samples table")
+    samples = _normalise_samples(samples) if samples is not None else None
+    root = media_root_of(samples, media_root)
+    return DatasetContent(name, task, digest, str(source) if source else None, samples, root)
 
 
 def next_label(conn: sqlite3.Connection, table: str, owner: str, owner_id: int) -> str:
@@ -227,6 +264,21 @@ class ModelContent:
     digest: str | None
     path: str | None
     version: str | None
+
+
+def model_content(
+    name: str, parent_version_id: int | None, path: Path | str | None, version: str | None
+) -> ModelContent:
+    """A model version's content: its file's hash (if a file is named)."""
+    digest = None
+    if path is not None:
+        path = Path(path).resolve()
+        if not path.exists():
+            raise InputError("does not exist", file=str(path))
+        digest = hash_path(path)
+    return ModelContent(
+        name, parent_version_id, digest, str(path) if path is not None else None, version
+    )
 
 
 def upsert_model_version(conn: sqlite3.Connection, content: ModelContent, *, kept: bool) -> int:

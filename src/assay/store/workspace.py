@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections import OrderedDict
@@ -21,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from assay.errors import InputError, NotFoundError
+from assay.errors import NotFoundError
 from assay.evaluation.results import Results, results_from_arrays
 from assay.settings import assay_home
 from assay.store import artifacts
@@ -29,11 +28,11 @@ from assay.store._jobs import JobsMixin
 from assay.store._register import (
     BACKUP_PREFIX,
     DatasetContent,
-    ModelContent,
     Staging,
     attach_media,
     collect_orphans,
-    media_root_of,
+    dataset_content,
+    model_content,
     prepare_evaluation,
     upsert_dataset_version,
     upsert_model_version,
@@ -41,12 +40,12 @@ from assay.store._register import (
 from assay.store._util import (
     Stamp,
     _file_stamp,
-    _normalise_samples,
     common_folder,
     inside,
+    storage_error,
     storage_guard,
 )
-from assay.store.artifacts import TempArtifactDir, hash_path, remove_tree
+from assay.store.artifacts import TempArtifactDir, remove_tree
 from assay.store.catalog import (
     DV_COLUMNS,
     DV_FROM,
@@ -92,7 +91,10 @@ class Workspace(JobsMixin):
         self.datasets_dir = self.home / "datasets"
         self.thumbnails_dir = self.home / "thumbnails"
         for folder in (self.home, self.evaluations_dir, self.datasets_dir, self.thumbnails_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # a full disk: one line; anything else as it is
+                raise (storage_error(exc, self.home) or exc) from None
         self.catalog = Catalog(self.home / "catalog.sqlite")
         self._loader = loader
         self._cache_size = cache_size
@@ -122,43 +124,23 @@ class Workspace(JobsMixin):
         ``media_root`` is the folder every media path lies in (checked; default: the folder
         holding them all); :meth:`media_path` serves only files inside it.
         """
-        content = self._dataset_content(name, task, source, samples, media_root)
+        content = dataset_content(name, task, source, samples, media_root)
         with TempArtifactDir(self.datasets_dir) as tmp:
             self._write_samples(content, tmp.path)
             with self._transaction() as (conn, staging):
                 version_id = self._register_dataset(conn, staging, content, tmp.path, kept=True)
         return self.get_dataset_version(version_id)
 
-    def _dataset_content(
-        self,
-        name: str,
-        task: str,
-        source: Path | str | None,
-        samples: pa.Table | None,
-        media_root: Path | str | None,
-    ) -> DatasetContent:
-        if source is not None:
-            source = Path(source).resolve()
-            if not source.exists():
-                raise InputError("does not exist", file=str(source))
-            digest = hash_path(source)
-        elif samples is not None:
-            sink = pa.BufferOutputStream()
-            with pa.ipc.new_stream(sink, samples.schema) as writer:
-                writer.write_table(samples)
-            digest = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
-        else:
-            raise InputError("a dataset version needs a source path or a samples table")
-        samples = _normalise_samples(samples) if samples is not None else None
-        root = media_root_of(samples, media_root)
-        return DatasetContent(name, task, digest, str(source) if source else None, samples, root)
-
-    @staticmethod
-    def _write_samples(content: DatasetContent, folder: Path) -> None:
-        if content.samples is not None:
-            pq.write_table(content.samples, folder / "samples.parquet")
-            with open(folder / "samples.parquet", "rb") as handle:
-                os.fsync(handle.fileno())
+    def _write_samples(self, content: DatasetContent, folder: Path, *, new: bool = False) -> None:
+        """The samples table into ``folder`` (fsynced) when the version is ``new`` or not stored
+        yet (so a run over a stored dataset does not write its table again)."""
+        if content.samples is None or (folder / "samples.parquet").exists():
+            return
+        if not new and self._find_dataset_version(content.name, content.digest) is not None:
+            return
+        pq.write_table(content.samples, folder / "samples.parquet")
+        with open(folder / "samples.parquet", "rb") as handle:
+            os.fsync(handle.fileno())
 
     def _register_dataset(
         self, conn: Any, staging: Staging, content: DatasetContent, folder: Path, *, kept: bool
@@ -167,6 +149,7 @@ class Workspace(JobsMixin):
         place, or media attached to a stored one."""
         version_id, new = upsert_dataset_version(conn, content, kept=kept, folder=folder)
         if new:
+            self._write_samples(content, folder, new=True)
             staging.move(folder, self.datasets_dir / str(version_id))
         elif attach_media(conn, staging, version_id, self._samples_path(version_id), content):
             self._forget_samples.append(version_id)
@@ -327,24 +310,10 @@ class Workspace(JobsMixin):
         A file already registered for this model (same hash) or an existing label gives that version
         back. ``parent_version_id`` links e.g. an INT8 model to its FP32 parent.
         """
-        content = self._model_content(name, parent_version_id, path, version)
+        content = model_content(name, parent_version_id, path, version)
         with self.catalog.write() as conn:
             version_id = upsert_model_version(conn, content, kept=True)
         return self.get_model_version(version_id)
-
-    @staticmethod
-    def _model_content(
-        name: str, parent_version_id: int | None, path: Path | str | None, version: str | None
-    ) -> ModelContent:
-        digest = None
-        if path is not None:
-            path = Path(path).resolve()
-            if not path.exists():
-                raise InputError("does not exist", file=str(path))
-            digest = hash_path(path)
-        return ModelContent(
-            name, parent_version_id, digest, str(path) if path is not None else None, version
-        )
 
     def list_models(self) -> list[ModelRecord]:
         rows = self.catalog.query(
@@ -435,9 +404,9 @@ class Workspace(JobsMixin):
         ``name`` defaults to "<model> on <dataset>". Versions first registered this way are
         collected by :meth:`collect_garbage` once no evaluation refers to them.
         """
-        content = self._dataset_content(*dataset)
-        model_content = self._model_content(*model, None)
-        title = name or f"{model_content.name} on {content.name}"
+        content = dataset_content(*dataset)
+        the_model = model_content(*model, None)
+        title = name or f"{the_model.name} on {content.name}"
         prepared = prepare_evaluation(results, None, title, params)
         with (
             TempArtifactDir(self.datasets_dir) as samples_tmp,
@@ -447,7 +416,7 @@ class Workspace(JobsMixin):
             artifacts.write_arrays(tmp.path, prepared[0], prepared[1])
             with self._transaction() as (conn, staging):
                 dv = self._register_dataset(conn, staging, content, samples_tmp.path, kept=False)
-                mv = upsert_model_version(conn, model_content, kept=False)
+                mv = upsert_model_version(conn, the_model, kept=False)
                 evaluation_id = self._register_evaluation(
                     conn, staging, prepared[2], tmp.path, dv, mv
                 )
@@ -535,6 +504,7 @@ class Workspace(JobsMixin):
         with self._lock:
             return self._results.get(evaluation_id)
 
+    @storage_guard
     def delete_evaluation(self, evaluation_id: int) -> None:
         """Remove an evaluation's row and artifacts."""
         record = self.get_evaluation(evaluation_id)
