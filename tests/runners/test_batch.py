@@ -59,7 +59,7 @@ def test_scores_in_input_order_with_progress(model_and_images):
     np.testing.assert_allclose(direct.scores, res.scores)
 
 
-@pytest.mark.parametrize(("workers", "prefetch"), [(1, 1), (2, 3)])
+@pytest.mark.parametrize(("workers", "prefetch"), [(0, 1), (1, 1), (2, 3)])
 def test_resume_after_interruption(model_and_images, tmp_path, workers, prefetch):
     path, _, _, paths = model_and_images
     out = tmp_path / "preds"

@@ -139,6 +139,24 @@ def _load_shard(out_dir: Path, index: int, expected: int) -> np.ndarray | list[D
         return None
 
 
+class _Inline:
+    """A stand-in for the pool when ``workers=0``: the task runs when its result is asked for."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return _Deferred(fn, args)
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+class _Deferred:
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.fn, self.args = fn, args
+
+    def result(self) -> Any:
+        return self.fn(*self.args)
+
+
 def _run(
     runner: Runner,
     items: Sequence[Any],
@@ -184,8 +202,12 @@ def _run(
         s = starts[b]
         return make_batch(items[s : s + batch_size])
 
-    window = max(1, prefetch, workers)
-    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="assay-decode")
+    if workers == 0:  # no decoding threads: decode, then run, in this thread
+        pool: Any = _Inline()
+        window = 1
+    else:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assay-decode")
+        window = max(1, prefetch, workers)
     pending: deque[tuple[int, Future[Any]]] = deque()
     queue = iter(todo)
     try:
@@ -228,6 +250,12 @@ def _run(
     )
 
 
+def default_workers() -> int:
+    """Decoding threads: one per two cores, 1 to 4 (decoding small images holds the GIL a good
+    part of the time, so more threads than that contend rather than help)."""
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
 def run_images(
     runner: Runner,
     paths: Sequence[str | Path],
@@ -235,18 +263,21 @@ def run_images(
     batch_size: int = 32,
     out_dir: str | Path | None = None,
     progress: Progress | None = None,
-    workers: int = 2,
+    workers: int | None = None,
     prefetch: int = 2,
 ) -> BatchResult:
     """Run an image model over image files, in order, ``batch_size`` at a time.
 
-    ``workers`` threads decode and preprocess up to ``max(workers, prefetch)`` batches ahead of the
-    model. ``progress(done, total)`` is called once at the start (``done`` = images already on disk)
+    ``workers`` threads (default: ``default_workers()``) decode and preprocess up to
+    ``max(workers, prefetch)`` batches ahead of the model; ``workers=0`` decodes in the calling
+    thread, one batch after another. ``progress(done, total)`` is called once at the start (``done`` = images already on disk)
     and after each batch is written; an exception it raises stops the run, with every finished
     batch kept in ``out_dir`` for the next run.
     """
     spec = runner.spec
     paths = [str(p) for p in paths]
+    if workers is None:
+        workers = default_workers()
 
     def make(chunk: Sequence[str]) -> tuple[np.ndarray, list[Geometry]]:
         return load_batch(list(chunk), spec)

@@ -47,6 +47,8 @@ class OnnxRunner(BaseRunner):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
+        # Idle intra-op threads sleep instead of spinning: the decoding threads need those cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(
                 str(self.path), options, providers=["CPUExecutionProvider"]

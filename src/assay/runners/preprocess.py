@@ -50,9 +50,11 @@ class Geometry:
 
 def decode_image(path: str | Path, channels: str = "RGB") -> Image.Image:
     """Open and fully decode an image file in the spec's colour mode ("BGR" decodes as RGB)."""
+    mode = "L" if channels == "L" else "RGB"
     try:
         with Image.open(path) as im:
-            return im.convert("L" if channels == "L" else "RGB")
+            im.load()
+            return im if im.mode == mode else im.convert(mode)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"cannot decode the image ({reason})", file=str(path)) from None
@@ -84,9 +86,11 @@ def _resize_geometry(
 def resize_image(image: Image.Image, spec: PreprocessSpec) -> tuple[Image.Image, Geometry]:
     """Resize (stretch / shorter side / letterbox) and centre-crop; the geometry to map back."""
     w, h = image.size
-    (rw, rh), (iw, ih) = _resize_geometry(w, h, spec)
-    resample = _RESAMPLE[spec.interpolation]
-    out = image if (rw, rh) == (w, h) else image.resize((rw, rh), resample)
+    if spec.resize_mode == "stretch" and spec.resize is None and spec.crop is None and spec.size:
+        rh, rw = ih, iw = spec.size  # the common case, without the general geometry
+    else:
+        (rw, rh), (iw, ih) = _resize_geometry(w, h, spec)
+    out = image if (rw, rh) == (w, h) else image.resize((rw, rh), _RESAMPLE[spec.interpolation])
     sx, sy = rw / w, rh / h
     if spec.resize_mode == "letterbox":
         ox, oy = (iw - rw) // 2, (ih - rh) // 2
@@ -102,29 +106,39 @@ def resize_image(image: Image.Image, spec: PreprocessSpec) -> tuple[Image.Image,
     return out, Geometry(w, h, sx, sy)
 
 
-def normalize(pixels: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+def sample_shape(hw: tuple[int, int], spec: PreprocessSpec) -> tuple[int, int, int]:
+    """The shape of one preprocessed sample of (height, width) pixels."""
+    c = spec.n_channels
+    return (c, *hw) if (spec.layout or "NCHW") == "NCHW" else (*hw, c)
+
+
+def normalize(
+    pixels: np.ndarray, spec: PreprocessSpec, out: np.ndarray | None = None
+) -> np.ndarray:
     """HWC (or HW) uint8 pixels -> the spec's channel order, scale, mean / std, layout and dtype.
 
-    The result is one sample (CHW or HWC) without the batch axis.
+    The result is one sample (CHW or HWC) without the batch axis, written into ``out`` when given
+    (a slot of a preallocated batch: no temporary copies).
     """
     arr = pixels if pixels.ndim == 3 else pixels[:, :, None]
     if spec.channels == "BGR":
         arr = arr[:, :, ::-1]
+    nchw = (spec.layout or "NCHW") == "NCHW"
+    if nchw:
+        arr = arr.transpose(2, 0, 1)
     dtype = np.dtype(spec.dtype or "float32")
+    if out is None:
+        out = np.empty(arr.shape, dtype)
     if dtype.kind in "ui":
-        out = arr.astype(dtype, copy=False)
-    else:
-        out = arr.astype(np.float32)
-        if spec.scale != 1.0:
-            out *= np.float32(spec.scale)
-        if any(spec.mean):
-            out -= np.asarray(spec.mean, dtype=np.float32)
-        if any(v != 1 for v in spec.std):
-            out /= np.asarray(spec.std, dtype=np.float32)
-        out = out.astype(dtype, copy=False)
-    if (spec.layout or "NCHW") == "NCHW":
-        out = out.transpose(2, 0, 1)
-    return np.ascontiguousarray(out)
+        np.copyto(out, arr, casting="unsafe")
+        return out
+    np.multiply(arr, np.float32(spec.scale), out=out, casting="unsafe")
+    bshape = (-1, 1, 1) if nchw else (1, 1, -1)
+    if any(spec.mean):
+        out -= np.asarray(spec.mean, dtype=np.float32).reshape(bshape).astype(dtype)
+    if any(v != 1 for v in spec.std):
+        out /= np.asarray(spec.std, dtype=np.float32).reshape(bshape).astype(dtype)
+    return out
 
 
 def preprocess_image(image: Image.Image, spec: PreprocessSpec) -> tuple[np.ndarray, Geometry]:
@@ -137,14 +151,20 @@ def preprocess_image(image: Image.Image, spec: PreprocessSpec) -> tuple[np.ndarr
 
 def load_batch(paths: list[str | Path], spec: PreprocessSpec) -> tuple[np.ndarray, list[Geometry]]:
     """Decode and preprocess images into one batch tensor (N, ...) and their geometries."""
-    samples, geos = [], []
-    for p in paths:
-        x, g = preprocess_image(decode_image(p, spec.channels), spec)
-        samples.append(x)
-        geos.append(g)
-    if samples and any(s.shape != samples[0].shape for s in samples):
-        raise InputError(
-            "images of different sizes after preprocessing; set 'size' or 'resize' in the spec",
-            file=str(paths[0]),
-        )
-    return (np.stack(samples) if samples else np.empty((0,), np.float32)), geos
+    batch: np.ndarray | None = None
+    geos = []
+    for i, p in enumerate(paths):
+        image = decode_image(p, spec.channels)
+        resized, geo = resize_image(image, spec)
+        pixels = np.asarray(resized)
+        shape = sample_shape(pixels.shape[:2], spec)
+        if batch is None:
+            batch = np.empty((len(paths), *shape), np.dtype(spec.dtype or "float32"))
+        elif batch.shape[1:] != shape:
+            raise InputError(
+                "images of different sizes after preprocessing; set 'size' or 'resize' in the spec",
+                file=str(p),
+            )
+        normalize(pixels, spec, out=batch[i])
+        geos.append(geo)
+    return (batch if batch is not None else np.empty((0,), np.float32)), geos
