@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assay.evaluation.classification import evaluate_classification
-from assay.server.answers import MAX_CACHED_CURVES, MAX_CACHED_OPTIMA
+from assay.server.answers import MAX_CACHED_CURVE_POINTS, MAX_CACHED_CURVES, MAX_CACHED_OPTIMA
 from assay.server.app import create_app
 from assay.server.config import Limits
 from assay.server.deps import EvaluationContext
@@ -76,6 +76,7 @@ def test_classification_thresholds_labels_and_curves(hammered: tuple[TestClient,
             assert client.get(f"{base}/labels/{label}?threshold={t}&limit=2").status_code == 200
     memo = _context(client, seeded.text)
     assert len(memo["curves"]) <= MAX_CACHED_CURVES
+    assert memo["curves"].weight <= MAX_CACHED_CURVE_POINTS
     assert len(memo["optima"]) <= MAX_CACHED_OPTIMA
     res = client.app.state.workspace.peek_results(seeded.text)  # type: ignore[attr-defined]
     sizes = _mappings(res)

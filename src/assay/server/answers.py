@@ -9,7 +9,6 @@ points, and the per-evaluation caches. Nothing here computes a metric or knows a
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,7 @@ from assay.store import evaluation_public
 
 MAX_CURVE_POINTS = 1000
 MAX_CACHED_CURVES = 512
+MAX_CACHED_CURVE_POINTS = 400_000  # per evaluation: about 13 MB of Python floats
 MAX_CACHED_OPTIMA = 64
 INTERVALS_N = 200
 
@@ -135,25 +135,27 @@ def curve(
 ) -> dict[str, Any]:
     """One curve, down-sampled to at most 1,000 points.
 
-    Curves do not move with the threshold, so each answer is kept (a bounded LRU per evaluation,
-    keyed by what the curve depends on: its kind, label, IoU and bins).
+    Curves do not move with the threshold, so each answer is kept (an LRU per evaluation bounded
+    in entries and in points, keyed by what the curve depends on: its kind, label, IoU and bins).
     """
     res = ctx.results
     res.check_label(label)
     point = res.point(at)
     key = (kind, label, point.iou, bins)
-    memo: OrderedDict[tuple[Any, ...], dict[str, Any]] = ctx.memo.setdefault(
-        "curves", OrderedDict()
+    memo: LRU[tuple[Any, ...], dict[str, Any]] = ctx.cached(
+        "curves",
+        lambda: LRU(MAX_CACHED_CURVES, weigh=curve_points, max_weight=MAX_CACHED_CURVE_POINTS),
     )
     answer = memo.get(key)
     if answer is None:
         answer = downsample(res.curve(kind, label, point, bins=bins))
         memo[key] = answer
-        while len(memo) > MAX_CACHED_CURVES:
-            memo.popitem(last=False)
-    else:
-        memo.move_to_end(key)
     return answer
+
+
+def curve_points(answer: dict[str, Any]) -> int:
+    """The weight of a cached curve: the number of values in its series (at least 1)."""
+    return max(1, sum(len(v) for v in answer.values() if isinstance(v, list | np.ndarray)))
 
 
 def downsample(answer: dict[str, Any], max_points: int = MAX_CURVE_POINTS) -> dict[str, Any]:

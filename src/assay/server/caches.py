@@ -18,12 +18,23 @@ V = TypeVar("V")
 
 
 class LRU(MutableMapping[K, V], Generic[K, V]):
-    """At most ``maxsize`` entries; the least recently used goes first. Thread-safe."""
+    """At most ``maxsize`` entries and, with a ``weigh`` function, at most ``max_weight`` in all
+    (e.g. the points of cached curves); the least recently used goes first. Thread-safe."""
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(
+        self,
+        maxsize: int,
+        *,
+        weigh: Callable[[V], int] | None = None,
+        max_weight: int | None = None,
+    ) -> None:
         if maxsize < 1:
             raise ValueError("maxsize must be at least 1")
         self.maxsize = maxsize
+        self.weigh = weigh
+        self.max_weight = max_weight
+        self.weight = 0
+        self._weights: dict[K, int] = {}
         self._data: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -35,14 +46,28 @@ class LRU(MutableMapping[K, V], Generic[K, V]):
 
     def __setitem__(self, key: K, value: V) -> None:
         with self._lock:
+            self._drop(key)
             self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
+            if self.weigh is not None:
+                self._weights[key] = self.weigh(value)
+                self.weight += self._weights[key]
+            while len(self._data) > self.maxsize or (
+                self.max_weight is not None
+                and self.weight > self.max_weight
+                and len(self._data) > 1
+            ):
+                self._drop(next(iter(self._data)))
 
     def __delitem__(self, key: K) -> None:
         with self._lock:
+            if key not in self._data:
+                raise KeyError(key)
+            self._drop(key)
+
+    def _drop(self, key: K) -> None:
+        if key in self._data:
             del self._data[key]
+            self.weight -= self._weights.pop(key, 0)
 
     def __iter__(self) -> Iterator[K]:
         with self._lock:

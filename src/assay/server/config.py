@@ -40,7 +40,7 @@ class Limits:
     job_queue: int = 16  # jobs waiting (429 beyond)
     job_seconds: float = 3600.0  # a job running longer is stopped and fails
     max_image_pixels: int = 64_000_000  # thumbnails of larger images are refused (422)
-    cached_evaluations: int = 32  # per-evaluation memos kept
+    cached_evaluations: int = 16  # per-evaluation memos kept (curves, optima, report)
     cached_sample_tables: int = 16  # sample look-ups kept
     cached_media_roots: int = 256  # dataset versions' media roots kept
     cached_optima: int = 64  # detection optimal points kept per evaluation
