@@ -322,3 +322,48 @@ def test_opening_a_workspace_on_a_full_disk_is_one_line(
     monkeypatch.setattr(Path, "mkdir", full)
     with pytest.raises(StorageError, match="no space left on device"):
         Workspace(tmp_path / "new-home")
+
+
+_SIZE_LIMITED = textwrap.dedent(
+    """
+    import resource, signal, sys
+    sys.path.insert(0, {root!r})
+    import pyarrow as pa
+    from assay.store import Workspace
+    from tests.store.fakes import FakeResults, fake_loader
+
+    ws = Workspace({home!r}, loader=fake_loader)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+    try:
+        ws.save_run(FakeResults.random(n={n}), name=None, params={{"note": "x" * {note}}},
+                    dataset=("d", "classification", {gt!r}, pa.table({{"id": ["a"]}}), None),
+                    model=("m", None, None))
+    except Exception as exc:
+        print(type(exc).__name__, exc)
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("n", "note", "reason"),
+    [
+        (100_000, 0, "file too large for the file system"),  # numpy's short write
+        (10, 1_000_000, "the catalog reports 'disk I/O error'"),  # SQLite's WAL write
+    ],
+)
+def test_a_real_write_limit_stores_nothing(
+    ws: Workspace, files: tuple[Path, Path], n: int, note: int, reason: str
+) -> None:
+    """A real refusal by the kernel (RLIMIT_FSIZE: the same short writes and errors as a full
+    disk, no root needed) for the artifacts, then for the catalog."""
+    before, disk = _counts(ws), _on_disk(ws)
+    script = _SIZE_LIMITED.format(
+        root=str(ROOT), home=str(ws.home), gt=str(files[0]), n=n, note=note
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == (
+        f"StorageError {ws.home}: cannot write the workspace ({reason}); nothing was stored"
+    )
+    _assert_nothing_stored(ws, before, disk)

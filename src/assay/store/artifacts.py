@@ -99,7 +99,12 @@ def write_arrays(folder: Path, arrays: dict[str, np.ndarray], meta: dict[str, An
         array = _storable(name, np.asarray(array))
         path = folder / f"{name}.npy"
         with open(path, "wb") as f:
-            np.save(f, array, allow_pickle=False)
+            try:
+                np.save(f, array, allow_pickle=False)
+            except OSError as exc:
+                if exc.errno is not None:
+                    raise
+                _raise_write_error(f, exc)  # numpy's "N requested and M written"
             f.flush()
             os.fsync(f.fileno())
         names.append(name)
@@ -109,6 +114,14 @@ def write_arrays(folder: Path, arrays: dict[str, np.ndarray], meta: dict[str, An
         f.flush()
         os.fsync(f.fileno())
     fsync_dir(folder)
+
+
+def _raise_write_error(f: Any, exc: OSError) -> None:
+    """numpy reports a short write (a full disk, a quota, a size limit) without its errno: one
+    more byte written to the file (being discarded anyway) raises the system's own error."""
+    f.flush()
+    os.write(f.fileno(), b"\0")
+    raise exc
 
 
 def _storable(name: str, array: np.ndarray) -> np.ndarray:
