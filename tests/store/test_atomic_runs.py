@@ -367,3 +367,35 @@ def test_a_real_write_limit_stores_nothing(
         f"StorageError {ws.home}: cannot write the workspace ({reason}); nothing was stored"
     )
     _assert_nothing_stored(ws, before, disk)
+
+
+def _run_writer(home: str, gt: str, pred: str, worker: int) -> list[int]:
+    ws = Workspace(home, loader=fake_loader)  # its garbage collection runs beside the writer
+    samples = pa.table({"id": [f"s{i}" for i in range(50)]})
+    return [
+        ws.save_run(
+            FakeResults.random(seed=worker * 100 + i),
+            name=f"w{worker}-{i}",
+            dataset=("pets", "classification", gt, samples, None),
+            model=("resnet", None, pred),
+        ).id
+        for i in range(10)
+    ]
+
+
+def test_two_processes_storing_runs(ws: Workspace, files: tuple[Path, Path]) -> None:
+    import multiprocessing
+
+    args = [(str(ws.home), str(files[0]), str(files[1]), w) for w in range(2)]
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        ids = [i for batch in pool.starmap(_run_writer, args) for i in batch]
+    assert len(set(ids)) == 20
+    assert _counts(ws) == {
+        "datasets": 1,
+        "dataset_versions": 1,
+        "models": 1,
+        "model_versions": 1,
+        "evaluations": 20,
+    }
+    assert sorted(p.name for p in ws.evaluations_dir.iterdir()) == sorted(map(str, ids))
+    assert [p.name for p in ws.datasets_dir.iterdir()] == ["1"]
