@@ -48,6 +48,7 @@ class Staging:
 
     def __init__(self) -> None:
         self._moved: list[tuple[Path, Path | None]] = []  # (target, backup of what it replaced)
+        self.replaced_samples: list[int] = []  # dataset versions whose samples table changed
 
     def move(self, source: Path, target: Path) -> None:
         """Rename a folder into place (a folder left there by a crash is removed first)."""

@@ -152,14 +152,13 @@ class Workspace(JobsMixin):
             self._write_samples(content, folder, new=True)
             staging.move(folder, self.datasets_dir / str(version_id))
         elif attach_media(conn, staging, version_id, self._samples_path(version_id), content):
-            self._forget_samples.append(version_id)
+            staging.replaced_samples.append(version_id)
         return version_id
 
     @contextmanager
     def _transaction(self) -> Iterator[tuple[Any, Staging]]:
         """A catalog write transaction with its renames: both happen, or neither."""
         staging = Staging()
-        self._forget_samples: list[int] = []
         try:
             with self.catalog.write() as conn:
                 yield conn, staging
@@ -167,8 +166,8 @@ class Workspace(JobsMixin):
             staging.undo()
             raise
         finally:
-            with self._lock:
-                for version_id in self._forget_samples:
+            with self._lock:  # a samples table replaced (or put back): read it again
+                for version_id in staging.replaced_samples:
                     self._samples.pop(version_id, None)
         staging.finish()
 
