@@ -168,7 +168,7 @@ class Connection:
 
 async def soak(
     port: int, token: str, urls: dict[str, Callable[[], str]], bad: Callable[[], str],
-    clients: int, seconds: float, on_warm: Callable[[], None],
+    clients: int, seconds: float, on_warm: Callable[[], None], on_sample: Callable[[], None],
 ) -> tuple[list[float], Counter[str], int]:  # fmt: skip
     latencies: list[float] = []
     outcomes: Counter[str] = Counter()
@@ -213,7 +213,12 @@ async def soak(
             authed.close()
             anonymous.close()
 
-    await asyncio.gather(*(client(k) for k in range(clients)))
+    async def sample() -> None:
+        while time.monotonic() < deadline:
+            await asyncio.sleep(seconds / 6)
+            on_sample()
+
+    await asyncio.gather(sample(), *(client(k) for k in range(clients)))
     return latencies, outcomes, len(latencies)
 
 
@@ -246,11 +251,13 @@ def main() -> None:
                 **more_scenarios(ids, classes, det_classes, n),
             }
             rss: dict[str, float] = {"start": rss_mib(proc.pid)}
+            series: list[float] = []
             began = time.perf_counter()
             latencies, outcomes, count = asyncio.run(
                 soak(
                     port, token, urls, hostile(ids), args.clients, args.seconds,
                     lambda: rss.__setitem__("after warm-up", rss_mib(proc.pid)),
+                    lambda: series.append(rss_mib(proc.pid)),
                 )
             )  # fmt: skip
             elapsed = time.perf_counter() - began
@@ -269,6 +276,9 @@ def main() -> None:
     )
     print("answers    " + ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items())))
     print("server RSS " + ", ".join(f"{k} {v:.0f} MiB" for k, v in rss.items()))
+    print(
+        "RSS every " + f"{args.seconds / 6:g} s: " + ", ".join(f"{v:.0f}" for v in series) + " MiB"
+    )
     print(f"health after the run: {'ok' if alive else 'FAILED'}")
     if outcomes["5xx"] or outcomes["connection error"] or not alive:
         raise SystemExit(1)
