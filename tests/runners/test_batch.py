@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -66,6 +67,7 @@ def test_resume_after_interruption(model_and_images, tmp_path, workers, prefetch
     full = run_images(load_runner(path), paths, batch_size=4)
 
     first = Counting(load_runner(path))
+    switch = sys.getswitchinterval()
 
     def stop_after_two(done, total):
         if done >= 8:
@@ -82,6 +84,7 @@ def test_resume_after_interruption(model_and_images, tmp_path, workers, prefetch
             prefetch=prefetch,
         )
     assert first.batches == 2
+    assert sys.getswitchinterval() == switch  # put back after the interrupted run
     assert sorted(p.name for p in out.glob("batch-*.npz")) == [
         "batch-000000.npz",
         "batch-000001.npz",
