@@ -39,7 +39,7 @@ def test_softmax_of_a_linear_map(tmp_path):
 def test_logits_with_softmax_activation_and_labels_file(tmp_path):
     path, w, b = linear_softmax(tmp_path / "lin.onnx", softmax=False, n_classes=3)
     (tmp_path / "lin.labels.txt").write_text("cat\ndog\nfox\n")
-    runner = load_runner(path, activation="softmax")
+    runner = load_runner(path, activation="softmax", runner_options={"threads": 1})
     assert runner.describe().classes == ("cat", "dog", "fox")
     x = np.random.default_rng(1).uniform(size=(4, 3, 8, 8)).astype(np.float32)
     np.testing.assert_allclose(runner.predict(x), reference_probs(x, w, b), rtol=1e-5, atol=1e-6)

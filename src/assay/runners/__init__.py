@@ -1,10 +1,14 @@
 """Model adapters behind one small protocol, preprocessing specs, and batch inference.
 
-    >>> from assay.runners import load_runner, run_images          # doctest: +SKIP
-    >>> runner = load_runner("model.onnx")                          # spec: model.preprocess.json
-    >>> runner.describe().classes
-    >>> res = run_images(runner, paths, batch_size=32, out_dir="preds/", progress=print)
-    >>> res.scores                                                  # (N, C), in input order
+    >>> from assay.runners import load_runner, run_images
+    >>> runner = load_runner("model.onnx")  # doctest: +SKIP
+    >>> runner.describe().classes  # doctest: +SKIP
+    ('cat', 'dog')
+    >>> res = run_images(runner, paths, batch_size=32, out_dir="preds/")  # doctest: +SKIP
+    >>> res.scores.shape  # (N, C), in input order  # doctest: +SKIP
+    (2000, 2)
+
+``load_runner`` reads ``model.preprocess.json`` / ``.yaml`` next to the model when there is one.
 
 Backends: ONNX Runtime (``.onnx``) and scikit-learn via skops (``.skops``) in the default install;
 OpenVINO IR (``.xml`` + ``.bin``, the ``openvino`` extra), TorchScript (``.pt``, the ``torch``

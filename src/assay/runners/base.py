@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -250,11 +250,19 @@ def available_backends() -> dict[str, bool]:
     return dict(sorted(out.items()))
 
 
-def load_runner(path: str | Path, spec: PreprocessSpec | None = None, **overrides: Any) -> Runner:
+def load_runner(
+    path: str | Path,
+    spec: PreprocessSpec | None = None,
+    *,
+    runner_options: Mapping[str, Any] | None = None,
+    **overrides: Any,
+) -> Runner:
     """Load a model with the runner its file type asks for.
 
     ``spec``: the preprocessing spec (default: the file next to the model, else defaults);
-    ``overrides``: spec fields given as keyword arguments, over the spec. A missing file, a file that
+    ``overrides``: spec fields given as keyword arguments, over the spec; ``runner_options``: keyword
+    arguments of the backend's runner (``threads`` for ONNX Runtime and TorchScript, ``device`` for
+    OpenVINO, ``extra_trusted`` for skops). A missing file, a file that
     is not a model, or a spec that does not fit the model raises ``InputError`` naming the file; a
     backend whose extra is not installed raises ``MissingExtraError`` naming the extra.
 
@@ -268,7 +276,7 @@ def load_runner(path: str | Path, spec: PreprocessSpec | None = None, **override
     if path.suffix.lower() == ".bin" and entry.extra == "openvino":
         path = path.with_suffix(".xml")
     factory = _import_target(entry, path)
-    return factory(path, resolved)
+    return factory(path, resolved, **dict(runner_options or {}))
 
 
 def check_output_classes(
