@@ -24,7 +24,7 @@ def list_evaluations(workspace: WorkspaceDep) -> FastJSONResponse:
     return FastJSONResponse({"items": items})
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, responses={429: {"description": "too many jobs waiting"}})
 def create_evaluation(body: EvaluationCreate, request: Request) -> JobCreated:
     """Evaluate files on the server's disk (under the allowed roots) in a background job; poll
     ``GET /api/jobs/{id}``, cancel with ``DELETE /api/jobs/{id}``; 429 when too many wait."""
