@@ -108,8 +108,8 @@ class JobRunner:
         self._wake = threading.Event()
         self._done: dict[int, threading.Event] = {}
         self._stopping = False
+        # started with the first job: a server that never runs one has no dispatcher polling
         self._thread = threading.Thread(target=self._loop, name="assay-jobs", daemon=True)
-        self._thread.start()
 
     # ------------------------------------------------------------------ requests
 
@@ -118,9 +118,13 @@ class JobRunner:
         with self._lock:
             if len(self._queue) >= self.limits.job_queue:
                 raise QueueFull(f"{len(self._queue)} jobs are waiting already; try again later")
+            if self._stopping:
+                raise QueueFull("the server is stopping")
             job = self.workspace.create_job(params)
             self._queue.append((job.id, params))
             self._done[job.id] = threading.Event()
+            if not self._thread.is_alive():
+                self._thread.start()
         self._wake.set()
         return job
 
@@ -164,7 +168,8 @@ class JobRunner:
         for job_id, item in running.items():
             self._stop(item.process)
             self._settle(job_id, item.process, INTERRUPTED)
-        self._thread.join(timeout=2)
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
 
     def counts(self) -> dict[str, int]:
         """Jobs queued and running now."""
