@@ -57,6 +57,37 @@ def brute_pred(s: np.ndarray, t: float) -> np.ndarray:
     return np.where(s.max(axis=1) >= t, s.argmax(axis=1), -1)
 
 
+def sk_averages(y, pred, n_classes):
+    """scikit-learn's averages with ``zero_division=np.nan`` over all classes (NaN where
+    undefined), and per metric the number of classes where it is defined (the macro's span).
+    A prediction of -1 ("below threshold") is no class: an FN of the annotated class only."""
+    labels = list(range(n_classes))
+    out, over = {}, {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # zero_division=nan never warns
+        for avg in ("macro", "micro", "weighted"):
+            p, r, f, _ = skm.precision_recall_fscore_support(
+                y, pred, labels=labels, average=avg, zero_division=np.nan
+            )
+            out.update({f"{avg}_precision": p, f"{avg}_recall": r, f"{avg}_f1": f})
+        p, r, f, _ = skm.precision_recall_fscore_support(
+            y, pred, labels=labels, average=None, zero_division=np.nan
+        )
+    for name, arr in (("precision", p), ("recall", r), ("f1", f)):
+        over[name] = int(np.isfinite(arr).sum())
+    return out, over
+
+
+def assert_averages(got, ref):
+    assert list(got) == list(ref)
+    for key, value in ref.items():
+        g = got[key]
+        if np.isnan(value):
+            assert g is None or np.isnan(g), key
+        else:
+            assert g is not None and g == pytest.approx(value, abs=TOL), key
+
+
 @FAST
 @given(single_cases, st.sampled_from([0.0, 0.3, 0.5, 0.71]))
 def test_counts_and_averages_match_sklearn(case, t):
@@ -70,35 +101,86 @@ def test_counts_and_averages_match_sklearn(case, t):
         assert tp[c] == np.sum((y == c) & (pred == c))
         assert n_pred[c] == np.sum(pred == c)
         assert n_true[c] == np.sum(y == c)
-    present = [c for c in range(n_classes) if n_pred[c] + n_true[c] > 0]
     av = clf.averages(tp, n_pred, n_true)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for avg in ("macro", "weighted", "micro"):
-            p, r, f, _ = skm.precision_recall_fscore_support(
-                y, pred, labels=present, average=avg, zero_division=0
-            )
-            assert av[f"{avg}_precision"] == pytest.approx(p, abs=TOL)
-            assert av[f"{avg}_recall"] == pytest.approx(r, abs=TOL)
-            assert av[f"{avg}_f1"] == pytest.approx(f, abs=TOL)
+    assert_averages(av, sk_averages(y, pred, n_classes)[0])
     if t == 0.0:
-        rep = skm.classification_report(y, s.argmax(axis=1), output_dict=True, zero_division=0)
+        rep = skm.classification_report(y, s.argmax(axis=1), output_dict=True, zero_division=np.nan)
         prec, rec, f1 = clf.prf_from_counts(tp, n_pred, n_true)
-        for c in present:
+        for c in range(n_classes):
+            if str(c) not in rep:  # neither labeled nor predicted: every value undefined
+                assert np.isnan(prec[c]) and np.isnan(rec[c]) and np.isnan(f1[c])
+                continue
             d = rep[str(c)]
-            assert np.nan_to_num(prec[c]) == pytest.approx(d["precision"], abs=TOL)
-            assert np.nan_to_num(rec[c]) == pytest.approx(d["recall"], abs=TOL)
-            assert f1[c] == pytest.approx(d["f1-score"], abs=TOL)
-        assert av["macro_f1"] == pytest.approx(rep["macro avg"]["f1-score"], abs=TOL)
-        assert av["weighted_precision"] == pytest.approx(rep["weighted avg"]["precision"], abs=TOL)
+            np.testing.assert_allclose(
+                [prec[c], rec[c], f1[c]], [d["precision"], d["recall"], d["f1-score"]], atol=TOL
+            )
+        for avg in ("macro", "weighted"):
+            d = rep[f"{avg} avg"]
+            ref = [d["precision"], d["recall"], d["f1-score"]]
+            got = [av[f"{avg}_{k}"] for k in ("precision", "recall", "f1")]
+            np.testing.assert_allclose(np.array(got, dtype=float), ref, atol=TOL)
 
 
-def test_undefined_precision_is_nan_but_zero_in_macro():
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 2**31),
+    st.integers(1, 60),
+    st.integers(1, 6),
+    st.booleans(),
+)
+def test_averages_match_sklearn_nan_convention(seed, n, n_classes, multilabel):
+    """Random predictions over random subsets of the classes: classes never predicted, never
+    labeled, neither, samples with no prediction; the averages and the span of each macro
+    average equal scikit-learn's with ``zero_division=np.nan``."""
+    rng = np.random.default_rng(seed)
+    if multilabel:  # scikit-learn reads a single indicator column as a 1-d binary target
+        n_classes = max(n_classes, 2)
+    labeled = rng.random(n_classes) < 0.7
+    predicted = rng.random(n_classes) < 0.7
+    if multilabel:
+        y = (rng.random((n, n_classes)) < 0.4) & labeled
+        pred = (rng.random((n, n_classes)) < 0.4) & predicted
+        tp, n_pred, n_true = (pred & y).sum(0), pred.sum(0), y.sum(0)
+    else:
+        labeled[rng.integers(n_classes)] = True
+        y = rng.choice(np.flatnonzero(labeled), n)
+        pred = rng.choice(np.r_[-1, np.flatnonzero(predicted)], n)
+        pred = np.where(rng.random(n) < 0.4, y, pred)  # some hits
+        tp = np.bincount(y[pred == y], minlength=n_classes)
+        n_pred = np.bincount(pred[pred >= 0], minlength=n_classes)
+        n_true = np.bincount(y, minlength=n_classes)
+    ref, over = sk_averages(y, pred, n_classes)
+    assert_averages(clf.averages(tp, n_pred, n_true), ref)
+    p, r, f = clf.prf_from_counts(tp, n_pred, n_true)
+    assert over == {
+        "precision": int((n_pred > 0).sum()),
+        "recall": int((n_true > 0).sum()),
+        "f1": int(((n_pred + n_true) > 0).sum()),
+    }
+    assert over == {k: int(np.isfinite(v).sum()) for k, v in zip(over, (p, r, f), strict=True)}
+    batch = clf.averages_batch(tp[None], n_pred[None], n_true[None])
+    assert_averages({k: v[0] for k, v in batch.items()}, ref)
+
+
+def test_undefined_values_drop_out_of_the_averages():
     p, r, f = clf.prf_from_counts(np.array([0, 2, 0]), np.array([0, 2, 0]), np.array([1, 2, 0]))
     assert np.isnan(p[0]) and r[0] == 0 and f[0] == 0
     assert np.isnan(p[2]) and np.isnan(r[2]) and np.isnan(f[2])
     av = clf.averages(np.array([0, 2, 0]), np.array([0, 2, 0]), np.array([1, 2, 0]))
-    assert av["macro_precision"] == 0.5  # class 2 neither labeled nor predicted: excluded
+    # precision over class 1 only (0 never predicted, 2 neither), recall and F1 over 0 and 1
+    assert av["macro_precision"] == 1.0 and av["macro_recall"] == 0.5 and av["macro_f1"] == 0.5
+    assert av["weighted_precision"] == 1.0 and av["weighted_recall"] == pytest.approx(2 / 3)
+    # nothing predicted: every precision undefined, recall 0
+    av = clf.averages(np.array([0, 0]), np.array([0, 0]), np.array([1, 2]))
+    assert av["macro_precision"] is None and av["micro_precision"] is None
+    assert av["weighted_precision"] is None and av["macro_recall"] == 0.0
+    assert av["micro_recall"] == 0.0 and av["macro_f1"] == 0.0
+    # every predicted class unlabeled: scikit-learn's nan-aware average falls back to the plain
+    # mean of the defined values (0) when their weights are all 0
+    av = clf.averages(np.array([0, 0]), np.array([0, 2]), np.array([2, 0]))
+    ref, _ = sk_averages(np.array([0, 0]), np.array([1, 1]), 2)
+    assert_averages(av, ref)
+    assert av["weighted_precision"] == 0.0 and av["macro_precision"] == 0.0
 
 
 @FAST
@@ -274,14 +356,7 @@ def test_multilabel_matches_sklearn(seed, n, n_classes, decimals, t):
     assert np.array_equal(tp, (pred & y).sum(axis=0))
     assert np.array_equal(n_pred, pred.sum(axis=0))
     assert np.array_equal(n_true, y.sum(axis=0))
-    present = [c for c in range(n_classes) if n_pred[c] + n_true[c] > 0]
-    if present:
-        av = clf.averages(tp, n_pred, n_true)
-        p, r, f, _ = skm.precision_recall_fscore_support(
-            y, pred, labels=present, average="macro", zero_division=0
-        )
-        assert av["macro_f1"] == pytest.approx(f, abs=TOL)
-        assert av["macro_precision"] == pytest.approx(p, abs=TOL)
+    assert_averages(clf.averages(tp, n_pred, n_true), sk_averages(y, pred, n_classes)[0])
     auc, ap = rk.ovr_auc_ap(y, s, multilabel=True)
     for c in range(n_classes):
         if 0 < y[:, c].sum() < n:

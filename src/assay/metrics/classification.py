@@ -6,10 +6,12 @@ Semantics (one definition each, see DESIGN.md):
   score is at least the threshold ``t``, else "no prediction" (index ``-1``).
 - Multi-label: class ``c`` is predicted when ``score_c >= t``.
 - Per class, precision is undefined (NaN) with nothing predicted, recall with nothing labeled,
-  F1 when the class is neither labeled nor predicted. Macro averages follow scikit-learn's
-  ``classification_report(..., zero_division=0)``: they run over the classes that are labeled or
-  predicted at least once, an undefined precision or recall counting as 0. Weighted averages weight
-  by the number labeled. Micro averages pool the counts.
+  F1 = 2 TP / (2 TP + FP + FN) when the class is neither labeled nor predicted. Every average runs
+  over the classes where its metric is defined, as scikit-learn's ``zero_division=np.nan``: macro
+  precision over the classes predicted at least once, macro recall over those labeled at least
+  once, macro F1 over those labeled or predicted; weighted averages weight those classes by the
+  number labeled. Micro averages pool the counts (precision undefined with nothing predicted,
+  recall with nothing labeled).
 """
 
 from __future__ import annotations
@@ -102,11 +104,13 @@ def prf_from_counts(
 
 
 def averages(tp: np.ndarray, n_pred: np.ndarray, n_true: np.ndarray) -> dict[str, float | None]:
-    """Macro, micro and weighted precision / recall / F1 (None when no class is labeled or
-    predicted).
+    """Macro, micro and weighted precision / recall / F1, each over the classes where its metric
+    is defined (None where it is defined for none). Here class 1 is never predicted: macro
+    precision is over class 0 alone, macro recall and F1 over both.
 
-    >>> averages(np.array([1, 0]), np.array([2, 0]), np.array([1, 1]))["macro_f1"]
-    0.3333333333333333
+    >>> a = averages(np.array([1, 0]), np.array([2, 0]), np.array([1, 1]))
+    >>> a["macro_precision"], a["macro_recall"], a["macro_f1"]
+    (0.5, 0.5, 0.3333333333333333)
     """
     batch = averages_batch(np.asarray(tp)[None], np.asarray(n_pred)[None], np.asarray(n_true)[None])
     return {k: (float(v[0]) if np.isfinite(v[0]) else None) for k, v in batch.items()}
@@ -123,21 +127,26 @@ def averages_batch(tp: np.ndarray, n_pred: np.ndarray, n_true: np.ndarray) -> di
     n_pred = np.asarray(n_pred, dtype=np.float64)
     n_true = np.asarray(n_true, dtype=np.float64)
     precision, recall, f1 = prf_from_counts(tp, n_pred, n_true)
-    present = (n_pred + n_true) > 0
-    n_present = present.sum(axis=1)
-    w = np.where(present, n_true, 0.0)
-    w_sum = w.sum(axis=1)
     out: dict[str, np.ndarray] = {}
     with np.errstate(invalid="ignore", divide="ignore"):
         for name, arr in (("precision", precision), ("recall", recall), ("f1", f1)):
-            a0 = np.where(present, np.nan_to_num(arr, nan=0.0), 0.0)
-            out[f"macro_{name}"] = np.where(n_present > 0, a0.sum(axis=1) / n_present, np.nan)
-            out[f"weighted_{name}"] = np.where(w_sum > 0, (a0 * w).sum(axis=1) / w_sum, np.nan)
+            defined = np.isfinite(arr)
+            k = defined.sum(axis=1)
+            a0 = np.where(defined, arr, 0.0)
+            macro = np.where(k > 0, a0.sum(axis=1) / np.maximum(k, 1), np.nan)
+            w = np.where(defined, n_true, 0.0)
+            w_sum = w.sum(axis=1)
+            # scikit-learn's nan-aware average: where every defined class has no support, the
+            # plain mean of the defined values (all 0 then: such a class has no TP)
+            weighted = np.where(w_sum > 0, (a0 * w).sum(axis=1) / np.maximum(w_sum, 1), macro)
+            out[f"macro_{name}"] = macro
+            out[f"weighted_{name}"] = weighted
         stp, spred, strue = tp.sum(axis=1), n_pred.sum(axis=1), n_true.sum(axis=1)
-        # zero_division=0 as for the macro averages: nothing predicted (or labeled) scores 0.
-        out["micro_precision"] = np.where(spred > 0, stp / spred, np.where(strue > 0, 0.0, np.nan))
-        out["micro_recall"] = np.where(strue > 0, stp / strue, np.where(spred > 0, 0.0, np.nan))
-        out["micro_f1"] = np.where(spred + strue > 0, 2 * stp / (spred + strue), np.nan)
+        out["micro_precision"] = np.where(spred > 0, stp / np.maximum(spred, 1), np.nan)
+        out["micro_recall"] = np.where(strue > 0, stp / np.maximum(strue, 1), np.nan)
+        out["micro_f1"] = np.where(
+            spred + strue > 0, 2 * stp / np.maximum(spred + strue, 1), np.nan
+        )
     order = [
         f"{k}_{m}" for k in ("macro", "micro", "weighted") for m in ("precision", "recall", "f1")
     ]
