@@ -9,7 +9,7 @@ JPEGs of 96x80 pixels (decoded and stretched to 64x64). Then it times each loop 
 times, interleaved (the best and the median are printed):
 
 - assay: ``run_images`` (Pillow decoding in a thread pool, overlapped with inference, every batch
-  written to a shard in a temp folder as a resumable run does);
+  appended to the scores file of a temp folder, as a resumable run does);
 - bare: decode then run, one batch after another, in one thread (the loop people write by hand);
 - bare, pre-decoded: ``session.run`` over the already decoded arrays (the model alone, the ceiling).
 
@@ -151,7 +151,7 @@ def main() -> None:
         a, b = assay_run(), bare_run()
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
         loops = (
-            ("assay run_images (decode overlapped, shards to disk)", assay_run),
+            ("assay run_images (decode overlapped, scores streamed to disk)", assay_run),
             ("bare onnxruntime loop (decode, then run)", bare_run),
             ("bare onnxruntime, pre-decoded arrays (model only)", bare_predecoded),
         )

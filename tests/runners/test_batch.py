@@ -85,10 +85,7 @@ def test_resume_after_interruption(model_and_images, tmp_path, workers, prefetch
         )
     assert first.batches == 2
     assert sys.getswitchinterval() == switch  # put back after the interrupted run
-    assert sorted(p.name for p in out.glob("batch-*.npz")) == [
-        "batch-000000.npz",
-        "batch-000001.npz",
-    ]
+    assert (out / "scores.f64").stat().st_size == 8 * 4 * 8  # two batches: 8 rows of 4 scores
     assert not list(out.glob(".*tmp"))
 
     second = Counting(load_runner(path))
@@ -97,7 +94,7 @@ def test_resume_after_interruption(model_and_images, tmp_path, workers, prefetch
     assert second.batches == 4 and res.computed_batches == 4 and res.resumed_batches == 2
     assert seen[0] == 8 and seen[-1] == 23
     np.testing.assert_array_equal(res.scores, full.scores)
-    assert len(list(out.glob("batch-*.npz"))) == 6
+    assert (out / "scores.f64").stat().st_size == 23 * 4 * 8
     manifest = json.loads((out / "manifest.json").read_text())
     assert (
         manifest["n"] == 23 and manifest["n_batches"] == 6 and manifest["classes"] == list("abcd")
@@ -109,15 +106,38 @@ def test_resume_after_interruption(model_and_images, tmp_path, workers, prefetch
     np.testing.assert_array_equal(again.scores, full.scores)
 
 
-def test_a_broken_shard_is_computed_again(model_and_images, tmp_path):
+def test_a_torn_tail_is_cut_and_computed_again(model_and_images, tmp_path):
     path, _, _, paths = model_and_images
     out = tmp_path / "preds"
     full = run_images(load_runner(path), paths, batch_size=10, out_dir=out)
-    (out / "batch-000001.npz").write_bytes(b"garbage")
+    scores = out / "scores.f64"
+    data = scores.read_bytes()
+    scores.write_bytes(data[: 8 * 4 * 13 + 5])  # killed while writing batch 2 (rows 10..19)
     runner = Counting(load_runner(path))
     res = run_images(runner, paths, batch_size=10, out_dir=out)
-    assert runner.batches == 1
+    assert runner.batches == 2 and res.resumed_batches == 1
     np.testing.assert_array_equal(res.scores, full.scores)
+    assert scores.read_bytes() == data
+
+
+def test_a_broken_detection_shard_is_computed_again(tmp_path):
+    path = constant_outputs(
+        tmp_path / "det.onnx",
+        {
+            "boxes": np.array([[0.0, 0.0, 8.0, 8.0]]),
+            "scores": np.array([0.5]),
+            "labels": np.array([0]),
+        },
+    )
+    paths = write_images(tmp_path / "images", 5, size=(16, 16))
+    out = tmp_path / "preds"
+    full = run_images(load_runner(path, task="detection"), paths, batch_size=2, out_dir=out)
+    (out / "batch-000001.npz").write_bytes(b"garbage")
+    runner = Counting(load_runner(path, task="detection"))
+    res = run_images(runner, paths, batch_size=2, out_dir=out)
+    assert runner.batches == 1
+    for a, b in zip(res.detections, full.detections, strict=True):
+        np.testing.assert_array_equal(a.boxes, b.boxes)
 
 
 def test_a_folder_of_another_run_is_refused(model_and_images, tmp_path):
@@ -136,7 +156,7 @@ def test_a_bad_image_stops_the_run_naming_it(model_and_images, tmp_path):
     bad.write_bytes(b"not a png")
     with pytest.raises(InputError, match=r"img_0007.png: cannot decode the image"):
         run_images(load_runner(path), paths, batch_size=4, out_dir=tmp_path / "p")
-    assert (tmp_path / "p" / "batch-000000.npz").is_file()
+    assert (tmp_path / "p" / "scores.f64").stat().st_size == 4 * 4 * 8  # the batch before it
 
 
 def test_detection_run_resumes_with_boxes(tmp_path):

@@ -4,11 +4,13 @@ callback, and predictions streamed to disk so an interrupted run resumes where i
 Images are decoded and preprocessed by a small thread pool (Pillow releases the GIL while it decodes
 and resizes) a few batches ahead of the model; the main thread only runs the model and writes.
 
-With ``out_dir``, each batch's predictions land in ``batch-000000.npz``, ``batch-000001.npz``...
-(written to a temp name, then renamed: a shard is there whole or not at all) beside a
-``manifest.json`` that fingerprints the run (model file, spec, inputs, batch size). Running again
-with the same ``out_dir`` reads the finished shards back and computes only the missing batches; a
-folder holding another run is refused.
+With ``out_dir``, predictions are written as each batch finishes, beside a ``manifest.json`` that
+fingerprints the run (model file, spec, inputs, batch size): scores are appended to ``scores.f64``
+(float64 rows, one write per batch; ``scores.json`` gives the width), detections go to one
+``batch-000000.npz``, ``batch-000001.npz``... per batch (written to a temp name, then renamed).
+Running again with the same ``out_dir`` reads the finished batches back and computes only the
+missing ones; a torn tail (a run killed mid-write) is cut off; a folder holding another run is
+refused.
 
     >>> res = run_images(runner, paths, batch_size=32, out_dir="preds/",          # doctest: +SKIP
     ...                  progress=lambda done, total: print(done, total))
@@ -141,6 +143,70 @@ def _load_shard(out_dir: Path, index: int, expected: int) -> np.ndarray | list[D
         return None
 
 
+class _Shards:
+    """Detections: one ``batch-NNNNNN.npz`` per batch (temp name, then renamed)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def load(self, results: list[Any], starts: list[int], batch_size: int, n: int) -> None:
+        for b, s in enumerate(starts):
+            results[b] = _load_shard(self.folder, b, min(batch_size, n - s))
+
+    def write(self, b: int, pred: Any) -> None:
+        _save_shard(self.folder, b, pred)
+
+    def close(self) -> None:
+        pass
+
+
+class _ScoreLog:
+    """Scores: rows of float64 appended to ``scores.f64`` in input order, one write per batch;
+    ``scores.json`` (written with the first batch) gives the row width. On resume, the whole
+    batches at the head of the file are read back and a torn tail (a run killed mid-write) is cut
+    off, so the run goes on from the first missing batch."""
+
+    def __init__(self, folder: Path) -> None:
+        self.data = folder / "scores.f64"
+        self.meta = folder / "scores.json"
+        self.width: int | None = None
+        self.fh: Any = None
+
+    def load(self, results: list[Any], starts: list[int], batch_size: int, n: int) -> None:
+        rows = 0
+        if self.meta.is_file() and self.data.is_file():
+            try:
+                self.width = int(json.loads(self.meta.read_text(encoding="utf-8"))["width"])
+            except (ValueError, KeyError, TypeError):
+                self.width = None
+        if self.width:
+            rows = min(n, self.data.stat().st_size // (8 * self.width))
+            if rows < n:
+                rows -= rows % batch_size  # whole batches only
+            data = np.fromfile(self.data, dtype="<f8", count=rows * self.width)
+            data = data.reshape(rows, self.width)
+            for b, s in enumerate(starts):
+                if s + min(batch_size, n - s) <= rows:
+                    results[b] = data[s : s + batch_size]
+        self.fh = open(self.data, "r+b" if self.data.exists() else "wb")  # noqa: SIM115
+        self.fh.truncate(rows * 8 * (self.width or 0))
+        self.fh.seek(0, os.SEEK_END)
+
+    def write(self, b: int, pred: Any) -> None:
+        arr = np.ascontiguousarray(pred, dtype="<f8")
+        if self.width is None:
+            self.width = int(arr.shape[1])
+            tmp = self.meta.with_name(f".{self.meta.name}.tmp")
+            tmp.write_text(json.dumps({"width": self.width, "dtype": "<f8"}), encoding="utf-8")
+            os.replace(tmp, self.meta)
+        self.fh.write(arr.tobytes())
+        self.fh.flush()
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+
+
 class _Inline:
     """A stand-in for the pool when ``workers=0``: the task runs when its result is asked for."""
 
@@ -192,8 +258,10 @@ def _run(
                 "classes": list(info.classes) if info.classes else None,
             },
         )
-        for b, s in enumerate(starts):
-            results[b] = _load_shard(folder, b, min(batch_size, n - s))
+    sink: _ScoreLog | _Shards | None = None
+    if folder is not None:
+        sink = _Shards(folder) if runner.spec.task == "detection" else _ScoreLog(folder)
+        sink.load(results, starts, batch_size, n)
     todo = [b for b, r in enumerate(results) if r is None]
     resumed = len(starts) - len(todo)
     done = sum(min(batch_size, n - starts[b]) for b, r in enumerate(results) if r is not None)
@@ -230,14 +298,16 @@ def _run(
             if nxt is not None:  # keep the decoders busy while the model runs
                 pending.append((nxt, pool.submit(task, nxt)))
             pred = runner.predict(x, geos) if geos is not None else runner.predict(x)
-            if folder is not None:
-                _save_shard(folder, b, pred)
+            if sink is not None:
+                sink.write(b, pred)
             results[b] = pred
             done += len(geos) if geos is not None else len(x)
             if progress is not None:
                 progress(done, n)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if sink is not None:
+            sink.close()
         sys.setswitchinterval(switch)
 
     classes = runner.describe().classes
