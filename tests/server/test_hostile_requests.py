@@ -253,3 +253,9 @@ def test_quoted_paths_in_media_ids(client: TestClient) -> None:
     for sample_id in (quote("1:0/../../etc/passwd", safe=""), "1" * 70, f"{BIG}:{BIG}"):
         answer = client.get(f"/api/samples/{sample_id}/media")
         assert answer.status_code in (404, 422)
+
+
+def test_long_values_are_not_echoed_whole(client: TestClient, seeded: Seeded) -> None:
+    answer = client.get(f"/api/evaluations/{seeded.image}/samples?actual=" + "x" * 1500)
+    detail = answer.json()["detail"]
+    assert answer.status_code == 422 and len(detail) < 200 and detail.endswith("...")

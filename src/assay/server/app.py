@@ -212,6 +212,7 @@ def validation_message(exc: RequestValidationError) -> str:
         name = ".".join(loc) or "request"
         message = str(error.get("msg", "invalid value"))
         if "input" in error and not isinstance(error["input"], dict | list):
-            message += f", got {error['input']!r}"
+            given = repr(error["input"])
+            message += f", got {given if len(given) <= 80 else given[:60] + '...'}"
         parts.append(f"{name}: {message}")
     return "; ".join(parts) or "invalid request"
