@@ -62,6 +62,40 @@ def reference(y, s, t):
     return pred, m
 
 
+def sk_averages(y, pred, n_classes):
+    """scikit-learn's averages with ``zero_division=np.nan`` over all classes (None where
+    undefined), and the number of classes where each metric is defined (the macro's span). A
+    prediction of -1 ("Below threshold") is no class: an FN of the annotated class only."""
+    labels = list(range(n_classes))
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # zero_division=nan never warns
+        for avg in ("macro", "micro", "weighted"):
+            p, r, f, _ = skm.precision_recall_fscore_support(
+                y, pred, labels=labels, average=avg, zero_division=np.nan
+            )
+            out.update({f"{avg}_precision": p, f"{avg}_recall": r, f"{avg}_f1": f})
+        per = skm.precision_recall_fscore_support(
+            y, pred, labels=labels, average=None, zero_division=np.nan
+        )[:3]
+    over = {
+        k: int(np.isfinite(v).sum())
+        for k, v in zip(("precision", "recall", "f1"), per, strict=True)
+    }
+    return {k: None if np.isnan(v) else float(v) for k, v in out.items()}, over
+
+
+def assert_summary_matches_sklearn(summ, y, pred, n_classes):
+    ref, over = sk_averages(y, pred, n_classes)
+    for key, value in ref.items():
+        if value is None:
+            assert summ[key] is None, key
+        else:
+            assert summ[key] == pytest.approx(value, abs=TOL), key
+    assert {k: summ["macro_over"][k] for k in over} == over
+    return ref, over
+
+
 def json_safe(answer):
     return json.loads(json.dumps(answer, allow_nan=False))
 
@@ -98,16 +132,7 @@ def test_threshold_queries_equal_recomputation(seed, C, dec, dtype, absent, thre
             assert d["total_labeled"] == np.sum(y == c)
         summ = r.summary(at(t))
         assert summ["accuracy"] == pytest.approx(np.mean(pred == y), abs=TOL)
-        present = [c for c in range(C) if np.any(y == c) or np.any(pred == c)]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            p, rec, f, _ = skm.precision_recall_fscore_support(
-                y, pred, labels=present, average="macro", zero_division=0
-            )
-        assert summ["macro_f1"] == pytest.approx(f, abs=TOL)
-        assert summ["macro_precision"] == pytest.approx(p, abs=TOL)
-        assert summ["macro_recall"] == pytest.approx(rec, abs=TOL)
-        assert summ["macro_over"]["f1"] == len(present)
+        assert_summary_matches_sklearn(summ, y, pred, C)
         # top-1 (argmax) accuracy never moves with the threshold: scikit-learn's accuracy_score
         assert summ["top1_accuracy"] == pytest.approx(skm.accuracy_score(y, s.argmax(1)), abs=TOL)
         prob = r.confusion(at(t), normalize="probability")["matrix"]
@@ -124,12 +149,15 @@ def test_summary_matches_sklearn_at_zero():
     y, s = data(1, 400, 7, None)
     r = ClassificationResults(y, s, threshold=0.0)
     summ = r.summary()
-    rep = skm.classification_report(y, s.argmax(1), output_dict=True, zero_division=0)
+    rep = skm.classification_report(y, s.argmax(1), output_dict=True, zero_division=np.nan)
     assert summ["task"] == "classification" and summ["threshold"] == 0.0
     assert summ["accuracy"] == pytest.approx(rep["accuracy"], abs=TOL)
     assert summ["top1_accuracy"] == pytest.approx(rep["accuracy"], abs=TOL)
     assert summ["macro_f1"] == pytest.approx(rep["macro avg"]["f1-score"], abs=TOL)
-    assert summ["weighted_recall"] == pytest.approx(rep["weighted avg"]["recall"], abs=TOL)
+    for avg in ("macro", "weighted"):
+        for key in ("precision", "recall"):
+            assert summ[f"{avg}_{key}"] == pytest.approx(rep[f"{avg} avg"][key], abs=TOL)
+    assert summ["weighted_f1"] == pytest.approx(rep["weighted avg"]["f1-score"], abs=TOL)
     assert [x["k"] for x in summ["top_k"]] == [1, 3, 5]
     for x in summ["top_k"]:
         assert x["value"] == pytest.approx(skm.top_k_accuracy_score(y, s, k=x["k"]), abs=TOL)
@@ -380,14 +408,11 @@ def test_multilabel_results():
         assert summ["accuracy"] == pytest.approx(skm.accuracy_score(y, pred), abs=TOL)
         assert summ["hamming_loss"] == pytest.approx(skm.hamming_loss(y, pred), abs=TOL)
         assert summ["top1_accuracy"] is None and summ["top_k"] == []
-        f = skm.f1_score(y, pred, average="micro", zero_division=0)
+        f = skm.f1_score(y, pred, average="micro", zero_division=np.nan)
         assert summ["micro_f1"] == pytest.approx(f, abs=TOL)
-        present = np.flatnonzero(y.any(0) | pred.any(0))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            mf = skm.f1_score(y, pred, labels=present, average="macro", zero_division=0)
+        mf = skm.f1_score(y, pred, average="macro", zero_division=np.nan)
         assert summ["macro_f1"] == pytest.approx(mf, abs=TOL)
-        assert summ["macro_over"]["f1"] == present.size
+        assert_summary_matches_sklearn(summ, y, pred, C)
         items = r.per_class(at(t))["items"]
         for c, name in enumerate("abcd"):
             assert items[c]["label"] == name
@@ -545,3 +570,118 @@ def test_input_validation(y, s, msg):
     classes = ["a", "b"] if isinstance(y[0], str) else None
     with pytest.raises(InputError, match=msg):
         ClassificationResults(y, s, classes)
+
+
+def random_case(seed, n, C, dec, multilabel):
+    """Scores with ties (rounded), a class never labeled, a class never predicted (its scores
+    tiny), as hypothesis draws them."""
+    rng = np.random.default_rng(seed)
+    if multilabel:
+        y = rng.random((n, C)) < 0.35
+        s = np.clip(rng.random((n, C)) * 0.7 + 0.3 * y, 0, 1)
+        y[:, rng.integers(C)] = False if rng.random() < 0.5 else y[:, 0]
+        s[:, rng.integers(C)] *= 0.05 if rng.random() < 0.5 else 1.0
+    else:
+        labels = np.arange(C)
+        if C > 2 and rng.random() < 0.5:
+            labels = np.delete(labels, rng.integers(C))  # a class never labeled
+        y = rng.choice(labels, n)
+        logits = rng.normal(size=(n, C)) * 1.5
+        logits[np.arange(n), y] += rng.uniform(0, 2.5)
+        s = np.exp(logits)
+        s /= s.sum(axis=1, keepdims=True)
+        if rng.random() < 0.5:
+            s[:, rng.integers(C)] *= 0.01  # a class (almost surely) never predicted
+    if dec is not None:
+        s = np.round(s, dec)
+    return y, s
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(0, 2**31),
+    st.integers(1, 80),
+    st.integers(2, 6),
+    st.sampled_from([None, 1, 2]),
+    st.booleans(),
+    st.lists(st.sampled_from([0.0, 0.2, 0.45, 0.5, 0.8, 1.0]), min_size=1, max_size=3),
+)
+def test_averages_and_macro_over_match_sklearn_nan_convention(seed, n, C, dec, ml, thresholds):
+    """Every average at any threshold equals scikit-learn's with ``zero_division=np.nan``, and
+    ``macro_over`` counts exactly the classes where scikit-learn's per-class value is defined
+    (single-label: a sample below the threshold is an FN, never a prediction)."""
+    y, s = random_case(seed, n, C, dec, ml)
+    r = ClassificationResults(y, s, multilabel=ml)
+    for t in thresholds:
+        pred = s >= t if ml else reference(y, s, t)[0]
+        summ = r.summary(at(t))
+        _, over = assert_summary_matches_sklearn(summ, y, pred, C)
+        items = r.per_class(at(t))["items"]
+        for key in ("precision", "recall", "f1"):
+            assert over[key] == sum(it[key] is not None for it in items)
+
+
+def test_never_predicted_class_leaves_macro_precision():
+    """The report's case: a class never predicted has no precision, so macro precision is over
+    the other classes and says so; recall and F1 still count it (as 0)."""
+    y = np.array([0, 0, 1, 1, 2, 2, 3, 3, 4, 4])
+    s = np.eye(5)[[0, 0, 1, 0, 2, 2, 3, 3, 0, 0]] * 0.8 + 0.04
+    summ = ClassificationResults(y, s, threshold=0.0).summary()
+    assert summ["macro_over"]["precision"] == 4
+    assert summ["macro_over"]["recall"] == 5 and summ["macro_over"]["f1"] == 5
+    p = skm.precision_score(y, s.argmax(1), average="macro", zero_division=np.nan)
+    assert summ["macro_precision"] == pytest.approx(p) == (0.4 + 1 + 1 + 1) / 4
+
+
+def brute_optimum(r, metric, thresholds):
+    """The highest threshold with the best summary value (None never best)."""
+    key = {"f1": "macro_f1", "precision": "macro_precision", "recall": "macro_recall"}.get(
+        metric, metric
+    )
+    values = [(r.summary(at(float(t)))[key], float(t)) for t in thresholds]
+    if all(v is None for v, _ in values):
+        return None, None
+    best = max(v for v, _ in values if v is not None)
+    return best, max(t for v, t in values if v is not None and v >= best - 1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(0, 2**31),
+    st.integers(1, 60),
+    st.integers(2, 5),
+    st.sampled_from([None, 1, 2]),
+)
+def test_optimal_single_label_equals_brute_force(seed, n, C, dec):
+    """The sweep maximises the summary's own macro definitions: equal to trying every distinct
+    top score through summary() (ties to the highest threshold)."""
+    y, s = random_case(seed, n, C, dec, False)
+    r = ClassificationResults(y, s)
+    grid = np.unique(s.max(axis=1))
+    for metric in CLASSIFICATION_OPTIMA:
+        best, t = brute_optimum(r, metric, grid)
+        opt = r.optimal(metric)
+        assert opt["value"] == pytest.approx(best, abs=1e-12), metric
+        assert opt["threshold"] == pytest.approx(t, abs=0), metric
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**31), st.integers(1, 40), st.integers(2, 5))
+def test_optimal_multilabel_equals_brute_force(seed, n, C):
+    """Multi-label scores on the 0.01 grid, so the optimum's candidates hold every distinct
+    score: equal to trying them all (and 1.0) through summary()."""
+    rng = np.random.default_rng(seed)
+    grid = np.linspace(0, 1, 101)
+    y, s = random_case(seed, n, C, None, True)
+    k = int(rng.choice([100, 20, 5]))  # coarser grids: more ties
+    s = grid[np.rint(s * k).astype(int) * (100 // k)]
+    r = ClassificationResults(y, s, multilabel=True)
+    candidates = np.unique(np.r_[s.ravel(), 1.0])
+    for metric in CLASSIFICATION_OPTIMA:
+        best, t = brute_optimum(r, metric, candidates)
+        opt = r.optimal(metric)
+        if best is None:  # e.g. recall with nothing labeled
+            assert opt["value"] is None
+            continue
+        assert opt["value"] == pytest.approx(best, abs=1e-12), metric
+        assert opt["threshold"] == t, metric

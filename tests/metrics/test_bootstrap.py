@@ -48,13 +48,26 @@ def _mean_defined(values):
     return float(np.mean(values)) if values else np.nan
 
 
+def sk_averages(y, pred, C):
+    """scikit-learn's macro / weighted / micro averages with ``zero_division=np.nan`` over all
+    classes: each over the classes where its metric is defined (NaN where none is)."""
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # zero_division=nan never warns
+        for avg in ("macro", "weighted", "micro"):
+            p, r, f, _ = skm.precision_recall_fscore_support(
+                y, pred, labels=list(range(C)), average=avg, zero_division=np.nan
+            )
+            out.update({f"{avg}_precision": p, f"{avg}_recall": r, f"{avg}_f1": f})
+    return out
+
+
 def reference_single(y, s, t):
     """Every summary metric of one replicate, from scratch (scikit-learn where it has one)."""
     n, C = s.shape
     eps = np.finfo(s.dtype).eps
     top = s.max(axis=1)
     pred = np.where(top >= s.dtype.type(t), s.argmax(axis=1), -1)
-    present = [c for c in range(C) if np.any(y == c) or np.any(pred == c)]
     out = {
         "accuracy": np.mean(pred == y),
         "top1_accuracy": skm.accuracy_score(y, s.argmax(axis=1)),
@@ -63,13 +76,7 @@ def reference_single(y, s, t):
         * (0.5 if C < 3 else 1),
         "ece": cal.expected_calibration_error(top, s.argmax(axis=1) == y),
     }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for avg in ("macro", "weighted", "micro"):
-            p, r, f, _ = skm.precision_recall_fscore_support(
-                y, pred, labels=present, average=avg, zero_division=0
-            )
-            out.update({f"{avg}_precision": p, f"{avg}_recall": r, f"{avg}_f1": f})
+    out.update(sk_averages(y, pred, C))
     out["roc_auc_macro"] = _mean_defined(
         [skm.roc_auc_score(y == c, s[:, c]) for c in range(C) if 0 < np.sum(y == c) < n]
     )
@@ -84,7 +91,6 @@ def reference_multi(y, s, t):
     pred = s >= t
     eps = np.finfo(s.dtype).eps
     p = np.clip(s, eps, 1 - eps)
-    present = [c for c in range(C) if y[:, c].any() or pred[:, c].any()]
     out = {
         "accuracy": skm.accuracy_score(y, pred),
         "hamming_loss": skm.hamming_loss(y, pred),
@@ -92,19 +98,7 @@ def reference_multi(y, s, t):
         "brier": np.mean((s - y) ** 2),
         "ece": cal.expected_calibration_error(s.ravel(), y.ravel()),
     }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for avg in ("macro", "weighted", "micro"):
-            pr, r, f, _ = skm.precision_recall_fscore_support(
-                y, pred, labels=present, average=avg, zero_division=0
-            )
-            out.update({f"{avg}_precision": pr, f"{avg}_recall": r, f"{avg}_f1": f})
-    # undefined (None in the summary) where scikit-learn says 0: weighted averages when nothing
-    # is labeled, every average when nothing is labeled or predicted
-    for avg in ("weighted",) if not y.any() else ():
-        out.update({f"{avg}_{k}": np.nan for k in ("precision", "recall", "f1")})
-    for avg in ("macro", "micro", "weighted") if not present else ():
-        out.update({f"{avg}_{k}": np.nan for k in ("precision", "recall", "f1")})
+    out.update(sk_averages(y, pred, C))
     out["roc_auc_macro"] = _mean_defined(
         [skm.roc_auc_score(y[:, c], s[:, c]) for c in range(C) if 0 < y[:, c].sum() < n]
     )
@@ -132,7 +126,7 @@ def assert_replicates_equal(got, idx, y, s, t, reference):
     st.sampled_from([None, 1, 2]),
     st.booleans(),
     st.sampled_from([np.float32, np.float64]),
-    st.sampled_from([0.0, 0.3, 0.5]),
+    st.sampled_from([0.0, 0.3, 0.5, 0.8]),  # 0.8: classes never predicted in a replicate
 )
 def test_single_label_replicates_equal_a_per_replicate_reference(seed, C, dec, absent, dtype, t):
     y, s = single(seed, 60, C, dec, absent, dtype)

@@ -80,17 +80,23 @@ def _cell_counts(vals, starts, csum, t):
 
 @njit(cache=True)
 def _sweep(order, y_true, pred, top, n_true, n_classes, metric):
-    """Metric after predicting the samples in ``order`` (top descending), at each distinct top."""
+    """Metric after predicting the samples in ``order`` (top descending), at each distinct top.
+
+    Macro averages run over the classes where the metric is defined (as the summary): F1 over the
+    classes labeled or predicted, precision over those predicted, recall over those labeled."""
     n = order.shape[0]
     tp = np.zeros(n_classes, dtype=np.int64)
     npred = np.zeros(n_classes, dtype=np.int64)
-    present = 0
+    present = 0  # classes labeled or predicted
+    labeled = 0
+    predicted = 0
     for c in range(n_classes):
         if n_true[c] > 0:
             present += 1
+            labeled += 1
     sum_f1 = 0.0
-    sum_p = 0.0
-    sum_r = 0.0
+    sum_p = 0.0  # over the classes predicted
+    sum_r = 0.0  # over the classes labeled
     tot_tp = 0
     best = -1.0
     best_t = top[order[0]] if n else 0.0
@@ -103,24 +109,26 @@ def _sweep(order, y_true, pred, top, n_true, n_classes, metric):
             hit = 1 if y_true[s] == p else 0
             old_f1 = 2.0 * tp[p] / (n_true[p] + npred[p]) if n_true[p] + npred[p] > 0 else 0.0
             old_p = tp[p] / npred[p] if npred[p] > 0 else 0.0
-            old_r = tp[p] / n_true[p] if n_true[p] > 0 else 0.0
-            if n_true[p] == 0 and npred[p] == 0:
-                present += 1
+            if npred[p] == 0:
+                predicted += 1
+                if n_true[p] == 0:
+                    present += 1
             npred[p] += 1
             tp[p] += hit
             tot_tp += hit
             sum_f1 += 2.0 * tp[p] / (n_true[p] + npred[p]) - old_f1
             sum_p += tp[p] / npred[p] - old_p
-            sum_r += (tp[p] / n_true[p] if n_true[p] > 0 else 0.0) - old_r
+            if hit:
+                sum_r += 1.0 / n_true[p]
             j += 1
         if metric == 0:
             v = sum_f1 / present
         elif metric == 1:
             v = tot_tp / n
         elif metric == 2:
-            v = sum_p / present
+            v = sum_p / predicted
         elif metric == 3:
-            v = sum_r / present
+            v = sum_r / labeled
         else:
             v = 2.0 * tot_tp / (n + j)
         if v > best + 1e-12:

@@ -178,13 +178,20 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
     def summary(self, at: OperatingPoint | None = None) -> dict[str, Any]:
         """Headline metrics at the threshold (default: the evaluation's); O(C log N). See
         :mod:`assay.evaluation.results` for the keys. ``macro_over`` counts the classes each macro
-        average runs over: precision / recall / F1 the classes labeled or predicted (an undefined
-        value counting 0, as scikit-learn's ``zero_division=0``), ROC AUC the classes with
-        positives and negatives, average precision the classes with positives.
+        average runs over, the classes where its metric is defined (as scikit-learn's
+        ``zero_division=np.nan``): precision the classes predicted at least once at the threshold
+        (a sample below it predicts nothing), recall the classes labeled at least once, F1 the
+        classes labeled or predicted, ROC AUC the classes with positives and negatives, average
+        precision the classes with positives. Weighted averages weight the same classes by the
+        number labeled; micro precision is None with nothing predicted.
 
         >>> s = ClassificationResults([0, 1, 0], [[.9, .1, 0], [.2, .8, 0], [.5, .5, 0]]).summary()
         >>> s["macro_f1"], s["top1_accuracy"], s["top_k"], s["macro_over"]["roc_auc"]
         (1.0, 1.0, [{'k': 1, 'value': 1.0}], 2)
+        >>> r = ClassificationResults([0, 1, 2], [[.9, .1, 0], [.8, .2, 0], [.3, .3, .4]])
+        >>> s = r.summary(OperatingPoint(threshold=0.5))  # class 1 never predicted, 2 below
+        >>> s["macro_precision"], s["macro_recall"], s["macro_over"]["precision"]
+        (0.5, 0.3333333333333333, 1)
         """
         t = self._t(at)
         k = self._counts(t)
@@ -212,11 +219,11 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         out["log_loss"] = _f(self._log_loss)
         out["brier"] = _f(self._brier)
         out["ece"] = _f(self._ece)
-        present = int(((k["n_pred"] + k["n_true"]) > 0).sum())
+        predicted, labeled = k["n_pred"] > 0, k["n_true"] > 0
         out["macro_over"] = {
-            "precision": present,
-            "recall": present,
-            "f1": present,
+            "precision": int(predicted.sum()),
+            "recall": int(labeled.sum()),
+            "f1": int((predicted | labeled).sum()),
             "roc_auc": int(np.isfinite(self._auc).sum()),
             "average_precision": int(np.isfinite(self._ap).sum()),
         }
