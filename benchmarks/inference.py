@@ -2,10 +2,11 @@
 
     .venv/bin/python benchmarks/inference.py                 # 2,000 JPEGs, batch 32, 5 runs each
     .venv/bin/python benchmarks/inference.py --n 500 --repeats 1 --batch 16
+    .venv/bin/python benchmarks/inference.py --image-size 320x240  # photo-sized sources
 
 Builds a small conv net with the onnx helper API (3x64x64 input: two stride-2 3x3 convolutions with
 16 and 32 channels, global average pool, linear, softmax; 10 classes) and writes ``--n`` random
-JPEGs of 96x80 pixels (decoded and stretched to 64x64). Then it times each loop ``--repeats``
+JPEGs of 96x80 pixels (``--image-size``; decoded and stretched to 64x64). Then it times each loop ``--repeats``
 times, interleaved (the best and the median are printed):
 
 - assay: ``run_images`` (Pillow decoding in a thread pool, overlapped with inference, every batch
@@ -105,6 +106,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--workers", type=int, default=None, help="decoding threads (default: Assay's)")
+    ap.add_argument("--image-size", default="96x80", help="WxH of the generated JPEGs")
     ap.add_argument(
         "--threads", type=int, default=0, help="onnxruntime intra-op threads (0: default)"
     )
@@ -114,9 +116,10 @@ def main() -> None:
         tmp_path = Path(tmp)
         model = build_model(tmp_path / "bench.onnx")
         t0 = time.perf_counter()
-        paths = write_images(tmp_path / "images", args.n)
+        w, h = (int(v) for v in args.image_size.lower().split("x"))
+        paths = write_images(tmp_path / "images", args.n, size=(w, h))
         print(
-            f"{args.n} JPEGs (96x80) written in {time.perf_counter() - t0:.1f} s; "
+            f"{args.n} JPEGs ({w}x{h}) written in {time.perf_counter() - t0:.1f} s; "
             f"batch {args.batch}; {os.cpu_count()} CPUs; model 3x64x64 conv net"
         )
 
