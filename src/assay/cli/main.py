@@ -318,14 +318,59 @@ def delete(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ASSAY_TOKEN",
+            help="Access token the UI and API clients must present (default: generated and "
+            "printed when --host is not loopback).",
+        ),
+    ] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Serve without a token, even on a non-loopback host.")
+    ] = False,
+    data_root: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--data-root",
+            metavar="<dir>",
+            help="A folder whose files POST /api/datasets and /api/evaluations may read "
+            "(repeatable; the workspace always is one).",
+        ),
+    ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            metavar="<name>",
+            help="Another host name the server is reached by (repeatable; IP addresses, "
+            "localhost and --host always are).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the REST API and the web UI."""
     import uvicorn
 
     from assay.server.app import create_app
+    from assay.server.config import access_for
 
-    typer.echo(f"Assay is serving on http://{host}:{port}  (workspace: {_workspace().home})")
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    try:
+        plan = access_for(host, token=token, no_auth=no_auth)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    app = create_app(
+        host=host,
+        token=plan.token,
+        require_token=plan.require_token,
+        allowed_hosts=allow_host or [],
+        data_roots=data_root or [],
+    )
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    typer.echo(f"Assay is serving on {url}  (workspace: {app.state.workspace.home})")
+    banner = plan.banner(url)
+    if banner:
+        typer.echo(banner)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def main() -> None:  # pragma: no cover - console entry point
