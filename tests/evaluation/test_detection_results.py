@@ -299,3 +299,15 @@ def test_no_image_under_the_named_folder_is_an_error(tmp_path: Path) -> None:
     run = evaluate_files(gt_path, dt_path)  # no --images: a note, not an error
     assert run.notes == [f"found 0 of 6 image files under {tmp_path / 'annotations'}"]
     assert run.samples.column("path").to_pylist() == [None] * 6
+
+
+def test_optimal_points_kept_per_iou_are_bounded(shapes) -> None:
+    from assay.evaluation.detection import MAX_KEPT_OPTIMA
+
+    det = evaluate_detections(*shapes)
+    first = det.optimal("f1", At(iou=0.3))
+    for i in range(1, MAX_KEPT_OPTIMA + 40):
+        det.optimal("f1", At(iou=0.3 + i / 1000))
+    assert len(det._optimal) == MAX_KEPT_OPTIMA
+    # an evicted point is computed again, to the same answer
+    assert det.optimal("f1", At(iou=0.3)) == first

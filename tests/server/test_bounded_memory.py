@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assay.evaluation.classification import evaluate_classification
+from assay.evaluation.detection import MAX_KEPT_OPTIMA
 from assay.server.answers import MAX_CACHED_CURVE_POINTS, MAX_CACHED_CURVES, MAX_CACHED_OPTIMA
 from assay.server.app import create_app
 from assay.server.config import Limits
@@ -55,7 +56,7 @@ def test_detection_optimal_and_feed_per_iou(hammered: tuple[TestClient, Seeded])
     assert len(memo["optima"]) <= MAX_CACHED_OPTIMA
     res = client.app.state.workspace.peek_results(seeded.detection)  # type: ignore[attr-defined]
     sizes = _mappings(res)
-    assert sizes.get("_optimal", 0) <= MAX_CACHED_OPTIMA, sizes
+    assert sizes.get("_optimal", 0) <= MAX_KEPT_OPTIMA, sizes
     assert all(size < N // 2 for size in sizes.values()), sizes
 
 

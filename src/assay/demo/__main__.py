@@ -45,11 +45,16 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from assay.server.app import create_app
+    from assay.server.config import access_for
 
-    console.print(
-        f"\n[bold]Assay is serving the demo on http://{args.host}:{args.port}[/]  (Ctrl+C stops)"
-    )
-    uvicorn.run(create_app(home), host=args.host, port=args.port, log_level="warning")
+    plan = access_for(args.host, token=None, no_auth=False)  # a token beyond loopback
+    app = create_app(home, host=args.host, token=plan.token, require_token=plan.require_token)
+    url = f"http://{args.host}:{args.port}"
+    console.print(f"\n[bold]Assay is serving the demo on {url}[/]  (Ctrl+C stops)")
+    banner = plan.banner(url)
+    if banner:
+        console.print(banner, markup=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 

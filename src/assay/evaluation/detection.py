@@ -53,6 +53,8 @@ from assay.metrics.detection.protocols import bootstrap_ap
 
 __all__ = ["DetectionResults", "evaluate_detections"]
 
+MAX_KEPT_OPTIMA = 64
+
 FORMAT_VERSION = 1
 _MATCH_FIELDS = (
     "gt_order",
@@ -114,7 +116,8 @@ class DetectionResults(_FeedMixin):
         self._cache: OrderedDict[float, _Sweep] = OrderedDict()
         self._at_cache: OrderedDict[tuple[float, float], _At] = OrderedDict()
         self._by_image: tuple[np.ndarray, np.ndarray] | None = None
-        self._optimal: dict[tuple[str, float], dict[str, Any]] = {}
+        # optimal points per (metric, IoU): the IoU is a request value, so the last 64 are kept
+        self._optimal: OrderedDict[tuple[str, float], dict[str, Any]] = OrderedDict()
         self._intervals: dict[str, dict[str, float] | None] | None = None
         self._tables: dict[str, Any] = {}
         k, n_img = len(gt.classes), gt.n_images
@@ -299,7 +302,9 @@ class DetectionResults(_FeedMixin):
         p = self.point(at)
         assert p.iou is not None
         key = (metric, p.iou)
-        if key not in self._optimal:
+        if key in self._optimal:
+            self._optimal.move_to_end(key)
+        else:
             g, d = self.gt, self.dt
             sw = f1_sweep(self._match(p.iou).m, g.labels, g.iscrowd, d.labels, d.scores)
             v = np.nan_to_num(sw[metric], nan=-1.0)
@@ -312,6 +317,8 @@ class DetectionResults(_FeedMixin):
                 "iou": p.iou,
                 "score": float(sw["score"][best]) if found else 0.0,
             }
+            while len(self._optimal) > MAX_KEPT_OPTIMA:
+                self._optimal.popitem(last=False)
         return dict(self._optimal[key])
 
     def headline(self) -> dict[str, Any]:

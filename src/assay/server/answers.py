@@ -66,19 +66,8 @@ def optimal(ctx: EvaluationContext, metric: str, at: OperatingPoint) -> dict[str
     answer = memo.get(key)
     if answer is None:
         answer = res.optimal(metric, point)
-        _trim_results_optima(res)
         memo[key] = answer
     return dict(answer)
-
-
-def _trim_results_optima(res: Any) -> None:
-    """``DetectionResults`` keeps every optimal point it computed in ``_optimal``, a dict without
-    a bound (evaluation/detection.py); until it has one of its own, keep it to the server's
-    bound here (oldest first: dicts keep insertion order)."""
-    kept = getattr(res, "_optimal", None)
-    if isinstance(kept, dict):
-        while len(kept) > MAX_CACHED_OPTIMA:
-            kept.pop(next(iter(kept)))
 
 
 # ---------------------------------------------------------------- labels
