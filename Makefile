@@ -2,9 +2,13 @@
 # (a .venv with the Python dependencies, the web build) once, and is quick when that is done.
 
 PYTHON ?= python3
+# Extras installed with the dev tools; CI adds the model runners' (openvino, torch, hf) so their
+# tests run there: EXTRAS=dev,openvino,torch,hf (torch==2.13.0 is a local CPU build).
+EXTRAS ?= dev
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMPS := .stamps
+comma  := ,
 STATIC := src/assay/server/static/index.html
 # The UI's own files (not the generated src/api/schema.d.ts), and the server code its schema comes from.
 UI_SOURCES  := $(shell find frontend/src -type f ! -name schema.d.ts 2>/dev/null) \
@@ -16,11 +20,15 @@ WEB_SOURCES := $(UI_SOURCES) $(shell find src/assay/server -name '*.py' 2>/dev/n
 
 setup: $(STAMPS)/venv
 
-$(STAMPS)/venv: pyproject.toml
+$(STAMPS)/venv: pyproject.toml $(STAMPS)/extras-$(subst $(comma),-,$(EXTRAS))
 	@mkdir -p $(STAMPS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]'
+	@touch $@
+
+$(STAMPS)/extras-%:
+	@mkdir -p $(STAMPS)
 	@touch $@
 
 $(STAMPS)/node: frontend/package.json frontend/package-lock.json
