@@ -13,10 +13,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _messages() -> dict[type[BaseException], str]:
-    from assay.errors import InputError, NotFoundError, ParameterError
+    from assay.errors import InputError, NotFoundError, ParameterError, StorageError
 
     return {
         InputError: "Error: {exc}",
+        StorageError: "Error: {exc}",
         ParameterError: "Error: {exc}",
         NotFoundError: "Error: {exc}",
         FileNotFoundError: "Error: {exc.filename}: no such file",

@@ -6,6 +6,7 @@ Heavy modules (numpy, numba, the store, the server) are imported inside the comm
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -88,8 +89,15 @@ def _write_json(payload: Any, out: Path) -> None:
         sys.stdout.flush()
     else:
         tmp = out.with_name(out.name + ".tmp")
-        tmp.write_bytes(data + b"\n")
-        tmp.replace(out)
+        try:
+            tmp.write_bytes(data + b"\n")
+            tmp.replace(out)
+        except OSError as exc:  # a full disk, a folder removed meanwhile: one line, no .tmp left
+            tmp.unlink(missing_ok=True)
+            from assay.errors import InputError
+
+            reason = exc.strerror or str(exc)
+            raise InputError(f"cannot write the report ({reason})", file=str(out)) from None
 
 
 def _to_stdout(json_out: Path | None) -> bool:
@@ -104,6 +112,8 @@ def _check_json_path(json_out: Path | None) -> None:
         raise typer.BadParameter(f"{json_out} is a folder, expected a file", param_hint="--json")
     if not json_out.parent.is_dir():
         raise typer.BadParameter(f"{json_out.parent} does not exist", param_hint="--json")
+    if not os.access(json_out.parent, os.W_OK | os.X_OK):
+        raise typer.BadParameter(f"cannot write in {json_out.parent}", param_hint="--json")
 
 
 def _parse_top_k(text: str | None) -> tuple[int, ...] | None:
@@ -162,11 +172,17 @@ def evaluate(
         ),
     ] = None,
     images: Annotated[Path | None, typer.Option(help="Folder of the images (detection).")] = None,
+    allow_media_outside_root: Annotated[
+        bool, typer.Option("--allow-media-outside-root", help=OUTSIDE_HELP)
+    ] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
     intervals: Annotated[bool, typer.Option("--intervals", help=INTERVALS_HELP)] = False,
     top_k: Annotated[str | None, typer.Option("--top-k", help=TOP_K_HELP, metavar="<ks>")] = None,
 ) -> None:
-    """Evaluate predictions against ground truth, print the report and store it in the workspace."""
+    """Evaluate predictions against ground truth, print the report and store it in the workspace.
+
+    Nothing is stored when the command fails: a bad option, bad input, an unknown --parent, a
+    full disk, or a report that cannot be written (its evaluation is then taken back)."""
     from rich.text import Text
 
     from assay.cli.report import make_console, print_report, progress
@@ -179,28 +195,42 @@ def evaluate(
     with progress() as step:
         step("Reading and evaluating")
         run = evaluate_files(
-            gt, pred, task=task, threshold=threshold, logits=logits, images_root=images
+            gt,
+            pred,
+            task=task,
+            threshold=threshold,
+            logits=logits,
+            images_root=images,
+            allow_outside=allow_media_outside_root,
         )
         if ks is not None:
             run.results = _with_top_k(run.results, ks)
         step("Storing in the workspace")
         point = run.results.point(at)
         params = {"logits": logits, **{k: v for k, v in asdict(point).items() if v is not None}}
-        record = save_run(
-            _workspace(), run, model=model, name=name, parent_version_id=parent, params=params
-        )
+        ws = _workspace()
+        record = save_run(ws, run, model=model, name=name, parent_version_id=parent, params=params)
     out = make_console(stderr=_to_stdout(json_out))
     for note in run.notes:
         out.print(Text(note), soft_wrap=True)  # a path in a note is never broken
-    report = _report(run.results, point, intervals=intervals)
-    if json_out is not None:
-        _write_json({"id": record.id, **report}, json_out)
+    try:
+        report = _report(run.results, point, intervals=intervals)
+        if json_out is not None:
+            _write_json({"id": record.id, **report}, json_out)
+    except BaseException:
+        ws.delete_evaluation(record.id)  # the command failed: it leaves nothing stored
+        ws.collect_garbage()
+        raise
     if not _to_stdout(json_out):
         print_report(report, console=out)
         out.print(f"\nStored as evaluation [bold]{record.id}[/]  (assay show {record.id})")
 
 
 INTERVALS_HELP = "Add 95 % bootstrap confidence intervals to the metrics."
+OUTSIDE_HELP = (
+    "Accept media paths (a table's path, COCO / VOC file_name, YOLO images) outside the "
+    "dataset's folder: absolute, ../ or links leading out (refused by default)."
+)
 TOP_K_HELP = "Top-k accuracies to report, e.g. 1,3,5 (default: 1, 3 and 5 below the class count)."
 
 
