@@ -5,6 +5,8 @@ import { EvaluationPage } from "./pages/EvaluationPage";
 import { Empty } from "./components/common";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { api } from "./api/client";
+import { tokens } from "./api/auth";
+import { AccessScreen, useAccess } from "./components/Access";
 import { matchPage, parseHash, useHash, type Crumb } from "./routes";
 
 export function App() {
@@ -13,9 +15,12 @@ export function App() {
   const [crumbs, setCrumbs] = useState<Crumb[]>([]);
   const health = useQuery({ queryKey: ["health"], queryFn: ({ signal }) => api.health(signal), retry: false, staleTime: Infinity });
   const version = health.data?.version ?? "";
+  const { access, signIn, signOut, retry } = useAccess();
+  const allowed = access.phase === "open" || access.phase === "signed-in";
 
   let body;
-  if (page.name === "list") body = <EvaluationsList setCrumbs={setCrumbs} />;
+  if (!allowed) body = <AccessScreen access={access} signIn={signIn} retry={retry} />;
+  else if (page.name === "list") body = <EvaluationsList setCrumbs={setCrumbs} />;
   else if (page.name === "evaluation") body = <EvaluationPage key={page.id} id={page.id} setCrumbs={setCrumbs} />;
   else
     body = (
@@ -36,16 +41,25 @@ export function App() {
           </span>
           Assay
         </a>
-        <nav className="breadcrumb" aria-label="Breadcrumb" data-testid="breadcrumb">
-          <a href="#/">Evaluations</a>
-          {crumbs.map((c, i) => (
-            <span key={i}>
-              <span className="sep">/</span>
-              {c.href ? <a href={c.href}>{c.label}</a> : <span className="current">{c.label}</span>}
-            </span>
-          ))}
-        </nav>
-        <div className="topbar-right">{version && <span className="version">v{version}</span>}</div>
+        {allowed && (
+          <nav className="breadcrumb" aria-label="Breadcrumb" data-testid="breadcrumb">
+            <a href="#/">Evaluations</a>
+            {crumbs.map((c, i) => (
+              <span key={i}>
+                <span className="sep">/</span>
+                {c.href ? <a href={c.href}>{c.label}</a> : <span className="current">{c.label}</span>}
+              </span>
+            ))}
+          </nav>
+        )}
+        <div className="topbar-right">
+          {version && <span className="version">v{version}</span>}
+          {access.phase === "signed-in" && tokens.get() && (
+            <button className="btn btn-sm topbar-btn" onClick={signOut} data-testid="sign-out">
+              Sign out
+            </button>
+          )}
+        </div>
       </header>
       <main className="content">
         <ErrorBoundary resetKey={route.path}>{body}</ErrorBoundary>

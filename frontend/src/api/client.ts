@@ -2,8 +2,12 @@
 // (schema.d.ts, written by `npm run generate-api`), answers named by the aliases below.
 import createClient from "openapi-fetch";
 import type { components, paths } from "./schema";
+import { authMiddleware, tokens } from "./auth";
 
 export const client = createClient<paths>({ baseUrl: "" });
+
+// Every call carries the stored token; a 401 (outside /api/session) forgets it and asks again.
+client.use(authMiddleware(tokens));
 
 // ---------------------------------------------------------------- answers
 // The shapes of src/assay/evaluation/results.py, passed through by the server and described
@@ -113,7 +117,15 @@ export type OptimalMetric = NonNullable<QueryOf<"/api/evaluations/{evaluation_id
 /** The feed's query parameters, as the server's OpenAPI schema declares them. */
 export type SampleQuery = QueryOf<"/api/evaluations/{evaluation_id}/samples">;
 
+export type Session = Schemas["SessionPublic"];
+
 export const api = {
+  /** Whether this server requires a token, and whether this request carries a valid one. */
+  session: (signal?: AbortSignal) => unwrap<Session>(client.GET("/api/session", { signal })),
+  /** Exchange the token for the session cookie that <img> media and thumbnails need (401: wrong). */
+  signIn: (token: string) => unwrap<Session>(client.POST("/api/session", { body: { token } })),
+  signOut: () => unwrap<unknown>(client.DELETE("/api/session")),
+
   health: (signal?: AbortSignal) => unwrap<{ status: string; version: string }>(client.GET("/api/health", { signal })),
 
   evaluations: (signal?: AbortSignal) => unwrap<{ items: EvaluationPublic[] }>(client.GET("/api/evaluations", { signal })),
