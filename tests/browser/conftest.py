@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -214,26 +215,18 @@ def ids(seeded: tuple[Path, dict[str, int]]) -> dict[str, int]:
     return seeded[1]
 
 
-@pytest.fixture(scope="session")
-def server_url(seeded: tuple[Path, dict[str, int]]) -> Iterator[str]:
-    """`assay serve` on a free 127.0.0.1 port, with ASSAY_HOME pointing at the seeded workspace."""
-    home, _ = seeded
+@contextmanager
+def serve(home: Path, host: str = "127.0.0.1", log_name: str = "server.log") -> Iterator[tuple[str, Path]]:
+    """`assay serve --host HOST` on a free port with ASSAY_HOME=home, once /api/health answers:
+    (the http://127.0.0.1:<port> URL, the file holding its stdout and stderr)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "ASSAY_HOME": str(home)}
-    log = home / "server.log"
+    env = {**os.environ, "ASSAY_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    env.pop("ASSAY_TOKEN", None)
+    log = home / log_name
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "assay.cli",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
+            [sys.executable, "-m", "assay.cli", "serve", "--host", host, "--port", str(port)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -252,13 +245,21 @@ def server_url(seeded: tuple[Path, dict[str, int]]) -> Iterator[str]:
             if time.monotonic() > deadline:
                 pytest.fail(f"assay serve did not answer /api/health in 60 s:\n{log.read_text()}")
             time.sleep(0.2)
-        yield url
+        yield url, log
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server_url(seeded: tuple[Path, dict[str, int]]) -> Iterator[str]:
+    """`assay serve` on a free 127.0.0.1 port, with ASSAY_HOME pointing at the seeded workspace."""
+    home, _ = seeded
+    with serve(home) as (url, _log):
+        yield url
 
 
 @pytest.fixture(scope="session")
