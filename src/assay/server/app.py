@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay import __version__ as _version
-from assay.errors import InputError, NotFoundError, ParameterError
+from assay.errors import InputError, NotFoundError, ParameterError, StorageError
 from assay.server.access import AccessMiddleware
 from assay.server.access import router as session_router
 from assay.server.caches import LRU
@@ -180,6 +180,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InputError)
     async def bad_input(_: Request, exc: InputError) -> FastJSONResponse:
         return _problem(422, str(exc))
+
+    @app.exception_handler(StorageError)
+    async def storage_full(_: Request, exc: StorageError) -> FastJSONResponse:
+        return _problem(507, str(exc))  # the disk is full: nothing of the write remains
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> FastJSONResponse:
