@@ -216,7 +216,9 @@ def ids(seeded: tuple[Path, dict[str, int]]) -> dict[str, int]:
 
 
 @contextmanager
-def serve(home: Path, host: str = "127.0.0.1", log_name: str = "server.log") -> Iterator[tuple[str, Path]]:
+def serve(
+    home: Path, host: str = "127.0.0.1", log_name: str = "server.log"
+) -> Iterator[tuple[str, Path]]:
     """`assay serve --host HOST` on a free port with ASSAY_HOME=home, once /api/health answers:
     (the http://127.0.0.1:<port> URL, the file holding its stdout and stderr)."""
     port = _free_port()

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from .conftest import SCREENS, serve, settle
 
@@ -49,12 +49,16 @@ def test_api_refuses_without_token(open_server: tuple[str, str]) -> None:
         urllib.request.urlopen(f"{url}/api/evaluations")
     assert err.value.code == 401
     assert err.value.headers["WWW-Authenticate"].startswith("Bearer")
-    req = urllib.request.Request(f"{url}/api/evaluations", headers={"Authorization": f"Bearer {token}"})
+    req = urllib.request.Request(
+        f"{url}/api/evaluations", headers={"Authorization": f"Bearer {token}"}
+    )
     with urllib.request.urlopen(req) as r:
         assert r.status == 200
 
 
-def test_token_prompt_sign_in_and_out(browser, open_server: tuple[str, str], ids: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+def test_token_prompt_sign_in_and_out(
+    browser: Browser, open_server: tuple[str, str], ids: dict[str, int]
+) -> None:
     url, token = open_server
     context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=url)
     context.set_default_timeout(15_000)
@@ -113,7 +117,9 @@ def test_token_prompt_sign_in_and_out(browser, open_server: tuple[str, str], ids
         assert stored_token(page) is None
         page.reload()
         expect(page.get_by_test_id("token-prompt")).to_be_visible()
-        status = page.evaluate(f"fetch('/api/evaluations/{ids['image']}/samples').then(r => r.status)")
+        status = page.evaluate(
+            f"fetch('/api/evaluations/{ids['image']}/samples').then(r => r.status)"
+        )
         assert status == 401, "the session cookie outlived the sign-out"
         shot(page, "access_signed_out")
         assert not errors, f"JavaScript errors on the page: {errors}"
@@ -121,7 +127,9 @@ def test_token_prompt_sign_in_and_out(browser, open_server: tuple[str, str], ids
         context.close()
 
 
-def test_stale_token_asks_again(browser, open_server: tuple[str, str], ids: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+def test_stale_token_asks_again(
+    browser: Browser, open_server: tuple[str, str], ids: dict[str, int]
+) -> None:
     """A token the server no longer takes (stored, or changed while the page is open): asked again."""
     url, token = open_server
     context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=url)
