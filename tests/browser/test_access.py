@@ -115,6 +115,7 @@ def test_token_prompt_sign_in_and_out(
         expect(page.get_by_test_id("token-prompt")).to_be_visible()
         expect(page.get_by_test_id("token-error")).to_have_count(0)
         assert stored_token(page) is None
+        page.wait_for_timeout(500)  # let Chromium commit the storage change before the reload
         page.reload()
         expect(page.get_by_test_id("token-prompt")).to_be_visible()
         status = page.evaluate(
@@ -136,10 +137,13 @@ def test_stale_token_asks_again(
     context.set_default_timeout(15_000)
     page = context.new_page()
     try:
-        # Stored but wrong: refused at sign-in, cleared, the prompt says why.
+        # Stored but wrong: refused at sign-in, cleared, the prompt says why. (Stored before the
+        # first document's scripts run: a setItem just before a reload may not be committed yet.)
+        context.add_init_script(
+            "if (!sessionStorage.getItem('seeded')) {"
+            " sessionStorage.setItem('seeded', '1'); localStorage.setItem('assay-token', 'stale-token') }"
+        )
         page.goto("/")
-        page.evaluate("localStorage.setItem('assay-token', 'stale-token')")
-        page.reload()
         expect(page.get_by_test_id("token-error")).to_contain_text("invalid access token")
         assert stored_token(page) is None
 
