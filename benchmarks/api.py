@@ -104,8 +104,14 @@ def start_server(home: Path, port: int, workers: int) -> subprocess.Popen[bytes]
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
         "--workers", str(workers),
     ]  # fmt: skip
-    proc = subprocess.Popen(command, env=env)
-    deadline = time.monotonic() + 60
+    return wait_until_healthy(subprocess.Popen(command, env=env), port)
+
+
+def wait_until_healthy(
+    proc: subprocess.Popen[bytes], port: int, seconds: float = 60
+) -> subprocess.Popen[bytes]:
+    """``proc`` once ``/api/health`` answers 200 on ``port``; killed, and exit, after ``seconds``."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
@@ -113,7 +119,7 @@ def start_server(home: Path, port: int, workers: int) -> subprocess.Popen[bytes]
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
-    raise SystemExit("the server did not start within 60 s")
+    raise SystemExit(f"the server did not start within {seconds:.0f} s")
 
 
 def scenarios(

@@ -35,7 +35,7 @@ from urllib.parse import quote
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api import COCO_IOUS, build, free_port, scenarios  # type: ignore[import-not-found]  # noqa: E402
+from api import COCO_IOUS, build, free_port, scenarios, wait_until_healthy  # type: ignore[import-not-found]  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,16 +51,7 @@ uvicorn.run(create_app(home, token=token), host="127.0.0.1", port=port, log_leve
 def start(home: Path, port: int, token: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     command = [sys.executable, "-c", SERVER, str(home), str(port), token]
-    proc = subprocess.Popen(command, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the server did not start within 60 s")
+    return wait_until_healthy(subprocess.Popen(command, env=env), port)
 
 
 def rss_mib(pid: int) -> float:

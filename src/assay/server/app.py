@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -168,22 +168,28 @@ def _problem(status: int, detail: str) -> FastJSONResponse:
     return FastJSONResponse({"detail": detail}, status_code=status)
 
 
+# Errors whose message is the answer's one line, and their status (StorageError: the disk is full,
+# nothing of the write remains).
+_STATUS_OF: dict[type[Exception], int] = {
+    NotFoundError: 404,
+    ParameterError: 422,
+    InputError: 422,
+    StorageError: 507,
+    QueueFull: 429,
+    JobFinished: 409,
+}
+
+
+def _one_line(status: int) -> Callable[[Request, Exception], Awaitable[FastJSONResponse]]:
+    async def handler(_: Request, exc: Exception) -> FastJSONResponse:
+        return _problem(status, str(exc))
+
+    return handler
+
+
 def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(NotFoundError)
-    async def not_found(_: Request, exc: NotFoundError) -> FastJSONResponse:
-        return _problem(404, str(exc))
-
-    @app.exception_handler(ParameterError)
-    async def bad_parameter(_: Request, exc: ParameterError) -> FastJSONResponse:
-        return _problem(422, str(exc))
-
-    @app.exception_handler(InputError)
-    async def bad_input(_: Request, exc: InputError) -> FastJSONResponse:
-        return _problem(422, str(exc))
-
-    @app.exception_handler(StorageError)
-    async def storage_full(_: Request, exc: StorageError) -> FastJSONResponse:
-        return _problem(507, str(exc))  # the disk is full: nothing of the write remains
+    for error, status in _STATUS_OF.items():
+        app.add_exception_handler(error, _one_line(status))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> FastJSONResponse:
@@ -192,14 +198,6 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> FastJSONResponse:
         return _problem(exc.status_code, str(exc.detail))
-
-    @app.exception_handler(QueueFull)
-    async def queue_full(_: Request, exc: QueueFull) -> FastJSONResponse:
-        return _problem(429, str(exc))
-
-    @app.exception_handler(JobFinished)
-    async def job_finished(_: Request, exc: JobFinished) -> FastJSONResponse:
-        return _problem(409, str(exc))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> FastJSONResponse:
