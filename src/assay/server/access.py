@@ -6,7 +6,8 @@ One pure ASGI middleware, in this order:
    added with ``allowed_hosts``) or an IP literal; any other name is a 421 JSON answer. A DNS
    rebinding attack always carries the attacker's own domain name, so this stops it.
 2. Size: a query string over ``max_query_bytes`` is a 414, a body over ``max_body_bytes`` a 413
-   (by ``Content-Length``, and counted while it streams).
+   (by ``Content-Length``, and counted while it streams). The one upload route, ``POST
+   /api/models/{version_id}/predict``, takes up to ``upload_request_bytes`` instead.
 3. Token, when the server requires one: every ``/api`` path but ``/api/health`` and
    ``/api/session`` needs ``Authorization: Bearer <token>``; GET / HEAD may instead carry the
    session cookie (``<img>`` media and thumbnail URLs cannot carry a header). A missing or wrong
@@ -24,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -38,6 +40,7 @@ from assay.server.responses import dumps
 COOKIE = "assay_session"
 OPEN_PATHS = frozenset({"/api/health", "/api/session"})
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+UPLOAD_PATH = re.compile(r"/api/models/[0-9]{1,19}/predict")  # the one route that takes uploads
 
 
 def session_value(token: str) -> str:
@@ -86,7 +89,7 @@ class AccessMiddleware:
             return
         if headers.get("content-length") is None and scope.get("method") not in SAFE_METHODS:
             # a streamed body (no Content-Length): read it here, up to the limit, then replay it
-            limit = self.config.limits.max_body_bytes
+            limit = self._body_limit(scope)
             chunks: list[bytes] = []
             size = 0
             more = True
@@ -123,14 +126,22 @@ class AccessMiddleware:
         if len(scope.get("query_string", b"")) > limits.max_query_bytes:
             return 414, f"query string longer than {limits.max_query_bytes} bytes", {}
         length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limits.max_body_bytes):
-            return 413, f"request body larger than {limits.max_body_bytes} bytes", {}
+        body_limit = self._body_limit(scope)
+        if length is not None and (not length.isdigit() or int(length) > body_limit):
+            return 413, f"request body larger than {body_limit} bytes", {}
         path: str = scope.get("path", "")
         if not self.config.require_token or not (path == "/api" or path.startswith("/api/")):
             return None
         if path in OPEN_PATHS:
             return None
         return self._authorise(scope, headers)
+
+    def _body_limit(self, scope: Scope) -> int:
+        """The largest body a request may send: uploads to the predict route, else the default."""
+        limits = self.config.limits
+        if scope.get("method") == "POST" and UPLOAD_PATH.fullmatch(scope.get("path", "")):
+            return limits.upload_request_bytes
+        return limits.max_body_bytes
 
     def _authorise(self, scope: Scope, headers: Headers) -> tuple[int, str, dict[str, str]] | None:
         token = self.config.token or ""

@@ -44,6 +44,15 @@ class Limits:
     cached_sample_tables: int = 16  # sample look-ups kept
     cached_media_roots: int = 256  # dataset versions' media roots kept
     cached_optima: int = 64  # detection optimal points kept per evaluation
+    # what-if (POST /api/models/{version_id}/predict)
+    upload_request_bytes: int = 40 << 20  # a predict request's body (413 beyond)
+    upload_file_bytes: int = 10 << 20  # one uploaded image (that item refused beyond)
+    upload_files: int = 16  # images in one request (422 beyond)
+    predict_text_lines: int = 256  # texts (one per line) in one request (422 beyond)
+    predict_text_chars: int = 10_000  # one text (that item refused beyond)
+    cached_runners: int = 2  # loaded models kept (least recently used dropped)
+    predict_workers: int = 2  # predictions running at once
+    predict_queue: int = 4  # predictions waiting for a worker (503 with Retry-After beyond)
 
 
 @dataclass(frozen=True)
