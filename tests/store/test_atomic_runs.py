@@ -19,7 +19,7 @@ import pytest
 from assay.errors import NotFoundError, StorageError
 from assay.store import Workspace
 from assay.store import artifacts as artifacts_module
-from assay.store.catalog import _SCHEMA
+from assay.store.catalog import _SCHEMA, SCHEMA_VERSION
 from tests.store.fakes import FakeResults, fake_loader
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -281,7 +281,7 @@ def _v1_catalog(home: Path) -> None:
 def test_schema_1_catalog_is_migrated_and_its_leftovers_collected(tmp_path: Path) -> None:
     _v1_catalog(tmp_path / "home")
     ws = Workspace(tmp_path / "home", loader=fake_loader)
-    assert ws.catalog.query_one("PRAGMA user_version") == (2,)
+    assert ws.catalog.query_one("PRAGMA user_version") == (SCHEMA_VERSION,)
     versions = ws.list_dataset_versions(1)
     assert [(v.id, v.n_samples) for v in versions] == [(2, 0)]  # the explicit one kept
     assert not (ws.datasets_dir / "1").exists()

@@ -252,6 +252,30 @@ def spec_from_mapping(
         raise InputError(str(exc), file=source) from None
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def spec_to_mapping(spec: PreprocessSpec) -> dict[str, Any]:
+    """Every field of a spec as plain JSON values (tuples as lists, ``detection`` as a mapping;
+    ``source`` left out); :func:`spec_from_mapping` reads it back to an equal spec.
+
+    >>> spec_from_mapping(spec_to_mapping(PreprocessSpec(size=(8, 8)))) == PreprocessSpec(size=(8, 8))
+    True
+    """
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(spec):
+        if f.name == "source":
+            continue
+        value = getattr(spec, f.name)
+        if isinstance(value, DetectionSpec):
+            value = {d.name: _plain(getattr(value, d.name)) for d in dataclasses.fields(value)}
+        out[f.name] = _plain(value)
+    return out
+
+
 def _detection_from_mapping(data: Any, source: str) -> DetectionSpec:
     if not isinstance(data, Mapping):
         raise _fail(source, "detection", "expected a mapping")

@@ -1,4 +1,10 @@
-"""The workspace's background jobs: rows in the catalog's ``jobs`` table."""
+"""The workspace's background jobs: rows in the catalog's ``jobs`` table.
+
+A job is of ``kind`` "files" (an evaluation of a ground-truth file and a predictions file) or
+"model" (a registered model version run over a registered dataset version). It goes
+``queued`` -> ``running`` (:meth:`JobsMixin.start_job`, with progress through
+:meth:`JobsMixin.update_job_progress`) -> ``done`` / ``failed`` (:meth:`JobsMixin.update_job`).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from assay.store.catalog import JOB_SELECT, Catalog, job_from_row, now_iso
 from assay.store.records import JobRecord
 
 JOB_STATUSES = ("queued", "running", "done", "failed")
+JOB_KINDS = ("files", "model")
 
 
 class JobsMixin:
@@ -19,16 +26,72 @@ class JobsMixin:
     catalog: Catalog
 
     @storage_guard
-    def create_job(self, params: dict[str, Any] | None = None) -> JobRecord:
-        """A new job in status ``queued``."""
+    def create_job(
+        self,
+        params: dict[str, Any] | None = None,
+        *,
+        kind: str = "files",
+        model_version_id: int | None = None,
+        dataset_version_id: int | None = None,
+    ) -> JobRecord:
+        """A new job in status ``queued``. A "model" job names the model and dataset versions it
+        runs (unknown ids are a :class:`NotFoundError`)."""
+        if kind not in JOB_KINDS:
+            raise ValueError(f"unknown job kind {kind!r}")
         stamp = now_iso()
         with self.catalog.write() as conn:
+            for table, version_id in (
+                ("model_versions", model_version_id),
+                ("dataset_versions", dataset_version_id),
+            ):
+                if (
+                    version_id is not None
+                    and not conn.execute(
+                        f"SELECT 1 FROM {table} WHERE id = ?", (version_id,)
+                    ).fetchone()
+                ):
+                    raise NotFoundError(f"{table[:-1].replace('_', ' ')} {version_id} not found")
             cur = conn.execute(
-                "INSERT INTO jobs (status, params, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                ("queued", json.dumps(json_safe(params or {})), stamp, stamp),
+                "INSERT INTO jobs (status, params, created_at, updated_at, kind, model_version_id,"
+                " dataset_version_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    "queued",
+                    json.dumps(json_safe(params or {})),
+                    stamp,
+                    stamp,
+                    kind,
+                    model_version_id,
+                    dataset_version_id,
+                ),
             )
             job_id = int(cur.lastrowid or 0)
         return self.get_job(job_id)
+
+    @storage_guard
+    def start_job(self, job_id: int) -> JobRecord:
+        """Mark a job ``running`` and record when it started."""
+        stamp = now_iso()
+        with self.catalog.write() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET status = 'running', started_at = ?, updated_at = ? WHERE id = ?",
+                (stamp, stamp, job_id),
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"job {job_id} not found")
+        return self.get_job(job_id)
+
+    @storage_guard
+    def update_job_progress(self, job_id: int, done: int, total: int | None) -> None:
+        """Record how many of ``total`` samples a running job has done."""
+        if done < 0 or (total is not None and total < 0):
+            raise ValueError(f"bad progress {done} of {total}")
+        with self.catalog.write() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET done = ?, total = ?, updated_at = ? WHERE id = ?",
+                (int(done), None if total is None else int(total), now_iso(), job_id),
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"job {job_id} not found")
 
     @storage_guard
     def update_job(
@@ -57,8 +120,21 @@ class JobsMixin:
             raise NotFoundError(f"job {job_id} not found")
         return job_from_row(row)
 
-    def list_jobs(self) -> list[JobRecord]:
-        return [job_from_row(row) for row in self.catalog.query(f"{JOB_SELECT} ORDER BY id DESC")]
+    def list_jobs(
+        self, *, model_version_id: int | None = None, status: str | None = None
+    ) -> list[JobRecord]:
+        """Jobs, newest first; only those of a model version / in a status when given."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        if model_version_id is not None:
+            clauses.append("model_version_id = ?")
+            args.append(model_version_id)
+        if status is not None:
+            clauses.append("status = ?")
+            args.append(status)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.catalog.query(f"{JOB_SELECT}{where} ORDER BY id DESC", tuple(args))
+        return [job_from_row(row) for row in rows]
 
     def delete_job(self, job_id: int) -> None:
         with self.catalog.write() as conn:

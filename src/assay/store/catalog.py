@@ -25,7 +25,7 @@ from assay.store.records import (
     ModelVersion,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 60_000
 
 _SCHEMA = """
@@ -103,15 +103,37 @@ UPDATE dataset_versions SET kept = 0 WHERE n_samples > 0
 CREATE INDEX IF NOT EXISTS evaluations_dataset ON evaluations (dataset_version_id);
 CREATE INDEX IF NOT EXISTS evaluations_model ON evaluations (model_version_id);
 """
-_MIGRATIONS = {1: _SCHEMA, 2: _MIGRATE_2}
+
+# Schema 3: runnable model versions and model jobs. ``model_versions`` gains the model's ``task``,
+# ``backend``, ``info`` (JSON: the runner's description plus its preprocessing ``spec``) and
+# ``artifact`` (the folder, relative to the workspace home, holding the stored copy of the model;
+# NULL for a version registered from a predictions file). ``jobs`` gains ``kind`` ("files": an
+# evaluation of files; "model": a run of a registered model over a dataset version), the two
+# versions a model job runs, its progress (``done`` of ``total`` samples) and ``started_at``.
+_MIGRATE_3 = """
+ALTER TABLE model_versions ADD COLUMN task TEXT;
+ALTER TABLE model_versions ADD COLUMN backend TEXT;
+ALTER TABLE model_versions ADD COLUMN info TEXT;
+ALTER TABLE model_versions ADD COLUMN artifact TEXT;
+ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'files';
+ALTER TABLE jobs ADD COLUMN model_version_id INTEGER;
+ALTER TABLE jobs ADD COLUMN dataset_version_id INTEGER;
+ALTER TABLE jobs ADD COLUMN done INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN total INTEGER;
+ALTER TABLE jobs ADD COLUMN started_at TEXT;
+CREATE INDEX IF NOT EXISTS jobs_model ON jobs (model_version_id);
+"""
+_MIGRATIONS = {1: _SCHEMA, 2: _MIGRATE_2, 3: _MIGRATE_3}
 
 DV_COLUMNS = (
     "dv.id, dv.dataset_id, d.name, d.task, dv.version, dv.hash, dv.source, dv.n_samples, "
     "dv.created_at"
 )
 MV_COLUMNS = (
-    "mv.id, mv.model_id, m.name, mv.version, mv.parent_version_id, mv.hash, mv.path, mv.created_at"
+    "mv.id, mv.model_id, m.name, mv.version, mv.parent_version_id, mv.hash, mv.path, mv.created_at, "
+    "mv.task, mv.backend, mv.info, mv.artifact"
 )
+MV_WIDTH = 12
 DV_FROM = "dataset_versions dv JOIN datasets d ON d.id = dv.dataset_id"
 MV_FROM = "model_versions mv JOIN models m ON m.id = mv.model_id"
 EVAL_SELECT = (
@@ -137,7 +159,20 @@ def dataset_version_from_row(row: tuple[Any, ...]) -> DatasetVersion:
 def model_version_from_row(row: tuple[Any, ...]) -> ModelVersion | None:
     if row[0] is None:
         return None
-    return ModelVersion(*row[:8])
+    return ModelVersion(
+        id=row[0],
+        model_id=row[1],
+        model_name=row[2],
+        version=row[3],
+        parent_version_id=row[4],
+        hash=row[5],
+        path=row[6],
+        created_at=row[7],
+        task=row[8],
+        backend=row[9],
+        info=json.loads(row[10]) if row[10] else None,
+        artifact=row[11],
+    )
 
 
 def evaluation_from_row(row: tuple[Any, ...], home: Path) -> EvaluationRecord:
@@ -155,15 +190,32 @@ def evaluation_from_row(row: tuple[Any, ...], home: Path) -> EvaluationRecord:
         created_at=row[10],
         artifact_dir=home / row[11],
         dataset_version=dataset_version_from_row(row[12:21]),
-        model_version=model_version_from_row(row[21:29]),
+        model_version=model_version_from_row(row[21 : 21 + MV_WIDTH]),
     )
 
 
 def job_from_row(row: tuple[Any, ...]) -> JobRecord:
-    return JobRecord(*row[:6])
+    return JobRecord(
+        id=row[0],
+        status=row[1],
+        evaluation_id=row[2],
+        error=row[3],
+        created_at=row[4],
+        updated_at=row[5],
+        kind=row[6],
+        model_version_id=row[7],
+        dataset_version_id=row[8],
+        done=row[9],
+        total=row[10],
+        started_at=row[11],
+        params=json.loads(row[12]) if row[12] else {},
+    )
 
 
-JOB_SELECT = "SELECT id, status, evaluation_id, error, created_at, updated_at FROM jobs"
+JOB_SELECT = (
+    "SELECT id, status, evaluation_id, error, created_at, updated_at, kind, model_version_id,"
+    " dataset_version_id, done, total, started_at, params FROM jobs"
+)
 
 
 class Catalog:

@@ -55,6 +55,15 @@ class ModelVersion:
     hash: str | None
     path: str | None
     created_at: str
+    task: str | None = None
+    backend: str | None = None
+    info: dict[str, Any] | None = field(default=None, compare=False)
+    artifact: str | None = None
+
+    @property
+    def runnable(self) -> bool:
+        """Whether the workspace holds a copy of the model itself (not only its predictions)."""
+        return self.artifact is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +88,8 @@ class EvaluationRecord:
 
 @dataclass(frozen=True, slots=True)
 class JobRecord:
-    """A background evaluation job."""
+    """A background evaluation job: of files (``kind`` "files") or of a registered model over
+    a dataset version ("model"), with its progress (``done`` of ``total`` samples)."""
 
     id: int
     status: str
@@ -87,6 +97,13 @@ class JobRecord:
     error: str | None
     created_at: str
     updated_at: str
+    kind: str = "files"
+    model_version_id: int | None = None
+    dataset_version_id: int | None = None
+    done: int = 0
+    total: int | None = None
+    started_at: str | None = None
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 HEADLINE_LABELS = {"roc_auc_macro": "ROC AUC", "AP": "mAP", "accuracy": "Accuracy"}

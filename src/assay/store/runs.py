@@ -27,6 +27,8 @@ def save_run(
     name: str | None = None,
     parent_version_id: int | None = None,
     params: dict[str, Any] | None = None,
+    model_version_id: int | None = None,
+    predictions_file: Path | None = None,
 ) -> EvaluationRecord:
     """Register the ground truth as a dataset version (the same bytes, the same version), the
     predictions as a model version, and save the evaluation with ``gt`` / ``pred`` in its params:
@@ -36,8 +38,19 @@ def save_run(
     Names default to the files' names and "<model> on <dataset>". The dataset version records
     the run's media root (:attr:`FileEvaluation.media_root`).
 
+    A model run names its registered ``model_version_id`` (no model version is made from the
+    predictions; the params keep ``gt`` and ``model_version_id``) and passes the predictions it
+    wrote as ``predictions_file``, stored with the evaluation.
+
     >>> record = save_run(Workspace(home), evaluate_files("gt.csv", "pred.csv"))  # doctest: +SKIP
     """
+    if model_version_id is not None:
+        run_params: dict[str, Any] = {
+            "gt": str(run.gt_source),
+            "model_version_id": model_version_id,
+        }
+    else:
+        run_params = {"gt": str(run.gt_source), "pred": str(run.pred_source)}
     return ws.save_run(
         run.results,
         name=name,
@@ -48,6 +61,10 @@ def save_run(
             run.samples,
             run.media_root,
         ),
-        model=(model or _name_of(run.pred_source), parent_version_id, run.pred_source),
-        params={"gt": str(run.gt_source), "pred": str(run.pred_source), **(params or {})},
+        model=None
+        if model_version_id is not None
+        else (model or _name_of(run.pred_source), parent_version_id, run.pred_source),
+        params={**run_params, **(params or {})},
+        model_version_id=model_version_id,
+        predictions_file=predictions_file,
     )

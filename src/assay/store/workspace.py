@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -20,11 +21,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from assay.errors import NotFoundError
+from assay.errors import InputError, NotFoundError
 from assay.evaluation.results import Results, results_from_arrays
 from assay.settings import assay_home
 from assay.store import artifacts
 from assay.store._jobs import JobsMixin
+from assay.store._models import ModelsMixin
 from assay.store._register import (
     BACKUP_PREFIX,
     DatasetContent,
@@ -45,7 +47,7 @@ from assay.store._util import (
     storage_error,
     storage_guard,
 )
-from assay.store.artifacts import TempArtifactDir, remove_tree
+from assay.store.artifacts import TempArtifactDir, fsync_dir, hash_path, remove_tree
 from assay.store.catalog import (
     DV_COLUMNS,
     DV_FROM,
@@ -72,7 +74,10 @@ __all__ = ["Workspace", "Loader"]
 Loader = Callable[[dict[str, np.ndarray], dict[str, Any]], Results]
 
 
-class Workspace(JobsMixin):
+PREDICTIONS_STEM = "predictions"
+
+
+class Workspace(JobsMixin, ModelsMixin):
     """A catalog of datasets, models, evaluations and jobs, with the evaluations' artifacts.
 
     Safe to share between threads (each thread gets its own SQLite connection) and between processes
@@ -90,7 +95,14 @@ class Workspace(JobsMixin):
         self.evaluations_dir = self.home / "evaluations"
         self.datasets_dir = self.home / "datasets"
         self.thumbnails_dir = self.home / "thumbnails"
-        for folder in (self.home, self.evaluations_dir, self.datasets_dir, self.thumbnails_dir):
+        self.models_dir = self.home / "models"
+        for folder in (
+            self.home,
+            self.evaluations_dir,
+            self.datasets_dir,
+            self.thumbnails_dir,
+            self.models_dir,
+        ):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:  # a full disk: one line; anything else as it is
@@ -239,6 +251,37 @@ class Workspace(JobsMixin):
             if dataset_version_id in self._samples:
                 self._samples.move_to_end(dataset_version_id)
         return cached[1]
+
+    def dataset_ground_truth(self, version_id: int) -> Path:
+        """The source file or folder a dataset version was registered from, checked to hold the
+        same content still (a job re-reads the ground truth from there; detection images come
+        from :meth:`media_root`). Gone or changed: :class:`InputError`."""
+        dv = self.get_dataset_version(version_id)
+        if dv.source is None:
+            raise InputError(
+                f"dataset version {version_id} was registered without a source file; "
+                "it cannot be read again"
+            )
+        source = Path(dv.source)
+        if not source.exists():
+            raise InputError(
+                f"the ground truth of dataset version {version_id} no longer exists",
+                file=str(source),
+            )
+        try:
+            digest = hash_path(source)
+        except OSError as exc:
+            raise InputError(
+                f"cannot read the ground truth of dataset version {version_id} ({exc.strerror})",
+                file=str(source),
+            ) from None
+        if digest != dv.hash:
+            raise InputError(
+                f"changed since dataset version {version_id} was registered; "
+                "register it again as a new version",
+                file=str(source),
+            )
+        return source
 
     def _samples_path(self, dataset_version_id: int) -> Path:
         return self.datasets_dir / str(dataset_version_id) / "samples.parquet"
@@ -392,20 +435,32 @@ class Workspace(JobsMixin):
         *,
         name: str | None,
         dataset: tuple[str, str, Path | str | None, pa.Table | None, Path | str | None],
-        model: tuple[str, int | None, Path | str | None],
+        model: tuple[str, int | None, Path | str | None] | None = None,
         params: dict[str, Any] | None = None,
+        model_version_id: int | None = None,
+        predictions_file: Path | str | None = None,
     ) -> EvaluationRecord:
         """Register a dataset version, a model version and an evaluation of them in one
         transaction: all three, or nothing at all (an unknown parent, a full disk, a crash).
 
         ``dataset`` is (name, task, source, samples, media_root) as :meth:`add_dataset_version`
         takes them, ``model`` (name, parent_version_id, path) as :meth:`add_model_version`;
-        ``name`` defaults to "<model> on <dataset>". Versions first registered this way are
-        collected by :meth:`collect_garbage` once no evaluation refers to them.
+        ``model_version_id`` names a registered version instead (a model run: ``model`` is then
+        ignored). ``predictions_file`` is copied into the evaluation's folder as
+        ``predictions.<ext>`` (see :meth:`predictions_file`). ``name`` defaults to "<model> on
+        <dataset>". Versions first registered this way are collected by :meth:`collect_garbage`
+        once no evaluation refers to them.
         """
         content = dataset_content(*dataset)
-        the_model = model_content(*model, None)
-        title = name or f"{the_model.name} on {content.name}"
+        the_model = None
+        if model_version_id is not None:
+            model_name = self.get_model_version(model_version_id).model_name
+        elif model is not None:
+            the_model = model_content(*model, None)
+            model_name = the_model.name
+        else:
+            model_name = "no model"
+        title = name or f"{model_name} on {content.name}"
         prepared = prepare_evaluation(results, None, title, params)
         with (
             TempArtifactDir(self.datasets_dir) as samples_tmp,
@@ -413,9 +468,19 @@ class Workspace(JobsMixin):
         ):
             self._write_samples(content, samples_tmp.path)
             artifacts.write_arrays(tmp.path, prepared[0], prepared[1])
+            if predictions_file is not None:
+                _copy_predictions(Path(predictions_file), tmp.path)
             with self._transaction() as (conn, staging):
                 dv = self._register_dataset(conn, staging, content, samples_tmp.path, kept=False)
-                mv = upsert_model_version(conn, the_model, kept=False)
+                mv: int | None = None
+                if model_version_id is not None:
+                    if not conn.execute(
+                        "SELECT 1 FROM model_versions WHERE id = ?", (model_version_id,)
+                    ).fetchone():
+                        raise NotFoundError(f"model version {model_version_id} not found")
+                    mv = model_version_id
+                elif the_model is not None:
+                    mv = upsert_model_version(conn, the_model, kept=False)
                 evaluation_id = self._register_evaluation(
                     conn, staging, prepared[2], tmp.path, dv, mv
                 )
@@ -481,6 +546,19 @@ class Workspace(JobsMixin):
             raise NotFoundError(f"evaluation {evaluation_id} not found")
         return evaluation_from_row(row, self.home)
 
+    def predictions_file(self, evaluation_id: int) -> Path | None:
+        """The predictions file stored with an evaluation (a model run's), or None."""
+        record = self.get_evaluation(evaluation_id)
+        try:
+            found = sorted(
+                p
+                for p in record.artifact_dir.iterdir()
+                if p.is_file() and p.name.split(".", 1)[0] == PREDICTIONS_STEM
+            )
+        except FileNotFoundError:
+            return None
+        return found[0] if found else None
+
     def load_results(self, evaluation_id: int) -> Results:
         """The results object of an evaluation (memory-mapped arrays; the last few are cached)."""
         with self._lock:
@@ -530,9 +608,14 @@ class Workspace(JobsMixin):
             removed += len(datasets) + len(models)
             evaluation_ids = {r[0] for r in conn.execute("SELECT id FROM evaluations")}
             version_ids = {r[0] for r in conn.execute("SELECT id FROM dataset_versions")}
+            model_ids = {
+                r[0]
+                for r in conn.execute("SELECT id FROM model_versions WHERE artifact IS NOT NULL")
+            }
             for folder, known in (
                 (self.evaluations_dir, evaluation_ids),
                 (self.datasets_dir, version_ids),
+                (self.models_dir, model_ids),
             ):
                 for child in list(folder.iterdir()):
                     name = child.name
@@ -564,3 +647,18 @@ class Workspace(JobsMixin):
 
     def close(self) -> None:
         self.catalog.close()
+
+
+def _copy_predictions(source: Path, folder: Path) -> None:
+    """Copy a predictions file into an evaluation's temporary folder as ``predictions.<ext>``
+    (fsynced)."""
+    if not source.is_file():
+        raise InputError("no such predictions file", file=str(source))
+    suffix = "".join(source.suffixes[-2:]).lower()
+    if not suffix.replace(".", "").isalnum():
+        suffix = source.suffix.lower() if source.suffix[1:].isalnum() else ""
+    target = folder / f"{PREDICTIONS_STEM}{suffix}"
+    shutil.copyfile(source, target)
+    with open(target, "rb") as handle:
+        os.fsync(handle.fileno())
+    fsync_dir(folder)

@@ -1,0 +1,328 @@
+"""Runnable model versions: a copy of the model's files under ``<home>/models/<version_id>/``, its
+task, backend, description and preprocessing spec in the catalog.
+
+Layout of a stored copy: ``model/<name>`` (the model file, an OpenVINO IR's ``.xml`` and ``.bin``
+or a Hugging Face folder, under their own names), ``labels/<name>`` (the labels file the spec
+names) and ``tokenizer/`` (a tokenizer folder the spec names outside the model). The stored spec
+names those by their paths inside the copy; ``info["model_file"]`` is the model's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from assay import settings
+from assay.errors import InputError, NotFoundError
+from assay.runners import Runner, load_runner
+from assay.runners.spec import PreprocessSpec, spec_from_mapping, spec_to_mapping
+from assay.store._register import Staging, next_label
+from assay.store._util import json_safe, storage_guard
+from assay.store.artifacts import TempArtifactDir, fsync_dir, hash_path
+from assay.store.catalog import Catalog, now_iso
+from assay.store.records import ModelVersion
+
+MODEL_DIR = "model"
+LABELS_DIR = "labels"
+TOKENIZER_DIR = "tokenizer"
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """What a stored copy is made of: (source, path inside the copy) pairs and the model's entry."""
+
+    copies: tuple[tuple[Path, str], ...]
+    entry: str
+
+
+def model_sources(path: Path) -> list[Path]:
+    """The files or folder a model at ``path`` is made of (an OpenVINO IR: its .xml and .bin)."""
+    path = path.resolve()
+    if path.is_dir():
+        return [path]
+    suffix = path.suffix.lower()
+    if suffix in (".xml", ".bin") and path.with_suffix(".xml").is_file():
+        pair = [path.with_suffix(".xml"), path.with_suffix(".bin")]
+        return [p for p in pair if p.is_file()]
+    return [path]
+
+
+def tree_bytes(path: Path) -> int:
+    """The bytes of a file, or of every file under a folder."""
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size
+
+
+def plan_files(source: Path, spec: PreprocessSpec) -> ModelFiles:
+    """Which files a stored copy holds, checked against :data:`settings.MAX_MODEL_BYTES`."""
+    sources = model_sources(source)
+    copies = [(p, f"{MODEL_DIR}/{p.name}") for p in sources]
+    entry = f"{MODEL_DIR}/{sources[0].name}"
+    if spec.labels_file:
+        labels = Path(spec.labels_file).expanduser().resolve()
+        if not labels.is_file():
+            raise InputError("no such labels file", file=str(spec.labels_file))
+        copies.append((labels, f"{LABELS_DIR}/{labels.name}"))
+    if spec.tokenizer:
+        tokenizer = Path(spec.tokenizer).expanduser().resolve()
+        if not tokenizer.is_dir():
+            raise InputError("no such tokenizer folder", file=str(spec.tokenizer))
+        if not any(tokenizer == p or tokenizer.is_relative_to(p) for p in sources):
+            copies.append((tokenizer, TOKENIZER_DIR))
+    total = sum(tree_bytes(p) for p, _ in copies)
+    if total > settings.MAX_MODEL_BYTES:
+        raise InputError(
+            f"the model is {total / 2**20:.0f} MiB, over the workspace's limit of "
+            f"{settings.MAX_MODEL_BYTES / 2**20:.0f} MiB (assay.settings.MAX_MODEL_BYTES)",
+            file=str(source),
+        )
+    return ModelFiles(tuple(copies), entry)
+
+
+def stored_spec(runner: Runner, files: ModelFiles) -> dict[str, Any]:
+    """The spec a stored copy runs with: the runner's own (filled from the model: size, layout,
+    dtype), its classes fixed, its labels file and tokenizer named inside the copy."""
+    spec = runner.spec
+    classes = runner.describe().classes
+    changes: dict[str, Any] = {}
+    if classes is not None:
+        changes["classes"] = tuple(classes)
+    for _source, inside in files.copies:
+        if spec.labels_file and inside.startswith(f"{LABELS_DIR}/"):
+            changes["labels_file"] = inside
+        if spec.tokenizer and inside == TOKENIZER_DIR:
+            changes["tokenizer"] = TOKENIZER_DIR
+    if spec.tokenizer and "tokenizer" not in changes:  # inside the model folder
+        tokenizer = Path(spec.tokenizer).resolve()
+        for source, inside in files.copies:
+            if tokenizer == source or tokenizer.is_relative_to(source):
+                changes["tokenizer"] = f"{inside}/{tokenizer.relative_to(source).as_posix()}"
+                changes["tokenizer"] = changes["tokenizer"].rstrip("/.") or inside
+    mapping = spec_to_mapping(spec)
+    mapping.update({k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()})
+    return mapping
+
+
+def model_digest(files: ModelFiles, spec: dict[str, Any]) -> str:
+    """sha256 over the copy's files (by their paths inside it) and the stored spec: the same
+    bytes with the same spec are the same version."""
+    digest = hashlib.sha256()
+    for source, inside in files.copies:
+        digest.update(f"{inside}\0{hash_path(source)}\0".encode())
+    digest.update(json.dumps(spec, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def copy_files(files: ModelFiles, folder: Path) -> None:
+    """Copy the model's files into ``folder`` (links followed), each file fsynced."""
+    for source, inside in files.copies:
+        target = folder / inside
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, symlinks=False)
+            written = [p for p in target.rglob("*") if p.is_file()]
+        else:
+            shutil.copyfile(source, target)
+            written = [target]
+        for path in written:
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        fsync_dir(target.parent)
+
+
+class _Host(Protocol):
+    home: Path
+    models_dir: Path
+    catalog: Catalog
+
+    def _transaction(self) -> AbstractContextManager[tuple[Any, Staging]]: ...
+
+    def get_model_version(self, version_id: int) -> ModelVersion: ...
+
+
+class ModelsMixin:
+    """Runnable model versions of a :class:`~assay.store.workspace.Workspace`."""
+
+    @storage_guard
+    def add_model(
+        self: _Host,
+        path: Path | str,
+        *,
+        name: str,
+        version: str | None = None,
+        parent_version_id: int | None = None,
+        spec: PreprocessSpec | None = None,
+        overrides: dict[str, Any] | None = None,
+    ) -> ModelVersion:
+        """Register a model that Assay can run: loaded first (a bad model or spec fails before
+        anything is stored), then its files copied to ``models/<version_id>/`` and its task,
+        backend, description and spec recorded, all in one transaction.
+
+        ``spec`` / ``overrides`` as :func:`~assay.runners.load_runner` takes them (default: the
+        spec file next to the model). The same files with the same spec under the same name give
+        that version back; a ``version`` label already used for other content is an
+        :class:`InputError`; an unknown ``parent_version_id`` a :class:`NotFoundError`.
+        """
+        name = (name or "").strip()
+        if not name:
+            raise InputError("a model needs a name")
+        if version is not None and not version.strip():
+            raise InputError("an empty version label")
+        source = Path(path).expanduser()
+        if not source.exists():
+            raise InputError("no such model file or folder", file=str(source))
+        if parent_version_id is not None:
+            try:
+                self.get_model_version(parent_version_id)
+            except NotFoundError:
+                raise NotFoundError(
+                    f"model version {parent_version_id} not found (--parent)"
+                ) from None
+        runner = load_runner(source, spec, **(overrides or {}))
+        files = plan_files(source, runner.spec)
+        mapping = stored_spec(runner, files)
+        digest = model_digest(files, mapping)
+        info = json_safe(
+            {**runner.describe().as_dict(), "spec": mapping, "model_file": files.entry}
+        )
+        info["path"] = str(source.resolve())
+        found = _find_version(self.catalog, name, digest, version)
+        if found is not None and found[1] is not None:
+            with self.catalog.write() as conn:
+                conn.execute("UPDATE model_versions SET kept = 1 WHERE id = ?", (found[0],))
+            return self.get_model_version(found[0])
+        with TempArtifactDir(self.models_dir) as tmp:
+            copy_files(files, tmp.path)
+            with self._transaction() as (conn, staging):
+                version_id, new = _insert_version(
+                    conn, name, version, parent_version_id, digest, str(source.resolve())
+                )
+                if not new:  # registered meanwhile by another process
+                    conn.execute("UPDATE model_versions SET kept = 1 WHERE id = ?", (version_id,))
+                    return self.get_model_version(version_id)
+                staging.move(tmp.path, self.models_dir / str(version_id))
+                conn.execute(
+                    "UPDATE model_versions SET task = ?, backend = ?, info = ?, artifact = ?,"
+                    " kept = 1 WHERE id = ?",
+                    (
+                        info["task"],
+                        info["backend"],
+                        json.dumps(info),
+                        f"models/{version_id}",
+                        version_id,
+                    ),
+                )
+        return self.get_model_version(version_id)
+
+    def load_model_runner(self: _Host, version_id: int) -> Runner:
+        """The runner of a registered model version, from its stored copy and stored spec."""
+        record = self.get_model_version(version_id)
+        if not record.runnable or record.artifact is None:
+            raise InputError(
+                f"model version {version_id} was registered from a predictions file; "
+                "it has no model to run"
+            )
+        folder = self.home / record.artifact
+        info = record.info or {}
+        mapping = dict(info.get("spec") or {})
+        for key in ("labels_file", "tokenizer"):
+            if mapping.get(key):
+                mapping[key] = str(folder / mapping[key])
+        model_path = folder / str(info.get("model_file", ""))
+        if not info.get("model_file") or not model_path.exists():
+            raise InputError(
+                f"the stored copy of model version {version_id} is missing", file=str(model_path)
+            )
+        spec = spec_from_mapping(mapping, source=f"model version {version_id} (stored spec)")
+        return load_runner(model_path, spec)
+
+
+def _find_version(
+    catalog: Catalog, name: str, digest: str, version: str | None
+) -> tuple[int, str | None] | None:
+    """(id, artifact) of the version of model ``name`` with this content (or this label, which
+    must then hold this content); None when there is none."""
+    if version is not None:
+        row = catalog.query_one(
+            "SELECT mv.id, mv.artifact, mv.hash FROM model_versions mv JOIN models m"
+            " ON m.id = mv.model_id WHERE m.name = ? AND mv.version = ?",
+            (name, version),
+        )
+        if row is not None and row[2] != digest:
+            raise InputError(
+                f"model {name!r} already has a version {version!r} with other files or spec; "
+                "give another --version"
+            )
+    else:
+        row = catalog.query_one(
+            "SELECT mv.id, mv.artifact FROM model_versions mv JOIN models m"
+            " ON m.id = mv.model_id WHERE m.name = ? AND mv.hash = ? AND mv.artifact IS NOT NULL"
+            " ORDER BY mv.id LIMIT 1",
+            (name, digest),
+        )
+    return None if row is None else (int(row[0]), row[1])
+
+
+def _insert_version(
+    conn: Any,
+    name: str,
+    version: str | None,
+    parent_version_id: int | None,
+    digest: str,
+    path: str,
+) -> tuple[int, bool]:
+    """Inside a transaction: the id of a new model version row (its model made if new) and True;
+    or an existing runnable version with this label or content and False."""
+    if (
+        parent_version_id is not None
+        and not conn.execute(
+            "SELECT 1 FROM model_versions WHERE id = ?", (parent_version_id,)
+        ).fetchone()
+    ):
+        raise NotFoundError(f"model version {parent_version_id} not found (--parent)")
+    row = conn.execute("SELECT id FROM models WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        cur = conn.execute("INSERT INTO models (name, created_at) VALUES (?, ?)", (name, now_iso()))
+        model_id = int(cur.lastrowid or 0)
+    else:
+        model_id = int(row[0])
+    if version is not None:
+        found = conn.execute(
+            "SELECT id, hash FROM model_versions WHERE model_id = ? AND version = ?",
+            (model_id, version),
+        ).fetchone()
+        if found is not None:
+            if found[1] != digest:
+                raise InputError(
+                    f"model {name!r} already has a version {version!r} with other files or "
+                    "spec; give another --version"
+                )
+            return int(found[0]), False
+    else:
+        found = conn.execute(
+            "SELECT id FROM model_versions WHERE model_id = ? AND hash = ?"
+            " AND artifact IS NOT NULL",
+            (model_id, digest),
+        ).fetchone()
+        if found is not None:
+            return int(found[0]), False
+    cur = conn.execute(
+        "INSERT INTO model_versions (model_id, version, parent_version_id, hash, path,"
+        " created_at, kept) VALUES (?, ?, ?, ?, ?, ?, 1)",
+        (
+            model_id,
+            version or next_label(conn, "model_versions", "model_id", model_id),
+            parent_version_id,
+            digest,
+            path,
+            now_iso(),
+        ),
+    )
+    return int(cur.lastrowid or 0), True
