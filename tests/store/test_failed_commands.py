@@ -75,7 +75,7 @@ def test_unknown_parent_writes_nothing(home: Path, files: tuple[Path, Path]) -> 
     assert set(stored["counts"].values()) == {0} and stored["disk"] == []
     assert _evaluate(files)[0] == 0  # a later run starts at v1 as if nothing had happened
     parent = _stored(home)["counts"]["model_versions"]
-    code, stdout, _ = _evaluate(files, "--parent", str(parent), "--model", "int8")
+    code, stdout, _ = _evaluate(files, "--parent", str(parent), "--model-name", "int8")
     assert code == 0, stdout
 
 

@@ -6,6 +6,7 @@ Heavy modules (numpy, numba, the store, the server) are imported inside the comm
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import asdict
@@ -15,7 +16,21 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from assay.cli import models as models_cli
 from assay.cli.errors import handle_errors
+from assay.cli.models import (
+    Channels,
+    InputSize,
+    LabelsFile,
+    Layout,
+    Mean,
+    SpecFile,
+    SpecOptions,
+    Std,
+    missing_extra_as_input,
+    register,
+    resolve_model,
+)
 
 
 class _FlagsShowNoType:
@@ -104,16 +119,16 @@ def _to_stdout(json_out: Path | None) -> bool:
     return json_out is not None and str(json_out) == "-"
 
 
-def _check_json_path(json_out: Path | None) -> None:
-    """A --json file must be writable where it is named: checked before any work is done."""
-    if json_out is None or _to_stdout(json_out):
+def _check_out_path(out: Path | None, option: str = "--json") -> None:
+    """A file the command writes must be writable where it is named: checked before any work."""
+    if out is None or _to_stdout(out):
         return
-    if json_out.is_dir():
-        raise typer.BadParameter(f"{json_out} is a folder, expected a file", param_hint="--json")
-    if not json_out.parent.is_dir():
-        raise typer.BadParameter(f"{json_out.parent} does not exist", param_hint="--json")
-    if not os.access(json_out.parent, os.W_OK | os.X_OK):
-        raise typer.BadParameter(f"cannot write in {json_out.parent}", param_hint="--json")
+    if out.is_dir():
+        raise typer.BadParameter(f"{out} is a folder, expected a file", param_hint=option)
+    if not out.parent.is_dir():
+        raise typer.BadParameter(f"{out.parent} does not exist", param_hint=option)
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise typer.BadParameter(f"cannot write in {out.parent}", param_hint=option)
 
 
 def _parse_top_k(text: str | None) -> tuple[int, ...] | None:
@@ -132,6 +147,12 @@ def _parse_top_k(text: str | None) -> tuple[int, ...] | None:
     return tuple(dict.fromkeys(ks))
 
 
+MODEL_HELP = (
+    "A model to run over the ground truth: a model file or folder (registered first), or a "
+    "registered model NAME, NAME:VERSION or #ID (see assay models list)."
+)
+
+
 @app.command(cls=Command)
 @handle_errors
 def evaluate(
@@ -142,8 +163,14 @@ def evaluate(
         ),
     ],
     pred: Annotated[
-        Path, typer.Option("--pred", help="Predictions: a score table or COCO results JSON.")
-    ],
+        Path | None,
+        typer.Option("--pred", help="Predictions: a score table or COCO results JSON."),
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help=MODEL_HELP)] = None,
+    batch: Annotated[
+        int | None,
+        typer.Option("--batch", min=1, max=65536, help="--model: samples per batch (default 32)."),
+    ] = None,
     task: Annotated[
         str | None,
         typer.Option(help="classification, multilabel or detection (inferred when omitted)."),
@@ -162,8 +189,12 @@ def evaluate(
         bool, typer.Option("--logits", help="Scores are raw logits: apply softmax / sigmoid.")
     ] = False,
     name: Annotated[str | None, typer.Option(help="A name for this evaluation.")] = None,
-    model: Annotated[
-        str | None, typer.Option(help="The model's name (default: the predictions file's name).")
+    model_name: Annotated[
+        str | None,
+        typer.Option(
+            "--model-name",
+            help="The model's name (default: the predictions file's or model file's name).",
+        ),
     ] = None,
     parent: Annotated[
         int | None,
@@ -178,38 +209,85 @@ def evaluate(
     json_out: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
     intervals: Annotated[bool, typer.Option("--intervals", help=INTERVALS_HELP)] = False,
     top_k: Annotated[str | None, typer.Option("--top-k", help=TOP_K_HELP, metavar="<ks>")] = None,
+    spec_file: SpecFile = None,
+    labels: LabelsFile = None,
+    input_size: InputSize = None,
+    mean: Mean = None,
+    std: Std = None,
+    channels: Channels = None,
+    layout: Layout = None,
 ) -> None:
-    """Evaluate predictions against ground truth, print the report and store it in the workspace.
+    """Evaluate predictions (--pred) or a model run over the ground truth (--model) against it,
+    print the report and store it in the workspace.
 
-    Nothing is stored when the command fails: a bad option, bad input, an unknown --parent, a
-    full disk, or a report that cannot be written (its evaluation is then taken back)."""
+    A model run streams its predictions to the workspace as it goes: after Ctrl-C, the same
+    command again resumes where it stopped. Nothing is stored when the command fails: a bad
+    option, bad input, an unknown --parent, a full disk, or a report that cannot be written
+    (its evaluation is then taken back)."""
     from rich.text import Text
 
     from assay.cli.report import make_console, print_report, progress
-    from assay.evaluation.run import evaluate_files
-    from assay.store.runs import save_run
 
+    if (pred is None) == (model is None):
+        raise typer.BadParameter(
+            "give exactly one of --pred (a predictions file) or --model (a model to run)",
+            param_hint="'--pred' / '--model'",
+        )
+    options = SpecOptions(spec_file, labels, input_size, mean, std, channels, layout)
+    if pred is not None:
+        for flag, given in (("--batch", batch is not None), *((f, True) for f in options.given)):
+            if given:
+                raise typer.BadParameter("applies to --model runs only", param_hint=flag)
+    elif logits:
+        raise typer.BadParameter(
+            "applies to --pred files; a model's scores follow its spec's activation",
+            param_hint="--logits",
+        )
     at = _point(threshold, iou, score)
     ks = _parse_top_k(top_k)
-    _check_json_path(json_out)
-    with progress() as step:
-        step("Reading and evaluating")
-        run = evaluate_files(
+    _check_out_path(json_out)
+    if model is not None:
+        run, record, ws, params = _evaluate_model(
             gt,
-            pred,
+            model,
+            batch=batch or 32,
             task=task,
             threshold=threshold,
-            logits=logits,
-            images_root=images,
+            name=name,
+            model_name=model_name,
+            parent=parent,
+            images=images,
             allow_outside=allow_media_outside_root,
+            options=options,
+            ks=ks,
+            at=at,
         )
-        if ks is not None:
-            run.results = _with_top_k(run.results, ks)
-        step("Storing in the workspace")
         point = run.results.point(at)
-        params = {"logits": logits, **{k: v for k, v in asdict(point).items() if v is not None}}
-        ws = _workspace()
-        record = save_run(ws, run, model=model, name=name, parent_version_id=parent, params=params)
+    else:
+        from assay.evaluation.run import evaluate_files
+        from assay.store.runs import save_run
+
+        assert pred is not None
+        with progress() as step:
+            step("Reading and evaluating")
+            run = evaluate_files(
+                gt,
+                pred,
+                task=task,
+                threshold=threshold,
+                logits=logits,
+                images_root=images,
+                allow_outside=allow_media_outside_root,
+            )
+            if ks is not None:
+                run.results = _with_top_k(run.results, ks)
+            step("Storing in the workspace")
+            point = run.results.point(at)
+            params = {"logits": logits, **{k: v for k, v in asdict(point).items() if v is not None}}
+            ws = _workspace()
+            record = save_run(
+                ws, run, model=model_name, name=name, parent_version_id=parent, params=params
+            )
     out = make_console(stderr=_to_stdout(json_out))
     for note in run.notes:
         out.print(Text(note), soft_wrap=True)  # a path in a note is never broken
@@ -221,9 +299,139 @@ def evaluate(
         ws.delete_evaluation(record.id)  # the command failed: it leaves nothing stored
         ws.collect_garbage()
         raise
+    if model is not None:
+        _remove_work(run.pred_source.parent)
     if not _to_stdout(json_out):
         print_report(report, console=out)
         out.print(f"\nStored as evaluation [bold]{record.id}[/]  (assay show {record.id})")
+
+
+def _work_key(record: Any, gt: Path, batch: int, extra: tuple[Any, ...]) -> str:
+    """The work folder of a model run: the same model version (files and spec), ground truth
+    (path and content), batch size and reading options give the same folder."""
+    import hashlib
+
+    from assay.store.artifacts import hash_path
+
+    digest = hashlib.sha256()
+    resolved = gt.resolve()
+    content = hash_path(resolved) if resolved.exists() else "missing"
+    for part in (record.id, record.hash, str(resolved), content, batch, *extra):
+        digest.update(f"{part}\0".encode())
+    return digest.hexdigest()[:32]
+
+
+def _remove_work(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _evaluate_model(
+    gt: Path,
+    model: str,
+    *,
+    batch: int,
+    task: str | None,
+    threshold: float,
+    name: str | None,
+    model_name: str | None,
+    parent: int | None,
+    images: Path | None,
+    allow_outside: bool,
+    options: SpecOptions,
+    ks: tuple[int, ...] | None,
+    at: Any,
+) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """Register (a path) or find (a name) the model, run it over ``gt`` with a progress bar,
+    evaluate and store: (the run, its evaluation record, the workspace, the params)."""
+    import signal
+
+    from assay.cli.report import InferenceProgress, progress
+    from assay.evaluation.model_run import evaluate_model
+    from assay.store.runs import save_run
+
+    ws = _workspace()
+    if not gt.exists():
+        from assay.errors import InputError
+
+        raise InputError("no such file or folder", file=str(gt))
+    if Path(model).exists():
+        record, new = register(
+            ws, Path(model), name=model_name, version=None, parent=parent, options=options
+        )
+    else:
+        for flag, given in (
+            ("--parent", parent is not None),
+            ("--model-name", model_name is not None),
+            *((f, True) for f in options.given),
+        ):
+            if given:
+                raise typer.BadParameter(
+                    f"applies when --model names a model file; {model!r} is not one",
+                    param_hint=flag,
+                )
+        record, new = resolve_model(ws, model), False
+    work = (
+        ws.home
+        / "work"
+        / _work_key(
+            record, gt, batch, (task, str(images.resolve()) if images else None, allow_outside)
+        )
+    )
+    bar = InferenceProgress()
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        with missing_extra_as_input():
+            runner = ws.load_model_runner(record.id)
+        signal.signal(signal.SIGTERM, terminate)
+        with bar:
+            run = evaluate_model(
+                gt,
+                runner,
+                task=task,
+                threshold=threshold,
+                images_root=images,
+                allow_outside=allow_outside,
+                batch_size=batch,
+                work_dir=work,
+                progress=bar,
+            )
+    except KeyboardInterrupt:
+        total = bar.total if bar.total is not None else 0
+        print(
+            f"interrupted after {bar.done} of {total} samples; "
+            "run the same command again to resume",
+            file=sys.stderr,
+        )
+        raise typer.Exit(code=130) from None
+    except BaseException:
+        if new:  # the command fails: it leaves no model version it registered
+            _remove_work(work)
+            with contextlib.suppress(Exception):
+                ws.delete_model_version(record.id)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    with progress() as step:
+        if ks is not None:
+            run.results = _with_top_k(run.results, ks)
+        step("Storing in the workspace")
+        point = run.results.point(at)
+        params = {"batch": batch, **{k: v for k, v in asdict(point).items() if v is not None}}
+        stored = save_run(
+            ws,
+            run,
+            name=name,
+            params=params,
+            model_version_id=record.id,
+            predictions_file=run.pred_source,
+        )
+    return run, stored, ws, params
 
 
 INTERVALS_HELP = "Add 95 % bootstrap confidence intervals to the metrics."
@@ -278,7 +486,7 @@ def list_(
     from assay.cli.report import print_evaluations
     from assay.store import evaluation_public
 
-    _check_json_path(json_out)
+    _check_out_path(json_out)
     rows = [evaluation_public(r) for r in _workspace().list_evaluations()]
     if json_out is not None:
         _write_json(rows, json_out)
@@ -310,7 +518,7 @@ def show(
     from assay.cli.report import make_console, print_report, say
 
     ks = _parse_top_k(top_k)
-    _check_json_path(json_out)
+    _check_out_path(json_out)
     ws = _workspace()
     record = ws.get_evaluation(evaluation_id)
     stored = record.params or {}
@@ -341,6 +549,51 @@ def delete(
 
     _workspace().delete_evaluation(evaluation_id)
     Console().print(f"Deleted evaluation {evaluation_id}.")
+
+
+@app.command(cls=Command)
+@handle_errors
+def export(
+    evaluation_id: Annotated[int, typer.Argument(help="The evaluation's id (see `assay list`).")],
+    predictions: Annotated[
+        Path,
+        typer.Option(
+            "--predictions",
+            help="Write the model run's predictions file here ('-': stdout).",
+        ),
+    ],
+) -> None:
+    """Hand back the predictions file a model run stored with its evaluation."""
+    from assay.errors import InputError
+
+    ws = _workspace()
+    record = ws.get_evaluation(evaluation_id)
+    source = ws.predictions_file(evaluation_id)
+    if source is None:
+        given = (record.params or {}).get("pred")
+        if given:
+            raise InputError(
+                f"evaluation {evaluation_id} was made from a predictions file you gave "
+                "(Assay keeps no copy of it)",
+                file=str(given),
+            )
+        raise InputError(f"evaluation {evaluation_id} has no stored predictions")
+    if str(predictions) == "-":
+        sys.stdout.buffer.write(source.read_bytes())
+        sys.stdout.flush()
+        return
+    _check_out_path(predictions, "--predictions")
+    tmp = predictions.with_name(f".{predictions.name}.tmp")
+    try:
+        tmp.write_bytes(source.read_bytes())
+        tmp.replace(predictions)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        reason = exc.strerror or str(exc)
+        raise InputError(
+            f"cannot write the predictions ({reason})", file=str(predictions)
+        ) from None
+    typer.echo(f"Wrote the predictions of evaluation {evaluation_id} to {predictions}")
 
 
 @app.command(cls=Command)
@@ -401,6 +654,19 @@ def serve(
     if banner:
         typer.echo(banner)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+models_app = typer.Typer(
+    name="models",
+    cls=Group,
+    help="Register model versions Assay can run, and list them.",
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+models_app.command("add", cls=Command)(models_cli.add)
+models_app.command("list", cls=Command)(models_cli.list_models)
+app.add_typer(models_app, name="models")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -424,3 +424,136 @@ def print_evaluations(rows: list[dict[str, Any]], *, console: Console | None = N
             str(r.get("created_at", ""))[:10],
         )
     out.print(table)
+
+
+def _classes_text(classes: Sequence[str] | None, shown: int = 4) -> str:
+    if not classes:
+        return "—"
+    head = ", ".join(classes[:shown])
+    return f"{len(classes)}: {head}" + (", …" if len(classes) > shown else "")
+
+
+def _input_text(row: dict[str, Any]) -> str:
+    shape = row.get("input_shape")
+    media = row.get("media") or ""
+    if not shape:
+        return media or "—"
+    dims = "×".join("?" if d is None else str(d) for d in shape)
+    return f"{media} {dims}".strip()
+
+
+def print_model_version(
+    row: dict[str, Any], *, console: Console | None = None, new: bool = True
+) -> None:
+    """What `assay models add` registered (or found already registered)."""
+    out = console or make_console()
+    verb = "Registered" if new else "Already registered"
+    say(
+        [f"{verb} model version {row['id']}", f"{row['model']} {row['version']}"],
+        console=out,
+        style="bold",
+    )
+    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
+    table.add_column(no_wrap=True, style="dim")
+    table.add_column(overflow="fold")
+    for label, value in (
+        ("task", row.get("task") or "—"),
+        ("backend", row.get("backend") or "—"),
+        ("classes", _classes_text(row.get("classes"), 8)),
+        ("input", _input_text(row)),
+        ("parent", "—" if row.get("parent_version_id") is None else str(row["parent_version_id"])),
+    ):
+        table.add_row(label, Text(str(value)))
+    out.print(table)
+    out.print(f"\nRun it: assay evaluate --gt DATASET --model '#{row['id']}'")
+
+
+def print_model_versions(rows: list[dict[str, Any]], *, console: Console | None = None) -> None:
+    """The table of `assay models list`."""
+    out = console or make_console()
+    if not rows:
+        out.print("No models yet. Run [bold]assay models add MODEL --name NAME[/].")
+        return
+    say(["Model versions", "oldest first"], console=out, style="bold")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=0, show_edge=False)
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("model", overflow="fold", min_width=6)
+    table.add_column("version", overflow="fold", min_width=7)
+    table.add_column("parent", justify="right", no_wrap=True)
+    table.add_column("task", no_wrap=True)
+    table.add_column("backend", no_wrap=True)
+    table.add_column("classes", justify="right", no_wrap=True)
+    table.add_column("evals", justify="right", no_wrap=True)
+    table.add_column("created", no_wrap=True, min_width=10)
+    for r in rows:
+        parent = r.get("parent_version_id")
+        table.add_row(
+            str(r["id"]),
+            Text(str(r["model"])),
+            Text(str(r["version"])),
+            "—" if parent is None else str(parent),
+            str(r.get("task") or "—"),
+            str(r.get("backend") or ("predictions" if not r.get("runnable") else "—")),
+            "—" if not r.get("classes") else str(len(r["classes"])),
+            str(r.get("evaluations", 0)),
+            str(r.get("created_at", ""))[:10],
+        )
+    out.print(table)
+
+
+class InferenceProgress:
+    """A progress bar for a model run on stderr: samples done of total, samples/s, ETA.
+
+    Call it as ``progress(done, total)``; the first call may start at samples already on disk
+    (a resumed run), which then count neither towards the speed nor the ETA. ``done`` and
+    ``total`` keep the last values seen (for the "interrupted after N of M" line).
+    """
+
+    def __init__(self, description: str = "Predicting") -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.console = make_console(stderr=True)
+        self.done = 0
+        self.total: int | None = None
+        self.resumed: int | None = None
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+            disable=not self.console.is_terminal,
+        )
+        self._task = self._bar.add_task(description, total=None, rate="")
+
+    def __enter__(self) -> InferenceProgress:
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.stop()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.resumed is None:
+            self.resumed = done
+            self._bar.reset(self._task, total=total, completed=done)
+            if done:
+                self.console.print(
+                    f"Resuming: {done} of {total} samples already predicted", highlight=False
+                )
+        self.done, self.total = done, total
+        self._bar.update(self._task, completed=done, total=total)
+        speed = self._bar.tasks[self._task].speed
+        rate = f"{speed:,.0f} samples/s" if speed else ""
+        self._bar.update(self._task, rate=rate)

@@ -146,6 +146,8 @@ class _Host(Protocol):
 
     def get_model_version(self, version_id: int) -> ModelVersion: ...
 
+    def collect_garbage(self) -> int: ...
+
 
 class ModelsMixin:
     """Runnable model versions of a :class:`~assay.store.workspace.Workspace`."""
@@ -242,6 +244,53 @@ class ModelsMixin:
             )
         spec = spec_from_mapping(mapping, source=f"model version {version_id} (stored spec)")
         return load_runner(model_path, spec)
+
+    @storage_guard
+    def delete_model_version(self: _Host, version_id: int) -> None:
+        """Remove a model version nothing refers to (no evaluation, child version or job) with
+        its stored copy, and its model when that was its last version; one in use is an
+        :class:`InputError` saying what uses it."""
+        self.get_model_version(version_id)
+        with self.catalog.write() as conn:
+            for sql, what in (
+                ("SELECT COUNT(*) FROM evaluations WHERE model_version_id = ?", "evaluations"),
+                ("SELECT COUNT(*) FROM model_versions WHERE parent_version_id = ?", "children"),
+                ("SELECT COUNT(*) FROM jobs WHERE model_version_id = ?", "jobs"),
+            ):
+                n = conn.execute(sql, (version_id,)).fetchone()[0]
+                if n:
+                    raise InputError(f"model version {version_id} has {n} {what}; it is kept")
+            conn.execute("DELETE FROM model_versions WHERE id = ?", (version_id,))
+            conn.execute("DELETE FROM models WHERE id NOT IN (SELECT model_id FROM model_versions)")
+        self.collect_garbage()  # its stored copy no longer has a row
+
+    def evaluation_counts(self: _Host) -> dict[int, int]:
+        """The number of evaluations of each model version that has any."""
+        rows = self.catalog.query(
+            "SELECT model_version_id, COUNT(*) FROM evaluations"
+            " WHERE model_version_id IS NOT NULL GROUP BY model_version_id"
+        )
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    def find_model_version(self: _Host, name: str, version: str | None = None) -> ModelVersion:
+        """Model ``name``'s version labelled ``version``, or its newest runnable version (else
+        its newest); :class:`NotFoundError` when there is none."""
+        if version is not None:
+            row = self.catalog.query_one(
+                "SELECT mv.id FROM model_versions mv JOIN models m ON m.id = mv.model_id"
+                " WHERE m.name = ? AND mv.version = ?",
+                (name, version),
+            )
+        else:
+            row = self.catalog.query_one(
+                "SELECT mv.id FROM model_versions mv JOIN models m ON m.id = mv.model_id"
+                " WHERE m.name = ? ORDER BY mv.artifact IS NOT NULL DESC, mv.id DESC LIMIT 1",
+                (name,),
+            )
+        if row is None:
+            label = f"{name}:{version}" if version is not None else name
+            raise NotFoundError(f"no registered model {label!r} (see assay models list)")
+        return self.get_model_version(int(row[0]))
 
 
 def _find_version(
