@@ -29,7 +29,16 @@ from assay.server.frontend import mount_static
 from assay.server.jobs import JobFinished, JobRunner, JobTarget, QueueFull, evaluate_job
 from assay.server.paths import resolve_roots
 from assay.server.responses import FastJSONResponse
-from assay.server.routers import datasets, evaluations, health, jobs, models, samples, views
+from assay.server.routers import (
+    datasets,
+    evaluations,
+    health,
+    jobs,
+    models,
+    predict,
+    samples,
+    views,
+)
 from assay.server.schemas import Problem
 from assay.server.timing import ServerTimingMiddleware
 from assay.store import Workspace
@@ -106,7 +115,7 @@ def create_app(
     workspace.fail_unfinished_jobs()
     app.state.jobs = JobRunner(workspace, limits=lim, target=job_target)
 
-    for router in (health, evaluations, views, samples, datasets, models, jobs):
+    for router in (health, evaluations, views, samples, datasets, models, predict, jobs):
         app.include_router(router.router, prefix="/api")
     app.include_router(session_router, prefix="/api")
     _add_error_handlers(app)
