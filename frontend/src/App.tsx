@@ -2,6 +2,7 @@ import { useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { EvaluationsList } from "./pages/EvaluationsList";
 import { EvaluationPage } from "./pages/EvaluationPage";
+import { WhatIfPage } from "./pages/WhatIfPage";
 import { Empty } from "./components/common";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { api } from "./api/client";
@@ -22,6 +23,7 @@ export function App() {
   if (!allowed) body = <AccessScreen access={access} signIn={signIn} retry={retry} />;
   else if (page.name === "list") body = <EvaluationsList setCrumbs={setCrumbs} />;
   else if (page.name === "evaluation") body = <EvaluationPage key={page.id} id={page.id} setCrumbs={setCrumbs} />;
+  else if (page.name === "what-if") body = <WhatIfPage key={page.versionId} versionId={page.versionId} setCrumbs={setCrumbs} />;
   else
     body = (
       <Empty title="Page not found">

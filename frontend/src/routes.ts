@@ -14,7 +14,7 @@ export interface Route {
   params: URLSearchParams;
 }
 
-export type Page = { name: "list" } | { name: "evaluation"; id: number } | { name: "not-found" };
+export type Page = { name: "list" } | { name: "evaluation"; id: number } | { name: "what-if"; versionId: number } | { name: "not-found" };
 
 /** What the evaluation pages keep in the URL; absent fields take the page's defaults. */
 export interface ViewState {
@@ -44,6 +44,8 @@ export function matchPage(path: string): Page {
   if (path === "/" || path === "/evaluations") return { name: "list" };
   const m = path.match(/^\/evaluations\/(\d+)\/?$/);
   if (m) return { name: "evaluation", id: Number(m[1]) };
+  const w = path.match(/^\/models\/(\d+)\/what-if\/?$/);
+  if (w) return { name: "what-if", versionId: Number(w[1]) };
   return { name: "not-found" };
 }
 
@@ -104,6 +106,9 @@ export function hashOf(path: string, view: ViewState = {}): string {
 }
 
 export const evaluationHref = (id: number, view: ViewState = {}) => hashOf(`/evaluations/${id}`, view);
+
+/** The what-if page of a model version. */
+export const whatIfHref = (versionId: number) => hashOf(`/models/${versionId}/what-if`);
 
 /** A patch applied to a view: `undefined` fields are removed. */
 export function patchView(v: ViewState, patch: Partial<ViewState>): ViewState {

@@ -1,5 +1,6 @@
 import type { EvaluationDetail } from "../api/client";
 import { fmtDate, taskLabel, versionText } from "../format";
+import { WhatIfLink } from "./WhatIfLink";
 
 export function EvalHeader({ ev }: { ev: EvaluationDetail }) {
   return (
@@ -14,7 +15,10 @@ export function EvalHeader({ ev }: { ev: EvaluationDetail }) {
           {taskLabel(ev.task, ev.media)} · {ev.n_samples.toLocaleString()} {ev.task === "detection" ? "images" : "samples"} · {ev.n_classes} classes · {fmtDate(ev.created_at)}
         </p>
       </div>
-      <span className={`badge badge-${ev.status}`}>{ev.status}</span>
+      <div className="page-head-side">
+        {ev.model && <WhatIfLink versionId={ev.model.version_id} />}
+        <span className={`badge badge-${ev.status}`}>{ev.status}</span>
+      </div>
     </div>
   );
 }
