@@ -22,6 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from assay.errors import AssayError, InputError
 from assay.evaluation.results import OperatingPoint
@@ -250,7 +251,11 @@ async def _run(
     limits = _limits(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        lines = _json_texts(await request.body(), limits)
+        try:
+            body = await request.body()
+        except ClientDisconnect:
+            raise InputError("the upload was interrupted") from None
+        lines = _json_texts(body, limits)
         return await run_in_threadpool(
             predictor.predict_texts, version.id, lines, _takes(version.id, "text")
         )
@@ -291,6 +296,8 @@ async def _read_form(request: Request, limits: Limits) -> FormData:
             max_fields=len(FIELDS) + 2,
             max_part_size=min(limits.upload_request_bytes, text_bytes),
         )
+    except ClientDisconnect:
+        raise InputError("the upload was interrupted") from None
     except HTTPException as exc:  # the multipart parser's own refusals
         detail = str(exc.detail)
         if detail.startswith("Too many files"):
