@@ -25,7 +25,7 @@ from sklearn.pipeline import make_pipeline
 from assay.evaluation.classification import evaluate_classification
 from assay.evaluation.detection import evaluate_detections
 from assay.evaluation.results import OperatingPoint
-from assay.runners import PreprocessSpec, load_runner, preprocess_image
+from assay.runners import MissingExtraError, PreprocessSpec, load_runner, preprocess_image
 from assay.server.app import create_app
 from assay.server.config import Limits
 from assay.server.routers.predict import predictor_of
@@ -559,3 +559,29 @@ def test_loaded_runners_are_bounded(api: TestClient, models: Models) -> None:
         assert len(predictor.runners) <= LIMITS.cached_runners
     keys = [key[0] for key in predictor.runners]
     assert keys == [models.multilabel, models.image]
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (
+            MissingExtraError("m.xml: OpenVINO models need the 'openvino' extra"),
+            "m.xml: OpenVINO models need the 'openvino' extra",
+        ),
+        (RuntimeError("[ONNXRuntimeError] : 1 : FAIL : bad graph\nmore"), "could not be loaded"),
+    ],
+)
+def test_a_model_that_cannot_load_is_a_422(
+    models: Models, monkeypatch: pytest.MonkeyPatch, error: Exception, expected: str
+) -> None:
+    app = create_app(models.home, limits=LIMITS)
+
+    def fail(version_id: int) -> None:
+        raise error
+
+    monkeypatch.setattr(app.state.workspace, "load_model_runner", fail)
+    with TestClient(app, base_url=BASE_URL) as client:
+        answer = client.post(f"/api/models/{models.image}/predict", files=_files(("a.png", _png())))
+    assert answer.status_code == 422
+    detail = answer.json()["detail"]
+    assert expected in detail and "\n" not in detail
