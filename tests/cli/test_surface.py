@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from assay import __version__
 from assay.cli.main import app
 
-COMMANDS = ("evaluate", "list", "show", "delete", "serve")
+COMMANDS = ("evaluate", "list", "show", "delete", "serve", "export", "models")
 
 
 @pytest.fixture()
@@ -63,7 +63,9 @@ def test_version() -> None:
     assert stdout.strip() == f"assay {__version__}"
 
 
-@pytest.mark.parametrize("command", [(), *((c,) for c in COMMANDS)])
+@pytest.mark.parametrize(
+    "command", [(), *((c,) for c in COMMANDS), ("models", "add"), ("models", "list")]
+)
 def test_help_has_no_bool_placeholder(command: tuple[str, ...]) -> None:
     code, stdout, _ = run(*command, "--help", env={"COLUMNS": "100"})
     assert code == 0
@@ -73,6 +75,8 @@ def test_help_has_no_bool_placeholder(command: tuple[str, ...]) -> None:
         for option in ("--intervals", "--logits", "--json"):
             assert option in stdout
         assert re.search(r"--json\s+<path>", stdout)  # a path, not a flag
+        for option in ("--model", "--batch", "--spec", "--labels", "--input-size", "--mean"):
+            assert option in stdout
 
 
 def test_flags_take_no_value(home: Path, files: tuple[Path, Path]) -> None:

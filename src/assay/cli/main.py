@@ -217,10 +217,9 @@ def evaluate(
     channels: Channels = None,
     layout: Layout = None,
 ) -> None:
-    """Evaluate predictions (--pred) or a model run over the ground truth (--model) against it,
-    print the report and store it in the workspace.
+    """Evaluate predictions or a model against ground truth, print the report and store it.
 
-    A model run streams its predictions to the workspace as it goes: after Ctrl-C, the same
+    --pred takes a predictions file; --model runs a model over the ground truth. A model run streams its predictions to the workspace as it goes: after Ctrl-C, the same
     command again resumes where it stopped. Nothing is stored when the command fails: a bad
     option, bad input, an unknown --parent, a full disk, or a report that cannot be written
     (its evaluation is then taken back)."""
