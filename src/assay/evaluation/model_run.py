@@ -233,13 +233,13 @@ def _predict_classification(
     if dataset_task == "multilabel" and mine != "multilabel":
         raise InputError("the model is single-label; --task multilabel needs a multi-label model")
     eval_task = "multilabel" if mine == "multilabel" else "classification"
+    media = runner.describe().media
+    items = _media_items(gt_path, gt, media, runner)
     classes = _model_classes(runner)
     if "id" in classes:
         raise InputError("a class named 'id' cannot be a score column", file=str(runner.path))
     labels = [x for s in gt.label_sets for x in s] if gt.label_sets is not None else gt.labels
     notes = _overlap(classes, labels or [], gt_path, runner)
-    media = runner.describe().media
-    items = _media_items(gt_path, gt, media, runner)
     shards = work_dir / SHARDS
     if media == "text":
         result = run_texts(runner, items, batch_size=batch_size, out_dir=shards, progress=progress)
