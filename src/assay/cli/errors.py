@@ -13,7 +13,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _messages() -> dict[type[BaseException], str]:
-    from assay.errors import InputError, NotFoundError, ParameterError, StorageError
+    from assay.errors import (
+        AssayError,
+        InputError,
+        NotFoundError,
+        ParameterError,
+        StorageError,
+    )
 
     return {
         InputError: "Error: {exc}",
@@ -24,6 +30,7 @@ def _messages() -> dict[type[BaseException], str]:
         IsADirectoryError: "Error: {exc.filename}: is a folder, expected a file",
         PermissionError: "Error: {exc.filename}: permission denied",
         MemoryError: "Error: out of memory",
+        AssayError: "Error: {exc}",  # the rest of ours, e.g. a missing optional extra
     }
 
 
