@@ -2,7 +2,9 @@
 
     .venv/bin/python benchmarks/inference.py                 # 2,000 JPEGs, batch 32, 5 runs each
     .venv/bin/python benchmarks/inference.py --n 500 --repeats 1 --batch 16
-    .venv/bin/python benchmarks/inference.py --image-size 320x240  # photo-sized sources
+    .venv/bin/python benchmarks/inference.py --image-size 640x480  # photo-sized sources
+    .venv/bin/python benchmarks/inference.py --model-size 160 --channels 64  # a model-bound case
+    .venv/bin/python benchmarks/inference.py --quick           # 400 images, 3 runs
 
 Builds a small conv net with the onnx helper API (3x64x64 input: two stride-2 3x3 convolutions with
 16 and 32 channels, global average pool, linear, softmax; 10 classes) and writes ``--n`` random
@@ -36,14 +38,19 @@ sys.path.insert(0, str(ROOT / "src"))
 from assay.runners import load_runner, run_images  # noqa: E402
 
 
-def build_model(path: Path, *, size: int = 64, n_classes: int = 10, seed: int = 0) -> Path:
+def build_model(
+    path: Path, *, size: int = 64, channels: int = 16, n_classes: int = 10, seed: int = 0
+) -> Path:
+    """Two stride-2 3x3 convolutions (``channels``, then twice that), global average pool,
+    linear, softmax; input 3 x ``size`` x ``size``."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(seed)
-    w1 = (rng.normal(size=(16, 3, 3, 3)) * 0.2).astype(np.float32)
-    w2 = (rng.normal(size=(32, 16, 3, 3)) * 0.1).astype(np.float32)
-    w3 = (rng.normal(size=(32, n_classes)) * 0.3).astype(np.float32)
+    c1, c2 = channels, 2 * channels
+    w1 = (rng.normal(size=(c1, 3, 3, 3)) * 0.2).astype(np.float32)
+    w2 = (rng.normal(size=(c2, c1, 3, 3)) * (0.4 / np.sqrt(c1))).astype(np.float32)
+    w3 = (rng.normal(size=(c2, n_classes)) * 0.3).astype(np.float32)
     b3 = np.zeros(n_classes, np.float32)
     nodes = [
         helper.make_node("Conv", ["x", "w1"], ["c1"], strides=[2, 2], pads=[1, 1, 1, 1]),
@@ -110,17 +117,25 @@ def main() -> None:
     ap.add_argument(
         "--threads", type=int, default=0, help="onnxruntime intra-op threads (0: default)"
     )
+    ap.add_argument("--model-size", type=int, default=64, help="the model's input side")
+    ap.add_argument("--channels", type=int, default=16, help="the first convolution's width")
+    ap.add_argument("--quick", action="store_true", help="400 images, 3 runs")
     args = ap.parse_args()
+    if args.quick:
+        args.n, args.repeats = 400, 3
+    size = args.model_size
 
     with tempfile.TemporaryDirectory(prefix="assay-bench-") as tmp:
         tmp_path = Path(tmp)
-        model = build_model(tmp_path / "bench.onnx")
+        model = build_model(tmp_path / "bench.onnx", size=size, channels=args.channels)
         t0 = time.perf_counter()
         w, h = (int(v) for v in args.image_size.lower().split("x"))
         paths = write_images(tmp_path / "images", args.n, size=(w, h))
         print(
             f"{args.n} JPEGs ({w}x{h}) written in {time.perf_counter() - t0:.1f} s; "
-            f"batch {args.batch}; {os.cpu_count()} CPUs; model 3x64x64 conv net"
+            f"batch {args.batch}; {os.cpu_count()} CPUs; model 3x{size}x{size} conv net "
+            f"({args.channels}/{2 * args.channels} channels); load average before: "
+            f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}"
         )
 
         runner = load_runner(model, spec=None)
@@ -129,6 +144,11 @@ def main() -> None:
 
             runner = OnnxRunner(model, runner.spec, threads=args.threads)
         session = runner.session  # the same session for every loop
+        opts = session.get_session_options()
+        print(
+            f"onnxruntime {ort_version()}: intra-op threads {opts.intra_op_num_threads or 'default'}"
+            f", inter-op {opts.inter_op_num_threads or 'default'}"
+        )
         batches = [paths[i : i + args.batch] for i in range(0, len(paths), args.batch)]
 
         def assay_run() -> np.ndarray:
@@ -141,11 +161,11 @@ def main() -> None:
         def bare_run() -> np.ndarray:
             outs = []
             for chunk in batches:
-                x = bare_decode(chunk)
+                x = bare_decode(chunk, size)
                 outs.append(session.run(None, {"x": x})[0])
             return np.concatenate(outs)
 
-        decoded = [bare_decode(chunk) for chunk in batches]
+        decoded = [bare_decode(chunk, size) for chunk in batches]
 
         def bare_predecoded() -> np.ndarray:
             return np.concatenate([session.run(None, {"x": x})[0] for x in decoded])
@@ -162,20 +182,24 @@ def main() -> None:
         for _ in range(args.repeats):  # interleaved, so a busy moment hits every loop alike
             for name, fn in loops:
                 times[name].append(_timed(fn))
-        rows = [
-            (name, args.n / min(ts), args.n / statistics.median(ts)) for name, ts in times.items()
-        ]
-        width = max(len(r[0]) for r in rows)
-        print(f"{'':<{width}}  {'best':>9}  {'median':>9}  (images/s, {args.repeats} runs each)")
-        for name, best, med in rows:
-            print(f"{name:<{width}}  {best:9.0f}  {med:9.0f}")
-        (_, a_best, a_med), (_, b_best, b_med), (_, m_best, m_med) = rows
+        base = statistics.median(times["bare onnxruntime loop (decode, then run)"])
         print(
-            f"assay / bare loop:            {a_best / b_best:.2f}x best, {a_med / b_med:.2f}x median"
+            f"\n| loop | images/s median | min - max | vs bare loop |  ({args.repeats} runs each)"
         )
-        print(
-            f"assay / pre-decoded (model):  {a_best / m_best:.2f}x best, {a_med / m_med:.2f}x median"
-        )
+        print("|---|---:|---:|---:|")
+        for name, ts in times.items():
+            med = statistics.median(ts)
+            print(
+                f"| {name} | {args.n / med:.0f} | {args.n / max(ts):.0f} - {args.n / min(ts):.0f}"
+                f" | {base / med:.2f}x |"
+            )
+        print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+def ort_version() -> str:
+    import onnxruntime
+
+    return str(onnxruntime.__version__)
 
 
 def _timed(fn) -> float:
