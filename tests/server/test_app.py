@@ -37,6 +37,7 @@ EXPECTED = {
     ("get", "/api/models/{model_id}/versions"): "models-list_model_versions",
     ("get", "/api/models/{version_id}/predict"): "models-predict_info",
     ("post", "/api/models/{version_id}/predict"): "models-predict",
+    ("get", "/api/jobs"): "jobs-list_jobs",
     ("get", "/api/jobs/{job_id}"): "jobs-get_job",
     ("delete", "/api/jobs/{job_id}"): "jobs-cancel_job",
     ("get", "/api/session"): "session-get_session",

@@ -112,8 +112,8 @@ def create_app(
     app.state.sample_lookups = LRU(lim.cached_sample_tables)
     app.state.memo = LRU(lim.cached_evaluations)
     app.state.media_roots = LRU(lim.cached_media_roots)
-    workspace.fail_unfinished_jobs()
     app.state.jobs = JobRunner(workspace, limits=lim, target=job_target)
+    app.state.jobs.recover()  # model jobs a stopped server left resume; files jobs fail
 
     for router in (health, evaluations, views, samples, datasets, models, predict, jobs):
         app.include_router(router.router, prefix="/api")

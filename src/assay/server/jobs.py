@@ -1,12 +1,17 @@
-"""Background evaluation jobs: files on the server's disk evaluated and stored, each job in a
-process of its own.
+"""Background evaluation jobs, each in a process of its own: files on the server's disk evaluated
+and stored ("files" jobs), or a registered model version run over a dataset version ("model"
+jobs: the "Calculate" of the Models page).
 
 A process can be stopped safely at any moment (the store leaves nothing half-written when one dies
 mid-save), so a job can be cancelled while it runs, a job past its time limit is stopped, and
 stopping the server never waits for a job. At most ``workers`` jobs run at once and at most
 ``queue_size`` wait (a further submission is refused with 429). Job states live in the catalog:
 queued, running, done, failed (a cancelled or stopped job is ``failed`` with the reason as its
-error).
+error). Model jobs write their progress (samples done of total) to the catalog and stream their
+predictions to ``<home>/work/job-<model version>-<dataset version>-b<batch>/``, so a job that a
+stopped server left queued or running is queued again when the next server starts and resumes
+from the batches already written. One job per model version runs at a time; the rest wait in
+order.
 
 >>> runner = JobRunner(workspace, limits=Limits())  # doctest: +SKIP
 >>> job = runner.submit({"gt": "/data/gt.csv", "pred": "/data/pred.csv"})  # doctest: +SKIP
@@ -37,6 +42,7 @@ CANCELLED = "cancelled"
 INTERRUPTED = "interrupted: the server stopped"
 
 JobTarget = Callable[[Workspace, dict[str, Any]], int | None]
+PROGRESS_EVERY = 0.25  # seconds between two progress writes of a model job
 
 
 class QueueFull(Exception):
@@ -68,6 +74,59 @@ def evaluate_job(workspace: Workspace, params: dict[str, Any]) -> int:
     return record.id
 
 
+def model_work_dir(workspace: Workspace, params: dict[str, Any]) -> Path:
+    """Where a model job streams its predictions (the same for a job resumed after a restart)."""
+    mv, dv = int(params["model_version_id"]), int(params["dataset_version_id"])
+    return workspace.home / "work" / f"job-{mv}-{dv}-b{int(params.get('batch_size', 32))}"
+
+
+def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
+    """The body of a model job: run the stored model over the dataset version's ground truth
+    (re-read from its source, checked unchanged), evaluate and store; the evaluation's id."""
+    import shutil
+
+    from assay.evaluation.model_run import evaluate_model
+    from assay.store.runs import save_run
+
+    job_id = int(params["job_id"])
+    mv_id, dv_id = int(params["model_version_id"]), int(params["dataset_version_id"])
+    dataset = workspace.get_dataset_version(dv_id)
+    gt = workspace.dataset_ground_truth(dv_id)
+    runner = workspace.load_model_runner(mv_id)
+    work = model_work_dir(workspace, params)
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY or done >= total:
+            last[0] = now
+            workspace.update_job_progress(job_id, done, total)
+
+    threshold = float(params.get("threshold", 0.5))
+    batch = int(params.get("batch_size", 32))
+    run = evaluate_model(
+        gt,
+        runner,
+        task=dataset.task,
+        threshold=threshold,
+        images_root=workspace.media_root(dv_id) if dataset.task == "detection" else None,
+        batch_size=batch,
+        work_dir=work,
+        progress=progress,
+    )
+    record = save_run(
+        workspace,
+        run,
+        dataset=dataset.dataset_name,
+        name=params.get("name"),
+        params={"threshold": threshold, "batch": batch},
+        model_version_id=mv_id,
+        predictions_file=run.pred_source,
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    return record.id
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -77,7 +136,8 @@ def _job_process(home: str, job_id: int, params: dict[str, Any], target: JobTarg
     """The child process: run the job and write its outcome to the catalog."""
     workspace = Workspace(home)
     try:
-        evaluation_id = target(workspace, params)
+        workspace.start_job(job_id)
+        evaluation_id = target(workspace, {**params, "job_id": job_id})
     except Exception as exc:  # noqa: BLE001 - any failure is the job's error, in one line
         workspace.update_job(job_id, status="failed", error=_one_line(exc))
     else:
@@ -90,17 +150,23 @@ def _job_process(home: str, job_id: int, params: dict[str, Any], target: JobTarg
 class _Running:
     process: BaseProcess
     started: float
+    model_version_id: int | None = None
 
 
 class JobRunner:
     """A bounded pool of job processes fed from a bounded queue by one dispatcher thread."""
 
     def __init__(
-        self, workspace: Workspace, *, limits: Limits, target: JobTarget = evaluate_job
+        self,
+        workspace: Workspace,
+        *,
+        limits: Limits,
+        target: JobTarget = evaluate_job,
+        model_target: JobTarget = model_job,
     ) -> None:
         self.workspace = workspace
         self.limits = limits
-        self.target = target
+        self.targets = {"files": target, "model": model_target}
         self._context = multiprocessing.get_context("spawn")  # no fork of a threaded server
         self._queue: deque[tuple[int, dict[str, Any]]] = deque()
         self._running: dict[int, _Running] = {}
@@ -113,20 +179,54 @@ class JobRunner:
 
     # ------------------------------------------------------------------ requests
 
-    def submit(self, params: dict[str, Any]) -> JobRecord:
-        """Queue a job (its paths already checked); ``QueueFull`` when too many wait."""
+    def submit(self, params: dict[str, Any], *, kind: str = "files") -> JobRecord:
+        """Queue a job (its paths or versions already checked); ``QueueFull`` when too many
+        wait. A "model" job's params name ``model_version_id`` and ``dataset_version_id``."""
         with self._lock:
             if len(self._queue) >= self.limits.job_queue:
                 raise QueueFull(f"{len(self._queue)} jobs are waiting already; try again later")
             if self._stopping:
                 raise QueueFull("the server is stopping")
-            job = self.workspace.create_job(params)
-            self._queue.append((job.id, params))
-            self._done[job.id] = threading.Event()
-            if not self._thread.is_alive():
-                self._thread.start()
+            job = self.workspace.create_job(
+                params,
+                kind=kind,
+                model_version_id=params.get("model_version_id"),
+                dataset_version_id=params.get("dataset_version_id"),
+            )
+            self._enqueue(job.id, kind, params)
         self._wake.set()
         return job
+
+    def _enqueue(self, job_id: int, kind: str, params: dict[str, Any]) -> None:
+        self._queue.append((job_id, {**params, "kind": kind}))
+        self._done[job_id] = threading.Event()
+        if not self._thread.is_alive():
+            self._thread.start()
+
+    def recover(self) -> tuple[int, int]:
+        """At start: queue again the model jobs a stopped server left queued or running (they
+        resume from the predictions already written) and fail the files jobs it left (their
+        reason: the server stopped). (resumed, failed)."""
+        resumed = 0
+        for job in sorted(self.workspace.list_jobs(), key=lambda j: j.id):
+            if job.status not in ("queued", "running") or job.kind != "model":
+                continue
+            self.workspace.update_job(job.id, status="queued")
+            with self._lock:
+                self._enqueue(job.id, "model", dict(job.params))
+            resumed += 1
+        failed = self.workspace.fail_unfinished_jobs(INTERRUPTED)
+        if resumed:
+            self._wake.set()
+        return resumed, failed
+
+    def position(self, job_id: int) -> int | None:
+        """A queued job's place in the queue (1: next), None when it is not waiting here."""
+        with self._lock:
+            for i, (queued_id, _) in enumerate(self._queue, start=1):
+                if queued_id == job_id:
+                    return i
+        return None
 
     def cancel(self, job_id: int) -> JobRecord:
         """Cancel a job: a queued one never starts, a running one is stopped. ``JobFinished``
@@ -198,15 +298,19 @@ class JobRunner:
             }
             for job_id in (*ended, *late):
                 del self._running[job_id]
-            while self._queue and len(self._running) < self.limits.job_workers:
-                job_id, params = self._queue.popleft()
+            while len(self._running) < self.limits.job_workers:
+                picked = self._next_startable()
+                if picked is None:
+                    break
+                job_id, params = picked
+                target = self.targets[params.get("kind", "files")]
                 process = self._context.Process(
                     target=_job_process,
-                    args=(str(self.workspace.home), job_id, params, self.target),
+                    args=(str(self.workspace.home), job_id, params, target),
                     name=f"assay-job-{job_id}",
                     daemon=True,
                 )
-                self._running[job_id] = _Running(process, now)
+                self._running[job_id] = _Running(process, now, params.get("model_version_id"))
                 self.workspace.update_job(job_id, status="running")
                 process.start()
         for job_id, item in ended.items():
@@ -214,6 +318,15 @@ class JobRunner:
         for job_id, item in late.items():
             self._stop(item.process)
             self._settle(job_id, item.process, f"stopped after {self.limits.job_seconds:g} s")
+
+    def _next_startable(self) -> tuple[int, dict[str, Any]] | None:
+        """The first queued job whose model version has no job running (under the lock)."""
+        busy = {r.model_version_id for r in self._running.values() if r.model_version_id}
+        for item in self._queue:
+            if item[1].get("model_version_id") not in busy:
+                self._queue.remove(item)
+                return item
+        return None
 
     @staticmethod
     def _stop(process: BaseProcess) -> None:

@@ -44,6 +44,9 @@ class DatasetPublic(Exact):
     task: str
     created_at: str
     n_versions: int
+    versions: list[DatasetVersionPublic] = Field(
+        default_factory=list, description="the dataset's versions, oldest first"
+    )
 
 
 class DatasetsPublic(Exact):
@@ -66,6 +69,10 @@ class DatasetVersionsPublic(Exact):
     items: list[DatasetVersionPublic]
 
 
+DatasetPublic.model_rebuild()
+DatasetsPublic.model_rebuild()
+
+
 class DatasetCreate(Exact):
     """Register a dataset version from a file or folder on the server's disk."""
 
@@ -74,15 +81,17 @@ class DatasetCreate(Exact):
     task: Task = "classification"
 
 
-class ModelPublic(Exact):
+class VersionEvaluation(Exact):
+    """An evaluation of a model version, as the Models page lists it."""
+
     id: int
     name: str
+    dataset_version_id: int
+    dataset_name: str
+    dataset_version: str
+    headline_metric: str | None
+    headline_value: F
     created_at: str
-    n_versions: int
-
-
-class ModelsPublic(Exact):
-    items: list[ModelPublic]
 
 
 class ModelVersionPublic(Exact):
@@ -91,9 +100,30 @@ class ModelVersionPublic(Exact):
     model_name: str
     version: str
     parent_version_id: int | None
+    parent_version: str | None = Field(None, description="the parent's version label")
     hash: str | None
     path: str | None
     created_at: str
+    task: Task | None = Field(None, description="what the model does (None: predictions only)")
+    backend: str | None = Field(None, description="onnx, openvino, torchscript, hf or skops")
+    runnable: bool = Field(False, description="the workspace holds the model itself")
+    media: Literal["image", "text", "table"] | None = None
+    classes: list[str] | None = None
+    evaluations: list[VersionEvaluation] = Field(default_factory=list)
+
+
+class ModelPublic(Exact):
+    id: int
+    name: str
+    created_at: str
+    n_versions: int
+    versions: list[ModelVersionPublic] = Field(
+        default_factory=list, description="the model's versions, oldest first"
+    )
+
+
+class ModelsPublic(Exact):
+    items: list[ModelPublic]
 
 
 class ModelVersionsPublic(Exact):
@@ -172,17 +202,38 @@ class EvaluationCreate(BaseModel):
     )
 
 
+class ModelRunCreate(Exact):
+    """Run a registered model version over a dataset version in a background job."""
+
+    model_version_id: int = Field(ge=0, le=MAX_ID)
+    dataset_version_id: int = Field(ge=0, le=MAX_ID)
+    threshold: float = Field(0.5, ge=0.0, le=1.0, allow_inf_nan=False)
+    batch_size: int = Field(32, ge=1, le=1024)
+    name: str | None = Field(None, min_length=1, max_length=MAX_NAME)
+
+
 class JobCreated(Exact):
     job_id: int
 
 
 class JobPublic(Exact):
     id: int
+    kind: Literal["files", "model"] = "files"
     status: Literal["queued", "running", "done", "failed"]
     evaluation_id: int | None
     error: str | None
     created_at: str
     updated_at: str
+    started_at: str | None = None
+    model_version_id: int | None = None
+    dataset_version_id: int | None = None
+    done: int = Field(0, description="samples predicted so far (model jobs)")
+    total: int | None = Field(None, description="samples to predict (model jobs)")
+    position: int | None = Field(None, description="place in the queue (1: next), when queued")
+
+
+class JobsPublic(Exact):
+    items: list[JobPublic]
 
 
 class EvaluationDetail(EvaluationPublic):

@@ -19,8 +19,12 @@ router = APIRouter(prefix="/datasets", tags=["datasets"])
 
 @router.get("")
 def list_datasets(workspace: WorkspaceDep) -> DatasetsPublic:
-    """Every dataset with its number of versions."""
-    return DatasetsPublic.model_validate({"items": [asdict(d) for d in workspace.list_datasets()]})
+    """Every dataset with its versions (the Models page picks one to run a model over)."""
+    items = [
+        {**asdict(d), "versions": [asdict(v) for v in workspace.list_dataset_versions(d.id)]}
+        for d in workspace.list_datasets()
+    ]
+    return DatasetsPublic.model_validate({"items": items})
 
 
 @router.post("", status_code=201)

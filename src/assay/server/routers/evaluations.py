@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from assay.errors import InputError
 from assay.server import answers
 from assay.server.deps import EvaluationDep, Id, WorkspaceDep
 from assay.server.paths import confine
@@ -11,8 +12,9 @@ from assay.server.schemas import (
     EvaluationDetail,
     EvaluationsPublic,
     JobCreated,
+    ModelRunCreate,
 )
-from assay.store import evaluation_public
+from assay.store import Workspace, evaluation_public
 
 router = APIRouter(prefix="/evaluations", tags=["evaluations"])
 
@@ -25,15 +27,36 @@ def list_evaluations(workspace: WorkspaceDep) -> FastJSONResponse:
 
 
 @router.post("", status_code=202, responses={429: {"description": "too many jobs waiting"}})
-def create_evaluation(body: EvaluationCreate, request: Request) -> JobCreated:
-    """Evaluate files on the server's disk (under the allowed roots) in a background job; poll
+def create_evaluation(body: EvaluationCreate | ModelRunCreate, request: Request) -> JobCreated:
+    """Evaluate in a background job: files on the server's disk (``gt`` / ``pred`` under the
+    allowed roots), or a registered model version run over a dataset version of its task
+    (``model_version_id`` / ``dataset_version_id``: the Models page's "Calculate"). Poll
     ``GET /api/jobs/{id}``, cancel with ``DELETE /api/jobs/{id}``; 429 when too many wait."""
     state = request.app.state
+    if isinstance(body, ModelRunCreate):
+        _check_model_run(state.workspace, body)
+        job = state.jobs.submit(body.model_dump(), kind="model")
+        return JobCreated(job_id=job.id)
     params = body.model_dump()
     for field in ("gt", "pred"):
         params[field] = str(confine(params[field], state.roots, state.config.limits, field=field))
     job = state.jobs.submit(params)
     return JobCreated(job_id=job.id)
+
+
+def _check_model_run(workspace: Workspace, body: ModelRunCreate) -> None:
+    """The version can run and the dataset is of its task (404 / 422 before anything queues)."""
+    version = workspace.get_model_version(body.model_version_id)
+    dataset = workspace.get_dataset_version(body.dataset_version_id)
+    if not version.runnable:
+        raise InputError(
+            f"model version {version.id} was registered from predictions; it has no model to run"
+        )
+    if version.task is not None and version.task != dataset.task:
+        raise InputError(
+            f"model version {version.id} is a {version.task} model; dataset version "
+            f"{dataset.id} ({dataset.dataset_name}) is a {dataset.task} dataset"
+        )
 
 
 @router.get("/{evaluation_id}", response_model=EvaluationDetail)

@@ -1,42 +1,124 @@
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import asdict
+from typing import Any
 
 from fastapi import APIRouter, Request
 
+from assay.errors import InputError
 from assay.server.deps import Id, WorkspaceDep
 from assay.server.paths import confine
 from assay.server.schemas import ModelCreate, ModelsPublic, ModelVersionPublic, ModelVersionsPublic
+from assay.store import ModelVersion, Workspace
 
 router = APIRouter(prefix="/models", tags=["models"])
 
 
+def _evaluations_by_version(workspace: Workspace) -> dict[int, list[dict[str, Any]]]:
+    """Each model version's evaluations, newest first, as the Models page lists them."""
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for record in workspace.list_evaluations():
+        if record.model_version is None:
+            continue
+        dv = record.dataset_version
+        found[record.model_version.id].append(
+            {
+                "id": record.id,
+                "name": record.name,
+                "dataset_version_id": dv.id,
+                "dataset_name": dv.dataset_name,
+                "dataset_version": dv.version,
+                "headline_metric": record.headline_metric,
+                "headline_value": record.headline_value,
+                "created_at": record.created_at,
+            }
+        )
+    return found
+
+
+def version_public(
+    version: ModelVersion,
+    labels: dict[int, str],
+    evaluations: dict[int, list[dict[str, Any]]],
+) -> dict[str, Any]:
+    """A model version as the API shows it: no internal paths of the workspace's copy."""
+    info = version.info or {}
+    data = asdict(version)
+    for internal in ("info", "artifact"):
+        data.pop(internal, None)
+    parent = version.parent_version_id
+    return {
+        **data,
+        "parent_version": labels.get(parent) if parent is not None else None,
+        "runnable": version.runnable,
+        "media": info.get("media"),
+        "classes": info.get("classes"),
+        "evaluations": evaluations.get(version.id, []),
+    }
+
+
+def _labels(workspace: Workspace) -> dict[int, str]:
+    rows = workspace.catalog.query("SELECT id, version FROM model_versions")
+    return {int(i): str(v) for i, v in rows}
+
+
 @router.get("")
 def list_models(workspace: WorkspaceDep) -> ModelsPublic:
-    """Every model with its number of versions."""
-    return ModelsPublic.model_validate({"items": [asdict(m) for m in workspace.list_models()]})
+    """Every model with its versions (parent, task, backend, classes, whether it can run) and
+    each version's evaluations with their headline metric."""
+    labels, evaluations = _labels(workspace), _evaluations_by_version(workspace)
+    items = []
+    for model in workspace.list_models():
+        versions = workspace.list_model_versions(model.id)
+        items.append(
+            {
+                **asdict(model),
+                "versions": [version_public(v, labels, evaluations) for v in versions],
+            }
+        )
+    return ModelsPublic.model_validate({"items": items})
 
 
 @router.post("", status_code=201)
 def create_model(
     body: ModelCreate, workspace: WorkspaceDep, request: Request
 ) -> ModelVersionPublic:
-    """Register a model version (e.g. an INT8 model with its FP32 parent); a model file must lie
-    under the allowed roots."""
+    """Register a model version (e.g. an INT8 model with its FP32 parent); a file must lie under
+    the allowed roots. A model file (ONNX, OpenVINO IR, TorchScript, skops, a Hugging Face folder)
+    is loaded, checked and copied into the workspace, so it can be run ("Calculate", what-if);
+    any other file is recorded as the source of predictions only."""
+    from assay.runners import runner_entry
+
     state = request.app.state
     path = (
         None
         if body.path is None
         else confine(body.path, state.roots, state.config.limits, field="path")
     )
-    version = workspace.add_model_version(
-        body.name, parent_version_id=body.parent_version_id, path=path, version=body.version
-    )
-    return ModelVersionPublic.model_validate(asdict(version))
+    is_model = False
+    if path is not None:
+        try:
+            runner_entry(path)
+            is_model = True
+        except InputError:
+            is_model = False
+    if is_model and path is not None:
+        version = workspace.add_model(
+            path, name=body.name, version=body.version, parent_version_id=body.parent_version_id
+        )
+    else:
+        version = workspace.add_model_version(
+            body.name, parent_version_id=body.parent_version_id, path=path, version=body.version
+        )
+    return ModelVersionPublic.model_validate(version_public(version, _labels(workspace), {}))
 
 
 @router.get("/{model_id}/versions")
 def list_model_versions(model_id: Id, workspace: WorkspaceDep) -> ModelVersionsPublic:
     """The versions of a model, oldest first."""
     versions = workspace.list_model_versions(model_id)
-    return ModelVersionsPublic.model_validate({"items": [asdict(v) for v in versions]})
+    labels, evaluations = _labels(workspace), _evaluations_by_version(workspace)
+    return ModelVersionsPublic.model_validate(
+        {"items": [version_public(v, labels, evaluations) for v in versions]}
+    )
