@@ -105,7 +105,9 @@ class ModelVersionPublic(Exact):
     path: str | None
     created_at: str
     task: Task | None = Field(None, description="what the model does (None: predictions only)")
-    backend: str | None = Field(None, description="onnx, openvino, torchscript, hf or skops")
+    backend: str | None = Field(
+        None, description="the runner: onnxruntime, openvino, torchscript, transformers or skops"
+    )
     runnable: bool = Field(False, description="the workspace holds the model itself")
     media: Literal["image", "text", "table"] | None = None
     classes: list[str] | None = None

@@ -1,0 +1,255 @@
+"""Model jobs ("Calculate"): a registered model version run over a dataset version in the
+background, with progress, one job per model version at a time, and a job that survives a server
+restart by resuming from the predictions already written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from onnx import TensorProto, helper, numpy_helper
+
+from assay.server.app import create_app
+from assay.server.config import Limits
+from assay.store import Workspace
+from tests.runners.models import _save, write_images
+from tests.server.conftest import BASE_URL, get_json
+
+CLASSES = ("ant", "bee", "cat")
+
+
+def slow_model(path: Path, depth: int = 300, width: int = 512) -> Path:
+    """softmax of ``depth`` tanh layers over a flattened 3x8x8 input: tens of ms a batch."""
+    rng = np.random.default_rng(0)
+    a = (rng.normal(size=(3 * 8 * 8, width)) * 0.05).astype(np.float32)
+    b = (rng.normal(size=(width, width)) * (1.5 / np.sqrt(width))).astype(np.float32)
+    c = (rng.normal(size=(width, len(CLASSES))) * 0.5).astype(np.float32)
+    nodes = [helper.make_node("Flatten", ["x"], ["h0"], axis=1)]
+    nodes.append(helper.make_node("MatMul", ["h0", "A"], ["h1"]))
+    for i in range(1, depth + 1):
+        nodes.append(helper.make_node("MatMul", [f"h{i}", "B"], [f"m{i}"]))
+        nodes.append(helper.make_node("Tanh", [f"m{i}"], [f"h{i + 1}"]))
+    nodes.append(helper.make_node("MatMul", [f"h{depth + 1}", "C"], ["logits"]))
+    nodes.append(helper.make_node("Softmax", ["logits"], ["probs"], axis=-1))
+    graph = helper.make_graph(
+        nodes,
+        "slow",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", len(CLASSES)])],
+        initializer=[numpy_helper.from_array(v, k) for k, v in (("A", a), ("B", b), ("C", c))],
+    )
+    return _save(graph, path, {"classes": ",".join(CLASSES)})
+
+
+@pytest.fixture()
+def home(tmp_path: Path) -> Path:
+    """A workspace with a runnable model (two versions), a predictions-only version, an image
+    dataset version (120 images) and a detection dataset version."""
+    data = tmp_path / "data"
+    for k, name in enumerate(CLASSES):
+        write_images(data / "images" / name, 40, size=(8, 8), seed=10 + k)
+    ws = Workspace(tmp_path / "home")
+    model = slow_model(tmp_path / "slow.onnx")
+    ws.add_model(model, name="slow")
+    ws.add_model(model, name="slow", version="copy")
+    (data / "pred.csv").write_text("id,ant\n1,0.5\n")
+    ws.add_model_version("from-predictions", path=data / "pred.csv")
+    ws.add_dataset_version("shapes", task="classification", source=data / "images")
+    (data / "coco.json").write_text('{"images": [], "annotations": [], "categories": []}')
+    ws.add_dataset_version("boxes", task="detection", source=data / "coco.json")
+    ws.close()
+    return tmp_path / "home"
+
+
+def _ids(home: Path) -> dict[str, int]:
+    ws = Workspace(home)
+    try:
+        versions = {
+            (v.model_name, v.version): v.id for m in ws.list_models()
+            for v in ws.list_model_versions(m.id)
+        }  # fmt: skip
+        datasets = {d.name: ws.list_dataset_versions(d.id)[0].id for d in ws.list_datasets()}
+    finally:
+        ws.close()
+    return {
+        "slow": versions[("slow", "v1")],
+        "copy": versions[("slow", "copy")],
+        "predictions": versions[("from-predictions", "v1")],
+        "images": datasets["shapes"],
+        "boxes": datasets["boxes"],
+    }
+
+
+def _until(predicate: Any, timeout: float = 120.0, every: float = 0.02) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(every)
+
+
+def _client(home: Path, **limits: Any) -> TestClient:
+    return TestClient(create_app(home, limits=Limits(**limits)), base_url=BASE_URL)
+
+
+def test_calculate_runs_the_model_and_shows_progress_then_the_evaluation(home: Path) -> None:
+    ids = _ids(home)
+    with _client(home) as client:
+        answer = client.post(
+            "/api/evaluations",
+            json={"model_version_id": ids["slow"], "dataset_version_id": ids["images"],
+                  "batch_size": 4},
+        )  # fmt: skip
+        assert answer.status_code == 202, answer.text
+        job_id = answer.json()["job_id"]
+        seen: list[dict[str, Any]] = []
+
+        def finished() -> bool:
+            seen.append(get_json(client, f"/api/jobs/{job_id}"))
+            return seen[-1]["status"] in ("done", "failed")
+
+        _until(finished)
+        job = seen[-1]
+        assert job["status"] == "done", job
+        assert job["kind"] == "model" and job["total"] == 120 and job["done"] == 120
+        assert any(s["status"] == "running" and 0 < s["done"] < 120 for s in seen)
+        models = get_json(client, "/api/models")["items"]
+        (slow,) = [m for m in models if m["name"] == "slow"]
+        v1 = next(v for v in slow["versions"] if v["id"] == ids["slow"])
+        assert v1["runnable"] and v1["task"] == "classification" and v1["backend"] == "onnxruntime"
+        assert v1["classes"] == list(CLASSES)
+        (evaluation,) = v1["evaluations"]
+        assert evaluation["id"] == job["evaluation_id"]
+        assert evaluation["dataset_version_id"] == ids["images"]
+        assert evaluation["headline_value"] is not None
+        listed = get_json(client, f"/api/jobs?model_version_id={ids['slow']}")["items"]
+        assert [j["id"] for j in listed] == [job_id]
+        assert not list((home / "work").glob("job-*"))  # the work folder is removed
+
+
+def test_a_job_that_cannot_run_is_refused_before_it_queues(home: Path) -> None:
+    ids = _ids(home)
+    with _client(home) as client:
+        cases = [
+            ({"model_version_id": ids["predictions"], "dataset_version_id": ids["images"]}, 422,
+             "no model to run"),
+            ({"model_version_id": ids["slow"], "dataset_version_id": ids["boxes"]}, 422,
+             "detection dataset"),
+            ({"model_version_id": 999, "dataset_version_id": ids["images"]}, 404, "not found"),
+            ({"model_version_id": ids["slow"], "dataset_version_id": 999}, 404, "not found"),
+            ({"model_version_id": ids["slow"], "dataset_version_id": ids["images"],
+              "batch_size": 0}, 422, ""),
+            ({"model_version_id": ids["slow"], "dataset_version_id": ids["images"],
+              "threshold": 2}, 422, ""),
+        ]  # fmt: skip
+        for body, status, words in cases:
+            answer = client.post("/api/evaluations", json=body)
+            assert answer.status_code == status, (body, answer.text)
+            assert words in answer.json()["detail"] if words else True
+        assert get_json(client, "/api/jobs")["items"] == []
+
+
+def test_one_job_per_model_version_runs_at_a_time(home: Path) -> None:
+    ids = _ids(home)
+    with _client(home, job_workers=2) as client:
+
+        def submit(version: int) -> int:
+            body = {"model_version_id": version, "dataset_version_id": ids["images"],
+                    "batch_size": 2}  # fmt: skip
+            answer = client.post("/api/evaluations", json=body)
+            assert answer.status_code == 202, answer.text
+            return int(answer.json()["job_id"])
+
+        first, second, other = submit(ids["slow"]), submit(ids["slow"]), submit(ids["copy"])
+
+        def state(job_id: int) -> dict[str, Any]:
+            return get_json(client, f"/api/jobs/{job_id}")
+
+        _until(lambda: state(first)["status"] == "running" and state(other)["status"] == "running")
+        waiting = state(second)
+        assert waiting["status"] == "queued" and waiting["position"] == 1
+        _until(lambda: all(state(j)["status"] == "done" for j in (first, second, other)))
+
+
+# ------------------------------------------------------------------ a server restart
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture()
+def serve(home: Path) -> Iterator[Any]:
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> tuple[str, subprocess.Popen[bytes]]:
+        port = _free_port()
+        env = {**os.environ, "ASSAY_HOME": str(home), "OMP_NUM_THREADS": "1"}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assay.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # killed with its job processes
+        )
+        procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{url}/api/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        _until(healthy, 60, 0.1)
+        return url, proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def test_a_job_resumes_after_the_server_is_killed(home: Path, serve: Any) -> None:
+    ids = _ids(home)
+    url, proc = serve()
+    body = {"model_version_id": ids["slow"], "dataset_version_id": ids["images"], "batch_size": 2}
+    answer = httpx.post(f"{url}/api/evaluations", json=body, timeout=10)
+    assert answer.status_code == 202, answer.text
+    job_id = answer.json()["job_id"]
+
+    def job(base: str) -> dict[str, Any]:
+        return dict(httpx.get(f"{base}/api/jobs/{job_id}", timeout=10).json())
+
+    _until(lambda: job(url)["done"] >= 20)
+    before = job(url)["done"]
+    os.killpg(proc.pid, signal.SIGKILL)  # the server and its job process, at once
+    proc.wait(timeout=10)
+
+    url, _ = serve()
+    seen: list[dict[str, Any]] = []
+
+    def finished() -> bool:
+        seen.append(job(url))
+        return seen[-1]["status"] in ("done", "failed")
+
+    _until(finished, every=0.005)
+    assert seen[-1]["status"] == "done", seen[-1]
+    # resumed, not restarted: the progress never went back below what was done before the kill
+    assert min(s["done"] for s in seen) >= before, (before, [s["done"] for s in seen][:20])
+    evaluations = httpx.get(f"{url}/api/evaluations", timeout=10).json()["items"]
+    assert [e["id"] for e in evaluations] == [seen[-1]["evaluation_id"]]
+    assert evaluations[0]["n_samples"] == 120
