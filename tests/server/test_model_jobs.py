@@ -108,7 +108,7 @@ def test_calculate_runs_the_model_and_shows_progress_then_the_evaluation(home: P
         answer = client.post(
             "/api/evaluations",
             json={"model_version_id": ids["slow"], "dataset_version_id": ids["images"],
-                  "batch_size": 4},
+                  "batch_size": 1},
         )  # fmt: skip
         assert answer.status_code == 202, answer.text
         job_id = answer.json()["job_id"]
