@@ -3,6 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { EvaluationsList } from "./pages/EvaluationsList";
 import { EvaluationPage } from "./pages/EvaluationPage";
 import { WhatIfPage } from "./pages/WhatIfPage";
+import { ModelsPage } from "./pages/ModelsPage";
 import { Empty } from "./components/common";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { api } from "./api/client";
@@ -22,6 +23,7 @@ export function App() {
   let body;
   if (!allowed) body = <AccessScreen access={access} signIn={signIn} retry={retry} />;
   else if (page.name === "list") body = <EvaluationsList setCrumbs={setCrumbs} />;
+  else if (page.name === "models") body = <ModelsPage setCrumbs={setCrumbs} />;
   else if (page.name === "evaluation") body = <EvaluationPage key={page.id} id={page.id} setCrumbs={setCrumbs} />;
   else if (page.name === "what-if") body = <WhatIfPage key={page.versionId} versionId={page.versionId} setCrumbs={setCrumbs} />;
   else
@@ -46,6 +48,14 @@ export function App() {
         {allowed && (
           <nav className="breadcrumb" aria-label="Breadcrumb" data-testid="breadcrumb">
             <a href="#/">Evaluations</a>
+            {crumbs.length === 0 && (
+              <>
+                <span className="sep">·</span>
+                <a href="#/models" data-testid="nav-models">
+                  Models
+                </a>
+              </>
+            )}
             {crumbs.map((c, i) => (
               <span key={i}>
                 <span className="sep">/</span>

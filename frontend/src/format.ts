@@ -47,7 +47,7 @@ export function taskLabel(task: string, media?: string | null): string {
 
 export function versionText(v: number | string | undefined | null): string {
   const s = String(v ?? "");
-  return /^v/i.test(s) ? s : `v${s}`;
+  return /^\d+$/.test(s) ? `v${s}` : s; // "3" -> "v3"; "v3", "fp32", "int8" as they are
 }
 
 /**

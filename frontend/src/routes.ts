@@ -14,7 +14,7 @@ export interface Route {
   params: URLSearchParams;
 }
 
-export type Page = { name: "list" } | { name: "evaluation"; id: number } | { name: "what-if"; versionId: number } | { name: "not-found" };
+export type Page = { name: "list" } | { name: "models" } | { name: "evaluation"; id: number } | { name: "what-if"; versionId: number } | { name: "not-found" };
 
 /** What the evaluation pages keep in the URL; absent fields take the page's defaults. */
 export interface ViewState {
@@ -42,6 +42,7 @@ export function parseHash(hash: string): Route {
 
 export function matchPage(path: string): Page {
   if (path === "/" || path === "/evaluations") return { name: "list" };
+  if (path === "/models" || path === "/models/") return { name: "models" };
   const m = path.match(/^\/evaluations\/(\d+)\/?$/);
   if (m) return { name: "evaluation", id: Number(m[1]) };
   const w = path.match(/^\/models\/(\d+)\/what-if\/?$/);
@@ -108,6 +109,7 @@ export function hashOf(path: string, view: ViewState = {}): string {
 export const evaluationHref = (id: number, view: ViewState = {}) => hashOf(`/evaluations/${id}`, view);
 
 /** The what-if page of a model version. */
+export const modelsHref = () => hashOf("/models");
 export const whatIfHref = (versionId: number) => hashOf(`/models/${versionId}/what-if`);
 
 /** A patch applied to a view: `undefined` fields are removed. */

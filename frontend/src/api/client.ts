@@ -119,6 +119,12 @@ export type SampleQuery = QueryOf<"/api/evaluations/{evaluation_id}/samples">;
 
 export type Session = Schemas["SessionPublic"];
 
+export type ModelPublic = Schemas["ModelPublic"];
+export type ModelVersionPublic = Schemas["ModelVersionPublic"];
+export type DatasetPublic = Schemas["DatasetPublic"];
+export type DatasetVersionPublic = Schemas["DatasetVersionPublic"];
+export type JobPublic = Schemas["JobPublic"];
+
 export const api = {
   /** Whether this server requires a token, and whether this request carries a valid one. */
   session: (signal?: AbortSignal) => unwrap<Session>(client.GET("/api/session", { signal })),
@@ -127,6 +133,16 @@ export const api = {
   signOut: () => unwrap<unknown>(client.DELETE("/api/session")),
 
   health: (signal?: AbortSignal) => unwrap<{ status: string; version: string }>(client.GET("/api/health", { signal })),
+
+  models: (signal?: AbortSignal) => unwrap<{ items: ModelPublic[] }>(client.GET("/api/models", { signal })),
+  datasets: (signal?: AbortSignal) => unwrap<{ items: DatasetPublic[] }>(client.GET("/api/datasets", { signal })),
+  jobs: (signal?: AbortSignal) => unwrap<{ items: JobPublic[] }>(client.GET("/api/jobs", { params: { query: { limit: 200 } }, signal })),
+  /** Run a model version over a dataset version in a background job ("Calculate"). */
+  calculate: (modelVersionId: number, datasetVersionId: number) =>
+    unwrap<{ job_id: number }>(
+      client.POST("/api/evaluations", { body: { model_version_id: modelVersionId, dataset_version_id: datasetVersionId, threshold: 0.5, batch_size: 32 } }),
+    ),
+  cancelJob: (id: number) => unwrap<JobPublic>(client.DELETE("/api/jobs/{job_id}", { params: { path: { job_id: id } } })),
 
   evaluations: (signal?: AbortSignal) => unwrap<{ items: EvaluationPublic[] }>(client.GET("/api/evaluations", { signal })),
 

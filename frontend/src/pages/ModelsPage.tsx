@@ -1,0 +1,223 @@
+// The Models page: every model version (with its parent), what it can run on, "Calculate" starting
+// a background job whose live progress turns into "View results" with the headline metric. All of
+// it comes from the server (jobs live in the catalog), so a reload shows the same state.
+import { useEffect, useMemo, useRef, useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, type DatasetPublic, type JobPublic, type ModelPublic, type ModelVersionPublic } from "../api/client";
+import { keys } from "../api/queries";
+import { Empty, ErrorState, Spinner } from "../components/common";
+import { fmt, fmtDate, taskLabel, versionText } from "../format";
+import { currentJob, etaText, isActive, jobText, rate, type Sample } from "../lib/jobs";
+import { evaluationHref, whatIfHref, type Crumb } from "../routes";
+import "./ModelsPage.css";
+
+const modelKeys = { models: ["models"] as const, datasets: ["datasets"] as const, jobs: ["jobs"] as const };
+
+export function ModelsPage({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void }) {
+  useEffect(() => setCrumbs([{ label: "Models" }]), [setCrumbs]);
+  const queryClient = useQueryClient();
+  const models = useQuery({ queryKey: modelKeys.models, queryFn: ({ signal }) => api.models(signal), staleTime: 0 });
+  const datasets = useQuery({ queryKey: modelKeys.datasets, queryFn: ({ signal }) => api.datasets(signal), staleTime: 0 });
+  const jobs = useQuery({
+    queryKey: modelKeys.jobs,
+    queryFn: ({ signal }) => api.jobs(signal),
+    staleTime: 0,
+    refetchInterval: (q) => ((q.state.data?.items ?? []).some(isActive) ? 1000 : false),
+  });
+
+  // A job that has just ended brings its evaluation: fetch the models (and evaluations) again.
+  const active = useMemo(() => new Set((jobs.data?.items ?? []).filter(isActive).map((j) => j.id)), [jobs.data]);
+  const lastActive = useRef<Set<number>>(new Set());
+  useEffect(() => {
+    const ended = [...lastActive.current].some((id) => !active.has(id));
+    lastActive.current = active;
+    if (ended) {
+      void queryClient.invalidateQueries({ queryKey: modelKeys.models });
+      void queryClient.invalidateQueries({ queryKey: keys.evaluations });
+    }
+  }, [active, queryClient]);
+
+  const error = models.error ?? datasets.error ?? jobs.error;
+  if (error && !models.data) return <ErrorState error={error} onRetry={() => void models.refetch()} />;
+  if (!models.data || !datasets.data || !jobs.data) return <Spinner label="Loading models…" />;
+  const items = models.data.items;
+  return (
+    <div className="page" data-testid="models-page">
+      <div className="page-head">
+        <div>
+          <h1>Models</h1>
+          <p className="muted">
+            Each version with its parent. Pick an evaluation dataset and press Calculate: the model runs in the background and its results
+            appear here.
+          </p>
+        </div>
+      </div>
+      {items.length === 0 ? (
+        <Empty title="No models yet">
+          Register one with <code>assay models add model.onnx --name NAME</code>, or run <code>assay evaluate --gt … --model model.onnx</code>.
+        </Empty>
+      ) : (
+        items.map((m) => <ModelCard key={m.id} model={m} datasets={datasets.data.items} jobs={jobs.data.items} />)
+      )}
+    </div>
+  );
+}
+
+function ModelCard({ model, datasets, jobs }: { model: ModelPublic; datasets: DatasetPublic[]; jobs: JobPublic[] }) {
+  return (
+    <section className="card model-card" data-testid="model-card" data-model={model.name}>
+      <h2 className="model-name">{model.name}</h2>
+      <table className="table models-table">
+        <thead>
+          <tr>
+            <th>Version</th>
+            <th>Parent</th>
+            <th>Task</th>
+            <th>Runner</th>
+            <th className="num">Classes</th>
+            <th>Results</th>
+            <th>Evaluate on</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(model.versions ?? []).map((v) => (
+            <VersionRow key={v.id} version={v} datasets={datasets} jobs={jobs} />
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function VersionRow({ version: v, datasets, jobs }: { version: ModelVersionPublic; datasets: DatasetPublic[]; jobs: JobPublic[] }) {
+  const choices = useMemo(
+    () =>
+      datasets
+        .filter((d) => v.task !== null && d.task === v.task)
+        .flatMap((d) => (d.versions ?? []).map((dv) => ({ id: dv.id, label: `${d.name} ${versionText(dv.version)}` + (dv.n_samples > 0 ? ` · ${dv.n_samples.toLocaleString()} samples` : "") }))),
+    [datasets, v.task],
+  );
+  const [picked, setPicked] = useState<number | null>(null);
+  const datasetId = picked ?? choices[0]?.id ?? null;
+  const evaluations = v.evaluations ?? [];
+  const newestEval = evaluations[0] ?? null;
+  const job = currentJob(jobs, v.id, newestEval?.created_at ?? null);
+  const queryClient = useQueryClient();
+  const calculate = useMutation({
+    mutationFn: (dsId: number) => api.calculate(v.id, dsId),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: modelKeys.jobs }),
+  });
+  const cancel = useMutation({
+    mutationFn: (id: number) => api.cancelJob(id),
+    onSettled: () => queryClient.invalidateQueries({ queryKey: modelKeys.jobs }),
+  });
+  const busy = job !== null && isActive(job);
+
+  return (
+    <tr data-testid="version-row" data-version={v.version}>
+      <td className="nowrap">
+        <span className="strong">{versionText(v.version)}</span>
+        <div className="muted small">{fmtDate(v.created_at)}</div>
+      </td>
+      <td className="nowrap">{v.parent_version ? <span data-testid="parent">parent: {versionText(v.parent_version)}</span> : <span className="muted">—</span>}</td>
+      <td>{v.task ? taskLabel(v.task) : <span className="muted">predictions only</span>}</td>
+      <td>{v.backend ?? <span className="muted">—</span>}</td>
+      <td className="num">{v.classes ? v.classes.length : "—"}</td>
+      <td>
+        {evaluations.length === 0 ? (
+          <span className="muted">No results yet</span>
+        ) : (
+          <ul className="version-evals">
+            {evaluations.slice(0, 3).map((e) => (
+              <li key={e.id}>
+                <a className="btn btn-sm btn-primary" href={evaluationHref(e.id)} data-testid="view-results">
+                  View results
+                </a>{" "}
+                <span className="muted small">{e.dataset_name} {versionText(e.dataset_version)}</span>{" "}
+                {e.headline_value !== null && (
+                  <span className="small" title={e.headline_metric ?? undefined}>
+                    {headlineLabel(e.headline_metric)} <span className="strong">{fmt(e.headline_value)}</span>
+                  </span>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+      </td>
+      <td className="calc-cell">
+        {!v.runnable ? (
+          <span className="muted small">Registered from predictions: nothing to run</span>
+        ) : choices.length === 0 ? (
+          <span className="muted small">No {v.task ? taskLabel(v.task).toLowerCase() : ""} dataset in the workspace</span>
+        ) : (
+          <div className="calc">
+            <select
+              aria-label="Evaluation dataset"
+              value={datasetId ?? undefined}
+              onChange={(e) => setPicked(Number(e.target.value))}
+              disabled={busy}
+              data-testid="dataset-picker"
+            >
+              {choices.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.label}
+                </option>
+              ))}
+            </select>
+            <button
+              className="btn btn-sm"
+              disabled={busy || datasetId === null || calculate.isPending}
+              onClick={() => datasetId !== null && calculate.mutate(datasetId)}
+              data-testid="calculate"
+            >
+              {job?.status === "failed" ? "Retry" : "Calculate"}
+            </button>
+            <a className="btn btn-sm btn-ghost" href={whatIfHref(v.id)} data-testid="version-whatif">
+              What if…
+            </a>
+          </div>
+        )}
+        {calculate.error && <div className="job-error small">{calculate.error.message}</div>}
+        {job && <JobStatus job={job} onCancel={() => cancel.mutate(job.id)} />}
+      </td>
+    </tr>
+  );
+}
+
+function JobStatus({ job, onCancel }: { job: JobPublic; onCancel: () => void }) {
+  const prev = useRef<Sample | undefined>(undefined);
+  const [speed, setSpeed] = useState<number | null>(null);
+  useEffect(() => {
+    const cur = { done: job.done, at: Date.now() };
+    const r = rate(prev.current, cur);
+    if (r !== null) setSpeed((s) => (s === null ? r : 0.6 * s + 0.4 * r));
+    if (!prev.current || cur.done !== prev.current.done) prev.current = cur;
+  }, [job.done]);
+  const fraction = job.total ? Math.min(1, job.done / job.total) : 0;
+  const eta = job.total ? etaText(job.total - job.done, speed) : null;
+  return (
+    <div className={`job job-${job.status}`} data-testid="job-status" data-status={job.status}>
+      <div className="job-line small">
+        <span>{jobText(job)}</span>
+        {job.status === "running" && speed !== null && <span className="muted"> · {Math.round(speed).toLocaleString()} samples/s</span>}
+        {job.status === "running" && eta && <span className="muted"> · {eta} left</span>}
+        {isActive(job) && (
+          <button className="btn btn-ghost btn-sm" onClick={onCancel} data-testid="cancel-job">
+            Cancel
+          </button>
+        )}
+      </div>
+      {job.status === "running" && (
+        <div className="progress" role="progressbar" aria-valuemin={0} aria-valuemax={job.total ?? 0} aria-valuenow={job.done}>
+          <div className="progress-fill" style={{ width: `${(fraction * 100).toFixed(1)}%` }} />
+        </div>
+      )}
+    </div>
+  );
+}
+
+function headlineLabel(metric: string | null): string {
+  if (!metric) return "";
+  const words: Record<string, string> = { roc_auc_macro: "ROC AUC", accuracy: "Accuracy", AP: "mAP" };
+  return words[metric] ?? metric.replace(/_/g, " ");
+}
