@@ -46,7 +46,8 @@ def test_list_shows_every_evaluation(page: Page, ids: dict[str, int]) -> None:
     expect(page.get_by_test_id("evaluations-table")).to_contain_text("ROC AUC")
     expect(page.get_by_test_id("evaluations-table")).to_contain_text("mAP")
     tasks = sorted(rows.nth(i).get_attribute("data-task") or "" for i in range(n))
-    assert tasks == ["classification"] * 3 + ["detection"] * 2 + ["multilabel"], tasks
+    # the demo (digits FP32 and INT8, TREC, shapes) and the first user's (table, multi-label, boxes)
+    assert tasks == ["classification"] * 4 + ["detection"] * 2 + ["multilabel"], tasks
     # The filter box narrows the list; delete asks for confirmation (cancelled here).
     page.get_by_test_id("eval-filter").fill("zzz-no-such-evaluation")
     expect(rows).to_have_count(0)
@@ -89,9 +90,9 @@ def test_threshold_changes_per_class_table(
     best = api_get(server_url, f"{base}/optimal?metric=precision")
     page.get_by_test_id("optimize-metric").select_option("precision")
     page.get_by_test_id("back-to-optimal").click()
-    expect(page.get_by_test_id("optimal-note")).to_have_attribute(
-        "data-threshold", str(best["threshold"])
-    )
+    t = float(best["threshold"])
+    as_js = str(int(t)) if t.is_integer() else repr(t)  # how the page writes the number
+    expect(page.get_by_test_id("optimal-note")).to_have_attribute("data-threshold", as_js)
     shown = float(page.get_by_test_id("threshold-slider-value").input_value())
     assert abs(shown - best["threshold"]) < 6e-4, (shown, best)
     at_best = api_get(server_url, f"{base}/summary?threshold={best['threshold']}")
