@@ -281,6 +281,6 @@ def make_shape_detector(
         out,
         {"size": [h, w], "scale": 1 / 255, "task": "detection", "classes": list(classes),
          "detection": {"format": "yolo", "box_format": "cxcywh", "score_threshold": 0.05,
-                       "iou_threshold": 0.4, "max_detections": 50}},
+                       "iou_threshold": 0.4, "max_detections": 50, "class_agnostic": True}},
     )  # fmt: skip
     return out
