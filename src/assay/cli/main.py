@@ -655,6 +655,46 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
+@app.command(cls=Command)
+@handle_errors
+def compare(
+    a: Annotated[int, typer.Argument(help="Evaluation A, the baseline (see `assay list`).")],
+    b: Annotated[int, typer.Argument(help="Evaluation B, the candidate, on the same data.")],
+    fail_if_worse: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-if-worse",
+            metavar="<metrics>",
+            help="Exit 1 when B is significantly worse than A on one of these metrics, e.g. "
+            "accuracy,macro_f1 (a CI gate; exit 0 otherwise).",
+        ),
+    ] = None,
+    resamples: Annotated[
+        int, typer.Option(help="Paired bootstrap resamples.", min=50, max=10_000)
+    ] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the resamples.")] = 0,
+    json_out: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
+) -> None:
+    """Compare two evaluations of the same dataset version: metric differences B − A with paired
+    bootstrap intervals and p-values (McNemar's exact test for accuracy), per-class recall with
+    Holm's correction, and the samples B fixed or broke. Single-label classification so far."""
+    from assay.cli.compare import compare_stored, gate, parse_gate, print_comparison
+    from assay.cli.report import make_console
+
+    metrics = parse_gate(fail_if_worse)
+    _check_out_path(json_out)
+    result = compare_stored(_workspace(), a, b, n=resamples, seed=seed)
+    failures = gate(result, metrics)
+    if json_out is not None:
+        _write_json({**result, "gate": {"metrics": list(metrics), "failed": failures}}, json_out)
+    if not _to_stdout(json_out):
+        print_comparison(result, make_console())
+    for line in failures:
+        print(f"Gate failed: {line}", file=sys.stderr)
+    if failures:
+        raise typer.Exit(code=1)
+
+
 models_app = typer.Typer(
     name="models",
     cls=Group,

@@ -1,0 +1,98 @@
+"""`assay compare A B`: the table and verdicts, --json, the --fail-if-worse gate's exit codes,
+and one-line refusals."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CLASSES = ["ant", "bee", "cat"]
+
+
+def _write(path: Path, y: np.ndarray, strength: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(len(y), len(CLASSES)))
+    logits[np.arange(len(y)), y] += strength
+    p = np.exp(logits)
+    p /= p.sum(axis=1, keepdims=True)
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", *CLASSES])
+        for i, row in enumerate(p):
+            w.writerow([f"s{i}", *(f"{v:.6f}" for v in row)])
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("compare")
+    y = np.random.default_rng(0).integers(0, 3, 900)
+    with (root / "gt.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "label"])
+        w.writerows([f"s{i}", CLASSES[k]] for i, k in enumerate(y))
+    _write(root / "weak.csv", y, 0.8, 1)
+    _write(root / "strong.csv", y, 1.8, 2)
+    other = root / "other.csv"
+    other.write_text("id,label\nx1,ant\nx2,bee\n")
+    (root / "other_pred.csv").write_text("id,ant,bee,cat\nx1,0.8,0.1,0.1\nx2,0.2,0.7,0.1\n")
+    home = root / "home"
+    for gt, pred in (
+        ("gt.csv", "weak.csv"),
+        ("gt.csv", "strong.csv"),
+        ("other.csv", "other_pred.csv"),
+    ):
+        _assay(home, "evaluate", "--gt", str(root / gt), "--pred", str(root / pred), check=True)
+    return home
+
+
+def _assay(home: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ASSAY_HOME": str(home), "COLUMNS": "120"}
+    out = subprocess.run(
+        [sys.executable, "-m", "assay.cli", *args], capture_output=True, text=True, env=env
+    )
+    if check:
+        assert out.returncode == 0, out.stderr
+    return out
+
+
+def test_compare_prints_the_differences_and_verdicts(home: Path) -> None:
+    out = _assay(home, "compare", "1", "2", "--resamples", "200")
+    assert out.returncode == 0, out.stderr
+    assert "B is better on accuracy: +" in out.stdout and "95% CI [" in out.stdout
+    assert "McNemar exact" in out.stdout and "fixed (A wrong → B right)" in out.stdout
+
+
+def test_the_gate_fails_only_when_b_is_significantly_worse(home: Path, tmp_path: Path) -> None:
+    better = _assay(home, "compare", "1", "2", "--fail-if-worse", "accuracy,macro_f1")
+    assert better.returncode == 0, better.stderr
+    worse = _assay(home, "compare", "2", "1", "--fail-if-worse", "accuracy,macro_f1",
+                   "--json", str(tmp_path / "gate.json"))  # fmt: skip
+    assert worse.returncode == 1
+    lines = worse.stderr.strip().splitlines()
+    assert lines[0].startswith("Gate failed: B is worse on accuracy: -") and "CI" in lines[0]
+    report = json.loads((tmp_path / "gate.json").read_text())
+    assert (
+        report["gate"]["metrics"] == ["accuracy", "macro_f1"] and len(report["gate"]["failed"]) == 2
+    )
+    assert {r["metric"] for r in report["metrics"]} >= {"accuracy", "roc_auc_macro"}
+    same = _assay(home, "compare", "1", "1")
+    assert same.returncode == 2 and same.stderr.count("\n") == 1
+
+
+def test_compare_refuses_other_data_and_unknown_metrics(home: Path) -> None:
+    for args, words in (
+        (("compare", "1", "3"), "compare evaluations of the same data"),
+        (("compare", "1", "2", "--fail-if-worse", "acuracy"), "unknown metric acuracy"),
+        (("compare", "1", "99"), "not found"),
+    ):
+        out = _assay(home, *args)
+        assert out.returncode == 2, out
+        assert words in out.stderr and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert _assay(home, "compare", "1", "2", "--json", "-").stdout.lstrip().startswith("{")
