@@ -40,6 +40,7 @@ EXPECTED = {
     ("get", "/api/jobs"): "jobs-list_jobs",
     ("get", "/api/jobs/{job_id}"): "jobs-get_job",
     ("delete", "/api/jobs/{job_id}"): "jobs-cancel_job",
+    ("get", "/api/compare"): "compare-compare",
     ("get", "/api/session"): "session-get_session",
     ("post", "/api/session"): "session-create_session",
     ("delete", "/api/session"): "session-delete_session",

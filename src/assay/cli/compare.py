@@ -37,38 +37,6 @@ def parse_gate(text: str | None) -> tuple[str, ...]:
     return names
 
 
-def compare_stored(ws: Any, a_id: int, b_id: int, *, n: int, seed: int) -> dict[str, Any]:
-    """Compare two stored evaluations at their stored thresholds; they must share a dataset
-    version."""
-    from assay.errors import InputError
-    from assay.evaluation.compare import compare_classification
-    from assay.evaluation.results import OperatingPoint
-
-    if a_id == b_id:
-        raise InputError(f"A and B are the same evaluation ({a_id}); name two evaluations")
-    ra, rb = ws.get_evaluation(a_id), ws.get_evaluation(b_id)
-    if ra.dataset_version.id != rb.dataset_version.id:
-        raise InputError(
-            f"evaluation {a_id} is on dataset version {ra.dataset_version.id} "
-            f"({ra.dataset_version.dataset_name} {ra.dataset_version.version}) and {b_id} on "
-            f"{rb.dataset_version.id} ({rb.dataset_version.dataset_name} "
-            f"{rb.dataset_version.version}): compare evaluations of the same data"
-        )
-    if ra.task != rb.task:
-        raise InputError(f"evaluation {a_id} is {ra.task} and {b_id} is {rb.task}")
-    ta = (ra.params or {}).get("threshold")
-    tb = (rb.params or {}).get("threshold")
-    out = compare_classification(
-        ws.load_results(a_id),
-        ws.load_results(b_id),
-        at_a=OperatingPoint(threshold=ta),
-        at_b=OperatingPoint(threshold=tb),
-        n=n,
-        seed=seed,
-    )
-    return {"a": {"id": a_id, "name": ra.name}, "b": {"id": b_id, "name": rb.name}, **out}
-
-
 def gate(result: dict[str, Any], metrics: tuple[str, ...]) -> list[str]:
     """The lines saying where B is significantly worse than A on ``metrics`` (empty: pass)."""
     from assay.evaluation.compare import verdict

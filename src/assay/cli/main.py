@@ -678,8 +678,9 @@ def compare(
     """Compare two evaluations of the same dataset version: metric differences B − A with paired
     bootstrap intervals and p-values (McNemar's exact test for accuracy), per-class recall with
     Holm's correction, and the samples B fixed or broke. Single-label classification so far."""
-    from assay.cli.compare import compare_stored, gate, parse_gate, print_comparison
+    from assay.cli.compare import gate, parse_gate, print_comparison
     from assay.cli.report import make_console
+    from assay.store.comparisons import compare_stored
 
     metrics = parse_gate(fail_if_worse)
     _check_out_path(json_out)

@@ -26,7 +26,7 @@ import numpy as np
 
 from assay.errors import InputError
 from assay.evaluation.classification import ClassificationResults
-from assay.evaluation.results import OperatingPoint
+from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.bootstrap import classification_replicates
 from assay.metrics.paired import bootstrap_delta, class_recall_replicates, holm, mcnemar_exact
 from assay.metrics.stats import bootstrap_indices
@@ -45,7 +45,7 @@ METRICS = (
 PERCENT = {"accuracy", "top1_accuracy", "macro_f1", "macro_precision", "macro_recall"}
 
 
-def _aligned(a: ClassificationResults, b: ClassificationResults) -> tuple[np.ndarray, np.ndarray]:
+def _aligned(a: Results, b: Results) -> tuple[np.ndarray, np.ndarray]:
     """(B's rows in A's sample order, B's columns in A's class order); refuses other data."""
     for r, name in ((a, "A"), (b, "B")):
         if not isinstance(r, ClassificationResults) or r.multilabel:
@@ -54,6 +54,7 @@ def _aligned(a: ClassificationResults, b: ClassificationResults) -> tuple[np.nda
                 f"evaluation {name} is a {task} evaluation; comparing is for single-label "
                 "classification so far"
             )
+    assert isinstance(a, ClassificationResults) and isinstance(b, ClassificationResults)
     if set(a.classes) != set(b.classes):
         only = sorted(set(a.classes) ^ set(b.classes))[:3]
         raise InputError(
@@ -123,8 +124,8 @@ def verdict(row: dict[str, Any], level: float = 0.95) -> str:
 
 
 def compare_classification(
-    a: ClassificationResults,
-    b: ClassificationResults,
+    a: Results,
+    b: Results,
     *,
     at_a: OperatingPoint | None = None,
     at_b: OperatingPoint | None = None,
@@ -141,6 +142,7 @@ def compare_classification(
     McNemar p and Holm-adjusted p; disagreements: counts and the samples that changed most;
     confusion: both matrices and B - A; n_resamples, level, thresholds}."""
     rows, cols = _aligned(a, b)
+    assert isinstance(a, ClassificationResults) and isinstance(b, ClassificationResults)
     score_b = b.y_score[rows][:, cols]
     y = a.y_true
     ta, tb = a.point(at_a).threshold, b.point(at_b).threshold

@@ -30,6 +30,7 @@ from assay.server.jobs import JobFinished, JobRunner, JobTarget, QueueFull, eval
 from assay.server.paths import resolve_roots
 from assay.server.responses import FastJSONResponse
 from assay.server.routers import (
+    compare,
     datasets,
     evaluations,
     health,
@@ -115,7 +116,8 @@ def create_app(
     app.state.jobs = JobRunner(workspace, limits=lim, target=job_target)
     app.state.jobs.recover()  # model jobs a stopped server left resume; files jobs fail
 
-    for router in (health, evaluations, views, samples, datasets, models, predict, jobs):
+    app.state.compare_memo = LRU(8)  # comparisons, each a few hundred KB at most
+    for router in (health, evaluations, views, samples, datasets, models, predict, jobs, compare):
         app.include_router(router.router, prefix="/api")
     app.include_router(session_router, prefix="/api")
     _add_error_handlers(app)

@@ -1,0 +1,74 @@
+"""GET /api/compare: the answer valid against its schema (no NaN), the verdict of a planted
+difference, and 4xx for hostile or impossible queries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from fastapi.testclient import TestClient
+
+from assay.evaluation.classification import ClassificationResults
+from assay.server.app import create_app
+from assay.store import Workspace
+from tests.server.conftest import BASE_URL, get_error, get_json
+
+CLASSES = ["ant", "bee", "cat"]
+
+
+def _scores(y: np.ndarray, strength: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(len(y), 3))
+    logits[np.arange(len(y)), y] += strength
+    e = np.exp(logits)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    home = tmp_path_factory.mktemp("compare") / "home"
+    ws = Workspace(home)
+    y = np.random.default_rng(0).integers(0, 3, 700)
+    ids = np.array([f"s{i}" for i in range(700)])
+    dv = ws.add_dataset_version("insects", task="classification", samples=pa.table({"id": ids}))
+    other = ws.add_dataset_version("other", task="classification", samples=pa.table({"id": ids}))
+    for name, strength, seed, version in (("weak", 0.8, 1, dv), ("strong", 1.8, 2, dv),
+                                          ("elsewhere", 1.0, 3, other)):  # fmt: skip
+        results = ClassificationResults(
+            y, _scores(y, strength, seed), classes=CLASSES, sample_ids=ids
+        )
+        ws.save_evaluation(results, name=name, dataset_version_id=version.id)
+    ws.close()
+    return TestClient(create_app(home), base_url=BASE_URL)
+
+
+def test_compare_answers_with_the_verdict(client: TestClient) -> None:
+    data = get_json(client, "/api/compare?a=1&b=2&resamples=200")
+    assert data["a"] == {"id": 1, "name": "weak"} and data["b"]["name"] == "strong"
+    assert data["verdicts"][0].startswith("B is better on accuracy: +")
+    accuracy = next(m for m in data["metrics"] if m["metric"] == "accuracy")
+    assert accuracy["significant"] and accuracy["test"] == "McNemar exact"
+    assert len(data["per_class"]) == 3 and len(data["confusion"]["difference"]) == 3
+    d = data["disagreements"]
+    assert d["fixed"] > d["broken"] and d["fixed_samples"][0]["change"] == "fixed"
+    again = get_json(client, "/api/compare?a=1&b=2&resamples=200")
+    assert again == data  # kept
+
+
+def test_hostile_or_impossible_queries_are_4xx(client: TestClient) -> None:
+    assert "same evaluation" in get_error(client, "/api/compare?a=1&b=1")
+    assert "same data" in get_error(client, "/api/compare?a=1&b=3")
+    get_error(client, "/api/compare?a=1&b=99", status=404)
+    get_error(client, "/api/compare?a=0&b=2")
+    get_error(client, "/api/compare?a=1&b=99999999999999999999")
+    get_error(client, "/api/compare?a=1&b=2&resamples=1")
+    get_error(client, "/api/compare?a=1")
+    get_error(client, "/api/compare?a=x&b=2")
+
+
+def test_the_schema_test_table_lists_compare(tmp_path: Path) -> None:
+    app = create_app(tmp_path / "h")
+    paths = app.openapi()["paths"]
+    assert paths["/api/compare"]["get"]["operationId"] == "compare-compare"
