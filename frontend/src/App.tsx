@@ -4,6 +4,7 @@ import { EvaluationsList } from "./pages/EvaluationsList";
 import { EvaluationPage } from "./pages/EvaluationPage";
 import { WhatIfPage } from "./pages/WhatIfPage";
 import { ModelsPage } from "./pages/ModelsPage";
+import { ComparePage } from "./pages/ComparePage";
 import { Empty } from "./components/common";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { api } from "./api/client";
@@ -24,6 +25,7 @@ export function App() {
   if (!allowed) body = <AccessScreen access={access} signIn={signIn} retry={retry} />;
   else if (page.name === "list") body = <EvaluationsList setCrumbs={setCrumbs} />;
   else if (page.name === "models") body = <ModelsPage setCrumbs={setCrumbs} />;
+  else if (page.name === "compare") body = <ComparePage params={route.params} setCrumbs={setCrumbs} />;
   else if (page.name === "evaluation") body = <EvaluationPage key={page.id} id={page.id} setCrumbs={setCrumbs} />;
   else if (page.name === "what-if") body = <WhatIfPage key={page.versionId} versionId={page.versionId} setCrumbs={setCrumbs} />;
   else

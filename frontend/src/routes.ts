@@ -14,7 +14,7 @@ export interface Route {
   params: URLSearchParams;
 }
 
-export type Page = { name: "list" } | { name: "models" } | { name: "evaluation"; id: number } | { name: "what-if"; versionId: number } | { name: "not-found" };
+export type Page = { name: "list" } | { name: "models" } | { name: "compare" } | { name: "evaluation"; id: number } | { name: "what-if"; versionId: number } | { name: "not-found" };
 
 /** What the evaluation pages keep in the URL; absent fields take the page's defaults. */
 export interface ViewState {
@@ -43,6 +43,7 @@ export function parseHash(hash: string): Route {
 export function matchPage(path: string): Page {
   if (path === "/" || path === "/evaluations") return { name: "list" };
   if (path === "/models" || path === "/models/") return { name: "models" };
+  if (path === "/compare" || path === "/compare/") return { name: "compare" };
   const m = path.match(/^\/evaluations\/(\d+)\/?$/);
   if (m) return { name: "evaluation", id: Number(m[1]) };
   const w = path.match(/^\/models\/(\d+)\/what-if\/?$/);
@@ -110,6 +111,14 @@ export const evaluationHref = (id: number, view: ViewState = {}) => hashOf(`/eva
 
 /** The what-if page of a model version. */
 export const modelsHref = () => hashOf("/models");
+/** The comparison of evaluation B against A. */
+export const compareHref = (a: number, b: number) => `#/compare?a=${a}&b=${b}`;
+/** The ids of a compare page's URL (null when missing or not whole numbers). */
+export function compareIds(params: URLSearchParams): { a: number; b: number } | null {
+  const a = Number(params.get("a"));
+  const b = Number(params.get("b"));
+  return Number.isInteger(a) && Number.isInteger(b) && a > 0 && b > 0 ? { a, b } : null;
+}
 export const whatIfHref = (versionId: number) => hashOf(`/models/${versionId}/what-if`);
 
 /** A patch applied to a view: `undefined` fields are removed. */

@@ -124,6 +124,8 @@ export type ModelVersionPublic = Schemas["ModelVersionPublic"];
 export type DatasetPublic = Schemas["DatasetPublic"];
 export type DatasetVersionPublic = Schemas["DatasetVersionPublic"];
 export type JobPublic = Schemas["JobPublic"];
+export type ComparePublic = Schemas["ComparePublic"];
+export type CompareSample = Schemas["CompareSample"];
 
 export const api = {
   /** Whether this server requires a token, and whether this request carries a valid one. */
@@ -143,6 +145,9 @@ export const api = {
       client.POST("/api/evaluations", { body: { model_version_id: modelVersionId, dataset_version_id: datasetVersionId, threshold: 0.5, batch_size: 32 } }),
     ),
   cancelJob: (id: number) => unwrap<JobPublic>(client.DELETE("/api/jobs/{job_id}", { params: { path: { job_id: id } } })),
+
+  compare: (a: number, b: number, signal?: AbortSignal) =>
+    unwrap<ComparePublic>(client.GET("/api/compare", { params: { query: { a, b } }, signal })),
 
   evaluations: (signal?: AbortSignal) => unwrap<{ items: EvaluationPublic[] }>(client.GET("/api/evaluations", { signal })),
 

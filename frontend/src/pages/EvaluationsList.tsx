@@ -4,7 +4,7 @@ import { api, type EvaluationPublic } from "../api/client";
 import { keys, useEvaluations } from "../api/queries";
 import { Empty, ErrorState, Modal, Spinner } from "../components/common";
 import { fmt, fmtDate, taskLabel, versionText } from "../format";
-import { evaluationHref, type Crumb } from "../routes";
+import { compareHref, evaluationHref, type Crumb } from "../routes";
 
 function modelText(e: EvaluationPublic) {
   return e.model ? `${e.model.name} ${versionText(e.model.version)}` : "Uploaded predictions";
@@ -19,6 +19,8 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
   const queryClient = useQueryClient();
   const [filter, setFilter] = useState("");
   const [toDelete, setToDelete] = useState<EvaluationPublic | null>(null);
+  const [picked, setPicked] = useState<number[]>([]); // at most two, for Compare
+  const togglePick = (id: number) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p.slice(-1), id]));
   const del = useMutation({
     mutationFn: (id: number) => api.deleteEvaluation(id),
     onSuccess: (_data, id) => {
@@ -48,6 +50,17 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
           <h1>Evaluations</h1>
           <p className="muted">Each evaluation scores one model version against one dataset version.</p>
         </div>
+        {picked.length > 0 && (
+          <a
+            className={picked.length === 2 ? "btn btn-primary" : "btn disabled"}
+            href={picked.length === 2 ? compareHref(Math.min(...picked), Math.max(...picked)) : undefined}
+            aria-disabled={picked.length !== 2}
+            data-testid="compare-picked"
+            title="The older evaluation is A, the newer B"
+          >
+            {picked.length === 2 ? "Compare the two" : "Pick one more to compare"}
+          </a>
+        )}
         <input
           className="search"
           type="search"
@@ -70,6 +83,7 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
           <table className="table" data-testid="evaluations-table">
             <thead>
               <tr>
+                <th aria-label="Pick to compare" />
                 <th>Evaluation</th>
                 <th>Model</th>
                 <th>Dataset</th>
@@ -90,6 +104,15 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
                   data-task={e.task}
                   onClick={() => (window.location.hash = evaluationHref(e.id))}
                 >
+                  <td onClick={(ev) => ev.stopPropagation()}>
+                    <input
+                      type="checkbox"
+                      aria-label={`Pick ${e.name} to compare`}
+                      checked={picked.includes(e.id)}
+                      onChange={() => togglePick(e.id)}
+                      data-testid="pick-evaluation"
+                    />
+                  </td>
                   <td>
                     <a href={evaluationHref(e.id)} className="strong" data-testid="evaluation-link">
                       {e.name}
@@ -129,7 +152,7 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
               ))}
               {items.length === 0 && (
                 <tr>
-                  <td colSpan={9} className="muted center">
+                  <td colSpan={10} className="muted center">
                     No evaluation matches “{filter}”.
                   </td>
                 </tr>

@@ -8,7 +8,7 @@ import { keys } from "../api/queries";
 import { Empty, ErrorState, Spinner } from "../components/common";
 import { fmt, fmtDate, taskLabel, versionText } from "../format";
 import { currentJob, etaText, isActive, jobText, rate, type Sample } from "../lib/jobs";
-import { evaluationHref, whatIfHref, type Crumb } from "../routes";
+import { compareHref, evaluationHref, whatIfHref, type Crumb } from "../routes";
 import "./ModelsPage.css";
 
 const modelKeys = { models: ["models"] as const, datasets: ["datasets"] as const, jobs: ["jobs"] as const };
@@ -81,7 +81,7 @@ function ModelCard({ model, datasets, jobs }: { model: ModelPublic; datasets: Da
         </thead>
         <tbody>
           {(model.versions ?? []).map((v) => (
-            <VersionRow key={v.id} version={v} datasets={datasets} jobs={jobs} />
+            <VersionRow key={v.id} version={v} datasets={datasets} jobs={jobs} parent={(model.versions ?? []).find((p) => p.id === v.parent_version_id)} />
           ))}
         </tbody>
       </table>
@@ -89,7 +89,27 @@ function ModelCard({ model, datasets, jobs }: { model: ModelPublic; datasets: Da
   );
 }
 
-function VersionRow({ version: v, datasets, jobs }: { version: ModelVersionPublic; datasets: DatasetPublic[]; jobs: JobPublic[] }) {
+/** The newest pair (parent's evaluation, this version's) on one dataset version, if any. */
+function parentPair(v: ModelVersionPublic, parent: ModelVersionPublic | undefined): { a: number; b: number } | null {
+  for (const mine of v.evaluations ?? []) {
+    const theirs = (parent?.evaluations ?? []).find((e) => e.dataset_version_id === mine.dataset_version_id);
+    if (theirs) return { a: theirs.id, b: mine.id };
+  }
+  return null;
+}
+
+function VersionRow({
+  version: v,
+  datasets,
+  jobs,
+  parent,
+}: {
+  version: ModelVersionPublic;
+  datasets: DatasetPublic[];
+  jobs: JobPublic[];
+  parent?: ModelVersionPublic;
+}) {
+  const pair = parentPair(v, parent);
   const choices = useMemo(
     () =>
       datasets
@@ -119,7 +139,14 @@ function VersionRow({ version: v, datasets, jobs }: { version: ModelVersionPubli
         <span className="strong">{versionText(v.version)}</span>
         <div className="muted small">{fmtDate(v.created_at)}</div>
       </td>
-      <td className="nowrap">{v.parent_version ? <span data-testid="parent">parent: {versionText(v.parent_version)}</span> : <span className="muted">—</span>}</td>
+      <td className="nowrap">{v.parent_version ? <span data-testid="parent">parent: {versionText(v.parent_version)}</span> : <span className="muted">—</span>}
+        {pair && (
+          <div>
+            <a className="small" href={compareHref(pair.a, pair.b)} data-testid="compare-with-parent">
+              Compare with parent
+            </a>
+          </div>
+        )}</td>
       <td>{v.task ? taskLabel(v.task) : <span className="muted">predictions only</span>}</td>
       <td>{v.backend ?? <span className="muted">—</span>}</td>
       <td className="num">{v.classes ? v.classes.length : "—"}</td>

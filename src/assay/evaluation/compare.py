@@ -190,7 +190,8 @@ def compare_classification(
 
     def sample(i: int) -> dict[str, Any]:
         name = lambda k: None if k < 0 else a.classes[k]  # noqa: E731
-        return {"index": int(i), "id": str(ids[i]), "actual": a.classes[y[i]],
+        return {"index": int(i), "index_b": int(rows[i]), "id": str(ids[i]),
+                "actual": a.classes[y[i]],
                 "predicted_a": name(int(pred_a[i])), "predicted_b": name(int(pred_b[i])),
                 "confidence_a": float(true_a[i]), "confidence_b": float(true_b[i]),
                 "change": "fixed" if fixed[i] else "broken" if broken[i] else

@@ -46,6 +46,7 @@ class CompareClassRow(Exact):
 
 class CompareSample(Exact):
     index: int = Field(description="the sample's row in evaluation A")
+    index_b: int = Field(description="its row in evaluation B")
     id: str
     actual: str
     predicted_a: str | None
