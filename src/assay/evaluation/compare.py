@@ -65,7 +65,11 @@ def _aligned(a: Results, b: Results) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(
             f"the evaluations have {a.n_samples} and {b.n_samples} samples: not the same data"
         )
-    if a.sample_ids is not None and b.sample_ids is not None:
+    if (
+        a.sample_ids is not None
+        and b.sample_ids is not None
+        and not np.array_equal(a.sample_ids, b.sample_ids)
+    ):
         where = {str(s): i for i, s in enumerate(b.sample_ids.tolist())}
         try:
             rows = np.array([where[str(s)] for s in a.sample_ids.tolist()], dtype=np.int64)
@@ -143,13 +147,25 @@ def compare_classification(
     confusion: both matrices and B - A; n_resamples, level, thresholds}."""
     rows, cols = _aligned(a, b)
     assert isinstance(a, ClassificationResults) and isinstance(b, ClassificationResults)
-    score_b = b.y_score[rows][:, cols]
+    identity = np.array_equal(rows, np.arange(len(rows)))
+    score_b = (
+        b.y_score
+        if identity and np.array_equal(cols, np.arange(len(cols)))
+        else (b.y_score[rows][:, cols])
+    )
     y = a.y_true
     ta, tb = a.point(at_a).threshold, b.point(at_b).threshold
     assert ta is not None and tb is not None
     sa = a.summary(OperatingPoint(threshold=ta))
-    aligned_b = ClassificationResults(
-        y, score_b, classes=a.classes, threshold=tb, sample_ids=a.sample_ids
+    same_order = np.array_equal(rows, np.arange(len(rows))) and np.array_equal(
+        cols, np.arange(len(cols))
+    )
+    aligned_b = (
+        b
+        if same_order
+        else ClassificationResults(
+            y, score_b, classes=a.classes, threshold=tb, sample_ids=a.sample_ids
+        )
     )
     sb = aligned_b.summary(OperatingPoint(threshold=tb))
 
