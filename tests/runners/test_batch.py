@@ -184,3 +184,18 @@ def test_detection_run_resumes_with_boxes(tmp_path):
     for det in res.detections:
         np.testing.assert_allclose(det.boxes, [[8, 4, 32, 12], [0, 0, 16, 8]])
         assert det.labels.tolist() == [1, 0]
+
+
+def test_default_workers_follow_the_image_size(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from assay.runners.batch import default_workers
+
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    small, large = tmp_path / "small.png", tmp_path / "large.png"
+    Image.new("RGB", (96, 80)).save(small)
+    Image.new("RGB", (640, 480)).save(large)
+    assert default_workers([small]) == 2  # one per two cores: ONNX Runtime needs the rest
+    assert default_workers([large]) == 4  # decoding dominates: one per core
+    assert default_workers([tmp_path / "missing.png"]) == 2
+    assert default_workers() == 2

@@ -329,12 +329,26 @@ def _run(
     )
 
 
-def default_workers() -> int:
-    """Decoding threads: one per core, 1 to 4. Pillow releases the GIL while it decodes and
-    resizes, so on photo-sized images two threads on two cores decode 1.7x faster than one
-    (``benchmarks/inference.py --image-size 640x480 --workers 1|2``), while on small images and
-    model-bound runs the second thread costs nothing measurable."""
-    return max(1, min(4, os.cpu_count() or 2))
+LARGE_IMAGE_PIXELS = 250_000  # about 640 x 400: decoding dominates, more threads pay
+
+
+def default_workers(paths: Sequence[str | Path] = ()) -> int:
+    """Decoding threads, 1 to 4: one per core for large images (the first file's header says),
+    one per two cores otherwise. Pillow releases the GIL while it decodes and resizes, so on
+    640 x 480 JPEGs two threads on two cores ran 2.0x a bare loop against 1.06x with one; on
+    96 x 80 JPEGs the second thread competed with ONNX Runtime's (0.89x against 0.99x)
+    (``benchmarks/inference.py [--image-size 640x480] --workers 1|2``)."""
+    cores = os.cpu_count() or 2
+    if paths:
+        try:
+            from PIL import Image
+
+            with Image.open(paths[0]) as im:  # reads the header only
+                if im.size[0] * im.size[1] >= LARGE_IMAGE_PIXELS:
+                    return max(1, min(4, cores))
+        except Exception:  # noqa: BLE001 - an unreadable first file is reported by the run itself
+            pass
+    return max(1, min(4, cores // 2))
 
 
 def run_images(
@@ -349,7 +363,7 @@ def run_images(
 ) -> BatchResult:
     """Run an image model over image files, in order, ``batch_size`` at a time.
 
-    ``workers`` threads (default: ``default_workers()``) decode and preprocess up to
+    ``workers`` threads (default: ``default_workers(paths)``) decode and preprocess up to
     ``max(workers, prefetch)`` batches ahead of the model; ``workers=0`` decodes in the calling
     thread, one batch after another. ``progress(done, total)`` is called once at the start (``done`` = images already on disk)
     and after each batch is written; an exception it raises stops the run, with every finished
@@ -358,7 +372,7 @@ def run_images(
     spec = runner.spec
     paths = [str(p) for p in paths]
     if workers is None:
-        workers = default_workers()
+        workers = default_workers(paths)
 
     def make(chunk: Sequence[str]) -> tuple[np.ndarray, list[Geometry]]:
         return load_batch(list(chunk), spec)
