@@ -189,13 +189,61 @@ def test_detection_run_resumes_with_boxes(tmp_path):
 def test_default_workers_follow_the_image_size(tmp_path, monkeypatch):
     from PIL import Image
 
-    from assay.runners.batch import default_workers
+    from assay.runners import batch
 
-    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    monkeypatch.setattr(batch, "_cores", lambda: 4)
     small, large = tmp_path / "small.png", tmp_path / "large.png"
     Image.new("RGB", (96, 80)).save(small)
-    Image.new("RGB", (640, 480)).save(large)
-    assert default_workers([small]) == 2  # one per two cores: ONNX Runtime needs the rest
-    assert default_workers([large]) == 4  # decoding dominates: one per core
-    assert default_workers([tmp_path / "missing.png"]) == 2
-    assert default_workers() == 2
+    Image.new("RGB", (200, 150)).save(large)
+    assert batch.default_workers([small]) == 2  # one per two cores: ONNX Runtime needs the rest
+    assert batch.default_workers([large]) == 4  # decoding is mostly C code: one per core
+    assert batch.default_workers([tmp_path / "missing.png"]) == 2
+    assert batch.default_workers() == 2
+    # the median of a few files spread over the list decides, not the first one alone
+    assert batch.typical_pixels([large, small, small, large, large, missing := tmp_path / "x"]) == (
+        200 * 150
+    )
+    assert batch.default_workers([large] + [small] * 9) == 2
+    assert batch.typical_pixels([missing]) is None
+    monkeypatch.setattr(batch, "_cores", lambda: 1)
+    assert batch.default_workers([large]) == 1 and batch.default_workers([small]) == 1
+
+
+def test_the_result_says_how_many_threads_decoded(model_and_images):
+    path, _, _, paths = model_and_images
+    runner = load_runner(path)
+    assert run_images(runner, paths, batch_size=8, workers=0).workers == 0
+    assert run_images(runner, paths, batch_size=8, workers=3).workers == 3
+
+
+def test_overlapping_runs_put_the_switch_interval_back(model_and_images):
+    """Run A starts, run B starts in another thread, A ends while B runs, then B ends: the
+    interval stays lowered until B ends and the original is back after both."""
+    import threading
+
+    path, _, _, paths = model_and_images
+    switch = sys.getswitchinterval()
+    b_inside, b_may_end = threading.Event(), threading.Event()
+
+    def b_progress(done, total):
+        if done > 0:  # a batch is done: B is inside its run
+            b_inside.set()
+            assert b_may_end.wait(10)
+
+    b = threading.Thread(
+        target=run_images,
+        args=(load_runner(path), paths),
+        kwargs={"batch_size": 8, "workers": 1, "progress": b_progress},
+    )
+
+    def a_progress(done, total):
+        if done > 0 and not b.is_alive() and not b_inside.is_set():
+            b.start()
+            assert b_inside.wait(10)
+
+    run_images(load_runner(path), paths, batch_size=8, workers=1, progress=a_progress)
+    during_b = sys.getswitchinterval()
+    b_may_end.set()
+    b.join(10)
+    assert during_b < switch
+    assert sys.getswitchinterval() == switch

@@ -2,7 +2,10 @@
 callback, and predictions streamed to disk so an interrupted run resumes where it stopped.
 
 Images are decoded and preprocessed by a small thread pool (Pillow releases the GIL while it decodes
-and resizes) a few batches ahead of the model; the main thread only runs the model and writes.
+and resizes) a few batches ahead of the model; the main thread only runs the model and writes. How
+many threads depends on the images (``default_workers``): small ones spend about half their decoding
+time in Python, holding the GIL, so a second decoding thread costs more in GIL hand-offs than it
+gains; larger ones spend most of it in Pillow's C code, so every core decodes.
 
 With ``out_dir``, predictions are written as each batch finishes, beside a ``manifest.json`` that
 fingerprints the run (model file, spec, inputs, batch size): scores are appended to ``scores.f64``
@@ -20,10 +23,12 @@ refused.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -57,6 +62,7 @@ class BatchResult:
     resumed_batches: int = 0
     out_dir: Path | None = None
     classes: tuple[str, ...] | None = field(default=None)
+    workers: int = 0  # decoding threads of this run (0: decoded in the calling thread)
 
 
 def _fingerprint(runner: Runner, items: Sequence[Any], batch_size: int, kind: str) -> str:
@@ -207,6 +213,33 @@ class _ScoreLog:
             self.fh.close()
 
 
+class _SwitchInterval:
+    """The GIL switch interval, lowered while at least one run decodes in threads and put back
+    when the last one ends: runs in several threads at once (server jobs) share the one setting,
+    so the first saves it and the last restores it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.saved = 0.0
+
+    def __enter__(self) -> None:
+        with self.lock:
+            if self.users == 0:
+                self.saved = sys.getswitchinterval()
+                sys.setswitchinterval(min(self.saved, GIL_SWITCH_INTERVAL))
+            self.users += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                sys.setswitchinterval(self.saved)
+
+
+_SWITCH = _SwitchInterval()
+
+
 class _Inline:
     """A stand-in for the pool when ``workers=0``: the task runs when its result is asked for."""
 
@@ -272,7 +305,7 @@ def _run(
         s = starts[b]
         return make_batch(items[s : s + batch_size])
 
-    switch = sys.getswitchinterval()
+    switch: Any = contextlib.nullcontext()
     if workers == 0:  # no decoding threads: decode, then run, in this thread
         pool: Any = _Inline()
         window = 1
@@ -283,32 +316,32 @@ def _run(
         # the GIL up to the switch interval (5 ms) each time a batch comes back from the model:
         # with 32 small images decoded in ~8 ms, that wait would be the bottleneck. For the
         # length of the run the interval is 0.5 ms, then it is put back.
-        sys.setswitchinterval(min(switch, GIL_SWITCH_INTERVAL))
+        switch = _SWITCH
     pending: deque[tuple[int, Future[Any]]] = deque()
     queue = iter(todo)
-    try:
-        for b in queue:
-            pending.append((b, pool.submit(task, b)))
-            if len(pending) >= window:
-                break
-        while pending:
-            b, fut = pending.popleft()
-            x, geos = fut.result()
-            nxt = next(queue, None)
-            if nxt is not None:  # keep the decoders busy while the model runs
-                pending.append((nxt, pool.submit(task, nxt)))
-            pred = runner.predict(x, geos) if geos is not None else runner.predict(x)
+    with switch:
+        try:
+            for b in queue:
+                pending.append((b, pool.submit(task, b)))
+                if len(pending) >= window:
+                    break
+            while pending:
+                b, fut = pending.popleft()
+                x, geos = fut.result()
+                nxt = next(queue, None)
+                if nxt is not None:  # keep the decoders busy while the model runs
+                    pending.append((nxt, pool.submit(task, nxt)))
+                pred = runner.predict(x, geos) if geos is not None else runner.predict(x)
+                if sink is not None:
+                    sink.write(b, pred)
+                results[b] = pred
+                done += len(geos) if geos is not None else len(x)
+                if progress is not None:
+                    progress(done, n)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
             if sink is not None:
-                sink.write(b, pred)
-            results[b] = pred
-            done += len(geos) if geos is not None else len(x)
-            if progress is not None:
-                progress(done, n)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        if sink is not None:
-            sink.close()
-        sys.setswitchinterval(switch)
+                sink.close()
 
     classes = runner.describe().classes
     dets: list[Detections] | None = None
@@ -326,28 +359,51 @@ def _run(
         resumed_batches=resumed,
         out_dir=folder,
         classes=classes,
+        workers=workers,
     )
 
 
-LARGE_IMAGE_PIXELS = 250_000  # about 640 x 400: decoding dominates, more threads pay
+# From about 140 x 140 source pixels, decoding spends enough of its time in Pillow's C code (GIL
+# released) for one thread per core to pay: on 2 cores, against a bare loop, 160 x 120 JPEGs ran
+# 1.05x with one thread and 1.3x with two, 320 x 240 0.93x / 1.55x, 640 x 480 1.07x / 1.95x; 96 x 80
+# ran 1.05x / 0.9x (GIL hand-offs between the two decoders cost more than the second core gave).
+LARGE_IMAGE_PIXELS = 20_000
+_SAMPLE = 5
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 2
+
+
+def typical_pixels(paths: Sequence[str | Path], sample: int = _SAMPLE) -> int | None:
+    """The median width x height of up to ``sample`` images spread over ``paths``, from their
+    headers only (no decoding); None when none can be read (the run itself reports bad files)."""
+    from PIL import Image
+
+    if not paths:
+        return None
+    step = max(1, len(paths) // sample)
+    sizes = []
+    for p in list(paths)[::step][:sample]:
+        try:
+            with Image.open(p) as im:
+                sizes.append(im.size[0] * im.size[1])
+        except Exception:  # an unreadable file is reported by the run itself
+            continue
+    return sorted(sizes)[len(sizes) // 2] if sizes else None
 
 
 def default_workers(paths: Sequence[str | Path] = ()) -> int:
-    """Decoding threads, 1 to 4: one per core for large images (the first file's header says),
-    one per two cores otherwise. Pillow releases the GIL while it decodes and resizes, so on
-    640 x 480 JPEGs two threads on two cores ran 2.0x a bare loop against 1.06x with one; on
-    96 x 80 JPEGs the second thread competed with ONNX Runtime's (0.89x against 0.99x)
-    (``benchmarks/inference.py [--image-size 640x480] --workers 1|2``)."""
-    cores = os.cpu_count() or 2
-    if paths:
-        try:
-            from PIL import Image
-
-            with Image.open(paths[0]) as im:  # reads the header only
-                if im.size[0] * im.size[1] >= LARGE_IMAGE_PIXELS:
-                    return max(1, min(4, cores))
-        except Exception:  # noqa: BLE001 - an unreadable first file is reported by the run itself
-            pass
+    """Decoding threads for these images, 1 to 4: one per core when they are larger than
+    ``LARGE_IMAGE_PIXELS`` (a few headers are read to tell), else one per two cores, leaving
+    the other cores to ONNX Runtime."""
+    cores = _cores()
+    pixels = typical_pixels(paths) if paths else None
+    if pixels is not None and pixels >= LARGE_IMAGE_PIXELS:
+        return max(1, min(4, cores))
     return max(1, min(4, cores // 2))
 
 
