@@ -1,41 +1,54 @@
-"""Inference throughput: Assay's runner against a bare onnxruntime loop, same model, images, batches.
+"""Inference throughput: Assay's ``run_images`` against the onnxruntime loop people write by hand,
+same model, images, batches and session.
 
-    .venv/bin/python benchmarks/inference.py                 # 2,000 JPEGs, batch 32, 5 runs each
-    .venv/bin/python benchmarks/inference.py --n 500 --repeats 1 --batch 16
-    .venv/bin/python benchmarks/inference.py --image-size 640x480  # photo-sized sources
-    .venv/bin/python benchmarks/inference.py --model-size 160 --channels 64  # a model-bound case
-    .venv/bin/python benchmarks/inference.py --quick           # 400 images, 3 runs
+    .venv/bin/python benchmarks/inference.py                         # 2,000 JPEGs of 96x80, 64x64 model
+    .venv/bin/python benchmarks/inference.py --image-size 640x480    # photo-sized sources
+    .venv/bin/python benchmarks/inference.py --model-size 224        # a model-bound case
+    .venv/bin/python benchmarks/inference.py --compare-workers       # + one row per decoding-thread count
+    .venv/bin/python benchmarks/inference.py --quick                 # 400 images, 3 rounds, no waiting
 
-Builds a small conv net with the onnx helper API (3x64x64 input: two stride-2 3x3 convolutions with
-16 and 32 channels, global average pool, linear, softmax; 10 classes) and writes ``--n`` random
-JPEGs of 96x80 pixels (``--image-size``; decoded and stretched to 64x64). Then it times each loop ``--repeats``
-times, interleaved (the best and the median are printed):
+Builds a small conv net with the onnx helper API (3 x ``--model-size`` squared input: two stride-2
+3x3 convolutions of ``--channels`` and twice that, global average pool, linear, softmax; 10 classes)
+and writes ``--n`` random JPEGs of ``--image-size`` (decoded and stretched to the model's input).
+The variants, all on one ``InferenceSession`` (Assay's, so the same session options) but one:
 
-- assay: ``run_images`` (Pillow decoding in a thread pool, overlapped with inference, every batch
-  appended to the scores file of a temp folder, as a resumable run does);
-- bare: decode then run, one batch after another, in one thread (the loop people write by hand);
-- bare, pre-decoded: ``session.run`` over the already decoded arrays (the model alone, the ceiling).
+- bare loop: for each batch, open + convert + resize + scale every image (Pillow, numpy), then
+  ``session.run`` -- one thread, the loop people write by hand; the baseline; once more on a
+  session of its own with onnxruntime's default options (what a hand-written script gets);
+- assay: ``run_images`` with its defaults (decoding threads overlapped with the model, every batch
+  appended to the scores file of a fresh folder, as a resumable run does);
+- pre-decoded: ``session.run`` over tensors decoded beforehand (the model alone: the ceiling).
 
-Both loops use one ``InferenceSession`` with the same options, so only the loop around it differs.
-The scores of assay and bare are checked to be equal. Prints images/s and the ratios.
+Before timing, the input tensors of both loops are checked to be bitwise equal and so are their
+scores. Then ``--warmup`` untimed rounds and ``--repeats`` timed rounds, each running every variant
+once, the order rotating from round to round (a busy moment hits every variant alike). The table
+gives images/s (median, min - max) and the ratio to the bare loop of the same round (median, min -
+max), with this process's CPU seconds per 1,000 images. Before it starts, the benchmark waits (up to
+``--wait`` s) for the 1-minute load average to fall to ``--max-load``; it prints the load average
+before and after, and the CPU that other processes used during the timed runs (from /proc/stat).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from assay.runners import load_runner, run_images  # noqa: E402
+from assay.runners import load_batch, load_runner, run_images  # noqa: E402
+from assay.runners.batch import GIL_SWITCH_INTERVAL, default_workers  # noqa: E402
+from assay.runners.onnx import SESSION_CONFIG, OnnxRunner  # noqa: E402
 
 
 def build_model(
@@ -97,6 +110,7 @@ def write_images(folder: Path, n: int, *, size=(96, 80), seed: int = 0) -> list[
 
 
 def bare_decode(paths: list[Path], size: int = 64) -> np.ndarray:
+    """The hand-written preprocessing: RGB, bilinear stretch to size x size, / 255, NCHW."""
     from PIL import Image
 
     out = np.empty((len(paths), 3, size, size), np.float32)
@@ -107,105 +121,211 @@ def bare_decode(paths: list[Path], size: int = 64) -> np.ndarray:
     return out
 
 
+def load_text(values: tuple[float, ...]) -> str:
+    return " ".join(f"{v:.2f}" for v in values)
+
+
+def wait_for_quiet(max_load: float, wait_s: float) -> None:
+    """Sleep (60 s at a time, up to wait_s in all) while the 1-minute load is above max_load."""
+    waited = 0.0
+    while (load := os.getloadavg()[0]) > max_load and waited < wait_s:
+        step = min(60.0, wait_s - waited)
+        print(f"1-minute load {load:.2f} > {max_load}: waiting {step:.0f} s", flush=True)
+        time.sleep(step)
+        waited += step
+    if load > max_load:
+        print(f"WARNING: still busy after {waited:.0f} s (1-minute load {load:.2f})")
+
+
+def machine_jiffies() -> tuple[int, int] | None:
+    """(busy, steal) clock ticks of the whole machine since boot, from /proc/stat (Linux)."""
+    try:
+        first = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in first[1:9])
+    return user + nice + system + irq + softirq, steal
+
+
+class Meter:
+    """Times one call: wall seconds, this process's CPU seconds, other processes' CPU seconds."""
+
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def __init__(self) -> None:
+        self.wall = self.own = self.others = self.steal = 0.0
+
+    def __call__(self, fn: Callable[[], object]) -> tuple[float, float]:
+        j0, c0, t0 = machine_jiffies(), _cpu(), time.perf_counter()
+        fn()
+        wall, own, j1 = time.perf_counter() - t0, _cpu() - c0, machine_jiffies()
+        self.wall += wall
+        self.own += own
+        if j0 is not None and j1 is not None:
+            self.others += max(0.0, (j1[0] - j0[0]) / self.tick - own)
+            self.steal += (j1[1] - j0[1]) / self.tick
+        return wall, own
+
+
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--n", type=int, default=2000, help="images")
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--workers", type=int, default=None, help="decoding threads (default: Assay's)")
+    ap.add_argument("--repeats", type=int, default=7, help="timed rounds")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed rounds first")
+    ap.add_argument("--workers", type=int, default=None, help="Assay's decoding threads")
+    ap.add_argument("--compare-workers", action="store_true", help="a row per thread count")
     ap.add_argument("--image-size", default="96x80", help="WxH of the generated JPEGs")
-    ap.add_argument(
-        "--threads", type=int, default=0, help="onnxruntime intra-op threads (0: default)"
-    )
+    ap.add_argument("--threads", type=int, default=0, help="ORT intra-op threads (0: default)")
     ap.add_argument("--model-size", type=int, default=64, help="the model's input side")
     ap.add_argument("--channels", type=int, default=16, help="the first convolution's width")
-    ap.add_argument("--quick", action="store_true", help="400 images, 3 runs")
+    ap.add_argument("--max-load", type=float, default=1.0, help="wait for this 1-minute load")
+    ap.add_argument("--wait", type=float, default=600, help="seconds to wait for it at most")
+    ap.add_argument("--quick", action="store_true", help="400 images, 3 rounds, no waiting")
     args = ap.parse_args()
     if args.quick:
-        args.n, args.repeats = 400, 3
+        args.n, args.repeats, args.wait = 400, 3, 0
     size = args.model_size
+    w, h = (int(v) for v in args.image_size.lower().split("x"))
+    print("command:", " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]))
+    wait_for_quiet(args.max_load, args.wait)
 
     with tempfile.TemporaryDirectory(prefix="assay-bench-") as tmp:
         tmp_path = Path(tmp)
         model = build_model(tmp_path / "bench.onnx", size=size, channels=args.channels)
-        t0 = time.perf_counter()
-        w, h = (int(v) for v in args.image_size.lower().split("x"))
         paths = write_images(tmp_path / "images", args.n, size=(w, h))
-        print(
-            f"{args.n} JPEGs ({w}x{h}) written in {time.perf_counter() - t0:.1f} s; "
-            f"batch {args.batch}; {os.cpu_count()} CPUs; model 3x{size}x{size} conv net "
-            f"({args.channels}/{2 * args.channels} channels); load average before: "
-            f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}"
-        )
-
-        runner = load_runner(model, spec=None)
-        if args.threads:
-            from assay.runners.onnx import OnnxRunner
-
-            runner = OnnxRunner(model, runner.spec, threads=args.threads)
-        session = runner.session  # the same session for every loop
-        opts = session.get_session_options()
-        print(
-            f"onnxruntime {ort_version()}: intra-op threads {opts.intra_op_num_threads or 'default'}"
-            f", inter-op {opts.inter_op_num_threads or 'default'}"
-        )
+        spec = load_runner(model).spec
+        runner = OnnxRunner(model, spec, threads=args.threads)
+        session = runner.session  # every variant runs this session
         batches = [paths[i : i + args.batch] for i in range(0, len(paths), args.batch)]
+        workers = default_workers(paths) if args.workers is None else args.workers
+        _print_setup(args, w, h, size, workers, session)
 
-        def assay_run() -> np.ndarray:
-            with tempfile.TemporaryDirectory(dir=tmp) as out:
-                res = run_images(
-                    runner, paths, batch_size=args.batch, out_dir=out, workers=args.workers
-                )
-            return res.scores
+        def assay(n_workers: int | None) -> Callable[[], np.ndarray]:
+            def run() -> np.ndarray:
+                with tempfile.TemporaryDirectory(dir=tmp) as out:
+                    res = run_images(
+                        runner, paths, batch_size=args.batch, out_dir=out, workers=n_workers
+                    )
+                assert res.scores is not None
+                return res.scores
 
-        def bare_run() -> np.ndarray:
-            outs = []
-            for chunk in batches:
-                x = bare_decode(chunk, size)
-                outs.append(session.run(None, {"x": x})[0])
-            return np.concatenate(outs)
+            return run
+
+        def bare_on(sess) -> Callable[[], np.ndarray]:
+            def run() -> np.ndarray:
+                outs = []
+                for chunk in batches:
+                    x = bare_decode(chunk, size)
+                    outs.append(sess.run(None, {"x": x})[0])
+                return np.concatenate(outs)
+
+            return run
+
+        bare = bare_on(session)
+        # what a hand-written script gets: onnxruntime's own defaults (spinning threads included)
+        plain_options = ort.SessionOptions()
+        plain_options.intra_op_num_threads = args.threads
+        plain = ort.InferenceSession(str(model), plain_options, providers=["CPUExecutionProvider"])
 
         decoded = [bare_decode(chunk, size) for chunk in batches]
 
-        def bare_predecoded() -> np.ndarray:
+        def predecoded() -> np.ndarray:
             return np.concatenate([session.run(None, {"x": x})[0] for x in decoded])
 
-        # warm-up (page cache, onnxruntime's first run)
-        a, b = assay_run(), bare_run()
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-        loops = (
-            ("assay run_images (decode overlapped, scores streamed to disk)", assay_run),
-            ("bare onnxruntime loop (decode, then run)", bare_run),
-            ("bare onnxruntime, pre-decoded arrays (model only)", bare_predecoded),
-        )
-        times: dict[str, list[float]] = {name: [] for name, _ in loops}
-        for _ in range(args.repeats):  # interleaved, so a busy moment hits every loop alike
-            for name, fn in loops:
-                times[name].append(_timed(fn))
-        base = statistics.median(times["bare onnxruntime loop (decode, then run)"])
+        # like with like: the same input tensors, the same scores
+        x_assay, _ = load_batch(list(batches[0]), runner.spec)
+        assert x_assay.dtype == decoded[0].dtype and np.array_equal(x_assay, decoded[0])
+        np.testing.assert_array_equal(assay(args.workers)(), bare().astype(np.float64))
+        np.testing.assert_array_equal(bare_on(plain)(), bare())
+
+        bare_name = "bare loop (decode + preprocess + session.run, one thread)"
+        variants: list[tuple[str, Callable[[], object]]] = [
+            (bare_name, bare),
+            (
+                f"assay run_images ({workers} decoding thread(s), scores to disk)",
+                assay(args.workers),
+            ),
+            ("bare loop, session with onnxruntime's default options", bare_on(plain)),
+            ("pre-decoded tensors, session.run only (ceiling)", predecoded),
+        ]
+        if args.compare_workers:
+            for k in range(0, max(2, os.cpu_count() or 2) + 1):
+                variants.append((f"assay run_images, workers={k}", assay(k)))
+        times: dict[str, list[float]] = {name: [] for name, _ in variants}
+        cpu: dict[str, float] = dict.fromkeys(times, 0.0)
+        meter = Meter()
+        load_before = os.getloadavg()
+        for r in range(args.warmup + args.repeats):
+            k = r % len(variants)
+            for name, fn in variants[k:] + variants[:k]:
+                if r < args.warmup:
+                    fn()
+                    continue
+                wall, own = meter(fn)
+                times[name].append(wall)
+                cpu[name] += own
+        load_after = os.getloadavg()
+
+    print(
+        "\n| variant | images/s median | min - max | x bare, median (min - max) "
+        "| CPU s / 1k images |\n|---|---:|---:|---:|---:|"
+    )
+    for name, ts in times.items():
+        ratios = [b / t for b, t in zip(times[bare_name], ts, strict=True)]
         print(
-            f"\n| loop | images/s median | min - max | vs bare loop |  ({args.repeats} runs each)"
+            f"| {name} | {args.n / statistics.median(ts):.0f} "
+            f"| {args.n / max(ts):.0f} - {args.n / min(ts):.0f} "
+            f"| {statistics.median(ratios):.2f} ({min(ratios):.2f} - {max(ratios):.2f}) "
+            f"| {cpu[name] / len(ts) / args.n * 1000:.2f} |"
         )
-        print("|---|---:|---:|---:|")
-        for name, ts in times.items():
-            med = statistics.median(ts)
-            print(
-                f"| {name} | {args.n / med:.0f} | {args.n / max(ts):.0f} - {args.n / min(ts):.0f}"
-                f" | {base / med:.2f}x |"
-            )
-        print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(
+        f"\n{args.repeats} timed rounds after {args.warmup} warm-up; ratios are per round "
+        f"(bare time / variant time). Load average (1, 5, 15 min) before the rounds "
+        f"{load_text(load_before)}, after {load_text(load_after)} (this benchmark included). "
+        f"Other processes used {meter.others / meter.wall:.2f} cores on average during the timed "
+        f"runs; steal {meter.steal / meter.wall:.2f} cores."
+    )
 
 
-def ort_version() -> str:
-    import onnxruntime
+def _print_setup(args, w: int, h: int, size: int, workers: int, session) -> None:
+    import PIL
 
-    return str(onnxruntime.__version__)
+    opts = session.get_session_options()
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 0
+    config = ", ".join(f"{k}={v}" for k, v in SESSION_CONFIG.items())
+    print(
+        f"{args.n} JPEGs of {w}x{h}, batch {args.batch}; model 3x{size}x{size} conv net "
+        f"({args.channels}/{2 * args.channels} channels)\n"
+        f"{cores} CPUs usable ({os.cpu_count()} in the machine), {_cpu_model()}; "
+        f"Python {platform.python_version()}, numpy {np.__version__}, Pillow {PIL.__version__}, "
+        f"onnxruntime {ort.__version__}\n"
+        f"onnxruntime: intra-op threads {opts.intra_op_num_threads or 'default (one per core)'}, "
+        f"inter-op {opts.inter_op_num_threads or 'default'}, {opts.execution_mode.name}, "
+        f"{config}\n"
+        f"assay: {workers} decoding thread(s)"
+        f"{' (default_workers for these images)' if args.workers is None else ''}, "
+        f"GIL switch interval {GIL_SWITCH_INTERVAL * 1000:g} ms while they run "
+        f"(else {sys.getswitchinterval() * 1000:g} ms)"
+    )
 
 
-def _timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":

@@ -31,6 +31,9 @@ _ORT_TYPES = {
     "tensor(int8)": "int8",
 }
 
+# Idle intra-op threads sleep instead of spinning: the decoding threads need those cores.
+SESSION_CONFIG = {"session.intra_op.allow_spinning": "0"}
+
 
 class OnnxRunner(BaseRunner):
     """An ONNX model in an ``onnxruntime.InferenceSession`` (CPU provider).
@@ -47,8 +50,8 @@ class OnnxRunner(BaseRunner):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
-        # Idle intra-op threads sleep instead of spinning: the decoding threads need those cores.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        for key, value in SESSION_CONFIG.items():
+            options.add_session_config_entry(key, value)
         try:
             self.session = ort.InferenceSession(
                 str(self.path), options, providers=["CPUExecutionProvider"]
