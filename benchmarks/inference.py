@@ -47,7 +47,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from assay.runners import load_batch, load_runner, run_images  # noqa: E402
-from assay.runners.batch import GIL_SWITCH_INTERVAL, default_workers  # noqa: E402
+from assay.runners.batch import (  # noqa: E402
+    GIL_SWITCH_INTERVAL,
+    MODEL_SHARE,
+    PROBE_BATCHES,
+    default_workers,
+    typical_pixels,
+)
+from assay.runners.batch import LARGE_IMAGE_PIXELS as LARGE  # noqa: E402
 from assay.runners.onnx import SESSION_CONFIG, OnnxRunner  # noqa: E402
 
 
@@ -204,15 +211,18 @@ def main() -> None:
         session = runner.session  # every variant runs this session
         batches = [paths[i : i + args.batch] for i in range(0, len(paths), args.batch)]
         workers = default_workers(paths) if args.workers is None else args.workers
-        _print_setup(args, w, h, size, workers, session)
+        _print_setup(args, w, h, size, workers, session, paths)
+        used: list[int] = []  # decoding threads of each default assay run
 
-        def assay(n_workers: int | None) -> Callable[[], np.ndarray]:
+        def assay(n_workers: int | None, record: bool = False) -> Callable[[], np.ndarray]:
             def run() -> np.ndarray:
                 with tempfile.TemporaryDirectory(dir=tmp) as out:
                     res = run_images(
                         runner, paths, batch_size=args.batch, out_dir=out, workers=n_workers
                     )
                 assert res.scores is not None
+                if record:
+                    used.append(res.workers)
                 return res.scores
 
             return run
@@ -241,15 +251,17 @@ def main() -> None:
         # like with like: the same input tensors, the same scores
         x_assay, _ = load_batch(list(batches[0]), runner.spec)
         assert x_assay.dtype == decoded[0].dtype and np.array_equal(x_assay, decoded[0])
-        np.testing.assert_array_equal(assay(args.workers)(), bare().astype(np.float64))
+        np.testing.assert_array_equal(assay(args.workers, True)(), bare().astype(np.float64))
         np.testing.assert_array_equal(bare_on(plain)(), bare())
 
         bare_name = "bare loop (decode + preprocess + session.run, one thread)"
         variants: list[tuple[str, Callable[[], object]]] = [
             (bare_name, bare),
             (
-                f"assay run_images ({workers} decoding thread(s), scores to disk)",
-                assay(args.workers),
+                "assay run_images ("
+                + ("defaults" if args.workers is None else f"workers={args.workers}")
+                + ", scores to disk)",
+                assay(args.workers, True),
             ),
             ("bare loop, session with onnxruntime's default options", bare_on(plain)),
             ("pre-decoded tensors, session.run only (ceiling)", predecoded),
@@ -289,11 +301,12 @@ def main() -> None:
         f"(bare time / variant time). Load average (1, 5, 15 min) before the rounds "
         f"{load_text(load_before)}, after {load_text(load_after)} (this benchmark included). "
         f"Other processes used {meter.others / meter.wall:.2f} cores on average during the timed "
-        f"runs; steal {meter.steal / meter.wall:.2f} cores."
+        f"runs; steal {meter.steal / meter.wall:.2f} cores. Decoding threads of each assay run "
+        f"(check and warm-up included): {' '.join(str(u) for u in used)}."
     )
 
 
-def _print_setup(args, w: int, h: int, size: int, workers: int, session) -> None:
+def _print_setup(args, w: int, h: int, size: int, workers: int, session, paths) -> None:
     import PIL
 
     opts = session.get_session_options()
@@ -311,8 +324,15 @@ def _print_setup(args, w: int, h: int, size: int, workers: int, session) -> None
         f"onnxruntime: intra-op threads {opts.intra_op_num_threads or 'default (one per core)'}, "
         f"inter-op {opts.inter_op_num_threads or 'default'}, {opts.execution_mode.name}, "
         f"{config}\n"
-        f"assay: {workers} decoding thread(s)"
-        f"{' (default_workers for these images)' if args.workers is None else ''}, "
+        + (
+            f"assay: workers={args.workers}"
+            if args.workers is not None
+            else f"assay: {workers} decoding thread(s) from the start"
+            if (typical_pixels(paths) or 0) >= LARGE
+            else f"assay: small images: {PROBE_BATCHES} batches inline, then {workers} decoding "
+            f"thread(s) if the model took >= {MODEL_SHARE:.0%} of the time in the last two"
+        )
+        + ", "
         f"GIL switch interval {GIL_SWITCH_INTERVAL * 1000:g} ms while they run "
         f"(else {sys.getswitchinterval() * 1000:g} ms)"
     )

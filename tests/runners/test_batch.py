@@ -60,7 +60,7 @@ def test_scores_in_input_order_with_progress(model_and_images):
     np.testing.assert_allclose(direct.scores, res.scores)
 
 
-@pytest.mark.parametrize(("workers", "prefetch"), [(0, 1), (1, 1), (2, 3)])
+@pytest.mark.parametrize(("workers", "prefetch"), [(0, 1), (1, 1), (2, 3), (None, 2)])
 def test_resume_after_interruption(model_and_images, tmp_path, workers, prefetch):
     path, _, _, paths = model_and_images
     out = tmp_path / "preds"
@@ -247,3 +247,65 @@ def test_overlapping_runs_put_the_switch_interval_back(model_and_images):
     b.join(10)
     assert during_b < switch
     assert sys.getswitchinterval() == switch
+
+
+class SlowModel(Counting):
+    """A model that takes ``seconds`` per batch (as a large network would)."""
+
+    def __init__(self, runner, seconds):
+        super().__init__(runner)
+        self.seconds = seconds
+
+    def predict(self, batch, geometries=None):
+        import time
+
+        time.sleep(self.seconds)
+        return super().predict(batch, geometries)
+
+
+def test_overlap_pays_from_the_models_share():
+    from assay.runners.batch import MODEL_SHARE, overlap_pays
+
+    assert not overlap_pays(0.0075, 0.00065)  # 96 x 80 JPEGs, 64 x 64 model: 8 %
+    assert overlap_pays(0.024, 0.0068)  # the same into a 224 x 224 model: 22 %
+    assert overlap_pays(1 - MODEL_SHARE, MODEL_SHARE) and not overlap_pays(0.9, 0.1)
+
+
+def test_small_images_decode_inline_unless_the_model_is_slow(model_and_images, monkeypatch):
+    """By default small images are decoded inline for the first batches, and threads start only
+    when the model takes a good share of the time; either way the scores and progress are those
+    of a plain run."""
+    from assay.runners import batch
+
+    path, w, b, paths = model_and_images
+    runner = load_runner(path)
+    x, _ = load_batch(paths, runner.spec)
+    expected = reference_probs(x, w, b)
+    monkeypatch.setattr(batch, "_cores", lambda: 4)
+
+    slow = SlowModel(runner, 0.02)  # the model: ~100 % of the time
+    seen = []
+    res = run_images(slow, paths, batch_size=4, progress=lambda d, t: seen.append(d))
+    assert res.workers == 2 and slow.batches == 6
+    np.testing.assert_allclose(res.scores, expected, rtol=1e-5, atol=1e-7)
+    assert seen == [0, 4, 8, 12, 16, 20, 23]
+
+    real = batch.load_batch
+
+    def slow_decoding(chunk, spec):
+        import time
+
+        time.sleep(0.02)  # decoding: ~100 % of the time
+        return real(chunk, spec)
+
+    monkeypatch.setattr(batch, "load_batch", slow_decoding)
+    res = run_images(runner, paths, batch_size=4)
+    assert res.workers == 0
+    np.testing.assert_allclose(res.scores, expected, rtol=1e-5, atol=1e-7)
+    assert run_images(runner, paths, batch_size=4, workers=2).workers == 2  # asked for: no probe
+
+
+def test_negative_workers_are_refused(model_and_images):
+    path, _, _, paths = model_and_images
+    with pytest.raises(ValueError, match="workers"):
+        run_images(load_runner(path), paths, workers=-1)

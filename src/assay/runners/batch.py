@@ -29,9 +29,10 @@ import json
 import os
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,11 @@ Progress = Callable[[int, int], None]
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 GIL_SWITCH_INTERVAL = 0.0005
+# Small images: the first batches run inline; a session's first two runs are 2-3x slower, so the
+# batches after those are timed and the smallest model share among them decides.
+PROBE_BATCHES = 4
+_PROBE_SKIP = 2
+MODEL_SHARE = 0.12
 
 
 @dataclass(frozen=True)
@@ -240,6 +246,28 @@ class _SwitchInterval:
 _SWITCH = _SwitchInterval()
 
 
+def overlap_pays(decode_s: float, model_s: float) -> bool:
+    """Whether decoding in threads beside the model beats decoding inline, from one inline batch's
+    decode and model (+ write) seconds: only when the model takes ``MODEL_SHARE`` of the time or
+    more. Below that the overlap gains less than the thread hand-offs and ONNX Runtime's threads
+    competing with the decoder cost (on 2 cores, 96 x 80 JPEGs into a 64 x 64 model, the model
+    ~8 % of the time: inline 1.0-1.06x a bare loop, one thread 0.91-1.04x, 0.91x with another
+    process on one core; a 224 x 224 input, ~20 %: inline 0.94x, one thread 1.24x)."""
+    return model_s >= MODEL_SHARE * (decode_s + model_s)
+
+
+def _start_pool(
+    stack: contextlib.ExitStack, workers: int, prefetch: int
+) -> tuple[ThreadPoolExecutor, int]:
+    # While a decoder runs Python code (Pillow's header parsing), the model thread waits for the
+    # GIL up to the switch interval (5 ms) each time a batch comes back from the model: with 32
+    # small images decoded in ~8 ms, that wait would be the bottleneck. For the length of the run
+    # the interval is 0.5 ms, then it is put back.
+    stack.enter_context(_SWITCH)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assay-decode")
+    return pool, max(1, prefetch, workers)
+
+
 class _Inline:
     """A stand-in for the pool when ``workers=0``: the task runs when its result is asked for."""
 
@@ -269,9 +297,14 @@ def _run(
     progress: Progress | None,
     workers: int,
     prefetch: int,
+    probe: bool = False,
 ) -> BatchResult:
+    """``probe``: run the first ``PROBE_BATCHES`` inline, timed, and start the ``workers`` decoding
+    threads only if the model's share of each timed one says the overlap pays."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if workers < 0:
+        raise ValueError("workers must be 0 or more")
     n = len(items)
     starts = list(range(0, n, batch_size))
     results: list[Any] = [None] * len(starts)
@@ -305,39 +338,50 @@ def _run(
         s = starts[b]
         return make_batch(items[s : s + batch_size])
 
-    switch: Any = contextlib.nullcontext()
-    if workers == 0:  # no decoding threads: decode, then run, in this thread
+    threaded = workers > 0 and not probe
+    probing = probe and workers > 0
+    pending: deque[tuple[int, Any]] = deque()
+    queue = iter(todo)
+    with contextlib.ExitStack() as stack:
         pool: Any = _Inline()
         window = 1
-    else:
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assay-decode")
-        window = max(1, prefetch, workers)
-        # While a decoder runs Python code (Pillow's header parsing), the model thread waits for
-        # the GIL up to the switch interval (5 ms) each time a batch comes back from the model:
-        # with 32 small images decoded in ~8 ms, that wait would be the bottleneck. For the
-        # length of the run the interval is 0.5 ms, then it is put back.
-        switch = _SWITCH
-    pending: deque[tuple[int, Future[Any]]] = deque()
-    queue = iter(todo)
-    with switch:
+        if threaded:
+            pool, window = _start_pool(stack, workers, prefetch)
         try:
             for b in queue:
                 pending.append((b, pool.submit(task, b)))
                 if len(pending) >= window:
                     break
+            probed, pays = 0, True
             while pending:
                 b, fut = pending.popleft()
+                t0 = time.perf_counter()
                 x, geos = fut.result()
+                t1 = time.perf_counter()
                 nxt = next(queue, None)
                 if nxt is not None:  # keep the decoders busy while the model runs
                     pending.append((nxt, pool.submit(task, nxt)))
                 pred = runner.predict(x, geos) if geos is not None else runner.predict(x)
                 if sink is not None:
                     sink.write(b, pred)
+                t2 = time.perf_counter()
                 results[b] = pred
                 done += len(geos) if geos is not None else len(x)
                 if progress is not None:
                     progress(done, n)
+                if probing and (probed := probed + 1) > _PROBE_SKIP:
+                    pays = pays and overlap_pays(t1 - t0, t2 - t1)
+                if probing and probed >= PROBE_BATCHES:
+                    probing = False
+                    if pays:
+                        threaded = True
+                        pool, window = _start_pool(stack, workers, prefetch)
+                        inline = [i for i, _ in pending]  # deferred, not decoded yet
+                        pending = deque((i, pool.submit(task, i)) for i in inline)
+                        for i in queue:
+                            pending.append((i, pool.submit(task, i)))
+                            if len(pending) >= window:
+                                break
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             if sink is not None:
@@ -359,7 +403,7 @@ def _run(
         resumed_batches=resumed,
         out_dir=folder,
         classes=classes,
-        workers=workers,
+        workers=workers if threaded else 0,
     )
 
 
@@ -402,11 +446,16 @@ def default_workers(paths: Sequence[str | Path] = ()) -> int:
     """Decoding threads for these images, 1 to 4: one per core when they are larger than
     ``LARGE_IMAGE_PIXELS`` (a few headers are read to tell), else one per two cores, leaving
     the other cores to ONNX Runtime."""
+    return _choose_workers(paths)[0]
+
+
+def _choose_workers(paths: Sequence[str | Path]) -> tuple[int, bool]:
+    """(decoding threads, whether the images are large)."""
     cores = _cores()
     pixels = typical_pixels(paths) if paths else None
     if pixels is not None and pixels >= LARGE_IMAGE_PIXELS:
-        return max(1, min(4, cores))
-    return max(1, min(4, cores // 2))
+        return max(1, min(4, cores)), True
+    return max(1, min(4, cores // 2)), False
 
 
 def run_images(
@@ -421,16 +470,21 @@ def run_images(
 ) -> BatchResult:
     """Run an image model over image files, in order, ``batch_size`` at a time.
 
-    ``workers`` threads (default: ``default_workers(paths)``) decode and preprocess up to
-    ``max(workers, prefetch)`` batches ahead of the model; ``workers=0`` decodes in the calling
-    thread, one batch after another. ``progress(done, total)`` is called once at the start (``done`` = images already on disk)
+    ``workers`` threads decode and preprocess up to ``max(workers, prefetch)`` batches ahead of
+    the model; ``workers=0`` decodes in the calling thread, one batch after another. By default
+    (``workers=None``) large images get ``default_workers(paths)`` threads from the start; small
+    ones are decoded inline for the first ``PROBE_BATCHES`` batches, and the threads start only if
+    the last two of those show the model taking ``MODEL_SHARE`` of the time or more
+    (``overlap_pays``); ``BatchResult.workers`` says which. ``progress(done, total)`` is called once at the start (``done`` = images already on disk)
     and after each batch is written; an exception it raises stops the run, with every finished
     batch kept in ``out_dir`` for the next run.
     """
     spec = runner.spec
     paths = [str(p) for p in paths]
+    probe = workers is None
     if workers is None:
-        workers = default_workers(paths)
+        workers, large = _choose_workers(paths)
+        probe = not large
 
     def make(chunk: Sequence[str]) -> tuple[np.ndarray, list[Geometry]]:
         return load_batch(list(chunk), spec)
@@ -445,6 +499,7 @@ def run_images(
         progress=progress,
         workers=workers,
         prefetch=prefetch,
+        probe=probe,
     )
 
 
