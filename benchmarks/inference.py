@@ -15,8 +15,9 @@ The variants, all on one ``InferenceSession`` (Assay's, so the same session opti
 - bare loop: for each batch, open + convert + resize + scale every image (Pillow, numpy), then
   ``session.run`` -- one thread, the loop people write by hand; the baseline; once more on a
   session of its own with onnxruntime's default options (what a hand-written script gets);
-- assay: ``run_images`` with its defaults (decoding threads overlapped with the model, every batch
-  appended to the scores file of a fresh folder, as a resumable run does);
+- assay: ``run_images`` with its defaults (decoding threads overlapped with the model, as many as
+  the image size and the model's share call for, or none; every batch appended to the scores
+  file of a fresh folder, as a resumable run does);
 - pre-decoded: ``session.run`` over tensors decoded beforehand (the model alone: the ceiling).
 
 Before timing, the input tensors of both loops are checked to be bitwise equal and so are their

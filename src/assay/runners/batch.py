@@ -3,9 +3,11 @@ callback, and predictions streamed to disk so an interrupted run resumes where i
 
 Images are decoded and preprocessed by a small thread pool (Pillow releases the GIL while it decodes
 and resizes) a few batches ahead of the model; the main thread only runs the model and writes. How
-many threads depends on the images (``default_workers``): small ones spend about half their decoding
-time in Python, holding the GIL, so a second decoding thread costs more in GIL hand-offs than it
-gains; larger ones spend most of it in Pillow's C code, so every core decodes.
+many threads depends on the images (``default_workers``): larger ones spend most of their decoding
+time in Pillow's C code, so every core decodes; small ones spend about half of it in Python,
+holding the GIL, so a second decoding thread costs more in GIL hand-offs than it gains, and even
+one pays only when the model takes a good share of the time: their first batches run inline,
+timed, and the thread starts only if the model's share says so (``overlap_pays``).
 
 With ``out_dir``, predictions are written as each batch finishes, beside a ``manifest.json`` that
 fingerprints the run (model file, spec, inputs, batch size): scores are appended to ``scores.f64``
