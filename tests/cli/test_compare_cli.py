@@ -96,3 +96,56 @@ def test_compare_refuses_other_data_and_unknown_metrics(home: Path) -> None:
         assert out.returncode == 2, out
         assert words in out.stderr and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
     assert _assay(home, "compare", "1", "2", "--json", "-").stdout.lstrip().startswith("{")
+
+
+def test_compare_files_with_a_ground_truth(home: Path) -> None:
+    root = home.parent
+    out = _assay(home, "compare", "--gt", str(root / "gt.csv"), str(root / "weak.csv"),
+                 str(root / "strong.csv"), "--resamples", "200", "--json", "-")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["task"] == "classification" and data["a"]["name"].endswith("weak.csv")
+    assert data["verdicts"][0].startswith("B is better on accuracy")
+    gate = _assay(home, "compare", "--gt", str(root / "gt.csv"), str(root / "strong.csv"),
+                  str(root / "weak.csv"), "--fail-if-worse", "accuracy")  # fmt: skip
+    assert gate.returncode == 1 and "B is worse on accuracy" in gate.stderr
+    wrong = _assay(home, "compare", "1", "2", "--fail-if-worse", "AP")
+    assert wrong.returncode == 2 and "not a metric of a classification comparison" in wrong.stderr
+
+
+def test_compare_without_annotations(home: Path) -> None:
+    root = home.parent
+    out = _assay(home, "compare", str(root / "weak.csv"), str(root / "strong.csv"))
+    assert out.returncode == 0, out.stderr
+    assert "top-1 agreement" in out.stdout and "Cohen's kappa" in out.stdout
+    assert "Most frequent flips" in out.stdout
+    gated = _assay(home, "compare", str(root / "weak.csv"), str(root / "strong.csv"),
+                   "--fail-if-worse", "accuracy")  # fmt: skip
+    assert gated.returncode == 2 and "needs annotations" in gated.stderr
+    mixed = _assay(home, "compare", "1", str(root / "weak.csv"))
+    assert mixed.returncode == 2 and "not one of each" in mixed.stderr
+    missing = _assay(home, "compare", str(root / "weak.csv"), str(root / "nope.csv"))
+    assert missing.returncode == 2 and "nope.csv" in missing.stderr
+    other = _assay(home, "compare", str(root / "weak.csv"), str(root / "other_pred.csv"))
+    assert other.returncode == 2 and "other samples" in other.stderr
+    assert other.stderr.count("\n") == 1
+
+
+def test_compare_detection_files(tmp_path: Path) -> None:
+    from assay.demo.shapes import make_shapes_dataset
+
+    gt, dets = make_shapes_dataset(tmp_path, n_images=40, seed=2)
+    data = json.loads(Path(dets).read_text())
+    first = min(d["category_id"] for d in data)
+    (tmp_path / "worse.json").write_text(
+        json.dumps([d for i, d in enumerate(data) if not (d["category_id"] == first and i % 2)])
+    )
+    home = tmp_path / "home"
+    out = _assay(home, "compare", "--gt", str(gt), str(dets), str(tmp_path / "worse.json"),
+                 "--score", "0.3", "--fail-if-worse", "AP50")  # fmt: skip
+    assert out.returncode == 1, out.stderr
+    assert "mAP per IoU" in out.stdout and "Per class · AP" in out.stdout
+    assert out.stderr.startswith("Gate failed: B is worse on AP50: -")
+    unlabeled = _assay(home, "compare", str(dets), str(tmp_path / "worse.json"))
+    assert unlabeled.returncode == 0 and "Box agreement" in unlabeled.stdout
+    assert not home.exists() or not (home / "catalog.sqlite").exists()

@@ -43,7 +43,7 @@ def test_a_planted_difference_is_found() -> None:
     assert out["verdicts"][0].startswith("B is better on accuracy: +")
     assert "95% CI [" in out["verdicts"][0]
     worse = compare_classification(b, a, n=400)
-    assert worse["verdicts"][0].startswith("A is better on accuracy")
+    assert worse["verdicts"][0].startswith("B is worse on accuracy")
     log_loss = _row(out, "log_loss")
     assert log_loss["delta"] < 0 and not log_loss["higher_is_better"]
     assert sum(r["significant"] for r in out["per_class"]) >= 2
@@ -121,5 +121,5 @@ def test_other_data_is_refused() -> None:
     multi = ClassificationResults(
         np.eye(len(CLASSES), dtype=bool)[a.y_true], a.y_score, classes=CLASSES, multilabel=True
     )
-    with pytest.raises(InputError, match="single-label classification so far"):
+    with pytest.raises(InputError, match="single-label classification and detection so far"):
         compare_classification(a, multi)

@@ -72,3 +72,40 @@ def test_the_schema_test_table_lists_compare(tmp_path: Path) -> None:
     app = create_app(tmp_path / "h")
     paths = app.openapi()["paths"]
     assert paths["/api/compare"]["get"]["operationId"] == "compare-compare"
+
+
+@pytest.fixture(scope="module")
+def detection_client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    import json
+
+    from assay.demo.shapes import make_shapes_dataset
+    from assay.evaluation.detection import evaluate_detections
+
+    root = tmp_path_factory.mktemp("detcompare")
+    gt, dets = make_shapes_dataset(root, n_images=40, seed=4)
+    data = json.loads(Path(dets).read_text())
+    first = min(d["category_id"] for d in data)
+    worse = root / "worse.json"
+    worse.write_text(json.dumps([d for i, d in enumerate(data) if not (d["category_id"] == first
+                                                                        and i % 2)]))  # fmt: skip
+    home = root / "home"
+    ws = Workspace(home)
+    a = evaluate_detections(gt, dets)
+    ids = [str(int(i)) for i in a.gt.image_ids]
+    dv = ws.add_dataset_version("shapes", task="detection", samples=pa.table({"id": ids}))
+    for name, path in (("all", dets), ("fewer", worse)):
+        ws.save_evaluation(evaluate_detections(gt, path), task="detection", name=name,
+                           dataset_version_id=dv.id, params={"iou": 0.5, "score": 0.3})  # fmt: skip
+    ws.close()
+    return TestClient(create_app(home), base_url=BASE_URL)
+
+
+def test_detection_compare_answers_by_class_iou_and_image(detection_client: TestClient) -> None:
+    data = get_json(detection_client, "/api/compare?a=1&b=2&resamples=100")
+    assert data["task"] == "detection" and data["n_resamples"] == 100
+    assert data["points"] == {"a": {"iou": 0.5, "score": 0.3}, "b": {"iou": 0.5, "score": 0.3}}
+    assert data["verdicts"][0].startswith("B is worse on mAP")
+    assert len(data["per_iou"]) == 10 and data["images"]["worse"] > 0
+    worst = data["images"]["worse_images"][0]
+    assert worst["file_name"].startswith("images/") and worst["errors_delta"] > 0
+    assert data["per_class"][0]["significant"] and data["per_class"][0]["ap_delta"] < 0

@@ -1,8 +1,10 @@
-"""`assay compare A B`: the comparison of two stored evaluations, printed, and the CI gate."""
+"""`assay compare A B`: the comparison of two evaluations (stored, or predictions files with a
+ground truth), printed, the CI gate, and the comparison without annotations."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -19,6 +21,12 @@ GATE_METRICS = (
     "roc_auc_macro",
     "average_precision_macro",
     "log_loss",
+    "AP",
+    "AP50",
+    "AP75",
+    "precision",
+    "recall",
+    "f1",
 )
 
 
@@ -38,16 +46,24 @@ def parse_gate(text: str | None) -> tuple[str, ...]:
 
 
 def gate(result: dict[str, Any], metrics: tuple[str, ...]) -> list[str]:
-    """The lines saying where B is significantly worse than A on ``metrics`` (empty: pass)."""
+    """The lines saying where B is significantly worse than A on ``metrics`` (empty: pass); a
+    metric the comparison does not have (AP of a classifier) is a usage error."""
     from assay.evaluation.compare import verdict
 
+    known = [row["metric"] for row in result["metrics"]]
+    other = [m for m in metrics if m not in known]
+    if other:
+        raise ParameterError(
+            f"--fail-if-worse: {', '.join(other)} is not a metric of a {result['task']} "
+            f"comparison (choose from {', '.join(known)})"
+        )
     failures = []
     for row in result["metrics"]:
         if row["metric"] not in metrics or not row["significant"] or row["delta"] is None:
             continue
         worse = (row["delta"] < 0) == row["higher_is_better"]
         if worse:
-            failures.append(verdict(row, result["level"]).replace("A is better", "B is worse"))
+            failures.append(verdict(row, result["level"]))
     return failures
 
 
@@ -64,18 +80,30 @@ def _p(v: Any) -> str:
 
 
 def print_comparison(result: dict[str, Any], console: Console) -> None:
+    """The comparison's table of differences, its verdicts, and what changed per sample (image)
+    and per class."""
     a, b = result["a"], result["b"]
-    console.print(f"[bold]A[/] = evaluation {a['id']}  {a['name']}")
-    console.print(f"[bold]B[/] = evaluation {b['id']}  {b['name']}")
-    console.print(
-        f"{result['n_samples']} samples matched by id · thresholds A {result['thresholds']['a']:g}"
-        f", B {result['thresholds']['b']:g} · {result['n_resamples']} paired resamples\n"
-    )
+    for side, name in ((a, "A"), (b, "B")):
+        where = side["name"] if side["id"] is None else f"evaluation {side['id']}  {side['name']}"
+        console.print(f"[bold]{name}[/] = {where}")
+    if result["task"] == "detection":
+        pa, pb = result["points"]["a"], result["points"]["b"]
+        console.print(
+            f"{result['n_samples']} images · A at IoU {pa['iou']:g}, confidence {pa['score']:g}; "
+            f"B at IoU {pb['iou']:g}, confidence {pb['score']:g} · {result['n_resamples']} "
+            "paired resamples of the images\n"
+        )
+    else:
+        console.print(
+            f"{result['n_samples']} samples matched by id · thresholds A "
+            f"{result['thresholds']['a']:g}, B {result['thresholds']['b']:g} · "
+            f"{result['n_resamples']} paired resamples\n"
+        )
     level = round(result["level"] * 100)
     table = Table(title="B − A", title_justify="left", box=None, pad_edge=False)
     for col, just in (("metric", "left"), ("A", "right"), ("B", "right"), ("B − A", "right"),
                       (f"{level}% CI", "right"), ("p", "right"), ("test", "left")):  # fmt: skip
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+        table.add_column(col, justify=just, no_wrap=col != "test")  # type: ignore[arg-type]
     for row in result["metrics"]:
         ci = "—" if row["low"] is None else f"[{row['low']:+.4f}, {row['high']:+.4f}]"
         delta = "—" if row["delta"] is None else f"{row['delta']:+.4f}"
@@ -86,6 +114,13 @@ def print_comparison(result: dict[str, Any], console: Console) -> None:
     console.print()
     for line in result["verdicts"]:
         console.print(f"  {line}")
+    if result["task"] == "detection":
+        _print_detection_changes(result, console)
+    else:
+        _print_classification_changes(result, console)
+
+
+def _print_classification_changes(result: dict[str, Any], console: Console) -> None:
     d = result["disagreements"]
     console.print(
         f"\nSamples: {d['fixed']} fixed (A wrong → B right), {d['broken']} broken (A right → B "
@@ -106,3 +141,149 @@ def print_comparison(result: dict[str, Any], console: Console) -> None:
         console.print(per)
         if len(changed) > 15:
             console.print(f"… and {len(changed) - 15} more classes whose recall changed")
+
+
+def _print_detection_changes(result: dict[str, Any], console: Console) -> None:
+    im = result["images"]
+    console.print(
+        f"\nImages: {im['better']} with fewer errors (FP + FN) under B, {im['worse']} with more, "
+        f"{im['same']} unchanged"
+    )
+    per_iou = Table(title="\nmAP per IoU (B − A)", title_justify="left", box=None, pad_edge=False)
+    for col in ("IoU", "A", "B", "B − A", "CI"):
+        per_iou.add_column(col, justify="right")
+    for r in result["per_iou"]:
+        ci = "—" if r["low"] is None else f"[{r['low']:+.4f}, {r['high']:+.4f}]"
+        per_iou.add_row(f"{r['iou']:.2f}", _num(r["a"]), _num(r["b"]), f"{r['delta']:+.4f}", ci)
+    console.print(per_iou)
+    rows = [r for r in result["per_class"] if r["ap_delta"] is not None]
+    rows.sort(key=lambda r: r["p_holm"] if r["p_holm"] is not None else 1.0)
+    if rows:
+        per = Table(title="\nPer class · AP .50:.95 (Holm-adjusted bootstrap p)",
+                    title_justify="left", box=None, pad_edge=False)  # fmt: skip
+        for col in ("class", "boxes", "AP A", "AP B", "B − A", "p (Holm)", "AP50 A", "AP50 B"):
+            per.add_column(col, justify="left" if col == "class" else "right")
+        for r in rows[:15]:
+            per.add_row(r["label"], str(r["n"]), _num(r["ap_a"], 3), _num(r["ap_b"], 3),
+                        f"{r['ap_delta']:+.3f}", _p(r["p_holm"]), _num(r["ap50_a"], 3),
+                        _num(r["ap50_b"], 3), style="bold" if r["significant"] else None)  # fmt: skip
+        console.print(per)
+    worst = im["worse_images"][:5]
+    if worst:
+        console.print("\nImages B made worse (TP/FP/FN, A → B):")
+        for r in worst:
+            console.print(
+                f"  {r['file_name'] or r['id']}: {r['tp_a']}/{r['fp_a']}/{r['fn_a']} → "
+                f"{r['tp_b']}/{r['fp_b']}/{r['fn_b']}"
+            )
+
+
+def compare_files(
+    gt: Path | None,
+    a: Path,
+    b: Path,
+    *,
+    threshold: float | None,
+    iou: float | None,
+    score: float | None,
+    n: int | None,
+    seed: int,
+) -> dict[str, Any]:
+    """With ``gt``: evaluate both predictions files on it and compare them (nothing stored).
+    Without: the two files' agreement (:mod:`assay.evaluation.agreement`)."""
+    from assay.evaluation.compare import compare
+    from assay.evaluation.results import OperatingPoint
+    from assay.evaluation.run import evaluate_files
+
+    for path in (a, b):
+        if path.is_dir() and gt is None:
+            raise ParameterError(f"{path}: a folder; without --gt give two predictions files")
+    if gt is None:
+        return _agreement(a, b, iou=iou, score=score, n=n, seed=seed)
+    t = 0.5 if threshold is None else threshold
+    ea = evaluate_files(gt, a, threshold=t)
+    eb = evaluate_files(gt, b, threshold=t)
+    at = OperatingPoint(threshold=t, iou=iou, score=score)
+    out = compare(ea.results, eb.results, at_a=at, at_b=at, n=n, seed=seed)
+    return {"a": {"id": None, "name": str(a)}, "b": {"id": None, "name": str(b)}, **out}
+
+
+def _agreement(
+    a: Path, b: Path, *, iou: float | None, score: float | None, n: int | None, seed: int
+) -> dict[str, Any]:
+    from assay.evaluation.agreement import classification_agreement, detection_agreement
+    from assay.formats.tables import read_predictions
+
+    def is_results_json(p: Path) -> bool:
+        return p.suffix.lower() == ".json" and p.read_bytes()[:4096].lstrip().startswith(b"[")
+
+    if is_results_json(a) or is_results_json(b):
+        out = detection_agreement(
+            a, b, iou=0.5 if iou is None else iou, score=0.0 if score is None else score
+        )
+    else:
+        pa, pb = read_predictions(a), read_predictions(b)
+        out = classification_agreement(
+            pa.ids, pa.classes, pa.scores, pb.ids, pb.classes, pb.scores, n=n or 1000, seed=seed
+        )
+    return {"a": {"id": None, "name": str(a)}, "b": {"id": None, "name": str(b)}, **out}
+
+
+def print_agreement(result: dict[str, Any], console: Console) -> None:
+    """The comparison of two models' predictions without annotations."""
+    console.print(f"[bold]A[/] = {result['a']['name']}")
+    console.print(f"[bold]B[/] = {result['b']['name']}")
+    console.print("No annotations: how far B agrees with A.\n")
+    if result["task"] == "detection":
+        r = result
+        console.print(
+            f"{r['n_images']} images with a box in either file · IoU {r['iou']:g} · boxes from "
+            f"confidence {r['score']:g}"
+        )
+        console.print(
+            f"Boxes: A {r['boxes_a']}, B {r['boxes_b']}; matched {r['matched']} (mean IoU "
+            f"{_num(r['mean_iou'], 3)}), of which {r['agreed']} agree on the class and "
+            f"{r['class_flips']} flip; only A {r['only_a']}, only B {r['only_b']}"
+        )
+        console.print(f"[bold]Box agreement {r['agreement'] * 100:.1f}%[/]")
+        rows = Table(box=None, pad_edge=False)
+        for col in ("image id", "boxes A", "boxes B", "agreed", "agreement"):
+            rows.add_column(col, justify="left" if col == "image id" else "right")
+        for m in r["most_changed"][:10]:
+            rows.add_row(m["id"], str(m["boxes_a"]), str(m["boxes_b"]), str(m["agreed"]),
+                         f"{m['agreement'] * 100:.0f}%")  # fmt: skip
+        if r["most_changed"]:
+            console.print("\n[bold]Images that changed most[/]")
+            console.print(rows)
+        return
+    r = result
+    level = round(r["level"] * 100)
+    console.print(
+        f"{r['n_samples']} samples matched by id · [bold]top-1 agreement "
+        f"{r['agreement'] * 100:.1f}%[/] ({level}% CI {r['low'] * 100:.1f}–{r['high'] * 100:.1f})"
+        f" · Cohen's kappa {_num(r['cohen_kappa'], 3)} · {r['changed']} samples change class · "
+        f"mean |change| of A's top-class score {r['mean_abs_confidence_change']:.4f}"
+    )
+    flips = [
+        (r["flip"]["rows"][i], r["flip"]["columns"][j], v)
+        for i, row in enumerate(r["flip"]["counts"])
+        for j, v in enumerate(row)
+        if i != j and v
+    ]
+    flips.sort(key=lambda t: -t[2])
+    if flips:
+        console.print("\n[bold]Most frequent flips (A's class → B's)[/]")
+        table = Table(box=None, pad_edge=False)
+        for col in ("A", "B", "samples"):
+            table.add_column(col, justify="right" if col == "samples" else "left")
+        for x, y, v in flips[:10]:
+            table.add_row(x, y, str(v))
+        console.print(table)
+    console.print("\n[bold]Samples that changed most[/]")
+    changed = Table(box=None, pad_edge=False)
+    for col in ("id", "A", "B", "A's score", "B's score of it", "distance"):
+        changed.add_column(col, justify="left" if col in ("id", "A", "B") else "right")
+    for m in r["most_changed"][:10]:
+        changed.add_row(m["id"], m["predicted_a"], m["predicted_b"], f"{m['confidence_a']:.3f}",
+                        f"{m['confidence_b']:.3f}", f"{m['distance']:.3f}")  # fmt: skip
+    console.print(changed)

@@ -658,33 +658,91 @@ def serve(
 @app.command(cls=Command)
 @handle_errors
 def compare(
-    a: Annotated[int, typer.Argument(help="Evaluation A, the baseline (see `assay list`).")],
-    b: Annotated[int, typer.Argument(help="Evaluation B, the candidate, on the same data.")],
+    a: Annotated[
+        str,
+        typer.Argument(
+            help="A, the baseline: a stored evaluation id (see `assay list`), or a predictions "
+            "file (with --gt, or alone for predictions without annotations).",
+            metavar="A",
+        ),
+    ],
+    b: Annotated[
+        str,
+        typer.Argument(help="B, the candidate, on the same data: an id or a file.", metavar="B"),
+    ],
+    gt: Annotated[
+        Path | None,
+        typer.Option(
+            "--gt",
+            help="Ground truth for A and B given as predictions files: both are evaluated on it "
+            "and compared (nothing is stored).",
+        ),
+    ] = None,
     fail_if_worse: Annotated[
         str | None,
         typer.Option(
             "--fail-if-worse",
             metavar="<metrics>",
             help="Exit 1 when B is significantly worse than A on one of these metrics, e.g. "
-            "accuracy,macro_f1 (a CI gate; exit 0 otherwise).",
+            "accuracy,macro_f1 or AP,AP50 (a CI gate; exit 0 otherwise).",
         ),
     ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Files: the threshold of both (default 0.5; stored: each its own)."),
+    ] = None,
+    iou: Annotated[
+        float | None, typer.Option(help="Detection files: IoU of P/R/F1 and of box agreement.")
+    ] = None,
+    score: Annotated[
+        float | None, typer.Option(help="Detection files: minimum confidence of a box.")
+    ] = None,
     resamples: Annotated[
-        int, typer.Option(help="Paired bootstrap resamples.", min=50, max=10_000)
-    ] = 1000,
+        int | None,
+        typer.Option(
+            help="Paired bootstrap resamples (default 1000; 200 for detection).",
+            min=50,
+            max=10_000,
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the resamples.")] = 0,
     json_out: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
 ) -> None:
-    """Compare two evaluations of the same dataset version: metric differences B − A with paired
-    bootstrap intervals and p-values (McNemar's exact test for accuracy), per-class recall with
-    Holm's correction, and the samples B fixed or broke. Single-label classification so far."""
-    from assay.cli.compare import gate, parse_gate, print_comparison
+    """Compare B with A on the same data: metric differences B − A with paired bootstrap
+    intervals and p-values (McNemar's exact test for accuracy), per-class rows with Holm's
+    correction, and the samples (images) B fixed or broke. A and B are stored evaluations, or
+    predictions files with --gt. Two predictions files without --gt are compared without
+    annotations: agreement, the flip matrix and the samples that changed most."""
+    from assay.cli.compare import (
+        compare_files,
+        gate,
+        parse_gate,
+        print_agreement,
+        print_comparison,
+    )
     from assay.cli.report import make_console
-    from assay.store.comparisons import compare_stored
+    from assay.errors import ParameterError
 
     metrics = parse_gate(fail_if_worse)
     _check_out_path(json_out)
-    result = compare_stored(_workspace(), a, b, n=resamples, seed=seed)
+    ids = _evaluation_ids(a, b) if gt is None else None
+    if ids is not None:
+        from assay.store.comparisons import compare_stored
+
+        result = compare_stored(_workspace(), ids[0], ids[1], n=resamples, seed=seed)
+    else:
+        result = compare_files(
+            gt, Path(a), Path(b), threshold=threshold, iou=iou, score=score, n=resamples,
+            seed=seed,
+        )  # fmt: skip
+    if "metrics" not in result:  # no annotations: agreement only
+        if metrics:
+            raise ParameterError("--fail-if-worse needs annotations: give --gt, or stored ids")
+        if json_out is not None:
+            _write_json(result, json_out)
+        if not _to_stdout(json_out):
+            print_agreement(result, make_console())
+        return
     failures = gate(result, metrics)
     if json_out is not None:
         _write_json({**result, "gate": {"metrics": list(metrics), "failed": failures}}, json_out)
@@ -694,6 +752,26 @@ def compare(
         print(f"Gate failed: {line}", file=sys.stderr)
     if failures:
         raise typer.Exit(code=1)
+
+
+def _evaluation_ids(a: str, b: str) -> tuple[int, int] | None:
+    """Both arguments as stored evaluation ids, or None when both name existing files; a mix,
+    or a word that is neither, is a usage error."""
+    from assay.errors import InputError, ParameterError
+
+    def as_id(text: str) -> int | None:
+        t = text.strip().lstrip("#")
+        return int(t) if t.isdigit() and not Path(text).exists() else None
+
+    ia, ib = as_id(a), as_id(b)
+    if ia is not None and ib is not None:
+        return ia, ib
+    for text, parsed in ((a, ia), (b, ib)):
+        if parsed is None and not Path(text).exists():
+            raise InputError("neither a stored evaluation id nor an existing file", file=text)
+    if (ia is None) != (ib is None):
+        raise ParameterError("give two evaluation ids or two predictions files, not one of each")
+    return None
 
 
 models_app = typer.Typer(

@@ -13,8 +13,9 @@ says; samples are matched by id.
 >>> out["verdicts"][0]                                            # doctest: +SKIP
 'B is better on accuracy: +1.8 points, 95% CI [0.9, 2.7], p = 0.003'
 
-Only single-label classification so far: multi-label and detection evaluations are refused with
-a message saying so.
+Detection evaluations are compared by :func:`compare` too (AP per class and per IoU, over
+images; :mod:`assay.evaluation._compare_detection`); multi-label ones are refused with a message
+saying so. Every answer carries ``task``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,36 @@ METRICS = (
 PERCENT = {"accuracy", "top1_accuracy", "macro_f1", "macro_precision", "macro_recall"}
 
 
+def compare(
+    a: Results,
+    b: Results,
+    *,
+    at_a: OperatingPoint | None = None,
+    at_b: OperatingPoint | None = None,
+    n: int | None = None,
+    seed: int = 0,
+    level: float = 0.95,
+    top: int = 20,
+) -> dict[str, Any]:
+    """B against A, whatever the task (both must share it): :func:`compare_classification` or
+    :func:`assay.evaluation._compare_detection.compare_detection`. ``n`` resamples (default 1000
+    for classification, 200 for detection, where each resample re-accumulates AP)."""
+    from assay.evaluation._compare_detection import compare_detection
+    from assay.evaluation.detection import DetectionResults
+
+    if isinstance(a, DetectionResults) or isinstance(b, DetectionResults):
+        if not (isinstance(a, DetectionResults) and isinstance(b, DetectionResults)):
+            raise InputError(
+                f"evaluation A is {a.task} and B is {b.task}: compare evaluations of one task"
+            )
+        return compare_detection(
+            a, b, at_a=at_a, at_b=at_b, n=n or 200, seed=seed, level=level, top=top
+        )
+    return compare_classification(
+        a, b, at_a=at_a, at_b=at_b, n=n or 1000, seed=seed, level=level, top=top
+    )
+
+
 def _aligned(a: Results, b: Results) -> tuple[np.ndarray, np.ndarray]:
     """(B's rows in A's sample order, B's columns in A's class order); refuses other data."""
     for r, name in ((a, "A"), (b, "B")):
@@ -52,7 +83,7 @@ def _aligned(a: Results, b: Results) -> tuple[np.ndarray, np.ndarray]:
             task = getattr(r, "task", type(r).__name__)
             raise InputError(
                 f"evaluation {name} is a {task} evaluation; comparing is for single-label "
-                "classification so far"
+                "classification and detection so far"
             )
     assert isinstance(a, ClassificationResults) and isinstance(b, ClassificationResults)
     if set(a.classes) != set(b.classes):
@@ -113,16 +144,17 @@ def _p_text(p: float) -> str:
 
 
 def verdict(row: dict[str, Any], level: float = 0.95) -> str:
-    """One sentence for a metric row: which model is significantly better, or no difference."""
+    """One sentence for a metric row: B significantly better or worse than A (the difference is
+    always B - A), or no significant difference."""
     words, key, d, p = row["label"], row["metric"], row["delta"], row["p_value"]
     if d is None or p is None or not math.isfinite(d):
         return f"{words}: not defined for both models"
     if p >= 1 - level:
         return f"No significant difference on {words} ({_fmt_delta(key, d)}, {_p_text(p)})"
-    better = "B" if (d > 0) == row["higher_is_better"] else "A"
+    better = "better" if (d > 0) == row["higher_is_better"] else "worse"
     ci = _fmt_ci(key, row["low"], row["high"])
     return (
-        f"{better} is better on {words}: {_fmt_delta(key, d)}, {round(level * 100)}% CI {ci}, "
+        f"B is {better} on {words}: {_fmt_delta(key, d)}, {round(level * 100)}% CI {ci}, "
         f"{_p_text(p)}"
     )
 
@@ -221,6 +253,7 @@ def compare_classification(
     conf_a = a.confusion(OperatingPoint(threshold=ta))
     conf_b = aligned_b.confusion(OperatingPoint(threshold=tb))
     return {
+        "task": "classification",
         "n_samples": int(len(y)),
         "classes": list(a.classes),
         "thresholds": {"a": ta, "b": tb},

@@ -1,7 +1,10 @@
-"""The answer of ``GET /api/compare``: :func:`assay.evaluation.compare.compare_classification`
-as :mod:`assay.cli.compare` wraps it, described exactly."""
+"""The answer of ``GET /api/compare``: :func:`assay.evaluation.compare.compare` as
+:func:`assay.store.comparisons.compare_stored` wraps it, described exactly; a union keyed on
+``task``."""
 
 from __future__ import annotations
+
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -23,7 +26,9 @@ class CompareMetric(Exact):
     low: F
     high: F
     p_value: F
-    test: str | None = Field(description="McNemar exact (accuracy) or paired bootstrap")
+    test: str | None = Field(
+        description="McNemar exact (accuracy), paired bootstrap, or paired bootstrap over images"
+    )
     significant: bool
 
 
@@ -81,7 +86,8 @@ class CompareThresholds(Exact):
     b: float
 
 
-class ComparePublic(Exact):
+class ClassificationComparePublic(Exact):
+    task: Literal["classification"]
     a: CompareSide
     b: CompareSide
     n_samples: int
@@ -94,3 +100,84 @@ class ComparePublic(Exact):
     per_class: list[CompareClassRow]
     disagreements: Disagreements
     confusion: CompareConfusion
+
+
+class DetectionCompareClassRow(Exact):
+    label: str
+    n: int = Field(description="ground-truth boxes of the class (crowd regions left out)")
+    ap_a: F
+    ap_b: F
+    ap50_a: F
+    ap50_b: F
+    ap75_a: F
+    ap75_b: F
+    ap_delta: F = Field(description="B - A of AP (.50:.95)")
+    low: F
+    high: F
+    p_value: F = Field(description="paired bootstrap over images")
+    p_holm: F = Field(description="Holm-adjusted across the classes")
+    significant: bool
+
+
+class CompareIouRow(Exact):
+    iou: float
+    a: float
+    b: float
+    delta: float
+    low: F
+    high: F
+    p_value: F
+
+
+class CompareImage(Exact):
+    index: int
+    id: str
+    file_name: str
+    tp_a: int
+    fp_a: int
+    fn_a: int
+    tp_b: int
+    fp_b: int
+    fn_b: int
+    errors_delta: int = Field(description="B's FP + FN minus A's")
+
+
+class CompareImages(Exact):
+    better: int = Field(description="images where B has fewer FP + FN")
+    worse: int
+    same: int = Field(description="images with the same TP, FP and FN")
+    changed: list[CompareImage]
+    better_images: list[CompareImage]
+    worse_images: list[CompareImage]
+
+
+class DetectionPoint(Exact):
+    iou: float
+    score: float
+
+
+class DetectionPoints(Exact):
+    a: DetectionPoint
+    b: DetectionPoint
+
+
+class DetectionComparePublic(Exact):
+    task: Literal["detection"]
+    a: CompareSide
+    b: CompareSide
+    n_samples: int = Field(description="images")
+    classes: list[str]
+    points: DetectionPoints
+    n_resamples: int
+    level: float
+    metrics: list[CompareMetric]
+    verdicts: list[str]
+    per_class: list[DetectionCompareClassRow]
+    per_iou: list[CompareIouRow]
+    images: CompareImages
+    confusion: CompareConfusion
+
+
+ComparePublic = Annotated[
+    ClassificationComparePublic | DetectionComparePublic, Field(discriminator="task")
+]

@@ -8,13 +8,13 @@ from typing import Any
 from assay.store.workspace import Workspace
 
 
-def compare_stored(ws: Workspace, a_id: int, b_id: int, *, n: int, seed: int) -> dict[str, Any]:
-    """Compare two stored evaluations at their stored thresholds; they must share a dataset
-    version."""
+def compare_stored(
+    ws: Workspace, a_id: int, b_id: int, *, n: int | None = None, seed: int = 0
+) -> dict[str, Any]:
+    """Compare two stored evaluations at their stored operating points (threshold; IoU and
+    confidence for detection); they must share a dataset version."""
     from assay.errors import InputError
-    from assay.evaluation.compare import compare_classification
-    from assay.evaluation.results import OperatingPoint
-
+    from assay.evaluation.compare import compare
     if a_id == b_id:
         raise InputError(f"A and B are the same evaluation ({a_id}); name two evaluations")
     ra, rb = ws.get_evaluation(a_id), ws.get_evaluation(b_id)
@@ -27,14 +27,20 @@ def compare_stored(ws: Workspace, a_id: int, b_id: int, *, n: int, seed: int) ->
         )
     if ra.task != rb.task:
         raise InputError(f"evaluation {a_id} is {ra.task} and {b_id} is {rb.task}")
-    ta = (ra.params or {}).get("threshold")
-    tb = (rb.params or {}).get("threshold")
-    out = compare_classification(
+    out = compare(
         ws.load_results(a_id),
         ws.load_results(b_id),
-        at_a=OperatingPoint(threshold=ta),
-        at_b=OperatingPoint(threshold=tb),
+        at_a=stored_point(ra.params),
+        at_b=stored_point(rb.params),
         n=n,
         seed=seed,
     )
     return {"a": {"id": a_id, "name": ra.name}, "b": {"id": b_id, "name": rb.name}, **out}
+
+
+def stored_point(params: dict[str, Any] | None) -> Any:
+    """The operating point an evaluation was stored with (threshold, or IoU and confidence)."""
+    from assay.evaluation.results import OperatingPoint
+
+    p = params or {}
+    return OperatingPoint(threshold=p.get("threshold"), iou=p.get("iou"), score=p.get("score"))

@@ -20,7 +20,7 @@ import numpy as np
 
 from assay.metrics.detection.cocoeval import IOU_THRESHOLDS, RECALL_THRESHOLDS, CocoMatches
 
-__all__ = ["PROTOCOLS", "bootstrap_ap", "protocol_ap"]
+__all__ = ["PROTOCOLS", "bootstrap_ap", "protocol_ap", "replicate_ap"]
 
 PROTOCOLS = ("coco_101", "voc_11", "all_point")
 
@@ -221,5 +221,37 @@ def bootstrap_ap(
             {"low": float(np.percentile(v, lo)), "high": float(np.percentile(v, hi))}
             if len(v)
             else None
+        )
+    return out
+
+
+def replicate_ap(
+    m: CocoMatches,
+    gt_labels: np.ndarray,
+    gt_image: np.ndarray,
+    dt_image: np.ndarray,
+    weights: np.ndarray,
+    n_classes: int,
+) -> np.ndarray:
+    """COCO AP (101-point, area all) per replicate, IoU threshold and class: (B, T, K), NaN for a
+    class no drawn image holds. ``weights`` is (B, n_images): how often each image was drawn in
+    each replicate; two models scored with the same weights give paired replicates.
+
+    >>> # see tests/metrics/test_paired.py for a worked case
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    img = np.asarray(dt_image, np.int64)[m.dt_order]
+    out = np.full((len(weights), len(IOU_THRESHOLDS), n_classes), np.nan)
+    for b, w in enumerate(weights):
+        out[b] = _class_curves(
+            m.acc_order,
+            m.class_ptr,
+            img,
+            m.dt_matched,
+            m.dt_ignored,
+            w,
+            _npig(m, gt_labels, gt_image, w, n_classes),
+            RECALL_THRESHOLDS,
+            0,
         )
     return out

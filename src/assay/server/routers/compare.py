@@ -21,13 +21,17 @@ def compare(
     b: CompareId,
     workspace: WorkspaceDep,
     request: Request,
-    resamples: Annotated[int, Query(ge=50, le=2000)] = 1000,
+    resamples: Annotated[
+        int | None,
+        Query(ge=50, le=2000, description="default 1000; 200 for detection"),
+    ] = None,
 ) -> FastJSONResponse:
     """Evaluation B against A on the same dataset version: metric differences with paired
     bootstrap intervals and p-values (McNemar's exact test for accuracy), verdicts, per-class
     recall with Holm's correction, the samples B fixed or broke, and both confusion matrices with
-    their difference. 422 for evaluations of other data or tasks (single-label classification
-    so far). Answers are kept (a bounded cache) per (a, b, resamples)."""
+    their difference; for detection, AP per class and per IoU (bootstrap over images) and the
+    images whose TP / FP / FN changed. 422 for evaluations of other data or tasks (multi-label
+    is not compared yet). Answers are kept (a bounded cache) per (a, b, resamples)."""
     memo = request.app.state.compare_memo
     key = (a, b, resamples)
     answer: dict[str, Any] | None = memo.get(key)

@@ -1,0 +1,255 @@
+"""Compare two detection evaluations of the same images: AP differences per class and per IoU
+with paired bootstrap intervals over images, and the images whose TP / FP / FN changed most.
+
+Both models are scored on the same resampled images (each replicate weighs every image by how
+often it was drawn, for A and B alike; :func:`assay.metrics.detection.protocols.replicate_ap`),
+so an interval is that of the difference, not of two separate numbers. AP is COCO's (101-point,
+area all, 100 detections); precision, recall and F1 are each model's at its own operating point
+(IoU, confidence). Per class, the AP (.50:.95) difference has a bootstrap p-value, Holm-adjusted
+across the classes.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from assay.errors import InputError
+from assay.evaluation.detection import DetectionResults
+from assay.evaluation.results import OperatingPoint
+from assay.metrics.detection.cocoeval import IOU_THRESHOLDS
+from assay.metrics.detection.protocols import protocol_ap, replicate_ap
+from assay.metrics.paired import bootstrap_delta, holm
+
+T50 = int(np.flatnonzero(np.isclose(IOU_THRESHOLDS, 0.5))[0])
+T75 = int(np.flatnonzero(np.isclose(IOU_THRESHOLDS, 0.75))[0])
+
+# the headline rows: (key, words, higher is better)
+DETECTION_METRICS = (
+    ("AP", "mAP (.50:.95)", True),
+    ("AP50", "AP50", True),
+    ("AP75", "AP75", True),
+    ("precision", "precision", True),
+    ("recall", "recall", True),
+    ("f1", "F1", True),
+)
+
+
+def _check_same_images(a: DetectionResults, b: DetectionResults) -> None:
+    if list(a.classes) != list(b.classes):
+        only = sorted(set(a.classes) ^ set(b.classes))[:3]
+        raise InputError(
+            "the evaluations have different classes"
+            + (f" (e.g. {', '.join(only)})" if only else " (another order)")
+            + ": not the same data"
+        )
+    if a.n_samples != b.n_samples or not np.array_equal(a.gt.image_ids, b.gt.image_ids):
+        raise InputError(
+            f"the evaluations have {a.n_samples} and {b.n_samples} images, or other image ids: "
+            "not the same data"
+        )
+    ga, gb = a.gt, b.gt
+    same = (
+        len(ga.labels) == len(gb.labels)
+        and np.array_equal(ga.labels, gb.labels)
+        and np.array_equal(ga.image, gb.image)
+        and np.allclose(ga.boxes, gb.boxes)
+    )
+    if not same:
+        raise InputError(
+            "the ground-truth boxes differ: the evaluations are not of the same dataset version"
+        )
+
+
+def _ap_table(r: DetectionResults) -> np.ndarray:
+    """(T, K) COCO AP of an evaluation (NaN for a class without ground truth)."""
+    return protocol_ap(
+        r._m, r.gt.labels, r.gt.image, r.dt.image, r.n_samples, len(r.classes), "coco_101"
+    )
+
+
+def _nanmean(x: np.ndarray, axis: int) -> np.ndarray:
+    """np.nanmean without the warning for an all-NaN slice (its mean is NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(np.nanmean(x, axis=axis))
+
+
+def _prf(c: np.ndarray) -> tuple[float, float, float]:
+    """(precision, recall, F1) of TP, FP, FN sums; NaN where undefined."""
+    tp, fp, fn = (float(v) for v in c)
+    p = tp / (tp + fp) if tp + fp > 0 else math.nan
+    r = tp / (tp + fn) if tp + fn > 0 else math.nan
+    f = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn > 0 else math.nan
+    return p, r, f
+
+
+def _f(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def compare_detection(
+    a: DetectionResults,
+    b: DetectionResults,
+    *,
+    at_a: OperatingPoint | None = None,
+    at_b: OperatingPoint | None = None,
+    n: int = 200,
+    seed: int = 0,
+    level: float = 0.95,
+    top: int = 20,
+) -> dict[str, Any]:
+    """B against A on the same images, each at its own (IoU, confidence). Returns {task,
+    n_samples, classes, points, n_resamples, level, metrics (rows as for classification),
+    per_class: [{label, n, ap_a, ap_b, ap_delta, low, high, p_value, p_holm, significant,
+    ap50_a, ap50_b, ap75_a, ap75_b}], per_iou: [{iou, a, b, delta, low, high}], images: {better,
+    worse, same, changed: [{index, id, file_name, tp_a, fp_a, fn_a, tp_b, fp_b, fn_b,
+    errors_delta}]}, confusion}."""
+    from assay.evaluation.compare import verdict
+
+    _check_same_images(a, b)
+    pa, pb = a.point(at_a), b.point(at_b)
+    n_img, k = a.n_samples, len(a.classes)
+    ap_a, ap_b = _ap_table(a), _ap_table(b)
+
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n_img, (n, n_img)) if n_img else np.zeros((n, 0), np.int64)
+    rows = np.repeat(np.arange(n)[:, None], n_img, axis=1)
+    weights = np.zeros((n, n_img))
+    np.add.at(weights, (rows.ravel(), draws.ravel()), 1.0)
+    rep_a = replicate_ap(a._m, a.gt.labels, a.gt.image, a.dt.image, weights, k)
+    rep_b = replicate_ap(b._m, b.gt.labels, b.gt.image, b.dt.image, weights, k)
+
+    counts_a = np.stack([np.asarray(x, np.float64) for x in a._at(pa).per_image()])
+    counts_b = np.stack([np.asarray(x, np.float64) for x in b._at(pb).per_image()])
+
+    def headline(ap: np.ndarray, counts: np.ndarray) -> dict[str, float]:
+        valid = ~np.isnan(ap[0])
+        p, r, f = _prf(counts.sum(axis=1))
+        return {
+            "AP": float(ap[:, valid].mean()) if valid.any() else math.nan,
+            "AP50": float(ap[T50, valid].mean()) if valid.any() else math.nan,
+            "AP75": float(ap[T75, valid].mean()) if valid.any() else math.nan,
+            "precision": p,
+            "recall": r,
+            "f1": f,
+        }
+
+    def replicates(rep: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
+        summed = weights @ counts.T  # (n, 3): TP, FP, FN per replicate
+        tp, fp, fn = summed[:, 0], summed[:, 1], summed[:, 2]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return {
+                "AP": _nanmean(rep.reshape(n, -1), axis=1),
+                "AP50": _nanmean(rep[:, T50], axis=1),
+                "AP75": _nanmean(rep[:, T75], axis=1),
+                "precision": np.where(tp + fp > 0, tp / (tp + fp), np.nan),
+                "recall": np.where(tp + fn > 0, tp / (tp + fn), np.nan),
+                "f1": np.where(tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan),
+            }
+
+    # mAP over valid classes: a class is valid in a replicate where it has ground truth (the
+    # same for A and B), so the per-replicate means of A and B are over the same classes
+    ha, hb = headline(ap_a, counts_a), headline(ap_b, counts_b)
+    ra, rb = replicates(rep_a, counts_a), replicates(rep_b, counts_b)
+    metrics = []
+    for key, words, higher in DETECTION_METRICS:
+        va, vb = ha[key], hb[key]
+        row: dict[str, Any] = {"metric": key, "label": words, "higher_is_better": higher,
+                               "a": _f(va), "b": _f(vb), "delta": None, "low": None,
+                               "high": None, "p_value": None, "test": None,
+                               "significant": False}  # fmt: skip
+        if math.isfinite(va) and math.isfinite(vb):
+            d = vb - va
+            lo, hi, p = bootstrap_delta(rb[key] - ra[key], d, level=level)
+            if math.isfinite(lo):
+                row.update(delta=d, low=lo, high=hi, p_value=p, test="bootstrap over images",
+                           significant=bool(p < 1 - level))  # fmt: skip
+        metrics.append(row)
+
+    per_class, pvals = [], []
+    n_gt = np.bincount(a.gt.labels[~a.gt.iscrowd], minlength=k)
+    mean_a, mean_b = _nanmean(ap_a, axis=0), _nanmean(ap_b, axis=0)
+    rep_mean_a, rep_mean_b = _nanmean(rep_a, axis=1), _nanmean(rep_b, axis=1)  # (n, K)
+    for c, name in enumerate(a.classes):
+        row = {"label": name, "n": int(n_gt[c]), "ap_a": _f(mean_a[c]), "ap_b": _f(mean_b[c]),
+               "ap50_a": _f(ap_a[T50, c]), "ap50_b": _f(ap_b[T50, c]),
+               "ap75_a": _f(ap_a[T75, c]), "ap75_b": _f(ap_b[T75, c]),
+               "ap_delta": None, "low": None, "high": None, "p_value": None, "p_holm": None,
+               "significant": False}  # fmt: skip
+        p = math.nan
+        if math.isfinite(mean_a[c]) and math.isfinite(mean_b[c]):
+            d = float(mean_b[c] - mean_a[c])
+            lo, hi, p = bootstrap_delta(rep_mean_b[:, c] - rep_mean_a[:, c], d, level=level)
+            row.update(ap_delta=d, low=_f(lo), high=_f(hi), p_value=_f(p))
+        pvals.append(p)
+        per_class.append(row)
+    for row, adjusted in zip(per_class, holm(pvals), strict=True):
+        if math.isfinite(adjusted):
+            row["p_holm"] = float(adjusted)
+            row["significant"] = bool(adjusted < 1 - level)
+
+    per_iou = []
+    for t, iou in enumerate(IOU_THRESHOLDS):
+        valid = ~np.isnan(ap_a[t])
+        if not valid.any():
+            continue
+        va, vb = float(ap_a[t, valid].mean()), float(ap_b[t, valid].mean())
+        lo, hi, p = bootstrap_delta(
+            _nanmean(rep_b[:, t], axis=1) - _nanmean(rep_a[:, t], axis=1), vb - va, level=level
+        )
+        per_iou.append({"iou": round(float(iou), 2), "a": va, "b": vb, "delta": vb - va,
+                        "low": _f(lo), "high": _f(hi), "p_value": _f(p)})  # fmt: skip
+
+    errors_a = counts_a[1] + counts_a[2]
+    errors_b = counts_b[1] + counts_b[2]
+    moved = np.abs(counts_b - counts_a).sum(axis=0)
+    delta_err = errors_b - errors_a
+    g = a.gt
+
+    def image(i: int) -> dict[str, Any]:
+        return {"index": i, "id": str(int(g.image_ids[i])), "file_name": g.file_names[i],
+                "tp_a": int(counts_a[0, i]), "fp_a": int(counts_a[1, i]),
+                "fn_a": int(counts_a[2, i]), "tp_b": int(counts_b[0, i]),
+                "fp_b": int(counts_b[1, i]), "fn_b": int(counts_b[2, i]),
+                "errors_delta": int(delta_err[i])}  # fmt: skip
+
+    def most(mask: np.ndarray) -> list[dict[str, Any]]:
+        where = np.flatnonzero(mask)
+        order = where[np.lexsort((-moved[where], -np.abs(delta_err[where])))][:top]
+        return [image(int(i)) for i in order]
+
+    conf_a, conf_b = a.confusion(pa), b.confusion(pb)
+    return {
+        "task": "detection",
+        "n_samples": int(n_img),
+        "classes": list(a.classes),
+        "points": {
+            "a": {"iou": pa.iou, "score": pa.score},
+            "b": {"iou": pb.iou, "score": pb.score},
+        },
+        "n_resamples": int(n),
+        "level": level,
+        "metrics": metrics,
+        "verdicts": [verdict(r, level) for r in metrics if r["metric"] in ("AP", "AP50", "f1")],
+        "per_class": per_class,
+        "per_iou": per_iou,
+        "images": {
+            "better": int((delta_err < 0).sum()),
+            "worse": int((delta_err > 0).sum()),
+            "same": int((moved == 0).sum()),
+            "changed": most(moved > 0),
+            "better_images": most(delta_err < 0),
+            "worse_images": most(delta_err > 0),
+        },
+        "confusion": {
+            "columns": conf_a["columns"],
+            "rows": conf_a["rows"],
+            "a": conf_a["counts"],
+            "b": conf_b["counts"],
+            "difference": (np.asarray(conf_b["counts"]) - np.asarray(conf_a["counts"])).tolist(),
+        },
+    }

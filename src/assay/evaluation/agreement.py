@@ -1,0 +1,260 @@
+"""Compare two models' predictions without annotations (a dataset nobody labelled): how often
+they agree, where they flip, how much their confidence moved, and the samples that changed most.
+
+Classification (two score tables over the same ids and classes, matched by id and class name):
+top-1 agreement with a bootstrap interval, Cohen's kappa, the flip matrix (rows: A's top class,
+columns: B's), the mean absolute change of the score A gave its own top class, and the samples
+with the largest total-variation distance between the two score rows (flips first).
+
+Detection (two COCO results lists): per image, B's boxes are matched to A's greedily by score at
+an IoU, class-agnostic; a matched pair of one class agrees, of two classes is a class flip, and a
+box matched by none is only A's or only B's. Agreement is agreed / (A's boxes + B's boxes -
+matched pairs), overall and per image.
+
+>>> import numpy as np
+>>> a = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+>>> b = np.array([[0.8, 0.2], [0.3, 0.7], [0.4, 0.6]])
+>>> out = classification_agreement(["x", "y", "z"], ["p", "q"], a, ["x", "y", "z"], ["p", "q"], b)
+>>> round(out["agreement"], 3), out["flip"]["counts"]
+(0.667, [[1, 1], [0, 1]])
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assay.errors import InputError
+from assay.formats.coco import load_detection_results, read_json
+from assay.formats.detection_types import DetectionGroundTruth, DetectionPredictions
+from assay.metrics.detection.iou import image_pairs
+from assay.metrics.detection.matching import MATCHED, greedy_match
+from assay.metrics.stats import bootstrap_indices
+
+__all__ = ["classification_agreement", "detection_agreement"]
+
+
+def _f(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def classification_agreement(
+    ids_a: list[str] | np.ndarray,
+    classes_a: list[str],
+    scores_a: np.ndarray,
+    ids_b: list[str] | np.ndarray,
+    classes_b: list[str],
+    scores_b: np.ndarray,
+    *,
+    n: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    top: int = 20,
+) -> dict[str, Any]:
+    """Agreement of two score tables (rows matched by id, columns by class name). Returns
+    {task, n_samples, classes, agreement, low, high, cohen_kappa, changed (samples whose top
+    class differs), mean_abs_confidence_change, flip: {rows, columns, counts}, per_class: [{label,
+    predicted_a, predicted_b, agreement}], most_changed: [{id, predicted_a, predicted_b,
+    confidence_a, confidence_b, distance}]}."""
+    sa, sb = np.asarray(scores_a, np.float64), np.asarray(scores_b, np.float64)
+    for s, name in ((sa, "A"), (sb, "B")):
+        if s.ndim != 2 or s.shape[1] == 0:
+            raise InputError(f"the scores of {name} are not a table of samples by classes")
+        if not np.isfinite(s).all():
+            raise InputError(f"the scores of {name} hold NaN or infinite values")
+    if set(classes_a) != set(classes_b):
+        only = sorted(set(classes_a) ^ set(classes_b))[:3]
+        raise InputError(f"the two files have different classes (e.g. {', '.join(only)})")
+    ia = [str(i) for i in np.asarray(ids_a).tolist()]
+    ib = [str(i) for i in np.asarray(ids_b).tolist()]
+    where = {s: k for k, s in enumerate(ib)}
+    if len(where) != len(ib) or len(set(ia)) != len(ia):
+        raise InputError("a file repeats a sample id")
+    missing = [s for s in ia if s not in where]
+    if missing or len(ia) != len(ib):
+        extra = missing or [s for s in ib if s not in set(ia)]
+        raise InputError(
+            f"the files have other samples (e.g. id {extra[0]!r} is in only one): "
+            "compare predictions on the same data"
+        )
+    rows = np.array([where[s] for s in ia], dtype=np.int64)
+    cols = np.array([classes_b.index(c) for c in classes_a], dtype=np.int64)
+    sb = sb[rows][:, cols]
+    m, c = sa.shape
+    if m == 0:
+        raise InputError("the files hold no samples")
+    pa, pb = sa.argmax(axis=1), sb.argmax(axis=1)
+    same = pa == pb
+    agreement = float(same.mean())
+    idx = bootstrap_indices(m, n, seed=seed, cap=max(1_000, min(20_000, m)))
+    reps = same[idx].mean(axis=1)
+    scale = math.sqrt(idx.shape[1] / m)
+    alpha = (1 - level) / 2
+    q_lo, q_hi = np.quantile(reps, [alpha, 1 - alpha])
+    low = max(0.0, agreement + (q_lo - agreement) * scale)
+    high = min(1.0, agreement + (q_hi - agreement) * scale)
+
+    flip = np.bincount(pa * c + pb, minlength=c * c).reshape(c, c)
+    expected = float((flip.sum(axis=1) * flip.sum(axis=0)).sum()) / float(m) ** 2
+    kappa = (agreement - expected) / (1 - expected) if expected < 1 else math.nan
+    rng = np.arange(m)
+    conf_a, conf_b = sa[rng, pa], sb[rng, pa]
+    distance = 0.5 * np.abs(sa - sb).sum(axis=1)
+    order = np.lexsort((-distance, same))[:top]
+    per_class = []
+    for k, name in enumerate(classes_a):
+        mine = pa == k
+        per_class.append(
+            {
+                "label": name,
+                "predicted_a": int(mine.sum()),
+                "predicted_b": int((pb == k).sum()),
+                "agreement": float(same[mine].mean()) if mine.any() else None,
+            }  # fmt: skip
+        )
+    return {
+        "task": "classification",
+        "n_samples": int(m),
+        "classes": list(classes_a),
+        "agreement": agreement,
+        "low": float(low),
+        "high": float(high),
+        "level": level,
+        "cohen_kappa": _f(kappa),
+        "changed": int((~same).sum()),
+        "mean_abs_confidence_change": float(np.abs(conf_b - conf_a).mean()),
+        "flip": {"rows": list(classes_a), "columns": list(classes_a), "counts": flip.tolist()},
+        "per_class": per_class,
+        "most_changed": [
+            {
+                "id": ia[i],
+                "predicted_a": classes_a[pa[i]],
+                "predicted_b": classes_a[pb[i]],
+                "confidence_a": float(conf_a[i]),
+                "confidence_b": float(conf_b[i]),
+                "distance": float(distance[i]),
+            }  # fmt: skip
+            for i in order.tolist()
+        ],
+    }
+
+
+def _unlabeled_images(data: list[Any], file: str) -> tuple[set[int], set[int]]:
+    images: set[int] = set()
+    cats: set[int] = set()
+    for i, d in enumerate(data):
+        if not isinstance(d, dict):
+            raise InputError(f"entry {i}: expected an object", file=file)
+        for key, bucket in (("image_id", images), ("category_id", cats)):
+            v = d.get(key)
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise InputError(f"entry {i}: {key} must be a whole number", file=file)
+            bucket.add(v)
+    return images, cats
+
+
+def _read_results(paths: tuple[Path, Path]) -> tuple[DetectionGroundTruth, list[Any]]:
+    """A ground truth with no boxes spanning both files' images and categories, and each file's
+    predictions read against it (so both are checked as any COCO results file is)."""
+    lists: list[list[Any]] = []
+    images: set[int] = set()
+    cats: set[int] = set()
+    for p in paths:
+        data = read_json(p)
+        if not isinstance(data, list):
+            raise InputError("a COCO results file must be a JSON list of detections", file=str(p))
+        im, ca = _unlabeled_images(data, str(p))
+        images |= im
+        cats |= ca
+        lists.append(data)
+    image_ids, cat_ids = sorted(images), sorted(cats)
+    gt = DetectionGroundTruth.from_arrays(
+        classes=[f"category {c}" for c in cat_ids], category_ids=cat_ids, image_ids=image_ids,
+        file_names=[""] * len(image_ids), widths=np.zeros(len(image_ids), np.int64),
+        heights=np.zeros(len(image_ids), np.int64), boxes=np.zeros((0, 4)), labels=[], image=[],
+    )  # fmt: skip
+    return gt, [load_detection_results(p, gt) for p in paths]
+
+
+def detection_agreement(
+    path_a: str | Path,
+    path_b: str | Path,
+    *,
+    iou: float = 0.5,
+    score: float = 0.0,
+    top: int = 20,
+) -> dict[str, Any]:
+    """Agreement of two COCO results files on the same images (see the module docstring), boxes
+    kept from confidence ``score``. Returns {task, n_images, iou, score, boxes_a, boxes_b,
+    matched, agreed, class_flips, only_a, only_b, agreement, mean_iou, per_class: [{label,
+    boxes_a, boxes_b, agreed}], most_changed: [{id, boxes_a, boxes_b, agreed, agreement}]}."""
+    if not 0.0 < iou <= 1.0 or not math.isfinite(score):
+        raise InputError(f"iou must be in (0, 1] and score finite (got {iou}, {score})")
+    gt, (da, db) = _read_results((Path(path_a), Path(path_b)))
+    n_img = len(gt.image_ids)
+
+    def kept(d: DetectionPredictions) -> tuple[np.ndarray, ...]:
+        keep = np.flatnonzero(d.scores >= score)
+        order = keep[np.lexsort((-d.scores[keep], d.image[keep]))]
+        return d.boxes[order], d.labels[order], d.image[order].astype(np.int32)
+
+    box_a, lab_a, img_a = kept(da)
+    box_b, lab_b, img_b = kept(db)
+    dt_ptr, pair_gt, pair_iou = image_pairs(
+        box_a, img_a, box_b, img_b, np.zeros(len(box_a), bool), n_img
+    )
+    m = greedy_match(dt_ptr, pair_gt, pair_iou, np.zeros(len(box_a), bool), iou)
+    matched = m.dt_state == MATCHED
+    agree = matched & (lab_b == lab_a[np.maximum(m.dt_gt, 0)])
+    n_a, n_b = len(box_a), len(box_b)
+    n_m, n_agree = int(matched.sum()), int(agree.sum())
+    union = n_a + n_b - n_m
+    per_a = np.bincount(img_a, minlength=n_img)
+    per_b = np.bincount(img_b, minlength=n_img)
+    per_agree = np.bincount(img_b[agree], minlength=n_img)
+    per_m = np.bincount(img_b[matched], minlength=n_img)
+    per_union = per_a + per_b - per_m
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_share = np.where(per_union > 0, per_agree / np.maximum(per_union, 1), 1.0)
+    order = np.lexsort((-(per_union - per_agree), per_share))[:top]
+    k = len(gt.classes)
+    return {
+        "task": "detection",
+        "n_images": int(n_img),
+        "iou": float(iou),
+        "score": float(score),
+        "boxes_a": n_a,
+        "boxes_b": n_b,
+        "matched": n_m,
+        "agreed": n_agree,
+        "class_flips": n_m - n_agree,
+        "only_a": n_a - n_m,
+        "only_b": n_b - n_m,
+        "agreement": n_agree / union if union else 1.0,
+        "mean_iou": float(m.dt_iou[matched].mean()) if n_m else None,
+        "per_class": [
+            {"label": gt.classes[j], "boxes_a": int(v_a), "boxes_b": int(v_b), "agreed": int(v)}
+            for j, (v_a, v_b, v) in enumerate(
+                zip(
+                    np.bincount(lab_a, minlength=k),
+                    np.bincount(lab_b, minlength=k),
+                    np.bincount(lab_b[agree], minlength=k),
+                    strict=True,
+                )  # fmt: skip
+            )
+        ],
+        "most_changed": [
+            {
+                "id": str(int(gt.image_ids[i])),
+                "boxes_a": int(per_a[i]),
+                "boxes_b": int(per_b[i]),
+                "agreed": int(per_agree[i]),
+                "agreement": float(per_share[i]),
+            }  # fmt: skip
+            for i in order.tolist()
+            if per_share[i] < 1.0
+        ],
+    }

@@ -1,0 +1,106 @@
+"""Comparing two detection evaluations of the same images: identical predictions give zero
+differences that are not significant, a planted loss (half of one class's boxes dropped) is
+found in that class and not in the others, the per-IoU and per-image rows add up, and other data
+is refused. The paired replicates at weight one are exactly COCO's AP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assay.demo.shapes import make_shapes_dataset
+from assay.errors import InputError
+from assay.evaluation.compare import compare
+from assay.evaluation.detection import DetectionResults, evaluate_detections
+from assay.evaluation.results import OperatingPoint
+from assay.metrics.detection.protocols import protocol_ap, replicate_ap
+
+AT = OperatingPoint(iou=0.5, score=0.3)
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    root = tmp_path_factory.mktemp("detcompare")
+    gt, dets = make_shapes_dataset(root, n_images=80, seed=3)
+    data = json.loads(Path(dets).read_text())
+    first = min(d["category_id"] for d in data)
+    worse = [d for i, d in enumerate(data) if not (d["category_id"] == first and i % 2 == 0)]
+    (root / "worse.json").write_text(json.dumps(worse))
+    return Path(gt), Path(dets), root / "worse.json"
+
+
+def _row(out: dict, key: str) -> dict:
+    return next(r for r in out["metrics"] if r["metric"] == key)
+
+
+def test_replicates_at_weight_one_are_cocos_ap(pair) -> None:
+    r: DetectionResults = evaluate_detections(pair[0], pair[1])
+    k = len(r.classes)
+    w = np.ones((2, r.n_samples))
+    rep = replicate_ap(r._m, r.gt.labels, r.gt.image, r.dt.image, w, k)
+    coco = protocol_ap(r._m, r.gt.labels, r.gt.image, r.dt.image, r.n_samples, k, "coco_101")
+    np.testing.assert_allclose(rep[0], coco, equal_nan=True)
+    np.testing.assert_allclose(rep[1], coco, equal_nan=True)
+    summary = r.summary(AT)
+    assert np.nanmean(coco) == pytest.approx(summary["AP"])
+
+
+def test_identical_predictions_show_no_difference(pair) -> None:
+    a = evaluate_detections(pair[0], pair[1])
+    b = evaluate_detections(pair[0], pair[1])
+    out = compare(a, b, at_a=AT, at_b=AT, n=100)
+    assert out["task"] == "detection"
+    for row in out["metrics"]:
+        assert row["delta"] == 0 and not row["significant"], row
+    assert all(not r["significant"] for r in out["per_class"])
+    assert out["images"]["same"] == a.n_samples and out["images"]["changed"] == []
+    assert all(v == 0 for row in out["confusion"]["difference"] for v in row)
+    assert all(v.startswith("No significant difference") for v in out["verdicts"])
+
+
+def test_a_planted_loss_is_found_in_its_class(pair) -> None:
+    a = evaluate_detections(pair[0], pair[1])
+    b = evaluate_detections(pair[0], pair[2])
+    out = compare(a, b, at_a=AT, at_b=AT, n=200)
+    ap, recall = _row(out, "AP"), _row(out, "recall")
+    assert ap["delta"] < 0 and ap["significant"] and ap["high"] < 0
+    assert ap["a"] == pytest.approx(a.summary(AT)["AP"]) and ap["b"] == pytest.approx(
+        b.summary(AT)["AP"]
+    )
+    assert recall["delta"] < 0 and recall["significant"]
+    assert out["verdicts"][0].startswith("B is worse on mAP (.50:.95): -")
+    rows = {r["label"]: r for r in out["per_class"]}
+    hit = rows[a.classes[0]]
+    assert hit["ap_delta"] < 0 and hit["significant"] and hit["p_holm"] >= hit["p_value"]
+    for name in a.classes[1:]:
+        assert rows[name]["ap_delta"] == 0 and not rows[name]["significant"]
+    assert out["per_iou"][0]["iou"] == 0.5 and out["per_iou"][0]["delta"] == pytest.approx(
+        _row(out, "AP50")["delta"]
+    )
+    assert len(out["per_iou"]) == 10
+    im = out["images"]
+    assert im["worse"] > 0 and im["worse_images"][0]["errors_delta"] > 0
+    assert im["better"] + im["worse"] <= a.n_samples - im["same"]
+    for r in im["changed"]:
+        assert (r["tp_a"], r["fp_a"], r["fn_a"]) != (r["tp_b"], r["fp_b"], r["fn_b"])
+        assert r["errors_delta"] == r["fp_b"] + r["fn_b"] - r["fp_a"] - r["fn_a"]
+    diff = np.array(out["confusion"]["difference"])
+    expected = np.array(b.confusion(AT)["counts"]) - np.array(a.confusion(AT)["counts"])
+    assert (diff == expected).all() and diff[0, -1] > 0  # more missed boxes of the first class
+
+
+def test_other_images_or_tasks_are_refused(pair, tmp_path: Path) -> None:
+    a = evaluate_detections(pair[0], pair[1])
+    gt2, dets2 = make_shapes_dataset(tmp_path, n_images=20, seed=5)
+    other = evaluate_detections(gt2, dets2)
+    with pytest.raises(InputError, match="not the same data"):
+        compare(a, other)
+    from assay.evaluation.classification import ClassificationResults
+
+    y = np.array([0, 1])
+    c = ClassificationResults(y, np.array([[0.9, 0.1], [0.2, 0.8]]), classes=["x", "y"])
+    with pytest.raises(InputError, match="one task"):
+        compare(a, c)
