@@ -1,0 +1,73 @@
+"""How fast are per-image properties? Makes N JPEG images (noise plus shapes, 320x240 to 640x480)
+in a temporary folder, then times ``image_properties`` on them.
+
+    python benchmarks/analysis.py                 # 10,000 images, one thread per core
+    python benchmarks/analysis.py -n 2000 --workers 1
+
+The target: 10,000 images in under 60 s on 2 cores. Nothing is written outside the temporary
+folder, which is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+
+def make_images(folder: Path, n: int, seed: int = 0) -> list[Path]:
+    """``n`` JPEGs of varied sizes: smooth noise, a few rectangles and ellipses."""
+    rng = np.random.default_rng(seed)
+    sizes = [(320, 240), (400, 300), (480, 360), (512, 384), (640, 480), (480, 640)]
+    base = rng.integers(0, 256, size=(60, 80, 3), dtype=np.uint8)
+    paths = []
+    for i in range(n):
+        w, h = sizes[i % len(sizes)]
+        tile = np.roll(base, shift=(i * 7) % 60, axis=0) // rng.integers(1, 4)
+        im = Image.fromarray(tile.astype(np.uint8)).resize((w, h), Image.Resampling.BILINEAR)
+        draw = ImageDraw.Draw(im)
+        for _ in range(3):
+            x0, y0 = int(rng.integers(0, w - 20)), int(rng.integers(0, h - 20))
+            x1, y1 = x0 + int(rng.integers(10, w // 2)), y0 + int(rng.integers(10, h // 2))
+            colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+            (draw.rectangle if rng.random() < 0.5 else draw.ellipse)([x0, y0, x1, y1], fill=colour)
+        path = folder / f"{i:05d}.jpg"
+        im.save(path, quality=int(rng.integers(70, 95)))
+        paths.append(path)
+    return paths
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=10_000, help="images (default 10,000)")
+    parser.add_argument("--workers", type=int, default=None, help="threads (default: per core)")
+    args = parser.parse_args()
+
+    from assay.evaluation.quality import image_properties
+    from assay.evaluation.quality._images import default_workers
+
+    with tempfile.TemporaryDirectory(prefix="assay-bench-") as tmp:
+        t0 = time.perf_counter()
+        paths = make_images(Path(tmp), args.n)
+        made = time.perf_counter() - t0
+        print(f"made {len(paths)} JPEGs in {made:.1f} s (not timed below)")
+        workers = args.workers or default_workers()
+        t0 = time.perf_counter()
+        table = image_properties(paths, workers=workers)
+        took = time.perf_counter() - t0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(
+        f"image_properties: {args.n} images in {took:.1f} s = {args.n / took:.0f} images/s "
+        f"({workers} threads, {cores} cores; unreadable {table.unreadable})"
+    )
+    target = 60.0 * args.n / 10_000
+    print(f"target < {target:.0f} s: {'met' if took < target else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Data quality: per-sample properties, which of them go with the model's errors, performance by
+property, near-duplicates and likely label errors. Pure functions over arrays, file paths and
+texts; the store caches what they compute per dataset version (:mod:`assay.store.quality`).
+
+Needs the ``analysis`` extra (scipy, scikit-learn, imagehash, datasketch, cleanlab); without it
+a call raises :class:`MissingAnalysisExtra` saying what to install.
+
+>>> t = image_properties(paths)                                   # doctest: +SKIP
+>>> importance(t.values, correct)[0]["property"]                  # doctest: +SKIP
+'brightness'
+"""
+
+from assay.evaluation.quality._boxes import BOX_PROPERTIES, box_properties
+from assay.evaluation.quality._common import MissingAnalysisExtra, PropertyTable, group_pairs
+from assay.evaluation.quality._images import (
+    IMAGE_PROPERTIES,
+    image_leakage,
+    image_properties,
+    near_duplicates_images,
+    uniqueness,
+)
+from assay.evaluation.quality._importance import by_property, importance, wilson_interval
+from assay.evaluation.quality._labels import label_issues
+from assay.evaluation.quality._texts import (
+    TEXT_PROPERTIES,
+    minhash_signatures,
+    near_duplicates_texts,
+    text_leakage,
+    text_properties,
+    tokenize,
+    vocabulary_of,
+)
+
+__all__ = [
+    "BOX_PROPERTIES",
+    "IMAGE_PROPERTIES",
+    "TEXT_PROPERTIES",
+    "MissingAnalysisExtra",
+    "PropertyTable",
+    "box_properties",
+    "by_property",
+    "group_pairs",
+    "image_leakage",
+    "image_properties",
+    "importance",
+    "label_issues",
+    "minhash_signatures",
+    "near_duplicates_images",
+    "near_duplicates_texts",
+    "text_leakage",
+    "text_properties",
+    "tokenize",
+    "uniqueness",
+    "vocabulary_of",
+    "wilson_interval",
+]

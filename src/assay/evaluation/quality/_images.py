@@ -1,0 +1,322 @@
+"""Per-image properties, uniqueness and perceptual-hash near-duplicates.
+
+Each image is decoded once with Pillow at reduced size (``Image.draft`` lets the JPEG decoder
+scale by 1/2, 1/4 or 1/8 for free) and shrunk to at most :data:`WORK_SIZE` pixels on its long
+side; every pixel statistic is computed on that copy, so the figures of one image do not depend
+on how large its file is, only sharpness depends on the working size (it is measured at it).
+Width, height, area and aspect ratio are the original's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from assay.errors import InputError
+from assay.evaluation.quality._common import PropertyTable, group_pairs, need
+
+__all__ = [
+    "IMAGE_PROPERTIES",
+    "hash_distances",
+    "image_leakage",
+    "image_properties",
+    "near_duplicates_images",
+    "uniqueness",
+]
+
+WORK_SIZE = 256
+HASH_SIZE = 8  # 64-bit pHash
+
+IMAGE_PROPERTIES: dict[str, str] = {
+    "brightness": "mean luma (ITU-R 601), 0 black .. 1 white",
+    "contrast": "standard deviation of luma, 0..0.5",
+    "sharpness": f"variance of the Laplacian of luma (0..1 scale) at <= {WORK_SIZE} px",
+    "colourfulness": "Hasler-Süsstrunk colourfulness on 0..255 values (0 grey, > 60 vivid)",
+    "redness": "mean of the red channel, 0..1",
+    "greenness": "mean of the green channel, 0..1",
+    "blueness": "mean of the blue channel, 0..1",
+    "aspect_ratio": "width / height of the original image",
+    "width": "width of the original image in pixels",
+    "height": "height of the original image in pixels",
+    "area": "width x height of the original image in pixels",
+    "uniqueness": "distance to the nearest other image in a colour-histogram + 8x8 luma "
+    "descriptor (standardised); 0 for an exact copy",
+}
+_PIXEL = [k for k in IMAGE_PROPERTIES if k != "uniqueness"]
+_HIST_BINS = 4  # per channel: 64 colour bins
+DESCRIPTOR_SIZE = _HIST_BINS**3 + 64
+
+
+def _open_rgb(path: str | os.PathLike[str]) -> tuple[np.ndarray, int, int, Any]:
+    """(RGB uint8 array at <= WORK_SIZE, original width, height, the small PIL image)."""
+    from PIL import Image
+
+    with Image.open(path) as src:
+        width, height = src.size
+        if src.format == "JPEG":
+            src.draft("RGB", (WORK_SIZE, WORK_SIZE))
+        im: Image.Image = src
+        if im.mode not in ("RGB", "L"):  # palette, alpha, 16-bit, CMYK: resample in RGB
+            im = im.convert("RGB")
+        im.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        small = im if im.mode == "RGB" else im.convert("RGB")
+        small.load()
+    return np.asarray(small), width, height, small
+
+
+def _phash(small: Any) -> int:
+    """64-bit perceptual hash (imagehash.phash) of the small copy, as an unsigned integer."""
+    imagehash = need("imagehash")
+    bits = imagehash.phash(small, hash_size=HASH_SIZE).hash.ravel()
+    return int(np.packbits(bits).view(">u8")[0])
+
+
+def _one(path: str | os.PathLike[str] | None) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """(pixel properties in _PIXEL order, descriptor, pHash) of one image, None if unreadable."""
+    from scipy.ndimage import laplace
+
+    if path is None:
+        return None
+    try:
+        rgb, width, height, small = _open_rgb(path)
+    except (OSError, ValueError, SyntaxError, MemoryError):
+        return None
+    if rgb.size == 0:
+        return None
+    f = rgb.astype(np.float32)
+    r, g, b = f[..., 0], f[..., 1], f[..., 2]
+    luma = (0.299 * r + 0.587 * g + 0.114 * b) / 255.0
+    rg = r - g
+    yb = 0.5 * (r + g) - b
+    colourfulness = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
+    means = f.reshape(-1, 3).mean(axis=0) / 255.0
+    props = np.array(
+        [
+            luma.mean(),
+            luma.std(),
+            laplace(luma.astype(np.float64), mode="reflect").var(),
+            colourfulness,
+            means[0],
+            means[1],
+            means[2],
+            width / height if height else np.nan,
+            width,
+            height,
+            width * height,
+        ],
+        dtype=np.float64,
+    )
+    q = (rgb // (256 // _HIST_BINS)).astype(np.int64).reshape(-1, 3)
+    hist = np.bincount(q[:, 0] * _HIST_BINS**2 + q[:, 1] * _HIST_BINS + q[:, 2],
+                       minlength=_HIST_BINS**3) / len(q)  # fmt: skip
+    tiny = np.asarray(small.convert("L").resize((8, 8)), dtype=np.float64).ravel() / 255.0
+    return props, np.concatenate([hist, tiny]), _phash(small)
+
+
+def default_workers() -> int:
+    """One decoding thread per available core (at most 8)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def image_properties(
+    paths: Sequence[str | os.PathLike[str] | None],
+    *,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> PropertyTable:
+    """The properties of :data:`IMAGE_PROPERTIES` for each image (NaN where a file is missing or
+    unreadable, counted in ``unreadable``); ``extra["phash"]`` holds the 64-bit perceptual
+    hashes (uint64; ``extra["hashed"]`` says which are real) for :func:`near_duplicates_images`.
+    Decoding runs on ``workers`` threads (default: one per core); ``progress(done, total)`` is
+    called as images finish.
+
+    >>> t = image_properties(["bright.png", "missing.jpg"])            # doctest: +SKIP
+    >>> round(t.values["brightness"][0], 2), t.unreadable               # doctest: +SKIP
+    (0.9, 1)
+    """
+    need("scipy")
+    n = len(paths)
+    workers = default_workers() if workers is None else int(workers)
+    if workers < 1:
+        raise InputError(f"workers must be at least 1, got {workers}")
+    props = np.full((n, len(_PIXEL)), np.nan)
+    desc = np.full((n, DESCRIPTOR_SIZE), np.nan)
+    hashes = np.zeros(n, dtype=np.uint64)
+    hashed = np.zeros(n, dtype=bool)
+    step = max(1, min(256, n // 50 or 1))
+
+    def chunk(lo: int) -> int:
+        for i in range(lo, min(lo + step, n)):
+            out = _one(paths[i])
+            if out is not None:
+                props[i], desc[i], hashes[i] = out[0], out[1], np.uint64(out[2])
+                hashed[i] = True
+        return min(lo + step, n) - lo
+
+    done = 0
+    starts = range(0, n, step)
+    if workers == 1 or n <= step:
+        results = map(chunk, starts)
+        for k in results:
+            done += k
+            if progress is not None:
+                progress(done, n)
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assay-props") as pool:
+            for k in pool.map(chunk, starts):
+                done += k
+                if progress is not None:
+                    progress(done, n)
+    if progress is not None and n == 0:
+        progress(0, 0)
+    values = {name: props[:, k].copy() for k, name in enumerate(_PIXEL)}
+    values["uniqueness"] = uniqueness(desc)
+    unreadable = int(n - hashed.sum())
+    notes = [f"{unreadable} of {n} images could not be read"] if unreadable else []
+    return PropertyTable(
+        values=values,
+        descriptions=dict(IMAGE_PROPERTIES),
+        unreadable=unreadable,
+        notes=notes,
+        extra={"phash": hashes, "hashed": hashed},
+    )
+
+
+def uniqueness(descriptors: np.ndarray) -> np.ndarray:
+    """Each row's Euclidean distance to its nearest other row after standardising every column
+    (constant columns dropped), divided by sqrt(columns); NaN for rows with NaN and when fewer
+    than two rows are complete."""
+    neighbors = need("sklearn.neighbors")
+    x = np.asarray(descriptors, dtype=np.float64)
+    out = np.full(len(x), np.nan)
+    ok = np.isfinite(x).all(axis=1) if x.ndim == 2 and x.shape[1] else np.zeros(len(x), bool)
+    if ok.sum() < 2:
+        return out
+    z = x[ok]
+    std = z.std(axis=0)
+    keep = std > 1e-12
+    if not keep.any():
+        out[ok] = 0.0
+        return out
+    z = (z[:, keep] - z[:, keep].mean(axis=0)) / std[keep]
+    nn = neighbors.NearestNeighbors(n_neighbors=2, algorithm="brute").fit(z)
+    dist, idx = nn.kneighbors(z)
+    # an exact copy may come back first or second; the nearest *other* row is whichever is not self
+    self_first = idx[:, 0] == np.arange(len(z))
+    d = np.where(self_first, dist[:, 1], dist[:, 0])
+    out[ok] = np.maximum(d, 0.0) / np.sqrt(z.shape[1])
+    return out
+
+
+def _popcount(x: np.ndarray) -> np.ndarray:
+    """Set bits per uint64 entry."""
+    if hasattr(np, "bitwise_count"):  # numpy >= 2
+        return np.bitwise_count(x).astype(np.int64)
+    as_bytes = x.astype(np.uint64).view(np.uint8).reshape(*x.shape, 8)  # pragma: no cover
+    return np.unpackbits(as_bytes, axis=-1).sum(axis=-1).astype(np.int64)  # pragma: no cover
+
+
+def hash_distances(
+    a: np.ndarray, b: np.ndarray | None = None, *, max_distance: int
+) -> list[tuple[int, int, int]]:
+    """Pairs (i, j, Hamming distance) with distance <= ``max_distance``: within ``a`` (i < j) when
+    ``b`` is None, else between ``a[i]`` and ``b[j]``. Chunked, so memory stays bounded."""
+    a = np.asarray(a, dtype=np.uint64)
+    other = a if b is None else np.asarray(b, dtype=np.uint64)
+    pairs: list[tuple[int, int, int]] = []
+    step = max(1, (1 << 22) // max(len(other), 1))
+    for lo in range(0, len(a), step):
+        block = a[lo : lo + step]
+        d = _popcount(block[:, None] ^ other[None, :])
+        ii, jj = np.nonzero(d <= max_distance)
+        for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
+            gi = lo + i
+            if b is None and j <= gi:
+                continue
+            pairs.append((gi, j, int(d[i, j])))
+    return pairs
+
+
+def _hashes(
+    paths: Sequence[str | os.PathLike[str] | None], workers: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    t = image_properties(paths, workers=workers)
+    return t.extra["phash"], t.extra["hashed"]
+
+
+def _check_distance(max_distance: int) -> int:
+    if isinstance(max_distance, bool) or not 0 <= int(max_distance) <= 64:
+        raise InputError(f"max_distance must be within 0..64 bits, got {max_distance!r}")
+    return int(max_distance)
+
+
+def near_duplicates_images(
+    paths: Sequence[str | os.PathLike[str] | None] | None = None,
+    *,
+    max_distance: int = 4,
+    hashes: np.ndarray | None = None,
+    hashed: np.ndarray | None = None,
+    workers: int | None = None,
+) -> list[dict[str, Any]]:
+    """Groups of images whose 64-bit pHashes differ in at most ``max_distance`` bits:
+    [{indices, distance (largest pair distance in the group, bits)}], largest groups first.
+    Give the ``paths``, or the ``hashes`` (and which are real, ``hashed``) of
+    :func:`image_properties`.
+
+    >>> near_duplicates_images(["a.jpg", "a_copy.png", "b.jpg"])        # doctest: +SKIP
+    [{'indices': [0, 1], 'distance': 2.0}]
+    """
+    max_distance = _check_distance(max_distance)
+    if hashes is None:
+        if paths is None:
+            raise InputError("near_duplicates_images: give paths or hashes")
+        hashes, hashed = _hashes(paths, workers)
+    hashes = np.asarray(hashes, dtype=np.uint64)
+    real = np.ones(len(hashes), bool) if hashed is None else np.asarray(hashed, bool)
+    where = np.flatnonzero(real)
+    found = hash_distances(hashes[where], max_distance=max_distance)
+    pairs = [(int(where[i]), int(where[j]), float(d)) for i, j, d in found]
+    return group_pairs(len(hashes), pairs)
+
+
+def image_leakage(
+    train: Sequence[str | os.PathLike[str] | None] | None = None,
+    test: Sequence[str | os.PathLike[str] | None] | None = None,
+    *,
+    max_distance: int = 4,
+    train_hashes: tuple[np.ndarray, np.ndarray] | None = None,
+    test_hashes: tuple[np.ndarray, np.ndarray] | None = None,
+    workers: int | None = None,
+) -> list[dict[str, Any]]:
+    """The test images with a near-copy in the training set: [{index (test), train_index,
+    distance (bits)}], the closest train image for each, by test index. Give paths or the
+    (hashes, hashed) pairs of :func:`image_properties`."""
+    max_distance = _check_distance(max_distance)
+    if train_hashes is None:
+        if train is None:
+            raise InputError("image_leakage: give train paths or hashes")
+        train_hashes = _hashes(train, workers)
+    if test_hashes is None:
+        if test is None:
+            raise InputError("image_leakage: give test paths or hashes")
+        test_hashes = _hashes(test, workers)
+    th, tok = (np.asarray(x) for x in test_hashes)
+    rh, rok = (np.asarray(x) for x in train_hashes)
+    tw, rw = np.flatnonzero(tok), np.flatnonzero(rok)
+    best: dict[int, tuple[int, int]] = {}
+    for i, j, d in hash_distances(th[tw].astype(np.uint64), rh[rw].astype(np.uint64),
+                                  max_distance=max_distance):  # fmt: skip
+        ti, rj = int(tw[i]), int(rw[j])
+        if ti not in best or (d, rj) < best[ti]:
+            best[ti] = (d, rj)
+    return [
+        {"index": i, "train_index": rj, "distance": float(d)} for i, (d, rj) in sorted(best.items())
+    ]
