@@ -149,3 +149,14 @@ def test_compare_detection_files(tmp_path: Path) -> None:
     unlabeled = _assay(home, "compare", str(dets), str(tmp_path / "worse.json"))
     assert unlabeled.returncode == 0 and "Box agreement" in unlabeled.stdout
     assert not home.exists() or not (home / "catalog.sqlite").exists()
+
+
+def test_leaderboard(home: Path) -> None:
+    out = _assay(home, "leaderboard", "1", "--resamples", "200")
+    assert out.returncode == 0, out.stderr
+    assert "ranked by accuracy" in out.stdout and "best" in out.stdout
+    assert "1 of 1 significantly worse than the best" in out.stdout
+    data = json.loads(_assay(home, "leaderboard", "2", "--json", "-", check=True).stdout)
+    assert [r["id"] for r in data["rows"]] == [2, 1] and data["rows"][1]["significant"]
+    bad = _assay(home, "leaderboard", "1", "--metric", "AP")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1

@@ -109,3 +109,24 @@ def test_detection_compare_answers_by_class_iou_and_image(detection_client: Test
     worst = data["images"]["worse_images"][0]
     assert worst["file_name"].startswith("images/") and worst["errors_delta"] > 0
     assert data["per_class"][0]["significant"] and data["per_class"][0]["ap_delta"] < 0
+
+
+def test_leaderboard_ranks_a_dataset_versions_evaluations(client: TestClient) -> None:
+    data = get_json(client, "/api/leaderboard?dataset_version=1&resamples=200")
+    assert data["dataset_version"]["dataset"] == "insects" and data["metric"] == "accuracy"
+    assert [r["name"] for r in data["rows"]] == ["strong", "weak"]
+    assert data["rows"][0]["best"] and data["rows"][1]["significant"]
+    assert {m["metric"] for m in data["metrics"]} >= {"accuracy", "log_loss"}
+    by_loss = get_json(client, "/api/leaderboard?dataset_version=1&metric=log_loss&resamples=50")
+    assert by_loss["rows"][0]["name"] == "strong" and not by_loss["higher_is_better"]
+    assert "not a classification metric" in get_error(
+        client, "/api/leaderboard?dataset_version=1&metric=AP"
+    )
+    get_error(client, "/api/leaderboard?dataset_version=1&metric=a%20b")
+    get_error(client, "/api/leaderboard?dataset_version=99", status=404)
+    get_error(client, "/api/leaderboard")
+
+
+def test_detection_leaderboard(detection_client: TestClient) -> None:
+    data = get_json(detection_client, "/api/leaderboard?dataset_version=1&resamples=50")
+    assert data["task"] == "detection" and [r["name"] for r in data["rows"]] == ["all", "fewer"]

@@ -287,3 +287,34 @@ def print_agreement(result: dict[str, Any], console: Console) -> None:
         changed.add_row(m["id"], m["predicted_a"], m["predicted_b"], f"{m['confidence_a']:.3f}",
                         f"{m['confidence_b']:.3f}", f"{m['distance']:.3f}")  # fmt: skip
     console.print(changed)
+
+
+def print_leaderboard(board: dict[str, Any], console: Console) -> None:
+    """The ranked table: each evaluation's value with its interval and its difference from the
+    best, significant rows marked."""
+    dv = board["dataset_version"]
+    level = round(board["level"] * 100)
+    console.print(
+        f"[bold]{dv['dataset']} {dv['version']}[/] (dataset version {dv['id']}) · ranked by "
+        f"{board['label']} ({'higher' if board['higher_is_better'] else 'lower'} is better) · "
+        f"{board['n_resamples']} paired resamples\n"
+    )
+    table = Table(box=None, pad_edge=False)
+    for col in ("#", "eval", "name", "model", board["label"], f"{level}% CI", "vs best", "p (Holm)",
+                "sig."):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("name", "model", "sig.") else "right",
+                         no_wrap=col in (f"{level}% CI", "vs best", "p (Holm)"))  # fmt: skip
+    for r in board["rows"]:
+        ci = "—" if r["low"] is None else f"[{r['low']:.4f}, {r['high']:.4f}]"
+        delta = "best" if r["best"] else ("—" if r["delta"] is None else f"{r['delta']:+.4f}")
+        mark = "worse" if r["significant"] else ("" if r["best"] else "n.s.")
+        table.add_row(str(r["rank"]), str(r["id"]), r["name"], r["model"] or "", _num(r["value"]),
+                      ci, delta, _p(r["p_holm"]), mark,
+                      style="dim" if r["significant"] else None)  # fmt: skip
+    console.print(table)
+    n_sig = sum(r["significant"] for r in board["rows"])
+    others = len(board["rows"]) - 1
+    console.print(
+        f"\n{n_sig} of {others} significantly worse than the best"
+        + (" (n.s.: not significantly different from it)" if others > n_sig else "")
+    )

@@ -754,6 +754,45 @@ def compare(
         raise typer.Exit(code=1)
 
 
+@app.command(cls=Command)
+@handle_errors
+def leaderboard(
+    evaluation: Annotated[
+        int,
+        typer.Argument(
+            help="Any evaluation of the dataset version to rank (see `assay list`).",
+            metavar="EVAL",
+        ),
+    ],
+    metric: Annotated[
+        str | None,
+        typer.Option(help="Rank by this metric (default accuracy; AP for detection)."),
+    ] = None,
+    resamples: Annotated[
+        int | None,
+        typer.Option(
+            help="Bootstrap resamples (default 1000; 200 for detection).", min=50, max=10_000
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the resamples.")] = 0,
+    json_out: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
+) -> None:
+    """Rank every evaluation of EVAL's dataset version by a metric, each with its 95% interval,
+    marking which differences from the best are significant (paired, Holm-adjusted)."""
+    from assay.cli.compare import print_leaderboard
+    from assay.cli.report import make_console
+    from assay.store.comparisons import leaderboard_stored
+
+    _check_out_path(json_out)
+    ws = _workspace()
+    record = ws.get_evaluation(evaluation)
+    board = leaderboard_stored(ws, record.dataset_version.id, metric, n=resamples, seed=seed)
+    if json_out is not None:
+        _write_json(board, json_out)
+    if not _to_stdout(json_out):
+        print_leaderboard(board, make_console())
+
+
 def _evaluation_ids(a: str, b: str) -> tuple[int, int] | None:
     """Both arguments as stored evaluation ids, or None when both name existing files; a mix,
     or a word that is neither, is a usage error."""

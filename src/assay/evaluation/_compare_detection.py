@@ -64,7 +64,7 @@ def _check_same_images(a: DetectionResults, b: DetectionResults) -> None:
         )
 
 
-def _ap_table(r: DetectionResults) -> np.ndarray:
+def ap_table(r: DetectionResults) -> np.ndarray:
     """(T, K) COCO AP of an evaluation (NaN for a class without ground truth)."""
     return protocol_ap(
         r._m, r.gt.labels, r.gt.image, r.dt.image, r.n_samples, len(r.classes), "coco_101"
@@ -91,6 +91,50 @@ def _f(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def image_weights(n_images: int, n: int, seed: int) -> np.ndarray:
+    """(n, n_images): how often each image is drawn in each of ``n`` bootstrap replicates."""
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n_images, (n, n_images)) if n_images else np.zeros((n, 0), np.int64)
+    weights = np.zeros((n, n_images))
+    np.add.at(weights, (np.repeat(np.arange(n), n_images), draws.ravel()), 1.0)
+    return weights
+
+
+def image_counts(r: DetectionResults, p: OperatingPoint) -> np.ndarray:
+    """(3, n_images): TP, FP and FN of each image at the point."""
+    return np.stack([np.asarray(x, np.float64) for x in r._at(p).per_image()])
+
+
+def headline(ap: np.ndarray, counts: np.ndarray) -> dict[str, float]:
+    """The headline metrics (see DETECTION_METRICS) of a (T, K) AP table and per-image counts."""
+    valid = ~np.isnan(ap[0])
+    p, r, f = _prf(counts.sum(axis=1))
+    return {
+        "AP": float(ap[:, valid].mean()) if valid.any() else math.nan,
+        "AP50": float(ap[T50, valid].mean()) if valid.any() else math.nan,
+        "AP75": float(ap[T75, valid].mean()) if valid.any() else math.nan,
+        "precision": p,
+        "recall": r,
+        "f1": f,
+    }
+
+
+def replicates(rep: np.ndarray, counts: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
+    """Each headline metric per replicate, from (n, T, K) replicate AP and the image weights."""
+    n = len(weights)
+    summed = weights @ counts.T  # (n, 3): TP, FP, FN per replicate
+    tp, fp, fn = summed[:, 0], summed[:, 1], summed[:, 2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "AP": _nanmean(rep.reshape(n, -1), axis=1),
+            "AP50": _nanmean(rep[:, T50], axis=1),
+            "AP75": _nanmean(rep[:, T75], axis=1),
+            "precision": np.where(tp + fp > 0, tp / (tp + fp), np.nan),
+            "recall": np.where(tp + fn > 0, tp / (tp + fn), np.nan),
+            "f1": np.where(tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan),
+        }
+
+
 def compare_detection(
     a: DetectionResults,
     b: DetectionResults,
@@ -113,48 +157,18 @@ def compare_detection(
     _check_same_images(a, b)
     pa, pb = a.point(at_a), b.point(at_b)
     n_img, k = a.n_samples, len(a.classes)
-    ap_a, ap_b = _ap_table(a), _ap_table(b)
+    ap_a, ap_b = ap_table(a), ap_table(b)
 
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n_img, (n, n_img)) if n_img else np.zeros((n, 0), np.int64)
-    rows = np.repeat(np.arange(n)[:, None], n_img, axis=1)
-    weights = np.zeros((n, n_img))
-    np.add.at(weights, (rows.ravel(), draws.ravel()), 1.0)
+    weights = image_weights(n_img, n, seed)
     rep_a = replicate_ap(a._m, a.gt.labels, a.gt.image, a.dt.image, weights, k)
     rep_b = replicate_ap(b._m, b.gt.labels, b.gt.image, b.dt.image, weights, k)
 
-    counts_a = np.stack([np.asarray(x, np.float64) for x in a._at(pa).per_image()])
-    counts_b = np.stack([np.asarray(x, np.float64) for x in b._at(pb).per_image()])
-
-    def headline(ap: np.ndarray, counts: np.ndarray) -> dict[str, float]:
-        valid = ~np.isnan(ap[0])
-        p, r, f = _prf(counts.sum(axis=1))
-        return {
-            "AP": float(ap[:, valid].mean()) if valid.any() else math.nan,
-            "AP50": float(ap[T50, valid].mean()) if valid.any() else math.nan,
-            "AP75": float(ap[T75, valid].mean()) if valid.any() else math.nan,
-            "precision": p,
-            "recall": r,
-            "f1": f,
-        }
-
-    def replicates(rep: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
-        summed = weights @ counts.T  # (n, 3): TP, FP, FN per replicate
-        tp, fp, fn = summed[:, 0], summed[:, 1], summed[:, 2]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return {
-                "AP": _nanmean(rep.reshape(n, -1), axis=1),
-                "AP50": _nanmean(rep[:, T50], axis=1),
-                "AP75": _nanmean(rep[:, T75], axis=1),
-                "precision": np.where(tp + fp > 0, tp / (tp + fp), np.nan),
-                "recall": np.where(tp + fn > 0, tp / (tp + fn), np.nan),
-                "f1": np.where(tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan),
-            }
+    counts_a, counts_b = image_counts(a, pa), image_counts(b, pb)
 
     # mAP over valid classes: a class is valid in a replicate where it has ground truth (the
     # same for A and B), so the per-replicate means of A and B are over the same classes
     ha, hb = headline(ap_a, counts_a), headline(ap_b, counts_b)
-    ra, rb = replicates(rep_a, counts_a), replicates(rep_b, counts_b)
+    ra, rb = replicates(rep_a, counts_a, weights), replicates(rep_b, counts_b, weights)
     metrics = []
     for key, words, higher in DETECTION_METRICS:
         va, vb = ha[key], hb[key]

@@ -181,3 +181,45 @@ class DetectionComparePublic(Exact):
 ComparePublic = Annotated[
     ClassificationComparePublic | DetectionComparePublic, Field(discriminator="task")
 ]
+
+
+class LeaderboardDatasetVersion(Exact):
+    id: int
+    dataset: str
+    version: str
+
+
+class LeaderboardMetric(Exact):
+    metric: str
+    label: str
+    higher_is_better: bool
+
+
+class LeaderboardRow(Exact):
+    id: int = Field(description="the evaluation")
+    name: str
+    model: str | None = Field(description="model:version, when a model version is recorded")
+    value: F
+    low: F
+    high: F
+    rank: int
+    best: bool
+    delta: F = Field(description="value - the best's value (paired)")
+    delta_low: F
+    delta_high: F
+    p_value: F
+    p_holm: F = Field(description="Holm-adjusted across the differences from the best")
+    test: str | None
+    significant: bool = Field(description="significantly worse than the best")
+
+
+class LeaderboardPublic(Exact):
+    dataset_version: LeaderboardDatasetVersion
+    task: Literal["classification", "detection"]
+    metric: str
+    label: str
+    higher_is_better: bool
+    n_resamples: int
+    level: float
+    metrics: list[LeaderboardMetric]
+    rows: list[LeaderboardRow]

@@ -15,6 +15,7 @@ def compare_stored(
     confidence for detection); they must share a dataset version."""
     from assay.errors import InputError
     from assay.evaluation.compare import compare
+
     if a_id == b_id:
         raise InputError(f"A and B are the same evaluation ({a_id}); name two evaluations")
     ra, rb = ws.get_evaluation(a_id), ws.get_evaluation(b_id)
@@ -44,3 +45,45 @@ def stored_point(params: dict[str, Any] | None) -> Any:
 
     p = params or {}
     return OperatingPoint(threshold=p.get("threshold"), iou=p.get("iou"), score=p.get("score"))
+
+
+def leaderboard_stored(
+    ws: Workspace,
+    dataset_version_id: int,
+    metric: str | None = None,
+    *,
+    n: int | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The leaderboard (:func:`assay.evaluation.leaderboard.leaderboard`) of every completed
+    evaluation of a dataset version, each at its stored operating point; rows carry the
+    evaluation's id, name and model version."""
+    from assay.errors import InputError
+    from assay.evaluation.leaderboard import leaderboard
+
+    dv = ws.get_dataset_version(dataset_version_id)
+    records = [
+        r
+        for r in ws.list_evaluations()
+        if r.dataset_version.id == dataset_version_id and r.status == "done"
+    ]
+    if not records:
+        raise InputError(
+            f"dataset version {dataset_version_id} ({dv.dataset_name} {dv.version}) has no "
+            "completed evaluation"
+        )
+    entries = [(r.id, r.name, ws.load_results(r.id), stored_point(r.params)) for r in records]
+    board = leaderboard(entries, metric, n=n, seed=seed)
+    models = {r.id: r.model_version for r in records}
+    for row in board["rows"]:
+        mv = models[row["key"]]
+        row["id"] = row.pop("key")
+        row["model"] = None if mv is None else f"{mv.model_name}:{mv.version}"
+    return {
+        "dataset_version": {
+            "id": dv.id,
+            "dataset": dv.dataset_name,
+            "version": dv.version,
+        },
+        **board,
+    }

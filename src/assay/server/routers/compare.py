@@ -4,11 +4,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from assay.server.compare_schemas import ComparePublic
+from assay.server.compare_schemas import ComparePublic, LeaderboardPublic
 from assay.server.config import MAX_ID
 from assay.server.deps import WorkspaceDep
 from assay.server.responses import FastJSONResponse
-from assay.store.comparisons import compare_stored
+from assay.store.comparisons import compare_stored, leaderboard_stored
 
 router = APIRouter(tags=["compare"])
 
@@ -37,5 +37,34 @@ def compare(
     answer: dict[str, Any] | None = memo.get(key)
     if answer is None:
         answer = compare_stored(workspace, a, b, n=resamples, seed=0)
+        memo[key] = answer
+    return FastJSONResponse(answer)
+
+
+@router.get("/leaderboard", response_model=LeaderboardPublic)
+def leaderboard(
+    dataset_version: CompareId,
+    workspace: WorkspaceDep,
+    request: Request,
+    metric: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_]+$")] = None,
+    resamples: Annotated[
+        int | None,
+        Query(ge=50, le=2000, description="default 1000; 200 for detection"),
+    ] = None,
+) -> FastJSONResponse:
+    """Every completed evaluation of a dataset version ranked by ``metric`` (default accuracy;
+    AP for detection), each with its 95 % interval, and its paired difference from the best
+    with a Holm-adjusted p-value: which are significantly worse. 422 for a metric the task
+    does not have. Kept (bounded) per query and the evaluations it ranked."""
+    ids = tuple(
+        r.id
+        for r in workspace.list_evaluations()
+        if r.dataset_version.id == dataset_version and r.status == "done"
+    )
+    memo = request.app.state.compare_memo
+    key = ("leaderboard", dataset_version, metric, resamples, ids)
+    answer: dict[str, Any] | None = memo.get(key)
+    if answer is None:
+        answer = leaderboard_stored(workspace, dataset_version, metric, n=resamples)
         memo[key] = answer
     return FastJSONResponse(answer)

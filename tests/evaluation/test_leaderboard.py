@@ -1,0 +1,108 @@
+"""The leaderboard: sorted by the chosen metric, every value inside its interval, a clearly
+worse model marked significantly worse than the best and a copy of the best not; McNemar for
+accuracy, Holm across the board; detection ranked over images; bad metrics and mixed tasks
+refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assay.demo.shapes import make_shapes_dataset
+from assay.errors import InputError, ParameterError
+from assay.evaluation.classification import ClassificationResults
+from assay.evaluation.detection import evaluate_detections
+from assay.evaluation.leaderboard import leaderboard
+from assay.evaluation.results import OperatingPoint
+from assay.metrics.paired import mcnemar_exact
+
+CLASSES = ["ant", "bee", "cat"]
+
+
+def _model(y: np.ndarray, strength: float, seed: int, ids: np.ndarray) -> ClassificationResults:
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(len(y), 3))
+    logits[np.arange(len(y)), y] += strength
+    p = np.exp(logits)
+    return ClassificationResults(y, p / p.sum(1, keepdims=True), classes=CLASSES, sample_ids=ids)
+
+
+@pytest.fixture(scope="module")
+def board_entries() -> list:
+    y = np.random.default_rng(0).integers(0, 3, 1200)
+    ids = np.array([f"s{i}" for i in range(1200)])
+    strong = _model(y, 2.0, 1, ids)
+    # the same model with rows shuffled: matched by id, it ties with the best
+    perm = np.random.default_rng(9).permutation(1200)
+    copy = ClassificationResults(
+        y[perm], strong.y_score[perm], classes=CLASSES, sample_ids=ids[perm]
+    )
+    return [
+        (1, "weak", _model(y, 0.7, 2, ids), None),
+        (2, "strong", strong, None),
+        (3, "copy", copy, None),
+        (4, "middle", _model(y, 1.3, 3, ids), OperatingPoint(threshold=0.4)),
+    ]
+
+
+def test_the_board_is_sorted_and_marks_the_significantly_worse(board_entries) -> None:
+    board = leaderboard(board_entries, "accuracy", n=300)
+    rows = board["rows"]
+    assert [r["rank"] for r in rows] == [1, 2, 3, 4]
+    values = [r["value"] for r in rows]
+    assert values == sorted(values, reverse=True)
+    assert rows[0]["best"] and rows[0]["key"] in (2, 3) and rows[0]["delta"] is None
+    by = {r["key"]: r for r in rows}
+    twin = by[3 if rows[0]["key"] == 2 else 2]
+    assert twin["delta"] == 0 and not twin["significant"] and twin["p_value"] == 1.0
+    assert by[1]["significant"] and by[4]["significant"] and by[1]["delta"] < 0
+    assert by[1]["test"] == "McNemar exact"
+    for r in rows:
+        assert r["low"] <= r["value"] <= r["high"]
+    # McNemar from the rows themselves, Holm over the three differences
+    best, weak = board_entries[1][2], board_entries[0][2]
+    ra = best.y_score.argmax(1) == best.y_true
+    rb = weak.y_score.argmax(1) == weak.y_true
+    assert by[1]["p_value"] == pytest.approx(mcnemar_exact(int((ra & ~rb).sum()),
+                                                           int((~ra & rb).sum())))  # fmt: skip
+    assert by[1]["p_holm"] >= by[1]["p_value"]
+    assert by[4]["value"] == pytest.approx(
+        board_entries[3][2].summary(OperatingPoint(threshold=0.4))["accuracy"]
+    )
+
+
+def test_lower_is_better_metrics_sort_ascending(board_entries) -> None:
+    board = leaderboard(board_entries, "log_loss", n=200)
+    values = [r["value"] for r in board["rows"]]
+    assert values == sorted(values) and not board["higher_is_better"]
+    assert board["rows"][-1]["key"] == 1 and board["rows"][-1]["test"] == "paired bootstrap"
+
+
+def test_bad_metrics_and_mixed_tasks_are_refused(board_entries, tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="not a classification metric"):
+        leaderboard(board_entries, "AP")
+    gt, dets = make_shapes_dataset(tmp_path, n_images=10, seed=1)
+    det = evaluate_detections(gt, dets)
+    with pytest.raises(InputError, match="different tasks"):
+        leaderboard([*board_entries, (9, "boxes", det, None)])
+    with pytest.raises(InputError, match="no evaluations"):
+        leaderboard([])
+
+
+def test_detection_is_ranked_over_images(tmp_path: Path) -> None:
+    gt, dets = make_shapes_dataset(tmp_path, n_images=60, seed=2)
+    data = json.loads(Path(dets).read_text())
+    (tmp_path / "fewer.json").write_text(json.dumps(data[::2]))
+    at = OperatingPoint(iou=0.5, score=0.3)
+    entries = [
+        (1, "fewer", evaluate_detections(gt, tmp_path / "fewer.json"), at),
+        (2, "all", evaluate_detections(gt, dets), at),
+    ]
+    board = leaderboard(entries, n=100)
+    assert board["metric"] == "AP" and board["task"] == "detection"
+    assert [r["key"] for r in board["rows"]] == [2, 1]
+    assert board["rows"][1]["significant"] and board["rows"][1]["test"].endswith("over images")
+    assert board["rows"][0]["value"] == pytest.approx(entries[1][2].summary(at)["AP"])
