@@ -14,7 +14,15 @@ export interface Route {
   params: URLSearchParams;
 }
 
-export type Page = { name: "list" } | { name: "models" } | { name: "compare" } | { name: "evaluation"; id: number } | { name: "what-if"; versionId: number } | { name: "not-found" };
+export type Page =
+  | { name: "list" }
+  | { name: "models" }
+  | { name: "compare" }
+  | { name: "leaderboard" }
+  | { name: "evaluation"; id: number }
+  | { name: "quality"; id: number }
+  | { name: "what-if"; versionId: number }
+  | { name: "not-found" };
 
 /** What the evaluation pages keep in the URL; absent fields take the page's defaults. */
 export interface ViewState {
@@ -44,8 +52,11 @@ export function matchPage(path: string): Page {
   if (path === "/" || path === "/evaluations") return { name: "list" };
   if (path === "/models" || path === "/models/") return { name: "models" };
   if (path === "/compare" || path === "/compare/") return { name: "compare" };
+  if (path === "/leaderboard" || path === "/leaderboard/") return { name: "leaderboard" };
   const m = path.match(/^\/evaluations\/(\d+)\/?$/);
   if (m) return { name: "evaluation", id: Number(m[1]) };
+  const dq = path.match(/^\/evaluations\/(\d+)\/quality\/?$/);
+  if (dq) return { name: "quality", id: Number(dq[1]) };
   const w = path.match(/^\/models\/(\d+)\/what-if\/?$/);
   if (w) return { name: "what-if", versionId: Number(w[1]) };
   return { name: "not-found" };
@@ -119,6 +130,11 @@ export function compareIds(params: URLSearchParams): { a: number; b: number } | 
   const b = Number(params.get("b"));
   return Number.isInteger(a) && Number.isInteger(b) && a > 0 && b > 0 ? { a, b } : null;
 }
+/** The leaderboard of a dataset version, ranked by ``metric`` (the server's default when absent). */
+export const leaderboardHref = (datasetVersion: number, metric?: string) =>
+  `#/leaderboard?dv=${datasetVersion}${metric ? `&metric=${encodeURIComponent(metric)}` : ""}`;
+/** The data-quality page of an evaluation. */
+export const qualityHref = (id: number) => hashOf(`/evaluations/${id}/quality`);
 export const whatIfHref = (versionId: number) => hashOf(`/models/${versionId}/what-if`);
 
 /** A patch applied to a view: `undefined` fields are removed. */
