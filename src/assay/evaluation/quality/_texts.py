@@ -22,6 +22,7 @@ __all__ = [
     "TEXT_PROPERTIES",
     "minhash_signatures",
     "near_duplicates_texts",
+    "oov_share",
     "text_leakage",
     "text_properties",
     "tokenize",
@@ -90,10 +91,7 @@ def text_properties(
     length = np.array([np.nan if t is None else len(t) for t in items], dtype=np.float64)
     n_tok = np.array([np.nan if t is None else len(k) for t, k in zip(items, tokens, strict=True)],
                      dtype=np.float64)  # fmt: skip
-    oov = np.full(n, np.nan)
-    for i, toks in enumerate(tokens):
-        if toks:
-            oov[i] = sum(tok not in vocab for tok in toks) / len(toks)
+    oov = _oov(tokens, vocab)
     signatures = minhash_signatures(items, seed=seed)
     present = np.array([t is not None for t in items], dtype=bool)
     uniq = _uniqueness(signatures, present)
@@ -107,6 +105,24 @@ def text_properties(
         notes=[f"{missing} of {n} samples have no text"] if missing else [],
         extra={"minhash": signatures, "has_text": present},
     )
+
+
+def _oov(tokens: list[list[str]], vocab: set[str]) -> np.ndarray:
+    oov = np.full(len(tokens), np.nan)
+    for i, toks in enumerate(tokens):
+        if toks:
+            oov[i] = sum(tok not in vocab for tok in toks) / len(toks)
+    return oov
+
+
+def oov_share(texts: Sequence[str | None], vocabulary: Iterable[str]) -> np.ndarray:
+    """Per text, the share of its tokens not in ``vocabulary`` (NaN without tokens).
+
+    >>> oov_share(["a b", "c", None], {"a"}).tolist()
+    [0.5, 1.0, nan]
+    """
+    items = _check_texts(texts)
+    return _oov([tokenize(t) if t is not None else [] for t in items], set(vocabulary))
 
 
 def vocabulary_of(texts: Iterable[str | None]) -> set[str]:
