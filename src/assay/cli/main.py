@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from assay.cli import analyze as analyze_cli
 from assay.cli import models as models_cli
 from assay.cli.errors import handle_errors
 from assay.cli.models import (
@@ -824,6 +825,7 @@ models_app = typer.Typer(
 models_app.command("add", cls=Command)(models_cli.add)
 models_app.command("list", cls=Command)(models_cli.list_models)
 app.add_typer(models_app, name="models")
+app.command("analyze", cls=Command)(analyze_cli.analyze)
 
 
 def main() -> None:  # pragma: no cover - console entry point
