@@ -28,6 +28,7 @@ from assay.server.config import Limits, ServerConfig
 from assay.server.frontend import mount_static
 from assay.server.jobs import JobFinished, JobRunner, JobTarget, QueueFull, evaluate_job
 from assay.server.paths import resolve_roots
+from assay.server.quality_runs import QualityRuns
 from assay.server.responses import FastJSONResponse
 from assay.server.routers import (
     compare,
@@ -37,6 +38,7 @@ from assay.server.routers import (
     jobs,
     models,
     predict,
+    quality,
     samples,
     views,
 )
@@ -117,8 +119,10 @@ def create_app(
     app.state.jobs.recover()  # model jobs a stopped server left resume; files jobs fail
 
     app.state.compare_memo = LRU(8)  # comparisons, each a few hundred KB at most
+    app.state.quality = QualityRuns(workspace)  # data-quality analyses, in the background
     for router in (health, evaluations, views, samples, datasets, models, predict, jobs, compare):
         app.include_router(router.router, prefix="/api")
+    app.include_router(quality.router, prefix="/api")
     app.include_router(session_router, prefix="/api")
     _add_error_handlers(app)
     _document_problems(app)
