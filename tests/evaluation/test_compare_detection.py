@@ -104,3 +104,19 @@ def test_other_images_or_tasks_are_refused(pair, tmp_path: Path) -> None:
     c = ClassificationResults(y, np.array([[0.9, 0.1], [0.2, 0.8]]), classes=["x", "y"])
     with pytest.raises(InputError, match="one task"):
         compare(a, c)
+
+
+def test_the_quick_answer_and_another_point_reuse_the_replicates(pair) -> None:
+    a = evaluate_detections(pair[0], pair[1])
+    b = evaluate_detections(pair[0], pair[2])
+    quick = compare(a, b, at_a=AT, at_b=AT, intervals=False)
+    full = compare(a, b, at_a=AT, at_b=AT, n=100)
+    assert quick["n_resamples"] == 0 and full["n_resamples"] == 100
+    for q, f in zip(quick["metrics"], full["metrics"], strict=True):
+        assert q["delta"] == f["delta"] and q["low"] is None and q["p_value"] is None
+    assert quick["verdicts"][0].startswith("B − A on mAP (.50:.95): -")
+    other = OperatingPoint(iou=0.5, score=0.6)
+    moved = compare(a, b, at_a=other, at_b=other, n=100)
+    assert [r["delta"] for r in moved["per_iou"]] == [r["delta"] for r in full["per_iou"]]
+    assert _row(moved, "AP")["low"] == _row(full, "AP")["low"]  # AP does not move with the point
+    assert _row(moved, "precision")["a"] != _row(full, "precision")["a"]

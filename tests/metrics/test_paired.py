@@ -20,6 +20,13 @@ def test_mcnemar_exact_equals_statsmodels(b: int, c: int) -> None:
     assert mcnemar_exact(b, c) == pytest.approx(expected, rel=1e-9, abs=1e-300)
 
 
+@given(st.integers(0, 6_000), st.integers(0, 6_000))
+@settings(max_examples=60, deadline=None)
+def test_mcnemar_in_log_space_equals_statsmodels(b: int, c: int) -> None:
+    expected = mcnemar([[0, b], [c, 0]], exact=True).pvalue
+    assert mcnemar_exact(b, c) == pytest.approx(expected, rel=1e-7, abs=1e-300)
+
+
 def test_mcnemar_large_counts_and_bad_input() -> None:
     expected = mcnemar([[0, 20_500], [21_000, 0]], exact=True).pvalue
     assert mcnemar_exact(20_500, 21_000) == pytest.approx(expected, rel=1e-6)

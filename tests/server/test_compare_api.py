@@ -130,3 +130,20 @@ def test_leaderboard_ranks_a_dataset_versions_evaluations(client: TestClient) ->
 def test_detection_leaderboard(detection_client: TestClient) -> None:
     data = get_json(detection_client, "/api/leaderboard?dataset_version=1&resamples=50")
     assert data["task"] == "detection" and [r["name"] for r in data["rows"]] == ["all", "fewer"]
+
+
+def test_compare_at_other_thresholds_and_the_quick_answer(client: TestClient) -> None:
+    quick = get_json(client, "/api/compare?a=1&b=2&threshold_a=0.7&threshold_b=0.7&intervals=false")
+    assert quick["thresholds"] == {"a": 0.7, "b": 0.7} and quick["n_resamples"] == 0
+    accuracy = next(m for m in quick["metrics"] if m["metric"] == "accuracy")
+    assert accuracy["low"] is None and accuracy["p_value"] is not None  # McNemar needs no bootstrap
+    f1 = next(m for m in quick["metrics"] if m["metric"] == "macro_f1")
+    assert f1["delta"] is not None and f1["p_value"] is None
+    full = get_json(client, "/api/compare?a=1&b=2&threshold_a=0.7&threshold_b=0.7&resamples=100")
+    assert (
+        next(m for m in full["metrics"] if m["metric"] == "accuracy")["delta"] == accuracy["delta"]
+    )
+    assert full["n_resamples"] == 100 and full["metrics"][0]["low"] is not None
+    get_error(client, "/api/compare?a=1&b=2&threshold_a=1.5")
+    get_error(client, "/api/compare?a=1&b=2&score_a=inf")
+    get_error(client, "/api/compare?a=1&b=2&iou=0.2")

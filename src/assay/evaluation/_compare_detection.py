@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -100,6 +101,21 @@ def image_weights(n_images: int, n: int, seed: int) -> np.ndarray:
     return weights
 
 
+def cached_replicate_ap(r: DetectionResults, weights: np.ndarray, key: Any) -> np.ndarray:
+    """:func:`replicate_ap` of an evaluation on the resamples ``weights`` (named by ``key``),
+    kept on it: AP does not depend on the operating point, so a comparison at another IoU or
+    confidence re-uses it."""
+    cache: OrderedDict[Any, np.ndarray] = r.__dict__.setdefault("_replicate_ap", OrderedDict())
+    hit = cache.get(key)
+    if hit is None:
+        hit = cache[key] = replicate_ap(
+            r._m, r.gt.labels, r.gt.image, r.dt.image, weights, len(r.classes)
+        )
+        while len(cache) > 2:
+            cache.popitem(last=False)
+    return hit
+
+
 def image_counts(r: DetectionResults, p: OperatingPoint) -> np.ndarray:
     """(3, n_images): TP, FP and FN of each image at the point."""
     return np.stack([np.asarray(x, np.float64) for x in r._at(p).per_image()])
@@ -126,7 +142,7 @@ def replicates(rep: np.ndarray, counts: np.ndarray, weights: np.ndarray) -> dict
     tp, fp, fn = summed[:, 0], summed[:, 1], summed[:, 2]
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
-            "AP": _nanmean(rep.reshape(n, -1), axis=1),
+            "AP": _nanmean(rep.reshape(n, rep.shape[1] * rep.shape[2]), axis=1),
             "AP50": _nanmean(rep[:, T50], axis=1),
             "AP75": _nanmean(rep[:, T75], axis=1),
             "precision": np.where(tp + fp > 0, tp / (tp + fp), np.nan),
@@ -145,8 +161,10 @@ def compare_detection(
     seed: int = 0,
     level: float = 0.95,
     top: int = 20,
+    intervals: bool = True,
 ) -> dict[str, Any]:
-    """B against A on the same images, each at its own (IoU, confidence). Returns {task,
+    """B against A on the same images, each at its own (IoU, confidence); ``intervals=False``
+    skips the bootstrap (intervals and p-values None, ``n_resamples`` 0). Returns {task,
     n_samples, classes, points, n_resamples, level, metrics (rows as for classification),
     per_class: [{label, n, ap_a, ap_b, ap_delta, low, high, p_value, p_holm, significant,
     ap50_a, ap50_b, ap75_a, ap75_b}], per_iou: [{iou, a, b, delta, low, high}], images: {better,
@@ -159,9 +177,11 @@ def compare_detection(
     n_img, k = a.n_samples, len(a.classes)
     ap_a, ap_b = ap_table(a), ap_table(b)
 
-    weights = image_weights(n_img, n, seed)
-    rep_a = replicate_ap(a._m, a.gt.labels, a.gt.image, a.dt.image, weights, k)
-    rep_b = replicate_ap(b._m, b.gt.labels, b.gt.image, b.dt.image, weights, k)
+    weights = image_weights(n_img, n if intervals else 0, seed)
+    rep_a, rep_b = (
+        cached_replicate_ap(a, weights, (len(weights), seed)),
+        cached_replicate_ap(b, weights, (len(weights), seed)),
+    )
 
     counts_a, counts_b = image_counts(a, pa), image_counts(b, pb)
 
@@ -179,8 +199,9 @@ def compare_detection(
         if math.isfinite(va) and math.isfinite(vb):
             d = vb - va
             lo, hi, p = bootstrap_delta(rb[key] - ra[key], d, level=level)
-            if math.isfinite(lo):
-                row.update(delta=d, low=lo, high=hi, p_value=p, test="bootstrap over images",
+            if math.isfinite(lo) or not intervals:
+                row.update(delta=d, low=_f(lo), high=_f(hi), p_value=_f(p),
+                           test="bootstrap over images" if intervals else None,
                            significant=bool(p < 1 - level))  # fmt: skip
         metrics.append(row)
 
@@ -245,7 +266,7 @@ def compare_detection(
             "a": {"iou": pa.iou, "score": pa.score},
             "b": {"iou": pb.iou, "score": pb.score},
         },
-        "n_resamples": int(n),
+        "n_resamples": int(n) if intervals else 0,
         "level": level,
         "metrics": metrics,
         "verdicts": [verdict(r, level) for r in metrics if r["metric"] in ("AP", "AP50", "f1")],

@@ -21,6 +21,8 @@ saying so. Every answer carries ``task``.
 from __future__ import annotations
 
 import math
+import warnings
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -56,10 +58,12 @@ def compare(
     seed: int = 0,
     level: float = 0.95,
     top: int = 20,
+    intervals: bool = True,
 ) -> dict[str, Any]:
     """B against A, whatever the task (both must share it): :func:`compare_classification` or
     :func:`assay.evaluation._compare_detection.compare_detection`. ``n`` resamples (default 1000
-    for classification, 200 for detection, where each resample re-accumulates AP)."""
+    for classification, 200 for detection, where each resample re-accumulates AP);
+    ``intervals=False``: no bootstrap (intervals and bootstrap p-values None)."""
     from assay.evaluation._compare_detection import compare_detection
     from assay.evaluation.detection import DetectionResults
 
@@ -69,11 +73,13 @@ def compare(
                 f"evaluation A is {a.task} and B is {b.task}: compare evaluations of one task"
             )
         return compare_detection(
-            a, b, at_a=at_a, at_b=at_b, n=n or 200, seed=seed, level=level, top=top
-        )
+            a, b, at_a=at_a, at_b=at_b, n=n or 200, seed=seed, level=level, top=top,
+            intervals=intervals,
+        )  # fmt: skip
     return compare_classification(
-        a, b, at_a=at_a, at_b=at_b, n=n or 1000, seed=seed, level=level, top=top
-    )
+        a, b, at_a=at_a, at_b=at_b, n=n or 1000, seed=seed, level=level, top=top,
+        intervals=intervals,
+    )  # fmt: skip
 
 
 def _aligned(a: Results, b: Results) -> tuple[np.ndarray, np.ndarray]:
@@ -120,11 +126,79 @@ def _aligned(a: Results, b: Results) -> tuple[np.ndarray, np.ndarray]:
     return rows, cols
 
 
-def _predictions(y_score: np.ndarray, t: float) -> np.ndarray:
-    """The class each row predicts at threshold ``t`` (argmax kept when its score >= t), -1 none."""
-    top = y_score.argmax(axis=1)
-    best = y_score[np.arange(len(top)), top]
-    return np.where(best >= y_score.dtype.type(t), top, -1)
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _aligned_results(
+    a: Results, b: Results
+) -> tuple[np.ndarray, np.ndarray, ClassificationResults]:
+    """(rows, cols, B in A's sample and class order): B itself when already in that order, else
+    a re-built evaluation kept on B for the next comparison with A (with A, so A's id cannot be
+    reused while it is kept)."""
+    rows, cols = _aligned(a, b)
+    assert isinstance(a, ClassificationResults) and isinstance(b, ClassificationResults)
+    if np.array_equal(rows, np.arange(len(rows))) and np.array_equal(cols, np.arange(len(cols))):
+        return rows, cols, b
+    cache: OrderedDict[Any, Any] = b.__dict__.setdefault("_aligned_to", OrderedDict())
+    hit = cache.get(id(a))
+    if hit is None:
+        aligned = ClassificationResults(
+            a.y_true, b.y_score[rows][:, cols], classes=a.classes, threshold=b.threshold,
+            sample_ids=a.sample_ids,
+        )  # fmt: skip
+        hit = cache[id(a)] = (a, aligned)
+        while len(cache) > 2:
+            cache.popitem(last=False)
+    return rows, cols, hit[1]
+
+
+def _ranking_replicates(
+    owner: ClassificationResults,
+    base: ClassificationResults,
+    score: np.ndarray,
+    idx: np.ndarray,
+    key: tuple[int, int, int],
+) -> dict[str, np.ndarray]:
+    """The threshold-free replicates (macro ROC AUC and AP) of ``score`` (``owner``'s scores in
+    ``base``'s sample and class order) on the resamples ``idx``; kept on ``owner`` for the next
+    comparison with ``base`` on the same resamples (another threshold costs only the counts).
+    ``base`` itself is kept with them, so its id cannot be reused while they are."""
+    cache: OrderedDict[Any, Any] = owner.__dict__.setdefault("_ranking_reps", OrderedDict())
+    full = (*key, id(base))
+    hit = cache.get(full)
+    if hit is not None:
+        cache.move_to_end(full)
+        return dict(hit[1])
+    from assay.metrics.bootstrap import replicate_auc_ap
+
+    y = base.y_true
+    n_pos = np.bincount(
+        (np.arange(idx.shape[0])[:, None] * len(base.classes) + y[idx]).ravel(),
+        minlength=idx.shape[0] * len(base.classes),
+    ).reshape(idx.shape[0], len(base.classes))
+    auc, ap = replicate_auc_ap(idx, y, score, n_pos)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = {
+            "roc_auc_macro": np.nanmean(auc, axis=1),
+            "average_precision_macro": np.nanmean(ap, axis=1),
+        }
+    cache[full] = (base, out)
+    while len(cache) > 4:
+        cache.popitem(last=False)
+    return dict(out)
+
+
+def _predictions(r: ClassificationResults | np.ndarray, t: float) -> np.ndarray:
+    """The class each row predicts at threshold ``t`` (argmax kept when its score >= t), -1 none;
+    from a single-label evaluation's precomputed top class and score, or from a score array."""
+    if isinstance(r, ClassificationResults):
+        top, best, dtype = r._pred, r._top, r.y_score.dtype
+    else:
+        top = r.argmax(axis=1)
+        best, dtype = r[np.arange(len(top)), top], r.dtype
+    return np.where(best >= dtype.type(t), top, -1)
 
 
 def _fmt_delta(key: str, d: float) -> str:
@@ -147,11 +221,15 @@ def verdict(row: dict[str, Any], level: float = 0.95) -> str:
     """One sentence for a metric row: B significantly better or worse than A (the difference is
     always B - A), or no significant difference."""
     words, key, d, p = row["label"], row["metric"], row["delta"], row["p_value"]
-    if d is None or p is None or not math.isfinite(d):
+    if d is None or not math.isfinite(d):
         return f"{words}: not defined for both models"
+    if p is None:
+        return f"B − A on {words}: {_fmt_delta(key, d)} (not tested yet)"
     if p >= 1 - level:
         return f"No significant difference on {words} ({_fmt_delta(key, d)}, {_p_text(p)})"
     better = "better" if (d > 0) == row["higher_is_better"] else "worse"
+    if row["low"] is None or row["high"] is None:
+        return f"B is {better} on {words}: {_fmt_delta(key, d)}, {_p_text(p)}"
     ci = _fmt_ci(key, row["low"], row["high"])
     return (
         f"B is {better} on {words}: {_fmt_delta(key, d)}, {round(level * 100)}% CI {ci}, "
@@ -169,46 +247,39 @@ def compare_classification(
     seed: int = 0,
     level: float = 0.95,
     top: int = 20,
+    intervals: bool = True,
 ) -> dict[str, Any]:
     """A against B on the same samples (B aligned to A's samples and classes), each at its own
     operating point (default: its stored threshold). See the module docstring for the tests.
+    ``intervals=False`` skips the bootstrap (a quick answer at a new threshold): intervals and
+    bootstrap p-values are None, and ``n_resamples`` 0; McNemar's tests (accuracy, per class)
+    and Holm's correction stay.
 
     Returns {metrics: rows with a, b, delta, low, high, p_value, significant, higher_is_better;
     verdicts; per_class: rows with recall / F1 / AP of both, the recall difference, its interval,
     McNemar p and Holm-adjusted p; disagreements: counts and the samples that changed most;
     confusion: both matrices and B - A; n_resamples, level, thresholds}."""
-    rows, cols = _aligned(a, b)
+    rows, cols, aligned_b = _aligned_results(a, b)
     assert isinstance(a, ClassificationResults) and isinstance(b, ClassificationResults)
-    identity = np.array_equal(rows, np.arange(len(rows)))
-    score_b = (
-        b.y_score
-        if identity and np.array_equal(cols, np.arange(len(cols)))
-        else (b.y_score[rows][:, cols])
-    )
+    score_b = aligned_b.y_score
     y = a.y_true
     ta, tb = a.point(at_a).threshold, b.point(at_b).threshold
     assert ta is not None and tb is not None
     sa = a.summary(OperatingPoint(threshold=ta))
-    same_order = np.array_equal(rows, np.arange(len(rows))) and np.array_equal(
-        cols, np.arange(len(cols))
-    )
-    aligned_b = (
-        b
-        if same_order
-        else ClassificationResults(
-            y, score_b, classes=a.classes, threshold=tb, sample_ids=a.sample_ids
-        )
-    )
     sb = aligned_b.summary(OperatingPoint(threshold=tb))
 
-    idx = bootstrap_indices(
-        len(y), n, seed=seed, cap=max(1_000, min(20_000, 2_000_000 // len(a.classes)))
-    )
-    scale = math.sqrt(idx.shape[1] / len(y))
-    reps_a = classification_replicates(idx, y, a.y_score, ta)
-    reps_b = classification_replicates(idx, y, score_b, tb)
+    cap = max(1_000, min(20_000, 2_000_000 // len(a.classes)))
+    idx = bootstrap_indices(len(y), n, seed=seed, cap=cap) if intervals else None
+    scale = math.sqrt(cap / len(y)) if len(y) > cap else 1.0
+    reps_a: dict[str, np.ndarray] = {}
+    reps_b: dict[str, np.ndarray] = {}
+    if idx is not None:
+        reps_a = classification_replicates(idx, y, a.y_score, ta, ranking=False)
+        reps_b = classification_replicates(idx, y, score_b, tb, ranking=False)
+        reps_a.update(_ranking_replicates(a, a, a.y_score, idx, (seed, n, cap)))
+        reps_b.update(_ranking_replicates(b, a, score_b, idx, (seed, n, cap)))
 
-    pred_a, pred_b = _predictions(a.y_score, ta), _predictions(score_b, tb)
+    pred_a, pred_b = _predictions(a, ta), _predictions(aligned_b, tb)
     right_a, right_b = pred_a == y, pred_b == y
     fixed, broken = ~right_a & right_b, right_a & ~right_b
 
@@ -218,15 +289,19 @@ def compare_classification(
         row: dict[str, Any] = {"metric": key, "label": words, "higher_is_better": higher,
                                "a": va, "b": vb, "delta": None, "low": None, "high": None,
                                "p_value": None, "test": None, "significant": False}  # fmt: skip
-        if va is not None and vb is not None and key in reps_a:
+        if va is not None and vb is not None:
             d = float(vb) - float(va)
-            lo, hi, p = bootstrap_delta(reps_b[key] - reps_a[key], d, scale=scale, level=level)
-            test = "paired bootstrap"
+            lo = hi = p = math.nan
+            test: str | None = None
+            if key in reps_a:
+                lo, hi, p = bootstrap_delta(reps_b[key] - reps_a[key], d, scale=scale,
+                                            level=level)  # fmt: skip
+                test = "paired bootstrap" if math.isfinite(lo) else None
             if key == "accuracy":
                 p, test = mcnemar_exact(int(broken.sum()), int(fixed.sum())), "McNemar exact"
-            if math.isfinite(lo):
-                row.update(delta=d, low=lo, high=hi, p_value=p, test=test,
-                           significant=bool(p < 1 - level))  # fmt: skip
+            if math.isfinite(d) and (idx is None or math.isfinite(lo)):
+                row.update(delta=d, low=_finite(lo), high=_finite(hi), p_value=_finite(p),
+                           test=test, significant=bool(p < 1 - level))  # fmt: skip
         metrics.append(row)
 
     per_class = _per_class(a, aligned_b, ta, tb, idx, y, right_a, right_b, scale, level)
@@ -247,7 +322,12 @@ def compare_classification(
 
     def most(mask: np.ndarray) -> list[dict[str, Any]]:
         where = np.flatnonzero(mask)
-        order = where[np.argsort(-np.abs(move[where]), kind="stable")][:top]
+        size = np.abs(move[where])
+        if len(where) > top:  # the top few by size, then in order (ties: the first rows)
+            cut = np.partition(size, len(size) - top)[len(size) - top]
+            keep = size >= cut
+            where, size = where[keep], size[keep]
+        order = where[np.argsort(-size, kind="stable")][:top]
         return [sample(int(i)) for i in order]
 
     conf_a = a.confusion(OperatingPoint(threshold=ta))
@@ -257,7 +337,7 @@ def compare_classification(
         "n_samples": int(len(y)),
         "classes": list(a.classes),
         "thresholds": {"a": ta, "b": tb},
-        "n_resamples": int(n),
+        "n_resamples": int(n) if intervals else 0,
         "level": level,
         "metrics": metrics,
         "verdicts": [
@@ -292,7 +372,7 @@ def _per_class(
     b: ClassificationResults,
     ta: float,
     tb: float,
-    idx: np.ndarray,
+    idx: np.ndarray | None,
     y: np.ndarray,
     right_a: np.ndarray,
     right_b: np.ndarray,
@@ -301,14 +381,17 @@ def _per_class(
 ) -> list[dict[str, Any]]:
     C = len(a.classes)
     diff = right_b.astype(np.float64) - right_a.astype(np.float64)
-    reps = class_recall_replicates(idx, y, diff, C)
+    reps = None if idx is None else class_recall_replicates(idx, y, diff, C)
     rows_a = {r["label"]: r for r in a.per_class(OperatingPoint(threshold=ta))["items"]}
     rows_b = {r["label"]: r for r in b.per_class(OperatingPoint(threshold=tb))["items"]}
+    count = np.bincount(y, minlength=C)
+    moved = np.bincount(y, weights=diff, minlength=C)
+    lost = np.bincount(y[right_a & ~right_b], minlength=C)
+    won = np.bincount(y[~right_a & right_b], minlength=C)
     out, pvals = [], []
     for k, name in enumerate(a.classes):
-        mine = y == k
         ra, rb = rows_a[name], rows_b[name]
-        row: dict[str, Any] = {"label": name, "n": int(mine.sum()),
+        row: dict[str, Any] = {"label": name, "n": int(count[k]),
                                "recall_a": ra.get("recall"), "recall_b": rb.get("recall"),
                                "f1_a": ra.get("f1"), "f1_b": rb.get("f1"),
                                "ap_a": ra.get("average_precision"),
@@ -316,13 +399,13 @@ def _per_class(
                                "recall_delta": None, "low": None, "high": None,
                                "p_value": None, "p_holm": None, "significant": False}  # fmt: skip
         p = math.nan
-        if mine.any():
-            d = float(diff[mine].mean())
-            lo, hi, _ = bootstrap_delta(reps[:, k], d, scale=scale, level=level)
-            p = mcnemar_exact(int((right_a & ~right_b & mine).sum()),
-                              int((~right_a & right_b & mine).sum()))  # fmt: skip
-            row.update(recall_delta=d, low=None if math.isnan(lo) else lo,
-                       high=None if math.isnan(hi) else hi, p_value=p)  # fmt: skip
+        if count[k]:
+            d = float(moved[k] / count[k])
+            lo = hi = math.nan
+            if reps is not None:
+                lo, hi, _ = bootstrap_delta(reps[:, k], d, scale=scale, level=level)
+            p = mcnemar_exact(int(lost[k]), int(won[k]))
+            row.update(recall_delta=d, low=_finite(lo), high=_finite(hi), p_value=p)
         pvals.append(p)
         out.append(row)
     for row, adjusted in zip(out, holm(pvals), strict=True):

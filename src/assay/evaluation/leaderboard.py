@@ -23,6 +23,7 @@ from assay.errors import InputError, ParameterError
 from assay.evaluation._compare_detection import (
     DETECTION_METRICS,
     ap_table,
+    cached_replicate_ap,
     headline,
     image_counts,
     image_weights,
@@ -33,7 +34,6 @@ from assay.evaluation.compare import METRICS, _aligned, _predictions
 from assay.evaluation.detection import DetectionResults
 from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.bootstrap import classification_replicates
-from assay.metrics.detection.protocols import replicate_ap
 from assay.metrics.paired import bootstrap_delta, holm, mcnemar_exact
 from assay.metrics.stats import bootstrap_indices
 
@@ -175,7 +175,7 @@ def _classification(
         values.append(math.nan if v is None else float(v))
         rep = classification_replicates(idx, y, score, t).get(metric)
         reps.append(np.full(n, np.nan) if rep is None else np.asarray(rep, np.float64))
-        correct.append(_predictions(score, t) == y)
+        correct.append(_predictions(aligned, t) == y)
     return values, reps, correct, n, scale
 
 
@@ -193,6 +193,6 @@ def _detection(
         _check_same_images(first, r)
         counts = image_counts(r, r.point(at))
         values.append(headline(ap_table(r), counts)[metric])
-        rep = replicate_ap(r._m, r.gt.labels, r.gt.image, r.dt.image, weights, len(r.classes))
+        rep = cached_replicate_ap(r, weights, (n, seed))
         reps.append(replicates(rep, counts, weights)[metric])
     return values, reps, None, n

@@ -241,6 +241,7 @@ def classification_replicates(
     *,
     multilabel: bool = False,
     bins: int = 15,
+    ranking: bool = True,
 ) -> dict[str, np.ndarray]:
     """Every summary metric of every replicate ``(y_true[idx[b]], y_score[idx[b]])``: a dict of
     (B,) arrays keyed as the results' summary, NaN where undefined.
@@ -249,7 +250,9 @@ def classification_replicates(
     top1_accuracy, macro / micro / weighted precision, recall, F1, roc_auc_macro,
     average_precision_macro, log_loss, brier, ece (top-1 confidence). Multi-label: accuracy
     (subset), hamming_loss, the averages, AUC / AP, log_loss (mean binary cross entropy), brier
-    and ece over all cells. Scores are compared in their own dtype.
+    and ece over all cells. Scores are compared in their own dtype. ``ranking=False`` leaves out
+    roc_auc_macro and average_precision_macro (threshold-free, and most of the cost), for a
+    caller that keeps them from an earlier call.
 
     >>> y, s = np.array([0, 1, 1]), np.array([[.9, .1], [.3, .7], [.6, .4]])
     >>> r = classification_replicates(np.array([[0, 1, 2], [1, 1, 2]]), y, s, 0.5)
@@ -327,9 +330,10 @@ def classification_replicates(
         out["top1_accuracy"] = mean[:, 1]
     nll, brier, ece = mean[:, 2], mean[:, 3], _ece(cnt, csum, asum)
     out.update(averages_batch(tp, npred, ntrue))
-    auc, ap = replicate_auc_ap(idx, y, y_score, ntrue, multilabel=multilabel)
-    out["roc_auc_macro"] = _row_nanmean(auc)
-    out["average_precision_macro"] = _row_nanmean(ap)
+    if ranking:  # the threshold-free ROC AUC and AP, the costly part (without: left out)
+        auc, ap = replicate_auc_ap(idx, y, y_score, ntrue, multilabel=multilabel)
+        out["roc_auc_macro"] = _row_nanmean(auc)
+        out["average_precision_macro"] = _row_nanmean(ap)
     out["log_loss"] = nll
     out["brier"] = brier
     out["ece"] = ece

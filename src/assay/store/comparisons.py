@@ -9,10 +9,19 @@ from assay.store.workspace import Workspace
 
 
 def compare_stored(
-    ws: Workspace, a_id: int, b_id: int, *, n: int | None = None, seed: int = 0
+    ws: Workspace,
+    a_id: int,
+    b_id: int,
+    *,
+    n: int | None = None,
+    seed: int = 0,
+    at_a: dict[str, float | None] | None = None,
+    at_b: dict[str, float | None] | None = None,
+    intervals: bool = True,
 ) -> dict[str, Any]:
     """Compare two stored evaluations at their stored operating points (threshold; IoU and
-    confidence for detection); they must share a dataset version."""
+    confidence for detection), or at the fields ``at_a`` / ``at_b`` give instead; they must
+    share a dataset version. ``intervals=False``: the quick answer without the bootstrap."""
     from assay.errors import InputError
     from assay.evaluation.compare import compare
 
@@ -31,12 +40,17 @@ def compare_stored(
     out = compare(
         ws.load_results(a_id),
         ws.load_results(b_id),
-        at_a=stored_point(ra.params),
-        at_b=stored_point(rb.params),
+        at_a=stored_point({**(ra.params or {}), **_given(at_a)}),
+        at_b=stored_point({**(rb.params or {}), **_given(at_b)}),
+        intervals=intervals,
         n=n,
         seed=seed,
     )
     return {"a": {"id": a_id, "name": ra.name}, "b": {"id": b_id, "name": rb.name}, **out}
+
+
+def _given(at: dict[str, float | None] | None) -> dict[str, float]:
+    return {k: v for k, v in (at or {}).items() if v is not None}
 
 
 def stored_point(params: dict[str, Any] | None) -> Any:

@@ -25,18 +25,34 @@ def compare(
         int | None,
         Query(ge=50, le=2000, description="default 1000; 200 for detection"),
     ] = None,
+    threshold_a: Annotated[float | None, Query(ge=0, le=1)] = None,
+    threshold_b: Annotated[float | None, Query(ge=0, le=1)] = None,
+    iou: Annotated[float | None, Query(ge=0.5, le=0.95, description="detection, both")] = None,
+    score_a: Annotated[float | None, Query(allow_inf_nan=False, ge=-1e9, le=1e9)] = None,
+    score_b: Annotated[float | None, Query(allow_inf_nan=False, ge=-1e9, le=1e9)] = None,
+    intervals: Annotated[
+        bool, Query(description="false: the quick answer, without the bootstrap")
+    ] = True,
 ) -> FastJSONResponse:
     """Evaluation B against A on the same dataset version: metric differences with paired
     bootstrap intervals and p-values (McNemar's exact test for accuracy), verdicts, per-class
     recall with Holm's correction, the samples B fixed or broke, and both confusion matrices with
     their difference; for detection, AP per class and per IoU (bootstrap over images) and the
     images whose TP / FP / FN changed. 422 for evaluations of other data or tasks (multi-label
-    is not compared yet). Answers are kept (a bounded cache) per (a, b, resamples)."""
+    is not compared yet). Each evaluation is taken at its stored operating point unless
+    ``threshold_a`` / ``threshold_b`` (classification) or ``iou``, ``score_a``, ``score_b``
+    (detection) say otherwise; ``intervals=false`` answers at once without the bootstrap (the
+    page asks for it first when a slider moves, then for the intervals). Answers are kept (a
+    bounded cache)."""
+    at_a = {"threshold": threshold_a, "iou": iou, "score": score_a}
+    at_b = {"threshold": threshold_b, "iou": iou, "score": score_b}
     memo = request.app.state.compare_memo
-    key = (a, b, resamples)
+    key = (a, b, resamples, intervals, *at_a.values(), *at_b.values())
     answer: dict[str, Any] | None = memo.get(key)
     if answer is None:
-        answer = compare_stored(workspace, a, b, n=resamples, seed=0)
+        answer = compare_stored(
+            workspace, a, b, n=resamples, seed=0, at_a=at_a, at_b=at_b, intervals=intervals
+        )
         memo[key] = answer
     return FastJSONResponse(answer)
 
