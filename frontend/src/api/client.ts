@@ -181,4 +181,24 @@ export const api = {
     unwrap<T>(
       client.GET("/api/evaluations/{evaluation_id}/samples/{index}", { params: { path: { evaluation_id: id, index }, query: q({ ...p }) }, signal }),
     ),
+
+  // ---- data quality (types in ./quality.ts): the analysis runs in the background, 202 until ready
+  quality: (id: number, p: { train?: number; retry?: boolean }, signal?: AbortSignal) =>
+    unwrap<Schemas["QualityReady"] | Schemas["QualityRunning"] | Schemas["QualityFailed"]>(
+      client.GET("/api/evaluations/{evaluation_id}/quality", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal }),
+    ),
+  qualityBins: (id: number, p: QueryOf<"/api/evaluations/{evaluation_id}/quality/bins">, signal?: AbortSignal) =>
+    unwrap<Schemas["PropertyBins"]>(client.GET("/api/evaluations/{evaluation_id}/quality/bins", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
+  // `descending` is sent as it is (q() would drop a false)
+  qualityExplore: (id: number, p: QueryOf<"/api/evaluations/{evaluation_id}/quality/explore">, signal?: AbortSignal) =>
+    unwrap<Schemas["ExplorePage"]>(
+      client.GET("/api/evaluations/{evaluation_id}/quality/explore", {
+        params: { path: { evaluation_id: id }, query: { ...q({ ...p }), descending: p.descending ?? true } },
+        signal,
+      }),
+    ),
+  qualityLabelIssues: (id: number, p: { offset?: number; limit?: number }, signal?: AbortSignal) =>
+    unwrap<Schemas["LabelIssuesPage"]>(
+      client.GET("/api/evaluations/{evaluation_id}/quality/label-issues", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal }),
+    ),
 };

@@ -1,6 +1,7 @@
 import type { EvaluationDetail } from "../api/client";
 import { fmtDate, taskLabel, versionText } from "../format";
 import { WhatIfLink } from "./WhatIfLink";
+import { qualityHref } from "../routes";
 
 export function EvalHeader({ ev }: { ev: EvaluationDetail }) {
   return (
@@ -16,6 +17,11 @@ export function EvalHeader({ ev }: { ev: EvaluationDetail }) {
         </p>
       </div>
       <div className="page-head-side">
+        {ev.status === "done" && (
+          <a className="btn btn-sm" href={qualityHref(ev.id)} data-testid="quality-link" title="Which data properties go with the errors; duplicates; likely label errors">
+            Data quality
+          </a>
+        )}
         {ev.model && <WhatIfLink versionId={ev.model.version_id} />}
         <span className={`badge badge-${ev.status}`}>{ev.status}</span>
       </div>

@@ -1,0 +1,84 @@
+"""The data-quality page in the browser, on the demo's image evaluation: opened from the
+evaluation page's "Data quality" link, a progress bar or the report, the importance chart and
+table, the performance chart following the property picker, and an explorer sample opening the
+evaluation's sample view."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import SCREENS, settle
+
+pytestmark = pytest.mark.browser
+
+
+def test_quality_page_of_the_image_evaluation(page: Page, ids: dict[str, int]) -> None:
+    evaluation = ids["image"]
+    page.goto(f"/#/evaluations/{evaluation}")
+    page.get_by_test_id("quality-link").click()
+    assert page.url.endswith(f"#/evaluations/{evaluation}/quality")
+    report = page.locator("[data-testid=quality-page][data-status=ready]")
+    expect(report).to_be_visible(timeout=180_000)  # computing the properties the first time
+    expect(page.get_by_test_id("quality-title")).to_have_text("Data quality")
+    expect(page.get_by_test_id("quality-back")).to_contain_text("Handwritten digits")
+
+    # importance: a chart and a ranked table of the image properties
+    expect(page.get_by_test_id("importance-chart")).to_be_visible()
+    rows = page.get_by_test_id("importance-row")
+    expect(rows.first).to_be_visible()
+    names = rows.evaluate_all("rs => rs.map(r => r.dataset.property)")
+    assert {"brightness", "contrast", "sharpness", "uniqueness"} <= set(names)
+
+    # performance by property: the chart follows the picker
+    wrap = page.get_by_test_id("bins-chart-wrap")
+    expect(wrap).to_have_attribute("data-property", names[0])
+    other = next(n for n in ("contrast", "brightness") if n != names[0])
+    page.get_by_test_id("bins-property").select_option(other)
+    expect(wrap).to_have_attribute("data-property", other)
+    expect(page.get_by_test_id("bins-chart")).to_have_attribute(
+        "data-series", "samples|band-low|95% interval|Accuracy"
+    )
+    page.get_by_test_id("bins-class").select_option("3")
+    expect(wrap).to_have_attribute("data-label", "3")
+    expect(page.get_by_test_id("bins-chart")).to_have_attribute(
+        "data-series", "samples|band-low|95% interval|TPR (recall)"
+    )
+
+    # the explorer: the model's errors by the property, each opening the sample view
+    items = page.get_by_test_id("explore-item")
+    expect(items.first).to_be_visible()
+    outcomes = set(items.evaluate_all("xs => xs.map(x => x.dataset.outcome)"))
+    assert outcomes <= {"incorrect", "below_threshold"}, outcomes
+    expect(page.get_by_test_id("quality-duplicates")).to_be_visible()
+    expect(page.get_by_test_id("quality-label-issues")).to_be_visible()
+    settle(page)
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / "quality_image.png"), full_page=True)
+
+    index = items.first.get_attribute("data-index")
+    items.first.click()
+    expect(page.get_by_test_id("sample-view")).to_be_visible()
+    assert page.url.endswith(f"#/evaluations/{evaluation}?sample={index}")
+
+
+def test_quality_page_of_a_text_evaluation_and_a_missing_one(
+    page: Page, ids: dict[str, int]
+) -> None:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.goto(f"/#/evaluations/{ids['text']}/quality")
+    expect(page.locator("[data-testid=quality-page][data-status=ready]")).to_be_visible(
+        timeout=180_000
+    )
+    expect(page.get_by_test_id("quality-page")).to_contain_text(
+        "text sets have no image properties"
+    )
+    names = page.get_by_test_id("importance-row").evaluate_all(
+        "rs => rs.map(r => r.dataset.property)"
+    )
+    assert "oov_share" in names and "brightness" not in names
+    expect(page.get_by_test_id("explore-item").first).to_be_visible()
+    settle(page)
+    page.screenshot(path=str(SCREENS / "quality_text.png"), full_page=True)
+    page.goto("/#/evaluations/99999/quality")
+    expect(page.get_by_test_id("empty-state")).to_contain_text("Evaluation not found")
