@@ -3,6 +3,7 @@ in a temporary folder, then times ``image_properties`` on them.
 
     python benchmarks/analysis.py                 # 10,000 images, one thread per core
     python benchmarks/analysis.py -n 2000 --workers 1
+    python benchmarks/analysis.py --threads       # threads instead of forked processes
 
 The target: 10,000 images in under 60 s on 2 cores. Nothing is written outside the temporary
 folder, which is removed at the end.
@@ -45,11 +46,12 @@ def make_images(folder: Path, n: int, seed: int = 0) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=10_000, help="images (default 10,000)")
-    parser.add_argument("--workers", type=int, default=None, help="threads (default: per core)")
+    parser.add_argument("--workers", type=int, default=None, help="workers (default: per core)")
+    parser.add_argument("--threads", action="store_true", help="threads, never processes")
     args = parser.parse_args()
 
     from assay.evaluation.quality import image_properties
-    from assay.evaluation.quality._images import default_workers
+    from assay.evaluation.quality._images import PROCESSES_FROM, default_workers
 
     with tempfile.TemporaryDirectory(prefix="assay-bench-") as tmp:
         t0 = time.perf_counter()
@@ -58,12 +60,14 @@ def main() -> None:
         print(f"made {len(paths)} JPEGs in {made:.1f} s (not timed below)")
         workers = args.workers or default_workers()
         t0 = time.perf_counter()
-        table = image_properties(paths, workers=workers)
+        processes = False if args.threads else None
+        table = image_properties(paths, workers=workers, processes=processes)
         took = time.perf_counter() - t0
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(
         f"image_properties: {args.n} images in {took:.1f} s = {args.n / took:.0f} images/s "
-        f"({workers} threads, {cores} cores; unreadable {table.unreadable})"
+        f"({workers} {'threads' if args.threads or args.n < PROCESSES_FROM else 'processes'}, "
+        f"{cores} cores; unreadable {table.unreadable})"
     )
     target = 60.0 * args.n / 10_000
     print(f"target < {target:.0f} s: {'met' if took < target else 'NOT met'}")

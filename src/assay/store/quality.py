@@ -66,7 +66,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from assay.errors import InputError, ParameterError
+from assay.errors import InputError, NotFoundError, ParameterError
 from assay.evaluation.quality import (
     TEXT_PROPERTIES,
     box_properties,
@@ -200,6 +200,15 @@ def _column(table: pa.Table, name: str) -> list[Any] | None:
     return table.column(name).to_pylist() if name in table.column_names else None
 
 
+def _media(ws: Workspace, dataset_version_id: int, index: int) -> Any:
+    """The sample's media file if it is still inside the dataset's folder, else None (counted
+    as unreadable)."""
+    try:
+        return ws.media_path(dataset_version_id, index)
+    except NotFoundError:
+        return None
+
+
 def _compute(
     ws: Workspace, dataset_version_id: int, results: Results | None, progress: Progress | None
 ) -> DatasetProperties:
@@ -212,7 +221,7 @@ def _compute(
     notes: list[str] = []
     paths = _column(table, "path")
     if paths is not None and any(paths):
-        files = [ws.media_path(dataset_version_id, i) if p else None for i, p in enumerate(paths)]
+        files = [_media(ws, dataset_version_id, i) if p else None for i, p in enumerate(paths)]
         t = image_properties(files, progress=progress)
         _merge(values, kinds, descriptions, t.values, t.descriptions, "image")
         extra["phash"], extra["hashed"] = t.extra["phash"], t.extra["hashed"]

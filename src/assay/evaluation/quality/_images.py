@@ -9,9 +9,10 @@ Width, height, area and aspect ratio are the original's.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -29,10 +30,11 @@ __all__ = [
 ]
 
 WORK_SIZE = 256
+PROCESSES_FROM = 1000  # images: below, threads (no process start-up)
 HASH_SIZE = 8  # 64-bit pHash
 
 IMAGE_PROPERTIES: dict[str, str] = {
-    "brightness": "mean luma (ITU-R 601), 0 black .. 1 white",
+    "brightness": "mean luma (ITU-R 601-2, as Pillow converts to L), 0 black .. 1 white",
     "contrast": "standard deviation of luma, 0..0.5",
     "sharpness": f"variance of the Laplacian of luma (0..1 scale) at <= {WORK_SIZE} px",
     "colourfulness": "Hasler-Süsstrunk colourfulness on 0..255 values (0 grey, > 60 vivid)",
@@ -47,7 +49,8 @@ IMAGE_PROPERTIES: dict[str, str] = {
     "descriptor (standardised); 0 for an exact copy",
 }
 _PIXEL = [k for k in IMAGE_PROPERTIES if k != "uniqueness"]
-_HIST_BINS = 4  # per channel: 64 colour bins
+_HIST_BITS = 2
+_HIST_BINS = 1 << _HIST_BITS  # per channel: 64 colour bins
 DESCRIPTOR_SIZE = _HIST_BINS**3 + 64
 
 
@@ -57,12 +60,15 @@ def _open_rgb(path: str | os.PathLike[str]) -> tuple[np.ndarray, int, int, Any]:
 
     with Image.open(path) as src:
         width, height = src.size
-        if src.format == "JPEG":
-            src.draft("RGB", (WORK_SIZE, WORK_SIZE))
+        if src.format == "JPEG" and max(width, height) > WORK_SIZE:
+            # the target size itself: the decoder scales by 1/2, 1/4, 1/8 while both sides stay
+            # at least that large (a square request would not scale a 640 x 480 image at all)
+            s = WORK_SIZE / max(width, height)
+            src.draft("RGB", (max(1, int(width * s)), max(1, int(height * s))))
         im: Image.Image = src
         if im.mode not in ("RGB", "L"):  # palette, alpha, 16-bit, CMYK: resample in RGB
             im = im.convert("RGB")
-        im.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        im.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BOX, reducing_gap=None)
         small = im if im.mode == "RGB" else im.convert("RGB")
         small.load()
     return np.asarray(small), width, height, small
@@ -77,6 +83,7 @@ def _phash(small: Any) -> int:
 
 def _one(path: str | os.PathLike[str] | None) -> tuple[np.ndarray, np.ndarray, int] | None:
     """(pixel properties in _PIXEL order, descriptor, pHash) of one image, None if unreadable."""
+    from PIL import Image
     from scipy.ndimage import laplace
 
     if path is None:
@@ -87,22 +94,28 @@ def _one(path: str | os.PathLike[str] | None) -> tuple[np.ndarray, np.ndarray, i
         return None
     if rgb.size == 0:
         return None
-    f = rgb.astype(np.float32)
-    r, g, b = f[..., 0], f[..., 1], f[..., 2]
-    luma = (0.299 * r + 0.587 * g + 0.114 * b) / 255.0
-    rg = r - g
-    yb = 0.5 * (r + g) - b
-    colourfulness = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
-    means = f.reshape(-1, 3).mean(axis=0) / 255.0
+    grey = small.convert("L")  # ITU-R 601-2 luma, as Pillow computes it
+    levels = np.arange(256, dtype=np.float64)
+    n_px = rgb.shape[0] * rgb.shape[1]
+    # means and spreads from Pillow's per-band histograms (computed in C)
+    lh = np.asarray(grey.histogram(), dtype=np.float64)
+    luma_mean = lh @ levels / n_px
+    luma_std = np.sqrt(max(lh @ (levels - luma_mean) ** 2 / n_px, 0.0))
+    means = np.asarray(small.histogram(), dtype=np.float64).reshape(3, 256) @ levels / n_px
+    r, g, b = (rgb[..., k].astype(np.int16) for k in range(3))
+    rg = (r - g).astype(np.float32)
+    yb2 = (r + g - 2 * b).astype(np.float32)  # twice 0.5 (r + g) - b
+    colourfulness = np.hypot(rg.std(), yb2.std() / 2) + 0.3 * np.hypot(rg.mean(), yb2.mean() / 2)
+    luma = np.asarray(grey, dtype=np.float32) * np.float32(1 / 255)
     props = np.array(
         [
-            luma.mean(),
-            luma.std(),
-            laplace(luma.astype(np.float64), mode="reflect").var(),
+            luma_mean / 255.0,
+            luma_std / 255.0,
+            laplace(luma, mode="reflect").var(dtype=np.float64),
             colourfulness,
-            means[0],
-            means[1],
-            means[2],
+            means[0] / 255.0,
+            means[1] / 255.0,
+            means[2] / 255.0,
             width / height if height else np.nan,
             width,
             height,
@@ -110,11 +123,19 @@ def _one(path: str | os.PathLike[str] | None) -> tuple[np.ndarray, np.ndarray, i
         ],
         dtype=np.float64,
     )
-    q = (rgb // (256 // _HIST_BINS)).astype(np.int64).reshape(-1, 3)
-    hist = np.bincount(q[:, 0] * _HIST_BINS**2 + q[:, 1] * _HIST_BINS + q[:, 2],
-                       minlength=_HIST_BINS**3) / len(q)  # fmt: skip
-    tiny = np.asarray(small.convert("L").resize((8, 8)), dtype=np.float64).ravel() / 255.0
-    return props, np.concatenate([hist, tiny]), _phash(small)
+    shift = 8 - _HIST_BITS
+    code = ((rgb[..., 0] >> shift) << (2 * _HIST_BITS)) | ((rgb[..., 1] >> shift) << _HIST_BITS)
+    code |= rgb[..., 2] >> shift
+    hist = np.bincount(code.ravel(), minlength=_HIST_BINS**3) / n_px
+    tiny = np.asarray(grey.resize((8, 8), Image.Resampling.BOX), dtype=np.float64).ravel() / 255
+    return props, np.concatenate([hist, tiny]), _phash(grey)
+
+
+def _batch(
+    paths: list[str | None],
+) -> list[tuple[np.ndarray, np.ndarray, int] | None]:
+    """:func:`_one` over a batch (the unit of work sent to a process)."""
+    return [_one(p) for p in paths]
 
 
 def default_workers() -> int:
@@ -131,12 +152,16 @@ def image_properties(
     *,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    processes: bool | None = None,
 ) -> PropertyTable:
     """The properties of :data:`IMAGE_PROPERTIES` for each image (NaN where a file is missing or
     unreadable, counted in ``unreadable``); ``extra["phash"]`` holds the 64-bit perceptual
     hashes (uint64; ``extra["hashed"]`` says which are real) for :func:`near_duplicates_images`.
-    Decoding runs on ``workers`` threads (default: one per core); ``progress(done, total)`` is
-    called as images finish.
+    Decoding runs on ``workers`` threads or processes (default: one per core); processes
+    (forked, so nothing is imported again) by default from :data:`PROCESSES_FROM` images where
+    the platform forks, since much of the per-image work holds the GIL; ``processes=False``
+    keeps to threads (e.g. inside a server). ``progress(done, total)`` is called as images
+    finish.
 
     >>> t = image_properties(["bright.png", "missing.jpg"])            # doctest: +SKIP
     >>> round(t.values["brightness"][0], 2), t.unreadable               # doctest: +SKIP
@@ -163,7 +188,23 @@ def image_properties(
 
     done = 0
     starts = range(0, n, step)
-    if workers == 1 or n <= step:
+    forks = "fork" in mp.get_all_start_methods()
+    if processes is None:
+        processes = forks and n >= PROCESSES_FROM
+    if processes and workers > 1 and n > step and forks:
+        names = [None if p is None else os.fspath(p) for p in paths]
+        ctx = mp.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as procs:
+            batches = procs.map(_batch, [names[lo : lo + step] for lo in starts])
+            for lo, outs in zip(starts, batches, strict=True):
+                for i, out in enumerate(outs, start=lo):
+                    if out is not None:
+                        props[i], desc[i], hashes[i] = out[0], out[1], np.uint64(out[2])
+                        hashed[i] = True
+                done += len(outs)
+                if progress is not None:
+                    progress(done, n)
+    elif workers == 1 or n <= step:
         results = map(chunk, starts)
         for k in results:
             done += k
