@@ -41,6 +41,13 @@ EXPECTED = {
     ("get", "/api/jobs/{job_id}"): "jobs-get_job",
     ("delete", "/api/jobs/{job_id}"): "jobs-cancel_job",
     ("get", "/api/compare"): "compare-compare",
+    ("get", "/api/evaluations/{evaluation_id}/quality"): "quality-quality",
+    ("get", "/api/evaluations/{evaluation_id}/quality/bins"): "quality-quality_bins",
+    ("get", "/api/evaluations/{evaluation_id}/quality/explore"): "quality-quality_explore",
+    (
+        "get",
+        "/api/evaluations/{evaluation_id}/quality/label-issues",
+    ): "quality-quality_label_issues",
     ("get", "/api/session"): "session-get_session",
     ("post", "/api/session"): "session-create_session",
     ("delete", "/api/session"): "session-delete_session",
