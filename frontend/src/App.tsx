@@ -5,6 +5,7 @@ import { EvaluationPage } from "./pages/EvaluationPage";
 import { WhatIfPage } from "./pages/WhatIfPage";
 import { ModelsPage } from "./pages/ModelsPage";
 import { ComparePage } from "./pages/ComparePage";
+import { LeaderboardPage } from "./pages/LeaderboardPage";
 import { QualityPage } from "./pages/QualityPage";
 import { Empty } from "./components/common";
 import { ErrorBoundary } from "./components/ErrorBoundary";
@@ -27,6 +28,7 @@ export function App() {
   else if (page.name === "list") body = <EvaluationsList setCrumbs={setCrumbs} />;
   else if (page.name === "models") body = <ModelsPage setCrumbs={setCrumbs} />;
   else if (page.name === "compare") body = <ComparePage params={route.params} setCrumbs={setCrumbs} />;
+  else if (page.name === "leaderboard") body = <LeaderboardPage params={route.params} setCrumbs={setCrumbs} />;
   else if (page.name === "evaluation") body = <EvaluationPage key={page.id} id={page.id} setCrumbs={setCrumbs} />;
   else if (page.name === "quality") body = <QualityPage key={page.id} id={page.id} setCrumbs={setCrumbs} />;
   else if (page.name === "what-if") body = <WhatIfPage key={page.versionId} versionId={page.versionId} setCrumbs={setCrumbs} />;

@@ -148,7 +148,7 @@ def make_multilabel_table(root: Path) -> tuple[Path, Path]:
 
 def seed_first_user(home: Path) -> dict[str, int]:
     """What a first user brings, evaluated and stored as ``assay evaluate`` would:
-    {"table", "multilabel", "detection_images"} -> evaluation id."""
+    {"table", "multilabel", "detection_images", "detection_fewer", "folds"} -> evaluation id."""
     from assay.demo.shapes import make_shapes_dataset
     from assay.evaluation.run import evaluate_files
     from assay.store import Workspace
@@ -188,6 +188,38 @@ def seed_first_user(home: Path) -> dict[str, int]:
         model="noisy-detector-long",
         name="Long-named shapes (--images)",
         params={"iou": 0.5, "score": 0.0},
+    ).id
+    # the same images under a weaker detector (half the first class's boxes dropped): a pair to
+    # compare, and a dataset version with two evaluations to rank
+    import json
+
+    fewer = root / "fewer.json"
+    boxes = json.loads(Path(pred).read_text())
+    first = min(d["category_id"] for d in boxes)
+    fewer.write_text(
+        json.dumps([d for i, d in enumerate(boxes) if not (d["category_id"] == first and i % 2)])
+    )
+    run = evaluate_files(gt, fewer, task="detection", images_root=root / "images")
+    ids["detection_fewer"] = save_run(
+        ws,
+        run,
+        dataset="long-shapes",
+        model="noisy-detector-fewer",
+        name="Long-named shapes, fewer boxes",
+        params={"iou": 0.5, "score": 0.0},
+    ).id
+    # five-fold cross-validation of the score table: a `fold` column in the ground truth
+    gt, pred = make_score_table(data / "folds")
+    rows = list(csv.reader(gt.open()))
+    _write_csv(gt, [*rows[0], "fold"], [[*r, f"fold-{n % 5 + 1}"] for n, r in enumerate(rows[1:])])
+    run = evaluate_files(gt, pred, threshold=0.5)
+    ids["folds"] = save_run(
+        ws,
+        run,
+        dataset="vehicles-cv",
+        model="tabular-gbm-cv",
+        name="Vehicle types, 5-fold CV",
+        params={"threshold": 0.5},
     ).id
     return ids
 

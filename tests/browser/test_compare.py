@@ -54,3 +54,83 @@ def test_two_evaluations_picked_in_the_list_open_the_compare_page(
     # A pair of evaluations of different data is refused with the server's one line
     page.goto(f"/#/compare?a={ids['image']}&b={ids['text']}")
     expect(page.locator("body")).to_contain_text("compare evaluations of the same data")
+
+
+def test_moving_a_threshold_answers_at_once_then_with_intervals(
+    page: Page, ids: dict[str, int]
+) -> None:
+    page.goto(f"/#/compare?a={ids['image']}&b={ids['image_int8']}")
+    expect(page.get_by_test_id("compare-page")).to_be_visible()
+    expect(page.get_by_test_id("intervals-pending")).to_have_count(0)
+    slider = page.get_by_test_id("slider-b")
+    slider.fill("0.9")
+    expect(page.get_by_test_id("threshold-b")).to_have_text("0.90")
+    expect(page.get_by_test_id("threshold-a")).not_to_have_text("0.90")
+    # the quick answer lands first; the intervals follow and the page settles
+    expect(page.get_by_test_id("intervals-pending")).to_have_count(0, timeout=30_000)
+    accuracy = page.locator("[data-testid=compare-metric][data-metric=accuracy]")
+    expect(accuracy).to_contain_text("[")
+    page.get_by_test_id("compare-reset").click()
+    expect(page.get_by_test_id("threshold-b")).not_to_have_text("0.90")
+    # a row opens both models on that sample
+    page.get_by_test_id("feed-changes").click()
+    page.get_by_test_id("changed-sample").first.click()
+    pair = page.get_by_test_id("pair-view")
+    expect(pair).to_be_visible()
+    expect(pair.get_by_test_id("pair-side-A").get_by_test_id("pair-prob").first).to_be_visible()
+    expect(pair.get_by_test_id("pair-side-B").get_by_test_id("pair-prob").first).to_be_visible()
+    expect(pair).to_contain_text("INT8")
+    settle(page)
+    page.screenshot(path=str(SCREENS / "compare_pair_view.png"), full_page=True)
+
+
+def test_detection_compare_by_class_iou_and_image(page: Page, ids: dict[str, int]) -> None:
+    page.goto(f"/#/compare?a={ids['detection_images']}&b={ids['detection_fewer']}")
+    view = page.get_by_test_id("compare-page")
+    expect(view).to_have_attribute("data-task", "detection")
+    expect(page.get_by_test_id("verdict").first).to_contain_text("B is worse on mAP")
+    expect(page.get_by_test_id("compare-iou").locator("tbody tr")).to_have_count(10)
+    circle = page.get_by_test_id("compare-classes").locator(
+        "td[title='geometric-primitive/round/circle']"
+    )
+    expect(circle).to_have_text("…/round/circle")
+    rows = page.get_by_test_id("changed-image")
+    expect(rows.first).to_be_visible()
+    settle(page)
+    page.screenshot(path=str(SCREENS / "compare_detection.png"), full_page=True)
+    rows.first.click()
+    pair = page.get_by_test_id("pair-view")
+    expect(pair.get_by_test_id("pair-image")).to_have_count(2)
+    expect(pair.get_by_test_id("pair-side-A")).to_contain_text("TP")
+    settle(page)
+    page.screenshot(path=str(SCREENS / "compare_detection_pair.png"), full_page=True)
+
+
+def test_leaderboard_from_the_list(page: Page, ids: dict[str, int]) -> None:
+    page.goto("/")
+    row = page.locator(
+        f"[data-testid=evaluation-row]:has(a[href='#/evaluations/{ids['image_int8']}'])"
+    )
+    row.get_by_test_id("leaderboard-link").click()
+    board = page.get_by_test_id("leaderboard-page")
+    expect(board).to_be_visible()
+    rows = page.get_by_test_id("leaderboard-row")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("best")
+    page.get_by_test_id("leaderboard-metric").select_option("log_loss")
+    expect(board.get_by_test_id("leaderboard")).to_contain_text("log loss")
+    assert "metric=log_loss" in page.url
+    settle(page)
+    page.screenshot(path=str(SCREENS / "leaderboard.png"), full_page=True)
+    rows.nth(1).get_by_role("link", name="compare").click()
+    expect(page.get_by_test_id("compare-page")).to_be_visible()
+
+
+def test_folds_show_as_k_splits(page: Page, ids: dict[str, int]) -> None:
+    page.goto(f"/#/evaluations/{ids['folds']}")
+    folds = page.get_by_test_id("folds")
+    expect(folds).to_contain_text("5 folds")
+    expect(folds.get_by_test_id("fold-row")).to_have_count(5)
+    expect(folds.get_by_test_id("folds-mean")).to_contain_text("±")
+    settle(page)
+    folds.screenshot(path=str(SCREENS / "folds.png"))

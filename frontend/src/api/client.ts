@@ -124,8 +124,15 @@ export type ModelVersionPublic = Schemas["ModelVersionPublic"];
 export type DatasetPublic = Schemas["DatasetPublic"];
 export type DatasetVersionPublic = Schemas["DatasetVersionPublic"];
 export type JobPublic = Schemas["JobPublic"];
-export type ComparePublic = Schemas["ComparePublic"];
+export type ClassificationCompare = Schemas["ClassificationComparePublic"];
+export type DetectionCompare = Schemas["DetectionComparePublic"];
+export type ComparePublic = ClassificationCompare | DetectionCompare;
 export type CompareSample = Schemas["CompareSample"];
+export type CompareImage = Schemas["CompareImage"];
+export type CompareMetric = Schemas["CompareMetric"];
+export type LeaderboardPublic = Schemas["LeaderboardPublic"];
+/** Where a comparison takes each evaluation (absent: its stored point), and whether to bootstrap. */
+export type CompareQuery = Omit<QueryOf<"/api/compare">, "a" | "b">;
 
 export const api = {
   /** Whether this server requires a token, and whether this request carries a valid one. */
@@ -146,8 +153,10 @@ export const api = {
     ),
   cancelJob: (id: number) => unwrap<JobPublic>(client.DELETE("/api/jobs/{job_id}", { params: { path: { job_id: id } } })),
 
-  compare: (a: number, b: number, signal?: AbortSignal) =>
-    unwrap<ComparePublic>(client.GET("/api/compare", { params: { query: { a, b } }, signal })),
+  compare: (a: number, b: number, p: CompareQuery = {}, signal?: AbortSignal) =>
+    unwrap<ComparePublic>(client.GET("/api/compare", { params: { query: { a, b, ...q({ ...p }), ...(p.intervals === false ? { intervals: false } : {}) } }, signal })),
+  leaderboard: (datasetVersion: number, metric: string | undefined, signal?: AbortSignal) =>
+    unwrap<LeaderboardPublic>(client.GET("/api/leaderboard", { params: { query: q({ dataset_version: datasetVersion, metric }) }, signal })),
 
   evaluations: (signal?: AbortSignal) => unwrap<{ items: EvaluationPublic[] }>(client.GET("/api/evaluations", { signal })),
 

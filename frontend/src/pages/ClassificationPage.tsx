@@ -14,6 +14,7 @@ import { ClassificationCurves } from "../components/Curves";
 import { SampleFeed, type FeedFilter } from "../components/SampleFeed";
 import { SampleView } from "../components/SampleView";
 import { EvalHeader } from "../components/EvalHeader";
+import { FoldsPanel } from "../components/FoldsPanel";
 import { ErrorState, Panel, SliderField, Spinner } from "../components/common";
 
 function MetricCard({
@@ -222,6 +223,7 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
         </div>
       </div>
 
+      {ev.folds && ev.folds.folds.length > 1 && <FoldsPanel folds={ev.folds} threshold={ev.point.threshold} />}
       <Panel title="Per class" testid="per-class" busy={labels.isPlaceholderData}>
         {labels.error && !labels.data ? (
           <ErrorState error={labels.error} onRetry={() => void labels.refetch()} />

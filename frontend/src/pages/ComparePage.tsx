@@ -1,22 +1,36 @@
 // The compare page: evaluation B against A on the same samples. Verdicts first, then every
-// metric's difference with its interval and p-value, per-class recall (Holm-adjusted), the
-// confusion difference, and the samples B fixed or broke, each opening in either evaluation.
-// A difference is coloured only when it is significant.
-import { useEffect, useState } from "react";
-import { useQuery } from "@tanstack/react-query";
-import { api, type ComparePublic, type CompareSample } from "../api/client";
+// metric's difference with its interval and p-value, the per-class rows (Holm-adjusted), the
+// confusion difference, and what changed per sample (image), each opening both models' view.
+// Each side's operating point can move: the page asks first for the quick answer (differences,
+// McNemar; no bootstrap) and shows it at once, then for the intervals. A difference is coloured
+// only when it is significant.
+import { useEffect, useMemo, useState } from "react";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { api, type ClassificationCompare, type CompareMetric, type CompareQuery, type ComparePublic, type DetectionCompare } from "../api/client";
 import { Empty, ErrorState, Spinner } from "../components/common";
+import { PairView, type PairSide } from "../components/PairView";
 import { fmt } from "../format";
-import { compareIds, evaluationHref, type Crumb } from "../routes";
+import { compareIds, evaluationHref, leaderboardHref, type Crumb } from "../routes";
+import { better, ClassificationSections, DetectionSections } from "./CompareSections";
 import "./ComparePage.css";
 
 export function ComparePage({ params, setCrumbs }: { params: URLSearchParams; setCrumbs: (c: Crumb[]) => void }) {
   const ids = compareIds(params);
   useEffect(() => setCrumbs([{ label: "Compare" }]), [setCrumbs]);
-  const q = useQuery({
-    queryKey: ["compare", ids?.a, ids?.b],
-    queryFn: ({ signal }) => api.compare(ids!.a, ids!.b, signal),
+  const [point, setPoint] = useState<CompareQuery>({});
+  const idKey = ids ? `${ids.a}-${ids.b}` : "";
+  useEffect(() => setPoint({}), [idKey]);
+  const quick = useQuery({
+    queryKey: ["compare", ids?.a, ids?.b, point, "quick"],
+    queryFn: ({ signal }) => api.compare(ids!.a, ids!.b, { ...point, intervals: false }, signal),
     enabled: ids !== null,
+    placeholderData: keepPreviousData,
+  });
+  const full = useQuery({
+    queryKey: ["compare", ids?.a, ids?.b, point, "full"],
+    queryFn: ({ signal }) => api.compare(ids!.a, ids!.b, point, signal),
+    enabled: ids !== null,
+    placeholderData: keepPreviousData,
   });
   if (!ids)
     return (
@@ -24,15 +38,13 @@ export function ComparePage({ params, setCrumbs }: { params: URLSearchParams; se
         Tick two evaluations of the same dataset in the <a href="#/">list</a> and press Compare.
       </Empty>
     );
-  if (q.error) return <ErrorState error={q.error} onRetry={() => void q.refetch()} />;
-  if (!q.data) return <Spinner label="Comparing (paired bootstrap)…" />;
-  return <Comparison data={q.data} />;
-}
-
-function pct(v: number | null | undefined, signed = false): string {
-  if (v === null || v === undefined) return "—";
-  const s = (v * 100).toFixed(1);
-  return signed && v > 0 ? `+${s}` : s;
+  const error = full.error ?? quick.error;
+  if (error) return <ErrorState error={error} onRetry={() => void (quick.refetch(), full.refetch())} />;
+  // the full answer when it is for the current point, else the quick one, else the last full one
+  const data = full.data && !full.isPlaceholderData ? full.data : quick.data && !quick.isPlaceholderData ? quick.data : (full.data ?? quick.data);
+  if (!data) return <Spinner label="Comparing…" />;
+  const pending = full.isFetching || full.isPlaceholderData;
+  return <Comparison data={data} pending={pending} point={point} setPoint={setPoint} />;
 }
 
 function pText(p: number | null | undefined): string {
@@ -40,192 +52,150 @@ function pText(p: number | null | undefined): string {
   return p < 0.001 ? "<0.001" : p.toFixed(3);
 }
 
-function Comparison({ data }: { data: ComparePublic }) {
-  const d = data.disagreements;
-  const [feed, setFeed] = useState<"fixed" | "broken" | "changes">(d.broken > 0 && d.fixed === 0 ? "broken" : "fixed");
-  const samples = feed === "fixed" ? d.fixed_samples : feed === "broken" ? d.broken_samples : d.largest_confidence_changes;
-  const level = Math.round(data.level * 100);
+function signed(v: number | null | undefined, digits = 4): string {
+  if (v === null || v === undefined) return "—";
+  return `${v > 0 ? "+" : ""}${v.toFixed(digits)}`;
+}
+
+function PointControls({ data, point, setPoint }: { data: ComparePublic; point: CompareQuery; setPoint: (p: CompareQuery) => void }) {
+  if (data.task === "classification") {
+    const t = data.thresholds;
+    return (
+      <div className="compare-controls" data-testid="compare-controls">
+        {(["a", "b"] as const).map((side) => (
+          <label key={side} className="slider-field">
+            <span>
+              Threshold {side.toUpperCase()} <strong data-testid={`threshold-${side}`}>{t[side].toFixed(2)}</strong>
+            </span>
+            <input
+              type="range"
+              min={0}
+              max={1}
+              step={0.01}
+              value={t[side]}
+              data-testid={`slider-${side}`}
+              onChange={(e) => setPoint({ ...point, [`threshold_${side}`]: Number(e.target.value) })}
+            />
+          </label>
+        ))}
+        <button className="btn btn-sm" onClick={() => setPoint({ ...point, threshold_b: t.a })} title="Take B at A's threshold">
+          Same threshold
+        </button>
+        <button className="btn btn-sm" onClick={() => setPoint({})} disabled={Object.keys(point).length === 0} data-testid="compare-reset">
+          Stored thresholds
+        </button>
+      </div>
+    );
+  }
+  const p = data.points;
   return (
-    <div className="page compare-page" data-testid="compare-page">
+    <div className="compare-controls" data-testid="compare-controls">
+      <label className="slider-field">
+        <span>
+          IoU <strong>{p.a.iou.toFixed(2)}</strong>
+        </span>
+        <input type="range" min={0.5} max={0.95} step={0.05} value={p.a.iou} onChange={(e) => setPoint({ ...point, iou: Number(e.target.value) })} />
+      </label>
+      {(["a", "b"] as const).map((side) => (
+        <label key={side} className="slider-field">
+          <span>
+            Confidence {side.toUpperCase()} <strong data-testid={`score-${side}`}>{p[side].score.toFixed(2)}</strong>
+          </span>
+          <input
+            type="range"
+            min={0}
+            max={1}
+            step={0.01}
+            value={Math.min(1, Math.max(0, p[side].score))}
+            data-testid={`slider-${side}`}
+            onChange={(e) => setPoint({ ...point, [`score_${side}`]: Number(e.target.value) })}
+          />
+        </label>
+      ))}
+      <button className="btn btn-sm" onClick={() => setPoint({})} disabled={Object.keys(point).length === 0} data-testid="compare-reset">
+        Stored points
+      </button>
+    </div>
+  );
+}
+
+function MetricsTable({ metrics, level, pending }: { metrics: CompareMetric[]; level: number; pending: boolean }) {
+  return (
+    <table className="table" data-testid="compare-metrics">
+      <thead>
+        <tr>
+          <th>Metric</th>
+          <th className="num">A</th>
+          <th className="num">B</th>
+          <th className="num">B − A</th>
+          <th className="num">{level}% CI</th>
+          <th className="num">p</th>
+          <th>Test</th>
+        </tr>
+      </thead>
+      <tbody>
+        {metrics.map((m) => (
+          <tr key={m.metric} className={m.significant ? "significant" : undefined} data-testid="compare-metric" data-metric={m.metric}>
+            <td>{m.label}</td>
+            <td className="num">{fmt(m.a)}</td>
+            <td className="num">{fmt(m.b)}</td>
+            <td className={`num ${m.significant ? better(m.delta, m.higher_is_better) : ""}`}>{signed(m.delta)}</td>
+            <td className="num">{m.low === null || m.high === null ? (pending && m.delta !== null ? "…" : "—") : `[${m.low.toFixed(4)}, ${m.high.toFixed(4)}]`}</td>
+            <td className="num">{m.p_value === null && pending && m.delta !== null ? "…" : pText(m.p_value)}</td>
+            <td className="muted small">{m.test ?? ""}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Comparison({ data, pending, point, setPoint }: { data: ComparePublic; pending: boolean; point: CompareQuery; setPoint: (p: CompareQuery) => void }) {
+  const level = Math.round(data.level * 100);
+  const [pair, setPair] = useState<{ title: string; a: number; b: number } | null>(null);
+  const sides = useMemo(() => {
+    const at = (side: "a" | "b") => (data.task === "classification" ? { threshold: data.thresholds[side] } : { iou: data.points[side].iou, score: data.points[side].score });
+    return { a: at("a"), b: at("b") };
+  }, [data]);
+  const open = (title: string, a: number, b: number) => setPair({ title, a, b });
+  const side = (which: "a" | "b", index: number): PairSide => ({ evalId: data[which].id, index, name: data[which].name, point: sides[which] });
+  const unit = data.task === "detection" ? "images" : "samples matched by id";
+  return (
+    <div className="page compare-page" data-testid="compare-page" data-task={data.task}>
       <div className="page-head">
         <div>
           <h1>
             <a href={evaluationHref(data.b.id)}>{data.b.name}</a> <span className="muted">vs</span> <a href={evaluationHref(data.a.id)}>{data.a.name}</a>
           </h1>
           <p className="muted">
-            B = evaluation {data.b.id}, A = evaluation {data.a.id} · {data.n_samples.toLocaleString()} samples matched by id · thresholds A {data.thresholds.a}, B{" "}
-            {data.thresholds.b} · {data.n_resamples} paired bootstrap resamples
+            B = evaluation {data.b.id}, A = evaluation {data.a.id} · {data.dataset_version.dataset} {data.dataset_version.version} · {data.n_samples.toLocaleString()} {unit} ·{" "}
+            {pending ? (
+              <span data-testid="intervals-pending">computing intervals…</span>
+            ) : (
+              `${data.n_resamples} paired bootstrap resamples${data.task === "detection" ? " of the images" : ""}`
+            )}{" "}
+            · <a href={leaderboardHref(data.dataset_version.id)}>Leaderboard of this dataset</a>
           </p>
         </div>
       </div>
+      <PointControls data={data} point={point} setPoint={setPoint} />
       <section className="card verdicts" data-testid="verdicts">
         {data.verdicts.map((v) => (
-          <div key={v} className={v.startsWith("No significant") ? "verdict muted" : "verdict strong"} data-testid="verdict">
+          <div key={v} className={v.startsWith("B is") ? "verdict strong" : "verdict muted"} data-testid="verdict">
             {v}
           </div>
         ))}
       </section>
-
       <section className="card">
         <h2>B − A</h2>
-        <table className="table" data-testid="compare-metrics">
-          <thead>
-            <tr>
-              <th>Metric</th>
-              <th className="num">A</th>
-              <th className="num">B</th>
-              <th className="num">B − A</th>
-              <th className="num">{level}% CI</th>
-              <th className="num">p</th>
-              <th>Test</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.metrics.map((m) => (
-              <tr key={m.metric} className={m.significant ? "significant" : undefined} data-testid="compare-metric" data-metric={m.metric}>
-                <td>{m.label}</td>
-                <td className="num">{fmt(m.a)}</td>
-                <td className="num">{fmt(m.b)}</td>
-                <td className={`num ${m.significant ? better(m.delta, m.higher_is_better) : ""}`}>{m.delta === null ? "—" : `${m.delta > 0 ? "+" : ""}${m.delta.toFixed(4)}`}</td>
-                <td className="num">{m.low === null || m.high === null ? "—" : `[${m.low.toFixed(4)}, ${m.high.toFixed(4)}]`}</td>
-                <td className="num">{pText(m.p_value)}</td>
-                <td className="muted small">{m.test ?? ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <MetricsTable metrics={data.metrics} level={level} pending={pending} />
       </section>
-
-      <div className="compare-grid">
-        <section className="card">
-          <h2>Per class · recall</h2>
-          <p className="muted small">The share of each class's samples each model gets right; p from McNemar's exact test within the class, Holm-adjusted.</p>
-          <table className="table" data-testid="compare-classes">
-            <thead>
-              <tr>
-                <th>Class</th>
-                <th className="num">n</th>
-                <th className="num">A</th>
-                <th className="num">B</th>
-                <th className="num">B − A</th>
-                <th className="num">p (Holm)</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.per_class.map((r) => (
-                <tr key={r.label} className={r.significant ? "significant" : undefined}>
-                  <td title={r.label}>{r.label}</td>
-                  <td className="num">{r.n}</td>
-                  <td className="num">{pct(r.recall_a)}%</td>
-                  <td className="num">{pct(r.recall_b)}%</td>
-                  <td className={`num ${r.significant ? better(r.recall_delta, true) : ""}`}>{pct(r.recall_delta, true)}</td>
-                  <td className="num">{pText(r.p_holm)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
-        <section className="card">
-          <h2>Confusion difference (B − A)</h2>
-          <p className="muted small">Rows actual, columns predicted; green: B has more there on the diagonal or fewer off it.</p>
-          <div className="diff-wrap">
-            <table className="diff-matrix" data-testid="confusion-difference">
-              <thead>
-                <tr>
-                  <th />
-                  {data.confusion.columns.map((c) => (
-                    <th key={c} title={c}>
-                      {c}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {data.confusion.difference.map((row, i) => (
-                  <tr key={i}>
-                    <th title={data.confusion.rows[i]}>{data.confusion.rows[i]}</th>
-                    {row.map((v, j) => {
-                      const good = i === j ? v > 0 : v < 0;
-                      return (
-                        <td key={j} className={v === 0 ? "zero" : good ? "good" : "bad"} title={`A ${data.confusion.a[i][j]} → B ${data.confusion.b[i][j]}`}>
-                          {v > 0 ? `+${v}` : v}
-                        </td>
-                      );
-                    })}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </section>
-      </div>
-
-      <section className="card">
-        <div className="feed-head">
-          <h2>Samples that changed</h2>
-          <div className="segmented" role="tablist">
-            {(
-              [
-                ["fixed", `Fixed (${d.fixed})`],
-                ["broken", `Broken (${d.broken})`],
-                ["changes", "Largest confidence changes"],
-              ] as const
-            ).map(([key, label]) => (
-              <button key={key} className={feed === key ? "seg active" : "seg"} onClick={() => setFeed(key)} data-testid={`feed-${key}`}>
-                {label}
-              </button>
-            ))}
-          </div>
-        </div>
-        <p className="muted small">
-          {d.fixed} fixed (A wrong → B right) · {d.broken} broken (A right → B wrong) · {d.prediction_changed} with another prediction · mean |confidence change|{" "}
-          {d.mean_abs_confidence_change.toFixed(4)}
-        </p>
-        {samples.length === 0 ? (
-          <p className="muted">None.</p>
-        ) : (
-          <table className="table" data-testid="changed-samples">
-            <thead>
-              <tr>
-                <th>Sample</th>
-                <th>Actual</th>
-                <th>A predicts</th>
-                <th>B predicts</th>
-                <th className="num">A's confidence in the actual class</th>
-                <th className="num">B's</th>
-                <th>Open in</th>
-              </tr>
-            </thead>
-            <tbody>
-              {samples.map((s) => (
-                <SampleRow key={s.index} s={s} a={data.a.id} b={data.b.id} />
-              ))}
-            </tbody>
-          </table>
-        )}
-      </section>
+      {data.task === "classification" ? (
+        <ClassificationSections data={data as ClassificationCompare} pending={pending} onOpen={(s) => open(`Sample ${s.id}`, s.index, s.index_b)} />
+      ) : (
+        <DetectionSections data={data as DetectionCompare} pending={pending} onOpen={(im) => open(im.file_name || `Image ${im.id}`, im.index, im.index)} />
+      )}
+      {pair && <PairView task={data.task} title={pair.title} a={side("a", pair.a)} b={side("b", pair.b)} onClose={() => setPair(null)} />}
     </div>
   );
-}
-
-function SampleRow({ s, a, b }: { s: CompareSample; a: number; b: number }) {
-  const below = "Below threshold";
-  return (
-    <tr data-testid="changed-sample" data-change={s.change}>
-      <td className="strong">{s.id}</td>
-      <td>{s.actual}</td>
-      <td className={s.predicted_a === s.actual ? "good-text" : "bad-text"}>{s.predicted_a ?? below}</td>
-      <td className={s.predicted_b === s.actual ? "good-text" : "bad-text"}>{s.predicted_b ?? below}</td>
-      <td className="num">{fmt(s.confidence_a)}</td>
-      <td className="num">{fmt(s.confidence_b)}</td>
-      <td className="nowrap">
-        <a href={evaluationHref(a, { sample: s.index })}>A</a> · <a href={evaluationHref(b, { sample: s.index_b })}>B</a>
-      </td>
-    </tr>
-  );
-}
-
-function better(delta: number | null | undefined, higherIsBetter: boolean): string {
-  if (delta === null || delta === undefined || delta === 0) return "";
-  return delta > 0 === higherIsBetter ? "good-text" : "bad-text";
 }

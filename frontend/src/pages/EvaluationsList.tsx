@@ -4,7 +4,7 @@ import { api, type EvaluationPublic } from "../api/client";
 import { keys, useEvaluations } from "../api/queries";
 import { Empty, ErrorState, Modal, Spinner } from "../components/common";
 import { fmt, fmtDate, taskLabel, versionText } from "../format";
-import { compareHref, evaluationHref, type Crumb } from "../routes";
+import { compareHref, evaluationHref, leaderboardHref, type Crumb } from "../routes";
 
 function modelText(e: EvaluationPublic) {
   return e.model ? `${e.model.name} ${versionText(e.model.version)}` : "Uploaded predictions";
@@ -119,7 +119,17 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
                     </a>
                   </td>
                   <td>{modelText(e)}</td>
-                  <td>{datasetText(e)}</td>
+                  <td>
+                    {datasetText(e)}
+                    {e.dataset && e.task !== "multilabel" && e.status === "done" && (
+                      <>
+                        {" "}
+                        <a href={leaderboardHref(e.dataset.version_id)} className="small" title="Every evaluation of this dataset version, ranked, with intervals" data-testid="leaderboard-link">
+                          leaderboard
+                        </a>
+                      </>
+                    )}
+                  </td>
                   <td>{taskLabel(e.task)}</td>
                   <td>
                     <span className={`badge badge-${e.status}`}>{e.status}</span>

@@ -11,6 +11,12 @@ from pydantic import Field
 from assay.server.answer_schemas import Exact, F
 
 
+class LeaderboardDatasetVersion(Exact):
+    id: int
+    dataset: str
+    version: str
+
+
 class CompareSide(Exact):
     id: int
     name: str
@@ -90,6 +96,7 @@ class ClassificationComparePublic(Exact):
     task: Literal["classification"]
     a: CompareSide
     b: CompareSide
+    dataset_version: LeaderboardDatasetVersion
     n_samples: int
     classes: list[str]
     thresholds: CompareThresholds
@@ -165,6 +172,7 @@ class DetectionComparePublic(Exact):
     task: Literal["detection"]
     a: CompareSide
     b: CompareSide
+    dataset_version: LeaderboardDatasetVersion
     n_samples: int = Field(description="images")
     classes: list[str]
     points: DetectionPoints
@@ -181,12 +189,6 @@ class DetectionComparePublic(Exact):
 ComparePublic = Annotated[
     ClassificationComparePublic | DetectionComparePublic, Field(discriminator="task")
 ]
-
-
-class LeaderboardDatasetVersion(Exact):
-    id: int
-    dataset: str
-    version: str
 
 
 class LeaderboardMetric(Exact):

@@ -46,7 +46,13 @@ def compare_stored(
         n=n,
         seed=seed,
     )
-    return {"a": {"id": a_id, "name": ra.name}, "b": {"id": b_id, "name": rb.name}, **out}
+    dv = ra.dataset_version
+    return {
+        "a": {"id": a_id, "name": ra.name},
+        "b": {"id": b_id, "name": rb.name},
+        "dataset_version": {"id": dv.id, "dataset": dv.dataset_name, "version": dv.version},
+        **out,
+    }
 
 
 def _given(at: dict[str, float | None] | None) -> dict[str, float]:
