@@ -12,7 +12,7 @@ format changes. Numeric metadata columns of the samples table are properties too
 
 Every answer is JSON-safe (floats finite or None). Shapes (``F`` = float | None):
 
-``analyze_stored(ws, evaluation_id, *, train=None, progress=None, seed=0)``
+``analyze_stored(ws, evaluation_id, *, train=None, progress=None, seed=0, processes=None)``
     {evaluation_id, task, n_samples, point: {threshold | iou, score}, n_correct,
     properties: [{name, kind ("image" | "text" | "box" | "metadata"), description, n_missing,
     categories (list of names for a categorical property, else None)}],
@@ -210,7 +210,11 @@ def _media(ws: Workspace, dataset_version_id: int, index: int) -> Any:
 
 
 def _compute(
-    ws: Workspace, dataset_version_id: int, results: Results | None, progress: Progress | None
+    ws: Workspace,
+    dataset_version_id: int,
+    results: Results | None,
+    progress: Progress | None,
+    processes: bool | None = None,
 ) -> DatasetProperties:
     table = ws.samples_table(dataset_version_id)
     n = table.num_rows
@@ -222,7 +226,7 @@ def _compute(
     paths = _column(table, "path")
     if paths is not None and any(paths):
         files = [_media(ws, dataset_version_id, i) if p else None for i, p in enumerate(paths)]
-        t = image_properties(files, progress=progress)
+        t = image_properties(files, progress=progress, processes=processes)
         _merge(values, kinds, descriptions, t.values, t.descriptions, "image")
         extra["phash"], extra["hashed"] = t.extra["phash"], t.extra["hashed"]
         notes += t.notes
@@ -294,10 +298,13 @@ def dataset_properties(
     *,
     results: Results | None = None,
     progress: Progress | None = None,
+    processes: bool | None = None,
 ) -> DatasetProperties:
     """The properties of a dataset version: the computed ones from the cache (computed and
     cached on first use; ``results`` of an evaluation on it give detection its boxes) plus the
-    metadata columns. ``progress(done, total)`` follows the image decoding."""
+    metadata columns. ``progress(done, total)`` follows the image decoding; ``processes`` as in
+    :func:`assay.evaluation.quality.image_properties` (None: forked processes from 1,000
+    images; False: threads only)."""
     ws.get_dataset_version(dataset_version_id)
     cached = _read_cache(ws, dataset_version_id)
     if cached is None or (
@@ -305,7 +312,7 @@ def dataset_properties(
         and results.task == "detection"
         and not any(k == "box" for k in cached.kinds.values())
     ):
-        cached = _compute(ws, dataset_version_id, results, progress)
+        cached = _compute(ws, dataset_version_id, results, progress, processes)
         _write_cache(ws, dataset_version_id, cached)
     elif progress is not None:
         n = len(next(iter(cached.values.values()))) if cached.values else 0
@@ -370,10 +377,12 @@ def analyze_stored(
     train: int | None = None,
     progress: Progress | None = None,
     seed: int = 0,
+    processes: bool | None = None,
 ) -> dict[str, Any]:
     """The data-quality analysis of a stored evaluation at its stored operating point (see the
     module docstring for the shape). ``train`` names a training dataset version: its near-copies
-    in the evaluated set are reported as leakage, and text OOV shares use its vocabulary."""
+    in the evaluated set are reported as leakage, and text OOV shares use its vocabulary.
+    ``processes=False`` keeps image decoding on threads (a server may prefer not to fork)."""
     start = time.perf_counter()
     record = ws.get_evaluation(evaluation_id)
     dv = record.dataset_version.id
@@ -387,13 +396,13 @@ def analyze_stored(
     results = ws.load_results(evaluation_id)
     outcomes = sample_outcomes(results, _point(ws, evaluation_id, results))
     n = len(outcomes.correct)
-    props = dataset_properties(ws, dv, results=results, progress=progress)
+    props = dataset_properties(ws, dv, results=results, progress=progress, processes=processes)
     _check_rows(props, n, dv)
     ids = _ids(ws, dv, n)
     notes = list(props.notes)
     train_props = None
     if train is not None:
-        train_props = dataset_properties(ws, train)
+        train_props = dataset_properties(ws, train, processes=processes)
         _train_vocabulary(ws, train, dv, props)
     stages = {"properties": time.perf_counter() - start}
 

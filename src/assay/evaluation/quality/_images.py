@@ -167,7 +167,8 @@ def image_properties(
     >>> round(t.values["brightness"][0], 2), t.unreadable               # doctest: +SKIP
     (0.9, 1)
     """
-    need("scipy")
+    need("scipy.ndimage")  # imported here, so forked workers import nothing
+    need("imagehash")
     n = len(paths)
     workers = default_workers() if workers is None else int(workers)
     if workers < 1:
