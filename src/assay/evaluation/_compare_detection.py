@@ -105,14 +105,17 @@ def cached_replicate_ap(r: DetectionResults, weights: np.ndarray, key: Any) -> n
     """:func:`replicate_ap` of an evaluation on the resamples ``weights`` (named by ``key``),
     kept on it: AP does not depend on the operating point, so a comparison at another IoU or
     confidence re-uses it."""
-    cache: OrderedDict[Any, np.ndarray] = r.__dict__.setdefault("_replicate_ap", OrderedDict())
-    hit = cache.get(key)
+    from assay.evaluation.compare import CACHE_LOCK
+
+    with CACHE_LOCK:
+        cache: OrderedDict[Any, np.ndarray] = r.__dict__.setdefault("_replicate_ap", OrderedDict())
+        hit = cache.get(key)
     if hit is None:
-        hit = cache[key] = replicate_ap(
-            r._m, r.gt.labels, r.gt.image, r.dt.image, weights, len(r.classes)
-        )
-        while len(cache) > 2:
-            cache.popitem(last=False)
+        hit = replicate_ap(r._m, r.gt.labels, r.gt.image, r.dt.image, weights, len(r.classes))
+        with CACHE_LOCK:
+            cache[key] = hit
+            while len(cache) > 2:
+                cache.popitem(last=False)
     return hit
 
 

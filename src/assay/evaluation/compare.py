@@ -21,6 +21,7 @@ saying so. Every answer carries ``task``.
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from collections import OrderedDict
 from typing import Any
@@ -45,6 +46,8 @@ METRICS = (
     ("average_precision_macro", "average precision", True),
     ("log_loss", "log loss", False),
 )
+# guards the per-evaluation caches below (a server compares on several threads)
+CACHE_LOCK = threading.Lock()
 PERCENT = {"accuracy", "top1_accuracy", "macro_f1", "macro_precision", "macro_recall"}
 
 
@@ -140,16 +143,19 @@ def _aligned_results(
     assert isinstance(a, ClassificationResults) and isinstance(b, ClassificationResults)
     if np.array_equal(rows, np.arange(len(rows))) and np.array_equal(cols, np.arange(len(cols))):
         return rows, cols, b
-    cache: OrderedDict[Any, Any] = b.__dict__.setdefault("_aligned_to", OrderedDict())
-    hit = cache.get(id(a))
+    with CACHE_LOCK:
+        cache: OrderedDict[Any, Any] = b.__dict__.setdefault("_aligned_to", OrderedDict())
+        hit = cache.get(id(a))
     if hit is None:
         aligned = ClassificationResults(
             a.y_true, b.y_score[rows][:, cols], classes=a.classes, threshold=b.threshold,
             sample_ids=a.sample_ids,
         )  # fmt: skip
-        hit = cache[id(a)] = (a, aligned)
-        while len(cache) > 2:
-            cache.popitem(last=False)
+        hit = (a, aligned)
+        with CACHE_LOCK:
+            cache[id(a)] = hit
+            while len(cache) > 2:
+                cache.popitem(last=False)
     return rows, cols, hit[1]
 
 
@@ -164,11 +170,11 @@ def _ranking_replicates(
     ``base``'s sample and class order) on the resamples ``idx``; kept on ``owner`` for the next
     comparison with ``base`` on the same resamples (another threshold costs only the counts).
     ``base`` itself is kept with them, so its id cannot be reused while they are."""
-    cache: OrderedDict[Any, Any] = owner.__dict__.setdefault("_ranking_reps", OrderedDict())
     full = (*key, id(base))
-    hit = cache.get(full)
+    with CACHE_LOCK:
+        cache: OrderedDict[Any, Any] = owner.__dict__.setdefault("_ranking_reps", OrderedDict())
+        hit = cache.get(full)
     if hit is not None:
-        cache.move_to_end(full)
         return dict(hit[1])
     from assay.metrics.bootstrap import replicate_auc_ap
 
@@ -184,9 +190,10 @@ def _ranking_replicates(
             "roc_auc_macro": np.nanmean(auc, axis=1),
             "average_precision_macro": np.nanmean(ap, axis=1),
         }
-    cache[full] = (base, out)
-    while len(cache) > 4:
-        cache.popitem(last=False)
+    with CACHE_LOCK:
+        cache[full] = (base, out)
+        while len(cache) > 4:
+            cache.popitem(last=False)
     return dict(out)
 
 
