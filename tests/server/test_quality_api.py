@@ -240,3 +240,13 @@ def test_the_routes_are_in_the_openapi_document(client: TestClient) -> None:
         ("/api/evaluations/{evaluation_id}/quality/label-issues", "quality-quality_label_issues"),
     ):
         assert paths[path]["get"]["operationId"] == operation
+
+
+def test_leakage_from_a_training_set(client: TestClient, seeded: Seeded) -> None:
+    """The detection set's images as a 'training set' of the image evaluation: none of its
+    images is a near-copy, and the answer says which version it checked."""
+    data = _ready(client, f"/api/evaluations/{seeded.image}/quality?train={seeded.detection_dv}")
+    dup = data["duplicates"]
+    assert dup["train_id"] == seeded.detection_dv and dup["leakage"] == []
+    plain = _ready(client, f"/api/evaluations/{seeded.image}/quality")
+    assert plain["duplicates"]["leakage"] is None and plain["duplicates"]["train_id"] is None

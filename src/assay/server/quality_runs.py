@@ -86,6 +86,7 @@ class QualityRuns:
         self._lock = threading.Lock()
         self._queue: queue.Queue[Run] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._own: Workspace | None = None  # the worker's workspace
 
     # ---------------------------------------------------------------- requests
 
@@ -174,8 +175,10 @@ class QualityRuns:
                 run.stage = "analysis"
 
         started = time.perf_counter()
+        if self._own is None:  # results objects of its own: the views' stay on the event loop
+            self._own = Workspace(self.workspace.home, cache_size=2)
         try:
-            answer = self._analyze(self.workspace, evaluation_id, train=train, progress=progress)
+            answer = self._analyze(self._own, evaluation_id, train=train, progress=progress)
             run.stage = "analysis"
             run.answer = self._decorate(answer, evaluation_id, train)
         except AssayError as exc:  # one line meant for the user (an extra missing, bad data)
@@ -196,9 +199,10 @@ class QualityRuns:
     ) -> dict[str, Any]:
         """The store's answer with status, name and media, and the samples it names with their
         text and media URLs (the training set's for leakage)."""
-        record = self.workspace.get_evaluation(evaluation_id)
+        ws = self._own or self.workspace
+        record = ws.get_evaluation(evaluation_id)
         dv = record.dataset_version.id
-        lookup = SampleLookup(dv, self.workspace.samples_table(dv))
+        lookup = SampleLookup(dv, ws.samples_table(dv))
         out = {"status": "ready", **answer, "name": record.name, "media": lookup.media}
         dup = dict(answer["duplicates"])
         dup["groups"] = [
@@ -213,7 +217,7 @@ class QualityRuns:
         ]
         if dup.get("leakage") is not None and train is not None:
             rows = refs(lookup, [dict(r) for r in dup["leakage"]])
-            theirs = SampleLookup(train, self.workspace.samples_table(train))
+            theirs = SampleLookup(train, ws.samples_table(train))
             mirrored = refs(theirs, [{"index": r["train_index"]} for r in rows])
             for row, other in zip(rows, mirrored, strict=True):
                 if "text" in other:
