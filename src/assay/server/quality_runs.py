@@ -178,7 +178,10 @@ class QualityRuns:
         if self._own is None:  # results objects of its own: the views' stay on the event loop
             self._own = Workspace(self.workspace.home, cache_size=2)
         try:
-            answer = self._analyze(self._own, evaluation_id, train=train, progress=progress)
+            # threads, never forked processes: this process runs the server's other threads
+            answer = self._analyze(
+                self._own, evaluation_id, train=train, progress=progress, processes=False
+            )
             run.stage = "analysis"
             run.answer = self._decorate(answer, evaluation_id, train)
         except AssayError as exc:  # one line meant for the user (an extra missing, bad data)
