@@ -14,7 +14,10 @@ from typer.testing import CliRunner
 from assay import __version__
 from assay.cli.main import app
 
-COMMANDS = ("evaluate", "list", "show", "delete", "serve", "export", "models")
+COMMANDS = (
+    "evaluate", "list", "show", "delete", "serve", "export", "models", "compare", "leaderboard",
+    "analyze",
+)  # fmt: skip
 
 
 @pytest.fixture()

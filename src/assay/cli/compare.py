@@ -73,6 +73,13 @@ def _num(v: Any, digits: int = 4) -> str:
     return f"{v:.{digits}f}"
 
 
+SHORT_TESTS = {
+    "McNemar exact": "McNemar",
+    "paired bootstrap": "bootstrap",
+    "bootstrap over images": "bootstrap",
+}
+
+
 def _p(v: Any) -> str:
     if v is None:
         return "—"
@@ -109,7 +116,8 @@ def print_comparison(result: dict[str, Any], console: Console) -> None:
         delta = "—" if row["delta"] is None else f"{row['delta']:+.4f}"
         style = "bold" if row["significant"] else None
         table.add_row(row["label"], _num(row["a"]), _num(row["b"]), delta, ci, _p(row["p_value"]),
-                      row["test"] or "", style=style)  # fmt: skip
+                      SHORT_TESTS.get(row["test"] or "", row["test"] or ""),
+                      style=style)  # fmt: skip
     console.print(table)
     console.print()
     for line in result["verdicts"]:
