@@ -148,7 +148,8 @@ def make_multilabel_table(root: Path) -> tuple[Path, Path]:
 
 def seed_first_user(home: Path) -> dict[str, int]:
     """What a first user brings, evaluated and stored as ``assay evaluate`` would:
-    {"table", "multilabel", "detection_images", "detection_fewer", "folds"} -> evaluation id."""
+    {"table", "multilabel", "multilabel_b", "detection_images", "detection_fewer",
+    "folds"} -> evaluation id."""
     from assay.demo.shapes import make_shapes_dataset
     from assay.evaluation.run import evaluate_files
     from assay.store import Workspace
@@ -175,6 +176,19 @@ def seed_first_user(home: Path) -> dict[str, int]:
         dataset="photo-tags",
         model="tagger",
         name="Photo tags (multi-label)",
+        params={"threshold": 0.5},
+    ).id
+    # a second tagger on the same photos (its scores blurred): a multi-label pair to compare
+    rows = list(csv.reader(pred.open()))
+    blurred = [[r[0], *(round(0.5 + (float(v) - 0.5) * 0.6, 4) for v in r[1:])] for r in rows[1:]]
+    pred_b = _write_csv(data / "multilabel" / "tags_scores_b.csv", rows[0], blurred)
+    run = evaluate_files(gt, pred_b, threshold=0.5)
+    ids["multilabel_b"] = save_run(
+        ws,
+        run,
+        dataset="photo-tags",
+        model="tagger-blurred",
+        name="Photo tags, blurred tagger",
         params={"threshold": 0.5},
     ).id
     # COCO file_name values hold a subfolder ("images/shape_0000.png"); --images names that folder.

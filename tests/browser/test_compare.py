@@ -134,3 +134,18 @@ def test_folds_show_as_k_splits(page: Page, ids: dict[str, int]) -> None:
     expect(folds.get_by_test_id("folds-mean")).to_contain_text("±")
     settle(page)
     folds.screenshot(path=str(SCREENS / "folds.png"))
+
+
+def test_multilabel_compare(page: Page, ids: dict[str, int]) -> None:
+    page.goto(f"/#/compare?a={ids['multilabel']}&b={ids['multilabel_b']}")
+    view = page.get_by_test_id("compare-page")
+    expect(view).to_have_attribute("data-task", "multilabel")
+    expect(page.locator("[data-testid=compare-metric][data-metric=accuracy]")).to_contain_text(
+        "subset accuracy"
+    )
+    expect(page.get_by_test_id("compare-classes")).to_contain_text("person")
+    page.get_by_test_id("feed-changes").click()
+    page.get_by_test_id("changed-sample").first.click()
+    expect(page.get_by_test_id("pair-side-B").get_by_test_id("pair-prob")).to_have_count(4)
+    settle(page)
+    page.screenshot(path=str(SCREENS / "compare_multilabel.png"), full_page=True)

@@ -121,5 +121,5 @@ def test_other_data_is_refused() -> None:
     multi = ClassificationResults(
         np.eye(len(CLASSES), dtype=bool)[a.y_true], a.y_score, classes=CLASSES, multilabel=True
     )
-    with pytest.raises(InputError, match="single-label classification and detection so far"):
+    with pytest.raises(InputError, match="compare evaluations of one task"):
         compare_classification(a, multi)

@@ -58,7 +58,7 @@ function signed(v: number | null | undefined, digits = 4): string {
 }
 
 function PointControls({ data, point, setPoint }: { data: ComparePublic; point: CompareQuery; setPoint: (p: CompareQuery) => void }) {
-  if (data.task === "classification") {
+  if (data.task !== "detection") {
     const t = data.thresholds;
     return (
       <div className="compare-controls" data-testid="compare-controls">
@@ -154,7 +154,7 @@ function Comparison({ data, pending, point, setPoint }: { data: ComparePublic; p
   const level = Math.round(data.level * 100);
   const [pair, setPair] = useState<{ title: string; a: number; b: number } | null>(null);
   const sides = useMemo(() => {
-    const at = (side: "a" | "b") => (data.task === "classification" ? { threshold: data.thresholds[side] } : { iou: data.points[side].iou, score: data.points[side].score });
+    const at = (side: "a" | "b") => (data.task !== "detection" ? { threshold: data.thresholds[side] } : { iou: data.points[side].iou, score: data.points[side].score });
     return { a: at("a"), b: at("b") };
   }, [data]);
   const open = (title: string, a: number, b: number) => setPair({ title, a, b });
@@ -190,12 +190,12 @@ function Comparison({ data, pending, point, setPoint }: { data: ComparePublic; p
         <h2>B − A</h2>
         <MetricsTable metrics={data.metrics} level={level} pending={pending} />
       </section>
-      {data.task === "classification" ? (
+      {data.task !== "detection" ? (
         <ClassificationSections data={data as ClassificationCompare} pending={pending} onOpen={(s) => open(`Sample ${s.id}`, s.index, s.index_b)} />
       ) : (
         <DetectionSections data={data as DetectionCompare} pending={pending} onOpen={(im) => open(im.file_name || `Image ${im.id}`, im.index, im.index)} />
       )}
-      {pair && <PairView task={data.task} title={pair.title} a={side("a", pair.a)} b={side("b", pair.b)} onClose={() => setPair(null)} />}
+      {pair && <PairView task={data.task === "detection" ? "detection" : "classification"} title={pair.title} a={side("a", pair.a)} b={side("b", pair.b)} onClose={() => setPair(null)} />}
     </div>
   );
 }

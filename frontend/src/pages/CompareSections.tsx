@@ -3,7 +3,7 @@
 // feed opens both models' view of that sample; the A / B links open each evaluation's page.
 import { useState } from "react";
 import type { ClassificationCompare, CompareImage, CompareSample, DetectionCompare } from "../api/client";
-import { fmt, truncateLabel } from "../format";
+import { fmt, labelText, truncateLabel } from "../format";
 import { evaluationHref } from "../routes";
 
 export function better(delta: number | null | undefined, higherIsBetter: boolean): string {
@@ -80,8 +80,12 @@ export function ClassificationSections({ data, pending, onOpen }: { data: Classi
     <>
       <div className="compare-grid">
         <section className="card">
-          <h2>Per class · recall</h2>
-          <p className="muted small">The share of each class's samples each model gets right; p from McNemar's exact test within the class, Holm-adjusted.</p>
+          <h2>Per {data.task === "multilabel" ? "label" : "class"} · recall</h2>
+          <p className="muted small">
+            {data.task === "multilabel"
+              ? "The share of each label's positives each model predicts; p from McNemar's exact test on those positives, Holm-adjusted."
+              : "The share of each class's samples each model gets right; p from McNemar's exact test within the class, Holm-adjusted."}
+          </p>
           <div className="table-scroll">
           <table className="table" data-testid="compare-classes">
             <thead>
@@ -151,9 +155,9 @@ export function ClassificationSections({ data, pending, onOpen }: { data: Classi
               {samples.map((s) => (
                 <tr key={s.index} data-testid="changed-sample" data-change={s.change} onClick={() => onOpen(s)}>
                   <td className="strong">{s.id}</td>
-                  <td>{s.actual}</td>
-                  <td className={s.predicted_a === s.actual ? "good-text" : "bad-text"}>{s.predicted_a ?? "Below threshold"}</td>
-                  <td className={s.predicted_b === s.actual ? "good-text" : "bad-text"}>{s.predicted_b ?? "Below threshold"}</td>
+                  <td>{labelText(s.actual, "actual")}</td>
+                  <td className={labelText(s.predicted_a) === labelText(s.actual, "actual") ? "good-text" : "bad-text"}>{labelText(s.predicted_a)}</td>
+                  <td className={labelText(s.predicted_b) === labelText(s.actual, "actual") ? "good-text" : "bad-text"}>{labelText(s.predicted_b)}</td>
                   <td className="num">{fmt(s.confidence_a)}</td>
                   <td className="num">{fmt(s.confidence_b)}</td>
                   <td className="nowrap" onClick={(e) => e.stopPropagation()}>

@@ -21,6 +21,8 @@ GATE_METRICS = (
     "roc_auc_macro",
     "average_precision_macro",
     "log_loss",
+    "hamming_loss",
+    "micro_f1",
     "AP",
     "AP50",
     "AP75",

@@ -14,8 +14,8 @@ says; samples are matched by id.
 'B is better on accuracy: +1.8 points, 95% CI [0.9, 2.7], p = 0.003'
 
 Detection evaluations are compared by :func:`compare` too (AP per class and per IoU, over
-images; :mod:`assay.evaluation._compare_detection`); multi-label ones are refused with a message
-saying so. Every answer carries ``task``.
+images; :mod:`assay.evaluation._compare_detection`), and multi-label ones
+(:mod:`assay.evaluation._compare_multilabel`). Every answer carries ``task``.
 """
 
 from __future__ import annotations
@@ -79,20 +79,30 @@ def compare(
             a, b, at_a=at_a, at_b=at_b, n=n or 200, seed=seed, level=level, top=top,
             intervals=intervals,
         )  # fmt: skip
+    if isinstance(a, ClassificationResults) and a.multilabel:
+        from assay.evaluation._compare_multilabel import compare_multilabel
+
+        return compare_multilabel(
+            a, b, at_a=at_a, at_b=at_b, n=n or 1000, seed=seed, level=level, top=top,
+            intervals=intervals,
+        )  # fmt: skip
     return compare_classification(
         a, b, at_a=at_a, at_b=at_b, n=n or 1000, seed=seed, level=level, top=top,
         intervals=intervals,
     )  # fmt: skip
 
 
-def _aligned(a: Results, b: Results) -> tuple[np.ndarray, np.ndarray]:
+def _aligned(a: Results, b: Results, multilabel: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(B's rows in A's sample order, B's columns in A's class order); refuses other data."""
     for r, name in ((a, "A"), (b, "B")):
-        if not isinstance(r, ClassificationResults) or r.multilabel:
+        if not isinstance(r, ClassificationResults) or r.multilabel != multilabel:
             task = getattr(r, "task", type(r).__name__)
+            if isinstance(r, ClassificationResults) and r.multilabel:
+                task = "multilabel"
+            want = "multi-label" if multilabel else "single-label"
             raise InputError(
-                f"evaluation {name} is a {task} evaluation; comparing is for single-label "
-                "classification and detection so far"
+                f"evaluation {name} is a {task} evaluation, the other {want}: compare "
+                "evaluations of one task"
             )
     assert isinstance(a, ClassificationResults) and isinstance(b, ClassificationResults)
     if set(a.classes) != set(b.classes):
@@ -119,9 +129,14 @@ def _aligned(a: Results, b: Results) -> tuple[np.ndarray, np.ndarray]:
             ) from None
     else:
         rows = np.arange(a.n_samples)
-    y_b = cols.argsort()[b.y_true[rows]]  # B's labels in A's class numbering
-    if not np.array_equal(y_b, a.y_true):
-        first = int(np.flatnonzero(y_b != a.y_true)[0])
+    if multilabel:
+        y_b = b.y_true[rows][:, cols]
+        differ = (y_b != a.y_true).any(axis=1)
+    else:
+        y_b = cols.argsort()[b.y_true[rows]]  # B's labels in A's class numbering
+        differ = y_b != a.y_true
+    if differ.any():
+        first = int(np.flatnonzero(differ)[0])
         raise InputError(
             f"the labels differ (first at sample {first}): the evaluations are not of the same "
             "dataset version"

@@ -17,6 +17,7 @@ import numpy as np
 __all__ = [
     "bootstrap_delta",
     "class_recall_replicates",
+    "column_replicate_sums",
     "holm",
     "mcnemar_exact",
 ]
@@ -89,3 +90,11 @@ def class_recall_replicates(
     ).reshape(b, n_classes)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, hits / np.maximum(total, 1), np.nan)
+
+
+def column_replicate_sums(idx: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """(B, K): per replicate, the column sums of the rows of ``x`` (N, K) it draws (each row as
+    often as drawn)."""
+    from assay.metrics.bootstrap import _weighted_sums
+
+    return _weighted_sums(np.asarray(idx, dtype=np.int64), np.asarray(x, dtype=np.float64))

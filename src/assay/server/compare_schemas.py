@@ -59,10 +59,12 @@ class CompareSample(Exact):
     index: int = Field(description="the sample's row in evaluation A")
     index_b: int = Field(description="its row in evaluation B")
     id: str
-    actual: str
-    predicted_a: str | None
-    predicted_b: str | None
-    confidence_a: float = Field(description="A's score of the actual class")
+    actual: str | list[str] = Field(description="the label (multi-label: the label set)")
+    predicted_a: str | list[str] | None
+    predicted_b: str | list[str] | None
+    confidence_a: float = Field(
+        description="A's score of the actual class (multi-label: mean over the actual labels)"
+    )
     confidence_b: float
     change: str = Field(description="fixed, broken, changed or same")
 
@@ -93,7 +95,7 @@ class CompareThresholds(Exact):
 
 
 class ClassificationComparePublic(Exact):
-    task: Literal["classification"]
+    task: Literal["classification", "multilabel"]
     a: CompareSide
     b: CompareSide
     dataset_version: LeaderboardDatasetVersion

@@ -1,0 +1,201 @@
+"""Compare two multi-label evaluations of the same samples.
+
+As for single-label (:mod:`assay.evaluation.compare`), each headline difference has a paired
+bootstrap interval and p-value; subset accuracy (a sample is right when its whole label set is)
+uses McNemar's exact test on the samples one model gets exactly right and the other not. Per
+label, the recall difference (the share of the label's positives each model predicts at its
+threshold) with McNemar's test on those positives, Holm-adjusted across labels. "Fixed" and
+"broken" samples are judged on the exact label set.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from assay.evaluation.classification import ClassificationResults
+from assay.evaluation.compare import _aligned, _finite, verdict
+from assay.evaluation.results import OperatingPoint, Results
+from assay.metrics.bootstrap import classification_replicates
+from assay.metrics.paired import bootstrap_delta, column_replicate_sums, holm, mcnemar_exact
+from assay.metrics.stats import bootstrap_indices
+
+MULTILABEL_METRICS = (
+    ("accuracy", "subset accuracy", True),
+    ("hamming_loss", "Hamming loss", False),
+    ("macro_f1", "macro F1", True),
+    ("micro_f1", "micro F1", True),
+    ("macro_precision", "macro precision", True),
+    ("macro_recall", "macro recall", True),
+    ("roc_auc_macro", "ROC AUC", True),
+    ("average_precision_macro", "average precision", True),
+    ("log_loss", "log loss", False),
+)
+
+
+def compare_multilabel(
+    a: Results,
+    b: Results,
+    *,
+    at_a: OperatingPoint | None = None,
+    at_b: OperatingPoint | None = None,
+    n: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    top: int = 20,
+    intervals: bool = True,
+) -> dict[str, Any]:
+    """B against A (multi-label), each at its own threshold; the answer has the shape of
+    :func:`assay.evaluation.compare.compare_classification`'s with ``task`` "multilabel", label
+    sets (lists) for ``actual`` / ``predicted_a`` / ``predicted_b`` of the samples, and per-label
+    rows whose ``n`` is the label's positives."""
+    rows, cols = _aligned(a, b, multilabel=True)
+    assert isinstance(a, ClassificationResults) and isinstance(b, ClassificationResults)
+    same = np.array_equal(rows, np.arange(len(rows))) and np.array_equal(cols, np.arange(len(cols)))
+    y = a.y_true
+    score_b = b.y_score if same else b.y_score[rows][:, cols]
+    ta, tb = a.point(at_a).threshold, b.point(at_b).threshold
+    assert ta is not None and tb is not None
+    aligned_b = (
+        b
+        if same
+        else ClassificationResults(
+            y, score_b, classes=a.classes, multilabel=True, threshold=tb, sample_ids=a.sample_ids
+        )  # fmt: skip
+    )
+    sa = a.summary(OperatingPoint(threshold=ta))
+    sb = aligned_b.summary(OperatingPoint(threshold=tb))
+    C = len(a.classes)
+    cap = max(1_000, min(20_000, 2_000_000 // C))
+    m = min(len(y), cap)
+    scale = math.sqrt(m / len(y)) if len(y) else 1.0
+    idx = bootstrap_indices(len(y), n, seed=seed, cap=cap) if intervals and len(y) else None
+    reps_a: dict[str, np.ndarray] = {}
+    reps_b: dict[str, np.ndarray] = {}
+    if idx is not None:
+        reps_a = classification_replicates(idx, y, a.y_score, ta, multilabel=True)
+        reps_b = classification_replicates(idx, y, score_b, tb, multilabel=True)
+
+    pred_a = a.y_score >= a.y_score.dtype.type(ta)
+    pred_b = score_b >= score_b.dtype.type(tb)
+    right_a, right_b = (pred_a == y).all(axis=1), (pred_b == y).all(axis=1)
+    fixed, broken = ~right_a & right_b, right_a & ~right_b
+
+    metrics = []
+    for key, words, higher in MULTILABEL_METRICS:
+        va, vb = sa.get(key), sb.get(key)
+        row: dict[str, Any] = {"metric": key, "label": words, "higher_is_better": higher,
+                               "a": va, "b": vb, "delta": None, "low": None, "high": None,
+                               "p_value": None, "test": None, "significant": False}  # fmt: skip
+        if va is not None and vb is not None:
+            d = float(vb) - float(va)
+            lo = hi = p = math.nan
+            test: str | None = None
+            if key in reps_a:
+                lo, hi, p = bootstrap_delta(reps_b[key] - reps_a[key], d, scale=scale,
+                                            level=level)  # fmt: skip
+                test = "paired bootstrap" if math.isfinite(lo) else None
+            if key == "accuracy":
+                p, test = mcnemar_exact(int(broken.sum()), int(fixed.sum())), "McNemar exact"
+            if math.isfinite(d) and (idx is None or math.isfinite(lo)):
+                row.update(delta=d, low=_finite(lo), high=_finite(hi), p_value=_finite(p),
+                           test=test, significant=bool(p < 1 - level))  # fmt: skip
+        metrics.append(row)
+
+    # per label: recall over its positives; McNemar on the positives one model finds and the
+    # other misses
+    hit_a, hit_b = pred_a & y, pred_b & y
+    diff = hit_b.astype(np.float64) - hit_a.astype(np.float64)  # zero off the positives
+    n_pos = y.sum(axis=0)
+    lost = (hit_a & ~hit_b).sum(axis=0)
+    won = (~hit_a & hit_b).sum(axis=0)
+    reps = None
+    if idx is not None:
+        sums = column_replicate_sums(idx, np.concatenate([y.astype(np.float64), diff], axis=1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            reps = np.where(sums[:, :C] > 0, sums[:, C:] / np.maximum(sums[:, :C], 1), np.nan)
+    rows_a = {r["label"]: r for r in a.per_class(OperatingPoint(threshold=ta))["items"]}
+    rows_b = {r["label"]: r for r in aligned_b.per_class(OperatingPoint(threshold=tb))["items"]}
+    per_class, pvals = [], []
+    for k, name in enumerate(a.classes):
+        ra, rb = rows_a[name], rows_b[name]
+        row = {"label": name, "n": int(n_pos[k]), "recall_a": ra.get("recall"),
+               "recall_b": rb.get("recall"), "f1_a": ra.get("f1"), "f1_b": rb.get("f1"),
+               "ap_a": ra.get("average_precision"), "ap_b": rb.get("average_precision"),
+               "recall_delta": None, "low": None, "high": None, "p_value": None,
+               "p_holm": None, "significant": False}  # fmt: skip
+        p = math.nan
+        if n_pos[k]:
+            d = float(diff[:, k].sum() / n_pos[k])
+            lo = hi = math.nan
+            if reps is not None:
+                lo, hi, _ = bootstrap_delta(reps[:, k], d, scale=scale, level=level)
+            p = mcnemar_exact(int(lost[k]), int(won[k]))
+            row.update(recall_delta=d, low=_finite(lo), high=_finite(hi), p_value=p)
+        pvals.append(p)
+        per_class.append(row)
+    for row, adjusted in zip(per_class, holm(pvals), strict=True):
+        if math.isfinite(adjusted):
+            row["p_holm"] = float(adjusted)
+            row["significant"] = bool(adjusted < 1 - level)
+
+    # confidence: the mean score of the annotated labels (how sure each model is of the truth)
+    with np.errstate(invalid="ignore"):
+        n_true = y.sum(axis=1)
+        true_a = np.where(n_true > 0, (a.y_score * y).sum(axis=1) / np.maximum(n_true, 1), 0.0)
+        true_b = np.where(n_true > 0, (score_b * y).sum(axis=1) / np.maximum(n_true, 1), 0.0)
+    move = true_b - true_a
+    changed = (pred_a != pred_b).any(axis=1)
+    ids = a.sample_ids if a.sample_ids is not None else np.arange(len(y)).astype(str)
+    names = np.array(a.classes, dtype=object)
+
+    def sample(i: int) -> dict[str, Any]:
+        return {"index": int(i), "index_b": int(rows[i]), "id": str(ids[i]),
+                "actual": names[y[i]].tolist(), "predicted_a": names[pred_a[i]].tolist(),
+                "predicted_b": names[pred_b[i]].tolist(),
+                "confidence_a": float(true_a[i]), "confidence_b": float(true_b[i]),
+                "change": "fixed" if fixed[i] else "broken" if broken[i] else
+                ("changed" if changed[i] else "same")}  # fmt: skip
+
+    def most(mask: np.ndarray) -> list[dict[str, Any]]:
+        where = np.flatnonzero(mask)
+        order = where[np.argsort(-np.abs(move[where]), kind="stable")][:top]
+        return [sample(int(i)) for i in order]
+
+    conf_a = a.confusion(OperatingPoint(threshold=ta))
+    conf_b = aligned_b.confusion(OperatingPoint(threshold=tb))
+    return {
+        "task": "multilabel",
+        "n_samples": int(len(y)),
+        "classes": list(a.classes),
+        "thresholds": {"a": ta, "b": tb},
+        "n_resamples": int(n) if idx is not None else 0,
+        "level": level,
+        "metrics": metrics,
+        "verdicts": [
+            verdict(r, level)
+            for r in metrics
+            if r["metric"] in ("accuracy", "macro_f1", "roc_auc_macro")
+        ],
+        "per_class": per_class,
+        "disagreements": {
+            "fixed": int(fixed.sum()),
+            "broken": int(broken.sum()),
+            "both_right": int((right_a & right_b).sum()),
+            "both_wrong": int((~right_a & ~right_b).sum()),
+            "prediction_changed": int(changed.sum()),
+            "mean_abs_confidence_change": float(np.abs(move).mean()) if len(y) else 0.0,
+            "largest_confidence_changes": most(np.ones(len(y), bool)),
+            "fixed_samples": most(fixed),
+            "broken_samples": most(broken),
+        },
+        "confusion": {
+            "columns": conf_a["columns"],
+            "rows": conf_a["rows"],
+            "a": conf_a["counts"],
+            "b": conf_b["counts"],
+            "difference": (np.asarray(conf_b["counts"]) - np.asarray(conf_a["counts"])).tolist(),
+        },
+    }
