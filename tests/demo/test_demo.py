@@ -23,6 +23,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "Building the demo workspace" in out.stdout
+    assert "INT8 against its FP32 parent" in out.stdout and "samples fixed" in out.stdout
     ids = json.loads((home / "demo-complete.json").read_text())
     return home, ids
 

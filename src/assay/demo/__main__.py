@@ -61,6 +61,21 @@ def main(argv: list[str] | None = None) -> int:
         )
     print_report(ws.load_results(ids["image"]).report(), console=console)
     console.print(f"\nEvaluation {ids['image']}  (ASSAY_HOME={home} assay show {ids['image']})")
+    if "image_int8" in ids:
+        from assay.store.comparisons import compare_stored
+
+        a, b = ids["image"], ids["image_int8"]
+        pair = compare_stored(ws, a, b, n=500)
+        console.print(f"\n[bold]INT8 against its FP32 parent[/] (assay compare {a} {b})")
+        for line in pair["verdicts"]:
+            console.print(f"  {line}")
+        d = pair["disagreements"]
+        console.print(
+            f"  {d['fixed']} samples fixed, {d['broken']} broken, {d['prediction_changed']} with "
+            "another prediction"
+        )
+    pages = {"compare": f"#/compare?a={ids.get('image')}&b={ids.get('image_int8')}",
+             "data quality": f"#/evaluations/{ids.get('image')}/quality"}  # fmt: skip
     if args.no_serve:
         return 0
     import uvicorn
@@ -72,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(home, host=args.host, token=plan.token, require_token=plan.require_token)
     url = f"http://{args.host}:{args.port}"
     console.print(f"\n[bold]Assay is serving the demo on {url}[/]  (Ctrl+C stops)")
+    for name, path in pages.items():
+        console.print(f"  {name}: {url}/{path}")
     banner = plan.banner(url)
     if banner:
         console.print(banner, markup=False)
