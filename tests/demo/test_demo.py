@@ -30,7 +30,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]
 
 def test_every_demo_evaluation_runs_a_registered_model(demo: tuple[Path, dict[str, int]]) -> None:
     home, ids = demo
-    assert set(ids) == {"image", "image_int8", "text", "detection"}
+    assert set(ids) == {"image", "image_int8", "text", "detection", "detection_int8"}
     ws = Workspace(home)
     try:
         records = {key: ws.get_evaluation(i) for key, i in ids.items()}

@@ -8,11 +8,12 @@ same runners, readers and store a user's models go through:
 
 - ``image``: handwritten digits, an MLP exported to ONNX; ``image_int8``: its INT8 child;
 - ``text``: TREC question types, TF-IDF + logistic regression saved with skops;
-- ``detection``: shape scenes, a cell detector in ONNX that looks only at the pixels.
+- ``detection``: shape scenes, a cell detector in ONNX that looks only at the pixels;
+  ``detection_int8``: its INT8 child (dynamic quantization of the convolutions).
 
 >>> ids = seed_workspace(Path("/tmp/ws"))          # doctest: +SKIP
 >>> sorted(ids)                                     # doctest: +SKIP
-['detection', 'image', 'image_int8', 'text']
+['detection', 'detection_int8', 'image', 'image_int8', 'text']
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def seed_workspace(
     """Train the demo models, write the demo data under ``data_dir`` (default
     ``home/demo-data``), register the models, run them, evaluate and store.
 
-    Returns the evaluation ids keyed "image", "image_int8", "text" and "detection".
+    Returns the evaluation ids keyed "image", "image_int8", "text", "detection" and
+    "detection_int8".
     """
     from assay.demo.models import make_digits, make_shape_detector, make_trec
     from assay.demo.shapes import make_shapes_dataset
@@ -79,10 +81,15 @@ def seed_workspace(
         )  # fmt: skip
         say(f"Drew shape scenes and trained a cell detector on 300 of them "
             f"({time.perf_counter() - start:.1f} s)")  # fmt: skip
-        det = ws.add_model(detector, name="shape-cell-detector")
-        ids["detection"] = _run(ws, det.id, test_gt, data / "work" / "detection",
-                                dataset="shapes-detection",
-                                name="Shape detection (cell detector)", say=say)  # fmt: skip
+        det = ws.add_model(detector, name="shape-cell-detector", version="fp32")
+        det_int8 = ws.add_model(
+            quantized(detector), name="shape-cell-detector", version="int8",
+            parent_version_id=det.id,
+        )  # fmt: skip
+        for key, version, label in (("detection", det, ""), ("detection_int8", det_int8, ", INT8")):
+            ids[key] = _run(ws, version.id, test_gt, data / "work" / key,
+                            dataset="shapes-detection",
+                            name=f"Shape detection (cell detector{label})", say=say)  # fmt: skip
     finally:
         ws.close()
     return ids
@@ -122,6 +129,21 @@ def _run(
     say(f"Ran it over {len(run.samples)} held-out samples: {headline['label']} "
         f"{headline['value']:.3f} ({time.perf_counter() - start:.1f} s)")  # fmt: skip
     return record.id
+
+
+def quantized(model: Path) -> Path:
+    """The INT8 child of an ONNX model (onnxruntime's dynamic quantization), with a copy of its
+    preprocessing spec, next to it."""
+    import shutil
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    out = model.with_name(f"{model.stem}-int8.onnx")
+    quantize_dynamic(str(model), str(out), weight_type=QuantType.QInt8)
+    spec = model.with_name(f"{model.stem}.preprocess.json")
+    if spec.is_file():
+        shutil.copy(spec, out.with_name(f"{out.stem}.preprocess.json"))
+    return out
 
 
 def quiet() -> None:
