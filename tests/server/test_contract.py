@@ -16,7 +16,7 @@ from assay.store import Workspace
 from tests.server.conftest import Seeded, get_json, validate_answer
 
 KINDS = ["image", "text", "multilabel", "detection"]
-DECORATION = ("text", "media_url", "thumbnail_url", "metadata")
+DECORATION = ("text", "media_url", "thumbnail_url", "metadata", "possible_label_error")
 
 
 @pytest.fixture(scope="module")

@@ -234,6 +234,10 @@ class ClassificationItem(SampleDecoration):
     actual_confidence: float
     actual_rank: int
     outcome: ItemOutcome
+    possible_label_error: bool | None = Field(
+        description="a likely label error (confident learning: the model is confident in another "
+        "class); null until a data-quality analysis of the evaluation is ready on this server"
+    )
 
 
 class MultilabelItem(SampleDecoration):

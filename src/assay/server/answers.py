@@ -3,7 +3,8 @@
 Every route names one :class:`~assay.evaluation.results.OperatingPoint` and calls the method of
 the :class:`~assay.evaluation.results.Results` interface of the same name; whatever the task, the
 call is the same. What this module adds is the server's: sample items decorated with what comes
-from the dataset version (text, media URLs, metadata), curves down-sampled to at most 1,000
+from the dataset version (text, media URLs, metadata) and, for single-label samples, the mark of
+a likely label error once a data-quality analysis is ready; curves down-sampled to at most 1,000
 points, and the per-evaluation caches. Nothing here computes a metric or knows a task.
 """
 
@@ -88,7 +89,7 @@ def label_detail(
     row = next(item for item in table["items"] if item["label"] == label)
     sorts = SORTS[res.task]  # detection: the images with the most boxes of that outcome first
     examples = {
-        outcome: ctx.samples.decorate(
+        outcome: ctx.decorate(
             [
                 dict(item)
                 for item in res.samples(
@@ -190,7 +191,8 @@ def _is_series(value: Any) -> bool:
 
 
 def samples(ctx: EvaluationContext, at: OperatingPoint, **query: Any) -> dict[str, Any]:
-    """A page of the sample feed, its items decorated from the dataset version."""
+    """A page of the sample feed (a confusion cell's too), its items decorated from the dataset
+    version and marked when they are likely label errors."""
     res = ctx.results
     for parameter in ("actual", "predicted"):
         value = query.get(parameter)
@@ -198,7 +200,7 @@ def samples(ctx: EvaluationContext, at: OperatingPoint, **query: Any) -> dict[st
             res.check_label(value, parameter)
     res.check_label(query.get("label"))
     page = dict(res.samples(at, **query))
-    page["items"] = ctx.samples.decorate([dict(item) for item in page["items"]])
+    page["items"] = ctx.decorate([dict(item) for item in page["items"]])
     return page
 
 
@@ -208,4 +210,4 @@ def sample(ctx: EvaluationContext, index: int, at: OperatingPoint) -> dict[str, 
     if not 0 <= index < res.n_samples:
         raise NotFoundError(f"sample {index} of evaluation {ctx.record.id} not found")
     answer = {"task": res.task, **res.sample(index, at)}
-    return ctx.samples.decorate([answer])[0]
+    return ctx.decorate([answer])[0]

@@ -16,6 +16,7 @@ from assay.evaluation.results import Results
 from assay.server.caches import LRU
 from assay.server.config import MAX_ID
 from assay.store import EvaluationRecord, Workspace
+from assay.store.quality import _label_issues
 
 
 async def get_workspace(request: Request) -> Workspace:
@@ -114,6 +115,44 @@ class EvaluationContext:
             self.memo[key] = compute()
         return self.memo[key]
 
+    def decorate(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Sample dicts decorated from the dataset version (:meth:`SampleLookup.decorate`), in
+        place; single-label ones also marked ``possible_label_error``: whether confident learning
+        flags the sample, once a data-quality analysis of the evaluation is ready on this server
+        (see :func:`get_evaluation`), None before."""
+        self.samples.decorate(items)
+        if self.results.task == "classification":
+            flagged: frozenset[int] | None = self.memo.get(LABEL_ERRORS)
+            for item in items:
+                item["possible_label_error"] = (
+                    None if flagged is None else int(item["index"]) in flagged
+                )
+        return items
+
+
+LABEL_ERRORS = "label_errors"  # the memo's key of the flagged indices
+
+
+def analysis_ready(runs: Any, evaluation_id: int) -> bool:
+    """Whether this server holds a ready data-quality analysis of the evaluation (``runs``: its
+    :class:`~assay.server.quality_runs.QualityRuns`). Only looks: never starts one.
+
+    Reads the runs it keeps under their lock: QualityRuns has no public look-up that does not
+    start an analysis (a ``ready()`` method there would be the better home for this).
+    """
+    if runs is None:
+        return False
+    with runs._lock:
+        return any(
+            key[0] == evaluation_id and run.answer is not None for key, run in runs._runs.items()
+        )
+
+
+def flagged_indices(workspace: Workspace, evaluation_id: int, results: Results) -> frozenset[int]:
+    """Every likely label error of a single-label evaluation (all of them, not only the 100 the
+    analysis lists): the same ranking as ``/quality/label-issues``, cached by the store."""
+    return frozenset(int(r["index"]) for r in _label_issues(workspace, evaluation_id, results))
+
 
 async def get_evaluation(
     request: Request,
@@ -140,6 +179,15 @@ async def get_evaluation(
         lookup = SampleLookup(dv_id, table)
         lookups[dv_id] = lookup
     memo = request.app.state.memo.get_or_make(evaluation_id, dict)
+    # the likely label errors, once an analysis is ready (kept: a stored evaluation never changes)
+    if (
+        results.task == "classification"
+        and LABEL_ERRORS not in memo
+        and analysis_ready(getattr(request.app.state, "quality", None), evaluation_id)
+    ):
+        memo[LABEL_ERRORS] = await run_in_threadpool(
+            flagged_indices, workspace, evaluation_id, results
+        )
     return EvaluationContext(record=record, results=results, samples=lookup, memo=memo)
 
 
