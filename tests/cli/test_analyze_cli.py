@@ -117,3 +117,19 @@ def test_bad_input_exits_2_with_one_line(
     assert message in out.stderr
     if "--bins" not in args:
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_the_bar_follows_the_properties_then_the_ranking() -> None:
+    from assay.cli.analyze import _PropertiesProgress
+
+    bar = _PropertiesProgress()
+    with bar:
+        for done in range(0, 11, 5):
+            bar(done, 10)
+        task = bar._bar.tasks[0]
+        assert task.description == "Computing sample properties" and task.completed == 10
+        bar(0, 7)
+        bar(3, 7)
+        task = bar._bar.tasks[0]
+        assert task.description == "Ranking the properties"
+        assert (task.completed, task.total) == (3, 7)

@@ -12,6 +12,7 @@ from assay.errors import InputError
 from assay.evaluation.quality import (
     box_properties,
     by_property,
+    determines_label,
     image_leakage,
     image_properties,
     importance,
@@ -238,6 +239,58 @@ def test_importance_edge_cases() -> None:
         importance({"x": x}, np.full(100, 2))
 
 
+def test_importance_on_a_sample_of_rows_still_finds_the_effect_and_reports_progress() -> None:
+    rng = np.random.default_rng(4)
+    n = 6000
+    props = {k: rng.random(n) for k in ("brightness", "contrast", "sharpness")}
+    props["camera"] = rng.integers(0, 4, n).astype(float)
+    correct = rng.random(n) >= np.where(props["brightness"] < 0.2, 0.5, 0.03)  # ~11 % wrong
+    calls: list[tuple[int, int]] = []
+    rows = importance(props, correct, categorical=["camera"], max_rows=800,
+                      progress=lambda d, t: calls.append((d, t)))  # fmt: skip
+    assert rows[0]["property"] == "brightness" and rows[0]["importance"] > 0.1
+    assert all(abs(r["importance"]) < 0.05 for r in rows[1:])
+    assert rows[0]["n"] == n  # Spearman over every row, the model over a sample
+    total = 3 * (1 + len(props))
+    assert calls[0] == (0, total) and calls[-1] == (total, total)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    # the sample keeps at least 200 wrong samples however rare they are
+    rare = rng.random(n) >= np.where(props["brightness"] < 0.05, 0.8, 0.0)  # ~4 % wrong
+    top = importance(props, rare, max_rows=500, seed=1)[0]
+    assert top["property"] == "brightness" and top["importance"] > 0.1
+    with pytest.raises(InputError, match="n_repeats"):
+        importance(props, correct, n_repeats=0)
+    with pytest.raises(InputError, match="max_rows"):
+        importance(props, correct, max_rows=5)
+    few: list[tuple[int, int]] = []
+    importance({"x": np.arange(10.0)}, np.arange(10) > 2, progress=lambda d, t: few.append((d, t)))
+    assert few == [(0, 0)]  # too few samples for a model: nothing to follow
+
+
+def test_determines_label() -> None:
+    rng = np.random.default_rng(5)
+    coarse = rng.integers(0, 4, 400)
+    fine = coarse * 3 + rng.integers(0, 3, 400)  # 12 fine classes, each under one coarse one
+    assert determines_label(fine, coarse)
+    assert determines_label(fine.astype(float), np.array(list("abcd"))[coarse])  # names
+    # nearly: one fine value ("other") shared by two coarse classes, as in TREC
+    shared = np.where((fine == 11) | (fine == 8), 99, fine)
+    assert determines_label(shared, coarse)
+    assert not determines_label(shared, coarse, min_lambda=1.0)
+    assert not determines_label(rng.integers(0, 12, 400), coarse)  # unrelated
+    assert not determines_label(np.zeros(400), coarse)  # one value
+    assert not determines_label(fine, np.zeros(400, int))  # one label
+    assert not determines_label(np.arange(400), coarse)  # an id: too many values
+    assert not determines_label(fine[:40], coarse[:40])  # 12 values over 40 samples: by chance
+    with_nan = fine.astype(float)
+    with_nan[:50] = np.nan
+    assert determines_label(with_nan, coarse)
+    matrix = np.eye(4, dtype=bool)[coarse]  # multi-label rows as the label
+    assert determines_label(fine, matrix)
+    with pytest.raises(InputError):
+        determines_label(fine, coarse[:10])
+
+
 def test_by_property_bins_and_wilson() -> None:
     statsmodels = pytest.importorskip("statsmodels.stats.proportion")
     for k, n in [(0, 10), (3, 10), (10, 10), (47, 113)]:
@@ -307,3 +360,30 @@ def test_processes_give_the_same_properties_as_threads(tmp_path: Path) -> None:
         np.testing.assert_array_equal(procs.values[name], v)
     np.testing.assert_array_equal(procs.extra["phash"], threads.extra["phash"])
     assert procs.unreadable == threads.unreadable == 1
+
+
+def test_no_processes_by_default_from_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forking while other threads may hold locks is unsafe: without ``processes`` a call from
+    a thread (a server's) decodes on threads even past PROCESSES_FROM images."""
+    import threading
+
+    from assay.evaluation.quality import _images
+
+    paths = [_save(tmp_path / f"p{i}.png", _pattern(i)) for i in range(8)]
+
+    class NoFork:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            raise RuntimeError("forked")
+
+    monkeypatch.setattr(_images, "PROCESSES_FROM", 1)
+    monkeypatch.setattr(_images, "ProcessPoolExecutor", NoFork)
+    if "fork" in __import__("multiprocessing").get_all_start_methods():
+        with pytest.raises(RuntimeError, match="forked"):  # the main thread forks
+            image_properties(paths, workers=2)
+    out: dict[str, object] = {}
+    worker = threading.Thread(target=lambda: out.update(t=image_properties(paths, workers=2)))
+    worker.start()
+    worker.join()
+    assert "t" in out and out["t"].unreadable == 0  # type: ignore[attr-defined]

@@ -17,7 +17,13 @@ from assay.evaluation.classification import ClassificationResults
 from assay.evaluation.detection import evaluate_detections
 from assay.store import Workspace
 from assay.store import quality as store_quality
-from assay.store.quality import analyze_stored, dataset_properties, explore, property_bins
+from assay.store.quality import (
+    analyze_stored,
+    dataset_properties,
+    explore,
+    label_issues_stored,
+    property_bins,
+)
 
 N = 240
 CLASSES = ["a", "b", "c", "d"]
@@ -77,7 +83,13 @@ def test_analysis_of_an_image_classifier(image_ws: dict[str, Any]) -> None:
     calls: list[tuple[int, int]] = []
     out = analyze_stored(ws, image_ws["id"], progress=lambda d, t: calls.append((d, t)))
     _json_safe(out)
-    assert calls and calls[-1] == (N, N)
+    # two phases, each from 0: the images, then the ranking (a fit and a step per property, per
+    # held-out fold)
+    cut = calls.index((N, N))
+    ranking = calls[cut + 1 :]
+    steps = 3 * (1 + sum(r["importance"] is not None for r in out["importance"]))
+    assert ranking[0] == (0, steps) and ranking[-1] == (steps, steps)
+    assert all(t == steps for _, t in ranking) and all(t == N for _, t in calls[: cut + 1])
     assert out["task"] == "classification" and out["n_samples"] == N
     assert out["point"] == {"threshold": 0.5}
     kinds = {p["name"]: p["kind"] for p in out["properties"]}
@@ -103,6 +115,69 @@ def test_analysis_of_an_image_classifier(image_ws: dict[str, Any]) -> None:
     first = out["label_issues"][0]
     assert first["id"] == f"s{first['index']}" and first["confidence"] > 0.9
     assert set(out["stages_s"]) == {"properties", "importance", "duplicates", "label_issues"}
+
+
+def test_label_issues_stored_and_no_forks_from_the_views(
+    image_ws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = image_ws["ws"]
+    found = label_issues_stored(ws, image_ws["id"])
+    assert set(image_ws["flipped"].tolist()) <= {r["index"] for r in found}
+    assert label_issues_stored(ws, image_ws["id"], results=ws.load_results(image_ws["id"])) == found
+    assert [r["index"] for r in analyze_stored(ws, image_ws["id"])["label_issues"]] == [
+        r["index"] for r in found[:100]
+    ]
+    # the views pass processes on when they compute the properties (the cache gone)
+    seen: list[object] = []
+    real = store_quality.image_properties
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("processes"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store_quality, "image_properties", spy)
+    cache = ws.datasets_dir / str(image_ws["dv"]) / "properties.parquet"
+    cache.unlink()
+    property_bins(ws, image_ws["id"], "brightness", processes=False)
+    cache.unlink()
+    explore(ws, image_ws["id"], "brightness", limit=1, processes=False)
+    assert seen == [False, False]
+
+
+def test_a_column_that_determines_the_label_is_left_out_of_the_ranking(tmp_path: Path) -> None:
+    """TREC's fine question type under the coarse one would top any ranking and explain nothing:
+    it stays a property (bins, explorer) but is left out of the ranking, with a note."""
+    rng = np.random.default_rng(7)
+    n = 300
+    y = rng.integers(0, 3, n)
+    fine = [f"{'abc'[c]}{k}" for c, k in zip(y, rng.integers(0, 4, n), strict=True)]
+    texts = [" ".join(f"w{k}" for k in rng.integers(0, 500, 6 + 10 * int(c == 0))) for c in y]
+    wrong = (y == 0) & (rng.random(n) < 0.5)  # the model errs on one class
+    scores = np.eye(3)[np.where(wrong, (y + 1) % 3, y)] * 0.9 + 0.05
+    ws = Workspace(tmp_path / "home")
+    samples = pa.table(
+        {
+            "id": [f"q{i}" for i in range(n)],
+            "text": texts,
+            "fine_label": fine,
+            "source": [["web", "book"][i % 2] for i in range(n)],
+            "level": (y * 10 + rng.integers(0, 2, n)).astype(float),  # numeric, 6 values
+        }
+    )
+    dv = ws.add_dataset_version("q", task="classification", samples=samples)
+    rec = ws.save_evaluation(ClassificationResults(y, scores, ["A", "B", "C"]), name="q",
+                             dataset_version_id=dv.id)  # fmt: skip
+    out = analyze_stored(ws, rec.id)
+    _json_safe(out)
+    ranked = {r["property"] for r in out["importance"]}
+    assert "fine_label" not in ranked and "level" not in ranked
+    assert {"source", "length", "tokens"} <= ranked
+    assert "fine_label: left out, it determines the label" in out["notes"]
+    assert "level: left out, it determines the label" in out["notes"]
+    assert {p["name"] for p in out["properties"]} >= {"fine_label", "level", "source"}
+    bins = property_bins(ws, rec.id, "fine_label")
+    assert len(bins["bins"]) == 12
+    assert out["importance"][0]["property"] in {"length", "tokens"}  # the planted effect
 
 
 def test_properties_are_cached_per_dataset_version(

@@ -16,8 +16,10 @@ TOP_ROWS = 10
 
 
 class _PropertiesProgress:
-    """A bar on stderr while properties are computed (nothing when they come from the cache or
-    stderr is not a terminal)."""
+    """A bar on stderr while properties are computed, then while they are ranked (the store
+    reports each phase from 0; nothing when stderr is not a terminal)."""
+
+    PHASES = ("Computing sample properties", "Ranking the properties")
 
     def __init__(self) -> None:
         from rich.progress import (
@@ -33,11 +35,13 @@ class _PropertiesProgress:
 
         console = make_console(stderr=True)
         self._bar = Progress(
-            TextColumn("Computing sample properties"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeRemainingColumn(), TimeElapsedColumn(), console=console, transient=True,
             disable=not console.is_terminal,
         )  # fmt: skip
-        self._task = self._bar.add_task("properties", total=None)
+        self._task = self._bar.add_task(self.PHASES[0], total=None)
+        self._phase = 0
+        self._finished = False  # the phase reached its total
 
     def __enter__(self) -> _PropertiesProgress:
         self._bar.start()
@@ -47,6 +51,10 @@ class _PropertiesProgress:
         self._bar.stop()
 
     def __call__(self, done: int, total: int) -> None:
+        if self._finished and done < total and self._phase + 1 < len(self.PHASES):
+            self._phase += 1
+            self._bar.reset(self._task, description=self.PHASES[self._phase])
+        self._finished = done >= total
         self._bar.update(self._task, completed=done, total=total)
 
 

@@ -26,15 +26,23 @@ Every answer is JSON-safe (floats finite or None). Shapes (``F`` = float | None)
     notes: [str], timing_s (F, total seconds), stages_s: {properties, importance, duplicates,
     label_issues}}.
     Image distances are pHash bits (<= 4 is a near-copy); text distances 1 - Jaccard (<= 0.2).
+    A metadata column that determines the label (each of its 2..50 values goes with one label,
+    e.g. a fine class under the coarse one) stays among the properties but is left out of the
+    ranking, with a note. ``progress(done, total)`` runs twice from 0: over the images while
+    properties are computed (at once ``(n, n)`` from the cache), then over the ranking's steps.
 
-``property_bins(ws, evaluation_id, name, *, bins=10, label=None, train=None)``
+``label_issues_stored(ws, evaluation_id)``
+    [{index, given, suggested, confidence, self_confidence}] most likely first (see
+    :func:`assay.evaluation.quality.label_issues`; [] unless single-label classification).
+
+``property_bins(ws, evaluation_id, name, *, bins=10, label=None, train=None, processes=None)``
     {evaluation_id, task, property, kind, label, n_missing, bins: [{lower F, upper F, category
     (str | None), n, accuracy, tpr, precision}]}: each rate {value F, low F, high F (Wilson
     95 %), k, n} or None; ``tpr`` / ``precision`` only with ``label`` (classification: the
     class's samples / the samples predicted as it; detection: boxes of the class).
 
 ``explore(ws, evaluation_id, name, *, outcome=None, label=None, descending=True, offset=0,
-limit=50, train=None)``
+limit=50, train=None, processes=None)``
     {evaluation_id, task, property, kind, total, offset, limit, items: [{index, id, value (F, or
     the category), actual, predicted, outcome, possible_label_error, tp, fp, fn}]}: samples
     ranked by the property (missing values last). ``outcome``: correct / incorrect (any task),
@@ -71,6 +79,7 @@ from assay.evaluation.quality import (
     TEXT_PROPERTIES,
     box_properties,
     by_property,
+    determines_label,
     image_leakage,
     image_properties,
     importance,
@@ -93,7 +102,13 @@ from assay.store._util import _file_stamp, json_safe
 from assay.store.artifacts import TMP_PREFIX
 from assay.store.workspace import Workspace
 
-__all__ = ["analyze_stored", "dataset_properties", "explore", "property_bins"]
+__all__ = [
+    "analyze_stored",
+    "dataset_properties",
+    "explore",
+    "label_issues_stored",
+    "property_bins",
+]
 
 PROPERTIES_FILE = "properties.parquet"
 FORMAT = 1
@@ -352,9 +367,19 @@ _ISSUES: OrderedDict[tuple[str, int], list[dict[str, Any]]] = OrderedDict()
 _ISSUES_LOCK = threading.Lock()
 
 
-def _label_issues(ws: Workspace, evaluation_id: int, results: Results) -> list[dict[str, Any]]:
-    """cleanlab's label issues of a single-label evaluation (kept for the last 8 evaluations:
-    stored evaluations never change)."""
+def label_issues_stored(
+    ws: Workspace, evaluation_id: int, *, results: Results | None = None
+) -> list[dict[str, Any]]:
+    """The likely label errors of a stored single-label evaluation, most likely first: cleanlab's
+    [{index, given, suggested, confidence, self_confidence}] (see
+    :func:`assay.evaluation.quality.label_issues`); [] for other tasks. Kept for the last 8
+    evaluations (stored evaluations never change); ``results`` saves loading them again.
+
+    >>> label_issues_stored(ws, 3)[0]["suggested"]                     # doctest: +SKIP
+    'cat'
+    """
+    if results is None:
+        results = ws.load_results(evaluation_id)
     if results.task != "classification":
         return []
     key = (str(ws.home), evaluation_id)
@@ -370,6 +395,32 @@ def _label_issues(ws: Workspace, evaluation_id: int, results: Results) -> list[d
     return found
 
 
+def _label_issues(ws: Workspace, evaluation_id: int, results: Results) -> list[dict[str, Any]]:
+    """:func:`label_issues_stored` under its former private name (still imported elsewhere)."""
+    return label_issues_stored(ws, evaluation_id, results=results)
+
+
+def _label_keys(outcomes: Outcomes) -> np.ndarray | None:
+    """One label key per sample (class index; a multi-label sample's row of labels), None for
+    detection (an image holds boxes of several classes)."""
+    if outcomes.task == "detection" or outcomes.y_true is None:
+        return None
+    return np.asarray(outcomes.y_true)
+
+
+def _label_derived(props: DatasetProperties, outcomes: Outcomes) -> list[str]:
+    """The metadata columns that determine the label (a finer version of it)."""
+    keys = _label_keys(outcomes)
+    if keys is None:
+        return []
+    return [
+        name
+        for name, v in props.values.items()
+        if props.kinds.get(name) == "metadata"
+        and determines_label(v, keys, max_values=MAX_CATEGORIES)
+    ]
+
+
 def analyze_stored(
     ws: Workspace,
     evaluation_id: int,
@@ -382,7 +433,9 @@ def analyze_stored(
     """The data-quality analysis of a stored evaluation at its stored operating point (see the
     module docstring for the shape). ``train`` names a training dataset version: its near-copies
     in the evaluated set are reported as leakage, and text OOV shares use its vocabulary.
-    ``processes=False`` keeps image decoding on threads (a server may prefer not to fork)."""
+    ``progress(done, total)`` follows the properties, then the ranking (each from 0).
+    ``processes=False`` keeps image decoding on threads (a server may prefer not to fork; None
+    forks only from the main thread)."""
     start = time.perf_counter()
     record = ws.get_evaluation(evaluation_id)
     dv = record.dataset_version.id
@@ -407,8 +460,11 @@ def analyze_stored(
     stages = {"properties": time.perf_counter() - start}
 
     t0 = time.perf_counter()
-    ranking = importance(props.values, outcomes.correct, categorical=list(props.categories),
-                         seed=seed)  # fmt: skip
+    derived = set(_label_derived(props, outcomes))
+    notes += [f"{name}: left out, it determines the label" for name in sorted(derived)]
+    ranked = {name: v for name, v in props.values.items() if name not in derived}
+    ranking = importance(ranked, outcomes.correct, seed=seed, progress=progress,
+                         categorical=[c for c in props.categories if c in ranked])  # fmt: skip
     stages["importance"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -416,7 +472,7 @@ def analyze_stored(
     stages["duplicates"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    issues = _label_issues(ws, evaluation_id, results)
+    issues = label_issues_stored(ws, evaluation_id, results=results)
     stages["label_issues"] = time.perf_counter() - t0
     return json_safe(
         {
@@ -539,12 +595,12 @@ def _duplicates(
 
 
 def _prepare(
-    ws: Workspace, evaluation_id: int, name: str, train: int | None
+    ws: Workspace, evaluation_id: int, name: str, train: int | None, processes: bool | None
 ) -> tuple[Results, Outcomes, DatasetProperties, np.ndarray]:
     record = ws.get_evaluation(evaluation_id)
     results = ws.load_results(evaluation_id)
     outcomes = sample_outcomes(results, _point(ws, evaluation_id, results))
-    props = dataset_properties(ws, record.dataset_version.id, results=results)
+    props = dataset_properties(ws, record.dataset_version.id, results=results, processes=processes)
     if train is not None:
         ws.get_dataset_version(train)
         _train_vocabulary(ws, train, record.dataset_version.id, props)
@@ -563,12 +619,14 @@ def property_bins(
     bins: int = 10,
     label: str | None = None,
     train: int | None = None,
+    processes: bool | None = None,
 ) -> dict[str, Any]:
     """Accuracy (and TPR / precision of ``label``) per quantile bin of property ``name`` (see the
-    module docstring for the shape); ``train`` as in :func:`analyze_stored` (the OOV share)."""
+    module docstring for the shape); ``train`` as in :func:`analyze_stored` (the OOV share),
+    ``processes`` too (used only when the properties are not cached yet)."""
     if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= 100:
         raise ParameterError(f"bins: expected 1..100, got {bins!r}")
-    results, outcomes, props, values = _prepare(ws, evaluation_id, name, train)
+    results, outcomes, props, values = _prepare(ws, evaluation_id, name, train, processes)
     counts: dict[str, np.ndarray] = {}
     if label is not None:
         tp, fp, fn = class_counts(results, outcomes, label)
@@ -602,14 +660,15 @@ def explore(
     offset: int = 0,
     limit: int = 50,
     train: int | None = None,
+    processes: bool | None = None,
 ) -> dict[str, Any]:
     """Samples ranked by property ``name``, filtered by outcome and class (see the module
-    docstring for the shape); ``train`` as in :func:`analyze_stored` (the OOV share)."""
+    docstring for the shape); ``train`` and ``processes`` as in :func:`property_bins`."""
     if outcome is not None and outcome not in EXPLORE_OUTCOMES:
         raise ParameterError(f"outcome: unknown {outcome!r} (one of {', '.join(EXPLORE_OUTCOMES)})")
     if offset < 0 or limit < 0:
         raise ParameterError("offset and limit must be at least 0")
-    results, outcomes, props, values = _prepare(ws, evaluation_id, name, train)
+    results, outcomes, props, values = _prepare(ws, evaluation_id, name, train, processes)
     task = results.task
     n = len(values)
     counts = class_counts(results, outcomes, label) if label is not None else None
@@ -641,7 +700,7 @@ def explore(
     order = np.argsort(-v[finite] if descending else v[finite], kind="stable")
     idx = np.concatenate([idx[finite][order], idx[~finite]])
     page = idx[offset : offset + limit]
-    issues = {r["index"] for r in _label_issues(ws, evaluation_id, results)}
+    issues = {r["index"] for r in label_issues_stored(ws, evaluation_id, results=results)}
     ids = _ids(ws, ws.get_evaluation(evaluation_id).dataset_version.id, n)
     cats = props.categories.get(name)
     items = []

@@ -19,7 +19,12 @@ from assay.evaluation.quality._images import (
     near_duplicates_images,
     uniqueness,
 )
-from assay.evaluation.quality._importance import by_property, importance, wilson_interval
+from assay.evaluation.quality._importance import (
+    by_property,
+    determines_label,
+    importance,
+    wilson_interval,
+)
 from assay.evaluation.quality._labels import label_issues
 from assay.evaluation.quality._texts import (
     TEXT_PROPERTIES,
@@ -40,6 +45,7 @@ __all__ = [
     "PropertyTable",
     "box_properties",
     "by_property",
+    "determines_label",
     "group_pairs",
     "image_leakage",
     "image_properties",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
@@ -159,8 +160,9 @@ def image_properties(
     hashes (uint64; ``extra["hashed"]`` says which are real) for :func:`near_duplicates_images`.
     Decoding runs on ``workers`` threads or processes (default: one per core); processes
     (forked, so nothing is imported again) by default from :data:`PROCESSES_FROM` images where
-    the platform forks, since much of the per-image work holds the GIL; ``processes=False``
-    keeps to threads (e.g. inside a server). ``progress(done, total)`` is called as images
+    the platform forks and the call comes from the main thread (forking a process whose other
+    threads may hold locks is unsafe), since much of the per-image work holds the GIL;
+    ``processes=False`` keeps to threads (e.g. inside a server). ``progress(done, total)`` is called as images
     finish.
 
     >>> t = image_properties(["bright.png", "missing.jpg"])            # doctest: +SKIP
@@ -190,8 +192,10 @@ def image_properties(
     done = 0
     starts = range(0, n, step)
     forks = "fork" in mp.get_all_start_methods()
-    if processes is None:
-        processes = forks and n >= PROCESSES_FROM
+    if processes is None:  # never fork from a thread other than the main one (a server's)
+        processes = (
+            forks and n >= PROCESSES_FROM and threading.current_thread() is threading.main_thread()
+        )
     if processes and workers > 1 and n > step and forks:
         names = [None if p is None else os.fspath(p) for p in paths]
         ctx = mp.get_context("fork")

@@ -20,7 +20,7 @@ from assay.server.quality_schemas import (
 )
 from assay.server.responses import FastJSONResponse
 from assay.store import Workspace
-from assay.store.quality import _label_issues, explore, property_bins
+from assay.store.quality import explore, label_issues_stored, property_bins
 
 router = APIRouter(prefix="/evaluations", tags=["quality"])
 
@@ -89,7 +89,7 @@ def quality_bins(
     straddle two bins, so there may be fewer bins than asked."""
     _not_computing(request, evaluation_id)
     return FastJSONResponse(
-        property_bins(workspace, evaluation_id, property, bins=bins, label=label)
+        property_bins(workspace, evaluation_id, property, bins=bins, label=label, processes=False)
     )
 
 
@@ -127,6 +127,7 @@ def quality_explore(
         descending=descending,
         offset=offset,
         limit=limit,
+        processes=False,  # never fork from the server's threads
     )
     page["items"] = refs(_lookup(request, workspace, evaluation_id), page["items"])
     return FastJSONResponse(page)
@@ -144,7 +145,7 @@ def quality_label_issues(
     most likely first: the given label, the suggested one and the model's confidence. Single-label
     classification only (empty otherwise)."""
     results = workspace.load_results(evaluation_id)
-    found = _label_issues(workspace, evaluation_id, results)
+    found = label_issues_stored(workspace, evaluation_id, results=results)
     lookup = _lookup(request, workspace, evaluation_id)
     ids = lookup.table.column("id").to_pylist() if "id" in lookup.table.column_names else None
     page = [dict(r) for r in found[offset : offset + limit]]
