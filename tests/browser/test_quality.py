@@ -5,6 +5,8 @@ evaluation's sample view."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -82,3 +84,49 @@ def test_quality_page_of_a_text_evaluation_and_a_missing_one(
     page.screenshot(path=str(SCREENS / "quality_text.png"), full_page=True)
     page.goto("/#/evaluations/99999/quality")
     expect(page.get_by_test_id("empty-state")).to_contain_text("Evaluation not found")
+
+
+def test_the_feed_marks_possible_label_errors_once_the_analysis_is_ready(
+    page: Page, ids: dict[str, int]
+) -> None:
+    evaluation = ids["image"]
+    page.goto(f"/#/evaluations/{evaluation}")
+    page.get_by_test_id("feed-errors-only").check()
+    expect(page.get_by_test_id("feed-item").first).to_be_visible()
+    # the data-quality page computes (or finds) the analysis; the feed then shows its marks,
+    # also when its samples were loaded before the analysis was ready
+    page.get_by_test_id("quality-link").click()
+    expect(page.locator("[data-testid=quality-page][data-status=ready]")).to_be_visible(
+        timeout=180_000
+    )
+    page.go_back()
+    pills = page.get_by_test_id("feed-label-error")
+    expect(pills.first).to_be_visible()
+    expect(pills.first).to_have_attribute("title", re.compile("confident in another class"))
+    flagged: set[int] = set()
+    while True:  # every likely label error of the evaluation, page by page
+        url = f"/api/evaluations/{evaluation}/quality/label-issues?limit=200&offset={len(flagged)}"
+        answer = page.request.get(url)
+        assert answer.ok
+        flagged |= {r["index"] for r in answer.json()["items"]}
+        if len(flagged) >= answer.json()["total"]:
+            break
+    assert flagged
+    cards = page.locator("[data-testid=feed-item]:has([data-testid=feed-label-error])")
+    marked = {int(i) for i in cards.evaluate_all("cs => cs.map(c => c.dataset.index)")}
+    assert marked and marked <= flagged
+    unmarked = page.locator("[data-testid=feed-item]:not(:has([data-testid=feed-label-error]))")
+    shown = {int(i) for i in unmarked.evaluate_all("cs => cs.map(c => c.dataset.index)")}
+    assert not shown & flagged
+    settle(page)
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / "feed_label_errors.png"), full_page=True)
+    # the sample view says it too, with a way to the data-quality page
+    cards.first.click()
+    view = page.get_by_test_id("sample-view")
+    expect(view.get_by_test_id("sample-label-error")).to_be_visible()
+    expect(view.get_by_test_id("sample-label-check").get_by_role("link")).to_have_attribute(
+        "href", f"#/evaluations/{evaluation}/quality"
+    )
+    settle(page)
+    page.screenshot(path=str(SCREENS / "sample_label_error.png"))

@@ -2,8 +2,9 @@
 // tables), loaded page by page from /samples as the user scrolls, filtered by a confusion cell or
 // a TP / FP / FN count. The filters live in the URL (see routes.ts).
 import { useEffect, useMemo, useRef } from "react";
+import { useQuery } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { isDetectionItem, type ClassificationItem, type DetectionItem, type SampleItem, type SampleQuery, type SliderParams } from "../api/client";
+import { api, isDetectionItem, type ClassificationItem, type DetectionItem, type SampleItem, type SampleQuery, type SliderParams } from "../api/client";
 import { useSamples } from "../api/queries";
 import { useElementWidth } from "../hooks";
 import { feedCountText, labelText, metadataLine, pct, truncateLabel } from "../format";
@@ -26,6 +27,45 @@ export interface FeedFilter {
 const shortText = (v: string | string[] | null | undefined, max: number, kind: "actual" | "predicted" = "predicted") =>
   Array.isArray(v) ? labelText(v, kind) : truncateLabel(labelText(v, kind), max);
 
+export const LABEL_ERROR_HELP =
+  "Possible label error: the model is confident in another class; the annotation may be wrong — see Data quality";
+
+/** Whether confident learning flags the sample: true / false for a single-label item once the
+ * evaluation's data-quality analysis is ready, null before (and for other tasks). */
+export function labelErrorMark(s: object | null | undefined): boolean | null {
+  return s && "possible_label_error" in s && typeof s.possible_label_error === "boolean" ? s.possible_label_error : null;
+}
+
+/** The pill of a likely label error, with why in its title. */
+export function LabelErrorPill({ testid }: { testid: string }) {
+  return (
+    <span className="label-pill pill-label-error" title={LABEL_ERROR_HELP} data-testid={testid}>
+      possible label error
+    </span>
+  );
+}
+
+/** Whether this page has seen the evaluation's data-quality analysis ready: read from the query
+ * cache the data-quality page fills (["quality", id]), never fetched from here, so the feed never
+ * starts an analysis. Answers loaded before it was ready carry no marks (null): see useMarksOnceReady. */
+function useQualityReady(evalId: number): boolean {
+  const q = useQuery({ queryKey: ["quality", evalId], queryFn: ({ signal }) => api.quality(evalId, {}, signal), enabled: false });
+  return q.data?.status === "ready";
+}
+
+/** Ask again, once per answer, for samples loaded before the data-quality analysis was ready
+ * (marks null) when it now is: the marks then arrive without a reload. */
+export function useMarksOnceReady(evalId: number, key: string, unmarked: boolean, refetch: () => unknown, fetching: boolean) {
+  const ready = useQualityReady(evalId);
+  const asked = useRef(new Set<string>());
+  useEffect(() => {
+    if (ready && unmarked && !fetching && !asked.current.has(key)) {
+      asked.current.add(key);
+      void refetch();
+    }
+  }, [ready, unmarked, fetching, key, refetch]);
+}
+
 export function outcomeClass(s: ClassificationItem): "ok" | "bad" | "none" {
   if (s.outcome === "correct" || s.outcome === "tp" || s.outcome === "tn") return "ok";
   if (s.outcome === "below_threshold") return "none";
@@ -36,8 +76,9 @@ function SampleCard({ s, onOpen }: { s: ClassificationItem; onOpen: (s: SampleIt
   const oc = outcomeClass(s);
   return (
     <button className={`sample-card ${oc}`} onClick={() => onOpen(s)} data-testid="feed-item" data-index={s.index}>
-      <div className="thumb">
+      <div className="thumb thumb-flagged">
         <Media src={s.thumbnail_url ?? s.media_url} alt={s.id} fallback={s.id} />
+        {labelErrorMark(s) && <LabelErrorPill testid="feed-label-error" />}
       </div>
       <div className="sample-meta">
         <span className="truncate small sample-id" title={s.id} data-testid="feed-item-id">{s.id}</span>
@@ -89,6 +130,7 @@ function TextRow({ s, onOpen }: { s: ClassificationItem; onOpen: (s: SampleItem)
         </span>
       )}
       <span className="text-row-labels">
+        {labelErrorMark(s) && <LabelErrorPill testid="feed-label-error" />}
         <span className="label-pill" title={labelText(s.actual, "actual")}>{shortText(s.actual, 30, "actual")}</span>
         <span className="arrow">→</span>
         <span className={`label-pill pill-${oc}`} title={labelText(s.predicted)}>{shortText(s.predicted, 30)}</span>
@@ -145,10 +187,12 @@ export function SampleFeed({
   const vItems = virt.getVirtualItems();
   const lastRow = vItems.length ? vItems[vItems.length - 1].index : -1;
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = q;
+  const queryKey = JSON.stringify(query);
+  const unmarked = !detection && items.some((s) => "possible_label_error" in s && s.possible_label_error === null);
+  useMarksOnceReady(evalId, queryKey, unmarked, q.refetch, q.isFetching);
   useEffect(() => {
     if (lastRow >= nRows - 3 && hasNextPage && !isFetchingNextPage) void fetchNextPage();
   }, [lastRow, nRows, hasNextPage, isFetchingNextPage, fetchNextPage]);
-  const queryKey = JSON.stringify(query);
   useEffect(() => {
     scroller.current?.scrollTo({ top: 0 });
   }, [queryKey]);

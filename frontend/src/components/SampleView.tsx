@@ -4,8 +4,10 @@ import { useSample } from "../api/queries";
 import { fmt, labelText, pct, truncateLabel } from "../format";
 import { BOX_COLORS, boxColor } from "../lib/boxes";
 import { OUTCOME_SHORT, outcomeText } from "../lib/vocabulary";
+import { qualityHref } from "../routes";
 import { BoxOverlay } from "./Boxes";
 import { Media } from "./Media";
+import { LabelErrorPill, labelErrorMark, useMarksOnceReady } from "./SampleFeed";
 import { ErrorState, Modal, Spinner } from "./common";
 
 /** The dataset's metadata columns of one sample, as a small table. */
@@ -36,6 +38,9 @@ export function SampleView({ evalId, index, sliders, onClose }: { evalId: number
   const predicted = new Set(Array.isArray(d?.predicted) ? d.predicted : d?.predicted ? [d.predicted] : []);
   const correct = d ? labelText(d.actual, "actual") === labelText(d.predicted) : false;
   const url = d?.media_url ?? d?.thumbnail_url;
+  const flagged = labelErrorMark(d);
+  const unmarked = !!d && "possible_label_error" in d && d.possible_label_error === null;
+  useMarksOnceReady(evalId, `sample:${index}:${JSON.stringify(sliders)}`, unmarked, q.refetch, q.isFetching);
   return (
     <Modal title={d ? `Sample ${d.id}` : `Sample #${index}`} onClose={onClose} testid="sample-view" wide>
       {q.error && !d ? (
@@ -78,6 +83,17 @@ export function SampleView({ evalId, index, sliders, onClose }: { evalId: number
                   </span>
                 </dd>
               </div>
+              {flagged && (
+                <div>
+                  <dt>Label check</dt>
+                  <dd data-testid="sample-label-check">
+                    <LabelErrorPill testid="sample-label-error" />{" "}
+                    <a className="small" href={qualityHref(evalId)}>
+                      see Data quality
+                    </a>
+                  </dd>
+                </div>
+              )}
               {d.outcome && (
                 <div>
                   <dt>Outcome</dt>
