@@ -16,7 +16,7 @@ from assay.evaluation.results import Results
 from assay.server.caches import LRU
 from assay.server.config import MAX_ID
 from assay.store import EvaluationRecord, Workspace
-from assay.store.quality import _label_issues
+from assay.store.quality import label_issues_stored
 
 
 async def get_workspace(request: Request) -> Workspace:
@@ -151,7 +151,8 @@ def analysis_ready(runs: Any, evaluation_id: int) -> bool:
 def flagged_indices(workspace: Workspace, evaluation_id: int, results: Results) -> frozenset[int]:
     """Every likely label error of a single-label evaluation (all of them, not only the 100 the
     analysis lists): the same ranking as ``/quality/label-issues``, cached by the store."""
-    return frozenset(int(r["index"]) for r in _label_issues(workspace, evaluation_id, results))
+    found = label_issues_stored(workspace, evaluation_id, results=results)
+    return frozenset(int(r["index"]) for r in found)
 
 
 async def get_evaluation(
