@@ -107,14 +107,14 @@ function Progress({ run }: { run: QualityRunning }) {
       ? "Waiting for another analysis to finish…"
       : run.stage === "properties"
         ? `Computing the samples' properties: ${run.done.toLocaleString()} of ${run.total.toLocaleString()}`
-        : "Ranking the properties, looking for near-duplicates and label errors…";
+        : `Ranking the properties (step ${run.done.toLocaleString()} of ${run.total.toLocaleString()}), then near-duplicates and label errors…`;
   return (
     <section className="card quality-progress" data-testid="quality-progress" data-stage={run.stage} data-done={run.done} data-total={run.total}>
       <div className="quality-progress-words">
         <span className="spinner spinner-sm" aria-hidden /> {words}
       </div>
       <div className="progress" role="progressbar" aria-valuemin={0} aria-valuemax={run.total} aria-valuenow={run.done}>
-        <div className={`progress-fill ${run.stage === "analysis" ? "is-full" : ""}`} style={{ width: `${run.stage === "analysis" ? 100 : Math.round(share * 100)}%` }} />
+        <div className="progress-fill" style={{ width: `${Math.round(share * 100)}%` }} />
       </div>
       <p className="muted small">Properties are computed once per dataset version and kept; the next visit is quick.</p>
     </section>

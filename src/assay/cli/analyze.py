@@ -105,14 +105,14 @@ def print_analysis(result: dict[str, Any], bins: dict[str, Any] | None, console:
             t.add_row(where, str(b["n"]), _rate(b["accuracy"]))
         console.print(t)
     dup = result["duplicates"]
-    unit = "bits" if dup["kind"] == "image" else "1 − Jaccard"
+    unit = "bits of perceptual hash" if dup["kind"] == "image" else "(1 − Jaccard)"
     if dup["kind"] is None:
         console.print("\nNear-duplicates: no media files or texts to compare")
     else:
         console.print(f"\nNear-duplicate groups ({dup['kind']}s): {dup['n_groups']}")
         for g in dup["groups"][:TOP_ROWS]:
             ids = ", ".join(g["ids"][:8]) + (" …" if len(g["ids"]) > 8 else "")
-            console.print(f"  {len(g['ids'])} samples, distance ≤ {g['distance']:g} {unit}: {ids}")
+            console.print(f"  {len(g['ids'])} samples, distance {g['distance']:.3g} {unit}: {ids}")
     if dup["leakage"] is not None:
         console.print(
             f"\nLeakage: {len(dup['leakage'])} samples have a near-copy in training dataset "

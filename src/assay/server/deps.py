@@ -135,17 +135,8 @@ LABEL_ERRORS = "label_errors"  # the memo's key of the flagged indices
 
 def analysis_ready(runs: Any, evaluation_id: int) -> bool:
     """Whether this server holds a ready data-quality analysis of the evaluation (``runs``: its
-    :class:`~assay.server.quality_runs.QualityRuns`). Only looks: never starts one.
-
-    Reads the runs it keeps under their lock: QualityRuns has no public look-up that does not
-    start an analysis (a ``ready()`` method there would be the better home for this).
-    """
-    if runs is None:
-        return False
-    with runs._lock:
-        return any(
-            key[0] == evaluation_id and run.answer is not None for key, run in runs._runs.items()
-        )
+    :class:`~assay.server.quality_runs.QualityRuns`). Only looks: never starts one."""
+    return runs is not None and bool(runs.ready(evaluation_id))
 
 
 def flagged_indices(workspace: Workspace, evaluation_id: int, results: Results) -> frozenset[int]:

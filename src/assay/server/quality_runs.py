@@ -135,6 +135,15 @@ class QualityRuns:
         self._queue.put(run)
         return run
 
+    def ready(self, evaluation_id: int) -> bool:
+        """Whether a finished analysis of the evaluation is kept here (any training set); only
+        looks, never starts one."""
+        with self._lock:
+            return any(
+                eid == evaluation_id and run.answer is not None
+                for (eid, _), run in self._runs.items()
+            )
+
     def in_flight(self, evaluation_id: int) -> Run | None:
         """A run of the evaluation still computing its properties (None when there is none)."""
         with self._lock:
