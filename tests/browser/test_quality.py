@@ -130,3 +130,22 @@ def test_the_feed_marks_possible_label_errors_once_the_analysis_is_ready(
     )
     settle(page)
     page.screenshot(path=str(SCREENS / "sample_label_error.png"))
+
+
+def test_a_training_set_can_be_checked_for_leakage(page: Page, ids: dict[str, int]) -> None:
+    page.goto(f"/#/evaluations/{ids['text']}/quality")
+    expect(page.get_by_test_id("quality-page")).to_have_attribute(
+        "data-status", "ready", timeout=120_000
+    )
+    picker = page.get_by_test_id("quality-train")
+    # the other text-free classification sets are offered; the TREC questions are not their own
+    options = picker.locator("option")
+    expect(picker).to_be_visible()
+    expect(options.nth(1)).to_be_attached()
+    assert "trec" not in " ".join(options.all_inner_texts()[1:]).lower()
+    picker.select_option(index=1)
+    expect(page.get_by_test_id("quality-page")).to_have_attribute(
+        "data-status", "ready", timeout=120_000
+    )
+    # a table without texts: said in plain words, no leakage table made up
+    expect(page.get_by_test_id("quality-notes")).to_contain_text("no leakage check")

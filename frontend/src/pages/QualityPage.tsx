@@ -21,9 +21,10 @@ export function QualityPage({ id, setCrumbs }: { id: number; setCrumbs: (c: Crum
   useEffect(() => {
     setCrumbs([{ label: name ?? `Evaluation ${id}`, href: evaluationHref(id) }, { label: "Data quality" }]);
   }, [name, id, setCrumbs]);
+  const [train, setTrain] = useState<number | undefined>(undefined);
   const q = useQuery({
-    queryKey: ["quality", id],
-    queryFn: ({ signal }) => api.quality(id, {}, signal),
+    queryKey: ["quality", id, train],
+    queryFn: ({ signal }) => api.quality(id, { train }, signal),
     staleTime: 0,
     // computing in the background: ask again until it is ready
     refetchInterval: (query) => (query.state.data?.status === "running" ? 1000 : false),
@@ -41,7 +42,14 @@ export function QualityPage({ id, setCrumbs }: { id: number; setCrumbs: (c: Crum
   }
   if (!q.data) return <Spinner label="Starting the data-quality analysis…" />;
   const data = q.data;
-  const head = <Head id={id} name={data.status === "ready" ? data.name : name} ready={data.status === "ready" ? data : null} />;
+  const head = (
+    <Head
+      id={id}
+      name={data.status === "ready" ? data.name : name}
+      ready={data.status === "ready" ? data : null}
+      picker={<TrainPicker datasetVersion={ev.data?.dataset?.version_id} task={ev.data?.task} train={train} setTrain={setTrain} />}
+    />
+  );
   if (data.status === "running")
     return (
       <div className="page quality-page" data-testid="quality-page" data-status="running">
@@ -75,7 +83,27 @@ export function QualityPage({ id, setCrumbs }: { id: number; setCrumbs: (c: Crum
   return <Report data={data} head={head} />;
 }
 
-function Head({ id, name, ready }: { id: number; name?: string; ready: QualityReady | null }) {
+/** The training set to look for leakage in: another dataset version of the same task. */
+function TrainPicker({ datasetVersion, task, train, setTrain }: { datasetVersion?: number; task?: string; train?: number; setTrain: (v: number | undefined) => void }) {
+  const datasets = useQuery({ queryKey: ["datasets"], queryFn: ({ signal }) => api.datasets(signal) });
+  const versions = (datasets.data?.items ?? []).flatMap((d) => (d.versions ?? []).filter((v) => v.id !== datasetVersion && (!task || v.task === task)));
+  if (!versions.length) return null;
+  return (
+    <label className="quality-train" title="Looks for test samples with a near-copy in this training set (leakage)">
+      <span className="muted small">Leakage from </span>
+      <select value={train ?? ""} onChange={(e) => setTrain(e.target.value ? Number(e.target.value) : undefined)} data-testid="quality-train">
+        <option value="">no training set</option>
+        {versions.map((v) => (
+          <option key={v.id} value={v.id}>
+            {v.dataset_name} {v.version} ({v.n_samples.toLocaleString()})
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function Head({ id, name, ready, picker }: { id: number; name?: string; ready: QualityReady | null; picker?: React.ReactNode }) {
   const point = ready?.point;
   const at = point ? ("threshold" in point ? `threshold ${short(point.threshold)}` : `IoU ${short(point.iou)}, confidence ${short(point.score)}`) : null;
   return (
@@ -96,6 +124,7 @@ function Head({ id, name, ready }: { id: number; name?: string; ready: QualityRe
           )}
         </p>
       </div>
+      {picker}
     </div>
   );
 }
