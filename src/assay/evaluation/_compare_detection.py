@@ -23,7 +23,7 @@ from assay.evaluation.detection import DetectionResults
 from assay.evaluation.results import OperatingPoint
 from assay.metrics.detection.cocoeval import IOU_THRESHOLDS
 from assay.metrics.detection.protocols import protocol_ap, replicate_ap
-from assay.metrics.paired import bootstrap_delta, holm
+from assay.metrics.paired import bootstrap_delta
 
 T50 = int(np.flatnonzero(np.isclose(IOU_THRESHOLDS, 0.5))[0])
 T75 = int(np.flatnonzero(np.isclose(IOU_THRESHOLDS, 0.75))[0])
@@ -173,7 +173,7 @@ def compare_detection(
     ap50_a, ap50_b, ap75_a, ap75_b}], per_iou: [{iou, a, b, delta, low, high}], images: {better,
     worse, same, changed: [{index, id, file_name, tp_a, fp_a, fn_a, tp_b, fp_b, fn_b,
     errors_delta}]}, confusion}."""
-    from assay.evaluation.compare import verdict
+    from assay.evaluation.compare import confusion_pair, holm_rows, verdict
 
     _check_same_images(a, b)
     pa, pb = a.point(at_a), b.point(at_b)
@@ -225,10 +225,7 @@ def compare_detection(
             row.update(ap_delta=d, low=_f(lo), high=_f(hi), p_value=_f(p))
         pvals.append(p)
         per_class.append(row)
-    for row, adjusted in zip(per_class, holm(pvals), strict=True):
-        if math.isfinite(adjusted):
-            row["p_holm"] = float(adjusted)
-            row["significant"] = bool(adjusted < 1 - level)
+    holm_rows(per_class, pvals, level)
 
     per_iou = []
     for t, iou in enumerate(IOU_THRESHOLDS):
@@ -283,11 +280,5 @@ def compare_detection(
             "better_images": most(delta_err < 0),
             "worse_images": most(delta_err > 0),
         },
-        "confusion": {
-            "columns": conf_a["columns"],
-            "rows": conf_a["rows"],
-            "a": conf_a["counts"],
-            "b": conf_b["counts"],
-            "difference": (np.asarray(conf_b["counts"]) - np.asarray(conf_a["counts"])).tolist(),
-        },
+        "confusion": confusion_pair(conf_a, conf_b),
     }

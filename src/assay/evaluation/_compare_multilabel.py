@@ -16,10 +16,18 @@ from typing import Any
 import numpy as np
 
 from assay.evaluation.classification import ClassificationResults
-from assay.evaluation.compare import _aligned, _finite, verdict
+from assay.evaluation.compare import (
+    _aligned,
+    _finite,
+    confusion_pair,
+    disagreements,
+    holm_rows,
+    metric_rows,
+    verdict,
+)
 from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.bootstrap import classification_replicates
-from assay.metrics.paired import bootstrap_delta, column_replicate_sums, holm, mcnemar_exact
+from assay.metrics.paired import bootstrap_delta, column_replicate_sums, mcnemar_exact
 from assay.metrics.stats import bootstrap_indices
 
 MULTILABEL_METRICS = (
@@ -83,26 +91,8 @@ def compare_multilabel(
     right_a, right_b = (pred_a == y).all(axis=1), (pred_b == y).all(axis=1)
     fixed, broken = ~right_a & right_b, right_a & ~right_b
 
-    metrics = []
-    for key, words, higher in MULTILABEL_METRICS:
-        va, vb = sa.get(key), sb.get(key)
-        row: dict[str, Any] = {"metric": key, "label": words, "higher_is_better": higher,
-                               "a": va, "b": vb, "delta": None, "low": None, "high": None,
-                               "p_value": None, "test": None, "significant": False}  # fmt: skip
-        if va is not None and vb is not None:
-            d = float(vb) - float(va)
-            lo = hi = p = math.nan
-            test: str | None = None
-            if key in reps_a:
-                lo, hi, p = bootstrap_delta(reps_b[key] - reps_a[key], d, scale=scale,
-                                            level=level)  # fmt: skip
-                test = "paired bootstrap" if math.isfinite(lo) else None
-            if key == "accuracy":
-                p, test = mcnemar_exact(int(broken.sum()), int(fixed.sum())), "McNemar exact"
-            if math.isfinite(d) and (idx is None or math.isfinite(lo)):
-                row.update(delta=d, low=_finite(lo), high=_finite(hi), p_value=_finite(p),
-                           test=test, significant=bool(p < 1 - level))  # fmt: skip
-        metrics.append(row)
+    metrics = metric_rows(MULTILABEL_METRICS, sa, sb, reps_a, reps_b, fixed, broken,
+                          scale=scale, level=level, bootstrapped=idx is not None)  # fmt: skip
 
     # per label: recall over its positives; McNemar on the positives one model finds and the
     # other misses
@@ -136,10 +126,7 @@ def compare_multilabel(
             row.update(recall_delta=d, low=_finite(lo), high=_finite(hi), p_value=p)
         pvals.append(p)
         per_class.append(row)
-    for row, adjusted in zip(per_class, holm(pvals), strict=True):
-        if math.isfinite(adjusted):
-            row["p_holm"] = float(adjusted)
-            row["significant"] = bool(adjusted < 1 - level)
+    holm_rows(per_class, pvals, level)
 
     # confidence: the mean score of the annotated labels (how sure each model is of the truth)
     with np.errstate(invalid="ignore"):
@@ -159,11 +146,6 @@ def compare_multilabel(
                 "change": "fixed" if fixed[i] else "broken" if broken[i] else
                 ("changed" if changed[i] else "same")}  # fmt: skip
 
-    def most(mask: np.ndarray) -> list[dict[str, Any]]:
-        where = np.flatnonzero(mask)
-        order = where[np.argsort(-np.abs(move[where]), kind="stable")][:top]
-        return [sample(int(i)) for i in order]
-
     conf_a = a.confusion(OperatingPoint(threshold=ta))
     conf_b = aligned_b.confusion(OperatingPoint(threshold=tb))
     return {
@@ -180,22 +162,6 @@ def compare_multilabel(
             if r["metric"] in ("accuracy", "macro_f1", "roc_auc_macro")
         ],
         "per_class": per_class,
-        "disagreements": {
-            "fixed": int(fixed.sum()),
-            "broken": int(broken.sum()),
-            "both_right": int((right_a & right_b).sum()),
-            "both_wrong": int((~right_a & ~right_b).sum()),
-            "prediction_changed": int(changed.sum()),
-            "mean_abs_confidence_change": float(np.abs(move).mean()) if len(y) else 0.0,
-            "largest_confidence_changes": most(np.ones(len(y), bool)),
-            "fixed_samples": most(fixed),
-            "broken_samples": most(broken),
-        },
-        "confusion": {
-            "columns": conf_a["columns"],
-            "rows": conf_a["rows"],
-            "a": conf_a["counts"],
-            "b": conf_b["counts"],
-            "difference": (np.asarray(conf_b["counts"]) - np.asarray(conf_a["counts"])).tolist(),
-        },
+        "disagreements": disagreements(right_a, right_b, changed, move, sample, top),
+        "confusion": confusion_pair(conf_a, conf_b),
     }

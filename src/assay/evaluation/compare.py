@@ -24,6 +24,7 @@ import math
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -259,6 +260,106 @@ def verdict(row: dict[str, Any], level: float = 0.95) -> str:
     )
 
 
+def metric_rows(
+    spec: tuple[tuple[str, str, bool], ...],
+    sa: dict[str, Any],
+    sb: dict[str, Any],
+    reps_a: dict[str, np.ndarray],
+    reps_b: dict[str, np.ndarray],
+    fixed: np.ndarray,
+    broken: np.ndarray,
+    *,
+    scale: float,
+    level: float,
+    bootstrapped: bool,
+) -> list[dict[str, Any]]:
+    """The headline rows of a classification comparison: each metric of ``spec`` (key, words,
+    higher is better) in both summaries, B - A with its paired bootstrap interval and p-value
+    (McNemar's exact test on ``fixed`` / ``broken`` for accuracy); without the bootstrap, only
+    the difference and McNemar's p."""
+    rows = []
+    for key, words, higher in spec:
+        va, vb = sa.get(key), sb.get(key)
+        row: dict[str, Any] = {"metric": key, "label": words, "higher_is_better": higher,
+                               "a": va, "b": vb, "delta": None, "low": None, "high": None,
+                               "p_value": None, "test": None, "significant": False}  # fmt: skip
+        if va is not None and vb is not None:
+            d = float(vb) - float(va)
+            lo = hi = p = math.nan
+            test: str | None = None
+            if key in reps_a:
+                lo, hi, p = bootstrap_delta(reps_b[key] - reps_a[key], d, scale=scale,
+                                            level=level)  # fmt: skip
+                test = "paired bootstrap" if math.isfinite(lo) else None
+            if key == "accuracy":
+                p, test = mcnemar_exact(int(broken.sum()), int(fixed.sum())), "McNemar exact"
+            if math.isfinite(d) and (not bootstrapped or math.isfinite(lo)):
+                row.update(delta=d, low=_finite(lo), high=_finite(hi), p_value=_finite(p),
+                           test=test, significant=bool(p < 1 - level))  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def holm_rows(rows: list[dict[str, Any]], pvals: list[float], level: float) -> None:
+    """Set each per-class row's Holm-adjusted ``p_holm`` and ``significant`` from ``pvals``
+    (NaN: not tested, left None)."""
+    for row, adjusted in zip(rows, holm(pvals), strict=True):
+        if math.isfinite(adjusted):
+            row["p_holm"] = float(adjusted)
+            row["significant"] = bool(adjusted < 1 - level)
+
+
+def top_changes(move: np.ndarray, mask: np.ndarray, top: int) -> np.ndarray:
+    """The rows of ``mask`` with the largest ``|move|``, at most ``top``, largest first (ties:
+    the first rows)."""
+    where = np.flatnonzero(mask)
+    size = np.abs(move[where])
+    if len(where) > top:  # the top few by size, then in order
+        cut = np.partition(size, len(size) - top)[len(size) - top]
+        keep = size >= cut
+        where, size = where[keep], size[keep]
+    return where[np.argsort(-size, kind="stable")][:top]
+
+
+def disagreements(
+    right_a: np.ndarray,
+    right_b: np.ndarray,
+    changed: np.ndarray,
+    move: np.ndarray,
+    sample: Callable[[int], dict[str, Any]],
+    top: int,
+) -> dict[str, Any]:
+    """Counts of the samples each model gets right, and the ``top`` samples that changed most
+    (by ``move``, the change of the confidence in the truth), B fixed and B broke."""
+    fixed, broken = ~right_a & right_b, right_a & ~right_b
+
+    def most(mask: np.ndarray) -> list[dict[str, Any]]:
+        return [sample(int(i)) for i in top_changes(move, mask, top)]
+
+    return {
+        "fixed": int(fixed.sum()),
+        "broken": int(broken.sum()),
+        "both_right": int((right_a & right_b).sum()),
+        "both_wrong": int((~right_a & ~right_b).sum()),
+        "prediction_changed": int(changed.sum()),
+        "mean_abs_confidence_change": float(np.abs(move).mean()) if len(move) else 0.0,
+        "largest_confidence_changes": most(np.ones(len(move), bool)),
+        "fixed_samples": most(fixed),
+        "broken_samples": most(broken),
+    }
+
+
+def confusion_pair(conf_a: dict[str, Any], conf_b: dict[str, Any]) -> dict[str, Any]:
+    """Both confusion answers' counts and their difference B - A (same rows and columns)."""
+    return {
+        "columns": conf_a["columns"],
+        "rows": conf_a["rows"],
+        "a": conf_a["counts"],
+        "b": conf_b["counts"],
+        "difference": (np.asarray(conf_b["counts"]) - np.asarray(conf_a["counts"])).tolist(),
+    }
+
+
 def compare_classification(
     a: Results,
     b: Results,
@@ -305,26 +406,8 @@ def compare_classification(
     right_a, right_b = pred_a == y, pred_b == y
     fixed, broken = ~right_a & right_b, right_a & ~right_b
 
-    metrics = []
-    for key, words, higher in METRICS:
-        va, vb = sa.get(key), sb.get(key)
-        row: dict[str, Any] = {"metric": key, "label": words, "higher_is_better": higher,
-                               "a": va, "b": vb, "delta": None, "low": None, "high": None,
-                               "p_value": None, "test": None, "significant": False}  # fmt: skip
-        if va is not None and vb is not None:
-            d = float(vb) - float(va)
-            lo = hi = p = math.nan
-            test: str | None = None
-            if key in reps_a:
-                lo, hi, p = bootstrap_delta(reps_b[key] - reps_a[key], d, scale=scale,
-                                            level=level)  # fmt: skip
-                test = "paired bootstrap" if math.isfinite(lo) else None
-            if key == "accuracy":
-                p, test = mcnemar_exact(int(broken.sum()), int(fixed.sum())), "McNemar exact"
-            if math.isfinite(d) and (idx is None or math.isfinite(lo)):
-                row.update(delta=d, low=_finite(lo), high=_finite(hi), p_value=_finite(p),
-                           test=test, significant=bool(p < 1 - level))  # fmt: skip
-        metrics.append(row)
+    metrics = metric_rows(METRICS, sa, sb, reps_a, reps_b, fixed, broken, scale=scale,
+                          level=level, bootstrapped=idx is not None)  # fmt: skip
 
     per_class = _per_class(a, aligned_b, ta, tb, idx, y, right_a, right_b, scale, level)
     changed = pred_a != pred_b
@@ -342,16 +425,6 @@ def compare_classification(
                 "change": "fixed" if fixed[i] else "broken" if broken[i] else
                 ("changed" if changed[i] else "same")}  # fmt: skip
 
-    def most(mask: np.ndarray) -> list[dict[str, Any]]:
-        where = np.flatnonzero(mask)
-        size = np.abs(move[where])
-        if len(where) > top:  # the top few by size, then in order (ties: the first rows)
-            cut = np.partition(size, len(size) - top)[len(size) - top]
-            keep = size >= cut
-            where, size = where[keep], size[keep]
-        order = where[np.argsort(-size, kind="stable")][:top]
-        return [sample(int(i)) for i in order]
-
     conf_a = a.confusion(OperatingPoint(threshold=ta))
     conf_b = aligned_b.confusion(OperatingPoint(threshold=tb))
     return {
@@ -368,24 +441,8 @@ def compare_classification(
             if r["metric"] in ("accuracy", "macro_f1", "roc_auc_macro")
         ],
         "per_class": per_class,
-        "disagreements": {
-            "fixed": int(fixed.sum()),
-            "broken": int(broken.sum()),
-            "both_right": int((right_a & right_b).sum()),
-            "both_wrong": int((~right_a & ~right_b).sum()),
-            "prediction_changed": int(changed.sum()),
-            "mean_abs_confidence_change": float(np.abs(move).mean()),
-            "largest_confidence_changes": most(np.ones(len(y), bool)),
-            "fixed_samples": most(fixed),
-            "broken_samples": most(broken),
-        },
-        "confusion": {
-            "columns": conf_a["columns"],
-            "rows": conf_a["rows"],
-            "a": conf_a["counts"],
-            "b": conf_b["counts"],
-            "difference": (np.asarray(conf_b["counts"]) - np.asarray(conf_a["counts"])).tolist(),
-        },
+        "disagreements": disagreements(right_a, right_b, changed, move, sample, top),
+        "confusion": confusion_pair(conf_a, conf_b),
     }
 
 
@@ -430,8 +487,5 @@ def _per_class(
             row.update(recall_delta=d, low=_finite(lo), high=_finite(hi), p_value=p)
         pvals.append(p)
         out.append(row)
-    for row, adjusted in zip(out, holm(pvals), strict=True):
-        if math.isfinite(adjusted):
-            row["p_holm"] = float(adjusted)
-            row["significant"] = bool(adjusted < 1 - level)
+    holm_rows(out, pvals, level)
     return out

@@ -30,11 +30,11 @@ from assay.evaluation._compare_detection import (
     replicates,
 )
 from assay.evaluation.classification import ClassificationResults
-from assay.evaluation.compare import METRICS, _aligned, _predictions
+from assay.evaluation.compare import METRICS, _aligned, _predictions, holm_rows
 from assay.evaluation.detection import DetectionResults
 from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.bootstrap import classification_replicates
-from assay.metrics.paired import bootstrap_delta, holm, mcnemar_exact
+from assay.metrics.paired import bootstrap_delta, mcnemar_exact
 from assay.metrics.stats import bootstrap_indices
 
 __all__ = ["leaderboard", "leaderboard_metrics"]
@@ -128,11 +128,7 @@ def leaderboard(
                     row.update(delta=d, delta_low=lo, delta_high=hi, p_value=p, test=test)
         rows.append(row)
     others = [r for r in rows if not r["best"]]
-    adjusted = holm([math.nan if r["p_value"] is None else r["p_value"] for r in others])
-    for r, p in zip(others, adjusted, strict=True):
-        if math.isfinite(p):
-            r["p_holm"] = float(p)
-            r["significant"] = bool(p < 1 - level)
+    holm_rows(others, [math.nan if r["p_value"] is None else r["p_value"] for r in others], level)
     return {
         "task": task,
         "metric": metric,
