@@ -4,10 +4,11 @@
 // answer at that side's operating point.
 import type { ClassificationSample, DetectionSample, SliderParams } from "../api/client";
 import { useSample } from "../api/queries";
-import { fmt, labelText, pct, truncateLabel } from "../format";
+import { labelText, pct } from "../format";
 import { BOX_COLORS } from "../lib/boxes";
 import { BoxOverlay } from "./Boxes";
 import { Media } from "./Media";
+import { ProbBars } from "./SampleView";
 import { ErrorState, Modal, Spinner } from "./common";
 
 export interface PairSide {
@@ -38,22 +39,7 @@ function Probabilities({ d, side }: { d: ClassificationSample; side: "A" | "B" }
           {d.actual_rank ? ` · annotated class ranks ${d.actual_rank}` : ""}
         </span>
       </div>
-      <div className="prob-bars">
-        {shown.map((s) => (
-          <div key={s.label} className="prob-row" data-testid="pair-prob" data-label={s.label}>
-            <span className={`prob-label ${actual.has(s.label) ? "is-actual" : ""}`} title={s.label}>
-              <span className="prob-name">{truncateLabel(s.label, 22)}</span>
-            </span>
-            <span className="prob-track">
-              <span
-                className={`prob-fill ${predicted.has(s.label) ? (actual.has(s.label) ? "fill-ok" : "fill-bad") : actual.has(s.label) ? "fill-actual" : ""}`}
-                style={{ width: `${Math.max(0.5, s.score * 100)}%` }}
-              />
-            </span>
-            <span className="prob-value">{fmt(s.score)}</span>
-          </div>
-        ))}
-      </div>
+      <ProbBars scores={shown} actual={actual} predicted={predicted} nameMax={22} testid="pair-prob" />
       {scores.length > shown.length && <p className="muted small">{scores.length - shown.length} more classes below these.</p>}
     </div>
   );

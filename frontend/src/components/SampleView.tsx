@@ -31,6 +31,44 @@ function Metadata({ m }: { m: Record<string, unknown> | null | undefined }) {
   );
 }
 
+/** Class probabilities as bars, highest first: the annotated classes marked, the predicted ones
+ * coloured right (annotated too) or wrong. */
+export function ProbBars({
+  scores,
+  actual,
+  predicted,
+  nameMax,
+  testid,
+  tagActual = false,
+}: {
+  scores: { label: string; score: number }[];
+  actual: Set<string>;
+  predicted: Set<string>;
+  nameMax: number;
+  testid: string;
+  tagActual?: boolean;
+}) {
+  return (
+    <div className="prob-bars">
+      {scores.map((s) => (
+        <div key={s.label} className="prob-row" data-testid={testid} data-label={s.label}>
+          <span className={`prob-label ${actual.has(s.label) ? "is-actual" : ""}`} title={s.label}>
+            <span className="prob-name">{truncateLabel(s.label, nameMax)}</span>
+            {tagActual && actual.has(s.label) && <span className="tag">annotated</span>}
+          </span>
+          <span className="prob-track">
+            <span
+              className={`prob-fill ${predicted.has(s.label) ? (actual.has(s.label) ? "fill-ok" : "fill-bad") : actual.has(s.label) ? "fill-actual" : ""}`}
+              style={{ width: `${Math.max(0.5, s.score * 100)}%` }}
+            />
+          </span>
+          <span className="prob-value">{fmt(s.score)}</span>
+        </div>
+      ))}
+    </div>
+  );
+}
+
 export function SampleView({ evalId, index, sliders, onClose }: { evalId: number; index: number; sliders: SliderParams; onClose: () => void }) {
   const q = useSample<ClassificationSample>(evalId, index, sliders);
   const d = q.data;
@@ -103,23 +141,7 @@ export function SampleView({ evalId, index, sliders, onClose }: { evalId: number
             </dl>
             <Metadata m={d.metadata} />
             <h3 className="subhead">Class probabilities</h3>
-            <div className="prob-bars">
-              {(d.scores ?? []).map((s) => (
-                <div key={s.label} className="prob-row" data-testid="prob-bar" data-label={s.label}>
-                  <span className={`prob-label ${actual.has(s.label) ? "is-actual" : ""}`} title={s.label}>
-                    <span className="prob-name">{truncateLabel(s.label, 26)}</span>
-                    {actual.has(s.label) && <span className="tag">annotated</span>}
-                  </span>
-                  <span className="prob-track">
-                    <span
-                      className={`prob-fill ${predicted.has(s.label) ? (actual.has(s.label) ? "fill-ok" : "fill-bad") : actual.has(s.label) ? "fill-actual" : ""}`}
-                      style={{ width: `${Math.max(0.5, s.score * 100)}%` }}
-                    />
-                  </span>
-                  <span className="prob-value">{fmt(s.score)}</span>
-                </div>
-              ))}
-            </div>
+            <ProbBars scores={d.scores ?? []} actual={actual} predicted={predicted} nameMax={26} testid="prob-bar" tagActual />
             {sliders.threshold !== undefined && <p className="muted small">Prediction at threshold {sliders.threshold.toFixed(2)}.</p>}
           </div>
         </div>
