@@ -292,6 +292,7 @@ def load_detection_gt(
     ann_ids = _optional(anns, "id", 0, file=file, where=where)
     no_id = _absent(anns, "id")
     ann_ids[no_id] = np.flatnonzero(no_id) + 1  # the position, 1-based
+    corners = corner_warning(boxes, img_idx, widths, heights, file=file)
     return DetectionGroundTruth(
         classes=classes,
         category_ids=cat_ids,
@@ -307,6 +308,46 @@ def load_detection_gt(
         ann_ids=ann_ids,
         images_root=root,
         source=file,
+        warnings=[] if corners is None else [corners],
+    )
+
+
+def corner_warning(
+    boxes: np.ndarray,
+    image: np.ndarray,
+    widths: np.ndarray,
+    heights: np.ndarray,
+    *,
+    file: str | None,
+) -> str | None:
+    """One line when the boxes look like corners ``[x1, y1, x2, y2]`` rather than COCO's
+    ``[x, y, width, height]``: most boxes on images of known size run past their image read as
+    x, y, w, h but fit inside it read as x1, y1, x2, y2. None otherwise.
+
+    >>> b = np.array([[10., 10., 60., 50.], [50., 40., 90., 95.]])
+    >>> corner_warning(b, np.array([0, 0]), np.array([100]), np.array([100]), file="d.json")
+    'd.json: 2 of 2 boxes run past their image as [x, y, width, height] but fit as [x1, y1, x2, y2] corners; COCO boxes are [x, y, width, height]'
+    """
+    if not len(boxes) or not len(widths):
+        return None
+    w = widths[image].astype(np.float64)
+    h = heights[image].astype(np.float64)
+    known = (w > 0) & (h > 0)
+    if not known.any():
+        return None
+    b, w, h = boxes[known], w[known], h[known]
+    slack = 1.0  # a pixel of rounding
+    past = (b[:, 0] + b[:, 2] > w + slack) | (b[:, 1] + b[:, 3] > h + slack)
+    fits = (
+        (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1]) & (b[:, 2] <= w + slack) & (b[:, 3] <= h + slack)
+    )
+    n_past = int(past.sum())
+    if n_past * 2 <= len(b) or int((past & fits).sum()) * 10 < n_past * 9:
+        return None
+    return (
+        f"{file or 'detections'}: {n_past} of {len(b)} boxes run past their image as "
+        "[x, y, width, height] but fit as [x1, y1, x2, y2] corners; COCO boxes are "
+        "[x, y, width, height]"
     )
 
 
@@ -334,13 +375,27 @@ def load_detection_results(
     if not data:
         return DetectionPredictions.empty(file)
     where = "entry {i}"
+    first = data[0]
+    if isinstance(first, dict) and "score" not in first and "bbox" in first:
+        raise InputError(
+            "detections without a 'score': Assay needs each box's confidence to rank them "
+            "(AP, the confusion matrix at a confidence); give a score per box (1.0 if none)",
+            file=file,
+            where="entry 0",
+        )
     cols = _columns(data, ("image_id", "category_id", "bbox", "score"), file=file, where=where)
     boxes = cols["bbox"]
     check_boxes(boxes, file=file, where=where)
     img = _lookup(cols["image_id"], gt.image_ids, "image_id", file=file, where=where)
     lab = _lookup(cols["category_id"], gt.category_ids, "category_id", file=file, where=where)
+    corners = corner_warning(boxes, img, gt.widths, gt.heights, file=file)
     return DetectionPredictions(
-        boxes=boxes, labels=lab, scores=cols["score"], image=img, source=file
+        boxes=boxes,
+        labels=lab,
+        scores=cols["score"],
+        image=img,
+        source=file,
+        warnings=[] if corners is None else [corners],
     )
 
 

@@ -62,6 +62,7 @@ class DetectionGroundTruth:
     source: str | None = None
     image_paths: list[Path | None] | None = field(default=None)
     image_places: list[str] | None = field(default=None)  # the file naming each image (VOC)
+    warnings: list[str] = field(default_factory=list)  # "FILE: what", one line each, to print
 
     @classmethod
     def from_arrays(
@@ -134,6 +135,7 @@ class DetectionPredictions:
     scores: np.ndarray  # (M,) float64
     image: np.ndarray  # (M,) int32
     source: str | None = None
+    warnings: list[str] = field(default_factory=list)  # "FILE: what", one line each, to print
 
     @property
     def n_boxes(self) -> int:

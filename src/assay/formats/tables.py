@@ -63,6 +63,25 @@ class GroundTruth:
     metadata: pa.Table | None = None
     declared_classes: list[str] | None = None  # ImageFolder: the folder order
     media_root: Path | None = None  # the folder every media path lies in (see formats.media)
+    warnings: list[str] = field(default_factory=list)  # "FILE: PLACE: what", to print
+
+    @property
+    def classes(self) -> list[str]:
+        """The class names: the declared order (ImageFolder), else the labels sorted."""
+        if self.declared_classes is not None:
+            return list(self.declared_classes)
+        if self.label_sets is not None:
+            return sorted({x for s in self.label_sets for x in s})
+        return sorted(set(self.labels or []))
+
+    @property
+    def media(self) -> str | None:
+        """What a sample is: "image" (a media path), "text", or None (neither)."""
+        if self.paths is not None:
+            return "image"
+        if self.text is not None:
+            return "text"
+        return None
 
     @property
     def multilabel(self) -> bool:
@@ -101,6 +120,13 @@ class Predictions:
     scores: np.ndarray  # float64 (N, C)
     wide: bool = True
     warnings: list[str] = field(default_factory=list)  # "FILE: PLACE: what", to print
+    labels: list[str] | None = None  # hard labels (no scores): the predicted class per row
+    label_sets: list[list[str]] | None = None  # hard multi-label predictions
+
+    @property
+    def hard(self) -> bool:
+        """Predicted classes without scores (``id,label`` / ``id,prediction`` / ``id,labels``)."""
+        return self.labels is not None or self.label_sets is not None
 
 
 @dataclass
@@ -114,6 +140,7 @@ class ClassificationInput:
     task: Task
     folds: np.ndarray | None = None
     warnings: list[str] = field(default_factory=list)  # the reader's, then align's; one line each
+    hard_labels: bool = False  # predictions without scores: y_score is one-hot (multi-hot)
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,6 +175,9 @@ def read_ground_truth(path: str | Path, *, allow_outside: bool = False) -> Groun
         labels = str_list(table, "label", path)
         null_row(labels, path, "label")
         gt.labels = labels
+        note = comma_warning(labels, path, "label")
+        if note is not None:
+            gt.warnings.append(note)
     else:
         gt.label_sets = _label_sets(table, path)
     if "text" in names:
@@ -178,6 +208,27 @@ def read_ground_truth(path: str | Path, *, allow_outside: bool = False) -> Groun
     if extra:
         gt.metadata = table.select(extra)
     return gt
+
+
+def comma_warning(labels: list[str], path: Path, column: str) -> str | None:
+    """One line when labels of a single-label column look like several labels joined by commas
+    (at least 5 % of the rows, or a part that is itself a label elsewhere), else None.
+
+    >>> comma_warning(["cat", "cat,dog", "dog"], Path("gt.csv"), "label")
+    "gt.csv: row 2, column 'label': 1 of 3 labels hold commas ('cat,dog'); for several labels a sample use a 'labels' column with '|' between them (multi-label)"
+    """
+    rows = [i for i, v in enumerate(labels) if v and "," in v]
+    if not rows:
+        return None
+    known = set(labels)
+    parts = {p.strip() for i in rows for p in labels[i].split(",")}
+    if len(rows) < 0.05 * len(labels) and not parts & known:
+        return None
+    return (
+        f"{path}: row {rows[0] + 1}, column '{column}': {len(rows)} of {len(labels)} labels "
+        f"hold commas ('{short(labels[rows[0]])}'); for several labels a sample use a 'labels' "
+        "column with '|' between them (multi-label)"
+    )
 
 
 def _label_sets(table: pa.Table, path: Path) -> list[list[str]]:
@@ -252,11 +303,24 @@ def read_image_folder(path: str | Path, *, allow_outside: bool = False) -> Groun
 # Predictions
 
 
+HARD_LABEL_COLUMNS = ("label", "prediction", "predicted")
+"""A predictions table of ``id`` and one of these columns holds hard labels (no scores)."""
+
+HARD_LABELS_NOTE = (
+    "hard labels: no scores, so ROC AUC, AP, log loss, calibration and curves are not computed"
+)
+
+
 def read_predictions(path: str | Path) -> Predictions:
-    """Read scores: a wide table (``id`` + one column per class) or a long one (``id,label,score``)."""
+    """Read scores: a wide table (``id`` + one column per class) or a long one (``id,label,score``).
+
+    A table of ``id`` and one of :data:`HARD_LABEL_COLUMNS` (or ``labels``, multi-label: a list or
+    ``|``-separated) holds hard labels: the predicted class of each row, without scores
+    (:attr:`Predictions.hard`); :func:`align` reads them as one-hot scores.
+    """
     path = Path(path)
     check_file(path)
-    table = read_table(path, string_columns=("id", "label"))
+    table = read_table(path, string_columns=("id", "labels", *HARD_LABEL_COLUMNS))
     names = table.column_names
     if "id" not in names:
         raise InputError("missing column 'id'", file=str(path))
@@ -264,6 +328,9 @@ def read_predictions(path: str | Path) -> Predictions:
     null_row(ids_list, path, "id")
     if set(names) == {"id", "label", "score"}:
         return _long_predictions(table, ids_list, path)
+    rest = [c for c in names if c != "id"]
+    if len(rest) == 1 and rest[0] in (*HARD_LABEL_COLUMNS, "labels"):
+        return _hard_predictions(table, ids_list, path, rest[0])
     classes = [c for c in names if c != "id"]
     if not classes:
         raise InputError("has no score columns besides 'id'", file=str(path))
@@ -324,6 +391,77 @@ def _float_column(
             f"score is {values[bad[0]]}", file=str(path), where=f"row {bad[0] + 1}, {where}"
         )
     return values
+
+
+def _hard_predictions(table: pa.Table, ids_list: list[str], path: Path, column: str) -> Predictions:
+    """Hard labels: one predicted class (or, ``labels``, a set of classes) per row."""
+    ids = np.array(ids_list, dtype=object)
+    check_unique_ids(ids, path)
+    pred = Predictions(source=path.resolve(), ids=ids, classes=[], scores=np.zeros((len(ids), 0)))
+    if column == "labels":
+        pred.label_sets = _label_sets(table, path)
+        pred.classes = sorted({x for s in pred.label_sets for x in s})
+    else:
+        labels = str_list(table, column, path)
+        null_row(labels, path, column)
+        pred.labels = labels
+        pred.classes = sorted(set(labels))
+        note = comma_warning(labels, path, column)
+        if note is not None:
+            pred.warnings.append(note)
+    return pred
+
+
+def _one_hot(gt: GroundTruth, pred: Predictions, task: Task) -> Predictions:
+    """Hard labels as a wide table of 1 / 0 scores over the classes of the ground truth and the
+    predictions (the ground truth's declared order, else sorted names)."""
+    if task == "classification" and pred.label_sets is not None:
+        raise InputError(
+            "holds label sets (a 'labels' column); single-label ground truth needs one "
+            "predicted 'label' a row",
+            file=str(pred.source),
+        )
+    known = gt.classes
+    extra = sorted(set(pred.classes) - set(known))
+    classes = (
+        [*known, *extra]
+        if gt.declared_classes is not None
+        else sorted(set(known) | set(pred.classes))
+    )
+    index = {c: i for i, c in enumerate(classes)}
+    scores = np.zeros((len(pred.ids), len(classes)), dtype=np.float64)
+    sets = pred.label_sets if pred.label_sets is not None else [[x] for x in pred.labels or []]
+    for i, labs in enumerate(sets):
+        for lab in labs:
+            scores[i, index[lab]] = 1.0
+    return Predictions(
+        source=pred.source,
+        ids=pred.ids,
+        classes=classes,
+        scores=scores,
+        wide=True,
+        warnings=list(pred.warnings),
+        labels=pred.labels,
+        label_sets=pred.label_sets,
+    )
+
+
+def _unknown_classes_warning(gt: GroundTruth, pred: Predictions, classes: list[str]) -> str | None:
+    """One line naming the predicted classes the ground truth has no sample of, else None."""
+    known = set(gt.classes)
+    if pred.hard:
+        predicted = set(pred.classes)
+        extra = [c for c in classes if c not in known and c in predicted]
+    else:
+        extra = [c for c in classes if c not in known]
+    if not extra:
+        return None
+    names = ", ".join(f"'{short(c)}'" for c in extra[:5]) + (" ..." if len(extra) > 5 else "")
+    what = "class" if len(extra) == 1 else "classes"
+    return (
+        f"{pred.source}: {len(extra)} predicted {what} not in the ground truth "
+        f"{gt.source.name} ({names}); a sample predicted as one is an error"
+    )
 
 
 def _long_predictions(table: pa.Table, ids_list: list[str], path: Path) -> Predictions:
@@ -395,6 +533,14 @@ def align(
             "has a 'labels' column (multi-label) but the task is classification",
             file=str(gt.source),
         )
+    hard = pred.hard
+    if hard:
+        if logits:
+            raise InputError(
+                "holds hard labels (no scores); --logits applies to score tables",
+                file=str(pred.source),
+            )
+        pred = _one_hot(gt, pred, task)
     if len(pred.classes) < 2 and task == "classification":
         raise InputError("needs scores for at least two classes", file=str(pred.source))
     classes = _order_classes(gt, pred)
@@ -464,8 +610,13 @@ def align(
                     )
                 y_true[i, k] = True
     folds = np.array(gt.folds, dtype=object) if gt.folds is not None else None
-    warnings = list(pred.warnings)
-    if task == "classification" and not logits:
+    warnings = [*gt.warnings, *pred.warnings]
+    unknown = _unknown_classes_warning(gt, pred, classes)
+    if unknown is not None:
+        warnings.append(unknown)
+    if hard:
+        warnings.append(f"{pred.source}: {HARD_LABELS_NOTE}")
+    elif task == "classification" and not logits:
         note = _sum_warning(scores, take, pred)
         if note is not None:
             warnings.append(note)
@@ -477,6 +628,7 @@ def align(
         task=task,
         folds=folds,
         warnings=warnings,
+        hard_labels=hard,
     )
 
 

@@ -111,6 +111,13 @@ def _read_rows(path: Path, ncols: int, n_classes: int) -> np.ndarray:
         s = line.split()
         if not s:
             continue
+        if ncols == 6 and len(s) == 5:
+            raise InputError(
+                "a detection without a score (6th column): Assay needs each box's confidence "
+                "to rank them; give a score per box (1.0 if none)",
+                file=str(path),
+                where=f"line {n}",
+            )
         if len(s) != ncols:
             raise InputError(
                 f"expected {ncols} columns, got {len(s)}", file=str(path), where=f"line {n}"
