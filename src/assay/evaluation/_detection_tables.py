@@ -12,7 +12,7 @@ import numpy as np
 from assay.errors import ParameterError
 from assay.evaluation.vocabulary import NOT_AN_OBJECT, NOT_DETECTED
 from assay.formats.detection import DetectionGroundTruth, DetectionPredictions
-from assay.metrics.detection import STAT_NAMES, CocoMatches, coco_summarize
+from assay.metrics.detection import IOU_THRESHOLDS, STAT_NAMES, CocoMatches, coco_summarize
 from assay.metrics.detection.protocols import PROTOCOLS, protocol_ap
 
 MOST_CONFUSED = 10  # cells listed in ``most_confused``
@@ -127,7 +127,8 @@ def shape_confusion(
 def protocols_table(
     m: CocoMatches, gt: DetectionGroundTruth, dt: DetectionPredictions
 ) -> dict[str, Any]:
-    """mAP under COCO 101-point, VOC 11-point and all-point interpolation, side by side."""
+    """mAP under COCO 101-point, VOC 11-point and all-point interpolation, side by side, and
+    ``per_iou``: COCO's mAP at each of its ten IoU thresholds (their mean is AP .50:.95)."""
     classes = list(gt.classes)
     out: dict[str, Any] = {"iou": 0.5, "protocols": list(PROTOCOLS)}
     per: dict[str, dict[str, float | None]] = {c: {} for c in classes}
@@ -141,5 +142,13 @@ def protocols_table(
         }
         for k, c in enumerate(classes):
             per[c][name] = json_float(ap[0, k])
+        if name == "coco_101":
+            out["per_iou"] = [
+                {
+                    "iou": round(float(iou), 2),
+                    "AP": float(ap[t, valid].mean()) if valid.any() else None,
+                }
+                for t, iou in enumerate(IOU_THRESHOLDS)
+            ]
     out["per_class_AP50"] = per
     return out

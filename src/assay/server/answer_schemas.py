@@ -530,8 +530,16 @@ class ProtocolAP(Exact):
     AP: F
 
 
+class IouAP(Exact):
+    """COCO's mAP (101-point) at one IoU threshold."""
+
+    iou: float
+    AP: F
+
+
 class ProtocolsTable(Exact):
-    """mAP under COCO 101-point, VOC 11-point and all-point interpolation, side by side."""
+    """mAP under COCO 101-point, VOC 11-point and all-point interpolation, side by side, and
+    COCO's mAP at each IoU threshold .50, .55, …, .95."""
 
     iou: float
     protocols: list[Literal["coco_101", "voc_11", "all_point"]]
@@ -539,3 +547,6 @@ class ProtocolsTable(Exact):
     voc_11: ProtocolAP
     all_point: ProtocolAP
     per_class_AP50: dict[str, dict[str, F]]
+    per_iou: list[IouAP] = Field(
+        default_factory=list, description="COCO's mAP at each IoU threshold, .50 to .95"
+    )
