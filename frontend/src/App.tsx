@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { EvaluationsList } from "./pages/EvaluationsList";
 import { EvaluationPage } from "./pages/EvaluationPage";
@@ -32,12 +32,7 @@ export function App() {
   else if (page.name === "evaluation") body = <EvaluationPage key={page.id} id={page.id} setCrumbs={setCrumbs} />;
   else if (page.name === "quality") body = <QualityPage key={page.id} id={page.id} setCrumbs={setCrumbs} />;
   else if (page.name === "what-if") body = <WhatIfPage key={page.versionId} versionId={page.versionId} setCrumbs={setCrumbs} />;
-  else
-    body = (
-      <Empty title="Page not found">
-        <a href="#/">Back to evaluations</a>
-      </Empty>
-    );
+  else body = <NotFound setCrumbs={setCrumbs} />;
 
   return (
     <div className="app">
@@ -83,5 +78,15 @@ export function App() {
         <ErrorBoundary resetKey={route.path}>{body}</ErrorBoundary>
       </main>
     </div>
+  );
+}
+
+/** An address no page answers: the breadcrumb says so too (not the last page's trail). */
+function NotFound({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void }) {
+  useEffect(() => setCrumbs([{ label: "Page not found" }]), [setCrumbs]);
+  return (
+    <Empty title="Page not found">
+      <a href="#/">Back to evaluations</a>
+    </Empty>
   );
 }

@@ -122,8 +122,38 @@ export const evaluationHref = (id: number, view: ViewState = {}) => hashOf(`/eva
 
 /** The what-if page of a model version. */
 export const modelsHref = () => hashOf("/models");
-/** The comparison of evaluation B against A. */
-export const compareHref = (a: number, b: number) => `#/compare?a=${a}&b=${b}`;
+/** Where a compare page takes each side (absent: the evaluation's stored operating point). */
+export interface ComparePoint {
+  threshold_a?: number;
+  threshold_b?: number;
+  iou?: number;
+  score_a?: number;
+  score_b?: number;
+}
+
+/** The compare page's URL keys of a point, in this order: `ta`, `tb` (thresholds), `iou`, `ca`, `cb` (confidences). */
+const COMPARE_KEYS = { threshold_a: "ta", threshold_b: "tb", iou: "iou", score_a: "ca", score_b: "cb" } as const;
+
+/** The comparison of evaluation B against A, at ``point`` when given (the stored points otherwise). */
+export function compareHref(a: number, b: number, point: ComparePoint = {}): string {
+  let out = `#/compare?a=${a}&b=${b}`;
+  for (const [field, key] of Object.entries(COMPARE_KEYS) as [keyof ComparePoint, string][]) {
+    const x = point[field];
+    if (x !== undefined) out += `&${key}=${num(x)}`;
+  }
+  return out;
+}
+
+/** The operating point in a compare page's URL; values outside [0, 1] (IoU: [0.5, 0.95]) are dropped. */
+export function comparePoint(params: URLSearchParams): ComparePoint {
+  const out: ComparePoint = {};
+  for (const [field, key] of Object.entries(COMPARE_KEYS) as [keyof ComparePoint, string][]) {
+    const x = unit(params.get(key));
+    if (x === undefined || (field === "iou" && (x < 0.5 - 1e-9 || x > 0.95 + 1e-9))) continue;
+    out[field] = x;
+  }
+  return out;
+}
 /** The ids of a compare page's URL (null when missing or not whole numbers). */
 export function compareIds(params: URLSearchParams): { a: number; b: number } | null {
   const a = Number(params.get("a"));

@@ -1,5 +1,5 @@
 // The confusion matrix as a clickable heatmap: rows = actual, columns = predicted.
-import { useState } from "react";
+import { useRef, useState, type KeyboardEvent } from "react";
 import type { Confusion, SliderParams } from "../api/client";
 import { useConfusion } from "../api/queries";
 import { compactCount, rowPct, shortLabels } from "../format";
@@ -14,6 +14,39 @@ export function cellText(value: number | null, count: number, normalize: string 
   return compactCount(count);
 }
 
+/** A cell of the matrix as [row, column]. */
+export type CellPos = readonly [number, number];
+
+/**
+ * Where the keyboard focus goes from ``pos`` on ``key`` (arrows, Home / End within the row,
+ * Ctrl+Home / Ctrl+End to the corners, PageUp / PageDown five rows), clamped to the matrix; null
+ * for any other key.
+ */
+export function moveCell(pos: CellPos, key: string, nRows: number, nCols: number, ctrl = false): CellPos | null {
+  const [i, j] = pos;
+  const clamp = (x: number, n: number) => Math.max(0, Math.min(n - 1, x));
+  switch (key) {
+    case "ArrowUp":
+      return [clamp(i - 1, nRows), j];
+    case "ArrowDown":
+      return [clamp(i + 1, nRows), j];
+    case "ArrowLeft":
+      return [i, clamp(j - 1, nCols)];
+    case "ArrowRight":
+      return [i, clamp(j + 1, nCols)];
+    case "PageUp":
+      return [clamp(i - 5, nRows), j];
+    case "PageDown":
+      return [clamp(i + 5, nRows), j];
+    case "Home":
+      return ctrl ? [0, 0] : [i, 0];
+    case "End":
+      return ctrl ? [nRows - 1, nCols - 1] : [i, nCols - 1];
+    default:
+      return null;
+  }
+}
+
 export function ConfusionMatrix({
   data,
   onCell,
@@ -24,7 +57,27 @@ export function ConfusionMatrix({
   selected?: { actual?: string; predicted?: string };
 }) {
   const { rows, columns, matrix, counts, normalize } = data;
+  // One tab stop for the whole matrix (the selected cell, else the top-left one); the arrows move
+  // between cells, Enter or Space opens a cell's samples.
+  const [focused, setFocused] = useState<CellPos | null>(null);
+  const tableRef = useRef<HTMLTableElement>(null);
   if (!rows.length || !columns.length) return <Empty title="Nothing to show" />;
+  const selI = selected?.actual !== undefined ? rows.indexOf(selected.actual) : -1;
+  const selJ = selected?.predicted !== undefined ? columns.indexOf(selected.predicted) : -1;
+  const stop: CellPos =
+    focused && focused[0] < rows.length && focused[1] < columns.length ? focused : selI >= 0 && selJ >= 0 ? [selI, selJ] : [0, 0];
+  const onKey = (e: KeyboardEvent<HTMLTableCellElement>, i: number, j: number) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      onCell(rows[i], columns[j]);
+      return;
+    }
+    const next = moveCell([i, j], e.key, rows.length, columns.length, e.ctrlKey || e.metaKey);
+    if (!next) return;
+    e.preventDefault();
+    setFocused(next);
+    tableRef.current?.querySelector<HTMLElement>(`[data-cell="${next[0]}-${next[1]}"]`)?.focus();
+  };
   let max = 0;
   let maxOff = 0;
   counts.forEach((r, i) =>
@@ -53,7 +106,12 @@ export function ConfusionMatrix({
       <div className="cm-body">
         <div className="cm-axis-y">Actual →</div>
         <div className="cm-scroll">
-          <table className="cm">
+          <table
+            className="cm"
+            ref={tableRef}
+            role="grid"
+            aria-label={`Confusion matrix: rows are the actual class, columns the predicted one. Arrow keys move between cells; Enter or Space shows a cell's ${unit}.`}
+          >
             <thead>
               <tr>
                 <th className="cm-corner" style={{ height: headH }} />
@@ -78,13 +136,24 @@ export function ConfusionMatrix({
                     const bg = n === 0 ? "transparent" : diag ? `rgba(47, 91, 234, ${0.08 + 0.82 * a})` : `rgba(214, 69, 69, ${0.08 + 0.8 * a})`;
                     const isSel = selected?.actual === r && selected?.predicted === c;
                     const shown = normalize === "true" ? ` (${rowPct(v, n)} of the row)` : normalize === "probability" && v !== null ? ` (mean score ${v.toFixed(3)})` : "";
+                    const says = `Actual ${r} → predicted ${c}: ${n.toLocaleString()} ${unit}${shown}`;
                     return (
                       <td
                         key={c}
+                        role="gridcell"
+                        tabIndex={stop[0] === i && stop[1] === j ? 0 : -1}
+                        aria-label={says}
+                        aria-selected={isSel}
+                        data-cell={`${i}-${j}`}
                         className={`cm-cell ${isSel ? "cm-selected" : ""} ${n ? "cm-nonzero" : ""}`}
                         style={{ background: bg, color: a > 0.55 ? "#fff" : undefined, height: cellH }}
-                        title={`Actual ${r} → predicted ${c}: ${n.toLocaleString()} ${unit}${shown}`}
-                        onClick={() => onCell(r, c)}
+                        title={says}
+                        onClick={() => {
+                          setFocused([i, j]);
+                          onCell(r, c);
+                        }}
+                        onFocus={() => setFocused([i, j])}
+                        onKeyDown={(e) => onKey(e, i, j)}
                         data-testid="cm-cell"
                         data-actual={r}
                         data-predicted={c}

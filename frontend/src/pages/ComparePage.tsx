@@ -4,22 +4,31 @@
 // Each side's operating point can move: the page asks first for the quick answer (differences,
 // McNemar; no bootstrap) and shows it at once, then for the intervals. A difference is coloured
 // only when it is significant.
-import { useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { api, type ClassificationCompare, type CompareMetric, type CompareQuery, type ComparePublic, type DetectionCompare } from "../api/client";
 import { Empty, ErrorState, Spinner } from "../components/common";
 import { PairView, type PairSide } from "../components/PairView";
 import { fmt } from "../format";
-import { compareIds, evaluationHref, leaderboardHref, type Crumb } from "../routes";
+import { compareHref, compareIds, comparePoint, evaluationHref, leaderboardHref, navigate, type ComparePoint, type Crumb } from "../routes";
 import { better, ClassificationSections, DetectionSections } from "./CompareSections";
 import "./ComparePage.css";
 
 export function ComparePage({ params, setCrumbs }: { params: URLSearchParams; setCrumbs: (c: Crumb[]) => void }) {
   const ids = compareIds(params);
   useEffect(() => setCrumbs([{ label: "Compare" }]), [setCrumbs]);
-  const [point, setPoint] = useState<CompareQuery>({});
-  const idKey = ids ? `${ids.a}-${ids.b}` : "";
-  useEffect(() => setPoint({}), [idKey]);
+  // Each side's operating point lives in the URL (ta, tb / iou, ca, cb): a link or a reload
+  // reopens the same comparison; a slider drag is one step of history.
+  const query = params.toString();
+  const point = useMemo<CompareQuery>(() => comparePoint(new URLSearchParams(query)), [query]);
+  const a = ids?.a;
+  const b = ids?.b;
+  const setPoint = useCallback<SetPoint>(
+    (p, coalesce) => {
+      if (a !== undefined && b !== undefined) navigate(compareHref(a, b, pointOf(p)), { coalesce });
+    },
+    [a, b],
+  );
   const quick = useQuery({
     queryKey: ["compare", ids?.a, ids?.b, point, "quick"],
     queryFn: ({ signal }) => api.compare(ids!.a, ids!.b, { ...point, intervals: false }, signal),
@@ -47,6 +56,19 @@ export function ComparePage({ params, setCrumbs }: { params: URLSearchParams; se
   return <Comparison data={data} pending={pending} point={point} setPoint={setPoint} />;
 }
 
+/** Moves the compare page to another operating point; ``coalesce`` names the slider that moved. */
+type SetPoint = (p: CompareQuery, coalesce?: string) => void;
+
+/** The fields of a compare query that the URL keeps. */
+function pointOf(p: CompareQuery): ComparePoint {
+  const out: ComparePoint = {};
+  for (const k of ["threshold_a", "threshold_b", "iou", "score_a", "score_b"] as const) {
+    const x = p[k];
+    if (typeof x === "number") out[k] = x;
+  }
+  return out;
+}
+
 function pText(p: number | null | undefined): string {
   if (p === null || p === undefined) return "—";
   return p < 0.001 ? "<0.001" : p.toFixed(3);
@@ -57,7 +79,7 @@ function signed(v: number | null | undefined, digits = 4): string {
   return `${v > 0 ? "+" : ""}${v.toFixed(digits)}`;
 }
 
-function PointControls({ data, point, setPoint }: { data: ComparePublic; point: CompareQuery; setPoint: (p: CompareQuery) => void }) {
+function PointControls({ data, point, setPoint }: { data: ComparePublic; point: CompareQuery; setPoint: SetPoint }) {
   if (data.task !== "detection") {
     const t = data.thresholds;
     return (
@@ -74,7 +96,7 @@ function PointControls({ data, point, setPoint }: { data: ComparePublic; point: 
               step={0.01}
               value={t[side]}
               data-testid={`slider-${side}`}
-              onChange={(e) => setPoint({ ...point, [`threshold_${side}`]: Number(e.target.value) })}
+              onChange={(e) => setPoint({ ...point, [`threshold_${side}`]: Number(e.target.value) }, `threshold_${side}`)}
             />
           </label>
         ))}
@@ -94,7 +116,7 @@ function PointControls({ data, point, setPoint }: { data: ComparePublic; point: 
         <span>
           IoU <strong>{p.a.iou.toFixed(2)}</strong>
         </span>
-        <input type="range" min={0.5} max={0.95} step={0.05} value={p.a.iou} onChange={(e) => setPoint({ ...point, iou: Number(e.target.value) })} />
+        <input type="range" min={0.5} max={0.95} step={0.05} value={p.a.iou} data-testid="slider-iou" onChange={(e) => setPoint({ ...point, iou: Number(e.target.value) }, "iou")} />
       </label>
       {(["a", "b"] as const).map((side) => (
         <label key={side} className="slider-field">
@@ -108,7 +130,7 @@ function PointControls({ data, point, setPoint }: { data: ComparePublic; point: 
             step={0.01}
             value={Math.min(1, Math.max(0, p[side].score))}
             data-testid={`slider-${side}`}
-            onChange={(e) => setPoint({ ...point, [`score_${side}`]: Number(e.target.value) })}
+            onChange={(e) => setPoint({ ...point, [`score_${side}`]: Number(e.target.value) }, `score_${side}`)}
           />
         </label>
       ))}
@@ -150,7 +172,7 @@ function MetricsTable({ metrics, level, pending }: { metrics: CompareMetric[]; l
   );
 }
 
-function Comparison({ data, pending, point, setPoint }: { data: ComparePublic; pending: boolean; point: CompareQuery; setPoint: (p: CompareQuery) => void }) {
+function Comparison({ data, pending, point, setPoint }: { data: ComparePublic; pending: boolean; point: CompareQuery; setPoint: SetPoint }) {
   const level = Math.round(data.level * 100);
   const [pair, setPair] = useState<{ title: string; a: number; b: number } | null>(null);
   const sides = useMemo(() => {

@@ -76,7 +76,8 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
         <Spinner label="Loading evaluations…" />
       ) : q.data.items.length === 0 ? (
         <Empty title="No evaluations yet">
-          Run <code>assay evaluate --gt … --pred …</code> or <code>assay demo</code>, then reload.
+          Run <code>assay evaluate --gt … --pred …</code> (or <code>python -m assay.demo</code> for the demo models), or add a dataset and
+          run a registered model on the <a href="#/models">Models</a> page, then reload.
         </Empty>
       ) : (
         <div className="card table-card">

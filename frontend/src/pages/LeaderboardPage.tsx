@@ -6,6 +6,7 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { api, type LeaderboardPublic } from "../api/client";
 import { Empty, ErrorState, Spinner } from "../components/common";
 import { fmt } from "../format";
+import { axisPosition, niceAxis, type Axis } from "../lib/axis";
 import { compareHref, evaluationHref, leaderboardHref, type Crumb } from "../routes";
 import "./ComparePage.css";
 
@@ -41,15 +42,28 @@ export function LeaderboardPage({ params, setCrumbs }: { params: URLSearchParams
   return <Board data={q.data} fetching={q.isFetching} />;
 }
 
+/** The tick labels of the interval column's scale, each at its place along the bars. */
+function AxisTicks({ axis }: { axis: Axis }) {
+  return (
+    <div className="ci-axis" data-testid="ci-axis" aria-label={`Scale from ${axis.lo.toFixed(axis.digits)} to ${axis.hi.toFixed(axis.digits)}`}>
+      {axis.ticks.map((t) => (
+        <span key={t} className="ci-tick" style={{ left: `${axisPosition(axis, t) * 100}%` }} data-testid="ci-tick">
+          {t.toFixed(axis.digits)}
+        </span>
+      ))}
+    </div>
+  );
+}
+
 function Board({ data, fetching }: { data: LeaderboardPublic; fetching: boolean }) {
   const level = Math.round(data.level * 100);
   const rows = data.rows;
   const lows = rows.map((r) => r.low ?? r.value).filter((v): v is number => v !== null);
   const highs = rows.map((r) => r.high ?? r.value).filter((v): v is number => v !== null);
-  const lo = Math.min(...lows);
-  const hi = Math.max(...highs);
-  const span = hi - lo || 1;
-  const x = (v: number) => `${((v - lo) / span) * 100}%`;
+  // one scale for every row, its ends and ticks at round numbers, drawn above the column
+  const axis = niceAxis(Math.min(...lows), Math.max(...highs));
+  const x = (v: number) => `${axisPosition(axis, v) * 100}%`;
+  const width = (low: number, high: number) => `${(axisPosition(axis, high) - axisPosition(axis, low)) * 100}%`;
   const best = rows.find((r) => r.best);
   const nSig = rows.filter((r) => r.significant).length;
   const dv = data.dataset_version;
@@ -90,7 +104,12 @@ function Board({ data, fetching }: { data: LeaderboardPublic; fetching: boolean 
               <th>Evaluation</th>
               <th>Model</th>
               <th className="num">{data.label}</th>
-              <th>{level}% CI</th>
+              <th className="ci-head">
+                <div className="ci-title">
+                  {level}% CI of {data.label}
+                </div>
+                <AxisTicks axis={axis} />
+              </th>
               <th className="num">vs best</th>
               <th className="num">p (Holm)</th>
               <th />
@@ -105,14 +124,20 @@ function Board({ data, fetching }: { data: LeaderboardPublic; fetching: boolean 
                 </td>
                 <td>{r.model ?? <span className="muted">—</span>}</td>
                 <td className="num">{fmt(r.value)}</td>
-                <td title={r.low === null ? "" : `[${r.low.toFixed(4)}, ${r.high?.toFixed(4)}]`}>
+                <td className="ci-cell" title={r.low === null ? "" : `[${r.low.toFixed(4)}, ${r.high?.toFixed(4)}]`}>
                   {r.value !== null && (
                     <div className="ci-bar">
+                      {axis.ticks.map((t) => (
+                        <span key={t} className="ci-grid" style={{ left: x(t) }} />
+                      ))}
                       {best?.value !== null && best?.value !== undefined && <span className="ci-best" style={{ left: x(best.value) }} />}
-                      {r.low !== null && r.high !== null && <span className="ci-range" style={{ left: x(r.low), width: `${((r.high - r.low) / span) * 100}%` }} />}
+                      {r.low !== null && r.high !== null && <span className="ci-range" style={{ left: x(r.low), width: width(r.low, r.high) }} />}
                       <span className="ci-dot" style={{ left: x(r.value) }} />
                     </div>
                   )}
+                  <div className="ci-numbers muted small" data-testid="ci-numbers">
+                    {r.low !== null && r.high !== null ? `${fmt(r.low)} – ${fmt(r.high)}` : "no interval"}
+                  </div>
                 </td>
                 <td className="num">{r.best ? "best" : r.delta === null ? "—" : `${r.delta > 0 ? "+" : ""}${r.delta.toFixed(4)}`}</td>
                 <td className="num">{r.best ? "" : pText(r.p_holm)}</td>
