@@ -39,9 +39,9 @@ IMAGE_PROPERTIES: dict[str, str] = {
     "contrast": "standard deviation of luma, 0..0.5",
     "sharpness": f"variance of the Laplacian of luma (0..1 scale) at <= {WORK_SIZE} px",
     "colourfulness": "Hasler-Süsstrunk colourfulness on 0..255 values (0 grey, > 60 vivid)",
-    "redness": "mean of the red channel, 0..1",
-    "greenness": "mean of the green channel, 0..1",
-    "blueness": "mean of the blue channel, 0..1",
+    "redness": "mean of the red channel, 0..1 (none for a grayscale image)",
+    "greenness": "mean of the green channel, 0..1 (none for a grayscale image)",
+    "blueness": "mean of the blue channel, 0..1 (none for a grayscale image)",
     "aspect_ratio": "width / height of the original image",
     "width": "width of the original image in pixels",
     "height": "height of the original image in pixels",
@@ -50,6 +50,9 @@ IMAGE_PROPERTIES: dict[str, str] = {
     "descriptor (standardised); 0 for an exact copy",
 }
 _PIXEL = [k for k in IMAGE_PROPERTIES if k != "uniqueness"]
+# a grayscale image (one band, or three equal ones) has no colour channels to measure
+CHANNEL_PROPERTIES = ("redness", "greenness", "blueness")
+_CHANNELS = [_PIXEL.index(k) for k in CHANNEL_PROPERTIES]
 _HIST_BITS = 2
 _HIST_BINS = 1 << _HIST_BITS  # per channel: 64 colour bins
 DESCRIPTOR_SIZE = _HIST_BINS**3 + 64
@@ -108,6 +111,8 @@ def _one(path: str | os.PathLike[str] | None) -> tuple[np.ndarray, np.ndarray, i
     yb2 = (r + g - 2 * b).astype(np.float32)  # twice 0.5 (r + g) - b
     colourfulness = np.hypot(rg.std(), yb2.std() / 2) + 0.3 * np.hypot(rg.mean(), yb2.mean() / 2)
     luma = np.asarray(grey, dtype=np.float32) * np.float32(1 / 255)
+    if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
+        means = np.full(3, np.nan)  # grayscale: no red, green or blue of its own
     props = np.array(
         [
             luma_mean / 255.0,
@@ -227,9 +232,22 @@ def image_properties(
     values["uniqueness"] = uniqueness(desc)
     unreadable = int(n - hashed.sum())
     notes = [f"{unreadable} of {n} images could not be read"] if unreadable else []
+    descriptions = dict(IMAGE_PROPERTIES)
+    gray = hashed & np.isnan(props[:, _CHANNELS[0]])
+    if hashed.any() and gray.all(where=hashed):
+        # no image in colour: redness, greenness and blueness are not properties of this set
+        for name in CHANNEL_PROPERTIES:
+            values.pop(name)
+            descriptions.pop(name)
+        notes.append("all images are grayscale: no redness, greenness or blueness")
+    elif gray.any():
+        notes.append(
+            f"{int(gray.sum())} of {int(hashed.sum())} images are grayscale: "
+            "no redness, greenness or blueness for them"
+        )
     return PropertyTable(
         values=values,
-        descriptions=dict(IMAGE_PROPERTIES),
+        descriptions=descriptions,
         unreadable=unreadable,
         notes=notes,
         extra={"phash": hashes, "hashed": hashed},
