@@ -154,7 +154,14 @@ export function ClassificationSections({ data, pending, onOpen }: { data: Classi
             <tbody>
               {samples.map((s) => (
                 <tr key={s.index} data-testid="changed-sample" data-change={s.change} onClick={() => onOpen(s)}>
-                  <td className="strong">{s.id}</td>
+                  <td className="changed-sample-id">
+                    <span className="strong">{s.id}</span>
+                    {s.text && (
+                      <div className="changed-sample-text small" title={s.text} data-testid="changed-sample-text">
+                        {s.text}
+                      </div>
+                    )}
+                  </td>
                   <td>{labelText(s.actual, "actual")}</td>
                   <td className={labelText(s.predicted_a) === labelText(s.actual, "actual") ? "good-text" : "bad-text"}>{labelText(s.predicted_a)}</td>
                   <td className={labelText(s.predicted_b) === labelText(s.actual, "actual") ? "good-text" : "bad-text"}>{labelText(s.predicted_b)}</td>

@@ -67,6 +67,7 @@ class CompareSample(Exact):
     )
     confidence_b: float
     change: str = Field(description="fixed, broken, changed or same")
+    text: str | None = Field(None, description="the sample's text (text datasets)")
 
 
 class Disagreements(Exact):

@@ -8,6 +8,7 @@ from assay.server.compare_schemas import ComparePublic, LeaderboardPublic
 from assay.server.config import MAX_ID
 from assay.server.deps import WorkspaceDep
 from assay.server.responses import FastJSONResponse
+from assay.store import Workspace
 from assay.store.comparisons import compare_stored, leaderboard_stored
 
 router = APIRouter(tags=["compare"])
@@ -50,11 +51,36 @@ def compare(
     key = (a, b, resamples, intervals, *at_a.values(), *at_b.values())
     answer: dict[str, Any] | None = memo.get(key)
     if answer is None:
-        answer = compare_stored(
-            workspace, a, b, n=resamples, seed=0, at_a=at_a, at_b=at_b, intervals=intervals
+        answer = _with_texts(
+            workspace,
+            compare_stored(
+                workspace, a, b, n=resamples, seed=0, at_a=at_a, at_b=at_b, intervals=intervals
+            ),
         )
         memo[key] = answer
     return FastJSONResponse(answer)
+
+
+SAMPLE_LISTS = ("fixed_samples", "broken_samples", "largest_confidence_changes")
+
+
+def _with_texts(workspace: Workspace, answer: dict[str, Any]) -> dict[str, Any]:
+    """A classification answer whose sample rows carry their text, as the evaluations' feed
+    items do (text datasets); the rows are copied, never changed in place."""
+    disagreements = answer.get("disagreements")
+    if answer.get("task") == "detection" or not isinstance(disagreements, dict):
+        return answer
+    table = workspace.samples_table(int(answer["dataset_version"]["id"]))
+    if "text" not in table.column_names:
+        return answer
+    column, n = table.column("text"), table.num_rows
+
+    def text(row: dict[str, Any]) -> dict[str, Any]:
+        i = int(row["index"])
+        return {**row, "text": column[i].as_py() if 0 <= i < n else None}
+
+    rows = {k: [text(r) for r in disagreements[k]] for k in SAMPLE_LISTS if k in disagreements}
+    return {**answer, "disagreements": {**disagreements, **rows}}
 
 
 @router.get("/leaderboard", response_model=LeaderboardPublic)
