@@ -36,7 +36,7 @@ function Probabilities({ d, side }: { d: ClassificationSample; side: "A" | "B" }
         <span className="muted small">
           {" "}
           confidence {pct(d.confidence)}
-          {d.actual_rank ? ` · annotated class ranks ${d.actual_rank}` : ""}
+          {d.actual_rank ? (Array.isArray(d.actual) ? ` · weakest annotated label ranks ${d.actual_rank}` : ` · annotated class ranks ${d.actual_rank}`) : ""}
         </span>
       </div>
       <ProbBars scores={shown} actual={actual} predicted={predicted} nameMax={22} testid="pair-prob" />
@@ -57,8 +57,8 @@ function ClassificationPair({ a, b }: { a: PairSide; b: PairSide }) {
     <div className="pair-view">
       <div className="pair-media">
         {d.text ? <blockquote className="sample-text">{d.text}</blockquote> : url ? <Media src={url} alt={d.id} fallback={d.id} testid="pair-image" /> : null}
-        <p>
-          Annotated <span className="label-pill">{labelText(d.actual, "actual")}</span>
+        <p data-testid="pair-actual">
+          {Array.isArray(d.actual) ? "Annotated label set" : "Annotated"} <span className="label-pill">{labelText(d.actual, "actual")}</span>
         </p>
       </div>
       <div className="pair-sides">

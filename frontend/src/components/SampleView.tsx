@@ -3,6 +3,7 @@ import type { ClassificationSample, DetectionSample, SliderParams } from "../api
 import { useSample } from "../api/queries";
 import { fmt, labelText, pct, truncateLabel } from "../format";
 import { BOX_COLORS, boxColor } from "../lib/boxes";
+import { labelSetDiff, labelSetText } from "../lib/labelsets";
 import { OUTCOME_SHORT, outcomeText } from "../lib/vocabulary";
 import { qualityHref } from "../routes";
 import { BoxOverlay } from "./Boxes";
@@ -104,23 +105,29 @@ export function SampleView({ evalId, index, sliders, onClose }: { evalId: number
                   <span className="strong">{d.id}</span> <span className="muted small">row {d.index + 1}</span>
                 </dd>
               </div>
-              <div>
-                <dt>Predicted</dt>
-                <dd data-testid="sample-predicted">
-                  <span className={`label-pill pill-${correct ? "ok" : "bad"}`} title={labelText(d.predicted)}>{labelText(d.predicted)}</span>
-                  <span className="muted"> confidence {pct(d.confidence)}</span>
-                </dd>
-              </div>
-              <div>
-                <dt>Annotated</dt>
-                <dd data-testid="sample-actual">
-                  <span className="label-pill" title={labelText(d.actual, "actual")}>{labelText(d.actual, "actual")}</span>
-                  <span className="muted">
-                    {d.actual_confidence !== null && ` confidence ${pct(d.actual_confidence)}`}
-                    {d.actual_rank ? `, rank ${d.actual_rank} of ${d.scores?.length ?? "?"}` : ""}
-                  </span>
-                </dd>
-              </div>
+              {Array.isArray(d.actual) && Array.isArray(d.predicted) ? (
+                <LabelSetFacts actual={d.actual} predicted={d.predicted} d={d} threshold={sliders.threshold} />
+              ) : (
+                <>
+                  <div>
+                    <dt>Predicted</dt>
+                    <dd data-testid="sample-predicted">
+                      <span className={`label-pill pill-${correct ? "ok" : "bad"}`} title={labelText(d.predicted)}>{labelText(d.predicted)}</span>
+                      <span className="muted"> confidence {pct(d.confidence)}</span>
+                    </dd>
+                  </div>
+                  <div>
+                    <dt>Annotated</dt>
+                    <dd data-testid="sample-actual">
+                      <span className="label-pill" title={labelText(d.actual, "actual")}>{labelText(d.actual, "actual")}</span>
+                      <span className="muted">
+                        {d.actual_confidence !== null && ` confidence ${pct(d.actual_confidence)}`}
+                        {d.actual_rank ? `, rank ${d.actual_rank} of ${d.scores?.length ?? "?"}` : ""}
+                      </span>
+                    </dd>
+                  </div>
+                </>
+              )}
               {flagged && (
                 <div>
                   <dt>Label check</dt>
@@ -140,13 +147,86 @@ export function SampleView({ evalId, index, sliders, onClose }: { evalId: number
               )}
             </dl>
             <Metadata m={d.metadata} />
-            <h3 className="subhead">Class probabilities</h3>
+            <h3 className="subhead">{Array.isArray(d.actual) ? "Label scores" : "Class probabilities"}</h3>
             <ProbBars scores={d.scores ?? []} actual={actual} predicted={predicted} nameMax={26} testid="prob-bar" tagActual />
-            {sliders.threshold !== undefined && <p className="muted small">Prediction at threshold {sliders.threshold.toFixed(2)}.</p>}
+            {sliders.threshold !== undefined && (
+              <p className="muted small">
+                {Array.isArray(d.actual)
+                  ? `Each label is in the predicted set when its own score is at least ${sliders.threshold.toFixed(2)}, independently of the others.`
+                  : `Prediction at threshold ${sliders.threshold.toFixed(2)}.`}
+              </p>
+            )}
           </div>
         </div>
       )}
     </Modal>
+  );
+}
+
+/** A multi-label sample's facts: the predicted and the annotated label sets, how they differ,
+ * and the annotated label the model is least sure of. */
+function LabelSetFacts({ actual, predicted, d, threshold }: { actual: string[]; predicted: string[]; d: ClassificationSample; threshold?: number }) {
+  const diff = labelSetDiff(actual, predicted);
+  const inActual = new Set(actual);
+  const inPredicted = new Set(predicted);
+  const at = threshold !== undefined ? ` at threshold ${threshold.toFixed(2)}` : "";
+  return (
+    <>
+      <div>
+        <dt>Predicted label set</dt>
+        <dd data-testid="sample-predicted" data-size={predicted.length}>
+          {predicted.length ? (
+            predicted.map((l) => (
+              <span key={l} className={`label-pill pill-${inActual.has(l) ? "ok" : "bad"}`} title={inActual.has(l) ? `${l}: annotated too` : `${l}: not in the annotated set`}>
+                {l}
+              </span>
+            ))
+          ) : (
+            <span className="label-pill pill-bad">no label{at}</span>
+          )}
+          <span className="muted small">
+            {" "}
+            {predicted.length} label{predicted.length === 1 ? "" : "s"}
+            {at}
+          </span>
+        </dd>
+      </div>
+      <div>
+        <dt>Annotated label set</dt>
+        <dd data-testid="sample-actual" data-size={actual.length}>
+          {actual.length ? (
+            actual.map((l) => (
+              <span key={l} className={`label-pill ${inPredicted.has(l) ? "" : "pill-missed"}`} title={inPredicted.has(l) ? `${l}: predicted` : `${l}: missed`}>
+                {l}
+              </span>
+            ))
+          ) : (
+            <span className="label-pill">{labelText(null, "actual")}</span>
+          )}
+          <span className="muted small">
+            {" "}
+            {actual.length} label{actual.length === 1 ? "" : "s"}
+          </span>
+        </dd>
+      </div>
+      <div>
+        <dt>The two sets</dt>
+        <dd data-testid="sample-set-match" data-exact={diff.exact ? "1" : "0"}>
+          <span className={diff.exact ? "good-text" : "bad-text"}>{diff.exact ? "Exact match" : "Differ"}</span>
+          {!diff.exact && <span className="muted"> · {labelSetText(diff)}</span>}
+        </dd>
+      </div>
+      {d.actual_confidence !== null && actual.length > 0 && (
+        <div>
+          <dt>Weakest annotated label</dt>
+          <dd data-testid="sample-weakest">
+            score {pct(d.actual_confidence)}
+            {d.actual_rank ? `, rank ${d.actual_rank} of ${d.scores?.length ?? "?"}` : ""}
+            <span className="muted small"> (the lowest score among the annotated labels)</span>
+          </dd>
+        </div>
+      )}
+    </>
   );
 }
 

@@ -103,6 +103,39 @@ function Protocols({ p }: { p: Record<string, unknown> | null | undefined }) {
   );
 }
 
+/**
+ * COCO's mAP at each IoU threshold .50, .55, …, .95 (their mean is AP .50:.95), a bar each; the
+ * page's IoU is marked, and a bar sets it.
+ */
+function ApPerIou({ rows, iou, setIou }: { rows: { iou: number; AP: Num }[]; iou: number; setIou: (v: number) => void }) {
+  if (!rows.length) return <p className="muted">This evaluation has no AP per IoU.</p>;
+  return (
+    <div className="ap-iou" data-testid="ap-per-iou">
+      {rows.map((r) => {
+        const here = Math.abs(r.iou - iou) < 1e-6;
+        return (
+          <button
+            key={r.iou}
+            className={`ap-iou-col ${here ? "is-current" : ""}`}
+            onClick={() => setIou(r.iou)}
+            title={`mAP at IoU ${r.iou.toFixed(2)}: ${fmt(r.AP)}. Click: take the page to this IoU.`}
+            aria-pressed={here}
+            data-testid="ap-iou"
+            data-iou={r.iou}
+            data-ap={r.AP ?? ""}
+          >
+            <span className="ap-iou-value">{fmt(r.AP)}</span>
+            <span className="ap-iou-track">
+              <span className="ap-iou-bar" style={{ height: `${Math.max(0, Math.min(1, r.AP ?? 0)) * 100}%` }} />
+            </span>
+            <span className="ap-iou-label">{r.iou.toFixed(2)}</span>
+          </button>
+        );
+      })}
+    </div>
+  );
+}
+
 const prettyProtocol = (k: string) =>
   k.replace(/_/g, " ").replace(/\bvoc\b/i, "VOC").replace(/\bcoco\b/i, "COCO");
 
@@ -214,6 +247,8 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
   }, [showFeed]);
 
   const cocoValues = coco as unknown as Record<string, Num>;
+  const perIou = ev.extra?.per_iou ?? [];
+  const atStored = view.iou === undefined && view.score === undefined;
   const macroAp = coco.macro_over?.AP;
 
   return (
@@ -249,6 +284,15 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
           </select>
           <button className="btn btn-primary" onClick={goOptimal} disabled={optBusy} data-testid="back-to-optimal" title="The confidence that maximises the metric at this IoU">
             {optBusy ? "Searching…" : "Back to optimal"}
+          </button>
+          <button
+            className="btn"
+            onClick={() => setView({ iou: undefined, score: undefined })}
+            disabled={atStored}
+            data-testid="back-to-default"
+            title={`The evaluation's stored point: IoU ${defaultIou.toFixed(2)}, confidence ${defaultScore.toFixed(2)}`}
+          >
+            Default
           </button>
           {known && (
             <span className="muted small" data-testid="optimal-note" data-score={known.score}>
@@ -288,9 +332,15 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
         />
         <DetectionPrCurve evalId={ev.id} classes={ev.classes} iou={dIou} score={dScore} />
       </div>
-      <Panel title="AP under other protocols" testid="protocols">
-        <Protocols p={ev.extra} />
-      </Panel>
+      <div className="grid-2 grid-even">
+        <Panel title="AP at each IoU (COCO, all classes)" testid="ap-iou-panel">
+          <ApPerIou rows={perIou} iou={iou} setIou={(v) => setView({ iou: v })} />
+          <p className="muted small">The mean of the ten is AP .50:.95 ({fmt(coco.AP)}); the bar at the page&apos;s IoU is marked.</p>
+        </Panel>
+        <Panel title="AP under other protocols" testid="protocols">
+          <Protocols p={ev.extra} />
+        </Panel>
+      </div>
 
       <div ref={feedRef} className="scroll-anchor">
         <SampleFeed
