@@ -18,9 +18,9 @@ from assay.evaluation.classification import ClassificationResults, evaluate_clas
 from assay.evaluation.results import OperatingPoint, Results, results_from_arrays
 from assay.evaluation.vocabulary import (
     BELOW_THRESHOLD,
-    CLASSIFICATION_CURVES,
     CLASSIFICATION_OPTIMA,
     CLASSIFICATION_SORTS,
+    CURVES,
     NO_LABEL,
 )
 
@@ -85,8 +85,24 @@ def sk_averages(y, pred, n_classes):
     return {k: None if np.isnan(v) else float(v) for k, v in out.items()}, over
 
 
-def assert_summary_matches_sklearn(summ, y, pred, n_classes):
-    ref, over = sk_averages(y, pred, n_classes)
+def sk_default_averages(y, pred, multilabel=False):
+    """scikit-learn's averages with its defaults (undefined counts 0) over its default labels:
+    the labels present in y_true or y_pred (single-label; -1, no prediction, is not a label) or
+    every column (multi-label); and how many labels that is."""
+    labels = None if multilabel else sorted(set(y.tolist()) | set(pred[pred >= 0].tolist()))
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for avg in ("macro", "micro", "weighted"):
+            p, r, f, _ = skm.precision_recall_fscore_support(y, pred, labels=labels, average=avg)
+            out.update({f"{avg}_precision": p, f"{avg}_recall": r, f"{avg}_f1": f})
+    n = y.shape[1] if multilabel else len(labels)
+    return {k: float(v) for k, v in out.items()}, {"precision": n, "recall": n, "f1": n}
+
+
+def assert_summary_matches_sklearn(summ, y, pred, n_classes, *, default=False, ml=False):
+    """``default``: scikit-learn's default averages; else ``zero_division=np.nan``'s."""
+    ref, over = sk_default_averages(y, pred, ml) if default else sk_averages(y, pred, n_classes)
     for key, value in ref.items():
         if value is None:
             assert summ[key] is None, key
@@ -111,7 +127,8 @@ def json_safe(answer):
 )
 def test_threshold_queries_equal_recomputation(seed, C, dec, dtype, absent, thresholds):
     y, s = data(seed, 150, C, dec, dtype, absent)
-    r = ClassificationResults(y, s)
+    r = ClassificationResults(y, s, zero_division=np.nan)
+    r_default = ClassificationResults(y, s)
     for t in thresholds:
         pred, m = reference(y, s, t)
         cm = r.confusion(at(t))
@@ -133,6 +150,7 @@ def test_threshold_queries_equal_recomputation(seed, C, dec, dtype, absent, thre
         summ = r.summary(at(t))
         assert summ["accuracy"] == pytest.approx(np.mean(pred == y), abs=TOL)
         assert_summary_matches_sklearn(summ, y, pred, C)
+        assert_summary_matches_sklearn(r_default.summary(at(t)), y, pred, C, default=True)
         # top-1 (argmax) accuracy never moves with the threshold: scikit-learn's accuracy_score
         assert summ["top1_accuracy"] == pytest.approx(skm.accuracy_score(y, s.argmax(1)), abs=TOL)
         prob = r.confusion(at(t), normalize="probability")["matrix"]
@@ -471,7 +489,7 @@ def every_answer(r):
     }
     for metric in CLASSIFICATION_OPTIMA:
         out[f"optimal_{metric}"] = r.optimal(metric, p)
-    for kind in CLASSIFICATION_CURVES:
+    for kind in CURVES[r.task]:
         out[f"curve_{kind}"] = r.curve(kind, None if kind == "calibration" else label, p)
     for sort in CLASSIFICATION_SORTS:
         out[f"samples_{sort}"] = r.samples(p, sort=sort, errors_only=True)
@@ -611,7 +629,8 @@ def test_averages_and_macro_over_match_sklearn_nan_convention(seed, n, C, dec, m
     ``macro_over`` counts exactly the classes where scikit-learn's per-class value is defined
     (single-label: a sample below the threshold is an FN, never a prediction)."""
     y, s = random_case(seed, n, C, dec, ml)
-    r = ClassificationResults(y, s, multilabel=ml)
+    r = ClassificationResults(y, s, multilabel=ml, zero_division=np.nan)
+    r_default = ClassificationResults(y, s, multilabel=ml)
     for t in thresholds:
         pred = s >= t if ml else reference(y, s, t)[0]
         summ = r.summary(at(t))
@@ -619,14 +638,35 @@ def test_averages_and_macro_over_match_sklearn_nan_convention(seed, n, C, dec, m
         items = r.per_class(at(t))["items"]
         for key in ("precision", "recall", "f1"):
             assert over[key] == sum(it[key] is not None for it in items)
+        # scikit-learn's defaults: the labels present, undefined = 0, per class as its report
+        summ = r_default.summary(at(t))
+        _, over = assert_summary_matches_sklearn(summ, y, pred, C, default=True, ml=ml)
+        items = r_default.per_class(at(t))["items"]
+        for key in ("precision", "recall", "f1"):
+            assert over[key] == sum(it[key] is not None for it in items)
+
+
+def test_never_predicted_class_counts_zero_precision():
+    """A class never predicted has precision 0 in scikit-learn's default report, so the macro
+    precision counts it (0.68 beside recall 0.7, not 0.85) and the summary says how many."""
+    y = np.array([0, 0, 1, 1, 2, 2, 3, 3, 4, 4])
+    s = np.eye(5)[[0, 0, 1, 0, 2, 2, 3, 3, 0, 0]] * 0.8 + 0.04
+    summ = ClassificationResults(y, s).summary()
+    rep = skm.classification_report(y, s.argmax(1), output_dict=True, zero_division=0)
+    assert summ["macro_precision"] == pytest.approx(rep["macro avg"]["precision"]) == 0.68
+    assert summ["never_predicted"] == 1 and summ["macro_over"]["precision"] == 5
+    assert summ["zero_division"] == 0.0 and summ["point_rule"] == "argmax"
+    item = ClassificationResults(y, s).per_class()["items"][4]
+    assert item["precision"] == 0.0 and item["recall"] == 0.0
 
 
 def test_never_predicted_class_leaves_macro_precision():
-    """The report's case: a class never predicted has no precision, so macro precision is over
-    the other classes and says so; recall and F1 still count it (as 0)."""
+    """With ``zero_division=nan`` (the documented option): a class never predicted has no
+    precision, so macro precision is over the other classes and says so; recall and F1 still
+    count it (as 0)."""
     y = np.array([0, 0, 1, 1, 2, 2, 3, 3, 4, 4])
     s = np.eye(5)[[0, 0, 1, 0, 2, 2, 3, 3, 0, 0]] * 0.8 + 0.04
-    summ = ClassificationResults(y, s, threshold=0.0).summary()
+    summ = ClassificationResults(y, s, threshold=0.0, zero_division=np.nan).summary()
     assert summ["macro_over"]["precision"] == 4
     assert summ["macro_over"]["recall"] == 5 and summ["macro_over"]["f1"] == 5
     p = skm.precision_score(y, s.argmax(1), average="macro", zero_division=np.nan)
@@ -685,3 +725,71 @@ def test_optimal_multilabel_equals_brute_force(seed, n, C):
             continue
         assert opt["value"] == pytest.approx(best, abs=1e-12), metric
         assert opt["threshold"] == t, metric
+
+
+def test_default_is_the_argmax_and_equals_sklearn_report():
+    """No threshold given: every sample gets its top class, even at a top score of 0.4996, and
+    the numbers are scikit-learn's defaults on the argmax."""
+    y, s = data(4, 300, 6, None)
+    s[0] = [0.4996, 0.1004, 0.1, 0.1, 0.1, 0.1]
+    y[0] = 0
+    r = ClassificationResults(y, s)
+    assert r.point().threshold == 0.0
+    summ = r.summary()
+    pred = s.argmax(1)
+    rep = skm.classification_report(y, pred, output_dict=True, zero_division=0)
+    assert summ["accuracy"] == pytest.approx(skm.accuracy_score(y, pred), abs=TOL)
+    for avg in ("macro", "weighted"):
+        for key, ours in (("precision", "precision"), ("recall", "recall"), ("f1-score", "f1")):
+            assert summ[f"{avg}_{ours}"] == pytest.approx(rep[f"{avg} avg"][key], abs=TOL)
+    assert r.confusion()["counts"] == skm.confusion_matrix(y, pred).tolist()
+    assert summ["coverage"] == 1.0 and summ["selective_accuracy"] == summ["accuracy"]
+    assert r.samples(limit=300)["items"][0]["outcome"] == "correct"
+    assert r.arrays()[1]["threshold"] == 0.0
+    # multi-label keeps its per-class threshold, 0.5 by default
+    ym, sm = multi()
+    assert ClassificationResults(ym, sm, multilabel=True).point().threshold == 0.5
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**31), st.integers(1, 80), st.sampled_from([None, 1, 2]))
+def test_selective_prediction_and_risk_coverage(seed, n, dec):
+    """At a threshold t > 0: coverage is the share of samples whose top score >= t, selective
+    accuracy the accuracy among them; the risk-coverage curve has one point per distinct top
+    score and each point equals the summary at that threshold; AURC is the step integral."""
+    y, s = random_case(seed, n, 4, dec, False)
+    r = ClassificationResults(y, s)
+    top, pred = s.max(1), s.argmax(1)
+    curve = r.curve("risk_coverage")
+    assert curve["thresholds"] == sorted(set(top.tolist()), reverse=True)
+    for t, cov, risk in zip(curve["thresholds"], curve["coverage"], curve["risk"], strict=True):
+        kept = top >= t
+        assert cov == pytest.approx(kept.mean(), abs=TOL)
+        assert risk == pytest.approx(1 - np.mean(pred[kept] == y[kept]), abs=TOL)
+        summ = r.summary(at(float(t)))
+        assert summ["coverage"] == pytest.approx(cov, abs=TOL)
+        assert summ["selective_risk"] == pytest.approx(risk, abs=TOL)
+        assert summ["point_rule"] == ("argmax" if t == 0 else "threshold")
+    order = np.argsort(-top, kind="stable")
+    if len(set(top.tolist())) == n:  # no ties: the mean risk over the i most confident
+        errors = np.cumsum(pred[order] != y[order]) / np.arange(1, n + 1)
+        assert curve["aurc"] == pytest.approx(errors.mean(), abs=TOL)
+    with pytest.raises(ParameterError):
+        ClassificationResults(*multi(), multilabel=True).curve("risk_coverage")
+
+
+def test_a_default_point_set_is_kept_and_read_back():
+    y, s = data(2, 50, 3, 2)
+    r = ClassificationResults(y, s)
+    r.set_default_point(OperatingPoint(threshold=0.6))
+    assert r.point().threshold == 0.6 and r.default_point() == {"threshold": 0.6}
+    back = results_from_arrays(*r.arrays())
+    assert back.point().threshold == 0.6
+    arrays, meta = r.arrays()
+    assert (
+        results_from_arrays(arrays, {**meta, "point": {"threshold": 0.3}}).point().threshold == 0.3
+    )
+    nan = ClassificationResults(y, s, zero_division=np.nan)
+    assert np.isnan(results_from_arrays(*nan.arrays()).zero_division)
+    with pytest.raises(ParameterError, match="zero_division"):
+        ClassificationResults(y, s, zero_division=0.5)

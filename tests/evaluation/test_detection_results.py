@@ -60,8 +60,14 @@ def test_shapes_is_deterministic(tmp_path: Path, shapes) -> None:
 def test_is_a_results_and_every_answer_is_json_safe(res: DetectionResults) -> None:
     assert isinstance(res, Results) and res.task == "detection"
     assert res.n_samples == 30 and res.n_classes == 3 == len(res.classes)
-    assert res.point() == At(iou=0.5, score=0.0)
+    # no confidence given: the F1-optimal one at the IoU, and the summary says so
+    best = res.optimal("f1", At(iou=0.5))
+    assert res.point() == At(iou=0.5, score=best["score"]) and best["score"] > 0
+    assert res.summary()["f1"] == best["value"] and res.summary()["point_rule"] == "f1_optimal"
+    at75 = res.point(At(iou=0.75))
+    assert at75.score == res.optimal("f1", At(iou=0.75))["score"]
     assert res.point(At(threshold=0.9, score=0.2)) == At(iou=0.5, score=0.2)
+    assert res.summary(At(score=0.2))["point_rule"] == "given"
     res.intervals(n=20)
     answers = [
         res.summary(AT),
@@ -311,3 +317,21 @@ def test_optimal_points_kept_per_iou_are_bounded(shapes) -> None:
     assert len(det._optimal) == MAX_KEPT_OPTIMA
     # an evicted point is computed again, to the same answer
     assert det.optimal("f1", At(iou=0.3)) == first
+
+
+def test_a_stored_point_is_the_default_and_survives_arrays(res: DetectionResults) -> None:
+    """A detection evaluated at --iou 0.6 --score 0.3 answers there by default, and so does its
+    copy rebuilt from the stored arrays; with no score the F1-optimal one at 0.6."""
+    from assay.evaluation.results import results_from_arrays
+
+    arrays, meta = res.arrays()
+    copy = results_from_arrays(arrays, {**meta, "point": {"iou": 0.6, "score": 0.3}})
+    assert copy.point() == At(iou=0.6, score=0.3) and copy.default_point() == {
+        "iou": 0.6,
+        "score": 0.3,
+    }
+    assert copy.summary()["point_rule"] == "given" and copy.summary()["iou"] == 0.6
+    free = results_from_arrays(arrays, {**meta, "point": {"iou": 0.6}})
+    assert free.point().score == free.optimal("f1", At(iou=0.6))["score"]
+    free.set_default_point(At(score=0.25))
+    assert free.point() == At(iou=0.6, score=0.25)

@@ -78,6 +78,21 @@ def sk_averages(y, pred, n_classes):
     return out, over
 
 
+def sk_default_averages(y, pred, multilabel=False):
+    """scikit-learn's averages with its defaults (``zero_division`` warns and counts 0), over
+    its default labels: ``unique_labels(y_true, y_pred)`` (single-label; a prediction of -1, no
+    class, is left out as our abstention) or every indicator column (multi-label)."""
+    labels = None if multilabel else sorted(set(y.tolist()) | set(pred[pred >= 0].tolist()))
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for avg in ("macro", "micro", "weighted"):
+            p, r, f, _ = skm.precision_recall_fscore_support(y, pred, labels=labels, average=avg)
+            out.update({f"{avg}_precision": p, f"{avg}_recall": r, f"{avg}_f1": f})
+    return {f"{k}_{m}": out[f"{k}_{m}"] for k in ("macro", "micro", "weighted")
+            for m in ("precision", "recall", "f1")}  # fmt: skip
+
+
 def assert_averages(got, ref):
     assert list(got) == list(ref)
     for key, value in ref.items():
@@ -101,9 +116,18 @@ def test_counts_and_averages_match_sklearn(case, t):
         assert tp[c] == np.sum((y == c) & (pred == c))
         assert n_pred[c] == np.sum(pred == c)
         assert n_true[c] == np.sum(y == c)
-    av = clf.averages(tp, n_pred, n_true)
+    av = clf.averages(tp, n_pred, n_true, zero_division=np.nan)
     assert_averages(av, sk_averages(y, pred, n_classes)[0])
+    assert_averages(clf.averages(tp, n_pred, n_true), sk_default_averages(y, pred))
     if t == 0.0:
+        rep = skm.classification_report(y, s.argmax(axis=1), output_dict=True, zero_division=0)
+        default = clf.averages(tp, n_pred, n_true)
+        assert default["micro_f1"] == pytest.approx(rep["accuracy"], abs=TOL)
+        for avg in ("macro", "weighted"):
+            d = rep[f"{avg} avg"]
+            ref = [d["precision"], d["recall"], d["f1-score"]]
+            got = [default[f"{avg}_{k}"] for k in ("precision", "recall", "f1")]
+            np.testing.assert_allclose(np.array(got, dtype=float), ref, atol=TOL)
         rep = skm.classification_report(y, s.argmax(axis=1), output_dict=True, zero_division=np.nan)
         prec, rec, f1 = clf.prf_from_counts(tp, n_pred, n_true)
         for c in range(n_classes):
@@ -150,7 +174,11 @@ def test_averages_match_sklearn_nan_convention(seed, n, n_classes, multilabel):
         n_pred = np.bincount(pred[pred >= 0], minlength=n_classes)
         n_true = np.bincount(y, minlength=n_classes)
     ref, over = sk_averages(y, pred, n_classes)
-    assert_averages(clf.averages(tp, n_pred, n_true), ref)
+    assert_averages(clf.averages(tp, n_pred, n_true, zero_division=np.nan), ref)
+    assert_averages(
+        clf.averages(tp, n_pred, n_true, multilabel=multilabel),
+        sk_default_averages(y, pred, multilabel),
+    )
     p, r, f = clf.prf_from_counts(tp, n_pred, n_true)
     assert over == {
         "precision": int((n_pred > 0).sum()),
@@ -158,26 +186,42 @@ def test_averages_match_sklearn_nan_convention(seed, n, n_classes, multilabel):
         "f1": int(((n_pred + n_true) > 0).sum()),
     }
     assert over == {k: int(np.isfinite(v).sum()) for k, v in zip(over, (p, r, f), strict=True)}
-    batch = clf.averages_batch(tp[None], n_pred[None], n_true[None])
+    batch = clf.averages_batch(tp[None], n_pred[None], n_true[None], zero_division=np.nan)
     assert_averages({k: v[0] for k, v in batch.items()}, ref)
+
+
+def test_undefined_values_count_zero_by_default():
+    """scikit-learn's default: the labels present (labeled or predicted), 0 where undefined."""
+    av = clf.averages(np.array([0, 2, 0]), np.array([0, 2, 0]), np.array([1, 2, 0]))
+    # class 2 is neither labeled nor predicted: left out; class 0 never predicted: precision 0
+    assert av["macro_precision"] == 0.5 and av["macro_recall"] == 0.5
+    assert av["macro_f1"] == 0.5 and av["weighted_precision"] == pytest.approx(2 / 3)
+    av = clf.averages(np.array([0, 0]), np.array([0, 0]), np.array([1, 2]))
+    assert av["macro_precision"] == 0.0 and av["micro_precision"] == 0.0
+    # multi-label: every column counts, even one neither labeled nor predicted
+    av = clf.averages(np.array([1, 0]), np.array([1, 0]), np.array([1, 0]), multilabel=True)
+    assert av["macro_f1"] == 0.5 and av["micro_f1"] == 1.0
+    with pytest.raises(ValueError, match="zero_division"):
+        clf.averages(np.array([1]), np.array([1]), np.array([1]), zero_division=1.0)
 
 
 def test_undefined_values_drop_out_of_the_averages():
     p, r, f = clf.prf_from_counts(np.array([0, 2, 0]), np.array([0, 2, 0]), np.array([1, 2, 0]))
     assert np.isnan(p[0]) and r[0] == 0 and f[0] == 0
     assert np.isnan(p[2]) and np.isnan(r[2]) and np.isnan(f[2])
-    av = clf.averages(np.array([0, 2, 0]), np.array([0, 2, 0]), np.array([1, 2, 0]))
+    nan = {"zero_division": np.nan}
+    av = clf.averages(np.array([0, 2, 0]), np.array([0, 2, 0]), np.array([1, 2, 0]), **nan)
     # precision over class 1 only (0 never predicted, 2 neither), recall and F1 over 0 and 1
     assert av["macro_precision"] == 1.0 and av["macro_recall"] == 0.5 and av["macro_f1"] == 0.5
     assert av["weighted_precision"] == 1.0 and av["weighted_recall"] == pytest.approx(2 / 3)
     # nothing predicted: every precision undefined, recall 0
-    av = clf.averages(np.array([0, 0]), np.array([0, 0]), np.array([1, 2]))
+    av = clf.averages(np.array([0, 0]), np.array([0, 0]), np.array([1, 2]), **nan)
     assert av["macro_precision"] is None and av["micro_precision"] is None
     assert av["weighted_precision"] is None and av["macro_recall"] == 0.0
     assert av["micro_recall"] == 0.0 and av["macro_f1"] == 0.0
     # every predicted class unlabeled: scikit-learn's nan-aware average falls back to the plain
     # mean of the defined values (0) when their weights are all 0
-    av = clf.averages(np.array([0, 0]), np.array([0, 2]), np.array([2, 0]))
+    av = clf.averages(np.array([0, 0]), np.array([0, 2]), np.array([2, 0]), **nan)
     ref, _ = sk_averages(np.array([0, 0]), np.array([1, 1]), 2)
     assert_averages(av, ref)
     assert av["weighted_precision"] == 0.0 and av["macro_precision"] == 0.0
@@ -356,7 +400,10 @@ def test_multilabel_matches_sklearn(seed, n, n_classes, decimals, t):
     assert np.array_equal(tp, (pred & y).sum(axis=0))
     assert np.array_equal(n_pred, pred.sum(axis=0))
     assert np.array_equal(n_true, y.sum(axis=0))
-    assert_averages(clf.averages(tp, n_pred, n_true), sk_averages(y, pred, n_classes)[0])
+    nan_rule = clf.averages(tp, n_pred, n_true, zero_division=np.nan)
+    assert_averages(nan_rule, sk_averages(y, pred, n_classes)[0])
+    default = clf.averages(tp, n_pred, n_true, multilabel=True)
+    assert_averages(default, sk_default_averages(y, pred, multilabel=True))
     auc, ap = rk.ovr_auc_ap(y, s, multilabel=True)
     for c in range(n_classes):
         if 0 < y[:, c].sum() < n:

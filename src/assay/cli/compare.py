@@ -210,10 +210,10 @@ def compare_files(
             raise ParameterError(f"{path}: a folder; without --gt give two predictions files")
     if gt is None:
         return _agreement(a, b, iou=iou, score=score, n=n, seed=seed)
-    t = 0.5 if threshold is None else threshold
-    ea = evaluate_files(gt, a, threshold=t)
-    eb = evaluate_files(gt, b, threshold=t)
-    at = OperatingPoint(threshold=t, iou=iou, score=score)
+    ea = evaluate_files(gt, a, threshold=threshold)
+    eb = evaluate_files(gt, b, threshold=threshold)
+    # fields left out: each side's default (the argmax; detection's F1-optimal confidence)
+    at = OperatingPoint(threshold=threshold, iou=iou, score=score)
     out = compare(ea.results, eb.results, at_a=at, at_b=at, n=n, seed=seed)
     return {"a": {"id": None, "name": str(a)}, "b": {"id": None, "name": str(b)}, **out}
 

@@ -196,6 +196,19 @@ class _ClassificationBase:
         t = self.threshold if at.threshold is None else at.threshold
         return OperatingPoint(threshold=self._check_threshold(t))
 
+    def default_point(self) -> dict[str, float | None]:
+        """{"threshold": t}: the evaluation's own threshold (single-label 0: the argmax)."""
+        return {"threshold": self.threshold}
+
+    def set_default_point(self, at: OperatingPoint) -> None:
+        """Make ``at.threshold`` (when given) the evaluation's own threshold."""
+        if at.threshold is not None:
+            self.threshold = self._check_threshold(at.threshold)
+
+    def point_rule(self, at: OperatingPoint | None = None) -> str:
+        """ "argmax" (single-label at threshold 0) or "threshold"."""
+        return "argmax" if not self.multilabel and self._t(at) == 0.0 else "threshold"
+
     def _t(self, at: OperatingPoint | None) -> float:
         t = self.point(at).threshold
         assert t is not None

@@ -13,9 +13,10 @@ import numpy as np
 from assay.errors import ParameterError
 from assay.evaluation._classification_base import _ClassificationBase, _f, _floats
 from assay.evaluation.results import OperatingPoint
-from assay.evaluation.vocabulary import CLASSIFICATION_CURVES
+from assay.evaluation.vocabulary import CURVES
 from assay.metrics import calibration as cal
 from assay.metrics import ranking as rk
+from assay.metrics.selective import risk_coverage_curve
 
 _DEFAULT_BINS = {"calibration": 15, "density": 50}
 
@@ -49,7 +50,10 @@ class _CurvesMixin(_ClassificationBase):
         - calibration {ece, bins: [{lower, upper, count, confidence, accuracy}]}: the top-1
           confidence (multi-label: every class score), ``bins`` equal-width bins (default 15);
         - density {edges, positives, negatives}: histograms of the class's score on [0, 1]
-          (``bins`` default 50).
+          (``bins`` default 50);
+        - risk_coverage {thresholds, coverage, risk, aurc} (single-label; label None): keeping
+          the samples whose top score is at least each distinct top score, the share kept and the
+          error rate among them; ``aurc`` its area (:mod:`assay.metrics.selective`).
 
         Threshold-free: ``at`` is only checked. Undefined values are None.
 
@@ -60,10 +64,9 @@ class _CurvesMixin(_ClassificationBase):
         >>> r.curve("density", "dog", bins=2)["positives"]
         [0, 1]
         """
-        if kind not in CLASSIFICATION_CURVES:
-            raise ParameterError(
-                f"kind: must be one of {', '.join(CLASSIFICATION_CURVES)}, got {kind!r}"
-            )
+        kinds = CURVES[self.task]
+        if kind not in kinds:
+            raise ParameterError(f"kind: must be one of {', '.join(kinds)}, got {kind!r}")
         self.point(at)
         if bins is None:
             bins = _DEFAULT_BINS.get(kind, 15)
@@ -77,6 +80,16 @@ class _CurvesMixin(_ClassificationBase):
             else:
                 bins_ = cal.reliability_bins(self._top, self._correct, bins=int(bins))
             return {"kind": kind, "label": None, "ece": _f(bins_["ece"]), "bins": bins_["bins"]}
+        if kind == "risk_coverage":
+            if "risk_coverage" not in self._cache:
+                rc = risk_coverage_curve(self._top, self._correct)
+                self._cache["risk_coverage"] = {
+                    "kind": kind,
+                    "label": None,
+                    **{k: _floats(rc[k]) for k in ("thresholds", "coverage", "risk")},
+                    "aurc": _f(rc["aurc"]),
+                }
+            return dict(self._cache["risk_coverage"])
         c = self._label(label)
         out: dict[str, Any] = {"kind": kind, "label": self.classes[c]}
         if kind == "density":

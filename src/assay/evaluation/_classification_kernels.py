@@ -79,11 +79,13 @@ def _cell_counts(vals, starts, csum, t):
 
 
 @njit(cache=True)
-def _sweep(order, y_true, pred, top, n_true, n_classes, metric):
+def _sweep(order, y_true, pred, top, n_true, n_classes, metric, by_definition):
     """Metric after predicting the samples in ``order`` (top descending), at each distinct top.
 
-    Macro averages run over the classes where the metric is defined (as the summary): F1 over the
-    classes labeled or predicted, precision over those predicted, recall over those labeled."""
+    Macro averages run as the summary's: over the classes labeled or predicted, an undefined ratio
+    counting 0 (scikit-learn's default); with ``by_definition`` (``zero_division=nan``) over the
+    classes where the metric is defined: F1 labeled or predicted, precision predicted, recall
+    labeled."""
     n = order.shape[0]
     tp = np.zeros(n_classes, dtype=np.int64)
     npred = np.zeros(n_classes, dtype=np.int64)
@@ -126,9 +128,9 @@ def _sweep(order, y_true, pred, top, n_true, n_classes, metric):
         elif metric == 1:
             v = tot_tp / n
         elif metric == 2:
-            v = sum_p / predicted
+            v = sum_p / (predicted if by_definition else present)
         elif metric == 3:
-            v = sum_r / labeled
+            v = sum_r / (labeled if by_definition else present)
         else:
             v = 2.0 * tot_tp / (n + j)
         if v > best + 1e-12:

@@ -34,8 +34,18 @@ from assay.evaluation._classification_base import _f, _floats, _nanmean
 from assay.evaluation._classification_curves import _CurvesMixin
 from assay.evaluation._classification_kernels import _cell_counts, _cells, _ml_row_stats, _sweep
 from assay.evaluation._classification_samples import _SamplesMixin
+from assay.evaluation._hard_labels import (
+    HARD_LABELS_NOTE,
+    drop_score_intervals,
+    drop_score_metrics,
+)
 from assay.evaluation.results import OperatingPoint, Results
-from assay.evaluation.vocabulary import BELOW_THRESHOLD, CLASSIFICATION_OPTIMA, NO_LABEL
+from assay.evaluation.vocabulary import (
+    BELOW_THRESHOLD,
+    CLASSIFICATION_OPTIMA,
+    DEFAULT_MULTILABEL_THRESHOLD,
+    NO_LABEL,
+)
 from assay.metrics import calibration as cal
 from assay.metrics import classification as clf
 from assay.metrics import ranking as rk
@@ -52,15 +62,25 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
     :class:`~assay.evaluation.results.Results` of single-label ("classification") and multi-label
     ("multilabel") classification.
 
+    ``threshold``: the default operating point. Single-label: None or 0 is the argmax (every
+    sample gets its top class; every number equals scikit-learn's on the argmax); a threshold
+    t > 0 is selective prediction (a sample whose top score is below t gets no prediction, and
+    the summary adds coverage and the accuracy on the kept samples). Multi-label: class c is
+    predicted when its score >= t (None: 0.5).
+
+    ``zero_division``: 0 (default, scikit-learn's): averages over the labels present, an
+    undefined ratio counting as 0; NaN: each average over the classes where its metric is defined.
+
     ``top_k``: the ks of top-k accuracy in the summary (single-label); default 1, 3 and 5 where
     below the number of classes; each an integer >= 1, a k at or above the number of classes
     giving 1.0 (every class is within the top k).
 
     >>> r = ClassificationResults([0, 1, 1], [[.8, .2], [.3, .7], [.6, .4]], ["cat", "dog"])
-    >>> r.summary()["accuracy"], r.per_class()["items"][1]["recall"]
-    (0.6666666666666666, 0.5)
-    >>> r.summary(OperatingPoint(threshold=0.7))["accuracy"]
-    0.6666666666666666
+    >>> r.summary()["accuracy"], r.per_class()["items"][1]["recall"], r.point().threshold
+    (0.6666666666666666, 0.5, 0.0)
+    >>> s = r.summary(OperatingPoint(threshold=0.7))
+    >>> s["accuracy"], s["coverage"], s["selective_accuracy"]
+    (0.6666666666666666, 0.6666666666666666, 1.0)
     """
 
     def __init__(
@@ -70,10 +90,12 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         classes: Sequence[str] | None = None,
         *,
         multilabel: bool = False,
-        threshold: float = 0.5,
+        threshold: float | None = None,
         sample_ids: Any = None,
         folds: Any = None,
         top_k: Sequence[int] | None = None,
+        zero_division: float = 0.0,
+        hard_labels: bool = False,
     ) -> None:
         self.multilabel = bool(multilabel)
         self.task = "multilabel" if self.multilabel else "classification"
@@ -81,7 +103,13 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         n, n_classes = self.y_score.shape
         self.classes, self.y_true = self._check_labels(y_true, classes, n, n_classes)
         self.class_index = {c: i for i, c in enumerate(self.classes)}
+        if threshold is None:
+            threshold = DEFAULT_MULTILABEL_THRESHOLD if self.multilabel else 0.0
         self.threshold = self._check_threshold(threshold, InputError)
+        try:
+            self.zero_division = clf.check_zero_division(zero_division)
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from None
         self.top_k = self._check_top_k(top_k, n_classes)
         self.sample_ids = None if sample_ids is None else np.asarray(sample_ids)
         if self.sample_ids is not None and self.sample_ids.shape != (n,):
@@ -100,6 +128,9 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
             self._precompute_multilabel()
         else:
             self._precompute_single()
+        self.hard_labels = bool(hard_labels)  # no scores: see assay.evaluation._hard_labels
+        if self.hard_labels:
+            drop_score_metrics(self)
 
     # ---------------------------------------------------------------- precomputation
     def _precompute_single(self) -> None:
@@ -177,27 +208,31 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
     # ---------------------------------------------------------------- public queries
     def summary(self, at: OperatingPoint | None = None) -> dict[str, Any]:
         """Headline metrics at the threshold (default: the evaluation's); O(C log N). See
-        :mod:`assay.evaluation.results` for the keys. ``macro_over`` counts the classes each macro
-        average runs over, the classes where its metric is defined (as scikit-learn's
-        ``zero_division=np.nan``): precision the classes predicted at least once at the threshold
-        (a sample below it predicts nothing), recall the classes labeled at least once, F1 the
-        classes labeled or predicted, ROC AUC the classes with positives and negatives, average
-        precision the classes with positives. Weighted averages weight the same classes by the
-        number labeled; micro precision is None with nothing predicted.
+        :mod:`assay.evaluation.results` for the keys. Averages follow scikit-learn's defaults
+        (``zero_division``: see the class). ``macro_over`` counts the classes each macro average
+        runs over: by default the labels present (single-label: labeled or predicted at least
+        once at the threshold; multi-label: every class) for precision, recall and F1; with
+        ``zero_division=nan`` the classes where each is defined (precision: predicted, recall:
+        labeled, F1: either). ROC AUC runs over the classes with positives and negatives, average
+        precision over the classes with positives. ``never_predicted`` / ``never_labeled`` count
+        the present classes whose precision / recall is undefined (0 in the averages by default).
+        Single-label at t > 0 adds ``coverage`` (share of samples with a prediction),
+        ``selective_accuracy`` (accuracy among them) and ``selective_risk`` (1 - that).
 
         >>> s = ClassificationResults([0, 1, 0], [[.9, .1, 0], [.2, .8, 0], [.5, .5, 0]]).summary()
         >>> s["macro_f1"], s["top1_accuracy"], s["top_k"], s["macro_over"]["roc_auc"]
         (1.0, 1.0, [{'k': 1, 'value': 1.0}], 2)
         >>> r = ClassificationResults([0, 1, 2], [[.9, .1, 0], [.8, .2, 0], [.3, .3, .4]])
         >>> s = r.summary(OperatingPoint(threshold=0.5))  # class 1 never predicted, 2 below
-        >>> s["macro_precision"], s["macro_recall"], s["macro_over"]["precision"]
-        (0.5, 0.3333333333333333, 1)
+        >>> s["macro_precision"], s["macro_recall"], s["never_predicted"], s["coverage"]
+        (0.16666666666666666, 0.3333333333333333, 2, 0.6666666666666666)
         """
         t = self._t(at)
         k = self._counts(t)
         out: dict[str, Any] = {
             "task": self.task,
             "threshold": t,
+            "point_rule": "argmax" if not self.multilabel and t == 0.0 else "threshold",
             "n_samples": self.n_samples,
             "n_classes": self.n_classes,
             "accuracy": k["exact"] / self.n_samples,
@@ -213,17 +248,37 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
                 {"k": q, "value": float(self._within_k[min(q, self.n_classes)])} for q in self.top_k
             ]
             out["hamming_loss"] = None
-        out.update(clf.averages(k["tp"], k["n_pred"], k["n_true"]))
+        out.update(
+            clf.averages(
+                k["tp"],
+                k["n_pred"],
+                k["n_true"],
+                multilabel=self.multilabel,
+                zero_division=self.zero_division,
+            )
+        )
+        kept = int(k["n_pred"].sum())
+        if self.multilabel:
+            out["coverage"] = out["selective_accuracy"] = out["selective_risk"] = None
+        else:
+            out["coverage"] = kept / self.n_samples
+            out["selective_accuracy"] = k["exact"] / kept if kept else None
+            out["selective_risk"] = 1.0 - k["exact"] / kept if kept else None
         out["roc_auc_macro"] = _nanmean(self._auc)
         out["average_precision_macro"] = _nanmean(self._ap)
         out["log_loss"] = _f(self._log_loss)
         out["brier"] = _f(self._brier)
         out["ece"] = _f(self._ece)
         predicted, labeled = k["n_pred"] > 0, k["n_true"] > 0
+        present = np.ones_like(predicted) if self.multilabel else predicted | labeled
+        by_rule = math.isnan(self.zero_division)
+        out["zero_division"] = None if by_rule else self.zero_division
+        out["never_predicted"] = int((present & ~predicted).sum())
+        out["never_labeled"] = int((present & ~labeled).sum())
         out["macro_over"] = {
-            "precision": int(predicted.sum()),
-            "recall": int(labeled.sum()),
-            "f1": int((predicted | labeled).sum()),
+            "precision": int((predicted if by_rule else present).sum()),
+            "recall": int((labeled if by_rule else present).sum()),
+            "f1": int((predicted | labeled if by_rule else present).sum()),
             "roc_auc": int(np.isfinite(self._auc).sum()),
             "average_precision": int(np.isfinite(self._ap).sum()),
         }
@@ -238,6 +293,11 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         t = self._t(at)
         k = self._counts(t)
         p, r, f = clf.prf_from_counts(k["tp"], k["n_pred"], k["n_true"])
+        if not math.isnan(self.zero_division):  # scikit-learn's report: 0 where undefined
+            present = (k["n_pred"] > 0) | (k["n_true"] > 0)
+            if self.multilabel:
+                present[:] = True
+            p, r, f = (np.where(present & np.isnan(x), self.zero_division, x) for x in (p, r, f))
         tp, npred, ntrue = k["tp"].tolist(), k["n_pred"].tolist(), k["n_true"].tolist()
         cols = [_floats(x) for x in (p, r, f, self._auc, self._ap)]
         items = [
@@ -371,6 +431,19 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
             "most_confused": most,
         }
 
+    def curve(
+        self,
+        kind: str,
+        label: str | None = None,
+        at: OperatingPoint | None = None,
+        *,
+        bins: int | None = None,
+    ) -> dict[str, Any]:
+        """See :meth:`_CurvesMixin.curve`; hard labels have no curves (a ParameterError)."""
+        if self.hard_labels:
+            raise ParameterError(f"curve: {HARD_LABELS_NOTE}")
+        return super().curve(kind, label, at, bins=bins)
+
     def optimal(self, metric: str = "f1", at: OperatingPoint | None = None) -> dict[str, Any]:
         """The threshold maximising ``metric`` (one of ``vocabulary.CLASSIFICATION_OPTIMA``: f1 =
         macro F1, accuracy, precision = macro precision, recall = macro recall, micro_f1).
@@ -413,6 +486,7 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
                 self._n_true,
                 self.n_classes,
                 CLASSIFICATION_OPTIMA.index(metric),
+                math.isnan(self.zero_division),
             )
             t = min(max(float(t), 0.0), 1.0)
         value = self.summary(OperatingPoint(threshold=t))[name]
@@ -462,12 +536,18 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         if key not in self._cache:
             idx = bootstrap_indices(self.n_samples, int(n), seed=int(seed), cap=int(cap))
             reps = classification_replicates(
-                idx, self.y_true, self.y_score, t, multilabel=self.multilabel
+                idx,
+                self.y_true,
+                self.y_score,
+                t,
+                multilabel=self.multilabel,
+                zero_division=self.zero_division,
             )
             s = self.summary(OperatingPoint(threshold=t))
             estimate = {k: s[k] for k in s if k in reps}
             scale = math.sqrt(idx.shape[1] / self.n_samples)
-            self._cache[key] = percentile_intervals(reps, estimate, scale=scale)
+            found = percentile_intervals(reps, estimate, scale=scale)
+            self._cache[key] = drop_score_intervals(found) if self.hard_labels else found
         self._intervals = dict(self._cache[key])
         return dict(self._intervals)
 
@@ -493,6 +573,8 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
                 multilabel=self.multilabel,
                 threshold=t,
                 top_k=self.top_k,
+                zero_division=self.zero_division,
+                hard_labels=self.hard_labels,
             )
             name = str(f.item() if isinstance(f, np.generic) else f)
             folds.append({"fold": name, "n_samples": int(m.sum()), "metrics": sub.summary()})
@@ -543,6 +625,8 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
             "multilabel": self.multilabel,
             "threshold": self.threshold,
             "top_k": list(self.top_k),
+            **({"hard_labels": True} if self.hard_labels else {}),
+            "zero_division": None if math.isnan(self.zero_division) else self.zero_division,
         }
         return arrays, meta
 
@@ -551,22 +635,27 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]
     ) -> ClassificationResults:
         """Rebuild from :meth:`arrays` output (meta of format 1, without ``task`` / ``top_k``,
-        still reads).
+        still reads). ``meta["point"]`` (``{"threshold": t}``, the operating point a store kept
+        with the evaluation) overrides the default threshold.
 
         >>> r = ClassificationResults([0, 1], [[.9, .1], [.2, .8]])
         >>> ClassificationResults.from_arrays(*r.arrays()).summary() == r.summary()
         True
         """
         multilabel = meta.get("task") == "multilabel" or bool(meta.get("multilabel", False))
+        threshold = (meta.get("point") or {}).get("threshold", meta.get("threshold", 0.5))
+        zd = meta.get("zero_division", 0.0)
         return cls(
             arrays["y_true"],
             arrays["y_score"],
             meta["classes"],
             multilabel=multilabel,
-            threshold=float(meta.get("threshold", 0.5)),
+            threshold=None if threshold is None else float(threshold),
             sample_ids=arrays.get("sample_ids"),
             folds=arrays.get("folds"),
             top_k=meta.get("top_k"),
+            hard_labels=bool(meta.get("hard_labels", False)),
+            zero_division=float("nan") if zd is None else float(zd),
         )
 
 
@@ -576,10 +665,12 @@ def evaluate_classification(
     classes: Sequence[str] | None = None,
     *,
     multilabel: bool = False,
-    threshold: float = 0.5,
+    threshold: float | None = None,
     sample_ids: Any = None,
     folds: Any = None,
     top_k: Sequence[int] | None = None,
+    zero_division: float = 0.0,
+    hard_labels: bool = False,
 ) -> ClassificationResults:
     """Evaluate class scores against labels (indices, names, or a multi-label indicator matrix).
 
@@ -596,4 +687,6 @@ def evaluate_classification(
         sample_ids=sample_ids,
         folds=folds,
         top_k=top_k,
+        zero_division=zero_division,
+        hard_labels=hard_labels,
     )

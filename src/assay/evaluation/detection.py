@@ -72,7 +72,12 @@ _PRF = ("precision", "recall", "f1", "tp", "fp", "fn")
 
 
 def evaluate_detections(
-    gt: Any, dt: Any, *, images_root: str | Path | None = None
+    gt: Any,
+    dt: Any,
+    *,
+    images_root: str | Path | None = None,
+    iou: float | None = None,
+    score: float | None = None,
 ) -> DetectionResults:
     """Evaluate detections against ground truth (paths, loaded COCO dict/list, or columnar types).
 
@@ -83,18 +88,22 @@ def evaluate_detections(
     >>> res = evaluate_detections(gt, [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 9, 9],
     ...                                 "score": 0.8}])
     >>> s = res.summary()
-    >>> round(s["AP"], 6), s["f1"], s["APl"]
-    (1.0, 1.0, None)
+    >>> round(s["AP"], 6), s["f1"], s["APl"], s["score"], s["point_rule"]
+    (1.0, 1.0, None, 0.8, 'f1_optimal')
+
+    ``iou`` / ``score``: the default operating point (IoU 0.5; the F1-optimal confidence at the
+    IoU when ``score`` is None).
     """
     g = read_detection_gt(gt, images_root=images_root)
-    return DetectionResults(g, read_detection_predictions(dt, g))
+    return DetectionResults(g, read_detection_predictions(dt, g), iou=iou, score=score)
 
 
 class DetectionResults(_FeedMixin):
     """A detection evaluation: COCO numbers plus instant IoU / confidence queries.
 
-    The operating point is an IoU (default 0.5) and a confidence (default 0.0); see
-    :mod:`assay.evaluation.results` for the shape of every answer.
+    The operating point is an IoU (default ``iou``, else 0.5) and a confidence (default ``score``;
+    when None, the F1-optimal confidence at the point's IoU); see
+    :mod:`assay.evaluation.results` for the shape of every answer. COCO AP is threshold-free.
 
     >>> # see evaluate_detections for how to build one
     """
@@ -106,8 +115,13 @@ class DetectionResults(_FeedMixin):
         gt: DetectionGroundTruth,
         dt: DetectionPredictions,
         *,
+        iou: float | None = None,
+        score: float | None = None,
         _state: dict[str, Any] | None = None,
     ) -> None:
+        given = OperatingPoint(iou=iou, score=score)  # checked
+        self.default_iou = self.default_iou if given.iou is None else given.iou
+        self.default_score: float | None = given.score
         self.gt = gt
         self.dt = dt
         self.classes = list(gt.classes)
@@ -156,16 +170,41 @@ class DetectionResults(_FeedMixin):
         self._pairs = (dt_ptr, self._gt_sort[pair_gt].astype(np.int32), pair_iou)
 
     # ----------------------------------------------------------------- the operating point
-    def point(self, at: OperatingPoint | None = None) -> OperatingPoint:
-        """``at`` with iou (default 0.5) and score (default 0.0) filled; threshold dropped."""
+    def _iou(self, at: OperatingPoint | None) -> float:
         if at is None:
-            at = OperatingPoint()
-        elif not isinstance(at, OperatingPoint):
+            return self.default_iou
+        if not isinstance(at, OperatingPoint):
             raise ParameterError(f"at: expected an OperatingPoint, got {type(at).__name__}")
-        return OperatingPoint(
-            iou=self.default_iou if at.iou is None else at.iou,
-            score=0.0 if at.score is None else at.score,
-        )
+        return self.default_iou if at.iou is None else at.iou
+
+    def point(self, at: OperatingPoint | None = None) -> OperatingPoint:
+        """``at`` with iou (default: the evaluation's, else 0.5) and score filled; threshold
+        dropped. A score left out is the evaluation's, or where it has none the F1-optimal
+        confidence at that IoU."""
+        iou = self._iou(at)
+        score = None if at is None else at.score
+        if score is None:
+            score = self.default_score
+        if score is None:
+            score = self.optimal("f1", OperatingPoint(iou=iou, score=0.0))["score"]
+        return OperatingPoint(iou=iou, score=score)
+
+    def default_point(self) -> dict[str, float | None]:
+        """{"iou", "score"}: the evaluation's own IoU and confidence (None: F1-optimal)."""
+        return {"iou": self.default_iou, "score": self.default_score}
+
+    def set_default_point(self, at: OperatingPoint) -> None:
+        """Make the IoU and confidence ``at`` gives the evaluation's own."""
+        if at.iou is not None:
+            self.default_iou = at.iou
+        if at.score is not None:
+            self.default_score = at.score
+
+    def point_rule(self, at: OperatingPoint | None = None) -> str:
+        """How the confidence of ``point(at)`` was chosen: "given" (``at`` or the evaluation's
+        own) or "f1_optimal" (the F1-optimal confidence at the IoU)."""
+        given = (at is not None and at.score is not None) or self.default_score is not None
+        return "given" if given else "f1_optimal"
 
     def _table(self, name: str) -> Any:
         """The threshold-free tables, computed once."""
@@ -213,6 +252,7 @@ class DetectionResults(_FeedMixin):
             "task": "detection",
             "iou": p.iou,
             "score": p.score,
+            "point_rule": self.point_rule(at),
             "n_samples": self.n_samples,
             "n_classes": self.n_classes,
             **self._table("coco"),
@@ -299,14 +339,13 @@ class DetectionResults(_FeedMixin):
             raise ParameterError(
                 f"metric: unknown {metric!r}; expected one of {', '.join(DETECTION_OPTIMA)}"
             )
-        p = self.point(at)
-        assert p.iou is not None
-        key = (metric, p.iou)
+        iou = self._iou(at)
+        key = (metric, iou)
         if key in self._optimal:
             self._optimal.move_to_end(key)
         else:
             g, d = self.gt, self.dt
-            sw = f1_sweep(self._match(p.iou).m, g.labels, g.iscrowd, d.labels, d.scores)
+            sw = f1_sweep(self._match(iou).m, g.labels, g.iscrowd, d.labels, d.scores)
             v = np.nan_to_num(sw[metric], nan=-1.0)
             best = int(np.argmax(v)) if len(v) else -1
             found = best >= 0 and v[best] >= 0
@@ -314,7 +353,7 @@ class DetectionResults(_FeedMixin):
                 "task": "detection",
                 "metric": metric,
                 "value": float(v[best]) if found else None,
-                "iou": p.iou,
+                "iou": iou,
                 "score": float(sw["score"][best]) if found else 0.0,
             }
             while len(self._optimal) > MAX_KEPT_OPTIMA:
@@ -412,12 +451,14 @@ class DetectionResults(_FeedMixin):
             else [None if p is None else str(p) for p in paths],
             "gt_source": g.source,
             "dt_source": d.source,
+            "point": {"iou": self.default_iou, "score": self.default_score},
         }
         return arr, meta
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> DetectionResults:
-        """Rebuild from ``arrays()`` without recomputing anything."""
+        """Rebuild from ``arrays()`` without recomputing anything; ``meta["point"]`` ({iou,
+        score}, either None) is the default operating point."""
         v = meta.get("format_version")
         if v != FORMAT_VERSION:
             raise InputError(
@@ -456,4 +497,5 @@ class DetectionResults(_FeedMixin):
             "_dt_sort": a["dt_sort"],
             "_pairs": (a["pair_ptr"], a["pair_gt"], a["pair_iou"]),
         }
-        return cls(gt, dt, _state=state)
+        point = meta.get("point") or {}
+        return cls(gt, dt, iou=point.get("iou"), score=point.get("score"), _state=state)

@@ -121,7 +121,7 @@ def evaluate_model(
     runner: Runner,
     *,
     task: str | None = None,
-    threshold: float = 0.5,
+    threshold: float | None = None,
     images_root: str | Path | None = None,
     allow_outside: bool = False,
     batch_size: int = 32,
@@ -130,7 +130,7 @@ def evaluate_model(
 ) -> FileEvaluation:
     """:func:`predict_dataset`, then :func:`~assay.evaluation.run.evaluate_files` of the
     predictions file it wrote (``pred_source`` of the answer; it lies in ``work_dir``)."""
-    if not 0.0 <= threshold <= 1.0:
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise InputError(f"threshold {threshold} is outside [0, 1]")
     path, eval_task, notes = _predict(
         Path(gt), runner, task, images_root, allow_outside, batch_size, Path(work_dir), progress
@@ -178,11 +178,12 @@ def _media_items(gt_path: Path, gt: Any, media: str, runner: Runner) -> list[str
     name = Path(runner.path).name
     if media == "text":
         if gt.text is None:
-            what = "image files" if gt.paths is not None else "no 'text' column"
-            raise InputError(
-                f"has {what}; the model ({name}) takes texts (a 'text' column)",
-                file=str(gt_path),
+            what = (
+                f"images given to a text model: the dataset has image files, the model ({name})"
+                if gt.paths is not None
+                else f"has no 'text' column; the model ({name})"
             )
+            raise InputError(f"{what} takes texts (a 'text' column)", file=str(gt_path))
         for i, t in enumerate(gt.text):
             if t is None:
                 raise InputError(
@@ -191,10 +192,13 @@ def _media_items(gt_path: Path, gt: Any, media: str, runner: Runner) -> list[str
         return list(gt.text)
     if media == "image":
         if gt.paths is None:
-            what = "texts" if gt.text is not None else "no 'path' column"
+            what = (
+                f"texts given to an image model: the dataset has texts, the model ({name})"
+                if gt.text is not None
+                else f"has no 'path' column; the model ({name})"
+            )
             raise InputError(
-                f"has {what}; the model ({name}) takes images (an ImageFolder or a 'path' column)",
-                file=str(gt_path),
+                f"{what} takes images (an ImageFolder or a 'path' column)", file=str(gt_path)
             )
         for i, p in enumerate(gt.paths):
             if p is None or not os.path.isfile(p):

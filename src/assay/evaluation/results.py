@@ -14,14 +14,22 @@ schemas are unions keyed on it; answers at an operating point carry that point's
 Shapes (``label`` is a class name; ``F`` is ``float | None``):
 
 ``summary(at)``
+    Every summary carries ``point_rule``, how its operating point was chosen: "argmax" (single-
+    label at threshold 0: no threshold), "threshold" (classification at t > 0, multi-label
+    always), "given" (detection at a confidence given or stored) or "f1_optimal" (detection's
+    default: the F1-optimal confidence at the IoU).
     classification / multilabel: {task, threshold, n_samples, n_classes, accuracy (at the
     threshold; multi-label: subset accuracy), top1_accuracy (argmax, scikit-learn's
     ``accuracy_score``; None for multi-label), top_k: [{k, value}] (the ks asked for, default 1, 3,
     5 below the number of classes; single-label only, else []), hamming_loss (multi-label, else
     None), macro_precision, macro_recall, macro_f1, micro_precision, micro_recall, micro_f1,
     weighted_precision, weighted_recall, weighted_f1, roc_auc_macro, average_precision_macro,
-    log_loss, brier, ece (all F), macro_over: {precision, recall, f1, roc_auc, average_precision}
-    (how many classes each macro average is taken over: the classes where the metric is defined)}.
+    log_loss, brier, ece, coverage, selective_accuracy, selective_risk (single-label: the share
+    of samples with a prediction and the accuracy / error rate among them; None for multi-label)
+    (all F), zero_division (0, or None for the defined-classes rule), never_predicted,
+    never_labeled (present classes whose precision / recall is undefined: 0 in the averages),
+    macro_over: {precision, recall, f1, roc_auc, average_precision} (how many classes each macro
+    average is taken over: scikit-learn's labels present by default)}.
     detection: {task, iou, score, n_samples (images), n_classes, AP, AP50, AP75, APs, APm, APl,
     AR1, AR10, AR100, ARs, ARm, ARl (COCO, threshold-free, F), precision, recall, f1 (F), tp, fp,
     fn (int; overall at (iou, score) from the confusion matching), macro_over: {AP: classes with
@@ -93,7 +101,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -104,9 +112,10 @@ __all__ = ["OperatingPoint", "Results", "results_from_arrays"]
 
 @dataclass(frozen=True)
 class OperatingPoint:
-    """Where threshold-dependent answers are computed: ``threshold`` (classification) and ``iou``
-    in [0, 1], ``score`` (detection confidence, any finite number). None means the results object's default; a field that does
-    not apply to the task is ignored.
+    """Where threshold-dependent answers are computed: ``threshold`` (classification; single-label
+    0 is the argmax, no threshold) and ``iou`` in [0, 1], ``score`` (detection confidence, any
+    finite number). None means the results object's default (the evaluation's stored point); a
+    field that does not apply to the task is ignored.
 
     >>> OperatingPoint(threshold=0.7)
     OperatingPoint(threshold=0.7, iou=None, score=None)
@@ -142,11 +151,22 @@ class Results(ABC):
     classes: list[str]
     n_samples: int
     n_classes: int
-    default_iou: ClassVar[float] = 0.5
+    default_iou: float = 0.5
 
     @abstractmethod
     def point(self, at: OperatingPoint | None = None) -> OperatingPoint:
         """``at`` with every field of this task filled in (the defaults) and checked."""
+
+    @abstractmethod
+    def default_point(self) -> dict[str, float | None]:
+        """The evaluation's own operating point as it is stored: {"threshold": t}
+        (classification; 0 is the argmax) or {"iou": i, "score": s} (detection; score None: the
+        F1-optimal confidence at the IoU). ``point()`` with nothing given answers from it."""
+
+    @abstractmethod
+    def set_default_point(self, at: OperatingPoint) -> None:
+        """Make the given fields of ``at`` this evaluation's own operating point (None fields
+        keep theirs); what a store keeps with the evaluation and every surface starts from."""
 
     @abstractmethod
     def summary(self, at: OperatingPoint | None = None) -> dict[str, Any]: ...

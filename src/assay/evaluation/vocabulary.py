@@ -37,11 +37,14 @@ OPTIMA: Final = {
 }
 
 # ---------------------------------------------------------------- curves
-CLASSIFICATION_CURVES: Final = ("roc", "pr", "threshold", "calibration", "density")
+MULTILABEL_CURVES: Final = ("roc", "pr", "threshold", "calibration", "density")
+# Single-label adds risk_coverage: the error rate among the kept samples (risk) against the share
+# kept (coverage) as the threshold on the top score falls.
+CLASSIFICATION_CURVES: Final = (*MULTILABEL_CURVES, "risk_coverage")
 DETECTION_CURVES: Final = ("pr",)
 CURVES: Final = {
     "classification": CLASSIFICATION_CURVES,
-    "multilabel": CLASSIFICATION_CURVES,
+    "multilabel": MULTILABEL_CURVES,
     "detection": DETECTION_CURVES,
 }
 
@@ -55,6 +58,9 @@ SORTS: Final = {
 }
 
 TASKS: Final = ("classification", "multilabel", "detection")
+
+# Multi-label's default per-class threshold (single-label's default is the argmax: threshold 0).
+DEFAULT_MULTILABEL_THRESHOLD: Final = 0.5
 
 # ---------------------------------------------------------------- conventions, said where shown
 # Top-k accuracy (single-label): how tied scores rank. One sentence, printed by the CLI's report.

@@ -242,6 +242,7 @@ def classification_replicates(
     multilabel: bool = False,
     bins: int = 15,
     ranking: bool = True,
+    zero_division: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """Every summary metric of every replicate ``(y_true[idx[b]], y_score[idx[b]])``: a dict of
     (B,) arrays keyed as the results' summary, NaN where undefined.
@@ -252,7 +253,8 @@ def classification_replicates(
     (subset), hamming_loss, the averages, AUC / AP, log_loss (mean binary cross entropy), brier
     and ece over all cells. Scores are compared in their own dtype. ``ranking=False`` leaves out
     roc_auc_macro and average_precision_macro (threshold-free, and most of the cost), for a
-    caller that keeps them from an earlier call.
+    caller that keeps them from an earlier call. ``zero_division``: as
+    :func:`assay.metrics.classification.averages`.
 
     >>> y, s = np.array([0, 1, 1]), np.array([[.9, .1], [.3, .7], [.6, .4]])
     >>> r = classification_replicates(np.array([[0, 1, 2], [1, 1, 2]]), y, s, 0.5)
@@ -329,7 +331,7 @@ def classification_replicates(
         out["accuracy"] = mean[:, 0]
         out["top1_accuracy"] = mean[:, 1]
     nll, brier, ece = mean[:, 2], mean[:, 3], _ece(cnt, csum, asum)
-    out.update(averages_batch(tp, npred, ntrue))
+    out.update(averages_batch(tp, npred, ntrue, multilabel=multilabel, zero_division=zero_division))
     if ranking:  # the threshold-free ROC AUC and AP, the costly part (without: left out)
         auc, ap = replicate_auc_ap(idx, y, y_score, ntrue, multilabel=multilabel)
         out["roc_auc_macro"] = _row_nanmean(auc)

@@ -5,13 +5,13 @@ Semantics (one definition each, see DESIGN.md):
 - Single-label: a sample's prediction is its argmax class (ties to the first class) when that
   score is at least the threshold ``t``, else "no prediction" (index ``-1``).
 - Multi-label: class ``c`` is predicted when ``score_c >= t``.
-- Per class, precision is undefined (NaN) with nothing predicted, recall with nothing labeled,
-  F1 = 2 TP / (2 TP + FP + FN) when the class is neither labeled nor predicted. Every average runs
-  over the classes where its metric is defined, as scikit-learn's ``zero_division=np.nan``: macro
-  precision over the classes predicted at least once, macro recall over those labeled at least
-  once, macro F1 over those labeled or predicted; weighted averages weight those classes by the
-  number labeled. Micro averages pool the counts (precision undefined with nothing predicted,
-  recall with nothing labeled).
+- Per class, precision is undefined with nothing predicted, recall with nothing labeled, F1 =
+  2 TP / (2 TP + FP + FN) when the class is neither labeled nor predicted. Averages follow
+  scikit-learn's defaults: macro and weighted averages run over the labels present (single-label:
+  labeled or predicted at least once, as ``unique_labels(y_true, y_pred)``; multi-label: every
+  column), an undefined ratio counting as 0 (``zero_division=0``); weighted averages weight by the
+  number labeled; micro averages pool the counts. ``zero_division=nan`` (scikit-learn's
+  ``zero_division=np.nan``) instead averages each metric over the classes where it is defined.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ __all__ = [
     "prf_from_counts",
     "averages",
     "averages_batch",
+    "check_zero_division",
     "counts_at_threshold",
     "multilabel_counts",
     "confusion_matrix",
@@ -103,20 +104,53 @@ def prf_from_counts(
     return precision, recall, f1
 
 
-def averages(tp: np.ndarray, n_pred: np.ndarray, n_true: np.ndarray) -> dict[str, float | None]:
-    """Macro, micro and weighted precision / recall / F1, each over the classes where its metric
-    is defined (None where it is defined for none). Here class 1 is never predicted: macro
-    precision is over class 0 alone, macro recall and F1 over both.
+def averages(
+    tp: np.ndarray,
+    n_pred: np.ndarray,
+    n_true: np.ndarray,
+    *,
+    multilabel: bool = False,
+    zero_division: float = 0.0,
+) -> dict[str, float | None]:
+    """Macro, micro and weighted precision / recall / F1 as scikit-learn computes them by default
+    (None where undefined even so). Here class 1 is never predicted: its precision counts as 0.
 
     >>> a = averages(np.array([1, 0]), np.array([2, 0]), np.array([1, 1]))
     >>> a["macro_precision"], a["macro_recall"], a["macro_f1"]
-    (0.5, 0.5, 0.3333333333333333)
+    (0.25, 0.5, 0.3333333333333333)
+    >>> averages(np.array([1, 0]), np.array([2, 0]), np.array([1, 1]), zero_division=np.nan)[
+    ...     "macro_precision"]
+    0.5
     """
-    batch = averages_batch(np.asarray(tp)[None], np.asarray(n_pred)[None], np.asarray(n_true)[None])
+    batch = averages_batch(
+        np.asarray(tp)[None],
+        np.asarray(n_pred)[None],
+        np.asarray(n_true)[None],
+        multilabel=multilabel,
+        zero_division=zero_division,
+    )
     return {k: (float(v[0]) if np.isfinite(v[0]) else None) for k, v in batch.items()}
 
 
-def averages_batch(tp: np.ndarray, n_pred: np.ndarray, n_true: np.ndarray) -> dict[str, np.ndarray]:
+def check_zero_division(value: object) -> float:
+    """``zero_division`` as a float: 0.0 (scikit-learn's default) or NaN (average over the classes
+    where a metric is defined); anything else is a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+        raise ValueError(f"zero_division: expected 0 or nan, got {value!r}")
+    v = float(value)
+    if not (v == 0.0 or math.isnan(v)):
+        raise ValueError(f"zero_division: expected 0 or nan, got {value!r}")
+    return v
+
+
+def averages_batch(
+    tp: np.ndarray,
+    n_pred: np.ndarray,
+    n_true: np.ndarray,
+    *,
+    multilabel: bool = False,
+    zero_division: float = 0.0,
+) -> dict[str, np.ndarray]:
     """:func:`averages` of each row of (B, C) count matrices at once (NaN where undefined), e.g.
     the bootstrap replicates.
 
@@ -127,25 +161,33 @@ def averages_batch(tp: np.ndarray, n_pred: np.ndarray, n_true: np.ndarray) -> di
     n_pred = np.asarray(n_pred, dtype=np.float64)
     n_true = np.asarray(n_true, dtype=np.float64)
     precision, recall, f1 = prf_from_counts(tp, n_pred, n_true)
+    zero = not math.isnan(check_zero_division(zero_division))
+    present = np.ones_like(tp, dtype=bool) if multilabel else (n_pred > 0) | (n_true > 0)
     out: dict[str, np.ndarray] = {}
     with np.errstate(invalid="ignore", divide="ignore"):
         for name, arr in (("precision", precision), ("recall", recall), ("f1", f1)):
-            defined = np.isfinite(arr)
+            if zero:  # every present label counts, an undefined ratio as 0
+                defined = present
+                a0 = np.where(present & np.isfinite(arr), arr, 0.0)
+            else:
+                defined = np.isfinite(arr)
+                a0 = np.where(defined, arr, 0.0)
             k = defined.sum(axis=1)
-            a0 = np.where(defined, arr, 0.0)
             macro = np.where(k > 0, a0.sum(axis=1) / np.maximum(k, 1), np.nan)
             w = np.where(defined, n_true, 0.0)
             w_sum = w.sum(axis=1)
-            # scikit-learn's nan-aware average: where every defined class has no support, the
-            # plain mean of the defined values (all 0 then: such a class has no TP)
-            weighted = np.where(w_sum > 0, (a0 * w).sum(axis=1) / np.maximum(w_sum, 1), macro)
+            # no support anywhere: scikit-learn gives zero_division (0), or with nan the plain
+            # mean of the defined values (all 0 then: such a class has no TP)
+            fallback = np.where(k > 0, 0.0, np.nan) if zero else macro
+            weighted = np.where(w_sum > 0, (a0 * w).sum(axis=1) / np.maximum(w_sum, 1), fallback)
             out[f"macro_{name}"] = macro
             out[f"weighted_{name}"] = weighted
         stp, spred, strue = tp.sum(axis=1), n_pred.sum(axis=1), n_true.sum(axis=1)
-        out["micro_precision"] = np.where(spred > 0, stp / np.maximum(spred, 1), np.nan)
-        out["micro_recall"] = np.where(strue > 0, stp / np.maximum(strue, 1), np.nan)
+        undefined = 0.0 if zero else np.nan
+        out["micro_precision"] = np.where(spred > 0, stp / np.maximum(spred, 1), undefined)
+        out["micro_recall"] = np.where(strue > 0, stp / np.maximum(strue, 1), undefined)
         out["micro_f1"] = np.where(
-            spred + strue > 0, 2 * stp / np.maximum(spred + strue, 1), np.nan
+            spred + strue > 0, 2 * stp / np.maximum(spred + strue, 1), undefined
         )
     order = [
         f"{k}_{m}" for k in ("macro", "micro", "weighted") for m in ("precision", "recall", "f1")

@@ -62,16 +62,20 @@ def evaluate_job(workspace: Workspace, params: dict[str, Any]) -> int:
         Path(params["gt"]),
         Path(params["pred"]),
         task=params.get("task"),
-        threshold=params.get("threshold", 0.5),
+        threshold=params.get("threshold"),
     )
-    record = save_run(
-        workspace,
-        run,
-        model=params.get("model"),
-        name=params.get("name"),
-        params={"threshold": params.get("threshold", 0.5)},
-    )
+    run.results.set_default_point(_given_point(params))
+    record = save_run(workspace, run, model=params.get("model"), name=params.get("name"), params={})
     return record.id
+
+
+def _given_point(params: dict[str, Any]) -> Any:
+    """The operating point a job's request gave (None fields: the task's defaults)."""
+    from assay.evaluation.results import OperatingPoint
+
+    return OperatingPoint(
+        threshold=params.get("threshold"), iou=params.get("iou"), score=params.get("score")
+    )
 
 
 def model_work_dir(workspace: Workspace, params: dict[str, Any]) -> Path:
@@ -102,7 +106,7 @@ def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
             last[0] = now
             workspace.update_job_progress(job_id, done, total)
 
-    threshold = float(params.get("threshold", 0.5))
+    threshold = params.get("threshold")
     batch = int(params.get("batch_size", 32))
     run = evaluate_model(
         gt,
@@ -114,12 +118,13 @@ def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
         work_dir=work,
         progress=progress,
     )
+    run.results.set_default_point(_given_point(params))
     record = save_run(
         workspace,
         run,
         dataset=dataset.dataset_name,
         name=params.get("name"),
-        params={"threshold": threshold, "batch": batch},
+        params={"batch": batch},
         model_version_id=mv_id,
         predictions_file=run.pred_source,
     )

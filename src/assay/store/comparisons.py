@@ -40,8 +40,8 @@ def compare_stored(
     out = compare(
         ws.load_results(a_id),
         ws.load_results(b_id),
-        at_a=stored_point({**(ra.params or {}), **_given(at_a)}),
-        at_b=stored_point({**(rb.params or {}), **_given(at_b)}),
+        at_a=stored_point(ws, a_id, at_a),
+        at_b=stored_point(ws, b_id, at_b),
         intervals=intervals,
         n=n,
         seed=seed,
@@ -55,16 +55,16 @@ def compare_stored(
     }
 
 
-def _given(at: dict[str, float | None] | None) -> dict[str, float]:
-    return {k: v for k, v in (at or {}).items() if v is not None}
-
-
-def stored_point(params: dict[str, Any] | None) -> Any:
-    """The operating point an evaluation was stored with (threshold, or IoU and confidence)."""
+def stored_point(
+    ws: Workspace, evaluation_id: int, given: dict[str, float | None] | None = None
+) -> Any:
+    """The operating point of a stored evaluation: the fields ``given`` names, the rest from the
+    point it was stored with (a detection stored without a confidence: the F1-optimal one at the
+    IoU). The one way every surface reads it."""
     from assay.evaluation.results import OperatingPoint
 
-    p = params or {}
-    return OperatingPoint(threshold=p.get("threshold"), iou=p.get("iou"), score=p.get("score"))
+    at = OperatingPoint(**{k: v for k, v in (given or {}).items() if v is not None})
+    return ws.load_results(evaluation_id).point(at)
 
 
 def leaderboard_stored(
@@ -92,7 +92,7 @@ def leaderboard_stored(
             f"dataset version {dataset_version_id} ({dv.dataset_name} {dv.version}) has no "
             "completed evaluation"
         )
-    entries = [(r.id, r.name, ws.load_results(r.id), stored_point(r.params)) for r in records]
+    entries = [(r.id, r.name, ws.load_results(r.id), stored_point(ws, r.id)) for r in records]
     board = leaderboard(entries, metric, n=n, seed=seed)
     models = {r.id: r.model_version for r in records}
     for row in board["rows"]:

@@ -345,11 +345,9 @@ def dataset_properties(
 
 
 def _point(ws: Workspace, evaluation_id: int, results: Results) -> OperatingPoint:
-    params = ws.get_evaluation(evaluation_id).params or {}
-    at = OperatingPoint(
-        threshold=params.get("threshold"), iou=params.get("iou"), score=params.get("score")
-    )
-    return results.point(at)
+    from assay.store.comparisons import stored_point
+
+    return stored_point(ws, evaluation_id)
 
 
 def _point_json(task: str, p: OperatingPoint) -> dict[str, Any]:
