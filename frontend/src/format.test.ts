@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compactCount, feedCountText, fmt, labelText, metadataLine, pct, rowPct, shortLabels, truncateLabel, truncateMiddle } from "./format";
+import { compactCount, feedCountText, fmt, labelText, metadataLine, pct, pctBeside, rowPct, shortLabels, truncateLabel, truncateMiddle } from "./format";
 import { macroOverText } from "./metricsHelp";
 
 describe("numbers", () => {
@@ -90,5 +90,15 @@ describe("feed text", () => {
     expect(macroOverText(s, "macro_precision")).toBe("macro over 4 of 5 classes");
     expect(macroOverText(s, "roc_auc_macro")).toBe("macro over 5 of 5 classes");
     expect(macroOverText(s, "log_loss")).toBeNull();
+  });
+});
+
+describe("pctBeside", () => {
+  it("never rounds a score across the threshold", () => {
+    expect(pctBeside(0.4996, 0.5, 0)).toBe("49.96%");
+    expect(pctBeside(0.5, 0.5, 0)).toBe("50%");
+    expect(pctBeside(0.73, 0.5, 0)).toBe("73%");
+    expect(pctBeside(0.4996, 0, 0)).toBe("50%");
+    expect(pctBeside(null, 0.5)).toBe("—");
   });
 });

@@ -13,6 +13,20 @@ export function pct(v: Num, digits = 1): string {
 }
 
 /**
+ * ``v`` as a percentage that never contradicts the decision taken at threshold ``t``: a score
+ * below it never reads as reaching it (0.4996 beside t = 0.5 reads 49.96%, not 50%), nor the
+ * reverse. More digits only where rounding would cross ``t``.
+ */
+export function pctBeside(v: Num, t: number | null | undefined, digits = 1): string {
+  if (v === null || v === undefined || Number.isNaN(v) || t === null || t === undefined || t <= 0) return pct(v, digits);
+  for (let d = digits; d < digits + 6; d++) {
+    const shown = Number((v * 100).toFixed(d)) / 100;
+    if (shown >= t === v >= t) return pct(v, d);
+  }
+  return pct(v, digits + 6);
+}
+
+/**
  * A row fraction as a whole percentage. A cell that holds samples never reads "0": below half a
  * percent it says "<1%" (and above 99.5 % of a row that is not all of it, ">99%").
  */

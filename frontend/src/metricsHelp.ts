@@ -11,29 +11,29 @@ export interface MetricHelp {
 export const METRICS: Record<string, MetricHelp> = {
   accuracy: {
     label: "Accuracy",
-    what: "Share of samples whose predicted class is the annotated class, at the threshold.",
-    how: "Correct predictions / all samples. A sample whose top score is below the threshold has no prediction (Below threshold) and counts as wrong. Top-1 (argmax) accuracy ignores the threshold: it is scikit-learn's accuracy_score on the argmax.",
+    what: "Share of samples whose predicted class is the annotated class. With no threshold (the default) the prediction is the argmax: scikit-learn's accuracy_score.",
+    how: "Correct predictions / all samples. With a threshold t > 0 (selective prediction) a sample whose top score is below t has no prediction (Below threshold) and counts as wrong here; coverage and the accuracy on the kept samples are shown beside it. Top-1 (argmax) accuracy ignores the threshold.",
     higherIsBetter: true,
     thresholdDependent: true,
   },
   macro_precision: {
     label: "Precision (macro)",
     what: "When the model predicts a class, how often it is right — averaged over classes, each class weighing the same.",
-    how: "Per class TP / (TP + FP), then the unweighted mean over the classes where it is defined (a class never predicted has no precision).",
+    how: "Per class TP / (TP + FP), then the unweighted mean over the classes labeled or predicted, as scikit-learn's classification_report: a class never predicted counts as 0 (zero_division=0).",
     higherIsBetter: true,
     thresholdDependent: true,
   },
   macro_recall: {
     label: "Recall (macro)",
     what: "Of the samples of a class, how many the model finds — averaged over classes.",
-    how: "Per class TP / (TP + FN), then the unweighted mean over the classes where it is defined (a class with no sample has no recall).",
+    how: "Per class TP / (TP + FN), then the unweighted mean over the classes labeled or predicted, as scikit-learn's classification_report: a class predicted but never labeled counts as 0.",
     higherIsBetter: true,
     thresholdDependent: true,
   },
   macro_f1: {
     label: "F1 (macro)",
     what: "Balance of precision and recall per class, averaged over classes.",
-    how: "Per class 2·P·R / (P + R), then the unweighted mean over classes.",
+    how: "Per class 2·P·R / (P + R), then the unweighted mean over the classes labeled or predicted (scikit-learn's macro average).",
     higherIsBetter: true,
     thresholdDependent: true,
   },
@@ -57,6 +57,13 @@ export const METRICS: Record<string, MetricHelp> = {
     how: "Mean over samples of −log p(annotated class), probabilities clipped away from 0.",
     higherIsBetter: false,
     thresholdDependent: false,
+  },
+  coverage: {
+    label: "Coverage",
+    what: "Share of samples the model answers at this threshold; the rest (top score below it) are abstentions.",
+    how: "Samples whose top score ≥ t / all samples. Accuracy on the kept samples (selective accuracy) and its complement, the risk, are shown with it; the risk–coverage curve shows every threshold at once.",
+    higherIsBetter: true,
+    thresholdDependent: true,
   },
   ece: {
     label: "Calibration (ECE)",
@@ -140,9 +147,21 @@ export const COCO_HELP: Record<string, string> = {
 };
 
 /** "macro over 4 of 5 classes": how many classes a macro average is taken over. */
-export function macroOverText(summary: { macro_over?: object | null; n_classes: number }, key: string): string | null {
+export function macroOverText(
+  summary: { macro_over?: object | null; n_classes: number; never_predicted?: number; never_labeled?: number; zero_division?: number | null },
+  key: string,
+): string | null {
   const of = MACRO_OF[key];
   const n = of ? (summary.macro_over as Record<string, number | null | undefined> | null | undefined)?.[of] : undefined;
   if (n === undefined || n === null) return null;
-  return `macro over ${n} of ${summary.n_classes} classes`;
+  const base = `macro over ${n} of ${summary.n_classes} classes`;
+  if (summary.zero_division !== 0) return base;
+  if (key === "macro_precision" && summary.never_predicted) return `${base} · ${summary.never_predicted} never predicted: precision 0 for them`;
+  if (key === "macro_recall" && summary.never_labeled) return `${base} · ${summary.never_labeled} never labeled: recall 0 for them`;
+  return base;
+}
+
+/** A classification threshold in words: single-label's 0 is the argmax (no threshold). */
+export function thresholdText(t: number, multilabel: boolean): string {
+  return !multilabel && t === 0 ? "argmax" : `t = ${t.toFixed(2)}`;
 }

@@ -57,7 +57,8 @@ export type DetectionPrCurve = Schemas["DetectionPrCurve"];
 export type ThresholdCurves = Schemas["ThresholdCurve"];
 export type CalibrationCurve = Schemas["CalibrationCurve"];
 export type DensityCurve = Schemas["DensityCurve"];
-export type Curve = RocCurve | PrCurve | DetectionPrCurve | ThresholdCurves | CalibrationCurve | DensityCurve;
+export type RiskCoverageCurve = Schemas["RiskCoverageCurve"];
+export type Curve = RocCurve | PrCurve | DetectionPrCurve | ThresholdCurves | CalibrationCurve | DensityCurve | RiskCoverageCurve;
 export type CurveKind = Schemas["CurveKind"];
 
 // ---------------------------------------------------------------- calls
@@ -123,6 +124,9 @@ export type ModelPublic = Schemas["ModelPublic"];
 export type ModelVersionPublic = Schemas["ModelVersionPublic"];
 export type DatasetPublic = Schemas["DatasetPublic"];
 export type DatasetVersionPublic = Schemas["DatasetVersionPublic"];
+export type DatasetCreated = Schemas["DatasetCreated"];
+/** Register a ground truth on the server's disk (POST /api/datasets). */
+export type DatasetCreate = Schemas["DatasetCreate"];
 export type JobPublic = Schemas["JobPublic"];
 export type ClassificationCompare = Schemas["ClassificationComparePublic"];
 export type DetectionCompare = Schemas["DetectionComparePublic"];
@@ -145,11 +149,15 @@ export const api = {
 
   models: (signal?: AbortSignal) => unwrap<{ items: ModelPublic[] }>(client.GET("/api/models", { signal })),
   datasets: (signal?: AbortSignal) => unwrap<{ items: DatasetPublic[] }>(client.GET("/api/datasets", { signal })),
+  /** Register a file or folder under the server's data roots as a dataset version (read as `assay datasets add` reads it). */
+  addDataset: (body: DatasetCreate) => unwrap<DatasetCreated>(client.POST("/api/datasets", { body: q({ ...body }) })),
+  /** The folders a path given to the server must lie under. */
+  dataRoots: (signal?: AbortSignal) => unwrap<{ roots: string[] }>(client.GET("/api/datasets/roots", { signal })),
   jobs: (signal?: AbortSignal) => unwrap<{ items: JobPublic[] }>(client.GET("/api/jobs", { params: { query: { limit: 200 } }, signal })),
   /** Run a model version over a dataset version in a background job ("Calculate"). */
   calculate: (modelVersionId: number, datasetVersionId: number) =>
     unwrap<{ job_id: number }>(
-      client.POST("/api/evaluations", { body: { model_version_id: modelVersionId, dataset_version_id: datasetVersionId, threshold: 0.5, batch_size: 32 } }),
+      client.POST("/api/evaluations", { body: { model_version_id: modelVersionId, dataset_version_id: datasetVersionId, batch_size: 32 } }),
     ),
   cancelJob: (id: number) => unwrap<JobPublic>(client.DELETE("/api/jobs/{job_id}", { params: { path: { job_id: id } } })),
 

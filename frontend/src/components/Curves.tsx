@@ -1,8 +1,8 @@
 import { useMemo, useState } from "react";
-import type { CalibrationCurve, CurveKind, DensityCurve, DetectionPrCurve as DetPr, PrCurve, RocCurve, ThresholdCurves } from "../api/client";
+import type { CalibrationCurve, CurveKind, DensityCurve, DetectionPrCurve as DetPr, PrCurve, RiskCoverageCurve, RocCurve, ThresholdCurves } from "../api/client";
 import { useCurve } from "../api/queries";
 import { fmt } from "../format";
-import { pointAtConfidence, pointAtThreshold, pointXY } from "../lib/curves";
+import { pointAtConfidence, pointAtCoverage, pointAtThreshold, pointXY } from "../lib/curves";
 import { Chart, baseAxis, palette, type ChartOption } from "./Chart";
 import { ErrorState, Panel, Segmented, Spinner } from "./common";
 
@@ -29,6 +29,24 @@ function pointSeries(xy: [number, number] | null, text: string) {
       tooltip: { formatter: () => `${text}: (${xy[0].toFixed(3)}, ${xy[1].toFixed(3)})` },
     },
   ];
+}
+
+/** Risk (error rate among the kept samples) against coverage (share kept) as the threshold on
+ * the top score falls; the area under it is AURC (lower is better). */
+function riskCoverageOption(d: RiskCoverageCurve, threshold: number): ChartOption {
+  const at = pointXY(d.coverage, d.risk, pointAtCoverage(d.thresholds, threshold));
+  const maxRisk = Math.max(0.05, ...d.risk.map((r) => r ?? 0));
+  return {
+    title: { text: `Risk–coverage   AURC ${fmt(d.aurc)}`, textStyle: { fontSize: 13, fontWeight: 500 } },
+    grid,
+    tooltip: { trigger: "axis" },
+    xAxis: axis("Coverage (share of samples kept)"),
+    yAxis: axis("Risk (error rate among kept)", 0, Math.min(1, Math.ceil(maxRisk * 20) / 20)),
+    series: [
+      { name: "Risk", type: "line", data: zip(d.coverage, d.risk), showSymbol: false, step: "end", lineStyle: { width: 2, color: palette.primary }, areaStyle: { opacity: 0.08, color: palette.primary } },
+      ...pointSeries(at, threshold === 0 ? "argmax" : `t = ${threshold.toFixed(2)}`),
+    ],
+  };
 }
 
 function rocOption(d: RocCurve, threshold?: number): ChartOption {
@@ -155,10 +173,11 @@ export function ClassPicker({ classes, value, onChange, testid = "class-picker" 
   );
 }
 
-export function ClassificationCurves({ evalId, classes, threshold }: { evalId: number; classes: string[]; threshold: number }) {
+export function ClassificationCurves({ evalId, classes, threshold, selective = false }: { evalId: number; classes: string[]; threshold: number; selective?: boolean }) {
   const [kind, setKind] = useState<CurveKind>("roc");
   const [label, setLabel] = useState(classes[0] ?? "");
-  const q = useCurve(evalId, kind, kind === "calibration" ? {} : { label });
+  const classless = kind === "calibration" || kind === "risk_coverage";
+  const q = useCurve(evalId, kind, classless ? {} : { label });
   const option = useMemo(() => {
     const d = q.data;
     // Only draw an answer of the selected kind (the previous one stays while the next loads).
@@ -175,6 +194,8 @@ export function ClassificationCurves({ evalId, classes, threshold }: { evalId: n
         return calibrationOption(d);
       case "density":
         return densityOption(d);
+      case "risk_coverage":
+        return riskCoverageOption(d, threshold);
       default:
         return null;
     }
@@ -197,9 +218,10 @@ export function ClassificationCurves({ evalId, classes, threshold }: { evalId: n
               { value: "threshold", label: "Threshold" },
               { value: "calibration", label: "Calibration" },
               { value: "density", label: "Density" },
+              ...(selective ? [{ value: "risk_coverage" as const, label: "Risk–coverage" }] : []),
             ]}
           />
-          {kind !== "calibration" && <ClassPicker classes={classes} value={label} onChange={setLabel} />}
+          {!classless && <ClassPicker classes={classes} value={label} onChange={setLabel} />}
         </>
       }
     >

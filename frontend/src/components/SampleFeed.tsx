@@ -7,7 +7,7 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import { api, isDetectionItem, type ClassificationItem, type DetectionItem, type SampleItem, type SampleQuery, type SliderParams } from "../api/client";
 import { useSamples } from "../api/queries";
 import { useElementWidth } from "../hooks";
-import { feedCountText, labelText, metadataLine, pct, truncateLabel } from "../format";
+import { feedCountText, labelText, metadataLine, pctBeside, truncateLabel } from "../format";
 import { OUTCOME_SHORT, OUTCOMES, type Outcome, type SortKey } from "../lib/vocabulary";
 import { BoxOverlay } from "./Boxes";
 import { Media } from "./Media";
@@ -72,7 +72,7 @@ export function outcomeClass(s: ClassificationItem): "ok" | "bad" | "none" {
   return "bad";
 }
 
-function SampleCard({ s, onOpen }: { s: ClassificationItem; onOpen: (s: SampleItem) => void }) {
+function SampleCard({ s, onOpen, t }: { s: ClassificationItem; onOpen: (s: SampleItem) => void; t?: number }) {
   const oc = outcomeClass(s);
   return (
     <button className={`sample-card ${oc}`} onClick={() => onOpen(s)} data-testid="feed-item" data-index={s.index}>
@@ -86,7 +86,7 @@ function SampleCard({ s, onOpen }: { s: ClassificationItem; onOpen: (s: SampleIt
           <span className="muted">actual</span> {shortText(s.actual, 22, "actual")}
         </span>
         <span className={`truncate small pred-${oc}`} title={`Predicted: ${labelText(s.predicted)}`}>
-          <span className="muted">pred</span> {shortText(s.predicted, 18)} <span className="muted">{pct(s.confidence, 0)}</span>
+          <span className="muted">pred</span> {shortText(s.predicted, 18)} <span className="muted">{pctBeside(s.confidence, t, 0)}</span>
         </span>
       </div>
     </button>
@@ -115,7 +115,7 @@ function DetectionCard({ s, onOpen }: { s: DetectionItem; onOpen: (s: SampleItem
 }
 
 /** A row for text samples and for plain score tables (no text, no image: the id and metadata). */
-function TextRow({ s, onOpen }: { s: ClassificationItem; onOpen: (s: SampleItem) => void }) {
+function TextRow({ s, onOpen, t }: { s: ClassificationItem; onOpen: (s: SampleItem) => void; t?: number }) {
   const oc = outcomeClass(s);
   const meta = metadataLine(s.metadata);
   return (
@@ -134,7 +134,7 @@ function TextRow({ s, onOpen }: { s: ClassificationItem; onOpen: (s: SampleItem)
         <span className="label-pill" title={labelText(s.actual, "actual")}>{shortText(s.actual, 30, "actual")}</span>
         <span className="arrow">→</span>
         <span className={`label-pill pill-${oc}`} title={labelText(s.predicted)}>{shortText(s.predicted, 30)}</span>
-        <span className="muted small conf">{pct(s.confidence, 0)}</span>
+        <span className="muted small conf">{pctBeside(s.confidence, t, 0)}</span>
       </span>
     </button>
   );
@@ -336,9 +336,9 @@ export function SampleFeed({
                     isDetectionItem(s) ? (
                       <DetectionCard key={s.index} s={s} onOpen={onOpen} />
                     ) : asRows ? (
-                      <TextRow key={s.index} s={s} onOpen={onOpen} />
+                      <TextRow key={s.index} s={s} onOpen={onOpen} t={sliders.threshold} />
                     ) : (
-                      <SampleCard key={s.index} s={s} onOpen={onOpen} />
+                      <SampleCard key={s.index} s={s} onOpen={onOpen} t={sliders.threshold} />
                     ),
                   )}
                 </div>

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import type { ClassificationSample, DetectionSample, SliderParams } from "../api/client";
 import { useSample } from "../api/queries";
-import { fmt, labelText, pct, truncateLabel } from "../format";
+import { fmt, labelText, pct, pctBeside, truncateLabel } from "../format";
 import { BOX_COLORS, boxColor } from "../lib/boxes";
 import { labelSetDiff, labelSetText } from "../lib/labelsets";
 import { OUTCOME_SHORT, outcomeText } from "../lib/vocabulary";
@@ -113,7 +113,7 @@ export function SampleView({ evalId, index, sliders, onClose }: { evalId: number
                     <dt>Predicted</dt>
                     <dd data-testid="sample-predicted">
                       <span className={`label-pill pill-${correct ? "ok" : "bad"}`} title={labelText(d.predicted)}>{labelText(d.predicted)}</span>
-                      <span className="muted"> confidence {pct(d.confidence)}</span>
+                      <span className="muted"> confidence {pctBeside(d.confidence, sliders.threshold)}</span>
                     </dd>
                   </div>
                   <div>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pointAtConfidence, pointAtThreshold, pointXY } from "./curves";
+import { pointAtConfidence, pointAtCoverage, pointAtThreshold, pointXY } from "./curves";
 import { labelPosition, textWidth } from "./boxes";
 
 describe("operating point on a curve", () => {
@@ -50,5 +50,15 @@ describe("box labels", () => {
     expect(p.y - 12).toBeGreaterThanOrEqual(-1);
     const q = labelPosition([10, 60, 50, 50], "circle 0.90", 12, 160, 120);
     expect(q.y).toBeLessThan(60);
+  });
+});
+
+describe("pointAtCoverage", () => {
+  it("finds the smallest curve threshold the slider's threshold keeps", () => {
+    const thresholds = [0.9, 0.8, 0.3];
+    expect(pointAtCoverage(thresholds, 0)).toBe(2);
+    expect(pointAtCoverage(thresholds, 0.5)).toBe(1);
+    expect(pointAtCoverage(thresholds, 0.8)).toBe(1);
+    expect(pointAtCoverage(thresholds, 0.95)).toBe(null);
   });
 });

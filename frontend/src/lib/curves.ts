@@ -43,3 +43,14 @@ export function pointXY(xs: readonly (number | null)[], ys: readonly (number | n
   if (x === null || x === undefined || y === null || y === undefined) return null;
   return [x, y];
 }
+
+/** The risk–coverage point a threshold keeps: the last (smallest) curve threshold at or below
+ * which the top score must reach ``t`` (thresholds descending); the argmax (0) keeps everything. */
+export function pointAtCoverage(thresholds: readonly (number | null)[], t: number): number | null {
+  let at: number | null = null;
+  for (let i = 0; i < thresholds.length; i++) {
+    const v = thresholds[i];
+    if (v !== null && v >= t) at = i;
+  }
+  return at;
+}

@@ -5,7 +5,7 @@ import { api, type ClassificationLabels, type ClassificationRow, type Classifica
 import { keys, useLabels, useSummary } from "../api/queries";
 import { useDebounced } from "../hooks";
 import { fmt, truncateLabel } from "../format";
-import { HIGHLIGHTS, MACRO_OF, METRICS, macroOverText, MULTILABEL_HIGHLIGHTS, MULTILABEL_METRICS, TOPK_HELP, type MetricHelp } from "../metricsHelp";
+import { HIGHLIGHTS, MACRO_OF, METRICS, macroOverText, MULTILABEL_HIGHLIGHTS, MULTILABEL_METRICS, thresholdText, TOPK_HELP, type MetricHelp } from "../metricsHelp";
 import { BELOW_THRESHOLD, NO_LABEL, OUTCOME_SHORT, OUTCOMES, type Outcome } from "../lib/vocabulary";
 import { setView, useView } from "../routes";
 import { DataTable } from "../components/DataTable";
@@ -57,19 +57,24 @@ function Highlights({ ev, s, atDefault, threshold, busy }: { ev: EvaluationDetai
   const multilabel = ev.task === "multilabel";
   const keysShown: readonly string[] = multilabel ? MULTILABEL_HIGHLIGHTS : HIGHLIGHTS;
   const values = s as unknown as Record<string, Num>;
+  const at = thresholdText(threshold, multilabel);
   const ciText = (k: string, help: MetricHelp) => {
     const ci = ev.intervals?.[k];
-    if (help.thresholdDependent && !atDefault) return `at t = ${threshold.toFixed(2)}`;
+    if (help.thresholdDependent && !atDefault) return `at ${at}`;
     if (ci) return `95% CI ${fmt(ci.low)} – ${fmt(ci.high)}`;
-    return help.thresholdDependent ? `at t = ${threshold.toFixed(2)}` : " ";
+    return help.thresholdDependent ? `at ${at}` : " ";
   };
   const topK = (s.top_k ?? []).filter((t) => t.k > 1);
+  // selective prediction (single-label, t > 0): the share answered, and how well
+  const selective = !multilabel && threshold > 0;
+  const shownKeys = selective ? [keysShown[0], "coverage", ...keysShown.slice(1)] : keysShown;
   return (
     <div className={`highlights ${busy ? "is-busy" : ""}`} data-testid="highlights">
-      {keysShown.map((k) => {
+      {shownKeys.map((k) => {
         const help = (multilabel ? MULTILABEL_METRICS[k] : undefined) ?? METRICS[k];
         if (!help) return null;
         let sub: ReactNode = macroOverText(s, k);
+        if (k === "coverage") sub = `accuracy on kept ${fmt(s.selective_accuracy)} · risk ${fmt(s.selective_risk)}`;
         if (k === "accuracy" && !multilabel)
           sub = (
             <>
@@ -86,7 +91,9 @@ function Highlights({ ev, s, atDefault, threshold, busy }: { ev: EvaluationDetai
           k === "accuracy" && !multilabel
             ? `Top-1 (argmax) accuracy ignores the threshold: scikit-learn's accuracy_score. ${TOPK_HELP.what} ${TOPK_HELP.how}`
             : MACRO_OF[k]
-              ? "Classes where the metric is undefined (no prediction, or no sample) are left out of the mean."
+              ? s.zero_division === 0
+                ? "scikit-learn's default average: over the classes labeled or predicted, an undefined ratio (a class never predicted, or never labeled) counting as 0."
+                : "Classes where the metric is undefined (no prediction, or no sample) are left out of the mean."
               : null;
         return <MetricCard key={k} k={k} help={help} value={values[k] ?? null} ci={ciText(k, help)} sub={sub} note={note} />;
       })}
@@ -104,10 +111,10 @@ const OPT_METRICS: { value: OptimalMetric; label: string }[] = [
 
 export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
   const view = useView();
-  const defaultT = ev.point.threshold ?? 0.5;
+  const multilabel = ev.task === "multilabel";
+  const defaultT = ev.point.threshold ?? (multilabel ? 0.5 : 0);
   const threshold = view.threshold ?? defaultT;
   const t = useDebounced(threshold, 150);
-  const multilabel = ev.task === "multilabel";
   const queryClient = useQueryClient();
   const [optMetric, setOptMetric] = useState<OptimalMetric>("f1");
   const [optBusy, setOptBusy] = useState(false);
@@ -201,7 +208,22 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
       <Highlights ev={ev} s={shown} atDefault={atDefault} threshold={t} busy={summary.isFetching && !atDefault} />
 
       <div className="threshold-bar" data-testid="threshold-bar">
-        <SliderField label="Threshold" value={threshold} min={0} max={1} step={0.01} onChange={setThreshold} testid="threshold-slider" />
+        <SliderField
+          label="Threshold"
+          value={threshold}
+          min={0}
+          max={1}
+          step={0.01}
+          onChange={setThreshold}
+          testid="threshold-slider"
+          hint={
+            !multilabel && (
+              <span className="muted small" data-testid="threshold-mode">
+                {threshold === 0 ? "argmax: every sample gets its top class (scikit-learn's numbers)" : "samples whose top score is below it get no prediction"}
+              </span>
+            )
+          }
+        />
         <div className="threshold-actions">
           <select className="select" value={optMetric} onChange={(e) => setOptMetric(e.target.value as OptimalMetric)} data-testid="optimize-metric" aria-label="Metric to optimise">
             {OPT_METRICS.map((m) => (
@@ -212,8 +234,13 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
             {optBusy ? "Searching…" : "Back to optimal"}
           </button>
           <button className="btn" onClick={() => setView({ threshold: undefined })} disabled={threshold === defaultT} data-testid="reset-threshold">
-            Default ({defaultT.toFixed(2)})
+            Default ({multilabel || defaultT > 0 ? defaultT.toFixed(2) : "argmax"})
           </button>
+          {!multilabel && defaultT > 0 && (
+            <button className="btn" onClick={() => setView({ threshold: 0 })} disabled={threshold === 0} data-testid="argmax-threshold">
+              Argmax
+            </button>
+          )}
           {known && typeof known.threshold === "number" && (
             <span className="muted small" data-testid="optimal-note" data-threshold={known.threshold}>
               optimal t = {known.threshold.toFixed(2)} ({OPT_METRICS.find((m) => m.value === optMetric)?.label} {fmt(known.value)})
@@ -255,7 +282,7 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
           onCell={(actual, predicted) => showFeed({ actual, predicted })}
           selected={filter}
         />
-        <ClassificationCurves evalId={ev.id} classes={ev.classes} threshold={t} />
+        <ClassificationCurves evalId={ev.id} classes={ev.classes} threshold={t} selective={!multilabel} />
       </div>
 
       <div ref={feedRef} className="scroll-anchor">

@@ -60,6 +60,15 @@ function Head({ info }: { info: PredictInfo }) {
   );
 }
 
+/** A slider value in words: single-label's 0 is the argmax (no threshold). */
+function pointText(value: number, detection: boolean, task: string): string {
+  return !detection && task === "classification" && value === 0 ? "argmax" : value.toFixed(2);
+}
+
+function ruleText(rule: string): string {
+  return { argmax: "argmax, no threshold", threshold: "its threshold", given: "its confidence", f1_optimal: "its F1-optimal confidence" }[rule] ?? rule;
+}
+
 function WhatIf({ info }: { info: PredictInfo }) {
   const versionId = info.model.version_id;
   const task = info.task ?? "classification";
@@ -183,13 +192,18 @@ function WhatIf({ info }: { info: PredictInfo }) {
         />
         {fromUrl !== undefined && Math.abs(fromUrl - info.threshold_default) > 1e-9 && (
           <button className="btn btn-sm" onClick={() => setThreshold(undefined)} data-testid="whatif-reset">
-            Back to {source ? "optimal" : "default"} ({info.threshold_default.toFixed(2)})
+            Back to {source ? "the evaluation's" : "default"} ({pointText(info.threshold_default, detection, task)})
+          </button>
+        )}
+        {source?.optimal != null && Math.abs(threshold - source.optimal) > 1e-9 && (
+          <button className="btn btn-sm" onClick={() => setThreshold(source.optimal ?? undefined)} data-testid="whatif-optimal">
+            {source.metric.toUpperCase()}-optimal ({source.optimal.toFixed(2)})
           </button>
         )}
         <span className="muted small whatif-source" data-testid="whatif-source">
           {source ? (
             <>
-              Starts at the {source.metric.toUpperCase()}-optimal {word} of <a href={evaluationHref(source.evaluation_id)}>{source.evaluation_name}</a>
+              Starts at the {word} of <a href={evaluationHref(source.evaluation_id)}>{source.evaluation_name}</a> ({ruleText(source.rule)})
             </>
           ) : (
             <>No evaluation of this model version yet: starts at the default {word}</>

@@ -36,6 +36,8 @@ MAX_ROWS = 40
 # number; "{point}" is replaced by the operating point, "{macro}" by "macro over k of n classes".
 SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
     ("accuracy", "Accuracy", "at {point}"),
+    ("coverage", "Coverage", "share of samples with a top score ≥ the threshold"),
+    ("selective_accuracy", "Accuracy on kept", "risk = 1 − this"),
     ("top1_accuracy", "Top-1 accuracy", "argmax = scikit-learn's accuracy_score"),
     ("top_k", "Top-{k} accuracy", "ties: see the rule below"),
     ("hamming_loss", "Hamming loss", "at {point}"),
@@ -158,15 +160,19 @@ def say(
         console.print(Text(text, style=style or ""))
 
 
-def point_text(answer: dict[str, Any]) -> str:
-    """The operating point an answer carries: "threshold 0.5" or "IoU 0.5, score ≥ 0.2"."""
+def point_text(answer: dict[str, Any], rule: str | None = None) -> str:
+    """The operating point an answer carries: "argmax (no threshold)", "threshold 0.5" or "IoU
+    0.5, confidence ≥ 0.71 (F1-optimal)"; ``rule`` is the summary's ``point_rule``."""
+    if rule == "argmax":
+        return "argmax (no threshold)"
     parts = []
     if answer.get("threshold") is not None:
         parts.append(f"threshold {answer['threshold']:g}")
     if answer.get("iou") is not None:
         parts.append(f"IoU {answer['iou']:g}")
     if answer.get("score") is not None:
-        parts.append(f"score ≥ {answer['score']:g}")
+        optimal = " (F1-optimal)" if rule == "f1_optimal" else ""
+        parts.append(f"confidence ≥ {answer['score']:.4g}{optimal}")
     return ", ".join(parts)
 
 
@@ -208,7 +214,7 @@ def print_report(report: dict[str, Any], *, console: Console | None = None) -> N
     out = console or make_console()
     summary = report["summary"]
     task = str(report.get("task", ""))
-    point = point_text(report)
+    point = point_text(report, summary.get("point_rule"))
     say(
         [
             task.capitalize(),
@@ -246,12 +252,17 @@ def _print_summary(
     table.add_column("", style="dim")
     rows: list[tuple[str, Any, Any, str]] = []
     tie_rule = False  # said under the table when a top-k row is shown
+    argmax = summary.get("point_rule") == "argmax"
     for key, label, note in SUMMARY_ROWS:
         value = summary.get(key)
-        if value is None:
+        if value is None or (argmax and key in ("coverage", "selective_accuracy")):
             continue
         over = macro_over.get(MACRO_OVER.get(key, ""))
         macro = f"macro over {over} of {n_classes} classes" if over is not None else "macro"
+        never = {"macro_precision": "never_predicted", "macro_recall": "never_labeled"}.get(key)
+        if never and summary.get("zero_division") == 0 and summary.get(never):
+            word = "precision" if key == "macro_precision" else "recall"
+            macro += f", {summary[never]} {never.replace('_', ' ')}: {word} 0 for them"
         note = note.format(point=point, macro=macro)
         label = TASK_LABELS.get((task, key), label)
         if key != "top_k":
@@ -269,13 +280,23 @@ def _print_summary(
     out.print(table)
     if tie_rule:
         say([TOP_K_TIE_RULE], console=out, style="dim")
+    if "zero_division" in summary:
+        rule = (
+            "scikit-learn's defaults (the labels present, an undefined ratio counting 0)"
+            if summary["zero_division"] == 0
+            else "each over the classes where its metric is defined (zero_division=nan)"
+        )
+        say([f"Macro and weighted averages: {rule}."], console=out, style="dim")
 
 
 def _print_optimal(optimal: dict[str, Any] | None, out: Console) -> None:
     if not optimal or optimal.get("value") is None:
         return
     say(
-        [f"Best {optimal.get('metric')}: {fmt(optimal.get('value'))}", f"at {point_text(optimal)}"],
+        [
+            f"Best {optimal.get('metric')}: {fmt(optimal.get('value'))}",
+            f"at {point_text(optimal)}",
+        ],
         console=out,
         sep=" ",
     )

@@ -87,8 +87,13 @@ class TopK(Exact):
     value: F
 
 
+PointRule = Literal["argmax", "threshold", "given", "f1_optimal"]
+
+
 class ClassificationMacroOver(Exact):
-    """How many classes each macro average is taken over (those where it is defined)."""
+    """How many classes each macro average is taken over: scikit-learn's labels present
+    (labeled or predicted; multi-label every class), or with ``zero_division`` null the classes
+    where each metric is defined."""
 
     precision: int
     recall: int
@@ -105,6 +110,10 @@ class ClassificationSummary(ClassificationPoint):
     """Single-label and multi-label classification at a threshold."""
 
     task: Literal["classification", "multilabel"]
+    point_rule: PointRule = Field(
+        description="argmax: single-label with no threshold (scikit-learn's numbers); threshold: "
+        "a threshold > 0 (single-label abstains below it) or multi-label's per-class threshold"
+    )
     n_samples: int
     n_classes: int
     accuracy: F
@@ -125,6 +134,15 @@ class ClassificationSummary(ClassificationPoint):
     log_loss: F
     brier: F
     ece: F
+    coverage: F = Field(description="single-label: the share of samples with a prediction")
+    selective_accuracy: F = Field(description="single-label: accuracy among the kept samples")
+    selective_risk: F = Field(description="single-label: error rate among the kept samples")
+    zero_division: float | None = Field(
+        description="0: an undefined ratio counts as 0 (scikit-learn's default); null: each "
+        "average is over the classes where its metric is defined"
+    )
+    never_predicted: int = Field(description="classes in the averages never predicted")
+    never_labeled: int = Field(description="classes in the averages never labeled")
     macro_over: ClassificationMacroOver
 
 
@@ -132,6 +150,10 @@ class DetectionSummary(DetectionPoint):
     """COCO numbers (threshold-free) and the overall P / R / F1, TP / FP / FN at (iou, score)."""
 
     task: Literal["detection"]
+    point_rule: PointRule = Field(
+        description="given: the confidence asked for or stored; f1_optimal: none was, so the "
+        "F1-optimal confidence at the IoU"
+    )
     n_samples: int
     n_classes: int
     AP: F
@@ -494,6 +516,18 @@ class CalibrationCurve(Exact):
     bins: list[CalibrationBin]
 
 
+class RiskCoverageCurve(Exact):
+    """Single-label selective prediction: keeping the samples whose top score is at least each
+    threshold, the share kept and the error rate among them; ``aurc`` the area."""
+
+    kind: Literal["risk_coverage"]
+    label: None
+    thresholds: list[F]
+    coverage: list[F]
+    risk: list[F]
+    aurc: F
+
+
 class DensityCurve(Exact):
     kind: Literal["density"]
     label: str
@@ -503,7 +537,13 @@ class DensityCurve(Exact):
 
 
 CurvePublic = (
-    RocCurve | PrCurve | DetectionPrCurve | ThresholdCurve | CalibrationCurve | DensityCurve
+    RocCurve
+    | PrCurve
+    | DetectionPrCurve
+    | ThresholdCurve
+    | CalibrationCurve
+    | DensityCurve
+    | RiskCoverageCurve
 )
 
 

@@ -57,12 +57,15 @@ class PredictionItem(Exact):
 
 
 class ThresholdSource(Exact):
-    """Where ``threshold_default`` comes from: the optimal point of the model version's latest
-    evaluation."""
+    """Where ``threshold_default`` comes from: the stored operating point of the model version's
+    latest evaluation (``rule``: how it was chosen), with that evaluation's ``metric``-optimal
+    point (``optimal``, where ``value`` is reached) one click away."""
 
     evaluation_id: int
     evaluation_name: str
+    rule: Literal["argmax", "threshold", "given", "f1_optimal"]
     metric: str
+    optimal: float | None
     value: float | None
 
 

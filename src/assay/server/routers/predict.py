@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from assay.errors import AssayError, InputError
-from assay.evaluation.results import OperatingPoint
+from assay.evaluation.vocabulary import DEFAULT_MULTILABEL_THRESHOLD
 from assay.server import answers
 from assay.server.config import MAX_ID, Limits
 from assay.server.deps import WorkspaceDep, get_evaluation
@@ -49,8 +49,7 @@ router = APIRouter(prefix="/models", tags=["models"])
 
 VersionId = Annotated[int, PathParam(ge=0, le=MAX_ID, description="model version id")]
 
-DEFAULT_THRESHOLD = 0.5  # classification without an evaluation
-DEFAULT_SCORE = 0.0  # detection without an evaluation: DetectionResults' default confidence
+DEFAULT_SCORE = 0.0  # detection without an evaluation: every box drawn
 MAX_DETAIL_CHARS = 600
 FIELDS = ("files", "text")
 
@@ -132,9 +131,12 @@ def _not_runnable(version: ModelVersion) -> str | None:
 async def _threshold_default(
     request: Request, workspace: Workspace, version_id: int, task: str | None
 ) -> tuple[float, dict[str, Any] | None]:
-    """The slider's start: the optimal point of the version's newest finished evaluation."""
+    """The slider's start: the stored operating point of the version's newest finished
+    evaluation (the same point its evaluation page opens on), its F1-optimal point beside it."""
     detection = task == "detection"
-    fallback = DEFAULT_SCORE if detection else DEFAULT_THRESHOLD
+    fallback = {"detection": DEFAULT_SCORE, "multilabel": DEFAULT_MULTILABEL_THRESHOLD}.get(
+        task or "", 0.0
+    )
     records = await run_in_threadpool(workspace.list_evaluations)
     record = next(
         (
@@ -151,18 +153,24 @@ async def _threshold_default(
         return fallback, None
     try:
         context = await get_evaluation(request, workspace, record.id)
-        best = answers.optimal(context, "f1", OperatingPoint())
+        results = context.results
+        point = await run_in_threadpool(results.point)
+        rule = results.point_rule(point)
+        best = answers.optimal(context, "f1", point)
     except (AssayError, OSError, ValueError, KeyError) as exc:
-        logger.warning("no optimal point from evaluation %s: %s", record.id, exc)
+        logger.warning("no operating point from evaluation %s: %s", record.id, exc)
         return fallback, None
-    value = best.get("score" if detection else "threshold")
-    if value is None or best.get("value") is None:
+    value = point.score if detection else point.threshold
+    if value is None:
         return fallback, None
+    optimal = best.get("score" if detection else "threshold")
     source = {
         "evaluation_id": record.id,
         "evaluation_name": record.name,
+        "rule": rule,
         "metric": str(best.get("metric", "f1")),
-        "value": best["value"],
+        "optimal": None if best.get("value") is None else optimal,
+        "value": best.get("value"),
     }
     return float(value), source
 
