@@ -1,7 +1,8 @@
 """``python -m assay.demo``: build the demo workspace once, print a report, serve the UI.
 
 Used by ``make demo``. The workspace defaults to ``.demo/workspace`` under the current folder; a
-second run reuses the stored evaluations instead of adding them again.
+second run reuses the stored evaluations instead of adding them again (``--rebuild`` builds it
+anew).
 """
 
 from __future__ import annotations
@@ -9,9 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assay.store import Workspace
+
+MARKER = "demo-complete.json"  # written last: a half-built demo is built again
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,21 +27,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--home", type=Path, default=Path(".demo/workspace"), help="workspace folder"
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve on")
+    parser.add_argument("--port", type=int, default=8000, help="port to serve on")
     parser.add_argument("--no-serve", action="store_true", help="print the report and stop")
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help=f"delete the demo workspace (a folder holding {MARKER}) and build it again",
+    )
     args = parser.parse_args(argv)
 
     home = args.home.resolve()
     os.environ["ASSAY_HOME"] = str(home)
     from assay.cli.report import make_console, print_report
-    from assay.demo.seed import seed_workspace
+    from assay.demo.seed import DEMO_KEYS, seed_workspace
     from assay.errors import AssayError
     from assay.store import Workspace
 
     console = make_console()
 
-    marker = home / "demo-complete.json"  # written last: a half-built demo is built again
+    marker = home / MARKER
+    if args.rebuild and home.exists():
+        if not marker.is_file():
+            console.print(f"{home} holds no {MARKER}: not a demo workspace, left as it is")
+            return 2
+        shutil.rmtree(home)
     ws = Workspace(home)
     ids: dict[str, int] = {}
     if marker.is_file():
@@ -45,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
             ids = {}
     if ids:
         console.print(f"Reusing the demo workspace at {home}")
+        missing = [key for key in DEMO_KEYS if key not in ids]
+        if missing:
+            console.print(
+                f"  built by an older demo (without {', '.join(missing)}): "
+                "python -m assay.demo --rebuild builds it again"
+            )
     else:
         start = time.perf_counter()
         console.print(f"Building the demo workspace at {home} (models are trained here, once)")
@@ -61,12 +85,16 @@ def main(argv: list[str] | None = None) -> int:
         )
     print_report(ws.load_results(ids["image"]).report(), console=console)
     console.print(f"\nEvaluation {ids['image']}  (ASSAY_HOME={home} assay show {ids['image']})")
-    if "image_int8" in ids:
-        from assay.store.comparisons import compare_stored
+    from assay.store.comparisons import compare_stored
 
-        a, b = ids["image"], ids["image_int8"]
+    pairs = (("INT8 against its FP32 parent", "image", "image_int8"),
+             ("Pruned against its parent (TREC)", "text", "text_pruned"))  # fmt: skip
+    for title, key_a, key_b in pairs:
+        if key_a not in ids or key_b not in ids:
+            continue
+        a, b = ids[key_a], ids[key_b]
         pair = compare_stored(ws, a, b, n=500)
-        console.print(f"\n[bold]INT8 against its FP32 parent[/] (assay compare {a} {b})")
+        console.print(f"\n[bold]{title}[/] (assay compare {a} {b})")
         for line in pair["verdicts"]:
             console.print(f"  {line}")
         d = pair["disagreements"]
@@ -74,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             f"  {d['fixed']} samples fixed, {d['broken']} broken, {d['prediction_changed']} with "
             "another prediction"
         )
-    pages = {"compare": f"#/compare?a={ids.get('image')}&b={ids.get('image_int8')}",
-             "data quality": f"#/evaluations/{ids.get('image')}/quality"}  # fmt: skip
+    pages = demo_pages(ws, ids)
     if args.no_serve:
+        ws.close()
         return 0
     import uvicorn
 
@@ -94,6 +122,26 @@ def main(argv: list[str] | None = None) -> int:
         console.print(banner, markup=False)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def demo_pages(ws: Workspace, ids: dict[str, int]) -> dict[str, str]:
+    """The UI pages that show each part of the demo: name -> URL fragment."""
+    pages = {"evaluations": "#/", "models (Calculate: digits-shifted is not run yet)": "#/models"}
+    if "text" in ids and "text_pruned" in ids:
+        pages["compare (pruned vs parent)"] = f"#/compare?a={ids['text']}&b={ids['text_pruned']}"
+    if "image" in ids and "image_int8" in ids:
+        pages["compare (INT8 vs FP32)"] = f"#/compare?a={ids['image']}&b={ids['image_int8']}"
+    if "text" in ids:
+        dv = ws.get_evaluation(ids["text"]).dataset_version.id
+        pages["leaderboard (TREC)"] = f"#/leaderboard?dv={dv}"
+        pages["data quality (pick trec-questions-train for leakage)"] = (
+            f"#/evaluations/{ids['text']}/quality"
+        )
+    if "text_cv" in ids:
+        pages["folds (5-fold CV)"] = f"#/evaluations/{ids['text_cv']}"
+    if "tags" in ids:
+        pages["multi-label"] = f"#/evaluations/{ids['tags']}"
+    return pages
 
 
 if __name__ == "__main__":

@@ -2,14 +2,21 @@
 that Assay's runners load:
 
 - ``make_digits``: scikit-learn's bundled handwritten digits as PNG images (an ImageFolder), a small
-  neural network (MLP) trained on the training split, exported to ONNX with skl2onnx (with a Flatten
-  in front, so it takes the image tensor the runner makes), and its INT8 child quantized with
-  onnxruntime's dynamic quantization;
-- ``make_trec``: a TF-IDF + logistic regression pipeline on the TREC questions, saved with skops;
+  neural network (MLP) trained on the training split, written as an ONNX graph (Flatten, Gemm, Relu,
+  Gemm, Softmax: it takes the image tensor the runner makes), and its INT8 child quantized with
+  onnxruntime's static quantization (weights and activations, calibrated on training images); also
+  the held-out digits moved by one pixel (a shifted set to run the model on later);
+- ``make_trec``: text pipelines on a seeded split of the TREC questions, saved with skops: TF-IDF +
+  logistic regression, its pruned child (90 % of its weights, the smallest, removed), word counts +
+  naive Bayes and character n-grams + a linear model (SGD, log loss); the training split with a
+  ``fold`` column and naive Bayes' out-of-fold scores over it (5-fold cross-validation);
 - ``make_shape_detector``: a detector for the generated shape scenes that looks only at the pixels:
   the image is averaged into 8 x 8 cells, a small network over each cell's 5 x 5 neighbourhood (two
   MLPs trained with scikit-learn: one for the class, background included, one for the box) runs as
-  convolutions, and every cell proposes one box; the runner decodes that YOLO-style output with NMS.
+  convolutions, and every cell proposes one box; the runner decodes that YOLO-style output with NMS;
+- ``make_shape_tagger``: a multi-label tagger (which shapes a scene holds) on the detector's first
+  layer: its features max-pooled over the image, then one logistic regression per shape trained on
+  the training scenes' tags.
 
 Every maker is deterministic (same seed, same files) and returns what the demo registers.
 """
@@ -34,6 +41,7 @@ class DigitsFiles:
     test_folder: Path  # ImageFolder of the held-out digits
     fp32: Path
     int8: Path
+    shifted_folder: Path  # the held-out digits moved one pixel right and down
 
 
 def _digit_png(values: np.ndarray, path: Path) -> None:
@@ -48,9 +56,7 @@ def _write_spec(model: Path, spec: dict[str, object]) -> None:
 def make_digits(folder: Path, *, seed: int = 0) -> DigitsFiles:
     """Digits as PNGs (train and test ImageFolders), an MLP in ONNX and its INT8 child."""
     import onnx
-    from onnx import helper
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from skl2onnx import to_onnx
+    from onnx import helper, numpy_helper
     from sklearn.datasets import load_digits
     from sklearn.neural_network import MLPClassifier
 
@@ -66,6 +72,12 @@ def make_digits(folder: Path, *, seed: int = 0) -> DigitsFiles:
             label_dir = folder / split / names[digits.target[i]]
             label_dir.mkdir(parents=True, exist_ok=True)
             _digit_png(digits.data[i], label_dir / f"digit_{i:04d}.png")
+    for i in order[:n_test]:  # the same held-out digits, one pixel (of 8) right and down
+        label_dir = folder / "shifted" / names[digits.target[i]]
+        label_dir.mkdir(parents=True, exist_ok=True)
+        moved = np.zeros((8, 8))
+        moved[1:, 1:] = digits.data[i].reshape(8, 8)[:-1, :-1]
+        _digit_png(moved, label_dir / f"digit_{i:04d}.png")
 
     spec = {"size": [8, 8], "channels": "L", "scale": 1 / 255, "classes": names,
             "output_name": "probabilities"}  # fmt: skip
@@ -79,40 +91,122 @@ def make_digits(folder: Path, *, seed: int = 0) -> DigitsFiles:
     from assay.runners import run_images
 
     train_paths = sorted((folder / "train").glob("*/*.png"))
-    x_train = run_images(reader, [str(p) for p in train_paths], batch_size=256).scores
+    x_train = np.asarray(
+        run_images(reader, [str(p) for p in train_paths], batch_size=256).scores, np.float32
+    )
     y_train = [p.parent.name for p in train_paths]
     probe.unlink()
 
     model = MLPClassifier(hidden_layer_sizes=(48,), max_iter=400, random_state=seed)
-    model.fit(np.asarray(x_train, np.float32), y_train)
-    onx = to_onnx(
-        model, np.zeros((1, 64), np.float32), options={id(model): {"zipmap": False}},
-        target_opset=17,
+    model.fit(x_train, y_train)
+    if list(model.classes_) != names:
+        raise ValueError("every digit must appear in the training split")
+    # the network as ONNX: it takes the image tensor (N, 1, 8, 8) the runner makes
+    inits = [numpy_helper.from_array(np.asarray(a, np.float32), n) for a, n in (
+        (model.coefs_[0], "w1"), (model.intercepts_[0], "b1"),
+        (model.coefs_[1], "w2"), (model.intercepts_[1], "b2"))]  # fmt: skip
+    nodes = [
+        helper.make_node("Flatten", ["image"], ["x"], axis=1),
+        helper.make_node("Gemm", ["x", "w1", "b1"], ["h"]),
+        helper.make_node("Relu", ["h"], ["hr"]),
+        helper.make_node("Gemm", ["hr", "w2", "b2"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "digits-mlp",
+        [helper.make_tensor_value_info("image", onnx.TensorProto.FLOAT, ["N", 1, 8, 8])],
+        [helper.make_tensor_value_info("probabilities", onnx.TensorProto.FLOAT, ["N", 10])],
+        initializer=inits,
     )  # fmt: skip
-    # take the image tensor (N, 1, 8, 8): a Flatten in front of the converted network
-    g = onx.graph
-    first = g.input[0].name
-    g.node.insert(0, helper.make_node("Flatten", ["image"], [first], axis=1, name="flatten"))
-    del g.input[:]
-    g.input.append(helper.make_tensor_value_info("image", onnx.TensorProto.FLOAT, ["N", 1, 8, 8]))
+    onx = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onx.ir_version = 8
     entry = onx.metadata_props.add()
     entry.key, entry.value = "classes", ",".join(names)
     fp32 = folder / "digits-mlp.onnx"
     onnx.save(onx, fp32)
     _write_spec(fp32, spec)
     int8 = folder / "digits-mlp-int8.onnx"
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+    calibration = x_train[::4].reshape(-1, 1, 8, 8)  # every class
+    static_int8(fp32, int8, calibration, input_name="image")
     _write_spec(int8, spec)
-    return DigitsFiles(folder / "test", fp32, int8)
+    return DigitsFiles(folder / "test", fp32, int8, folder / "shifted")
 
 
-def make_trec(folder: Path, *, seed: int = 0, test_fraction: float = 0.2) -> tuple[Path, Path]:
-    """(the held-out questions as a CSV with a ``text`` column, the pipeline saved with skops)."""
+def static_int8(model: Path, out: Path, calibration: np.ndarray, *, input_name: str) -> Path:
+    """``model`` quantized to INT8 by onnxruntime's static quantization: weights (per tensor) and
+    activations, their ranges calibrated (min / max) on ``calibration`` (a batch of real inputs),
+    written as QDQ to ``out``."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    class Batches(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = iter(
+                {input_name: calibration[i : i + 64]} for i in range(0, len(calibration), 64)
+            )
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.batches, None)
+
+    quantize_static(
+        str(model), str(out), Batches(), quant_format=QuantFormat.QDQ,
+        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+    )  # fmt: skip
+    return out
+
+
+TREC_MODELS = ("logreg", "pruned", "naive-bayes", "char-sgd")
+
+
+@dataclass(frozen=True)
+class TrecFiles:
+    test: Path  # the held-out questions: id, label, text, fine_label
+    train: Path  # the training split, with a ``fold`` column (fold-1 .. fold-5)
+    models: dict[str, Path]  # TREC_MODELS -> a skops file
+    cv_predictions: Path  # naive Bayes' out-of-fold scores over ``train``
+
+
+def _questions_csv(path: Path, rows: Any, coarse: list[str], fine: list[str], texts: list[str],
+                   folds: dict[int, str] | None = None) -> Path:  # fmt: skip
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "label", "text", "fine_label", *(["fold"] if folds else [])])
+        for i in rows:
+            extra = [folds[int(i)]] if folds else []
+            w.writerow([f"q{i:05d}", coarse[i], texts[i], fine[i], *extra])
+    return path
+
+
+def prune_linear(pipeline: Any, keep: float) -> Any:
+    """A copy of a fitted pipeline whose final linear model keeps only the ``keep`` share of its
+    weights with the largest magnitude (the rest set to zero, stored sparse)."""
+    import copy
+
+    pruned = copy.deepcopy(pipeline)
+    model = pruned.steps[-1][1]
+    coef = np.asarray(model.coef_)
+    cut = np.quantile(np.abs(coef), 1.0 - keep)
+    model.coef_ = np.where(np.abs(coef) >= cut, coef, 0.0)
+    model.sparsify()
+    return pruned
+
+
+def make_trec(folder: Path, *, seed: int = 0, test_fraction: float = 0.2) -> TrecFiles:
+    """Split the TREC questions (seeded), train the text models on the training split, save them
+    with skops and write the CSVs (see :class:`TrecFiles`)."""
     import csv
 
     import skops.io as sio
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.naive_bayes import MultinomialNB
     from sklearn.pipeline import make_pipeline
 
     from assay.demo.text import load_trec
@@ -120,22 +214,57 @@ def make_trec(folder: Path, *, seed: int = 0, test_fraction: float = 0.2) -> tup
     coarse, fine, texts = load_trec()
     order = np.random.default_rng(seed).permutation(len(texts))
     n_test = int(round(len(texts) * test_fraction))
-    test, train = np.sort(order[:n_test]), order[n_test:]
-    pipeline = make_pipeline(
+    test, train = np.sort(order[:n_test]), np.sort(order[n_test:])
+    x, y = [texts[i] for i in train], [coarse[i] for i in train]
+
+    def naive_bayes() -> Any:
+        return make_pipeline(
+            CountVectorizer(ngram_range=(1, 2), min_df=2), MultinomialNB(alpha=0.1)
+        )
+
+    logreg = make_pipeline(
         TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
         LogisticRegression(max_iter=300, C=4.0),
-    )
-    pipeline.fit([texts[i] for i in train], [coarse[i] for i in train])
+    ).fit(x, y)
+    pipelines = {
+        "logreg": logreg,
+        "pruned": prune_linear(logreg, keep=0.1),
+        "naive-bayes": naive_bayes().fit(x, y),
+        "char-sgd": make_pipeline(
+            TfidfVectorizer(
+                analyzer="char_wb",
+                ngram_range=(2, 4),
+                min_df=3,
+                max_features=3000,
+                sublinear_tf=True,
+            ),
+            SGDClassifier(loss="log_loss", alpha=1e-4, random_state=seed),
+        ).fit(x, y),
+    }
     folder.mkdir(parents=True, exist_ok=True)
-    gt = folder / "trec_test.csv"
-    with gt.open("w", newline="", encoding="utf-8") as f:
+    models = {}
+    for key, pipeline in pipelines.items():
+        models[key] = folder / f"trec-{key}.skops"
+        sio.dump(pipeline, models[key])
+
+    # 5-fold cross-validation of naive Bayes on the training split: a fold column, out-of-fold scores
+    splits = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    folds = {}
+    for k, (_, held) in enumerate(splits.split(x, y), start=1):
+        folds.update({int(train[j]): f"fold-{k}" for j in held})
+    scores = cross_val_predict(naive_bayes(), x, y, cv=splits, method="predict_proba")
+    cv = folder / "trec_train_cv_scores.csv"
+    with cv.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["id", "label", "text", "fine_label"])
-        for i in test:
-            w.writerow([f"q{i:05d}", coarse[i], texts[i], fine[i]])
-    model = folder / "trec-tfidf-logreg.skops"
-    sio.dump(pipeline, model)
-    return gt, model
+        w.writerow(["id", *sorted(set(y))])  # cross_val_predict's column order
+        for row, i in enumerate(train):
+            w.writerow([f"q{i:05d}", *(f"{p:.6f}" for p in scores[row])])
+    return TrecFiles(
+        test=_questions_csv(folder / "trec_test.csv", test, coarse, fine, texts),
+        train=_questions_csv(folder / "trec_train.csv", train, coarse, fine, texts, folds),
+        models=models,
+        cv_predictions=cv,
+    )
 
 
 # ------------------------------------------------------------------ the shape detector
@@ -283,4 +412,104 @@ def make_shape_detector(
          "detection": {"format": "yolo", "box_format": "cxcywh", "score_threshold": 0.05,
                        "iou_threshold": 0.4, "max_detections": 50, "class_agnostic": True}},
     )  # fmt: skip
+    return out
+
+
+# ------------------------------------------------------------------ the shape tagger (multi-label)
+
+
+def scene_tags(gt_path: Path, out: Path) -> Path:
+    """A multi-label table of COCO scenes: ``id, path, labels`` (the shapes each scene holds,
+    ``|``-separated; a crowd of small shapes counts), next to the images (``out`` in the COCO
+    file's folder, so the paths are relative to it)."""
+    import csv
+
+    data = json.loads(gt_path.read_text())
+    names = {int(c["id"]): str(c["name"]) for c in data["categories"]}
+    order = [names[k] for k in sorted(names)]
+    held: dict[int, set[str]] = {int(im["id"]): set() for im in data["images"]}
+    for a in data["annotations"]:
+        held[int(a["image_id"])].add(names[int(a["category_id"])])
+    with out.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "path", "labels"])
+        for im in data["images"]:
+            tags = [n for n in order if n in held[int(im["id"])]]
+            w.writerow([Path(im["file_name"]).stem, im["file_name"], "|".join(tags)])
+    return out
+
+
+def _first_layer(detector: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The detector's first convolution (weights (H, 3, 5, 5), bias (H,))."""
+    import onnx
+    from onnx import numpy_helper
+
+    found = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(detector)).graph.initializer}
+    return found["c1_w"], found["c1_b"]
+
+
+def pooled_features(image: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """(H,): the first layer's ReLU features of every cell of an (H, W, 3) image, max-pooled."""
+    hidden = neighbourhoods(cell_means(image)) @ weight.reshape(len(weight), -1).T + bias
+    return np.asarray(np.maximum(hidden, 0.0).max(axis=0), np.float32)
+
+
+def make_shape_tagger(
+    detector: Path, train_tags: Path, out: Path, classes: tuple[str, ...], *, size: tuple[int, int]
+) -> Path:
+    """Train the tagger on the scenes of ``train_tags`` (``id, path, labels``) and write it as ONNX
+    (logits; its spec says multi-label, sigmoid), with its preprocessing spec next to it."""
+    import csv
+
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from sklearn.linear_model import LogisticRegression
+
+    weight, bias = _first_layer(detector)
+    with train_tags.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    x = np.stack(
+        [
+            pooled_features(
+                np.asarray(Image.open(train_tags.parent / r["path"]).convert("RGB")), weight, bias
+            )
+            for r in rows
+        ]
+    )
+    heads = []
+    for name in classes:
+        y = [name in r["labels"].split("|") for r in rows]
+        heads.append(LogisticRegression(C=10.0, max_iter=1000).fit(x, y))
+    coef = np.concatenate([h.coef_ for h in heads]).astype(np.float32)  # (classes, H)
+    intercept = np.concatenate([h.intercept_ for h in heads]).astype(np.float32)
+
+    h, w = size
+    inits = [
+        numpy_helper.from_array(weight.astype(np.float32), "c1_w"),
+        numpy_helper.from_array(bias.astype(np.float32), "c1_b"),
+        numpy_helper.from_array(coef, "head_w"),
+        numpy_helper.from_array(intercept, "head_b"),
+    ]
+    nodes = [
+        helper.make_node("AveragePool", ["image"], ["cells"], kernel_shape=[CELL, CELL],
+                         strides=[CELL, CELL]),
+        helper.make_node("Conv", ["cells", "c1_w", "c1_b"], ["c1"], pads=[REACH] * 4),
+        helper.make_node("Relu", ["c1"], ["c1r"]),
+        helper.make_node("GlobalMaxPool", ["c1r"], ["pooled"]),
+        helper.make_node("Flatten", ["pooled"], ["features"], axis=1),
+        helper.make_node("Gemm", ["features", "head_w", "head_b"], ["logits"], transB=1),
+    ]  # fmt: skip
+    graph = helper.make_graph(
+        nodes,
+        "shape-tagger",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, h, w])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", len(classes)])],
+        initializer=inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, out)
+    _write_spec(out, {"size": [h, w], "scale": 1 / 255, "task": "multilabel",
+                      "activation": "sigmoid", "classes": list(classes)})  # fmt: skip
     return out
