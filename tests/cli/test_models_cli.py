@@ -154,7 +154,7 @@ def test_evaluate_a_model_file_then_by_name_and_export(
     assert row["name"] == "lin on pets" and row["model"]["version_id"] == 1
     assert row["params"]["batch"] == 4 and row["params"]["model_version_id"] == 1
     for ref in ("lin", "lin:v1", "#1"):
-        code, stdout, stderr = run("evaluate", "--gt", str(pets), "--model", ref)
+        code, stdout, stderr = run("evaluate", "--gt", str(pets), "--model", ref, "--force")
         assert code == 0, (ref, stderr)
         match = re.search(r"Stored as evaluation (\d+)", stdout)
         assert match is not None
@@ -193,8 +193,8 @@ def test_a_dataset_the_model_cannot_read_stores_nothing(
     code, _, stderr = run("evaluate", "--gt", str(gt), "--model", str(model))
     assert code == 2
     assert stderr.strip() == (
-        f"Error: {gt}: has texts; the model (lin.onnx) takes images (an ImageFolder or a "
-        "'path' column)"
+        f"Error: {gt}: texts given to an image model: the dataset has texts, the model "
+        "(lin.onnx) takes images (an ImageFolder or a 'path' column)"
     )
     assert set(_counts(home).values()) == {0} and list((home / "models").iterdir()) == []
 

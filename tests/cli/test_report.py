@@ -190,9 +190,9 @@ def test_notes_come_before_the_report(home: Path, tmp_path: Path) -> None:
     args = ("evaluate", "--gt", str(gt), "--pred", str(pred), "--images", str(images))
     code, stdout, stderr = run(*args)
     assert code == 0, stderr
-    first = stdout.splitlines()[0]
+    first = stderr.splitlines()[0]  # notes and warnings: on stderr, one line each
     assert re.fullmatch(r"found 6 of 6 image files under .*", first, re.IGNORECASE), first
-    assert stdout.splitlines()[1].startswith("Detection")
+    assert stdout.splitlines()[0].startswith("Detection")
     code, stdout, stderr = run(*args, "--json", "-")
     assert code == 0 and json.loads(stdout)["task"] == "detection"  # stdout: only the JSON
     assert re.search(r"found 6 of 6 image files", stderr, re.IGNORECASE)
@@ -211,10 +211,10 @@ def test_reader_warnings_are_notes_before_the_report(home: Path, tmp_path: Path)
     gt, pred = tmp_path / "labels.csv", tmp_path / "scores.csv"
     gt.write_text("id,label\na1,spam\na2,ham\na3,ham\na4,spam\n")
     pred.write_text("id,spam,ham\na1,0.9,0.9\na2,0.2,0.8\na3,0.4,0.6\na4,0.7,0.3\n")
-    code, stdout, _ = run("evaluate", "--gt", str(gt), "--pred", str(pred))
+    code, stdout, stderr = run("evaluate", "--gt", str(gt), "--pred", str(pred))
     assert code == 0
-    first, second = stdout.splitlines()[:2]
+    first = stderr.splitlines()[0]  # notes and warnings: on stderr, one line each
     assert "scores.csv" in first and "do not sum to 1" in first
-    assert second.startswith("Classification")
+    assert stdout.splitlines()[0].startswith("Classification")
     code, stdout, stderr = run("evaluate", "--gt", str(gt), "--pred", str(pred), "--json", "-")
     assert json.loads(stdout)["task"] == "classification" and "do not sum to 1" in stderr

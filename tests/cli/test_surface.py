@@ -123,7 +123,7 @@ def test_only_evaluate_says_stored(home: Path, files: tuple[Path, Path]) -> None
     for args in ((), ("--threshold", "0.3")):
         code, stdout, _ = run("show", eid, *args)
         assert code == 0 and "Per class" in stdout
-        assert "Stored" not in stdout and "stored" not in stdout
+        assert "Stored as" not in stdout and "stored as" not in stdout
         assert f"Evaluation {eid}" in stdout
 
 

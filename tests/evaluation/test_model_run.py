@@ -138,12 +138,16 @@ def test_media_mismatches_are_one_line(model: Path, image_folder: Path, tmp_path
     texts = tmp_path / "texts.csv"
     texts.write_text("id,label,text\n1,cat,a cat\n")
     with pytest.raises(
-        InputError, match=r"texts.csv: has texts; the model \(lin.onnx\) takes images"
+        InputError,
+        match=r"texts.csv: texts given to an image model: the dataset has texts, the model "
+        r"\(lin.onnx\) takes images",
     ):
         predict_dataset(texts, load_runner(model), work_dir=tmp_path / "w")
     text_model = load_runner(_text_model(tmp_path))
     with pytest.raises(
-        InputError, match=r"pets: has image files; the model \(q.skops\) takes texts"
+        InputError,
+        match=r"pets: images given to a text model: the dataset has image files, the model "
+        r"\(q.skops\) takes texts",
     ):
         predict_dataset(image_folder, text_model, work_dir=tmp_path / "w")
 

@@ -186,16 +186,18 @@ def test_scores_not_summing_to_one_warn_once(tmp_path: Path) -> None:
     text = "id,a,b\n" + "".join(f"{i},{a},{b}\n" for i, (a, b) in enumerate(scores))
     pred = read_predictions(_w(tmp_path / "p.csv", text))
     data = align(gt, pred)
-    assert data.warnings == [
+    assert [w for w in data.warnings if "predicted class not in" not in w] == [
         f"{pred.source}: row 4: scores do not sum to 1 in 3 of 1000 rows (first sum 0.5);"
         " single-label metrics read them as probabilities (raw scores: pass --logits)"
     ]
-    assert align(gt, pred, task="multilabel").warnings == []
-    assert align(gt, pred, logits=True).warnings == []
+    others = [w for w in align(gt, pred, task="multilabel").warnings if "do not sum" in w]
+    assert others == []
+    assert [w for w in align(gt, pred, logits=True).warnings if "do not sum" in w] == []
     near = _w(
         tmp_path / "near.csv", "id,a,b\n" + "".join(f"{i},0.333,0.666\n" for i in range(1000))
     )
-    assert align(gt, read_predictions(near)).warnings == []  # rounding within 0.01 is fine
+    near_warnings = align(gt, read_predictions(near)).warnings
+    assert [w for w in near_warnings if "do not sum" in w] == []  # rounding within 0.01 is fine
 
 
 @pytest.mark.parametrize("token", ["nan", "NaN", "inf", "-inf", "Infinity"])

@@ -111,9 +111,13 @@ def test_score_table_class_the_ground_truth_lacks(tmp_path: Path) -> None:
     gt = tmp_path / "gt.csv"
     gt.write_text("id,label\n1,a\n2,b\n")
     pf = tmp_path / "p.csv"
-    pf.write_text("id,a,b,zebra\n1,0.8,0.1,0.1\n2,0.1,0.8,0.1\n")
+    pf.write_text("id,a,b,zebra\n1,0.8,0.1,0.1\n2,0.1,0.3,0.6\n")
     data = align(read_ground_truth(gt), read_predictions(pf))
-    assert [w for w in data.warnings if "'zebra'" in w]
+    (line,) = [w for w in data.warnings if "'zebra'" in w]
+    assert "1 of 2 samples" in line
+    quiet = tmp_path / "q.csv"  # a score column never predicted: nothing to say
+    quiet.write_text("id,a,b,zebra\n1,0.8,0.1,0.1\n2,0.1,0.8,0.1\n")
+    assert not align(read_ground_truth(gt), read_predictions(quiet)).warnings
 
 
 def test_labels_joined_by_commas_warn(tmp_path: Path) -> None:

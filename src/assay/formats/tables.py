@@ -446,21 +446,28 @@ def _one_hot(gt: GroundTruth, pred: Predictions, task: Task) -> Predictions:
     )
 
 
-def _unknown_classes_warning(gt: GroundTruth, pred: Predictions, classes: list[str]) -> str | None:
-    """One line naming the predicted classes the ground truth has no sample of, else None."""
+def _unknown_classes_warning(
+    gt: GroundTruth, pred: Predictions, classes: list[str], scores: np.ndarray, task: Task
+) -> str | None:
+    """One line naming the predicted classes the ground truth has no sample of (predicted:
+    the argmax, multi-label a score >= 0.5), with how many samples they take, else None."""
     known = set(gt.classes)
-    if pred.hard:
-        predicted = set(pred.classes)
-        extra = [c for c in classes if c not in known and c in predicted]
-    else:
-        extra = [c for c in classes if c not in known]
+    extra = [j for j, c in enumerate(classes) if c not in known]
     if not extra:
         return None
-    names = ", ".join(f"'{short(c)}'" for c in extra[:5]) + (" ..." if len(extra) > 5 else "")
-    what = "class" if len(extra) == 1 else "classes"
+    if task == "classification":
+        counts = np.bincount(np.argmax(scores, axis=1), minlength=len(classes))[extra]
+    else:
+        counts = (scores[:, extra] >= 0.5).sum(axis=0)
+    found = [(classes[j], int(n)) for j, n in zip(extra, counts, strict=True) if n > 0]
+    if not found:
+        return None
+    names = ", ".join(f"'{short(c)}'" for c, _ in found[:5]) + (" ..." if len(found) > 5 else "")
+    what = "class" if len(found) == 1 else "classes"
+    n = sum(k for _, k in found)
     return (
-        f"{pred.source}: {len(extra)} predicted {what} not in the ground truth "
-        f"{gt.source.name} ({names}); a sample predicted as one is an error"
+        f"{pred.source}: predicted {what} not in the ground truth {gt.source.name}: {names} "
+        f"({n} of {len(scores)} samples); a sample predicted as one is an error"
     )
 
 
@@ -590,8 +597,10 @@ def align(
         for i, lab in enumerate(labels):
             k = index.get(lab)
             if k is None:
+                hint = " (several labels? use a 'labels' column with '|')" if "," in lab else ""
                 raise InputError(
-                    f"label '{short(lab)}' is not among the score columns of {pred.source.name}",
+                    f"label '{short(lab)}' is not among the score columns of "
+                    f"{pred.source.name}{hint}",
                     file=str(gt.source),
                     where=f"row {i + 1}",
                 )
@@ -611,7 +620,7 @@ def align(
                 y_true[i, k] = True
     folds = np.array(gt.folds, dtype=object) if gt.folds is not None else None
     warnings = [*gt.warnings, *pred.warnings]
-    unknown = _unknown_classes_warning(gt, pred, classes)
+    unknown = _unknown_classes_warning(gt, pred, classes, scores, task)
     if unknown is not None:
         warnings.append(unknown)
     if hard:

@@ -1,0 +1,195 @@
+"""``assay datasets add / list``: dataset versions registered on purpose (a test set to run
+models over, a training set for the leakage check), read with the readers of ``evaluate --gt``.
+``cli.main`` mounts the commands as the ``datasets`` group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from assay.cli.errors import handle_errors
+
+ADD_NAME_HELP = (
+    "The dataset's name (default: the folder's name, or the file's stem; for a generic stem "
+    "such as gt, ground_truth, labels or annotations, its folder's name). A new version of an "
+    "existing name must have the same task, media and class set."
+)
+
+
+def version_public(ws: Any, version: Any, evaluations: int = 0) -> dict[str, Any]:
+    """A dataset version as a plain dict (``assay datasets list --json``)."""
+    from assay.store.datasets import dataset_kind
+
+    kind = dataset_kind(ws, version)
+    return {
+        "id": version.id,
+        "dataset_id": version.dataset_id,
+        "dataset": version.dataset_name,
+        "version": version.version,
+        "task": version.task,
+        "media": kind.media,
+        "n_samples": version.n_samples,
+        "n_classes": None if kind.classes is None else len(kind.classes),
+        "classes": None if kind.classes is None else list(kind.classes),
+        "source": version.source,
+        "hash": version.hash,
+        "evaluations": evaluations,
+        "created_at": version.created_at,
+    }
+
+
+def _evaluation_counts(ws: Any) -> dict[int, int]:
+    rows = ws.catalog.query(
+        "SELECT dataset_version_id, COUNT(*) FROM evaluations GROUP BY dataset_version_id"
+    )
+    return {int(v): int(n) for v, n in rows}
+
+
+def _task_option(task: str | None) -> str | None:
+    from assay.evaluation.vocabulary import TASKS
+
+    if task is not None and task not in TASKS:
+        raise typer.BadParameter(f"{task!r}: expected one of {', '.join(TASKS)}")
+    return task
+
+
+@handle_errors
+def add(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="The ground truth: CSV/JSONL/Parquet, ImageFolder, COCO, YOLO or VOC "
+            "(as evaluate --gt reads it)."
+        ),
+    ],
+    name: Annotated[str | None, typer.Option("--name", help=ADD_NAME_HELP)] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="classification, multilabel or detection (inferred when omitted)."),
+    ] = None,
+    images: Annotated[Path | None, typer.Option(help="Folder of the images (detection).")] = None,
+    allow_media_outside_root: Annotated[
+        bool,
+        typer.Option(
+            "--allow-media-outside-root",
+            help="Accept media paths outside the dataset's folder (refused by default).",
+        ),
+    ] = False,
+) -> None:
+    """Register a dataset version (kept without evaluations) and print its id: the same bytes
+    give back the same version. Models run over it with assay evaluate --gt PATH --model ...,
+    and the web UI offers it."""
+    from rich.text import Text
+
+    from assay.cli.report import make_console
+    from assay.store import Workspace
+    from assay.store.datasets import register_dataset
+
+    task = _task_option(task)
+    ws = Workspace()
+    version, new, notes = register_dataset(
+        ws,
+        path,
+        name=name,
+        task=task,
+        images_root=images,
+        allow_outside=allow_media_outside_root,
+    )
+    warn = make_console(stderr=True)
+    for note in notes:
+        warn.print(Text(note), soft_wrap=True)
+    row = version_public(ws, version)
+    verb = "Registered" if new else "Already registered"
+    media = row["media"] or "no media"
+    classes = "?" if row["n_classes"] is None else row["n_classes"]
+    out = make_console()
+    out.print(
+        Text.assemble(
+            (f"{verb} dataset version {version.id}", "bold"),
+            f"  {version.dataset_name} {version.version} · {version.task} · {media} · "
+            f"{version.n_samples} samples · {classes} classes",
+        ),
+        soft_wrap=True,
+    )
+
+
+@handle_errors
+def list_datasets(
+    json_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--json", help="Write the datasets, each with its versions, as JSON ('-': stdout)."
+        ),
+    ] = None,
+) -> None:
+    """List the datasets and their versions (the version ids evaluations and jobs name)."""
+    from assay.cli.main import _check_out_path, _to_stdout, _write_json
+    from assay.store import Workspace
+
+    _check_out_path(json_out)
+    ws = Workspace()
+    counts = _evaluation_counts(ws)
+    datasets: list[dict[str, Any]] = [
+        {
+            "id": d.id,
+            "name": d.name,
+            "task": d.task,
+            "created_at": d.created_at,
+            "versions": [
+                version_public(ws, v, counts.get(v.id, 0)) for v in ws.list_dataset_versions(d.id)
+            ],
+        }
+        for d in ws.list_datasets()
+    ]
+    if json_out is not None:
+        _write_json(datasets, json_out)
+    if not _to_stdout(json_out):
+        print_dataset_versions([v for d in datasets for v in list(d["versions"])])
+
+
+def print_dataset_versions(rows: list[dict[str, Any]], *, console: Any = None) -> None:
+    """The table of ``assay datasets list``: one row a version (fits 80 columns)."""
+    from rich import box
+    from rich.table import Table
+
+    from assay.cli.report import make_console, say
+
+    out = console or make_console()
+    if not rows:
+        out.print("No datasets yet. Register one with [bold]assay datasets add PATH[/].")
+        return
+    say(["Dataset versions", "id = the version's id"], console=out, style="bold")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), show_edge=False)
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("dataset", overflow="fold", min_width=10)
+    table.add_column("task", no_wrap=True)
+    table.add_column("media", no_wrap=True)
+    table.add_column("samples", justify="right", no_wrap=True)
+    table.add_column("classes", justify="right", no_wrap=True)
+    table.add_column("evals", justify="right", no_wrap=True)
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            f"{r['dataset']} {r['version']}",
+            "multi-label" if r["task"] == "multilabel" else str(r["task"]),
+            r["media"] or "—",
+            str(r["n_samples"]),
+            "—" if r["n_classes"] is None else str(r["n_classes"]),
+            str(r["evaluations"]),
+        )
+    out.print(table)
+
+
+def with_version_ids(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``assay list`` rows whose dataset reads "name v1 (#3)": the dataset version's id."""
+    out = []
+    for r in rows:
+        dataset = dict(r.get("dataset") or {})
+        if dataset.get("version_id") is not None:
+            dataset["name"] = (
+                f"{dataset.get('name', '')} {dataset.get('version', '')} (#{dataset['version_id']})"
+            )
+        out.append({**r, "dataset": dataset})
+    return out

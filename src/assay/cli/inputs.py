@@ -1,0 +1,159 @@
+"""What ``assay evaluate`` checks of its command line before any work: an option given twice
+(typer would keep the last silently), and an evaluation already stored (answered with the
+stored one unless ``--force``)."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORCE_HELP = (
+    "Store the evaluation even when the same one (same ground truth, same predictions file or "
+    "model version, same options) is stored already; without it that one is shown."
+)
+
+# options that name, label, show or locate things, but do not change the numbers: two runs
+# differing only in these are the same evaluation
+NOT_THE_REQUEST = {
+    "gt",
+    "pred",
+    "model",
+    "batch",
+    "name",
+    "model_name",
+    "parent",
+    "images",
+    "allow_media_outside_root",
+    "json_out",
+    "intervals",
+    "force",
+    "spec_file",
+    "labels",
+    "input_size",
+    "mean",
+    "std",
+    "channels",
+    "layout",
+}
+
+
+def refuse_repeats(base: type) -> type:
+    """``base`` (a command class) refusing an option that takes one value given twice, e.g.
+    ``--pred a.csv --pred b.csv``: a usage error (exit 2) naming it, before the command runs."""
+
+    class RefuseRepeats(base):  # type: ignore[misc, valid-type]
+        def parse_args(self, ctx: Any, args: list[str]) -> Any:
+            single: dict[str, Any] = {}
+            for param in self.params:
+                if getattr(param, "param_type_name", "") != "option":
+                    continue
+                if param.multiple or param.is_flag or getattr(param, "count", False):
+                    continue
+                for opt in param.opts:
+                    single[opt] = param
+            seen: dict[str, str] = {}
+            i = 0
+            while i < len(args):
+                token = args[i]
+                if token == "--":
+                    break
+                opt, eq, _ = token.partition("=")
+                param = single.get(opt)
+                if param is not None:
+                    if param.name in seen:
+                        raise typer.BadParameter(
+                            "given twice; give it once",
+                            ctx=ctx,
+                            param_hint=f"'{opt}'",
+                        )
+                    seen[param.name] = opt
+                    if not eq:
+                        i += 1  # its value
+                i += 1
+            return super().parse_args(ctx, args)
+
+    RefuseRepeats.__name__ = f"RefuseRepeats{base.__name__}"
+    return RefuseRepeats
+
+
+def evaluation_request(command: Callable[..., Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The options of ``command`` (its parameters, read from ``values``, e.g. its ``locals()``)
+    that make its numbers (all but ``NOT_THE_REQUEST``), JSON-safe: what makes two runs the
+    same evaluation. An option added to the command later counts unless named there."""
+    import inspect
+
+    out: dict[str, Any] = {}
+    for key in sorted(inspect.signature(command).parameters):
+        if key in NOT_THE_REQUEST or key not in values:
+            continue
+        value = values[key]
+        out[key] = str(value) if isinstance(value, Path) else value
+    return out
+
+
+class AlreadyStored(Exception):
+    """The evaluation asked for is stored already, as ``evaluation_id``."""
+
+    def __init__(self, evaluation_id: int) -> None:
+        super().__init__(f"already stored as evaluation {evaluation_id}")
+        self.evaluation_id = evaluation_id
+
+
+def answers_stored(func: F) -> F:
+    """Answer :class:`AlreadyStored` raised by the command with the stored evaluation, as
+    ``assay show`` prints it (exit 0)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AlreadyStored as found:
+            from assay.cli.main import show
+
+            json_out = kwargs.get("json_out")
+            to_stdout = json_out is not None and str(json_out) == "-"
+            print(
+                f"Already stored as evaluation {found.evaluation_id} (same ground truth, "
+                "predictions and options; --force stores it again)",
+                file=sys.stderr if to_stdout else sys.stdout,
+            )
+            return show(
+                found.evaluation_id,
+                threshold=None,
+                iou=None,
+                score=None,
+                json_out=json_out,
+                intervals=bool(kwargs.get("intervals", False)),
+                top_k=kwargs.get("top_k"),
+            )
+
+    return wrapper  # type: ignore[return-value]
+
+
+def check_stored(
+    gt: Path,
+    request: dict[str, Any],
+    *,
+    force: bool,
+    pred: Path | None = None,
+    model_version_id: int | None = None,
+    ws: Any = None,
+) -> None:
+    """Raise :class:`AlreadyStored` when the same evaluation is stored (unless ``force``)."""
+    if force:
+        return
+    from assay.store import Workspace
+    from assay.store.runs import find_stored
+
+    found = find_stored(
+        ws or Workspace(), gt, request, pred=pred, model_version_id=model_version_id
+    )
+    if found is not None:
+        raise AlreadyStored(found)
