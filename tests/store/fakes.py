@@ -37,8 +37,21 @@ class FakeResults(Results):
     def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> FakeResults:
         return cls(arrays["y_true"], arrays["y_score"], list(meta["classes"]))
 
+    threshold = 0.0
+
     def point(self, at: OperatingPoint | None = None) -> OperatingPoint:
-        return OperatingPoint(threshold=0.5 if at is None or at.threshold is None else at.threshold)
+        t = self.threshold if at is None or at.threshold is None else at.threshold
+        return OperatingPoint(threshold=t)
+
+    def default_point(self) -> dict[str, float | None]:
+        return {"threshold": self.threshold}
+
+    def set_default_point(self, at: OperatingPoint) -> None:
+        if at.threshold is not None:
+            self.threshold = at.threshold
+
+    def point_rule(self, at: OperatingPoint | None = None) -> str:
+        return "argmax" if self.point(at).threshold == 0 else "threshold"
 
     def summary(self, at: OperatingPoint | None = None) -> dict[str, Any]:
         return {
