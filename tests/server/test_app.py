@@ -31,6 +31,7 @@ EXPECTED = {
     ("get", "/api/samples/{sample_id}/thumbnail"): "samples-get_thumbnail",
     ("get", "/api/datasets"): "datasets-list_datasets",
     ("post", "/api/datasets"): "datasets-create_dataset",
+    ("get", "/api/datasets/roots"): "datasets-data_roots",
     ("get", "/api/datasets/{dataset_id}/versions"): "datasets-list_dataset_versions",
     ("get", "/api/models"): "models-list_models",
     ("post", "/api/models"): "models-create_model",

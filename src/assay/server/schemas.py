@@ -63,6 +63,25 @@ class DatasetVersionPublic(Exact):
     source: str | None
     n_samples: int
     created_at: str
+    media: Literal["image", "text", "table"] | None = Field(
+        None,
+        description="what its samples are: images, texts, or a table of labels without either; "
+        "None: not known (registered without its samples)",
+    )
+
+
+class DatasetCreated(DatasetVersionPublic):
+    """A registered dataset version, whether it is new, and notes for people (a name taken
+    because another kind holds the one asked for, warnings from reading the files)."""
+
+    new: bool
+    notes: list[str] = Field(default_factory=list)
+
+
+class DataRoots(Exact):
+    """The folders a path given to the server (a dataset, a model) must lie under."""
+
+    roots: list[str]
 
 
 class DatasetVersionsPublic(Exact):
@@ -74,11 +93,23 @@ DatasetsPublic.model_rebuild()
 
 
 class DatasetCreate(Exact):
-    """Register a dataset version from a file or folder on the server's disk."""
+    """Register a dataset version from a file or folder on the server's disk, read as
+    ``assay datasets add`` reads it."""
 
-    name: str = Field(min_length=1, max_length=MAX_NAME)
+    name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_NAME,
+        description="default: the folder's name, or the file's stem",
+    )
     path: str = Field(min_length=1, max_length=MAX_PATH)
-    task: Task = "classification"
+    task: Task | None = Field(None, description="default: inferred from the files")
+    images: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_PATH,
+        description="detection: the folder the images lie in (default: the annotation's folder)",
+    )
 
 
 class VersionEvaluation(Exact):

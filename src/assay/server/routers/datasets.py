@@ -2,45 +2,94 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 from fastapi import APIRouter, Request
 
 from assay.server.deps import Id, WorkspaceDep
 from assay.server.paths import confine
 from assay.server.schemas import (
+    DataRoots,
     DatasetCreate,
+    DatasetCreated,
     DatasetsPublic,
-    DatasetVersionPublic,
     DatasetVersionsPublic,
 )
+from assay.store import DatasetVersion, Workspace
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
 
+def samples_media(table: pa.Table) -> str | None:
+    """What a version's samples are: "image" (some have a media path), "text" (a text column),
+    "table" (labels and metadata only); None for a version registered without its samples."""
+    names = table.column_names
+    if "path" in names and table.column("path").null_count < table.num_rows:
+        return "image"
+    if "text" in names:
+        return "text"
+    return "table" if table.num_rows else None
+
+
+def version_public(workspace: Workspace, version: DatasetVersion) -> dict[str, Any]:
+    """A dataset version as the API shows it, with what its samples are (images or texts)."""
+    return {**asdict(version), "media": samples_media(workspace.samples_table(version.id))}
+
+
 @router.get("")
 def list_datasets(workspace: WorkspaceDep) -> DatasetsPublic:
-    """Every dataset with its versions (the Models page picks one to run a model over)."""
+    """Every dataset with its versions, each with its task and media (the Models page and the
+    leakage picker offer only the versions a model or a set can take)."""
     items = [
-        {**asdict(d), "versions": [asdict(v) for v in workspace.list_dataset_versions(d.id)]}
+        {
+            **asdict(d),
+            "versions": [
+                version_public(workspace, v) for v in workspace.list_dataset_versions(d.id)
+            ],
+        }
         for d in workspace.list_datasets()
     ]
     return DatasetsPublic.model_validate({"items": items})
 
 
+@router.get("/roots")
+def data_roots(request: Request) -> DataRoots:
+    """The folders a path given to this server must lie under: the workspace and each
+    ``--data-root``."""
+    return DataRoots(roots=[str(root) for root in request.app.state.roots])
+
+
 @router.post("", status_code=201)
 def create_dataset(
     body: DatasetCreate, workspace: WorkspaceDep, request: Request
-) -> DatasetVersionPublic:
-    """Register a file or folder on the server's disk (under the allowed roots); the same bytes
-    give back the same version."""
+) -> DatasetCreated:
+    """Register a ground truth on the server's disk (under the allowed roots) as
+    ``assay datasets add`` does: read with the same readers (task inferred unless given; named
+    after its folder or file unless ``name`` says otherwise), kept without evaluations. The same
+    bytes give back the same version (``new`` false). A name held by a dataset of another task,
+    media or class set is refused in one line (422) when given, else another is taken (a note)."""
+    from assay.store.datasets import register_dataset
+
     state = request.app.state
     source: Path = confine(body.path, state.roots, state.config.limits, field="path")
-    version = workspace.add_dataset_version(body.name, task=body.task, source=source)
-    return DatasetVersionPublic.model_validate(asdict(version))
+    images = (
+        None
+        if body.images is None
+        else confine(body.images, state.roots, state.config.limits, field="images")
+    )
+    version, new, notes = register_dataset(
+        workspace, source, name=body.name, task=body.task, images_root=images
+    )
+    return DatasetCreated.model_validate(
+        {**version_public(workspace, version), "new": new, "notes": notes}
+    )
 
 
 @router.get("/{dataset_id}/versions")
 def list_dataset_versions(dataset_id: Id, workspace: WorkspaceDep) -> DatasetVersionsPublic:
     """The versions of a dataset, oldest first."""
     versions = workspace.list_dataset_versions(dataset_id)
-    return DatasetVersionsPublic.model_validate({"items": [asdict(v) for v in versions]})
+    return DatasetVersionsPublic.model_validate(
+        {"items": [version_public(workspace, v) for v in versions]}
+    )
