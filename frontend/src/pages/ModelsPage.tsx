@@ -3,10 +3,12 @@
 // it comes from the server (jobs live in the catalog), so a reload shows the same state.
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, type DatasetPublic, type JobPublic, type ModelPublic, type ModelVersionPublic } from "../api/client";
+import { api, type DatasetCreate, type DatasetVersionPublic, type JobPublic, type ModelPublic, type ModelVersionPublic } from "../api/client";
 import { keys } from "../api/queries";
+import { DatasetForm, createdText } from "../components/DatasetForm";
 import { Empty, ErrorState, Spinner } from "../components/common";
 import { fmt, fmtDate, taskLabel, versionText } from "../format";
+import { modelChoices, whyNot } from "../lib/datasets";
 import { currentJob, etaText, isActive, jobText, rate, type Sample } from "../lib/jobs";
 import { compareHref, evaluationHref, whatIfHref, type Crumb } from "../routes";
 import "./ModelsPage.css";
@@ -37,10 +39,18 @@ export function ModelsPage({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void }) {
     }
   }, [active, queryClient]);
 
+  const [adding, setAdding] = useState(false);
+  const versions = useMemo(() => (datasets.data?.items ?? []).flatMap((d) => d.versions ?? []), [datasets.data]);
+
   const error = models.error ?? datasets.error ?? jobs.error;
   if (error && !models.data) return <ErrorState error={error} onRetry={() => void models.refetch()} />;
   if (!models.data || !datasets.data || !jobs.data) return <Spinner label="Loading models…" />;
   const items = models.data.items;
+  const addDataset = async (body: DatasetCreate) => {
+    const created = await api.addDataset(body);
+    await queryClient.invalidateQueries({ queryKey: modelKeys.datasets });
+    return { created };
+  };
   return (
     <div className="page" data-testid="models-page">
       <div className="page-head">
@@ -51,19 +61,23 @@ export function ModelsPage({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void }) {
             appear here.
           </p>
         </div>
+        <button className="btn" onClick={() => setAdding(true)} data-testid="add-dataset" title="Register a file or folder on the server's disk as a dataset version">
+          Add a dataset
+        </button>
       </div>
+      {adding && <DatasetForm title="Add a dataset" submitLabel="Add" onSubmit={addDataset} onClose={() => setAdding(false)} testid="add-dataset-form" />}
       {items.length === 0 ? (
         <Empty title="No models yet">
           Register one with <code>assay models add model.onnx --name NAME</code>, or run <code>assay evaluate --gt … --model model.onnx</code>.
         </Empty>
       ) : (
-        items.map((m) => <ModelCard key={m.id} model={m} datasets={datasets.data.items} jobs={jobs.data.items} />)
+        items.map((m) => <ModelCard key={m.id} model={m} versions={versions} jobs={jobs.data.items} />)
       )}
     </div>
   );
 }
 
-function ModelCard({ model, datasets, jobs }: { model: ModelPublic; datasets: DatasetPublic[]; jobs: JobPublic[] }) {
+function ModelCard({ model, versions, jobs }: { model: ModelPublic; versions: DatasetVersionPublic[]; jobs: JobPublic[] }) {
   return (
     <section className="card model-card" data-testid="model-card" data-model={model.name}>
       <h2 className="model-name">{model.name}</h2>
@@ -81,7 +95,7 @@ function ModelCard({ model, datasets, jobs }: { model: ModelPublic; datasets: Da
         </thead>
         <tbody>
           {(model.versions ?? []).map((v) => (
-            <VersionRow key={v.id} version={v} datasets={datasets} jobs={jobs} parent={(model.versions ?? []).find((p) => p.id === v.parent_version_id)} />
+            <VersionRow key={v.id} version={v} versions={versions} jobs={jobs} parent={(model.versions ?? []).find((p) => p.id === v.parent_version_id)} />
           ))}
         </tbody>
       </table>
@@ -100,25 +114,25 @@ function parentPair(v: ModelVersionPublic, parent: ModelVersionPublic | undefine
 
 function VersionRow({
   version: v,
-  datasets,
+  versions,
   jobs,
   parent,
 }: {
   version: ModelVersionPublic;
-  datasets: DatasetPublic[];
+  versions: DatasetVersionPublic[];
   jobs: JobPublic[];
   parent?: ModelVersionPublic;
 }) {
   const pair = parentPair(v, parent);
-  const choices = useMemo(
-    () =>
-      datasets
-        .filter((d) => v.task !== null && d.task === v.task)
-        .flatMap((d) => (d.versions ?? []).map((dv) => ({ id: dv.id, label: `${d.name} ${versionText(dv.version)}` + (dv.n_samples > 0 ? ` · ${dv.n_samples.toLocaleString()} samples` : "") }))),
-    [datasets, v.task],
+  // only the versions this model can take (task, and images or texts as it reads them); the one
+  // picked first is one it has not been run on yet
+  const { choices, preselected } = useMemo(
+    () => (v.task === null ? { choices: [], preselected: null } : modelChoices(v, versions, (v.evaluations ?? []).map((e) => e.dataset_version_id))),
+    [v, versions],
   );
   const [picked, setPicked] = useState<number | null>(null);
-  const datasetId = picked ?? choices[0]?.id ?? null;
+  const datasetId = picked !== null && choices.some((c) => c.id === picked) ? picked : preselected;
+  const [newDataset, setNewDataset] = useState(false);
   const evaluations = v.evaluations ?? [];
   const newestEval = evaluations[0] ?? null;
   const job = currentJob(jobs, v.id, newestEval?.created_at ?? null);
@@ -132,6 +146,16 @@ function VersionRow({
     onSettled: () => queryClient.invalidateQueries({ queryKey: modelKeys.jobs }),
   });
   const busy = job !== null && isActive(job);
+  // "Evaluate on a new dataset": register the path, check the model can take it, start the job
+  const evaluateNew = async (body: DatasetCreate) => {
+    const created = await api.addDataset(body);
+    await queryClient.invalidateQueries({ queryKey: modelKeys.datasets });
+    const why = whyNot(v, created);
+    if (why) throw new Error(`${createdText(created)}, but ${versionText(v.version)} cannot run on it: ${why}.`);
+    await calculate.mutateAsync(created.id);
+    setPicked(created.id);
+    return { created, message: `Calculating ${v.model_name} ${versionText(v.version)} on it: the progress shows in the row.` };
+  };
 
   return (
     <tr data-testid="version-row" data-version={v.version}>
@@ -175,7 +199,9 @@ function VersionRow({
         {!v.runnable ? (
           <span className="muted small">Registered from predictions: nothing to run</span>
         ) : choices.length === 0 ? (
-          <span className="muted small">No {v.task ? taskLabel(v.task).toLowerCase() : ""} dataset in the workspace</span>
+          <span className="muted small" data-testid="no-dataset">
+            No dataset in the workspace this model can take ({v.task ? taskLabel(v.task, v.media === "table" ? null : v.media).toLowerCase() : ""})
+          </span>
         ) : (
           <div className="calc">
             <select
@@ -203,6 +229,23 @@ function VersionRow({
               What if…
             </a>
           </div>
+        )}
+        {v.runnable && v.task !== null && (
+          <div>
+            <button className="btn btn-ghost btn-sm" onClick={() => setNewDataset(true)} disabled={busy} data-testid="evaluate-new">
+              Evaluate on a new dataset…
+            </button>
+          </div>
+        )}
+        {newDataset && v.task !== null && (
+          <DatasetForm
+            title={`Evaluate ${v.model_name} ${versionText(v.version)} on a new dataset`}
+            task={v.task}
+            submitLabel="Add and calculate"
+            onSubmit={evaluateNew}
+            onClose={() => setNewDataset(false)}
+            testid="evaluate-new-form"
+          />
         )}
         {calculate.error && <div className="job-error small">{calculate.error.message}</div>}
         {job && <JobStatus job={job} onCancel={() => cancel.mutate(job.id)} />}

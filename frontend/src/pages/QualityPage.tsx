@@ -10,6 +10,7 @@ import { useEvaluation } from "../api/queries";
 import type { QualityImportance, QualityReady, QualityRunning } from "../api/quality";
 import { Chart } from "../components/Chart";
 import { Empty, ErrorState, Panel, Segmented, Spinner } from "../components/common";
+import { leakageChoices } from "../lib/datasets";
 import { evaluationHref, type Crumb } from "../routes";
 import { binsOption, importanceMeasure, importanceOption, pValue, RATE_WORDS, short, type RateKey } from "./qualityCharts";
 import { ClassPicker, Duplicates, Explorer, LabelIssues, PropertyPicker } from "./QualitySamples";
@@ -47,7 +48,7 @@ export function QualityPage({ id, setCrumbs }: { id: number; setCrumbs: (c: Crum
       id={id}
       name={data.status === "ready" ? data.name : name}
       ready={data.status === "ready" ? data : null}
-      picker={<TrainPicker datasetVersion={ev.data?.dataset?.version_id} task={ev.data?.task} train={train} setTrain={setTrain} />}
+      picker={<TrainPicker datasetVersion={ev.data?.dataset?.version_id} task={ev.data?.task} media={ev.data?.media} train={train} setTrain={setTrain} />}
     />
   );
   if (data.status === "running")
@@ -83,10 +84,23 @@ export function QualityPage({ id, setCrumbs }: { id: number; setCrumbs: (c: Crum
   return <Report data={data} head={head} />;
 }
 
-/** The training set to look for leakage in: another dataset version of the same task. */
-function TrainPicker({ datasetVersion, task, train, setTrain }: { datasetVersion?: number; task?: string; train?: number; setTrain: (v: number | undefined) => void }) {
+/** The training set to look for leakage in: another dataset version of the same task holding the
+ * same media (images or texts). */
+function TrainPicker({
+  datasetVersion,
+  task,
+  media,
+  train,
+  setTrain,
+}: {
+  datasetVersion?: number;
+  task?: string;
+  media?: "image" | "text" | null;
+  train?: number;
+  setTrain: (v: number | undefined) => void;
+}) {
   const datasets = useQuery({ queryKey: ["datasets"], queryFn: ({ signal }) => api.datasets(signal) });
-  const versions = (datasets.data?.items ?? []).flatMap((d) => (d.versions ?? []).filter((v) => v.id !== datasetVersion && (!task || v.task === task)));
+  const versions = leakageChoices({ versionId: datasetVersion, task, media }, (datasets.data?.items ?? []).flatMap((d) => d.versions ?? []));
   if (!versions.length) return null;
   return (
     <label className="quality-train" title="Looks for test samples with a near-copy in this training set (leakage)">
