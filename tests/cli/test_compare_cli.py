@@ -109,8 +109,27 @@ def test_compare_files_with_a_ground_truth(home: Path) -> None:
     gate = _assay(home, "compare", "--gt", str(root / "gt.csv"), str(root / "strong.csv"),
                   str(root / "weak.csv"), "--fail-if-worse", "accuracy")  # fmt: skip
     assert gate.returncode == 1 and "B is worse on accuracy" in gate.stderr
-    wrong = _assay(home, "compare", "1", "2", "--fail-if-worse", "AP")
+    wrong = _assay(home, "compare", "1", "2", "--fail-if-worse", "AP50")
     assert wrong.returncode == 2 and "not a metric of a classification comparison" in wrong.stderr
+
+
+def test_the_gate_and_the_leaderboard_take_the_names_people_type(home: Path) -> None:
+    worse = _assay(home, "compare", "2", "1", "--fail-if-worse", "Accuracy,F1")
+    assert worse.returncode == 1, worse.stderr
+    assert "B is worse on accuracy" in worse.stderr and "B is worse on macro F1" in worse.stderr
+    for names, words in (("mAP", "mAP is not a metric of a classification comparison"),
+                         ("accuracy,nonsense", "unknown metric nonsense")):  # fmt: skip
+        out = _assay(home, "compare", "1", "2", "--fail-if-worse", names)
+        assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+        assert words in out.stderr and "(choose from accuracy, top1_accuracy" in out.stderr
+    args = ("leaderboard", "1", "--metric", "Accuracy", "--resamples", "50", "--json", "-")
+    board = json.loads(_assay(home, *args, check=True).stdout)
+    assert board["metric"] == "accuracy" and board["label"] == "accuracy"
+    loss = _assay(home, "leaderboard", "1", "--metric", "logloss", "--resamples", "50", check=True)
+    assert "ranked by log loss (lower is better)" in loss.stdout
+    bad = _assay(home, "leaderboard", "1", "--metric", "mAP")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "'mAP' is not a classification metric (choose from accuracy" in bad.stderr
 
 
 def test_compare_without_annotations(home: Path) -> None:
@@ -146,6 +165,11 @@ def test_compare_detection_files(tmp_path: Path) -> None:
     assert out.returncode == 1, out.stderr
     assert "mAP per IoU" in out.stdout and "Per class · AP" in out.stdout
     assert out.stderr.startswith("Gate failed: B is worse on AP50: -")
+    named = _assay(home, "compare", "--gt", str(gt), str(dets), str(tmp_path / "worse.json"),
+                   "--score", "0.3", "--fail-if-worse", "mAP,F1,ap50")  # fmt: skip
+    assert named.returncode == 1, named.stderr
+    assert "Gate failed: B is worse on mAP (.50:.95)" in named.stderr
+    assert "B is worse on AP50" in named.stderr
     unlabeled = _assay(home, "compare", str(dets), str(tmp_path / "worse.json"))
     assert unlabeled.returncode == 0 and "Box agreement" in unlabeled.stdout
     assert not home.exists() or not (home / "catalog.sqlite").exists()
@@ -158,5 +182,5 @@ def test_leaderboard(home: Path) -> None:
     assert "1 of 1 significantly worse than the best" in out.stdout
     data = json.loads(_assay(home, "leaderboard", "2", "--json", "-", check=True).stdout)
     assert [r["id"] for r in data["rows"]] == [2, 1] and data["rows"][1]["significant"]
-    bad = _assay(home, "leaderboard", "1", "--metric", "AP")
+    bad = _assay(home, "leaderboard", "1", "--metric", "AP50")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1

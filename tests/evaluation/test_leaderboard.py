@@ -83,7 +83,7 @@ def test_lower_is_better_metrics_sort_ascending(board_entries) -> None:
 
 def test_bad_metrics_and_mixed_tasks_are_refused(board_entries, tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="not a classification metric"):
-        leaderboard(board_entries, "AP")
+        leaderboard(board_entries, "AP50")
     gt, dets = make_shapes_dataset(tmp_path, n_images=10, seed=1)
     det = evaluate_detections(gt, dets)
     with pytest.raises(InputError, match="different tasks"):

@@ -43,6 +43,7 @@ EXPECTED = {
     ("delete", "/api/jobs/{job_id}"): "jobs-cancel_job",
     ("get", "/api/compare"): "compare-compare",
     ("get", "/api/leaderboard"): "compare-leaderboard",
+    ("get", "/api/metrics"): "metrics-list_metrics",
     ("get", "/api/evaluations/{evaluation_id}/quality"): "quality-quality",
     ("get", "/api/evaluations/{evaluation_id}/quality/bins"): "quality-quality_bins",
     ("get", "/api/evaluations/{evaluation_id}/quality/explore"): "quality-quality_explore",

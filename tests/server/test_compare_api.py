@@ -120,7 +120,7 @@ def test_leaderboard_ranks_a_dataset_versions_evaluations(client: TestClient) ->
     by_loss = get_json(client, "/api/leaderboard?dataset_version=1&metric=log_loss&resamples=50")
     assert by_loss["rows"][0]["name"] == "strong" and not by_loss["higher_is_better"]
     assert "not a classification metric" in get_error(
-        client, "/api/leaderboard?dataset_version=1&metric=AP"
+        client, "/api/leaderboard?dataset_version=1&metric=AP50"
     )
     get_error(client, "/api/leaderboard?dataset_version=1&metric=a%20b")
     get_error(client, "/api/leaderboard?dataset_version=99", status=404)
@@ -130,6 +130,23 @@ def test_leaderboard_ranks_a_dataset_versions_evaluations(client: TestClient) ->
 def test_detection_leaderboard(detection_client: TestClient) -> None:
     data = get_json(detection_client, "/api/leaderboard?dataset_version=1&resamples=50")
     assert data["task"] == "detection" and [r["name"] for r in data["rows"]] == ["all", "fewer"]
+
+
+def test_the_leaderboard_takes_the_names_people_type(
+    client: TestClient, detection_client: TestClient
+) -> None:
+    for name, key in (("Accuracy", "accuracy"), ("LogLoss", "log_loss"), ("f1", "macro_f1"),
+                      ("ROC%20AUC", "roc_auc_macro"), ("AP", "average_precision_macro")):  # fmt: skip
+        data = get_json(client, f"/api/leaderboard?dataset_version=1&metric={name}&resamples=50")
+        assert data["metric"] == key, name
+    data = get_json(detection_client, "/api/leaderboard?dataset_version=1&metric=mAP&resamples=50")
+    assert data["metric"] == "AP" and data["label"] == "mAP (.50:.95)"
+    f1 = get_json(detection_client, "/api/leaderboard?dataset_version=1&metric=F1&resamples=50")
+    assert f1["metric"] == "f1"
+    refusal = get_error(client, "/api/leaderboard?dataset_version=1&metric=mAP")
+    assert "'mAP' is not a classification metric" in refusal
+    assert "accuracy, top1_accuracy, macro_f1" in refusal and "also acc" in refusal
+    assert "AP50" in get_error(detection_client, "/api/leaderboard?dataset_version=1&metric=auc")
 
 
 def test_compare_at_other_thresholds_and_the_quick_answer(client: TestClient) -> None:

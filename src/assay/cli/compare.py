@@ -11,57 +11,77 @@ from rich.console import Console
 from rich.table import Table
 
 from assay.errors import ParameterError
-
-GATE_METRICS = (
-    "accuracy",
-    "top1_accuracy",
-    "macro_f1",
-    "macro_precision",
-    "macro_recall",
-    "roc_auc_macro",
-    "average_precision_macro",
-    "log_loss",
-    "hamming_loss",
-    "micro_f1",
-    "AP",
-    "AP50",
-    "AP75",
-    "precision",
-    "recall",
-    "f1",
+from assay.evaluation.metric_names import (
+    HEADLINE,
+    TASKS,
+    accepted_names,
+    find,
+    headline,
+    resolve_any,
 )
+
+# the metrics --fail-if-worse takes: the headline metrics of every task, from the registry
+GATE_METRICS = tuple(dict.fromkeys(m.key for task in TASKS for m in headline(task)))
 
 
 def parse_gate(text: str | None) -> tuple[str, ...]:
-    """The metrics of ``--fail-if-worse`` (a comma-separated list); an unknown one is a usage
-    error naming the known ones."""
+    """The metrics of ``--fail-if-worse`` (a comma-separated list of names of the registry of
+    metric names, any case or alias: "mAP,F1", "Accuracy"); a name that is no task's headline
+    metric is a usage error listing the accepted names. A name becomes its key where the key
+    means the same in every task ("Accuracy" -> "accuracy"); one whose meaning depends on the
+    task ("f1": macro F1 of a classifier, F1 of a detector; "mAP", as "AP" is also a
+    classifier's average precision) is kept as typed, for :func:`gate` to resolve.
+
+    >>> parse_gate("Accuracy, logloss,f1,mAP")
+    ('accuracy', 'log_loss', 'f1', 'mAP')
+    """
     if text is None:
         return ()
-    names = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
-    bad = [n for n in names if n not in GATE_METRICS]
+
+    def meaning(name: str) -> dict[str, str]:  # task -> the headline key the name is there
+        return {t: m.key for t, m in resolve_any(name).items() if m.key in HEADLINE[t]}
+
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    out, bad = [], []
+    for name in names:
+        means = meaning(name)
+        keys = set(means.values())
+        if not keys:
+            bad.append(name)
+            continue
+        key = keys.pop()
+        out.append(key if not keys and meaning(key) == means else name)
     if not names or bad:
         raise ParameterError(
             f"--fail-if-worse: unknown metric {', '.join(bad) or repr(text)} "
-            f"(choose from {', '.join(GATE_METRICS)})"
+            f"(choose from {accepted_names(among=GATE_METRICS)})"
         )
-    return names
+    return tuple(dict.fromkeys(out))
 
 
 def gate(result: dict[str, Any], metrics: tuple[str, ...]) -> list[str]:
-    """The lines saying where B is significantly worse than A on ``metrics`` (empty: pass); a
-    metric the comparison does not have (AP of a classifier) is a usage error."""
+    """The lines saying where B is significantly worse than A on ``metrics`` (names of the
+    registry, resolved for the comparison's task); a metric the comparison does not have (AP of
+    a classifier) is a usage error listing the ones it has."""
     from assay.evaluation.compare import verdict
 
+    task = result["task"]
     known = [row["metric"] for row in result["metrics"]]
-    other = [m for m in metrics if m not in known]
+    keys, other = set(), []
+    for name in metrics:
+        found = find(name, task)
+        if found is None or found.key not in known:
+            other.append(name)
+        else:
+            keys.add(found.key)
     if other:
         raise ParameterError(
-            f"--fail-if-worse: {', '.join(other)} is not a metric of a {result['task']} "
-            f"comparison (choose from {', '.join(known)})"
+            f"--fail-if-worse: {', '.join(other)} is not a metric of a {task} "
+            f"comparison (choose from {accepted_names(task, among=known)})"
         )
     failures = []
     for row in result["metrics"]:
-        if row["metric"] not in metrics or not row["significant"] or row["delta"] is None:
+        if row["metric"] not in keys or not row["significant"] or row["delta"] is None:
             continue
         worse = (row["delta"] < 0) == row["higher_is_better"]
         if worse:

@@ -20,6 +20,7 @@ import numpy as np
 
 from assay.errors import InputError
 from assay.evaluation.detection import DetectionResults
+from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.results import OperatingPoint
 from assay.metrics.detection.cocoeval import IOU_THRESHOLDS
 from assay.metrics.detection.protocols import protocol_ap, replicate_ap
@@ -28,14 +29,9 @@ from assay.metrics.paired import bootstrap_delta
 T50 = int(np.flatnonzero(np.isclose(IOU_THRESHOLDS, 0.5))[0])
 T75 = int(np.flatnonzero(np.isclose(IOU_THRESHOLDS, 0.75))[0])
 
-# the headline rows: (key, words, higher is better)
-DETECTION_METRICS = (
-    ("AP", "mAP (.50:.95)", True),
-    ("AP50", "AP50", True),
-    ("AP75", "AP75", True),
-    ("precision", "precision", True),
-    ("recall", "recall", True),
-    ("f1", "F1", True),
+# the headline rows: (key, words, higher is better), from the registry of metric names
+DETECTION_METRICS = tuple(
+    (m.key, m.label, m.higher_is_better) for m in headline_metrics("detection")
 )
 
 

@@ -25,21 +25,15 @@ from assay.evaluation.compare import (
     metric_rows,
     verdict,
 )
+from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.bootstrap import classification_replicates
 from assay.metrics.paired import bootstrap_delta, column_replicate_sums, mcnemar_exact
 from assay.metrics.stats import bootstrap_indices
 
-MULTILABEL_METRICS = (
-    ("accuracy", "subset accuracy", True),
-    ("hamming_loss", "Hamming loss", False),
-    ("macro_f1", "macro F1", True),
-    ("micro_f1", "micro F1", True),
-    ("macro_precision", "macro precision", True),
-    ("macro_recall", "macro recall", True),
-    ("roc_auc_macro", "ROC AUC", True),
-    ("average_precision_macro", "average precision", True),
-    ("log_loss", "log loss", False),
+# the headline rows: (key, words, higher is better), from the registry of metric names
+MULTILABEL_METRICS = tuple(
+    (m.key, m.label, m.higher_is_better) for m in headline_metrics("multilabel")
 )
 
 

@@ -31,25 +31,19 @@ import numpy as np
 
 from assay.errors import InputError
 from assay.evaluation.classification import ClassificationResults
+from assay.evaluation.metric_names import REGISTRY
+from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.bootstrap import classification_replicates
 from assay.metrics.paired import bootstrap_delta, class_recall_replicates, holm, mcnemar_exact
 from assay.metrics.stats import bootstrap_indices
 
-# the headline rows: (summary key, words, higher is better)
-METRICS = (
-    ("accuracy", "accuracy", True),
-    ("top1_accuracy", "top-1 accuracy", True),
-    ("macro_f1", "macro F1", True),
-    ("macro_precision", "macro precision", True),
-    ("macro_recall", "macro recall", True),
-    ("roc_auc_macro", "ROC AUC", True),
-    ("average_precision_macro", "average precision", True),
-    ("log_loss", "log loss", False),
-)
+# the headline rows: (summary key, words, higher is better), from the registry of metric names
+METRICS = tuple((m.key, m.label, m.higher_is_better) for m in headline_metrics("classification"))
 # guards the per-evaluation caches below (a server compares on several threads)
 CACHE_LOCK = threading.Lock()
-PERCENT = {"accuracy", "top1_accuracy", "macro_f1", "macro_precision", "macro_recall"}
+# the metrics whose differences verdicts give in percentage points
+PERCENT = frozenset(m.key for m in REGISTRY if m.points)
 
 
 def compare(

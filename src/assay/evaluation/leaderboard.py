@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from assay.errors import InputError, ParameterError
+from assay.errors import InputError
 from assay.evaluation._compare_detection import (
-    DETECTION_METRICS,
     ap_table,
     cached_replicate_ap,
     headline,
@@ -30,8 +29,10 @@ from assay.evaluation._compare_detection import (
     replicates,
 )
 from assay.evaluation.classification import ClassificationResults
-from assay.evaluation.compare import METRICS, _aligned, _predictions, holm_rows
+from assay.evaluation.compare import _aligned, _predictions, holm_rows
 from assay.evaluation.detection import DetectionResults
+from assay.evaluation.metric_names import headline as headline_metrics
+from assay.evaluation.metric_names import resolve
 from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.bootstrap import classification_replicates
 from assay.metrics.paired import bootstrap_delta, mcnemar_exact
@@ -43,9 +44,16 @@ Entry = tuple[Any, str, Results, OperatingPoint | None]
 
 
 def leaderboard_metrics(task: str) -> list[dict[str, Any]]:
-    """The metrics a leaderboard of ``task`` can sort by: [{metric, label, higher_is_better}]."""
-    rows = DETECTION_METRICS if task == "detection" else METRICS
-    return [{"metric": k, "label": w, "higher_is_better": h} for k, w, h in rows]
+    """The metrics a leaderboard of ``task`` can sort by (the headline metrics of the registry,
+    :mod:`assay.evaluation.metric_names`): [{metric, label, higher_is_better}].
+
+    >>> leaderboard_metrics("detection")[0]
+    {'metric': 'AP', 'label': 'mAP (.50:.95)', 'higher_is_better': True}
+    """
+    return [
+        {"metric": m.key, "label": m.label, "higher_is_better": m.higher_is_better}
+        for m in headline_metrics(task)
+    ]
 
 
 def _task(r: Results) -> str:
@@ -68,10 +76,12 @@ def leaderboard(
     level: float = 0.95,
 ) -> dict[str, Any]:
     """Rank ``entries`` ((key, name, results, point) of one dataset version and one task) by
-    ``metric`` (default: accuracy, or mAP for detection). Returns {task, metric, label,
-    higher_is_better, n_resamples, level, metrics (the choices), rows: [{key, name, value, low,
-    high, rank, best, delta, delta_low, delta_high, p_value, p_holm, test, significant}] best
-    first; an entry whose metric is undefined comes last with value None}."""
+    ``metric`` (default: accuracy, or mAP for detection; a name of the registry of metric
+    names, any case or alias: "mAP", "f1", "Accuracy"; another is a ParameterError listing
+    them). Returns {task, metric (its key), label, higher_is_better, n_resamples, level, metrics
+    (the choices), rows: [{key, name, value, low, high, rank, best, delta, delta_low, delta_high,
+    p_value, p_holm, test, significant}] best first; an entry whose metric is undefined comes
+    last with value None}."""
     if not entries:
         raise InputError("no evaluations to rank")
     tasks = {_task(e[2]) for e in entries}
@@ -79,13 +89,12 @@ def leaderboard(
         raise InputError("the evaluations are of different tasks: rank one task at a time")
     task = tasks.pop()
     choices = leaderboard_metrics(task)
-    metric = metric or ("AP" if task == "detection" else "accuracy")
-    spec = next((c for c in choices if c["metric"] == metric), None)
-    if spec is None:
-        raise ParameterError(
-            f"metric: {metric!r} is not a {task} metric "
-            f"(choose from {', '.join(c['metric'] for c in choices)})"
-        )
+    metric = resolve(
+        metric or ("AP" if task == "detection" else "accuracy"),
+        task,
+        among=[c["metric"] for c in choices],
+    ).key
+    spec = next(c for c in choices if c["metric"] == metric)
     correct: list[np.ndarray] | None
     if task == "detection":
         values, reps, correct, n = _detection(entries, metric, n or 200, seed)

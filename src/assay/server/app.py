@@ -36,6 +36,7 @@ from assay.server.routers import (
     evaluations,
     health,
     jobs,
+    metrics,
     models,
     predict,
     quality,
@@ -120,7 +121,9 @@ def create_app(
 
     app.state.compare_memo = LRU(8)  # comparisons, each a few hundred KB at most
     app.state.quality = QualityRuns(workspace)  # data-quality analyses, in the background
-    for router in (health, evaluations, views, samples, datasets, models, predict, jobs, compare):
+    routers = (health, evaluations, views, samples, datasets, models, predict, jobs, compare,
+               metrics)  # fmt: skip
+    for router in routers:
         app.include_router(router.router, prefix="/api")
     app.include_router(quality.router, prefix="/api")
     app.include_router(session_router, prefix="/api")

@@ -88,7 +88,14 @@ def leaderboard(
     dataset_version: CompareId,
     workspace: WorkspaceDep,
     request: Request,
-    metric: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_]+$")] = None,
+    metric: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            pattern=r"^[A-Za-z0-9_ .@:()-]+$",
+            description="a metric's key, label or alias, any case (see /api/metrics)",
+        ),
+    ] = None,
     resamples: Annotated[
         int | None,
         Query(ge=50, le=2000, description="default 1000; 200 for detection"),
@@ -96,8 +103,10 @@ def leaderboard(
 ) -> FastJSONResponse:
     """Every completed evaluation of a dataset version ranked by ``metric`` (default accuracy;
     AP for detection), each with its 95 % interval, and its paired difference from the best
-    with a Holm-adjusted p-value: which are significantly worse. 422 for a metric the task
-    does not have. Kept (bounded) per query and the evaluations it ranked."""
+    with a Holm-adjusted p-value: which are significantly worse. ``metric`` is any name of
+    ``GET /api/metrics`` (``mAP``, ``f1``, ``Accuracy``); the answer names it by its key. 422,
+    listing the accepted names, for a metric the task's leaderboard does not have. Kept
+    (bounded) per query and the evaluations it ranked."""
     ids = tuple(
         r.id
         for r in workspace.list_evaluations()
