@@ -17,8 +17,16 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from assay.cli import analyze as analyze_cli
+from assay.cli import datasets as datasets_cli
 from assay.cli import models as models_cli
 from assay.cli.errors import handle_errors
+from assay.cli.inputs import (
+    FORCE_HELP,
+    answers_stored,
+    check_stored,
+    evaluation_request,
+    refuse_repeats,
+)
 from assay.cli.models import (
     Channels,
     InputSize,
@@ -154,8 +162,9 @@ MODEL_HELP = (
 )
 
 
-@app.command(cls=Command)
+@app.command(cls=refuse_repeats(Command))
 @handle_errors
+@answers_stored
 def evaluate(
     gt: Annotated[
         Path,
@@ -177,15 +186,24 @@ def evaluate(
         typer.Option(help="classification, multilabel or detection (inferred when omitted)."),
     ] = None,
     threshold: Annotated[
-        float, typer.Option(help="Classification: the confidence threshold.")
-    ] = 0.5,
+        float | None,
+        typer.Option(
+            help="Classification: a confidence threshold. Single-label default: none (the "
+            "argmax, as scikit-learn); a threshold > 0 abstains below it and adds coverage. "
+            "Multi-label default: 0.5 per class."
+        ),
+    ] = None,
     iou: Annotated[
-        float, typer.Option(help="Detection: IoU for the confusion matrix and P/R/F1.")
-    ] = 0.5,
+        float | None,
+        typer.Option(help="Detection: IoU for the confusion matrix and P/R/F1 (default 0.5)."),
+    ] = None,
     score: Annotated[
-        float,
-        typer.Option(help="Detection: minimum score for the confusion matrix and P/R/F1."),
-    ] = 0.0,
+        float | None,
+        typer.Option(
+            help="Detection: minimum confidence for the confusion matrix and P/R/F1 "
+            "(default: the F1-optimal confidence at the IoU)."
+        ),
+    ] = None,
     logits: Annotated[
         bool, typer.Option("--logits", help="Scores are raw logits: apply softmax / sigmoid.")
     ] = False,
@@ -210,6 +228,7 @@ def evaluate(
     json_out: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
     intervals: Annotated[bool, typer.Option("--intervals", help=INTERVALS_HELP)] = False,
     top_k: Annotated[str | None, typer.Option("--top-k", help=TOP_K_HELP, metavar="<ks>")] = None,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
     spec_file: SpecFile = None,
     labels: LabelsFile = None,
     input_size: InputSize = None,
@@ -246,6 +265,7 @@ def evaluate(
     at = _point(threshold, iou, score)
     ks = _parse_top_k(top_k)
     _check_out_path(json_out)
+    request = evaluation_request(evaluate, locals())  # the same again: AlreadyStored
     if model is not None:
         run, record, ws, params = _evaluate_model(
             gt,
@@ -261,6 +281,8 @@ def evaluate(
             options=options,
             ks=ks,
             at=at,
+            request=request,
+            force=force,
         )
         point = run.results.point(at)
     else:
@@ -268,6 +290,7 @@ def evaluate(
         from assay.store.runs import save_run
 
         assert pred is not None
+        check_stored(gt, request, force=force, pred=pred)
         with progress() as step:
             step("Reading and evaluating")
             run = evaluate_files(
@@ -282,15 +305,18 @@ def evaluate(
             if ks is not None:
                 run.results = _with_top_k(run.results, ks)
             step("Storing in the workspace")
-            point = run.results.point(at)
-            params = {"logits": logits, **{k: v for k, v in asdict(point).items() if v is not None}}
+            run.results.set_default_point(at)
+            point = run.results.point()
+            params = {"logits": logits}
             ws = _workspace()
             record = save_run(
-                ws, run, model=model_name, name=name, parent_version_id=parent, params=params
-            )
+                ws, run, model=model_name, name=name, parent_version_id=parent, params=params,
+                request=request,
+            )  # fmt: skip
     out = make_console(stderr=_to_stdout(json_out))
-    for note in run.notes:
-        out.print(Text(note), soft_wrap=True)  # a path in a note is never broken
+    warn = make_console(stderr=True)
+    for note in run.notes:  # warnings: one line each, on stderr
+        warn.print(Text(note), soft_wrap=True)  # a path in a note is never broken
     try:
         report = _report(run.results, point, intervals=intervals)
         if json_out is not None:
@@ -333,7 +359,7 @@ def _evaluate_model(
     *,
     batch: int,
     task: str | None,
-    threshold: float,
+    threshold: float | None,
     name: str | None,
     model_name: str | None,
     parent: int | None,
@@ -342,6 +368,8 @@ def _evaluate_model(
     options: SpecOptions,
     ks: tuple[int, ...] | None,
     at: Any,
+    request: dict[str, Any] | None = None,
+    force: bool = False,
 ) -> tuple[Any, Any, Any, dict[str, Any]]:
     """Register (a path) or find (a name) the model, run it over ``gt`` with a progress bar,
     evaluate and store: (the run, its evaluation record, the workspace, the params)."""
@@ -372,6 +400,8 @@ def _evaluate_model(
                     param_hint=flag,
                 )
         record, new = resolve_model(ws, model), False
+    if not new and request is not None:
+        check_stored(gt, request, force=force, model_version_id=record.id, ws=ws)
     work = (
         ws.home
         / "work"
@@ -421,8 +451,8 @@ def _evaluate_model(
         if ks is not None:
             run.results = _with_top_k(run.results, ks)
         step("Storing in the workspace")
-        point = run.results.point(at)
-        params = {"batch": batch, **{k: v for k, v in asdict(point).items() if v is not None}}
+        run.results.set_default_point(at)
+        params: dict[str, Any] = {"batch": batch}
         stored = save_run(
             ws,
             run,
@@ -430,6 +460,7 @@ def _evaluate_model(
             params=params,
             model_version_id=record.id,
             predictions_file=run.pred_source,
+            request=request,
         )
     return run, stored, ws, params
 
@@ -491,7 +522,7 @@ def list_(
     if json_out is not None:
         _write_json(rows, json_out)
     if not _to_stdout(json_out):
-        print_evaluations(rows)
+        print_evaluations(datasets_cli.with_version_ids(rows))  # "pets v1 (#3)"
 
 
 @app.command(cls=Command)
@@ -516,17 +547,16 @@ def show(
 ) -> None:
     """Show a stored evaluation, at its own operating point or another one."""
     from assay.cli.report import make_console, print_report, say
+    from assay.store.comparisons import stored_point
 
     ks = _parse_top_k(top_k)
     _check_out_path(json_out)
     ws = _workspace()
     record = ws.get_evaluation(evaluation_id)
-    stored = record.params or {}
-    at = _point(
-        threshold if threshold is not None else stored.get("threshold"),
-        iou if iou is not None else stored.get("iou"),
-        score if score is not None else stored.get("score"),
-    )
+    for note in (record.params or {}).get("notes") or []:  # the run's warnings, on stderr
+        print(note, file=sys.stderr)
+    given = _point(threshold, iou, score)  # the rest: the evaluation's stored point
+    at = stored_point(ws, evaluation_id, asdict(given))
     results = ws.load_results(evaluation_id)
     if ks is not None:
         results = _with_top_k(results, ks)
@@ -690,13 +720,20 @@ def compare(
     ] = None,
     threshold: Annotated[
         float | None,
-        typer.Option(help="Files: the threshold of both (default 0.5; stored: each its own)."),
+        typer.Option(
+            help="Files: the threshold of both (default: the argmax; multi-label 0.5; "
+            "stored: each its own)."
+        ),
     ] = None,
     iou: Annotated[
         float | None, typer.Option(help="Detection files: IoU of P/R/F1 and of box agreement.")
     ] = None,
     score: Annotated[
-        float | None, typer.Option(help="Detection files: minimum confidence of a box.")
+        float | None,
+        typer.Option(
+            help="Detection files: minimum confidence of a box (default: each side's "
+            "F1-optimal confidence)."
+        ),
     ] = None,
     resamples: Annotated[
         int | None,
@@ -825,6 +862,17 @@ models_app = typer.Typer(
 models_app.command("add", cls=Command)(models_cli.add)
 models_app.command("list", cls=Command)(models_cli.list_models)
 app.add_typer(models_app, name="models")
+datasets_app = typer.Typer(
+    name="datasets",
+    cls=Group,
+    help="Register dataset versions (test sets, training sets), and list them.",
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+datasets_app.command("add", cls=Command)(datasets_cli.add)
+datasets_app.command("list", cls=Command)(datasets_cli.list_datasets)
+app.add_typer(datasets_app, name="datasets")
 app.command("analyze", cls=Command)(analyze_cli.analyze)
 
 

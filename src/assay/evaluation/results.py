@@ -169,6 +169,10 @@ class Results(ABC):
         keep theirs); what a store keeps with the evaluation and every surface starts from."""
 
     @abstractmethod
+    def point_rule(self, at: OperatingPoint | None = None) -> str:
+        """How ``point(at)`` was chosen: the summary's ``point_rule``."""
+
+    @abstractmethod
     def summary(self, at: OperatingPoint | None = None) -> dict[str, Any]: ...
 
     @abstractmethod

@@ -53,7 +53,7 @@ def evaluate_files(
     pred: str | Path,
     *,
     task: str | None = None,
-    threshold: float = 0.5,
+    threshold: float | None = None,
     logits: bool = False,
     images_root: str | Path | None = None,
     allow_outside: bool = False,
@@ -65,7 +65,8 @@ def evaluate_files(
     (:mod:`assay.formats.media`); ``media_root`` of the answer is that folder.
 
     Detection: ``images_root`` is the images folder (default: the format's own, or the COCO
-    file's folder); ``notes`` then says "found N of M image files under DIR", and no image found
+    file's folder); ``threshold``: None for the task's default (single-label: the argmax;
+    multi-label: 0.5); ``notes`` then says "found N of M image files under DIR", and no image found
     under a folder the caller named is an :class:`InputError` naming it.
     """
     gt_path, pred_path = Path(gt), Path(pred)
@@ -75,7 +76,7 @@ def evaluate_files(
         raise InputError("no such file", file=str(pred_path))
     if task is not None and task not in TASKS:
         raise InputError(f"unknown task '{task}' (choose one of {', '.join(TASKS)})")
-    if not 0.0 <= threshold <= 1.0:
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise InputError(f"threshold {threshold} is outside [0, 1]")
     if task is None:
         task = infer_task(gt_path)
@@ -90,7 +91,7 @@ def _evaluate_classification_files(
     gt_path: Path,
     pred_path: Path,
     task: str | None,
-    threshold: float,
+    threshold: float | None,
     logits: bool,
     allow_outside: bool,
 ) -> FileEvaluation:
@@ -112,6 +113,7 @@ def _evaluate_classification_files(
         threshold=threshold,
         sample_ids=gt.ids,
         folds=data.folds,
+        hard_labels=data.hard_labels,
     )
     return FileEvaluation(
         task=data.task,
@@ -153,7 +155,9 @@ def _evaluate_detection_files(
         )
     notes = [] if files.note() is None else [str(files.note())]
     gt.image_paths = files.paths
-    results = DetectionResults(gt, read_detection_predictions(pred_path, gt))
+    dt = read_detection_predictions(pred_path, gt)
+    notes += [*gt.warnings, *dt.warnings]  # e.g. boxes that look like corners
+    results = DetectionResults(gt, dt)
     samples = pa.table(
         {
             "id": pa.array([str(i) for i in gt.image_ids.tolist()], pa.string()),

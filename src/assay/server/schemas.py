@@ -225,7 +225,21 @@ class EvaluationCreate(BaseModel):
     gt: str = Field(min_length=1, max_length=MAX_PATH, description="ground truth file or folder")
     pred: str = Field(min_length=1, max_length=MAX_PATH, description="predictions file")
     task: Task | None = None
-    threshold: float = Field(0.5, ge=0.0, le=1.0, allow_inf_nan=False)
+    threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="classification threshold (default: the argmax; multi-label 0.5)",
+    )
+    iou: float | None = Field(
+        None, ge=0.0, le=1.0, allow_inf_nan=False, description="detection IoU (default 0.5)"
+    )
+    score: float | None = Field(
+        None,
+        allow_inf_nan=False,
+        description="detection confidence (default: the F1-optimal one at the IoU)",
+    )
     name: str | None = Field(None, min_length=1, max_length=MAX_NAME)
     model: str | None = Field(
         None,
@@ -240,7 +254,21 @@ class ModelRunCreate(Exact):
 
     model_version_id: int = Field(ge=0, le=MAX_ID)
     dataset_version_id: int = Field(ge=0, le=MAX_ID)
-    threshold: float = Field(0.5, ge=0.0, le=1.0, allow_inf_nan=False)
+    threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="classification threshold (default: the argmax; multi-label 0.5)",
+    )
+    iou: float | None = Field(
+        None, ge=0.0, le=1.0, allow_inf_nan=False, description="detection IoU (default 0.5)"
+    )
+    score: float | None = Field(
+        None,
+        allow_inf_nan=False,
+        description="detection confidence (default: the F1-optimal one at the IoU)",
+    )
     batch_size: int = Field(32, ge=1, le=1024)
     name: str | None = Field(None, min_length=1, max_length=MAX_NAME)
 

@@ -94,6 +94,8 @@ def prepare_evaluation(
 ) -> tuple[dict[str, np.ndarray], dict[str, Any], tuple[Any, ...]]:
     """The arrays, the artifact document and the catalog row (less its id and versions)."""
     task = _stored_task(results, task)
+    # the operating point every surface starts from is the results' own, kept in the params
+    params = {**(params or {}), **results.default_point()}
     arrays, meta = results.arrays()
     headline: dict[str, Any] = json_safe(results.headline())
     document = {"task": task, "name": name, "results": json_safe(meta)}
@@ -101,7 +103,7 @@ def prepare_evaluation(
         name,
         task,
         "done",
-        json.dumps(json_safe(params or {})),
+        json.dumps(json_safe(params)),
         json.dumps(json_safe(results.summary())),
         headline.get("metric"),
         headline.get("value"),

@@ -568,7 +568,9 @@ class Workspace(JobsMixin, ModelsMixin):
                 return cached
         record = self.get_evaluation(evaluation_id)
         arrays, document = artifacts.read_arrays(record.artifact_dir)
-        meta = {"task": record.task, **document["results"]}
+        params = record.params or {}
+        point = {k: params[k] for k in ("threshold", "iou", "score") if k in params}
+        meta = {"task": record.task, **document["results"], "point": point}
         results = self._loader(arrays, meta)
         with self._lock:
             self._results[evaluation_id] = results
