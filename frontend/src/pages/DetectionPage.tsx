@@ -332,15 +332,13 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
         />
         <DetectionPrCurve evalId={ev.id} classes={ev.classes} iou={dIou} score={dScore} />
       </div>
-      <div className="grid-2 grid-even">
-        <Panel title="AP at each IoU (COCO, all classes)" testid="ap-iou-panel">
-          <ApPerIou rows={perIou} iou={iou} setIou={(v) => setView({ iou: v })} />
-          <p className="muted small">The mean of the ten is AP .50:.95 ({fmt(coco.AP)}); the bar at the page&apos;s IoU is marked.</p>
-        </Panel>
-        <Panel title="AP under other protocols" testid="protocols">
-          <Protocols p={ev.extra} />
-        </Panel>
-      </div>
+      <Panel title="AP at each IoU (COCO, all classes)" testid="ap-iou-panel">
+        <ApPerIou rows={perIou} iou={iou} setIou={(v) => setView({ iou: v })} />
+        <p className="muted small">The mean of the ten is AP .50:.95 ({fmt(coco.AP)}); the bar at the page&apos;s IoU is marked, and a bar takes the page to its IoU.</p>
+      </Panel>
+      <Panel title="AP under other protocols" testid="protocols">
+        <Protocols p={ev.extra} />
+      </Panel>
 
       <div ref={feedRef} className="scroll-anchor">
         <SampleFeed
