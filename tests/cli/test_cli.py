@@ -87,7 +87,10 @@ def test_evaluate_list_show_delete(home: Path, files: tuple[Path, Path], tmp_pat
         "roc_auc",
         "average_precision",
     }
-    assert report["confusion"]["columns"][-1] == "Below threshold"
+    # no threshold given: the argmax, no "Below threshold" column, scikit-learn's accuracy
+    assert report["threshold"] == 0 and report["summary"]["point_rule"] == "argmax"
+    assert "Below threshold" not in report["confusion"]["columns"]
+    assert report["summary"]["accuracy"] == report["summary"]["top1_accuracy"]
 
     code, stdout, _ = run("list", "--json", "-")
     assert code == 0
@@ -96,14 +99,15 @@ def test_evaluate_list_show_delete(home: Path, files: tuple[Path, Path], tmp_pat
     eid = rows[0]["id"]
     assert rows[0]["task"] == "classification"
 
-    code, stdout, _ = run("show", str(eid), "--json", "-", "--threshold", "0")
+    code, stdout, _ = run("show", str(eid), "--json", "-", "--threshold", "0.5")
     assert code == 0
     shown = json.loads(stdout)
-    assert shown["threshold"] == 0
-    assert "Below threshold" not in shown["confusion"]["columns"]
+    assert shown["threshold"] == 0.5 and shown["summary"]["point_rule"] == "threshold"
+    assert shown["confusion"]["columns"][-1] == "Below threshold"
     assert shown["summary"]["roc_auc_macro"] == pytest.approx(report["summary"]["roc_auc_macro"])
-    assert shown["summary"]["accuracy"] >= report["summary"]["accuracy"]  # nothing below threshold
-    again = json.loads(run("show", str(eid), "--json", "-")[1])  # the stored threshold, 0.5
+    assert shown["summary"]["accuracy"] <= report["summary"]["accuracy"]  # abstentions count wrong
+    assert shown["summary"]["coverage"] < 1 and shown["summary"]["selective_accuracy"] is not None
+    again = json.loads(run("show", str(eid), "--json", "-")[1])  # the stored point: the argmax
     assert again["summary"] == report["summary"]
 
     code, stdout, _ = run("show", str(eid))
@@ -242,12 +246,16 @@ def test_detection_report_prints_prf_and_counts_at_the_point(home: Path, tmp_pat
     gt, pred = make_shapes_dataset(tmp_path / "det", n_images=12)
     code, stdout, _ = run("evaluate", "--gt", str(gt), "--pred", str(pred), "--json", "-")
     eid = json.loads(stdout)["id"]
+    stored = json.loads(run("show", str(eid), "--json", "-")[1])["summary"]
+    assert stored["point_rule"] == "f1_optimal" and stored["score"] > 0  # no --score given
+    stdout = run("show", str(eid))[1]
+    assert f"IoU 0.5, confidence ≥ {stored['score']:.4g} (F1-optimal)" in stdout
     for iou, score in (("0.5", "0.0"), ("0.7", "0.4")):
         code, stdout, _ = run("show", str(eid), "--iou", iou, "--score", score, "--json", "-")
         summary = json.loads(stdout)["summary"]
         code, stdout, _ = run("show", str(eid), "--iou", iou, "--score", score)
         assert code == 0
-        assert f"at IoU {float(iou):g}, score ≥ {float(score):g}" in stdout
+        assert f"at IoU {float(iou):g}, confidence ≥ {float(score):g}" in stdout
         for key, label in (("precision", "Precision"), ("recall", "Recall"), ("f1", "F1")):
             assert _row(stdout, label)[0] == f"{summary[key]:.4f}"
         for key in ("tp", "fp", "fn"):

@@ -63,8 +63,9 @@ def test_accuracy_conventions_macro_over_and_top_k(
     gt, pred, y, p = scored
     out = tmp_path / "r.json"
     code, stdout, stderr = run(
-        "evaluate", "--gt", str(gt), "--pred", str(pred), "--top-k", "1,2,4", "--json", str(out)
-    )
+        "evaluate", "--gt", str(gt), "--pred", str(pred), "--top-k", "1,2,4", "--json", str(out),
+        "--threshold", "0.5",
+    )  # fmt: skip
     assert code == 0, stderr
     summary = json.loads(out.read_text())["summary"]
 
@@ -77,7 +78,12 @@ def test_accuracy_conventions_macro_over_and_top_k(
     assert f"{summary['accuracy']:.4f}" in accuracy and "threshold 0.5" in accuracy
     assert f"{top1:.4f}" in top1_line and "scikit-learn's accuracy_score" in top1_line
     lines = stdout.splitlines()
-    assert lines.index(top1_line) == lines.index(accuracy) + 1
+    # a threshold is selective prediction: coverage and the accuracy on the kept samples follow
+    coverage, kept = row(stdout, "Coverage"), row(stdout, "Accuracy on kept")
+    assert f"{summary['coverage']:.4f}" in coverage and summary["coverage"] < 1
+    assert f"{summary['selective_accuracy']:.4f}" in kept
+    assert lines.index(coverage) == lines.index(accuracy) + 1
+    assert lines.index(top1_line) == lines.index(kept) + 1
 
     # Top-k for the ks asked for (no tied scores here, so scikit-learn agrees), with the tie rule.
     assert [t["k"] for t in summary["top_k"]] == [1, 2, 4]
@@ -94,13 +100,18 @@ def test_accuracy_conventions_macro_over_and_top_k(
     present = sum(1 for r in items if r["total_labeled"] + r["total_predicted"] > 0)
     predicted = sum(1 for r in items if r["total_predicted"] > 0)
     labeled = sum(1 for r in items if r["total_labeled"] > 0)
-    # The classes where each metric is defined (scikit-learn's zero_division=np.nan).
-    assert (over["precision"], over["recall"], over["f1"]) == (predicted, labeled, present)
-    assert over["precision"] == sum(1 for r in items if r["precision"] is not None)
+    # scikit-learn's default: every average over the labels present (labeled or predicted), a
+    # class never predicted counting precision 0 -- and the report says how many
+    assert (over["precision"], over["recall"], over["f1"]) == (present, present, present)
+    assert summary["never_predicted"] == present - predicted
+    assert summary["never_labeled"] == present - labeled
     assert over["roc_auc"] == over["average_precision"] == 7  # undefined without a positive
     assert "macro over 7 of 8 classes" in row(stdout, "ROC AUC")
     assert "macro over 7 of 8 classes" in row(stdout, "Average precision")
-    assert f"macro over {labeled} of 8 classes" in row(stdout, "Recall")
+    assert f"macro over {present} of 8 classes" in row(stdout, "Recall")
+    if present > predicted:
+        assert f"{present - predicted} never predicted: precision 0" in " ".join(stdout.split())
+    assert "scikit-learn's defaults" in " ".join(stdout.split())
 
 
 def test_top_k_on_show_and_where_it_does_not_apply(

@@ -134,8 +134,8 @@ def test_headings_break_between_phrases_at_80_columns(home: Path, files: tuple[P
     lines = stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
     # A heading that fits is one line; every heading phrase is whole on one line.
-    assert any("Classification" in line and "threshold 0.5" in line for line in lines)
-    for phrase in ("Per class", "threshold 0.5", "6 classes"):
+    assert any("Classification" in line and "argmax (no threshold)" in line for line in lines)
+    for phrase in ("Per class", "argmax (no threshold)", "6 classes"):
         assert any(phrase in line for line in lines), phrase
     assert not any(line.rstrip().endswith(("Per", "threshold", "·")) for line in lines)
 

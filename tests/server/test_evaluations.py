@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assay.evaluation.classification import evaluate_classification
+from assay.evaluation.results import OperatingPoint
 from assay.store import Workspace
 from tests.server.conftest import CLASSES, Seeded, get_json
 
@@ -53,7 +54,10 @@ def test_classification_detail(
     answer = get_json(client, f"/api/evaluations/{evaluation}")
     results = workspace.load_results(evaluation)
     assert answer["classes"] == CLASSES
-    assert answer["point"] == {"threshold": 0.5, "iou": None, "score": None}
+    # the stored point: the image evaluation was stored at 0.5; the text one with none, so the
+    # argmax; multi-label's default per-class threshold 0.5
+    expected = {"image": 0.5, "text": 0.0, "multilabel": 0.5}[kind]
+    assert answer["point"] == {"threshold": expected, "iou": None, "score": None}
     assert answer["summary"] == results.summary()
     assert answer["optimal"] == results.optimal("f1")
     assert answer["headline"] == results.headline()
@@ -65,7 +69,10 @@ def test_detection_detail(client: TestClient, seeded: Seeded, workspace: Workspa
     answer = get_json(client, f"/api/evaluations/{seeded.detection}")
     results = workspace.load_results(seeded.detection)
     assert answer["task"] == "detection" and answer["classes"] == CLASSES
-    assert answer["point"] == {"threshold": None, "iou": 0.5, "score": 0.0}
+    # stored without a confidence: the F1-optimal one at IoU 0.5
+    best = results.optimal("f1", OperatingPoint(iou=0.5))["score"]
+    assert answer["point"] == {"threshold": None, "iou": 0.5, "score": best} and best > 0
+    assert answer["summary"]["point_rule"] == "f1_optimal"
     assert answer["summary"] == results.summary() and answer["summary"]["task"] == "detection"
     assert answer["optimal"]["metric"] == "f1" and "score" in answer["optimal"]
     assert answer["extra"]["protocols"] == ["coco_101", "voc_11", "all_point"]

@@ -278,14 +278,17 @@ def test_info_says_what_the_page_needs(api: TestClient, models: Models) -> None:
         "image",
         list(CLASSES),
     )
-    assert info["threshold_default"] == pytest.approx(models.image_eval_threshold)
-    assert info["threshold_source"]["evaluation_name"] == "pets on set"
+    # the slider opens at the evaluation's stored point (the argmax), its F1-optimal one a click away
+    assert info["threshold_default"] == 0.0
+    source = info["threshold_source"]
+    assert source["evaluation_name"] == "pets on set" and source["rule"] == "argmax"
+    assert source["optimal"] == pytest.approx(models.image_eval_threshold)
     assert info["limits"]["files"] == LIMITS.upload_files
     # no evaluation: the defaults
     text = api.get(f"/api/models/{models.text}/predict").json()
     assert (text["media"], text["threshold_default"], text["threshold_source"]) == (
         "text",
-        0.5,
+        0.0,
         None,
     )
 
@@ -304,7 +307,8 @@ def test_image_classification_gives_every_class_by_probability(
         "image",
         list(CLASSES),
     )
-    assert data["threshold_default"] == pytest.approx(models.image_eval_threshold)
+    assert data["threshold_default"] == 0.0
+    assert data["threshold_source"]["optimal"] == pytest.approx(models.image_eval_threshold)
     runner = load_runner(models.image_path)
     for item, (name, raw) in zip(data["items"], images.items(), strict=True):
         assert item["error"] is None and item["name"] == name and item["kind"] == "image"

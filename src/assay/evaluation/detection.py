@@ -201,10 +201,11 @@ class DetectionResults(_FeedMixin):
             self.default_score = at.score
 
     def point_rule(self, at: OperatingPoint | None = None) -> str:
-        """How the confidence of ``point(at)`` was chosen: "given" (``at`` or the evaluation's
-        own) or "f1_optimal" (the F1-optimal confidence at the IoU)."""
-        given = (at is not None and at.score is not None) or self.default_score is not None
-        return "given" if given else "f1_optimal"
+        """How the confidence of ``point(at)`` reads: "f1_optimal" where it is the F1-optimal
+        confidence at the IoU (the default when none is given or stored), else "given"."""
+        p = self.point(at)
+        best = self.optimal("f1", OperatingPoint(iou=p.iou))
+        return "f1_optimal" if best["value"] is not None and p.score == best["score"] else "given"
 
     def _table(self, name: str) -> Any:
         """The threshold-free tables, computed once."""

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assay.errors import InputError, NotFoundError
-from assay.evaluation.results import Results
+from assay.evaluation.results import OperatingPoint, Results
 from assay.store._util import (
     _attach_media,
     _normalise_samples,
@@ -94,8 +94,12 @@ def prepare_evaluation(
 ) -> tuple[dict[str, np.ndarray], dict[str, Any], tuple[Any, ...]]:
     """The arrays, the artifact document and the catalog row (less its id and versions)."""
     task = _stored_task(results, task)
-    # the operating point every surface starts from is the results' own, kept in the params
-    params = {**(params or {}), **results.default_point()}
+    # the operating point every surface starts from: the results' own, where the params name
+    # one field of it (threshold, iou, score) that field; kept in the params and the results
+    params = dict(params or {})
+    fields = {k: params[k] for k in ("threshold", "iou", "score") if params.get(k) is not None}
+    results.set_default_point(OperatingPoint(**fields))
+    params.update(results.default_point())
     arrays, meta = results.arrays()
     headline: dict[str, Any] = json_safe(results.headline())
     document = {"task": task, "name": name, "results": json_safe(meta)}
