@@ -25,7 +25,8 @@ function pointSeries(xy: [number, number] | null, text: string) {
       symbolSize: 11,
       z: 5,
       itemStyle: { color: palette.secondary, borderColor: "#fff", borderWidth: 2 },
-      label: { show: true, position: "right", formatter: text, color: "#1c2230", fontWeight: 600, fontSize: 11.5 },
+      // near the right edge the label goes left of the dot, so it is not cut off
+      label: { show: true, position: xy[0] > 0.8 ? "left" : "right", formatter: text, color: "#1c2230", fontWeight: 600, fontSize: 11.5 },
       tooltip: { formatter: () => `${text}: (${xy[0].toFixed(3)}, ${xy[1].toFixed(3)})` },
     },
   ];
@@ -182,14 +183,16 @@ export function ClassificationCurves({ evalId, classes, threshold, selective = f
     const d = q.data;
     // Only draw an answer of the selected kind (the previous one stays while the next loads).
     if (!d || d.kind !== kind) return null;
+    // at the argmax (single-label, no threshold) no one-vs-rest score threshold applies: no point
+    const t = selective && threshold === 0 ? undefined : threshold;
     switch (d.kind) {
       case "roc":
-        return rocOption(d, threshold);
+        return rocOption(d, t);
       case "pr":
         if (!("thresholds" in d)) return null;
-        return prOption(d, "Precision–recall", pointXY(d.recall, d.precision, pointAtThreshold(d.thresholds, threshold)), `t = ${threshold.toFixed(2)}`);
+        return prOption(d, "Precision–recall", t === undefined ? null : pointXY(d.recall, d.precision, pointAtThreshold(d.thresholds, t)), `t = ${threshold.toFixed(2)}`);
       case "threshold":
-        return thresholdOption(d, threshold);
+        return thresholdOption(d, t);
       case "calibration":
         return calibrationOption(d);
       case "density":
@@ -199,7 +202,7 @@ export function ClassificationCurves({ evalId, classes, threshold, selective = f
       default:
         return null;
     }
-  }, [q.data, kind, threshold]);
+  }, [q.data, kind, threshold, selective]);
 
   return (
     <Panel
