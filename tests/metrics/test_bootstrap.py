@@ -48,9 +48,25 @@ def _mean_defined(values):
     return float(np.mean(values)) if values else np.nan
 
 
-def sk_averages(y, pred, C):
+def sk_default_averages(y, pred, C):
+    """scikit-learn's default averages (undefined counts 0) over its default labels: those
+    present in y or pred (single-label; -1, no prediction, is no label) or every column."""
+    labels = None if y.ndim == 2 else sorted(set(y.tolist()) | set(pred[pred >= 0].tolist()))
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for avg in ("macro", "weighted", "micro"):
+            p, r, f, _ = skm.precision_recall_fscore_support(y, pred, labels=labels, average=avg)
+            out.update({f"{avg}_precision": p, f"{avg}_recall": r, f"{avg}_f1": f})
+    return out
+
+
+def sk_averages(y, pred, C, zero_division=np.nan):
     """scikit-learn's macro / weighted / micro averages with ``zero_division=np.nan`` over all
-    classes: each over the classes where its metric is defined (NaN where none is)."""
+    classes: each over the classes where its metric is defined (NaN where none is); with
+    ``zero_division=0`` its defaults (:func:`sk_default_averages`)."""
+    if not np.isnan(zero_division):
+        return sk_default_averages(y, pred, C)
     out = {}
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # zero_division=nan never warns
@@ -62,7 +78,7 @@ def sk_averages(y, pred, C):
     return out
 
 
-def reference_single(y, s, t):
+def reference_single(y, s, t, zero_division=np.nan):
     """Every summary metric of one replicate, from scratch (scikit-learn where it has one)."""
     n, C = s.shape
     eps = np.finfo(s.dtype).eps
@@ -76,7 +92,7 @@ def reference_single(y, s, t):
         * (0.5 if C < 3 else 1),
         "ece": cal.expected_calibration_error(top, s.argmax(axis=1) == y),
     }
-    out.update(sk_averages(y, pred, C))
+    out.update(sk_averages(y, pred, C, zero_division))
     out["roc_auc_macro"] = _mean_defined(
         [skm.roc_auc_score(y == c, s[:, c]) for c in range(C) if 0 < np.sum(y == c) < n]
     )
@@ -86,7 +102,7 @@ def reference_single(y, s, t):
     return out
 
 
-def reference_multi(y, s, t):
+def reference_multi(y, s, t, zero_division=np.nan):
     n, C = s.shape
     pred = s >= t
     eps = np.finfo(s.dtype).eps
@@ -98,7 +114,7 @@ def reference_multi(y, s, t):
         "brier": np.mean((s - y) ** 2),
         "ece": cal.expected_calibration_error(s.ravel(), y.ravel()),
     }
-    out.update(sk_averages(y, pred, C))
+    out.update(sk_averages(y, pred, C, zero_division))
     out["roc_auc_macro"] = _mean_defined(
         [skm.roc_auc_score(y[:, c], s[:, c]) for c in range(C) if 0 < y[:, c].sum() < n]
     )
@@ -108,9 +124,9 @@ def reference_multi(y, s, t):
     return out
 
 
-def assert_replicates_equal(got, idx, y, s, t, reference):
+def assert_replicates_equal(got, idx, y, s, t, reference, zero_division=np.nan):
     for b, rows in enumerate(idx):
-        ref = reference(y[rows], s[rows], t)
+        ref = reference(y[rows], s[rows], t, zero_division)
         assert set(got) == set(ref)
         for key, value in ref.items():
             if np.isnan(value):
@@ -131,8 +147,9 @@ def assert_replicates_equal(got, idx, y, s, t, reference):
 def test_single_label_replicates_equal_a_per_replicate_reference(seed, C, dec, absent, dtype, t):
     y, s = single(seed, 60, C, dec, absent, dtype)
     idx = bootstrap_indices(60, 8, seed=seed % 1000, cap=50)
-    got = classification_replicates(idx, y, s, t)
-    assert_replicates_equal(got, idx, y, s, t, reference_single)
+    for zd in (np.nan, 0.0):  # the defined-classes rule, and scikit-learn's default
+        got = classification_replicates(idx, y, s, t, zero_division=zd)
+        assert_replicates_equal(got, idx, y, s, t, reference_single, zd)
 
 
 @settings(max_examples=10, deadline=None)
@@ -145,8 +162,9 @@ def test_single_label_replicates_equal_a_per_replicate_reference(seed, C, dec, a
 def test_multilabel_replicates_equal_a_per_replicate_reference(seed, C, dec, t):
     y, s = multi(seed, 50, C, dec)
     idx = bootstrap_indices(50, 6, seed=seed % 1000)
-    got = classification_replicates(idx, y, s, t, multilabel=True)
-    assert_replicates_equal(got, idx, y, s, t, reference_multi)
+    for zd in (np.nan, 0.0):
+        got = classification_replicates(idx, y, s, t, multilabel=True, zero_division=zd)
+        assert_replicates_equal(got, idx, y, s, t, reference_multi, zd)
 
 
 def test_auc_ap_with_heavy_ties_and_repeats():
@@ -226,7 +244,8 @@ def test_macro_estimate_inside_its_interval_on_a_trec_like_case(seed):
     """500 samples over ~45 Zipf-distributed classes, many rare, the model drawn to frequent
     classes (as TREC's fine labels). When an undefined precision counted 0, a class left without
     predictions in a replicate scored 0 there, so the replicates sat below the estimate (seed 0:
-    0.790 at the top of [0.625, 0.804]); with undefined values left out the estimate is inside."""
+    0.790 at the top of [0.625, 0.804]); with undefined values left out the estimate is inside.
+    That is the ``zero_division=nan`` option; scikit-learn's default (0) still has the skew."""
     rng = np.random.default_rng(seed)
     n, C = 500, 47
     w = 1 / np.arange(1, C + 1) ** 1.1
@@ -235,11 +254,12 @@ def test_macro_estimate_inside_its_interval_on_a_trec_like_case(seed):
     logits[np.arange(n), y] += 4.0
     s = np.exp(logits)
     s /= s.sum(axis=1, keepdims=True)
-    r = ClassificationResults(y, s, threshold=0.0)
+    r = ClassificationResults(y, s, threshold=0.0, zero_division=np.nan)
     summ, iv = r.summary(), r.intervals(n=400)
     assert summ["macro_over"]["precision"] < summ["macro_over"]["recall"]
     for key in ("macro_precision", "macro_recall", "macro_f1", "weighted_precision"):
         assert iv[key]["low"] < summ[key] < iv[key]["high"], key
     # and not at its edge: the old convention put it above 90 % of the replicates on these seeds
-    reps = classification_replicates(bootstrap_indices(n, 400, seed=0), y, s, 0.0)
+    idx = bootstrap_indices(n, 400, seed=0)
+    reps = classification_replicates(idx, y, s, 0.0, zero_division=np.nan)
     assert np.mean(reps["macro_precision"] < summ["macro_precision"]) < 0.85

@@ -324,7 +324,7 @@ def corner_warning(
     ``[x, y, width, height]``: most boxes on images of known size run past their image read as
     x, y, w, h but fit inside it read as x1, y1, x2, y2. None otherwise.
 
-    >>> b = np.array([[10., 10., 60., 50.], [50., 40., 90., 95.]])
+    >>> b = np.array([[30., 30., 80., 90.], [50., 40., 90., 95.]])
     >>> corner_warning(b, np.array([0, 0]), np.array([100]), np.array([100]), file="d.json")
     'd.json: 2 of 2 boxes run past their image as [x, y, width, height] but fit as [x1, y1, x2, y2] corners; COCO boxes are [x, y, width, height]'
     """
