@@ -91,7 +91,7 @@ def test_analysis_of_an_image_classifier(image_ws: dict[str, Any]) -> None:
     assert ranking[0] == (0, steps) and ranking[-1] == (steps, steps)
     assert all(t == steps for _, t in ranking) and all(t == N for _, t in calls[: cut + 1])
     assert out["task"] == "classification" and out["n_samples"] == N
-    assert out["point"] == {"threshold": 0.0}  # the stored point: the argmax
+    assert out["point"] == {"threshold": 0.5}  # the point it was stored with
     kinds = {p["name"]: p["kind"] for p in out["properties"]}
     assert kinds["brightness"] == "image" and kinds["exposure"] == "metadata"
     assert kinds["camera"] == "metadata"
