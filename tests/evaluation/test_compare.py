@@ -123,3 +123,22 @@ def test_other_data_is_refused() -> None:
     )
     with pytest.raises(InputError, match="compare evaluations of one task"):
         compare_classification(a, multi)
+
+
+def test_one_side_at_the_argmax_the_other_at_a_threshold():
+    """The argmax has no "Below threshold" column, a threshold has one: the confusion pair is
+    shown on the union of both, zeros where a side has no such cell (it was a 500)."""
+    from assay.evaluation.compare import compare
+    from assay.evaluation.results import OperatingPoint
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 4, 200)
+    ra = ClassificationResults(y, rng.dirichlet(np.ones(4), 200))
+    rb = ClassificationResults(y, rng.dirichlet(np.ones(4), 200))
+    out = compare(ra, rb, at_b=OperatingPoint(threshold=0.5), intervals=False)
+    pair = out["confusion"]
+    assert pair["columns"][-1] == "Below threshold"
+    a, b = np.array(pair["a"]), np.array(pair["b"])
+    assert a.shape == b.shape == (4, 5) and a[:, 4].sum() == 0 and b[:, 4].sum() > 0
+    assert a.sum() == b.sum() == 200
+    assert np.array_equal(np.array(pair["difference"]), b - a)

@@ -344,13 +344,34 @@ def disagreements(
 
 
 def confusion_pair(conf_a: dict[str, Any], conf_b: dict[str, Any]) -> dict[str, Any]:
-    """Both confusion answers' counts and their difference B - A (same rows and columns)."""
+    """Both confusion answers' counts and their difference B - A on the same rows and columns.
+    Where one side has a column or row the other lacks (single-label at the argmax has no
+    "Below threshold" column; the other side, at a threshold, has one), the other side's counts
+    there are 0.
+
+    >>> a = {"rows": ["x", "y"], "columns": ["x", "y"], "counts": [[2, 1], [0, 3]]}
+    >>> b = {"rows": ["x", "y"], "columns": ["x", "y", "Below threshold"],
+    ...      "counts": [[1, 1, 1], [0, 2, 1]]}
+    >>> confusion_pair(a, b)["difference"]
+    [[-1, 0, 1], [0, -1, 1]]
+    """
+    rows = list(dict.fromkeys([*conf_a["rows"], *conf_b["rows"]]))
+    columns = list(dict.fromkeys([*conf_a["columns"], *conf_b["columns"]]))
+
+    def widened(conf: dict[str, Any]) -> np.ndarray:
+        out = np.zeros((len(rows), len(columns)), dtype=np.int64)
+        r = [rows.index(x) for x in conf["rows"]]
+        c = [columns.index(x) for x in conf["columns"]]
+        out[np.ix_(r, c)] = np.asarray(conf["counts"], dtype=np.int64).reshape(len(r), len(c))
+        return out
+
+    a, b = widened(conf_a), widened(conf_b)
     return {
-        "columns": conf_a["columns"],
-        "rows": conf_a["rows"],
-        "a": conf_a["counts"],
-        "b": conf_b["counts"],
-        "difference": (np.asarray(conf_b["counts"]) - np.asarray(conf_a["counts"])).tolist(),
+        "columns": columns,
+        "rows": rows,
+        "a": a.tolist(),
+        "b": b.tolist(),
+        "difference": (b - a).tolist(),
     }
 
 
