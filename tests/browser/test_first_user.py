@@ -61,9 +61,13 @@ def test_plain_table_conventions_and_long_names(
     expect(page.get_by_test_id("metric-accuracy-sub")).to_contain_text("top-1 (argmax)")
     over = api_get(server_url, f"/api/evaluations/{ids['table']}")["summary"]["macro_over"]
     for key, of in (("macro_precision", "precision"), ("macro_recall", "recall")):
-        expect(page.get_by_test_id(f"metric-{key}-sub")).to_have_text(
+        expect(page.get_by_test_id(f"metric-{key}-sub")).to_contain_text(
             f"macro over {over[of]} of 5 classes"
         )
+    # scikit-learn's default average counts the class never predicted as precision 0, and says so
+    expect(page.get_by_test_id("metric-macro_precision-sub")).to_contain_text(
+        "1 never predicted: precision 0 for them"
+    )
     expect(page.get_by_test_id("metric-top_k")).to_contain_text("top-3")
     # Long names sharing a prefix stay apart in the matrix (full name on hover).
     cm = page.get_by_test_id("confusion-matrix")
@@ -142,6 +146,9 @@ def test_intervals_arrive_with_the_page(page: Page, ids: dict[str, int], server_
 def test_curves_draw_recall_once_and_the_operating_point(page: Page, ids: dict[str, int]) -> None:
     open_eval(page, ids["image"])
     chart = page.get_by_test_id("curve-chart")
+    # at the argmax no score threshold applies to a one-vs-rest curve: no operating point
+    expect(chart).to_have_attribute("data-series", "ROC|Chance")
+    page.get_by_test_id("threshold-slider-value").fill("0.5")
     expect(chart).to_have_attribute("data-series", re.compile("Operating point"))
     page.get_by_test_id("curve-kind-pr").click()
     expect(chart).to_have_attribute("data-series", re.compile("Precision–recall.*Operating point"))
@@ -178,7 +185,7 @@ def test_view_lives_in_the_url(page: Page, ids: dict[str, int]) -> None:
     expect(page.get_by_test_id("feed-filter-summary")).to_have_count(0)
     expect(page.get_by_test_id("threshold-slider-value")).to_have_value("0.8")
     page.go_back()
-    expect(page.get_by_test_id("threshold-slider-value")).to_have_value("0.5")
+    expect(page.get_by_test_id("threshold-slider-value")).to_have_value("0")  # the argmax
 
 
 def test_detection_with_images(page: Page, ids: dict[str, int], server_url: str) -> None:
@@ -254,7 +261,7 @@ def test_slider_drag_is_one_history_step(page: Page, ids: dict[str, int]) -> Non
     expect(page).to_have_url(re.compile(r"t=0\.[6-9]"))
     assert page.evaluate("history.length") == before + 1
     page.go_back()
-    expect(page.get_by_test_id("threshold-slider-value")).to_have_value("0.5")
+    expect(page.get_by_test_id("threshold-slider-value")).to_have_value("0")  # the argmax
     expect(page).not_to_have_url(re.compile(r"t="))
 
 

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sklearn.metrics import accuracy_score, precision_score
 
-from .conftest import CHROMIUM_ARGS, SCREENS, make_score_table, serve, settle
+from .conftest import SCREENS, make_score_table, serve, settle
 
 pytestmark = pytest.mark.browser
 
@@ -35,18 +35,13 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int,
 
 
 @pytest.fixture()
-def page(stored: tuple[str, int, Path, Path]) -> Iterator[Page]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            yield page
-        finally:
-            browser.close()
+def page(browser, stored: tuple[str, int, Path, Path]) -> Iterator[Page]:  # type: ignore[no-untyped-def]
+    """A page of the session's browser (one Playwright per session)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        yield page
+    finally:
+        page.close()
 
 
 def _sklearn(gt: Path, pred: Path) -> tuple[float, float]:

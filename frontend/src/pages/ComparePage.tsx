@@ -87,7 +87,10 @@ function PointControls({ data, point, setPoint }: { data: ComparePublic; point: 
         {(["a", "b"] as const).map((side) => (
           <label key={side} className="slider-field">
             <span>
-              Threshold {side.toUpperCase()} <strong data-testid={`threshold-${side}`}>{t[side].toFixed(2)}</strong>
+              Threshold {side.toUpperCase()}{" "}
+              <strong data-testid={`threshold-${side}`} title={data.task === "classification" && t[side] === 0 ? "no threshold: every sample gets its top class" : undefined}>
+                {data.task === "classification" && t[side] === 0 ? "argmax" : t[side].toFixed(2)}
+              </strong>
             </span>
             <input
               type="range"
