@@ -80,7 +80,7 @@ def test_registers_each_kind_with_its_task_media_and_default_name(
     )
     table = _post(client, path=str(data / "scores.csv"))
     assert (table["dataset_name"], table["media"]) == ("scores", "table")
-    tags = _post(client, path=str(data / "tags.csv"), task="multilabel")
+    tags = _post(client, path=str(data / "tags.csv"))  # inferred from its labels column
     assert tags["task"] == "multilabel"
     boxes = _post(client, path=str(data / "shapes" / "instances.json"))
     assert (boxes["task"], boxes["media"]) == ("detection", "image")

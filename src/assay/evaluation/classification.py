@@ -462,6 +462,9 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         if key in self._cache:
             return dict(self._cache[key])
         name = _AVERAGED.get(metric, metric)
+        if self.hard_labels and not self.multilabel:  # no scores to threshold: the labels given
+            value = self.summary(OperatingPoint(threshold=0.0))[name]
+            return {"task": self.task, "metric": metric, "value": value, "threshold": 0.0}
         if self.multilabel:
             grid = np.unique(
                 np.r_[

@@ -221,6 +221,7 @@ def read_dataset(
         raise InputError("no such file or folder", file=str(path))
     if task is not None and task not in TASKS:
         raise InputError(f"unknown task '{task}' (choose one of {', '.join(TASKS)})")
+    given = task
     if task is None:
         task = infer_task(path)
     if task == "detection":
@@ -228,7 +229,7 @@ def read_dataset(
     from assay.formats.tables import read_ground_truth
 
     gt = read_ground_truth(path, allow_outside=allow_outside)
-    if task == "classification" and gt.multilabel:
+    if given == "classification" and gt.multilabel:  # inferred: the labels column decides
         raise InputError(
             "has a 'labels' column (multi-label) but the task is classification", file=str(path)
         )

@@ -111,7 +111,7 @@ __all__ = [
 ]
 
 PROPERTIES_FILE = "properties.parquet"
-FORMAT = 1
+FORMAT = 2  # 2: grayscale images have no redness / greenness / blueness
 STRUCTURAL = {"id", "label", "labels", "text", "path", "fold", "file_name"}
 MAX_CATEGORIES = 50
 TOP = 100
