@@ -119,7 +119,13 @@ function TrainPicker({
 
 function Head({ id, name, ready, picker }: { id: number; name?: string; ready: QualityReady | null; picker?: React.ReactNode }) {
   const point = ready?.point;
-  const at = point ? ("threshold" in point ? `threshold ${short(point.threshold)}` : `IoU ${short(point.iou)}, confidence ${short(point.score)}`) : null;
+  const at = point
+    ? "threshold" in point
+      ? ready?.task === "classification" && point.threshold === 0
+        ? "the argmax (no threshold)"
+        : `threshold ${short(point.threshold)}`
+      : `IoU ${short(point.iou)}, confidence ${short(point.score)}`
+    : null;
   return (
     <div className="page-head">
       <div>
