@@ -23,6 +23,8 @@ from assay.evaluation.vocabulary import (
     CURVES,
     NO_LABEL,
 )
+from tests.sklearn_oracle import n_labels
+from tests.sklearn_oracle import sk_default_averages as oracle
 
 TOL = 1e-9
 
@@ -86,18 +88,9 @@ def sk_averages(y, pred, n_classes):
 
 
 def sk_default_averages(y, pred, multilabel=False):
-    """scikit-learn's averages with its defaults (undefined counts 0) over its default labels:
-    the labels present in y_true or y_pred (single-label; -1, no prediction, is not a label) or
-    every column (multi-label); and how many labels that is."""
-    labels = None if multilabel else sorted(set(y.tolist()) | set(pred[pred >= 0].tolist()))
-    out = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for avg in ("macro", "micro", "weighted"):
-            p, r, f, _ = skm.precision_recall_fscore_support(y, pred, labels=labels, average=avg)
-            out.update({f"{avg}_precision": p, f"{avg}_recall": r, f"{avg}_f1": f})
-    n = y.shape[1] if multilabel else len(labels)
-    return {k: float(v) for k, v in out.items()}, {"precision": n, "recall": n, "f1": n}
+    """scikit-learn's default averages and how many labels each runs over."""
+    n = n_labels(y, pred, multilabel)
+    return oracle(y, pred, multilabel), {"precision": n, "recall": n, "f1": n}
 
 
 def assert_summary_matches_sklearn(summ, y, pred, n_classes, *, default=False, ml=False):

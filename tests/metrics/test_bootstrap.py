@@ -16,6 +16,7 @@ from assay.evaluation.results import OperatingPoint
 from assay.metrics import calibration as cal
 from assay.metrics.bootstrap import classification_replicates, replicate_auc_ap
 from assay.metrics.stats import bootstrap_indices, percentile_intervals
+from tests.sklearn_oracle import sk_default_averages
 
 TOL = 1e-9
 
@@ -48,25 +49,12 @@ def _mean_defined(values):
     return float(np.mean(values)) if values else np.nan
 
 
-def sk_default_averages(y, pred, C):
-    """scikit-learn's default averages (undefined counts 0) over its default labels: those
-    present in y or pred (single-label; -1, no prediction, is no label) or every column."""
-    labels = None if y.ndim == 2 else sorted(set(y.tolist()) | set(pred[pred >= 0].tolist()))
-    out = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for avg in ("macro", "weighted", "micro"):
-            p, r, f, _ = skm.precision_recall_fscore_support(y, pred, labels=labels, average=avg)
-            out.update({f"{avg}_precision": p, f"{avg}_recall": r, f"{avg}_f1": f})
-    return out
-
-
 def sk_averages(y, pred, C, zero_division=np.nan):
     """scikit-learn's macro / weighted / micro averages with ``zero_division=np.nan`` over all
     classes: each over the classes where its metric is defined (NaN where none is); with
     ``zero_division=0`` its defaults (:func:`sk_default_averages`)."""
     if not np.isnan(zero_division):
-        return sk_default_averages(y, pred, C)
+        return sk_default_averages(y, pred, y.ndim == 2)
     out = {}
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # zero_division=nan never warns

@@ -13,6 +13,7 @@ from sklearn import metrics as skm
 from assay.metrics import calibration as cal
 from assay.metrics import classification as clf
 from assay.metrics import ranking as rk
+from tests.sklearn_oracle import sk_default_averages
 
 TOL = 1e-9
 FAST = settings(max_examples=25, deadline=None)
@@ -76,21 +77,6 @@ def sk_averages(y, pred, n_classes):
     for name, arr in (("precision", p), ("recall", r), ("f1", f)):
         over[name] = int(np.isfinite(arr).sum())
     return out, over
-
-
-def sk_default_averages(y, pred, multilabel=False):
-    """scikit-learn's averages with its defaults (``zero_division`` warns and counts 0), over
-    its default labels: ``unique_labels(y_true, y_pred)`` (single-label; a prediction of -1, no
-    class, is left out as our abstention) or every indicator column (multi-label)."""
-    labels = None if multilabel else sorted(set(y.tolist()) | set(pred[pred >= 0].tolist()))
-    out = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for avg in ("macro", "micro", "weighted"):
-            p, r, f, _ = skm.precision_recall_fscore_support(y, pred, labels=labels, average=avg)
-            out.update({f"{avg}_precision": p, f"{avg}_recall": r, f"{avg}_f1": f})
-    return {f"{k}_{m}": out[f"{k}_{m}"] for k in ("macro", "micro", "weighted")
-            for m in ("precision", "recall", "f1")}  # fmt: skip
 
 
 def assert_averages(got, ref):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import Field, JsonValue
 
 from assay.server.answer_schemas import (
     Exact,
@@ -217,14 +217,10 @@ class EvaluationsPublic(Exact):
     items: list[EvaluationPublic]
 
 
-class EvaluationCreate(BaseModel):
-    """Evaluate files on the server's disk in a background job."""
+class PointCreate(Exact):
+    """The operating point a job's evaluation is stored with; fields left out take the task's
+    defaults."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    gt: str = Field(min_length=1, max_length=MAX_PATH, description="ground truth file or folder")
-    pred: str = Field(min_length=1, max_length=MAX_PATH, description="predictions file")
-    task: Task | None = None
     threshold: float | None = Field(
         None,
         ge=0.0,
@@ -240,6 +236,14 @@ class EvaluationCreate(BaseModel):
         allow_inf_nan=False,
         description="detection confidence (default: the F1-optimal one at the IoU)",
     )
+
+
+class EvaluationCreate(PointCreate):
+    """Evaluate files on the server's disk in a background job."""
+
+    gt: str = Field(min_length=1, max_length=MAX_PATH, description="ground truth file or folder")
+    pred: str = Field(min_length=1, max_length=MAX_PATH, description="predictions file")
+    task: Task | None = None
     name: str | None = Field(None, min_length=1, max_length=MAX_NAME)
     model: str | None = Field(
         None,
@@ -249,26 +253,11 @@ class EvaluationCreate(BaseModel):
     )
 
 
-class ModelRunCreate(Exact):
+class ModelRunCreate(PointCreate):
     """Run a registered model version over a dataset version in a background job."""
 
     model_version_id: int = Field(ge=0, le=MAX_ID)
     dataset_version_id: int = Field(ge=0, le=MAX_ID)
-    threshold: float | None = Field(
-        None,
-        ge=0.0,
-        le=1.0,
-        allow_inf_nan=False,
-        description="classification threshold (default: the argmax; multi-label 0.5)",
-    )
-    iou: float | None = Field(
-        None, ge=0.0, le=1.0, allow_inf_nan=False, description="detection IoU (default 0.5)"
-    )
-    score: float | None = Field(
-        None,
-        allow_inf_nan=False,
-        description="detection confidence (default: the F1-optimal one at the IoU)",
-    )
     batch_size: int = Field(32, ge=1, le=1024)
     name: str | None = Field(None, min_length=1, max_length=MAX_NAME)
 
