@@ -25,6 +25,7 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/extras-$(subst $(comma),-,$(EXTRAS))
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]'
+	$(PY) -m assay.warmup
 	@touch $@
 
 $(STAMPS)/extras-%:
