@@ -29,6 +29,12 @@ class HfTextRunner(BaseRunner):
     backend = "transformers"
 
     def __init__(self, path: str | Path, spec: PreprocessSpec) -> None:
+        import os
+
+        # never the hub, never a question: offline before transformers reads its settings, and
+        # a model's own code (``auto_map``) refused outright instead of asking on the terminal
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -36,9 +42,11 @@ class HfTextRunner(BaseRunner):
         self._torch = torch
         tokenizer_dir = spec.tokenizer or str(self.path)
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True)
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                tokenizer_dir, local_files_only=True, trust_remote_code=False
+            )
             self.model = AutoModelForSequenceClassification.from_pretrained(
-                str(self.path), local_files_only=True
+                str(self.path), local_files_only=True, trust_remote_code=False
             )
         except Exception as exc:
             raise InputError(
