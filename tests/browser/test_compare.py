@@ -3,6 +3,8 @@ from the Models page ("Compare with parent") and from two evaluations picked in 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -149,3 +151,15 @@ def test_multilabel_compare(page: Page, ids: dict[str, int]) -> None:
     expect(page.get_by_test_id("pair-side-B").get_by_test_id("pair-prob")).to_have_count(4)
     settle(page)
     page.screenshot(path=str(SCREENS / "compare_multilabel.png"), full_page=True)
+
+
+def test_f1_optimal_is_one_click_away(page: Page, ids: dict[str, int]) -> None:
+    """Both sides open at their stored point (the argmax) and move to their F1-optimal threshold
+    with one click; the URL keeps it."""
+    page.goto(f"/#/compare?a={ids['text']}&b={ids['text_pruned']}")
+    expect(page.get_by_test_id("threshold-a")).to_have_text("argmax")
+    page.get_by_test_id("compare-optimal").click()
+    expect(page).to_have_url(re.compile(r"ta=0\.\d+.*tb=0\.\d+|tb=0\.\d+.*ta=0\.\d+"))
+    expect(page.get_by_test_id("threshold-a")).not_to_have_text("argmax")
+    page.get_by_test_id("compare-reset").click()
+    expect(page.get_by_test_id("threshold-b")).to_have_text("argmax")

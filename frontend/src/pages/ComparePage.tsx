@@ -79,6 +79,35 @@ function signed(v: number | null | undefined, digits = 4): string {
   return `${v > 0 ? "+" : ""}${v.toFixed(digits)}`;
 }
 
+/** Both sides at their F1-optimal point (detection: the confidence at the page's IoU). */
+function OptimalButton({ data, point, setPoint }: { data: ComparePublic; point: CompareQuery; setPoint: SetPoint }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const detection = data.task === "detection";
+  const go = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const iou = detection ? data.points.a.iou : undefined;
+      const [a, b] = await Promise.all([data.a.id, data.b.id].map((id) => api.optimal(id as number, { metric: "f1", iou })));
+      const value = (o: typeof a) => ("score" in o ? o.score : o.threshold);
+      setPoint(detection ? { ...point, score_a: value(a), score_b: value(b) } : { ...point, threshold_a: value(a), threshold_b: value(b) });
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <button className="btn btn-sm" onClick={() => void go()} disabled={busy || data.a.id === null} data-testid="compare-optimal" title="Each side at the point that maximises its F1">
+        {busy ? "Searching…" : "F1-optimal"}
+      </button>
+      {error && <span className="error-text small" role="alert">{error}</span>}
+    </>
+  );
+}
+
 function PointControls({ data, point, setPoint }: { data: ComparePublic; point: CompareQuery; setPoint: SetPoint }) {
   if (data.task !== "detection") {
     const t = data.thresholds;
@@ -109,6 +138,7 @@ function PointControls({ data, point, setPoint }: { data: ComparePublic; point: 
         <button className="btn btn-sm" onClick={() => setPoint({})} disabled={Object.keys(point).length === 0} data-testid="compare-reset">
           Stored thresholds
         </button>
+        <OptimalButton data={data} point={point} setPoint={setPoint} />
       </div>
     );
   }
@@ -140,6 +170,7 @@ function PointControls({ data, point, setPoint }: { data: ComparePublic; point: 
       <button className="btn btn-sm" onClick={() => setPoint({})} disabled={Object.keys(point).length === 0} data-testid="compare-reset">
         Stored points
       </button>
+      <OptimalButton data={data} point={point} setPoint={setPoint} />
     </div>
   );
 }
