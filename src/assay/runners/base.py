@@ -21,6 +21,7 @@ import numpy as np
 
 from assay.errors import AssayError, InputError
 from assay.runners.detection import Detections, decode_detections
+from assay.runners.files import model_files
 from assay.runners.preprocess import Geometry
 from assay.runners.spec import PreprocessSpec, load_spec
 
@@ -262,7 +263,9 @@ def load_runner(
     ``spec``: the preprocessing spec (default: the file next to the model, else defaults);
     ``overrides``: spec fields given as keyword arguments, over the spec; ``runner_options``: keyword
     arguments of the backend's runner (``threads`` for ONNX Runtime and TorchScript, ``device`` for
-    OpenVINO, ``extra_trusted`` for skops). A missing file, a file that
+    OpenVINO, ``extra_trusted`` for skops). What the model brings (an OpenVINO ``.bin``, ONNX
+    external data, a folder's files, its spec and the files the spec names, sibling labels) must
+    lie inside its folder, links followed (:mod:`assay.runners.files`). A missing file, a file that
     is not a model, or a spec that does not fit the model raises ``InputError`` naming the file; a
     backend whose extra is not installed raises ``MissingExtraError`` naming the extra.
 
@@ -272,6 +275,7 @@ def load_runner(
     if not path.exists():
         raise InputError("no such model file", file=str(path))
     entry = runner_entry(path)
+    model_files(path)  # its weights, external data, folder's files: inside its folder, or refused
     resolved = load_spec(path, spec, **overrides)
     if path.suffix.lower() == ".bin" and entry.extra == "openvino":
         path = path.with_suffix(".xml")

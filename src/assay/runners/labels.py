@@ -2,7 +2,8 @@
 
 Order of precedence: ``spec.classes``, ``spec.labels_file``, the model's metadata ("classes" or
 "labels": a JSON list or comma-separated names), ``<stem>.labels.txt`` or ``labels.txt`` next to the
-model (one name per line, blank lines ignored).
+model (one name per line, blank lines ignored); a labels file next to the model that leads out of
+the model's folder (a link) is refused, as :mod:`assay.runners.files` says.
 
     >>> parse_names('["cat", "dog"]', source="model.onnx")
     ('cat', 'dog')
@@ -13,10 +14,13 @@ model (one name per line, blank lines ignored).
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
 from assay.errors import InputError
+from assay.runners.files import confine, model_folder
 
 METADATA_KEYS = ("classes", "labels", "class_names", "names")
 
@@ -60,6 +64,8 @@ def read_labels_file(path: str | Path) -> tuple[str, ...]:
     """One class name per line (blank lines and surrounding spaces ignored)."""
     path = Path(path)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or a device: never opened
+            raise InputError("not a regular file", file=str(path))
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the labels file ({exc})", file=str(path)) from None
@@ -74,7 +80,14 @@ def labels_path_for(model_path: str | Path) -> Path | None:
         [] if model_path.is_dir() else [model_path.with_name(f"{model_path.stem}.labels.txt")]
     )
     candidates.append(folder / "labels.txt")
-    return next((c for c in candidates if c.is_file()), None)
+    inner = model_folder(model_path)
+    for candidate in candidates:
+        if os.path.lexists(candidate):  # a link leading out of the model's folder is refused
+            where = f"labels file '{candidate.name}'"
+            confine(candidate, inner, file=str(model_path), where=where)
+            if candidate.is_file():
+                return candidate
+    return None
 
 
 def resolve_classes(

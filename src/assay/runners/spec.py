@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from assay.errors import InputError
+from assay.runners.files import check_tree, confine, model_folder
 
 TASKS = ("classification", "multilabel", "detection")
 ACTIVATIONS = ("none", "softmax", "sigmoid")
@@ -291,7 +293,8 @@ def _detection_from_mapping(data: Any, source: str) -> DetectionSpec:
 
 
 def read_spec_file(path: str | Path, *, base: PreprocessSpec | None = None) -> PreprocessSpec:
-    """Read a JSON or YAML spec file (paths inside it are relative to the file)."""
+    """Read a JSON or YAML spec file (paths inside it are relative to the file, and must lie in its
+    folder, links followed: a spec next to a model names only the model's own files)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -318,10 +321,19 @@ def read_spec_file(path: str | Path, *, base: PreprocessSpec | None = None) -> P
         data = {}
     spec = spec_from_mapping(data, source=str(path), base=base)
     changes: dict[str, Any] = {}
+    folder = path.parent.resolve()
     for name in ("labels_file", "tokenizer"):
         value = getattr(spec, name)
-        if value is not None and not Path(value).is_absolute():
-            changes[name] = str(path.parent / value)
+        if value is None:
+            continue
+        full = Path(value) if Path(value).is_absolute() else path.parent / value
+        if name in data:  # what the file names lies in its folder (the model's), links followed
+            where = f"field '{name}'"
+            confine(full, folder, file=str(path), where=where, what="the spec's folder")
+            if name == "tokenizer" and full.is_dir():
+                check_tree(full, folder, file=str(path), where=f"{where}, file")
+        if not Path(value).is_absolute():
+            changes[name] = str(full)
     return dataclasses.replace(spec, **changes) if changes else spec
 
 
@@ -334,7 +346,13 @@ def spec_path_for(model_path: str | Path) -> Path | None:
         candidates = [
             model_path.with_name(f"{model_path.stem}.preprocess{s}") for s in SPEC_SUFFIXES
         ]
-    return next((c for c in candidates if c.is_file()), None)
+    folder = model_folder(model_path)
+    for candidate in candidates:
+        if os.path.lexists(candidate):  # a link leading out of the model's folder is refused
+            confine(candidate, folder, file=str(model_path), where=f"spec '{candidate.name}'")
+            if candidate.is_file():
+                return candidate
+    return None
 
 
 def load_spec(

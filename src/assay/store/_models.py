@@ -1,10 +1,11 @@
 """Runnable model versions: a copy of the model's files under ``<home>/models/<version_id>/``, its
 task, backend, description and preprocessing spec in the catalog.
 
-Layout of a stored copy: ``model/<name>`` (the model file, an OpenVINO IR's ``.xml`` and ``.bin``
-or a Hugging Face folder, under their own names), ``labels/<name>`` (the labels file the spec
-names) and ``tokenizer/`` (a tokenizer folder the spec names outside the model). The stored spec
-names those by their paths inside the copy; ``info["model_file"]`` is the model's.
+Layout of a stored copy: ``model/<name>`` (the model file, an OpenVINO IR's ``.xml`` and ``.bin``,
+an ONNX model's external data files or a Hugging Face folder, under their names in the model's
+folder), ``labels/<name>`` (the labels file the spec names) and ``tokenizer/`` (a tokenizer folder
+the spec names outside the model). The stored spec names those by their paths inside the copy;
+``info["model_file"]`` is the model's. A copy is whole and private: folders 0700, files 0600.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Protocol
 from assay import settings
 from assay.errors import InputError, NotFoundError
 from assay.runners import Runner, load_runner
+from assay.runners.files import model_files
 from assay.runners.spec import PreprocessSpec, spec_from_mapping, spec_to_mapping
 from assay.store._register import Staging, next_label
 from assay.store._util import json_safe, storage_guard
@@ -41,16 +43,11 @@ class ModelFiles:
     entry: str
 
 
-def model_sources(path: Path) -> list[Path]:
-    """The files or folder a model at ``path`` is made of (an OpenVINO IR: its .xml and .bin)."""
-    path = path.resolve()
-    if path.is_dir():
-        return [path]
-    suffix = path.suffix.lower()
-    if suffix in (".xml", ".bin") and path.with_suffix(".xml").is_file():
-        pair = [path.with_suffix(".xml"), path.with_suffix(".bin")]
-        return [p for p in pair if p.is_file()]
-    return [path]
+def model_sources(path: Path) -> list[tuple[Path, str]]:
+    """The files or folder a model at ``path`` is made of, with their names in its folder (an
+    OpenVINO IR: its .xml and .bin; an ONNX model: its external data files too), each checked to
+    lie inside the model's folder."""
+    return model_files(path)
 
 
 def tree_bytes(path: Path) -> int:
@@ -62,9 +59,10 @@ def tree_bytes(path: Path) -> int:
 
 def plan_files(source: Path, spec: PreprocessSpec) -> ModelFiles:
     """Which files a stored copy holds, checked against :data:`settings.MAX_MODEL_BYTES`."""
-    sources = model_sources(source)
-    copies = [(p, f"{MODEL_DIR}/{p.name}") for p in sources]
-    entry = f"{MODEL_DIR}/{sources[0].name}"
+    named = model_sources(source)
+    sources = [p for p, _ in named]
+    copies = [(p, f"{MODEL_DIR}/{name}") for p, name in named]
+    entry = f"{MODEL_DIR}/{named[0][1]}"
     if spec.labels_file:
         labels = Path(spec.labels_file).expanduser().resolve()
         if not labels.is_file():
@@ -120,18 +118,32 @@ def model_digest(files: ModelFiles, spec: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
+def _private_dirs(folder: Path, target: Path) -> None:
+    """``target``'s parent and every folder between it and ``folder``, made 0700."""
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    here = target.parent
+    while here != folder and here.is_relative_to(folder):
+        os.chmod(here, 0o700)
+        here = here.parent
+
+
 def copy_files(files: ModelFiles, folder: Path) -> None:
-    """Copy the model's files into ``folder`` (links followed), each file fsynced."""
+    """Copy the model's files into ``folder`` whole (links followed), private to this user (folders
+    0700, files 0600), each file fsynced."""
+    os.chmod(folder, 0o700)
     for source, inside in files.copies:
         target = folder / inside
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _private_dirs(folder, target)
         if source.is_dir():
-            shutil.copytree(source, target, symlinks=False)
+            shutil.copytree(source, target, symlinks=False, copy_function=shutil.copyfile)
             written = [p for p in target.rglob("*") if p.is_file()]
+            for sub in [target, *(p for p in target.rglob("*") if p.is_dir())]:
+                os.chmod(sub, 0o700)
         else:
             shutil.copyfile(source, target)
             written = [target]
         for path in written:
+            os.chmod(path, 0o600)
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
         fsync_dir(target.parent)
@@ -147,6 +159,8 @@ class _Host(Protocol):
     def get_model_version(self, version_id: int) -> ModelVersion: ...
 
     def collect_garbage(self) -> int: ...
+
+    def refuse_own(self, path: Path | str | None, what: str = "path") -> None: ...
 
 
 class ModelsMixin:
@@ -178,6 +192,7 @@ class ModelsMixin:
         if version is not None and not version.strip():
             raise InputError("an empty version label")
         source = Path(path).expanduser()
+        self.refuse_own(source, "model")  # never the workspace's own files (nothing read)
         if not source.exists():
             raise InputError("no such model file or folder", file=str(source))
         if parent_version_id is not None:

@@ -104,7 +104,7 @@ class Workspace(JobsMixin, ModelsMixin):
             self.models_dir,
         ):
             try:
-                folder.mkdir(parents=True, exist_ok=True)
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # private
             except OSError as exc:  # a full disk: one line; anything else as it is
                 raise (storage_error(exc, self.home) or exc) from None
         self.catalog = Catalog(self.home / "catalog.sqlite")

@@ -87,7 +87,8 @@ def create_model(
     """Register a model version (e.g. an INT8 model with its FP32 parent); a file must lie under
     the allowed roots. A model file (ONNX, OpenVINO IR, TorchScript, skops, a Hugging Face folder)
     is loaded, checked and copied into the workspace, so it can be run ("Calculate", what-if);
-    any other file is recorded as the source of predictions only."""
+    any other file is recorded as the source of predictions only. A folder that holds no model
+    is a 422."""
     from assay.runners import runner_entry
 
     state = request.app.state
@@ -102,6 +103,8 @@ def create_model(
             runner_entry(path)
             is_model = True
         except InputError:
+            if path.is_dir():  # a folder is a model or nothing: never a predictions source
+                raise
             is_model = False
     if is_model and path is not None:
         version = workspace.add_model(
