@@ -1,14 +1,16 @@
-"""Access: the token (header or session cookie), the Host check, no CORS, size limits."""
+"""Access: the token (header or session cookie), the Host check, cross-site requests, no CORS,
+size limits."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from assay.server.access import COOKIE, session_value
+from assay.server.access import COOKIE, SESSION_SECONDS, session_valid, session_value
 from assay.server.app import create_app
 from assay.server.config import Limits, access_for, is_loopback
 from tests.server.conftest import BASE_URL, Seeded
@@ -43,8 +45,8 @@ def test_access_plan_for_the_cli() -> None:
     assert not access_for("127.0.0.1", token=None, no_auth=False).require_token
     assert not access_for("localhost", token=None, no_auth=False).require_token
     assert not access_for("::1", token=None, no_auth=False).require_token
-    given = access_for("127.0.0.1", token="abc", no_auth=False)
-    assert given.require_token and given.token == "abc" and not given.generated
+    given = access_for("127.0.0.1", token="a" * 16, no_auth=False)
+    assert given.require_token and given.token == "a" * 16 and not given.generated
     open_wide = access_for("0.0.0.0", token=None, no_auth=True)
     assert not open_wide.require_token and "Warning" in (open_wide.banner("u") or "")
     with pytest.raises(ValueError):
@@ -53,6 +55,15 @@ def test_access_plan_for_the_cli() -> None:
     assert not is_loopback("192.168.1.4") and not is_loopback("example.com")
     with pytest.raises(ValueError):
         create_app(Path("/nonexistent-never"), require_token=True)
+
+
+@pytest.mark.parametrize("short", ["abc", "x", "a" * 15])
+def test_short_tokens_are_refused(short: str, tmp_path: Path) -> None:
+    for host in ("127.0.0.1", "0.0.0.0"):
+        with pytest.raises(ValueError, match="at least 16"):
+            access_for(host, token=short, no_auth=False)
+    with pytest.raises(ValueError, match="at least 16"):
+        create_app(tmp_path / "home", token=short)
 
 
 @pytest.mark.parametrize(
@@ -113,8 +124,14 @@ def test_session_cookie_for_images(guarded: TestClient, seeded: Seeded) -> None:
     made = guarded.post("/api/session", json={"token": TOKEN})
     assert made.status_code == 200 and made.json() == {"required": True, "authenticated": True}
     cookie = made.headers["set-cookie"]
-    assert f"{COOKIE}={session_value(TOKEN)}" in cookie and TOKEN not in cookie
+    value = cookie.split(";")[0].removeprefix(f"{COOKIE}=")
+    assert session_valid(value, TOKEN) and TOKEN not in cookie
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/api" in cookie
+    # the cookie expires, in the browser and on the server
+    assert f"Max-Age={SESSION_SECONDS}" in cookie and "expires=" in cookie.lower()
+    expires = int(value.split(".")[0])
+    assert abs(expires - (time.time() + SESSION_SECONDS)) < 60
+    assert not session_valid(value, TOKEN, now=expires + 1)
     try:
         assert guarded.get(media).status_code == 200  # the cookie alone opens <img> URLs
         assert guarded.get(f"/api/samples/{seeded.image_dv}:3/thumbnail").status_code == 200
@@ -125,8 +142,14 @@ def test_session_cookie_for_images(guarded: TestClient, seeded: Seeded) -> None:
     finally:
         guarded.cookies.clear()
     assert guarded.get(media).status_code == 401
-    forged = {"Cookie": f"{COOKIE}={session_value(TOKEN + 'x')}"}
+    later = int(time.time()) + 3600
+    forged = {"Cookie": f"{COOKIE}={session_value(TOKEN + 'x', later)}"}
     assert guarded.get(media, headers=forged).status_code == 401
+    expired = {"Cookie": f"{COOKIE}={session_value(TOKEN, int(time.time()) - 1)}"}
+    assert guarded.get(media, headers=expired).status_code == 401
+    # the expiry is under the HMAC: a valid cookie with its date moved on is no longer valid
+    moved = session_value(TOKEN, int(time.time()) - 1).split(".", 1)[1]
+    assert guarded.get(media, headers={"Cookie": f"{COOKIE}={later}.{moved}"}).status_code == 401
     assert guarded.get(media, headers={"Cookie": f"{COOKIE}={TOKEN}"}).status_code == 401
     gone = guarded.delete("/api/session")
     assert gone.status_code == 204 and 'assay_session=""' in gone.headers["set-cookie"]
@@ -217,3 +240,114 @@ def test_body_and_query_limits(guarded: TestClient, tmp_path: Path) -> None:
         assert "\n" not in answer.json()["detail"]
     for body in ({"name": "m" * 201}, {"name": "m", "version": "v" * 201}):
         assert guarded.post("/api/models", json=body, headers=BEARER).status_code == 422
+
+
+# ---------------------------------------------------------------- cross-site requests
+
+
+@pytest.fixture(scope="module")
+def loopback(seeded: Seeded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """``assay serve`` as it starts by default: 127.0.0.1, no token."""
+    app = create_app(seeded.home, static_dir=tmp_path_factory.mktemp("nostatic-loopback"))
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        yield client
+
+
+CROSS_SITE = [
+    {"Origin": "https://evil.example.com"},
+    {"Origin": "https://evil.example.com", "Sec-Fetch-Site": "cross-site"},
+    {"Origin": "null"},  # a sandboxed frame, a file:// page, a redirect from another site
+    {"Origin": "http://127.0.0.1:3000"},  # another port: another origin
+    {"Origin": "http://localhost:8000"},  # another name for the same socket: another origin
+    {"Sec-Fetch-Site": "cross-site"},  # <img>, <script>, a top-level link: no Origin
+    {"Sec-Fetch-Site": "same-site"},
+]
+
+
+@pytest.mark.parametrize("headers", CROSS_SITE)
+@pytest.mark.parametrize(
+    "url", ["/api/evaluations", "/api/evaluations/1", "/api/samples/1:0/media", "/api/health"]
+)
+def test_a_loopback_server_refuses_cross_site_reads(
+    loopback: TestClient, url: str, headers: dict[str, str]
+) -> None:
+    answer = loopback.get(url, headers=headers)
+    assert answer.status_code == 403, (url, headers)
+    detail = answer.json()["detail"]
+    assert detail.startswith("cross-site request refused") and "\n" not in detail
+    assert not any(h.startswith("access-control-") for h in answer.headers)
+
+
+@pytest.mark.parametrize("headers", CROSS_SITE)
+def test_a_loopback_server_refuses_cross_site_writes(
+    loopback: TestClient, seeded: Seeded, tmp_path: Path, headers: dict[str, str]
+) -> None:
+    before = loopback.get("/api/evaluations").json()
+    for method, url, body in (
+        ("POST", "/api/datasets", {"name": "x", "path": str(tmp_path)}),
+        ("POST", "/api/models", {"name": "x"}),
+        ("POST", "/api/evaluations", {"gt": "/a", "pred": "/b"}),
+        ("POST", f"/api/evaluations/{seeded.image}/quality", {}),
+        ("DELETE", f"/api/evaluations/{seeded.image}", None),
+        ("DELETE", "/api/jobs/1", None),
+        ("POST", "/api/session", {"token": "x" * 20}),
+    ):
+        answer = loopback.request(method, url, json=body, headers=headers)
+        assert answer.status_code == 403, (method, url, headers)
+        assert answer.json()["detail"].startswith("cross-site request refused")
+    # a simple (no preflight) form post, text/plain, from another site: refused as well
+    form = loopback.post(
+        "/api/evaluations", content=b"{}", headers={**headers, "Content-Type": "text/plain"}
+    )
+    assert form.status_code == 403
+    assert loopback.get("/api/evaluations").json() == before  # nothing deleted
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # curl, the CLI, scripts
+        {"Origin": "http://127.0.0.1:8000"},  # the UI itself (fetch with Origin: POSTs)
+        {"Origin": "http://127.0.0.1:8000", "Sec-Fetch-Site": "same-origin"},
+        {"Sec-Fetch-Site": "same-origin"},  # the UI's GETs carry no Origin
+        {"Sec-Fetch-Site": "none"},  # typed into the address bar
+    ],
+)
+def test_a_loopback_server_serves_its_own_ui(
+    loopback: TestClient, seeded: Seeded, headers: dict[str, str]
+) -> None:
+    assert loopback.get("/api/evaluations", headers=headers).status_code == 200
+    assert loopback.get(f"/api/evaluations/{seeded.image}", headers=headers).status_code == 200
+    assert loopback.get("/api/health", headers=headers).status_code == 200
+    answer = loopback.delete("/api/evaluations/999999", headers=headers)
+    assert answer.status_code == 404  # reached the route
+    created = loopback.post("/api/models", json={}, headers=headers)
+    assert created.status_code == 422  # reached the route (validation)
+
+
+def test_the_ui_shell_opens_from_a_link_on_another_site(loopback: TestClient) -> None:
+    """Outside /api nothing holds data: a link to the UI from another page still opens it."""
+    answer = loopback.get("/evaluations/1", headers={"Sec-Fetch-Site": "cross-site"})
+    assert answer.status_code != 403
+
+
+def test_same_origin_by_the_host_header(seeded: Seeded) -> None:
+    """The server's own origin is the Host the request was sent to (any served name, IPv6 too);
+    configured CORS origins pass."""
+    app = create_app(seeded.home, host="::1", cors_origins=["https://ui.example.com"])
+    with TestClient(app, base_url="http://[::1]:8000") as client:
+        assert client.get("/api/health", headers={"Origin": "http://[::1]:8000"}).status_code == 200
+        assert client.get("/api/health", headers={"Origin": "http://[::1]:9000"}).status_code == 403
+        ok = client.get("/api/health", headers={"Host": "localhost", "Origin": "http://localhost"})
+        assert ok.status_code == 200
+        ui = {"Origin": "https://ui.example.com", "Sec-Fetch-Site": "cross-site"}
+        allowed = client.get("/api/health", headers=ui)
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == "https://ui.example.com"
+
+
+def test_a_token_server_refuses_cross_site_requests_too(guarded: TestClient) -> None:
+    evil = {**BEARER, "Origin": "https://evil.example.com"}
+    assert guarded.get("/api/evaluations", headers=evil).status_code == 403
+    own = {**BEARER, "Origin": "http://10.1.2.3:8000"}
+    assert guarded.get("/api/evaluations", headers=own).status_code == 200

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from assay.cli.errors import handle_errors
+from assay.cli.inputs import id_parser
 
 TOP_ROWS = 10
 
@@ -135,7 +136,11 @@ def print_analysis(result: dict[str, Any], bins: dict[str, Any] | None, console:
 @handle_errors
 def analyze(
     evaluation: Annotated[
-        int, typer.Argument(help="The evaluation to analyse (see `assay list`).")
+        int,
+        typer.Argument(
+            help="The evaluation to analyse (see `assay list`).",
+            parser=id_parser("evaluation"),
+        ),
     ],
     train: Annotated[
         int | None,
@@ -144,6 +149,7 @@ def analyze(
             metavar="<dataset version>",
             help="The training set's dataset version id: its near-copies in the evaluated set "
             "are reported as leakage, and the OOV share of texts uses its vocabulary.",
+            parser=id_parser("dataset version"),
         ),
     ] = None,
     json_out: Annotated[

@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from assay.cli.inputs import check_input_paths
 from assay.errors import ParameterError
 from assay.evaluation.metric_names import (
     HEADLINE,
@@ -225,6 +226,7 @@ def compare_files(
     from assay.evaluation.results import OperatingPoint
     from assay.evaluation.run import evaluate_files
 
+    check_input_paths(gt, a, b)  # never a pipe, a device or a file over the cap
     for path in (a, b):
         if path.is_dir() and gt is None:
             raise ParameterError(f"{path}: a folder; without --gt give two predictions files")
@@ -245,7 +247,10 @@ def _agreement(
     from assay.formats.tables import read_predictions
 
     def is_results_json(p: Path) -> bool:
-        return p.suffix.lower() == ".json" and p.read_bytes()[:4096].lstrip().startswith(b"[")
+        if p.suffix.lower() != ".json":
+            return False
+        with p.open("rb") as f:
+            return f.read(4096).lstrip().startswith(b"[")
 
     if is_results_json(a) or is_results_json(b):
         out = detection_agreement(

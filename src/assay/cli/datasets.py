@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from assay.cli.errors import handle_errors
+from assay.cli.inputs import check_input_paths
 
 ADD_NAME_HELP = (
     "The dataset's name (default: the folder's name, or the file's stem; for a generic stem "
@@ -88,6 +89,7 @@ def add(
     from assay.store.datasets import register_dataset
 
     task = _task_option(task)
+    check_input_paths(path, images)  # never a pipe, a device or a file over the cap
     ws = Workspace()
     version, new, notes = register_dataset(
         ws,

@@ -157,3 +157,43 @@ def check_stored(
     )
     if found is not None:
         raise AlreadyStored(found)
+
+
+MAX_ID = 2**63 - 1  # the catalog's ids are SQLite INTEGERs
+
+
+def _refuse(message: str) -> None:
+    print(f"Error: {message}", file=sys.stderr)
+    raise typer.Exit(code=2)
+
+
+def id_parser(what: str) -> Callable[[str], int]:
+    """A typer ``parser`` for the id of a stored ``what`` (evaluation, model version, dataset
+    version): a whole number from 0 to 2**63 - 1, else one line on stderr and exit code 2."""
+
+    def parse(text: str) -> int:
+        if isinstance(text, int):  # a default, already an id
+            return text
+        given = str(text).strip()
+        if given.isascii() and given.isdigit():
+            if len(given) <= len(str(MAX_ID)) and int(given) <= MAX_ID:
+                return int(given)
+            shown = given if len(given) <= 40 else given[:40] + "..."
+            _refuse(f"{what} id {shown} is out of range (ids are 0 to {MAX_ID})")
+        shown = repr(given if len(given) <= 40 else given[:40] + "...")
+        _refuse(f"{what} id {shown} is not a whole number from 0 to {MAX_ID}")
+        raise AssertionError  # unreachable: _refuse exits
+
+    return parse
+
+
+def check_input_paths(*paths: Path | None, folder_ok: bool = True) -> None:
+    """The files a command reads, checked at the door before any work: each that exists must be a
+    regular file within the input cap (or a folder, when ``folder_ok``), links followed: never a
+    named pipe (a reader would block) or a device (read until memory runs out). One
+    :class:`~assay.errors.InputError` line otherwise; a missing path is left to the command."""
+    from assay.formats.files import check_input
+
+    for path in paths:
+        if path is not None and (path.exists() or path.is_symlink()):
+            check_input(path, folder_ok=folder_ok)

@@ -22,9 +22,12 @@ from assay.cli import models as models_cli
 from assay.cli.errors import handle_errors
 from assay.cli.inputs import (
     FORCE_HELP,
+    MAX_ID,
     answers_stored,
+    check_input_paths,
     check_stored,
     evaluation_request,
+    id_parser,
     refuse_repeats,
 )
 from assay.cli.models import (
@@ -40,6 +43,9 @@ from assay.cli.models import (
     register,
     resolve_model,
 )
+
+EVALUATION_ID = id_parser("evaluation")
+MODEL_VERSION_ID = id_parser("model version")
 
 
 class _FlagsShowNoType:
@@ -218,7 +224,8 @@ def evaluate(
     parent: Annotated[
         int | None,
         typer.Option(
-            help="Id of the parent model version (e.g. the FP32 parent of an INT8 model)."
+            help="Id of the parent model version (e.g. the FP32 parent of an INT8 model).",
+            parser=MODEL_VERSION_ID,
         ),
     ] = None,
     images: Annotated[Path | None, typer.Option(help="Folder of the images (detection).")] = None,
@@ -265,6 +272,7 @@ def evaluate(
     at = _point(threshold, iou, score)
     ks = _parse_top_k(top_k)
     _check_out_path(json_out)
+    check_input_paths(gt, pred, images)  # never a pipe, a device or a file over the cap
     request = evaluation_request(evaluate, locals())  # the same again: AlreadyStored
     if model is not None:
         run, record, ws, params = _evaluate_model(
@@ -528,7 +536,10 @@ def list_(
 @app.command(cls=Command)
 @handle_errors
 def show(
-    evaluation_id: Annotated[int, typer.Argument(help="The evaluation's id (see `assay list`).")],
+    evaluation_id: Annotated[
+        int,
+        typer.Argument(help="The evaluation's id (see `assay list`).", parser=EVALUATION_ID),
+    ],
     threshold: Annotated[
         float | None,
         typer.Option(help="Classification: the threshold (default: the evaluation's)."),
@@ -572,7 +583,9 @@ def show(
 @app.command(cls=Command)
 @handle_errors
 def delete(
-    evaluation_id: Annotated[int, typer.Argument(help="The evaluation's id.")],
+    evaluation_id: Annotated[
+        int, typer.Argument(help="The evaluation's id.", parser=EVALUATION_ID)
+    ],
 ) -> None:
     """Delete a stored evaluation and its arrays."""
     from rich.console import Console
@@ -584,7 +597,10 @@ def delete(
 @app.command(cls=Command)
 @handle_errors
 def export(
-    evaluation_id: Annotated[int, typer.Argument(help="The evaluation's id (see `assay list`).")],
+    evaluation_id: Annotated[
+        int,
+        typer.Argument(help="The evaluation's id (see `assay list`).", parser=EVALUATION_ID),
+    ],
     predictions: Annotated[
         Path,
         typer.Option(
@@ -629,14 +645,16 @@ def export(
 @app.command(cls=Command)
 @handle_errors
 def serve(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     token: Annotated[
         str | None,
         typer.Option(
             envvar="ASSAY_TOKEN",
-            help="Access token the UI and API clients must present (default: generated and "
-            "printed when --host is not loopback).",
+            help="Access token the UI and API clients must present, at least 16 characters "
+            "(default: generated and printed when --host is not loopback). Prefer setting "
+            "ASSAY_TOKEN: a --token value is visible to every user in the process list.",
         ),
     ] = None,
     no_auth: Annotated[
@@ -667,10 +685,17 @@ def serve(
     from assay.server.app import create_app
     from assay.server.config import access_for
 
+    source = ctx.get_parameter_source("token")
+    if token and getattr(source, "name", None) == "COMMANDLINE":  # not from ASSAY_TOKEN
+        print(
+            "Warning: a --token value is visible to every user of this machine in the process "
+            "list; set ASSAY_TOKEN instead",
+            file=sys.stderr,
+        )
     try:
         plan = access_for(host, token=token, no_auth=no_auth)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(str(exc), param_hint="--token") from None
     app = create_app(
         host=host,
         token=plan.token,
@@ -800,6 +825,7 @@ def leaderboard(
         typer.Argument(
             help="Any evaluation of the dataset version to rank (see `assay list`).",
             metavar="EVAL",
+            parser=EVALUATION_ID,
         ),
     ],
     metric: Annotated[
@@ -838,7 +864,12 @@ def _evaluation_ids(a: str, b: str) -> tuple[int, int] | None:
 
     def as_id(text: str) -> int | None:
         t = text.strip().lstrip("#")
-        return int(t) if t.isdigit() and not Path(text).exists() else None
+        if not (t.isascii() and t.isdigit()) or Path(text).exists():
+            return None
+        if len(t) > len(str(MAX_ID)) or int(t) > MAX_ID:
+            shown = t if len(t) <= 40 else t[:40] + "..."
+            raise ParameterError(f"evaluation id {shown} is out of range (ids are 0 to {MAX_ID})")
+        return int(t)
 
     ia, ib = as_id(a), as_id(b)
     if ia is not None and ib is not None:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from assay.cli.errors import handle_errors
+from assay.cli.inputs import MAX_ID, check_input_paths, id_parser
 
 SPEC_HELP = (
     "A preprocessing spec (JSON / YAML) for the model (default: model.preprocess.json / .yaml "
@@ -95,6 +96,7 @@ class SpecOptions:
         value is a usage error naming its option."""
         from assay.runners.spec import read_spec_file
 
+        check_input_paths(self.spec_file, self.labels, folder_ok=False)
         spec = None
         if self.spec_file is not None:
             if not self.spec_file.is_file():
@@ -183,6 +185,7 @@ def register(
     options: SpecOptions,
 ) -> tuple[Any, bool]:
     """Register the model file or folder at ``path``: (the version, whether it is new)."""
+    check_input_paths(path)  # never a pipe, a device or a file over the cap
     spec, overrides = options.resolve()
     before = newest_model_version_id(ws)
     with missing_extra_as_input():
@@ -208,6 +211,14 @@ def resolve_model(ws: Any, ref: str) -> Any:
     from assay.errors import InputError, NotFoundError
 
     if ref.startswith("#"):
+        digits = ref[1:].strip()
+        if (
+            digits.isascii()
+            and digits.isdigit()
+            and (len(digits) > len(str(MAX_ID)) or int(digits) > MAX_ID)
+        ):
+            shown = digits if len(digits) <= 40 else digits[:40] + "..."
+            raise InputError(f"model version id {shown} is out of range (ids are 0 to {MAX_ID})")
         try:
             return ws.get_model_version(int(ref[1:]))
         except ValueError:
@@ -264,7 +275,10 @@ def add(
     ] = None,
     parent: Annotated[
         int | None,
-        typer.Option(help="Id of the parent model version (e.g. the FP32 parent of an INT8 one)."),
+        typer.Option(
+            help="Id of the parent model version (e.g. the FP32 parent of an INT8 one).",
+            parser=id_parser("model version"),
+        ),
     ] = None,
     spec_file: SpecFile = None,
     labels: LabelsFile = None,

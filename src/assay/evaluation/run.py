@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from assay.errors import InputError
 from assay.evaluation.vocabulary import TASKS
+from assay.formats.files import check_input
 
 
 @dataclass
@@ -42,7 +43,9 @@ def infer_task(gt: str | Path) -> str:
             return "detection"
         return "classification"
     if path.suffix.lower() == ".json":
-        head = path.read_bytes()[:65536].lstrip(b"\xef\xbb\xbf").lstrip()
+        check_input(path)  # a regular file within the cap: never a pipe or a device
+        with path.open("rb") as f:
+            head = f.read(65536).lstrip(b"\xef\xbb\xbf").lstrip()
         if head.startswith(b"{") and (b'"annotations"' in head or b'"images"' in head):
             return "detection"
     return "classification"
@@ -69,11 +72,9 @@ def evaluate_files(
     multi-label: 0.5); ``notes`` then says "found N of M image files under DIR", and no image found
     under a folder the caller named is an :class:`InputError` naming it.
     """
-    gt_path, pred_path = Path(gt), Path(pred)
-    if not gt_path.exists():
-        raise InputError("no such file or folder", file=str(gt_path))
-    if not pred_path.exists():
-        raise InputError("no such file", file=str(pred_path))
+    # regular files within the cap (or folders), links followed: never a pipe or a device
+    gt_path = check_input(gt, folder_ok=True)
+    pred_path = check_input(pred, folder_ok=True)
     if task is not None and task not in TASKS:
         raise InputError(f"unknown task '{task}' (choose one of {', '.join(TASKS)})")
     if threshold is not None and not 0.0 <= threshold <= 1.0:

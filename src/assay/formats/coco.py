@@ -26,6 +26,7 @@ import orjson
 
 from assay.errors import InputError
 from assay.formats.detection_types import DetectionGroundTruth, DetectionPredictions, check_boxes
+from assay.formats.files import read_input_bytes
 
 __all__ = ["load_detection_gt", "load_detection_results", "read_json", "to_coco_dict"]
 
@@ -33,10 +34,7 @@ __all__ = ["load_detection_gt", "load_detection_results", "read_json", "to_coco_
 def read_json(path: str | Path) -> Any:
     """Read a JSON file with orjson; a truncated or invalid file raises :class:`InputError`."""
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read file ({e.strerror})", file=str(p)) from None
+    data = read_input_bytes(p)  # a regular file within the cap: never a pipe or a device
     enabled = gc.isenabled()
     gc.disable()  # millions of fresh dicts and lists would trigger useless full collections
     try:

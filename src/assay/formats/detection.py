@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from assay.errors import InputError
 from assay.formats import coco, voc, yolo
 from assay.formats.detection_types import (
     DetectionGroundTruth,
@@ -22,6 +21,7 @@ from assay.formats.detection_types import (
     check_boxes,
     locate_images,
 )
+from assay.formats.files import check_input
 
 __all__ = [
     "DetectionGroundTruth",
@@ -50,13 +50,11 @@ def read_detection_gt(
         return gt
     if isinstance(gt, dict):
         return coco.load_detection_gt(gt, images_root=images_root)
-    p = Path(gt)
+    p = check_input(gt, folder_ok=True)
     if p.is_dir() and (p / "Annotations").is_dir():
         return voc.load_detection_gt(p, images_root=images_root)
     if p.is_dir() or p.suffix in (".yaml", ".yml"):
         return yolo.load_detection_gt(p, images_root=images_root, allow_outside=allow_outside)
-    if not p.exists():
-        raise InputError("no such file or folder", file=str(p))
     return coco.load_detection_gt(p, images_root=images_root)
 
 
@@ -71,9 +69,7 @@ def read_detection_predictions(dt: Any, gt: DetectionGroundTruth) -> DetectionPr
         return dt
     if isinstance(dt, list):
         return coco.load_detection_results(dt, gt)
-    p = Path(dt)
+    p = check_input(dt, folder_ok=True)
     if p.is_dir():
         return yolo.load_detection_results(p, gt)
-    if not p.exists():
-        raise InputError("no such file or folder", file=str(p))
     return coco.load_detection_results(p, gt)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from assay.errors import InputError
+from assay.formats.files import read_input_bytes
 from assay.formats.media import is_inside, real_root, refusal
 
 __all__ = [
@@ -181,10 +182,7 @@ def read_utf8(path: Path) -> str:
     ...
     assay.errors.InputError: ...a.txt: line 2: is not valid UTF-8 text
     """
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read file ({e.strerror})", file=str(path)) from None
+    data = read_input_bytes(path)  # a regular file within the cap: never a pipe or a device
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:

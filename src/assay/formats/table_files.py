@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from assay.errors import InputError
+from assay.formats.files import check_input, read_input_bytes
 
 __all__ = [
     "CSV_BLOCK_BYTES",
@@ -49,14 +50,12 @@ def short(value: object, limit: int = 40) -> str:
 
 
 def check_file(path: Path) -> None:
-    if not path.exists():
-        raise InputError("no such file", file=str(path))
-    if path.is_dir():
-        raise InputError("is a folder, expected a file", file=str(path))
+    """A regular file within the input cap, links followed (:func:`~assay.formats.files.check_input`)."""
+    check_input(path)
 
 
 def _text_bytes(path: Path) -> bytes:
-    data = path.read_bytes()
+    data = read_input_bytes(path)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if b"\x00" in data[:8192]:

@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from assay.errors import InputError
+from assay.formats.files import check_input
 from assay.formats.media import confine, real_root
 from assay.formats.table_files import (
     check_file,
@@ -155,7 +156,7 @@ def read_ground_truth(path: str | Path, *, allow_outside: bool = False) -> Groun
     metadata. A ``path`` is relative to the table's folder and must lie inside it, links
     followed (:func:`~assay.formats.media.confine`), unless ``allow_outside``.
     """
-    path = Path(path)
+    path = check_input(path, folder_ok=True)
     if path.is_dir():
         return read_image_folder(path, allow_outside=allow_outside)
     table = read_table(path, string_columns=("id", "label", "labels", "text", "path", "fold"))

@@ -24,7 +24,7 @@ from assay.errors import InputError, NotFoundError, ParameterError, StorageError
 from assay.server.access import AccessMiddleware
 from assay.server.access import router as session_router
 from assay.server.caches import LRU
-from assay.server.config import Limits, ServerConfig
+from assay.server.config import Limits, ServerConfig, check_token
 from assay.server.frontend import mount_static
 from assay.server.jobs import JobFinished, JobRunner, JobTarget, QueueFull, evaluate_job
 from assay.server.paths import resolve_roots
@@ -83,6 +83,8 @@ def create_app(
     required = bool(token) if require_token is None else require_token
     if required and not token:
         raise ValueError("require_token without a token")
+    if token:
+        check_token(token)  # a short token is refused, whoever starts the server
     config = ServerConfig(
         host=host,
         token=token,

@@ -25,6 +25,7 @@ MAX_ID = 2**63 - 1  # SQLite's INTEGER
 MAX_OFFSET = 2**53 - 1  # the largest integer a JSON client (JavaScript) holds exactly
 MAX_NAME = 200
 MAX_PATH = 4096
+MIN_TOKEN_CHARS = 16  # a shorter access token is refused (a guessable one protects nothing)
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,22 @@ def generate_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def check_token(token: str) -> None:
+    """A ValueError when ``token`` is too short to protect anything.
+
+    >>> check_token("abc")
+    Traceback (most recent call last):
+    ...
+    ValueError: the access token has 3 characters; give one of at least 16 ...
+    """
+    if len(token) < MIN_TOKEN_CHARS:
+        raise ValueError(
+            f"the access token has {len(token)} characters; give one of at least "
+            f"{MIN_TOKEN_CHARS} (e.g. from: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')"
+        )
+
+
 def access_for(host: str, *, token: str | None, no_auth: bool) -> AccessPlan:
     """The access plan for ``assay serve --host HOST [--token T] [--no-auth]``.
 
@@ -124,6 +141,7 @@ def access_for(host: str, *, token: str | None, no_auth: bool) -> AccessPlan:
             raise ValueError("--token and --no-auth contradict each other")
         return AccessPlan(host=host, token=None, require_token=False)
     if token:
+        check_token(token)
         return AccessPlan(host=host, token=token, require_token=True)
     if is_loopback(host):
         return AccessPlan(host=host, token=None, require_token=False)
