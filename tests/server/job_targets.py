@@ -26,3 +26,8 @@ def slow_app() -> FastAPI:
     """The app of the shutdown test (uvicorn --factory), on $ASSAY_TEST_HOME."""
     home = Path(os.environ["ASSAY_TEST_HOME"])
     return create_app(home, data_roots=[home.parent], job_target=slow_job)
+
+
+def sleep_forever() -> None:
+    """A stand-in for a job process a killed server left running."""
+    time.sleep(600)

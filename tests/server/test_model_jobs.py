@@ -163,14 +163,16 @@ def test_one_job_per_model_version_runs_at_a_time(home: Path) -> None:
     ids = _ids(home)
     with _client(home, job_workers=2) as client:
 
-        def submit(version: int) -> int:
+        def submit(version: int, batch: int = 2) -> int:
             body = {"model_version_id": version, "dataset_version_id": ids["images"],
-                    "batch_size": 2}  # fmt: skip
+                    "batch_size": batch}  # fmt: skip
             answer = client.post("/api/evaluations", json=body)
             assert answer.status_code == 202, answer.text
             return int(answer.json()["job_id"])
 
-        first, second, other = submit(ids["slow"]), submit(ids["slow"]), submit(ids["copy"])
+        first, second, other = submit(ids["slow"]), submit(ids["slow"], 3), submit(ids["copy"])
+        # the same job again (kind and params) while it waits or runs is that job
+        assert submit(ids["slow"], 3) == second and submit(ids["slow"]) == first
 
         def state(job_id: int) -> dict[str, Any]:
             return get_json(client, f"/api/jobs/{job_id}")
@@ -253,3 +255,93 @@ def test_a_job_resumes_after_the_server_is_killed(home: Path, serve: Any) -> Non
     evaluations = httpx.get(f"{url}/api/evaluations", timeout=10).json()["items"]
     assert [e["id"] for e in evaluations] == [seen[-1]["evaluation_id"]]
     assert evaluations[0]["n_samples"] == 120
+
+
+def _job_pid(home: Path, job_id: int) -> int | None:
+    ws = Workspace(home)
+    try:
+        return ws.get_job(job_id).pid
+    finally:
+        ws.close()
+
+
+def test_a_job_process_dies_with_its_killed_server_and_the_next_server_resumes_it(
+    home: Path, serve: Any
+) -> None:
+    ids = _ids(home)
+    url, proc = serve()
+    body = {"model_version_id": ids["slow"], "dataset_version_id": ids["images"], "batch_size": 2}
+    job_id = httpx.post(f"{url}/api/evaluations", json=body, timeout=10).json()["job_id"]
+    _until(lambda: httpx.get(f"{url}/api/jobs/{job_id}", timeout=10).json()["done"] >= 4)
+    child = _job_pid(home, job_id)
+    assert child is not None and child != proc.pid
+    os.kill(proc.pid, signal.SIGKILL)  # the server alone: its job process must follow it
+    proc.wait(timeout=10)
+    _until(lambda: not _alive(child), 1.0)  # well before the job could have finished
+
+    url, _ = serve()  # a second server on the same home is refused while one runs; now none does
+    _until(lambda: httpx.get(f"{url}/api/jobs/{job_id}", timeout=10).json()["status"] == "done")
+    assert len(httpx.get(f"{url}/api/evaluations", timeout=10).json()["items"]) == 1
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "\nState:\tZ" in status.read_text())
+
+
+def test_a_second_server_on_the_same_workspace_is_refused(home: Path, serve: Any) -> None:
+    url, _ = serve()
+    env = {**os.environ, "ASSAY_HOME": str(home)}
+    second = subprocess.run(
+        [sys.executable, "-m", "assay.cli", "serve", "--port", str(_free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 2, second.stderr
+    lines = second.stderr.strip().splitlines()
+    assert len(lines) == 1 and "another Assay server holds the workspace" in lines[0], lines
+    # commands that use the catalog briefly still work beside the server
+    listed = subprocess.run(
+        [sys.executable, "-m", "assay.cli", "list"], env=env, capture_output=True, timeout=60
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert httpx.get(f"{url}/api/health", timeout=10).status_code == 200
+
+
+def test_a_restarted_server_ends_the_old_job_process_before_it_resumes(home: Path) -> None:
+    import multiprocessing
+
+    from assay.server.jobs import INTERRUPTED, JobRunner
+    from tests.server.job_targets import sleep_forever
+
+    ids = _ids(home)
+    ws = Workspace(home)
+    stray = multiprocessing.get_context("spawn").Process(target=sleep_forever, daemon=True)
+    stray.start()
+    try:
+        files = ws.create_job({"gt": "a.csv"})
+        ws.start_job(files.id, pid=stray.pid)
+        model = ws.create_job(
+            {"model_version_id": ids["slow"], "dataset_version_id": ids["images"]},
+            kind="model",
+            model_version_id=ids["slow"],
+            dataset_version_id=ids["images"],
+        )
+        ws.update_job(model.id, status="failed", error="cancelled")  # by the dead server
+        runner = JobRunner(ws, limits=Limits())
+        assert runner.recover() == (0, 1)
+        stray.join(timeout=10)
+        assert not stray.is_alive()  # killed before anything resumed
+        assert ws.get_job(files.id).error == INTERRUPTED
+        assert ws.get_job(model.id).error == "cancelled"  # never run again
+        runner.shutdown()
+    finally:
+        if stray.is_alive():
+            stray.kill()
+        ws.close()

@@ -46,6 +46,7 @@ from assay.server.routers import (
 from assay.server.schemas import Problem
 from assay.server.timing import ServerTimingMiddleware
 from assay.store import Workspace
+from assay.store.lock import hold_server_lock
 
 logger = logging.getLogger("assay.server")
 
@@ -80,6 +81,7 @@ def create_app(
     ever sent unless ``cors_origins`` names origins.
     """
     workspace = Workspace(home)
+    hold_server_lock(workspace.home)  # one server per workspace: a second one is refused here
     required = bool(token) if require_token is None else require_token
     if required and not token:
         raise ValueError("require_token without a token")

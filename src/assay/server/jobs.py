@@ -4,7 +4,11 @@ jobs: the "Calculate" of the Models page).
 
 A process can be stopped safely at any moment (the store leaves nothing half-written when one dies
 mid-save), so a job can be cancelled while it runs, a job past its time limit is stopped, and
-stopping the server never waits for a job. At most ``workers`` jobs run at once and at most
+stopping the server never waits for a job. A job's process dies with its server (Linux: a parent
+death signal), records its pid, and a server that starts after another died makes sure no job
+process of the old one still runs before it resumes a job (and never resumes an ended one: a
+cancellation always wins). The same job (kind and params) submitted while it waits or runs is
+that job (its id is given back). At most ``workers`` jobs run at once and at most
 ``queue_size`` wait (a further submission is refused with 429). Job states live in the catalog:
 queued, running, done, failed (a cancelled or stopped job is ``failed`` with the reason as its
 error). Model jobs write their progress (samples done of total) to the catalog and stream their
@@ -21,8 +25,12 @@ order.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
+import os
+import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -137,18 +145,72 @@ def _one_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _job_process(home: str, job_id: int, params: dict[str, Any], target: JobTarget) -> None:
-    """The child process: run the job and write its outcome to the catalog."""
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux ``PR_SET_PDEATHSIG``;
+    elsewhere nothing); exit at once when the parent is already gone."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the server died before the signal was armed
+        os._exit(1)
+
+
+def _job_process(
+    home: str, job_id: int, params: dict[str, Any], target: JobTarget, parent: int | None = None
+) -> None:
+    """The child process: run the job and write its outcome to the catalog. A job that has
+    ended before it starts (cancelled) is not run; an evaluation stored by a job cancelled while
+    it ran is removed again (the job stays cancelled)."""
+    if parent is not None:
+        die_with_parent(parent)
     workspace = Workspace(home)
     try:
-        workspace.start_job(job_id)
+        if workspace.start_job(job_id, pid=os.getpid()).status != "running":
+            return
         evaluation_id = target(workspace, {**params, "job_id": job_id})
     except Exception as exc:  # noqa: BLE001 - any failure is the job's error, in one line
         workspace.update_job(job_id, status="failed", error=_one_line(exc))
     else:
-        workspace.update_job(job_id, status="done", evaluation_id=evaluation_id)
+        ended = workspace.update_job(job_id, status="done", evaluation_id=evaluation_id)
+        if ended.status != "done" and evaluation_id is not None:
+            with contextlib.suppress(NotFoundError):
+                workspace.delete_evaluation(evaluation_id)
     finally:
         workspace.close()
+
+
+def _is_job_process(pid: int) -> bool:
+    """Whether ``pid`` is a live job process (a spawned Python child, not a zombie)."""
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone, or another user's: not ours
+        return False
+    proc = Path(f"/proc/{pid}")
+    if not proc.exists():  # no /proc: alive is all that can be told
+        return True
+    try:
+        if "\nState:\tZ" in (proc / "status").read_text():
+            return False
+        return b"multiprocessing" in (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def end_stray_process(pid: int, timeout: float = 10.0) -> bool:
+    """Kill a job process a dead server left running and wait until it is gone; whether one
+    was running."""
+    if not _is_job_process(pid):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while _is_job_process(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    logger.warning("killed job process %d left by a stopped server", pid)
+    return True
 
 
 @dataclass
@@ -186,7 +248,12 @@ class JobRunner:
 
     def submit(self, params: dict[str, Any], *, kind: str = "files") -> JobRecord:
         """Queue a job (its paths or versions already checked); ``QueueFull`` when too many
-        wait. A "model" job's params name ``model_version_id`` and ``dataset_version_id``."""
+        wait. A "model" job's params name ``model_version_id`` and ``dataset_version_id``. The
+        same job (kind and params) still waiting or running here is given back instead of a new
+        one; a files job's file that is the workspace's own is refused (InputError)."""
+        if kind == "files":
+            for field in ("gt", "pred"):
+                self.workspace.refuse_own(params.get(field), field)
         with self._lock:
             if len(self._queue) >= self.limits.job_queue:
                 raise QueueFull(f"{len(self._queue)} jobs are waiting already; try again later")
@@ -197,7 +264,10 @@ class JobRunner:
                 kind=kind,
                 model_version_id=params.get("model_version_id"),
                 dataset_version_id=params.get("dataset_version_id"),
+                dedupe=True,
             )
+            if job.id in self._done:  # the same job, already here
+                return job
             self._enqueue(job.id, kind, params)
         self._wake.set()
         return job
@@ -211,16 +281,25 @@ class JobRunner:
     def recover(self) -> tuple[int, int]:
         """At start: queue again the model jobs a stopped server left queued or running (they
         resume from the predictions already written) and fail the files jobs it left (their
-        reason: the server stopped). (resumed, failed)."""
-        resumed = 0
+        reason: the server stopped). A job process the old server left running is killed (and
+        gone) first; a job that ended meanwhile (done, or cancelled) is left as it is.
+        (resumed, failed)."""
+        resumed = failed = 0
+        for job in self.workspace.list_jobs():
+            if job.status in ("queued", "running") and job.pid is not None:
+                end_stray_process(job.pid)
         for job in sorted(self.workspace.list_jobs(), key=lambda j: j.id):
-            if job.status not in ("queued", "running") or job.kind != "model":
+            if job.status not in ("queued", "running"):
                 continue
-            self.workspace.update_job(job.id, status="queued")
+            if job.kind != "model":
+                self.workspace.update_job(job.id, status="failed", error=INTERRUPTED)
+                failed += 1
+                continue
+            if self.workspace.update_job(job.id, status="queued").status != "queued":
+                continue  # it ended meanwhile (cancelled): never run again
             with self._lock:
                 self._enqueue(job.id, "model", dict(job.params))
             resumed += 1
-        failed = self.workspace.fail_unfinished_jobs(INTERRUPTED)
         if resumed:
             self._wake.set()
         return resumed, failed
@@ -311,7 +390,7 @@ class JobRunner:
                 target = self.targets[params.get("kind", "files")]
                 process = self._context.Process(
                     target=_job_process,
-                    args=(str(self.workspace.home), job_id, params, target),
+                    args=(str(self.workspace.home), job_id, params, target, os.getpid()),
                     name=f"assay-job-{job_id}",
                     daemon=True,
                 )

@@ -4,6 +4,11 @@ A job is of ``kind`` "files" (an evaluation of a ground-truth file and a predict
 "model" (a registered model version run over a registered dataset version). It goes
 ``queued`` -> ``running`` (:meth:`JobsMixin.start_job`, with progress through
 :meth:`JobsMixin.update_job_progress`) -> ``done`` / ``failed`` (:meth:`JobsMixin.update_job`).
+
+A job that has ended (``done`` or ``failed``, a cancelled one included) is final: a later
+:meth:`JobsMixin.start_job` or :meth:`JobsMixin.update_job` leaves it as it is, so a cancellation
+always wins over a process that finishes after it. Asked with ``dedupe``, :meth:`create_job` gives
+back a job still queued or running of the same kind and params instead of a second one.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from assay.store.catalog import JOB_SELECT, Catalog, job_from_row, now_iso
 from assay.store.records import JobRecord
 
 JOB_STATUSES = ("queued", "running", "done", "failed")
+UNFINISHED = ("queued", "running")
 JOB_KINDS = ("files", "model")
 
 
@@ -33,13 +39,30 @@ class JobsMixin:
         kind: str = "files",
         model_version_id: int | None = None,
         dataset_version_id: int | None = None,
+        dedupe: bool = False,
     ) -> JobRecord:
         """A new job in status ``queued``. A "model" job names the model and dataset versions it
-        runs (unknown ids are a :class:`NotFoundError`)."""
+        runs (unknown ids are a :class:`NotFoundError`). With ``dedupe``, a job of this kind
+        and these params (and versions) still queued or running is given back instead."""
         if kind not in JOB_KINDS:
             raise ValueError(f"unknown job kind {kind!r}")
         stamp = now_iso()
+        wanted = json.loads(json.dumps(json_safe(params or {})))
         with self.catalog.write() as conn:
+            if dedupe:
+                for job_id, text, mv, dv in conn.execute(
+                    "SELECT id, params, model_version_id, dataset_version_id FROM jobs"
+                    " WHERE kind = ? AND status IN ('queued', 'running') ORDER BY id",
+                    (kind,),
+                ).fetchall():
+                    same_versions = (mv, dv) == (model_version_id, dataset_version_id)
+                    if same_versions and json.loads(text or "{}") == wanted:
+                        existing = int(job_id)
+                        break
+                else:
+                    existing = 0
+                if existing:
+                    return self.get_job(existing)
             for table, version_id in (
                 ("model_versions", model_version_id),
                 ("dataset_versions", dataset_version_id),
@@ -68,17 +91,25 @@ class JobsMixin:
         return self.get_job(job_id)
 
     @storage_guard
-    def start_job(self, job_id: int) -> JobRecord:
-        """Mark a job ``running`` and record when it started."""
+    def start_job(self, job_id: int, *, pid: int | None = None) -> JobRecord:
+        """Mark a job ``running`` and record when it started and the process running it
+        (``pid``). A job that has ended (cancelled, say) stays as it is: the caller sees its
+        status and does not run it."""
         stamp = now_iso()
         with self.catalog.write() as conn:
             cur = conn.execute(
-                "UPDATE jobs SET status = 'running', started_at = ?, updated_at = ? WHERE id = ?",
-                (stamp, stamp, job_id),
+                "UPDATE jobs SET status = 'running', started_at = ?, updated_at = ?,"
+                " pid = COALESCE(?, pid) WHERE id = ? AND status IN ('queued', 'running')",
+                (stamp, stamp, pid, job_id),
             )
             if cur.rowcount == 0:
-                raise NotFoundError(f"job {job_id} not found")
+                self._exists(conn, job_id)
         return self.get_job(job_id)
+
+    @staticmethod
+    def _exists(conn: Any, job_id: int) -> None:
+        if conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is None:
+            raise NotFoundError(f"job {job_id} not found")
 
     @storage_guard
     def update_job_progress(self, job_id: int, done: int, total: int | None) -> None:
@@ -102,16 +133,18 @@ class JobsMixin:
         evaluation_id: int | None = None,
         error: str | None = None,
     ) -> JobRecord:
+        """Set a job's status (with its evaluation or error). A job that has ended is final: it
+        is given back as it is (a job cancelled while it ran is never marked done after)."""
         if status not in JOB_STATUSES:
             raise ValueError(f"unknown job status {status!r}")
         with self.catalog.write() as conn:
             cur = conn.execute(
                 "UPDATE jobs SET status = ?, evaluation_id = COALESCE(?, evaluation_id), error = ?,"
-                " updated_at = ? WHERE id = ?",
+                " updated_at = ? WHERE id = ? AND status IN ('queued', 'running')",
                 (status, evaluation_id, error, now_iso(), job_id),
             )
             if cur.rowcount == 0:
-                raise NotFoundError(f"job {job_id} not found")
+                self._exists(conn, job_id)
         return self.get_job(job_id)
 
     def get_job(self, job_id: int) -> JobRecord:

@@ -25,7 +25,7 @@ from assay.store.records import (
     ModelVersion,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 60_000
 
 _SCHEMA = """
@@ -123,7 +123,12 @@ ALTER TABLE jobs ADD COLUMN total INTEGER;
 ALTER TABLE jobs ADD COLUMN started_at TEXT;
 CREATE INDEX IF NOT EXISTS jobs_model ON jobs (model_version_id);
 """
-_MIGRATIONS = {1: _SCHEMA, 2: _MIGRATE_2, 3: _MIGRATE_3}
+# Schema 4: ``jobs.pid``, the process running a job (recorded by that process as it starts), so a
+# server that starts after another died can make sure the old process is gone before it resumes.
+_MIGRATE_4 = """
+ALTER TABLE jobs ADD COLUMN pid INTEGER;
+"""
+_MIGRATIONS = {1: _SCHEMA, 2: _MIGRATE_2, 3: _MIGRATE_3, 4: _MIGRATE_4}
 
 DV_COLUMNS = (
     "dv.id, dv.dataset_id, d.name, d.task, dv.version, dv.hash, dv.source, dv.n_samples, "
@@ -209,12 +214,13 @@ def job_from_row(row: tuple[Any, ...]) -> JobRecord:
         total=row[10],
         started_at=row[11],
         params=json.loads(row[12]) if row[12] else {},
+        pid=row[13],
     )
 
 
 JOB_SELECT = (
     "SELECT id, status, evaluation_id, error, created_at, updated_at, kind, model_version_id,"
-    " dataset_version_id, done, total, started_at, params FROM jobs"
+    " dataset_version_id, done, total, started_at, params, pid FROM jobs"
 )
 
 

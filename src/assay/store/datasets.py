@@ -336,7 +336,11 @@ def register_dataset(
     allow_outside: bool = False,
 ) -> tuple[DatasetVersion, bool, list[str]]:
     """Read and register a ground truth as a dataset version kept without evaluations: (the
-    version, whether it is new, notes to print). Bad input or a refused name stores nothing."""
+    version, whether it is new, notes to print). Bad input or a refused name stores nothing;
+    nothing of the workspace's own (its home, catalog or folders: :meth:`Workspace.owns`) is
+    even read."""
+    ws.refuse_own(path, "dataset")
+    ws.refuse_own(images_root, "images")
     read = read_dataset(path, task=task, images_root=images_root, allow_outside=allow_outside)
     digest = hash_path(read.source)
     chosen, note = dataset_name(

@@ -104,6 +104,7 @@ class JobRecord:
     total: int | None = None
     started_at: str | None = None
     params: dict[str, Any] = field(default_factory=dict, compare=False)
+    pid: int | None = field(default=None, compare=False)  # the process that runs (ran) it
 
 
 HEADLINE_LABELS = {"roc_auc_macro": "ROC AUC", "AP": "mAP", "accuracy": "Accuracy"}

@@ -76,6 +76,12 @@ Loader = Callable[[dict[str, np.ndarray], dict[str, Any]], Results]
 
 PREDICTIONS_STEM = "predictions"
 
+# what Assay keeps in a workspace home: nothing in there (nor the home, nor a folder holding it) is
+# ever registered, read as a ground truth or copied, because a process that opens and closes the
+# catalog's files drops SQLite's locks on them (and may unlink its live WAL). Other folders a
+# person keeps in the home (the demo's ``demo-data``) may be registered.
+OWNED_NAMES = ("evaluations", "datasets", "thumbnails", "models", "work")
+
 
 class Workspace(JobsMixin, ModelsMixin):
     """A catalog of datasets, models, evaluations and jobs, with the evaluations' artifacts.
@@ -115,6 +121,40 @@ class Workspace(JobsMixin, ModelsMixin):
         self._lock = threading.Lock()
         self.collect_garbage()
 
+    # ------------------------------------------------------------------ own files
+
+    def owns(self, path: Path | str) -> bool:
+        """Whether ``path`` (links followed) is the workspace's own: the home or a folder holding
+        it, the catalog and its journal files, a hidden entry of the home (a lock), or anything
+        under the folders Assay keeps there (:data:`OWNED_NAMES`)."""
+        try:
+            real = Path(path).expanduser().resolve()
+            home = self.home.resolve()
+        except (OSError, RuntimeError, ValueError):
+            return True  # a link loop or an odd name: not something to open anyway
+        if real == home or home.is_relative_to(real):
+            return True
+        if not real.is_relative_to(home):
+            return False
+        first = real.relative_to(home).parts[0]
+        return first in OWNED_NAMES or first.startswith(("catalog.sqlite", "."))
+
+    def refuse_own(self, path: Path | str | None, what: str = "path") -> None:
+        """One-line :class:`InputError` (nothing read, nothing stored) when ``path`` is the
+        workspace's own (see :meth:`owns`)."""
+        if path is not None and self.owns(path):
+            raise InputError(
+                f"{what}: lies in the workspace's own files ({self.home}); "
+                "register a file or folder outside them (nothing stored)"
+            )
+
+    def _refuse_dataset(self, content: DatasetContent) -> None:
+        self.refuse_own(content.source, "dataset")
+        if content.samples is not None and "path" in content.samples.column_names:
+            for value in content.samples.column("path").to_pylist():
+                if value:
+                    self.refuse_own(value, "media file")
+
     # ------------------------------------------------------------------ datasets
 
     @storage_guard
@@ -136,7 +176,9 @@ class Workspace(JobsMixin, ModelsMixin):
         ``media_root`` is the folder every media path lies in (checked; default: the folder
         holding them all); :meth:`media_path` serves only files inside it.
         """
+        self.refuse_own(source, "dataset")
         content = dataset_content(name, task, source, samples, media_root)
+        self._refuse_dataset(content)
         with TempArtifactDir(self.datasets_dir) as tmp:
             self._write_samples(content, tmp.path)
             with self._transaction() as (conn, staging):
@@ -352,6 +394,7 @@ class Workspace(JobsMixin, ModelsMixin):
         A file already registered for this model (same hash) or an existing label gives that version
         back. ``parent_version_id`` links e.g. an INT8 model to its FP32 parent.
         """
+        self.refuse_own(path, "model")
         content = model_content(name, parent_version_id, path, version)
         with self.catalog.write() as conn:
             version_id = upsert_model_version(conn, content, kept=True)
@@ -451,11 +494,14 @@ class Workspace(JobsMixin, ModelsMixin):
         <dataset>". Versions first registered this way are collected by :meth:`collect_garbage`
         once no evaluation refers to them.
         """
+        self.refuse_own(dataset[2], "dataset")
         content = dataset_content(*dataset)
+        self._refuse_dataset(content)
         the_model = None
         if model_version_id is not None:
             model_name = self.get_model_version(model_version_id).model_name
         elif model is not None:
+            self.refuse_own(model[2], "model")
             the_model = model_content(*model, None)
             model_name = the_model.name
         else:

@@ -18,6 +18,7 @@ def job_public(job: JobRecord, request: Request) -> dict[str, Any]:
     """A job as the API shows it: its record (no params), and its place in the queue."""
     data = asdict(job)
     data.pop("params", None)
+    data.pop("pid", None)  # the server's own business
     position = request.app.state.jobs.position(job.id) if job.status == "queued" else None
     return {**data, "position": position}
 
