@@ -26,7 +26,7 @@ def _classification(rng: np.random.Generator, dtype: type, multilabel: bool) -> 
     n, c = 60, 4
     if multilabel:
         y: np.ndarray = rng.random((n, c)) < 0.4
-        scores = [rng.random((n, c)).astype(dtype) for _ in range(2)]
+        scores: list[np.ndarray] = [rng.random((n, c)).astype(dtype) for _ in range(2)]
     else:
         y = rng.integers(0, c, n)
         scores = [rng.dirichlet(np.ones(c), n).astype(dtype) for _ in range(2)]
@@ -51,7 +51,8 @@ def _detection(rng: np.random.Generator) -> None:
 
     images = [{"id": i + 1, "file_name": f"{i}.png", "width": 64, "height": 64} for i in range(8)]
     categories = [{"id": k + 1, "name": f"c{k}"} for k in range(2)]
-    annotations, found = [], []
+    annotations: list[dict[str, object]] = []
+    found: list[dict[str, object]] = []
     for i in range(8):
         for _j in range(3):
             x, y = (float(v) for v in rng.uniform(0, 40, 2))

@@ -3,6 +3,8 @@ size limits."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,8 +55,10 @@ def test_access_plan_for_the_cli() -> None:
         access_for("0.0.0.0", token="abc", no_auth=True)
     assert is_loopback("127.0.0.2") and is_loopback("[::1]") and not is_loopback("0.0.0.0")
     assert not is_loopback("192.168.1.4") and not is_loopback("example.com")
+    never = Path(tempfile.gettempdir()) / f"assay-never-{os.getpid()}"
     with pytest.raises(ValueError):
-        create_app(Path("/nonexistent-never"), require_token=True)
+        create_app(never, require_token=True)
+    assert not never.exists()  # refused before any workspace is made
 
 
 @pytest.mark.parametrize("short", ["abc", "x", "a" * 15])

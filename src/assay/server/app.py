@@ -80,13 +80,13 @@ def create_app(
     by POST requests must lie under the workspace or one of ``data_roots``. No CORS header is
     ever sent unless ``cors_origins`` names origins.
     """
-    workspace = Workspace(home)
-    hold_server_lock(workspace.home)  # one server per workspace: a second one is refused here
     required = bool(token) if require_token is None else require_token
-    if required and not token:
+    if required and not token:  # checked before anything is created or locked
         raise ValueError("require_token without a token")
     if token:
         check_token(token)  # a short token is refused, whoever starts the server
+    workspace = Workspace(home)
+    hold_server_lock(workspace.home)  # one server per workspace: a second one is refused here
     config = ServerConfig(
         host=host,
         token=token,
