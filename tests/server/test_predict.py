@@ -479,7 +479,7 @@ def test_other_routes_keep_their_small_body_limit(api: TestClient, models: Model
     answer = api.post(
         f"/api/models/{models.image}/predict",
         content=body,
-        headers={"content-type": "application/json"},
+        headers={"content-type": "multipart/form-data; boundary=xyz"},
     )
     assert answer.status_code == 422
 
@@ -580,7 +580,7 @@ def test_a_model_that_cannot_load_is_a_422(
 ) -> None:
     app = create_app(models.home, limits=LIMITS)
 
-    def fail(version_id: int) -> None:
+    def fail(version_id: int, **_: object) -> None:
         raise error
 
     monkeypatch.setattr(app.state.workspace, "load_model_runner", fail)

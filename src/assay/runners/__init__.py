@@ -18,12 +18,15 @@ extra) and a local Hugging Face text classifier folder (the ``hf`` extra), impor
 from __future__ import annotations
 
 from assay.runners.base import (
+    DEFAULT_MAX_INPUT_VALUES,
     BaseRunner,
     MissingExtraError,
     ModelInfo,
     Runner,
     available_backends,
+    input_values_cap,
     load_runner,
+    max_input_values,
     register_runner,
     runner_entry,
 )
@@ -56,6 +59,7 @@ from assay.runners.spec import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_INPUT_VALUES",
     "BaseRunner",
     "BatchResult",
     "DetectionSpec",
@@ -71,9 +75,11 @@ __all__ = [
     "decode_detections",
     "decode_image",
     "decode_yolo",
+    "input_values_cap",
     "load_batch",
     "load_runner",
     "load_spec",
+    "max_input_values",
     "nms",
     "normalize",
     "parse_names",

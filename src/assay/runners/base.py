@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -28,6 +30,66 @@ from assay.runners.spec import PreprocessSpec, load_spec
 
 class MissingExtraError(AssayError):
     """A model type whose backend is an optional extra that is not installed."""
+
+
+# The most values one input tensor of a model may hold (batch x channels x height x width, the
+# batch counted when the model fixes it): 2^25, e.g. 3 x 3344 x 3344, 128 MiB in float32. A model
+# declaring more (one 268-byte upload to a 20000 x 20000 model would take gigabytes) is refused
+# when it loads, so at registration. A server narrows or widens it with ``input_values_cap``.
+DEFAULT_MAX_INPUT_VALUES = 1 << 25
+_input_cap: ContextVar[int] = ContextVar("assay_max_input_values", default=DEFAULT_MAX_INPUT_VALUES)
+
+
+@contextmanager
+def input_values_cap(values: int) -> Iterator[None]:
+    """Models loaded inside this block (this thread or task) take at most ``values`` input
+    values (see :data:`DEFAULT_MAX_INPUT_VALUES`)."""
+    token = _input_cap.set(max(1, int(values)))
+    try:
+        yield
+    finally:
+        _input_cap.reset(token)
+
+
+def max_input_values() -> int:
+    """The input cap in force here."""
+    return _input_cap.get()
+
+
+def check_input_values(
+    path: Path, spec: PreprocessSpec, shape: Sequence[Any] | None = None
+) -> None:
+    """``InputError`` (one line naming the shape and the cap) when the model's input tensor, or
+    an image the spec resizes to on the way, holds more than :func:`max_input_values` values. The
+    shape is the model's (its static batch counted), else the spec's size."""
+    cap = max_input_values()
+    c = spec.n_channels
+    tensors: list[tuple[str, tuple[int, ...]]] = []
+    dims = static_dims(shape) if shape is not None else ()
+    if len(dims) == 4:
+        layout = spec.layout or guess_layout(dims) or "NCHW"
+        h, w = (dims[2], dims[3]) if layout == "NCHW" else (dims[1], dims[2])
+        if h is None or w is None:
+            h, w = spec.size if spec.size is not None else (h or 1, w or 1)
+        batch = dims[0] or 1
+        full = (batch, c, h, w) if layout == "NCHW" else (batch, h, w, c)
+        tensors.append((f"the model's input is {'x'.join(map(str, full))}", full))
+    elif spec.size is not None:
+        h, w = spec.size
+        tensors.append((f"the input size is {h}x{w} ({c} channels)", (c, h, w)))
+    resize = spec.resize
+    if isinstance(resize, int):
+        resize = (resize, resize)
+    for name, pair in (("resize", resize), ("crop", spec.crop)):
+        if pair is not None:
+            tensors.append((f"the spec's {name} is {pair[0]}x{pair[1]} ({c} channels)", (c, *pair)))
+    for said, tensor in tensors:
+        values = int(np.prod(tensor, dtype=object))
+        if values > cap:
+            raise InputError(
+                f"{said}: {values:,} values, more than the cap of {cap:,} per input",
+                file=str(path),
+            )
 
 
 @dataclass(frozen=True)
@@ -279,8 +341,11 @@ def load_runner(
     resolved = load_spec(path, spec, **overrides)
     if path.suffix.lower() == ".bin" and entry.extra == "openvino":
         path = path.with_suffix(".xml")
+    check_input_values(path, resolved)  # a spec's own size, before the backend loads anything
     factory = _import_target(entry, path)
-    return factory(path, resolved, **dict(runner_options or {}))
+    runner = factory(path, resolved, **dict(runner_options or {}))
+    check_input_values(path, runner.spec)  # the size the model gave the spec
+    return runner
 
 
 def check_output_classes(
@@ -356,7 +421,9 @@ def fit_spec_to_input(
             file=str(path),
             where="spec field 'dtype'",
         )
-    return spec.replace(**changes) if changes else spec
+    fitted = spec.replace(**changes) if changes else spec
+    check_input_values(path, fitted, shape)
+    return fitted
 
 
 def first_line(exc: BaseException) -> str:

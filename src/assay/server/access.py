@@ -12,8 +12,10 @@ One pure ASGI middleware, in this order:
    So no other page a browser opens can read data from or start work on a server, even a
    loopback one without a token.
 3. Size: a query string over ``max_query_bytes`` is a 414, a body over ``max_body_bytes`` a 413
-   (by ``Content-Length``, and counted while it streams). The one upload route, ``POST
-   /api/models/{version_id}/predict``, takes up to ``upload_request_bytes`` instead.
+   (by ``Content-Length``, and counted while it streams, chunked or not: the middleware never
+   buffers a body, the route reads it, and the chunk that passes the limit is a 413 at once).
+   The one upload route, ``POST /api/models/{version_id}/predict``, takes up to
+   ``upload_request_bytes`` instead.
 4. Token, when the server requires one: every ``/api`` path but ``/api/health`` and
    ``/api/session`` needs ``Authorization: Bearer <token>``; GET / HEAD may instead carry the
    session cookie (``<img>`` media and thumbnail URLs cannot carry a header). A missing or wrong
@@ -138,36 +140,47 @@ class AccessMiddleware:
         if problem is not None:
             await _send_problem(send, *problem)
             return
-        if headers.get("content-length") is None and scope.get("method") not in SAFE_METHODS:
-            # a streamed body (no Content-Length): read it here, up to the limit, then replay it
-            limit = self._body_limit(scope)
-            chunks: list[bytes] = []
-            size = 0
-            more = True
-            while more:
-                message = await receive()
-                if message["type"] != "http.request":
-                    break
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > limit:
-                    await _send_problem(send, 413, f"request body larger than {limit} bytes")
-                    return
-                chunks.append(chunk)
-                more = message.get("more_body", False)
-            body = b"".join(chunks)
-            replayed = False
-
-            async def replay() -> Message:
-                nonlocal replayed
-                if not replayed:
-                    replayed = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
-
-            await self.app(scope, replay, send)
+        if scope.get("method") in SAFE_METHODS:
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        await self._counted(scope, receive, send, self._body_limit(scope))
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        """Run the app with its body counted as it streams (chunked or not), never buffered here:
+        the chunk that passes ``limit`` is not handed on; the client gets a 413 (when the app has
+        not answered yet) and the app sees a disconnect, so it stops reading and its own answer
+        is dropped. A route that refuses early (a 503) never reads the body at all."""
+        received = 0
+        refused = False
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    refused = True
+                    if not started:
+                        await _send_problem(send, 413, f"request body larger than {limit} bytes")
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 is the answer
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, guarded)
+        except Exception:
+            if not refused:
+                raise
 
     def _check(self, scope: Scope, headers: Headers) -> tuple[int, str, dict[str, str]] | None:
         host = _host_name(headers.get("host", ""))

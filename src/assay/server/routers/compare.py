@@ -3,21 +3,33 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
 from assay.server.compare_schemas import ComparePublic, LeaderboardPublic
-from assay.server.config import MAX_ID
+from assay.server.config import MAX_ID, Limits
 from assay.server.deps import WorkspaceDep
+from assay.server.gates import Gate, gate_of
 from assay.server.responses import FastJSONResponse
+from assay.server.schemas import Problem
 from assay.store import Workspace
 from assay.store.comparisons import compare_stored, leaderboard_stored
 
 router = APIRouter(tags=["compare"])
 
 CompareId = Annotated[int, Query(ge=1, le=MAX_ID)]
+BUSY: dict[int | str, dict[str, Any]] = {
+    503: {"model": Problem, "description": "too many comparisons running; see Retry-After"}
+}
 
 
-@router.get("/compare", response_model=ComparePublic)
-def compare(
+def _gate(request: Request) -> Gate:
+    """Compare and leaderboard share one gate: both are bootstraps over whole evaluations."""
+    limits: Limits = request.app.state.config.limits
+    return gate_of(request.app.state, "comparison", limits.compare_workers, limits.compare_queue)
+
+
+@router.get("/compare", response_model=ComparePublic, responses=BUSY)
+async def compare(
     a: CompareId,
     b: CompareId,
     workspace: WorkspaceDep,
@@ -44,20 +56,29 @@ def compare(
     ``threshold_a`` / ``threshold_b`` (classification) or ``iou``, ``score_a``, ``score_b``
     (detection) say otherwise; ``intervals=false`` answers at once without the bootstrap (the
     page asks for it first when a slider moves, then for the intervals). Answers are kept (a
-    bounded cache)."""
+    bounded cache); at most ``Limits.compare_workers`` run at once and ``compare_queue`` wait
+    (identical requests share one computation), else a 503 with ``Retry-After``."""
     at_a = {"threshold": threshold_a, "iou": iou, "score": score_a}
     at_b = {"threshold": threshold_b, "iou": iou, "score": score_b}
     memo = request.app.state.compare_memo
     key = (a, b, resamples, intervals, *at_a.values(), *at_b.values())
     answer: dict[str, Any] | None = memo.get(key)
     if answer is None:
-        answer = _with_texts(
-            workspace,
-            compare_stored(
-                workspace, a, b, n=resamples, seed=0, at_a=at_a, at_b=at_b, intervals=intervals
-            ),
-        )
-        memo[key] = answer
+
+        def work() -> dict[str, Any]:
+            kept: dict[str, Any] | None = memo.get(key)  # a flight that just ended kept it
+            if kept is not None:
+                return kept
+            made = _with_texts(
+                workspace,
+                compare_stored(
+                    workspace, a, b, n=resamples, seed=0, at_a=at_a, at_b=at_b, intervals=intervals
+                ),
+            )
+            memo[key] = made
+            return made
+
+        answer = await _gate(request).run(key, work)
     return FastJSONResponse(answer)
 
 
@@ -83,8 +104,8 @@ def _with_texts(workspace: Workspace, answer: dict[str, Any]) -> dict[str, Any]:
     return {**answer, "disagreements": {**disagreements, **rows}}
 
 
-@router.get("/leaderboard", response_model=LeaderboardPublic)
-def leaderboard(
+@router.get("/leaderboard", response_model=LeaderboardPublic, responses=BUSY)
+async def leaderboard(
     dataset_version: CompareId,
     workspace: WorkspaceDep,
     request: Request,
@@ -106,16 +127,23 @@ def leaderboard(
     with a Holm-adjusted p-value: which are significantly worse. ``metric`` is any name of
     ``GET /api/metrics`` (``mAP``, ``f1``, ``Accuracy``); the answer names it by its key. 422,
     listing the accepted names, for a metric the task's leaderboard does not have. Kept
-    (bounded) per query and the evaluations it ranked."""
+    (bounded) per query and the evaluations it ranked; gated as compare is (503 when busy)."""
+    records = await run_in_threadpool(workspace.list_evaluations)
     ids = tuple(
-        r.id
-        for r in workspace.list_evaluations()
-        if r.dataset_version.id == dataset_version and r.status == "done"
+        r.id for r in records if r.dataset_version.id == dataset_version and r.status == "done"
     )
     memo = request.app.state.compare_memo
     key = ("leaderboard", dataset_version, metric, resamples, ids)
     answer: dict[str, Any] | None = memo.get(key)
     if answer is None:
-        answer = leaderboard_stored(workspace, dataset_version, metric, n=resamples)
-        memo[key] = answer
+
+        def work() -> dict[str, Any]:
+            kept: dict[str, Any] | None = memo.get(key)
+            if kept is not None:
+                return kept
+            made = leaderboard_stored(workspace, dataset_version, metric, n=resamples)
+            memo[key] = made
+            return made
+
+        answer = await _gate(request).run(key, work)
     return FastJSONResponse(answer)

@@ -22,8 +22,10 @@ from fastapi.responses import FileResponse
 from assay.errors import NotFoundError
 from assay.formats.tables import IMAGE_SUFFIXES
 from assay.server.caches import LRU
+from assay.server.config import Limits
 from assay.server.deps import WorkspaceDep
-from assay.server.thumbnails import NotAnImage, thumbnail
+from assay.server.gates import gate_of
+from assay.server.thumbnails import NotAnImage, cached, thumbnail
 from assay.store import Workspace
 
 router = APIRouter(prefix="/samples", tags=["samples"])
@@ -117,6 +119,7 @@ def get_media(sample_id: SampleId, workspace: WorkspaceDep, request: Request) ->
         **_MEDIA_RESPONSES,
         304: {"description": "not modified (If-None-Match)"},
         422: {"description": "the file is not a readable image, or too large to decode"},
+        503: {"description": "too many thumbnails being made; see Retry-After"},
     },
 )
 async def get_thumbnail(
@@ -125,12 +128,22 @@ async def get_thumbnail(
     request: Request,
     if_none_match: Annotated[str | None, Header(max_length=4096)] = None,
 ) -> Response:
-    """A JPEG thumbnail (256 px) of a sample's image, made once; ETag and Cache-Control set."""
+    """A JPEG thumbnail (256 px) of a sample's image, made once; ETag and Cache-Control set.
+    At most ``Limits.thumbnail_workers`` are made at once and ``thumbnail_queue`` wait (the same
+    image asked for twice is made once), else a 503 with ``Retry-After``; one made already is
+    served without waiting."""
     path = await run_in_threadpool(_media_file, workspace, sample_id, _roots(request))
     folder = workspace.thumbnails_dir
-    max_pixels = request.app.state.config.limits.max_image_pixels
+    limits: Limits = request.app.state.config.limits
+    gate = gate_of(request.app.state, "thumbnail", limits.thumbnail_workers, limits.thumbnail_queue)
     try:
-        target, etag = await run_in_threadpool(thumbnail, path, folder, max_pixels=max_pixels)
+        made = await run_in_threadpool(cached, path, folder)
+        if made is None:
+            made = await gate.run(
+                ("thumbnail", str(path)),
+                lambda: thumbnail(path, folder, max_pixels=limits.max_image_pixels),
+            )
+        target, etag = made
     except NotAnImage as exc:
         raise HTTPException(
             422, detail=f"sample {sample_id}: not a readable image ({exc})"
