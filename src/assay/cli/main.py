@@ -678,11 +678,19 @@ def serve(
             "localhost and --host always are).",
         ),
     ] = None,
+    allow_code_models: Annotated[
+        bool,
+        typer.Option(
+            "--allow-code-models",
+            help="Run models whose format carries code (TorchScript, pickled weights) even "
+            "where the kernel has no Landlock to confine them (they run in a worker with "
+            "memory and time limits, but may read any file this user can).",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the REST API and the web UI."""
-    import uvicorn
-
-    from assay.server.app import create_app
+    """Serve the REST API and the web UI. Every model is loaded and run in a sandboxed worker
+    process (Landlock where the kernel has it, memory and time limits, no secrets)."""
+    from assay.server.app import create_app, serve_app
     from assay.server.config import access_for
 
     source = ctx.get_parameter_source("token")
@@ -702,13 +710,14 @@ def serve(
         require_token=plan.require_token,
         allowed_hosts=allow_host or [],
         data_roots=data_root or [],
+        allow_code_models=allow_code_models,
     )
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     typer.echo(f"Assay is serving on {url}  (workspace: {app.state.workspace.home})")
     banner = plan.banner(url)
     if banner:
         typer.echo(banner)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    serve_app(app, host=host, port=port)
 
 
 @app.command(cls=Command)

@@ -21,12 +21,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay import __version__ as _version
 from assay.errors import InputError, NotFoundError, ParameterError, StorageError
+from assay.runners.sandbox import ModelUnavailable, stop_all_workers
 from assay.server.access import AccessMiddleware
 from assay.server.access import router as session_router
 from assay.server.caches import LRU
-from assay.server.config import Limits, ServerConfig, check_token
+from assay.server.config import Limits, ServerConfig, check_token, sandbox_limits
 from assay.server.frontend import mount_static
-from assay.server.gates import RETRY_AFTER_SECONDS, Busy
 from assay.server.jobs import JobFinished, JobRunner, JobTarget, QueueFull, evaluate_job
 from assay.server.paths import resolve_roots
 from assay.server.quality_runs import QualityRuns
@@ -72,6 +72,7 @@ def create_app(
     cors_origins: Sequence[str] = (),
     limits: Limits | None = None,
     job_target: JobTarget = evaluate_job,
+    allow_code_models: bool = False,
 ) -> FastAPI:
     """The Assay server on the workspace at ``home`` ($ASSAY_HOME or ~/.assay when None).
 
@@ -79,7 +80,9 @@ def create_app(
     ``require_token`` defaults to "a token was given" (the CLI decides with
     :func:`assay.server.config.access_for`: a non-loopback host always gets one). Files named
     by POST requests must lie under the workspace or one of ``data_roots``. No CORS header is
-    ever sent unless ``cors_origins`` names origins.
+    ever sent unless ``cors_origins`` names origins. Every model is loaded and run in a
+    sandboxed worker (:mod:`assay.runners.sandbox`); where the kernel has no Landlock,
+    code-carrying models are refused unless ``allow_code_models``.
     """
     required = bool(token) if require_token is None else require_token
     if required and not token:  # checked before anything is created or locked
@@ -96,11 +99,13 @@ def create_app(
         data_roots=tuple(Path(p) for p in data_roots),
         cors_origins=tuple(cors_origins),
         limits=limits or Limits(),
+        allow_code_models=allow_code_models,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        stop_all_workers()  # model workers: SIGTERM, then SIGKILL a second later
         app.state.jobs.shutdown()
 
     app = FastAPI(
@@ -121,7 +126,10 @@ def create_app(
     app.state.sample_lookups = LRU(lim.cached_sample_tables)
     app.state.memo = LRU(lim.cached_evaluations)
     app.state.media_roots = LRU(lim.cached_media_roots)
-    app.state.jobs = JobRunner(workspace, limits=lim, target=job_target)
+    app.state.sandbox = sandbox_limits(config)
+    app.state.jobs = JobRunner(
+        workspace, limits=lim, target=job_target, sandbox=sandbox_limits(config, job=True)
+    )
     app.state.jobs.recover()  # model jobs a stopped server left resume; files jobs fail
 
     app.state.compare_memo = LRU(8)  # comparisons, each a few hundred KB at most
@@ -145,6 +153,32 @@ def create_app(
     app.add_middleware(ServerTimingMiddleware)
     mount_static(app, static_dir or STATIC_DIR)
     return app
+
+
+SHUTDOWN_GRACE_SECONDS = 4  # in-flight requests at SIGTERM are cancelled after this
+
+
+def serve_app(app: FastAPI, *, host: str, port: int, log_level: str = "warning") -> None:
+    """Run the server until SIGTERM / SIGINT, which stops it within seconds whatever its model
+    workers do: they are sent SIGTERM at once (SIGKILL a second later), so requests waiting on
+    them end; requests still running after ``SHUTDOWN_GRACE_SECONDS`` are cancelled."""
+    import uvicorn
+
+    from assay.runners.sandbox import terminate_all_workers
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            terminate_all_workers()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+    )
+    Server(config).run()
 
 
 PROBLEM_STATUSES = {
@@ -200,6 +234,7 @@ _STATUS_OF: dict[type[Exception], int] = {
     StorageError: 507,
     QueueFull: 429,
     JobFinished: 409,
+    ModelUnavailable: 503,  # a model's worker past its limits (stopped, replaced next time)
 }
 
 
@@ -213,14 +248,6 @@ def _one_line(status: int) -> Callable[[Request, Exception], Awaitable[FastJSONR
 def _add_error_handlers(app: FastAPI) -> None:
     for error, status in _STATUS_OF.items():
         app.add_exception_handler(error, _one_line(status))
-
-    @app.exception_handler(Busy)
-    async def busy(_: Request, exc: Busy) -> FastJSONResponse:
-        return FastJSONResponse(
-            {"detail": str(exc)},
-            status_code=503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> FastJSONResponse:

@@ -18,6 +18,10 @@ import ipaddress
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assay.runners.sandbox import SandboxLimits
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 WILDCARDS = ("0.0.0.0", "::", "")
@@ -54,15 +58,13 @@ class Limits:
     cached_runners: int = 2  # loaded models kept (least recently used dropped)
     predict_workers: int = 2  # predictions running at once
     predict_queue: int = 4  # predictions waiting for a worker (503 with Retry-After beyond)
-    # the costly routes: at most N running, M waiting, identical requests sharing one computation
-    # (503 with Retry-After beyond); see assay.server.gates
-    compare_workers: int = 2  # compare and leaderboard computations running at once
-    compare_queue: int = 8  # ... waiting
-    thumbnail_workers: int = 2  # thumbnails being made at once (one decodes up to max_image_pixels)
-    thumbnail_queue: int = 96  # ... waiting (the sample grid asks for 50 at once)
-    register_workers: int = 1  # model registrations (loading and checking a model) at once
-    register_queue: int = 4  # ... waiting
-    max_input_values: int = 1 << 25  # a model's input tensor, batch x C x H x W (422 beyond)
+    # model workers (assay.runners.sandbox): every model is loaded and run in one, confined
+    model_memory_bytes: int = 4 << 30  # a worker's address space (past it: stopped, 503)
+    model_call_seconds: float = 60.0  # one what-if prediction, wall clock (past it: stopped, 503)
+    model_load_seconds: float = 120.0  # loading a model in a new worker (registration, what-if)
+    model_cpu_seconds: float = 120.0  # CPU time of one call
+    job_call_seconds: float = 600.0  # one batch of a model job
+    cached_runner_bytes: int = 8 << 30  # resident memory of the what-if workers kept, together
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class ServerConfig:
     data_roots: tuple[Path, ...] = ()
     cors_origins: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    allow_code_models: bool = False  # run code-carrying models even without Landlock
 
     def served_names(self) -> frozenset[str]:
         """Host names (without port) the Host header may carry; IP literals are always fine."""
@@ -105,6 +108,20 @@ class ServerConfig:
         if self.host not in WILDCARDS:
             names.add(self.host.lower().strip("[]"))
         return frozenset(names)
+
+
+def sandbox_limits(config: ServerConfig, *, job: bool = False) -> SandboxLimits:
+    """The bounds of this server's model workers (a job's batch may take longer than a what-if)."""
+    from assay.runners.sandbox import SandboxLimits
+
+    lim = config.limits
+    return SandboxLimits(
+        memory_bytes=lim.model_memory_bytes,
+        call_seconds=lim.job_call_seconds if job else lim.model_call_seconds,
+        load_seconds=lim.model_load_seconds,
+        cpu_seconds=lim.job_call_seconds * 4 if job else lim.model_cpu_seconds,
+        allow_code_models=config.allow_code_models,
+    )
 
 
 def is_loopback(host: str) -> bool:

@@ -104,7 +104,8 @@ def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
     mv_id, dv_id = int(params["model_version_id"]), int(params["dataset_version_id"])
     dataset = workspace.get_dataset_version(dv_id)
     gt = workspace.dataset_ground_truth(dv_id)
-    runner = workspace.load_model_runner(mv_id)
+    # the model runs in a sandboxed worker of this job's process (it reads only its stored copy)
+    runner = workspace.load_model_runner(mv_id, sandbox=params.get("sandbox"))
     work = model_work_dir(workspace, params)
     last = [0.0]
 
@@ -157,7 +158,12 @@ def die_with_parent(parent: int) -> None:
 
 
 def _job_process(
-    home: str, job_id: int, params: dict[str, Any], target: JobTarget, parent: int | None = None
+    home: str,
+    job_id: int,
+    params: dict[str, Any],
+    target: JobTarget,
+    parent: int | None = None,
+    sandbox: Any = None,
 ) -> None:
     """The child process: run the job and write its outcome to the catalog. A job that has
     ended before it starts (cancelled) is not run; an evaluation stored by a job cancelled while
@@ -168,7 +174,10 @@ def _job_process(
     try:
         if workspace.start_job(job_id, pid=os.getpid()).status != "running":
             return
-        evaluation_id = target(workspace, {**params, "job_id": job_id})
+        given = {**params, "job_id": job_id}
+        if sandbox is not None and params.get("kind") == "model":
+            given["sandbox"] = sandbox  # the bounds of the model's worker
+        evaluation_id = target(workspace, given)
     except Exception as exc:  # noqa: BLE001 - any failure is the job's error, in one line
         workspace.update_job(job_id, status="failed", error=_one_line(exc))
     else:
@@ -230,8 +239,10 @@ class JobRunner:
         limits: Limits,
         target: JobTarget = evaluate_job,
         model_target: JobTarget = model_job,
+        sandbox: Any = None,
     ) -> None:
         self.workspace = workspace
+        self.sandbox = sandbox  # SandboxLimits of a model job's worker (None: in the job process)
         self.limits = limits
         self.targets = {"files": target, "model": model_target}
         self._context = multiprocessing.get_context("spawn")  # no fork of a threaded server
@@ -390,7 +401,14 @@ class JobRunner:
                 target = self.targets[params.get("kind", "files")]
                 process = self._context.Process(
                     target=_job_process,
-                    args=(str(self.workspace.home), job_id, params, target, os.getpid()),
+                    args=(
+                        str(self.workspace.home),
+                        job_id,
+                        params,
+                        target,
+                        os.getpid(),
+                        self.sandbox,
+                    ),
                     name=f"assay-job-{job_id}",
                     daemon=True,
                 )

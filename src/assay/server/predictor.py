@@ -11,9 +11,13 @@ Every upload is hostile until checked, one at a time, in a worker thread:
   ``Limits.max_image_pixels`` (a decompression bomb never reaches memory), and it must decode
   whole (a truncated file is refused).
 
-A bad item gets one line in its ``error``; the others are still predicted. Loaded runners are kept
-in an LRU of ``Limits.cached_runners``, loaded and run in worker threads (one prediction at a time
-per runner); at most ``Limits.predict_workers`` predictions run at once and ``predict_queue`` wait,
+A bad item gets one line in its ``error``; the others are still predicted. Every model is loaded
+and run in a sandboxed worker process (:mod:`assay.runners.sandbox`): confined to its stored copy,
+with a memory, CPU and wall-clock limit per call; a worker past a limit is stopped and the request
+answered 503 in one line (:class:`ModelUnavailable`), and the next request starts a new worker.
+Loaded runners (their warm workers) are kept in an LRU of ``Limits.cached_runners`` and at most
+``Limits.cached_runner_bytes`` of their workers' resident memory, called from worker threads (one
+prediction at a time per runner); at most ``Limits.predict_workers`` predictions run at once and ``predict_queue`` wait,
 beyond which a request is told to come back (:class:`Busy`, a 503 with ``Retry-After``).
 
 >>> safe_name("../../etc/\\u202epasswd.png", 0)
@@ -39,6 +43,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from assay.errors import AssayError, InputError
 from assay.runners import MissingExtraError, Runner, preprocess_image
+from assay.runners.sandbox import ModelUnavailable, SandboxLimits
 from assay.server.caches import LRU
 from assay.server.config import Limits
 from assay.store import Workspace
@@ -155,10 +160,23 @@ class LoadedRunner:
 class Predictor:
     """The runner cache and the bounds of the what-if route (see the module docstring)."""
 
-    def __init__(self, workspace: Workspace, limits: Limits) -> None:
+    def __init__(
+        self, workspace: Workspace, limits: Limits, sandbox: SandboxLimits | None = None
+    ) -> None:
         self.workspace = workspace
         self.limits = limits
-        self.runners: LRU[tuple[Any, ...], LoadedRunner] = LRU(max(1, limits.cached_runners))
+        self.sandbox = sandbox or SandboxLimits(
+            memory_bytes=limits.model_memory_bytes,
+            call_seconds=limits.model_call_seconds,
+            load_seconds=limits.model_load_seconds,
+            cpu_seconds=limits.model_cpu_seconds,
+        )
+        # an evicted runner's worker stops when the runner is dropped (its finalizer)
+        self.runners: LRU[tuple[Any, ...], LoadedRunner] = LRU(
+            max(1, limits.cached_runners),
+            weigh=_resident_bytes,
+            max_weight=max(1, limits.cached_runner_bytes),
+        )
         self._load_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max(1, limits.predict_workers))
         self.in_flight = 0  # changed on the event loop only
@@ -192,7 +210,7 @@ class Predictor:
             if cached is not None:
                 return cached
             try:
-                runner = self.workspace.load_model_runner(version_id)
+                runner = self.workspace.load_model_runner(version_id, sandbox=self.sandbox)
             except MissingExtraError as exc:  # the backend's extra is not installed here
                 raise InputError(str(exc)) from None
             except AssayError:
@@ -259,6 +277,8 @@ class Predictor:
         with loaded.lock:
             try:
                 out = loaded.runner.predict(batch, [geometry])
+            except ModelUnavailable:  # past a limit: the whole request is a 503
+                raise
             except Exception as exc:  # noqa: BLE001 - a backend's own error: one line, logged
                 logger.info("what-if prediction failed", exc_info=exc)
                 raise UploadRefused(f"the model could not run on it ({one_line(exc)})") from None
@@ -301,6 +321,8 @@ class Predictor:
                 with loaded.lock:
                     try:
                         scores = np.asarray(loaded.runner.predict([lines[i][1] for i in chunk]))
+                    except ModelUnavailable:  # past a limit: the whole request is a 503
+                        raise
                     except Exception as exc:  # noqa: BLE001 - a backend's own error, logged
                         logger.info("what-if prediction failed", exc_info=exc)
                         for i in chunk:
@@ -312,6 +334,12 @@ class Predictor:
                     except UploadRefused as exc:
                         items[i]["error"] = str(exc)
             return loaded, items
+
+
+def _resident_bytes(loaded: LoadedRunner) -> int:
+    """The resident memory of a loaded runner's worker (0 for one run in this process)."""
+    rss = getattr(loaded.runner, "rss_bytes", None)
+    return int(rss()) if callable(rss) else 0
 
 
 def _size_text(n: int) -> str:

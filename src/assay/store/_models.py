@@ -23,6 +23,7 @@ from assay import settings
 from assay.errors import InputError, NotFoundError
 from assay.runners import Runner, load_runner
 from assay.runners.files import model_files
+from assay.runners.sandbox import SandboxedRunner, SandboxLimits
 from assay.runners.spec import PreprocessSpec, spec_from_mapping, spec_to_mapping
 from assay.store._register import Staging, next_label
 from assay.store._util import json_safe, storage_guard
@@ -176,6 +177,7 @@ class ModelsMixin:
         parent_version_id: int | None = None,
         spec: PreprocessSpec | None = None,
         overrides: dict[str, Any] | None = None,
+        sandbox: SandboxLimits | None = None,
     ) -> ModelVersion:
         """Register a model that Assay can run: loaded first (a bad model or spec fails before
         anything is stored), then its files copied to ``models/<version_id>/`` and its task,
@@ -185,6 +187,8 @@ class ModelsMixin:
         spec file next to the model). The same files with the same spec under the same name give
         that version back; a ``version`` label already used for other content is an
         :class:`InputError`; an unknown ``parent_version_id`` a :class:`NotFoundError`.
+        With ``sandbox`` (the server) the model is loaded and checked in a sandboxed worker
+        (:mod:`assay.runners.sandbox`), which is stopped again before this returns.
         """
         name = (name or "").strip()
         if not name:
@@ -202,7 +206,12 @@ class ModelsMixin:
                 raise NotFoundError(
                     f"model version {parent_version_id} not found (--parent)"
                 ) from None
-        runner = load_runner(source, spec, **(overrides or {}))
+        runner: Runner
+        if sandbox is not None:
+            with SandboxedRunner(source, spec, limits=sandbox, **(overrides or {})) as runner:
+                pass  # loaded and described in its worker; the worker is stopped here
+        else:
+            runner = load_runner(source, spec, **(overrides or {}))
         files = plan_files(source, runner.spec)
         mapping = stored_spec(runner, files)
         digest = model_digest(files, mapping)
@@ -238,8 +247,12 @@ class ModelsMixin:
                 )
         return self.get_model_version(version_id)
 
-    def load_model_runner(self: _Host, version_id: int) -> Runner:
-        """The runner of a registered model version, from its stored copy and stored spec."""
+    def load_model_runner(
+        self: _Host, version_id: int, *, sandbox: SandboxLimits | None = None
+    ) -> Runner:
+        """The runner of a registered model version, from its stored copy and stored spec; with
+        ``sandbox``, a :class:`~assay.runners.sandbox.SandboxedRunner` whose worker may read only
+        the version's stored copy."""
         record = self.get_model_version(version_id)
         if not record.runnable or record.artifact is None:
             raise InputError(
@@ -258,6 +271,8 @@ class ModelsMixin:
                 f"the stored copy of model version {version_id} is missing", file=str(model_path)
             )
         spec = spec_from_mapping(mapping, source=f"model version {version_id} (stored spec)")
+        if sandbox is not None:
+            return SandboxedRunner(model_path, spec, limits=sandbox, read=[folder])
         return load_runner(model_path, spec)
 
     @storage_guard
