@@ -479,7 +479,7 @@ def test_other_routes_keep_their_small_body_limit(api: TestClient, models: Model
     answer = api.post(
         f"/api/models/{models.image}/predict",
         content=body,
-        headers={"content-type": "application/json"},
+        headers={"content-type": "multipart/form-data; boundary=xyz"},
     )
     assert answer.status_code == 422
 

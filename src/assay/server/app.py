@@ -27,6 +27,7 @@ from assay.server.access import router as session_router
 from assay.server.caches import LRU
 from assay.server.config import Limits, ServerConfig, check_token, sandbox_limits
 from assay.server.frontend import mount_static
+from assay.server.gates import RETRY_AFTER_SECONDS, Busy
 from assay.server.jobs import JobFinished, JobRunner, JobTarget, QueueFull, evaluate_job
 from assay.server.paths import resolve_roots
 from assay.server.quality_runs import QualityRuns
@@ -248,6 +249,14 @@ def _one_line(status: int) -> Callable[[Request, Exception], Awaitable[FastJSONR
 def _add_error_handlers(app: FastAPI) -> None:
     for error, status in _STATUS_OF.items():
         app.add_exception_handler(error, _one_line(status))
+
+    @app.exception_handler(Busy)
+    async def busy(_: Request, exc: Busy) -> FastJSONResponse:
+        return FastJSONResponse(
+            {"detail": str(exc)},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> FastJSONResponse:

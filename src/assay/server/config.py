@@ -58,6 +58,15 @@ class Limits:
     cached_runners: int = 2  # loaded models kept (least recently used dropped)
     predict_workers: int = 2  # predictions running at once
     predict_queue: int = 4  # predictions waiting for a worker (503 with Retry-After beyond)
+    # the costly routes: at most N running, M waiting, identical requests sharing one computation
+    # (503 with Retry-After beyond); see assay.server.gates
+    compare_workers: int = 2  # compare and leaderboard computations running at once
+    compare_queue: int = 8  # ... waiting
+    thumbnail_workers: int = 2  # thumbnails being made at once (one decodes up to max_image_pixels)
+    thumbnail_queue: int = 96  # ... waiting (the sample grid asks for 50 at once)
+    register_workers: int = 1  # model registrations (loading and checking a model) at once
+    register_queue: int = 4  # ... waiting
+    max_input_values: int = 1 << 25  # a model's input tensor, batch x C x H x W (422 beyond)
     # model workers (assay.runners.sandbox): every model is loaded and run in one, confined
     model_memory_bytes: int = 4 << 30  # a worker's address space (past it: stopped, 503)
     model_call_seconds: float = 60.0  # one what-if prediction, wall clock (past it: stopped, 503)

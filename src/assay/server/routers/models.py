@@ -7,9 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from assay.errors import InputError
+from assay.server.config import Limits
 from assay.server.deps import Id, WorkspaceDep
+from assay.server.gates import gate_of
 from assay.server.paths import confine
-from assay.server.schemas import ModelCreate, ModelsPublic, ModelVersionPublic, ModelVersionsPublic
+from assay.server.schemas import (
+    ModelCreate,
+    ModelsPublic,
+    ModelVersionPublic,
+    ModelVersionsPublic,
+    Problem,
+)
 from assay.store import ModelVersion, Workspace
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -80,23 +88,34 @@ def list_models(workspace: WorkspaceDep) -> ModelsPublic:
     return ModelsPublic.model_validate({"items": items})
 
 
-@router.post("", status_code=201)
-def create_model(
+@router.post(
+    "",
+    status_code=201,
+    responses={503: {"model": Problem, "description": "too many registrations; see Retry-After"}},
+)
+async def create_model(
     body: ModelCreate, workspace: WorkspaceDep, request: Request
 ) -> ModelVersionPublic:
     """Register a model version (e.g. an INT8 model with its FP32 parent); a file must lie under
     the allowed roots. A model file (ONNX, OpenVINO IR, TorchScript, skops, a Hugging Face folder)
     is loaded, checked and copied into the workspace, so it can be run ("Calculate", what-if);
     any other file is recorded as the source of predictions only. A folder that holds no model
-    is a 422."""
-    from assay.runners import runner_entry
-
-    state = request.app.state
-    path = (
-        None
-        if body.path is None
-        else confine(body.path, state.roots, state.config.limits, field="path")
+    is a 422, and so is a model whose input tensor holds more than ``Limits.max_input_values``
+    values. At most ``Limits.register_workers`` registrations run at once and
+    ``register_queue`` wait (the same request twice is one registration), else a 503."""
+    limits: Limits = request.app.state.config.limits
+    gate = gate_of(
+        request.app.state, "registration", limits.register_workers, limits.register_queue
     )
+    key = ("model", body.path, body.name, body.version, body.parent_version_id)
+    return await gate.run(key, _register, body, workspace, request.app.state)
+
+
+def _register(body: ModelCreate, workspace: Workspace, state: Any) -> ModelVersionPublic:
+    from assay.runners import input_values_cap, runner_entry
+
+    limits: Limits = state.config.limits
+    path = None if body.path is None else confine(body.path, state.roots, limits, field="path")
     is_model = False
     if path is not None:
         try:
@@ -107,13 +126,14 @@ def create_model(
                 raise
             is_model = False
     if is_model and path is not None:
-        version = workspace.add_model(
-            path,
-            name=body.name,
-            version=body.version,
-            parent_version_id=body.parent_version_id,
-            sandbox=state.sandbox,  # loaded and checked in a confined worker
-        )
+        with input_values_cap(limits.max_input_values):
+            version = workspace.add_model(
+                path,
+                name=body.name,
+                version=body.version,
+                parent_version_id=body.parent_version_id,
+                sandbox=state.sandbox,  # loaded and checked in a confined worker
+            )
     else:
         version = workspace.add_model_version(
             body.name, parent_version_id=body.parent_version_id, path=path, version=body.version

@@ -259,11 +259,8 @@ async def _run(
     limits = _limits(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        try:
-            body = await request.body()
-        except ClientDisconnect:
-            raise InputError("the upload was interrupted") from None
-        lines = _json_texts(body, limits)
+        body = await _read_json(request, limits)
+        lines = await run_in_threadpool(_json_texts, body, limits)  # parsed off the event loop
         return await run_in_threadpool(
             predictor.predict_texts, version.id, lines, _takes(version.id, "text")
         )
@@ -294,6 +291,30 @@ async def _run(
         )
     finally:
         await form.close()
+
+
+def json_bytes(limits: Limits) -> int:
+    """The largest JSON body of texts: ``predict_text_lines`` texts of ``predict_text_chars``
+    characters, each escaped (``\\uXXXX``, 6 bytes a character) and quoted, within the upload
+    limit."""
+    most = 6 * (limits.predict_text_chars + 4) * limits.predict_text_lines + 64
+    return min(limits.upload_request_bytes, most)
+
+
+async def _read_json(request: Request, limits: Limits) -> bytes:
+    """A JSON body, counted as it streams: a 413 as soon as it passes :func:`json_bytes`."""
+    limit = json_bytes(limits)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HTTPException(413, detail=f"a JSON body of texts larger than {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise InputError("the upload was interrupted") from None
+    return b"".join(chunks)
 
 
 async def _read_form(request: Request, limits: Limits) -> FormData:
