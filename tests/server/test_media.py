@@ -163,3 +163,21 @@ def test_media_attached_by_a_later_run_reaches_the_running_server(
     assert item["media_url"] == f"/api/samples/{dv.id}:2/media"
     assert client.get(item["media_url"]).content == image.read_bytes()
     assert "media_url" not in get_json(client, f"{base}/samples/3")
+
+
+def test_a_thumbnail_cleared_while_served_is_made_again(
+    client: TestClient, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache says a thumbnail exists, then it is gone before it is read (someone cleared the
+    folder): the answer is a new thumbnail, never a 500 or a cut connection."""
+    from assay.server.routers import samples
+
+    url = f"/api/samples/{seeded.image_dv}:9/thumbnail"
+    first = client.get(url)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    gone = seeded.home / "thumbnails" / "cleared-meanwhile.jpg"
+    monkeypatch.setattr(samples, "cached", lambda path, folder: (gone, etag))
+    again = client.get(url)
+    assert again.status_code == 200 and again.content == first.content
+    assert again.headers["etag"] == etag

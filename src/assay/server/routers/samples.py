@@ -136,14 +136,20 @@ async def get_thumbnail(
     folder = workspace.thumbnails_dir
     limits: Limits = request.app.state.config.limits
     gate = gate_of(request.app.state, "thumbnail", limits.thumbnail_workers, limits.thumbnail_queue)
+
+    def make() -> tuple[Path, str]:
+        return thumbnail(path, folder, max_pixels=limits.max_image_pixels)
+
     try:
         made = await run_in_threadpool(cached, path, folder)
         if made is None:
-            made = await gate.run(
-                ("thumbnail", str(path)),
-                lambda: thumbnail(path, folder, max_pixels=limits.max_image_pixels),
-            )
+            made = await gate.run(("thumbnail", str(path)), make)
         target, etag = made
+        try:  # a small JPEG, read now: a cache cleared meanwhile is made again, never a 500
+            body = await run_in_threadpool(Path(target).read_bytes)
+        except FileNotFoundError:
+            target, etag = await gate.run(("thumbnail", str(path)), make)
+            body = await run_in_threadpool(Path(target).read_bytes)
     except NotAnImage as exc:
         raise HTTPException(
             422, detail=f"sample {sample_id}: not a readable image ({exc})"
@@ -151,4 +157,4 @@ async def get_thumbnail(
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
         return Response(status_code=304, headers=headers)
-    return FileResponse(target, media_type="image/jpeg", headers=headers)
+    return Response(content=body, media_type="image/jpeg", headers=headers)
