@@ -46,6 +46,15 @@ from tests.server.conftest import Seeded
 BASE = "http://127.0.0.1:8000"
 
 
+def _run_loop(coro: Any) -> Any:
+    """``asyncio.run(coro)`` on a thread of its own: a session's Playwright (browser tests) keeps
+    an event loop running on the main thread, where ``asyncio.run`` refuses to start another."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def _big_input_model(path: Path, shape: list[int]) -> Path:
     """A ~120-byte ONNX model whose input declares ``shape`` (ReduceMean over H and W)."""
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)
@@ -94,7 +103,7 @@ def test_a_huge_input_is_a_422_at_registration_and_nothing_is_stored(tmp_path: P
         async with _client(app) as client:
             return await client.post("/api/models", json={"name": "big", "path": str(path)})
 
-    answer = asyncio.run(go())
+    answer = _run_loop(go())
     assert answer.status_code == 422, answer.text
     detail = answer.json()["detail"]
     assert "1x3x20000x20000" in detail and "10,000,000" in detail and "\n" not in detail
@@ -134,7 +143,7 @@ def test_a_gate_shares_identical_flights_and_refuses_past_its_room() -> None:
         release.set()
         return await asyncio.gather(*same, other), admitted
 
-    results, admitted = asyncio.run(go())
+    results, admitted = _run_loop(go())
     assert results == ["A"] * 12 + ["B"]
     assert sorted(calls) == ["a", "b"] and admitted == 2
 
@@ -154,7 +163,7 @@ def test_a_flight_outlives_a_request_that_went_away() -> None:
         release.set()
         return await second
 
-    assert asyncio.run(go()) == "done"
+    assert _run_loop(go()) == "done"
 
 
 def _blocking(calls: list[tuple[Any, ...]], release: threading.Event, answer: Any) -> Any:
@@ -186,7 +195,7 @@ def _concurrently(
             release.set()
             return list(await asyncio.gather(*tasks))
 
-    return asyncio.run(go())
+    return _run_loop(go())
 
 
 def _admitted(app: FastAPI, name: str) -> int:
@@ -350,7 +359,7 @@ def _post(app: FastAPI, url: str, body: Chunks, content_type: str) -> httpx.Resp
         async with _client(app) as client:
             return await client.post(url, content=body, headers={"content-type": content_type})
 
-    return asyncio.run(go())
+    return _run_loop(go())
 
 
 def test_a_busy_predict_route_answers_503_before_reading_a_chunked_body(
@@ -412,7 +421,7 @@ def test_a_json_body_of_texts_is_bounded_by_the_text_limits_and_parsed_off_the_l
                 threading.get_ident()
             )
 
-    answer, loop_thread = asyncio.run(go())
+    answer, loop_thread = _run_loop(go())
     assert answer.status_code == 422 and "at most 8" in answer.json()["detail"]
     assert threads and threads[0] != loop_thread
 
@@ -444,6 +453,6 @@ def test_a_small_streamed_body_still_reaches_the_route(image_model: tuple[Path, 
                 headers={"content-type": f"multipart/form-data; boundary={boundary}"},
             )
 
-    answer = asyncio.run(go())
+    answer = _run_loop(go())
     assert answer.status_code == 200, answer.text
     assert answer.json()["items"][0]["error"] is None
