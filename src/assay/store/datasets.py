@@ -16,6 +16,7 @@ own name. A file already registered keeps the name it was registered under.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -312,18 +313,12 @@ def dataset_name(
         found = _registered_as(ws, digest, kind)
         if found is not None:
             return found, None
-    candidate, n, first_why = default, 1, None
-    while True:
-        versions = _versions_named(ws, candidate)
-        why = dataset_kind(ws, versions[-1]).differs(kind) if versions else None
-        if why is None:
-            break
-        first_why = first_why or why
-        n += 1
-        candidate = f"{default}-{n}"
-    if candidate == default:
-        return candidate, None
-    return candidate, f"dataset '{default}' exists and {first_why}: stored as '{candidate}'"
+
+    def differs(name: str) -> str | None:
+        versions = _versions_named(ws, name)
+        return dataset_kind(ws, versions[-1]).differs(kind) if versions else None
+
+    return _free_name(default, differs, "dataset")
 
 
 def register_dataset(
@@ -387,18 +382,27 @@ def model_name(ws: Workspace, name: str | None, default: str, kind: Kind) -> tup
                 f"model '{name}' exists and {why}; give another --model-name (nothing stored)"
             )
         return name, None
+
+    def differs(name: str) -> str | None:
+        found = model_kind(ws, name)
+        return None if found is None else _model_differs(found, kind)
+
+    return _free_name(default, differs, "model")
+
+
+def _free_name(
+    default: str, differs: Callable[[str], str | None], noun: str
+) -> tuple[str, str | None]:
+    """``default``, or the first of ``default-2``, ``default-3``, ... whose stored kind does not
+    differ from the new one, with the note that says why the name moved."""
     candidate, n, first_why = default, 1, None
-    while True:
-        found = model_kind(ws, candidate)
-        why = None if found is None else _model_differs(found, kind)
-        if why is None:
-            break
+    while (why := differs(candidate)) is not None:
         first_why = first_why or why
         n += 1
         candidate = f"{default}-{n}"
     if candidate == default:
         return candidate, None
-    return candidate, f"model '{default}' exists and {first_why}: stored as '{candidate}'"
+    return candidate, f"{noun} '{default}' exists and {first_why}: stored as '{candidate}'"
 
 
 def _model_differs(stored: Kind, new: Kind) -> str | None:
