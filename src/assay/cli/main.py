@@ -891,28 +891,31 @@ def _evaluation_ids(a: str, b: str) -> tuple[int, int] | None:
     return None
 
 
-models_app = typer.Typer(
-    name="models",
-    cls=Group,
-    help="Register model versions Assay can run, and list them.",
-    rich_markup_mode="rich",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
+def _add_group(name: str, help_text: str, commands: dict[str, Any]) -> None:
+    """A command group (``assay models ...``) of ``commands`` (name -> function)."""
+    group = typer.Typer(
+        name=name,
+        cls=Group,
+        help=help_text,
+        rich_markup_mode="rich",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+    )
+    for command, function in commands.items():
+        group.command(command, cls=Command)(function)
+    app.add_typer(group, name=name)
+
+
+_add_group(
+    "models",
+    "Register model versions Assay can run, and list them.",
+    {"add": models_cli.add, "list": models_cli.list_models},
 )
-models_app.command("add", cls=Command)(models_cli.add)
-models_app.command("list", cls=Command)(models_cli.list_models)
-app.add_typer(models_app, name="models")
-datasets_app = typer.Typer(
-    name="datasets",
-    cls=Group,
-    help="Register dataset versions (test sets, training sets), and list them.",
-    rich_markup_mode="rich",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
+_add_group(
+    "datasets",
+    "Register dataset versions (test sets, training sets), and list them.",
+    {"add": datasets_cli.add, "list": datasets_cli.list_datasets},
 )
-datasets_app.command("add", cls=Command)(datasets_cli.add)
-datasets_app.command("list", cls=Command)(datasets_cli.list_datasets)
-app.add_typer(datasets_app, name="datasets")
 app.command("analyze", cls=Command)(analyze_cli.analyze)
 
 
