@@ -251,3 +251,43 @@ def test_macro_estimate_inside_its_interval_on_a_trec_like_case(seed):
     idx = bootstrap_indices(n, 400, seed=0)
     reps = classification_replicates(idx, y, s, 0.0, zero_division=np.nan)
     assert np.mean(reps["macro_precision"] < summ["macro_precision"]) < 0.85
+
+
+def test_group_indices_take_whole_groups_and_pad_with_minus_one():
+    groups = np.array([3, 3, 7, 7, 7, 1, 9, 9])
+    idx = bootstrap_indices(8, 50, seed=2, groups=groups)
+    assert idx.dtype == np.int64 and idx.shape[0] == 50
+    sizes = {3: 2, 7: 3, 1: 1, 9: 2}
+    for row in idx:
+        rows = row[row >= 0]
+        assert np.all(row[len(rows) :] == -1)  # padding only at the end
+        drawn = groups[rows]
+        # every drawn group comes whole (a multiple of its size), four groups in all
+        counts = {g: int(np.sum(drawn == g)) for g in sizes}
+        assert all(c % sizes[g] == 0 for g, c in counts.items())
+        assert sum(c // sizes[g] for g, c in counts.items()) == 4
+    assert idx.shape[1] == max(int(np.sum(r >= 0)) for r in idx)
+    assert np.array_equal(idx, bootstrap_indices(8, 50, seed=2, groups=groups))  # seeded
+    assert bootstrap_indices(8, 3, seed=2, cap=4).shape == (3, 4)  # without groups: unchanged
+
+
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_replicates_of_padded_group_indices_equal_the_reference_on_their_rows(multilabel):
+    if multilabel:
+        y, s = multi(4, 60, 4, 2)
+    else:
+        y, s = single(4, 60, 4, 2, False)
+    groups = np.arange(60) // 4  # groups of 4 rows
+    groups[:10] = 100  # and one of 10
+    idx = bootstrap_indices(60, 6, seed=3, groups=groups)
+    assert np.any(idx < 0)  # replicates of different lengths
+    got = classification_replicates(idx, y, s, 0.3, multilabel=multilabel, zero_division=np.nan)
+    rows = [r[r >= 0] for r in idx]
+    ref = reference_multi if multilabel else reference_single
+    for b, r in enumerate(rows):
+        expected = ref(y[r], s[r], 0.3)
+        for key, value in expected.items():
+            if np.isnan(value):
+                assert np.isnan(got[key][b]), key
+            else:
+                assert got[key][b] == pytest.approx(value, abs=TOL), (key, b)

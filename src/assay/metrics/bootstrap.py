@@ -28,6 +28,7 @@ from numba import njit, prange
 from assay.metrics import ranking as rk
 from assay.metrics.classification import averages_batch, row_statistics
 from assay.metrics.ranking import group_positives
+from assay.metrics.stats import replicate_sizes
 
 __all__ = ["replicate_auc_ap", "classification_replicates"]
 
@@ -76,8 +77,12 @@ def _auc_ap(idx, keys, run_end, pos_off, n_pos):
             p_all = n_pos[b, c]
             if p_all == 0:
                 continue
+            m_b = 0  # this replicate's rows (-1 pads a short one)
             for j in range(m):
-                h[keys[c, idx[b, j]]] += 1
+                i = idx[b, j]
+                if i >= 0:
+                    h[keys[c, i]] += 1
+                    m_b += 1
             less = 0  # drawn samples strictly below the current positive value
             pos_less = 0
             u_stat = 0.0
@@ -94,15 +99,15 @@ def _auc_ap(idx, keys, run_end, pos_off, n_pos):
                 h[g0 + 3] = 0
                 if gp > 0:
                     u_stat += gp * ((less - pos_less) + 0.5 * (eq_all - gp))
-                    ap_sum += gp * ((p_all - pos_less) / (m - less))
+                    ap_sum += gp * ((p_all - pos_less) / (m_b - less))
                 less += eq_all
                 pos_less += gp
                 j = run_end[a + j]
             h[4 * p] = 0  # samples above every positive
             h[4 * p + 1] = 0
             ap[b, c] = ap_sum / p_all
-            if m - p_all > 0:
-                auc[b, c] = u_stat / (p_all * (m - p_all))
+            if m_b - p_all > 0:
+                auc[b, c] = u_stat / (p_all * (m_b - p_all))
     return auc, ap
 
 
@@ -183,6 +188,8 @@ def _single_counts(idx, y, pred, cell_bin, terms, n_classes, n_bins):
     for b in prange(n_rep):
         for j in range(m):
             i = idx[b, j]
+            if i < 0:  # padding of a short (group-resampled) replicate
+                continue
             for k in range(n_terms):
                 sums[b, k] += terms[i, k]
             a = y[i]
@@ -201,16 +208,18 @@ def _single_counts(idx, y, pred, cell_bin, terms, n_classes, n_bins):
 
 def _weighted_sums(idx: np.ndarray, x: np.ndarray) -> np.ndarray:
     """(B, K) sums of the rows of ``x`` (N, K) drawn by each replicate: the replicates' draw
-    counts (a few at a time, as a dense (b, N) matrix) times ``x``."""
+    counts (a few at a time, as a dense (b, N) matrix) times ``x``. Entries -1 (the padding of a
+    short group-resampled replicate) count in a spare column that is dropped."""
     n_rep, m = idx.shape
     n = x.shape[0]
     out = np.empty((n_rep, x.shape[1]), dtype=np.float64)
-    step = max(1, 20_000_000 // max(n, 1))
+    step = max(1, 20_000_000 // max(n + 1, 1))
     for b0 in range(0, n_rep, step):
         b1 = min(n_rep, b0 + step)
-        keys = (np.arange(b1 - b0, dtype=np.int64) * n)[:, None] + idx[b0:b1]
-        w = np.bincount(keys.ravel(), minlength=(b1 - b0) * n).reshape(b1 - b0, n)
-        out[b0:b1] = w.astype(np.float64) @ x
+        rows = np.where(idx[b0:b1] < 0, n, idx[b0:b1])
+        keys = (np.arange(b1 - b0, dtype=np.int64) * (n + 1))[:, None] + rows
+        w = np.bincount(keys.ravel(), minlength=(b1 - b0) * (n + 1)).reshape(b1 - b0, n + 1)
+        out[b0:b1] = w[:, :n].astype(np.float64) @ x
     return out
 
 
@@ -264,6 +273,7 @@ def classification_replicates(
     idx = np.ascontiguousarray(idx, dtype=np.int64)
     y_score = np.ascontiguousarray(y_score)
     n_rep, m = idx.shape
+    m_rows = np.maximum(replicate_sizes(idx), 1).astype(np.float64)  # -1 pads short replicates
     n_classes = y_score.shape[1]
     t = y_score.dtype.type(threshold)
     eps = np.finfo(y_score.dtype).eps
@@ -301,7 +311,7 @@ def classification_replicates(
         tp, npred, ntrue = (
             np.rint(sums[:, k * C : (k + 1) * C]).astype(np.int64) for k in range(3)
         )
-        mean = sums[:, 3 * C : 3 * C + 4] / m
+        mean = sums[:, 3 * C : 3 * C + 4] / m_rows[:, None]
         cnt, csum, asum = (
             sums[:, 3 * C + 4 + k * bins : 3 * C + 4 + (k + 1) * bins] for k in range(3)
         )
@@ -327,7 +337,7 @@ def classification_replicates(
         tp, npred, ntrue, sums, cnt, csum, asum = _single_counts(
             idx, y, pred_t, cell_bin, terms, n_classes, bins
         )
-        mean = sums / m
+        mean = sums / m_rows[:, None]
         out["accuracy"] = mean[:, 0]
         out["top1_accuracy"] = mean[:, 1]
     nll, brier, ece = mean[:, 2], mean[:, 3], _ece(cnt, csum, asum)

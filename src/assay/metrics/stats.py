@@ -13,20 +13,73 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-__all__ = ["bootstrap_indices", "bootstrap_intervals", "mean_std", "percentile_intervals"]
+from assay.errors import ParameterError
+
+__all__ = [
+    "bootstrap_indices",
+    "bootstrap_intervals",
+    "mean_std",
+    "percentile_intervals",
+    "replicate_sizes",
+]
 
 
 def bootstrap_indices(
-    n_samples: int, n: int = 200, *, seed: int = 0, cap: int = 20_000
+    n_samples: int,
+    n: int = 200,
+    *,
+    seed: int = 0,
+    cap: int = 20_000,
+    groups: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The row indices of ``n`` replicates, (n, m) with ``m = min(n_samples, cap)``, drawn with
-    replacement from ``np.random.default_rng(seed)``.
+    """The row indices of ``n`` replicates drawn with replacement from
+    ``np.random.default_rng(seed)``.
+
+    Without ``groups``: (n, m) with ``m = min(n_samples, cap)`` rows per replicate. With
+    ``groups`` (an (N,) array of group keys, one per row: patient, video, source image) each
+    replicate draws G groups with replacement (G = the number of distinct keys) and takes all of
+    their rows (the cluster bootstrap; ``cap`` does not apply). Replicates then differ in length:
+    the result is (n, M) int64 with M the longest replicate, each row padded at its end with -1
+    (every kernel that takes ``idx`` skips -1 and divides by its replicate's own row count).
 
     >>> bootstrap_indices(1000, 3, cap=10).shape
     (3, 10)
+    >>> idx = bootstrap_indices(4, 2, groups=np.array(["a", "a", "a", "b"]))
+    >>> [sorted(r[r >= 0].tolist()) for r in idx]
+    [[3, 3], [0, 1, 2, 3]]
     """
-    m = min(n_samples, cap)
-    return np.random.default_rng(seed).integers(0, n_samples, size=(n, m))
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        m = min(n_samples, cap)
+        return rng.integers(0, n_samples, size=(n, m))
+    keys = np.asarray(groups)
+    if keys.shape != (n_samples,):
+        raise ParameterError(f"groups: expected {n_samples} group keys, got shape {keys.shape}")
+    codes = np.unique(keys, return_inverse=True)[1].reshape(-1)
+    n_groups = int(codes.max()) + 1 if codes.size else 0
+    order = np.argsort(codes, kind="stable")  # the rows of each group, together
+    sizes = np.bincount(codes, minlength=n_groups)
+    starts = np.cumsum(sizes) - sizes
+    draws = rng.integers(0, n_groups, size=(n, n_groups))
+    lens = sizes[draws].sum(axis=1)
+    out = np.full((n, int(lens.max(initial=0))), -1, dtype=np.int64)
+    for b in range(n):
+        d = draws[b]
+        k = sizes[d]
+        # position j of the replicate: group d[g]'s row (j - first j of g), through ``order``
+        first = np.cumsum(k) - k
+        pos = np.repeat(starts[d] - first, k) + np.arange(lens[b])
+        out[b, : lens[b]] = order[pos]
+    return out
+
+
+def replicate_sizes(idx: np.ndarray) -> np.ndarray:
+    """(B,) the number of rows each replicate holds (its entries >= 0; -1 pads a short one).
+
+    >>> replicate_sizes(np.array([[0, 1, -1], [2, 2, 2]])).tolist()
+    [2, 3]
+    """
+    return (np.asarray(idx) >= 0).sum(axis=1)
 
 
 def percentile_intervals(
@@ -65,23 +118,25 @@ def bootstrap_intervals(
     seed: int = 0,
     cap: int = 20_000,
     level: float = 0.95,
+    groups: np.ndarray | None = None,
 ) -> dict[str, dict[str, float] | None]:
     """Percentile bootstrap intervals of every metric ``statistic(indices)`` returns, one
     replicate at a time (see :mod:`assay.metrics.bootstrap` for the vectorised classification
     metrics).
 
-    ``statistic`` receives the row indices of one replicate. Metrics undefined in the estimate, or
-    in every replicate, get None.
+    ``statistic`` receives the row indices of one replicate (whole groups with ``groups``, see
+    :func:`bootstrap_indices`). Metrics undefined in the estimate, or in every replicate, get
+    None.
 
     >>> x = np.arange(100.0)
     >>> ci = bootstrap_intervals(lambda i: {"mean": x[i].mean()}, 100, {"mean": 49.5}, n=50)
     >>> ci["mean"]["low"] < 49.5 < ci["mean"]["high"]
     True
     """
-    idx = bootstrap_indices(n_samples, n, seed=seed, cap=cap)
+    idx = bootstrap_indices(n_samples, n, seed=seed, cap=cap, groups=groups)
     m = idx.shape[1]
-    scale = float(np.sqrt(m / n_samples)) if n_samples else 1.0
-    rows = [statistic(i) for i in idx]
+    scale = float(np.sqrt(m / n_samples)) if n_samples and groups is None else 1.0
+    rows = [statistic(i[i >= 0]) for i in idx]
     reps = {
         k: np.array([np.nan if (v := r.get(k)) is None else float(v) for r in rows])
         for k in estimate
