@@ -25,7 +25,11 @@ the server's model call limit, ``--model-call-seconds``, 10 s here: a 503).
 All of it is generated beside the workspace (no downloads). 503 and 429 are the expected answers
 of a busy gate and are counted apart; any other 5xx, a connection error or a dead server fails
 the run. RSS is also sampled every half second (the maximum printed), the server's own and with
-its child processes (model workers, jobs).
+its child processes (model workers, jobs), and per ``--window`` seconds (30 by default) its
+max and last value are printed, as each window ends and again at the end: windows that keep
+climbing are a leak, a plateau is a bound.
+
+    nice -n 10 .venv/bin/python benchmarks/soak.py --heavy --seconds 180   # windows of 30 s
 """
 
 from __future__ import annotations
@@ -521,6 +525,29 @@ class Connection:
             self.writer = None
 
 
+@dataclass
+class Window:
+    """The RSS samples (MiB, every 0.5 s) of one window of the run: the largest and the last of
+    the server's own and of the server with its children."""
+
+    index: int
+    own_max: float
+    own_last: float
+    tree_max: float
+    tree_last: float
+
+    def add(self, own: float, tree: float) -> None:
+        self.own_max, self.own_last = max(self.own_max, own), own
+        self.tree_max, self.tree_last = max(self.tree_max, tree), tree
+
+    def line(self, width: float) -> str:
+        start = self.index * width
+        return (
+            f"{start:5.0f}-{start + width:<5.0f} s  server {self.own_max:6.0f} / "
+            f"{self.own_last:6.0f}   with children {self.tree_max:6.0f} / {self.tree_last:6.0f}"
+        )
+
+
 async def soak(
     port: int, token: str, urls: dict[str, Callable[[], str]], bad: Callable[[], str],
     clients: int, seconds: float, on_warm: Callable[[], None], on_sample: Callable[[], None],
@@ -607,6 +634,11 @@ def main() -> None:
     parser.add_argument("--home", type=Path, default=None)
     parser.add_argument("--heavy", action="store_true", help="and the heavy mix (see above)")
     parser.add_argument(
+        "--window", type=float, default=30.0,
+        help="seconds of one RSS window: the server's RSS max and last (and with its children) "
+        "are printed per window, as each ends and at the end, so a plateau or a growth shows",
+    )  # fmt: skip
+    parser.add_argument(
         "--model-call-seconds", type=float, default=10.0,
         help="--heavy: the server's wall-clock limit of one model call (Limits.model_call_seconds, "
         "60 by default) that stops the endless model",
@@ -641,14 +673,23 @@ def main() -> None:
             tree: dict[str, float] = {"start": tree_rss_mib(proc.pid)}
             series: list[float] = []
             peak = {"server": rss["start"], "with children": tree["start"]}
+            windows: list[Window] = []
 
             def warm() -> None:
                 rss["after warm-up"] = rss_mib(proc.pid)
                 tree["after warm-up"] = tree_rss_mib(proc.pid)
 
             def tick() -> None:
-                peak["server"] = max(peak["server"], rss_mib(proc.pid))
-                peak["with children"] = max(peak["with children"], tree_rss_mib(proc.pid))
+                own, with_children = rss_mib(proc.pid), tree_rss_mib(proc.pid)
+                peak["server"] = max(peak["server"], own)
+                peak["with children"] = max(peak["with children"], with_children)
+                index = int((time.perf_counter() - began) // args.window)
+                if windows and windows[-1].index == index:
+                    windows[-1].add(own, with_children)
+                    return
+                if windows:
+                    print(windows[-1].line(args.window), flush=True)  # the window that ended
+                windows.append(Window(index, own, own, with_children, with_children))
 
             began = time.perf_counter()
             latencies, outcomes, count = asyncio.run(
@@ -691,6 +732,9 @@ def main() -> None:
             took = sorted(heavy.seconds.get(kind, [])) or [float("nan")]
             print(f"  {kind:<28}" + ", ".join(f"{st}: {v}" for st, v in got)
                   + f"  ({statistics.median(took):.2f} s / {took[-1]:.2f} s)")  # fmt: skip
+    print(f"RSS per {args.window:g} s window (MiB: server max / last, with children max / last):")
+    for window in windows:
+        print("  " + window.line(args.window))
     print(f"health after the run: {'ok' if alive else 'FAILED'}")
     failed = outcomes["5xx"] or outcomes["connection error"] or outcomes["hostile accepted"]
     if failed or not alive:
