@@ -31,3 +31,15 @@ def slow_app() -> FastAPI:
 def sleep_forever() -> None:
     """A stand-in for a job process a killed server left running."""
     time.sleep(600)
+
+
+def full_disk_job(workspace: Workspace, params: dict[str, Any]) -> int | None:
+    """Fails on a disk that is full from now on: the job process cannot record its failure."""
+    import errno
+
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    workspace.update_job = full  # type: ignore[method-assign]
+    Path(str(params["model"])).with_suffix(".started").write_text(str(os.getpid()))
+    raise RuntimeError("the job failed")

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from assay.server.app import create_app
 from assay.server.config import Limits
 from tests.server.conftest import BASE_URL
-from tests.server.job_targets import slow_job
+from tests.server.job_targets import full_disk_job, slow_job
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,6 +96,93 @@ def test_time_limit(tmp_path: Path, data: Path) -> None:
         job = client.get(f"/api/jobs/{job_id}").json()
         assert job["status"] == "failed" and job["error"] == "stopped after 1 s"
         assert not (data / "slow.finished").exists()
+
+
+def test_a_job_that_cannot_record_its_failure_is_failed_by_the_dispatcher_who_retries(
+    tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job's process finds the disk full (it dies without writing its failure); the
+    dispatcher's first writes (running, then failed) hit ENOSPC too: the job waits and starts
+    again, and its failure is written on a later try, never lost."""
+    import errno
+
+    from assay.server import jobs as jobs_module
+
+    monkeypatch.setattr(jobs_module, "RETRY_WRITE_SECONDS", 0.2, raising=False)
+    app = create_app(
+        tmp_path / "home", data_roots=[data], limits=Limits(), job_target=full_disk_job
+    )
+    with TestClient(app, base_url=BASE_URL) as client:
+        runner = client.app.state.jobs  # type: ignore[attr-defined]
+        real = runner.workspace.update_job
+        tries: list[str] = []
+
+        def flaky(job_id: int, *, status: str, **kwargs: Any) -> Any:
+            tries.append(status)
+            if tries.count(status) == 1 and status in ("running", "failed"):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real(job_id, status=status, **kwargs)
+
+        monkeypatch.setattr(runner.workspace, "update_job", flaky)
+        job_id = _submit(client, data, 0, "full").json()["job_id"]
+        runner.wait(job_id, timeout=30)
+        job = client.get(f"/api/jobs/{job_id}").json()
+        assert job["status"] == "failed", job
+        assert job["error"] == "the job's process ended unexpectedly (1)", job
+        assert (data / "full.started").exists()  # it ran once the running write went through
+        assert tries == ["running", "running", "failed", "failed"], tries
+        assert runner.counts() == {"queued": 0, "running": 0} and not runner._unwritten
+
+
+def test_a_reused_pid_is_not_taken_for_the_old_job_process(tmp_path: Path) -> None:
+    """A restarted server kills the job process a dead one left only when the pid still names
+    that process: same pid, another start time (the kernel gave the pid to another process) is
+    left alone; the recorded start time kills it; a catalog of schema 4 gains the column."""
+    import multiprocessing
+    import sqlite3
+
+    from assay.server.jobs import INTERRUPTED, JobRunner, _is_job_process, process_start
+    from assay.store import Workspace
+    from tests.server.job_targets import sleep_forever
+
+    assert process_start(os.getpid()) is not None and process_start(2**22 + 1) is None
+    ws = Workspace(tmp_path / "home")
+    stray = multiprocessing.get_context("spawn").Process(target=sleep_forever, daemon=True)
+    stray.start()
+    try:
+        _until(lambda: _is_job_process(stray.pid or 0), 10)  # exec'd: its cmdline is a job's
+        started = process_start(stray.pid or 0)
+        assert started is not None and started >= (process_start(os.getpid()) or 0)
+        other = ws.create_job({"gt": "a.csv"})
+        ws.start_job(other.id, pid=stray.pid, pid_start=started + 1)  # another process's pid
+        assert ws.get_job(other.id).pid_start == started + 1
+        runner = JobRunner(ws, limits=Limits())
+        assert runner.recover() == (0, 1)
+        assert stray.is_alive() and ws.get_job(other.id).error == INTERRUPTED
+
+        same = ws.create_job({"gt": "b.csv"})
+        ws.start_job(same.id, pid=stray.pid, pid_start=started)
+        assert JobRunner(ws, limits=Limits()).recover() == (0, 1)
+        stray.join(timeout=10)
+        assert not stray.is_alive()  # killed: the pid still named the job's process
+    finally:
+        if stray.is_alive():
+            stray.kill()
+        ws.close()
+
+    old = tmp_path / "old"  # a schema-4 catalog: the column is added, old rows have none
+    Workspace(old).close()
+    with sqlite3.connect(old / "catalog.sqlite") as conn:
+        conn.execute("ALTER TABLE jobs DROP COLUMN pid_start")
+        conn.execute("INSERT INTO jobs (status, params, created_at, updated_at, pid)"
+                     " VALUES ('running', '{}', 'now', 'now', 1)")  # fmt: skip
+        conn.execute("PRAGMA user_version = 4")
+    reopened = Workspace(old)
+    try:
+        (job,) = reopened.list_jobs()
+        assert job.pid == 1 and job.pid_start is None
+    finally:
+        reopened.close()
 
 
 def _alive(pid: int) -> bool:

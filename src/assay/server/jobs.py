@@ -11,7 +11,10 @@ cancellation always wins). The same job (kind and params) submitted while it wai
 that job (its id is given back). At most ``workers`` jobs run at once and at most
 ``queue_size`` wait (a further submission is refused with 429). Job states live in the catalog:
 queued, running, done, failed (a cancelled or stopped job is ``failed`` with the reason as its
-error). Model jobs write their progress (samples done of total) to the catalog and stream their
+error). A job whose process could not record its own failure (a full disk) is failed by the
+dispatcher; an outcome the dispatcher cannot write either is kept and tried again every
+``RETRY_WRITE_SECONDS`` (and a job it cannot mark running waits in the queue), so none is lost.
+Model jobs write their progress (samples done of total) to the catalog and stream their
 predictions to ``<home>/work/job-<model version>-<dataset version>-b<batch>/``, so a job that a
 stopped server left queued or running is queued again when the next server starts and resumes
 from the batches already written. One job per model version runs at a time; the rest wait in
@@ -51,6 +54,7 @@ INTERRUPTED = "interrupted: the server stopped"
 
 JobTarget = Callable[[Workspace, dict[str, Any]], int | None]
 PROGRESS_EVERY = 0.25  # seconds between two progress writes of a model job
+RETRY_WRITE_SECONDS = 1.0  # seconds between two tries of an outcome the dispatcher could not write
 
 
 class QueueFull(Exception):
@@ -172,7 +176,8 @@ def _job_process(
         die_with_parent(parent)
     workspace = Workspace(home)
     try:
-        if workspace.start_job(job_id, pid=os.getpid()).status != "running":
+        me = os.getpid()
+        if workspace.start_job(job_id, pid=me, pid_start=process_start(me)).status != "running":
             return
         given = {**params, "job_id": job_id}
         if sandbox is not None and params.get("kind") == "model":
@@ -189,9 +194,27 @@ def _job_process(
         workspace.close()
 
 
-def _is_job_process(pid: int) -> bool:
-    """Whether ``pid`` is a live job process (a spawned Python child, not a zombie)."""
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started: ``starttime`` of /proc/<pid>/stat (clock ticks after
+    boot); None where there is no /proc or no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2 :].split()  # the name, in parentheses, may hold spaces
+    try:
+        return int(fields[19])  # field 22 of stat; fields[0] is field 3 (the state)
+    except (IndexError, ValueError):
+        return None
+
+
+def _is_job_process(pid: int, start: int | None = None) -> bool:
+    """Whether ``pid`` is a live job process (a spawned Python child, not a zombie) and, with
+    ``start`` (its :func:`process_start` recorded by the job), the same process: a pid that the
+    kernel has since given to another process is not the old job."""
     if pid <= 0 or pid == os.getpid():
+        return False
+    if start is not None and process_start(pid) not in (start, None):
         return False
     try:
         os.kill(pid, 0)
@@ -208,15 +231,16 @@ def _is_job_process(pid: int) -> bool:
         return False
 
 
-def end_stray_process(pid: int, timeout: float = 10.0) -> bool:
+def end_stray_process(pid: int, timeout: float = 10.0, start: int | None = None) -> bool:
     """Kill a job process a dead server left running and wait until it is gone; whether one
-    was running."""
-    if not _is_job_process(pid):
+    was running. With ``start`` (when the job's process started, as it recorded), a process
+    that has the pid now but started at another time is another process: left alone."""
+    if not _is_job_process(pid, start):
         return False
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + timeout
-    while _is_job_process(pid) and time.monotonic() < deadline:
+    while _is_job_process(pid, start) and time.monotonic() < deadline:
         time.sleep(0.02)
     logger.warning("killed job process %d left by a stopped server", pid)
     return True
@@ -251,6 +275,9 @@ class JobRunner:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._done: dict[int, threading.Event] = {}
+        # outcomes the dispatcher could not write (a full disk): job id -> reason, tried again
+        self._unwritten: dict[int, str | None] = {}
+        self._retry_at = 0.0
         self._stopping = False
         # started with the first job: a server that never runs one has no dispatcher polling
         self._thread = threading.Thread(target=self._loop, name="assay-jobs", daemon=True)
@@ -298,7 +325,7 @@ class JobRunner:
         resumed = failed = 0
         for job in self.workspace.list_jobs():
             if job.status in ("queued", "running") and job.pid is not None:
-                end_stray_process(job.pid)
+                end_stray_process(job.pid, start=job.pid_start)
         for job in sorted(self.workspace.list_jobs(), key=lambda j: j.id):
             if job.status not in ("queued", "running"):
                 continue
@@ -365,6 +392,8 @@ class JobRunner:
             self._settle(job_id, item.process, INTERRUPTED)
         if self._thread.is_alive():
             self._thread.join(timeout=2)
+        for job_id, reason in list(self._unwritten.items()):  # a last try; else the next server
+            self._settle(job_id, None, reason)  # finds it queued or running (``recover``)
 
     def counts(self) -> dict[str, int]:
         """Jobs queued and running now."""
@@ -384,6 +413,10 @@ class JobRunner:
 
     def _tick(self) -> None:
         now = time.monotonic()
+        if self._unwritten and now >= self._retry_at:
+            self._retry_at = now + RETRY_WRITE_SECONDS
+            for job_id, reason in list(self._unwritten.items()):
+                self._settle(job_id, None, reason)
         with self._lock:
             ended = {i: r for i, r in self._running.items() if not r.process.is_alive()}
             late = {
@@ -412,8 +445,13 @@ class JobRunner:
                     name=f"assay-job-{job_id}",
                     daemon=True,
                 )
+                try:
+                    self.workspace.update_job(job_id, status="running")
+                except Exception:  # noqa: BLE001 - the catalog refused: the job waits again
+                    self._queue.appendleft((job_id, params))
+                    logger.warning("job %d: could not be marked running; tried again", job_id)
+                    break
                 self._running[job_id] = _Running(process, now, params.get("model_version_id"))
-                self.workspace.update_job(job_id, status="running")
                 process.start()
         for job_id, item in ended.items():
             self._settle(job_id, item.process, None)
@@ -436,20 +474,30 @@ class JobRunner:
             process.kill()
         process.join(timeout=5)
 
-    def _settle(self, job_id: int, process: BaseProcess, reason: str | None) -> None:
+    def _settle(self, job_id: int, process: BaseProcess | None, reason: str | None) -> None:
         """After a job's process ended: a job it left unfinished fails with ``reason`` (or its
-        exit code); one it finished keeps its outcome."""
-        job = self.workspace.get_job(job_id)
-        if job.status in ("queued", "running"):
-            self._mark(
-                job_id, reason or f"the job's process ended unexpectedly ({process.exitcode})"
-            )
+        exit code); one it finished keeps its outcome. A job whose process could not record its
+        own failure (a full disk) is failed here; when this write fails too, the job is kept
+        and tried again every ``RETRY_WRITE_SECONDS`` (never lost: it is not reported ended
+        until its outcome is written)."""
+        if reason is None and process is not None:
+            reason = f"the job's process ended unexpectedly ({process.exitcode})"
+        try:
+            job = self.workspace.get_job(job_id)
+            if job.status in ("queued", "running"):
+                self.workspace.update_job(job_id, status="failed", error=reason)
+        except NotFoundError:
+            pass
+        except Exception as exc:  # noqa: BLE001 - a full disk: keep it and try again later
+            if job_id not in self._unwritten:
+                logger.warning("job %d: its outcome could not be written (%s)", job_id, exc)
+            self._unwritten[job_id] = reason
+            return
+        self._unwritten.pop(job_id, None)
         self._finish(job_id)
 
     def _mark(self, job_id: int, reason: str) -> None:
-        with contextlib.suppress(NotFoundError):
-            self.workspace.update_job(job_id, status="failed", error=reason)
-        self._finish(job_id)
+        self._settle(job_id, None, reason)
 
     def _finish(self, job_id: int) -> None:
         event = self._done.pop(job_id, None)

@@ -91,16 +91,20 @@ class JobsMixin:
         return self.get_job(job_id)
 
     @storage_guard
-    def start_job(self, job_id: int, *, pid: int | None = None) -> JobRecord:
+    def start_job(
+        self, job_id: int, *, pid: int | None = None, pid_start: int | None = None
+    ) -> JobRecord:
         """Mark a job ``running`` and record when it started and the process running it
-        (``pid``). A job that has ended (cancelled, say) stays as it is: the caller sees its
-        status and does not run it."""
+        (``pid``, and ``pid_start``: when that process started, so a reused pid is told apart).
+        A job that has ended (cancelled, say) stays as it is: the caller sees its status and
+        does not run it."""
         stamp = now_iso()
         with self.catalog.write() as conn:
             cur = conn.execute(
                 "UPDATE jobs SET status = 'running', started_at = ?, updated_at = ?,"
-                " pid = COALESCE(?, pid) WHERE id = ? AND status IN ('queued', 'running')",
-                (stamp, stamp, pid, job_id),
+                " pid = COALESCE(?, pid), pid_start = CASE WHEN ? IS NULL THEN pid_start ELSE ?"
+                " END WHERE id = ? AND status IN ('queued', 'running')",
+                (stamp, stamp, pid, pid, pid_start, job_id),
             )
             if cur.rowcount == 0:
                 self._exists(conn, job_id)

@@ -25,7 +25,7 @@ from assay.store.records import (
     ModelVersion,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 60_000
 
 _SCHEMA = """
@@ -128,7 +128,13 @@ CREATE INDEX IF NOT EXISTS jobs_model ON jobs (model_version_id);
 _MIGRATE_4 = """
 ALTER TABLE jobs ADD COLUMN pid INTEGER;
 """
-_MIGRATIONS = {1: _SCHEMA, 2: _MIGRATE_2, 3: _MIGRATE_3, 4: _MIGRATE_4}
+# Schema 5: ``jobs.pid_start``, when that process started (Linux: ``starttime`` of
+# /proc/<pid>/stat, clock ticks after boot; NULL elsewhere or before schema 5), so a pid the
+# kernel has since given to another process is not taken for the old job.
+_MIGRATE_5 = """
+ALTER TABLE jobs ADD COLUMN pid_start INTEGER;
+"""
+_MIGRATIONS = {1: _SCHEMA, 2: _MIGRATE_2, 3: _MIGRATE_3, 4: _MIGRATE_4, 5: _MIGRATE_5}
 
 DV_COLUMNS = (
     "dv.id, dv.dataset_id, d.name, d.task, dv.version, dv.hash, dv.source, dv.n_samples, "
@@ -215,12 +221,13 @@ def job_from_row(row: tuple[Any, ...]) -> JobRecord:
         started_at=row[11],
         params=json.loads(row[12]) if row[12] else {},
         pid=row[13],
+        pid_start=row[14],
     )
 
 
 JOB_SELECT = (
     "SELECT id, status, evaluation_id, error, created_at, updated_at, kind, model_version_id,"
-    " dataset_version_id, done, total, started_at, params, pid FROM jobs"
+    " dataset_version_id, done, total, started_at, params, pid, pid_start FROM jobs"
 )
 
 

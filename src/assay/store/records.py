@@ -105,6 +105,8 @@ class JobRecord:
     started_at: str | None = None
     params: dict[str, Any] = field(default_factory=dict, compare=False)
     pid: int | None = field(default=None, compare=False)  # the process that runs (ran) it
+    # when that process started (clock ticks after boot, /proc/<pid>/stat; None: not known)
+    pid_start: int | None = field(default=None, compare=False)
 
 
 HEADLINE_LABELS = {"roc_auc_macro": "ROC AUC", "AP": "mAP", "accuracy": "Accuracy"}

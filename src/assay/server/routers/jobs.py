@@ -19,6 +19,7 @@ def job_public(job: JobRecord, request: Request) -> dict[str, Any]:
     data = asdict(job)
     data.pop("params", None)
     data.pop("pid", None)  # the server's own business
+    data.pop("pid_start", None)
     position = request.app.state.jobs.position(job.id) if job.status == "queued" else None
     return {**data, "position": position}
 
