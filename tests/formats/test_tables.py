@@ -203,3 +203,59 @@ def test_multilabel_labels_under_classification_task(tmp_path: Path) -> None:
     pred = read_predictions(write(tmp_path / "p.csv", "id,a,b\n1,.5,.5\n"))
     with pytest.raises(InputError, match="multi-label"):
         align(gt, pred, task="classification")
+
+
+def test_group_column_is_read_like_fold(tmp_path: Path) -> None:
+    gt = read_ground_truth(
+        write(tmp_path / "gt.csv", "id,label,group,site\n1,cat,p7,a\n2,dog,p7,b\n3,cat,007,a\n")
+    )
+    assert gt.groups == ["p7", "p7", "007"]  # text, leading zeros kept
+    assert gt.metadata is not None and gt.metadata.column_names == ["site"]  # reserved
+    assert gt.samples_table().column("group").to_pylist() == ["p7", "p7", "007"]
+    data = align(gt, read_predictions(write(tmp_path / "pred.csv", PRED_CSV)))
+    assert data.groups is not None and data.groups.tolist() == ["p7", "p7", "007"]
+    # JSON integers are group names too
+    jl = tmp_path / "gt.jsonl"
+    jl.write_text(
+        '{"id": "1", "label": "cat", "group": 17}\n{"id": "2", "label": "dog", "group": 3}\n'
+    )
+    assert read_ground_truth(jl).groups == ["17", "3"]
+
+
+def test_group_column_of_predictions_is_not_a_class(tmp_path: Path) -> None:
+    gt = read_ground_truth(write(tmp_path / "gt.csv", "id,label\n1,cat\n2,dog\n3,cat\n"))
+    pred = read_predictions(
+        write(tmp_path / "pred.csv", "id,dog,group,cat\n3,0.2,v2,0.8\n1,0.4,v1,0.6\n2,0.9,v1,0.1\n")
+    )
+    assert pred.classes == ["dog", "cat"] and pred.groups == ["v2", "v1", "v1"]
+    data = align(gt, pred)
+    assert data.groups is not None and data.groups.tolist() == ["v1", "v1", "v2"]  # gt order
+    hard = read_predictions(
+        write(tmp_path / "hard.csv", "id,label,group\n1,cat,v1\n2,dog,v1\n3,cat,v2\n")
+    )
+    assert hard.hard and align(gt, hard).groups.tolist() == ["v1", "v1", "v2"]
+
+
+@pytest.mark.parametrize(
+    ("gt_text", "pred_text", "message"),
+    [
+        ("id,label,group\n1,cat,a\n2,dog,\n", PRED_CSV, r"gt.csv: row 2: .*group"),
+        (
+            "id,label,group\n1,cat,a\n2,dog,b\n3,cat,c\n",
+            "id,dog,cat,group\n3,0.2,0.8,c\n1,0.4,0.6,a\n2,0.9,0.1,x\n",
+            r"gt.csv: row 2: group 'b' differs from the predictions' 'x' \(pred.csv\)",
+        ),
+        (
+            "id,label\n1,cat\n",
+            "id,label,score,group\n1,cat,0.5,a\n",
+            r"pred.csv: has a 'group' column",
+        ),
+    ],
+)
+def test_bad_group_column_is_one_line(
+    tmp_path: Path, gt_text: str, pred_text: str, message: str
+) -> None:
+    with pytest.raises(InputError, match=message) as info:
+        gt = read_ground_truth(write(tmp_path / "gt.csv", gt_text))
+        align(gt, read_predictions(write(tmp_path / "pred.csv", pred_text)))
+    assert "\n" not in str(info.value)

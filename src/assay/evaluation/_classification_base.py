@@ -47,6 +47,7 @@ class _ClassificationBase:
     threshold: float
     sample_ids: np.ndarray | None
     fold_ids: np.ndarray | None
+    groups: np.ndarray | None
     n_samples: int
     n_classes: int
     _cache: dict[Any, Any]

@@ -49,10 +49,14 @@ from assay.evaluation.vocabulary import (
 from assay.metrics import calibration as cal
 from assay.metrics import classification as clf
 from assay.metrics import ranking as rk
-from assay.metrics.bootstrap import classification_replicates
-from assay.metrics.stats import bootstrap_indices, mean_std, percentile_intervals
+from assay.metrics.bootstrap import interval_replicates
+from assay.metrics.stats import mean_std, percentile_intervals
 
 __all__ = ["ClassificationResults", "evaluate_classification"]
+
+INTERVAL_CAP = 50_000
+"""Default ``cap`` of :meth:`ClassificationResults.intervals`: the rows a replicate draws above
+it (m out of n), where every class keeps enough rows in so few."""
 
 _AVERAGED = {"f1": "macro_f1", "precision": "macro_precision", "recall": "macro_recall"}
 
@@ -96,6 +100,7 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         top_k: Sequence[int] | None = None,
         zero_division: float = 0.0,
         hard_labels: bool = False,
+        groups: Any = None,
     ) -> None:
         self.multilabel = bool(multilabel)
         self.task = "multilabel" if self.multilabel else "classification"
@@ -117,6 +122,9 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         self.fold_ids = None if folds is None else np.asarray(folds)
         if self.fold_ids is not None and self.fold_ids.shape != (n,):
             raise InputError(f"folds has {len(self.fold_ids)} entries, expected {n}")
+        self.groups = None if groups is None else np.asarray(groups)
+        if self.groups is not None and self.groups.shape != (n,):
+            raise InputError(f"groups has {len(self.groups)} entries, expected {n}")
         self.n_samples, self.n_classes = n, n_classes
         self._cache: dict[Any, Any] = {}  # optimal points, intervals, the sweep order
         self._at_t: dict[Any, Any] = {}  # per threshold (counts, multi-label matrix), bounded
@@ -520,11 +528,18 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         """95 % bootstrap intervals of the summary metrics (keys as in ``summary``: accuracy,
         top1_accuracy or hamming_loss, macro / micro / weighted precision, recall, f1,
         roc_auc_macro, average_precision_macro, log_loss, brier, ece), samples resampled with
-        ``np.random.default_rng(seed)``; None where undefined. All ``n`` replicates are computed
-        at once (:func:`assay.metrics.bootstrap.classification_replicates`). Above ``cap`` rows
-        (default about 1e6 / C, between 1,000 and 10,000) each replicate draws ``cap`` rows and
-        the spread is rescaled by sqrt(cap / N) (the m-out-of-n scheme of
-        :mod:`assay.metrics.stats`).
+        ``np.random.default_rng(seed)``; None where undefined.
+
+        The ``n`` replicates (:func:`assay.metrics.bootstrap.interval_replicates`) draw N rows
+        each, or, with :attr:`groups`, whole groups (the cluster bootstrap). ``cap`` (default
+        :data:`INTERVAL_CAP`): above ``cap`` rows a replicate draws only ``cap`` of them, the
+        spread rescaled by sqrt(cap / N) (m out of n), but only where every class still keeps
+        at least :data:`assay.metrics.bootstrap.MIN_CLASS_ROWS` rows in it; ROC AUC and AP at
+        many classes are drawn class by class. The interval is the basic bootstrap interval
+        ``[estimate - q97.5(d), estimate - q2.5(d)]`` of the deviations ``d`` of the replicates
+        from the estimate (:func:`assay.metrics.stats.percentile_intervals`): it removes the
+        O(1/n) bias of per-class ratios (F1, AP) on few rows per class that a macro average over
+        many classes keeps while its standard error shrinks.
 
         >>> r = ClassificationResults([0, 1] * 20, [[.7, .3], [.4, .6]] * 20)
         >>> r.intervals(n=20)["accuracy"]
@@ -533,23 +548,28 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
             raise ParameterError(f"n: must be an integer >= 1, got {n!r}")
         if cap is None:
-            cap = int(np.clip(1_000_000 // self.n_classes, 1_000, 10_000))
+            cap = INTERVAL_CAP
+        if isinstance(cap, bool) or not isinstance(cap, int | np.integer) or cap < 1:
+            raise ParameterError(f"cap: must be an integer >= 1, got {cap!r}")
         t = self._t(at)
         key = ("intervals", int(n), int(seed), t, int(cap))
         if key not in self._cache:
-            idx = bootstrap_indices(self.n_samples, int(n), seed=int(seed), cap=int(cap))
-            reps = classification_replicates(
-                idx,
+            reps, scale = interval_replicates(
                 self.y_true,
                 self.y_score,
                 t,
+                n=int(n),
+                seed=int(seed),
+                cap=int(cap),
+                groups=self.groups,
                 multilabel=self.multilabel,
                 zero_division=self.zero_division,
+                ranking=not self.hard_labels,
             )
             s = self.summary(OperatingPoint(threshold=t))
-            estimate = {k: s[k] for k in s if k in reps}
-            scale = math.sqrt(idx.shape[1] / self.n_samples)
-            found = percentile_intervals(reps, estimate, scale=scale)
+            ranked = ("roc_auc_macro", "average_precision_macro")  # None without scores
+            estimate = {k: s[k] for k in s if k in reps or k in ranked}
+            found = percentile_intervals(reps, estimate, scale=scale, method="basic")
             self._cache[key] = drop_score_intervals(found) if self.hard_labels else found
         self._intervals = dict(self._cache[key])
         return dict(self._intervals)
@@ -621,6 +641,8 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
             arrays["sample_ids"] = self.sample_ids.astype(str)
         if self.fold_ids is not None:
             arrays["folds"] = self.fold_ids
+        if self.groups is not None:
+            arrays["groups"] = self.groups
         meta = {
             "format": 2,
             "task": self.task,
@@ -656,6 +678,7 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
             threshold=None if threshold is None else float(threshold),
             sample_ids=arrays.get("sample_ids"),
             folds=arrays.get("folds"),
+            groups=arrays.get("groups"),
             top_k=meta.get("top_k"),
             hard_labels=bool(meta.get("hard_labels", False)),
             zero_division=float("nan") if zd is None else float(zd),
@@ -674,6 +697,7 @@ def evaluate_classification(
     top_k: Sequence[int] | None = None,
     zero_division: float = 0.0,
     hard_labels: bool = False,
+    groups: Any = None,
 ) -> ClassificationResults:
     """Evaluate class scores against labels (indices, names, or a multi-label indicator matrix).
 
@@ -692,4 +716,5 @@ def evaluate_classification(
         top_k=top_k,
         zero_division=zero_division,
         hard_labels=hard_labels,
+        groups=groups,
     )

@@ -114,6 +114,7 @@ def _evaluate_classification_files(
         threshold=threshold,
         sample_ids=gt.ids,
         folds=data.folds,
+        groups=data.groups,
         hard_labels=data.hard_labels,
     )
     return FileEvaluation(

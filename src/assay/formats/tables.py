@@ -4,7 +4,7 @@ Everything a user hands us goes through here once; what comes out is checked and
 evaluation layer trusts it. Every problem is an :class:`~assay.errors.InputError` naming the file and
 the row (1-based, counting data rows after the header) or column, never quoting a cell's text (ids
 and labels are quoted, cut to 40 characters). Refused: missing, NaN and infinite scores; lists and
-structs in ``id`` / ``label`` / ``text`` / ``path`` / ``fold``; numeric ids that are not exact
+structs in ``id`` / ``label`` / ``text`` / ``path`` / ``fold`` / ``group``; numeric ids that are not exact
 (a float, or a JSON integer beyond 64 bits that the parser turned into one); CSV rows longer than
 :data:`~assay.formats.table_files.CSV_BLOCK_BYTES`.
 
@@ -47,7 +47,7 @@ from assay.formats.table_files import (
 Task = Literal["classification", "multilabel"]
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-RESERVED = {"id", "label", "labels", "text", "path", "fold"}
+RESERVED = {"id", "label", "labels", "text", "path", "fold", "group"}
 
 
 @dataclass
@@ -61,6 +61,7 @@ class GroundTruth:
     text: list[str] | None = None
     paths: list[str | None] | None = None  # absolute media paths
     folds: list[str] | None = None
+    groups: list[str] | None = None  # cluster of each sample (patient, video, source image)
     metadata: pa.Table | None = None
     declared_classes: list[str] | None = None  # ImageFolder: the folder order
     media_root: Path | None = None  # the folder every media path lies in (see formats.media)
@@ -104,6 +105,8 @@ class GroundTruth:
             cols["path"] = pa.array(self.paths, pa.string())
         if self.folds is not None:
             cols["fold"] = pa.array(self.folds, pa.string())
+        if self.groups is not None:
+            cols["group"] = pa.array(self.groups, pa.string())
         table = pa.table(cols)
         if self.metadata is not None:
             for name in self.metadata.column_names:
@@ -123,6 +126,7 @@ class Predictions:
     warnings: list[str] = field(default_factory=list)  # "FILE: PLACE: what", to print
     labels: list[str] | None = None  # hard labels (no scores): the predicted class per row
     label_sets: list[list[str]] | None = None  # hard multi-label predictions
+    groups: list[str] | None = None  # a wide table's ``group`` column (not a class)
 
     @property
     def hard(self) -> bool:
@@ -140,6 +144,9 @@ class ClassificationInput:
     y_score: np.ndarray  # float64 (N, C), probabilities
     task: Task
     folds: np.ndarray | None = None
+    groups: np.ndarray | None = (
+        None  # str objects: the cluster of each row (intervals resample them)
+    )
     warnings: list[str] = field(default_factory=list)  # the reader's, then align's; one line each
     hard_labels: bool = False  # predictions without scores: y_score is one-hot (multi-hot)
 
@@ -152,14 +159,18 @@ def read_ground_truth(path: str | Path, *, allow_outside: bool = False) -> Groun
     """Read a labeled test set: a CSV / JSONL / Parquet table or an ImageFolder tree.
 
     A table needs ``id`` and ``label`` (single-label) or ``labels`` (multi-label: a list, or
-    ``|``-separated in CSV); ``text``, ``path`` and ``fold`` are optional; other columns are kept as
+    ``|``-separated in CSV); ``text``, ``path``, ``fold`` and ``group`` (the cluster a sample belongs
+    to: patient, video, source image; intervals then resample whole groups) are optional; other
+    columns are kept as
     metadata. A ``path`` is relative to the table's folder and must lie inside it, links
     followed (:func:`~assay.formats.media.confine`), unless ``allow_outside``.
     """
     path = check_input(path, folder_ok=True)
     if path.is_dir():
         return read_image_folder(path, allow_outside=allow_outside)
-    table = read_table(path, string_columns=("id", "label", "labels", "text", "path", "fold"))
+    table = read_table(
+        path, string_columns=("id", "label", "labels", "text", "path", "fold", "group")
+    )
     names = table.column_names
     if "id" not in names:
         raise InputError("missing column 'id'", file=str(path))
@@ -205,6 +216,10 @@ def read_ground_truth(path: str | Path, *, allow_outside: bool = False) -> Groun
         folds = str_list(table, "fold", path)
         null_row(folds, path, "fold")
         gt.folds = folds
+    if "group" in names:
+        groups = str_list(table, "group", path)
+        null_row(groups, path, "group")
+        gt.groups = groups
     extra = [c for c in names if c not in RESERVED]
     if extra:
         gt.metadata = table.select(extra)
@@ -321,17 +336,30 @@ def read_predictions(path: str | Path) -> Predictions:
     """
     path = Path(path)
     check_file(path)
-    table = read_table(path, string_columns=("id", "labels", *HARD_LABEL_COLUMNS))
+    table = read_table(path, string_columns=("id", "labels", "group", *HARD_LABEL_COLUMNS))
     names = table.column_names
     if "id" not in names:
         raise InputError("missing column 'id'", file=str(path))
     ids_list = str_list(table, "id", path)
     null_row(ids_list, path, "id")
+    groups = None
+    if "group" in names:  # the cluster of each row, as in a ground-truth table
+        groups = str_list(table, "group", path)
+        null_row(groups, path, "group")
+        names = [c for c in names if c != "group"]
+        table = table.select(names)
     if set(names) == {"id", "label", "score"}:
+        if groups is not None:
+            raise InputError(
+                "has a 'group' column in a long table (id,label,score); put it in the ground truth",
+                file=str(path),
+            )
         return _long_predictions(table, ids_list, path)
     rest = [c for c in names if c != "id"]
     if len(rest) == 1 and rest[0] in (*HARD_LABEL_COLUMNS, "labels"):
-        return _hard_predictions(table, ids_list, path, rest[0])
+        hard = _hard_predictions(table, ids_list, path, rest[0])
+        hard.groups = groups
+        return hard
     classes = [c for c in names if c != "id"]
     if not classes:
         raise InputError("has no score columns besides 'id'", file=str(path))
@@ -342,7 +370,12 @@ def read_predictions(path: str | Path) -> Predictions:
     for j, c in enumerate(classes):
         scores[:, j] = _float_column(table.column(c), path, c, warnings)
     return Predictions(
-        source=path.resolve(), ids=ids, classes=classes, scores=scores, warnings=warnings
+        source=path.resolve(),
+        ids=ids,
+        classes=classes,
+        scores=scores,
+        warnings=warnings,
+        groups=groups,
     )
 
 
@@ -444,6 +477,7 @@ def _one_hot(gt: GroundTruth, pred: Predictions, task: Task) -> Predictions:
         warnings=list(pred.warnings),
         labels=pred.labels,
         label_sets=pred.label_sets,
+        groups=pred.groups,
     )
 
 
@@ -620,6 +654,7 @@ def align(
                     )
                 y_true[i, k] = True
     folds = np.array(gt.folds, dtype=object) if gt.folds is not None else None
+    groups = _groups(gt, pred, take)
     warnings = [*gt.warnings, *pred.warnings]
     unknown = _unknown_classes_warning(gt, pred, classes, scores, task)
     if unknown is not None:
@@ -637,9 +672,39 @@ def align(
         y_score=scores,
         task=task,
         folds=folds,
+        groups=groups,
         warnings=warnings,
         hard_labels=hard,
     )
+
+
+def _groups(gt: GroundTruth, pred: Predictions, take: np.ndarray) -> np.ndarray | None:
+    """The group of each ground-truth row: the ground truth's ``group`` column, else the
+    predictions' (through ``take``, the prediction row of each ground-truth row); where both have
+    one they must agree (an :class:`InputError` naming the first row that differs).
+
+    >>> gt = GroundTruth(Path("gt.csv"), np.array(["a", "b"], object), groups=["p1", "p2"])
+    >>> pred = Predictions(Path("p.csv"), np.array(["b", "a"], object), ["x"], np.zeros((2, 1)))
+    >>> _groups(gt, pred, np.array([1, 0])).tolist()
+    ['p1', 'p2']
+    >>> pred.groups = ["p2", "p9"]
+    >>> _groups(gt, pred, np.array([1, 0]))
+    Traceback (most recent call last):
+    assay.errors.InputError: gt.csv: row 1: group 'p1' differs from the predictions' 'p9' (p.csv)
+    """
+    from_gt = None if gt.groups is None else np.array(gt.groups, dtype=object)
+    from_pred = None if pred.groups is None else np.array(pred.groups, dtype=object)[take]
+    if from_gt is not None and from_pred is not None:
+        differ = from_gt != from_pred
+        if differ.any():
+            i = int(np.argmax(differ))
+            raise InputError(
+                f"group '{short(from_gt[i])}' differs from the predictions' "
+                f"'{short(from_pred[i])}' ({pred.source.name})",
+                file=str(gt.source),
+                where=f"row {i + 1}",
+            )
+    return from_gt if from_gt is not None else from_pred
 
 
 SUM_TOLERANCE = 0.01
