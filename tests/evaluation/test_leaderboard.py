@@ -1,7 +1,9 @@
 """The leaderboard: sorted by the chosen metric, every value inside its interval, a clearly
-worse model marked significantly worse than the best and a copy of the best not; McNemar for
-accuracy, Holm across the board; detection ranked over images; bad metrics and mixed tasks
-refused."""
+worse model marked significantly worse than the best and a copy of the best not, by one max-T
+family over all pairs (the verdict, its p and the interval of the difference from the best of
+the others agree; rank intervals; the winner's simultaneous interval); McNemar as the reference
+p for accuracy; lower-is-better metrics turned the right way; detection ranked over images; bad
+metrics, too few resamples and mixed tasks refused."""
 
 from __future__ import annotations
 
@@ -68,7 +70,20 @@ def test_the_board_is_sorted_and_marks_the_significantly_worse(board_entries) ->
     rb = weak.y_score.argmax(1) == weak.y_true
     assert by[1]["p_value"] == pytest.approx(mcnemar_exact(int((ra & ~rb).sum()),
                                                            int((~ra & rb).sum())))  # fmt: skip
-    assert by[1]["p_holm"] >= by[1]["p_value"]
+    # the verdict is the simultaneous one: the difference's interval, its p and the ranks agree
+    assert board["procedure"] == "max-T bootstrap over all pairs (simultaneous, 95 %)"
+    assert board["critical_value"] > 1.96
+    for r in rows[1:]:
+        assert r["delta_low"] <= r["delta"] <= r["delta_high"]
+        assert r["significant"] == (r["delta_high"] < 0) == (r["p_holm"] < 0.05)
+        assert r["significant"] == (r["rank_low"] > 1)
+    assert rows[0]["delta_low"] is None and rows[0]["p_holm"] is None
+    assert by[1]["rank_low"] >= 3 and by[4]["rank_low"] >= 3 and by[1]["rank_high"] == 4
+    assert {(by[k]["rank_low"], by[k]["rank_high"]) for k in (2, 3)} == {(1, 2)}
+    for r in rows:
+        assert (
+            r["simultaneous_low"] <= r["low"] <= r["value"] <= r["high"] <= r["simultaneous_high"]
+        )
     assert by[4]["value"] == pytest.approx(
         board_entries[3][2].summary(OperatingPoint(threshold=0.4))["accuracy"]
     )
@@ -79,6 +94,16 @@ def test_lower_is_better_metrics_sort_ascending(board_entries) -> None:
     values = [r["value"] for r in board["rows"]]
     assert values == sorted(values) and not board["higher_is_better"]
     assert board["rows"][-1]["key"] == 1 and board["rows"][-1]["test"] == "paired bootstrap"
+    # worse is higher here: the interval of (its loss - the best of the others) lies above 0
+    worst = board["rows"][-1]
+    assert worst["significant"] and 0 < worst["delta_low"] <= worst["delta"] <= worst["delta_high"]
+    assert worst["rank_low"] == worst["rank_high"] == 4
+
+
+def test_too_few_resamples_are_refused(board_entries) -> None:
+    with pytest.raises(ParameterError, match="too few for 95% simultaneous intervals"):
+        leaderboard(board_entries, n=10)
+    assert leaderboard(board_entries, n=20)["critical_value"] is not None
 
 
 def test_bad_metrics_and_mixed_tasks_are_refused(board_entries, tmp_path: Path) -> None:
@@ -105,4 +130,5 @@ def test_detection_is_ranked_over_images(tmp_path: Path) -> None:
     assert board["metric"] == "AP" and board["task"] == "detection"
     assert [r["key"] for r in board["rows"]] == [2, 1]
     assert board["rows"][1]["significant"] and board["rows"][1]["test"].endswith("over images")
+    assert [(r["rank_low"], r["rank_high"]) for r in board["rows"]] == [(1, 1), (2, 2)]
     assert board["rows"][0]["value"] == pytest.approx(entries[1][2].summary(at)["AP"])

@@ -325,8 +325,10 @@ def print_agreement(result: dict[str, Any], console: Console) -> None:
 
 
 def print_leaderboard(board: dict[str, Any], console: Console) -> None:
-    """The ranked table: each evaluation's value with its interval and its difference from the
-    best, significant rows marked."""
+    """The ranked table: each evaluation's value with its own interval, the ranks it may hold,
+    its difference from the best of the others with that difference's simultaneous interval,
+    significant rows marked; then what "significantly worse" means and the winner's interval
+    that accounts for its selection."""
     dv = board["dataset_version"]
     level = round(board["level"] * 100)
     console.print(
@@ -335,16 +337,26 @@ def print_leaderboard(board: dict[str, Any], console: Console) -> None:
         f"{board['n_resamples']} paired resamples\n"
     )
     table = Table(box=None, pad_edge=False)
-    for col in ("#", "eval", "name", "model", board["label"], f"{level}% CI", "vs best", "p (Holm)",
-                "sig."):  # fmt: skip
+    vs = f"vs best [{level}% sim.]"
+    for col in ("#", "ranks", "eval", "name", "model", board["label"], f"{level}% CI", vs,
+                "p (sim.)", "sig."):  # fmt: skip
         table.add_column(col, justify="left" if col in ("name", "model", "sig.") else "right",
-                         no_wrap=col in (f"{level}% CI", "vs best", "p (Holm)"))  # fmt: skip
+                         no_wrap=col in ("ranks", f"{level}% CI", vs, "p (sim.)"))  # fmt: skip
     for r in board["rows"]:
         ci = "—" if r["low"] is None else f"[{r['low']:.4f}, {r['high']:.4f}]"
-        delta = "best" if r["best"] else ("—" if r["delta"] is None else f"{r['delta']:+.4f}")
+        if r["best"]:
+            delta = "best"
+        elif r["delta"] is None:
+            delta = "—"
+        elif r["delta_low"] is None:
+            delta = f"{r['delta']:+.4f}"
+        else:
+            delta = f"{r['delta']:+.4f} [{r['delta_low']:+.4f}, {r['delta_high']:+.4f}]"
+        lo, hi = r.get("rank_low"), r.get("rank_high")
+        ranks = "—" if lo is None else (str(lo) if lo == hi else f"{lo}–{hi}")
         mark = "worse" if r["significant"] else ("" if r["best"] else "n.s.")
-        table.add_row(str(r["rank"]), str(r["id"]), r["name"], r["model"] or "", _num(r["value"]),
-                      ci, delta, _p(r["p_holm"]), mark,
+        table.add_row(str(r["rank"]), ranks, str(r["id"]), r["name"], r["model"] or "",
+                      _num(r["value"]), ci, delta, _p(r["p_holm"]), mark,
                       style="dim" if r["significant"] else None)  # fmt: skip
     console.print(table)
     n_sig = sum(r["significant"] for r in board["rows"])
@@ -353,3 +365,18 @@ def print_leaderboard(board: dict[str, Any], console: Console) -> None:
         f"\n{n_sig} of {others} significantly worse than the best"
         + (" (n.s.: not significantly different from it)" if others > n_sig else "")
     )
+    crit = board.get("critical_value")
+    console.print(
+        f"[dim]{board['procedure']}{f', ±{crit:.2f} SE' if crit is not None else ''}: "
+        f'"worse" = the interval of (its value - the best of the others) lies below 0, i.e. '
+        f"some model is surely better; at most {100 - level}% of boards of equal models have "
+        f"any. ranks: the ranks each model may hold, all at once. The {level}% CI column is "
+        "each model's own interval, not accounting for which came first.[/]"
+    )
+    top = board["rows"][0] if board["rows"] else None
+    if top is not None and top.get("simultaneous_low") is not None:
+        console.print(
+            f"The winner {top['name']}'s {level}% interval accounting for its selection "
+            f"(simultaneous over the {others + 1} models): {_num(top['value'])} "
+            f"[{top['simultaneous_low']:.4f}, {top['simultaneous_high']:.4f}]"
+        )

@@ -1,14 +1,29 @@
 """A leaderboard of evaluations on one dataset version: each model's metric with its bootstrap
-interval, sorted, and whether its difference from the best is significant.
+interval, sorted, its plausible ranks, and whether it is significantly worse than the best.
 
-Every evaluation is scored on the same resamples (samples, or images for detection), so each
-difference from the best is paired, as in :mod:`assay.evaluation.compare`: its interval is of
-the difference, and its p-value is McNemar's exact test for accuracy, the paired bootstrap for
-the rest. The p-values of the differences from the best are Holm-adjusted across the board.
+Every evaluation is scored on the same resamples (samples, or images for detection), so every
+difference between two models is paired. The board is one family: a max-T bootstrap over all
+pairs of models (:mod:`assay.metrics.simultaneous`) gives simultaneous intervals of every
+difference, and from them, holding together with probability ``level`` whichever model the
+data put first:
+
+- ``delta_low`` / ``delta_high``: the interval of (this model - the best of the others);
+  ``significant`` ("significantly worse than the best") exactly when it excludes 0, i.e. some
+  model is surely better, and ``p_holm`` (the max-T adjusted p) is below ``1 - level``. On a
+  board of equal models this fires on at most ``1 - level`` of boards, unlike comparing each
+  model with the observed winner, which ignores that the winner was picked from the same data;
+- ``rank_low`` / ``rank_high``: ``[1 + #surely better, K - #surely worse]``;
+- ``simultaneous_low`` / ``simultaneous_high``: the model's value, from a max-T over the K
+  values: the winner's interval that accounts for its selection. ``low`` / ``high`` are each
+  model's own percentile interval, right for a model looked at alone but not for the one picked
+  as best (winner's curse).
+
+``p_value`` is the unadjusted p of the difference from the best alone (McNemar's exact test
+for accuracy, the paired bootstrap otherwise), for reference; the verdict does not use it.
 
 >>> board = leaderboard([(1, "a", res_a, None), (2, "b", res_b, None)], "accuracy")  # doctest: +SKIP
->>> board["rows"][0]["best"]                                                          # doctest: +SKIP
-True
+>>> board["rows"][0]["best"], board["rows"][0]["rank_low"]                            # doctest: +SKIP
+(True, 1)
 """
 
 from __future__ import annotations
@@ -19,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from assay.errors import InputError
+from assay.errors import InputError, ParameterError
 from assay.evaluation._compare_detection import (
     ap_table,
     cached_replicate_ap,
@@ -29,13 +44,20 @@ from assay.evaluation._compare_detection import (
     replicates,
 )
 from assay.evaluation.classification import ClassificationResults
-from assay.evaluation.compare import _aligned, _predictions, holm_rows
+from assay.evaluation.compare import _aligned, _predictions
 from assay.evaluation.detection import DetectionResults
 from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.metric_names import resolve
 from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.bootstrap import classification_replicates
 from assay.metrics.paired import bootstrap_delta, mcnemar_exact
+from assay.metrics.simultaneous import (
+    critical_index,
+    pairwise_max_t,
+    rank_intervals,
+    simultaneous_values,
+    worse_than_best,
+)
 from assay.metrics.stats import bootstrap_indices
 
 __all__ = ["leaderboard", "leaderboard_metrics"]
@@ -78,10 +100,13 @@ def leaderboard(
     """Rank ``entries`` ((key, name, results, point) of one dataset version and one task) by
     ``metric`` (default: accuracy, or mAP for detection; a name of the registry of metric
     names, any case or alias: "mAP", "f1", "Accuracy"; another is a ParameterError listing
-    them). Returns {task, metric (its key), label, higher_is_better, n_resamples, level, metrics
-    (the choices), rows: [{key, name, value, low, high, rank, best, delta, delta_low, delta_high,
-    p_value, p_holm, test, significant}] best first; an entry whose metric is undefined comes
-    last with value None}."""
+    them). Returns {task, metric (its key), label, higher_is_better, n_resamples, level,
+    procedure (the verdict's, in words), critical_value (its max-T critical value, in standard
+    errors; None for fewer than two ranked models), metrics (the choices), rows: [{key, name,
+    value, low, high, simultaneous_low, simultaneous_high, rank, rank_low, rank_high, best,
+    delta, delta_low, delta_high, p_value, p_holm, test, significant}] best first} (the fields
+    as the module says; an entry whose metric is undefined comes last with value None and no
+    rank interval). ParameterError when ``n`` is too few resamples for ``level``."""
     if not entries:
         raise InputError("no evaluations to rank")
     tasks = {_task(e[2]) for e in entries}
@@ -95,12 +120,18 @@ def leaderboard(
         among=[c["metric"] for c in choices],
     ).key
     spec = next(c for c in choices if c["metric"] == metric)
+    n = n or (200 if task == "detection" else 1000)
+    if critical_index(n, level) < 0:
+        raise ParameterError(
+            f"{n} resamples are too few for {level:.0%} simultaneous intervals: use at least "
+            f"{math.floor(1 / (1 - level) + 1e-9)}"
+        )
     correct: list[np.ndarray] | None
     if task == "detection":
-        values, reps, correct, n = _detection(entries, metric, n or 200, seed)
+        values, reps, correct, n = _detection(entries, metric, n, seed)
         scale = 1.0
     else:
-        values, reps, correct, n, scale = _classification(entries, metric, n or 1000, seed)
+        values, reps, correct, n, scale = _classification(entries, metric, n, seed)
 
     higher = spec["higher_is_better"]
     order = sorted(
@@ -108,36 +139,37 @@ def leaderboard(
         key=lambda i: (not math.isfinite(values[i]), -values[i] if higher else values[i]),
     )
     best = order[0]
-    rows: list[dict[str, Any]] = []
     alpha = (1 - level) / 2
+    sim, critical = _simultaneous(values, reps, higher, scale, level)
+    rows: list[dict[str, Any]] = []
     for rank, i in enumerate(order, start=1):
         key, name = entries[i][0], entries[i][1]
         v = values[i]
         row: dict[str, Any] = {"key": key, "name": name, "value": None, "low": None,
-                               "high": None, "rank": rank, "best": i == best, "delta": None,
+                               "high": None, "simultaneous_low": None,
+                               "simultaneous_high": None, "rank": rank, "rank_low": None,
+                               "rank_high": None, "best": i == best, "delta": None,
                                "delta_low": None, "delta_high": None, "p_value": None,
                                "p_holm": None, "test": None, "significant": False}  # fmt: skip
         if math.isfinite(v):
+            row["value"] = v
             r = reps[i][~np.isnan(reps[i])]
             if r.size:
                 lo, hi = np.quantile(r, [alpha, 1 - alpha])
-                row.update(value=v, low=float(v + (lo - v) * scale),
-                           high=float(v + (hi - v) * scale))  # fmt: skip
-            else:
-                row["value"] = v
+                row.update(low=float(v + (lo - v) * scale), high=float(v + (hi - v) * scale))
+            row.update(sim.get(i, {}))
             if i != best and math.isfinite(values[best]):
                 d = v - values[best]
-                lo, hi, p = bootstrap_delta(reps[i] - reps[best], d, scale=scale, level=level)
+                p = bootstrap_delta(reps[i] - reps[best], d, scale=scale, level=level)[2]
                 test = "paired bootstrap" + (" over images" if task == "detection" else "")
                 if metric == "accuracy" and correct is not None:
                     ca, cb = correct[best], correct[i]
                     p = mcnemar_exact(int((ca & ~cb).sum()), int((~ca & cb).sum()))
                     test = "McNemar exact"
-                if math.isfinite(lo):
-                    row.update(delta=d, delta_low=lo, delta_high=hi, p_value=p, test=test)
+                row.update(delta=d, test=test, p_value=None if math.isnan(p) else p)
+            else:  # the best: its own gap to the others is not a row's difference from it
+                row.update(delta_low=None, delta_high=None, p_holm=None, significant=False)
         rows.append(row)
-    others = [r for r in rows if not r["best"]]
-    holm_rows(others, [math.nan if r["p_value"] is None else r["p_value"] for r in others], level)
     return {
         "task": task,
         "metric": metric,
@@ -145,9 +177,59 @@ def leaderboard(
         "higher_is_better": higher,
         "n_resamples": int(n),
         "level": level,
+        "procedure": PROCEDURE.format(level=f"{level:.0%}".replace("%", " %")),
+        "critical_value": critical,
         "metrics": choices,
         "rows": rows,
     }
+
+
+PROCEDURE = "max-T bootstrap over all pairs (simultaneous, {level})"
+
+
+def _simultaneous(
+    values: list[float], reps: list[np.ndarray], higher: bool, scale: float, level: float
+) -> tuple[dict[int, dict[str, Any]], float | None]:
+    """Per entry with a value, its simultaneous fields (rank_low, rank_high, the interval of its
+    value, the interval of its difference from the best of the others as delta_low /
+    delta_high in the metric's own direction, that difference's adjusted p as p_holm, and
+    significant), from one max-T bootstrap over every pair of the ranked models; and the
+    critical value (None with fewer than two ranked models)."""
+    ranked = [i for i, v in enumerate(values) if math.isfinite(v)]
+    if not ranked:
+        return {}, None
+    sign = 1.0 if higher else -1.0
+    v = sign * np.array([values[i] for i in ranked])
+    r = sign * np.stack([np.asarray(reps[i], np.float64) for i in ranked])
+    bands = pairwise_max_t(v, r, scale=scale, level=level)
+    low, high, p = worse_than_best(bands)
+    ranks = rank_intervals(bands)
+    own = simultaneous_values(v, r, scale=scale, level=level)
+    out: dict[int, dict[str, Any]] = {}
+    for k, i in enumerate(ranked):
+        # back to the metric's direction: for lower-is-better, θ_i - min_j θ_j = -(oriented)
+        lo, hi = (low[k], high[k]) if higher else (-high[k], -low[k])
+        vlo, vhi = sorted((sign * own.low[k], sign * own.high[k]))
+        out[i] = {
+            "rank_low": int(ranks[k, 0]),
+            "rank_high": int(ranks[k, 1]),
+            "simultaneous_low": _num(vlo),
+            "simultaneous_high": _num(vhi),
+            "delta_low": _num(lo),
+            "delta_high": _num(hi),
+            "p_holm": _num(p[k]),
+            "significant": bool(p[k] < 1 - level),
+        }
+    critical = bands.critical if len(ranked) > 1 and math.isfinite(bands.critical) else None
+    return out, critical
+
+
+def _num(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+# the threshold-free metrics classification_replicates computes only when asked (most of its cost)
+_RANKING = ("roc_auc_macro", "average_precision_macro")
 
 
 def _classification(
@@ -178,7 +260,7 @@ def _classification(
         )
         v = aligned.summary(OperatingPoint(threshold=t)).get(metric)
         values.append(math.nan if v is None else float(v))
-        rep = classification_replicates(idx, y, score, t).get(metric)
+        rep = classification_replicates(idx, y, score, t, ranking=metric in _RANKING).get(metric)
         reps.append(np.full(n, np.nan) if rep is None else np.asarray(rep, np.float64))
         correct.append(_predictions(aligned, t) == y)
     return values, reps, correct, n, scale

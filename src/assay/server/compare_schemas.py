@@ -205,17 +205,46 @@ class LeaderboardRow(Exact):
     name: str
     model: str | None = Field(description="model:version, when a model version is recorded")
     value: F
-    low: F
+    low: F = Field(
+        description="this model's own percentile interval: right for it alone, not for the one "
+        "picked as best (see simultaneous_low)"
+    )
     high: F
-    rank: int
+    simultaneous_low: F = Field(
+        description="the value's interval simultaneous over every model of the board (max-T "
+        "over the values): it holds whichever model came first, so the winner's accounts for "
+        "its selection"
+    )
+    simultaneous_high: F
+    rank: int = Field(description="1 = best by the point estimates")
+    rank_low: int | None = Field(
+        description="the best rank the model may plausibly hold: 1 + the models surely better "
+        "(their simultaneous interval of the difference excludes 0); None without a value"
+    )
+    rank_high: int | None = Field(
+        description="the worst plausible rank: the ranked models - the models surely worse; "
+        "every rank interval holds at once at the board's level"
+    )
     best: bool
-    delta: F = Field(description="value - the best's value (paired)")
-    delta_low: F
+    delta: F = Field(description="value - the best's value (paired); None for the best")
+    delta_low: F = Field(
+        description="simultaneous interval of value - the best of the other models' true values"
+    )
     delta_high: F
-    p_value: F
-    p_holm: F = Field(description="Holm-adjusted across the differences from the best")
-    test: str | None
-    significant: bool = Field(description="significantly worse than the best")
+    p_value: F = Field(
+        description="unadjusted p of the difference from the best alone (see test); not the "
+        "verdict's"
+    )
+    p_holm: F = Field(
+        description="the simultaneous (max-T adjusted) p that some model is better than this "
+        "one: below 1 - level exactly when significant; None for the best"
+    )
+    test: str | None = Field(description="p_value's test: McNemar exact or a paired bootstrap")
+    significant: bool = Field(
+        description="significantly worse than the best: delta_high < 0 (the simultaneous "
+        "interval excludes 0), so some model is surely better; on a board of equal models at "
+        "most 1 - level of boards have any"
+    )
 
 
 class LeaderboardPublic(Exact):
@@ -226,5 +255,13 @@ class LeaderboardPublic(Exact):
     higher_is_better: bool
     n_resamples: int
     level: float
+    procedure: str = Field(
+        description="how significantly worse, the rank intervals and the simultaneous "
+        'intervals are made, e.g. "max-T bootstrap over all pairs (simultaneous, 95 %)"'
+    )
+    critical_value: F = Field(
+        description="the max-T critical value in standard errors (1.96 would be one pair "
+        "alone); None with fewer than two ranked models"
+    )
     metrics: list[LeaderboardMetric]
     rows: list[LeaderboardRow]

@@ -1,0 +1,201 @@
+"""How often does the leaderboard call a model "significantly worse than the best" when it is
+not, and how often does the winner's interval cover the winner's true value? Seeded boards of K
+equal classifiers (and, with --power, one planted worse one), each ranked by
+:func:`assay.evaluation.leaderboard.leaderboard` exactly as the CLI and the server rank them.
+
+    python benchmarks/leaderboard_simulation.py                      # K = 5 and 10, 500 boards
+    python benchmarks/leaderboard_simulation.py -k 10 --boards 1000 --metric macro_f1
+    python benchmarks/leaderboard_simulation.py --power 0.05         # one model 5 points worse
+    python benchmarks/leaderboard_simulation.py --before 25421bf     # the leaderboard at a commit
+    python benchmarks/leaderboard_simulation.py --task detection -k 5 --boards 200
+
+Classification boards: N samples of 3 classes; sample s has a difficulty p_s ~ Beta(8, 2) (mean
+0.8), and each model is right on s with probability p_s, independently given p_s (so models err
+on the same hard samples, as real ones do); a wrong model puts its top score on another class.
+Every model's true accuracy is 0.8 (with --power the planted model's p_s is lowered by the
+given amount); the true value of another metric is measured once on 400,000 samples.
+
+Detection boards (--task detection): the shapes demo set (assay.demo.shapes) with each
+detector's boxes drawn anew from the same process; the true mAP is measured on 2,000 images.
+
+Printed per K: the share of boards where some row is "significantly worse" (family-wise error;
+with --power: the share where the planted model is marked, and where an equal one is), the
+coverage of the winner's true value by the winner's own interval (low, high) and by its
+simultaneous interval, each with its Monte-Carlo standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CLASSES = ["a", "b", "c"]
+
+
+def classifier_board(
+    rng: np.random.Generator, k: int, n: int, drop: float = 0.0
+) -> tuple[list[Any], np.ndarray]:
+    """K classifiers on one set of N samples, all equal but the last one when ``drop`` > 0;
+    returns (entries, difficulties)."""
+    from assay.evaluation.classification import ClassificationResults
+
+    y = rng.integers(0, 3, n)
+    p = rng.beta(8, 2, n)
+    entries = []
+    for i in range(k):
+        right = rng.random(n) < (p - (drop if i == k - 1 and drop else 0.0))
+        entries.append((i, f"m{i}", ClassificationResults(y, _scores(rng, y, right),
+                                                          classes=CLASSES), None))  # fmt: skip
+    return entries, p
+
+
+def _scores(rng: np.random.Generator, y: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Dirichlet scores whose largest is on ``y`` where ``right``, on another class elsewhere,
+    the other two in random order."""
+    n = len(y)
+    s = np.sort(rng.dirichlet(np.ones(3), n), axis=1)
+    top = np.where(right, y, (y + rng.integers(1, 3, n)) % 3)
+    flip = rng.integers(0, 2, n)
+    rows = np.arange(n)
+    out = np.empty_like(s)
+    out[rows, top] = s[:, 2]
+    out[rows, (top + 1 + flip) % 3] = s[:, 1]
+    out[rows, (top + 2 - flip) % 3] = s[:, 0]
+    return out
+
+
+def true_classifier_value(metric: str, drop: float) -> float:
+    """The metric of one model of the generating process, on 400,000 samples."""
+    if metric == "accuracy":
+        return 0.8 - drop
+    from assay.evaluation.classification import ClassificationResults
+
+    rng = np.random.default_rng(12345)
+    y = rng.integers(0, 3, 400_000)
+    right = rng.random(len(y)) < rng.beta(8, 2, len(y)) - drop
+    res = ClassificationResults(y, _scores(rng, y, right), classes=CLASSES)
+    return float(res.summary()[metric])
+
+
+def detector_board(rng: np.random.Generator, k: int, n: int, folder: Path) -> list[Any]:
+    """K detectors of the same process on one shapes set of N images."""
+    from assay.demo.shapes import make_shapes_dataset
+    from assay.evaluation.detection import evaluate_detections
+
+    seed = int(rng.integers(1 << 30))
+    gt, _ = make_shapes_dataset(folder / "gt", n_images=n, seed=seed)
+    entries = []
+    for i in range(k):
+        _, dets = make_shapes_dataset(folder / f"m{i}", n_images=n, seed=seed,
+                                      detector_seed=int(rng.integers(1 << 30)))  # fmt: skip
+        entries.append((i, f"m{i}", evaluate_detections(gt, dets), None))
+    return entries
+
+
+def load_leaderboard(rev: str | None) -> Callable[..., dict[str, Any]]:
+    """``leaderboard`` of the working tree, or of the file at git revision ``rev``."""
+    if rev is None:
+        from assay.evaluation.leaderboard import leaderboard
+
+        return leaderboard
+    root = Path(__file__).resolve().parents[1]
+    text = subprocess.run(["git", "show", f"{rev}:src/assay/evaluation/leaderboard.py"],
+                          cwd=root, check=True, capture_output=True, text=True).stdout  # fmt: skip
+    path = Path(tempfile.mkdtemp()) / "leaderboard_before.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("leaderboard_before", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.leaderboard  # type: ignore[no-any-return]
+
+
+def share(hits: int, total: int) -> str:
+    """``hits / total`` as a percentage with its Monte-Carlo standard error."""
+    q = hits / max(total, 1)
+    return f"{100 * q:5.1f} % ± {100 * math.sqrt(q * (1 - q) / max(total, 1)):.1f}"
+
+
+def run(args: argparse.Namespace, k: int, rank: Callable[..., dict[str, Any]]) -> None:
+    rng = np.random.default_rng([args.seed, k])
+    metric = args.metric or ("AP" if args.task == "detection" else "accuracy")
+    fired = planted = equal_marked = covered = covered_sim = 0
+    truth: float | None = None
+    if args.task == "classification":
+        truth = true_classifier_value(metric, 0.0)
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.task == "detection":
+            truth = _true_detector_value(metric, Path(tmp))
+        for b in range(args.boards):
+            if args.task == "detection":
+                entries = detector_board(rng, k, args.n or 150, Path(tmp) / str(b))
+            else:
+                entries, _ = classifier_board(rng, k, args.n or 1000, args.power)
+            board = rank(entries, metric, n=args.resamples, seed=b)
+            rows = board["rows"]
+            if args.power:
+                planted += any(r["significant"] for r in rows if r["key"] == k - 1)
+                equal_marked += any(r["significant"] for r in rows if r["key"] != k - 1)
+            else:
+                fired += any(r["significant"] for r in rows)
+            top = rows[0]
+            if not args.power and truth is not None and top["low"] is not None:
+                covered += top["low"] <= truth <= top["high"]
+                if top.get("simultaneous_low") is not None:
+                    covered_sim += top["simultaneous_low"] <= truth <= top["simultaneous_high"]
+    took = time.perf_counter() - start
+    head = f"K = {k:2d}  {args.boards} boards of {args.task} ({metric}), {board['n_resamples']} resamples"
+    print(
+        f"{head}  [{took:.0f} s]  procedure: {board.get('procedure', 'vs the observed best, Holm')}"
+    )
+    if args.power:
+        print(
+            f"  planted model ({args.power:+.3f} worse) marked:     {share(planted, args.boards)}"
+        )
+        print(f"  some equal model marked:                 {share(equal_marked, args.boards)}")
+        return
+    print(f"  some row 'significantly worse' (FWER):   {share(fired, args.boards)}")
+    print(f"  winner's own interval covers truth {truth:.4f}: {share(covered, args.boards)}")
+    if "procedure" in board:
+        print(f"  winner's simultaneous interval covers:   {share(covered_sim, args.boards)}")
+
+
+def _true_detector_value(metric: str, folder: Path) -> float:
+    from assay.demo.shapes import make_shapes_dataset
+    from assay.evaluation.detection import evaluate_detections
+
+    gt, dets = make_shapes_dataset(folder / "truth", n_images=2000, seed=777)
+    return float(evaluate_detections(gt, dets).summary()[metric])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-k", type=int, nargs="*", default=[5, 10], help="models per board")
+    parser.add_argument("--boards", type=int, default=500)
+    parser.add_argument("-n", type=int, default=None, help="samples (1000) or images (150)")
+    parser.add_argument("--resamples", type=int, default=None, help="default: the leaderboard's")
+    parser.add_argument("--metric", default=None)
+    parser.add_argument("--task", choices=["classification", "detection"], default="classification")
+    parser.add_argument("--power", type=float, default=0.0, help="plant one model this much worse")
+    parser.add_argument("--before", default=None, help="rank with leaderboard.py at this commit")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rank = load_leaderboard(args.before)
+    print(" ".join(sys.argv))
+    for k in args.k:
+        run(args, k, rank)
+
+
+if __name__ == "__main__":
+    main()
