@@ -335,3 +335,69 @@ def test_a_stored_point_is_the_default_and_survives_arrays(res: DetectionResults
     assert free.point().score == free.optimal("f1", At(iou=0.6))["score"]
     free.set_default_point(At(score=0.25))
     assert free.point() == At(iou=0.6, score=0.25)
+
+
+def test_intervals_are_basic_intervals_around_the_summary(res: DetectionResults) -> None:
+    from assay.metrics.detection.protocols import bootstrap_ap_replicates
+    from assay.metrics.stats import percentile_intervals
+
+    g = res.gt
+    names, est, reps = bootstrap_ap_replicates(
+        res._m,
+        g.labels,
+        g.image,
+        res.dt.image,
+        g.n_images,
+        len(res.classes),
+        n=40,
+        seed=3,
+        counts=res._at(res.point(AT)).per_image(),
+    )
+    s = res.summary(AT)
+    for j, key in enumerate(names):  # the estimate (every image once) is the summary's
+        assert est[j] == pytest.approx(s[key], abs=1e-12), key
+    expected = percentile_intervals(
+        {k: reps[:, j] for j, k in enumerate(names)},
+        {k: float(est[j]) for j, k in enumerate(names)},
+        method="basic",
+    )
+    assert res.intervals(n=40, seed=3, at=AT) == expected
+
+
+def test_basic_intervals_cover_the_population_map_where_percentile_ones_do_not() -> None:
+    """Seeded simulation (tests/_simulate.py's detector, 150 images, 60 datasets): AP is biased
+    upward at this size and the percentile interval carries the bias twice."""
+    from tests import _simulate as sim
+
+    rng = np.random.default_rng(4242)
+    big = sim.detection_truth(10_000, rng)
+    pop = evaluate_detections(
+        sim.coco_truth(big), sim.coco_detections(sim.detections(big, rng))
+    ).summary()["AP"]
+    hits = {"basic": 0, "percentile": 0}
+    runs = 60
+    for d in range(runs):
+        rng = np.random.default_rng([7, d])
+        truth = sim.detection_truth(150, rng)
+        r = evaluate_detections(
+            sim.coco_truth(truth), sim.coco_detections(sim.detections(truth, rng))
+        )
+        basic = r.intervals(n=100, seed=d)["AP"]
+        hits["basic"] += basic["low"] <= pop <= basic["high"]
+        # the percentile interval of the same replicates
+        _, est, reps = bootstrap_ap_replicates_for(r, d)
+        lo, hi = np.quantile(reps, [0.025, 0.975])
+        hits["percentile"] += lo <= pop <= hi
+        assert basic["low"] <= est <= basic["high"]
+    assert hits["basic"] / runs >= 0.88
+    assert hits["percentile"] < hits["basic"] - 3
+
+
+def bootstrap_ap_replicates_for(r: DetectionResults, seed: int):
+    from assay.metrics.detection.protocols import bootstrap_ap_replicates
+
+    g = r.gt
+    names, est, reps = bootstrap_ap_replicates(
+        r._m, g.labels, g.image, r.dt.image, g.n_images, len(r.classes), n=100, seed=seed
+    )
+    return names, float(est[0]), reps[:, 0]

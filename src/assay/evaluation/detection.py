@@ -368,8 +368,11 @@ class DetectionResults(_FeedMixin):
     def intervals(
         self, n: int = 200, seed: int = 0, at: OperatingPoint | None = None
     ) -> dict[str, dict[str, float] | None]:
-        """95 % percentile bootstrap over images of AP, AP50 and the overall precision, recall and
-        F1 at the point; kept for :meth:`report`."""
+        """95 % basic bootstrap intervals over images (``n`` resamples, seeded) of AP, AP50 and
+        the overall precision, recall and F1 at the point; kept for :meth:`report`. Basic, not
+        percentile: AP on a few hundred images is biased upward and its replicates again, so the
+        percentile interval carries the bias twice (:func:`assay.metrics.detection.protocols.
+        bootstrap_ap`; coverage measured by ``benchmarks/detection_coverage.py``)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ParameterError(f"n: expected a whole number of at least 1, got {n!r}")
         p = self.point(at)

@@ -19,8 +19,15 @@ import numba as nb
 import numpy as np
 
 from assay.metrics.detection.cocoeval import IOU_THRESHOLDS, RECALL_THRESHOLDS, CocoMatches
+from assay.metrics.stats import percentile_intervals
 
-__all__ = ["PROTOCOLS", "bootstrap_ap", "protocol_ap", "replicate_ap"]
+__all__ = [
+    "PROTOCOLS",
+    "bootstrap_ap",
+    "bootstrap_ap_replicates",
+    "protocol_ap",
+    "replicate_ap",
+]
 
 PROTOCOLS = ("coco_101", "voc_11", "all_point")
 
@@ -162,7 +169,7 @@ def protocol_ap(
     )
 
 
-def bootstrap_ap(
+def bootstrap_ap_replicates(
     m: CocoMatches,
     gt_labels: np.ndarray,
     gt_image: np.ndarray,
@@ -172,25 +179,26 @@ def bootstrap_ap(
     *,
     n: int = 100,
     seed: int = 0,
-    level: float = 0.95,
     counts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-) -> dict[str, dict[str, float] | None]:
-    """Percentile bootstrap over images of mAP (.50:.95) and AP50 (101-point, area all), and with
-    ``counts`` (TP, FP, FN per image at one operating point) of the overall precision, recall and
-    F1 on the same resamples. None for a metric no resample defines.
+    weights: np.ndarray | None = None,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(names, estimate (K,), replicates (n, K)) of mAP (.50:.95) and AP50 (101-point, area
+    all), and with ``counts`` (TP, FP, FN per image at one operating point) the overall
+    precision, recall and F1, over ``n`` resamples of the images drawn from
+    ``np.random.default_rng(seed)`` (or the given ``weights`` (n, n_images): how often each
+    image is drawn). NaN where a resample defines no value.
 
     A resample weighs each image by how often it was drawn; the matching per image is reused.
 
     >>> # see tests/metrics/test_detection_protocols.py for a worked case
     """
-    rng = np.random.default_rng(seed)
     img = np.asarray(dt_image, np.int64)[m.dt_order]
     t50 = int(np.flatnonzero(np.isclose(IOU_THRESHOLDS, 0.5))[0])
     names = ["AP", "AP50"] + (["precision", "recall", "f1"] if counts is not None else [])
-    stats = np.full((n, len(names)), np.nan)
     c = None if counts is None else np.stack([np.asarray(x, np.float64) for x in counts])
-    for b in range(n if n_images > 0 else 0):
-        w = np.bincount(rng.integers(0, n_images, n_images), minlength=n_images).astype(float)
+
+    def stats_of(w: np.ndarray) -> np.ndarray:
+        row = np.full(len(names), np.nan)
         ap = _class_curves(
             m.acc_order,
             m.class_ptr,
@@ -204,25 +212,64 @@ def bootstrap_ap(
         )
         valid = ~np.isnan(ap[0])
         if valid.any():
-            stats[b, :2] = [ap[:, valid].mean(), ap[t50, valid].mean()]
+            row[:2] = [ap[:, valid].mean(), ap[t50, valid].mean()]
         if c is not None:
             tp, fp, fn = c @ w
             if tp + fp > 0:
-                stats[b, 2] = tp / (tp + fp)
+                row[2] = tp / (tp + fp)
             if tp + fn > 0:
-                stats[b, 3] = tp / (tp + fn)
+                row[3] = tp / (tp + fn)
             if tp + fp + fn > 0:
-                stats[b, 4] = 2 * tp / (2 * tp + fp + fn)
-    lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
-    out: dict[str, dict[str, float] | None] = {}
-    for j, name in enumerate(names):
-        v = stats[~np.isnan(stats[:, j]), j]
-        out[name] = (
-            {"low": float(np.percentile(v, lo)), "high": float(np.percentile(v, hi))}
-            if len(v)
-            else None
+                row[4] = 2 * tp / (2 * tp + fp + fn)
+        return row
+
+    if weights is None:
+        rng = np.random.default_rng(seed)
+        draw = (
+            np.bincount(rng.integers(0, n_images, n_images), minlength=n_images).astype(float)
+            for _ in range(n if n_images > 0 else 0)
         )
-    return out
+    else:
+        draw = (np.asarray(w, dtype=np.float64) for w in weights)
+    stats = np.full((n if weights is None else len(weights), len(names)), np.nan)
+    for b, w in enumerate(draw):
+        stats[b] = stats_of(w)
+    return names, stats_of(np.ones(n_images)), stats
+
+
+def bootstrap_ap(
+    m: CocoMatches,
+    gt_labels: np.ndarray,
+    gt_image: np.ndarray,
+    dt_image: np.ndarray,
+    n_images: int,
+    n_classes: int,
+    *,
+    n: int = 100,
+    seed: int = 0,
+    level: float = 0.95,
+    counts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    method: str = "basic",
+) -> dict[str, dict[str, float] | None]:
+    """Bootstrap intervals over images of mAP (.50:.95) and AP50 (101-point, area all), and with
+    ``counts`` (TP, FP, FN per image at one operating point) of the overall precision, recall and
+    F1 on the same resamples (:func:`bootstrap_ap_replicates`). None for a metric no resample
+    defines.
+
+    ``method``: "basic" (default) reflects the replicates' deviations around the estimate
+    (:func:`assay.metrics.stats.percentile_intervals`): AP on a few hundred images is biased
+    upward (the precision envelope takes a maximum over noisy points), the replicates are biased
+    up again by about as much, and the percentile interval ("percentile") would carry that bias
+    twice instead of removing it.
+
+    >>> # see tests/metrics/test_detection_protocols.py for a worked case
+    """
+    names, est, stats = bootstrap_ap_replicates(
+        m, gt_labels, gt_image, dt_image, n_images, n_classes, n=n, seed=seed, counts=counts
+    )
+    reps = {k: stats[:, j] for j, k in enumerate(names)}
+    estimate = {k: float(est[j]) if np.isfinite(est[j]) else None for j, k in enumerate(names)}
+    return percentile_intervals(reps, estimate, level=level, method=method)
 
 
 def replicate_ap(
