@@ -324,6 +324,54 @@ def test_an_image_over_the_pixel_cap_is_refused_before_decoding(tmp_path: Path) 
         thumbnails.thumbnail(source, tmp_path / "thumbs", max_pixels=5_000_000)
 
 
+def test_png_thumbnails_decode_within_a_shared_budget(tmp_path: Path) -> None:
+    """A PNG has no draft: it decodes whole (4 bytes a pixel for RGB, twice with alpha); the
+    thumbnails being made hold at most the budget together, and one that alone needs more
+    than the budget is refused before it is decoded."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = []
+    for i in range(4):
+        paths.append(tmp_path / f"rgb{i}.png")
+        Image.new("RGB", (2000, 1500), (i, 2 * i, 3 * i)).save(paths[-1])
+    with Image.open(paths[0]) as opened:
+        assert thumbnails.decode_bytes(opened) == 2000 * 1500 * 4
+    alpha = tmp_path / "alpha.png"
+    Image.new("RGBA", (2000, 1500)).save(alpha)
+    with Image.open(alpha) as opened:
+        assert thumbnails.decode_bytes(opened) == 2000 * 1500 * 4 * 2
+
+    one = 2000 * 1500 * 4
+    budget = thumbnails.DecodeBudget(one + one // 2)  # room for one decode at a time
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        made = list(
+            pool.map(lambda p: thumbnails.thumbnail(p, tmp_path / "t", budget=budget), paths)
+        )
+    assert len({target for target, _ in made}) == 4 and all(t.is_file() for t, _ in made)
+    assert budget.peak == one and budget.used == 0
+    with pytest.raises(thumbnails.NotAnImage, match="needs 23 MiB to decode, more than"):
+        thumbnails.thumbnail(alpha, tmp_path / "t", budget=budget)
+    assert budget.used == 0 and not (tmp_path / "t" / "alpha.jpg").exists()
+
+
+def test_a_jpeg_reserves_its_drafted_size_only(tmp_path: Path) -> None:
+    source = tmp_path / "photo.jpg"
+    Image.new("RGB", (4000, 3000), (10, 20, 30)).save(source, "JPEG")
+    budget = thumbnails.DecodeBudget(1000 * 750 * 4)  # 12 MP decoded whole would be 48 MB
+    target, _ = thumbnails.thumbnail(source, tmp_path / "t", budget=budget)
+    assert target.is_file() and budget.peak == 1000 * 750 * 4
+
+
+def test_a_decode_waits_for_room_then_is_busy(tmp_path: Path) -> None:
+    budget = thumbnails.DecodeBudget(100)
+    with budget.reserve(80):
+        with pytest.raises(Busy, match="decoding other thumbnails"), budget.reserve(30, wait=0.05):
+            pass
+        with budget.reserve(20):
+            assert budget.used == 100
+    assert budget.used == 0 and budget.peak == 100
+
+
 # ---------------------------------------------------------------- (d, e) bodies
 
 

@@ -64,6 +64,9 @@ class Limits:
     compare_queue: int = 8  # ... waiting
     thumbnail_workers: int = 2  # thumbnails being made at once (one decodes up to max_image_pixels)
     thumbnail_queue: int = 96  # ... waiting (the sample grid asks for 50 at once)
+    # decoded pixels of all thumbnails being made, together (assay.server.thumbnails): a decode
+    # waits for room, one that alone needs more is refused (422)
+    thumbnail_decode_bytes: int = 512 << 20
     register_workers: int = 1  # model registrations (loading and checking a model) at once
     register_queue: int = 4  # ... waiting
     max_input_values: int = 1 << 25  # a model's input tensor, batch x C x H x W (422 beyond)

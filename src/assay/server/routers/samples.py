@@ -25,7 +25,7 @@ from assay.server.caches import LRU
 from assay.server.config import Limits
 from assay.server.deps import WorkspaceDep
 from assay.server.gates import gate_of
-from assay.server.thumbnails import NotAnImage, cached, thumbnail
+from assay.server.thumbnails import DecodeBudget, NotAnImage, cached, thumbnail
 from assay.store import Workspace
 
 router = APIRouter(prefix="/samples", tags=["samples"])
@@ -130,15 +130,20 @@ async def get_thumbnail(
 ) -> Response:
     """A JPEG thumbnail (256 px) of a sample's image, made once; ETag and Cache-Control set.
     At most ``Limits.thumbnail_workers`` are made at once and ``thumbnail_queue`` wait (the same
-    image asked for twice is made once), else a 503 with ``Retry-After``; one made already is
-    served without waiting."""
+    image asked for twice is made once), else a 503 with ``Retry-After``; their decoded pixels
+    together stay within ``Limits.thumbnail_decode_bytes``; one made already is served without
+    waiting."""
     path = await run_in_threadpool(_media_file, workspace, sample_id, _roots(request))
     folder = workspace.thumbnails_dir
     limits: Limits = request.app.state.config.limits
     gate = gate_of(request.app.state, "thumbnail", limits.thumbnail_workers, limits.thumbnail_queue)
 
+    budget: DecodeBudget | None = getattr(request.app.state, "thumbnail_budget", None)
+    if budget is None:
+        budget = request.app.state.thumbnail_budget = DecodeBudget(limits.thumbnail_decode_bytes)
+
     def make() -> tuple[Path, str]:
-        return thumbnail(path, folder, max_pixels=limits.max_image_pixels)
+        return thumbnail(path, folder, max_pixels=limits.max_image_pixels, budget=budget)
 
     try:
         made = await run_in_threadpool(cached, path, folder)
