@@ -176,10 +176,39 @@ def _covers(iv: Any, value: float) -> bool | None:
     return bool(iv["low"] <= value <= iv["high"])
 
 
-def _note_outside(table: Table, block: str, outside: dict[str, int]) -> None:
-    for key, k in outside.items():
-        r = table.rows[(block, key, "coverage")]
-        r.note = f"excludes its own estimate in {k}/{r.n}"
+@dataclass
+class Spread:
+    """Per metric, over the simulated datasets: the estimates, the interval half-widths, and
+    how often the interval excluded its own estimate; read against the population value."""
+
+    est: dict[str, list[float]] = field(default_factory=dict)
+    half: dict[str, list[float]] = field(default_factory=dict)
+    outside: dict[str, int] = field(default_factory=dict)
+
+    def add(self, key: str, estimate: float, iv: dict[str, float] | None) -> None:
+        if iv is None:
+            return
+        self.est.setdefault(key, []).append(estimate)
+        self.half.setdefault(key, []).append((iv["high"] - iv["low"]) / 2)
+        if not iv["low"] <= estimate <= iv["high"]:
+            self.outside[key] = self.outside.get(key, 0) + 1
+
+    def note(self, table: Table, block: str, truth: dict[str, Any]) -> None:
+        """Beside each coverage: the bias of the estimate in its standard deviations over the
+        datasets, the mean half-width over 1.96 SD (1 for a right width), and exclusions of
+        the estimate."""
+        for key, est in self.est.items():
+            r = table.rows.get((block, key, "coverage"))
+            if r is None or len(est) < 3:
+                continue
+            sd = float(np.std(est, ddof=1))
+            if sd > 0:
+                bias = (float(np.mean(est)) - float(truth[key])) / sd
+                width = float(np.mean(self.half[key])) / (1.96 * sd)
+                r.note = f"bias {bias:+.2f} SD, half-width {width:.2f} x 1.96 SD"
+            if self.outside.get(key):
+                k = self.outside[key]
+                r.note = (r.note + "; " if r.note else "") + f"excludes its estimate {k}/{r.n}"
 
 
 # ------------------------------------------------------------------------------ classification
@@ -209,7 +238,7 @@ def block_classification(table: Table, c: int, n: int, sims: int, quick: bool) -
             if k in ("accuracy", "macro_f1", "average_precision_macro", "ece")
         )  # fmt: skip
     )
-    outside: dict[str, int] = {}
+    spread = Spread()
     t0 = time.perf_counter()
     for i in _counted(sims):
         rng = _rng(block, i)
@@ -222,9 +251,8 @@ def block_classification(table: Table, c: int, n: int, sims: int, quick: bool) -
             if hit is None:
                 continue
             table.rate(block, key, "coverage", COVERAGE).add(hit)
-            if not _covers(iv.get(key), float(summary[key])):
-                outside[key] = outside.get(key, 0) + 1
-    _note_outside(table, block, outside)
+            spread.add(key, float(summary[key]), iv[key])
+    spread.note(table, block, truth)
     table.notes.append(
         f"{block}: {sims} datasets of {n} samples x {c} classes, "
         f"{(time.perf_counter() - t0) / max(sims, 1):.1f} s each"
@@ -333,7 +361,7 @@ def block_detection(table: Table, images: int, sims: int, sims_paired: int, quic
             f"({time.perf_counter() - t0:.0f} s)"
         )
     pop = _DET_POPULATION[big]
-    outside: dict[str, int] = {}
+    spread = Spread()
     t0 = time.perf_counter()
     for i in _counted(sims):
         rng = _rng(block, i)
@@ -347,9 +375,8 @@ def block_detection(table: Table, images: int, sims: int, sims_paired: int, quic
             hit = _covers(iv.get(key), float(pop[key]))
             if hit is not None:
                 table.rate(block, key, "coverage", COVERAGE).add(hit)
-                if not _covers(iv.get(key), float(summary[key])):
-                    outside[key] = outside.get(key, 0) + 1
-    _note_outside(table, block, outside)
+                spread.add(key, float(summary[key]), iv[key])
+    spread.note(table, block, pop)
     each = (time.perf_counter() - t0) / max(sims, 1)
     t0 = time.perf_counter()
     for i in _counted(sims_paired):
