@@ -291,3 +291,26 @@ def test_replicates_of_padded_group_indices_equal_the_reference_on_their_rows(mu
                 assert np.isnan(got[key][b]), key
             else:
                 assert got[key][b] == pytest.approx(value, abs=TOL), (key, b)
+
+
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_class_cell_replicates_are_distributed_as_the_row_replicates_per_class(multilabel):
+    from assay.metrics.bootstrap import class_cell_auc_ap
+
+    if multilabel:
+        y, s = multi(8, 400, 4, None)
+        n_pos_of = lambda rows: y[rows].sum(axis=0)  # noqa: E731
+    else:
+        y, s = single(8, 400, 4, 2, False)
+        n_pos_of = lambda rows: np.bincount(y[rows], minlength=4)  # noqa: E731
+    idx = bootstrap_indices(400, 600, seed=1)
+    exact = replicate_auc_ap(idx, y, s, np.stack([n_pos_of(r) for r in idx]), multilabel=multilabel)
+    cells = class_cell_auc_ap(y, s, 600, seed=2, multilabel=multilabel)
+    for a, b in zip(exact, cells, strict=True):  # AUC, then AP: (B, C) each
+        defined = ~np.all(np.isnan(a), axis=0)
+        assert np.array_equal(defined, ~np.all(np.isnan(b), axis=0))
+        a, b = a[:, defined], b[:, defined]
+        sd = np.nanstd(a, axis=0)
+        # same mean (within 4 Monte-Carlo errors of 600 replicates) and spread (within 15 %)
+        assert np.all(np.abs(np.nanmean(a, axis=0) - np.nanmean(b, axis=0)) < 4 * sd / np.sqrt(300))
+        np.testing.assert_allclose(np.nanstd(b, axis=0), sd, rtol=0.15)

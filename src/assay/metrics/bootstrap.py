@@ -1,7 +1,7 @@
 """Vectorised bootstrap of the classification summary metrics: every replicate at once.
 
 A bootstrap draws ``B`` replicates of ``m`` row indices (:func:`assay.metrics.stats.bootstrap_indices`;
-``m = min(N, cap)``, the "m out of n" scheme of :mod:`assay.metrics.stats`). The metrics of all
+``m = N``, or fewer in the "m out of n" scheme of :mod:`assay.metrics.stats`). The metrics of all
 replicates are then computed together, never one replicate after another:
 
 - counts per (replicate, class) (TP, number predicted, number labeled at the threshold) come from
@@ -18,6 +18,11 @@ replicates are then computed together, never one replicate after another:
 
 Undefined values are NaN (a class without positives in a replicate has no AUC / AP there; macro
 averages run over the classes where the metric is defined, as in the summary).
+
+Every kernel that takes ``idx`` skips -1 entries (the padding of the shorter replicates of a
+group bootstrap) and divides by each replicate's own row count. :func:`interval_replicates` picks
+the scheme of an evaluation's intervals (m, chunks, groups, ranking metrics on shared rows or
+class by class: see :mod:`assay.metrics.stats` for why).
 """
 
 from __future__ import annotations

@@ -1,10 +1,31 @@
 """Statistics: bootstrap confidence intervals and fold aggregation.
 
-The bootstrap resamples samples with replacement. With ``N`` rows above a cap ``m`` each replicate
-draws ``m`` rows (the "m out of n" bootstrap) and the deviations ``d = replicate - estimate`` are
-rescaled by ``sqrt(m / N)`` before taking the 2.5 % / 97.5 % quantiles: the interval is
-``[estimate + q_lo(d), estimate + q_hi(d)]``. With ``m = N`` it is the plain percentile interval;
-above the cap it costs a fixed amount however large ``N`` grows.
+The bootstrap resamples rows with replacement (:func:`bootstrap_indices`), or with ``groups``
+whole groups of rows (patients, videos, source images: the cluster bootstrap, whose replicates
+differ in length and are padded with -1). An interval is read from the deviations
+``d = (replicate - estimate) * scale`` (:func:`percentile_intervals`): the percentile interval
+``[estimate + q_lo(d), estimate + q_hi(d)]`` or the basic one ``[estimate - q_hi(d),
+estimate - q_lo(d)]``.
+
+Why the evaluation intervals (``ClassificationResults.intervals``, detection's) are basic
+intervals of the full bootstrap (m = N):
+
+- A macro metric over many classes averages per-class ratios (F1, precision, AP) each estimated
+  from few rows. Each is biased by O(1 / rows of the class); the average keeps that bias while its
+  standard error shrinks like 1 / sqrt(N). At 1,000 classes x 50 rows the bias of macro F1 is
+  about one standard error, of macro AP more. The replicates carry the same bias again, so the
+  percentile interval is off by twice the bias and the basic interval, reflecting the deviations,
+  removes it (measured: ``benchmarks/interval_coverage.py``).
+- The "m out of n" bootstrap (m rows a replicate, deviations rescaled by ``scale = sqrt(m / N)``)
+  costs a fixed amount however large N grows, but a replicate of m rows holds m / C rows a class:
+  the per-class bias of a replicate is then N / m times the estimate's and the rescaling does not
+  undo it (at ImageNet's size the interval excluded its own estimate in every run). It is used only
+  where every class keeps many rows in a replicate (:data:`assay.metrics.bootstrap.MIN_CLASS_ROWS`);
+  otherwise m = N, replicates drawn a chunk at a time so memory stays bounded. The count metrics
+  cost O(B N) at m = N; ROC AUC and AP, O(B N C) on shared rows, are drawn class by class where
+  that is too costly (:func:`assay.metrics.bootstrap.class_cell_auc_ap`, O(B (N + C))).
+- Analytic variances (delta method, DeLong) give no bias correction and the influence function of
+  AP is awkward; the bootstrap gives both from one procedure for every metric.
 """
 
 from __future__ import annotations
