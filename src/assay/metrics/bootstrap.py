@@ -496,21 +496,23 @@ def interval_replicates(
     multilabel: bool = False,
     zero_division: float = 0.0,
     ranking: bool = True,
-) -> tuple[dict[str, np.ndarray], float]:
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """The bootstrap replicates of every summary metric (as :func:`classification_replicates`)
-    for 95 % intervals, and the scale their deviations from the estimate take (sqrt(m / N),
-    1 for the plain bootstrap).
+    for 95 % intervals, and per metric the scale its deviations from the estimate take
+    (sqrt(m / N) for m rows a replicate, 1 for the plain bootstrap).
 
     Rows: ``m`` of :func:`replicate_rows` per replicate (N unless every class keeps
     :data:`MIN_CLASS_ROWS` rows at ``cap``), drawn from ``np.random.default_rng(seed)`` a chunk
     of replicates at a time so the indices take at most ~32 MB whatever N; with ``groups`` whole
     groups (:func:`assay.metrics.stats.bootstrap_indices`). ROC AUC and AP come from the same
-    rows where ``n m C`` is within :data:`RANKING_BUDGET`, else class by class
-    (:func:`class_cell_auc_ap`, seed ``seed + 1``; never with groups, whose rows they must share).
+    rows where ``n m C`` is within :data:`RANKING_BUDGET` (always with groups); beyond it, where
+    m < N, from their own replicates (seed ``seed + 1``) of as few rows as the budget allows
+    while every class keeps :data:`MIN_CLASS_ROWS`; else class by class
+    (:func:`class_cell_auc_ap`, seed ``seed + 1``).
 
     >>> y, s = np.array([0, 1, 1, 0]), np.array([[.9, .1], [.3, .7], [.6, .4], [.8, .2]])
     >>> reps, scale = interval_replicates(y, s, 0.0, n=5)
-    >>> reps["accuracy"].shape, scale
+    >>> reps["accuracy"].shape, scale["accuracy"]
     ((5,), 1.0)
     """
     y_score = np.asarray(y_score)
@@ -520,8 +522,69 @@ def interval_replicates(
     else:
         counts = np.bincount(np.asarray(y_true, dtype=np.int64), minlength=n_classes)
     m = replicate_rows(n_samples, counts, cap, groups)
-    cells = groups is None and ranking and n * m * n_classes > RANKING_BUDGET
-    parts: list[dict[str, np.ndarray]] = []
+    ranked = ("roc_auc_macro", "average_precision_macro")
+    # ROC AUC and AP: on the shared rows within the budget (always with groups); with m < N on
+    # fewer shared rows, as few as the budget allows while every class keeps MIN_CLASS_ROWS;
+    # else class by class
+    m_rank = m
+    shared = groups is not None or n * m * n_classes <= RANKING_BUDGET
+    if not shared and m < n_samples:
+        least = int(np.ceil(MIN_CLASS_ROWS * n_samples / counts[counts > 0].min()))
+        m_rank = min(m, max(RANKING_BUDGET // (n * n_classes), least))
+    scale = float(np.sqrt(m / n_samples)) if n_samples else 1.0
+    reps = _replicates_in_chunks(
+        y_true,
+        y_score,
+        threshold,
+        n,
+        seed,
+        m,
+        groups,
+        multilabel,
+        zero_division,
+        ranking=ranking and shared,
+    )
+    scales = dict.fromkeys(reps, scale)
+    if ranking and not shared and m_rank < n_samples:
+        found = _replicates_in_chunks(
+            y_true,
+            y_score,
+            threshold,
+            n,
+            seed + 1,
+            m_rank,
+            None,
+            multilabel,
+            zero_division,
+            ranking=True,
+        )
+        for k in ranked:
+            reps[k], scales[k] = found[k], float(np.sqrt(m_rank / n_samples))
+    elif ranking and not shared:
+        auc, ap = class_cell_auc_ap(y_true, y_score, n, seed=seed + 1, m=m, multilabel=multilabel)
+        reps["roc_auc_macro"] = _row_nanmean(auc)
+        reps["average_precision_macro"] = _row_nanmean(ap)
+        scales.update(dict.fromkeys(ranked, scale))
+    return reps, scales
+
+
+def _replicates_in_chunks(
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    threshold: float,
+    n: int,
+    seed: int,
+    m: int,
+    groups: np.ndarray | None,
+    multilabel: bool,
+    zero_division: float,
+    *,
+    ranking: bool,
+) -> dict[str, np.ndarray]:
+    """:func:`classification_replicates` of ``n`` replicates of ``m`` rows (whole groups with
+    ``groups``) drawn from ``np.random.default_rng(seed)``, a chunk of replicates at a time so
+    the indices take at most ~32 MB."""
+    n_samples = y_score.shape[0]
     chunks: Iterable[np.ndarray]
     if groups is not None:
         chunks = [bootstrap_indices(n_samples, n, seed=seed, groups=groups)]
@@ -531,21 +594,16 @@ def interval_replicates(
         chunks = (
             rng.integers(0, n_samples, size=(min(step, n - b0), m)) for b0 in range(0, n, step)
         )
-    for idx in chunks:
-        parts.append(
-            classification_replicates(
-                idx,
-                y_true,
-                y_score,
-                threshold,
-                multilabel=multilabel,
-                zero_division=zero_division,
-                ranking=ranking and not cells,
-            )
+    parts = [
+        classification_replicates(
+            idx,
+            y_true,
+            y_score,
+            threshold,
+            multilabel=multilabel,
+            zero_division=zero_division,
+            ranking=ranking,
         )
-    reps = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    if cells:
-        auc, ap = class_cell_auc_ap(y_true, y_score, n, seed=seed + 1, m=m, multilabel=multilabel)
-        reps["roc_auc_macro"] = _row_nanmean(auc)
-        reps["average_precision_macro"] = _row_nanmean(ap)
-    return reps, float(np.sqrt(m / n_samples)) if n_samples else 1.0
+        for idx in chunks
+    ]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -107,12 +107,13 @@ def percentile_intervals(
     replicates: Mapping[str, np.ndarray],
     estimate: Mapping[str, float | None],
     *,
-    scale: float = 1.0,
+    scale: float | Mapping[str, float] = 1.0,
     level: float = 0.95,
     method: str = "percentile",
 ) -> dict[str, dict[str, float] | None]:
     """Bootstrap intervals from the deviations ``d = (replicate - estimate) * scale``, for every
-    key of ``estimate``; None where the estimate, or every replicate, is undefined.
+    key of ``estimate``; None where the estimate, or every replicate, is undefined. ``scale``:
+    one for all keys, or one per key (1 where missing).
 
     ``method="percentile"``: ``[estimate + q_lo(d), estimate + q_hi(d)]``.
     ``method="basic"``: ``[estimate - q_hi(d), estimate - q_lo(d)]``, the deviations reflected:
@@ -135,7 +136,7 @@ def percentile_intervals(
         if est is None or not np.isfinite(est) or not vals.size:
             out[k] = None
             continue
-        d = (vals - est) * scale
+        d = (vals - est) * (scale.get(k, 1.0) if isinstance(scale, Mapping) else scale)
         lo, hi = np.quantile(d, [alpha, 1 - alpha])
         if method == "basic":
             lo, hi = -hi, -lo
