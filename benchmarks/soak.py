@@ -40,7 +40,6 @@ import contextlib
 import os
 import random
 import secrets
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -706,7 +705,9 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=30)
     ms = sorted(x * 1000 for x in latencies)
-    q = statistics.quantiles(ms, n=100) if len(ms) > 1 else [float("nan")] * 99
+    import numpy as np  # not ``statistics``: benchmarks/statistics.py shadows it here
+
+    q = list(np.percentile(ms, np.arange(1, 100))) if len(ms) > 1 else [float("nan")] * 99
     print(f"\nsoak: {args.clients} clients, {args.seconds:g} s, {len(urls)} endpoints varied, "
           f"{'full' if args.full else 'quick'} workspace ({n} x {n_classes}, {n_images} images)")  # fmt: skip
     heavy_count = sum(heavy.answers.values()) if heavy is not None else 0
@@ -731,7 +732,7 @@ def main() -> None:
             got = sorted((str(k[1]), v) for k, v in heavy.answers.items() if k[0] == kind)
             took = sorted(heavy.seconds.get(kind, [])) or [float("nan")]
             print(f"  {kind:<28}" + ", ".join(f"{st}: {v}" for st, v in got)
-                  + f"  ({statistics.median(took):.2f} s / {took[-1]:.2f} s)")  # fmt: skip
+                  + f"  ({float(np.median(took)):.2f} s / {took[-1]:.2f} s)")  # fmt: skip
     print(f"RSS per {args.window:g} s window (MiB: server max / last, with children max / last):")
     for window in windows:
         print("  " + window.line(args.window))
