@@ -126,7 +126,11 @@ class Table:
             self.rows[key] = Rate(target=target)
         return self.rows[key]
 
-    def print(self) -> None:
+    printed: int = 0
+
+    def print(self, *, notes: bool = True) -> None:
+        """The rows not printed yet (the header before the first), then the notes."""
+
         def fmt_target(t: tuple[float, float] | None) -> str:
             if t is None:
                 return "-"
@@ -136,18 +140,21 @@ class Table:
                 return f"<= {t[1] * 100:.0f} %"
             return f"[{t[0] * 100:.0f}, {t[1] * 100:.0f}] %"
 
-        head = f"{'block':<9} {'row':<26} {'measure':<24} {'rate':>7} {'± MC SE':>8} {'n':>5}  "
-        print(head + f"{'target':<12} mark")
-        print("-" * (len(head) + 18))
-        for (block, row, measure), r in self.rows.items():
+        if self.printed == 0:
+            head = f"{'block':<9} {'row':<26} {'measure':<24} {'rate':>7} {'± MC SE':>8} {'n':>5}  "
+            print(head + f"{'target':<12} mark")
+            print("-" * (len(head) + 18))
+        for (block, row, measure), r in list(self.rows.items())[self.printed :]:
             mark = ("MISS" if r.miss(strict=True) else "miss?") if r.miss() else ""
             line = (
                 f"{block:<9} {row:<26} {measure:<24} {r.value * 100:6.1f}% {r.se * 100:7.1f}% "
                 f"{r.n:>5}  {fmt_target(r.target):<12} {mark}"
             )
-            print(line + (f"  ({r.note})" if r.note else ""))
-        for n in self.notes:
-            print("note:", n)
+            print(line + (f"  ({r.note})" if r.note else ""), flush=True)
+        self.printed = len(self.rows)
+        if notes:
+            for n in self.notes:
+                print("note:", n)
 
 
 # seconds one loop of simulations may run (--limit); a loop cut short says so in the notes
@@ -465,6 +472,7 @@ def run(blocks: Iterable[str], quick: bool, scale: float) -> Table:
             table.notes.append(f"{name}: FAILED with {type(exc).__name__}: {exc}")
         table.notes.extend(f"{name}: {x}" for x in STOPPED)
         STOPPED.clear()
+        table.print(notes=False)  # each block's rows as it ends
         table.notes.append(f"{name}: block wall time {time.perf_counter() - t0:.0f} s")
     return table
 

@@ -14,7 +14,8 @@ Population values (:func:`population_values`) use that structure: given the true
 other logits are iid, so each class's accuracy is a one-dimensional integral (exact by
 quadrature) and a wrong prediction is equally likely to be any other class, which fixes
 precision / recall / F1; the score-based metrics (ROC AUC, AP, log loss, Brier, ECE) come from a
-large Monte-Carlo sample of the true class's score and of a non-true class's score.
+large Monte-Carlo sample of the true class's score and of a non-true class's score (the latter
+importance-sampled towards its upper tail, which sets the precision of rare classes).
 
 Detection. Images carry 1 + Poisson(2.5) boxes of three classes (60 / 30 / 10 %); a detector
 finds each with a class-dependent probability, as a jittered box whose score grows with its
@@ -216,18 +217,30 @@ def population_values(
         conf += w * np.bincount(b, weights=top, minlength=15)
         hit += w * np.bincount(b, weights=correct, minlength=15)
         positives.append(np.sort(s)[::-1])
+    # negatives: a non-true class's score; its own logit z1 drawn half from N(0, 1) and half
+    # from N(3, 1) and weighted back (importance sampling), so the upper tail that sets the
+    # precision of rare classes is well measured
     nc = rng.choice(c, size=negatives, p=pri)
     i = rng.integers(0, pool, negatives)
     zt = rng.standard_normal(negatives)
-    v = np.exp(a * draws["Z1"][i]) / (np.exp(a * (boost[nc] + zt)) + draws["D"][i])
+    z1 = rng.standard_normal(negatives) + np.where(rng.random(negatives) < 0.5, 0.0, 3.0)
+    w = 1.0 / (0.5 + 0.5 * np.exp(3.0 * z1 - 4.5))
+    rest = draws["D"][i] - np.exp(a * draws["Z1"][i])  # the other C - 2 logits
+    e1 = np.exp(a * z1)
+    v = e1 / (np.exp(a * (boost[nc] + zt)) + e1 + rest)
     order = np.argsort(v)
-    v_all, c_all = v[order], nc[order]
+    v_all = v[order]
+    cw_all = np.concatenate(([0.0], np.cumsum(w[order])))
+    by_class = np.lexsort((v, nc))
+    starts = np.searchsorted(nc[by_class], np.arange(c + 1))
     auc, ap = np.empty(c), np.empty(c)
     for k in range(c):
-        own = v_all[c_all == k]
-        n_neg = negatives - len(own)
+        seg = by_class[starts[k] : starts[k + 1]]
+        v_k = v[seg]
+        cw_k = np.concatenate(([0.0], np.cumsum(w[seg])))
+        n_neg = cw_all[-1] - cw_k[-1]
         p = positives[k]
-        below = np.searchsorted(v_all, p) - np.searchsorted(own, p)
+        below = cw_all[np.searchsorted(v_all, p)] - cw_k[np.searchsorted(v_k, p)]
         auc[k] = float(below.mean() / n_neg)
         tpr = np.arange(1, len(p) + 1) / len(p)
         fpr = (n_neg - below) / n_neg
