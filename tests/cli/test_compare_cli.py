@@ -184,3 +184,26 @@ def test_leaderboard(home: Path) -> None:
     assert [r["id"] for r in data["rows"]] == [2, 1] and data["rows"][1]["significant"]
     bad = _assay(home, "leaderboard", "1", "--metric", "AP50")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_the_gate_with_a_margin(home: Path, tmp_path: Path) -> None:
+    """--margin (points for accuracy): the gate fails only when the worst plausible drop
+    exceeds the margin; the answer says whether B is equivalent within ±margin (TOST)."""
+    strict = _assay(home, "compare", "2", "1", "--fail-if-worse", "accuracy", "--margin", "0.5")
+    assert strict.returncode == 1, strict.stderr
+    assert strict.stderr.startswith(
+        "Gate failed: B may be worse than A on accuracy by more than the margin of 0.5 points"
+    )
+    loose = _assay(home, "compare", "2", "1", "--fail-if-worse", "accuracy", "--margin", "60",
+                   "--json", str(tmp_path / "m.json"))  # fmt: skip
+    assert loose.returncode == 0, loose.stderr
+    data = json.loads((tmp_path / "m.json").read_text())
+    (item,) = data["margin"]["metrics"]
+    assert item["noninferior"] and 0 < item["worst_drop"] < 0.6 and item["margin"] == 0.6
+    assert data["gate"]["margin"] == 60 and data["gate"]["failed"] == []
+    assert "non-inferior to A on accuracy at a margin of 60 points" in loose.stdout
+    assert "equivalent to A within ±60 points on accuracy" in loose.stdout
+    better = _assay(home, "compare", "1", "2", "--fail-if-worse", "accuracy", "--margin", "0.5")
+    assert better.returncode == 0, better.stderr
+    help_text = _assay(home, "compare", "--help").stdout
+    assert "percentage points" in " ".join(help_text.split())

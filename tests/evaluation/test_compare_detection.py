@@ -120,3 +120,72 @@ def test_the_quick_answer_and_another_point_reuse_the_replicates(pair) -> None:
     assert [r["delta"] for r in moved["per_iou"]] == [r["delta"] for r in full["per_iou"]]
     assert _row(moved, "AP")["low"] == _row(full, "AP")["low"]  # AP does not move with the point
     assert _row(moved, "precision")["a"] != _row(full, "precision")["a"]
+
+
+def _synthetic(seed: int, images: int, classes: int, p_a: float, p_b: float) -> tuple:
+    """Two detectors of one synthetic ground truth: each finds a box with probability p_a /
+    p_b (jittered, scored by how well it fits), plus a few false positives."""
+    rng = np.random.default_rng(seed)
+    imgs = [{"id": i + 1, "file_name": f"{i}.jpg", "width": 640, "height": 480}
+            for i in range(images)]  # fmt: skip
+    anns = []
+    for i in range(images):
+        for k in range(classes):
+            if rng.random() < 0.5:
+                x, y, w, h = (float(v) for v in rng.uniform((0, 0, 30, 30), (500, 350, 130, 120)))
+                anns.append({"id": len(anns) + 1, "image_id": i + 1, "category_id": k + 1,
+                             "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0})  # fmt: skip
+    gt = {"images": imgs, "annotations": anns,
+          "categories": [{"id": k + 1, "name": f"k{k}"} for k in range(classes)]}  # fmt: skip
+
+    def detector(p: float) -> list[dict]:
+        out = []
+        for a in anns:
+            if rng.random() < p:
+                x, y, w, h = a["bbox"]
+                j = rng.normal(0, 0.05, 4)
+                out.append({"image_id": a["image_id"], "category_id": a["category_id"],
+                            "bbox": [float(x + j[0] * w), float(y + j[1] * h), float(w), float(h)],
+                            "score": float(np.clip(0.9 - np.abs(j).sum(), 0.05, 1))})  # fmt: skip
+        for i in range(images):
+            out.append({"image_id": i + 1, "category_id": int(rng.integers(1, classes + 1)),
+                        "bbox": [float(v) for v in rng.uniform((0, 0, 30, 30), (500, 350, 130, 120))],
+                        "score": float(rng.uniform(0.05, 0.6))})  # fmt: skip
+        return out
+
+    return evaluate_detections(gt, detector(p_a)), evaluate_detections(gt, detector(p_b))
+
+
+def test_twelve_classes_each_clearly_better_are_all_significant_after_holm() -> None:
+    """With the default 200 resamples a bootstrap p could not go below 1/201, so Holm over 12
+    classes never marked one; the z-test's p can: every class is significant, and every row's
+    interval excludes 0 exactly when its p < 0.05 (headline, per class, per IoU)."""
+    a, b = _synthetic(1, 120, 12, 0.55, 0.9)
+    out = compare(a, b, at_a=AT, at_b=AT)
+    assert out["n_resamples"] == 200 and len(out["per_class"]) == 12
+    for r in out["per_class"]:
+        assert r["ap_delta"] > 0.2 and r["significant"], r
+        assert r["p_value"] < 0.05 / 12 and r["p_mc"] is not None
+    for rows in (out["metrics"], out["per_class"], out["per_iou"]):
+        for r in rows:
+            if r["p_value"] is not None and r["low"] is not None:
+                assert (r["p_value"] < 0.05) == (r["low"] > 0 or r["high"] < 0), r
+    assert out["family"]["primary"] == "AP" and _row(out, "AP")["primary"]
+
+
+def test_a_borderline_verdict_moves_with_the_seed_only_within_its_stated_error() -> None:
+    """A pair whose mAP difference is near p = 0.05: across seeds the p-values spread about as
+    the stated Monte-Carlo error says, and a seed that gives the other verdict is one whose p is
+    within a few of those errors of 0.05."""
+    a, b = _synthetic(22, 60, 3, 0.7, 0.8)  # p = 0.055 at seed 0
+    ps, mcs = [], []
+    for seed in range(12):
+        row = _row(compare(a, b, at_a=AT, at_b=AT, seed=seed), "AP")
+        ps.append(row["p_value"])
+        mcs.append(row["p_mc"])
+    p, mc = np.array(ps), float(np.mean(mcs))
+    assert 0.02 < p.min() and p.max() < 0.1  # borderline indeed
+    assert np.std(p, ddof=1) < 2.5 * mc
+    majority = np.median(p) < 0.05
+    for x in p[(p < 0.05) != majority]:
+        assert abs(x - 0.05) < 4 * mc, (p, mc)

@@ -49,7 +49,9 @@ def test_compare_answers_with_the_verdict(client: TestClient) -> None:
     assert data["a"] == {"id": 1, "name": "weak"} and data["b"]["name"] == "strong"
     assert data["verdicts"][0].startswith("B is better on accuracy: +")
     accuracy = next(m for m in data["metrics"] if m["metric"] == "accuracy")
-    assert accuracy["significant"] and accuracy["test"] == "McNemar exact"
+    assert accuracy["significant"] and accuracy["test"] == "Tango score (McNemar)"
+    assert accuracy["primary"] and data["family"]["primary"] == "accuracy"
+    assert data["family"]["headline"][0] == "accuracy" and data["margin"] is None
     assert len(data["per_class"]) == 3 and len(data["confusion"]["difference"]) == 3
     d = data["disagreements"]
     assert d["fixed"] > d["broken"] and d["fixed_samples"][0]["change"] == "fixed"
@@ -153,7 +155,8 @@ def test_compare_at_other_thresholds_and_the_quick_answer(client: TestClient) ->
     quick = get_json(client, "/api/compare?a=1&b=2&threshold_a=0.7&threshold_b=0.7&intervals=false")
     assert quick["thresholds"] == {"a": 0.7, "b": 0.7} and quick["n_resamples"] == 0
     accuracy = next(m for m in quick["metrics"] if m["metric"] == "accuracy")
-    assert accuracy["low"] is None and accuracy["p_value"] is not None  # McNemar needs no bootstrap
+    # Tango's interval and McNemar's score p need no bootstrap: the quick answer has them
+    assert accuracy["low"] < accuracy["delta"] < accuracy["high"] and accuracy["p_value"] > 0
     f1 = next(m for m in quick["metrics"] if m["metric"] == "macro_f1")
     assert f1["delta"] is not None and f1["p_value"] is None
     full = get_json(client, "/api/compare?a=1&b=2&threshold_a=0.7&threshold_b=0.7&resamples=100")
@@ -164,3 +167,22 @@ def test_compare_at_other_thresholds_and_the_quick_answer(client: TestClient) ->
     get_error(client, "/api/compare?a=1&b=2&threshold_a=1.5")
     get_error(client, "/api/compare?a=1&b=2&score_a=inf")
     get_error(client, "/api/compare?a=1&b=2&iou=0.2")
+
+
+def test_compare_takes_a_margin(client: TestClient) -> None:
+    """GET /api/compare?margin=: non-inferiority and equivalence of the primary metric (or the
+    metrics named), in points for accuracy; a metric the task lacks is a 422."""
+    data = get_json(client, "/api/compare?a=1&b=2&resamples=100&margin=0.5")
+    (item,) = data["margin"]["metrics"]
+    assert item["metric"] == "accuracy" and item["margin"] == pytest.approx(0.005)
+    assert item["units"] == "points" and item["noninferior"] and not item["equivalent"]
+    assert any("non-inferior to A on accuracy at a margin of 0.5 points" in v
+               for v in data["margin"]["verdicts"])  # fmt: skip
+    two = get_json(client, "/api/compare?a=2&b=1&resamples=100&margin=1&margin_metrics=acc,AUC")
+    got = {m["metric"]: m for m in two["margin"]["metrics"]}
+    assert set(got) == {"accuracy", "roc_auc_macro"} and got["roc_auc_macro"]["margin"] == 1
+    assert not got["accuracy"]["noninferior"]  # B (weak) is far worse than A (strong)
+    assert "not a headline metric" in get_error(
+        client, "/api/compare?a=1&b=2&margin=1&margin_metrics=mAP"
+    )
+    get_error(client, "/api/compare?a=1&b=2&margin=-1")

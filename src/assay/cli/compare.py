@@ -61,32 +61,60 @@ def parse_gate(text: str | None) -> tuple[str, ...]:
 
 
 def gate(result: dict[str, Any], metrics: tuple[str, ...]) -> list[str]:
-    """The lines saying where B is significantly worse than A on ``metrics`` (names of the
-    registry, resolved for the comparison's task); a metric the comparison does not have (AP of
-    a classifier) is a usage error listing the ones it has."""
-    from assay.evaluation.compare import verdict
+    """The lines saying where B fails the gate on ``metrics`` (names of the registry, resolved
+    for the comparison's task; one family: Holm across them). Without a margin: where B is
+    significantly worse than A (Holm-adjusted p < 1 - level). With one (the comparison was made
+    with ``margin`` on these metrics, ``result["margin"]``): where B is not shown non-inferior,
+    i.e. the worst plausible drop (the bad-side bound at the metric's Holm level) exceeds the
+    margin. A metric the comparison does not have (AP of a classifier) is a usage error listing
+    the ones it has."""
+    from assay.evaluation.compare import _fmt_size, _p_text, verdict
+    from assay.metrics.paired import holm
 
     task = result["task"]
     known = [row["metric"] for row in result["metrics"]]
-    keys, other = set(), []
+    keys, other = [], []
     for name in metrics:
         found = find(name, task)
         if found is None or found.key not in known:
             other.append(name)
-        else:
-            keys.add(found.key)
+        elif found.key not in keys:
+            keys.append(found.key)
     if other:
         raise ParameterError(
             f"--fail-if-worse: {', '.join(other)} is not a metric of a {task} "
             f"comparison (choose from {accepted_names(task, among=known)})"
         )
+    level = result["level"]
+    margin = result.get("margin")
+    if margin is not None and margin.get("metrics"):
+        failures = []
+        items = {m["metric"]: m for m in margin["metrics"]}
+        for key in keys:
+            m = items.get(key)
+            if m is None or m["noninferior"]:
+                continue
+            worst = m["worst_drop"]
+            drop = "undefined" if worst is None else _fmt_size(key, worst)
+            failures.append(
+                f"B may be worse than A on {m['label']} by more than the margin of "
+                f"{_fmt_size(key, m['margin'])}: worst plausible drop {drop} (one-sided "
+                f"{m['worst_level'] * 100:.4g}% bound; Holm across {len(keys)} gate metric"
+                f"{'s' if len(keys) > 1 else ''}: non-inferiority "
+                f"{_p_text(m['p_noninferior_holm'])})"
+            )
+        return failures
+    rows = [row for row in result["metrics"] if row["metric"] in keys]
+    tested = [row for row in rows if row["p_value"] is not None and row["delta"] is not None]
     failures = []
-    for row in result["metrics"]:
-        if row["metric"] not in keys or not row["significant"] or row["delta"] is None:
-            continue
+    for row, adjusted in zip(tested, holm([r["p_value"] for r in tested]), strict=True):
         worse = (row["delta"] < 0) == row["higher_is_better"]
-        if worse:
-            failures.append(verdict(row, result["level"]))
+        if worse and adjusted < 1 - level:
+            alone = {**row, "p_holm": None}
+            failures.append(
+                f"{verdict(alone, level)} (Holm across {len(tested)} gate metric"
+                f"{'s' if len(tested) > 1 else ''}: {_p_text(float(adjusted))})"
+            )
     return failures
 
 
@@ -98,8 +126,12 @@ def _num(v: Any, digits: int = 4) -> str:
 
 SHORT_TESTS = {
     "McNemar exact": "McNemar",
+    "Tango score (McNemar)": "Tango/McNemar",
     "paired bootstrap": "bootstrap",
+    "paired bootstrap (normal)": "bootstrap SE",
+    "group bootstrap (normal)": "group bootstrap SE",
     "bootstrap over images": "bootstrap",
+    "bootstrap over images (normal)": "bootstrap SE",
 }
 
 
@@ -132,19 +164,33 @@ def print_comparison(result: dict[str, Any], console: Console) -> None:
     level = round(result["level"] * 100)
     table = Table(title="B − A", title_justify="left", box=None, pad_edge=False)
     for col, just in (("metric", "left"), ("A", "right"), ("B", "right"), ("B − A", "right"),
-                      (f"{level}% CI", "right"), ("p", "right"), ("test", "left")):  # fmt: skip
+                      (f"{level}% CI", "right"), ("p", "right"), ("± MC", "right"),
+                      ("p (Holm)", "right"), ("test", "left")):  # fmt: skip
         table.add_column(col, justify=just, no_wrap=col != "test")  # type: ignore[arg-type]
     for row in result["metrics"]:
         ci = "—" if row["low"] is None else f"[{row['low']:+.4f}, {row['high']:+.4f}]"
         delta = "—" if row["delta"] is None else f"{row['delta']:+.4f}"
         style = "bold" if row["significant"] else None
-        table.add_row(row["label"], _num(row["a"]), _num(row["b"]), delta, ci, _p(row["p_value"]),
-                      SHORT_TESTS.get(row["test"] or "", row["test"] or ""),
+        mc = "" if row.get("p_mc") is None else f"{row['p_mc']:.3f}"
+        name = row["label"] + (" *" if row.get("primary") else "")
+        table.add_row(name, _num(row["a"]), _num(row["b"]), delta, ci, _p(row["p_value"]), mc,
+                      _p(row.get("p_holm")), SHORT_TESTS.get(row["test"] or "", row["test"] or ""),
                       style=style)  # fmt: skip
     console.print(table)
+    family = result.get("family")
+    if family:
+        console.print(
+            f"* primary metric, p alone {_p(family['primary_p'])}. Verdicts: Holm across the "
+            f"{len(family['headline'])} headline rows (p (Holm)); ± MC: the Monte-Carlo error of a "
+            "bootstrap p (another seed moves it about that much)."
+        )
     console.print()
     for line in result["verdicts"]:
         console.print(f"  {line}")
+    margin = result.get("margin")
+    if margin:
+        for line in margin["verdicts"]:
+            console.print(f"  {line}")
     if result["task"] == "detection":
         _print_detection_changes(result, console)
     else:
@@ -219,8 +265,11 @@ def compare_files(
     score: float | None,
     n: int | None,
     seed: int,
+    margin: float | None = None,
+    margin_metrics: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
-    """With ``gt``: evaluate both predictions files on it and compare them (nothing stored).
+    """With ``gt``: evaluate both predictions files on it and compare them (nothing stored;
+    ``margin`` on ``margin_metrics`` as :func:`assay.evaluation.compare.compare` takes them).
     Without: the two files' agreement (:mod:`assay.evaluation.agreement`)."""
     from assay.evaluation.compare import compare
     from assay.evaluation.results import OperatingPoint
@@ -236,7 +285,8 @@ def compare_files(
     eb = evaluate_files(gt, b, threshold=threshold)
     # fields left out: each side's default (the argmax; detection's F1-optimal confidence)
     at = OperatingPoint(threshold=threshold, iou=iou, score=score)
-    out = compare(ea.results, eb.results, at_a=at, at_b=at, n=n, seed=seed)
+    out = compare(ea.results, eb.results, at_a=at, at_b=at, n=n, seed=seed, margin=margin,
+                  margin_metrics=margin_metrics)  # fmt: skip
     return {"a": {"id": None, "name": str(a)}, "b": {"id": None, "name": str(b)}, **out}
 
 

@@ -749,7 +749,23 @@ def compare(
             "--fail-if-worse",
             metavar="<metrics>",
             help="Exit 1 when B is significantly worse than A on one of these metrics, e.g. "
-            "accuracy,macro_f1 or AP,AP50 (a CI gate; exit 0 otherwise).",
+            "accuracy,macro_f1 or AP,AP50 (a CI gate; exit 0 otherwise). The metrics are one "
+            "family: Holm's correction across them. With --margin: exit 1 unless B is shown "
+            "non-inferior on each.",
+        ),
+    ] = None,
+    margin: Annotated[
+        float | None,
+        typer.Option(
+            "--margin",
+            help="Non-inferiority / equivalence margin, in percentage points for metrics shown "
+            "in points (accuracy, F1, precision, recall: --margin 0.5 is half a point) and in "
+            "the metric's own units otherwise (mAP, AUC, log loss: 0.005). With "
+            "--fail-if-worse the gate fails only when the worst plausible drop (the interval's "
+            "bad-side bound at the gate's Holm level) exceeds it; the answer also says whether "
+            "B is equivalent to A within ±margin (TOST). Applies to the --fail-if-worse "
+            "metrics, else the primary metric (accuracy; mAP for detection).",
+            min=0.0,
         ),
     ] = None,
     threshold: Annotated[
@@ -780,9 +796,11 @@ def compare(
     seed: Annotated[int, typer.Option(help="Seed of the resamples.")] = 0,
     json_out: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
 ) -> None:
-    """Compare B with A on the same data: metric differences B − A with paired bootstrap
-    intervals and p-values (McNemar's exact test for accuracy), per-class rows with Holm's
-    correction, and the samples (images) B fixed or broke. A and B are stored evaluations, or
+    """Compare B with A on the same data: metric differences B − A, each with an interval and
+    p-value from one procedure (Tango's score interval and McNemar's test for accuracy; the
+    paired bootstrap's SE and its z-test for the others), verdicts Holm-adjusted across the
+    headline rows, per-class rows with Holm's correction, and the samples (images) B fixed or
+    broke. A and B are stored evaluations, or
     predictions files with --gt. Two predictions files without --gt are compared without
     annotations: agreement, the flip matrix and the samples that changed most."""
     from assay.cli.compare import (
@@ -801,11 +819,12 @@ def compare(
     if ids is not None:
         from assay.store.comparisons import compare_stored
 
-        result = compare_stored(_workspace(), ids[0], ids[1], n=resamples, seed=seed)
+        result = compare_stored(_workspace(), ids[0], ids[1], n=resamples, seed=seed,
+                                margin=margin, margin_metrics=metrics or None)  # fmt: skip
     else:
         result = compare_files(
             gt, Path(a), Path(b), threshold=threshold, iou=iou, score=score, n=resamples,
-            seed=seed,
+            seed=seed, margin=margin, margin_metrics=metrics or None,
         )  # fmt: skip
     if "metrics" not in result:  # no annotations: agreement only
         if metrics:
@@ -817,7 +836,16 @@ def compare(
         return
     failures = gate(result, metrics)
     if json_out is not None:
-        _write_json({**result, "gate": {"metrics": list(metrics), "failed": failures}}, json_out)
+        rule = (
+            "non-inferiority at the margin, Holm across the gate's metrics"
+            if margin is not None
+            else "significantly worse, Holm across the gate's metrics"
+        )
+        _write_json(
+            {**result, "gate": {"metrics": list(metrics), "failed": failures, "margin": margin,
+                                "rule": rule if metrics else None}},
+            json_out,
+        )  # fmt: skip
     if not _to_stdout(json_out):
         print_comparison(result, make_console())
     for line in failures:

@@ -3,10 +3,13 @@ with paired bootstrap intervals over images, and the images whose TP / FP / FN c
 
 Both models are scored on the same resampled images (each replicate weighs every image by how
 often it was drawn, for A and B alike; :func:`assay.metrics.detection.protocols.replicate_ap`),
-so an interval is that of the difference, not of two separate numbers. AP is COCO's (101-point,
-area all, 100 detections); precision, recall and F1 are each model's at its own operating point
-(IoU, confidence). Per class, the AP (.50:.95) difference has a bootstrap p-value, Holm-adjusted
-across the classes.
+so an interval is that of the difference, not of two separate numbers. Each difference has the
+normal interval with the bootstrap's standard error and the p of its z-test (they agree; the p
+is not floored at 1 / (B + 1), so with many classes Holm can still mark one, and comes with its
+Monte-Carlo error). AP is COCO's (101-point, area all, 100 detections); precision, recall and
+F1 are each model's at its own operating point (IoU, confidence). The headline rows are one
+family (Holm; mAP the primary metric); per class, the AP (.50:.95) difference's p is
+Holm-adjusted across the classes.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,7 +28,7 @@ from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.results import OperatingPoint
 from assay.metrics.detection.cocoeval import IOU_THRESHOLDS
 from assay.metrics.detection.protocols import protocol_ap, replicate_ap
-from assay.metrics.paired import bootstrap_delta
+from assay.metrics.paired import normal_delta
 
 T50 = int(np.flatnonzero(np.isclose(IOU_THRESHOLDS, 0.5))[0])
 T75 = int(np.flatnonzero(np.isclose(IOU_THRESHOLDS, 0.75))[0])
@@ -161,6 +165,7 @@ def compare_detection(
     level: float = 0.95,
     top: int = 20,
     intervals: bool = True,
+    margins: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """B against A on the same images, each at its own (IoU, confidence); ``intervals=False``
     skips the bootstrap (intervals and p-values None, ``n_resamples`` 0). Returns {task,
@@ -169,7 +174,14 @@ def compare_detection(
     ap50_a, ap50_b, ap75_a, ap75_b}], per_iou: [{iou, a, b, delta, low, high}], images: {better,
     worse, same, changed: [{index, id, file_name, tp_a, fp_a, fn_a, tp_b, fp_b, fn_b,
     errors_delta}]}, confusion}."""
-    from assay.evaluation.compare import confusion_pair, holm_rows, verdict
+    from assay.evaluation.compare import (
+        _normal_bounds,
+        confusion_pair,
+        fill_row,
+        finish_rows,
+        holm_rows,
+        verdicts,
+    )
 
     _check_same_images(a, b)
     pa, pb = a.point(at_a), b.point(at_b)
@@ -189,20 +201,27 @@ def compare_detection(
     ha, hb = headline(ap_a, counts_a), headline(ap_b, counts_b)
     ra, rb = replicates(rep_a, counts_a, weights), replicates(rep_b, counts_b, weights)
     metrics = []
+    bounds: dict[str, Callable[[float], tuple[float, float]]] = {}
     for key, words, higher in DETECTION_METRICS:
         va, vb = ha[key], hb[key]
         row: dict[str, Any] = {"metric": key, "label": words, "higher_is_better": higher,
                                "a": _f(va), "b": _f(vb), "delta": None, "low": None,
-                               "high": None, "p_value": None, "test": None,
-                               "significant": False}  # fmt: skip
+                               "high": None, "p_value": None, "p_holm": None, "p_mc": None,
+                               "se": None, "mde": None, "test": None, "significant": False,
+                               "primary": False}  # fmt: skip
         if math.isfinite(va) and math.isfinite(vb):
             d = vb - va
-            lo, hi, p = bootstrap_delta(rb[key] - ra[key], d, level=level)
-            if math.isfinite(lo) or not intervals:
-                row.update(delta=d, low=_f(lo), high=_f(hi), p_value=_f(p),
-                           test="bootstrap over images" if intervals else None,
-                           significant=bool(p < 1 - level))  # fmt: skip
+            margin = None if margins is None else margins.get(key)
+            r = normal_delta(rb[key] - ra[key], d, level=level, margin=margin)
+            if math.isfinite(r["low"]):
+                fill_row(row, d, r, "bootstrap over images (normal)")
+                bounds[key] = _normal_bounds(d, r["se"])
+                if margin is not None:
+                    row["_margin"] = {"p_lower": r["p_lower"], "p_upper": r["p_upper"]}
+            elif not intervals:
+                row["delta"] = d
         metrics.append(row)
+    family, margin_answer = finish_rows(metrics, "detection", level, margins, bounds)
 
     per_class, pvals = [], []
     n_gt = np.bincount(a.gt.labels[~a.gt.iscrowd], minlength=k)
@@ -212,13 +231,15 @@ def compare_detection(
         row = {"label": name, "n": int(n_gt[c]), "ap_a": _f(mean_a[c]), "ap_b": _f(mean_b[c]),
                "ap50_a": _f(ap_a[T50, c]), "ap50_b": _f(ap_b[T50, c]),
                "ap75_a": _f(ap_a[T75, c]), "ap75_b": _f(ap_b[T75, c]),
-               "ap_delta": None, "low": None, "high": None, "p_value": None, "p_holm": None,
-               "significant": False}  # fmt: skip
+               "ap_delta": None, "low": None, "high": None, "p_value": None, "p_mc": None,
+               "p_holm": None, "significant": False}  # fmt: skip
         p = math.nan
         if math.isfinite(mean_a[c]) and math.isfinite(mean_b[c]):
             d = float(mean_b[c] - mean_a[c])
-            lo, hi, p = bootstrap_delta(rep_mean_b[:, c] - rep_mean_a[:, c], d, level=level)
-            row.update(ap_delta=d, low=_f(lo), high=_f(hi), p_value=_f(p))
+            r = normal_delta(rep_mean_b[:, c] - rep_mean_a[:, c], d, level=level)
+            p = r["p"]
+            row.update(ap_delta=d, low=_f(r["low"]), high=_f(r["high"]), p_value=_f(p),
+                       p_mc=_f(r["p_mc"]))  # fmt: skip
         pvals.append(p)
         per_class.append(row)
     holm_rows(per_class, pvals, level)
@@ -229,11 +250,12 @@ def compare_detection(
         if not valid.any():
             continue
         va, vb = float(ap_a[t, valid].mean()), float(ap_b[t, valid].mean())
-        lo, hi, p = bootstrap_delta(
+        r = normal_delta(
             _nanmean(rep_b[:, t], axis=1) - _nanmean(rep_a[:, t], axis=1), vb - va, level=level
         )
         per_iou.append({"iou": round(float(iou), 2), "a": va, "b": vb, "delta": vb - va,
-                        "low": _f(lo), "high": _f(hi), "p_value": _f(p)})  # fmt: skip
+                        "low": _f(r["low"]), "high": _f(r["high"]),
+                        "p_value": _f(r["p"])})  # fmt: skip
 
     errors_a = counts_a[1] + counts_a[2]
     errors_b = counts_b[1] + counts_b[2]
@@ -264,8 +286,11 @@ def compare_detection(
         },
         "n_resamples": int(n) if intervals else 0,
         "level": level,
+        "resampled": "images",
         "metrics": metrics,
-        "verdicts": [verdict(r, level) for r in metrics if r["metric"] in ("AP", "AP50", "f1")],
+        "family": family,
+        "margin": margin_answer,
+        "verdicts": verdicts(metrics, level, ("AP", "AP50", "f1")),
         "per_class": per_class,
         "per_iou": per_iou,
         "images": {

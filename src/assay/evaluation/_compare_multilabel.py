@@ -1,19 +1,23 @@
 """Compare two multi-label evaluations of the same samples.
 
-As for single-label (:mod:`assay.evaluation.compare`), each headline difference has a paired
-bootstrap interval and p-value; subset accuracy (a sample is right when its whole label set is)
-uses McNemar's exact test on the samples one model gets exactly right and the other not. Per
-label, the recall difference (the share of the label's positives each model predicts at its
-threshold) with McNemar's test on those positives, Holm-adjusted across labels. "Fixed" and
-"broken" samples are judged on the exact label set.
+As for single-label (:mod:`assay.evaluation.compare`), each headline difference has one
+procedure for its interval and p-value (the normal interval with the paired bootstrap's SE and
+its z-test); subset accuracy (a sample is right when its whole label set is), the primary
+metric, uses Tango's score interval and McNemar's score test on the samples one model gets
+exactly right and the other not. The headline rows are one family (Holm). Per label, the recall
+difference (the share of the label's positives each model predicts at its threshold) with
+Tango's interval and McNemar's score test on those positives, Holm-adjusted across labels.
+"Fixed" and "broken" samples are judged on the exact label set.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from scipy.special import ndtr
 
 from assay.evaluation.classification import ClassificationResults
 from assay.evaluation.compare import (
@@ -21,14 +25,15 @@ from assay.evaluation.compare import (
     _finite,
     confusion_pair,
     disagreements,
+    finish_rows,
     holm_rows,
     metric_rows,
-    verdict,
+    verdicts,
 )
 from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.bootstrap import classification_replicates
-from assay.metrics.paired import bootstrap_delta, column_replicate_sums, mcnemar_exact
+from assay.metrics.paired import tango_interval
 from assay.metrics.stats import bootstrap_indices
 
 # the headline rows: (key, words, higher is better), from the registry of metric names
@@ -48,6 +53,7 @@ def compare_multilabel(
     level: float = 0.95,
     top: int = 20,
     intervals: bool = True,
+    margins: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """B against A (multi-label), each at its own threshold; the answer has the shape of
     :func:`assay.evaluation.compare.compare_classification`'s with ``task`` "multilabel", label
@@ -85,8 +91,11 @@ def compare_multilabel(
     right_a, right_b = (pred_a == y).all(axis=1), (pred_b == y).all(axis=1)
     fixed, broken = ~right_a & right_b, right_a & ~right_b
 
+    bounds: dict[str, Callable[[float], tuple[float, float]]] = {}
     metrics = metric_rows(MULTILABEL_METRICS, sa, sb, reps_a, reps_b, fixed, broken,
-                          scale=scale, level=level, bootstrapped=idx is not None)  # fmt: skip
+                          scale=scale, level=level, bootstrapped=idx is not None,
+                          margins=margins, bounds=bounds)  # fmt: skip
+    family, margin = finish_rows(metrics, "multilabel", level, margins, bounds)
 
     # per label: recall over its positives; McNemar on the positives one model finds and the
     # other misses
@@ -95,11 +104,9 @@ def compare_multilabel(
     n_pos = y.sum(axis=0)
     lost = (hit_a & ~hit_b).sum(axis=0)
     won = (~hit_a & hit_b).sum(axis=0)
-    reps = None
-    if idx is not None:
-        sums = column_replicate_sums(idx, np.concatenate([y.astype(np.float64), diff], axis=1))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            reps = np.where(sums[:, :C] > 0, sums[:, C:] / np.maximum(sums[:, :C], 1), np.nan)
+    low, high = tango_interval(won, lost, n_pos, level=level)
+    z0 = np.where(won + lost > 0, (won - lost) / np.sqrt(np.maximum(won + lost, 1)), 0.0)
+    p_score = np.minimum(1.0, 2 * ndtr(-np.abs(z0)))
     rows_a = {r["label"]: r for r in a.per_class(OperatingPoint(threshold=ta))["items"]}
     rows_b = {r["label"]: r for r in aligned_b.per_class(OperatingPoint(threshold=tb))["items"]}
     per_class, pvals = [], []
@@ -113,11 +120,9 @@ def compare_multilabel(
         p = math.nan
         if n_pos[k]:
             d = float(diff[:, k].sum() / n_pos[k])
-            lo = hi = math.nan
-            if reps is not None:
-                lo, hi, _ = bootstrap_delta(reps[:, k], d, scale=scale, level=level)
-            p = mcnemar_exact(int(lost[k]), int(won[k]))
-            row.update(recall_delta=d, low=_finite(lo), high=_finite(hi), p_value=p)
+            p = float(p_score[k])
+            row.update(recall_delta=d, low=_finite(float(low[k])), high=_finite(float(high[k])),
+                       p_value=p)  # fmt: skip
         pvals.append(p)
         per_class.append(row)
     holm_rows(per_class, pvals, level)
@@ -149,12 +154,11 @@ def compare_multilabel(
         "thresholds": {"a": ta, "b": tb},
         "n_resamples": int(n) if idx is not None else 0,
         "level": level,
+        "resampled": "samples",
         "metrics": metrics,
-        "verdicts": [
-            verdict(r, level)
-            for r in metrics
-            if r["metric"] in ("accuracy", "macro_f1", "roc_auc_macro")
-        ],
+        "family": family,
+        "margin": margin,
+        "verdicts": verdicts(metrics, level, ("accuracy", "macro_f1", "roc_auc_macro")),
         "per_class": per_class,
         "disagreements": disagreements(right_a, right_b, changed, move, sample, top),
         "confusion": confusion_pair(conf_a, conf_b),

@@ -29,13 +29,57 @@ class CompareMetric(Exact):
     a: F
     b: F
     delta: F = Field(description="B - A")
-    low: F
+    low: F = Field(description="the interval of B - A; it excludes 0 exactly when p < 1 - level")
     high: F
-    p_value: F
+    p_value: F = Field(description="the row's own p (unadjusted), from the interval's procedure")
+    p_holm: F = Field(description="Holm-adjusted across the headline rows (the family)")
+    p_mc: F = Field(description="Monte-Carlo standard error of a bootstrap p (None: not random)")
+    se: F = Field(description="standard error of B - A (accuracy: under no difference)")
+    mde: F = Field(description="smallest difference the test detects with 80 % power at its level")
     test: str | None = Field(
-        description="McNemar exact (accuracy), paired bootstrap, or paired bootstrap over images"
+        description="Tango score (McNemar) for accuracy; paired bootstrap (normal): the normal "
+        "interval with the bootstrap SE and its z-test; group bootstrap (normal); bootstrap over "
+        "images (normal)"
     )
-    significant: bool
+    significant: bool = Field(description="p_holm < 1 - level")
+    primary: bool = Field(description="the task's primary metric")
+
+
+class CompareFamily(Exact):
+    primary: str = Field(description="the primary metric's key")
+    primary_p: F = Field(description="its p alone (unadjusted)")
+    primary_significant_alone: bool
+    headline: list[str] = Field(description="the family: Holm across these rows")
+    untested: int = Field(description="rows of the family not tested yet (counted as p = 1)")
+    adjustment: Literal["holm"]
+    rule: str
+    mde: str = Field(description="what a row's mde is")
+
+
+class CompareMarginMetric(Exact):
+    metric: str
+    label: str
+    margin: float = Field(description="in the metric's units (0.005 = 0.5 points)")
+    units: Literal["points", "metric"] = Field(description="how the margin was given")
+    p_noninferior: float = Field(description="one-sided p of 'B worse by at least the margin'")
+    p_noninferior_holm: float = Field(description="Holm across the margin metrics")
+    worst_drop: F = Field(
+        description="the bad-side bound at the metric's Holm level, as a loss (< 0: a gain)"
+    )
+    worst_level: float = Field(description="the two-sided level of that bound's interval")
+    noninferior: bool = Field(description="p_noninferior_holm < (1 - level) / 2")
+    p_tost: float = Field(description="TOST: the larger of the two one-sided p at ±margin")
+    p_tost_holm: float
+    tost_low: F = Field(description="the 1 - 2 alpha interval TOST reads")
+    tost_high: F
+    equivalent: bool = Field(description="p_tost_holm < 1 - level")
+    mde: F
+
+
+class CompareMargin(Exact):
+    metrics: list[CompareMarginMetric]
+    verdicts: list[str]
+    rule: str | None = None
 
 
 class CompareClassRow(Exact):
@@ -48,9 +92,9 @@ class CompareClassRow(Exact):
     ap_a: F
     ap_b: F
     recall_delta: F
-    low: F
+    low: F = Field(description="Tango's score interval (grouped samples: group bootstrap)")
     high: F
-    p_value: F = Field(description="McNemar exact within the class")
+    p_value: F = Field(description="McNemar's score test within the class (Tango's at 0)")
     p_holm: F = Field(description="Holm-adjusted across the classes")
     significant: bool
 
@@ -105,7 +149,12 @@ class ClassificationComparePublic(Exact):
     thresholds: CompareThresholds
     n_resamples: int
     level: float
+    resampled: Literal["samples", "groups", "images"] = Field(
+        description="what the bootstrap resamples"
+    )
     metrics: list[CompareMetric]
+    family: CompareFamily
+    margin: CompareMargin | None = Field(description="with margin: non-inferiority, TOST")
     verdicts: list[str]
     per_class: list[CompareClassRow]
     disagreements: Disagreements
@@ -124,7 +173,8 @@ class DetectionCompareClassRow(Exact):
     ap_delta: F = Field(description="B - A of AP (.50:.95)")
     low: F
     high: F
-    p_value: F = Field(description="paired bootstrap over images")
+    p_value: F = Field(description="z-test with the SE of the paired bootstrap over images")
+    p_mc: F = Field(description="its Monte-Carlo standard error")
     p_holm: F = Field(description="Holm-adjusted across the classes")
     significant: bool
 
@@ -181,7 +231,12 @@ class DetectionComparePublic(Exact):
     points: DetectionPoints
     n_resamples: int
     level: float
+    resampled: Literal["samples", "groups", "images"] = Field(
+        description="what the bootstrap resamples"
+    )
     metrics: list[CompareMetric]
+    family: CompareFamily
+    margin: CompareMargin | None = Field(description="with margin: non-inferiority, TOST")
     verdicts: list[str]
     per_class: list[DetectionCompareClassRow]
     per_iou: list[CompareIouRow]

@@ -18,10 +18,14 @@ def compare_stored(
     at_a: dict[str, float | None] | None = None,
     at_b: dict[str, float | None] | None = None,
     intervals: bool = True,
+    margin: float | None = None,
+    margin_metrics: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """Compare two stored evaluations at their stored operating points (threshold; IoU and
     confidence for detection), or at the fields ``at_a`` / ``at_b`` give instead; they must
-    share a dataset version. ``intervals=False``: the quick answer without the bootstrap."""
+    share a dataset version. ``intervals=False``: the quick answer without the bootstrap.
+    ``margin`` / ``margin_metrics``: non-inferiority and equivalence at that margin (points for
+    metrics in points), as :func:`assay.evaluation.compare.compare` takes them."""
     from assay.errors import InputError
     from assay.evaluation.compare import compare
 
@@ -45,6 +49,8 @@ def compare_stored(
         intervals=intervals,
         n=n,
         seed=seed,
+        margin=margin,
+        margin_metrics=margin_metrics,
     )
     dv = ra.dataset_version
     return {

@@ -46,6 +46,24 @@ async def compare(
     intervals: Annotated[
         bool, Query(description="false: the quick answer, without the bootstrap")
     ] = True,
+    margin: Annotated[
+        float | None,
+        Query(
+            ge=0,
+            le=100,
+            allow_inf_nan=False,
+            description="non-inferiority / equivalence margin: percentage points for metrics "
+            "in points (accuracy, F1), the metric's units otherwise (mAP, AUC)",
+        ),
+    ] = None,
+    margin_metrics: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            pattern=r"^[A-Za-z0-9_ .@:(),-]+$",
+            description="comma-separated metrics the margin applies to (default: the primary)",
+        ),
+    ] = None,
 ) -> FastJSONResponse:
     """Evaluation B against A on the same dataset version: metric differences with paired
     bootstrap intervals and p-values (McNemar's exact test for accuracy), verdicts, per-class
@@ -57,11 +75,22 @@ async def compare(
     (detection) say otherwise; ``intervals=false`` answers at once without the bootstrap (the
     page asks for it first when a slider moves, then for the intervals). Answers are kept (a
     bounded cache); at most ``Limits.compare_workers`` run at once and ``compare_queue`` wait
-    (identical requests share one computation), else a 503 with ``Retry-After``."""
+    (identical requests share one computation), else a 503 with ``Retry-After``.
+
+    Each row's interval and p come from one procedure (they agree); verdicts and ``significant``
+    are Holm-adjusted across the headline rows (``family`` says which is the primary metric and
+    its p alone). ``margin``: ``margin`` in the answer, non-inferiority and equivalence (TOST)
+    of ``margin_metrics`` (default the primary), Holm across them; 422 for a metric the task's
+    headline rows lack."""
     at_a = {"threshold": threshold_a, "iou": iou, "score": score_a}
     at_b = {"threshold": threshold_b, "iou": iou, "score": score_b}
+    names = (
+        None
+        if margin_metrics is None
+        else tuple(t.strip() for t in margin_metrics.split(",") if t.strip()) or None
+    )
     memo = request.app.state.compare_memo
-    key = (a, b, resamples, intervals, *at_a.values(), *at_b.values())
+    key = (a, b, resamples, intervals, *at_a.values(), *at_b.values(), margin, names)
     answer: dict[str, Any] | None = memo.get(key)
     if answer is None:
 
@@ -72,8 +101,17 @@ async def compare(
             made = _with_texts(
                 workspace,
                 compare_stored(
-                    workspace, a, b, n=resamples, seed=0, at_a=at_a, at_b=at_b, intervals=intervals
-                ),
+                    workspace,
+                    a,
+                    b,
+                    n=resamples,
+                    seed=0,
+                    at_a=at_a,
+                    at_b=at_b,
+                    intervals=intervals,
+                    margin=margin,
+                    margin_metrics=names,
+                ),  # fmt: skip
             )
             memo[key] = made
             return made
