@@ -7,7 +7,7 @@ equal classifiers (and, with --power, one planted worse one), each ranked by
     python benchmarks/leaderboard_simulation.py -k 10 --boards 1000 --metric macro_f1
     python benchmarks/leaderboard_simulation.py --power 0.05         # one model 5 points worse
     python benchmarks/leaderboard_simulation.py --before 25421bf     # the leaderboard at a commit
-    python benchmarks/leaderboard_simulation.py --task detection -k 5 --boards 200
+    python benchmarks/leaderboard_simulation.py --kernel --boards 2000   # accuracy, fast: below
 
 Classification boards: N samples of 3 classes; sample s has a difficulty p_s ~ Beta(8, 2) (mean
 0.8), and each model is right on s with probability p_s, independently given p_s (so models err
@@ -15,8 +15,14 @@ on the same hard samples, as real ones do); a wrong model puts its top score on 
 Every model's true accuracy is 0.8 (with --power the planted model's p_s is lowered by the
 given amount); the true value of another metric is measured once on 400,000 samples.
 
-Detection boards (--task detection): the shapes demo set (assay.demo.shapes) with each
-detector's boxes drawn anew from the same process; the true mAP is measured on 2,000 images.
+Detection boards are not simulated here yet (the leaderboard ranks them with the same max-T
+family, over images).
+
+--kernel skips the results objects: the same boards as correctness vectors, accuracy's
+replicates as means over the same resample rows, ranked by the leaderboard's kernels
+(:mod:`assay.metrics.simultaneous`) and, side by side, by the leaderboard before them (each model
+against the observed winner, McNemar's exact test, Holm across the K-1; the winner's own
+percentile interval): ten times faster, for many boards.
 
 Printed per K: the share of boards where some row is "significantly worse" (family-wise error;
 with --power: the share where the planted model is marked, and where an equal one is), the
@@ -87,21 +93,6 @@ def true_classifier_value(metric: str, drop: float) -> float:
     return float(res.summary()[metric])
 
 
-def detector_board(rng: np.random.Generator, k: int, n: int, folder: Path) -> list[Any]:
-    """K detectors of the same process on one shapes set of N images."""
-    from assay.demo.shapes import make_shapes_dataset
-    from assay.evaluation.detection import evaluate_detections
-
-    seed = int(rng.integers(1 << 30))
-    gt, _ = make_shapes_dataset(folder / "gt", n_images=n, seed=seed)
-    entries = []
-    for i in range(k):
-        _, dets = make_shapes_dataset(folder / f"m{i}", n_images=n, seed=seed,
-                                      detector_seed=int(rng.integers(1 << 30)))  # fmt: skip
-        entries.append((i, f"m{i}", evaluate_detections(gt, dets), None))
-    return entries
-
-
 def load_leaderboard(rev: str | None) -> Callable[..., dict[str, Any]]:
     """``leaderboard`` of the working tree, or of the file at git revision ``rev``."""
     if rev is None:
@@ -128,34 +119,27 @@ def share(hits: int, total: int) -> str:
 
 def run(args: argparse.Namespace, k: int, rank: Callable[..., dict[str, Any]]) -> None:
     rng = np.random.default_rng([args.seed, k])
-    metric = args.metric or ("AP" if args.task == "detection" else "accuracy")
+    metric = args.metric or "accuracy"
     fired = planted = equal_marked = covered = covered_sim = 0
-    truth: float | None = None
-    if args.task == "classification":
-        truth = true_classifier_value(metric, 0.0)
+    truth = true_classifier_value(metric, 0.0)
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.task == "detection":
-            truth = _true_detector_value(metric, Path(tmp))
-        for b in range(args.boards):
-            if args.task == "detection":
-                entries = detector_board(rng, k, args.n or 150, Path(tmp) / str(b))
-            else:
-                entries, _ = classifier_board(rng, k, args.n or 1000, args.power)
-            board = rank(entries, metric, n=args.resamples, seed=b)
-            rows = board["rows"]
-            if args.power:
-                planted += any(r["significant"] for r in rows if r["key"] == k - 1)
-                equal_marked += any(r["significant"] for r in rows if r["key"] != k - 1)
-            else:
-                fired += any(r["significant"] for r in rows)
-            top = rows[0]
-            if not args.power and truth is not None and top["low"] is not None:
-                covered += top["low"] <= truth <= top["high"]
-                if top.get("simultaneous_low") is not None:
-                    covered_sim += top["simultaneous_low"] <= truth <= top["simultaneous_high"]
+    for b in range(args.boards):
+        entries, _ = classifier_board(rng, k, args.n, args.power)
+        board = rank(entries, metric, n=args.resamples, seed=b)
+        rows = board["rows"]
+        if args.power:
+            planted += any(r["significant"] for r in rows if r["key"] == k - 1)
+            equal_marked += any(r["significant"] for r in rows if r["key"] != k - 1)
+        else:
+            fired += any(r["significant"] for r in rows)
+        top = rows[0]
+        if not args.power and top["low"] is not None:
+            covered += top["low"] <= truth <= top["high"]
+            if top.get("simultaneous_low") is not None:
+                covered_sim += top["simultaneous_low"] <= truth <= top["simultaneous_high"]
     took = time.perf_counter() - start
-    head = f"K = {k:2d}  {args.boards} boards of {args.task} ({metric}), {board['n_resamples']} resamples"
+    head = (f"K = {k:2d}  {args.boards} boards of {args.n} samples ({metric}), "
+            f"{board['n_resamples']} resamples")  # fmt: skip
     print(
         f"{head}  [{took:.0f} s]  procedure: {board.get('procedure', 'vs the observed best, Holm')}"
     )
@@ -171,28 +155,74 @@ def run(args: argparse.Namespace, k: int, rank: Callable[..., dict[str, Any]]) -
         print(f"  winner's simultaneous interval covers:   {share(covered_sim, args.boards)}")
 
 
-def _true_detector_value(metric: str, folder: Path) -> float:
-    from assay.demo.shapes import make_shapes_dataset
-    from assay.evaluation.detection import evaluate_detections
+def run_kernel(args: argparse.Namespace, k: int) -> None:
+    """Accuracy boards straight from correctness vectors: the simultaneous kernels and the
+    old procedure on the same replicates."""
+    from assay.metrics.paired import holm, mcnemar_exact
+    from assay.metrics.simultaneous import pairwise_max_t, simultaneous_values, worse_than_best
 
-    gt, dets = make_shapes_dataset(folder / "truth", n_images=2000, seed=777)
-    return float(evaluate_detections(gt, dets).summary()[metric])
+    rng = np.random.default_rng([args.seed, k, 1])
+    b_count = args.resamples or 1000
+    fired = fired_old = covered = covered_old = planted = planted_old = 0
+    truth = 0.8 - args.power if args.power else 0.8
+    start = time.perf_counter()
+    for _ in range(args.boards):
+        p = rng.beta(8, 2, args.n)
+        right = rng.random((k, args.n)) < p
+        if args.power:
+            right[-1] = rng.random(args.n) < p - args.power
+        idx = rng.integers(0, args.n, (b_count, args.n))
+        reps = np.stack([r[idx].mean(axis=1) for r in right])
+        values = right.mean(axis=1)
+        sig = worse_than_best(pairwise_max_t(values, reps))[2] < 0.05
+        best = int(np.argmax(values))
+        old_p = [mcnemar_exact(int((right[best] & ~right[i]).sum()),
+                               int((~right[best] & right[i]).sum()))
+                 for i in range(k) if i != best]  # fmt: skip
+        old = np.insert(holm(old_p) < 0.05, best, False)
+        if args.power:
+            planted += bool(sig[-1])
+            planted_old += bool(old[-1])
+            continue
+        fired += bool(sig.any())
+        fired_old += bool(old.any())
+        sim = simultaneous_values(values, reps)
+        covered += bool(sim.low[best] <= truth <= sim.high[best])
+        lo, hi = np.quantile(reps[best], [0.025, 0.975])
+        covered_old += bool(lo <= truth <= hi)
+    took = time.perf_counter() - start
+    print(f"K = {k:2d}  {args.boards} accuracy boards of {args.n} samples (kernels), "
+          f"{b_count} resamples  [{took:.0f} s]")  # fmt: skip
+    if args.power:
+        print(
+            f"  planted model ({args.power:+.3f}) marked, max-T:        {share(planted, args.boards)}"
+        )
+        print(f"  planted model marked, before (McNemar, Holm): {share(planted_old, args.boards)}")
+        return
+    print(f"  FWER, max-T over all pairs:                    {share(fired, args.boards)}")
+    print(f"  FWER, before (vs observed best, McNemar, Holm): {share(fired_old, args.boards)}")
+    print(f"  winner covered, simultaneous interval:         {share(covered, args.boards)}")
+    print(f"  winner covered, its own percentile interval:   {share(covered_old, args.boards)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-k", type=int, nargs="*", default=[5, 10], help="models per board")
     parser.add_argument("--boards", type=int, default=500)
-    parser.add_argument("-n", type=int, default=None, help="samples (1000) or images (150)")
+    parser.add_argument("-n", type=int, default=1000, help="samples per board")
     parser.add_argument("--resamples", type=int, default=None, help="default: the leaderboard's")
     parser.add_argument("--metric", default=None)
-    parser.add_argument("--task", choices=["classification", "detection"], default="classification")
     parser.add_argument("--power", type=float, default=0.0, help="plant one model this much worse")
     parser.add_argument("--before", default=None, help="rank with leaderboard.py at this commit")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--kernel", action="store_true", help="accuracy from correctness vectors")
     args = parser.parse_args()
-    rank = load_leaderboard(args.before)
     print(" ".join(sys.argv))
+    if args.kernel:
+        for k in args.k:
+            run_kernel(args, k)
+        return
+    rank = load_leaderboard(args.before)
     for k in args.k:
         run(args, k, rank)
 
