@@ -878,8 +878,10 @@ def leaderboard(
     seed: Annotated[int, typer.Option(help="Seed of the resamples.")] = 0,
     json_out: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
 ) -> None:
-    """Rank every evaluation of EVAL's dataset version by a metric, each with its 95% interval,
-    marking which differences from the best are significant (paired, Holm-adjusted)."""
+    """Rank every evaluation of EVAL's dataset version by a metric, each with its 95% interval
+    and the ranks it may hold, marking which are significantly worse than the best: one max-T
+    bootstrap over all pairs (simultaneous, so equal models are called worse on at most 5% of
+    boards), and the winner's interval that accounts for its selection."""
     from assay.cli.compare import print_leaderboard
     from assay.cli.report import make_console
     from assay.store.comparisons import leaderboard_stored
