@@ -26,7 +26,11 @@ def test_compare_with_parent_opens_the_int8_against_fp32(page: Page, ids: dict[s
     expect(verdicts).to_have_count(3)
     expect(verdicts.first).to_contain_text("accuracy")
     accuracy = page.locator("[data-testid=compare-metric][data-metric=accuracy]")
-    expect(accuracy).to_contain_text("McNemar exact")
+    expect(accuracy).to_contain_text("Tango score (McNemar)")
+    expect(accuracy.get_by_test_id("primary-metric")).to_be_visible()
+    expect(page.get_by_test_id("family-note")).to_contain_text(
+        "Holm-adjusted across the 8 headline"
+    )
     expect(page.get_by_test_id("confusion-difference")).to_be_visible()
     page.get_by_test_id("feed-changes").click()
     rows = page.get_by_test_id("changed-sample")
@@ -163,3 +167,24 @@ def test_f1_optimal_is_one_click_away(page: Page, ids: dict[str, int]) -> None:
     expect(page.get_by_test_id("threshold-a")).not_to_have_text("argmax")
     page.get_by_test_id("compare-reset").click()
     expect(page.get_by_test_id("threshold-b")).to_have_text("argmax")
+
+
+def test_a_margin_gives_noninferiority_and_equivalence_verdicts(
+    page: Page, ids: dict[str, int]
+) -> None:
+    """INT8 against FP32 with a margin of 2 points on accuracy: the page asks for it and shows
+    the equivalence (TOST) and non-inferiority verdicts and the smallest detectable difference."""
+    page.goto(f"/#/compare?a={ids['image']}&b={ids['image_int8']}")
+    expect(page.get_by_test_id("compare-page")).to_be_visible()
+    expect(page.get_by_test_id("intervals-pending")).to_have_count(0)
+    page.get_by_test_id("margin-input").fill("2")
+    verdicts = page.get_by_test_id("margin-verdict")
+    expect(verdicts).to_have_count(3)
+    expect(verdicts.nth(0)).to_contain_text(
+        re.compile(r"equivalent to A within ±2 points on accuracy")
+    )
+    expect(verdicts.nth(1)).to_contain_text("at a margin of 2 points: worst plausible drop")
+    expect(verdicts.nth(2)).to_contain_text("Smallest difference detectable on accuracy")
+    settle(page)
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / "compare_margin.png"), full_page=True)

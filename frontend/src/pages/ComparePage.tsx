@@ -2,8 +2,10 @@
 // metric's difference with its interval and p-value, the per-class rows (Holm-adjusted), the
 // confusion difference, and what changed per sample (image), each opening both models' view.
 // Each side's operating point can move: the page asks first for the quick answer (differences,
-// McNemar; no bootstrap) and shows it at once, then for the intervals. A difference is coloured
-// only when it is significant.
+// accuracy's Tango interval and McNemar p; no bootstrap) and shows it at once, then for the
+// intervals. A difference is coloured only when it is significant after Holm's correction across
+// the headline rows (the family the page names). A margin (points for metrics in points, the
+// metric's units otherwise) adds the primary metric's non-inferiority and equivalence verdicts.
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { api, type ClassificationCompare, type CompareMetric, type CompareQuery, type ComparePublic, type DetectionCompare } from "../api/client";
@@ -23,6 +25,9 @@ export function ComparePage({ params, setCrumbs }: { params: URLSearchParams; se
   const point = useMemo<CompareQuery>(() => comparePoint(new URLSearchParams(query)), [query]);
   const a = ids?.a;
   const b = ids?.b;
+  // the margin of the primary metric, as typed; asked for with the intervals (not in the URL)
+  const [marginText, setMarginText] = useState("");
+  const margin = parseMargin(marginText);
   const setPoint = useCallback<SetPoint>(
     (p, coalesce) => {
       if (a !== undefined && b !== undefined) navigate(compareHref(a, b, pointOf(p)), { coalesce });
@@ -36,8 +41,8 @@ export function ComparePage({ params, setCrumbs }: { params: URLSearchParams; se
     placeholderData: keepPreviousData,
   });
   const full = useQuery({
-    queryKey: ["compare", ids?.a, ids?.b, point, "full"],
-    queryFn: ({ signal }) => api.compare(ids!.a, ids!.b, point, signal),
+    queryKey: ["compare", ids?.a, ids?.b, point, "full", margin],
+    queryFn: ({ signal }) => api.compare(ids!.a, ids!.b, margin === null ? point : { ...point, margin }, signal),
     enabled: ids !== null,
     placeholderData: keepPreviousData,
   });
@@ -53,7 +58,14 @@ export function ComparePage({ params, setCrumbs }: { params: URLSearchParams; se
   const data = full.data && !full.isPlaceholderData ? full.data : quick.data && !quick.isPlaceholderData ? quick.data : (full.data ?? quick.data);
   if (!data) return <Spinner label="Comparing…" />;
   const pending = full.isFetching || full.isPlaceholderData;
-  return <Comparison data={data} pending={pending} point={point} setPoint={setPoint} />;
+  return <Comparison data={data} pending={pending} point={point} setPoint={setPoint} marginText={marginText} setMarginText={setMarginText} />;
+}
+
+/** A margin as typed: a number >= 0 (at most 100), else null (none asked for). */
+function parseMargin(text: string): number | null {
+  if (text.trim() === "") return null;
+  const x = Number(text);
+  return Number.isFinite(x) && x >= 0 && x <= 100 ? x : null;
 }
 
 /** Moves the compare page to another operating point; ``coalesce`` names the slider that moved. */
@@ -176,6 +188,7 @@ function PointControls({ data, point, setPoint }: { data: ComparePublic; point: 
 }
 
 function MetricsTable({ metrics, level, pending }: { metrics: CompareMetric[]; level: number; pending: boolean }) {
+  const waiting = (m: CompareMetric) => pending && m.delta !== null;
   return (
     <table className="table" data-testid="compare-metrics">
       <thead>
@@ -185,19 +198,35 @@ function MetricsTable({ metrics, level, pending }: { metrics: CompareMetric[]; l
           <th className="num">B</th>
           <th className="num">B − A</th>
           <th className="num">{level}% CI</th>
-          <th className="num">p</th>
+          <th className="num" title="the row's own p, from the same procedure as its interval (± its Monte-Carlo error for a bootstrap p)">
+            p
+          </th>
+          <th className="num" title="Holm-adjusted across the headline rows: what the verdicts use">
+            p (Holm)
+          </th>
           <th>Test</th>
         </tr>
       </thead>
       <tbody>
         {metrics.map((m) => (
           <tr key={m.metric} className={m.significant ? "significant" : undefined} data-testid="compare-metric" data-metric={m.metric}>
-            <td>{m.label}</td>
+            <td>
+              {m.label}
+              {m.primary && (
+                <span className="primary-tag" title="the primary metric" data-testid="primary-metric">
+                  primary
+                </span>
+              )}
+            </td>
             <td className="num">{fmt(m.a)}</td>
             <td className="num">{fmt(m.b)}</td>
             <td className={`num ${m.significant ? better(m.delta, m.higher_is_better) : ""}`}>{signed(m.delta)}</td>
-            <td className="num">{m.low === null || m.high === null ? (pending && m.delta !== null ? "…" : "—") : `[${m.low.toFixed(4)}, ${m.high.toFixed(4)}]`}</td>
-            <td className="num">{m.p_value === null && pending && m.delta !== null ? "…" : pText(m.p_value)}</td>
+            <td className="num">{m.low === null || m.high === null ? (waiting(m) ? "…" : "—") : `[${m.low.toFixed(4)}, ${m.high.toFixed(4)}]`}</td>
+            <td className="num">
+              {m.p_value === null && waiting(m) ? "…" : pText(m.p_value)}
+              {m.p_mc !== null && m.p_mc >= 0.0005 && m.p_value !== null && m.p_value >= 0.001 && <span className="muted small"> ± {m.p_mc.toFixed(3)}</span>}
+            </td>
+            <td className="num">{m.p_holm === null && waiting(m) ? "…" : pText(m.p_holm)}</td>
             <td className="muted small">{m.test ?? ""}</td>
           </tr>
         ))}
@@ -206,7 +235,58 @@ function MetricsTable({ metrics, level, pending }: { metrics: CompareMetric[]; l
   );
 }
 
-function Comparison({ data, pending, point, setPoint }: { data: ComparePublic; pending: boolean; point: CompareQuery; setPoint: SetPoint }) {
+/** The margin field and, once answered, the primary metric's non-inferiority and equivalence. */
+function MarginSection({ data, marginText, setMarginText, pending }: { data: ComparePublic; marginText: string; setMarginText: (t: string) => void; pending: boolean }) {
+  const primary = data.metrics.find((m) => m.primary);
+  const points = data.task !== "detection";
+  const invalid = marginText.trim() !== "" && parseMargin(marginText) === null;
+  return (
+    <section className="card margin-card" data-testid="margin-section">
+      <div className="margin-head">
+        <h2>Margin</h2>
+        <label className="margin-field">
+          <span>
+            Is B no worse than A on {primary?.label ?? "the primary metric"} by more than
+          </span>
+          <input type="number" min={0} max={100} step={points ? 0.1 : 0.001} value={marginText} placeholder={points ? "0.5" : "0.005"} onChange={(e) => setMarginText(e.target.value)} data-testid="margin-input" aria-invalid={invalid} />
+          <span>{points ? "points" : "(in the metric's units)"}</span>
+        </label>
+      </div>
+      {invalid && <div className="error-text small">A margin is a number from 0 to 100.</div>}
+      {data.margin && !pending ? (
+        <div className="verdicts">
+          {data.margin.verdicts.map((v) => (
+            <div key={v} className={v.startsWith("B is equivalent") || v.startsWith("B is non-inferior") ? "verdict strong" : "verdict muted"} data-testid="margin-verdict">
+              {v}
+            </div>
+          ))}
+        </div>
+      ) : (
+        <p className="muted small">
+          {pending && marginText.trim() !== "" && !invalid
+            ? "testing…"
+            : "Non-inferiority: B passes when the worst plausible drop (the interval's bound on the bad side) is within the margin. Equivalence: both one-sided tests at the margin (TOST)."}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function Comparison({
+  data,
+  pending,
+  point,
+  setPoint,
+  marginText,
+  setMarginText,
+}: {
+  data: ComparePublic;
+  pending: boolean;
+  point: CompareQuery;
+  setPoint: SetPoint;
+  marginText: string;
+  setMarginText: (t: string) => void;
+}) {
   const level = Math.round(data.level * 100);
   const [pair, setPair] = useState<{ title: string; a: number; b: number } | null>(null);
   const sides = useMemo(() => {
@@ -245,7 +325,13 @@ function Comparison({ data, pending, point, setPoint }: { data: ComparePublic; p
       <section className="card">
         <h2>B − A</h2>
         <MetricsTable metrics={data.metrics} level={level} pending={pending} />
+        <p className="muted small family-note" data-testid="family-note">
+          Primary metric: {data.metrics.find((m) => m.primary)?.label ?? data.family.primary} (its p alone: {pText(data.family.primary_p)}). The verdicts are Holm-adjusted across the{" "}
+          {data.family.headline.length} headline rows (p (Holm)){data.family.untested > 0 ? `; ${data.family.untested} not tested yet count as p = 1` : ""}; per-class rows are Holm-adjusted
+          across the classes. Each interval excludes 0 exactly when its own p is below {(1 - data.level).toFixed(2)}.
+        </p>
       </section>
+      <MarginSection data={data} marginText={marginText} setMarginText={setMarginText} pending={pending} />
       {data.task !== "detection" ? (
         <ClassificationSections data={data as ClassificationCompare} pending={pending} onOpen={(s) => open(`Sample ${s.id}`, s.index, s.index_b)} />
       ) : (

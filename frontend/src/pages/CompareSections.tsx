@@ -83,8 +83,8 @@ export function ClassificationSections({ data, pending, onOpen }: { data: Classi
           <h2>Per {data.task === "multilabel" ? "label" : "class"} · recall</h2>
           <p className="muted small">
             {data.task === "multilabel"
-              ? "The share of each label's positives each model predicts; p from McNemar's exact test on those positives, Holm-adjusted."
-              : "The share of each class's samples each model gets right; p from McNemar's exact test within the class, Holm-adjusted."}
+              ? "The share of each label's positives each model predicts; CI: Tango's score interval, p: McNemar's score test on those positives (they agree), Holm-adjusted across labels."
+              : "The share of each class's samples each model gets right; CI: Tango's score interval, p: McNemar's score test within the class (they agree), Holm-adjusted across classes."}
           </p>
           <div className="table-scroll">
           <table className="table" data-testid="compare-classes">
