@@ -18,6 +18,7 @@ its Monte-Carlo standard error.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -121,11 +122,13 @@ def main() -> None:
         ClassificationResults(y[:500], s[:500]).intervals(n=args.replicates)  # compile
         for seed in range(3):
             r = ClassificationResults(y, s)
-            t0 = time.perf_counter()
+            r.summary()
+            t0, c0 = time.perf_counter(), time.process_time()
             r.intervals(n=args.replicates, seed=seed)
             print(
-                f"{C} classes x {n} samples, {args.replicates} resamples: "
-                f"intervals() {time.perf_counter() - t0:.2f} s"
+                f"{C} classes x {n} samples, {args.replicates} resamples: intervals() "
+                f"{time.perf_counter() - t0:.2f} s wall, {time.process_time() - c0:.2f} s CPU "
+                f"(all threads), load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
             )
         return
     t0 = time.perf_counter()

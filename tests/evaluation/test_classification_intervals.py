@@ -126,3 +126,18 @@ def test_groups_are_kept_and_persisted():
     assert ClassificationResults(y, s).groups is None
     with pytest.raises(InputError, match="groups has 3 entries, expected 40"):
         ClassificationResults(y, s, groups=["a", "b", "c"])
+
+
+def test_a_group_column_reaches_the_evaluation(tmp_path):
+    from assay.evaluation.run import evaluate_files
+
+    gt = tmp_path / "gt.csv"
+    pred = tmp_path / "pred.csv"
+    gt.write_text("id,label,group\n" + "".join(f"{i},{'ab'[i % 2]},p{i // 4}\n" for i in range(40)))
+    pred.write_text("id,a,b\n" + "".join(f"{i},0.7,0.3\n" for i in range(40)))
+    run = evaluate_files(gt, pred)
+    r = run.results
+    assert isinstance(r, ClassificationResults) and r.groups is not None
+    assert r.groups.tolist() == [f"p{i // 4}" for i in range(40)]
+    back = ClassificationResults.from_arrays(*r.arrays())
+    assert back.groups is not None and back.groups.tolist() == r.groups.tolist()
