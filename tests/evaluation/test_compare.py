@@ -227,3 +227,47 @@ def test_one_side_at_the_argmax_the_other_at_a_threshold():
     assert a.shape == b.shape == (4, 5) and a[:, 4].sum() == 0 and b[:, 4].sum() > 0
     assert a.sum() == b.sum() == 200
     assert np.array_equal(np.array(pair["difference"]), b - a)
+
+
+def test_grouped_samples_resample_groups() -> None:
+    """When both evaluations group their samples (patients, videos), the bootstrap resamples
+    groups and accuracy uses it too (McNemar assumes independent samples): with whole groups
+    right or wrong together the interval is wider than the sample-level one, and it still
+    agrees with its p; groups that differ between A and B are refused."""
+    rng = np.random.default_rng(41)
+    n, size = 600, 20
+    groups = np.repeat(np.arange(n // size), size)
+    y = rng.integers(0, len(CLASSES), n)
+    hard = rng.random(n // size)[groups]  # how hard each group is, shared by its samples
+
+    def model(seed: int) -> np.ndarray:
+        r = np.random.default_rng(seed)
+        logits = r.normal(size=(n, len(CLASSES)))
+        logits[np.arange(n), y] += 3.0 * (r.random(n // size)[groups] > hard)
+        return logits
+
+    ids = np.array([f"s{i}" for i in range(n)])
+    a = ClassificationResults(y, _softmax(model(1)), classes=CLASSES, sample_ids=ids, groups=groups)
+    b = ClassificationResults(y, _softmax(model(2)), classes=CLASSES, sample_ids=ids, groups=groups)
+    grouped = compare_classification(a, b, n=200)
+    assert grouped["resampled"] == "groups"
+    acc = _row(grouped, "accuracy")
+    assert acc["test"] == "group bootstrap (normal)"
+    plain_a = ClassificationResults(y, a.y_score, classes=CLASSES, sample_ids=ids)
+    plain_b = ClassificationResults(y, b.y_score, classes=CLASSES, sample_ids=ids)
+    plain = compare_classification(plain_a, plain_b, n=200)
+    assert plain["resampled"] == "samples"
+    assert acc["high"] - acc["low"] > 1.5 * (
+        _row(plain, "accuracy")["high"] - _row(plain, "accuracy")["low"]
+    )
+    assert _agree(grouped["metrics"]) >= 7 and _agree(grouped["per_class"]) >= 1
+    other = ClassificationResults(
+        y, b.y_score, classes=CLASSES, sample_ids=ids, groups=groups[::-1]
+    )
+    with pytest.raises(InputError, match="group their samples differently"):
+        compare_classification(a, other)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
