@@ -149,7 +149,7 @@ def normal_delta(
     ``estimate +- z * se`` and the two-sided p of its z-test, which agree (the interval excludes
     0 exactly when p < 1 - level). Returns {low, high, p, se, p_mc, mde}: ``p_mc`` is the
     Monte-Carlo standard error of p (from that of the bootstrap SE, sd(se) / se ~
-    sqrt((kurtosis - 1) / 4B)), ``mde`` the smallest difference detected with 80 % power; with
+    sqrt((kurtosis - 1) / 4B), the kurtosis at least 3), ``mde`` the smallest difference detected with 80 % power; with
     ``margin``, ``p_lower`` / ``p_upper`` the one-sided p-values of "B - A <= -margin" and
     "B - A >= margin". NaN replicates are left out; fewer than 2 left, or no estimate: NaNs."""
     r = np.asarray(replicates, dtype=np.float64)
@@ -168,7 +168,9 @@ def normal_delta(
         z = abs(estimate) / se
         p = float(2 * _sf(z))
         kurt = float(np.mean(centred**4)) / m2**2
-        rel = math.sqrt(max(kurt - 1.0, 0.0) / (4 * r.size))
+        # sd(se) / se: from the replicates' kurtosis, never below the normal's (kurtosis 3), whose
+        # estimate from B replicates is itself noisy
+        rel = math.sqrt(max(kurt - 1.0, 2.0) / (4 * r.size))
         p_mc = 2 * math.exp(-z * z / 2) / math.sqrt(2 * math.pi) * z * rel
     else:  # every replicate the same difference: no sampling variation
         p, p_mc = (1.0 if estimate == 0 else 0.0), 0.0
