@@ -99,7 +99,7 @@ def gate(result: dict[str, Any], metrics: tuple[str, ...]) -> list[str]:
             failures.append(
                 f"B may be worse than A on {m['label']} by more than the margin of "
                 f"{_fmt_size(key, m['margin'])}: worst plausible drop {drop} (one-sided "
-                f"{m['worst_level'] * 100:.4g}% bound; Holm across {len(keys)} gate metric"
+                f"{(1 + m['worst_level']) / 2 * 100:.4g}% bound; Holm across {len(keys)} gate metric"
                 f"{'s' if len(keys) > 1 else ''}: non-inferiority "
                 f"{_p_text(m['p_noninferior_holm'])})"
             )
