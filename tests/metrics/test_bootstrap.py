@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
-from assay.evaluation.classification import ClassificationResults
+from assay.evaluation.classification import INTERVAL_METHODS, ClassificationResults
 from assay.evaluation.results import OperatingPoint
 from assay.metrics import calibration as cal
 from assay.metrics.bootstrap import classification_replicates, replicate_auc_ap
@@ -174,7 +174,7 @@ def test_auc_ap_with_heavy_ties_and_repeats():
                 assert np.isnan(ap[b, c]) and np.isnan(auc[b, c])
 
 
-def test_intervals_are_the_basic_intervals_of_the_reference_replicates():
+def test_intervals_are_read_from_the_reference_replicates():
     y, s = single(3, 300, 4, 2, False)
     r = ClassificationResults(y, s, threshold=0.3)
     got = r.intervals(n=40, seed=5, at=OperatingPoint(threshold=0.3))
@@ -182,7 +182,7 @@ def test_intervals_are_the_basic_intervals_of_the_reference_replicates():
     refs = [reference_single(y[rows], s[rows], 0.3) for rows in idx]
     reps = {k: np.array([ref[k] for ref in refs]) for k in refs[0]}
     summary = r.summary(OperatingPoint(threshold=0.3))
-    expected = percentile_intervals(reps, {k: summary[k] for k in reps}, method="basic")
+    expected = percentile_intervals(reps, {k: summary[k] for k in reps}, method=INTERVAL_METHODS)
     assert set(got) == set(reps)
     for key, ci in expected.items():
         assert got[key]["low"] == pytest.approx(ci["low"], abs=TOL)

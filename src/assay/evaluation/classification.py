@@ -58,6 +58,18 @@ INTERVAL_CAP = 50_000
 """Default ``cap`` of :meth:`ClassificationResults.intervals`: the rows a replicate draws above
 it (m out of n), where every class keeps enough rows in so few."""
 
+INTERVAL_METHODS = {
+    f"{avg}_{m}": "basic"
+    for avg in ("macro", "micro", "weighted")
+    for m in ("precision", "recall", "f1")
+} | {"average_precision_macro": "basic"}
+"""The metrics whose interval is the basic one (the rest: percentile). Per-class ratios (P, R, F1,
+AP) on few rows a class are biased by O(1 / rows), and a macro average over many classes keeps
+the bias while its standard error shrinks; their replicates carry it again, so the basic interval
+(reflected deviations) removes it where the percentile one would double it. Accuracy, log loss,
+Brier, ECE and ROC AUC (an unbiased U-statistic, skewed near 1) keep the percentile interval,
+which follows their skew (coverage: benchmarks/interval_coverage.py)."""
+
 _AVERAGED = {"f1": "macro_f1", "precision": "macro_precision", "recall": "macro_recall"}
 
 
@@ -535,11 +547,12 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         :data:`INTERVAL_CAP`): above ``cap`` rows a replicate draws only ``cap`` of them, the
         spread rescaled by sqrt(cap / N) (m out of n), but only where every class still keeps
         at least :data:`assay.metrics.bootstrap.MIN_CLASS_ROWS` rows in it; ROC AUC and AP at
-        many classes are drawn class by class. The interval is the basic bootstrap interval
-        ``[estimate - q97.5(d), estimate - q2.5(d)]`` of the deviations ``d`` of the replicates
-        from the estimate (:func:`assay.metrics.stats.percentile_intervals`): it removes the
-        O(1/n) bias of per-class ratios (F1, AP) on few rows per class that a macro average over
-        many classes keeps while its standard error shrinks.
+        many classes are drawn class by class. Precision, recall, F1 and AP get the basic
+        bootstrap interval ``[estimate - q97.5(d), estimate - q2.5(d)]`` of the deviations ``d``
+        of the replicates from the estimate, which removes the O(1/n) bias of per-class ratios on
+        few rows a class that a macro average over many classes keeps while its standard error
+        shrinks; the others the percentile interval (:data:`INTERVAL_METHODS`,
+        :func:`assay.metrics.stats.percentile_intervals`).
 
         >>> r = ClassificationResults([0, 1] * 20, [[.7, .3], [.4, .6]] * 20)
         >>> r.intervals(n=20)["accuracy"]
@@ -569,7 +582,7 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
             s = self.summary(OperatingPoint(threshold=t))
             ranked = ("roc_auc_macro", "average_precision_macro")  # None without scores
             estimate = {k: s[k] for k in s if k in reps or k in ranked}
-            found = percentile_intervals(reps, estimate, scale=scale, method="basic")
+            found = percentile_intervals(reps, estimate, scale=scale, method=INTERVAL_METHODS)
             self._cache[key] = drop_score_intervals(found) if self.hard_labels else found
         self._intervals = dict(self._cache[key])
         return dict(self._intervals)

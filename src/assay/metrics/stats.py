@@ -109,7 +109,7 @@ def percentile_intervals(
     *,
     scale: float | Mapping[str, float] = 1.0,
     level: float = 0.95,
-    method: str = "percentile",
+    method: str | Mapping[str, str] = "percentile",
 ) -> dict[str, dict[str, float] | None]:
     """Bootstrap intervals from the deviations ``d = (replicate - estimate) * scale``, for every
     key of ``estimate``; None where the estimate, or every replicate, is undefined. ``scale``:
@@ -119,14 +119,17 @@ def percentile_intervals(
     ``method="basic"``: ``[estimate - q_hi(d), estimate - q_lo(d)]``, the deviations reflected:
     where the replicates sit above the estimate as the estimate sits above the truth (the O(1/n)
     bias of a ratio, an F1 or an AP on few rows per class), the percentile interval doubles the
-    bias and the basic one removes it.
+    bias and the basic one removes it. Where the estimate is unbiased but its distribution skewed
+    (ROC AUC near 1, a mean of bounded terms), the percentile interval follows the skew and the
+    basic one mirrors it. ``method`` may name one per key (percentile where missing).
 
     >>> percentile_intervals({"a": np.array([1.0, 2.0, 3.0])}, {"a": 2.0}, level=0.5)
     {'a': {'low': 1.5, 'high': 2.5}}
     >>> percentile_intervals({"a": np.array([2.0, 3.0, 4.0])}, {"a": 2.0}, level=0.5, method="basic")
     {'a': {'low': 0.5, 'high': 1.5}}
     """
-    if method not in ("percentile", "basic"):
+    methods = set(method.values()) if isinstance(method, Mapping) else {method}
+    if not methods <= {"percentile", "basic"}:
         raise ParameterError(f"method: expected 'percentile' or 'basic', got {method!r}")
     alpha = (1.0 - level) / 2
     out: dict[str, dict[str, float] | None] = {}
@@ -138,7 +141,7 @@ def percentile_intervals(
             continue
         d = (vals - est) * (scale.get(k, 1.0) if isinstance(scale, Mapping) else scale)
         lo, hi = np.quantile(d, [alpha, 1 - alpha])
-        if method == "basic":
+        if (method.get(k, "percentile") if isinstance(method, Mapping) else method) == "basic":
             lo, hi = -hi, -lo
         out[k] = {"low": float(est + lo), "high": float(est + hi)}
     return out
