@@ -7,7 +7,8 @@ allocation fails (MemoryError, a 500, or the process dies), so a bomb that is no
 
 After each bomb the server answers ``/api/health``, no answer was a 5xx other than 503, and its
 resident high-water mark (``VmHWM`` of /proc/PID/status) stayed under ``RSS_BUDGET`` (1.5 GiB,
-well under the cap; glibc is held to 2 malloc arenas so that address space tracks memory):
+well under the cap; the server holds glibc to 2 malloc arenas, assay.server.heap, so its
+address space tracks its memory rather than per-thread arenas):
 
 - one upload (registration) of a ~120-byte ONNX model declaring a 1x3x20000x20000 input: a 422;
 - 12 concurrent ``compare?resamples=2000``, each of other resamples (nothing shared): at most
@@ -167,7 +168,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "ASSAY_TEST_DATA": str(data),
         "ASSAY_TEST_LIMITS": os.environ.get("ASSAY_BOMBS_LIMITS")
         or json.dumps(WIDE_LIMITS if WIDE else SCALED),
-        "MALLOC_ARENA_MAX": "2",  # address space is memory here, not glibc's per-thread arenas
         "ASSAY_TEST_BUFFER_BODIES": "1" if WIDE else "",
         "PYTHONPATH": str(ROOT),
     }

@@ -28,6 +28,7 @@ from assay.server.caches import LRU
 from assay.server.config import Limits, ServerConfig, check_token, sandbox_limits
 from assay.server.frontend import mount_static
 from assay.server.gates import RETRY_AFTER_SECONDS, Busy
+from assay.server.heap import limit_arenas
 from assay.server.jobs import JobFinished, JobRunner, JobTarget, QueueFull, evaluate_job
 from assay.server.paths import resolve_roots
 from assay.server.quality_runs import QualityRuns
@@ -92,6 +93,7 @@ def create_app(
         check_token(token)  # a short token is refused, whoever starts the server
     workspace = Workspace(home)
     hold_server_lock(workspace.home)  # one server per workspace: a second one is refused here
+    limit_arenas()  # before the server's threads start: RSS bounded in a long run (heap.py)
     config = ServerConfig(
         host=host,
         token=token,

@@ -6,7 +6,8 @@ A :class:`Gate` runs at most ``workers`` computations at once in worker threads 
 one is in flight share that one computation (single flight): twelve clients asking for the same
 comparison cost one comparison. A computation whose requests all went away still finishes (a
 thread cannot be stopped) and still holds its place until then, so the bound is on work, not on
-connections.
+connections. What a computation freed is given back to the system when it ends
+(:func:`assay.server.heap.trim`).
 
 The gate lives on the event loop: ``run`` is called from ``async`` routes only.
 
@@ -23,6 +24,8 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
+
+from assay.server.heap import trim
 
 T = TypeVar("T")
 
@@ -76,11 +79,20 @@ class Gate:
     ) -> T:
         try:
             async with slots:
-                return await run_in_threadpool(fn, *args)
+                return await run_in_threadpool(_trimmed, fn, *args)
         finally:
             self.admitted -= 1
             if self._flights.get(key) is asyncio.current_task():
                 del self._flights[key]
+
+
+def _trimmed(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)``, then the heap's free pages given back (a computation here is large and
+    short-lived: what it freed would otherwise stay resident in its thread's arena)."""
+    try:
+        return fn(*args)
+    finally:
+        trim()
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:
