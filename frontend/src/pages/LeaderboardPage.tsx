@@ -100,7 +100,7 @@ function Board({ data, fetching }: { data: LeaderboardPublic; fetching: boolean 
             <strong>{data.procedure}</strong>
             {data.critical_value !== null ? ` (±${data.critical_value.toFixed(2)} standard errors where one pair alone would use 1.96)` : ""}: a model is{" "}
             <em>significantly worse</em> when the simultaneous interval of its value minus the best of the others lies below 0, i.e. some model is surely
-            better; on boards of equal models this happens on at most {100 - level}% of boards. <em>Ranks</em> are the ranks each model may hold, all at once.
+            better; boards of equal models get any such mark on about {100 - level}% of boards (family-wise), not {100 - level}% per row. <em>Ranks</em> are the ranks each model may hold, all at once.
           </p>
         </div>
         <label className="slider-field nowrap">
@@ -176,12 +176,12 @@ function Board({ data, fetching }: { data: LeaderboardPublic; fetching: boolean 
                   )}
                   <div className="ci-numbers muted small" data-testid="ci-numbers">
                     {r.low !== null && r.high !== null ? `${fmt(r.low)} – ${fmt(r.high)}` : "no interval"}
-                    {r === winner && (
-                      <div className="ci-sim-numbers" data-testid="winner-simultaneous">
-                        selection-adjusted {fmt(winner.simultaneous_low)} – {fmt(winner.simultaneous_high)}
-                      </div>
-                    )}
                   </div>
+                  {r === winner && (
+                    <div className="ci-sim-numbers small" data-testid="winner-simultaneous">
+                      selection-adjusted {fmt(winner.simultaneous_low)} – {fmt(winner.simultaneous_high)}
+                    </div>
+                  )}
                 </td>
                 <td className="num">
                   {r.best ? "best" : r.delta === null ? "—" : `${r.delta > 0 ? "+" : ""}${r.delta.toFixed(4)}`}

@@ -419,8 +419,8 @@ def print_leaderboard(board: dict[str, Any], console: Console) -> None:
     console.print(
         f"[dim]{board['procedure']}{f', ±{crit:.2f} SE' if crit is not None else ''}: "
         f'"worse" = the interval of (its value - the best of the others) lies below 0, i.e. '
-        f"some model is surely better; at most {100 - level}% of boards of equal models have "
-        f"any. ranks: the ranks each model may hold, all at once. The {level}% CI column is "
+        f"some model is surely better; about {100 - level}% of boards of equal models get any "
+        f"(family-wise). ranks: the ranks each model may hold, all at once. The {level}% CI column is "
         "each model's own interval, not accounting for which came first.[/]"
     )
     top = board["rows"][0] if board["rows"] else None

@@ -880,7 +880,7 @@ def leaderboard(
 ) -> None:
     """Rank every evaluation of EVAL's dataset version by a metric, each with its 95% interval
     and the ranks it may hold, marking which are significantly worse than the best: one max-T
-    bootstrap over all pairs (simultaneous, so equal models are called worse on at most 5% of
+    bootstrap over all pairs (simultaneous, so equal models are called worse on about 5% of
     boards), and the winner's interval that accounts for its selection."""
     from assay.cli.compare import print_leaderboard
     from assay.cli.report import make_console

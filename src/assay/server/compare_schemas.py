@@ -297,8 +297,8 @@ class LeaderboardRow(Exact):
     test: str | None = Field(description="p_value's test: McNemar exact or a paired bootstrap")
     significant: bool = Field(
         description="significantly worse than the best: delta_high < 0 (the simultaneous "
-        "interval excludes 0), so some model is surely better; on a board of equal models at "
-        "most 1 - level of boards have any"
+        "interval excludes 0), so some model is surely better; boards of equal models get any "
+        "on about 1 - level of boards (family-wise)"
     )
 
 

@@ -163,7 +163,7 @@ async def leaderboard(
     """Every completed evaluation of a dataset version ranked by ``metric`` (default accuracy;
     AP for detection), each with its 95 % interval, its plausible ranks and its difference from
     the best of the others, all from one max-T bootstrap over every pair (simultaneous: on a
-    board of equal models "significantly worse" fires on at most 5 % of boards; ``procedure``
+    board of equal models "significantly worse" fires on about 5 % of boards; ``procedure``
     says so, and the winner's ``simultaneous_low`` / ``simultaneous_high`` account for its
     selection). ``metric`` is any name of
     ``GET /api/metrics`` (``mAP``, ``f1``, ``Accuracy``); the answer names it by its key. 422,
