@@ -278,6 +278,7 @@ class JobRunner:
         # outcomes the dispatcher could not write (a full disk): job id -> reason, tried again
         self._unwritten: dict[int, str | None] = {}
         self._retry_at = 0.0
+        self._start_after = 0.0  # a "running" write failed: no job starts before this
         self._stopping = False
         # started with the first job: a server that never runs one has no dispatcher polling
         self._thread = threading.Thread(target=self._loop, name="assay-jobs", daemon=True)
@@ -426,7 +427,7 @@ class JobRunner:
             }
             for job_id in (*ended, *late):
                 del self._running[job_id]
-            while len(self._running) < self.limits.job_workers:
+            while len(self._running) < self.limits.job_workers and now >= self._start_after:
                 picked = self._next_startable()
                 if picked is None:
                     break
@@ -449,6 +450,7 @@ class JobRunner:
                     self.workspace.update_job(job_id, status="running")
                 except Exception:  # noqa: BLE001 - the catalog refused: the job waits again
                     self._queue.appendleft((job_id, params))
+                    self._start_after = now + RETRY_WRITE_SECONDS
                     logger.warning("job %d: could not be marked running; tried again", job_id)
                     break
                 self._running[job_id] = _Running(process, now, params.get("model_version_id"))
