@@ -20,8 +20,10 @@ error against the population value over the basic interval's mean width.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -115,6 +117,9 @@ def main() -> None:
     ap.add_argument("--population", type=int, default=2_000_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--time-only", action="store_true", help="only time intervals()")
+    ap.add_argument("--truth", help="read the population values from this JSON file")
+    ap.add_argument("--save-truth", help="write the population values to this JSON file")
+    ap.add_argument("--every", type=int, default=0, help="print the table every k datasets")
     args = ap.parse_args()
     C, n = args.classes, args.samples
     mu = args.mu if args.mu is not None else (1.5 if C <= 10 else 4.0)
@@ -134,9 +139,15 @@ def main() -> None:
             )
         return
     t0 = time.perf_counter()
-    truth = population(C, mu, args.population)
+    if args.truth:
+        truth = json.loads(Path(args.truth).read_text())
+    else:
+        truth = population(C, mu, args.population)
+        if args.save_truth:
+            Path(args.save_truth).write_text(json.dumps(truth))
+    source = f"read from {args.truth}" if args.truth else f"{args.population} rows"
     print(
-        f"population ({args.population} rows, {time.perf_counter() - t0:.0f} s): "
+        f"population ({source}, {time.perf_counter() - t0:.0f} s): "
         + ", ".join(f"{k} {v:.4f}" for k, v in truth.items())
     )
     hits = {m: {"percentile": 0, "basic": 0} for m in METRICS}
@@ -144,6 +155,25 @@ def main() -> None:
     bias = {m: [] for m in METRICS}
     width = {m: [] for m in METRICS}
     t_all = 0.0
+
+    def table(D: int) -> None:
+        print(
+            f"\n{C} classes x {n} samples, {D} datasets, {args.replicates} resamples, mu {mu}; "
+            f"replicates {t_all / D:.2f} s per dataset"
+        )
+        print(
+            f"{'metric':26} {'percentile':>12} {'basic':>12} {'est in':>7} {'bias/width':>11}"
+            "  intervals() uses"
+        )
+        for m in METRICS:
+            cov = {k: v / D for k, v in hits[m].items()}
+            se = {k: np.sqrt(v * (1 - v) / D) for k, v in cov.items()}
+            print(
+                f"{m:26} {cov['percentile']:7.3f}±{se['percentile']:.3f} "
+                f"{cov['basic']:7.3f}±{se['basic']:.3f} {has_est[m] / D:7.2f} "
+                f"{np.mean(bias[m]) / np.mean(width[m]):11.3f}  {INTERVAL_METHODS.get(m, 'percentile')}"
+            )
+
     for d in range(args.datasets):
         y, s = scores(rng, n, C, mu)
         r = ClassificationResults(y, s)
@@ -162,23 +192,10 @@ def main() -> None:
                     width[m].append(c["high"] - c["low"])
         for m in METRICS:
             bias[m].append(est[m] - truth[m])
-    D = args.datasets
-    print(
-        f"\n{C} classes x {n} samples, {D} datasets, {args.replicates} resamples, mu {mu}; "
-        f"replicates {t_all / D:.2f} s per dataset"
-    )
-    print(
-        f"{'metric':26} {'percentile':>12} {'basic':>12} {'est in':>7} {'bias/width':>11}"
-        "  intervals() uses"
-    )
-    for m in METRICS:
-        cov = {k: v / D for k, v in hits[m].items()}
-        se = {k: np.sqrt(v * (1 - v) / D) for k, v in cov.items()}
-        print(
-            f"{m:26} {cov['percentile']:7.3f}±{se['percentile']:.3f} "
-            f"{cov['basic']:7.3f}±{se['basic']:.3f} {has_est[m] / D:7.2f} "
-            f"{np.mean(bias[m]) / np.mean(width[m]):11.3f}  {INTERVAL_METHODS.get(m, 'percentile')}"
-        )
+        if args.every and (d + 1) % args.every == 0 and d + 1 < args.datasets:
+            table(d + 1)
+
+    table(args.datasets)
 
 
 if __name__ == "__main__":
