@@ -66,7 +66,7 @@ def main() -> None:
         f"population ({args.population} images, {time.perf_counter() - t0:.0f} s): "
         f"AP {pop['AP']:.4f}, AP50 {pop['AP50']:.4f}"
     )
-    methods = ("percentile", "basic", "bca")
+    methods = ("percentile", "centred", "basic", "bca")
     hits = {(k, m): 0 for k in KEYS for m in methods}
     has_est = {(k, m): 0 for k in KEYS for m in methods}
     bias = {k: [] for k in KEYS}
@@ -102,7 +102,9 @@ def main() -> None:
         )
         reps = {k: stats[:, j] for j, k in enumerate(names)}
         e = {k: float(est[j]) for j, k in enumerate(names)}
-        cis = {m: percentile_intervals(reps, e, method=m) for m in ("percentile", "basic")}
+        cis = {
+            m: percentile_intervals(reps, e, method=m) for m in ("percentile", "centred", "basic")
+        }
         cis["bca"] = {
             k: dict(zip(("low", "high"), bca(reps[k], e[k], jack[:, j]), strict=True))
             for j, k in enumerate(names)

@@ -150,7 +150,7 @@ def main() -> None:
         f"population ({source}, {time.perf_counter() - t0:.0f} s): "
         + ", ".join(f"{k} {v:.4f}" for k, v in truth.items())
     )
-    hits = {m: {"percentile": 0, "basic": 0} for m in METRICS}
+    hits = {m: {"percentile": 0, "basic": 0, "centred": 0} for m in METRICS}
     has_est = {m: 0 for m in METRICS}
     bias = {m: [] for m in METRICS}
     width = {m: [] for m in METRICS}
@@ -162,7 +162,8 @@ def main() -> None:
             f"replicates {t_all / D:.2f} s per dataset"
         )
         print(
-            f"{'metric':26} {'percentile':>12} {'basic':>12} {'est in':>7} {'bias/width':>11}"
+            f"{'metric':26} {'percentile':>12} {'centred':>12} {'basic':>12} {'est in':>7} "
+            f"{'bias/width':>11}"
             "  intervals() uses"
         )
         for m in METRICS:
@@ -170,6 +171,7 @@ def main() -> None:
             se = {k: np.sqrt(v * (1 - v) / D) for k, v in cov.items()}
             print(
                 f"{m:26} {cov['percentile']:7.3f}±{se['percentile']:.3f} "
+                f"{cov['centred']:7.3f}±{se['centred']:.3f} "
                 f"{cov['basic']:7.3f}±{se['basic']:.3f} {has_est[m] / D:7.2f} "
                 f"{np.mean(bias[m]) / np.mean(width[m]):11.3f}  {INTERVAL_METHODS.get(m, 'percentile')}"
             )
@@ -181,7 +183,7 @@ def main() -> None:
         t0 = time.perf_counter()
         reps, scale = interval_replicates(y, s, 0.0, n=args.replicates, seed=d)
         t_all += time.perf_counter() - t0
-        for method in ("percentile", "basic"):
+        for method in ("percentile", "centred", "basic"):
             ci = percentile_intervals(reps, est, scale=scale, method=method)
             for m in METRICS:
                 c = ci[m]

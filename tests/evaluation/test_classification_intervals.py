@@ -44,11 +44,11 @@ def estimates(y: np.ndarray, pred: np.ndarray, n_classes: int) -> dict[str, floa
 
 
 def coverage(n_classes, n, q, datasets, *, seed=0, replicates=200):
-    """Per method (basic, percentile) and metric: the share of ``datasets`` simulated
-    evaluations whose interval holds the population value ``q``; and per metric the share whose
-    basic interval holds its own estimate."""
+    """Per method (centred, as ``intervals()`` reads P / R / F1; percentile) and metric: the
+    share of ``datasets`` simulated evaluations whose interval holds the population value ``q``;
+    and per metric the share whose centred interval holds its own estimate."""
     rng = np.random.default_rng(seed)
-    hits: dict[str, dict[str, int]] = {"basic": {}, "percentile": {}}
+    hits: dict[str, dict[str, int]] = {"centred": {}, "percentile": {}}
     holds: dict[str, int] = {}
     for d in range(datasets):
         y, pred, s = hard_data(rng, n, n_classes, q)
@@ -58,7 +58,7 @@ def coverage(n_classes, n, q, datasets, *, seed=0, replicates=200):
             for k, c in percentile_intervals(reps, est, scale=scale, method=method).items():
                 assert c is not None
                 h[k] = h.get(k, 0) + (c["low"] <= q <= c["high"])
-                if method == "basic":
+                if method == "centred":
                     holds[k] = holds.get(k, 0) + (c["low"] <= est[k] <= c["high"])
     share = {m: {k: v / datasets for k, v in h.items()} for m, h in hits.items()}
     return share, {k: v / datasets for k, v in holds.items()}
@@ -67,17 +67,17 @@ def coverage(n_classes, n, q, datasets, *, seed=0, replicates=200):
 def test_coverage_near_95_percent_at_five_classes():
     cov, holds = coverage(5, 500, 0.7, 200)
     assert min(holds.values()) == 1.0
-    for key, c in cov["basic"].items():  # 200 datasets: a standard error of 1.5 points
+    for key, c in cov["centred"].items():  # 200 datasets: a standard error of 1.5 points
         assert 0.91 <= c <= 0.985, (key, c)
 
 
 def test_coverage_near_95_percent_at_a_thousand_classes():
     # 1,000 classes x 30 rows: each class's F1 is biased by O(1 / 30), a bias the macro average
     # keeps while its spread shrinks; the percentile interval, centred on the replicates,
-    # doubles it and misses the population value in most runs, the basic one removes it
+    # doubles it and misses the population value in most runs, the centred one removes it
     cov, holds = coverage(1000, 30_000, 0.8, 30, seed=1, replicates=100)
     assert min(holds.values()) == 1.0
-    for key, c in cov["basic"].items():  # 30 datasets: a standard error of 4 points
+    for key, c in cov["centred"].items():  # 30 datasets: a standard error of 4 points
         assert 0.86 <= c <= 1.0, (key, c)
     assert cov["percentile"]["macro_f1"] <= 0.5
 
@@ -105,7 +105,7 @@ def test_group_resampling_is_wider_and_covers_where_row_resampling_does_not():
         ci = {}
         for how, g in (("rows", None), ("groups", groups)):
             reps, scale = interval_replicates(y, s, 0.0, n=200, seed=d, groups=g, ranking=False)
-            ci[how] = percentile_intervals(reps, est, scale=scale, method="basic")["accuracy"]
+            ci[how] = percentile_intervals(reps, est, scale=scale, method="percentile")["accuracy"]
             hits[how] += ci[how]["low"] <= 0.75 <= ci[how]["high"]
         width = {k: c["high"] - c["low"] for k, c in ci.items()}
         ratio.append(width["groups"] / width["rows"])

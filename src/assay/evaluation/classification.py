@@ -59,16 +59,17 @@ INTERVAL_CAP = 50_000
 it (m out of n), where every class keeps enough rows in so few."""
 
 INTERVAL_METHODS = {
-    f"{avg}_{m}": "basic"
+    f"{avg}_{m}": "centred"
     for avg in ("macro", "micro", "weighted")
     for m in ("precision", "recall", "f1")
-} | {"average_precision_macro": "basic"}
-"""The metrics whose interval is the basic one (the rest: percentile). Per-class ratios (P, R, F1,
-AP) on few rows a class are biased by O(1 / rows), and a macro average over many classes keeps
-the bias while its standard error shrinks; their replicates carry it again, so the basic interval
-(reflected deviations) removes it where the percentile one would double it. Accuracy, log loss,
-Brier, ECE and ROC AUC (an unbiased U-statistic, skewed near 1) keep the percentile interval,
-which follows their skew (coverage: benchmarks/interval_coverage.py)."""
+} | {"average_precision_macro": "centred"}
+"""The metrics whose interval is bias-corrected (the rest: percentile). Per-class ratios (P, R,
+F1, AP) on few rows a class are biased by O(1 / rows), and a macro average over many classes
+keeps the bias while its standard error shrinks; their replicates carry it again, so their
+interval is the percentile interval moved by twice the bootstrap bias, centred on estimate - bias
+("centred" in :func:`assay.metrics.stats.percentile_intervals`), where the plain percentile one
+would double the bias. Accuracy, log loss, Brier, ECE and ROC AUC (an unbiased U-statistic,
+skewed near 1) keep the percentile interval (coverage: benchmarks/interval_coverage.py)."""
 
 _AVERAGED = {"f1": "macro_f1", "precision": "macro_precision", "recall": "macro_recall"}
 
@@ -547,12 +548,12 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         :data:`INTERVAL_CAP`): above ``cap`` rows a replicate draws only ``cap`` of them, the
         spread rescaled by sqrt(cap / N) (m out of n), but only where every class still keeps
         at least :data:`assay.metrics.bootstrap.MIN_CLASS_ROWS` rows in it; ROC AUC and AP at
-        many classes are drawn class by class. Precision, recall, F1 and AP get the basic
-        bootstrap interval ``[estimate - q97.5(d), estimate - q2.5(d)]`` of the deviations ``d``
-        of the replicates from the estimate, which removes the O(1/n) bias of per-class ratios on
-        few rows a class that a macro average over many classes keeps while its standard error
-        shrinks; the others the percentile interval (:data:`INTERVAL_METHODS`,
-        :func:`assay.metrics.stats.percentile_intervals`).
+        many classes are drawn class by class. Precision, recall, F1 and AP get the percentile
+        interval of the deviations ``d`` of the replicates from the estimate moved by
+        ``-2 mean(d)`` (centred on the bias-corrected estimate), which removes the O(1/n) bias of
+        per-class ratios on few rows a class that a macro average over many classes keeps while
+        its standard error shrinks; the others the percentile interval
+        (:data:`INTERVAL_METHODS`, :func:`assay.metrics.stats.percentile_intervals`).
 
         >>> r = ClassificationResults([0, 1] * 20, [[.7, .3], [.4, .6]] * 20)
         >>> r.intervals(n=20)["accuracy"]

@@ -121,16 +121,20 @@ def percentile_intervals(
     bias of a ratio, an F1 or an AP on few rows per class), the percentile interval doubles the
     bias and the basic one removes it. Where the estimate is unbiased but its distribution skewed
     (ROC AUC near 1, a mean of bounded terms), the percentile interval follows the skew and the
-    basic one mirrors it. ``method`` may name one per key (percentile where missing).
+    basic one mirrors it. ``method="centred"``: the percentile interval moved by twice the
+    bootstrap bias ``mean(d)``, so centred on ``estimate - mean(d)`` like the basic one but keeping
+    the percentile interval's shape. ``method`` may name one per key (percentile where missing).
 
     >>> percentile_intervals({"a": np.array([1.0, 2.0, 3.0])}, {"a": 2.0}, level=0.5)
     {'a': {'low': 1.5, 'high': 2.5}}
     >>> percentile_intervals({"a": np.array([2.0, 3.0, 4.0])}, {"a": 2.0}, level=0.5, method="basic")
     {'a': {'low': 0.5, 'high': 1.5}}
+    >>> percentile_intervals({"a": np.array([2.0, 2.0, 5.0])}, {"a": 2.0}, level=0.5, method="centred")
+    {'a': {'low': 0.0, 'high': 1.5}}
     """
     methods = set(method.values()) if isinstance(method, Mapping) else {method}
-    if not methods <= {"percentile", "basic"}:
-        raise ParameterError(f"method: expected 'percentile' or 'basic', got {method!r}")
+    if not methods <= {"percentile", "basic", "centred"}:
+        raise ParameterError(f"method: expected 'percentile', 'basic' or 'centred', got {method!r}")
     alpha = (1.0 - level) / 2
     out: dict[str, dict[str, float] | None] = {}
     for k, est in estimate.items():
@@ -141,8 +145,12 @@ def percentile_intervals(
             continue
         d = (vals - est) * (scale.get(k, 1.0) if isinstance(scale, Mapping) else scale)
         lo, hi = np.quantile(d, [alpha, 1 - alpha])
-        if (method.get(k, "percentile") if isinstance(method, Mapping) else method) == "basic":
+        how = method.get(k, "percentile") if isinstance(method, Mapping) else method
+        if how == "basic":
             lo, hi = -hi, -lo
+        elif how == "centred":  # the percentile interval moved to est - bias
+            shift = 2.0 * float(np.mean(d))
+            lo, hi = lo - shift, hi - shift
         out[k] = {"low": float(est + lo), "high": float(est + hi)}
     return out
 
