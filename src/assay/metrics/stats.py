@@ -4,18 +4,19 @@ The bootstrap resamples rows with replacement (:func:`bootstrap_indices`), or wi
 whole groups of rows (patients, videos, source images: the cluster bootstrap, whose replicates
 differ in length and are padded with -1). An interval is read from the deviations
 ``d = (replicate - estimate) * scale`` (:func:`percentile_intervals`): the percentile interval
-``[estimate + q_lo(d), estimate + q_hi(d)]`` or the basic one ``[estimate - q_hi(d),
-estimate - q_lo(d)]``.
+``[estimate + q_lo(d), estimate + q_hi(d)]``, the basic one ``[estimate - q_hi(d),
+estimate - q_lo(d)]``, or the centred one (the percentile interval moved by ``-2 mean(d)``).
 
-Why the evaluation intervals (``ClassificationResults.intervals``, detection's) are basic
-intervals of the full bootstrap (m = N):
+Why the evaluation intervals come from the full bootstrap (m = N) and are bias-corrected for the
+per-class ratios (``ClassificationResults.intervals``: centred for P / R / F1 / AP, percentile for
+the rest; detection's: basic):
 
 - A macro metric over many classes averages per-class ratios (F1, precision, AP) each estimated
   from few rows. Each is biased by O(1 / rows of the class); the average keeps that bias while its
   standard error shrinks like 1 / sqrt(N). At 1,000 classes x 50 rows the bias of macro F1 is
   about one standard error, of macro AP more. The replicates carry the same bias again, so the
-  percentile interval is off by twice the bias and the basic interval, reflecting the deviations,
-  removes it (measured: ``benchmarks/interval_coverage.py``).
+  percentile interval is off by twice the bias; the basic and the centred intervals remove it
+  (measured: ``benchmarks/interval_coverage.py``, ``benchmarks/detection_coverage.py``).
 - The "m out of n" bootstrap (m rows a replicate, deviations rescaled by ``scale = sqrt(m / N)``)
   costs a fixed amount however large N grows, but a replicate of m rows holds m / C rows a class:
   the per-class bias of a replicate is then N / m times the estimate's and the rescaling does not
