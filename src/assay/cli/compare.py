@@ -124,6 +124,9 @@ def _num(v: Any, digits: int = 4) -> str:
     return f"{v:.{digits}f}"
 
 
+# the console width from which the comparison table shows every column
+WIDE_TABLE = 110
+
 SHORT_TESTS = {
     "McNemar exact": "McNemar",
     "Tango score (McNemar)": "Tango/McNemar",
@@ -163,26 +166,52 @@ def print_comparison(result: dict[str, Any], console: Console) -> None:
         )
     level = round(result["level"] * 100)
     table = Table(title="B − A", title_justify="left", box=None, pad_edge=False)
-    for col, just in (("metric", "left"), ("A", "right"), ("B", "right"), ("B − A", "right"),
-                      (f"{level}% CI", "right"), ("p", "right"), ("± MC", "right"),
-                      ("p (Holm)", "right"), ("test", "left")):  # fmt: skip
-        table.add_column(col, justify=just, no_wrap=col != "test")  # type: ignore[arg-type]
+    # a terminal narrower than the whole table gets the numbers whole and the Monte-Carlo error
+    # and test columns left out (--json has them), never numbers cut short with an ellipsis
+    wide = console.width >= WIDE_TABLE
+    columns = [("metric", "left"), ("A", "right"), ("B", "right"), ("B − A", "right"),
+               (f"{level}% CI", "right"), ("p", "right"), ("± MC", "right"),
+               ("p (Holm)", "right"), ("test", "left")]  # fmt: skip
+    shown = [c for c in columns if wide or c[0] not in ("± MC", "test")]
+    for col, just in shown:
+        table.add_column(
+            col,
+            justify=just,  # type: ignore[arg-type]
+            no_wrap=col not in ("test", "metric"),
+            overflow="fold" if col == "metric" else "ellipsis",
+        )
+    keep = [i for i, c in enumerate(columns) if c in shown]
     for row in result["metrics"]:
         ci = "—" if row["low"] is None else f"[{row['low']:+.4f}, {row['high']:+.4f}]"
         delta = "—" if row["delta"] is None else f"{row['delta']:+.4f}"
         style = "bold" if row["significant"] else None
         mc = "" if row.get("p_mc") is None else f"{row['p_mc']:.3f}"
         name = row["label"] + (" *" if row.get("primary") else "")
-        table.add_row(name, _num(row["a"]), _num(row["b"]), delta, ci, _p(row["p_value"]), mc,
-                      _p(row.get("p_holm")), SHORT_TESTS.get(row["test"] or "", row["test"] or ""),
-                      style=style)  # fmt: skip
+        cells = (
+            name,
+            _num(row["a"]),
+            _num(row["b"]),
+            delta,
+            ci,
+            _p(row["p_value"]),
+            mc,
+            _p(row.get("p_holm")),
+            SHORT_TESTS.get(row["test"] or "", row["test"] or ""),
+        )
+        table.add_row(*(cells[i] for i in keep), style=style)
     console.print(table)
     family = result.get("family")
     if family:
         console.print(
             f"* primary metric, p alone {_p(family['primary_p'])}. Verdicts: Holm across the "
-            f"{len(family['headline'])} headline rows (p (Holm)); ± MC: the Monte-Carlo error of a "
-            "bootstrap p (another seed moves it about that much)."
+            f"{len(family['headline'])} headline rows (p (Holm))"
+            + (
+                "; ± MC: the Monte-Carlo error of a bootstrap p (another seed moves it about "
+                "that much)."
+                if wide
+                else f". A terminal of {WIDE_TABLE} columns also shows each p's Monte-Carlo "
+                "error and its test (--json has them)."
+            )
         )
     console.print()
     for line in result["verdicts"]:

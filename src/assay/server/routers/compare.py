@@ -66,11 +66,11 @@ async def compare(
     ] = None,
 ) -> FastJSONResponse:
     """Evaluation B against A on the same dataset version: metric differences with paired
-    bootstrap intervals and p-values (McNemar's exact test for accuracy), verdicts, per-class
-    recall with Holm's correction, the samples B fixed or broke, and both confusion matrices with
+    intervals and p-values from one procedure per row (accuracy: Tango's score interval and
+    McNemar's score test; the rest: the paired bootstrap's standard error), verdicts Holm-adjusted
+    across the headline rows, per-class recall with Holm's correction, the samples B fixed or broke, and both confusion matrices with
     their difference; for detection, AP per class and per IoU (bootstrap over images) and the
-    images whose TP / FP / FN changed. 422 for evaluations of other data or tasks (multi-label
-    is not compared yet). Each evaluation is taken at its stored operating point unless
+    images whose TP / FP / FN changed. 422 for evaluations of other data or tasks. Each evaluation is taken at its stored operating point unless
     ``threshold_a`` / ``threshold_b`` (classification) or ``iou``, ``score_a``, ``score_b``
     (detection) say otherwise; ``intervals=false`` answers at once without the bootstrap (the
     page asks for it first when a slider moves, then for the intervals). Answers are kept (a
