@@ -156,6 +156,21 @@ def protocol_ap(
         raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
     w = np.ones(n_images)
     img = np.asarray(dt_image, np.int64)[m.dt_order]
+    return _weighted_ap(m, img, w, gt_labels, gt_image, n_classes, PROTOCOLS.index(protocol))
+
+
+def _weighted_ap(
+    m: CocoMatches,
+    img: np.ndarray,
+    w: np.ndarray,
+    gt_labels: np.ndarray,
+    gt_image: np.ndarray,
+    n_classes: int,
+    mode: int = 0,
+) -> np.ndarray:
+    """AP (T, K) with each image weighed by ``w`` (how often a resample drew it; ones for the
+    data itself), detections' images ``img`` in accumulation order, under protocol ``mode``
+    (an index of PROTOCOLS; 0 is COCO's 101-point)."""
     return _class_curves(
         m.acc_order,
         m.class_ptr,
@@ -165,7 +180,7 @@ def protocol_ap(
         w,
         _npig(m, gt_labels, gt_image, w, n_classes),
         RECALL_THRESHOLDS,
-        PROTOCOLS.index(protocol),
+        mode,
     )
 
 
@@ -199,17 +214,7 @@ def bootstrap_ap_replicates(
 
     def stats_of(w: np.ndarray) -> np.ndarray:
         row = np.full(len(names), np.nan)
-        ap = _class_curves(
-            m.acc_order,
-            m.class_ptr,
-            img,
-            m.dt_matched,
-            m.dt_ignored,
-            w,
-            _npig(m, gt_labels, gt_image, w, n_classes),
-            RECALL_THRESHOLDS,
-            0,
-        )
+        ap = _weighted_ap(m, img, w, gt_labels, gt_image, n_classes)
         valid = ~np.isnan(ap[0])
         if valid.any():
             row[:2] = [ap[:, valid].mean(), ap[t50, valid].mean()]
@@ -290,15 +295,5 @@ def replicate_ap(
     img = np.asarray(dt_image, np.int64)[m.dt_order]
     out = np.full((len(weights), len(IOU_THRESHOLDS), n_classes), np.nan)
     for b, w in enumerate(weights):
-        out[b] = _class_curves(
-            m.acc_order,
-            m.class_ptr,
-            img,
-            m.dt_matched,
-            m.dt_ignored,
-            w,
-            _npig(m, gt_labels, gt_image, w, n_classes),
-            RECALL_THRESHOLDS,
-            0,
-        )
+        out[b] = _weighted_ap(m, img, w, gt_labels, gt_image, n_classes)
     return out
