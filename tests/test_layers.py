@@ -16,9 +16,10 @@ ALLOWED: dict[str, set[str]] = {
     "runners": {"metrics", "formats"},
     "evaluation": {"metrics", "formats", "runners"},
     "store": {"metrics", "formats", "evaluation", "runners"},
-    "server": {"metrics", "formats", "evaluation", "store", "runners"},
-    "cli": {"metrics", "formats", "evaluation", "store", "server", "runners"},
-    "demo": {"metrics", "formats", "evaluation", "store", "server", "cli", "runners"},
+    "service": {"metrics", "formats", "evaluation", "store", "runners"},
+    "server": {"metrics", "formats", "evaluation", "store", "service", "runners"},
+    "cli": {"metrics", "formats", "evaluation", "store", "service", "server", "runners"},
+    "demo": {"metrics", "formats", "evaluation", "store", "service", "server", "cli", "runners"},
 }
 SHARED = {"errors", "settings"}
 
