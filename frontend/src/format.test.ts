@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compactCount, feedCountText, fmt, labelText, metadataLine, pct, pctBeside, rowPct, shortLabels, truncateLabel, truncateMiddle } from "./format";
-import { macroOverText } from "./metricsHelp";
+import { macroOverText } from "./features/evaluation/metricsHelp";
 
 describe("numbers", () => {
   it("formats undefined values as a dash", () => {

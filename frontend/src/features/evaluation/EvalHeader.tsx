@@ -1,0 +1,30 @@
+import type { EvaluationDetail } from "../../api/client";
+import { fmtDate, taskLabel, versionText } from "../../format";
+import { WhatIfLink } from "../whatif/WhatIfLink";
+import { qualityHref } from "../../routes";
+
+export function EvalHeader({ ev }: { ev: EvaluationDetail }) {
+  return (
+    <div className="page-head">
+      <div>
+        <h1 data-testid="eval-title">{ev.name}</h1>
+        <p className="muted">
+          <span className="strong-muted">{ev.model ? `${ev.model.name} ${versionText(ev.model.version)}` : "Uploaded predictions"}</span>
+          {" × "}
+          <span className="strong-muted">{ev.dataset ? `${ev.dataset.name} ${versionText(ev.dataset.version)}` : "dataset"}</span>
+          {" · "}
+          {taskLabel(ev.task, ev.media)} · {ev.n_samples.toLocaleString()} {ev.task === "detection" ? "images" : "samples"} · {ev.n_classes} classes · {fmtDate(ev.created_at)}
+        </p>
+      </div>
+      <div className="page-head-side">
+        {ev.status === "done" && (
+          <a className="btn btn-sm" href={qualityHref(ev.id)} data-testid="quality-link" title="Which data properties go with the errors; duplicates; likely label errors">
+            Data quality
+          </a>
+        )}
+        {ev.model && <WhatIfLink versionId={ev.model.version_id} />}
+        <span className={`badge badge-${ev.status}`}>{ev.status}</span>
+      </div>
+    </div>
+  );
+}
