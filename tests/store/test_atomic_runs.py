@@ -101,7 +101,7 @@ def test_enospc_while_writing_stores_nothing(
     if where == "arrays":
         monkeypatch.setattr(artifacts_module, "write_arrays", full)
     else:
-        monkeypatch.setattr("assay.store.workspace.pq.write_table", full)
+        monkeypatch.setattr("pyarrow.parquet.write_table", full)
     with pytest.raises(StorageError) as info:
         _save(ws, files)
     assert str(info.value) == (

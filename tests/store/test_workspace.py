@@ -300,14 +300,14 @@ _CRASH_SCRIPT = textwrap.dedent(
     """
     import os, sys
     sys.path.insert(0, {root!r})
-    from assay.store import workspace as w
+    from assay.store import artifacts, workspace as w
     from tests.store.fakes import FakeResults, fake_loader
 
     def die(*args):
         os._exit(17)
 
     if sys.argv[1] == "before-rename":
-        w.artifacts.fsync_dir = die  # first fsync_dir call: after the arrays, before the rename
+        artifacts.fsync_dir = die  # first fsync_dir call: after the arrays, before the rename
     else:
         w.Workspace._insert_evaluation_row = staticmethod(die)  # after the rename
     ws = w.Workspace({home!r}, loader=fake_loader)

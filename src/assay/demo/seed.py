@@ -89,7 +89,7 @@ def _digits(ws: Workspace, data: Path, ids: dict[str, int], say: Say) -> None:
     fp32 = ws.add_model(digits.fp32, name="digits-mlp", version="fp32")
     int8 = ws.add_model(digits.int8, name="digits-mlp", version="int8", parent_version_id=fp32.id)
     for key, version, label in (("image", fp32, "FP32"), ("image_int8", int8, "INT8")):
-        ids[key] = _run(ws, version.id, digits.test_folder, data / "work" / key,
+        ids[key] = _run(ws, version.id, digits.test_folder,
                         dataset="digits", name=f"Handwritten digits (MLP, {label})",
                         say=say)  # fmt: skip
     shifted = register_dataset(ws, SHIFTED_DIGITS_DATASET, digits.shifted_folder)
@@ -118,7 +118,7 @@ def _trec(ws: Workspace, data: Path, ids: dict[str, int], say: Say) -> None:
         ("text_char", char.id, "character n-grams + SGD"),
     )
     for key, version_id, label in runs:
-        ids[key] = _run(ws, version_id, trec.test, data / "work" / key, dataset=TREC_DATASET,
+        ids[key] = _run(ws, version_id, trec.test, dataset=TREC_DATASET,
                         name=f"TREC question type ({label})", say=say)  # fmt: skip
 
     start = time.perf_counter()
@@ -152,7 +152,7 @@ def _shapes(ws: Workspace, data: Path, ids: dict[str, int], say: Say) -> None:
         parent_version_id=det.id,
     )  # fmt: skip
     for key, version, label in (("detection", det, ""), ("detection_int8", det_int8, ", INT8")):
-        ids[key] = _run(ws, version.id, test_gt, data / "work" / key,
+        ids[key] = _run(ws, version.id, test_gt,
                         dataset="shapes-detection",
                         name=f"Shape detection (cell detector{label})", say=say)  # fmt: skip
 
@@ -166,7 +166,7 @@ def _shapes(ws: Workspace, data: Path, ids: dict[str, int], say: Say) -> None:
     say(f"Trained a multi-label shape tagger on the training scenes' tags ({TAGS_TRAIN_DATASET} "
         f"{tags_train.version}) ({time.perf_counter() - start:.1f} s)")  # fmt: skip
     version = ws.add_model(tagger, name="shape-tagger")
-    ids["tags"] = _run(ws, version.id, test_tags, data / "work" / "tags", dataset="shapes-tags",
+    ids["tags"] = _run(ws, version.id, test_tags, dataset="shapes-tags",
                        name="Shape tags (multi-label tagger)", say=say)  # fmt: skip
 
 
@@ -195,30 +195,18 @@ def _run(
     ws: Workspace,
     version_id: int,
     gt: Path,
-    work: Path,
     *,
     dataset: str,
     name: str,
     say: Say,
 ) -> int:
     """Run a registered model over ``gt``, evaluate and store; the evaluation's id."""
-    import shutil
-
-    from assay.evaluation.model_run import evaluate_model
-    from assay.store.runs import save_run
+    from assay.service.runs import run_model, store_model_run
 
     start = time.perf_counter()
-    run = evaluate_model(gt, ws.load_model_runner(version_id), batch_size=64, work_dir=work)
-    record = save_run(
-        ws,
-        run,
-        dataset=dataset,
-        name=name,
-        params=_point(run.results),
-        model_version_id=version_id,
-        predictions_file=run.pred_source,
-    )
-    shutil.rmtree(work, ignore_errors=True)
+    run = run_model(ws, version_id, gt, batch=64)
+    record = store_model_run(ws, run, version_id, batch=64, dataset=dataset, name=name,
+                             params=_point(run.results))  # fmt: skip
     headline = run.results.headline()
     say(f"Ran it over {len(run.samples)} held-out samples: {headline['label']} "
         f"{headline['value']:.3f} ({time.perf_counter() - start:.1f} s)")  # fmt: skip

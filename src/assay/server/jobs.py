@@ -15,9 +15,10 @@ error). A job whose process could not record its own failure (a full disk) is fa
 dispatcher; an outcome the dispatcher cannot write either is kept and tried again every
 ``RETRY_WRITE_SECONDS`` (and a job it cannot mark running waits in the queue), so none is lost.
 Model jobs write their progress (samples done of total) to the catalog and stream their
-predictions to ``<home>/work/job-<model version>-<dataset version>-b<batch>/``, so a job that a
+predictions to the work folder :mod:`assay.service.runs` names for their inputs, so a job that a
 stopped server left queued or running is queued again when the next server starts and resumes
-from the batches already written. One job per model version runs at a time; the rest wait in
+from the batches already written (and ``assay evaluate --model`` over the same dataset source
+resumes it too). One job per model version runs at a time; the rest wait in
 order.
 
 >>> runner = JobRunner(workspace, limits=Limits())  # doctest: +SKIP
@@ -90,27 +91,15 @@ def _given_point(params: dict[str, Any]) -> Any:
     )
 
 
-def model_work_dir(workspace: Workspace, params: dict[str, Any]) -> Path:
-    """Where a model job streams its predictions (the same for a job resumed after a restart)."""
-    mv, dv = int(params["model_version_id"]), int(params["dataset_version_id"])
-    return workspace.home / "work" / f"job-{mv}-{dv}-b{int(params.get('batch_size', 32))}"
-
-
 def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
     """The body of a model job: run the stored model over the dataset version's ground truth
     (re-read from its source, checked unchanged), evaluate and store; the evaluation's id."""
-    import shutil
-
-    from assay.evaluation.model_run import evaluate_model
-    from assay.store.runs import save_run
+    from assay.service.runs import DEFAULT_BATCH, run_model, store_model_run
 
     job_id = int(params["job_id"])
     mv_id, dv_id = int(params["model_version_id"]), int(params["dataset_version_id"])
     dataset = workspace.get_dataset_version(dv_id)
     gt = workspace.dataset_ground_truth(dv_id)
-    # the model runs in a sandboxed worker of this job's process (it reads only its stored copy)
-    runner = workspace.load_model_runner(mv_id, sandbox=params.get("sandbox"))
-    work = model_work_dir(workspace, params)
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
@@ -119,29 +108,23 @@ def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
             last[0] = now
             workspace.update_job_progress(job_id, done, total)
 
-    threshold = params.get("threshold")
-    batch = int(params.get("batch_size", 32))
-    run = evaluate_model(
+    batch = int(params.get("batch_size", DEFAULT_BATCH))
+    # the model runs in a sandboxed worker of this job's process (it reads only its stored copy)
+    run = run_model(
+        workspace,
+        mv_id,
         gt,
-        runner,
         task=dataset.task,
-        threshold=threshold,
+        threshold=params.get("threshold"),
         images_root=workspace.media_root(dv_id) if dataset.task == "detection" else None,
-        batch_size=batch,
-        work_dir=work,
+        batch=batch,
         progress=progress,
+        sandbox=params.get("sandbox"),
     )
     run.results.set_default_point(_given_point(params))
-    record = save_run(
-        workspace,
-        run,
-        dataset=dataset.dataset_name,
-        name=params.get("name"),
-        params={"batch": batch},
-        model_version_id=mv_id,
-        predictions_file=run.pred_source,
+    record = store_model_run(
+        workspace, run, mv_id, batch=batch, dataset=dataset.dataset_name, name=params.get("name")
     )
-    shutil.rmtree(work, ignore_errors=True)
     return record.id
 
 

@@ -14,10 +14,9 @@ import hashlib
 import json
 import os
 import shutil
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from assay import settings
 from assay.errors import InputError, NotFoundError
@@ -25,11 +24,12 @@ from assay.runners import Runner, load_runner
 from assay.runners.files import model_files
 from assay.runners.sandbox import SandboxedRunner, SandboxLimits
 from assay.runners.spec import PreprocessSpec, spec_from_mapping, spec_to_mapping
-from assay.store._register import Staging, next_label
+from assay.store._base import WorkspaceBase
+from assay.store._register import model_content, next_label, upsert_model_version
 from assay.store._util import json_safe, storage_guard
 from assay.store.artifacts import TempArtifactDir, fsync_dir, hash_path
-from assay.store.catalog import Catalog, now_iso
-from assay.store.records import ModelVersion
+from assay.store.catalog import MV_COLUMNS, MV_FROM, Catalog, model_version_from_row, now_iso
+from assay.store.records import ModelRecord, ModelVersion
 
 MODEL_DIR = "model"
 LABELS_DIR = "labels"
@@ -150,26 +150,62 @@ def copy_files(files: ModelFiles, folder: Path) -> None:
         fsync_dir(target.parent)
 
 
-class _Host(Protocol):
-    home: Path
-    models_dir: Path
-    catalog: Catalog
+class ModelsMixin(WorkspaceBase):
+    """Model versions of a :class:`~assay.store.workspace.Workspace`: registered on purpose or by
+    a run, runnable ones with their stored copy."""
 
-    def _transaction(self) -> AbstractContextManager[tuple[Any, Staging]]: ...
+    @storage_guard
+    def add_model_version(
+        self,
+        name: str,
+        *,
+        parent_version_id: int | None = None,
+        path: Path | str | None = None,
+        version: str | None = None,
+    ) -> ModelVersion:
+        """Register a model version on purpose (``v1``, ``v2``... unless ``version`` names it).
 
-    def get_model_version(self, version_id: int) -> ModelVersion: ...
+        A file already registered for this model (same hash) or an existing label gives that version
+        back. ``parent_version_id`` links e.g. an INT8 model to its FP32 parent.
+        """
+        self.refuse_own(path, "model")
+        content = model_content(name, parent_version_id, path, version)
+        with self.catalog.write() as conn:
+            version_id = upsert_model_version(conn, content, kept=True)
+        return self.get_model_version(version_id)
 
-    def collect_garbage(self) -> int: ...
+    def list_models(self) -> list[ModelRecord]:
+        rows = self.catalog.query(
+            "SELECT m.id, m.name, m.created_at, COUNT(mv.id) FROM models m "
+            "LEFT JOIN model_versions mv ON mv.model_id = m.id GROUP BY m.id ORDER BY m.id"
+        )
+        return [ModelRecord(*row) for row in rows]
 
-    def refuse_own(self, path: Path | str | None, what: str = "path") -> None: ...
+    def get_model(self, model_id: int) -> ModelRecord:
+        for record in self.list_models():
+            if record.id == model_id:
+                return record
+        raise NotFoundError(f"model {model_id} not found")
 
+    def list_model_versions(self, model_id: int) -> list[ModelVersion]:
+        self.get_model(model_id)
+        rows = self.catalog.query(
+            f"SELECT {MV_COLUMNS} FROM {MV_FROM} WHERE mv.model_id = ? ORDER BY mv.id", (model_id,)
+        )
+        return [v for v in map(model_version_from_row, rows) if v is not None]
 
-class ModelsMixin:
-    """Runnable model versions of a :class:`~assay.store.workspace.Workspace`."""
+    def get_model_version(self, version_id: int) -> ModelVersion:
+        row = self.catalog.query_one(
+            f"SELECT {MV_COLUMNS} FROM {MV_FROM} WHERE mv.id = ?", (version_id,)
+        )
+        record = model_version_from_row(row) if row else None
+        if record is None:
+            raise NotFoundError(f"model version {version_id} not found")
+        return record
 
     @storage_guard
     def add_model(
-        self: _Host,
+        self,
         path: Path | str,
         *,
         name: str,
@@ -247,9 +283,7 @@ class ModelsMixin:
                 )
         return self.get_model_version(version_id)
 
-    def load_model_runner(
-        self: _Host, version_id: int, *, sandbox: SandboxLimits | None = None
-    ) -> Runner:
+    def load_model_runner(self, version_id: int, *, sandbox: SandboxLimits | None = None) -> Runner:
         """The runner of a registered model version, from its stored copy and stored spec; with
         ``sandbox``, a :class:`~assay.runners.sandbox.SandboxedRunner` whose worker may read only
         the version's stored copy."""
@@ -276,7 +310,7 @@ class ModelsMixin:
         return load_runner(model_path, spec)
 
     @storage_guard
-    def delete_model_version(self: _Host, version_id: int) -> None:
+    def delete_model_version(self, version_id: int) -> None:
         """Remove a model version nothing refers to (no evaluation, child version or job) with
         its stored copy, and its model when that was its last version; one in use is an
         :class:`InputError` saying what uses it."""
@@ -294,7 +328,7 @@ class ModelsMixin:
             conn.execute("DELETE FROM models WHERE id NOT IN (SELECT model_id FROM model_versions)")
         self.collect_garbage()  # its stored copy no longer has a row
 
-    def evaluation_counts(self: _Host) -> dict[int, int]:
+    def evaluation_counts(self) -> dict[int, int]:
         """The number of evaluations of each model version that has any."""
         rows = self.catalog.query(
             "SELECT model_version_id, COUNT(*) FROM evaluations"
@@ -302,7 +336,17 @@ class ModelsMixin:
         )
         return {int(r[0]): int(r[1]) for r in rows}
 
-    def find_model_version(self: _Host, name: str, version: str | None = None) -> ModelVersion:
+    def model_version_labels(self) -> dict[int, str]:
+        """Every model version's label (``v1``, ``int8``...) by its id."""
+        rows = self.catalog.query("SELECT id, version FROM model_versions")
+        return {int(i): str(v) for i, v in rows}
+
+    def newest_model_version_id(self) -> int:
+        """The largest model version id (0 in an empty workspace)."""
+        row = self.catalog.query_one("SELECT COALESCE(MAX(id), 0) FROM model_versions")
+        return int(row[0]) if row else 0
+
+    def find_model_version(self, name: str, version: str | None = None) -> ModelVersion:
         """Model ``name``'s version labelled ``version``, or its newest runnable version (else
         its newest); :class:`NotFoundError` when there is none."""
         if version is not None:

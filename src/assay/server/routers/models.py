@@ -66,16 +66,11 @@ def version_public(
     }
 
 
-def _labels(workspace: Workspace) -> dict[int, str]:
-    rows = workspace.catalog.query("SELECT id, version FROM model_versions")
-    return {int(i): str(v) for i, v in rows}
-
-
 @router.get("")
 def list_models(workspace: WorkspaceDep) -> ModelsPublic:
     """Every model with its versions (parent, task, backend, classes, whether it can run) and
     each version's evaluations with their headline metric."""
-    labels, evaluations = _labels(workspace), _evaluations_by_version(workspace)
+    labels, evaluations = workspace.model_version_labels(), _evaluations_by_version(workspace)
     items = []
     for model in workspace.list_models():
         versions = workspace.list_model_versions(model.id)
@@ -138,14 +133,16 @@ def _register(body: ModelCreate, workspace: Workspace, state: Any) -> ModelVersi
         version = workspace.add_model_version(
             body.name, parent_version_id=body.parent_version_id, path=path, version=body.version
         )
-    return ModelVersionPublic.model_validate(version_public(version, _labels(workspace), {}))
+    return ModelVersionPublic.model_validate(
+        version_public(version, workspace.model_version_labels(), {})
+    )
 
 
 @router.get("/{model_id}/versions")
 def list_model_versions(model_id: Id, workspace: WorkspaceDep) -> ModelVersionsPublic:
     """The versions of a model, oldest first."""
     versions = workspace.list_model_versions(model_id)
-    labels, evaluations = _labels(workspace), _evaluations_by_version(workspace)
+    labels, evaluations = workspace.model_version_labels(), _evaluations_by_version(workspace)
     return ModelVersionsPublic.model_validate(
         {"items": [version_public(v, labels, evaluations) for v in versions]}
     )
