@@ -10,6 +10,7 @@ import { QualityPage } from "./features/quality/QualityPage";
 import { Empty } from "./components/common";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { api } from "./api/client";
+import { appKeys } from "./api/queryClient";
 import { tokens } from "./api/auth";
 import { AccessScreen, useAccess } from "./components/Access";
 import { matchPage, parseHash, useHash, type Crumb } from "./routes";
@@ -18,7 +19,7 @@ export function App() {
   const route = parseHash(useHash());
   const page = matchPage(route.path);
   const [crumbs, setCrumbs] = useState<Crumb[]>([]);
-  const health = useQuery({ queryKey: ["health"], queryFn: ({ signal }) => api.health(signal), retry: false, staleTime: Infinity });
+  const health = useQuery({ queryKey: appKeys.health(), queryFn: ({ signal }) => api.health(signal), retry: false, staleTime: Infinity });
   const version = health.data?.version ?? "";
   const { access, signIn, signOut, retry } = useAccess();
   const allowed = access.phase === "open" || access.phase === "signed-in";

@@ -2,7 +2,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { QueryClientProvider } from "@tanstack/react-query";
 import { App } from "./App";
-import { makeQueryClient } from "./api/queries";
+import { makeQueryClient } from "./api/queryClient";
 import "./styles.css";
 
 const queryClient = makeQueryClient();

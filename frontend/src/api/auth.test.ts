@@ -140,7 +140,7 @@ describe("auth middleware", () => {
 });
 
 describe("retry policy", async () => {
-  const { makeQueryClient } = await import("./queries");
+  const { makeQueryClient } = await import("./queryClient");
   const { ApiError } = await import("./client");
   const retry = makeQueryClient().getDefaultOptions().queries?.retry as (n: number, e: Error) => boolean;
   it("never retries a 401 or a 421; retries a 5xx or an unreachable server once", () => {

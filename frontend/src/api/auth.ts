@@ -4,6 +4,7 @@
 // Vitest runs it without a browser.
 
 import type { Middleware } from "openapi-fetch";
+import { detailText } from "./detail";
 
 export const TOKEN_KEY = "assay-token";
 
@@ -109,11 +110,11 @@ export function authMiddleware(store: TokenStore): Middleware {
     },
     async onResponse({ request, response }) {
       if (accessProblem(response.status, request.url) === "unauthorized") {
-        const body = (await response
+        const body: unknown = await response
           .clone()
           .json()
-          .catch(() => null)) as { detail?: unknown } | null;
-        store.unauthorized(typeof body?.detail === "string" ? body.detail : "access token required");
+          .catch(() => null);
+        store.unauthorized(detailText(body) ?? "access token required");
       }
       return response;
     },

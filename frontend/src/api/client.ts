@@ -3,6 +3,9 @@
 import createClient from "openapi-fetch";
 import type { components, paths } from "./schema";
 import { authMiddleware, tokens } from "./auth";
+import { detailText } from "./detail";
+
+export { detailText };
 
 export const client = createClient<paths>({ baseUrl: "" });
 
@@ -72,36 +75,45 @@ export class ApiError extends Error {
   }
 }
 
-type Answer = { data?: unknown; error?: unknown; response: Response };
+/** What openapi-fetch answers: the typed body of a 2xx, or the error body with the response. */
+type Fetched<D> = { data: D; error?: never; response: Response } | { data?: never; error: unknown; response: Response };
 
-async function unwrap<T>(call: Promise<Answer>): Promise<T> {
-  let res: Answer;
+async function fetched<D>(call: Promise<Fetched<D>>): Promise<Fetched<D>> {
   try {
-    res = await call;
+    return await call;
   } catch (e) {
     if (e instanceof DOMException && e.name === "AbortError") throw e;
     throw new ApiError("Cannot reach the Assay server. Is `assay serve` running?", null);
   }
-  if (res.error !== undefined || !res.response.ok) {
-    const detail = (res.error as { detail?: unknown } | undefined)?.detail;
-    const msg =
-      typeof detail === "string"
-        ? detail
-        : Array.isArray(detail)
-          ? detail.map((d) => (d as { msg?: string }).msg ?? String(d)).join("; ")
-          : `${res.response.status} ${res.response.statusText}`;
-    throw new ApiError(msg, res.response.status);
-  }
-  return res.data as T;
 }
 
-/** Drop undefined / empty values so the server sees only what was set. */
-function q<T extends Record<string, unknown>>(params: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(params)) {
-    if (v !== undefined && v !== null && v !== "" && v !== false) out[k] = v;
+function failure(error: unknown, response: Response): ApiError {
+  return new ApiError(detailText(error) ?? `${response.status} ${response.statusText}`, response.status);
+}
+
+/** The body of a 2xx answer, typed by the schema's response model for that path and method. */
+export async function unwrap<D>(call: Promise<Fetched<D>>): Promise<NonNullable<D>> {
+  const res = await fetched(call);
+  if (res.error !== undefined || !res.response.ok) throw failure(res.error, res.response);
+  const data = res.data;
+  if (data === undefined || data === null) throw new ApiError(`${res.response.status}: the server answered without a body`, res.response.status);
+  return data;
+}
+
+/** A 2xx answer without a body (204 No Content). */
+async function done<D>(call: Promise<Fetched<D>>): Promise<void> {
+  const res = await fetched(call);
+  if (res.error !== undefined || !res.response.ok) throw failure(res.error, res.response);
+}
+
+/** Drop empty values so the server sees only what was set (`false` too: send an explicit false beside it). */
+function q<T extends Record<string, unknown>>(params: T): Partial<T> {
+  const out: Partial<T> = { ...params };
+  for (const k in out) {
+    const v = out[k];
+    if (v === undefined || v === null || v === "" || v === false) delete out[k];
   }
-  return out as T;
+  return out;
 }
 
 export interface SliderParams {
@@ -110,7 +122,7 @@ export interface SliderParams {
   score?: number;
 }
 
-type QueryOf<P extends keyof paths> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never;
+export type QueryOf<P extends keyof paths> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never;
 
 /** The metrics GET /optimal accepts (detection: f1, precision, recall). */
 export type OptimalMetric = NonNullable<QueryOf<"/api/evaluations/{evaluation_id}/optimal">["metric"]>;
@@ -137,85 +149,75 @@ export type CompareMetric = Schemas["CompareMetric"];
 export type LeaderboardPublic = Schemas["LeaderboardPublic"];
 /** Where a comparison takes each evaluation (absent: its stored point), and whether to bootstrap. */
 export type CompareQuery = Omit<QueryOf<"/api/compare">, "a" | "b">;
+/** The confusion matrix's parameters: the point, and how cells are shown. */
+export type ConfusionQuery = QueryOf<"/api/evaluations/{evaluation_id}/confusion">;
 
 export const api = {
   /** Whether this server requires a token, and whether this request carries a valid one. */
-  session: (signal?: AbortSignal) => unwrap<Session>(client.GET("/api/session", { signal })),
+  session: (signal?: AbortSignal) => unwrap(client.GET("/api/session", { signal })),
   /** Exchange the token for the session cookie that <img> media and thumbnails need (401: wrong). */
-  signIn: (token: string) => unwrap<Session>(client.POST("/api/session", { body: { token } })),
-  signOut: () => unwrap<unknown>(client.DELETE("/api/session")),
+  signIn: (token: string) => unwrap(client.POST("/api/session", { body: { token } })),
+  signOut: () => done(client.DELETE("/api/session")),
 
-  health: (signal?: AbortSignal) => unwrap<{ status: string; version: string }>(client.GET("/api/health", { signal })),
+  health: (signal?: AbortSignal) => unwrap(client.GET("/api/health", { signal })),
 
-  models: (signal?: AbortSignal) => unwrap<{ items: ModelPublic[] }>(client.GET("/api/models", { signal })),
-  datasets: (signal?: AbortSignal) => unwrap<{ items: DatasetPublic[] }>(client.GET("/api/datasets", { signal })),
+  models: (signal?: AbortSignal) => unwrap(client.GET("/api/models", { signal })),
+  datasets: (signal?: AbortSignal) => unwrap(client.GET("/api/datasets", { signal })),
   /** Register a file or folder under the server's data roots as a dataset version (read as `assay datasets add` reads it). */
-  addDataset: (body: DatasetCreate) => unwrap<DatasetCreated>(client.POST("/api/datasets", { body: q({ ...body }) })),
+  addDataset: (body: DatasetCreate) => unwrap(client.POST("/api/datasets", { body: { ...q({ ...body }), path: body.path } })),
   /** The folders a path given to the server must lie under. */
-  dataRoots: (signal?: AbortSignal) => unwrap<{ roots: string[] }>(client.GET("/api/datasets/roots", { signal })),
-  jobs: (signal?: AbortSignal) => unwrap<{ items: JobPublic[] }>(client.GET("/api/jobs", { params: { query: { limit: 200 } }, signal })),
+  dataRoots: (signal?: AbortSignal) => unwrap(client.GET("/api/datasets/roots", { signal })),
+  jobs: (signal?: AbortSignal) => unwrap(client.GET("/api/jobs", { params: { query: { limit: 200 } }, signal })),
   /** Run a model version over a dataset version in a background job ("Calculate"). */
   calculate: (modelVersionId: number, datasetVersionId: number) =>
-    unwrap<{ job_id: number }>(
-      client.POST("/api/evaluations", { body: { model_version_id: modelVersionId, dataset_version_id: datasetVersionId, batch_size: 32 } }),
-    ),
-  cancelJob: (id: number) => unwrap<JobPublic>(client.DELETE("/api/jobs/{job_id}", { params: { path: { job_id: id } } })),
+    unwrap(client.POST("/api/evaluations", { body: { model_version_id: modelVersionId, dataset_version_id: datasetVersionId, batch_size: 32 } })),
+  cancelJob: (id: number) => unwrap(client.DELETE("/api/jobs/{job_id}", { params: { path: { job_id: id } } })),
 
   compare: (a: number, b: number, p: CompareQuery = {}, signal?: AbortSignal) =>
-    unwrap<ComparePublic>(client.GET("/api/compare", { params: { query: { a, b, ...q({ ...p }), ...(p.intervals === false ? { intervals: false } : {}) } }, signal })),
+    unwrap(client.GET("/api/compare", { params: { query: { ...q({ ...p }), a, b, ...(p.intervals === false ? { intervals: false } : {}) } }, signal })),
   leaderboard: (datasetVersion: number, metric: string | undefined, signal?: AbortSignal) =>
-    unwrap<LeaderboardPublic>(client.GET("/api/leaderboard", { params: { query: q({ dataset_version: datasetVersion, metric }) }, signal })),
+    unwrap(client.GET("/api/leaderboard", { params: { query: { ...q({ metric }), dataset_version: datasetVersion } }, signal })),
 
-  evaluations: (signal?: AbortSignal) => unwrap<{ items: EvaluationPublic[] }>(client.GET("/api/evaluations", { signal })),
+  evaluations: (signal?: AbortSignal) => unwrap(client.GET("/api/evaluations", { signal })),
 
-  evaluation: (id: number, signal?: AbortSignal) =>
-    unwrap<EvaluationDetail>(client.GET("/api/evaluations/{evaluation_id}", { params: { path: { evaluation_id: id } }, signal })),
+  evaluation: (id: number, signal?: AbortSignal) => unwrap(client.GET("/api/evaluations/{evaluation_id}", { params: { path: { evaluation_id: id } }, signal })),
 
-  deleteEvaluation: (id: number) =>
-    unwrap<unknown>(client.DELETE("/api/evaluations/{evaluation_id}", { params: { path: { evaluation_id: id } } })),
+  deleteEvaluation: (id: number) => done(client.DELETE("/api/evaluations/{evaluation_id}", { params: { path: { evaluation_id: id } } })),
 
   summary: (id: number, p: SliderParams, signal?: AbortSignal) =>
-    unwrap<Summary>(client.GET("/api/evaluations/{evaluation_id}/summary", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
+    unwrap(client.GET("/api/evaluations/{evaluation_id}/summary", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
 
-  optimal: <T extends Optimal = Optimal>(id: number, p: { metric: OptimalMetric; iou?: number }, signal?: AbortSignal) =>
-    unwrap<T>(client.GET("/api/evaluations/{evaluation_id}/optimal", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
+  optimal: (id: number, p: { metric: OptimalMetric; iou?: number }, signal?: AbortSignal) =>
+    unwrap(client.GET("/api/evaluations/{evaluation_id}/optimal", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
 
-  labels: <T extends ClassificationLabels | DetectionLabels>(id: number, p: SliderParams, signal?: AbortSignal) =>
-    unwrap<T>(client.GET("/api/evaluations/{evaluation_id}/labels", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
+  labels: (id: number, p: SliderParams, signal?: AbortSignal) =>
+    unwrap(client.GET("/api/evaluations/{evaluation_id}/labels", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
 
-  confusion: (id: number, p: SliderParams & { normalize?: "true" | "probability"; top?: number }, signal?: AbortSignal) =>
-    unwrap<Confusion>(client.GET("/api/evaluations/{evaluation_id}/confusion", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
+  confusion: (id: number, p: ConfusionQuery, signal?: AbortSignal) =>
+    unwrap(client.GET("/api/evaluations/{evaluation_id}/confusion", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
 
-  curve: <T extends Curve = Curve>(id: number, kind: CurveKind, p: { label?: string; iou?: number; bins?: number }, signal?: AbortSignal) =>
-    unwrap<T>(
-      client.GET("/api/evaluations/{evaluation_id}/curves/{kind}", { params: { path: { evaluation_id: id, kind }, query: q({ ...p }) }, signal }),
-    ),
+  curve: (id: number, kind: CurveKind, p: { label?: string; iou?: number; bins?: number }, signal?: AbortSignal) =>
+    unwrap(client.GET("/api/evaluations/{evaluation_id}/curves/{kind}", { params: { path: { evaluation_id: id, kind }, query: q({ ...p }) }, signal })),
 
   samples: (id: number, p: SampleQuery, signal?: AbortSignal) =>
-    unwrap<Samples>(client.GET("/api/evaluations/{evaluation_id}/samples", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
+    unwrap(client.GET("/api/evaluations/{evaluation_id}/samples", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
 
-  sample: <T extends ClassificationSample | DetectionSample>(id: number, index: number, p: SliderParams, signal?: AbortSignal) =>
-    unwrap<T>(
-      client.GET("/api/evaluations/{evaluation_id}/samples/{index}", { params: { path: { evaluation_id: id, index }, query: q({ ...p }) }, signal }),
-    ),
+  sample: (id: number, index: number, p: SliderParams, signal?: AbortSignal) =>
+    unwrap(client.GET("/api/evaluations/{evaluation_id}/samples/{index}", { params: { path: { evaluation_id: id, index }, query: q({ ...p }) }, signal })),
 
-  // ---- data quality (types in ./quality.ts): the analysis runs in the background, 202 until ready
+  // ---- data quality (short names in features/quality/types.ts): the analysis runs in the background, 202 until ready
   quality: (id: number, p: { train?: number; retry?: boolean }, signal?: AbortSignal) =>
-    unwrap<Schemas["QualityReady"] | Schemas["QualityRunning"] | Schemas["QualityFailed"]>(
-      client.GET("/api/evaluations/{evaluation_id}/quality", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal }),
-    ),
+    unwrap(client.GET("/api/evaluations/{evaluation_id}/quality", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
   qualityBins: (id: number, p: QueryOf<"/api/evaluations/{evaluation_id}/quality/bins">, signal?: AbortSignal) =>
-    unwrap<Schemas["PropertyBins"]>(client.GET("/api/evaluations/{evaluation_id}/quality/bins", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
+    unwrap(client.GET("/api/evaluations/{evaluation_id}/quality/bins", { params: { path: { evaluation_id: id }, query: { ...q({ ...p }), property: p.property } }, signal })),
   // `descending` is sent as it is (q() would drop a false)
   qualityExplore: (id: number, p: QueryOf<"/api/evaluations/{evaluation_id}/quality/explore">, signal?: AbortSignal) =>
-    unwrap<Schemas["ExplorePage"]>(
+    unwrap(
       client.GET("/api/evaluations/{evaluation_id}/quality/explore", {
-        params: { path: { evaluation_id: id }, query: { ...q({ ...p }), descending: p.descending ?? true } },
+        params: { path: { evaluation_id: id }, query: { ...q({ ...p }), property: p.property, descending: p.descending ?? true } },
         signal,
       }),
     ),
   qualityLabelIssues: (id: number, p: { offset?: number; limit?: number }, signal?: AbortSignal) =>
-    unwrap<Schemas["LabelIssuesPage"]>(
-      client.GET("/api/evaluations/{evaluation_id}/quality/label-issues", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal }),
-    ),
+    unwrap(client.GET("/api/evaluations/{evaluation_id}/quality/label-issues", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
 };

@@ -2,8 +2,8 @@
 // then each model's prediction and class probabilities (classification), or each model's boxes
 // on its own copy of the image (detection). Each side comes from its own evaluation's sample
 // answer at that side's operating point.
-import type { ClassificationSample, DetectionSample, SliderParams } from "../../api/client";
-import { useSample } from "../../api/queries";
+import type { ClassificationSample, SliderParams } from "../../api/client";
+import { useClassificationSample, useDetectionSample } from "../evaluation/hooks";
 import { labelText, pct } from "../../format";
 import { BOX_COLORS } from "../../lib/boxes";
 import { BoxOverlay } from "../../components/Boxes";
@@ -46,8 +46,8 @@ function Probabilities({ d, side }: { d: ClassificationSample; side: "A" | "B" }
 }
 
 function ClassificationPair({ a, b }: { a: PairSide; b: PairSide }) {
-  const qa = useSample<ClassificationSample>(a.evalId, a.index, a.point);
-  const qb = useSample<ClassificationSample>(b.evalId, b.index, b.point);
+  const qa = useClassificationSample(a.evalId, a.index, a.point);
+  const qb = useClassificationSample(b.evalId, b.index, b.point);
   const err = qa.error ?? qb.error;
   if (err) return <ErrorState error={err} onRetry={() => void (qa.refetch(), qb.refetch())} />;
   if (!qa.data || !qb.data) return <Spinner />;
@@ -81,8 +81,8 @@ function ClassificationPair({ a, b }: { a: PairSide; b: PairSide }) {
 }
 
 function DetectionPair({ a, b }: { a: PairSide; b: PairSide }) {
-  const qa = useSample<DetectionSample>(a.evalId, a.index, a.point);
-  const qb = useSample<DetectionSample>(b.evalId, b.index, b.point);
+  const qa = useDetectionSample(a.evalId, a.index, a.point);
+  const qb = useDetectionSample(b.evalId, b.index, b.point);
   const err = qa.error ?? qb.error;
   if (err) return <ErrorState error={err} onRetry={() => void (qa.refetch(), qb.refetch())} />;
   if (!qa.data || !qb.data) return <Spinner />;

@@ -1,8 +1,9 @@
 import { useCallback, useMemo, useRef, useState, type ReactNode } from "react";
 import type { ColumnDef } from "@tanstack/react-table";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, type ClassificationLabels, type ClassificationRow, type ClassificationSummary, type EvaluationDetail, type Num, type OptimalMetric, type ClassificationOptimal } from "../../api/client";
-import { keys, useLabels, useSummary } from "../../api/queries";
+import type { ClassificationRow, ClassificationSummary, EvaluationDetail, Num, OptimalMetric } from "../../api/client";
+import { classificationAnswer } from "../../api/answers";
+import { numberField } from "../../lib/fields";
+import { useClassificationLabels, useClassificationOptimal, useClassificationSummary } from "./hooks";
 import { useDebounced } from "../../lib/hooks";
 import { fmt, truncateLabel } from "../../format";
 import { HIGHLIGHTS, MACRO_OF, METRICS, macroOverText, MULTILABEL_HIGHLIGHTS, MULTILABEL_METRICS, thresholdText, TOPK_HELP, type MetricHelp } from "./metricsHelp";
@@ -56,7 +57,6 @@ function MetricCard({
 function Highlights({ ev, s, atDefault, threshold, busy }: { ev: EvaluationDetail; s: ClassificationSummary; atDefault: boolean; threshold: number; busy: boolean }) {
   const multilabel = ev.task === "multilabel";
   const keysShown: readonly string[] = multilabel ? MULTILABEL_HIGHLIGHTS : HIGHLIGHTS;
-  const values = s as unknown as Record<string, Num>;
   const at = thresholdText(threshold, multilabel);
   const ciText = (k: string, help: MetricHelp) => {
     const ci = ev.intervals?.[k];
@@ -95,7 +95,7 @@ function Highlights({ ev, s, atDefault, threshold, busy }: { ev: EvaluationDetai
                 ? "scikit-learn's default average: over the classes labeled or predicted, an undefined ratio (a class never predicted, or never labeled) counting as 0."
                 : "Classes where the metric is undefined (no prediction, or no sample) are left out of the mean."
               : null;
-        return <MetricCard key={k} k={k} help={help} value={values[k] ?? null} ci={ciText(k, help)} sub={sub} note={note} />;
+        return <MetricCard key={k} k={k} help={help} value={numberField(s, k)} ci={ciText(k, help)} sub={sub} note={note} />;
       })}
     </div>
   );
@@ -115,17 +115,10 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
   const defaultT = ev.point.threshold ?? (multilabel ? 0.5 : 0);
   const threshold = view.threshold ?? defaultT;
   const t = useDebounced(threshold, 150);
-  const queryClient = useQueryClient();
   const [optMetric, setOptMetric] = useState<OptimalMetric>("f1");
   const [optBusy, setOptBusy] = useState(false);
   const [optError, setOptError] = useState<string | null>(null);
-  const optimal = useQuery<ClassificationOptimal>({
-    queryKey: keys.optimal(ev.id, optMetric),
-    queryFn: ({ signal }) => api.optimal<ClassificationOptimal>(ev.id, { metric: optMetric }, signal),
-    enabled: false,
-    initialData: ev.optimal && ev.optimal.task !== "detection" && ev.optimal.metric === optMetric ? ev.optimal : undefined,
-    staleTime: Infinity,
-  });
+  const optimal = useClassificationOptimal(ev, optMetric);
   const feedRef = useRef<HTMLDivElement>(null);
 
   const filter: FeedFilter = {
@@ -139,11 +132,11 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
   };
 
   const sliders = useMemo(() => ({ threshold: t }), [t]);
-  const labels = useLabels<ClassificationLabels>(ev.id, sliders);
+  const labels = useClassificationLabels(ev.id, sliders);
   const atDefault = Math.abs(t - defaultT) < 1e-9;
   // The headline metrics at the slider's threshold come from the server (GET /summary).
-  const summary = useSummary(ev.id, sliders, !atDefault);
-  const shown = (!atDefault && summary.data ? summary.data : ev.summary) as ClassificationSummary;
+  const summary = useClassificationSummary(ev.id, sliders, !atDefault);
+  const shown: ClassificationSummary = !atDefault && summary.data ? summary.data : classificationAnswer(ev.summary);
 
   const setThreshold = (v: number) => setView({ threshold: v }, { coalesce: "threshold" });
   const showFeed = useCallback((f: Partial<FeedFilter>) => {
@@ -156,7 +149,7 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
     setOptError(null);
     try {
       // The server searches every threshold (GET /optimal, computed once per metric, then cached here).
-      const o = await queryClient.fetchQuery({ queryKey: keys.optimal(ev.id, optMetric), queryFn: ({ signal }) => api.optimal<ClassificationOptimal>(ev.id, { metric: optMetric }, signal), staleTime: Infinity });
+      const o = await optimal.fetch();
       if (typeof o.threshold === "number") setView({ threshold: o.threshold });
     } catch (e) {
       setOptError(e instanceof Error ? e.message : String(e));
@@ -164,7 +157,7 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
       setOptBusy(false);
     }
   };
-  const known = optimal.data;
+  const known = optimal.query.data;
 
   const columns = useMemo<ColumnDef<ClassificationRow, unknown>[]>(() => {
     const countCell =
@@ -177,7 +170,10 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
           </button>
         );
       };
-    const num = (c: { getValue: () => unknown }) => fmt(c.getValue() as Num);
+    const num = (c: { getValue: () => unknown }) => {
+      const v = c.getValue();
+      return fmt(typeof v === "number" ? v : null);
+    };
     return [
       {
         accessorKey: "label",
@@ -225,7 +221,7 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
           }
         />
         <div className="threshold-actions">
-          <select className="select" value={optMetric} onChange={(e) => setOptMetric(e.target.value as OptimalMetric)} data-testid="optimize-metric" aria-label="Metric to optimise">
+          <select className="select" value={optMetric} onChange={(e) => setOptMetric(OPT_METRICS.find((m) => m.value === e.target.value)?.value ?? "f1")} data-testid="optimize-metric" aria-label="Metric to optimise">
             {OPT_METRICS.map((m) => (
               <option key={m.value} value={m.value}>Optimise {m.label}</option>
             ))}

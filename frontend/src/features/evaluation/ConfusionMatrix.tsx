@@ -1,7 +1,7 @@
 // The confusion matrix as a clickable heatmap: rows = actual, columns = predicted.
 import { useRef, useState, type KeyboardEvent } from "react";
 import type { Confusion, SliderParams } from "../../api/client";
-import { useConfusion } from "../../api/queries";
+import { useConfusion } from "./hooks";
 import { compactCount, rowPct, shortLabels } from "../../format";
 import { isSpecialLabel } from "../../lib/vocabulary";
 import { Empty, ErrorState, Panel, Segmented, Spinner } from "../../components/common";

@@ -1,6 +1,6 @@
 import { useMemo, useState } from "react";
 import type { CalibrationCurve, CurveKind, DensityCurve, DetectionPrCurve as DetPr, PrCurve, RiskCoverageCurve, RocCurve, ThresholdCurves } from "../../api/client";
-import { useCurve } from "../../api/queries";
+import { useCurve, useDetectionPrCurve } from "./hooks";
 import { fmt } from "../../format";
 import { pointAtConfidence, pointAtCoverage, pointAtThreshold, pointXY } from "../../lib/curves";
 import { Chart, baseAxis, palette, type ChartOption } from "../../components/Chart";
@@ -241,7 +241,7 @@ export function ClassificationCurves({ evalId, classes, threshold, selective = f
 
 export function DetectionPrCurve({ evalId, classes, iou, score }: { evalId: number; classes: string[]; iou: number; score: number }) {
   const [label, setLabel] = useState(classes[0] ?? "");
-  const q = useCurve<DetPr>(evalId, "pr", { label, iou });
+  const q = useDetectionPrCurve(evalId, { label, iou });
   const d = q.data;
   const ok = d && Array.isArray(d.precision) && Array.isArray(d.recall);
   const option = useMemo(() => {

@@ -1,8 +1,9 @@
 import { useCallback, useMemo, useRef, useState } from "react";
 import type { ColumnDef } from "@tanstack/react-table";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, type DetectionLabels, type DetectionOptimal, type DetectionRow, type DetectionSummary, type EvaluationDetail, type Num, type OptimalMetric } from "../../api/client";
-import { keys, useLabels, useSummary } from "../../api/queries";
+import type { DetectionRow, DetectionSummary, EvaluationDetail, Num, OptimalMetric } from "../../api/client";
+import { detectionAnswer } from "../../api/answers";
+import { field, numberField, objectField, stringList } from "../../lib/fields";
+import { useDetectionLabels, useDetectionOptimal, useDetectionSummary } from "./hooks";
 import { useDebounced } from "../../lib/hooks";
 import { fmt, truncateLabel } from "../../format";
 import { COCO_HELP } from "./metricsHelp";
@@ -45,12 +46,10 @@ const PROTOCOL_NAMES: Record<string, string> = {
 };
 
 /** AP of each protocol (rows) at IoU .50:.95 / .50 / .75, then AP50 per class and protocol. */
-function Protocols({ p }: { p: Record<string, unknown> | null | undefined }) {
+function Protocols({ p }: { p: object | null | undefined }) {
   if (!p) return <p className="muted">No other protocol was computed for this evaluation.</p>;
-  const names = Array.isArray(p.protocols)
-    ? (p.protocols as string[])
-    : Object.keys(p).filter((k) => typeof p[k] === "object" && p[k] !== null && !k.startsWith("per_class"));
-  const perClass = (p.per_class_AP50 ?? null) as Record<string, Record<string, Num>> | null;
+  const names = stringList(field(p, "protocols")) ?? Object.keys(p).filter((k) => objectField(p, k) !== null && !k.startsWith("per_class"));
+  const perClass = objectField(p, "per_class_AP50");
   const cols = ["AP", "AP50", "AP75"];
   return (
     <div className="protocols" data-testid="protocols-table">
@@ -65,12 +64,12 @@ function Protocols({ p }: { p: Record<string, unknown> | null | undefined }) {
         </thead>
         <tbody>
           {names.map((n) => {
-            const row = (p[n] ?? {}) as Record<string, Num>;
+            const row = objectField(p, n);
             return (
               <tr key={n}>
                 <td>{PROTOCOL_NAMES[n] ?? prettyProtocol(n)}</td>
                 {cols.map((c) => (
-                  <td key={c} className="num">{fmt(row[c] ?? null)}</td>
+                  <td key={c} className="num">{fmt(numberField(row, c))}</td>
                 ))}
               </tr>
             );
@@ -88,11 +87,11 @@ function Protocols({ p }: { p: Record<string, unknown> | null | undefined }) {
             </tr>
           </thead>
           <tbody>
-            {Object.entries(perClass).map(([label, row]) => (
+            {Object.keys(perClass).map((label) => (
               <tr key={label}>
                 <td className="strong" title={label}>{truncateLabel(label, 40)}</td>
                 {names.map((n) => (
-                  <td key={n} className="num">{fmt(row[n] ?? null)}</td>
+                  <td key={n} className="num">{fmt(numberField(objectField(perClass, label), n))}</td>
                 ))}
               </tr>
             ))}
@@ -159,21 +158,15 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
     desc: view.desc ?? true,
   };
 
-  const labels = useLabels<DetectionLabels>(ev.id, sliders);
+  const labels = useDetectionLabels(ev.id, sliders);
   // Overall P / R / F1 and TP / FP / FN at (IoU, confidence), from the server (GET /summary).
   const atDefault = Math.abs(dIou - defaultIou) < 1e-9 && Math.abs(dScore - defaultScore) < 1e-9;
-  const summary = useSummary(ev.id, sliders, !atDefault);
-  const totals = (!atDefault && summary.data ? summary.data : ev.summary) as DetectionSummary;
-  const coco = ev.summary as DetectionSummary;
-  const queryClient = useQueryClient();
+  const summary = useDetectionSummary(ev.id, sliders, !atDefault);
+  const coco: DetectionSummary = detectionAnswer(ev.summary);
+  const totals: DetectionSummary = !atDefault && summary.data ? summary.data : coco;
   const [optMetric, setOptMetric] = useState<OptimalMetric>("f1");
-  const known = useQuery<DetectionOptimal>({
-    queryKey: keys.optimal(ev.id, optMetric, iou),
-    queryFn: ({ signal }) => api.optimal<DetectionOptimal>(ev.id, { metric: optMetric, iou }, signal),
-    enabled: false,
-    initialData: ev.optimal?.task === "detection" && ev.optimal.metric === optMetric && Math.abs(ev.optimal.iou - iou) < 1e-9 ? ev.optimal : undefined,
-    staleTime: Infinity,
-  }).data;
+  const optimal = useDetectionOptimal(ev, optMetric, iou);
+  const known = optimal.query.data;
   const [optBusy, setOptBusy] = useState(false);
   const [optError, setOptError] = useState<string | null>(null);
   const goOptimal = async () => {
@@ -181,11 +174,7 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
     setOptBusy(true);
     setOptError(null);
     try {
-      const o = await queryClient.fetchQuery({
-        queryKey: keys.optimal(ev.id, optMetric, iou),
-        queryFn: ({ signal }) => api.optimal<DetectionOptimal>(ev.id, { metric: optMetric, iou }, signal),
-        staleTime: Infinity,
-      });
+      const o = await optimal.fetch();
       if (typeof o.score === "number") setView({ score: o.score });
     } catch (e) {
       setOptError(e instanceof Error ? e.message : String(e));
@@ -204,7 +193,7 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
       accessorKey: key,
       header,
       meta: { num: true, help },
-      cell: (c) => fmt(c.getValue() as Num),
+      cell: (c) => fmt(numberField(c.row.original, key)),
       sortUndefined: "last",
     });
     const count = (kind: Outcome): ColumnDef<DetectionRow, unknown> => ({
@@ -246,7 +235,6 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
     ];
   }, [showFeed]);
 
-  const cocoValues = coco as unknown as Record<string, Num>;
   const perIou = ev.extra?.per_iou ?? [];
   const atStored = view.iou === undefined && view.score === undefined;
   const macroAp = coco.macro_over?.AP;
@@ -255,12 +243,12 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
     <div className="page" data-testid="detection-page">
       <EvalHeader ev={ev} />
       <div className="highlights" data-testid="coco-summary">
-        {COCO_KEYS.filter((k) => k in cocoValues).map((k) => {
+        {COCO_KEYS.filter((k) => k in coco).map((k) => {
           const ci = ev.intervals?.[k];
           return (
             <div className="metric-card" key={k} tabIndex={0} data-testid={`coco-${k}`}>
               <div className="metric-label">{COCO_NAMES[k]} <span className="info" aria-hidden>i</span></div>
-              <div className="metric-value">{fmt(cocoValues[k])}</div>
+              <div className="metric-value">{fmt(numberField(coco, k))}</div>
               <div className="metric-ci" data-testid={`coco-${k}-ci`}>{ci ? `95% CI ${fmt(ci.low)} – ${fmt(ci.high)}` : " "}</div>
               {k.startsWith("AP") && macroAp != null && <div className="metric-sub">macro over {macroAp} of {coco.n_classes} classes</div>}
               <div className="tooltip" role="tooltip">
@@ -277,7 +265,7 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
         <SliderField label="IoU" value={iou} min={0.05} max={0.95} step={0.05} onChange={(v) => setView({ iou: v }, { coalesce: "iou" })} testid="iou-slider" />
         <SliderField label="Confidence" value={score} min={0} max={1} step={0.01} onChange={(v) => setView({ score: v }, { coalesce: "score" })} testid="score-slider" />
         <div className="threshold-actions">
-          <select className="select" value={optMetric} onChange={(e) => setOptMetric(e.target.value as OptimalMetric)} data-testid="optimize-metric" aria-label="Metric to optimise">
+          <select className="select" value={optMetric} onChange={(e) => setOptMetric(DET_OPT_METRICS.find((m) => m.value === e.target.value)?.value ?? "f1")} data-testid="optimize-metric" aria-label="Metric to optimise">
             {DET_OPT_METRICS.map((m) => (
               <option key={m.value} value={m.value}>Optimise {m.label}</option>
             ))}

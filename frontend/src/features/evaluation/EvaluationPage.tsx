@@ -1,6 +1,6 @@
 import { useEffect } from "react";
 import { ApiError } from "../../api/client";
-import { useEvaluation } from "../../api/queries";
+import { useEvaluation } from "./hooks";
 import { Empty, ErrorState, Spinner } from "../../components/common";
 import { EvalHeader } from "./EvalHeader";
 import type { Crumb } from "../../routes";

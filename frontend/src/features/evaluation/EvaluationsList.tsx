@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import { api, type EvaluationPublic } from "../../api/client";
-import { keys, useEvaluations } from "../../api/queries";
+import { useEvaluations, useForgetEvaluation } from "./hooks";
 import { Empty, ErrorState, Modal, Spinner } from "../../components/common";
 import { fmt, fmtDate, taskLabel, versionText } from "../../format";
 import { compareHref, evaluationHref, leaderboardHref, type Crumb } from "../../routes";
@@ -16,7 +16,7 @@ function datasetText(e: EvaluationPublic) {
 export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void }) {
   useEffect(() => setCrumbs([]), [setCrumbs]);
   const q = useEvaluations();
-  const queryClient = useQueryClient();
+  const forget = useForgetEvaluation();
   const [filter, setFilter] = useState("");
   const [toDelete, setToDelete] = useState<EvaluationPublic | null>(null);
   const [picked, setPicked] = useState<number[]>([]); // at most two, for Compare
@@ -25,8 +25,7 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
     mutationFn: (id: number) => api.deleteEvaluation(id),
     onSuccess: (_data, id) => {
       setToDelete(null);
-      queryClient.removeQueries({ queryKey: keys.evaluation(id) });
-      return queryClient.invalidateQueries({ queryKey: keys.evaluations });
+      return forget(id);
     },
   });
 

@@ -5,7 +5,7 @@ import { useEffect, useMemo, useRef } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { api, isDetectionItem, type ClassificationItem, type DetectionItem, type SampleItem, type SampleQuery, type SliderParams } from "../../api/client";
-import { useSamples } from "../../api/queries";
+import { useSamples } from "./hooks";
 import { useElementWidth } from "../../lib/hooks";
 import { feedCountText, labelText, metadataLine, pctBeside, truncateLabel } from "../../format";
 import { OUTCOME_SHORT, OUTCOMES, type Outcome, type SortKey } from "../../lib/vocabulary";

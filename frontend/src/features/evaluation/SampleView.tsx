@@ -1,6 +1,6 @@
 import { useState } from "react";
-import type { ClassificationSample, DetectionSample, SliderParams } from "../../api/client";
-import { useSample } from "../../api/queries";
+import type { ClassificationSample, SliderParams } from "../../api/client";
+import { useClassificationSample, useDetectionSample } from "./hooks";
 import { fmt, labelText, pct, pctBeside, truncateLabel } from "../../format";
 import { BOX_COLORS, boxColor } from "../../lib/boxes";
 import { labelSetDiff, labelSetText } from "../../lib/labelsets";
@@ -71,7 +71,7 @@ export function ProbBars({
 }
 
 export function SampleView({ evalId, index, sliders, onClose }: { evalId: number; index: number; sliders: SliderParams; onClose: () => void }) {
-  const q = useSample<ClassificationSample>(evalId, index, sliders);
+  const q = useClassificationSample(evalId, index, sliders);
   const d = q.data;
   const actual = new Set(Array.isArray(d?.actual) ? d.actual : d?.actual ? [d.actual] : []);
   const predicted = new Set(Array.isArray(d?.predicted) ? d.predicted : d?.predicted ? [d.predicted] : []);
@@ -233,7 +233,7 @@ function LabelSetFacts({ actual, predicted, d, threshold }: { actual: string[]; 
 const STAGE_H = 540;
 
 export function DetectionImageView({ evalId, index, sliders, onClose }: { evalId: number; index: number; sliders: SliderParams; onClose: () => void }) {
-  const q = useSample<DetectionSample>(evalId, index, sliders);
+  const q = useDetectionSample(evalId, index, sliders);
   const [hover, setHover] = useState<number | null>(null);
   const [show, setShow] = useState({ gt: true, pred: true });
   const d = q.data;

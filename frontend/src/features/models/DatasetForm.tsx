@@ -3,8 +3,8 @@
 // opens it on its own, or for one model version ("Evaluate on a new dataset"), where the task is
 // the model's and the registered version goes on to a Calculate job.
 import { useState, type FormEvent } from "react";
-import { useQuery } from "@tanstack/react-query";
-import { api, type DatasetCreate, type DatasetCreated } from "../../api/client";
+import { useDataRoots } from "./hooks";
+import type { DatasetCreate, DatasetCreated } from "../../api/client";
 import { versionText } from "../../format";
 import { Modal } from "../../components/common";
 
@@ -43,7 +43,7 @@ export function DatasetForm({
   onClose: () => void;
   testid: string;
 }) {
-  const roots = useQuery({ queryKey: ["data-roots"], queryFn: ({ signal }) => api.dataRoots(signal), staleTime: Infinity });
+  const roots = useDataRoots();
   const [path, setPath] = useState("");
   const [name, setName] = useState("");
   const [task, setTask] = useState<Task | "">(fixedTask ?? "");

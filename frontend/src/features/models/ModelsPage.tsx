@@ -2,9 +2,8 @@
 // a background job whose live progress turns into "View results" with the headline metric. All of
 // it comes from the server (jobs live in the catalog), so a reload shows the same state.
 import { useEffect, useMemo, useRef, useState } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, type DatasetCreate, type DatasetVersionPublic, type JobPublic, type ModelPublic, type ModelVersionPublic } from "../../api/client";
-import { keys } from "../../api/queries";
+import type { DatasetCreate, DatasetVersionPublic, JobPublic, ModelPublic, ModelVersionPublic } from "../../api/client";
+import { useAddDataset, useCalculate, useCancelJob, useDatasets, useJobs, useModels, useRefreshAfterJob } from "./hooks";
 import { DatasetForm, createdText } from "./DatasetForm";
 import { Empty, ErrorState, Spinner } from "../../components/common";
 import { fmt, fmtDate, taskLabel, versionText } from "../../format";
@@ -13,19 +12,13 @@ import { currentJob, etaText, isActive, jobText, rate, type Sample } from "./job
 import { compareHref, evaluationHref, whatIfHref, type Crumb } from "../../routes";
 import "./ModelsPage.css";
 
-const modelKeys = { models: ["models"] as const, datasets: ["datasets"] as const, jobs: ["jobs"] as const };
-
 export function ModelsPage({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void }) {
   useEffect(() => setCrumbs([{ label: "Models" }]), [setCrumbs]);
-  const queryClient = useQueryClient();
-  const models = useQuery({ queryKey: modelKeys.models, queryFn: ({ signal }) => api.models(signal), staleTime: 0 });
-  const datasets = useQuery({ queryKey: modelKeys.datasets, queryFn: ({ signal }) => api.datasets(signal), staleTime: 0 });
-  const jobs = useQuery({
-    queryKey: modelKeys.jobs,
-    queryFn: ({ signal }) => api.jobs(signal),
-    staleTime: 0,
-    refetchInterval: (q) => ((q.state.data?.items ?? []).some(isActive) ? 1000 : false),
-  });
+  const models = useModels();
+  const datasets = useDatasets({ fresh: true });
+  const jobs = useJobs();
+  const refreshAfterJob = useRefreshAfterJob();
+  const add = useAddDataset();
 
   // A job that has just ended brings its evaluation: fetch the models (and evaluations) again.
   const active = useMemo(() => new Set((jobs.data?.items ?? []).filter(isActive).map((j) => j.id)), [jobs.data]);
@@ -33,11 +26,8 @@ export function ModelsPage({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void }) {
   useEffect(() => {
     const ended = [...lastActive.current].some((id) => !active.has(id));
     lastActive.current = active;
-    if (ended) {
-      void queryClient.invalidateQueries({ queryKey: modelKeys.models });
-      void queryClient.invalidateQueries({ queryKey: keys.evaluations });
-    }
-  }, [active, queryClient]);
+    if (ended) refreshAfterJob();
+  }, [active, refreshAfterJob]);
 
   const [adding, setAdding] = useState(false);
   const versions = useMemo(() => (datasets.data?.items ?? []).flatMap((d) => d.versions ?? []), [datasets.data]);
@@ -46,11 +36,7 @@ export function ModelsPage({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void }) {
   if (error && !models.data) return <ErrorState error={error} onRetry={() => void models.refetch()} />;
   if (!models.data || !datasets.data || !jobs.data) return <Spinner label="Loading models…" />;
   const items = models.data.items;
-  const addDataset = async (body: DatasetCreate) => {
-    const created = await api.addDataset(body);
-    await queryClient.invalidateQueries({ queryKey: modelKeys.datasets });
-    return { created };
-  };
+  const addDataset = async (body: DatasetCreate) => ({ created: await add(body) });
   return (
     <div className="page" data-testid="models-page">
       <div className="page-head">
@@ -136,20 +122,13 @@ function VersionRow({
   const evaluations = v.evaluations ?? [];
   const newestEval = evaluations[0] ?? null;
   const job = currentJob(jobs, v.id, newestEval?.created_at ?? null);
-  const queryClient = useQueryClient();
-  const calculate = useMutation({
-    mutationFn: (dsId: number) => api.calculate(v.id, dsId),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: modelKeys.jobs }),
-  });
-  const cancel = useMutation({
-    mutationFn: (id: number) => api.cancelJob(id),
-    onSettled: () => queryClient.invalidateQueries({ queryKey: modelKeys.jobs }),
-  });
+  const calculate = useCalculate(v.id);
+  const cancel = useCancelJob();
+  const add = useAddDataset();
   const busy = job !== null && isActive(job);
   // "Evaluate on a new dataset": register the path, check the model can take it, start the job
   const evaluateNew = async (body: DatasetCreate) => {
-    const created = await api.addDataset(body);
-    await queryClient.invalidateQueries({ queryKey: modelKeys.datasets });
+    const created = await add(body);
     const why = whyNot(v, created);
     if (why) throw new Error(`${createdText(created)}, but ${versionText(v.version)} cannot run on it: ${why}.`);
     await calculate.mutateAsync(created.id);

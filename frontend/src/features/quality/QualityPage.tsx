@@ -6,7 +6,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { ApiError, api } from "../../api/client";
-import { useEvaluation } from "../../api/queries";
+import { useEvaluation } from "../evaluation/hooks";
 import type { QualityImportance, QualityReady, QualityRunning } from "./types";
 import { Chart } from "../../components/Chart";
 import { Empty, ErrorState, Panel, Segmented, Spinner } from "../../components/common";

@@ -3,7 +3,7 @@
 // its newest evaluation. Each image is sent once, in its own request (at most two at a time), and
 // shown from a local object URL; the threshold lives in the URL and filters on the page only.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { useQuery } from "@tanstack/react-query";
+import { usePredictInfo } from "./hooks";
 import { ApiError } from "../../api/client";
 import { Empty, ErrorState, SliderField, Spinner } from "../../components/common";
 import { DropZone } from "../../components/DropZone";
@@ -11,13 +11,13 @@ import { WhatIfCard } from "./WhatIfCard";
 import "./WhatIf.css";
 import { taskLabel } from "../../format";
 import { evaluationHref, setView, useView, type Crumb } from "../../routes";
-import { cardError, chunks, fetchPredictInfo, fmtBytes, modelLabel, postPredict, precheck, textLines, type Entry, type PredictInfo } from "./whatif";
+import { cardError, chunks, fmtBytes, modelLabel, postPredict, precheck, textLines, type Entry, type PredictInfo } from "./whatif";
 
 const IN_FLIGHT = 2; // image requests at once (the server bounds its own work too)
 const MAX_ENTRIES = 200; // results kept on the page
 
 export function WhatIfPage({ versionId, setCrumbs }: { versionId: number; setCrumbs: (c: Crumb[]) => void }) {
-  const q = useQuery({ queryKey: ["what-if", versionId], queryFn: ({ signal }) => fetchPredictInfo(versionId, signal), staleTime: 0 });
+  const q = usePredictInfo(versionId);
   const model = q.data?.model;
   useEffect(() => {
     setCrumbs([{ label: model ? modelLabel(model) : `Model version ${versionId}` }, { label: "What if…" }]);

@@ -1,8 +1,7 @@
 // What-if: the calls of GET / POST /api/models/{version_id}/predict and the pure helpers of the
 // page (which boxes and classes pass the slider, client-side size checks, error lines), testable
 // without a browser.
-import { ApiError, client } from "../../api/client";
-import { accessProblem, bearer, tokens } from "../../api/auth";
+import { ApiError, client, unwrap } from "../../api/client";
 import type { components } from "../../api/schema";
 
 type Schemas = components["schemas"];
@@ -84,18 +83,7 @@ export function retryAfter(header: string | null): number {
 // ---------------------------------------------------------------- calls
 
 export async function fetchPredictInfo(versionId: number, signal?: AbortSignal): Promise<PredictInfo> {
-  let res;
-  try {
-    res = await client.GET("/api/models/{version_id}/predict", { params: { path: { version_id: versionId } }, signal });
-  } catch (e) {
-    if (e instanceof DOMException && e.name === "AbortError") throw e;
-    throw new ApiError("Cannot reach the Assay server. Is `assay serve` running?", null);
-  }
-  if (!res.response.ok || !res.data) {
-    const detail = (res.error as { detail?: unknown } | undefined)?.detail;
-    throw new ApiError(typeof detail === "string" ? detail : `${res.response.status} ${res.response.statusText}`, res.response.status);
-  }
-  return res.data;
+  return unwrap(client.GET("/api/models/{version_id}/predict", { params: { path: { version_id: versionId } }, signal }));
 }
 
 export type PredictBody = { files: File[] } | { texts: string[] };
@@ -115,30 +103,24 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  * carrying the server's one-line detail.
  */
 export async function postPredict(versionId: number, body: PredictBody, signal?: AbortSignal, tries = 5): Promise<PredictAnswer> {
-  const url = `/api/models/${versionId}/predict`;
   for (let attempt = 1; ; attempt++) {
     const form = new FormData();
     if ("files" in body) for (const f of body.files) form.append("files", f, f.name);
     else form.append("text", body.texts.join("\n"));
-    const headers: Record<string, string> = {};
-    const auth = bearer(tokens.get());
-    if (auth) headers.Authorization = auth;
-    let res: Response;
+    // multipart as the form holds it; the client's middleware adds the token (and forgets it on a 401)
+    const call = client.POST("/api/models/{version_id}/predict", { params: { path: { version_id: versionId } }, body: {}, bodySerializer: () => form, signal });
+    let res;
     try {
-      res = await fetch(url, { method: "POST", body: form, headers, signal });
+      res = await call;
     } catch (e) {
       if (e instanceof DOMException && e.name === "AbortError") throw e;
       throw new ApiError("Cannot reach the Assay server. Is `assay serve` running?", null);
     }
-    if (res.ok) return (await res.json()) as PredictAnswer;
-    const data = (await res.json().catch(() => null)) as { detail?: unknown } | null;
-    const detail = typeof data?.detail === "string" ? data.detail : `${res.status} ${res.statusText}`;
-    if (accessProblem(res.status, url) === "unauthorized") tokens.unauthorized(detail);
-    if (res.status === 503 && attempt < tries) {
-      await sleep(retryAfter(res.headers.get("Retry-After")) * 1000, signal);
+    if (res.response.status === 503 && attempt < tries) {
+      await sleep(retryAfter(res.response.headers.get("Retry-After")) * 1000, signal);
       continue;
     }
-    throw new ApiError(detail, res.status);
+    return unwrap(Promise.resolve(res));
   }
 }
 
