@@ -59,8 +59,14 @@ lint: $(STAMPS)/venv
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/mypy src
 
+# The suite in parallel (pytest-xdist): one worker per core (TEST_WORKERS=0: in this process, one
+# test after another). --dist loadfile keeps a file's tests in one worker, where the file's
+# module-scoped fixtures (a built demo, a running server) are made once.
+TEST_WORKERS ?= auto
+
 test: $(STAMPS)/venv $(STATIC) $(STAMPS)/web-check lint
-	$(VENV)/bin/pytest -q -p no:cacheprovider --doctest-modules src/assay tests
+	$(VENV)/bin/pytest -q -p no:cacheprovider --doctest-modules -n $(TEST_WORKERS) --dist loadfile \
+		src/assay tests
 
 clean:
 	rm -rf $(STAMPS) $(VENV) frontend/node_modules src/assay/server/static .demo

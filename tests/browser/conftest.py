@@ -314,8 +314,9 @@ def server_url(seeded: tuple[Path, dict[str, int]]) -> Iterator[str]:
 def browser(seeded: tuple[Path, dict[str, int]]) -> Iterator[object]:
     from playwright.sync_api import expect, sync_playwright
 
-    # The first answer of an evaluation loads its results from disk (and compiles kernels).
-    expect.set_options(timeout=20_000)
+    # The first answer of an evaluation loads its results from disk (and compiles kernels); an
+    # expectation waits until it holds, 30 s at most (a loaded machine is slow, never wrong).
+    expect.set_options(timeout=30_000)
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
@@ -347,7 +348,7 @@ def settle(page) -> None:  # type: ignore[no-untyped-def]
 def page(browser, server_url: str, request: pytest.FixtureRequest) -> Iterator[object]:  # type: ignore[no-untyped-def]
     """A fresh page at 1440x900; a full-page screenshot named after the test is saved at the end."""
     context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server_url)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)
     p = context.new_page()
     errors: list[str] = []
     p.on("pageerror", lambda e: errors.append(str(e)))

@@ -4,6 +4,7 @@ loads thumbnails through the session cookie, asks again after a 401, and signs o
 from __future__ import annotations
 
 import re
+import shutil
 import time
 import urllib.error
 import urllib.request
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from assay.store.lock import SERVER_LOCK
+
 from .conftest import SCREENS, serve, settle
 
 pytestmark = pytest.mark.browser
@@ -21,11 +24,19 @@ TOKEN_LINE = re.compile(r"Access token \(generated, give it to the UI once\): (\
 
 
 @pytest.fixture(scope="module")
-def open_server(seeded: tuple[Path, dict[str, int]]) -> Iterator[tuple[str, str]]:
-    """`assay serve --host 0.0.0.0` (all interfaces; the browser uses 127.0.0.1): (url, printed token)."""
-    home, _ = seeded
+def open_server(
+    seeded: tuple[Path, dict[str, int]], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    """`assay serve --host 0.0.0.0` (all interfaces; the browser uses 127.0.0.1): (url, printed token).
+
+    It serves a copy of the seeded workspace: the session's server (``server_url``), started by
+    whichever browser test ran first in this process, holds the seeded one's lock
+    (:mod:`assay.store.lock`), and a second server on it would be refused."""
+    home = tmp_path_factory.mktemp("assay-home-open")
+    skip = shutil.ignore_patterns(SERVER_LOCK, "*.log", "*-shm")  # the WAL index is rebuilt
+    shutil.copytree(seeded[0], home, ignore=skip, dirs_exist_ok=True)
     with serve(home, host="0.0.0.0", log_name="server-open.log") as (url, log):
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while not (m := TOKEN_LINE.search(log.read_text())):
             assert time.monotonic() < deadline, f"no token printed:\n{log.read_text()}"
             time.sleep(0.1)
@@ -61,7 +72,7 @@ def test_token_prompt_sign_in_and_out(
 ) -> None:
     url, token = open_server
     context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=url)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -99,7 +110,7 @@ def test_token_prompt_sign_in_and_out(
         page.wait_for_function(
             "[...document.querySelectorAll('[data-testid=feed-item] img')]"
             ".some(i => i.complete && i.naturalWidth > 0)",
-            timeout=20_000,
+            timeout=30_000,
         )
         shot(page, "access_evaluation_thumbnails")
 
@@ -115,7 +126,12 @@ def test_token_prompt_sign_in_and_out(
         expect(page.get_by_test_id("token-prompt")).to_be_visible()
         expect(page.get_by_test_id("token-error")).to_have_count(0)
         assert stored_token(page) is None
-        page.wait_for_timeout(500)  # let Chromium commit the storage change before the reload
+        # A reload reads the storage Chromium committed: wait until another page of the origin sees
+        # the token gone (the change went through the browser process), then reload.
+        probe = context.new_page()
+        probe.goto("/api/health")
+        probe.wait_for_function("localStorage.getItem('assay-token') === null")
+        probe.close()
         page.reload()
         expect(page.get_by_test_id("token-prompt")).to_be_visible()
         status = page.evaluate(
@@ -134,7 +150,7 @@ def test_stale_token_asks_again(
     """A token the server no longer takes (stored, or changed while the page is open): asked again."""
     url, token = open_server
     context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=url)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)
     page = context.new_page()
     try:
         # Stored but wrong: refused at sign-in, cleared, the prompt says why. (Stored before the

@@ -73,7 +73,7 @@ def test_calculate_shows_progress_survives_a_reload_and_opens_the_results(
         "[data-testid=version-row][data-version=v1]"
     )
     expect(v1.get_by_test_id("job-status")).to_have_attribute("data-status", "running")
-    expect(v1.get_by_test_id("job-status")).to_contain_text("samples/s", timeout=10_000)
+    expect(v1.get_by_test_id("job-status")).to_contain_text("samples/s", timeout=30_000)
 
     view = v1.get_by_test_id("view-results")
     expect(view).to_be_visible(timeout=120_000)

@@ -29,7 +29,7 @@ def assay(
         [sys.executable, "-m", "assay.cli", *args],
         capture_output=True,
         text=True,
-        timeout=20,
+        timeout=60,
         cwd=cwd,
         env={**os.environ, "ASSAY_HOME": str(home), **(env or {})},
         stdin=subprocess.DEVNULL,

@@ -24,7 +24,7 @@ def _status(url: str, token: str | None = None) -> int:
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=5) as answer:
+        with urllib.request.urlopen(request, timeout=30) as answer:
             return int(answer.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)
@@ -53,7 +53,7 @@ def _serve(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
 
 def _stop(proc: subprocess.Popen[str]) -> str:
     proc.terminate()
-    out, _ = proc.communicate(timeout=20)
+    out, _ = proc.communicate(timeout=60)
     return out
 
 

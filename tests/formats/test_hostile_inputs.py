@@ -790,4 +790,4 @@ def test_csv_header_of_many_duplicate_columns_answers_at_once(tmp_path: Path) ->
     with pytest.raises(InputError) as info:
         read_predictions(p)
     assert one_line(info).endswith("p.csv: column 'a' appears twice in the header")
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < 60  # linear: about a second; quadratic: minutes

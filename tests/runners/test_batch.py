@@ -228,7 +228,7 @@ def test_overlapping_runs_put_the_switch_interval_back(model_and_images):
     def b_progress(done, total):
         if done > 0:  # a batch is done: B is inside its run
             b_inside.set()
-            assert b_may_end.wait(10)
+            assert b_may_end.wait(60)
 
     b = threading.Thread(
         target=run_images,
@@ -239,27 +239,43 @@ def test_overlapping_runs_put_the_switch_interval_back(model_and_images):
     def a_progress(done, total):
         if done > 0 and not b.is_alive() and not b_inside.is_set():
             b.start()
-            assert b_inside.wait(10)
+            assert b_inside.wait(60)
 
     run_images(load_runner(path), paths, batch_size=8, workers=1, progress=a_progress)
     during_b = sys.getswitchinterval()
     b_may_end.set()
-    b.join(10)
+    b.join(60)
     assert during_b < switch
     assert sys.getswitchinterval() == switch
 
 
-class SlowModel(Counting):
-    """A model that takes ``seconds`` per batch (as a large network would)."""
+class Clock:
+    """Stands for the ``time`` module in :mod:`assay.runners.batch`: its ``perf_counter`` moves
+    only by the ``sleep`` of the fakes below, so the shares the probe measures are exact whatever
+    the machine's load."""
 
-    def __init__(self, runner, seconds):
+    def __init__(self):
+        import threading
+
+        self.now, self._lock = 0.0, threading.Lock()
+
+    def perf_counter(self):
+        return self.now
+
+    def sleep(self, seconds):
+        with self._lock:
+            self.now += seconds
+
+
+class SlowModel(Counting):
+    """A model that takes ``seconds`` per batch of ``clock``'s time (as a large network would)."""
+
+    def __init__(self, runner, seconds, clock):
         super().__init__(runner)
-        self.seconds = seconds
+        self.seconds, self.clock = seconds, clock
 
     def predict(self, batch, geometries=None):
-        import time
-
-        time.sleep(self.seconds)
+        self.clock.sleep(self.seconds)
         return super().predict(batch, geometries)
 
 
@@ -282,8 +298,10 @@ def test_small_images_decode_inline_unless_the_model_is_slow(model_and_images, m
     x, _ = load_batch(paths, runner.spec)
     expected = reference_probs(x, w, b)
     monkeypatch.setattr(batch, "_cores", lambda: 4)
+    clock = Clock()
+    monkeypatch.setattr(batch, "time", clock)
 
-    slow = SlowModel(runner, 0.02)  # the model: ~100 % of the time
+    slow = SlowModel(runner, 0.02, clock)  # the model: 100 % of the time
     seen = []
     res = run_images(slow, paths, batch_size=4, progress=lambda d, t: seen.append(d))
     assert res.workers == 2 and slow.batches == 6
@@ -293,9 +311,7 @@ def test_small_images_decode_inline_unless_the_model_is_slow(model_and_images, m
     real = batch.load_batch
 
     def slow_decoding(chunk, spec):
-        import time
-
-        time.sleep(0.02)  # decoding: ~100 % of the time
+        clock.sleep(0.02)  # decoding: 100 % of the time
         return real(chunk, spec)
 
     monkeypatch.setattr(batch, "load_batch", slow_decoding)

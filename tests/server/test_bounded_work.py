@@ -129,7 +129,7 @@ def test_a_gate_shares_identical_flights_and_refuses_past_its_room() -> None:
 
     def slow(name: str) -> str:
         calls.append(name)
-        release.wait(10)
+        release.wait(60)
         return name.upper()
 
     async def go() -> tuple[list[Any], int]:
@@ -153,7 +153,7 @@ def test_a_flight_outlives_a_request_that_went_away() -> None:
 
     async def go() -> Any:
         gate = Gate("demo", workers=1, queue=0)
-        first = asyncio.ensure_future(gate.run("k", lambda: release.wait(10) and "done"))
+        first = asyncio.ensure_future(gate.run("k", lambda: release.wait(60) and "done"))
         await asyncio.sleep(0.05)
         first.cancel()  # the client left; the thread still runs and still holds the place
         await asyncio.sleep(0)
@@ -169,7 +169,7 @@ def test_a_flight_outlives_a_request_that_went_away() -> None:
 def _blocking(calls: list[tuple[Any, ...]], release: threading.Event, answer: Any) -> Any:
     def fake(*args: Any, **kwargs: Any) -> Any:
         calls.append(args)
-        release.wait(10)
+        release.wait(60)
         return answer
 
     return fake
@@ -186,7 +186,7 @@ def _concurrently(
             tasks = []
             for urls, settle in phases:
                 tasks += [asyncio.ensure_future(client.get(url)) for url in urls]
-                for _ in range(500):
+                for _ in range(3000):  # 30 s at least
                     await asyncio.sleep(0.01)
                     if settle():
                         break
@@ -265,7 +265,7 @@ def test_thumbnails_are_gated_and_shared(seeded: Seeded, monkeypatch: pytest.Mon
 
     def slow(*args: Any, **kwargs: Any) -> Any:
         calls.append(args)
-        release.wait(10)
+        release.wait(60)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(samples_router, "thumbnail", slow)

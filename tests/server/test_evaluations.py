@@ -158,7 +158,7 @@ def test_datasets_and_models(client: TestClient, seeded: Seeded, tmp_path: Path)
 
 def _wait_job(client: TestClient, job_id: int) -> dict:
     client.app.state.jobs.wait(job_id, timeout=120)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while True:
         job = get_json(client, f"/api/jobs/{job_id}")
         if job["status"] in ("done", "failed") or time.monotonic() > deadline:

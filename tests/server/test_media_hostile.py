@@ -76,7 +76,7 @@ def test_a_fifo_or_a_folder_named_like_an_image(client: TestClient, tmp_path: Pa
         for kind in ("media", "thumbnail"):
             started = time.monotonic()
             answer = client.get(f"/api/samples/{dv}:{index}/{kind}")
-            assert answer.status_code == 404 and time.monotonic() - started < 5
+            assert answer.status_code == 404 and time.monotonic() - started < 30
 
 
 def _bomb_png(width: int, height: int) -> bytes:
@@ -129,7 +129,7 @@ def test_thumbnails_of_hostile_files_are_422(client: TestClient, tmp_path: Path)
             detail.startswith(f"sample {dv}:{index}: not a readable image") and "\n" not in detail
         )
         assert "this is not" not in detail
-        assert elapsed < 5, path.name
+        assert elapsed < 30, path.name  # not decoded: a bomb would take minutes and GBs
         # the file itself is still served as registered (the browser decides what to show)
         assert client.get(f"/api/samples/{dv}:{index}/media").status_code == 200
     leftovers = list(client.app.state.workspace.thumbnails_dir.glob(".tmp-*"))  # type: ignore[attr-defined]

@@ -9,11 +9,14 @@ thread cannot be stopped) and still holds its place until then, so the bound is 
 connections. What a computation freed is given back to the system when it ends
 (:func:`assay.server.heap.trim`).
 
-The gate lives on the event loop: ``run`` is called from ``async`` routes only.
+The gate lives on the event loop: ``run`` is called from ``async`` routes only. (The example
+runs its loop on a thread of its own: the thread that runs it may already run one.)
 
 >>> import asyncio
+>>> from concurrent.futures import ThreadPoolExecutor
 >>> gate = Gate("demo", workers=1, queue=0)
->>> asyncio.run(gate.run(("k",), sum, [1, 2]))
+>>> with ThreadPoolExecutor(1) as thread:
+...     thread.submit(asyncio.run, gate.run(("k",), sum, [1, 2])).result()
 3
 """
 
