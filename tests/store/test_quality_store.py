@@ -16,6 +16,7 @@ from assay.errors import InputError, NotFoundError, ParameterError
 from assay.evaluation.classification import ClassificationResults
 from assay.evaluation.detection import evaluate_detections
 from assay.store import Workspace
+from assay.store import properties as store_properties
 from assay.store import quality as store_quality
 from assay.store.quality import (
     analyze_stored,
@@ -201,7 +202,7 @@ def test_properties_are_cached_per_dataset_version(
     np.testing.assert_array_equal(again.extra["phash"], first.extra["phash"])
     analyze_stored(ws, image_ws["id"])  # the analysis reads the cache too
     # a stale cache (another samples table) is recomputed
-    monkeypatch.setattr(store_quality, "_stamp", lambda ws, dv: [0, 0, 0])
+    monkeypatch.setattr(store_properties, "_stamp", lambda ws, dv: [0, 0, 0])
     with pytest.raises(AssertionError, match="recomputed"):
         dataset_properties(ws, dv)
 

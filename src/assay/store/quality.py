@@ -59,20 +59,14 @@ limit=50, train=None, processes=None)``
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from assay.errors import InputError, NotFoundError, ParameterError
 from assay.evaluation.quality import (
@@ -98,8 +92,8 @@ from assay.evaluation.quality._outcomes import (
     sample_outcomes,
 )
 from assay.evaluation.results import OperatingPoint, Results
-from assay.store._util import _file_stamp, json_safe
-from assay.store.artifacts import TMP_PREFIX
+from assay.store._util import json_safe
+from assay.store.properties import DatasetProperties, read_properties, write_properties
 from assay.store.workspace import Workspace
 
 __all__ = [
@@ -110,105 +104,10 @@ __all__ = [
     "property_bins",
 ]
 
-PROPERTIES_FILE = "properties.parquet"
-FORMAT = 2  # 2: grayscale images have no redness / greenness / blueness
 STRUCTURAL = {"id", "label", "labels", "text", "path", "fold", "file_name"}
 MAX_CATEGORIES = 50
 TOP = 100
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class DatasetProperties:
-    """The properties of a dataset version: ``values[name]`` float64 per sample (NaN missing;
-    category codes for a categorical one), ``kinds`` / ``descriptions`` per name,
-    ``categories[name]`` for categorical ones, ``extra`` the hashes, ``computed`` whether this
-    call computed them (False: read from the cache)."""
-
-    values: dict[str, np.ndarray]
-    kinds: dict[str, str]
-    descriptions: dict[str, str]
-    categories: dict[str, list[str]] = field(default_factory=dict)
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    computed: bool = False
-
-
-# ------------------------------------------------------------------ the cache
-
-
-def _cache_path(ws: Workspace, dataset_version_id: int) -> Any:
-    return ws.datasets_dir / str(dataset_version_id) / PROPERTIES_FILE
-
-
-def _stamp(ws: Workspace, dataset_version_id: int) -> list[int] | None:
-    st = _file_stamp(ws.datasets_dir / str(dataset_version_id) / "samples.parquet")
-    return None if st is None else list(st)
-
-
-def _read_cache(ws: Workspace, dataset_version_id: int) -> DatasetProperties | None:
-    path = _cache_path(ws, dataset_version_id)
-    try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowInvalid):
-        return None
-    raw = (table.schema.metadata or {}).get(b"assay")
-    if raw is None:
-        return None
-    meta = json.loads(raw)
-    if meta.get("format") != FORMAT or meta.get("samples") != _stamp(ws, dataset_version_id):
-        return None
-    values, extra = {}, {}
-    for name in table.column_names:
-        col = table.column(name)
-        if name.startswith("_"):
-            if name == "_minhash":
-                flat = pc.list_flatten(col).to_numpy(zero_copy_only=False)
-                extra["minhash"] = flat.astype(np.uint64).reshape(table.num_rows, -1)
-            else:
-                extra[name[1:]] = col.to_numpy(zero_copy_only=False)
-        else:
-            values[name] = col.to_numpy(zero_copy_only=False).astype(np.float64)
-    return DatasetProperties(
-        values=values,
-        kinds=meta["kinds"],
-        descriptions=meta["descriptions"],
-        extra=extra,
-        notes=meta.get("notes", []),
-    )
-
-
-def _write_cache(ws: Workspace, dataset_version_id: int, props: DatasetProperties) -> None:
-    """Write the cache to a temporary file and rename it into place; a folder removed meanwhile
-    (the version collected) only skips the cache."""
-    cols: dict[str, pa.Array] = {}
-    for name, v in props.values.items():
-        cols[name] = pa.array(v, pa.float64(), mask=~np.isfinite(v))
-    for name, v in props.extra.items():
-        if name == "minhash":
-            cols["_minhash"] = pa.FixedSizeListArray.from_arrays(
-                pa.array(v.ravel(), pa.uint64()), v.shape[1]
-            )
-        else:
-            cols[f"_{name}"] = pa.array(v)
-    meta = {
-        "format": FORMAT,
-        "samples": _stamp(ws, dataset_version_id),
-        "kinds": props.kinds,
-        "descriptions": props.descriptions,
-        "notes": props.notes,
-    }
-    table = pa.table(cols).replace_schema_metadata({"assay": json.dumps(meta)})
-    target = _cache_path(ws, dataset_version_id)
-    tmp = target.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{PROPERTIES_FILE}")
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, target)
-    except FileNotFoundError:
-        tmp.unlink(missing_ok=True)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _column(table: pa.Table, name: str) -> list[Any] | None:
@@ -321,14 +220,14 @@ def dataset_properties(
     :func:`assay.evaluation.quality.image_properties` (None: forked processes from 1,000
     images; False: threads only)."""
     ws.get_dataset_version(dataset_version_id)
-    cached = _read_cache(ws, dataset_version_id)
+    cached = read_properties(ws, dataset_version_id)
     if cached is None or (
         results is not None
         and results.task == "detection"
         and not any(k == "box" for k in cached.kinds.values())
     ):
         cached = _compute(ws, dataset_version_id, results, progress, processes)
-        _write_cache(ws, dataset_version_id, cached)
+        write_properties(ws, dataset_version_id, cached)
     elif progress is not None:
         n = len(next(iter(cached.values.values()))) if cached.values else 0
         progress(n, n)
