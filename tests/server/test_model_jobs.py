@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 from onnx import TensorProto, helper, numpy_helper
@@ -222,24 +223,24 @@ def serve(home: Path) -> Iterator[Any]:
     for proc in procs:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+            proc.wait(timeout=60)
 
 
 def test_a_job_resumes_after_the_server_is_killed(home: Path, serve: Any) -> None:
     ids = _ids(home)
     url, proc = serve()
     body = {"model_version_id": ids["slow"], "dataset_version_id": ids["images"], "batch_size": 2}
-    answer = httpx.post(f"{url}/api/evaluations", json=body, timeout=10)
+    answer = httpx.post(f"{url}/api/evaluations", json=body, timeout=60)
     assert answer.status_code == 202, answer.text
     job_id = answer.json()["job_id"]
 
     def job(base: str) -> dict[str, Any]:
-        return dict(httpx.get(f"{base}/api/jobs/{job_id}", timeout=10).json())
+        return dict(httpx.get(f"{base}/api/jobs/{job_id}", timeout=60).json())
 
     _until(lambda: job(url)["done"] >= 20)
     before = job(url)["done"]
     os.killpg(proc.pid, signal.SIGKILL)  # the server and its job process, at once
-    proc.wait(timeout=10)
+    proc.wait(timeout=60)
 
     url, _ = serve()
     seen: list[dict[str, Any]] = []
@@ -252,7 +253,7 @@ def test_a_job_resumes_after_the_server_is_killed(home: Path, serve: Any) -> Non
     assert seen[-1]["status"] == "done", seen[-1]
     # resumed, not restarted: the progress never went back below what was done before the kill
     assert min(s["done"] for s in seen) >= before, (before, [s["done"] for s in seen][:20])
-    evaluations = httpx.get(f"{url}/api/evaluations", timeout=10).json()["items"]
+    evaluations = httpx.get(f"{url}/api/evaluations", timeout=60).json()["items"]
     assert [e["id"] for e in evaluations] == [seen[-1]["evaluation_id"]]
     assert evaluations[0]["n_samples"] == 120
 
@@ -271,17 +272,23 @@ def test_a_job_process_dies_with_its_killed_server_and_the_next_server_resumes_i
     ids = _ids(home)
     url, proc = serve()
     body = {"model_version_id": ids["slow"], "dataset_version_id": ids["images"], "batch_size": 2}
-    job_id = httpx.post(f"{url}/api/evaluations", json=body, timeout=10).json()["job_id"]
-    _until(lambda: httpx.get(f"{url}/api/jobs/{job_id}", timeout=10).json()["done"] >= 4)
+    job_id = httpx.post(f"{url}/api/evaluations", json=body, timeout=60).json()["job_id"]
+    _until(lambda: httpx.get(f"{url}/api/jobs/{job_id}", timeout=60).json()["done"] >= 4)
     child = _job_pid(home, job_id)
     assert child is not None and child != proc.pid
     os.kill(proc.pid, signal.SIGKILL)  # the server alone: its job process must follow it
-    proc.wait(timeout=10)
-    _until(lambda: not _alive(child), 1.0)  # well before the job could have finished
+    proc.wait(timeout=60)
+    _until(lambda: not _alive(child), 60)
+    ws = Workspace(home)
+    try:  # it died with the server, not of having finished its job
+        stopped = ws.get_job(job_id)
+    finally:
+        ws.close()
+    assert stopped.evaluation_id is None and stopped.status != "done", stopped
 
     url, _ = serve()  # a second server on the same home is refused while one runs; now none does
-    _until(lambda: httpx.get(f"{url}/api/jobs/{job_id}", timeout=10).json()["status"] == "done")
-    assert len(httpx.get(f"{url}/api/evaluations", timeout=10).json()["items"]) == 1
+    _until(lambda: httpx.get(f"{url}/api/jobs/{job_id}", timeout=60).json()["status"] == "done")
+    assert len(httpx.get(f"{url}/api/evaluations", timeout=60).json()["items"]) == 1
 
 
 def _alive(pid: int) -> bool:
@@ -311,7 +318,7 @@ def test_a_second_server_on_the_same_workspace_is_refused(home: Path, serve: Any
         [sys.executable, "-m", "assay.cli", "list"], env=env, capture_output=True, timeout=60
     )
     assert listed.returncode == 0, listed.stderr
-    assert httpx.get(f"{url}/api/health", timeout=10).status_code == 200
+    assert httpx.get(f"{url}/api/health", timeout=60).status_code == 200
 
 
 def test_a_restarted_server_ends_the_old_job_process_before_it_resumes(home: Path) -> None:
@@ -336,7 +343,7 @@ def test_a_restarted_server_ends_the_old_job_process_before_it_resumes(home: Pat
         ws.update_job(model.id, status="failed", error="cancelled")  # by the dead server
         runner = JobRunner(ws, limits=Limits())
         assert runner.recover() == (0, 1)
-        stray.join(timeout=10)
+        stray.join(timeout=60)
         assert not stray.is_alive()  # killed before anything resumed
         assert ws.get_job(files.id).error == INTERRUPTED
         assert ws.get_job(model.id).error == "cancelled"  # never run again
@@ -345,3 +352,46 @@ def test_a_restarted_server_ends_the_old_job_process_before_it_resumes(home: Pat
         if stray.is_alive():
             stray.kill()
         ws.close()
+
+
+def test_a_job_stopped_with_its_server_finishes_from_the_cli(
+    home: Path, serve: Any, tmp_path: Path
+) -> None:
+    """A model run has one work folder whichever side starts it: a Calculate job whose server was
+    killed is finished by ``assay evaluate --model`` over the dataset's source, from the batches
+    the job wrote, with the predictions of a run never interrupted."""
+    ids = _ids(home)
+    url, proc = serve()
+    body = {"model_version_id": ids["slow"], "dataset_version_id": ids["images"], "batch_size": 2}
+    job_id = httpx.post(f"{url}/api/evaluations", json=body, timeout=10).json()["job_id"]
+    _until(lambda: httpx.get(f"{url}/api/jobs/{job_id}", timeout=10).json()["done"] >= 20)
+    before = httpx.get(f"{url}/api/jobs/{job_id}", timeout=10).json()["done"]
+    os.killpg(proc.pid, signal.SIGKILL)  # the server and its job process, at once
+    proc.wait(timeout=10)
+
+    def cli(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "ASSAY_HOME": str(ws), "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
+        return subprocess.run(
+            [sys.executable, "-m", "assay.cli", *args],
+            env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    source = home.parent / "data" / "images"
+    finished = cli(home, "evaluate", "--gt", str(source), "--model", "slow:v1", "--batch", "2")
+    assert finished.returncode == 0, finished.stderr
+    resumed = int(finished.stderr.split("Resuming: ")[1].split(" of 120")[0])
+    assert before <= resumed < 120 and resumed % 2 == 0  # the job's whole batches, kept
+    assert list((home / "work").iterdir()) == []
+
+    reference = tmp_path / "reference"
+    again = cli(reference, "evaluate", "--gt", str(source), "--model", str(tmp_path / "slow.onnx"),
+                "--batch", "2")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    tables = []
+    for ws in (home, reference):
+        out = tmp_path / f"{ws.name}.parquet"
+        done = cli(ws, "export", "1", "--predictions", str(out))
+        assert done.returncode == 0, done.stderr
+        tables.append(pq.read_table(out).to_pydict())
+    assert tables[0] == tables[1]  # the same predictions, row for row
+    assert len(set(tables[0]["id"])) == 120
