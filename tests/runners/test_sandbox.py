@@ -26,10 +26,8 @@ from assay.runners.sandbox import (
     SandboxLimits,
     carries_code,
     check_code_allowed,
-    landlock_available,
-    pack_answer,
-    unpack_answer,
 )
+from assay.runners.sandbox_worker import landlock_available, pack_answer, unpack_answer
 from tests.runners.models import linear_softmax
 
 needs_landlock = pytest.mark.skipif(not landlock_available(), reason="no Landlock here")
