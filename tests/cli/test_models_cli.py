@@ -237,15 +237,32 @@ def _cli(home: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def _state(pid: int) -> str:
+    """The process's state letter in /proc (R running, S sleeping, T stopped, Z zombie...)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
 def _stop_midway(home: Path, proc: subprocess.Popen[str], sig: int, rows: int) -> int:
-    """Send ``sig`` once at least one batch is on disk; the rows then written."""
+    """Send ``sig`` while the run is midway; the rows then written.
+
+    Once at least one batch is on disk the run is paused (SIGSTOP), found short of its end, sent
+    ``sig`` and let go (SIGCONT): the signal lands mid-run whatever the machine's load."""
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
+    while True:
+        assert proc.poll() is None, "the run ended before a batch was seen on disk"
         logs = list((home / "work").glob("*/shards/scores.f64")) if (home / "work").exists() else []
         if logs and logs[0].stat().st_size >= 8 * 3 * 4:
-            proc.send_signal(sig)
             break
+        assert time.monotonic() < deadline, "no batch on disk after 120 s"
         time.sleep(0.005)
+    proc.send_signal(signal.SIGSTOP)
+    while _state(proc.pid) != "T":
+        assert time.monotonic() < deadline + 60, "the run was not paused"
+        time.sleep(0.005)
+    paused = logs[0].stat().st_size // (8 * 3)
+    assert paused <= rows - 3 * 4, f"the run was paused too late to stop it midway ({paused})"
+    proc.send_signal(sig)
+    proc.send_signal(signal.SIGCONT)
     proc.wait(timeout=120)
     (log,) = list((home / "work").glob("*/shards/scores.f64"))
     done = log.stat().st_size // (8 * 3)
