@@ -23,8 +23,9 @@ from PIL import Image
 
 from assay.errors import InputError
 from assay.formats import coco, voc, yolo
+from assay.formats.align import align
 from assay.formats.table_files import CSV_BLOCK_BYTES
-from assay.formats.tables import align, read_ground_truth, read_predictions
+from assay.formats.tables import read_ground_truth, read_predictions
 
 SECRET = "s3cr3t-row-text"
 

@@ -13,8 +13,9 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 from assay.errors import InputError, ParameterError
 from assay.evaluation.classification import ClassificationResults
 from assay.evaluation.run import evaluate_files
+from assay.formats.align import align
 from assay.formats.coco import corner_warning, load_detection_gt, load_detection_results
-from assay.formats.tables import HARD_LABELS_NOTE, align, read_ground_truth, read_predictions
+from assay.formats.tables import HARD_LABELS_NOTE, read_ground_truth, read_predictions
 
 CLASSES = ["ant", "bee", "cat", "dog"]
 

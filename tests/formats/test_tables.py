@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from assay.errors import InputError
-from assay.formats.tables import align, read_ground_truth, read_predictions
+from assay.formats.align import align
+from assay.formats.tables import read_ground_truth, read_predictions
 
 
 def write(path: Path, text: str, *, bom: bool = False, crlf: bool = False) -> Path:

@@ -1,6 +1,6 @@
 """Hard labels: predictions that name a class without a score.
 
-They are read as one-hot (multi-label: multi-hot) score rows (:func:`assay.formats.tables.align`),
+They are read as one-hot (multi-label: multi-hot) score rows (:func:`assay.formats.align.align`),
 so every metric that needs no scores (accuracy, per-class precision / recall / F1, the confusion
 matrix, averages, top-1 accuracy) is exact. Those that rank or weigh scores (ROC AUC, average
 precision, log loss, Brier, calibration error, top-k for k > 1, curves) would be computed on the

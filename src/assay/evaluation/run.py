@@ -97,7 +97,8 @@ def _evaluate_classification_files(
     allow_outside: bool,
 ) -> FileEvaluation:
     from assay.evaluation.classification import evaluate_classification
-    from assay.formats.tables import align, read_ground_truth, read_predictions
+    from assay.formats.align import align
+    from assay.formats.tables import read_ground_truth, read_predictions
 
     if pred_path.is_dir():
         raise InputError("is a folder, expected a predictions file", file=str(pred_path))
