@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {"metrics", "formats", "evaluation", "store", "service", "server", "runners"},
     "demo": {"metrics", "formats", "evaluation", "store", "service", "server", "cli", "runners"},
 }
-SHARED = {"errors", "settings"}
+SHARED = {"errors", "settings", "caches"}
 
 
 def imported_layers(path: Path) -> set[str]:

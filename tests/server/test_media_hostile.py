@@ -139,7 +139,7 @@ def test_thumbnails_of_hostile_files_are_422(client: TestClient, tmp_path: Path)
 def test_the_server_rechecks_even_when_the_store_hands_it_a_link(tmp_path: Path) -> None:
     """Defence in depth: whatever ``Workspace.media_path`` answers, the server serves only a
     regular image file whose real path lies inside the version's common media folder."""
-    from assay.server.caches import LRU
+    from assay.caches import LRU
     from assay.server.routers.samples import _media_file
 
     folder = tmp_path / "ds"

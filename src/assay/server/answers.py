@@ -17,7 +17,7 @@ import numpy as np
 from assay.errors import NotFoundError
 from assay.evaluation.results import OperatingPoint
 from assay.evaluation.vocabulary import OUTCOMES, SORTS, SPECIAL_LABELS
-from assay.server.caches import LRU
+from assay.caches import LRU
 from assay.server.deps import EvaluationContext
 from assay.store import evaluation_public
 

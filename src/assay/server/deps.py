@@ -13,7 +13,7 @@ from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 
 from assay.evaluation.results import Results
-from assay.server.caches import LRU
+from assay.caches import LRU
 from assay.server.config import MAX_ID
 from assay.store import EvaluationRecord, Workspace
 from assay.store.quality import label_issues_stored

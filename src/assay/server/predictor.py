@@ -44,7 +44,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from assay.errors import AssayError, InputError
 from assay.runners import MissingExtraError, Runner, preprocess_image
 from assay.runners.sandbox import ModelUnavailable, SandboxLimits
-from assay.server.caches import LRU
+from assay.caches import LRU
 from assay.server.config import Limits
 from assay.store import Workspace
 

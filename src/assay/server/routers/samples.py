@@ -21,7 +21,7 @@ from fastapi.responses import FileResponse
 
 from assay.errors import NotFoundError
 from assay.formats.tables import IMAGE_SUFFIXES
-from assay.server.caches import LRU
+from assay.caches import LRU
 from assay.server.config import Limits
 from assay.server.deps import WorkspaceDep
 from assay.server.gates import gate_of

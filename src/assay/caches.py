@@ -1,4 +1,6 @@
-"""A small LRU mapping with a size bound, for every server cache keyed by a request value.
+"""The one bounded cache of Assay: an LRU mapping with a size bound (and optionally a weight
+bound), thread-safe, used by every layer that keeps answers: the store's loaded results and
+samples tables, the server's per-request caches.
 
 >>> cache = LRU[int, str](2)
 >>> cache[1] = "a"; cache[2] = "b"; cache[3] = "c"
