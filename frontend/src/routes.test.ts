@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareHref, comparePoint, evaluationHref, historyMode, matchPage, parseHash, parseView, patchView, serializeView, type ViewState } from "./routes";
+import { evaluationHref, historyMode, matchPage, parseHash, parseView, patchView, serializeView, type ViewState } from "./routes";
 
 describe("routes", () => {
   it("splits a hash into a path and its query", () => {
@@ -60,22 +60,5 @@ describe("routes", () => {
     expect(historyMode({ key: "threshold", at: 1000 }, "threshold", 2500)).toBe("push");
     expect(historyMode({ key: "iou", at: 1000 }, "threshold", 1100)).toBe("push");
     expect(historyMode({ key: "threshold", at: 1000 }, undefined, 1100)).toBe("push");
-  });
-});
-
-describe("compare page URL", () => {
-  it("keeps each side's threshold, the IoU and the confidences", () => {
-    const href = compareHref(3, 7, { threshold_a: 0.3, threshold_b: 0.65 });
-    expect(href).toBe("#/compare?a=3&b=7&ta=0.3&tb=0.65");
-    expect(comparePoint(parseHash(href).params)).toEqual({ threshold_a: 0.3, threshold_b: 0.65 });
-    const det = compareHref(1, 2, { iou: 0.75, score_a: 0.1 + 0.2, score_b: 0.5 });
-    expect(det).toBe("#/compare?a=1&b=2&iou=0.75&ca=0.3&cb=0.5");
-    expect(comparePoint(parseHash(det).params)).toEqual({ iou: 0.75, score_a: 0.3, score_b: 0.5 });
-  });
-
-  it("is the stored points when nothing is given, and drops values out of range", () => {
-    expect(compareHref(1, 2)).toBe("#/compare?a=1&b=2");
-    expect(comparePoint(parseHash("#/compare?a=1&b=2").params)).toEqual({});
-    expect(comparePoint(parseHash("#/compare?a=1&b=2&ta=1.5&tb=x&iou=0.3&ca=-1&cb=").params)).toEqual({});
   });
 });

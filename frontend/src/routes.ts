@@ -62,7 +62,8 @@ export function matchPage(path: string): Page {
   return { name: "not-found" };
 }
 
-function unit(v: string | null): number | undefined {
+/** A URL value in [0, 1] (a threshold, IoU or confidence), else undefined. */
+export function unit(v: string | null): number | undefined {
   if (v === null || v.trim() === "") return undefined;
   const x = Number(v);
   return Number.isFinite(x) && x >= 0 && x <= 1 ? x : undefined;
@@ -93,7 +94,7 @@ export function parseView(params: URLSearchParams): ViewState {
 }
 
 /** Rounds a slider value for the URL (no float noise such as 0.30000000000000004). */
-const num = (x: number) => String(Number(x.toFixed(4)));
+export const num = (x: number) => String(Number(x.toFixed(4)));
 
 /** The query string of a view state, in a fixed order, without the fields left unset. */
 export function serializeView(v: ViewState): string {
@@ -122,49 +123,6 @@ export const evaluationHref = (id: number, view: ViewState = {}) => hashOf(`/eva
 
 /** The what-if page of a model version. */
 export const modelsHref = () => hashOf("/models");
-/** Where a compare page takes each side (absent: the evaluation's stored operating point). */
-export interface ComparePoint {
-  threshold_a?: number;
-  threshold_b?: number;
-  iou?: number;
-  score_a?: number;
-  score_b?: number;
-}
-
-/** The compare page's URL keys of a point, in this order: `ta`, `tb` (thresholds), `iou`, `ca`, `cb` (confidences). */
-const COMPARE_KEYS = { threshold_a: "ta", threshold_b: "tb", iou: "iou", score_a: "ca", score_b: "cb" } as const;
-
-/** The comparison of evaluation B against A, at ``point`` when given (the stored points otherwise). */
-export function compareHref(a: number, b: number, point: ComparePoint = {}): string {
-  let out = `#/compare?a=${a}&b=${b}`;
-  for (const [field, key] of Object.entries(COMPARE_KEYS) as [keyof ComparePoint, string][]) {
-    const x = point[field];
-    if (x !== undefined) out += `&${key}=${num(x)}`;
-  }
-  return out;
-}
-
-/** The operating point in a compare page's URL; values outside [0, 1] (IoU: [0.5, 0.95]) are dropped. */
-export function comparePoint(params: URLSearchParams): ComparePoint {
-  const out: ComparePoint = {};
-  for (const [field, key] of Object.entries(COMPARE_KEYS) as [keyof ComparePoint, string][]) {
-    const x = unit(params.get(key));
-    if (x === undefined || (field === "iou" && (x < 0.5 - 1e-9 || x > 0.95 + 1e-9))) continue;
-    out[field] = x;
-  }
-  return out;
-}
-/** The ids of a compare page's URL (null when missing or not whole numbers). */
-export function compareIds(params: URLSearchParams): { a: number; b: number } | null {
-  const a = Number(params.get("a"));
-  const b = Number(params.get("b"));
-  return Number.isInteger(a) && Number.isInteger(b) && a > 0 && b > 0 ? { a, b } : null;
-}
-/** The leaderboard of a dataset version, ranked by ``metric`` (the server's default when absent). */
-export const leaderboardHref = (datasetVersion: number, metric?: string) =>
-  `#/leaderboard?dv=${datasetVersion}${metric ? `&metric=${encodeURIComponent(metric)}` : ""}`;
-/** The data-quality page of an evaluation. */
-export const qualityHref = (id: number) => hashOf(`/evaluations/${id}/quality`);
 export const whatIfHref = (versionId: number) => hashOf(`/models/${versionId}/what-if`);
 
 /** A patch applied to a view: `undefined` fields are removed. */

@@ -95,11 +95,20 @@ def test_detection_compare_by_class_iou_and_image(page: Page, ids: dict[str, int
     view = page.get_by_test_id("compare-page")
     expect(view).to_have_attribute("data-task", "detection")
     expect(page.get_by_test_id("verdict").first).to_contain_text("B is worse on mAP")
-    expect(page.get_by_test_id("compare-iou").locator("tbody tr")).to_have_count(10)
+    iou_rows = page.get_by_test_id("compare-iou-row")
+    expect(iou_rows).to_have_count(10)
     circle = page.get_by_test_id("compare-classes").locator(
-        "td[title='geometric-primitive/round/circle']"
+        "[title='geometric-primitive/round/circle']"
     )
     expect(circle).to_have_text("…/round/circle")
+    # the compare tables are the shared sortable table: a header click sorts its column
+    header = page.get_by_test_id("compare-iou").locator("th", has_text="IoU")
+    header.click()
+    expect(header).to_have_attribute("aria-sort", "descending")
+    expect(iou_rows.first).to_have_attribute("data-label", "0.95")
+    header.click()
+    expect(header).to_have_attribute("aria-sort", "ascending")
+    expect(iou_rows.first).to_have_attribute("data-label", "0.50")
     rows = page.get_by_test_id("changed-image")
     expect(rows.first).to_be_visible()
     settle(page)
@@ -188,3 +197,44 @@ def test_a_margin_gives_noninferiority_and_equivalence_verdicts(
     settle(page)
     SCREENS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENS / "compare_margin.png"), full_page=True)
+
+
+def test_compare_state_is_in_the_url_reload_keeps_it_back_undoes_it(
+    page: Page, ids: dict[str, int]
+) -> None:
+    """B's threshold, the margin and the feed shown live in the URL: a reload reopens the same
+    view, and each Back undoes one change (the slider drag and the margin's typing one step each)."""
+    page.goto(f"/#/compare?a={ids['image']}&b={ids['image_int8']}")
+    expect(page.get_by_test_id("compare-page")).to_be_visible()
+    stored = page.get_by_test_id("threshold-b").inner_text()
+    page.get_by_test_id("slider-b").fill("0.9")
+    expect(page.get_by_test_id("threshold-b")).to_have_text("0.90")
+    expect(page).to_have_url(re.compile(r"tb=0\.9(&|$)"))
+    page.get_by_test_id("margin-input").fill("2")
+    expect(page).to_have_url(re.compile(r"margin=2(&|$)"))
+    expect(page.get_by_test_id("margin-verdict")).to_have_count(3)
+    page.get_by_test_id("feed-broken").click()
+    expect(page).to_have_url(re.compile(r"feed=broken"))
+    expect(page.get_by_test_id("feed-broken")).to_have_class(re.compile(r"\bactive\b"))
+
+    page.reload()
+    expect(page.get_by_test_id("threshold-b")).to_have_text("0.90")
+    expect(page.get_by_test_id("margin-input")).to_have_value("2")
+    expect(page.get_by_test_id("margin-verdict")).to_have_count(3)
+    expect(page.get_by_test_id("feed-broken")).to_have_class(re.compile(r"\bactive\b"))
+    settle(page)
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / "compare_url_state.png"), full_page=True)
+
+    page.go_back()  # the feed
+    expect(page).not_to_have_url(re.compile(r"feed="))
+    expect(page.get_by_test_id("feed-broken")).not_to_have_class(re.compile(r"\bactive\b"))
+    expect(page.get_by_test_id("margin-input")).to_have_value("2")
+    page.go_back()  # the margin
+    expect(page).not_to_have_url(re.compile(r"margin="))
+    expect(page.get_by_test_id("margin-input")).to_have_value("")
+    expect(page.get_by_test_id("margin-verdict")).to_have_count(0)
+    expect(page.get_by_test_id("threshold-b")).to_have_text("0.90")
+    page.go_back()  # the slider
+    expect(page).not_to_have_url(re.compile(r"tb="))
+    expect(page.get_by_test_id("threshold-b")).to_have_text(stored)

@@ -154,3 +154,54 @@ def test_a_training_set_can_be_checked_for_leakage(page: Page, ids: dict[str, in
     expect(leakage.locator("tbody tr").first).to_be_visible()
     settle(page)
     page.screenshot(path=str(SCREENS / "quality_leakage.png"), full_page=True)
+
+
+def test_quality_view_is_in_the_url_reload_keeps_it_back_undoes_it(
+    page: Page, ids: dict[str, int]
+) -> None:
+    """The property, the bins, the class and the explorer's filters live in the URL: a reload
+    reopens the same view, and each Back undoes one change."""
+    evaluation = ids["image"]
+    page.goto(f"/#/evaluations/{evaluation}/quality")
+    ready = page.locator("[data-testid=quality-page][data-status=ready]")
+    expect(ready).to_be_visible(timeout=180_000)
+    wrap = page.get_by_test_id("bins-chart-wrap")
+    first = page.get_by_test_id("importance-row").first.get_attribute("data-property")
+    expect(wrap).to_have_attribute("data-property", first or "")
+    other = next(n for n in ("contrast", "brightness") if n != first)
+    page.get_by_test_id("bins-property").select_option(other)
+    expect(page).to_have_url(re.compile(f"property={other}"))
+    page.get_by_test_id("bins-count").select_option("5")
+    expect(page).to_have_url(re.compile(r"bins=5"))
+    page.get_by_test_id("bins-class").select_option("3")
+    expect(page).to_have_url(re.compile(r"class=3"))
+    outcome = page.get_by_test_id("explore-outcome")
+    outcome.get_by_role("tab", name="All").click()
+    expect(page).to_have_url(re.compile(r"outcome=all"))
+    page.get_by_test_id("explore-order-asc").click()
+    expect(page).to_have_url(re.compile(r"order=asc"))
+
+    page.reload()
+    expect(ready).to_be_visible(timeout=60_000)
+    expect(wrap).to_have_attribute("data-property", other)
+    expect(wrap).to_have_attribute("data-label", "3")
+    expect(page.get_by_test_id("bins-count")).to_have_value("5")
+    expect(page.get_by_test_id("explore-property")).to_have_value(other)
+    expect(outcome.get_by_role("tab", name="All")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_test_id("explore-order-asc")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_test_id("explore-count")).to_contain_text("lowest first")
+    settle(page)
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / "quality_url_state.png"), full_page=True)
+
+    page.go_back()  # the order
+    expect(page.get_by_test_id("explore-order-desc")).to_have_attribute("aria-selected", "true")
+    page.go_back()  # the outcome filter: back to the errors
+    expect(outcome.get_by_role("tab", name="Incorrect")).to_have_attribute("aria-selected", "true")
+    page.go_back()  # the class
+    expect(wrap).to_have_attribute("data-label", "")
+    page.go_back()  # the bins
+    expect(page.get_by_test_id("bins-count")).to_have_value("10")
+    page.go_back()  # the property
+    expect(wrap).to_have_attribute("data-property", first or "")
+    assert page.url.endswith(f"#/evaluations/{evaluation}/quality")

@@ -1,4 +1,5 @@
-// A sortable, filterable, virtualized table (TanStack Table + TanStack Virtual).
+// A sortable, filterable, virtualized table (TanStack Table + TanStack Virtual): the per-class
+// tables of the evaluation pages and the compare page's tables.
 import { useMemo, useRef, useState, type ReactNode } from "react";
 import {
   flexRender,
@@ -7,9 +8,19 @@ import {
   getSortedRowModel,
   useReactTable,
   type ColumnDef,
+  type RowData,
   type SortingState,
 } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
+
+declare module "@tanstack/react-table" {
+  // What a column says about itself: a numeric column is right-aligned; `help` is its header's title.
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  interface ColumnMeta<TData extends RowData, TValue> {
+    num?: boolean;
+    help?: string;
+  }
+}
 
 export interface DataTableProps<T> {
   data: T[];
@@ -22,6 +33,12 @@ export interface DataTableProps<T> {
   toolbar?: ReactNode;
   busy?: boolean;
   rowTestid?: string;
+  /** a row's class (e.g. "significant") */
+  rowClassName?: (row: T) => string | undefined;
+  /** show the filter box (default true) */
+  filterable?: boolean;
+  /** what an empty table says */
+  emptyText?: string;
 }
 
 const ROW_H = 34;
@@ -37,6 +54,9 @@ export function DataTable<T>({
   toolbar,
   busy,
   rowTestid = "table-row",
+  rowClassName,
+  filterable = true,
+  emptyText = "No row.",
 }: DataTableProps<T>) {
   const [sorting, setSorting] = useState<SortingState>(initialSort);
   const [filter, setFilter] = useState("");
@@ -71,14 +91,16 @@ export function DataTable<T>({
   return (
     <div className="datatable" data-testid={testid}>
       <div className="table-toolbar">
-        <input
-          className="search search-sm"
-          type="search"
-          placeholder={filterPlaceholder}
-          value={filter}
-          onChange={(e) => setFilter(e.target.value)}
-          data-testid={testid ? `${testid}-filter` : undefined}
-        />
+        {filterable && (
+          <input
+            className="search search-sm"
+            type="search"
+            placeholder={filterPlaceholder}
+            value={filter}
+            onChange={(e) => setFilter(e.target.value)}
+            data-testid={testid ? `${testid}-filter` : undefined}
+          />
+        )}
         <span className="muted small">
           {shown === data.length ? `${data.length} rows` : `${shown} of ${data.length} rows`}
         </span>
@@ -93,11 +115,11 @@ export function DataTable<T>({
               <tr key={hg.id}>
                 {hg.headers.map((h) => {
                   const sorted = h.column.getIsSorted();
-                  const meta = h.column.columnDef.meta as { num?: boolean; help?: string } | undefined;
+                  const meta = h.column.columnDef.meta;
                   return (
                     <th
                       key={h.id}
-                      className={`${meta?.num ? "num" : ""} sortable`}
+                      className={`${meta?.num ? "num" : ""} ${h.column.getCanSort() ? "sortable" : ""}`}
                       onClick={h.column.getToggleSortingHandler()}
                       title={meta?.help}
                       aria-sort={sorted === "asc" ? "ascending" : sorted === "desc" ? "descending" : "none"}
@@ -119,9 +141,9 @@ export function DataTable<T>({
             {items.map((vi) => {
               const row = rows[vi.index];
               return (
-                <tr key={row.id} data-testid={rowTestid} data-label={row.id} style={{ height: ROW_H }}>
+                <tr key={row.id} className={rowClassName?.(row.original)} data-testid={rowTestid} data-label={row.id} style={{ height: ROW_H }}>
                   {row.getVisibleCells().map((cell) => {
-                    const meta = cell.column.columnDef.meta as { num?: boolean } | undefined;
+                    const meta = cell.column.columnDef.meta;
                     return (
                       <td key={cell.id} className={meta?.num ? "num" : ""} data-col={cell.column.id}>
                         {flexRender(cell.column.columnDef.cell, cell.getContext())}
@@ -139,7 +161,7 @@ export function DataTable<T>({
             {rows.length === 0 && (
               <tr>
                 <td colSpan={nCols} className="muted center">
-                  No class matches “{filter}”.
+                  {filter ? `No class matches “${filter}”.` : emptyText}
                 </td>
               </tr>
             )}

@@ -7,12 +7,14 @@
 // the headline rows (the family the page names). A margin (points for metrics in points, the
 // metric's units otherwise) adds the primary metric's non-inferiority and equivalence verdicts.
 import { useCallback, useEffect, useMemo, useState } from "react";
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { api, type ClassificationCompare, type CompareMetric, type CompareQuery, type ComparePublic, type DetectionCompare } from "../../api/client";
+import { api, type CompareMetric, type CompareQuery, type ComparePublic } from "../../api/client";
+import { isClassification } from "../../api/answers";
 import { Empty, ErrorState, Spinner } from "../../components/common";
 import { PairView, type PairSide } from "./PairView";
 import { fmt } from "../../format";
-import { compareHref, compareIds, comparePoint, evaluationHref, leaderboardHref, navigate, type ComparePoint, type Crumb } from "../../routes";
+import { evaluationHref, navigate, type Crumb } from "../../routes";
+import { useComparison } from "./hooks";
+import { compareExtras, compareHref, compareIds, comparePoint, leaderboardHref, parseMargin, type CompareExtras, type ComparePoint } from "./url";
 import { better, ClassificationSections, DetectionSections } from "./CompareSections";
 import "./ComparePage.css";
 
@@ -23,29 +25,35 @@ export function ComparePage({ params, setCrumbs }: { params: URLSearchParams; se
   // reopens the same comparison; a slider drag is one step of history.
   const query = params.toString();
   const point = useMemo<CompareQuery>(() => comparePoint(new URLSearchParams(query)), [query]);
+  // the primary metric's margin and the feed shown live there too (margin, feed)
+  const extras = useMemo(() => compareExtras(new URLSearchParams(query)), [query]);
+  const margin = extras.margin ?? null;
   const a = ids?.a;
   const b = ids?.b;
-  // the margin of the primary metric, as typed; asked for with the intervals (not in the URL)
-  const [marginText, setMarginText] = useState("");
-  const margin = parseMargin(marginText);
   const setPoint = useCallback<SetPoint>(
     (p, coalesce) => {
-      if (a !== undefined && b !== undefined) navigate(compareHref(a, b, pointOf(p)), { coalesce });
+      if (a !== undefined && b !== undefined) navigate(compareHref(a, b, pointOf(p), extras), { coalesce });
     },
-    [a, b],
+    [a, b, extras],
   );
-  const quick = useQuery({
-    queryKey: ["compare", ids?.a, ids?.b, point, "quick"],
-    queryFn: ({ signal }) => api.compare(ids!.a, ids!.b, { ...point, intervals: false }, signal),
-    enabled: ids !== null,
-    placeholderData: keepPreviousData,
-  });
-  const full = useQuery({
-    queryKey: ["compare", ids?.a, ids?.b, point, "full", margin],
-    queryFn: ({ signal }) => api.compare(ids!.a, ids!.b, margin === null ? point : { ...point, margin }, signal),
-    enabled: ids !== null,
-    placeholderData: keepPreviousData,
-  });
+  const setExtras = useCallback<SetExtras>(
+    (patch, coalesce) => {
+      if (a !== undefined && b !== undefined) navigate(compareHref(a, b, pointOf(point), { ...extras, ...patch }), { coalesce });
+    },
+    [a, b, point, extras],
+  );
+  // the margin field as typed: the URL takes it once it reads as a number (typing it is one step of
+  // history); what does not read yet stays in the field while the URL keeps the margin it was typed
+  // against, and Back or a link bring the URL's margin back into the field
+  const [draft, setDraft] = useState<{ text: string; at: number | null } | null>(null);
+  const marginText = draft && (draft.at === margin || parseMargin(draft.text) === margin) ? draft.text : margin === null ? "" : String(margin);
+  const setMarginText = (text: string) => {
+    const m = parseMargin(text);
+    const cleared = text.trim() === "";
+    setDraft({ text, at: cleared || m !== null ? m : margin });
+    if (cleared || m !== null) setExtras({ margin: m ?? undefined }, "margin");
+  };
+  const { quick, full } = useComparison(ids, point, margin);
   if (!ids)
     return (
       <Empty title="Pick two evaluations to compare">
@@ -58,18 +66,24 @@ export function ComparePage({ params, setCrumbs }: { params: URLSearchParams; se
   const data = full.data && !full.isPlaceholderData ? full.data : quick.data && !quick.isPlaceholderData ? quick.data : (full.data ?? quick.data);
   if (!data) return <Spinner label="Comparing…" />;
   const pending = full.isFetching || full.isPlaceholderData;
-  return <Comparison data={data} pending={pending} point={point} setPoint={setPoint} marginText={marginText} setMarginText={setMarginText} />;
-}
-
-/** A margin as typed: a number >= 0 (at most 100), else null (none asked for). */
-function parseMargin(text: string): number | null {
-  if (text.trim() === "") return null;
-  const x = Number(text);
-  return Number.isFinite(x) && x >= 0 && x <= 100 ? x : null;
+  return (
+    <Comparison
+      data={data}
+      pending={pending}
+      point={point}
+      setPoint={setPoint}
+      marginText={marginText}
+      setMarginText={setMarginText}
+      feed={extras.feed}
+      setFeed={(feed) => setExtras({ feed })}
+    />
+  );
 }
 
 /** Moves the compare page to another operating point; ``coalesce`` names the slider that moved. */
 type SetPoint = (p: CompareQuery, coalesce?: string) => void;
+/** Changes the margin or the feed in the URL; ``coalesce`` names the field being typed. */
+type SetExtras = (patch: CompareExtras, coalesce?: string) => void;
 
 /** The fields of a compare query that the URL keeps. */
 function pointOf(p: CompareQuery): ComparePoint {
@@ -101,7 +115,9 @@ function OptimalButton({ data, point, setPoint }: { data: ComparePublic; point: 
     setError(null);
     try {
       const iou = detection ? data.points.a.iou : undefined;
-      const [a, b] = await Promise.all([data.a.id, data.b.id].map((id) => api.optimal(id as number, { metric: "f1", iou })));
+      const ids = [data.a.id, data.b.id].filter((id): id is number => id !== null);
+      if (ids.length !== 2) return;
+      const [a, b] = await Promise.all(ids.map((id) => api.optimal(id, { metric: "f1", iou })));
       const value = (o: typeof a) => ("score" in o ? o.score : o.threshold);
       setPoint(detection ? { ...point, score_a: value(a), score_b: value(b) } : { ...point, threshold_a: value(a), threshold_b: value(b) });
     } catch (e) {
@@ -279,6 +295,8 @@ function Comparison({
   setPoint,
   marginText,
   setMarginText,
+  feed,
+  setFeed,
 }: {
   data: ComparePublic;
   pending: boolean;
@@ -286,6 +304,8 @@ function Comparison({
   setPoint: SetPoint;
   marginText: string;
   setMarginText: (t: string) => void;
+  feed?: string;
+  setFeed: (feed: string) => void;
 }) {
   const level = Math.round(data.level * 100);
   const [pair, setPair] = useState<{ title: string; a: number; b: number } | null>(null);
@@ -332,10 +352,10 @@ function Comparison({
         </p>
       </section>
       <MarginSection data={data} marginText={marginText} setMarginText={setMarginText} pending={pending} />
-      {data.task !== "detection" ? (
-        <ClassificationSections data={data as ClassificationCompare} pending={pending} onOpen={(s) => open(`Sample ${s.id}`, s.index, s.index_b)} />
+      {isClassification(data) ? (
+        <ClassificationSections data={data} pending={pending} feed={feed} setFeed={setFeed} onOpen={(s) => open(`Sample ${s.id}`, s.index, s.index_b)} />
       ) : (
-        <DetectionSections data={data as DetectionCompare} pending={pending} onOpen={(im) => open(im.file_name || `Image ${im.id}`, im.index, im.index)} />
+        <DetectionSections data={data} pending={pending} feed={feed} setFeed={setFeed} onOpen={(im) => open(im.file_name || `Image ${im.id}`, im.index, im.index)} />
       )}
       {pair && <PairView task={data.task === "detection" ? "detection" : "classification"} title={pair.title} a={side("a", pair.a)} b={side("b", pair.b)} onClose={() => setPair(null)} />}
     </div>

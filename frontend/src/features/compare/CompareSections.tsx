@@ -1,8 +1,10 @@
 // The task-specific parts of the compare page: per-class rows, the confusion difference and
 // the feed of what changed (samples for classification, images for detection). A row of the
 // feed opens both models' view of that sample; the A / B links open each evaluation's page.
-import { useState } from "react";
+import { useMemo } from "react";
+import type { ColumnDef } from "@tanstack/react-table";
 import type { ClassificationCompare, CompareImage, CompareSample, DetectionCompare } from "../../api/client";
+import { DataTable } from "../../components/DataTable";
 import { fmt, labelText, truncateLabel } from "../../format";
 import { evaluationHref } from "../../routes";
 
@@ -72,9 +74,101 @@ function Segmented<K extends string>({ value, options, onChange }: { value: K; o
   );
 }
 
-export function ClassificationSections({ data, pending, onOpen }: { data: ClassificationCompare; pending: boolean; onOpen: (s: CompareSample) => void }) {
+type ClassRow = ClassificationCompare["per_class"][number];
+type DetectionClassRow = DetectionCompare["per_class"][number];
+type IouRow = DetectionCompare["per_iou"][number];
+
+/** A column of numbers, sorted with the missing ones last. */
+function numeric<T>(id: string, header: string, value: (r: T) => number | null | undefined, cell: (r: T) => React.ReactNode, help?: string): ColumnDef<T, unknown> {
+  return { id, header, accessorFn: (r) => value(r) ?? undefined, cell: (c) => cell(c.row.original), meta: { num: true, help }, sortUndefined: "last" };
+}
+
+/** The class column: the name cut in the middle, whole in its title. */
+function classColumn<T extends { label: string }>(): ColumnDef<T, unknown> {
+  return {
+    id: "label",
+    header: "Class",
+    accessorFn: (r) => r.label,
+    cell: (c) => (
+      <span className="nowrap" title={c.row.original.label} data-testid="compare-class-label">
+        {truncateLabel(c.row.original.label, 22)}
+      </span>
+    ),
+  };
+}
+
+function classificationColumns(pending: boolean): ColumnDef<ClassRow, unknown>[] {
+  return [
+    classColumn<ClassRow>(),
+    numeric<ClassRow>("n", "n", (r) => r.n, (r) => r.n),
+    numeric<ClassRow>("a", "A", (r) => r.recall_a, (r) => `${pct(r.recall_a)}%`),
+    numeric<ClassRow>("b", "B", (r) => r.recall_b, (r) => `${pct(r.recall_b)}%`),
+    numeric<ClassRow>("delta", "B − A", (r) => r.recall_delta, (r) => <span className={r.significant ? better(r.recall_delta, true) : ""}>{pct(r.recall_delta, true)}</span>),
+    {
+      id: "ci",
+      header: "CI",
+      enableSorting: false,
+      meta: { num: true },
+      cell: (c) => {
+        const r = c.row.original;
+        return <span className="nowrap">{r.low === null || r.high === null ? (pending ? "…" : "—") : `[${pct(r.low, true)}, ${pct(r.high, true)}]`}</span>;
+      },
+    },
+    numeric<ClassRow>("p_holm", "p (Holm)", (r) => r.p_holm, (r) => pText(r.p_holm), "Holm-adjusted across the classes"),
+  ];
+}
+
+const ciText = (lo: number | null, hi: number | null, pending: boolean) => (lo === null || hi === null ? (pending ? "…" : "—") : `[${lo.toFixed(3)}, ${hi.toFixed(3)}]`);
+const signed3 = (v: number | null) => (v === null ? "—" : `${v > 0 ? "+" : ""}${v.toFixed(3)}`);
+const iouSignificant = (r: IouRow) => r.low !== null && r.high !== null && (r.low > 0 || r.high < 0);
+
+function detectionColumns(pending: boolean): ColumnDef<DetectionClassRow, unknown>[] {
+  return [
+    classColumn<DetectionClassRow>(),
+    numeric<DetectionClassRow>("n", "boxes", (r) => r.n, (r) => r.n),
+    numeric<DetectionClassRow>("a", "A", (r) => r.ap_a, (r) => fmt(r.ap_a)),
+    numeric<DetectionClassRow>("b", "B", (r) => r.ap_b, (r) => fmt(r.ap_b)),
+    numeric<DetectionClassRow>("delta", "B − A", (r) => r.ap_delta, (r) => <span className={r.significant ? better(r.ap_delta, true) : ""}>{signed3(r.ap_delta)}</span>),
+    { id: "ci", header: "CI", enableSorting: false, meta: { num: true }, cell: (c) => <span className="nowrap">{ciText(c.row.original.low, c.row.original.high, pending)}</span> },
+    numeric<DetectionClassRow>("p_holm", "p (Holm)", (r) => r.p_holm, (r) => pText(r.p_holm), "Holm-adjusted across the classes"),
+    numeric<DetectionClassRow>("ap50", "AP50 A → B", (r) => r.ap50_b, (r) => (
+      <span className="nowrap">
+        {fmt(r.ap50_a)} → {fmt(r.ap50_b)}
+      </span>
+    )),
+  ];
+}
+
+function iouColumnsOf(pending: boolean): ColumnDef<IouRow, unknown>[] {
+  return [
+    numeric<IouRow>("iou", "IoU", (r) => r.iou, (r) => r.iou.toFixed(2)),
+    numeric<IouRow>("a", "A", (r) => r.a, (r) => fmt(r.a)),
+    numeric<IouRow>("b", "B", (r) => r.b, (r) => fmt(r.b)),
+    numeric<IouRow>("delta", "B − A", (r) => r.delta, (r) => <span className={iouSignificant(r) ? better(r.delta, true) : ""}>{signed3(r.delta)}</span>),
+    { id: "ci", header: "CI", enableSorting: false, meta: { num: true }, cell: (c) => <span className="nowrap">{ciText(c.row.original.low, c.row.original.high, pending)}</span> },
+  ];
+}
+
+const CLASSIFICATION_FEEDS = ["fixed", "broken", "changes"] as const;
+const DETECTION_FEEDS = ["worse", "better", "changed"] as const;
+
+export function ClassificationSections({
+  data,
+  pending,
+  feed: asked,
+  setFeed,
+  onOpen,
+}: {
+  data: ClassificationCompare;
+  pending: boolean;
+  feed?: string;
+  setFeed: (feed: string) => void;
+  onOpen: (s: CompareSample) => void;
+}) {
   const d = data.disagreements;
-  const [feed, setFeed] = useState<"fixed" | "broken" | "changes">(d.broken > 0 && d.fixed === 0 ? "broken" : "fixed");
+  // the feed in the URL (feed=…), else "broken" when only that has samples, else "fixed"
+  const feed = CLASSIFICATION_FEEDS.find((f) => f === asked) ?? (d.broken > 0 && d.fixed === 0 ? "broken" : "fixed");
+  const classColumns = useMemo(() => classificationColumns(pending), [pending]);
   const samples = feed === "fixed" ? d.fixed_samples : feed === "broken" ? d.broken_samples : d.largest_confidence_changes;
   return (
     <>
@@ -86,36 +180,16 @@ export function ClassificationSections({ data, pending, onOpen }: { data: Classi
               ? "The share of each label's positives each model predicts; CI: Tango's score interval, p: McNemar's score test on those positives (they agree), Holm-adjusted across labels."
               : "The share of each class's samples each model gets right; CI: Tango's score interval, p: McNemar's score test within the class (they agree), Holm-adjusted across classes."}
           </p>
-          <div className="table-scroll">
-          <table className="table" data-testid="compare-classes">
-            <thead>
-              <tr>
-                <th>Class</th>
-                <th className="num">n</th>
-                <th className="num">A</th>
-                <th className="num">B</th>
-                <th className="num">B − A</th>
-                <th className="num">CI</th>
-                <th className="num">p (Holm)</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.per_class.map((r) => (
-                <tr key={r.label} className={r.significant ? "significant" : undefined}>
-                  <td title={r.label} className="nowrap">
-                    {truncateLabel(r.label, 22)}
-                  </td>
-                  <td className="num">{r.n}</td>
-                  <td className="num">{pct(r.recall_a)}%</td>
-                  <td className="num">{pct(r.recall_b)}%</td>
-                  <td className={`num ${r.significant ? better(r.recall_delta, true) : ""}`}>{pct(r.recall_delta, true)}</td>
-                  <td className="num nowrap">{r.low === null || r.high === null ? (pending ? "…" : "—") : `[${pct(r.low, true)}, ${pct(r.high, true)}]`}</td>
-                  <td className="num">{pText(r.p_holm)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          </div>
+          <DataTable
+            data={data.per_class}
+            columns={classColumns}
+            rowKey={(r) => r.label}
+            testid="compare-classes"
+            rowTestid="compare-class"
+            rowClassName={(r) => (r.significant ? "significant" : undefined)}
+            filterPlaceholder="Filter classes…"
+            height={360}
+          />
         </section>
         <ConfusionDifference c={data.confusion} />
       </div>
@@ -188,80 +262,55 @@ function counts(tp: number, fp: number, fn: number) {
   );
 }
 
-export function DetectionSections({ data, pending, onOpen }: { data: DetectionCompare; pending: boolean; onOpen: (im: CompareImage) => void }) {
+export function DetectionSections({
+  data,
+  pending,
+  feed: asked,
+  setFeed,
+  onOpen,
+}: {
+  data: DetectionCompare;
+  pending: boolean;
+  feed?: string;
+  setFeed: (feed: string) => void;
+  onOpen: (im: CompareImage) => void;
+}) {
   const im = data.images;
-  const [feed, setFeed] = useState<"worse" | "better" | "changed">(im.worse > 0 ? "worse" : "better");
+  // the feed in the URL (feed=…), else the images with more errors under B when there are any
+  const feed = DETECTION_FEEDS.find((f) => f === asked) ?? (im.worse > 0 ? "worse" : "better");
   const rows = feed === "worse" ? im.worse_images : feed === "better" ? im.better_images : im.changed;
-  const ci = (lo: number | null, hi: number | null) => (lo === null || hi === null ? (pending ? "…" : "—") : `[${lo.toFixed(3)}, ${hi.toFixed(3)}]`);
+  const classColumns = useMemo(() => detectionColumns(pending), [pending]);
+  const iouColumns = useMemo(() => iouColumnsOf(pending), [pending]);
   return (
     <>
       <div className="compare-grid">
         <section className="card">
           <h2>Per class · AP (.50:.95)</h2>
           <p className="muted small">COCO AP of each class; p from the paired bootstrap over images, Holm-adjusted across the classes.</p>
-          <div className="table-scroll">
-          <table className="table" data-testid="compare-classes">
-            <thead>
-              <tr>
-                <th>Class</th>
-                <th className="num">boxes</th>
-                <th className="num">A</th>
-                <th className="num">B</th>
-                <th className="num">B − A</th>
-                <th className="num">CI</th>
-                <th className="num">p (Holm)</th>
-                <th className="num">AP50 A → B</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.per_class.map((r) => (
-                <tr key={r.label} className={r.significant ? "significant" : undefined}>
-                  <td title={r.label} className="nowrap">
-                    {truncateLabel(r.label, 22)}
-                  </td>
-                  <td className="num">{r.n}</td>
-                  <td className="num">{fmt(r.ap_a)}</td>
-                  <td className="num">{fmt(r.ap_b)}</td>
-                  <td className={`num ${r.significant ? better(r.ap_delta, true) : ""}`}>{r.ap_delta === null ? "—" : `${r.ap_delta > 0 ? "+" : ""}${r.ap_delta.toFixed(3)}`}</td>
-                  <td className="num nowrap">{ci(r.low, r.high)}</td>
-                  <td className="num">{pText(r.p_holm)}</td>
-                  <td className="num nowrap">
-                    {fmt(r.ap50_a)} → {fmt(r.ap50_b)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          </div>
+          <DataTable
+            data={data.per_class}
+            columns={classColumns}
+            rowKey={(r) => r.label}
+            testid="compare-classes"
+            rowTestid="compare-class"
+            rowClassName={(r) => (r.significant ? "significant" : undefined)}
+            filterPlaceholder="Filter classes…"
+            height={360}
+          />
         </section>
         <section className="card">
           <h2>mAP per IoU threshold</h2>
           <p className="muted small">Where the two models part: a difference only at high IoU is about box tightness, at every IoU about finding objects.</p>
-          <table className="table" data-testid="compare-iou">
-            <thead>
-              <tr>
-                <th className="num">IoU</th>
-                <th className="num">A</th>
-                <th className="num">B</th>
-                <th className="num">B − A</th>
-                <th className="num">CI</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.per_iou.map((r) => {
-                const sig = r.low !== null && r.high !== null && (r.low > 0 || r.high < 0);
-                return (
-                  <tr key={r.iou} className={sig ? "significant" : undefined}>
-                    <td className="num">{r.iou.toFixed(2)}</td>
-                    <td className="num">{fmt(r.a)}</td>
-                    <td className="num">{fmt(r.b)}</td>
-                    <td className={`num ${sig ? better(r.delta, true) : ""}`}>{`${r.delta > 0 ? "+" : ""}${r.delta.toFixed(3)}`}</td>
-                    <td className="num nowrap">{ci(r.low, r.high)}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <DataTable
+            data={data.per_iou}
+            columns={iouColumns}
+            rowKey={(r) => r.iou.toFixed(2)}
+            testid="compare-iou"
+            rowTestid="compare-iou-row"
+            rowClassName={(r) => (iouSignificant(r) ? "significant" : undefined)}
+            filterable={false}
+            height={400}
+          />
         </section>
       </div>
       <ConfusionDifference c={data.confusion} />

@@ -4,12 +4,13 @@
 // answer's `procedure`); the winner's interval that accounts for its selection is drawn too.
 // Compare opens any row against the best.
 import { useEffect } from "react";
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { api, type LeaderboardPublic } from "../../api/client";
+import type { LeaderboardPublic } from "../../api/client";
+import { useLeaderboard } from "./hooks";
+import { compareHref, leaderboardHref, leaderboardParams } from "./url";
 import { Empty, ErrorState, Spinner } from "../../components/common";
 import { fmt } from "../../format";
 import { axisPosition, niceAxis, type Axis } from "../../lib/axis";
-import { compareHref, evaluationHref, leaderboardHref, type Crumb } from "../../routes";
+import { evaluationHref, type Crumb } from "../../routes";
 import "./ComparePage.css";
 import "./LeaderboardPage.css";
 
@@ -22,22 +23,10 @@ function pText(p: number | null | undefined): string {
   return p < 0.001 ? "<0.001" : p.toFixed(3);
 }
 
-export function leaderboardParams(params: URLSearchParams): { dv: number; metric?: string } | null {
-  const dv = Number(params.get("dv"));
-  if (!Number.isInteger(dv) || dv < 1) return null;
-  const metric = params.get("metric") ?? undefined;
-  return { dv, metric: metric && /^[A-Za-z0-9_]{1,40}$/.test(metric) ? metric : undefined };
-}
-
 export function LeaderboardPage({ params, setCrumbs }: { params: URLSearchParams; setCrumbs: (c: Crumb[]) => void }) {
   const p = leaderboardParams(params);
   useEffect(() => setCrumbs([{ label: "Leaderboard" }]), [setCrumbs]);
-  const q = useQuery({
-    queryKey: ["leaderboard", p?.dv, p?.metric],
-    queryFn: ({ signal }) => api.leaderboard(p!.dv, p!.metric, signal),
-    enabled: p !== null,
-    placeholderData: keepPreviousData,
-  });
+  const q = useLeaderboard(p);
   if (!p)
     return (
       <Empty title="Which dataset?">
@@ -72,11 +61,13 @@ function Board({ data, fetching }: { data: LeaderboardPublic; fetching: boolean 
   const level = Math.round(data.level * 100);
   const rows = data.rows;
   const winner = rows.find((r) => r.best && r.simultaneous_low !== null && r.simultaneous_high !== null);
+  // the winner's selection-adjusted interval, when the answer has one
+  const sim = winner && winner.simultaneous_low !== null && winner.simultaneous_high !== null ? { low: winner.simultaneous_low, high: winner.simultaneous_high } : null;
   const lows = rows.map((r) => r.low ?? r.value).filter((v): v is number => v !== null);
   const highs = rows.map((r) => r.high ?? r.value).filter((v): v is number => v !== null);
-  if (winner) {
-    lows.push(winner.simultaneous_low as number);
-    highs.push(winner.simultaneous_high as number);
+  if (sim) {
+    lows.push(sim.low);
+    highs.push(sim.high);
   }
   // one scale for every row, its ends and ticks at round numbers, drawn above the column
   const axis = niceAxis(Math.min(...lows), Math.max(...highs));
@@ -163,11 +154,11 @@ function Board({ data, fetching }: { data: LeaderboardPublic; fetching: boolean 
                         <span key={t} className="ci-grid" style={{ left: x(t) }} />
                       ))}
                       {best?.value !== null && best?.value !== undefined && <span className="ci-best" style={{ left: x(best.value) }} />}
-                      {r === winner && (
+                      {r === winner && sim && (
                         <span
                           className="ci-sim"
                           data-testid="ci-winner-simultaneous"
-                          style={{ left: x(winner.simultaneous_low as number), width: width(winner.simultaneous_low as number, winner.simultaneous_high as number) }}
+                          style={{ left: x(sim.low), width: width(sim.low, sim.high) }}
                         />
                       )}
                       {r.low !== null && r.high !== null && <span className="ci-range" style={{ left: x(r.low), width: width(r.low, r.high) }} />}

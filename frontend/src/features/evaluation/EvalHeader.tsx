@@ -1,7 +1,7 @@
 import type { EvaluationDetail } from "../../api/client";
 import { fmtDate, taskLabel, versionText } from "../../format";
 import { WhatIfLink } from "../whatif/WhatIfLink";
-import { qualityHref } from "../../routes";
+import { qualityHref } from "../quality/url";
 
 export function EvalHeader({ ev }: { ev: EvaluationDetail }) {
   return (

@@ -4,7 +4,8 @@ import { api, type EvaluationPublic } from "../../api/client";
 import { useEvaluations, useForgetEvaluation } from "./hooks";
 import { Empty, ErrorState, Modal, Spinner } from "../../components/common";
 import { fmt, fmtDate, taskLabel, versionText } from "../../format";
-import { compareHref, evaluationHref, leaderboardHref, type Crumb } from "../../routes";
+import { evaluationHref, type Crumb } from "../../routes";
+import { compareHref, leaderboardHref } from "../compare/url";
 
 function modelText(e: EvaluationPublic) {
   return e.model ? `${e.model.name} ${versionText(e.model.version)}` : "Uploaded predictions";

@@ -3,6 +3,7 @@
 // deviation), and a strip per metric placing every fold so an outlier split shows at once.
 import type { EvaluationDetail } from "../../api/client";
 import { fmt } from "../../format";
+import { numberField } from "../../lib/fields";
 import { Panel } from "../../components/common";
 
 const COLUMNS = [
@@ -16,8 +17,7 @@ const COLUMNS = [
 type Folds = NonNullable<EvaluationDetail["folds"]>;
 
 function value(metrics: Folds["folds"][number]["metrics"], key: string): number | null {
-  const v = (metrics as unknown as Record<string, unknown>)[key];
-  return typeof v === "number" && Number.isFinite(v) ? v : null;
+  return numberField(metrics, key);
 }
 
 function Strip({ values }: { values: (number | null)[] }) {

@@ -2,13 +2,13 @@
 // tables), loaded page by page from /samples as the user scrolls, filtered by a confusion cell or
 // a TP / FP / FN count. The filters live in the URL (see routes.ts).
 import { useEffect, useMemo, useRef } from "react";
-import { useQuery } from "@tanstack/react-query";
+import { useQualityReadyInCache } from "../quality/hooks";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { api, isDetectionItem, type ClassificationItem, type DetectionItem, type SampleItem, type SampleQuery, type SliderParams } from "../../api/client";
+import { isDetectionItem, type ClassificationItem, type DetectionItem, type SampleItem, type SampleQuery, type SliderParams } from "../../api/client";
 import { useSamples } from "./hooks";
 import { useElementWidth } from "../../lib/hooks";
 import { feedCountText, labelText, metadataLine, pctBeside, truncateLabel } from "../../format";
-import { OUTCOME_SHORT, OUTCOMES, type Outcome, type SortKey } from "../../lib/vocabulary";
+import { CLASSIFICATION_SORTS, DETECTION_SORTS, OUTCOME_SHORT, OUTCOMES, type Outcome, type SortKey } from "../../lib/vocabulary";
 import { BoxOverlay } from "../../components/Boxes";
 import { Media } from "../../components/Media";
 import { ErrorState, Panel, Spinner } from "../../components/common";
@@ -45,18 +45,12 @@ export function LabelErrorPill({ testid }: { testid: string }) {
   );
 }
 
-/** Whether this page has seen the evaluation's data-quality analysis ready: read from the query
- * cache the data-quality page fills (["quality", id]), never fetched from here, so the feed never
- * starts an analysis. Answers loaded before it was ready carry no marks (null): see useMarksOnceReady. */
-function useQualityReady(evalId: number): boolean {
-  const q = useQuery({ queryKey: ["quality", evalId], queryFn: ({ signal }) => api.quality(evalId, {}, signal), enabled: false });
-  return q.data?.status === "ready";
-}
-
 /** Ask again, once per answer, for samples loaded before the data-quality analysis was ready
  * (marks null) when it now is: the marks then arrive without a reload. */
 export function useMarksOnceReady(evalId: number, key: string, unmarked: boolean, refetch: () => unknown, fetching: boolean) {
-  const ready = useQualityReady(evalId);
+  // read from the cache the data-quality page fills, never fetched here (the feed never starts an
+  // analysis); answers loaded before it was ready carry no marks (null) and are asked again once
+  const ready = useQualityReadyInCache(evalId);
   const asked = useRef(new Set<string>());
   useEffect(() => {
     if (ready && unmarked && !fetching && !asked.current.has(key)) {
@@ -237,7 +231,7 @@ export function SampleFeed({
             className="select"
             value={filter.outcome ?? ""}
             onChange={(e) => {
-              const outcome = (e.target.value || undefined) as Outcome | undefined;
+              const outcome = OUTCOMES.find((o) => o === e.target.value);
               setFilter({ outcome, label: outcome ? (filter.label ?? actualOptions[0]) : undefined });
             }}
             data-testid="feed-outcome"
@@ -269,7 +263,8 @@ export function SampleFeed({
             value={sortValue}
             onChange={(e) => {
               const [sort, dir] = e.target.value.split(":");
-              setFilter({ sort: sort as SortKey, desc: dir === "desc" });
+              const key = [...CLASSIFICATION_SORTS, ...DETECTION_SORTS].find((k) => k === sort);
+              if (key) setFilter({ sort: key, desc: dir === "desc" });
             }}
             data-testid="feed-sort"
           >

@@ -5,7 +5,7 @@ import { fmt, labelText, pct, pctBeside, truncateLabel } from "../../format";
 import { BOX_COLORS, boxColor } from "../../lib/boxes";
 import { labelSetDiff, labelSetText } from "../../lib/labelsets";
 import { OUTCOME_SHORT, outcomeText } from "../../lib/vocabulary";
-import { qualityHref } from "../../routes";
+import { qualityHref } from "../quality/url";
 import { BoxOverlay } from "../../components/Boxes";
 import { Media } from "../../components/Media";
 import { LabelErrorPill, labelErrorMark, useMarksOnceReady } from "./SampleFeed";

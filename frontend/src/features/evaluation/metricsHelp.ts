@@ -1,5 +1,6 @@
 // What each headline metric means and how Assay computes it (shown on hover). Keys are the keys
 // of the summary answer (and of the intervals), e.g. macro_precision.
+import { numberField } from "../../lib/fields";
 export interface MetricHelp {
   label: string;
   what: string;
@@ -152,7 +153,7 @@ export function macroOverText(
   key: string,
 ): string | null {
   const of = MACRO_OF[key];
-  const n = of ? (summary.macro_over as Record<string, number | null | undefined> | null | undefined)?.[of] : undefined;
+  const n = of ? numberField(summary.macro_over, of) : null;
   if (n === undefined || n === null) return null;
   const base = `macro over ${n} of ${summary.n_classes} classes`;
   if (summary.zero_division !== 0) return base;

@@ -116,7 +116,7 @@ export function DatasetForm({
           ) : (
             <label className="form-field">
               <span>Task</span>
-              <select className="select" value={task} onChange={(e) => setTask(e.target.value as Task | "")} data-testid="dataset-task">
+              <select className="select" value={task} onChange={(e) => setTask(TASKS.find((t) => t.value === e.target.value)?.value ?? "")} data-testid="dataset-task">
                 {TASKS.map((t) => (
                   <option key={t.value} value={t.value}>
                     {t.label}

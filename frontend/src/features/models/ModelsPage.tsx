@@ -9,7 +9,8 @@ import { Empty, ErrorState, Spinner } from "../../components/common";
 import { fmt, fmtDate, taskLabel, versionText } from "../../format";
 import { modelChoices, whyNot } from "../../lib/datasets";
 import { currentJob, etaText, isActive, jobText, rate, type Sample } from "./jobs";
-import { compareHref, evaluationHref, whatIfHref, type Crumb } from "../../routes";
+import { evaluationHref, whatIfHref, type Crumb } from "../../routes";
+import { compareHref } from "../compare/url";
 import "./ModelsPage.css";
 
 export function ModelsPage({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void }) {

@@ -4,10 +4,12 @@
 // the bin counts, for all classes or one), an explorer of the samples ranked by a property,
 // near-duplicates (and leakage from a training set) and likely label errors.
 import { useEffect, useMemo, useState } from "react";
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { ApiError, api } from "../../api/client";
+import { ApiError } from "../../api/client";
 import { useEvaluation } from "../evaluation/hooks";
+import { useDatasets } from "../models/hooks";
+import { retryQuality, useQualityBins, useQualityReport } from "./hooks";
 import type { QualityImportance, QualityReady, QualityRunning } from "./types";
+import { BIN_COUNTS, DEFAULT_BINS, useQualityView, type QualityView, type SetQualityView } from "./url";
 import { Chart } from "../../components/Chart";
 import { Empty, ErrorState, Panel, Segmented, Spinner } from "../../components/common";
 import { leakageChoices } from "../../lib/datasets";
@@ -22,14 +24,11 @@ export function QualityPage({ id, setCrumbs }: { id: number; setCrumbs: (c: Crum
   useEffect(() => {
     setCrumbs([{ label: name ?? `Evaluation ${id}`, href: evaluationHref(id) }, { label: "Data quality" }]);
   }, [name, id, setCrumbs]);
-  const [train, setTrain] = useState<number | undefined>(undefined);
-  const q = useQuery({
-    queryKey: ["quality", id, train],
-    queryFn: ({ signal }) => api.quality(id, { train }, signal),
-    staleTime: 0,
-    // computing in the background: ask again until it is ready
-    refetchInterval: (query) => (query.state.data?.status === "running" ? 1000 : false),
-  });
+  // the view (training set, property, bins, explorer filters) lives in the URL: reload and Back keep it
+  const [view, setView] = useQualityView(id);
+  const train = view.train;
+  const setTrain = (v: number | undefined) => setView({ train: v });
+  const q = useQualityReport(id, train ?? null);
   const [retrying, setRetrying] = useState(false);
 
   if (q.error) {
@@ -70,8 +69,7 @@ export function QualityPage({ id, setCrumbs }: { id: number; setCrumbs: (c: Crum
             disabled={retrying}
             onClick={() => {
               setRetrying(true);
-              void api
-                .quality(id, { retry: true })
+              void retryQuality(id)
                 .then(() => q.refetch())
                 .finally(() => setRetrying(false));
             }}
@@ -81,7 +79,7 @@ export function QualityPage({ id, setCrumbs }: { id: number; setCrumbs: (c: Crum
         </div>
       </div>
     );
-  return <Report data={data} head={head} />;
+  return <Report data={data} head={head} view={view} setView={setView} />;
 }
 
 /** The training set to look for leakage in: another dataset version of the same task holding the
@@ -99,7 +97,7 @@ function TrainPicker({
   train?: number;
   setTrain: (v: number | undefined) => void;
 }) {
-  const datasets = useQuery({ queryKey: ["datasets"], queryFn: ({ signal }) => api.datasets(signal) });
+  const datasets = useDatasets();
   const versions = leakageChoices({ versionId: datasetVersion, task, media }, (datasets.data?.items ?? []).flatMap((d) => d.versions ?? []));
   if (!versions.length) return null;
   return (
@@ -170,11 +168,14 @@ function Progress({ run }: { run: QualityRunning }) {
   );
 }
 
-function Report({ data, head }: { data: QualityReady; head: React.ReactNode }) {
+function Report({ data, head, view, setView }: { data: QualityReady; head: React.ReactNode; view: QualityView; setView: SetQualityView }) {
   const ranked = data.importance;
   const descriptions = useMemo(() => new Map(data.properties.map((p) => [p.name, p.description])), [data.properties]);
   const first = ranked[0]?.property ?? data.properties[0]?.name ?? "";
-  const [property, setProperty] = useState(first);
+  // a property the URL names but this analysis lacks falls back to the most important one
+  const property = view.property && data.properties.some((p) => p.name === view.property) ? view.property : first;
+  // another property starts the explorer again at its first page
+  const setProperty = (p: string) => setView({ property: p === first ? undefined : p, offset: undefined });
   const ev = useEvaluation(data.evaluation_id);
   const classes = ev.data?.classes ?? [];
   return (
@@ -197,8 +198,8 @@ function Report({ data, head }: { data: QualityReady; head: React.ReactNode }) {
       ) : (
         <>
           <Importance rows={ranked} descriptions={descriptions} onPick={setProperty} />
-          <ByProperty data={data} property={property} setProperty={setProperty} classes={classes} />
-          <Explorer data={data} property={property} setProperty={setProperty} classes={classes} />
+          <ByProperty data={data} property={property} setProperty={setProperty} classes={classes} view={view} setView={setView} />
+          <Explorer data={data} property={property} setProperty={setProperty} classes={classes} view={view} setView={setView} />
         </>
       )}
       <div className="quality-grid">
@@ -261,17 +262,29 @@ function Importance({ rows, descriptions, onPick }: { rows: QualityImportance[];
   );
 }
 
-function ByProperty({ data, property, setProperty, classes }: { data: QualityReady; property: string; setProperty: (p: string) => void; classes: string[] }) {
-  const [label, setLabel] = useState("");
-  const [rate, setRate] = useState<RateKey>("tpr");
-  const [bins, setBins] = useState(10);
+function ByProperty({
+  data,
+  property,
+  setProperty,
+  classes,
+  view,
+  setView,
+}: {
+  data: QualityReady;
+  property: string;
+  setProperty: (p: string) => void;
+  classes: string[];
+  view: QualityView;
+  setView: SetQualityView;
+}) {
+  const label = view.label ?? "";
+  const setLabel = (v: string) => setView({ label: v || undefined });
+  const rate = view.rate ?? "tpr";
+  const setRate = (v: "tpr" | "precision") => setView({ rate: v === "tpr" ? undefined : v });
+  const bins = view.bins ?? DEFAULT_BINS;
+  const setBins = (n: number) => setView({ bins: n === DEFAULT_BINS ? undefined : n });
   const id = data.evaluation_id;
-  const q = useQuery({
-    queryKey: ["quality", id, "bins", property, bins, label],
-    queryFn: ({ signal }) => api.qualityBins(id, { property, bins, label: label || undefined }, signal),
-    placeholderData: keepPreviousData,
-    enabled: property !== "",
-  });
+  const q = useQualityBins(id, { property, bins, label: label || undefined });
   const key: RateKey = label ? rate : "accuracy";
   const shown = q.data;
   const option = useMemo(() => (shown ? binsOption(shown.bins, key, shown.property) : null), [shown, key]);
@@ -299,7 +312,7 @@ function ByProperty({ data, property, setProperty, classes }: { data: QualityRea
           <label className="quality-field">
             Bins
             <select className="select" value={bins} onChange={(e) => setBins(Number(e.target.value))} data-testid="bins-count">
-              {[4, 5, 10, 20].map((n) => (
+              {BIN_COUNTS.map((n) => (
                 <option key={n} value={n}>
                   {n}
                 </option>

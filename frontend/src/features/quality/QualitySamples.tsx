@@ -1,9 +1,8 @@
 // The sample lists of the data-quality page: the explorer (samples ranked by a property, filtered
 // by outcome and class), near-duplicate groups and leakage, and the likely label errors. Every
 // sample opens the evaluation's sample view.
-import { useState } from "react";
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { api } from "../../api/client";
+import { useQualityExplore } from "./hooks";
+import { DEFAULT_OUTCOME, type OutcomeFilter, type QualityView, type SetQualityView } from "./url";
 import type { ExploreItem, QualityReady, SampleRef } from "./types";
 import { Empty, ErrorState, Panel, Segmented, Spinner } from "../../components/common";
 import { Media } from "../../components/Media";
@@ -12,8 +11,6 @@ import { evaluationHref } from "../../routes";
 import { short } from "./qualityCharts";
 
 const PAGE = 48;
-
-type OutcomeFilter = "" | "correct" | "incorrect" | "tp" | "fp" | "fn";
 
 function outcomeOptions(task: QualityReady["task"], label: string): { value: OutcomeFilter; label: string }[] {
   const all = { value: "" as const, label: "All" };
@@ -68,25 +65,31 @@ export function ClassPicker({ classes, value, onChange, testid }: { classes: str
   );
 }
 
-export function Explorer({ data, property, setProperty, classes }: { data: QualityReady; property: string; setProperty: (p: string) => void; classes: string[] }) {
+export function Explorer({
+  data,
+  property,
+  setProperty,
+  classes,
+  view,
+  setView,
+}: {
+  data: QualityReady;
+  property: string;
+  setProperty: (p: string) => void;
+  classes: string[];
+  view: QualityView;
+  setView: SetQualityView;
+}) {
   const id = data.evaluation_id;
-  const [label, setLabel] = useState("");
-  const [outcome, setOutcome] = useState<OutcomeFilter>("incorrect");
-  const [descending, setDescending] = useState(true);
-  const [offset, setOffset] = useState(0);
+  // the filters live in the URL (xclass, outcome, order, offset); a new filter starts at the first page
+  const label = view.xlabel ?? "";
+  const outcome = view.outcome ?? DEFAULT_OUTCOME;
+  const descending = view.order !== "asc";
+  const offset = view.offset ?? 0;
+  const setOffset = (n: number) => setView({ offset: n > 0 ? n : undefined });
   const options = outcomeOptions(data.task, label);
   const chosen = options.some((o) => o.value === outcome) ? outcome : "";
-  const q = useQuery({
-    queryKey: ["quality", id, "explore", property, chosen, label, descending, offset],
-    queryFn: ({ signal }) =>
-      api.qualityExplore(id, { property, outcome: chosen || undefined, label: label || undefined, descending, offset, limit: PAGE }, signal),
-    placeholderData: keepPreviousData,
-    enabled: property !== "",
-  });
-  const reset = <T,>(set: (v: T) => void) => (v: T) => {
-    set(v);
-    setOffset(0);
-  };
+  const q = useQualityExplore(id, { property, outcome: chosen || undefined, label: label || undefined, descending, offset, limit: PAGE });
   const page = q.data;
   return (
     <Panel
@@ -95,18 +98,18 @@ export function Explorer({ data, property, setProperty, classes }: { data: Quali
       busy={q.isFetching && q.isPlaceholderData}
       actions={
         <>
-          <PropertyPicker data={data} value={property} onChange={reset(setProperty)} testid="explore-property" />
+          <PropertyPicker data={data} value={property} onChange={setProperty} testid="explore-property" />
           <Segmented
             value={descending ? "desc" : "asc"}
             options={[
               { value: "desc", label: "Highest first" },
               { value: "asc", label: "Lowest first" },
             ]}
-            onChange={(v) => reset(setDescending)(v === "desc")}
+            onChange={(v) => setView({ order: v === "asc" ? "asc" : undefined, offset: undefined })}
             testid="explore-order"
           />
-          <ClassPicker classes={classes} value={label} onChange={reset(setLabel)} testid="explore-class" />
-          <Segmented value={chosen} options={options} onChange={reset(setOutcome)} testid="explore-outcome" />
+          <ClassPicker classes={classes} value={label} onChange={(v) => setView({ xlabel: v || undefined, offset: undefined })} testid="explore-class" />
+          <Segmented value={chosen} options={options} onChange={(v) => setView({ outcome: v === DEFAULT_OUTCOME ? undefined : v, offset: undefined })} testid="explore-outcome" />
         </>
       }
     >

@@ -89,7 +89,7 @@ export function importanceOption(rows: QualityImportance[], descriptions: Map<st
 /** A rate per bin: its line, the band of its 95 % interval, and the bin counts as bars. */
 export function binsOption(bins: PropertyBin[], key: RateKey, property: string): ChartOption {
   const labels = bins.map(binLabel);
-  const rates = bins.map((b) => b[key] as Rate | null);
+  const rates: (Rate | null)[] = bins.map((b) => b[key]);
   const word = RATE_WORDS[key];
   const categorical = bins.some((b) => b.category !== null);
   return {
