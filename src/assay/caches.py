@@ -78,6 +78,11 @@ class LRU(MutableMapping[K, V], Generic[K, V]):
     def __len__(self) -> int:
         return len(self._data)
 
+    def peek(self, key: K) -> V | None:
+        """The cached value without counting it as used, or None."""
+        with self._lock:
+            return self._data.get(key)
+
     def get_or_make(self, key: K, make: Callable[[], V]) -> V:
         """The cached value, or ``make()`` stored (computed outside the lock)."""
         try:

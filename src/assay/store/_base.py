@@ -8,8 +8,6 @@ The workspace is split by entity: datasets (:mod:`assay.store._datasets`), model
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from assay.caches import LRU
 from assay.errors import InputError
 from assay.evaluation.results import Results
 from assay.store import artifacts
@@ -55,10 +54,8 @@ class WorkspaceBase:
     models_dir: Path
     catalog: Catalog
     _loader: Loader
-    _cache_size: int
-    _results: OrderedDict[int, Results]
-    _samples: OrderedDict[int, tuple[Stamp, pa.Table]]
-    _lock: threading.Lock
+    _results: LRU[int, Results]  # loaded results, the last few
+    _samples: LRU[int, tuple[Stamp, pa.Table]]  # samples tables with the stamp of their file
 
     # ------------------------------------------------------------------ own files
 
@@ -98,9 +95,8 @@ class WorkspaceBase:
             staging.undo()
             raise
         finally:
-            with self._lock:  # a samples table replaced (or put back): read it again
-                for version_id in staging.replaced_samples:
-                    self._samples.pop(version_id, None)
+            for version_id in staging.replaced_samples:  # replaced (or put back): read again
+                self._samples.pop(version_id, None)
         staging.finish()
 
     # ------------------------------------------------------------------ housekeeping
@@ -144,9 +140,8 @@ class WorkspaceBase:
                         for stray in child.iterdir():
                             if stray.name.startswith((artifacts.TMP_PREFIX, BACKUP_PREFIX)):
                                 stray.unlink(missing_ok=True)
-        with self._lock:
-            for version_id in datasets:
-                self._samples.pop(version_id, None)
+        for version_id in datasets:
+            self._samples.pop(version_id, None)
         return removed
 
     def integrity_check(self) -> str:

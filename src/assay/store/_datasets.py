@@ -147,10 +147,7 @@ class DatasetsMixin(WorkspaceBase):
             table = pq.read_table(path, memory_map=True)
         else:
             table = pa.table({"id": pa.array([], pa.string())})
-        with self._lock:
-            self._samples[dataset_version_id] = (stamp, table)
-            while len(self._samples) > max(self._cache_size, 1) * 2:
-                self._samples.popitem(last=False)
+        self._samples[dataset_version_id] = (stamp, table)
         return table
 
     def peek_samples_table(self, dataset_version_id: int) -> pa.Table | None:
@@ -158,15 +155,11 @@ class DatasetsMixin(WorkspaceBase):
 
         A later run may attach media to a stored version (see :meth:`add_dataset_version`); the
         file is then replaced, and the next look-up reads the new one."""
-        with self._lock:
-            cached = self._samples.get(dataset_version_id)
+        cached = self._samples.get(dataset_version_id)
         if cached is None:
             return None
         if _file_stamp(self._samples_path(dataset_version_id)) != cached[0]:
             return None
-        with self._lock:
-            if dataset_version_id in self._samples:
-                self._samples.move_to_end(dataset_version_id)
         return cached[1]
 
     def dataset_ground_truth(self, version_id: int) -> Path:

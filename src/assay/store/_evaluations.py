@@ -222,27 +222,21 @@ class EvaluationsMixin(DatasetsMixin, ModelsMixin):
 
     def load_results(self, evaluation_id: int) -> Results:
         """The results object of an evaluation (memory-mapped arrays; the last few are cached)."""
-        with self._lock:
-            cached = self._results.get(evaluation_id)
-            if cached is not None:
-                self._results.move_to_end(evaluation_id)
-                return cached
+        cached = self._results.get(evaluation_id)
+        if cached is not None:
+            return cached
         record = self.get_evaluation(evaluation_id)
         arrays, document = artifacts.read_arrays(record.artifact_dir)
         params = record.params or {}
         point = {k: params[k] for k in ("threshold", "iou", "score") if k in params}
         meta = {"task": record.task, **document["results"], "point": point}
         results = self._loader(arrays, meta)
-        with self._lock:
-            self._results[evaluation_id] = results
-            while len(self._results) > max(self._cache_size, 1):
-                self._results.popitem(last=False)
+        self._results[evaluation_id] = results
         return results
 
     def peek_results(self, evaluation_id: int) -> Results | None:
         """The results object if it is already in the cache (no I/O), else None."""
-        with self._lock:
-            return self._results.get(evaluation_id)
+        return self._results.peek(evaluation_id)
 
     @storage_guard
     def delete_evaluation(self, evaluation_id: int) -> None:
@@ -253,8 +247,7 @@ class EvaluationsMixin(DatasetsMixin, ModelsMixin):
                 "UPDATE jobs SET evaluation_id = NULL WHERE evaluation_id = ?", (record.id,)
             )
             conn.execute("DELETE FROM evaluations WHERE id = ?", (record.id,))
-        with self._lock:
-            self._results.pop(record.id, None)
+        self._results.pop(record.id, None)
         remove_tree(record.artifact_dir)
 
 

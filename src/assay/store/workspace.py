@@ -13,12 +13,11 @@ together.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import pyarrow as pa
 
+from assay.caches import LRU
 from assay.evaluation.results import Results, results_from_arrays
 from assay.settings import assay_home
 from assay.store._base import OWNED_NAMES, Loader
@@ -62,8 +61,6 @@ class Workspace(JobsMixin, EvaluationsMixin):
                 raise (storage_error(exc, self.home) or exc) from None
         self.catalog = Catalog(self.home / "catalog.sqlite")
         self._loader = loader
-        self._cache_size = cache_size
-        self._results: OrderedDict[int, Results] = OrderedDict()
-        self._samples: OrderedDict[int, tuple[Stamp, pa.Table]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._results: LRU[int, Results] = LRU(max(cache_size, 1))
+        self._samples: LRU[int, tuple[Stamp, pa.Table]] = LRU(max(cache_size, 1) * 2)
         self.collect_garbage()
