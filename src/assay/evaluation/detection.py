@@ -368,15 +368,26 @@ class DetectionResults(_FeedMixin):
     def intervals(
         self, n: int = 200, seed: int = 0, at: OperatingPoint | None = None
     ) -> dict[str, dict[str, float] | None]:
-        """95 % basic bootstrap intervals over images (``n`` resamples, seeded) of AP, AP50 and
-        the overall precision, recall and F1 at the point; kept for :meth:`report`. Basic, not
-        percentile: AP on a few hundred images is biased upward and its replicates again, so the
-        percentile interval carries the bias twice (:func:`assay.metrics.detection.protocols.
-        bootstrap_ap`; coverage measured by ``benchmarks/detection_coverage.py``)."""
+        """95 % intervals over images (``n`` resamples, seeded) of AP, AP50 and the overall
+        precision, recall and F1 at the point; kept for :meth:`report`.
+
+        AP and AP50: from ``n`` half-samples of the images without replacement, centred on the
+        estimate less its extrapolated O(1/sqrt(n)) bias (AP on a few hundred images is biased
+        upward by about half its standard deviation, which the ordinary bootstrap sees only in
+        part: :func:`assay.metrics.detection.protocols.bootstrap_ap`). Precision, recall and F1:
+        the basic interval of ``n`` ordinary resamples, each at its own F1-optimal confidence
+        where the point's is the F1-optimal one (``point_rule``; the choice is repeated, not
+        taken as given). Coverage measured by ``benchmarks/detection_coverage.py`` and
+        ``benchmarks/statistics.py --only det150 --only det500``."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ParameterError(f"n: expected a whole number of at least 1, got {n!r}")
         p = self.point(at)
         g = self.gt
+        optimal = None
+        if self.point_rule(p) == "f1_optimal":
+            assert p.iou is not None
+            sw = self._match(p.iou)
+            optimal = (sw.d_key, sw.d_row == sw.d_col, sw.d_img, sw.gt_per_image)
         self._intervals = bootstrap_ap(
             self._m,
             g.labels,
@@ -386,7 +397,8 @@ class DetectionResults(_FeedMixin):
             len(self.classes),
             n=n,
             seed=seed,
-            counts=self._at(p).per_image(),
+            counts=None if optimal is not None else self._at(p).per_image(),
+            optimal=optimal,
         )
         return dict(self._intervals)
 
