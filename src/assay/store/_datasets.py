@@ -21,8 +21,8 @@ from assay.store._register import (
     upsert_dataset_version,
 )
 from assay.store._util import (
-    _file_stamp,
     common_folder,
+    file_stamp,
     inside,
     storage_guard,
 )
@@ -142,7 +142,7 @@ class DatasetsMixin(WorkspaceBase):
             return table
         self.get_dataset_version(dataset_version_id)
         path = self._samples_path(dataset_version_id)
-        stamp = _file_stamp(path)
+        stamp = file_stamp(path)
         if stamp is not None:
             table = pq.read_table(path, memory_map=True)
         else:
@@ -158,7 +158,7 @@ class DatasetsMixin(WorkspaceBase):
         cached = self._samples.get(dataset_version_id)
         if cached is None:
             return None
-        if _file_stamp(self._samples_path(dataset_version_id)) != cached[0]:
+        if file_stamp(self._samples_path(dataset_version_id)) != cached[0]:
             return None
         return cached[1]
 

@@ -26,12 +26,12 @@ import pyarrow.parquet as pq
 from assay.errors import InputError, NotFoundError
 from assay.evaluation.results import OperatingPoint, Results
 from assay.store._util import (
-    _attach_media,
-    _normalise_samples,
-    _stored_task,
+    attach_media_column,
     common_folder,
     inside,
     json_safe,
+    normalise_samples,
+    stored_task,
 )
 from assay.store.artifacts import fsync_dir, hash_path, remove_tree
 from assay.store.catalog import now_iso
@@ -93,7 +93,7 @@ def prepare_evaluation(
     results: Results, task: str | None, name: str, params: dict[str, Any] | None
 ) -> tuple[dict[str, np.ndarray], dict[str, Any], tuple[Any, ...]]:
     """The arrays, the artifact document and the catalog row (less its id and versions)."""
-    task = _stored_task(results, task)
+    task = stored_task(results, task)
     # the operating point every surface starts from: the results' own, where the params name
     # one field of it (threshold, iou, score) that field; kept in the params and the results
     params = dict(params or {})
@@ -171,7 +171,7 @@ def dataset_content(
         digest = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
     else:
         raise InputError("a dataset version needs a source path or a samples table")
-    samples = _normalise_samples(samples) if samples is not None else None
+    samples = normalise_samples(samples) if samples is not None else None
     root = media_root_of(samples, media_root)
     return DatasetContent(name, task, digest, str(source) if source else None, samples, root)
 
@@ -230,7 +230,7 @@ def attach_media(
     conn: sqlite3.Connection, staging: Staging, version_id: int, path: Path, content: DatasetContent
 ) -> bool:
     """Give a stored version the media paths ``content`` has where it has none (see
-    :func:`~assay.store._util._attach_media`), widening its media root to hold them; the new
+    :func:`~assay.store._util.attach_media_column`), widening its media root to hold them; the new
     table is written beside the stored one and swapped in through ``staging``. Whether it did."""
     if content.samples is None:
         return False
@@ -238,7 +238,7 @@ def attach_media(
         stored = pq.read_table(path)
     except FileNotFoundError:
         return False
-    merged = _attach_media(stored, content.samples)
+    merged = attach_media_column(stored, content.samples)
     if merged is None:
         return False
     old_root = conn.execute(

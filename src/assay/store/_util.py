@@ -33,7 +33,7 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def _stored_task(results: Results, task: str | None) -> str:
+def stored_task(results: Results, task: str | None) -> str:
     """The task an evaluation is stored under: the results object's own (``task``, when given,
     must agree; "classification" also covers multi-label results)."""
     agrees = task in (None, results.task) or (task, results.task) == (
@@ -45,7 +45,7 @@ def _stored_task(results: Results, task: str | None) -> str:
     return results.task
 
 
-def _attach_media(stored: pa.Table, new: pa.Table) -> pa.Table | None:
+def attach_media_column(stored: pa.Table, new: pa.Table) -> pa.Table | None:
     """``stored`` with the media paths ``new`` has where ``stored`` has none, or None when there
     is nothing to attach (or the two tables are not the same samples: other rows or ids).
 
@@ -69,7 +69,7 @@ def _attach_media(stored: pa.Table, new: pa.Table) -> pa.Table | None:
     return stored.append_column("path", column)
 
 
-def _normalise_samples(samples: pa.Table) -> pa.Table:
+def normalise_samples(samples: pa.Table) -> pa.Table:
     """Samples with a string ``id`` (the row number if absent) and absolute ``path`` values."""
     if "id" not in samples.column_names:
         samples = samples.append_column("id", pa.array([str(i) for i in range(samples.num_rows)]))
@@ -89,7 +89,7 @@ def _normalise_samples(samples: pa.Table) -> pa.Table:
 Stamp = tuple[int, int, int] | None
 
 
-def _file_stamp(path: Path) -> Stamp:
+def file_stamp(path: Path) -> Stamp:
     """What tells a replaced file from the one cached: inode, mtime and size (None: no file)."""
     try:
         st = path.stat()

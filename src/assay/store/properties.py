@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from assay.store._util import _file_stamp
+from assay.store._util import file_stamp
 from assay.store.artifacts import TMP_PREFIX
 from assay.store.workspace import Workspace
 
@@ -47,7 +47,7 @@ def _cache_path(ws: Workspace, dataset_version_id: int) -> Any:
 
 
 def _stamp(ws: Workspace, dataset_version_id: int) -> list[int] | None:
-    st = _file_stamp(ws.datasets_dir / str(dataset_version_id) / "samples.parquet")
+    st = file_stamp(ws.datasets_dir / str(dataset_version_id) / "samples.parquet")
     return None if st is None else list(st)
 
 
