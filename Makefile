@@ -60,8 +60,9 @@ lint: $(STAMPS)/venv
 	$(VENV)/bin/mypy src
 
 # The suite in parallel (pytest-xdist): one worker per core (TEST_WORKERS=0: in this process, one
-# test after another). --dist loadfile keeps a file's tests in one worker, where the file's
-# module-scoped fixtures (a built demo, a running server) are made once.
+# test after another). --dist loadfile, as tests/conftest.py schedules it: a file's tests in one
+# worker (its module-scoped fixtures, a built demo or a running server, made once) and all the
+# browser tests in one (one seeded workspace, one server, one chromium).
 TEST_WORKERS ?= auto
 
 test: $(STAMPS)/venv $(STATIC) $(STAMPS)/web-check lint

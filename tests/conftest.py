@@ -1,6 +1,6 @@
-"""Suite-wide settings: hypothesis runs derandomized in CI so a run is repeatable, and every test
-process (each ``pytest -n`` worker: ``make test`` runs them in parallel) has a default workspace of
-its own.
+"""Suite-wide settings: hypothesis runs derandomized in CI so a run is repeatable; under
+``pytest -n N --dist loadfile`` (``make test``) a file's tests run in one worker and all the browser
+tests in one; every test process has a default workspace of its own.
 
 Tests that need a workspace make one under their ``tmp_path`` and name it (``ASSAY_HOME`` or
 ``Workspace(home)``); the default below only keeps one that forgets from writing into
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -25,6 +26,27 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
+
+BROWSER = "tests/browser/"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile``, but with all the browser tests in one work unit (one worker): they share
+    one seeded workspace, one ``assay serve`` and one chromium (session fixtures), made once
+    instead of once per worker. Other files are one unit each, as with plain ``loadfile``.
+
+    (pytest-xdist's ``--dist loadgroup`` would do this with ``xdist_group`` marks, but xdist 3.8
+    groups by setting ``item._nodeid``, which pytest 9.2 no longer reads: the groups are lost.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class BrowserTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return BROWSER if nodeid.startswith(BROWSER) else super()._split_scope(nodeid)
+
+    return BrowserTogether(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)
