@@ -44,3 +44,25 @@ class StorageError(AssayError):
     """The workspace cannot be written (the disk is full, the catalog reports an I/O error):
     one line, and nothing of the failed write remains. The CLI exits with code 2; the server
     answers 507."""
+
+
+def one_line(exc: BaseException | str, limit: int | None = None) -> str:
+    """An error as one line: the first line of its message (its type's name when the message is
+    empty), cut to ``limit`` characters with an ellipsis when longer. The CLI prints it after
+    "Error: "; the server, the jobs and the model sandbox report it.
+
+    >>> one_line(InputError("score is NaN\\n  (row 12)", file="pred.csv"))
+    'pred.csv: score is NaN'
+    >>> one_line(ValueError())
+    'ValueError'
+    >>> one_line("a long reason", limit=6)
+    'a lon…'
+    """
+    text = str(exc).strip()
+    if text:
+        line = text.splitlines()[0]
+    else:
+        line = type(exc).__name__ if isinstance(exc, BaseException) else ""
+    if limit is not None and len(line) > limit:
+        return line[: limit - 1] + "…"
+    return line

@@ -12,8 +12,10 @@ import typer
 
 from assay.cli.errors import handle_errors
 from assay.cli.inputs import id_parser
+from assay.cli.shared import EVALUATION_ID, check_out_path, to_stdout, workspace, write_json
 
 TOP_ROWS = 10
+DATASET_VERSION_ID = id_parser("dataset version")
 
 
 class _PropertiesProgress:
@@ -139,7 +141,7 @@ def analyze(
         int,
         typer.Argument(
             help="The evaluation to analyse (see `assay list`).",
-            parser=id_parser("evaluation"),
+            parser=EVALUATION_ID,
         ),
     ],
     train: Annotated[
@@ -149,7 +151,7 @@ def analyze(
             metavar="<dataset version>",
             help="The training set's dataset version id: its near-copies in the evaluated set "
             "are reported as leakage, and the OOV share of texts uses its vocabulary.",
-            parser=id_parser("dataset version"),
+            parser=DATASET_VERSION_ID,
         ),
     ] = None,
     json_out: Annotated[
@@ -172,18 +174,17 @@ def analyze(
     ranked by how much they go with the model's errors, accuracy along the top one,
     near-duplicates, leakage from a training set, and likely label errors. Properties are
     computed once per dataset version and cached."""
-    from assay.cli.main import _check_out_path, _to_stdout, _workspace, _write_json
     from assay.cli.report import make_console
     from assay.store.quality import analyze_stored, property_bins
 
-    _check_out_path(json_out)
-    ws = _workspace()
+    check_out_path(json_out)
+    ws = workspace()
     with _PropertiesProgress() as bar:
         result = analyze_stored(ws, evaluation, train=train, progress=bar)
     top = next((r["property"] for r in result["importance"] if r["importance"] is not None), None)
     top_bins = None if top is None else property_bins(ws, evaluation, top, bins=bins, train=train)
     if json_out is not None:
-        _write_json({**result, "top_property_bins": top_bins}, json_out)
-    if not _to_stdout(json_out):
+        write_json({**result, "top_property_bins": top_bins}, json_out)
+    if not to_stdout(json_out):
         print_analysis(result, top_bins, make_console())
     sys.stdout.flush()

@@ -11,6 +11,7 @@ import typer
 
 from assay.cli.errors import handle_errors
 from assay.cli.inputs import check_input_paths
+from assay.cli.shared import check_out_path, to_stdout, write_json
 
 ADD_NAME_HELP = (
     "The dataset's name (default: the folder's name, or the file's stem; for a generic stem "
@@ -127,10 +128,9 @@ def list_datasets(
     ] = None,
 ) -> None:
     """List the datasets and their versions (the version ids evaluations and jobs name)."""
-    from assay.cli.main import _check_out_path, _to_stdout, _write_json
     from assay.store import Workspace
 
-    _check_out_path(json_out)
+    check_out_path(json_out)
     ws = Workspace()
     counts = _evaluation_counts(ws)
     datasets: list[dict[str, Any]] = [
@@ -146,8 +146,8 @@ def list_datasets(
         for d in ws.list_datasets()
     ]
     if json_out is not None:
-        _write_json(datasets, json_out)
-    if not _to_stdout(json_out):
+        write_json(datasets, json_out)
+    if not to_stdout(json_out):
         print_dataset_versions([v for d in datasets for v in list(d["versions"])])
 
 

@@ -1,18 +1,16 @@
-"""What ``assay evaluate`` checks of its command line before any work: an option given twice
-(typer would keep the last silently), and an evaluation already stored (answered with the
-stored one unless ``--force``)."""
+"""What commands check of their command line before any work: an option given twice (typer
+would keep the last silently), an evaluation already stored (``assay evaluate`` answers with the
+stored one unless ``--force``), ids, and the files a command reads (never a pipe or a device)."""
 
 from __future__ import annotations
 
-import functools
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 
-F = TypeVar("F", bound=Callable[..., Any])
+from assay.cli.errors import fail
 
 FORCE_HELP = (
     "Store the evaluation even when the same one (same ground truth, same predictions file or "
@@ -106,37 +104,6 @@ class AlreadyStored(Exception):
         self.evaluation_id = evaluation_id
 
 
-def answers_stored(func: F) -> F:
-    """Answer :class:`AlreadyStored` raised by the command with the stored evaluation, as
-    ``assay show`` prints it (exit 0)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AlreadyStored as found:
-            from assay.cli.main import show
-
-            json_out = kwargs.get("json_out")
-            to_stdout = json_out is not None and str(json_out) == "-"
-            print(
-                f"Already stored as evaluation {found.evaluation_id} (same ground truth, "
-                "predictions and options; --force stores it again)",
-                file=sys.stderr if to_stdout else sys.stdout,
-            )
-            return show(
-                found.evaluation_id,
-                threshold=None,
-                iou=None,
-                score=None,
-                json_out=json_out,
-                intervals=bool(kwargs.get("intervals", False)),
-                top_k=kwargs.get("top_k"),
-            )
-
-    return wrapper  # type: ignore[return-value]
-
-
 def check_stored(
     gt: Path,
     request: dict[str, Any],
@@ -162,11 +129,6 @@ def check_stored(
 MAX_ID = 2**63 - 1  # the catalog's ids are SQLite INTEGERs
 
 
-def _refuse(message: str) -> None:
-    print(f"Error: {message}", file=sys.stderr)
-    raise typer.Exit(code=2)
-
-
 def id_parser(what: str) -> Callable[[str], int]:
     """A typer ``parser`` for the id of a stored ``what`` (evaluation, model version, dataset
     version): a whole number from 0 to 2**63 - 1, else one line on stderr and exit code 2."""
@@ -179,10 +141,9 @@ def id_parser(what: str) -> Callable[[str], int]:
             if len(given) <= len(str(MAX_ID)) and int(given) <= MAX_ID:
                 return int(given)
             shown = given if len(given) <= 40 else given[:40] + "..."
-            _refuse(f"{what} id {shown} is out of range (ids are 0 to {MAX_ID})")
+            fail(f"{what} id {shown} is out of range (ids are 0 to {MAX_ID})")
         shown = repr(given if len(given) <= 40 else given[:40] + "...")
-        _refuse(f"{what} id {shown} is not a whole number from 0 to {MAX_ID}")
-        raise AssertionError  # unreachable: _refuse exits
+        fail(f"{what} id {shown} is not a whole number from 0 to {MAX_ID}")
 
     return parse
 

@@ -4,8 +4,6 @@ as the ``models`` group."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from assay.cli.errors import handle_errors
-from assay.cli.inputs import MAX_ID, check_input_paths, id_parser
+from assay.cli.inputs import MAX_ID, check_input_paths
+from assay.cli.shared import MODEL_VERSION_ID, check_out_path, to_stdout, write_json
 
 SPEC_HELP = (
     "A preprocessing spec (JSON / YAML) for the model (default: model.preprocess.json / .yaml "
@@ -158,18 +157,6 @@ def _choice(text: str, allowed: tuple[str, ...], option: str) -> str:
     return value
 
 
-@contextlib.contextmanager
-def missing_extra_as_input() -> Iterator[None]:
-    """A backend whose extra is not installed: one line, exit 2 (as bad input)."""
-    from assay.errors import InputError
-    from assay.runners import MissingExtraError
-
-    try:
-        yield
-    except MissingExtraError as exc:
-        raise InputError(str(exc)) from None
-
-
 def newest_model_version_id(ws: Any) -> int:
     row = ws.catalog.query_one("SELECT COALESCE(MAX(id), 0) FROM model_versions")
     return int(row[0]) if row else 0
@@ -188,15 +175,14 @@ def register(
     check_input_paths(path)  # never a pipe, a device or a file over the cap
     spec, overrides = options.resolve()
     before = newest_model_version_id(ws)
-    with missing_extra_as_input():
-        record = ws.add_model(
-            path,
-            name=name or model_name_of(path),
-            version=version,
-            parent_version_id=parent,
-            spec=spec,
-            overrides=overrides,
-        )
+    record = ws.add_model(  # a missing extra: one line (an AssayError)
+        path,
+        name=name or model_name_of(path),
+        version=version,
+        parent_version_id=parent,
+        spec=spec,
+        overrides=overrides,
+    )
     return record, record.id > before
 
 
@@ -277,7 +263,7 @@ def add(
         int | None,
         typer.Option(
             help="Id of the parent model version (e.g. the FP32 parent of an INT8 one).",
-            parser=id_parser("model version"),
+            parser=MODEL_VERSION_ID,
         ),
     ] = None,
     spec_file: SpecFile = None,
@@ -308,11 +294,10 @@ def list_models(
     ] = None,
 ) -> None:
     """List the registered model versions."""
-    from assay.cli.main import _check_out_path, _to_stdout, _write_json
     from assay.cli.report import print_model_versions
     from assay.store import Workspace
 
-    _check_out_path(json_out)
+    check_out_path(json_out)
     ws = Workspace()
     counts = ws.evaluation_counts()
     rows = [
@@ -322,6 +307,6 @@ def list_models(
     ]
     rows.sort(key=lambda r: r["id"])
     if json_out is not None:
-        _write_json(rows, json_out)
-    if not _to_stdout(json_out):
+        write_json(rows, json_out)
+    if not to_stdout(json_out):
         print_model_versions(rows)

@@ -1,0 +1,394 @@
+"""``assay evaluate``: a predictions file or a model run over a ground truth, evaluated, printed
+and stored; the same evaluation asked for again is answered with the stored one. ``cli.main``
+mounts the command.
+
+A model run streams its predictions to a work folder keyed by the model version, the ground
+truth, the batch size and the reading options, so the same command after Ctrl-C resumes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from assay.cli.errors import handle_errors
+from assay.cli.evaluations import show
+from assay.cli.inputs import (
+    FORCE_HELP,
+    AlreadyStored,
+    check_input_paths,
+    check_stored,
+    evaluation_request,
+)
+from assay.cli.models import (
+    Channels,
+    InputSize,
+    LabelsFile,
+    Layout,
+    Mean,
+    SpecFile,
+    SpecOptions,
+    Std,
+    register,
+    resolve_model,
+)
+from assay.cli.shared import (
+    INTERVALS_HELP,
+    JSON_HELP,
+    MODEL_VERSION_ID,
+    OUTSIDE_HELP,
+    TOP_K_HELP,
+    check_out_path,
+    operating_point,
+    parse_top_k,
+    report_of,
+    to_stdout,
+    with_top_k,
+    workspace,
+    write_json,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def answers_stored(func: F) -> F:
+    """Answer :class:`AlreadyStored` raised by the command with the stored evaluation, as
+    ``assay show`` prints it (exit 0)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AlreadyStored as found:
+            json_out = kwargs.get("json_out")
+            print(
+                f"Already stored as evaluation {found.evaluation_id} (same ground truth, "
+                "predictions and options; --force stores it again)",
+                file=sys.stderr if to_stdout(json_out) else sys.stdout,
+            )
+            return show(
+                found.evaluation_id,
+                threshold=None,
+                iou=None,
+                score=None,
+                json_out=json_out,
+                intervals=bool(kwargs.get("intervals", False)),
+                top_k=kwargs.get("top_k"),
+            )
+
+    return wrapper  # type: ignore[return-value]
+
+
+MODEL_HELP = (
+    "A model to run over the ground truth: a model file or folder (registered first), or a "
+    "registered model NAME, NAME:VERSION or #ID (see assay models list)."
+)
+
+
+@handle_errors
+@answers_stored
+def evaluate(
+    gt: Annotated[
+        Path,
+        typer.Option(
+            "--gt", help="Ground truth: CSV/JSONL/Parquet, ImageFolder, COCO, YOLO or VOC."
+        ),
+    ],
+    pred: Annotated[
+        Path | None,
+        typer.Option("--pred", help="Predictions: a score table or COCO results JSON."),
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help=MODEL_HELP)] = None,
+    batch: Annotated[
+        int | None,
+        typer.Option("--batch", min=1, max=65536, help="--model: samples per batch (default 32)."),
+    ] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="classification, multilabel or detection (inferred when omitted)."),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Classification: a confidence threshold. Single-label default: none (the "
+            "argmax, as scikit-learn); a threshold > 0 abstains below it and adds coverage. "
+            "Multi-label default: 0.5 per class."
+        ),
+    ] = None,
+    iou: Annotated[
+        float | None,
+        typer.Option(help="Detection: IoU for the confusion matrix and P/R/F1 (default 0.5)."),
+    ] = None,
+    score: Annotated[
+        float | None,
+        typer.Option(
+            help="Detection: minimum confidence for the confusion matrix and P/R/F1 "
+            "(default: the F1-optimal confidence at the IoU)."
+        ),
+    ] = None,
+    logits: Annotated[
+        bool, typer.Option("--logits", help="Scores are raw logits: apply softmax / sigmoid.")
+    ] = False,
+    name: Annotated[str | None, typer.Option(help="A name for this evaluation.")] = None,
+    model_name: Annotated[
+        str | None,
+        typer.Option(
+            "--model-name",
+            help="The model's name (default: the predictions file's or model file's name).",
+        ),
+    ] = None,
+    parent: Annotated[
+        int | None,
+        typer.Option(
+            help="Id of the parent model version (e.g. the FP32 parent of an INT8 model).",
+            parser=MODEL_VERSION_ID,
+        ),
+    ] = None,
+    images: Annotated[Path | None, typer.Option(help="Folder of the images (detection).")] = None,
+    allow_media_outside_root: Annotated[
+        bool, typer.Option("--allow-media-outside-root", help=OUTSIDE_HELP)
+    ] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
+    intervals: Annotated[bool, typer.Option("--intervals", help=INTERVALS_HELP)] = False,
+    top_k: Annotated[str | None, typer.Option("--top-k", help=TOP_K_HELP, metavar="<ks>")] = None,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
+    spec_file: SpecFile = None,
+    labels: LabelsFile = None,
+    input_size: InputSize = None,
+    mean: Mean = None,
+    std: Std = None,
+    channels: Channels = None,
+    layout: Layout = None,
+) -> None:
+    """Evaluate predictions or a model against ground truth, print the report and store it.
+
+    --pred takes a predictions file; --model runs a model over the ground truth. A model run streams its predictions to the workspace as it goes: after Ctrl-C, the same
+    command again resumes where it stopped. Nothing is stored when the command fails: a bad
+    option, bad input, an unknown --parent, a full disk, or a report that cannot be written
+    (its evaluation is then taken back)."""
+    from rich.text import Text
+
+    from assay.cli.report import make_console, print_report, progress
+
+    if (pred is None) == (model is None):
+        raise typer.BadParameter(
+            "give exactly one of --pred (a predictions file) or --model (a model to run)",
+            param_hint="'--pred' / '--model'",
+        )
+    options = SpecOptions(spec_file, labels, input_size, mean, std, channels, layout)
+    if pred is not None:
+        for flag, given in (("--batch", batch is not None), *((f, True) for f in options.given)):
+            if given:
+                raise typer.BadParameter("applies to --model runs only", param_hint=flag)
+    elif logits:
+        raise typer.BadParameter(
+            "applies to --pred files; a model's scores follow its spec's activation",
+            param_hint="--logits",
+        )
+    at = operating_point(threshold, iou, score)
+    ks = parse_top_k(top_k)
+    check_out_path(json_out)
+    check_input_paths(gt, pred, images)  # never a pipe, a device or a file over the cap
+    request = evaluation_request(evaluate, locals())  # the same again: AlreadyStored
+    if model is not None:
+        run, record, ws, params = _run_model_and_store(
+            gt,
+            model,
+            batch=batch or 32,
+            task=task,
+            threshold=threshold,
+            name=name,
+            model_name=model_name,
+            parent=parent,
+            images=images,
+            allow_outside=allow_media_outside_root,
+            options=options,
+            ks=ks,
+            at=at,
+            request=request,
+            force=force,
+        )
+        point = run.results.point(at)
+    else:
+        from assay.evaluation.run import evaluate_files
+        from assay.store.runs import save_run
+
+        assert pred is not None
+        check_stored(gt, request, force=force, pred=pred)
+        with progress() as step:
+            step("Reading and evaluating")
+            run = evaluate_files(
+                gt,
+                pred,
+                task=task,
+                threshold=threshold,
+                logits=logits,
+                images_root=images,
+                allow_outside=allow_media_outside_root,
+            )
+            if ks is not None:
+                run.results = with_top_k(run.results, ks)
+            step("Storing in the workspace")
+            run.results.set_default_point(at)
+            point = run.results.point()
+            params = {"logits": logits}
+            ws = workspace()
+            record = save_run(
+                ws, run, model=model_name, name=name, parent_version_id=parent, params=params,
+                request=request,
+            )  # fmt: skip
+    out = make_console(stderr=to_stdout(json_out))
+    warn = make_console(stderr=True)
+    for note in run.notes:  # warnings: one line each, on stderr
+        warn.print(Text(note), soft_wrap=True)  # a path in a note is never broken
+    try:
+        report = report_of(run.results, point, intervals=intervals)
+        if json_out is not None:
+            write_json({"id": record.id, **report}, json_out)
+    except BaseException:
+        ws.delete_evaluation(record.id)  # the command failed: it leaves nothing stored
+        ws.collect_garbage()
+        raise
+    if model is not None:
+        _remove_work(run.pred_source.parent)
+    if not to_stdout(json_out):
+        print_report(report, console=out)
+        out.print(f"\nStored as evaluation [bold]{record.id}[/]  (assay show {record.id})")
+
+
+def _work_key(record: Any, gt: Path, batch: int, extra: tuple[Any, ...]) -> str:
+    """The work folder of a model run: the same model version (files and spec), ground truth
+    (path and content), batch size and reading options give the same folder."""
+    import hashlib
+
+    from assay.store.artifacts import hash_path
+
+    digest = hashlib.sha256()
+    resolved = gt.resolve()
+    content = hash_path(resolved) if resolved.exists() else "missing"
+    for part in (record.id, record.hash, str(resolved), content, batch, *extra):
+        digest.update(f"{part}\0".encode())
+    return digest.hexdigest()[:32]
+
+
+def _remove_work(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_model_and_store(
+    gt: Path,
+    model: str,
+    *,
+    batch: int,
+    task: str | None,
+    threshold: float | None,
+    name: str | None,
+    model_name: str | None,
+    parent: int | None,
+    images: Path | None,
+    allow_outside: bool,
+    options: SpecOptions,
+    ks: tuple[int, ...] | None,
+    at: Any,
+    request: dict[str, Any] | None = None,
+    force: bool = False,
+) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """Register (a path) or find (a name) the model, run it over ``gt`` with a progress bar,
+    evaluate and store: (the run, its evaluation record, the workspace, the params)."""
+    import signal
+
+    from assay.cli.report import InferenceProgress, progress
+    from assay.evaluation.model_run import evaluate_model
+    from assay.store.runs import save_run
+
+    ws = workspace()
+    if not gt.exists():
+        from assay.errors import InputError
+
+        raise InputError("no such file or folder", file=str(gt))
+    if Path(model).exists():
+        record, new = register(
+            ws, Path(model), name=model_name, version=None, parent=parent, options=options
+        )
+    else:
+        for flag, given in (
+            ("--parent", parent is not None),
+            ("--model-name", model_name is not None),
+            *((f, True) for f in options.given),
+        ):
+            if given:
+                raise typer.BadParameter(
+                    f"applies when --model names a model file; {model!r} is not one",
+                    param_hint=flag,
+                )
+        record, new = resolve_model(ws, model), False
+    if not new and request is not None:
+        check_stored(gt, request, force=force, model_version_id=record.id, ws=ws)
+    work = (
+        ws.home
+        / "work"
+        / _work_key(
+            record, gt, batch, (task, str(images.resolve()) if images else None, allow_outside)
+        )
+    )
+    bar = InferenceProgress()
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        runner = ws.load_model_runner(record.id)  # a missing extra: one line (AssayError)
+        signal.signal(signal.SIGTERM, terminate)
+        with bar:
+            run = evaluate_model(
+                gt,
+                runner,
+                task=task,
+                threshold=threshold,
+                images_root=images,
+                allow_outside=allow_outside,
+                batch_size=batch,
+                work_dir=work,
+                progress=bar,
+            )
+    except KeyboardInterrupt:
+        total = bar.total if bar.total is not None else 0
+        print(
+            f"interrupted after {bar.done} of {total} samples; "
+            "run the same command again to resume",
+            file=sys.stderr,
+        )
+        raise typer.Exit(code=130) from None
+    except BaseException:
+        if new:  # the command fails: it leaves no model version it registered
+            _remove_work(work)
+            with contextlib.suppress(Exception):
+                ws.delete_model_version(record.id)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    with progress() as step:
+        if ks is not None:
+            run.results = with_top_k(run.results, ks)
+        step("Storing in the workspace")
+        run.results.set_default_point(at)
+        params: dict[str, Any] = {"batch": batch}
+        stored = save_run(
+            ws,
+            run,
+            name=name,
+            params=params,
+            model_version_id=record.id,
+            predictions_file=run.pred_source,
+            request=request,
+        )
+    return run, stored, ws, params
