@@ -213,22 +213,22 @@ def test_compare_state_is_in_the_url_reload_keeps_it_back_undoes_it(
     page.get_by_test_id("margin-input").fill("2")
     expect(page).to_have_url(re.compile(r"margin=2(&|$)"))
     expect(page.get_by_test_id("margin-verdict")).to_have_count(3)
-    page.get_by_test_id("feed-broken").click()
-    expect(page).to_have_url(re.compile(r"feed=broken"))
-    expect(page.get_by_test_id("feed-broken")).to_have_class(re.compile(r"\bactive\b"))
+    page.get_by_test_id("feed-changes").click()
+    expect(page).to_have_url(re.compile(r"feed=changes"))
+    expect(page.get_by_test_id("feed-changes")).to_have_class(re.compile(r"\bactive\b"))
 
     page.reload()
     expect(page.get_by_test_id("threshold-b")).to_have_text("0.90")
     expect(page.get_by_test_id("margin-input")).to_have_value("2")
     expect(page.get_by_test_id("margin-verdict")).to_have_count(3)
-    expect(page.get_by_test_id("feed-broken")).to_have_class(re.compile(r"\bactive\b"))
+    expect(page.get_by_test_id("feed-changes")).to_have_class(re.compile(r"\bactive\b"))
     settle(page)
     SCREENS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENS / "compare_url_state.png"), full_page=True)
 
     page.go_back()  # the feed
     expect(page).not_to_have_url(re.compile(r"feed="))
-    expect(page.get_by_test_id("feed-broken")).not_to_have_class(re.compile(r"\bactive\b"))
+    expect(page.get_by_test_id("feed-changes")).not_to_have_class(re.compile(r"\bactive\b"))
     expect(page.get_by_test_id("margin-input")).to_have_value("2")
     page.go_back()  # the margin
     expect(page).not_to_have_url(re.compile(r"margin="))
