@@ -68,7 +68,7 @@ def gate(result: dict[str, Any], metrics: tuple[str, ...]) -> list[str]:
     i.e. the worst plausible drop (the bad-side bound at the metric's Holm level) exceeds the
     margin. A metric the comparison does not have (AP of a classifier) is a usage error listing
     the ones it has."""
-    from assay.evaluation.compare import _fmt_size, _p_text, verdict
+    from assay.evaluation.compare import p_text, size_text, verdict
     from assay.metrics.paired import holm
 
     task = result["task"]
@@ -95,13 +95,13 @@ def gate(result: dict[str, Any], metrics: tuple[str, ...]) -> list[str]:
             if m is None or m["noninferior"]:
                 continue
             worst = m["worst_drop"]
-            drop = "undefined" if worst is None else _fmt_size(key, worst)
+            drop = "undefined" if worst is None else size_text(key, worst)
             failures.append(
                 f"B may be worse than A on {m['label']} by more than the margin of "
-                f"{_fmt_size(key, m['margin'])}: worst plausible drop {drop} (one-sided "
+                f"{size_text(key, m['margin'])}: worst plausible drop {drop} (one-sided "
                 f"{(1 + m['worst_level']) / 2 * 100:.4g}% bound; Holm across {len(keys)} gate metric"
                 f"{'s' if len(keys) > 1 else ''}: non-inferiority "
-                f"{_p_text(m['p_noninferior_holm'])})"
+                f"{p_text(m['p_noninferior_holm'])})"
             )
         return failures
     rows = [row for row in result["metrics"] if row["metric"] in keys]
@@ -113,7 +113,7 @@ def gate(result: dict[str, Any], metrics: tuple[str, ...]) -> list[str]:
             alone = {**row, "p_holm": None}
             failures.append(
                 f"{verdict(alone, level)} (Holm across {len(tested)} gate metric"
-                f"{'s' if len(tested) > 1 else ''}: {_p_text(float(adjusted))})"
+                f"{'s' if len(tested) > 1 else ''}: {p_text(float(adjusted))})"
             )
     return failures
 

@@ -288,7 +288,9 @@ def _fmt_ci(key: str, lo: float, hi: float) -> str:
     return f"[{lo:.4f}, {hi:.4f}]"
 
 
-def _p_text(p: float, mc: float | None = None) -> str:
+def p_text(p: float, mc: float | None = None) -> str:
+    """A p-value as verdicts write it: "p = 0.012", "p < 0.001", or "p = 0.012 ± 0.003" with
+    ``mc``, the Monte-Carlo error of a bootstrap p, when it shows at three decimals."""
     if p < 0.001:
         return "p < 0.001"
     if mc is not None and mc >= 0.0005:  # the Monte-Carlo error of a bootstrap p, when visible
@@ -296,7 +298,7 @@ def _p_text(p: float, mc: float | None = None) -> str:
     return f"p = {p:.3f}"
 
 
-def _fmt_size(key: str, d: float) -> str:
+def size_text(key: str, d: float) -> str:
     """A size (a margin, a drop) in the units verdicts use: points, or the metric's own."""
     return f"{d * 100:.3g} points" if key in PERCENT else f"{d:.3g}"
 
@@ -316,9 +318,9 @@ def verdict(row: dict[str, Any], level: float = 0.95, family: int | None = None)
     holm_text = ""
     if p_holm is not None:
         holm_text = (
-            f"Holm over {family} headline metrics: {_p_text(p_holm)}"
+            f"Holm over {family} headline metrics: {p_text(p_holm)}"
             if family
-            else (f"Holm-adjusted {_p_text(p_holm)}")
+            else (f"Holm-adjusted {p_text(p_holm)}")
         )
     ci = ""
     if row["low"] is not None and row["high"] is not None:
@@ -327,11 +329,11 @@ def verdict(row: dict[str, Any], level: float = 0.95, family: int | None = None)
         tail = f"; {holm_text}" if holm_text else ""
         return (
             f"No significant difference on {words} ({_fmt_delta(key, d)}{ci}, "
-            f"{_p_text(p, mc)}{tail})"
+            f"{p_text(p, mc)}{tail})"
         )
     better = "better" if (d > 0) == row["higher_is_better"] else "worse"
     tail = f" ({holm_text})" if holm_text else ""
-    return f"B is {better} on {words}: {_fmt_delta(key, d)}{ci}, {_p_text(p, mc)}{tail}"
+    return f"B is {better} on {words}: {_fmt_delta(key, d)}{ci}, {p_text(p, mc)}{tail}"
 
 
 def fill_row(row: dict[str, Any], d: float, r: dict[str, float], test: str | None) -> None:
@@ -410,7 +412,7 @@ def margin_family(
         e_lo, e_hi = bounds[key](alpha)  # the TOST interval (90 % at level 0.95)
         ni = bool(holm_ni[i] < alpha / 2)
         eq = bool(holm_tost[i] < alpha)
-        unit = _fmt_size(key, m)
+        unit = size_text(key, m)
         item = {
             "metric": key, "label": r["label"], "margin": m,
             "units": "points" if key in PERCENT else "metric",
@@ -422,13 +424,13 @@ def margin_family(
         }  # fmt: skip
         out.append(item)
         drop = (
-            _fmt_size(key, worst)
+            size_text(key, worst)
             if worst > 0
-            else f"none (at worst a gain of {_fmt_size(key, -worst)})"
+            else f"none (at worst a gain of {size_text(key, -worst)})"
         )
         texts.append(
             f"B is {'equivalent' if eq else 'not shown equivalent'} to A within ±{unit} on "
-            f"{r['label']} (TOST {_p_text(float(holm_tost[i]))}, "
+            f"{r['label']} (TOST {p_text(float(holm_tost[i]))}, "
             f"{round((1 - 2 * alpha) * 100)}% CI {_fmt_ci(key, e_lo, e_hi)})"
         )
         texts.append(
@@ -439,7 +441,7 @@ def margin_family(
         if r.get("mde") is not None:
             texts.append(
                 f"Smallest difference detectable on {r['label']} (80% power): "
-                f"{_fmt_size(key, r['mde'])}"
+                f"{size_text(key, r['mde'])}"
             )
     return {
         "metrics": out,
