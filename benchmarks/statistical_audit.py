@@ -12,7 +12,9 @@ samples against the population value of the generative model), ``paired`` (``com
 equal models at 5 classes x 1,000 samples: type I error of each headline row's p-value and of
 its interval excluding 0, the family-wise rate of any "B is better/worse" verdict, the share of
 rows where the interval and the p-value disagree; the near-identical FP32 / INT8 case; power
-and coverage of the difference on a planted improvement), ``det150`` and ``det500`` (coverage of
+and coverage of the difference on a planted improvement), ``paired1000`` (the same at 1,000
+classes x 50,000 samples: equal models, then a planted improvement; compare's CPU seconds),
+``det150`` and ``det500`` (coverage of
 the mAP / AP50 intervals of ``DetectionResults.intervals()``, type I error of the paired mAP
 row of two equal detectors), ``board5`` and ``board10`` (leaderboards of K equal models by
 accuracy: the family-wise rate of any "significantly worse", the coverage of the winner's own
@@ -69,7 +71,7 @@ TYPE_I = (0.03, 0.06)
 COVERAGE = (0.93, 0.97)
 FAMILY = (0.0, ALPHA)
 ZERO = (0.0, 0.0)
-BLOCKS = ("cls5", "cls1000", "paired", "det150", "det500", "board5", "board10")
+BLOCKS = ("cls5", "cls1000", "paired", "paired1000", "det150", "det500", "board5", "board10")
 # simulated datasets per figure: (full run, --quick)
 COUNTS = {
     "cls5": (300, 40),
@@ -77,6 +79,8 @@ COUNTS = {
     "paired_null": (200, 30),
     "paired_int8": (100, 20),
     "paired_planted": (100, 20),
+    "paired1000_null": (40, 4),
+    "paired1000_planted": (20, 3),
     "det": (200, 30),
     "det_paired": (150, 20),
     "board5": (100, 15),
@@ -327,13 +331,25 @@ def block_paired(
     table.notes.append(
         f"paired: {sims_null} null pairs, {(time.perf_counter() - t0) / max(sims_null, 1):.1f} s each"
     )
+    sizes: list[float] = []
     for i in _counted(sims_int8, 0.5):
         rng = _rng("int8", i)
         y = sim.draw_labels(pop, n, rng)
         base = sim.logit_noise(pop, n, None, rng)
         a = ClassificationResults(y, sim.scores(pop, y, None, rng, base=base, jitter=0.02))
         b = ClassificationResults(y, sim.scores(pop, y, None, rng, base=base, jitter=0.02))
-        _paired_rows(table, "int8", compare(a, b), null=True)
+        out = compare(a, b)
+        _paired_rows(table, "int8", out, null=True)
+        d = out["disagreements"]
+        sizes.append(_accuracy_size(d["fixed"] + d["broken"], n))
+    if sizes:
+        table.notes.append(
+            f"int8: accuracy's exact type I given each dataset's discordant pairs (each one B's "
+            f"win with probability 1/2 under the null, so no Monte-Carlo error there): "
+            f"{np.mean(sizes) * 100:.2f} % +- {np.std(sizes, ddof=1) / math.sqrt(len(sizes)) * 100:.2f} "
+            f"(over the {len(sizes)} datasets' discordant counts); the row above is its "
+            "binomial estimate"
+        )
     delta = 0.3
     kw = _population_kw(5, quick)
     pa, pb = sim.population_values(pop, **kw), sim.population_values(pop, delta=delta, **kw)
@@ -350,6 +366,65 @@ def block_paired(
         a = ClassificationResults(y, sim.scores(pop, y, shared, rng))
         b = ClassificationResults(y, sim.scores(pop, y, shared, rng, delta=delta))
         _paired_rows(table, "planted", compare(a, b), null=False, truth=truth)
+
+
+def _accuracy_size(discordant: int, n: int) -> float:
+    """P(accuracy's p < alpha) given ``discordant`` pairs of ``n`` samples when each is B's win
+    with probability 1/2 (exchangeable models): the test's exact conditional type I."""
+    from scipy.stats import binom
+
+    from assay.metrics.paired import paired_proportion
+
+    if discordant == 0:
+        return 0.0
+    k = np.arange(discordant + 1)
+    hit = [paired_proportion(int(f), int(discordant - f), n)["p"] < ALPHA for f in k]
+    return float((binom.pmf(k, discordant, 0.5) * np.array(hit)).sum())
+
+
+def block_paired_1000(table: Table, sims_null: int, sims_planted: int, quick: bool) -> None:
+    """``compare`` at 1,000 classes x 50,000 samples (defaults): two equal models (shared logit
+    noise), then B better by +0.1 logit boost against the population difference; every
+    headline row from all 50,000 samples (no capped resampling), with compare's seconds."""
+    pop, n = sim.make_population(1_000), 50_000
+    block = "paired1k"
+    spent: list[float] = []
+    for i in _counted(sims_null, 3.0):
+        rng = _rng(block, i)
+        y = sim.draw_labels(pop, n, rng)
+        shared = sim.shared_noise(pop, n, rng)
+        a = ClassificationResults(y, sim.scores(pop, y, shared, rng))
+        b = ClassificationResults(y, sim.scores(pop, y, shared, rng))
+        t0 = time.process_time()
+        out = compare(a, b)
+        spent.append(time.process_time() - t0)
+        _paired_rows(table, block, out, null=True)
+    delta = 0.1
+    kw = _population_kw(1_000, quick)
+    t0 = time.perf_counter()
+    pa, pb = sim.population_values(pop, **kw), sim.population_values(pop, delta=delta, **kw)
+    truth = {k: pb[k] - pa[k] for k in pa}
+    table.notes.append(
+        f"{block}: planted +{delta} boost: population B-A accuracy "
+        f"{truth['accuracy'] * 100:+.2f} points, macro F1 {truth['macro_f1'] * 100:+.2f}, "
+        f"ROC AUC {truth['roc_auc_macro']:+.5f}, AP {truth['average_precision_macro']:+.4f} "
+        f"({time.perf_counter() - t0:.0f} s, {kw})"
+    )
+    for i in _counted(sims_planted, 1.5):
+        rng = _rng(block + "planted", i)
+        y = sim.draw_labels(pop, n, rng)
+        shared = sim.shared_noise(pop, n, rng)
+        a = ClassificationResults(y, sim.scores(pop, y, shared, rng))
+        b = ClassificationResults(y, sim.scores(pop, y, shared, rng, delta=delta))
+        t0 = time.process_time()
+        out = compare(a, b)
+        spent.append(time.process_time() - t0)
+        _paired_rows(table, block + "+", out, null=False, truth=truth)
+    if spent:
+        table.notes.append(
+            f"{block}: compare() at 1,000 classes x 50,000 samples: CPU seconds per call "
+            f"median {np.median(spent):.1f}, max {max(spent):.1f} ({len(spent)} calls)"
+        )
 
 
 # ------------------------------------------------------------------------------ detection
@@ -474,6 +549,9 @@ def run(blocks: Iterable[str], quick: bool, scale: float) -> Table:
         "cls1000": lambda: block_classification(table, 1_000, 50_000, count("cls1000"), quick),
         "paired": lambda: block_paired(
             table, count("paired_null"), count("paired_int8"), count("paired_planted"), quick
+        ),
+        "paired1000": lambda: block_paired_1000(
+            table, count("paired1000_null"), count("paired1000_planted"), quick
         ),
         "det150": lambda: block_detection(table, 150, count("det"), count("det_paired"), quick),
         "det500": lambda: block_detection(table, 500, count("det"), count("det_paired"), quick),

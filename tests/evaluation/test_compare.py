@@ -92,7 +92,7 @@ def _agree(rows: list[dict], alpha: float = 0.05) -> int:
 
 
 def test_intervals_and_p_values_agree_for_every_row_kind() -> None:
-    """Accuracy (Tango / McNemar), the bootstrap rows (normal interval / z-test) and per-class
+    """Accuracy (Tango / McNemar), the analytic rows (normal interval / z-test) and per-class
     recall (Tango / McNemar): the interval excludes 0 exactly when p < 0.05, over random pairs
     from equal to clearly different, at 95 % and 90 %."""
     checked = 0
@@ -102,7 +102,7 @@ def test_intervals_and_p_values_agree_for_every_row_kind() -> None:
         out = compare_classification(a, b, n=60, seed=seed)
         checked += _agree(out["metrics"]) + _agree(out["per_class"])
         kinds = {r["test"] for r in out["metrics"]}
-        assert kinds == {"Tango score (McNemar)", "paired bootstrap (normal)"}
+        assert kinds == {"Tango score (McNemar)", "delta method (normal)", "DeLong (normal)"}
     assert checked > 10 * 10
     a, b = _pair(300, 1.0, 1.3, seed=99)
     wide = compare_classification(a, b, n=100, level=0.9)
@@ -125,7 +125,9 @@ def test_the_family_and_the_primary_metric() -> None:
     assert "Holm over 8 headline metrics" in out["verdicts"][0]
     quick = compare_classification(a, b, intervals=False)
     acc = quick["metrics"][0]
-    assert quick["family"]["untested"] == 7
+    # accuracy and top-1 accuracy (both paired proportions, Tango / McNemar) need no resampling
+    assert quick["family"]["untested"] == 6
+    assert quick["metrics"][1]["metric"] == "top1_accuracy" and quick["metrics"][1]["p_value"]
     assert acc["p_holm"] == pytest.approx(min(1.0, 8 * acc["p_value"]))
 
 
@@ -147,7 +149,10 @@ def test_margin_noninferiority_and_equivalence() -> None:
     assert any(v.startswith("B is equivalent to A within ±5 points on accuracy")
                for v in out["margin"]["verdicts"])  # fmt: skip
     row = _row(out, "accuracy")
-    assert row["mde"] == pytest.approx((1.959964 + 0.841621) * row["se"], rel=1e-5)
+    half = max(row["high"] - row["delta"], row["delta"] - row["low"])
+    assert row["mde"] == pytest.approx(
+        (1.959964 + 0.841621) * max(row["se"], half / 1.959964), rel=1e-5
+    )
     weak, strong = _pair(1500, 0.8, 1.8, seed=32)
     worse = compare(strong, weak, n=100, margin=1.0)
     (m,) = worse["margin"]["metrics"]

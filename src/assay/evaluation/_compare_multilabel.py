@@ -1,8 +1,9 @@
 """Compare two multi-label evaluations of the same samples.
 
 As for single-label (:mod:`assay.evaluation.compare`), each headline difference has one
-procedure for its interval and p-value (the normal interval with the paired bootstrap's SE and
-its z-test); subset accuracy (a sample is right when its whole label set is), the primary
+procedure for its interval and p-value (the normal interval with the analytic, delta-method SE
+of the paired difference, DeLong's for ROC AUC, and its z-test; nothing is resampled, so the
+cost is linear in the samples at any number of labels); subset accuracy (a sample is right when its whole label set is), the primary
 metric, uses Tango's score interval and McNemar's score test on the samples one model gets
 exactly right and the other not. The headline rows are one family (Holm). Per label, the recall
 difference (the share of the label's positives each model predicts at its threshold) with
@@ -32,14 +33,42 @@ from assay.evaluation.compare import (
 )
 from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.results import OperatingPoint, Results
-from assay.metrics.bootstrap import classification_replicates
-from assay.metrics.paired import tango_interval
-from assay.metrics.stats import bootstrap_indices
+from assay.metrics.paired import (
+    mean_influence,
+    multilabel_count_influence,
+    ranking_influence,
+    tango_interval,
+)
 
 # the headline rows: (key, words, higher is better), from the registry of metric names
 MULTILABEL_METRICS = tuple(
     (m.key, m.label, m.higher_is_better) for m in headline_metrics("multilabel")
 )
+
+# how the differences' standard errors are had
+VARIANCE = (
+    "analytic: subset accuracy by Tango's score interval (McNemar); the others by the normal "
+    "interval with the delta-method standard error of the paired difference (DeLong's for ROC "
+    "AUC), from every sample, at any number of labels"
+)
+
+
+def _influence(r: ClassificationResults, pred: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-sample influence (N,) of a multi-label evaluation's headline metrics other than
+    subset accuracy, at predictions ``pred`` (:mod:`assay.metrics.paired`); the threshold-free
+    part kept on ``r`` for the next comparison."""
+    cache: dict[str, Any] = r.__dict__.setdefault("_influence", {})
+    ranking = cache.get("ranking")
+    if ranking is None:
+        y, s = r.y_true, r.y_score
+        ranking = ranking_influence(y, s, multilabel=True)
+        eps = np.finfo(s.dtype).eps
+        c = np.clip(s, eps, 1 - eps).astype(np.float64)
+        ranking["log_loss"] = mean_influence(-np.where(y, np.log(c), np.log1p(-c)).mean(axis=1))
+        cache["ranking"] = ranking
+    out = multilabel_count_influence(r.y_true, pred, zero_division=r.zero_division)
+    out.update(ranking)
+    return out
 
 
 def compare_multilabel(
@@ -75,26 +104,21 @@ def compare_multilabel(
     )
     sa = a.summary(OperatingPoint(threshold=ta))
     sb = aligned_b.summary(OperatingPoint(threshold=tb))
-    C = len(a.classes)
-    cap = max(1_000, min(20_000, 2_000_000 // C))
-    m = min(len(y), cap)
-    scale = math.sqrt(m / len(y)) if len(y) else 1.0
-    idx = bootstrap_indices(len(y), n, seed=seed, cap=cap) if intervals and len(y) else None
-    reps_a: dict[str, np.ndarray] = {}
-    reps_b: dict[str, np.ndarray] = {}
-    if idx is not None:
-        reps_a = classification_replicates(idx, y, a.y_score, ta, multilabel=True)
-        reps_b = classification_replicates(idx, y, score_b, tb, multilabel=True)
-
     pred_a = a.y_score >= a.y_score.dtype.type(ta)
     pred_b = score_b >= score_b.dtype.type(tb)
     right_a, right_b = (pred_a == y).all(axis=1), (pred_b == y).all(axis=1)
     fixed, broken = ~right_a & right_b, right_a & ~right_b
+    # no resampling: each difference's analytic standard error from every sample (seconds at
+    # any number of labels); ``n`` and ``seed`` are kept for the other tasks' bootstrap
+    infl: dict[str, np.ndarray] = {}
+    if intervals and len(y):
+        ia, ib = _influence(a, pred_a), _influence(aligned_b, pred_b)
+        infl = {k: ib[k] - ia[k] for k in ia}
 
     bounds: dict[str, Callable[[float], tuple[float, float]]] = {}
-    metrics = metric_rows(MULTILABEL_METRICS, sa, sb, reps_a, reps_b, fixed, broken,
-                          scale=scale, level=level, bootstrapped=idx is not None,
-                          margins=margins, bounds=bounds)  # fmt: skip
+    metrics = metric_rows(MULTILABEL_METRICS, sa, sb, {}, {}, fixed, broken, scale=1.0,
+                          level=level, bootstrapped=bool(infl), margins=margins, bounds=bounds,
+                          influence=infl)  # fmt: skip
     family, margin = finish_rows(metrics, "multilabel", level, margins, bounds)
 
     # per label: recall over its positives; McNemar on the positives one model finds and the
@@ -152,9 +176,10 @@ def compare_multilabel(
         "n_samples": int(len(y)),
         "classes": list(a.classes),
         "thresholds": {"a": ta, "b": tb},
-        "n_resamples": int(n) if idx is not None else 0,
+        "n_resamples": 0,
         "level": level,
         "resampled": "samples",
+        "variance": VARIANCE,
         "metrics": metrics,
         "family": family,
         "margin": margin,

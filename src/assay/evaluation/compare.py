@@ -49,9 +49,13 @@ from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.bootstrap import classification_replicates
 from assay.metrics.paired import (
     class_recall_replicates,
+    count_influence,
     holm,
+    influence_delta,
+    mean_influence,
     normal_delta,
     paired_proportion,
+    ranking_influence,
     tango_interval,
     z_of,
 )
@@ -68,7 +72,9 @@ PRIMARY = {"classification": "accuracy", "multilabel": "accuracy", "detection": 
 # what a row's ``mde`` is
 MDE_MEANS = (
     "the smallest difference the row's test detects with 80 % power at its unadjusted level: "
-    "(z(1 - alpha / 2) + z(0.8)) x its standard error (for accuracy, the SE under no difference)"
+    "(z(1 - alpha / 2) + z(0.8)) x its standard error (for accuracy and top-1 accuracy, the SE "
+    "under no difference or, when larger, the interval's wider half-width / z(1 - alpha / 2): "
+    "never below what the interval resolves)"
 )
 
 
@@ -263,6 +269,42 @@ def _ranking_replicates(
         while len(cache) > 4:
             cache.popitem(last=False)
     return dict(out)
+
+
+# the test named on a row whose standard error is analytic (no resampling)
+INFLUENCE_TEST = {
+    "roc_auc_macro": "DeLong (normal)",
+    "average_precision_macro": "delta method (normal)",
+}
+# how the differences' standard errors are had, by what is resampled
+VARIANCE = {
+    "samples": (
+        "analytic: accuracy and top-1 accuracy by Tango's score interval (McNemar); the others "
+        "by the normal interval with the delta-method standard error of the paired difference "
+        "(DeLong's for ROC AUC), from every sample, at any number of classes"
+    ),
+    "groups": "the group bootstrap's standard error (every sample of each drawn group)",
+}
+
+
+def influence(r: ClassificationResults, pred: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-sample influence (N,) of a single-label evaluation's headline metrics (other than
+    accuracy) at predictions ``pred`` (:mod:`assay.metrics.paired`): macro P / R / F1, macro ROC
+    AUC and AP, log loss. Kept on ``r`` for the next comparison at the same threshold (the
+    ranking part, the costly one, for any)."""
+    with CACHE_LOCK:
+        cache: dict[str, Any] = r.__dict__.setdefault("_influence", {})
+        ranking = cache.get("ranking")
+    if ranking is None:
+        ranking = ranking_influence(r.y_true, r.y_score)
+        true = r.y_score[np.arange(r.n_samples), r.y_true]
+        eps = np.finfo(true.dtype).eps
+        ranking["log_loss"] = mean_influence(-np.log(np.clip(true, eps, 1 - eps)))
+        with CACHE_LOCK:
+            cache["ranking"] = ranking
+    out = count_influence(r.y_true, pred, len(r.classes), zero_division=r.zero_division)
+    out.update(ranking)
+    return out
 
 
 def _predictions(r: ClassificationResults | np.ndarray, t: float) -> np.ndarray:
@@ -470,6 +512,8 @@ def metric_rows(
     grouped: bool = False,
     margins: dict[str, float] | None = None,
     bounds: dict[str, Callable[[float], tuple[float, float]]] | None = None,
+    influence: dict[str, np.ndarray] | None = None,
+    paired: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> list[dict[str, Any]]:
     """The headline rows of a classification comparison: each metric of ``spec`` (key, words,
     higher is better) in both summaries, B - A with its interval and p-value from one
@@ -492,11 +536,22 @@ def metric_rows(
         margin = None if margins is None else margins.get(key)
         if va is not None and vb is not None and math.isfinite(float(vb) - float(va)):
             d = float(vb) - float(va)
-            if key == "accuracy" and not grouped:
-                r = paired_proportion(n_fixed, n_broken, n, level=level, margin=margin)
+            if (key == "accuracy" and not grouped) or (paired and key in paired):
+                f, b = (n_fixed, n_broken)
+                if key != "accuracy" and paired:
+                    f, b = int(paired[key][0].sum()), int(paired[key][1].sum())
+                r = paired_proportion(f, b, n, level=level, margin=margin)
                 fill_row(row, d, r, "Tango score (McNemar)")
                 if bounds is not None:
-                    bounds[key] = _tango_bounds(n_fixed, n_broken, n)
+                    bounds[key] = _tango_bounds(f, b, n)
+            elif influence and key in influence:
+                r = influence_delta(influence[key], d, level=level, margin=margin)
+                if not math.isfinite(r["low"]):
+                    rows.append(row)
+                    continue
+                fill_row(row, d, r, INFLUENCE_TEST.get(key, "delta method (normal)"))
+                if bounds is not None:
+                    bounds[key] = _normal_bounds(d, r["se"])
             elif key in reps_a:
                 r = normal_delta(reps_b[key] - reps_a[key], d, scale=scale, level=level,
                                  margin=margin)  # fmt: skip
@@ -669,26 +724,37 @@ def compare_classification(
     sb = aligned_b.summary(OperatingPoint(threshold=tb))
 
     groups = shared_groups(a, b, rows)
-    cap = max(1_000, min(20_000, 2_000_000 // len(a.classes)))
-    idx = resample_indices(len(y), n, seed, cap, groups) if intervals else None
-    scale = math.sqrt(cap / len(y)) if len(y) > cap and groups is None else 1.0
+    # grouped samples: the group bootstrap (every sample of each drawn group, no cap); else no
+    # resampling: the analytic standard errors of the differences (:func:`influence`)
+    idx = resample_indices(len(y), n, seed, 0, groups) if intervals and groups is not None else None
+    scale = 1.0
     reps_a: dict[str, np.ndarray] = {}
     reps_b: dict[str, np.ndarray] = {}
     if idx is not None:
         reps_a = classification_replicates(idx, y, a.y_score, ta, ranking=False)
         reps_b = classification_replicates(idx, y, score_b, tb, ranking=False)
-        key = (seed, n, cap, groups is not None)
+        key = (seed, n, 0, True)
         reps_a.update(_ranking_replicates(a, a, a.y_score, idx, key))
         reps_b.update(_ranking_replicates(b, a, score_b, idx, key))
 
     pred_a, pred_b = _predictions(a, ta), _predictions(aligned_b, tb)
     right_a, right_b = pred_a == y, pred_b == y
     fixed, broken = ~right_a & right_b, right_a & ~right_b
+    paired: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    infl: dict[str, np.ndarray] = {}
+    if groups is None:
+        # top-1 accuracy (the argmax, whatever the threshold) is a paired proportion too
+        top_a, top_b = a._pred == y, aligned_b._pred == y
+        paired["top1_accuracy"] = (~top_a & top_b, top_a & ~top_b)
+        if intervals:
+            ia, ib = influence(a, pred_a), influence(aligned_b, pred_b)
+            infl = {k: ib[k] - ia[k] for k in ia}
 
     bounds: dict[str, Callable[[float], tuple[float, float]]] = {}
     metrics = metric_rows(METRICS, sa, sb, reps_a, reps_b, fixed, broken, scale=scale,
-                          level=level, bootstrapped=idx is not None, grouped=groups is not None,
-                          margins=margins, bounds=bounds)  # fmt: skip
+                          level=level, bootstrapped=intervals, grouped=groups is not None,
+                          margins=margins, bounds=bounds, influence=infl,
+                          paired=paired)  # fmt: skip
     family, margin = finish_rows(metrics, "classification", level, margins, bounds)
 
     per_class = _per_class(a, aligned_b, ta, tb, idx, y, right_a, right_b, scale, level,
@@ -715,9 +781,10 @@ def compare_classification(
         "n_samples": int(len(y)),
         "classes": list(a.classes),
         "thresholds": {"a": ta, "b": tb},
-        "n_resamples": int(n) if intervals else 0,
+        "n_resamples": int(n) if idx is not None else 0,
         "level": level,
         "resampled": "groups" if groups is not None else "samples",
+        "variance": VARIANCE["groups" if groups is not None else "samples"],
         "metrics": metrics,
         "family": family,
         "margin": margin,
