@@ -60,7 +60,7 @@ def one_line(exc: BaseException | str, limit: int | None = None) -> str:
     """
     text = str(exc).strip()
     if text:
-        line = text.splitlines()[0]
+        line = text.splitlines()[0].rstrip()
     else:
         line = type(exc).__name__ if isinstance(exc, BaseException) else ""
     if limit is not None and len(line) > limit:
