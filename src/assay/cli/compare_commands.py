@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from assay.cli.errors import handle_errors
-from assay.cli.inputs import MAX_ID
+from assay.cli.inputs import stored_id
 from assay.cli.shared import (
     EVALUATION_ID,
     JSON_HELP,
@@ -116,12 +116,14 @@ def compare(
 
     metrics = parse_gate(fail_if_worse)
     check_out_path(json_out)
-    ids = evaluation_ids(a, b) if gt is None else None
+    ids = _evaluation_ids(a, b) if gt is None else None
     if ids is not None:
         from assay.store.comparisons import compare_stored
 
-        result = compare_stored(workspace(), ids[0], ids[1], n=resamples, seed=seed,
-                                margin=margin, margin_metrics=metrics or None)  # fmt: skip
+        result = compare_stored(
+            workspace(), ids[0], ids[1], n=resamples, seed=seed, margin=margin,
+            margin_metrics=metrics or None,
+        )  # fmt: skip
     else:
         result = compare_files(
             gt, Path(a), Path(b), threshold=threshold, iou=iou, score=score, n=resamples,
@@ -196,7 +198,7 @@ def leaderboard(
         print_leaderboard(board, make_console())
 
 
-def evaluation_ids(a: str, b: str) -> tuple[int, int] | None:
+def _evaluation_ids(a: str, b: str) -> tuple[int, int] | None:
     """Both arguments as stored evaluation ids, or None when both name existing files; a mix,
     or a word that is neither, is a usage error."""
     from assay.errors import InputError, ParameterError
@@ -205,10 +207,7 @@ def evaluation_ids(a: str, b: str) -> tuple[int, int] | None:
         t = text.strip().lstrip("#")
         if not (t.isascii() and t.isdigit()) or Path(text).exists():
             return None
-        if len(t) > len(str(MAX_ID)) or int(t) > MAX_ID:
-            shown = t if len(t) <= 40 else t[:40] + "..."
-            raise ParameterError(f"evaluation id {shown} is out of range (ids are 0 to {MAX_ID})")
-        return int(t)
+        return stored_id("evaluation", t)
 
     ia, ib = as_id(a), as_id(b)
     if ia is not None and ib is not None:

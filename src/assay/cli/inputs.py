@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from assay.cli.errors import fail
+from assay.errors import ParameterError
 
 FORCE_HELP = (
     "Store the evaluation even when the same one (same ground truth, same predictions file or "
@@ -129,6 +130,16 @@ def check_stored(
 MAX_ID = 2**63 - 1  # the catalog's ids are SQLite INTEGERs
 
 
+def stored_id(what: str, digits: str) -> int:
+    """``digits`` (ASCII digits, as typed) as the id of a stored ``what``; over 2**63 - 1 a
+    :class:`~assay.errors.ParameterError` "<what> id <digits> is out of range (ids are 0 to ...)",
+    the digits cut at 40."""
+    if len(digits) <= len(str(MAX_ID)) and int(digits) <= MAX_ID:  # never int() of 5,000 digits
+        return int(digits)
+    shown = digits if len(digits) <= 40 else digits[:40] + "..."
+    raise ParameterError(f"{what} id {shown} is out of range (ids are 0 to {MAX_ID})")
+
+
 def id_parser(what: str) -> Callable[[str], int]:
     """A typer ``parser`` for the id of a stored ``what`` (evaluation, model version, dataset
     version): a whole number from 0 to 2**63 - 1, else one line on stderr and exit code 2."""
@@ -138,10 +149,10 @@ def id_parser(what: str) -> Callable[[str], int]:
             return text
         given = str(text).strip()
         if given.isascii() and given.isdigit():
-            if len(given) <= len(str(MAX_ID)) and int(given) <= MAX_ID:
-                return int(given)
-            shown = given if len(given) <= 40 else given[:40] + "..."
-            fail(f"{what} id {shown} is out of range (ids are 0 to {MAX_ID})")
+            try:
+                return stored_id(what, given)
+            except ParameterError as exc:
+                fail(exc)
         shown = repr(given if len(given) <= 40 else given[:40] + "...")
         fail(f"{what} id {shown} is not a whole number from 0 to {MAX_ID}")
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from assay.cli.errors import handle_errors
-from assay.cli.inputs import MAX_ID, check_input_paths
+from assay.cli.inputs import check_input_paths, stored_id
 from assay.cli.shared import MODEL_VERSION_ID, check_out_path, to_stdout, write_json
 
 SPEC_HELP = (
@@ -198,13 +198,8 @@ def resolve_model(ws: Any, ref: str) -> Any:
 
     if ref.startswith("#"):
         digits = ref[1:].strip()
-        if (
-            digits.isascii()
-            and digits.isdigit()
-            and (len(digits) > len(str(MAX_ID)) or int(digits) > MAX_ID)
-        ):
-            shown = digits if len(digits) <= 40 else digits[:40] + "..."
-            raise InputError(f"model version id {shown} is out of range (ids are 0 to {MAX_ID})")
+        if digits.isascii() and digits.isdigit():
+            return ws.get_model_version(stored_id("model version", digits))
         try:
             return ws.get_model_version(int(ref[1:]))
         except ValueError:
