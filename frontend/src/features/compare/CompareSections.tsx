@@ -188,7 +188,6 @@ export function ClassificationSections({
             rowTestid="compare-class"
             rowClassName={(r) => (r.significant ? "significant" : undefined)}
             filterPlaceholder="Filter classes…"
-            height={360}
           />
         </section>
         <ConfusionDifference c={data.confusion} />
@@ -295,7 +294,6 @@ export function DetectionSections({
             rowTestid="compare-class"
             rowClassName={(r) => (r.significant ? "significant" : undefined)}
             filterPlaceholder="Filter classes…"
-            height={360}
           />
         </section>
         <section className="card">
