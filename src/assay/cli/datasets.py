@@ -42,13 +42,6 @@ def version_public(ws: Any, version: Any, evaluations: int = 0) -> dict[str, Any
     }
 
 
-def _evaluation_counts(ws: Any) -> dict[int, int]:
-    rows = ws.catalog.query(
-        "SELECT dataset_version_id, COUNT(*) FROM evaluations GROUP BY dataset_version_id"
-    )
-    return {int(v): int(n) for v, n in rows}
-
-
 def _task_option(task: str | None) -> str | None:
     from assay.evaluation.vocabulary import TASKS
 
@@ -132,7 +125,7 @@ def list_datasets(
 
     check_out_path(json_out)
     ws = Workspace()
-    counts = _evaluation_counts(ws)
+    counts = ws.dataset_evaluation_counts()
     datasets: list[dict[str, Any]] = [
         {
             "id": d.id,

@@ -157,11 +157,6 @@ def _choice(text: str, allowed: tuple[str, ...], option: str) -> str:
     return value
 
 
-def newest_model_version_id(ws: Any) -> int:
-    row = ws.catalog.query_one("SELECT COALESCE(MAX(id), 0) FROM model_versions")
-    return int(row[0]) if row else 0
-
-
 def register(
     ws: Any,
     path: Path,
@@ -174,7 +169,7 @@ def register(
     """Register the model file or folder at ``path``: (the version, whether it is new)."""
     check_input_paths(path)  # never a pipe, a device or a file over the cap
     spec, overrides = options.resolve()
-    before = newest_model_version_id(ws)
+    before = ws.newest_model_version_id()
     record = ws.add_model(  # a missing extra: one line (an AssayError)
         path,
         name=name or model_name_of(path),
