@@ -1,7 +1,7 @@
 // Routes and the view state kept in the URL: `#/evaluations/3?t=0.70&actual=cat&predicted=dog&sample=12`.
 // A link reopens the same view; Back undoes the last discrete change (a slider drag is one step).
 import { useMemo, useSyncExternalStore } from "react";
-import { OUTCOMES, SORT_KEYS, type Outcome, type SortKey } from "./lib/vocabulary";
+import { CLASSIFICATION_SORTS, DETECTION_SORTS, OUTCOMES, type Outcome, type SortKey } from "./lib/vocabulary";
 
 export interface Crumb {
   label: string;
@@ -81,10 +81,12 @@ export function parseView(params: URLSearchParams): ViewState {
     if (s) v[key] = s;
   }
   const outcome = params.get("outcome");
-  if (outcome && (OUTCOMES as readonly string[]).includes(outcome)) v.outcome = outcome as Outcome;
+  const known = OUTCOMES.find((o) => o === outcome);
+  if (known) v.outcome = known;
   if (params.get("errors") === "1") v.errors = true;
   const sort = params.get("sort");
-  if (sort && SORT_KEYS.includes(sort)) v.sort = sort as SortKey;
+  const sortKey = [...CLASSIFICATION_SORTS, ...DETECTION_SORTS].find((k) => k === sort);
+  if (sortKey) v.sort = sortKey;
   const dir = params.get("dir");
   if (dir === "asc") v.desc = false;
   else if (dir === "desc") v.desc = true;

@@ -118,9 +118,11 @@ function WhatIf({ info }: { info: PredictInfo }) {
     const running = entries.filter((e) => e.state === "running").length;
     const todo = entries.filter((e) => e.state === "waiting" && e.file && !started.current.has(e.key)).sort((a, b) => a.key - b.key);
     for (const e of todo.slice(0, Math.max(0, IN_FLIGHT - running))) {
+      const file = e.file;
+      if (!file) continue;
       started.current.add(e.key);
       update(e.key, { state: "running" });
-      postPredict(versionId, { files: [e.file as File] }, abort.current?.signal)
+      postPredict(versionId, { files: [file] }, abort.current?.signal)
         .then((answer) => {
           const item = answer.items[0];
           update(e.key, item?.error ? { state: "failed", item, error: cap(item.error) } : { state: "done", item });
