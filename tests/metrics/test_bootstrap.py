@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
-from assay.evaluation.classification import INTERVAL_METHODS, ClassificationResults
+from assay.evaluation.classification import INTERVAL_METHODS, ClassificationResults, _ranking_df
 from assay.evaluation.results import OperatingPoint
 from assay.metrics import calibration as cal
 from assay.metrics.bootstrap import classification_replicates, replicate_auc_ap
@@ -182,7 +182,21 @@ def test_intervals_are_read_from_the_reference_replicates():
     refs = [reference_single(y[rows], s[rows], 0.3) for rows in idx]
     reps = {k: np.array([ref[k] for ref in refs]) for k in refs[0]}
     summary = r.summary(OperatingPoint(threshold=0.3))
-    expected = percentile_intervals(reps, {k: summary[k] for k in reps}, method=INTERVAL_METHODS)
+    # ROC AUC and AP: logit intervals at the classes' effective degrees of freedom; ECE: its
+    # debiased interval (not read from the replicates); every interval holds its estimate
+    positives = np.bincount(y, minlength=s.shape[1])
+    df = {
+        "roc_auc_macro": _ranking_df(r._auc, np.minimum(positives, 300 - positives)),
+        "average_precision_macro": _ranking_df(r._ap, positives),
+    }
+    expected = percentile_intervals(
+        reps,
+        {k: summary[k] for k in reps},
+        method=INTERVAL_METHODS,
+        df={k: v for k, v in df.items() if v is not None},
+        contain_estimate=True,
+    )
+    expected["ece"] = cal.ece_interval(s.max(axis=1), s.argmax(axis=1) == y, seed=5)
     assert set(got) == set(reps)
     for key, ci in expected.items():
         assert got[key]["low"] == pytest.approx(ci["low"], abs=TOL)

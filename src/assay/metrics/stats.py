@@ -32,6 +32,7 @@ the rest; detection's: basic):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from statistics import NormalDist
 
 import numpy as np
 
@@ -43,6 +44,7 @@ __all__ = [
     "mean_std",
     "percentile_intervals",
     "replicate_sizes",
+    "student_quantile",
 ]
 
 
@@ -111,6 +113,8 @@ def percentile_intervals(
     scale: float | Mapping[str, float] = 1.0,
     level: float = 0.95,
     method: str | Mapping[str, str] = "percentile",
+    df: Mapping[str, float] | None = None,
+    contain_estimate: bool = False,
 ) -> dict[str, dict[str, float] | None]:
     """Bootstrap intervals from the deviations ``d = (replicate - estimate) * scale``, for every
     key of ``estimate``; None where the estimate, or every replicate, is undefined. ``scale``:
@@ -124,7 +128,16 @@ def percentile_intervals(
     (ROC AUC near 1, a mean of bounded terms), the percentile interval follows the skew and the
     basic one mirrors it. ``method="centred"``: the percentile interval moved by twice the
     bootstrap bias ``mean(d)``, so centred on ``estimate - mean(d)`` like the basic one but keeping
-    the percentile interval's shape. ``method`` may name one per key (percentile where missing).
+    the percentile interval's shape. ``method="logit"`` (a metric in (0, 1): ROC AUC, AP): a
+    normal interval on the logit scale, ``logit(estimate) - mean(e) +- t sd(e)`` with ``e`` the
+    replicates' deviations on that scale (times ``scale``) and ``t`` the Student quantile for
+    ``df[key]`` degrees of freedom (normal where ``df`` has no finite entry), mapped back: it
+    keeps inside (0, 1), widens on the side away from 1 as the estimate's spread does, and uses
+    the replicates' spread rather than their tails (the percentile interval of a macro AUC or AP
+    over a few classes, one of them rare, covered 91 % at 5 classes x 1,000 samples). ``method``
+    may name one per key (percentile where missing). ``contain_estimate``: an interval that
+    excludes its estimate (a bias correction larger than the spread) is widened to reach it, so
+    a number is never shown beside an interval that leaves it out; coverage can only rise.
 
     >>> percentile_intervals({"a": np.array([1.0, 2.0, 3.0])}, {"a": 2.0}, level=0.5)
     {'a': {'low': 1.5, 'high': 2.5}}
@@ -132,10 +145,15 @@ def percentile_intervals(
     {'a': {'low': 0.5, 'high': 1.5}}
     >>> percentile_intervals({"a": np.array([2.0, 2.0, 5.0])}, {"a": 2.0}, level=0.5, method="centred")
     {'a': {'low': 0.0, 'high': 1.5}}
+    >>> iv = percentile_intervals({"a": np.array([.8, .9, .95])}, {"a": .9}, method="logit")
+    >>> 0.5 < iv["a"]["low"] < 0.9 < iv["a"]["high"] < 1.0
+    True
     """
     methods = set(method.values()) if isinstance(method, Mapping) else {method}
-    if not methods <= {"percentile", "basic", "centred"}:
-        raise ParameterError(f"method: expected 'percentile', 'basic' or 'centred', got {method!r}")
+    if not methods <= {"percentile", "basic", "centred", "logit"}:
+        raise ParameterError(
+            f"method: expected 'percentile', 'basic', 'centred' or 'logit', got {method!r}"
+        )
     alpha = (1.0 - level) / 2
     out: dict[str, dict[str, float] | None] = {}
     for k, est in estimate.items():
@@ -144,16 +162,57 @@ def percentile_intervals(
         if est is None or not np.isfinite(est) or not vals.size:
             out[k] = None
             continue
-        d = (vals - est) * (scale.get(k, 1.0) if isinstance(scale, Mapping) else scale)
-        lo, hi = np.quantile(d, [alpha, 1 - alpha])
+        factor = scale.get(k, 1.0) if isinstance(scale, Mapping) else scale
         how = method.get(k, "percentile") if isinstance(method, Mapping) else method
-        if how == "basic":
-            lo, hi = -hi, -lo
-        elif how == "centred":  # the percentile interval moved to est - bias
-            shift = 2.0 * float(np.mean(d))
-            lo, hi = lo - shift, hi - shift
-        out[k] = {"low": float(est + lo), "high": float(est + hi)}
+        if how == "logit" and 0.0 < est < 1.0:
+            low, high = _logit_interval(vals, float(est), factor, level, (df or {}).get(k))
+        else:
+            d = (vals - est) * factor
+            lo, hi = np.quantile(d, [alpha, 1 - alpha])
+            if how == "basic":
+                lo, hi = -hi, -lo
+            elif how == "centred":  # the percentile interval moved to est - bias
+                shift = 2.0 * float(np.mean(d))
+                lo, hi = lo - shift, hi - shift
+            low, high = float(est + lo), float(est + hi)
+        if contain_estimate:
+            low, high = min(low, float(est)), max(high, float(est))
+        out[k] = {"low": low, "high": high}
     return out
+
+
+def student_quantile(p: float, df: float | None) -> float:
+    """The ``p`` quantile of Student's t with ``df`` degrees of freedom (the normal's where
+    ``df`` is None, infinite or above 1e6), by the Cornish-Fisher expansion in 1 / df (within
+    0.2 % of the exact value for df >= 5 at p = 0.975).
+
+    >>> round(student_quantile(0.975, None), 3), round(student_quantile(0.975, 30), 3)
+    (1.96, 2.042)
+    """
+    z = NormalDist().inv_cdf(p)
+    if df is None or not np.isfinite(df) or df > 1e6:
+        return z
+    v = max(float(df), 1.0)
+    return float(
+        z
+        + (z**3 + z) / (4 * v)
+        + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * v**2)
+        + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * v**3)
+    )
+
+
+def _logit_interval(
+    vals: np.ndarray, est: float, factor: float, level: float, df: float | None
+) -> tuple[float, float]:
+    """``logit(est) - mean(e) +- t sd(e)`` mapped back, ``e`` the replicates' logit deviations
+    times ``factor`` (replicates at 0 or 1 clipped to 1e-9 from them)."""
+    clipped = np.clip(vals, 1e-9, 1 - 1e-9)
+    centre = float(np.log(est / (1 - est)))
+    e = (np.log(clipped / (1 - clipped)) - centre) * factor
+    spread = float(np.std(e, ddof=1)) if e.size > 1 else 0.0
+    half = student_quantile(0.5 + level / 2, df) * spread
+    mid = centre - float(np.mean(e))
+    return float(1 / (1 + np.exp(-(mid - half)))), float(1 / (1 + np.exp(-(mid + half))))
 
 
 def bootstrap_intervals(
