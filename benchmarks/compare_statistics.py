@@ -7,6 +7,7 @@ verdict, and the power on a planted difference; with Monte-Carlo errors.
     .venv/bin/python benchmarks/compare_statistics.py near --pairs 400      # FP32 vs INT8-like
     .venv/bin/python benchmarks/compare_statistics.py detection --pairs 200 --images 150
     .venv/bin/python benchmarks/compare_statistics.py seeds                 # a borderline pair
+    .venv/bin/python benchmarks/compare_statistics.py scale --classes 1000 --samples 50000
 
 Equal pairs are exchangeable (A and B drawn the same way, independently given the data), so the
 true difference of every metric is 0 and an interval covers it exactly when it holds 0.
@@ -181,9 +182,31 @@ def seeds(n: int, resamples: int, count: int) -> None:
           "error")  # fmt: skip
 
 
+def scale(samples: int, classes: int) -> None:
+    """compare()'s seconds on one pair of ``classes`` x ``samples`` (CPU and wall; the first
+    call, then a second at the same thresholds, which reuses each evaluation's cached part)."""
+    import os
+
+    t0, w0 = time.process_time(), time.perf_counter()
+    a, b = classification_pair(4242, samples, classes, 3.0, 3.1, None)
+    print(f"two evaluations of {samples} x {classes}: CPU {time.process_time() - t0:.1f} s, "
+          f"wall {time.perf_counter() - w0:.1f} s")  # fmt: skip
+    for call in ("first", "second"):
+        t0, w0 = time.process_time(), time.perf_counter()
+        out = compare(a, b)
+        print(f"compare(), {call} call: CPU {time.process_time() - t0:.1f} s, wall "
+              f"{time.perf_counter() - w0:.1f} s, n_resamples {out['n_resamples']}")  # fmt: skip
+    for r in out["metrics"]:
+        print(f"  {r['metric']:<24} {r['test']:<24} delta {r['delta']:+.5f} "
+              f"[{r['low']:+.5f}, {r['high']:+.5f}] p {r['p_value']:.4f}")  # fmt: skip
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("classification", "near", "planted", "detection", "seeds"))
+    ap.add_argument(
+        "what", choices=("classification", "near", "planted", "detection", "seeds", "scale")
+    )
     ap.add_argument("--pairs", type=int, default=200)
     ap.add_argument("--samples", type=int, default=500)
     ap.add_argument("--classes", type=int, default=5)
@@ -198,6 +221,9 @@ def main() -> None:
     )
     args = ap.parse_args()
     print(" ".join(sys.argv))
+    if args.what == "scale":
+        scale(args.samples, args.classes)
+        return
     if args.what == "seeds":
         seeds(args.samples, args.resamples or 1000, args.pairs)
         return

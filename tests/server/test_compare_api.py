@@ -163,7 +163,8 @@ def test_compare_at_other_thresholds_and_the_quick_answer(client: TestClient) ->
     assert (
         next(m for m in full["metrics"] if m["metric"] == "accuracy")["delta"] == accuracy["delta"]
     )
-    assert full["n_resamples"] == 100 and full["metrics"][0]["low"] is not None
+    # classification: analytic standard errors, nothing resampled (K2, issue 18)
+    assert full["n_resamples"] == 0 and full["metrics"][0]["low"] is not None
     get_error(client, "/api/compare?a=1&b=2&threshold_a=1.5")
     get_error(client, "/api/compare?a=1&b=2&score_a=inf")
     get_error(client, "/api/compare?a=1&b=2&iou=0.2")

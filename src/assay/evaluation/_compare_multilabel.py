@@ -45,13 +45,6 @@ MULTILABEL_METRICS = tuple(
     (m.key, m.label, m.higher_is_better) for m in headline_metrics("multilabel")
 )
 
-# how the differences' standard errors are had
-VARIANCE = (
-    "analytic: subset accuracy by Tango's score interval (McNemar); the others by the normal "
-    "interval with the delta-method standard error of the paired difference (DeLong's for ROC "
-    "AUC), from every sample, at any number of labels"
-)
-
 
 def _influence(r: ClassificationResults, pred: np.ndarray) -> dict[str, np.ndarray]:
     """Per-sample influence (N,) of a multi-label evaluation's headline metrics other than
@@ -179,7 +172,6 @@ def compare_multilabel(
         "n_resamples": 0,
         "level": level,
         "resampled": "samples",
-        "variance": VARIANCE,
         "metrics": metrics,
         "family": family,
         "margin": margin,

@@ -9,9 +9,13 @@ exactly when p < 1 - level):
   (:func:`tango_interval`), the set of differences its score test does not reject; at 0 that test
   is McNemar's (asymptotic, without continuity correction), whose p :func:`paired_proportion`
   gives;
-- any other metric: the normal interval with the paired bootstrap's standard error and its z-test
-  (:func:`normal_delta`); its p is not floored at 1 / (B + 1), so it can pass a Holm threshold
-  of many tests, and comes with its Monte-Carlo error (how much another seed could move it).
+- any other metric: the normal interval ``d +- z se`` and its z-test, with the analytic
+  (delta-method) standard error of the paired difference (:func:`influence_delta` on the
+  per-sample influences of :func:`count_influence`, :func:`multilabel_count_influence`,
+  :func:`ranking_influence` (DeLong's for ROC AUC), :func:`mean_influence`): no resampling, cost
+  linear in the samples at any number of classes; or, for grouped samples, with the paired
+  bootstrap's standard error (:func:`normal_delta`), whose p is not floored at 1 / (B + 1) and
+  comes with its Monte-Carlo error (how much another seed could move it).
 
 >>> mcnemar_exact(3, 12)                 # A right and B wrong 3 times, the reverse 12 times
 0.03515625
