@@ -15,6 +15,7 @@ is repeatable and a failure is a change of the procedure, not luck.
 
 from __future__ import annotations
 
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -147,3 +148,21 @@ def test_near_identical_models_are_rejected_on_auc_and_ap_near_alpha(
     # 8 of 40 expected, Monte-Carlo SE 2.5; the bootstrap rejected about 1-3 of 40
     for key, k in rejected.items():
         assert 4 <= k <= 14, f"{key}: {k} of {pairs} near-identical pairs rejected"
+
+
+def test_roc_auc_interval_covers_the_population_value_with_a_rare_class() -> None:
+    """Binary scores logistic(N(0, 1) + 2 y), 200 samples of which ~15 positive: the population
+    AUC is Phi(2 / sqrt(2)). The percentile bootstrap interval (the earlier construction) covered
+    262 of 300 such datasets (87 %, measured once); the logit interval must cover ~95 %: of 100,
+    95 expected, Monte-Carlo SE 2.2."""
+    truth = NormalDist().cdf(2.0 / np.sqrt(2.0))
+    covered = 0
+    for i in range(100):
+        rng = np.random.default_rng([96, i])
+        y = (rng.random(200) < 15 / 200).astype(int)
+        p1 = 1 / (1 + np.exp(-(rng.standard_normal(200) + 2.0 * y)))
+        iv = ClassificationResults(y, np.column_stack([1 - p1, p1])).intervals(seed=i)
+        auc = iv["roc_auc_macro"]
+        assert auc is not None
+        covered += int(auc["low"] <= truth <= auc["high"])
+    assert 90 <= covered <= 99, f"the ROC AUC interval covered {covered} of 100"
