@@ -152,8 +152,8 @@ def seed_first_user(home: Path) -> dict[str, int]:
     "folds"} -> evaluation id."""
     from assay.demo.shapes import make_shapes_dataset
     from assay.evaluation.run import evaluate_files
+    from assay.service.runs import save_run
     from assay.store import Workspace
-    from assay.store.runs import save_run
 
     data = home / "first-user"
     ws = Workspace(home)

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, Path, Path]]:
     from assay.evaluation.run import evaluate_files
+    from assay.service.runs import save_run
     from assay.store import Workspace
-    from assay.store.runs import save_run
 
     home = tmp_path_factory.mktemp("right-by-default")
     gt, pred = make_score_table(home / "data")

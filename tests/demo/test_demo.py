@@ -100,7 +100,7 @@ def test_the_int8_child_is_statically_quantized(demo: Demo, ws: Workspace) -> No
 
 
 def test_three_models_on_one_trec_version_make_a_leaderboard(demo: Demo, ws: Workspace) -> None:
-    from assay.store.comparisons import leaderboard_stored
+    from assay.service.comparisons import leaderboard_stored
 
     _, ids = demo
     keys = ("text", "text_pruned", "text_nb", "text_char")
@@ -114,7 +114,7 @@ def test_three_models_on_one_trec_version_make_a_leaderboard(demo: Demo, ws: Wor
 
 
 def test_the_pruned_child_fixes_and_breaks_questions(demo: Demo, ws: Workspace) -> None:
-    from assay.store.comparisons import compare_stored
+    from assay.service.comparisons import compare_stored
 
     _, ids = demo
     parent, child = ws.get_evaluation(ids["text"]), ws.get_evaluation(ids["text_pruned"])
@@ -144,7 +144,7 @@ def test_a_multilabel_set_and_its_tagger(demo: Demo, ws: Workspace) -> None:
 
 
 def test_the_trec_training_set_leaks_into_the_test_set(demo: Demo, ws: Workspace) -> None:
-    from assay.store.quality import analyze_stored
+    from assay.service.quality import analyze_stored
 
     train = _dataset_version(ws, TREC_TRAIN_DATASET)
     out = analyze_stored(ws, demo[1]["text"], train=train, processes=False)

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 from onnx import TensorProto, helper, numpy_helper
@@ -352,3 +353,45 @@ def test_a_restarted_server_ends_the_old_job_process_before_it_resumes(home: Pat
             stray.kill()
         ws.close()
 
+
+def test_a_job_stopped_with_its_server_finishes_from_the_cli(
+    home: Path, serve: Any, tmp_path: Path
+) -> None:
+    """A model run has one work folder whichever side starts it: a Calculate job whose server was
+    killed is finished by ``assay evaluate --model`` over the dataset's source, from the batches
+    the job wrote, with the predictions of a run never interrupted."""
+    ids = _ids(home)
+    url, proc = serve()
+    body = {"model_version_id": ids["slow"], "dataset_version_id": ids["images"], "batch_size": 2}
+    job_id = httpx.post(f"{url}/api/evaluations", json=body, timeout=10).json()["job_id"]
+    _until(lambda: httpx.get(f"{url}/api/jobs/{job_id}", timeout=10).json()["done"] >= 20)
+    before = httpx.get(f"{url}/api/jobs/{job_id}", timeout=10).json()["done"]
+    os.killpg(proc.pid, signal.SIGKILL)  # the server and its job process, at once
+    proc.wait(timeout=10)
+
+    def cli(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "ASSAY_HOME": str(ws), "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
+        return subprocess.run(
+            [sys.executable, "-m", "assay.cli", *args],
+            env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    source = home.parent / "data" / "images"
+    finished = cli(home, "evaluate", "--gt", str(source), "--model", "slow:v1", "--batch", "2")
+    assert finished.returncode == 0, finished.stderr
+    resumed = int(finished.stderr.split("Resuming: ")[1].split(" of 120")[0])
+    assert before <= resumed < 120 and resumed % 2 == 0  # the job's whole batches, kept
+    assert list((home / "work").iterdir()) == []
+
+    reference = tmp_path / "reference"
+    again = cli(reference, "evaluate", "--gt", str(source), "--model", str(tmp_path / "slow.onnx"),
+                "--batch", "2")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    tables = []
+    for ws in (home, reference):
+        out = tmp_path / f"{ws.name}.parquet"
+        done = cli(ws, "export", "1", "--predictions", str(out))
+        assert done.returncode == 0, done.stderr
+        tables.append(pq.read_table(out).to_pydict())
+    assert tables[0] == tables[1]  # the same predictions, row for row
+    assert len(set(tables[0]["id"])) == 120

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from assay.server.app import create_app
 from assay.server.quality_runs import QualityRuns
-from assay.store.quality import analyze_stored
+from assay.service.quality import analyze_stored
 from tests.server.conftest import BASE_URL, Seeded, get_error, get_json, validate_answer
 
 

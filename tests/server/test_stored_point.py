@@ -16,9 +16,9 @@ from assay.evaluation.classification import evaluate_classification
 from assay.evaluation.detection import evaluate_detections
 from assay.evaluation.results import OperatingPoint
 from assay.server.app import create_app
+from assay.service.comparisons import stored_point
+from assay.service.quality import analyze_stored
 from assay.store import Workspace
-from assay.store.comparisons import stored_point
-from assay.store.quality import analyze_stored
 from tests.server.conftest import BASE_URL, _detection
 from tests.server.conftest import get_json as _get
 

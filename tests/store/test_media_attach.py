@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from assay.evaluation.run import evaluate_files
+from assay.service.runs import save_run
 from assay.store import Workspace
-from assay.store.runs import save_run
 
 
 def _table(paths: list[str | None], ids: list[str] | None = None) -> pa.Table:

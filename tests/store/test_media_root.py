@@ -11,8 +11,8 @@ from PIL import Image
 
 from assay.errors import InputError, NotFoundError
 from assay.evaluation.run import evaluate_files
+from assay.service.runs import save_run
 from assay.store import Workspace
-from assay.store.runs import save_run
 
 
 def _png(path: Path) -> Path:

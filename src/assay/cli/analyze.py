@@ -175,7 +175,7 @@ def analyze(
     near-duplicates, leakage from a training set, and likely label errors. Properties are
     computed once per dataset version and cached."""
     from assay.cli.report import make_console
-    from assay.store.quality import analyze_stored, property_bins
+    from assay.service.quality import analyze_stored, property_bins
 
     check_out_path(json_out)
     ws = workspace()

@@ -118,7 +118,7 @@ def compare(
     check_out_path(json_out)
     ids = _evaluation_ids(a, b) if gt is None else None
     if ids is not None:
-        from assay.store.comparisons import compare_stored
+        from assay.service.comparisons import compare_stored
 
         result = compare_stored(
             workspace(), ids[0], ids[1], n=resamples, seed=seed, margin=margin,
@@ -186,7 +186,7 @@ def leaderboard(
     boards), and the winner's interval that accounts for its selection."""
     from assay.cli.compare import print_leaderboard
     from assay.cli.report import make_console
-    from assay.store.comparisons import leaderboard_stored
+    from assay.service.comparisons import leaderboard_stored
 
     check_out_path(json_out)
     ws = workspace()

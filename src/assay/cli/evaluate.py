@@ -217,7 +217,7 @@ def evaluate(
         point = run.results.point(at)
     else:
         from assay.evaluation.run import evaluate_files
-        from assay.store.runs import save_run
+        from assay.service.runs import save_run
 
         assert pred is not None
         check_stored(gt, request, force=force, pred=pred)
@@ -256,31 +256,12 @@ def evaluate(
         ws.collect_garbage()
         raise
     if model is not None:
-        _remove_work(run.pred_source.parent)
+        from assay.service.runs import remove_work
+
+        remove_work(run)
     if not to_stdout(json_out):
         print_report(report, console=out)
         out.print(f"\nStored as evaluation [bold]{record.id}[/]  (assay show {record.id})")
-
-
-def _work_key(record: Any, gt: Path, batch: int, extra: tuple[Any, ...]) -> str:
-    """The work folder of a model run: the same model version (files and spec), ground truth
-    (path and content), batch size and reading options give the same folder."""
-    import hashlib
-
-    from assay.store.artifacts import hash_path
-
-    digest = hashlib.sha256()
-    resolved = gt.resolve()
-    content = hash_path(resolved) if resolved.exists() else "missing"
-    for part in (record.id, record.hash, str(resolved), content, batch, *extra):
-        digest.update(f"{part}\0".encode())
-    return digest.hexdigest()[:32]
-
-
-def _remove_work(folder: Path) -> None:
-    import shutil
-
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run_model_and_store(
@@ -303,11 +284,11 @@ def _run_model_and_store(
 ) -> tuple[Any, Any, Any, dict[str, Any]]:
     """Register (a path) or find (a name) the model, run it over ``gt`` with a progress bar,
     evaluate and store: (the run, its evaluation record, the workspace, the params)."""
+    import shutil
     import signal
 
     from assay.cli.report import InferenceProgress, progress
-    from assay.evaluation.model_run import evaluate_model
-    from assay.store.runs import save_run
+    from assay.service.runs import run_model, store_model_run, work_folder
 
     ws = workspace()
     if not gt.exists():
@@ -332,12 +313,9 @@ def _run_model_and_store(
         record, new = resolve_model(ws, model), False
     if not new and request is not None:
         check_stored(gt, request, force=force, model_version_id=record.id, ws=ws)
-    work = (
-        ws.home
-        / "work"
-        / _work_key(
-            record, gt, batch, (task, str(images.resolve()) if images else None, allow_outside)
-        )
+    # the folder a server's job over the same dataset source writes too: either side resumes
+    work = work_folder(
+        ws, record.id, gt, batch=batch, task=task, images_root=images, allow_outside=allow_outside
     )
     bar = InferenceProgress()
     previous = signal.getsignal(signal.SIGTERM)
@@ -349,16 +327,17 @@ def _run_model_and_store(
         runner = ws.load_model_runner(record.id)  # a missing extra: one line (AssayError)
         signal.signal(signal.SIGTERM, terminate)
         with bar:
-            run = evaluate_model(
+            run = run_model(
+                ws,
+                record.id,
                 gt,
-                runner,
                 task=task,
                 threshold=threshold,
                 images_root=images,
                 allow_outside=allow_outside,
-                batch_size=batch,
-                work_dir=work,
+                batch=batch,
                 progress=bar,
+                runner=runner,
             )
     except KeyboardInterrupt:
         total = bar.total if bar.total is not None else 0
@@ -370,7 +349,7 @@ def _run_model_and_store(
         raise typer.Exit(code=130) from None
     except BaseException:
         if new:  # the command fails: it leaves no model version it registered
-            _remove_work(work)
+            shutil.rmtree(work, ignore_errors=True)
             with contextlib.suppress(Exception):
                 ws.delete_model_version(record.id)
         raise
@@ -382,13 +361,8 @@ def _run_model_and_store(
         step("Storing in the workspace")
         run.results.set_default_point(at)
         params: dict[str, Any] = {"batch": batch}
-        stored = save_run(
-            ws,
-            run,
-            name=name,
-            params=params,
-            model_version_id=record.id,
-            predictions_file=run.pred_source,
-            request=request,
+        # the work folder stays until the report is written (a failure there drops the evaluation)
+        stored = store_model_run(
+            ws, run, record.id, batch=batch, name=name, request=request, keep_work=True
         )
     return run, stored, ws, params

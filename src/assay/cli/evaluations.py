@@ -73,7 +73,7 @@ def show(
 ) -> None:
     """Show a stored evaluation, at its own operating point or another one."""
     from assay.cli.report import make_console, print_report, say
-    from assay.store.comparisons import stored_point
+    from assay.service.comparisons import stored_point
 
     ks = parse_top_k(top_k)
     check_out_path(json_out)

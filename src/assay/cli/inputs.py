@@ -117,8 +117,8 @@ def check_stored(
     """Raise :class:`AlreadyStored` when the same evaluation is stored (unless ``force``)."""
     if force:
         return
+    from assay.service.runs import find_stored
     from assay.store import Workspace
-    from assay.store.runs import find_stored
 
     found = find_stored(
         ws or Workspace(), gt, request, pred=pred, model_version_id=model_version_id

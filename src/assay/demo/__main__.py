@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print_report(ws.load_results(ids["image"]).report(), console=console)
     console.print(f"\nEvaluation {ids['image']}  (ASSAY_HOME={home} assay show {ids['image']})")
-    from assay.store.comparisons import compare_stored
+    from assay.service.comparisons import compare_stored
 
     pairs = (("INT8 against its FP32 parent", "image", "image_int8"),
              ("Pruned against its parent (TREC)", "text", "text_pruned"))  # fmt: skip

@@ -100,7 +100,7 @@ def _digits(ws: Workspace, data: Path, ids: dict[str, int], say: Say) -> None:
 def _trec(ws: Workspace, data: Path, ids: dict[str, int], say: Say) -> None:
     from assay.demo.models import make_trec
     from assay.evaluation.run import evaluate_files
-    from assay.store.runs import save_run
+    from assay.service.runs import save_run
 
     start = time.perf_counter()
     trec = make_trec(data / "trec")

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from assay.caches import LRU
 from assay.errors import NotFoundError
 from assay.evaluation.results import OperatingPoint
 from assay.evaluation.vocabulary import OUTCOMES, SORTS, SPECIAL_LABELS
-from assay.caches import LRU
 from assay.server.deps import EvaluationContext
 from assay.store import evaluation_public
 

@@ -20,11 +20,11 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay import __version__ as _version
+from assay.caches import LRU
 from assay.errors import InputError, NotFoundError, ParameterError, StorageError
 from assay.runners.sandbox import ModelUnavailable, stop_all_workers
 from assay.server.access import AccessMiddleware
 from assay.server.access import router as session_router
-from assay.caches import LRU
 from assay.server.config import Limits, ServerConfig, check_token, sandbox_limits
 from assay.server.frontend import mount_static
 from assay.server.gates import RETRY_AFTER_SECONDS, Busy

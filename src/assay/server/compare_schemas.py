@@ -1,5 +1,5 @@
 """The answer of ``GET /api/compare``: :func:`assay.evaluation.compare.compare` as
-:func:`assay.store.comparisons.compare_stored` wraps it, described exactly; a union keyed on
+:func:`assay.service.comparisons.compare_stored` wraps it, described exactly; a union keyed on
 ``task``."""
 
 from __future__ import annotations

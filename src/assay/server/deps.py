@@ -12,11 +12,11 @@ import pyarrow as pa
 from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 
-from assay.evaluation.results import Results
 from assay.caches import LRU
+from assay.evaluation.results import Results
 from assay.server.config import MAX_ID
+from assay.service.quality import label_issues_stored
 from assay.store import EvaluationRecord, Workspace
-from assay.store.quality import label_issues_stored
 
 
 async def get_workspace(request: Request) -> Workspace:

@@ -69,7 +69,7 @@ class JobFinished(Exception):
 def evaluate_job(workspace: Workspace, params: dict[str, Any]) -> int:
     """The job body: evaluate the files and store the run; the new evaluation's id."""
     from assay.evaluation.run import evaluate_files
-    from assay.store.runs import save_run
+    from assay.service.runs import save_run
 
     run = evaluate_files(
         Path(params["gt"]),

@@ -41,10 +41,10 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from assay.caches import LRU
 from assay.errors import AssayError, InputError
 from assay.runners import MissingExtraError, Runner, preprocess_image
 from assay.runners.sandbox import ModelUnavailable, SandboxLimits
-from assay.caches import LRU
 from assay.server.config import Limits
 from assay.store import Workspace
 

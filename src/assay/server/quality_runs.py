@@ -4,7 +4,7 @@ starts one (or finds it), and answers how far it got until it is ready.
 
 At most ``queue`` analyses wait or run (429 beyond); the last ``keep`` answers are kept, each until
 its dataset version's samples table is replaced (media attached by a later run). The properties
-themselves are cached on disk per dataset version by :mod:`assay.store.quality`, so after a
+themselves are cached on disk per dataset version by :mod:`assay.service.quality`, so after a
 restart only the ranking is computed again.
 
 >>> runs = QualityRuns(workspace)                       # doctest: +SKIP
@@ -28,8 +28,8 @@ import pyarrow as pa
 from assay.errors import AssayError, InputError
 from assay.server.deps import SampleLookup
 from assay.server.jobs import QueueFull
+from assay.service.quality import analyze_stored
 from assay.store import Workspace
-from assay.store.quality import analyze_stored
 
 logger = logging.getLogger("assay.server")
 

@@ -1,5 +1,5 @@
 """The answers of the data-quality routes (``/api/evaluations/{id}/quality...``):
-:mod:`assay.store.quality`'s answers as the server sends them, described exactly, plus what the
+:mod:`assay.service.quality`'s answers as the server sends them, described exactly, plus what the
 server adds from the dataset version (text, media and thumbnail URLs). ``GET .../quality`` is a
 union keyed on ``status``: the analysis runs in the background and the answer says how far it got
 until it is ready."""

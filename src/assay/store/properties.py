@@ -2,7 +2,7 @@
 (written to a temporary file and renamed; NaN stored as null), stamped with the samples table it
 was computed from and a format number, so a replaced samples table (media attached later) or a
 new format makes it stale. What the properties are and how they are computed:
-:mod:`assay.evaluation.quality`; when they are computed: :mod:`assay.store.quality`.
+:mod:`assay.evaluation.quality`; when they are computed: :mod:`assay.service.quality`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Data quality: per-sample properties, which of them go with the model's errors, performance by
 property, near-duplicates and likely label errors. Pure functions over arrays, file paths and
-texts; the store caches what they compute per dataset version (:mod:`assay.store.quality`).
+texts; the service layer runs them on stored evaluations and the store caches the properties
+per dataset version (:mod:`assay.service.quality`, :mod:`assay.store.properties`).
 
 Needs the ``analysis`` extra (scipy, scikit-learn, imagehash, datasketch, cleanlab); without it
 a call raises :class:`MissingAnalysisExtra` saying what to install.
@@ -26,6 +27,12 @@ from assay.evaluation.quality._importance import (
     wilson_interval,
 )
 from assay.evaluation.quality._labels import label_issues
+from assay.evaluation.quality._outcomes import (
+    Outcomes,
+    class_counts,
+    sample_labels,
+    sample_outcomes,
+)
 from assay.evaluation.quality._texts import (
     TEXT_PROPERTIES,
     minhash_signatures,
@@ -42,9 +49,11 @@ __all__ = [
     "IMAGE_PROPERTIES",
     "TEXT_PROPERTIES",
     "MissingAnalysisExtra",
+    "Outcomes",
     "PropertyTable",
     "box_properties",
     "by_property",
+    "class_counts",
     "determines_label",
     "group_pairs",
     "image_leakage",
@@ -55,6 +64,8 @@ __all__ = [
     "near_duplicates_images",
     "near_duplicates_texts",
     "oov_share",
+    "sample_labels",
+    "sample_outcomes",
     "text_leakage",
     "text_properties",
     "tokenize",

@@ -11,8 +11,8 @@ from assay.server.deps import WorkspaceDep
 from assay.server.gates import Gate, gate_of
 from assay.server.responses import FastJSONResponse
 from assay.server.schemas import Problem
+from assay.service.comparisons import compare_stored, leaderboard_stored
 from assay.store import Workspace
-from assay.store.comparisons import compare_stored, leaderboard_stored
 
 router = APIRouter(tags=["compare"])
 

@@ -1,6 +1,6 @@
 """The data-quality views of one evaluation: the analysis (computed in the background, see
 :mod:`assay.server.quality_runs`), performance per bin of a property, the samples ranked by a
-property, and the likely label errors. Built on :mod:`assay.store.quality`; the server adds the
+property, and the likely label errors. Built on :mod:`assay.service.quality`; the server adds the
 samples' text and media URLs."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from assay.server.quality_schemas import (
     QualityPublic,
 )
 from assay.server.responses import FastJSONResponse
+from assay.service.quality import explore, label_issues_stored, property_bins
 from assay.store import Workspace
-from assay.store.quality import explore, label_issues_stored, property_bins
 
 router = APIRouter(prefix="/evaluations", tags=["quality"])
 

@@ -19,9 +19,9 @@ from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
+from assay.caches import LRU
 from assay.errors import NotFoundError
 from assay.formats.tables import IMAGE_SUFFIXES
-from assay.caches import LRU
 from assay.server.config import Limits
 from assay.server.deps import WorkspaceDep
 from assay.server.gates import gate_of
