@@ -7,8 +7,10 @@ class's, computed once from ``--population`` rows (P, R and F1 at threshold 0 al
 accuracy; ROC AUC and AP from as many positive and negative scores of one class, AP weighting the
 negatives by the prevalence 1 / C). Each simulated dataset's intervals (the replicates of
 :func:`assay.metrics.bootstrap.interval_replicates`, as ``intervals()`` draws them) are read both
-as percentile and as basic intervals; coverage is the share that holds the population value, with
-its Monte-Carlo standard error; the last column names the one ``intervals()`` reports. "est in":
+as percentile, centred and basic intervals, beside what ``intervals()`` reports ("reported": the
+logit interval of ROC AUC / AP, the debiased ECE interval, intervals widened to hold their
+estimate); coverage is the share that holds the population value, with its Monte-Carlo standard
+error; the last column names the construction ``intervals()`` uses. "est in":
 the share of basic intervals holding their own estimate; "bias/width": the estimate's mean
 error against the population value over the basic interval's mean width.
 
@@ -150,7 +152,7 @@ def main() -> None:
         f"population ({source}, {time.perf_counter() - t0:.0f} s): "
         + ", ".join(f"{k} {v:.4f}" for k, v in truth.items())
     )
-    hits = {m: {"percentile": 0, "basic": 0, "centred": 0} for m in METRICS}
+    hits = {m: {"percentile": 0, "basic": 0, "centred": 0, "reported": 0} for m in METRICS}
     has_est = {m: 0 for m in METRICS}
     bias = {m: [] for m in METRICS}
     width = {m: [] for m in METRICS}
@@ -162,18 +164,21 @@ def main() -> None:
             f"replicates {t_all / D:.2f} s per dataset"
         )
         print(
-            f"{'metric':26} {'percentile':>12} {'centred':>12} {'basic':>12} {'est in':>7} "
+            f"{'metric':26} {'percentile':>12} {'centred':>12} {'basic':>12} {'reported':>12} "
+            f"{'est in':>7} "
             f"{'bias/width':>11}"
             "  intervals() uses"
         )
         for m in METRICS:
+            used = "debiased" if m == "ece" else INTERVAL_METHODS.get(m, "percentile")
             cov = {k: v / D for k, v in hits[m].items()}
             se = {k: np.sqrt(v * (1 - v) / D) for k, v in cov.items()}
             print(
                 f"{m:26} {cov['percentile']:7.3f}±{se['percentile']:.3f} "
                 f"{cov['centred']:7.3f}±{se['centred']:.3f} "
-                f"{cov['basic']:7.3f}±{se['basic']:.3f} {has_est[m] / D:7.2f} "
-                f"{np.mean(bias[m]) / np.mean(width[m]):11.3f}  {INTERVAL_METHODS.get(m, 'percentile')}"
+                f"{cov['basic']:7.3f}±{se['basic']:.3f} "
+                f"{cov['reported']:7.3f}±{se['reported']:.3f} {has_est[m] / D:7.2f} "
+                f"{np.mean(bias[m]) / np.mean(width[m]):11.3f}  {used}"
             )
 
     for d in range(args.datasets):
@@ -192,7 +197,10 @@ def main() -> None:
                 if method == "basic" and c is not None:
                     has_est[m] += c["low"] <= est[m] <= c["high"]
                     width[m].append(c["high"] - c["low"])
+        reported = r.intervals(n=args.replicates, seed=d)
         for m in METRICS:
+            c = reported[m]
+            hits[m]["reported"] += c is not None and c["low"] <= truth[m] <= c["high"]
             bias[m].append(est[m] - truth[m])
         if args.every and (d + 1) % args.every == 0 and d + 1 < args.datasets:
             table(d + 1)
