@@ -8,8 +8,9 @@ differ in length and are padded with -1). An interval is read from the deviation
 estimate - q_lo(d)]``, or the centred one (the percentile interval moved by ``-2 mean(d)``).
 
 Why the evaluation intervals come from the full bootstrap (m = N) and are bias-corrected for the
-per-class ratios (``ClassificationResults.intervals``: centred for P / R / F1 / AP, percentile for
-the rest; detection's: basic):
+per-class ratios (``ClassificationResults.intervals``: centred for P / R / F1, a bias-corrected
+logit interval for ROC AUC / AP, percentile for the means of per-sample terms, and for ECE the
+debiased interval of :func:`assay.metrics.calibration.ece_interval`; detection's: basic):
 
 - A macro metric over many classes averages per-class ratios (F1, precision, AP) each estimated
   from few rows. Each is biased by O(1 / rows of the class); the average keeps that bias while its
@@ -26,7 +27,12 @@ the rest; detection's: basic):
   cost O(B N) at m = N; ROC AUC and AP, O(B N C) on shared rows, are drawn class by class where
   that is too costly (:func:`assay.metrics.bootstrap.class_cell_auc_ap`, O(B (N + C))).
 - Analytic variances (delta method, DeLong) give no bias correction and the influence function of
-  AP is awkward; the bootstrap gives both from one procedure for every metric.
+  AP is awkward; the bootstrap gives both from one procedure for every metric. (Measured at 5
+  classes x 1,000 samples over 600 datasets: DeLong's standard error of the macro ROC AUC
+  averaged 0.00588, the bootstrap's 0.00590, the estimates' SD 0.00596; a normal interval on
+  either covered 92 %, on the logit scale 93 %: the shortfall is the shape, not the variance.)
+- ECE is not a smooth function near a calibrated bin (|gap| at a gap near 0), so no bootstrap
+  interval of the plug-in ECE covers there; its interval is built from the bins' gaps directly.
 """
 
 from __future__ import annotations
