@@ -382,6 +382,11 @@ def test_a_job_stopped_with_its_server_finishes_from_the_cli(
     resumed = int(finished.stderr.split("Resuming: ")[1].split(" of 120")[0])
     assert before <= resumed < 120 and resumed % 2 == 0  # the job's whole batches, kept
     assert list((home / "work").iterdir()) == []
+    # the next server resumes the job and finds the run stored: done, with that evaluation
+    url, _ = serve()
+    _until(lambda: httpx.get(f"{url}/api/jobs/{job_id}", timeout=60).json()["status"] == "done")
+    assert httpx.get(f"{url}/api/jobs/{job_id}", timeout=60).json()["evaluation_id"] == 1
+    assert [e["id"] for e in httpx.get(f"{url}/api/evaluations", timeout=60).json()["items"]] == [1]
 
     reference = tmp_path / "reference"
     again = cli(reference, "evaluate", "--gt", str(source), "--model", str(tmp_path / "slow.onnx"),

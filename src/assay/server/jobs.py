@@ -66,6 +66,16 @@ class JobFinished(Exception):
     """The job has already ended (a 409 for a cancellation)."""
 
 
+class FinishedElsewhere(Exception):
+    """A model job's run was finished and stored by another side (``assay evaluate --model``
+    over the same dataset source, resuming the batches the job wrote): the job ends done with
+    that evaluation, which is not the job's to remove."""
+
+    def __init__(self, evaluation_id: int) -> None:
+        super().__init__(f"finished elsewhere as evaluation {evaluation_id}")
+        self.evaluation_id = evaluation_id
+
+
 def evaluate_job(workspace: Workspace, params: dict[str, Any]) -> int:
     """The job body: evaluate the files and store the run; the new evaluation's id."""
     from assay.evaluation.run import evaluate_files
@@ -98,6 +108,10 @@ def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
 
     job_id = int(params["job_id"])
     mv_id, dv_id = int(params["model_version_id"]), int(params["dataset_version_id"])
+    batch = int(params.get("batch_size", DEFAULT_BATCH))
+    finished = _stored_since(workspace, workspace.get_job(job_id), batch)
+    if finished is not None:
+        raise FinishedElsewhere(finished)
     dataset = workspace.get_dataset_version(dv_id)
     gt = workspace.dataset_ground_truth(dv_id)
     last = [0.0]
@@ -108,7 +122,6 @@ def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
             last[0] = now
             workspace.update_job_progress(job_id, done, total)
 
-    batch = int(params.get("batch_size", DEFAULT_BATCH))
     # the model runs in a sandboxed worker of this job's process (it reads only its stored copy)
     run = run_model(
         workspace,
@@ -126,6 +139,22 @@ def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
         workspace, run, mv_id, batch=batch, dataset=dataset.dataset_name, name=params.get("name")
     )
     return record.id
+
+
+def _stored_since(workspace: Workspace, job: JobRecord, batch: int) -> int | None:
+    """An evaluation of the job's model version on its dataset version, run at its batch size
+    and stored after the job was created (by the CLI, resuming the job's work folder), or None."""
+    for record in workspace.list_evaluations():  # newest first
+        if record.created_at < job.created_at:
+            break
+        if (
+            record.model_version is not None
+            and record.model_version.id == job.model_version_id
+            and record.dataset_version.id == job.dataset_version_id
+            and (record.params or {}).get("batch") == batch
+        ):
+            return record.id
+    return None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -166,6 +195,8 @@ def _job_process(
         if sandbox is not None and params.get("kind") == "model":
             given["sandbox"] = sandbox  # the bounds of the model's worker
         evaluation_id = target(workspace, given)
+    except FinishedElsewhere as done:
+        workspace.update_job(job_id, status="done", evaluation_id=done.evaluation_id)
     except Exception as exc:  # noqa: BLE001 - any failure is the job's error, in one line
         workspace.update_job(job_id, status="failed", error=_one_line(exc))
     else:
