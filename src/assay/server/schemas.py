@@ -292,7 +292,11 @@ class EvaluationDetail(EvaluationPublic):
     classes: list[str]
     point: PointPublic
     summary: Summary
-    intervals: dict[str, Interval | None] = Field(description="keyed as summary")
+    intervals: dict[str, Interval | None] = Field(
+        description="95 % intervals of the population values, keyed as summary; each holds its "
+        "estimate except ece's, which is centred on the debiased ECE (the ECE shown is biased "
+        "upward, so the interval can lie below it)"
+    )
     optimal: OptimalPublic
     folds: FoldsPublic | None
     media: Literal["image", "text"] | None
