@@ -202,6 +202,7 @@ def bootstrap_ap_replicates(
     counts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     weights: np.ndarray | None = None,
     optimal: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ap: bool = True,
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(names, estimate (K,), replicates (n, K)) of mAP (.50:.95) and AP50 (101-point, area
     all), and with ``counts`` (TP, FP, FN per image at one operating point) the overall
@@ -214,6 +215,8 @@ def bootstrap_ap_replicates(
     the weights: the score-sorted predictions at one IoU) reads precision, recall and F1 at each
     resample's own F1-optimal confidence instead of at ``counts``' fixed one: the confidence was
     chosen on these images, and the choice is repeated rather than taken as given.
+    ``ap=False`` leaves AP and AP50 out of the replicates (NaN; the estimate keeps them): most
+    of the cost, for a caller that reads them from other resamples.
 
     >>> # see tests/metrics/test_detection_protocols.py for a worked case
     """
@@ -223,12 +226,13 @@ def bootstrap_ap_replicates(
     names = ["AP", "AP50"] + (["precision", "recall", "f1"] if prf else [])
     c = None if counts is None else np.stack([np.asarray(x, np.float64) for x in counts])
 
-    def stats_of(w: np.ndarray) -> np.ndarray:
+    def stats_of(w: np.ndarray, with_ap: bool = True) -> np.ndarray:
         row = np.full(len(names), np.nan)
-        ap = _weighted_ap(m, img, w, gt_labels, gt_image, n_classes)
-        valid = ~np.isnan(ap[0])
-        if valid.any():
-            row[:2] = [ap[:, valid].mean(), ap[t50, valid].mean()]
+        if with_ap:
+            table = _weighted_ap(m, img, w, gt_labels, gt_image, n_classes)
+            valid = ~np.isnan(table[0])
+            if valid.any():
+                row[:2] = [table[:, valid].mean(), table[t50, valid].mean()]
         if prf:
             tp, fp, fn = (
                 optimal_counts(*optimal, w[None])[0] if optimal is not None else c @ w  # type: ignore[operator]
@@ -251,7 +255,7 @@ def bootstrap_ap_replicates(
         draw = (np.asarray(w, dtype=np.float64) for w in weights)
     stats = np.full((n if weights is None else len(weights), len(names)), np.nan)
     for b, w in enumerate(draw):
-        stats[b] = stats_of(w)
+        stats[b] = stats_of(w, ap)
     return names, stats_of(np.ones(n_images)), stats
 
 
@@ -350,7 +354,7 @@ def bootstrap_ap(
         raise ValueError(f"unknown method {method!r}; expected 'half', 'basic' or 'percentile'")
     names, est, stats = bootstrap_ap_replicates(
         m, gt_labels, gt_image, dt_image, n_images, n_classes, n=n, seed=seed, counts=counts,
-        optimal=optimal,
+        optimal=optimal, ap=method != "half",
     )  # fmt: skip
     reps = {k: stats[:, j] for j, k in enumerate(names)}
     estimate = {k: float(est[j]) if np.isfinite(est[j]) else None for j, k in enumerate(names)}
