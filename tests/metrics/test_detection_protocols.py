@@ -76,3 +76,39 @@ def test_bootstrap_is_seeded_and_brackets() -> None:
     for key in ("AP", "AP50", "precision", "recall", "f1"):
         assert a[key]["low"] <= a[key]["high"]
         assert a[key]["low"] - 0.05 <= stats[key] <= a[key]["high"] + 0.05
+
+
+def test_half_samples_are_complementary_halves() -> None:
+    from assay.metrics.detection.protocols import half_sample_weights
+
+    w = half_sample_weights(11, 5, seed=2)
+    assert w.shape == (5, 11) and set(np.unique(w)) == {0.0, 1.0}
+    assert (w[0::2][:2].sum(axis=1) == 5).all()  # n // 2 images, then the other 6
+    np.testing.assert_array_equal(w[0] + w[1], np.ones(11))
+    np.testing.assert_array_equal(w[2] + w[3], np.ones(11))
+    assert not np.array_equal(w[0], w[2])
+    np.testing.assert_array_equal(w, half_sample_weights(11, 5, seed=2))
+
+
+def test_half_sample_interval_removes_a_bias_of_order_one_over_root_n() -> None:
+    """|mean| of n standard normals estimates |0| = 0 with bias sqrt(2 / (pi n)), a 1/sqrt(n)
+    bias like AP's: the half-sample centre is unbiased, the ordinary bootstrap's basic centre
+    (estimate - bootstrap bias) keeps most of it."""
+    from assay.metrics.detection.protocols import half_sample_interval, half_sample_weights
+
+    rng = np.random.default_rng(0)
+    n, runs = 100, 300
+    w = half_sample_weights(n, 200, seed=1)
+    centre, basic, est = [], [], []
+    for _ in range(runs):
+        x = rng.normal(size=n)
+        e = abs(x.mean())
+        halves = np.abs(w @ x / w.sum(axis=1))
+        iv = half_sample_interval(halves, e, n)
+        assert iv is not None
+        centre.append((iv["low"] + iv["high"]) / 2)
+        boot = np.abs(x[rng.integers(0, n, (200, n))].mean(axis=1))
+        basic.append(2 * e - boot.mean())
+        est.append(e)
+    assert np.mean(est) == pytest.approx(np.sqrt(2 / (np.pi * n)), rel=0.1)
+    assert abs(np.mean(centre)) < 0.01 < np.mean(basic)
