@@ -59,3 +59,18 @@ def test_compare_states_the_rechoice_and_widens_precision(pair) -> None:
     assert "re-chosen" not in _row(free, "AP")["test"]
     assert row["se"] > 1.2 * fixed["se"]
     assert _row(free, "AP")["se"] == pytest.approx(_row(held, "AP")["se"])
+
+
+def test_the_leaderboard_rechooses_the_point_for_precision_not_for_map(pair) -> None:
+    from assay.evaluation.leaderboard import _detection
+
+    a, b = pair
+    entries = [(1, "a", a, None), (2, "b", b, None)]
+    w = image_weights(a.n_samples, 50, 4)
+    _, reps, _, _ = _detection(entries, "precision", 50, 4)
+    held = (w @ image_counts(a, a.point()).T)[:, :2]
+    chosen = replicate_counts(a, a.point(), w)[:, :2]
+    np.testing.assert_allclose(reps[0], chosen[:, 0] / chosen.sum(axis=1))
+    assert not np.allclose(reps[0], held[:, 0] / held.sum(axis=1))
+    _, maps, _, _ = _detection(entries, "AP", 50, 4)
+    assert np.isfinite(maps[0]).all()
