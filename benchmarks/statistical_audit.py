@@ -385,7 +385,9 @@ def _accuracy_size(discordant: int, n: int) -> float:
 def block_paired_1000(table: Table, sims_null: int, sims_planted: int, quick: bool) -> None:
     """``compare`` at 1,000 classes x 50,000 samples (defaults): two equal models (shared logit
     noise), then B better by +0.1 logit boost against the population difference; every
-    headline row from all 50,000 samples (no capped resampling), with compare's seconds."""
+    headline row from all 50,000 samples (no capped resampling), with compare's seconds. Cost
+    per pair ~10 s of CPU (the scores and two evaluations ~7 s, compare ~3.4 s), plus the
+    population values (~20 s with --quick's sizes, minutes at the full ones)."""
     pop, n = sim.make_population(1_000), 50_000
     block = "paired1k"
     spent: list[float] = []
