@@ -424,8 +424,3 @@ def fit_spec_to_input(
     fitted = spec.replace(**changes) if changes else spec
     check_input_values(path, fitted, shape)
     return fitted
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from assay.errors import InputError
-from assay.runners.base import BaseRunner, ModelInfo, first_line
+from assay.errors import InputError, one_line
+from assay.runners.base import BaseRunner, ModelInfo
 from assay.runners.labels import resolve_classes
 from assay.runners.spec import PreprocessSpec
 
@@ -50,7 +50,8 @@ class HfTextRunner(BaseRunner):
             )
         except Exception as exc:
             raise InputError(
-                f"not a loadable Hugging Face classifier ({first_line(exc)})", file=str(self.path)
+                f"not a loadable Hugging Face classifier ({one_line(exc, 300)})",
+                file=str(self.path),
             ) from None
         self.model.eval()
         if spec.activation == "none":  # the model gives logits

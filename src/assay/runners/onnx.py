@@ -11,12 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from assay.errors import InputError
+from assay.errors import InputError, one_line
 from assay.runners.base import (
     BaseRunner,
     ModelInfo,
     check_output_classes,
-    first_line,
     fit_spec_to_input,
     static_dims,
 )
@@ -58,7 +57,7 @@ class OnnxRunner(BaseRunner):
             )
         except Exception as exc:  # onnxruntime raises its own Fail / InvalidProtobuf / InvalidGraph
             raise InputError(
-                f"not a loadable ONNX model ({first_line(exc)})", file=str(self.path)
+                f"not a loadable ONNX model ({one_line(exc, 300)})", file=str(self.path)
             ) from None
         inputs = self.session.get_inputs()
         names = [i.name for i in inputs]
@@ -115,7 +114,7 @@ class OnnxRunner(BaseRunner):
             values = self.session.run(None, {self._input.name: x})
         except Exception as exc:
             raise InputError(
-                f"inference failed on a batch of shape {list(x.shape)} ({first_line(exc)})",
+                f"inference failed on a batch of shape {list(x.shape)} ({one_line(exc, 300)})",
                 file=str(self.path),
             ) from None
         return dict(zip(self._outputs, values, strict=True))

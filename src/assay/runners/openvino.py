@@ -11,12 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from assay.errors import InputError
+from assay.errors import InputError, one_line
 from assay.runners.base import (
     BaseRunner,
     ModelInfo,
     check_output_classes,
-    first_line,
     fit_spec_to_input,
     static_dims,
 )
@@ -48,7 +47,7 @@ class OpenVinoRunner(BaseRunner):
             self.compiled = core.compile_model(model, device, config)
         except Exception as exc:
             raise InputError(
-                f"not a loadable OpenVINO model ({first_line(exc)})", file=str(self.path)
+                f"not a loadable OpenVINO model ({one_line(exc, 300)})", file=str(self.path)
             ) from None
         inputs = list(model.inputs)
         names = [i.get_any_name() for i in inputs]
@@ -105,7 +104,7 @@ class OpenVinoRunner(BaseRunner):
             result = self.compiled({self._input_name: x})
         except Exception as exc:
             raise InputError(
-                f"inference failed on a batch of shape {list(x.shape)} ({first_line(exc)})",
+                f"inference failed on a batch of shape {list(x.shape)} ({one_line(exc, 300)})",
                 file=str(self.path),
             ) from None
         return {name: np.asarray(result[i]) for i, name in enumerate(self._outputs)}

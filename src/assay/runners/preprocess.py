@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from assay.errors import InputError
+from assay.errors import InputError, one_line
 from assay.runners.spec import PreprocessSpec
 
 _RESAMPLE = {
@@ -56,8 +56,7 @@ def decode_image(path: str | Path, channels: str = "RGB") -> Image.Image:
             im.load()
             return im if im.mode == mode else im.convert(mode)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"cannot decode the image ({reason})", file=str(path)) from None
+        raise InputError(f"cannot decode the image ({one_line(exc)})", file=str(path)) from None
 
 
 def _resize_geometry(

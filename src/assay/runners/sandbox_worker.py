@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from assay.errors import AssayError, InputError
+from assay.errors import AssayError, InputError, one_line
 
 # --------------------------------------------------------------------------- Landlock
 
@@ -302,10 +302,13 @@ BOOT = (
 
 
 def _one_line(exc: BaseException, limit: int = 300) -> str:
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else ""
-    line = f"{type(exc).__name__}: {line}" if not isinstance(exc, AssayError) else line
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    """A model's error as one line, with its type when it is not one of Assay's own."""
+    line = (
+        one_line(exc)
+        if isinstance(exc, AssayError) or not str(exc).strip()
+        else (f"{type(exc).__name__}: {one_line(exc)}")
+    )
+    return one_line(line, limit)
 
 
 def _set_limits(memory_bytes: int) -> None:

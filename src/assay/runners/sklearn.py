@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from assay.errors import InputError
-from assay.runners.base import BaseRunner, ModelInfo, check_output_classes, first_line
+from assay.errors import InputError, one_line
+from assay.runners.base import BaseRunner, ModelInfo, check_output_classes
 from assay.runners.labels import resolve_classes
 from assay.runners.spec import PreprocessSpec
 
@@ -62,7 +62,7 @@ def untrusted_types(path: Path, *, extra_trusted: Sequence[str] = ()) -> list[st
     try:
         found = sio.get_untrusted_types(file=path)
     except Exception as exc:
-        raise InputError(f"not a skops file ({first_line(exc)})", file=str(path)) from None
+        raise InputError(f"not a skops file ({one_line(exc, 300)})", file=str(path)) from None
     return [
         t for t in found if not (_is_library_class(t) or t in TRUSTED_NAMES or t in extra_trusted)
     ]
@@ -104,7 +104,7 @@ class SkopsRunner(BaseRunner):
             self.model = sio.load(self.path, trusted=trusted)
         except Exception as exc:
             raise InputError(
-                f"cannot load the skops model ({first_line(exc)})", file=str(self.path)
+                f"cannot load the skops model ({one_line(exc, 300)})", file=str(self.path)
             ) from None
         if not hasattr(self.model, "predict"):
             raise InputError(
@@ -166,5 +166,7 @@ class SkopsRunner(BaseRunner):
                 scores = np.zeros((len(pred), len(own)))
                 scores[np.arange(len(pred)), [own.index(p) for p in pred]] = 1.0
         except Exception as exc:
-            raise InputError(f"inference failed ({first_line(exc)})", file=str(self.path)) from None
+            raise InputError(
+                f"inference failed ({one_line(exc, 300)})", file=str(self.path)
+            ) from None
         return {"scores": np.asarray(scores)}

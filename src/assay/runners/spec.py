@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assay.errors import InputError
+from assay.errors import InputError, one_line
 from assay.runners.files import check_tree, confine, model_folder
 
 TASKS = ("classification", "multilabel", "detection")
@@ -312,11 +312,11 @@ def read_spec_file(path: str | Path, *, base: PreprocessSpec | None = None) -> P
                 ) from None
             data = yaml.safe_load(text)
     except (ValueError, ImportError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"not valid {path.suffix[1:].upper()}: {first}", file=str(path)) from None
+        raise InputError(
+            f"not valid {path.suffix[1:].upper()}: {one_line(exc)}", file=str(path)
+        ) from None
     except Exception as exc:  # yaml.YAMLError
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"not valid YAML: {first}", file=str(path)) from None
+        raise InputError(f"not valid YAML: {one_line(exc)}", file=str(path)) from None
     if data is None:
         data = {}
     spec = spec_from_mapping(data, source=str(path), base=base)

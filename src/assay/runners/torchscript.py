@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from assay.errors import InputError
-from assay.runners.base import BaseRunner, ModelInfo, first_line
+from assay.errors import InputError, one_line
+from assay.runners.base import BaseRunner, ModelInfo
 from assay.runners.labels import resolve_classes
 from assay.runners.spec import PreprocessSpec
 
@@ -40,7 +40,7 @@ class TorchScriptRunner(BaseRunner):
             self.module = torch.jit.load(str(self.path), map_location="cpu", _extra_files=extra)
         except Exception as exc:
             raise InputError(
-                f"not a loadable TorchScript model ({first_line(exc)})", file=str(self.path)
+                f"not a loadable TorchScript model ({one_line(exc, 300)})", file=str(self.path)
             ) from None
         self.module.eval()
         if spec.layout is None:
@@ -81,7 +81,7 @@ class TorchScriptRunner(BaseRunner):
                 out = self.module(x)
         except Exception as exc:
             raise InputError(
-                f"inference failed on a batch of shape {list(x.shape)} ({first_line(exc)})",
+                f"inference failed on a batch of shape {list(x.shape)} ({one_line(exc, 300)})",
                 file=str(self.path),
             ) from None
         if isinstance(out, dict):

@@ -44,7 +44,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from assay.errors import NotFoundError
+from assay.errors import NotFoundError, one_line
 from assay.server.config import Limits
 from assay.store import JobRecord, Workspace
 
@@ -157,11 +157,6 @@ def _stored_since(workspace: Workspace, job: JobRecord, batch: int) -> int | Non
     return None
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def die_with_parent(parent: int) -> None:
     """Have the kernel kill this process when its parent dies (Linux ``PR_SET_PDEATHSIG``;
     elsewhere nothing); exit at once when the parent is already gone."""
@@ -198,7 +193,7 @@ def _job_process(
     except FinishedElsewhere as done:
         workspace.update_job(job_id, status="done", evaluation_id=done.evaluation_id)
     except Exception as exc:  # noqa: BLE001 - any failure is the job's error, in one line
-        workspace.update_job(job_id, status="failed", error=_one_line(exc))
+        workspace.update_job(job_id, status="failed", error=one_line(exc))
     else:
         ended = workspace.update_job(job_id, status="done", evaluation_id=evaluation_id)
         if ended.status != "done" and evaluation_id is not None:

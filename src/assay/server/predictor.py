@@ -42,7 +42,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from assay.caches import LRU
-from assay.errors import AssayError, InputError
+from assay.errors import AssayError, InputError, one_line
 from assay.runners import MissingExtraError, Runner, preprocess_image
 from assay.runners.sandbox import ModelUnavailable, SandboxLimits
 from assay.server.config import Limits
@@ -84,13 +84,6 @@ def safe_name(raw: str | None, index: int) -> str:
         keep = MAX_NAME_CHARS - 1
         name = name[: keep - 24] + "…" + name[-24:]
     return name or f"file {index + 1}"
-
-
-def one_line(exc: BaseException, limit: int = MAX_ERROR_CHARS) -> str:
-    """The first line of an exception's message (its type when empty), at most ``limit`` chars."""
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _readers() -> tuple[str, ...]:
@@ -218,7 +211,7 @@ class Predictor:
             except Exception as exc:  # noqa: BLE001 - a backend's own error: one line, logged
                 logger.warning("model version %s could not be loaded", version_id, exc_info=exc)
                 raise InputError(
-                    f"model version {version_id} could not be loaded ({one_line(exc)})"
+                    f"model version {version_id} could not be loaded ({one_line(exc, MAX_ERROR_CHARS)})"
                 ) from None
             info = runner.describe()
             loaded = LoadedRunner(
@@ -271,7 +264,9 @@ class Predictor:
         try:
             sample, geometry = preprocess_image(image, spec)
         except (InputError, ValueError, OSError) as exc:
-            raise UploadRefused(f"cannot be prepared for this model ({one_line(exc)})") from None
+            raise UploadRefused(
+                f"cannot be prepared for this model ({one_line(exc, MAX_ERROR_CHARS)})"
+            ) from None
         del image
         batch = sample[None]
         with loaded.lock:
@@ -281,7 +276,9 @@ class Predictor:
                 raise
             except Exception as exc:  # noqa: BLE001 - a backend's own error: one line, logged
                 logger.info("what-if prediction failed", exc_info=exc)
-                raise UploadRefused(f"the model could not run on it ({one_line(exc)})") from None
+                raise UploadRefused(
+                    f"the model could not run on it ({one_line(exc, MAX_ERROR_CHARS)})"
+                ) from None
         answer: dict[str, Any] = {"width": width, "height": height}
         if loaded.task == "detection":
             assert isinstance(out, list)
@@ -326,7 +323,9 @@ class Predictor:
                     except Exception as exc:  # noqa: BLE001 - a backend's own error, logged
                         logger.info("what-if prediction failed", exc_info=exc)
                         for i in chunk:
-                            items[i]["error"] = f"the model could not run on it ({one_line(exc)})"
+                            items[i]["error"] = (
+                                f"the model could not run on it ({one_line(exc, MAX_ERROR_CHARS)})"
+                            )
                         continue
                 for row, i in enumerate(chunk):
                     try:
