@@ -368,17 +368,15 @@ class DetectionResults(_FeedMixin):
     def intervals(
         self, n: int = 200, seed: int = 0, at: OperatingPoint | None = None
     ) -> dict[str, dict[str, float] | None]:
-        """95 % intervals over images (``n`` resamples, seeded) of AP, AP50 and the overall
-        precision, recall and F1 at the point; kept for :meth:`report`.
-
-        AP and AP50: from ``n`` half-samples of the images without replacement, centred on the
-        estimate less its extrapolated O(1/sqrt(n)) bias (AP on a few hundred images is biased
-        upward by about half its standard deviation, which the ordinary bootstrap sees only in
-        part: :func:`assay.metrics.detection.protocols.bootstrap_ap`). Precision, recall and F1:
-        the basic interval of ``n`` ordinary resamples, each at its own F1-optimal confidence
-        where the point's is the F1-optimal one (``point_rule``; the choice is repeated, not
-        taken as given). Coverage measured by ``benchmarks/detection_coverage.py`` and
-        ``benchmarks/statistics.py --only det150 --only det500``."""
+        """95 % basic bootstrap intervals over images (``n`` resamples, seeded) of AP, AP50 and
+        the overall precision, recall and F1 at the point; kept for :meth:`report`. Basic, not
+        percentile: AP on a few hundred images is biased upward and its replicates again, so
+        the percentile interval carries the bias twice
+        (:func:`assay.metrics.detection.protocols.bootstrap_ap`, which also says why the
+        half-sample reading is not the default). Where the point's confidence is the F1-optimal
+        one (``point_rule``), each resample chooses its own again for precision, recall and F1:
+        the choice was made on these images and is not taken as given. Coverage measured by
+        ``benchmarks/detection_coverage.py`` and ``benchmarks/statistics.py --only det150``."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ParameterError(f"n: expected a whole number of at least 1, got {n!r}")
         p = self.point(at)
