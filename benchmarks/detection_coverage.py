@@ -1,7 +1,8 @@
 """Benchmark: coverage of the detection mAP / AP50 intervals over images against the population
-value, by seeded simulation: the half-sample interval ``DetectionResults.intervals()`` reads
-("half": n half-samples without replacement, bias extrapolated at rate 1/sqrt(n)) beside the
-percentile, centred, basic and BCa readings of ordinary resamples.
+value, by seeded simulation: the basic interval ``DetectionResults.intervals()`` reads, beside
+the half-sample one (``bootstrap_ap(method="half")``: n half-samples without replacement, bias
+extrapolated at rate 1/sqrt(n)) and the percentile, centred and BCa readings of the ordinary
+resamples.
 
 Data: the generator of ``tests/_simulate.py`` (3 classes, 1 + Poisson(2.5) boxes an image, a
 detector that finds 70-90 % of them with jittered boxes, 3 % wrong classes and Poisson(1.5)
