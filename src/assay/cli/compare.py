@@ -162,7 +162,7 @@ def print_comparison(result: dict[str, Any], console: Console) -> None:
         console.print(
             f"{result['n_samples']} samples matched by id · thresholds A "
             f"{result['thresholds']['a']:g}, B {result['thresholds']['b']:g} · "
-            f"{result['n_resamples']} paired resamples\n"
+            f"{_how_tested(result['n_resamples'])}\n"
         )
     level = round(result["level"] * 100)
     table = Table(title="B − A", title_justify="left", box=None, pad_edge=False)
@@ -459,3 +459,11 @@ def print_leaderboard(board: dict[str, Any], console: Console) -> None:
             f"(simultaneous over the {others + 1} models): {_num(top['value'])} "
             f"[{top['simultaneous_low']:.4f}, {top['simultaneous_high']:.4f}]"
         )
+
+
+def _how_tested(n_resamples: int) -> str:
+    """How a classification comparison's intervals were found: a paired (group) bootstrap, or
+    from every sample without resampling (score test for accuracy, delta method / DeLong)."""
+    if n_resamples:
+        return f"{n_resamples} paired resamples of the groups"
+    return "paired intervals from every sample (no resampling)"

@@ -328,7 +328,9 @@ function Comparison({
             {pending ? (
               <span data-testid="intervals-pending">computing intervals…</span>
             ) : (
-              `${data.n_resamples} paired bootstrap resamples${data.task === "detection" ? " of the images" : ""}`
+              data.n_resamples > 0
+                ? `${data.n_resamples} paired bootstrap resamples${data.task === "detection" ? " of the images" : " of the groups"}`
+                : "paired intervals from every sample (no resampling)"
             )}{" "}
             · <a href={leaderboardHref(data.dataset_version.id)}>Leaderboard of this dataset</a>
           </p>
