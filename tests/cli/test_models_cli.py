@@ -87,7 +87,7 @@ def test_models_add_and_list(home: Path, model: Path, tmp_path: Path) -> None:
         (2, "v2", 1),
     ]
     assert rows[1]["classes"] == list(CLASSES) and rows[1]["runnable"] is True
-    assert rows[1]["input_shape"] == [3, 8, 8] and rows[1]["evaluations"] == 0
+    assert rows[1]["input_shape"] == [3, 8, 8] and rows[1]["evaluations"] == []
 
 
 def test_a_bad_model_file_is_one_line_and_stores_nothing(home: Path, tmp_path: Path) -> None:

@@ -20,28 +20,6 @@ ADD_NAME_HELP = (
 )
 
 
-def version_public(ws: Any, version: Any, evaluations: int = 0) -> dict[str, Any]:
-    """A dataset version as a plain dict (``assay datasets list --json``)."""
-    from assay.store.datasets import dataset_kind
-
-    kind = dataset_kind(ws, version)
-    return {
-        "id": version.id,
-        "dataset_id": version.dataset_id,
-        "dataset": version.dataset_name,
-        "version": version.version,
-        "task": version.task,
-        "media": kind.media,
-        "n_samples": version.n_samples,
-        "n_classes": None if kind.classes is None else len(kind.classes),
-        "classes": None if kind.classes is None else list(kind.classes),
-        "source": version.source,
-        "hash": version.hash,
-        "evaluations": evaluations,
-        "created_at": version.created_at,
-    }
-
-
 def _task_option(task: str | None) -> str | None:
     from assay.evaluation.vocabulary import TASKS
 
@@ -79,6 +57,7 @@ def add(
     from rich.text import Text
 
     from assay.cli.report import make_console
+    from assay.service.public import dataset_version_public
     from assay.store import Workspace
     from assay.store.datasets import register_dataset
 
@@ -96,7 +75,7 @@ def add(
     warn = make_console(stderr=True)
     for note in notes:
         warn.print(Text(note), soft_wrap=True)
-    row = version_public(ws, version)
+    row = dataset_version_public(ws, version)
     verb = "Registered" if new else "Already registered"
     media = row["media"] or "no media"
     classes = "?" if row["n_classes"] is None else row["n_classes"]
@@ -121,23 +100,12 @@ def list_datasets(
     ] = None,
 ) -> None:
     """List the datasets and their versions (the version ids evaluations and jobs name)."""
+    from assay.service.public import datasets_public
     from assay.store import Workspace
 
     check_out_path(json_out)
     ws = Workspace()
-    counts = ws.dataset_evaluation_counts()
-    datasets: list[dict[str, Any]] = [
-        {
-            "id": d.id,
-            "name": d.name,
-            "task": d.task,
-            "created_at": d.created_at,
-            "versions": [
-                version_public(ws, v, counts.get(v.id, 0)) for v in ws.list_dataset_versions(d.id)
-            ],
-        }
-        for d in ws.list_datasets()
-    ]
+    datasets = datasets_public(ws)  # the REST shape
     if json_out is not None:
         write_json(datasets, json_out)
     if not to_stdout(json_out):
@@ -167,7 +135,7 @@ def print_dataset_versions(rows: list[dict[str, Any]], *, console: Any = None) -
     for r in rows:
         table.add_row(
             str(r["id"]),
-            f"{r['dataset']} {r['version']}",
+            f"{r['dataset_name']} {r['version']}",
             "multi-label" if r["task"] == "multilabel" else str(r["task"]),
             r["media"] or "—",
             str(r["n_samples"]),

@@ -214,28 +214,6 @@ def resolve_model(ws: Any, ref: str) -> Any:
         ) from None
 
 
-def model_public(record: Any, evaluations: int = 0) -> dict[str, Any]:
-    """A model version as a plain dict (``assay models list --json``)."""
-    info = record.info or {}
-    return {
-        "id": record.id,
-        "model_id": record.model_id,
-        "model": record.model_name,
-        "version": record.version,
-        "parent_version_id": record.parent_version_id,
-        "task": record.task,
-        "backend": record.backend,
-        "runnable": record.runnable,
-        "classes": info.get("classes"),
-        "media": info.get("media"),
-        "input_shape": info.get("input_shape"),
-        "hash": record.hash,
-        "path": record.path,
-        "evaluations": evaluations,
-        "created_at": record.created_at,
-    }
-
-
 @handle_errors
 def add(
     path: Annotated[
@@ -267,13 +245,16 @@ def add(
     """Register a model version: Assay loads it, keeps a copy in the workspace with its
     preprocessing spec, and can then run it (assay evaluate --model NAME)."""
     from assay.cli.report import make_console, print_model_version
+    from assay.service.public import model_version_public
     from assay.store import Workspace
 
     options = SpecOptions(spec_file, labels, input_size, mean, std, channels, layout)
     ws = Workspace()
     record, new = register(ws, path, name=name, version=version, parent=parent, options=options)
     out = make_console()
-    print_model_version(model_public(record), console=out, new=new)
+    print_model_version(
+        model_version_public(record, ws.model_version_labels(), {}), console=out, new=new
+    )
 
 
 @handle_errors
@@ -285,16 +266,12 @@ def list_models(
 ) -> None:
     """List the registered model versions."""
     from assay.cli.report import print_model_versions
+    from assay.service.public import models_public
     from assay.store import Workspace
 
     check_out_path(json_out)
     ws = Workspace()
-    counts = ws.evaluation_counts()
-    rows = [
-        model_public(v, counts.get(v.id, 0))
-        for m in ws.list_models()
-        for v in ws.list_model_versions(m.id)
-    ]
+    rows = [v for m in models_public(ws) for v in m["versions"]]  # the REST shape, flat
     rows.sort(key=lambda r: r["id"])
     if json_out is not None:
         write_json(rows, json_out)

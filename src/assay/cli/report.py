@@ -470,7 +470,7 @@ def print_model_version(
     out = console or make_console()
     verb = "Registered" if new else "Already registered"
     say(
-        [f"{verb} model version {row['id']}", f"{row['model']} {row['version']}"],
+        [f"{verb} model version {row['id']}", f"{row['model_name']} {row['version']}"],
         console=out,
         style="bold",
     )
@@ -510,13 +510,13 @@ def print_model_versions(rows: list[dict[str, Any]], *, console: Console | None 
         parent = r.get("parent_version_id")
         table.add_row(
             str(r["id"]),
-            Text(str(r["model"])),
+            Text(str(r["model_name"])),
             Text(str(r["version"])),
             "—" if parent is None else str(parent),
             str(r.get("task") or "—"),
             str(r.get("backend") or ("predictions" if not r.get("runnable") else "—")),
             "—" if not r.get("classes") else str(len(r["classes"])),
-            str(r.get("evaluations", 0)),
+            str(len(r.get("evaluations") or [])),
             str(r.get("created_at", ""))[:10],
         )
     out.print(table)

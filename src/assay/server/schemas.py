@@ -68,6 +68,9 @@ class DatasetVersionPublic(Exact):
         description="what its samples are: images, texts, or a table of labels without either; "
         "None: not known (registered without its samples)",
     )
+    n_classes: int | None = Field(None, description="the number of its classes (None: not known)")
+    classes: list[str] | None = Field(None, description="its classes (None: not known)")
+    evaluations: int = Field(0, description="the number of evaluations stored on it")
 
 
 class DatasetCreated(DatasetVersionPublic):
@@ -142,6 +145,9 @@ class ModelVersionPublic(Exact):
     runnable: bool = Field(False, description="the workspace holds the model itself")
     media: Literal["image", "text", "table"] | None = None
     classes: list[str] | None = None
+    input_shape: list[int | None] | None = Field(
+        None, description="the model's input tensor without its batch axis (None: not known)"
+    )
     evaluations: list[VersionEvaluation] = Field(default_factory=list)
 
 

@@ -1,10 +1,7 @@
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
-import pyarrow as pa
 from fastapi import APIRouter, Request
 
 from assay.server.deps import Id, WorkspaceDep
@@ -16,41 +13,16 @@ from assay.server.schemas import (
     DatasetsPublic,
     DatasetVersionsPublic,
 )
-from assay.store import DatasetVersion, Workspace
+from assay.service.public import dataset_version_public, datasets_public
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
-
-
-def samples_media(table: pa.Table) -> str | None:
-    """What a version's samples are: "image" (some have a media path), "text" (a text column),
-    "table" (labels and metadata only); None for a version registered without its samples."""
-    names = table.column_names
-    if "path" in names and table.column("path").null_count < table.num_rows:
-        return "image"
-    if "text" in names:
-        return "text"
-    return "table" if table.num_rows else None
-
-
-def version_public(workspace: Workspace, version: DatasetVersion) -> dict[str, Any]:
-    """A dataset version as the API shows it, with what its samples are (images or texts)."""
-    return {**asdict(version), "media": samples_media(workspace.samples_table(version.id))}
 
 
 @router.get("")
 def list_datasets(workspace: WorkspaceDep) -> DatasetsPublic:
     """Every dataset with its versions, each with its task and media (the Models page and the
     leakage picker offer only the versions a model or a set can take)."""
-    items = [
-        {
-            **asdict(d),
-            "versions": [
-                version_public(workspace, v) for v in workspace.list_dataset_versions(d.id)
-            ],
-        }
-        for d in workspace.list_datasets()
-    ]
-    return DatasetsPublic.model_validate({"items": items})
+    return DatasetsPublic.model_validate({"items": datasets_public(workspace)})
 
 
 @router.get("/roots")
@@ -82,7 +54,7 @@ def create_dataset(
         workspace, source, name=body.name, task=body.task, images_root=images
     )
     return DatasetCreated.model_validate(
-        {**version_public(workspace, version), "new": new, "notes": notes}
+        {**dataset_version_public(workspace, version), "new": new, "notes": notes}
     )
 
 
@@ -90,6 +62,7 @@ def create_dataset(
 def list_dataset_versions(dataset_id: Id, workspace: WorkspaceDep) -> DatasetVersionsPublic:
     """The versions of a dataset, oldest first."""
     versions = workspace.list_dataset_versions(dataset_id)
+    counts = workspace.dataset_evaluation_counts()
     return DatasetVersionsPublic.model_validate(
-        {"items": [version_public(workspace, v) for v in versions]}
+        {"items": [dataset_version_public(workspace, v, counts.get(v.id, 0)) for v in versions]}
     )

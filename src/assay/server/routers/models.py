@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,69 +16,17 @@ from assay.server.schemas import (
     ModelVersionsPublic,
     Problem,
 )
-from assay.store import ModelVersion, Workspace
+from assay.service.public import model_evaluations, model_version_public, models_public
+from assay.store import Workspace
 
 router = APIRouter(prefix="/models", tags=["models"])
-
-
-def _evaluations_by_version(workspace: Workspace) -> dict[int, list[dict[str, Any]]]:
-    """Each model version's evaluations, newest first, as the Models page lists them."""
-    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for record in workspace.list_evaluations():
-        if record.model_version is None:
-            continue
-        dv = record.dataset_version
-        found[record.model_version.id].append(
-            {
-                "id": record.id,
-                "name": record.name,
-                "dataset_version_id": dv.id,
-                "dataset_name": dv.dataset_name,
-                "dataset_version": dv.version,
-                "headline_metric": record.headline_metric,
-                "headline_value": record.headline_value,
-                "created_at": record.created_at,
-            }
-        )
-    return found
-
-
-def version_public(
-    version: ModelVersion,
-    labels: dict[int, str],
-    evaluations: dict[int, list[dict[str, Any]]],
-) -> dict[str, Any]:
-    """A model version as the API shows it: no internal paths of the workspace's copy."""
-    info = version.info or {}
-    data = asdict(version)
-    for internal in ("info", "artifact"):
-        data.pop(internal, None)
-    parent = version.parent_version_id
-    return {
-        **data,
-        "parent_version": labels.get(parent) if parent is not None else None,
-        "runnable": version.runnable,
-        "media": info.get("media"),
-        "classes": info.get("classes"),
-        "evaluations": evaluations.get(version.id, []),
-    }
 
 
 @router.get("")
 def list_models(workspace: WorkspaceDep) -> ModelsPublic:
     """Every model with its versions (parent, task, backend, classes, whether it can run) and
     each version's evaluations with their headline metric."""
-    labels, evaluations = workspace.model_version_labels(), _evaluations_by_version(workspace)
-    items = []
-    for model in workspace.list_models():
-        versions = workspace.list_model_versions(model.id)
-        items.append(
-            {
-                **asdict(model),
-                "versions": [version_public(v, labels, evaluations) for v in versions],
-            }
-        )
-    return ModelsPublic.model_validate({"items": items})
+    return ModelsPublic.model_validate({"items": models_public(workspace)})
 
 
 @router.post(
@@ -134,7 +80,7 @@ def _register(body: ModelCreate, workspace: Workspace, state: Any) -> ModelVersi
             body.name, parent_version_id=body.parent_version_id, path=path, version=body.version
         )
     return ModelVersionPublic.model_validate(
-        version_public(version, workspace.model_version_labels(), {})
+        model_version_public(version, workspace.model_version_labels(), {})
     )
 
 
@@ -142,7 +88,7 @@ def _register(body: ModelCreate, workspace: Workspace, state: Any) -> ModelVersi
 def list_model_versions(model_id: Id, workspace: WorkspaceDep) -> ModelVersionsPublic:
     """The versions of a model, oldest first."""
     versions = workspace.list_model_versions(model_id)
-    labels, evaluations = workspace.model_version_labels(), _evaluations_by_version(workspace)
+    labels, evaluations = workspace.model_version_labels(), model_evaluations(workspace)
     return ModelVersionsPublic.model_validate(
-        {"items": [version_public(v, labels, evaluations) for v in versions]}
+        {"items": [model_version_public(v, labels, evaluations) for v in versions]}
     )
