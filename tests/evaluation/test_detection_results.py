@@ -343,7 +343,7 @@ def test_intervals_are_basic_intervals_around_the_summary(res: DetectionResults)
 
     g = res.gt
     names, est, reps = bootstrap_ap_replicates(
-        res._m,
+        res.matches,
         g.labels,
         g.image,
         res.dt.image,
@@ -351,7 +351,7 @@ def test_intervals_are_basic_intervals_around_the_summary(res: DetectionResults)
         len(res.classes),
         n=40,
         seed=3,
-        counts=res._at(res.point(AT)).per_image(),
+        counts=res.image_counts(res.point(AT)),
     )
     s = res.summary(AT)
     for j, key in enumerate(names):  # the estimate (every image once) is the summary's
@@ -373,8 +373,8 @@ def test_the_half_sample_reading_is_its_own_method(res: DetectionResults) -> Non
     )
 
     g = res.gt
-    args = (res._m, g.labels, g.image, res.dt.image, g.n_images, len(res.classes))
-    counts = res._at(res.point(AT)).per_image()
+    args = (res.matches, g.labels, g.image, res.dt.image, g.n_images, len(res.classes))
+    counts = res.image_counts(res.point(AT))
     half = bootstrap_ap(*args, n=40, seed=3, counts=counts, method="half")
     basic = res.intervals(n=40, seed=3, at=AT)
     _, est, halves = bootstrap_ap_replicates(*args, weights=half_sample_weights(g.n_images, 40, 3))
@@ -398,8 +398,8 @@ def test_intervals_rechoose_the_f1_optimal_confidence_in_each_resample(
     assert res.point_rule() == "f1_optimal"
     free = res.intervals(n=100, seed=1)
     g = res.gt
-    fixed = bootstrap_ap(res._m, g.labels, g.image, res.dt.image, g.n_images, len(res.classes),
-                         n=100, seed=1, counts=res._at(p).per_image())  # fmt: skip
+    fixed = bootstrap_ap(res.matches, g.labels, g.image, res.dt.image, g.n_images, len(res.classes),
+                         n=100, seed=1, counts=res.image_counts(p))  # fmt: skip
     assert fixed["AP"] == free["AP"]
     s = res.summary()
     for key in ("precision", "recall", "f1"):
@@ -441,7 +441,7 @@ def test_basic_intervals_cover_the_population_map_where_percentile_ones_do_not()
         basic = r.intervals(n=100, seed=d)["AP"]
         hits["basic"] += basic["low"] <= pop <= basic["high"]
         g = r.gt
-        half = bootstrap_ap(r._m, g.labels, g.image, r.dt.image, g.n_images, len(r.classes),
+        half = bootstrap_ap(r.matches, g.labels, g.image, r.dt.image, g.n_images, len(r.classes),
                             n=100, seed=d, method="half")["AP"]  # fmt: skip
         _, est, reps = bootstrap_ap_replicates_for(r, d)
         lo, hi = np.quantile(reps, [0.025, 0.975])
@@ -462,6 +462,6 @@ def bootstrap_ap_replicates_for(r: DetectionResults, seed: int):
 
     g = r.gt
     names, est, reps = bootstrap_ap_replicates(
-        r._m, g.labels, g.image, r.dt.image, g.n_images, len(r.classes), n=100, seed=seed
+        r.matches, g.labels, g.image, r.dt.image, g.n_images, len(r.classes), n=100, seed=seed
     )
     return names, float(est[0]), reps[:, 0]

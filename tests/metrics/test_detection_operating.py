@@ -22,16 +22,11 @@ def res():
     )
 
 
-def _sweep_args(r, iou: float):
-    sw = r._match(iou)
-    return sw.d_key, sw.d_row == sw.d_col, sw.d_img, sw.gt_per_image
-
-
 @pytest.mark.parametrize("iou", [0.5, 0.75])
 def test_weights_of_one_give_the_evaluations_own_optimal_point(res, iou: float) -> None:
     p = res.point(OperatingPoint(iou=iou))
-    tp, fp, fn = (int(x.sum()) for x in res._at(p).per_image())
-    got = optimal_counts(*_sweep_args(res, iou), np.ones((2, res.n_samples)))
+    tp, fp, fn = (int(x.sum()) for x in res.image_counts(p))
+    got = optimal_counts(*res.ranked_detections(iou), np.ones((2, res.n_samples)))
     assert got.tolist() == [[tp, fp, fn]] * 2
 
 
@@ -47,7 +42,7 @@ def test_a_resample_chooses_its_own_confidence(res) -> None:
     chosen = []
     for _ in range(5):
         w = np.bincount(rng.integers(0, res.n_samples, res.n_samples), minlength=res.n_samples)
-        got = optimal_counts(*_sweep_args(res, 0.5), w[None].astype(float))[0]
+        got = optimal_counts(*res.ranked_detections(0.5), w[None].astype(float))[0]
         good = sw.d_row == sw.d_col
         tp = np.array([w[sw.d_img[(-sw.d_key >= c) & good]].sum() for c in scores])
         fp = np.array([w[sw.d_img[(-sw.d_key >= c) & ~good]].sum() for c in scores])

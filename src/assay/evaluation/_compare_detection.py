@@ -73,7 +73,7 @@ def _check_same_images(a: DetectionResults, b: DetectionResults) -> None:
 def ap_table(r: DetectionResults) -> np.ndarray:
     """(T, K) COCO AP of an evaluation (NaN for a class without ground truth)."""
     return protocol_ap(
-        r._m, r.gt.labels, r.gt.image, r.dt.image, r.n_samples, len(r.classes), "coco_101"
+        r.matches, r.gt.labels, r.gt.image, r.dt.image, r.n_samples, len(r.classes), "coco_101"
     )
 
 
@@ -116,7 +116,7 @@ def cached_replicate_ap(r: DetectionResults, weights: np.ndarray, key: Any) -> n
         cache: OrderedDict[Any, np.ndarray] = r.__dict__.setdefault("_replicate_ap", OrderedDict())
         hit = cache.get(key)
     if hit is None:
-        hit = replicate_ap(r._m, r.gt.labels, r.gt.image, r.dt.image, weights, len(r.classes))
+        hit = replicate_ap(r.matches, r.gt.labels, r.gt.image, r.dt.image, weights, len(r.classes))
         with CACHE_LOCK:
             cache[key] = hit
             while len(cache) > 2:
@@ -126,7 +126,7 @@ def cached_replicate_ap(r: DetectionResults, weights: np.ndarray, key: Any) -> n
 
 def image_counts(r: DetectionResults, p: OperatingPoint) -> np.ndarray:
     """(3, n_images): TP, FP and FN of each image at the point."""
-    return np.stack([np.asarray(x, np.float64) for x in r._at(p).per_image()])
+    return np.stack([np.asarray(x, np.float64) for x in r.image_counts(p)])
 
 
 def replicate_counts(r: DetectionResults, p: OperatingPoint, weights: np.ndarray) -> np.ndarray:
@@ -135,8 +135,7 @@ def replicate_counts(r: DetectionResults, p: OperatingPoint, weights: np.ndarray
     F1-optimal confidence at the point's IoU (the choice repeated, not taken as given)."""
     if len(weights) and r.point_rule(p) == "f1_optimal":
         assert p.iou is not None
-        sw = r._match(p.iou)
-        return optimal_counts(sw.d_key, sw.d_row == sw.d_col, sw.d_img, sw.gt_per_image, weights)
+        return optimal_counts(*r.ranked_detections(p.iou), weights)
     return np.asarray(weights, np.float64) @ image_counts(r, p).T
 
 

@@ -365,6 +365,40 @@ class DetectionResults(_FeedMixin):
         """COCO mAP (.50:.95)."""
         return {"metric": "AP", "label": "mAP", "value": self._table("coco")["AP"]}
 
+    # ----------------------------------------------------------------- per-image surface
+    @property
+    def matches(self) -> CocoMatches:
+        """COCO's matching of every detection at the ten IoU thresholds: what the AP tables,
+        their resamples (:mod:`assay.metrics.detection.protocols`) and paired replicates read."""
+        return self._m
+
+    def image_counts(
+        self, at: OperatingPoint | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """TP, FP and FN of each image at the point (boxes of every class)."""
+        return self._at(self.point(at)).per_image()
+
+    def class_image_counts(
+        self, label: str, at: OperatingPoint | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """TP, FP and FN of each image for class ``label`` at the point: a box matched under
+        another class is an FP of the predicted class and an FN of the actual one."""
+        self.check_label(label)
+        k = self.classes.index(label)
+        point = self._at(self.point(at))
+        tp = point.cell_counts(k, k)
+        return tp, point.cell_counts(None, k) - tp, point.cell_counts(k, None) - tp
+
+    def ranked_detections(
+        self, iou: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The class-agnostic matching at ``iou`` as the confidence sweep reads it: each
+        detection's sort key (most confident first), whether it is a true positive, its image,
+        and the ground-truth boxes of each image (what an F1-optimal confidence is chosen from,
+        e.g. again in each resample: :func:`assay.metrics.detection.operating.optimal_counts`)."""
+        sw = self._match(iou)
+        return sw.d_key, sw.d_row == sw.d_col, sw.d_img, sw.gt_per_image
+
     def intervals(
         self, n: int = 200, seed: int = 0, at: OperatingPoint | None = None
     ) -> dict[str, dict[str, float] | None]:

@@ -40,7 +40,7 @@ def sample_outcomes(results: Results, at: OperatingPoint | None = None) -> Outco
     """The outcomes of every sample of ``results`` at ``at`` (default: the evaluation's point)."""
     p = results.point(at)
     if results.task == "detection":
-        tp, fp, fn = (np.asarray(a) for a in results._at(p).per_image())  # type: ignore[attr-defined]
+        tp, fp, fn = (np.asarray(a) for a in results.image_counts(p))  # type: ignore[attr-defined]
         return Outcomes("detection", p, (fp == 0) & (fn == 0), tp=tp, fp=fp, fn=fn)
     y_true = np.asarray(results.y_true)  # type: ignore[attr-defined]
     y_pred = np.asarray(results._pred_at(p.threshold))  # type: ignore[attr-defined]
@@ -61,9 +61,7 @@ def class_counts(
     results.check_label(label)
     k = results.classes.index(label)
     if outcomes.task == "detection":
-        at = results._at(outcomes.point)  # type: ignore[attr-defined]
-        tp = at.cell_counts(k, k)
-        return tp, at.cell_counts(None, k) - tp, at.cell_counts(k, None) - tp
+        return results.class_image_counts(label, outcomes.point)  # type: ignore[attr-defined]
     assert outcomes.y_true is not None and outcomes.y_pred is not None
     if outcomes.task == "multilabel":
         actual = outcomes.y_true[:, k].astype(bool)
