@@ -182,8 +182,8 @@ def leaderboard(
 ) -> None:
     """Rank every evaluation of EVAL's dataset version by a metric, each with its 95% interval
     and the ranks it may hold, marking which are significantly worse than the best: one max-T
-    bootstrap over all pairs (simultaneous, so equal models are called worse on about 5% of
-    boards), and the winner's interval that accounts for its selection."""
+    bootstrap over all pairs (simultaneous: simulated boards of equal models were called worse
+    on 5-7% of boards), and the winner's interval that accounts for its selection."""
     from assay.cli.compare import print_leaderboard
     from assay.cli.report import make_console
     from assay.service.comparisons import leaderboard_stored
