@@ -29,6 +29,23 @@ class _SamplesMixin(_ClassificationBase):
         self._last_pred = (tc, pred)
         return pred
 
+    def predictions(self, at: OperatingPoint | None = None) -> np.ndarray:
+        """The prediction of every sample at the point (read-only): single-label, the index of
+        the predicted class (the argmax), -1 where its score is below the threshold; multi-label,
+        an (N, C) boolean matrix of the labels predicted."""
+        return self._pred_at(self._t(at))
+
+    @property
+    def top_classes(self) -> np.ndarray:
+        """Single-label: each sample's highest-scoring class index (the argmax, ties to the
+        first), whatever the threshold."""
+        return self._pred
+
+    @property
+    def top_scores(self) -> np.ndarray:
+        """Single-label: each sample's highest score (the one the threshold is compared with)."""
+        return self._top
+
     def samples(
         self,
         at: OperatingPoint | None = None,

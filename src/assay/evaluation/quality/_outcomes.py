@@ -43,7 +43,7 @@ def sample_outcomes(results: Results, at: OperatingPoint | None = None) -> Outco
         tp, fp, fn = (np.asarray(a) for a in results.image_counts(p))  # type: ignore[attr-defined]
         return Outcomes("detection", p, (fp == 0) & (fn == 0), tp=tp, fp=fp, fn=fn)
     y_true = np.asarray(results.y_true)  # type: ignore[attr-defined]
-    y_pred = np.asarray(results._pred_at(p.threshold))  # type: ignore[attr-defined]
+    y_pred = np.asarray(results.predictions(p))  # type: ignore[attr-defined]
     if results.task == "multilabel":
         correct = (y_pred == y_true.astype(bool)).all(axis=1)
     else:
