@@ -307,7 +307,7 @@ def _predictions(r: ClassificationResults | np.ndarray, t: float) -> np.ndarray:
     """The class each row predicts at threshold ``t`` (argmax kept when its score >= t), -1 none;
     from a single-label evaluation's precomputed top class and score, or from a score array."""
     if isinstance(r, ClassificationResults):
-        top, best, dtype = r._pred, r._top, r.y_score.dtype
+        top, best, dtype = r.top_classes, r.top_scores, r.y_score.dtype
     else:
         top = r.argmax(axis=1)
         best, dtype = r[np.arange(len(top)), top], r.dtype
@@ -741,7 +741,7 @@ def compare_classification(
     infl: dict[str, np.ndarray] = {}
     if groups is None:
         # top-1 accuracy (the argmax, whatever the threshold) is a paired proportion too
-        top_a, top_b = a._pred == y, aligned_b._pred == y
+        top_a, top_b = a.top_classes == y, aligned_b.top_classes == y
         paired["top1_accuracy"] = (~top_a & top_b, top_a & ~top_b)
         if intervals:
             ia, ib = influence(a, pred_a), influence(aligned_b, pred_b)
