@@ -363,11 +363,11 @@ def test_a_job_stopped_with_its_server_finishes_from_the_cli(
     ids = _ids(home)
     url, proc = serve()
     body = {"model_version_id": ids["slow"], "dataset_version_id": ids["images"], "batch_size": 2}
-    job_id = httpx.post(f"{url}/api/evaluations", json=body, timeout=10).json()["job_id"]
-    _until(lambda: httpx.get(f"{url}/api/jobs/{job_id}", timeout=10).json()["done"] >= 20)
-    before = httpx.get(f"{url}/api/jobs/{job_id}", timeout=10).json()["done"]
+    job_id = httpx.post(f"{url}/api/evaluations", json=body, timeout=60).json()["job_id"]
+    _until(lambda: httpx.get(f"{url}/api/jobs/{job_id}", timeout=60).json()["done"] >= 20)
+    before = httpx.get(f"{url}/api/jobs/{job_id}", timeout=60).json()["done"]
     os.killpg(proc.pid, signal.SIGKILL)  # the server and its job process, at once
-    proc.wait(timeout=10)
+    proc.wait(timeout=60)
 
     def cli(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "ASSAY_HOME": str(ws), "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
