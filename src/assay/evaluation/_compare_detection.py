@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -110,18 +109,12 @@ def cached_replicate_ap(r: DetectionResults, weights: np.ndarray, key: Any) -> n
     """:func:`replicate_ap` of an evaluation on the resamples ``weights`` (named by ``key``),
     kept on it: AP does not depend on the operating point, so a comparison at another IoU or
     confidence re-uses it."""
-    from assay.evaluation.compare import CACHE_LOCK
-
-    with CACHE_LOCK:
-        cache: OrderedDict[Any, np.ndarray] = r.__dict__.setdefault("_replicate_ap", OrderedDict())
-        hit = cache.get(key)
+    cache = r.memo("replicate_ap", 2)
+    hit = cache.get(key)
     if hit is None:
         hit = replicate_ap(r.matches, r.gt.labels, r.gt.image, r.dt.image, weights, len(r.classes))
-        with CACHE_LOCK:
-            cache[key] = hit
-            while len(cache) > 2:
-                cache.popitem(last=False)
-    return hit
+        cache[key] = hit
+    return np.asarray(hit)
 
 
 def image_counts(r: DetectionResults, p: OperatingPoint) -> np.ndarray:

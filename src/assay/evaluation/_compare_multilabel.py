@@ -50,7 +50,7 @@ def _influence(r: ClassificationResults, pred: np.ndarray) -> dict[str, np.ndarr
     """Per-sample influence (N,) of a multi-label evaluation's headline metrics other than
     subset accuracy, at predictions ``pred`` (:mod:`assay.metrics.paired`); the threshold-free
     part kept on ``r`` for the next comparison."""
-    cache: dict[str, Any] = r.__dict__.setdefault("_influence", {})
+    cache = r.memo("influence", 1)
     ranking = cache.get("ranking")
     if ranking is None:
         y, s = r.y_true, r.y_score

@@ -38,9 +38,7 @@ images; :mod:`assay.evaluation._compare_detection`), and multi-label ones
 from __future__ import annotations
 
 import math
-import threading
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -69,7 +67,6 @@ from assay.metrics.stats import bootstrap_indices
 # the headline rows: (summary key, words, higher is better), from the registry of metric names
 METRICS = tuple((m.key, m.label, m.higher_is_better) for m in headline_metrics("classification"))
 # guards the per-evaluation caches below (a server compares on several threads)
-CACHE_LOCK = threading.Lock()
 # the metrics whose differences verdicts give in percentage points
 PERCENT = frozenset(m.key for m in REGISTRY if m.points)
 # the primary metric of each task: reported alone and first in the family of headline rows
@@ -221,19 +218,15 @@ def _aligned_results(
     assert isinstance(a, ClassificationResults) and isinstance(b, ClassificationResults)
     if np.array_equal(rows, np.arange(len(rows))) and np.array_equal(cols, np.arange(len(cols))):
         return rows, cols, b
-    with CACHE_LOCK:
-        cache: OrderedDict[Any, Any] = b.__dict__.setdefault("_aligned_to", OrderedDict())
-        hit = cache.get(id(a))
+    cache = b.memo("aligned_to", 2)
+    hit = cache.get(id(a))
     if hit is None:
         aligned = ClassificationResults(
             a.y_true, b.y_score[rows][:, cols], classes=a.classes, threshold=b.threshold,
             sample_ids=a.sample_ids,
         )  # fmt: skip
         hit = (a, aligned)
-        with CACHE_LOCK:
-            cache[id(a)] = hit
-            while len(cache) > 2:
-                cache.popitem(last=False)
+        cache[id(a)] = hit
     return rows, cols, hit[1]
 
 
@@ -249,9 +242,8 @@ def _ranking_replicates(
     comparison with ``base`` on the same resamples (another threshold costs only the counts).
     ``base`` itself is kept with them, so its id cannot be reused while they are."""
     full = (*key, id(base))
-    with CACHE_LOCK:
-        cache: OrderedDict[Any, Any] = owner.__dict__.setdefault("_ranking_reps", OrderedDict())
-        hit = cache.get(full)
+    cache = owner.memo("ranking_replicates", 4)
+    hit = cache.get(full)
     if hit is not None:
         return dict(hit[1])
     from assay.metrics.bootstrap import replicate_auc_ap
@@ -269,10 +261,7 @@ def _ranking_replicates(
             "roc_auc_macro": np.nanmean(auc, axis=1),
             "average_precision_macro": np.nanmean(ap, axis=1),
         }
-    with CACHE_LOCK:
-        cache[full] = (base, out)
-        while len(cache) > 4:
-            cache.popitem(last=False)
+    cache[full] = (base, out)
     return dict(out)
 
 
@@ -288,16 +277,14 @@ def influence(r: ClassificationResults, pred: np.ndarray) -> dict[str, np.ndarra
     accuracy) at predictions ``pred`` (:mod:`assay.metrics.paired`): macro P / R / F1, macro ROC
     AUC and AP, log loss. Kept on ``r`` for the next comparison at the same threshold (the
     ranking part, the costly one, for any)."""
-    with CACHE_LOCK:
-        cache: dict[str, Any] = r.__dict__.setdefault("_influence", {})
-        ranking = cache.get("ranking")
+    cache = r.memo("influence", 1)
+    ranking = cache.get("ranking")
     if ranking is None:
         ranking = ranking_influence(r.y_true, r.y_score)
         true = r.y_score[np.arange(r.n_samples), r.y_true]
         eps = np.finfo(true.dtype).eps
         ranking["log_loss"] = mean_influence(-np.log(np.clip(true, eps, 1 - eps)))
-        with CACHE_LOCK:
-            cache["ranking"] = ranking
+        cache["ranking"] = ranking
     out = count_influence(r.y_true, pred, len(r.classes), zero_division=r.zero_division)
     out.update(ranking)
     return out

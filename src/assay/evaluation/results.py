@@ -99,12 +99,14 @@ Shapes (``label`` is a class name; ``F`` is ``float | None``):
 from __future__ import annotations
 
 import math
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from assay.caches import LRU
 from assay.errors import ParameterError
 
 __all__ = ["OperatingPoint", "Results", "results_from_arrays"]
@@ -142,6 +144,9 @@ class OperatingPoint:
             if name != "score" and not 0.0 <= value <= 1.0:
                 raise ParameterError(f"{name}: {value!r} is outside [0, 1]")
             object.__setattr__(self, name, value)
+
+
+_MEMO_LOCK = threading.Lock()
 
 
 class Results(ABC):
@@ -239,6 +244,17 @@ class Results(ABC):
     @classmethod
     @abstractmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Results: ...
+
+    def memo(self, name: str, maxsize: int = 2) -> LRU[Any, Any]:
+        """A bounded, thread-safe cache kept with this evaluation under ``name``: what an
+        analysis of it computes once and re-uses (a comparison's replicates on given resamples, an
+        aligned copy, per-sample influences), dropped with the evaluation, the least recently used
+        entries first once ``maxsize`` are kept."""
+        with _MEMO_LOCK:
+            memos: dict[str, LRU[Any, Any]] = self.__dict__.setdefault("_memos", {})
+            if name not in memos:
+                memos[name] = LRU(maxsize)
+            return memos[name]
 
     def check_label(self, label: str | None, parameter: str = "label") -> str | None:
         """``label`` itself (None passes), or a ParameterError naming ``parameter``."""
