@@ -31,17 +31,6 @@ SHARED = {"errors", "settings", "caches"}
 KNOWN_CIRCLES: dict[frozenset[str], str] = {
     frozenset(
         {
-            "assay.evaluation.results",
-            "assay.evaluation.classification",
-            "assay.evaluation.detection",
-            "assay.evaluation._classification_base",
-            "assay.evaluation._classification_curves",
-            "assay.evaluation._classification_samples",
-            "assay.evaluation._detection_feed",
-        }
-    ): "issue 19 item 2: evaluation/results <-> the two results classes (dispatch on task)",
-    frozenset(
-        {
             "assay.evaluation.compare",
             "assay.evaluation._compare_detection",
             "assay.evaluation._compare_multilabel",

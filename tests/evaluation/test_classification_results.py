@@ -15,7 +15,8 @@ from sklearn import metrics as skm
 
 from assay.errors import InputError, ParameterError
 from assay.evaluation.classification import ClassificationResults, evaluate_classification
-from assay.evaluation.results import OperatingPoint, Results, results_from_arrays
+from assay.evaluation.dispatch import results_from_arrays
+from assay.evaluation.results import OperatingPoint, Results
 from assay.evaluation.vocabulary import (
     BELOW_THRESHOLD,
     CLASSIFICATION_OPTIMA,

@@ -15,8 +15,9 @@ import pytest
 from assay.demo.shapes import make_shapes_dataset
 from assay.errors import InputError, ParameterError
 from assay.evaluation.detection import DetectionResults, evaluate_detections
+from assay.evaluation.dispatch import results_from_arrays
 from assay.evaluation.results import OperatingPoint as At
-from assay.evaluation.results import Results, results_from_arrays
+from assay.evaluation.results import Results
 from assay.evaluation.run import evaluate_files
 from assay.evaluation.vocabulary import DETECTION_SORTS, NOT_AN_OBJECT, NOT_DETECTED
 
@@ -322,7 +323,7 @@ def test_optimal_points_kept_per_iou_are_bounded(shapes) -> None:
 def test_a_stored_point_is_the_default_and_survives_arrays(res: DetectionResults) -> None:
     """A detection evaluated at --iou 0.6 --score 0.3 answers there by default, and so does its
     copy rebuilt from the stored arrays; with no score the F1-optimal one at 0.6."""
-    from assay.evaluation.results import results_from_arrays
+    from assay.evaluation.dispatch import results_from_arrays
 
     arrays, meta = res.arrays()
     copy = results_from_arrays(arrays, {**meta, "point": {"iou": 0.6, "score": 0.3}})

@@ -112,7 +112,7 @@ def operating_point(threshold: float | None, iou: float | None, score: float | N
 def with_top_k(results: Any, ks: tuple[int, ...]) -> Any:
     """The same results reporting top-k accuracy for ``ks`` (kept in the stored meta); results
     without top-k accuracy (multi-label, detection) are given back as they are, with a warning."""
-    from assay.evaluation.results import results_from_arrays
+    from assay.evaluation.dispatch import results_from_arrays
 
     if not results.summary().get("top_k"):
         print("Warning: --top-k ignored: top-k accuracy is for single-label classification",

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from assay.evaluation.results import Results
 from assay.store import Workspace
 from assay.store.records import DatasetVersion
 
@@ -185,9 +186,9 @@ def register_dataset(ws: Workspace, name: str, gt: Path) -> DatasetVersion:
     )
 
 
-def _point(results: object) -> dict[str, object]:
+def _point(results: Results) -> dict[str, object]:
     """The operating point an evaluation is shown at, as stored params (its defaults)."""
-    point = asdict(results.point())  # type: ignore[attr-defined]
+    point = asdict(results.point())
     return {key: value for key, value in point.items() if value is not None}
 
 

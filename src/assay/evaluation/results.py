@@ -93,7 +93,8 @@ Shapes (``label`` is a class name; ``F`` is ``float | None``):
 
 ``arrays()`` / ``from_arrays(arrays, meta)``
     (dict of numpy arrays, JSON-able meta with ``task``) and back, without recomputation where
-    the object can avoid it; the store persists these and calls :func:`results_from_arrays`.
+    the object can avoid it; the store persists these and calls
+:func:`assay.evaluation.dispatch.results_from_arrays`.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ import numpy as np
 from assay.caches import LRU
 from assay.errors import ParameterError
 
-__all__ = ["OperatingPoint", "Results", "results_from_arrays"]
+__all__ = ["OperatingPoint", "Results"]
 
 
 @dataclass(frozen=True)
@@ -267,15 +268,3 @@ class Results(ABC):
         if label not in known:
             raise ParameterError(f"{parameter}: unknown label {label!r}")
         return label
-
-
-def results_from_arrays(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Results:
-    """The results object of any task from its stored arrays (``meta["task"]`` picks the class)."""
-    task = meta.get("task")
-    if task == "detection":
-        from assay.evaluation.detection import DetectionResults
-
-        return DetectionResults.from_arrays(arrays, meta)
-    from assay.evaluation.classification import ClassificationResults
-
-    return ClassificationResults.from_arrays(arrays, meta)

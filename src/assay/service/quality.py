@@ -69,6 +69,7 @@ import numpy as np
 import pyarrow as pa
 
 from assay.errors import InputError, NotFoundError, ParameterError
+from assay.evaluation.dispatch import is_classification, is_detection
 from assay.evaluation.quality import (
     TEXT_PROPERTIES,
     Outcomes,
@@ -148,8 +149,8 @@ def _compute(
         _merge(values, kinds, descriptions, t.values, t.descriptions, "text")
         extra["minhash"], extra["has_text"] = t.extra["minhash"], t.extra["has_text"]
         notes += t.notes
-    if results is not None and results.task == "detection" and results.n_samples == n:
-        g = results.gt  # type: ignore[attr-defined]
+    if results is not None and is_detection(results) and results.n_samples == n:
+        g = results.gt
         t, _ = box_properties(g.boxes, g.image, g.widths, g.heights, iscrowd=g.iscrowd)
         _merge(values, kinds, descriptions, t.values, t.descriptions, "box")
     if progress is not None and paths is None:
@@ -275,14 +276,14 @@ def label_issues_stored(
     """
     if results is None:
         results = ws.load_results(evaluation_id)
-    if results.task != "classification":
+    if not is_classification(results) or results.multilabel:
         return []
     key = (str(ws.home), evaluation_id)
     with _ISSUES_LOCK:
         if key in _ISSUES:
             _ISSUES.move_to_end(key)
             return _ISSUES[key]
-    found = label_issues(results.y_true, results.y_score, results.classes)  # type: ignore[attr-defined]
+    found = label_issues(results.y_true, results.y_score, results.classes)
     with _ISSUES_LOCK:
         _ISSUES[key] = found
         while len(_ISSUES) > 8:

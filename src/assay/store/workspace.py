@@ -18,7 +18,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from assay.caches import LRU
-from assay.evaluation.results import Results, results_from_arrays
+from assay.evaluation.dispatch import results_from_arrays
+from assay.evaluation.results import Results
 from assay.settings import assay_home
 from assay.store._base import OWNED_NAMES, Loader
 from assay.store._evaluations import PREDICTIONS_STEM, EvaluationsMixin

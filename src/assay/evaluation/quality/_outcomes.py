@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from assay.errors import ParameterError
+from assay.evaluation.dispatch import is_classification, is_detection
 from assay.evaluation.results import OperatingPoint, Results
 
 __all__ = ["Outcomes", "class_counts", "sample_labels", "sample_outcomes"]
@@ -39,11 +40,12 @@ class Outcomes:
 def sample_outcomes(results: Results, at: OperatingPoint | None = None) -> Outcomes:
     """The outcomes of every sample of ``results`` at ``at`` (default: the evaluation's point)."""
     p = results.point(at)
-    if results.task == "detection":
-        tp, fp, fn = (np.asarray(a) for a in results.image_counts(p))  # type: ignore[attr-defined]
+    if is_detection(results):
+        tp, fp, fn = (np.asarray(a) for a in results.image_counts(p))
         return Outcomes("detection", p, (fp == 0) & (fn == 0), tp=tp, fp=fp, fn=fn)
-    y_true = np.asarray(results.y_true)  # type: ignore[attr-defined]
-    y_pred = np.asarray(results.predictions(p))  # type: ignore[attr-defined]
+    assert is_classification(results)
+    y_true = np.asarray(results.y_true)
+    y_pred = np.asarray(results.predictions(p))
     if results.task == "multilabel":
         correct = (y_pred == y_true.astype(bool)).all(axis=1)
     else:
@@ -60,8 +62,8 @@ def class_counts(
     an FN of the actual class)."""
     results.check_label(label)
     k = results.classes.index(label)
-    if outcomes.task == "detection":
-        return results.class_image_counts(label, outcomes.point)  # type: ignore[attr-defined]
+    if is_detection(results):
+        return results.class_image_counts(label, outcomes.point)
     assert outcomes.y_true is not None and outcomes.y_pred is not None
     if outcomes.task == "multilabel":
         actual = outcomes.y_true[:, k].astype(bool)
@@ -84,8 +86,8 @@ def sample_labels(results: Results, outcomes: Outcomes, index: int) -> tuple[Any
     names = results.classes
     if not 0 <= index < len(outcomes.correct):
         raise ParameterError(f"index: no sample {index}")
-    if outcomes.task == "detection":
-        gt, dt = results.gt, results.dt  # type: ignore[attr-defined]
+    if is_detection(results):
+        gt, dt = results.gt, results.dt
         score = outcomes.point.score
         g = gt.labels[(gt.image == index) & ~gt.iscrowd]
         d = dt.labels[(dt.image == index) & (dt.scores >= score)]
