@@ -43,7 +43,6 @@ KNOWN_CIRCLES: dict[frozenset[str], str] = {
 KNOWN_PRIVATE_IMPORTS: dict[str, str] = {
     **dict.fromkeys(
         [
-            "assay.evaluation._classification_base <- assay.evaluation._classification_kernels._first_bad_row",
             "assay.evaluation._classification_curves <- assay.evaluation._classification_base._ClassificationBase",
             "assay.evaluation._classification_curves <- assay.evaluation._classification_base._f",
             "assay.evaluation._classification_curves <- assay.evaluation._classification_base._floats",
@@ -52,10 +51,6 @@ KNOWN_PRIVATE_IMPORTS: dict[str, str] = {
             "assay.evaluation.classification <- assay.evaluation._classification_base._floats",
             "assay.evaluation.classification <- assay.evaluation._classification_base._nanmean",
             "assay.evaluation.classification <- assay.evaluation._classification_curves._CurvesMixin",
-            "assay.evaluation.classification <- assay.evaluation._classification_kernels._cell_counts",
-            "assay.evaluation.classification <- assay.evaluation._classification_kernels._cells",
-            "assay.evaluation.classification <- assay.evaluation._classification_kernels._ml_row_stats",
-            "assay.evaluation.classification <- assay.evaluation._classification_kernels._sweep",
             "assay.evaluation.classification <- assay.evaluation._classification_samples._SamplesMixin",
             "assay.evaluation._detection_feed <- assay.evaluation._detection_outcomes._At",
             "assay.evaluation._detection_feed <- assay.evaluation._detection_outcomes._Sweep",

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from assay.errors import InputError, ParameterError
-from assay.evaluation._classification_kernels import _first_bad_row
 from assay.evaluation.results import OperatingPoint
 from assay.evaluation.vocabulary import DEFAULT_TOP_K
+from assay.metrics.cells import first_bad_row
 
 
 def _f(x: Any) -> float | None:
@@ -80,7 +80,7 @@ class _ClassificationBase:
         if s.ndim != 2 or s.shape[0] == 0 or s.shape[1] == 0:
             raise InputError(f"scores must be a non-empty (samples, classes) matrix, got {s.shape}")
         s = np.ascontiguousarray(s)
-        bad = _first_bad_row(s)
+        bad = first_bad_row(s)
         if bad >= 0:
             what = "score is NaN" if np.isnan(s[bad]).any() else "scores must be in [0, 1]"
             raise InputError(what, where=f"row {bad}")

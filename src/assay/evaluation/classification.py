@@ -32,7 +32,6 @@ import numpy as np
 from assay.errors import InputError, ParameterError
 from assay.evaluation._classification_base import _f, _floats, _nanmean
 from assay.evaluation._classification_curves import _CurvesMixin
-from assay.evaluation._classification_kernels import _cell_counts, _cells, _ml_row_stats, _sweep
 from assay.evaluation._classification_samples import _SamplesMixin
 from assay.evaluation._hard_labels import (
     HARD_LABELS_NOTE,
@@ -50,6 +49,7 @@ from assay.metrics import calibration as cal
 from assay.metrics import classification as clf
 from assay.metrics import ranking as rk
 from assay.metrics.bootstrap import interval_replicates
+from assay.metrics.cells import cell_counts, cells, ml_row_stats, sweep
 from assay.metrics.stats import mean_std, percentile_intervals
 
 __all__ = ["ClassificationResults", "evaluate_classification"]
@@ -186,7 +186,7 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         self._rank = rs["rank"]
         self._n_true = np.bincount(y, minlength=n_classes)
         self._correct = self._pred == y
-        self._cell_ids, self._starts, self._vals, self._csum = _cells(
+        self._cell_ids, self._starts, self._vals, self._csum = cells(
             y, self._pred.astype(np.int64), self._top, n_classes
         )
         self._auc, self._ap = rk.ovr_auc_ap(y, s)
@@ -202,7 +202,7 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         self._pos_vals, self._pos_off = rk.group_positives(y, s, multilabel=True)
         self._neg_vals, self._neg_off = rk.group_positives(y, s, multilabel=True, negatives=True)
         self._n_true = np.diff(self._pos_off)
-        top, min_pos, max_neg = _ml_row_stats(s, y)
+        top, min_pos, max_neg = ml_row_stats(s, y)
         self._top, self._min_pos, self._max_neg = top, min_pos, max_neg
         ok = max_neg < min_pos
         self._exact_lo = np.sort(max_neg[ok])
@@ -232,7 +232,7 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
             exact = np.searchsorted(self._exact_lo, tc) - np.searchsorted(self._exact_hi, tc)
             out = {"tp": tp, "n_pred": tp + fp, "n_true": self._n_true, "exact": int(exact)}
         else:
-            cnt, ssum = _cell_counts(self._vals, self._starts, self._csum, tc)
+            cnt, ssum = cell_counts(self._vals, self._starts, self._csum, tc)
             actual = self._cell_ids // C
             predicted = self._cell_ids % C
             diag = actual == predicted
@@ -525,7 +525,7 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         else:
             if "order" not in self._cache:
                 self._cache["order"] = np.argsort(self._top, kind="stable")[::-1].copy()
-            t, _ = _sweep(
+            t, _ = sweep(
                 self._cache["order"],
                 self.y_true,
                 self._pred.astype(np.int64),

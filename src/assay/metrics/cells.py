@@ -1,6 +1,6 @@
-"""Numba kernels behind ``ClassificationResults``: input validation in one pass, confusion cells
-sorted by top score, counts at a threshold per cell, the optimal-threshold sweep, multi-label row
-statistics.
+"""Numba kernels behind ``ClassificationResults`` (arrays in, arrays out): input validation in one
+pass, confusion cells sorted by top score, counts at a threshold per cell, the optimal-threshold
+sweep, multi-label row statistics.
 """
 
 import numpy as np
@@ -8,7 +8,7 @@ from numba import njit, prange
 
 
 @njit(cache=True, parallel=True)
-def _first_bad_row(s):
+def first_bad_row(s):
     """Index of the first row holding a NaN or a value outside [0, 1], or -1 (one pass)."""
     n, n_classes = s.shape
     chunks = 64
@@ -31,7 +31,7 @@ def _first_bad_row(s):
 
 
 @njit(cache=True, parallel=True)
-def _cells(y_true, pred, top, n_classes):
+def cells(y_true, pred, top, n_classes):
     n = y_true.shape[0]
     nc2 = n_classes * n_classes
     counts = np.zeros(nc2 + 1, dtype=np.int64)
@@ -66,7 +66,7 @@ def _cells(y_true, pred, top, n_classes):
 
 
 @njit(cache=True)
-def _cell_counts(vals, starts, csum, t):
+def cell_counts(vals, starts, csum, t):
     n_cells = starts.shape[0] - 1
     cnt = np.empty(n_cells, dtype=np.int64)
     ssum = np.empty(n_cells, dtype=np.float64)
@@ -79,7 +79,7 @@ def _cell_counts(vals, starts, csum, t):
 
 
 @njit(cache=True)
-def _sweep(order, y_true, pred, top, n_true, n_classes, metric, by_definition):
+def sweep(order, y_true, pred, top, n_true, n_classes, metric, by_definition):
     """Metric after predicting the samples in ``order`` (top descending), at each distinct top.
 
     Macro averages run as the summary's: over the classes labeled or predicted, an undefined ratio
@@ -141,7 +141,7 @@ def _sweep(order, y_true, pred, top, n_true, n_classes, metric, by_definition):
 
 
 @njit(cache=True, parallel=True)
-def _ml_row_stats(y_score, y_true):
+def ml_row_stats(y_score, y_true):
     n, n_classes = y_score.shape
     top = np.empty(n, dtype=y_score.dtype)
     min_pos = np.empty(n, dtype=np.float64)
