@@ -135,6 +135,8 @@ SHORT_TESTS = {
     "group bootstrap (normal)": "group bootstrap SE",
     "bootstrap over images": "bootstrap",
     "bootstrap over images (normal)": "bootstrap SE",
+    "delta method (normal)": "delta method",
+    "DeLong (normal)": "DeLong",
 }
 
 

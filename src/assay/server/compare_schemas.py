@@ -37,9 +37,10 @@ class CompareMetric(Exact):
     se: F = Field(description="standard error of B - A (accuracy: under no difference)")
     mde: F = Field(description="smallest difference the test detects with 80 % power at its level")
     test: str | None = Field(
-        description="Tango score (McNemar) for accuracy; paired bootstrap (normal): the normal "
-        "interval with the bootstrap SE and its z-test; group bootstrap (normal); bootstrap over "
-        "images (normal)"
+        description="Tango score (McNemar) for accuracy and top-1 accuracy; delta method (normal) "
+        "and DeLong (normal) for ROC AUC: the normal interval with the analytic SE of the paired "
+        "difference from every sample and its z-test; group bootstrap (normal) with groups; "
+        "bootstrap over images (normal) for detection"
     )
     significant: bool = Field(description="p_holm < 1 - level")
     primary: bool = Field(description="the task's primary metric")

@@ -67,7 +67,9 @@ async def compare(
 ) -> FastJSONResponse:
     """Evaluation B against A on the same dataset version: metric differences with paired
     intervals and p-values from one procedure per row (accuracy: Tango's score interval and
-    McNemar's score test; the rest: the paired bootstrap's standard error), verdicts Holm-adjusted
+    McNemar's score test; the rest: the analytic standard error of the paired difference from
+    every sample, DeLong's for ROC AUC, or with groups the group bootstrap's; detection: the
+    paired bootstrap over images), verdicts Holm-adjusted
     across the headline rows, per-class recall with Holm's correction, the samples B fixed or broke, and both confusion matrices with
     their difference; for detection, AP per class and per IoU (bootstrap over images) and the
     images whose TP / FP / FN changed. 422 for evaluations of other data or tasks. Each evaluation is taken at its stored operating point unless
