@@ -1,7 +1,7 @@
 """How often does the leaderboard call a model "significantly worse than the best" when it is
 not, and how often does the winner's interval cover the winner's true value? Seeded boards of K
 equal classifiers (and, with --power, one planted worse one), each ranked by
-:func:`assay.evaluation.leaderboard.leaderboard` exactly as the CLI and the server rank them.
+:func:`assay.evaluation.compare.leaderboard.leaderboard` exactly as the CLI and the server rank them.
 
     python benchmarks/leaderboard_simulation.py                      # K = 5 and 10, 500 boards
     python benchmarks/leaderboard_simulation.py -k 10 --boards 1000 --metric macro_f1
@@ -100,11 +100,11 @@ def true_classifier_value(metric: str, drop: float) -> float:
 def load_leaderboard(rev: str | None) -> Callable[..., dict[str, Any]]:
     """``leaderboard`` of the working tree, or of the file at git revision ``rev``."""
     if rev is None:
-        from assay.evaluation.leaderboard import leaderboard
+        from assay.evaluation.compare.leaderboard import leaderboard
 
         return leaderboard
     root = Path(__file__).resolve().parents[1]
-    text = subprocess.run(["git", "show", f"{rev}:src/assay/evaluation/leaderboard.py"],
+    text = subprocess.run(["git", "show", f"{rev}:src/assay/evaluation/compare/leaderboard.py"],
                           cwd=root, check=True, capture_output=True, text=True).stdout  # fmt: skip
     path = Path(tempfile.mkdtemp()) / "leaderboard_before.py"
     path.write_text(text)

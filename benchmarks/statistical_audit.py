@@ -62,8 +62,8 @@ sys.path.insert(0, str(ROOT))
 
 from assay.evaluation.classification import ClassificationResults  # noqa: E402
 from assay.evaluation.compare import compare  # noqa: E402
+from assay.evaluation.compare.leaderboard import leaderboard  # noqa: E402
 from assay.evaluation.detection import evaluate_detections  # noqa: E402
-from assay.evaluation.leaderboard import leaderboard  # noqa: E402
 from tests import _simulate as sim  # noqa: E402
 
 ALPHA = 0.05

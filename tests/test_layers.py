@@ -28,51 +28,11 @@ SHARED = {"errors", "settings", "caches"}
 # Import circles that exist today and the issue item that removes them. A circle found must lie
 # inside one of these (so a circle may shrink, not grow), and none may be added: a new circle is
 # a module that belongs elsewhere. Strike an entry when its item lands.
-KNOWN_CIRCLES: dict[frozenset[str], str] = {
-    frozenset(
-        {
-            "assay.evaluation.compare",
-            "assay.evaluation._compare_detection",
-            "assay.evaluation._compare_multilabel",
-        }
-    ): "issue 19 item 3: evaluation/compare/ as a package",
-}
+KNOWN_CIRCLES: dict[frozenset[str], str] = {}
 
 # Private names imported from another module today ("importer <- module.name") and the issue
 # item that removes them. None may be added; cli has none.
-KNOWN_PRIVATE_IMPORTS: dict[str, str] = {
-    **dict.fromkeys(
-        [
-            "assay.evaluation._classification_curves <- assay.evaluation._classification_base._ClassificationBase",
-            "assay.evaluation._classification_curves <- assay.evaluation._classification_base._f",
-            "assay.evaluation._classification_curves <- assay.evaluation._classification_base._floats",
-            "assay.evaluation._classification_samples <- assay.evaluation._classification_base._ClassificationBase",
-            "assay.evaluation.classification <- assay.evaluation._classification_base._f",
-            "assay.evaluation.classification <- assay.evaluation._classification_base._floats",
-            "assay.evaluation.classification <- assay.evaluation._classification_base._nanmean",
-            "assay.evaluation.classification <- assay.evaluation._classification_curves._CurvesMixin",
-            "assay.evaluation.classification <- assay.evaluation._classification_samples._SamplesMixin",
-            "assay.evaluation._detection_feed <- assay.evaluation._detection_outcomes._At",
-            "assay.evaluation._detection_feed <- assay.evaluation._detection_outcomes._Sweep",
-            "assay.evaluation.detection <- assay.evaluation._detection_feed._FeedMixin",
-            "assay.evaluation.detection <- assay.evaluation._detection_outcomes._At",
-            "assay.evaluation.detection <- assay.evaluation._detection_outcomes._Sweep",
-            "assay.metrics.paired <- assay.metrics.bootstrap._weighted_sums",
-        ],
-        "issue 19 item 2: the results classes and the classification kernels (into metrics)",
-    ),
-    **dict.fromkeys(
-        [
-            "assay.evaluation._compare_detection <- assay.evaluation.compare._normal_bounds",
-            "assay.evaluation._compare_multilabel <- assay.evaluation.compare._aligned",
-            "assay.evaluation._compare_multilabel <- assay.evaluation.compare._finite",
-            "assay.evaluation.leaderboard <- assay.evaluation._compare_detection._check_same_images",
-            "assay.evaluation.leaderboard <- assay.evaluation.compare._aligned",
-            "assay.evaluation.leaderboard <- assay.evaluation.compare._predictions",
-        ],
-        "issue 19 item 3: evaluation/compare/ as a package with a common toolkit",
-    ),
-}
+KNOWN_PRIVATE_IMPORTS: dict[str, str] = {}
 
 
 def imported_layers(path: Path) -> set[str]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assay.evaluation._compare_detection import image_counts, image_weights, replicate_counts
 from assay.evaluation.compare import compare
+from assay.evaluation.compare.detection import image_counts, image_weights, replicate_counts
 from assay.evaluation.detection import evaluate_detections
 from assay.evaluation.results import OperatingPoint
 from tests import _simulate as sim
@@ -62,7 +62,7 @@ def test_compare_states_the_rechoice_and_widens_precision(pair) -> None:
 
 
 def test_the_leaderboard_rechooses_the_point_for_precision_not_for_map(pair) -> None:
-    from assay.evaluation.leaderboard import _detection
+    from assay.evaluation.compare.leaderboard import _detection
 
     a, b = pair
     entries = [(1, "a", a, None), (2, "b", b, None)]

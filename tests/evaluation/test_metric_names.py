@@ -12,8 +12,8 @@ from assay.errors import ParameterError
 from assay.evaluation import metric_names as names
 from assay.evaluation.classification import ClassificationResults
 from assay.evaluation.compare import compare
+from assay.evaluation.compare.leaderboard import leaderboard, leaderboard_metrics
 from assay.evaluation.detection import DetectionResults, evaluate_detections
-from assay.evaluation.leaderboard import leaderboard, leaderboard_metrics
 from assay.evaluation.metric_names import headline, metric, metrics, normalize, resolve
 from assay.evaluation.results import OperatingPoint
 

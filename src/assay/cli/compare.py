@@ -301,7 +301,7 @@ def compare_files(
 ) -> dict[str, Any]:
     """With ``gt``: evaluate both predictions files on it and compare them (nothing stored;
     ``margin`` on ``margin_metrics`` as :func:`assay.evaluation.compare.compare` takes them).
-    Without: the two files' agreement (:mod:`assay.evaluation.agreement`)."""
+    Without: the two files' agreement (:mod:`assay.evaluation.compare.agreement`)."""
     from assay.evaluation.compare import compare
     from assay.evaluation.results import OperatingPoint
     from assay.evaluation.run import evaluate_files
@@ -324,7 +324,7 @@ def compare_files(
 def _agreement(
     a: Path, b: Path, *, iou: float | None, score: float | None, n: int | None, seed: int
 ) -> dict[str, Any]:
-    from assay.evaluation.agreement import classification_agreement, detection_agreement
+    from assay.evaluation.compare.agreement import classification_agreement, detection_agreement
     from assay.formats.tables import read_predictions
 
     def is_results_json(p: Path) -> bool:

@@ -16,7 +16,7 @@ from assay.evaluation.vocabulary import DEFAULT_TOP_K
 from assay.metrics.cells import first_bad_row
 
 
-def _f(x: Any) -> float | None:
+def float_or_none(x: Any) -> float | None:
     """A JSON-safe float: None for NaN / inf / None."""
     if x is None:
         return None
@@ -24,17 +24,17 @@ def _f(x: Any) -> float | None:
     return x if np.isfinite(x) else None
 
 
-def _floats(a: Any) -> list[float | None]:
+def floats_or_none(a: Any) -> list[float | None]:
     """A float array as a list, NaN / inf as None."""
     return [x if x - x == 0 else None for x in np.asarray(a, dtype=np.float64).tolist()]
 
 
-def _nanmean(a: np.ndarray) -> float | None:
+def nanmean(a: np.ndarray) -> float | None:
     a = a[np.isfinite(a)]
     return float(a.mean()) if a.size else None
 
 
-class _ClassificationBase:
+class ClassificationBase:
     """The attributes set by ``ClassificationResults`` and the checks shared by its parts."""
 
     multilabel: bool

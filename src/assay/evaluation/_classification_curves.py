@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from assay.errors import ParameterError
-from assay.evaluation._classification_base import _ClassificationBase, _f, _floats
+from assay.evaluation._classification_base import ClassificationBase, float_or_none, floats_or_none
 from assay.evaluation.results import OperatingPoint
 from assay.evaluation.vocabulary import CURVES
 from assay.metrics import calibration as cal
@@ -21,7 +21,7 @@ from assay.metrics.selective import risk_coverage_curve
 _DEFAULT_BINS = {"calibration": 15, "density": 50}
 
 
-class _CurvesMixin(_ClassificationBase):
+class CurvesMixin(ClassificationBase):
     """``curve(kind, label, at, bins=)``; each class's ``binary_clf_curve`` counts are kept."""
 
     def _clf_curve(self, c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -79,15 +79,20 @@ class _CurvesMixin(_ClassificationBase):
                 )
             else:
                 bins_ = cal.reliability_bins(self._top, self._correct, bins=int(bins))
-            return {"kind": kind, "label": None, "ece": _f(bins_["ece"]), "bins": bins_["bins"]}
+            return {
+                "kind": kind,
+                "label": None,
+                "ece": float_or_none(bins_["ece"]),
+                "bins": bins_["bins"],
+            }
         if kind == "risk_coverage":
             if "risk_coverage" not in self._cache:
                 rc = risk_coverage_curve(self._top, self._correct)
                 self._cache["risk_coverage"] = {
                     "kind": kind,
                     "label": None,
-                    **{k: _floats(rc[k]) for k in ("thresholds", "coverage", "risk")},
-                    "aurc": _f(rc["aurc"]),
+                    **{k: floats_or_none(rc[k]) for k in ("thresholds", "coverage", "risk")},
+                    "aurc": float_or_none(rc["aurc"]),
                 }
             return dict(self._cache["risk_coverage"])
         c = self._label(label)
@@ -99,13 +104,13 @@ class _CurvesMixin(_ClassificationBase):
         counts = self._clf_curve(c)
         if kind == "roc":
             roc = rk.roc_from_counts(*counts)
-            out.update({k: _floats(roc[k]) for k in ("fpr", "tpr", "thresholds")})
-            out["auc"] = _f(self._auc[c])
+            out.update({k: floats_or_none(roc[k]) for k in ("fpr", "tpr", "thresholds")})
+            out["auc"] = float_or_none(self._auc[c])
         elif kind == "pr":
             pr = rk.pr_from_counts(*counts)
-            out.update({k: _floats(pr[k]) for k in ("precision", "recall", "thresholds")})
-            out["average_precision"] = _f(self._ap[c])
+            out.update({k: floats_or_none(pr[k]) for k in ("precision", "recall", "thresholds")})
+            out["average_precision"] = float_or_none(self._ap[c])
         else:
             th = rk.threshold_from_counts(*counts)
-            out.update({k: _floats(v) for k, v in th.items()})
+            out.update({k: floats_or_none(v) for k, v in th.items()})
         return out

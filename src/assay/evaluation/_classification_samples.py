@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 
 from assay.errors import ParameterError
-from assay.evaluation._classification_base import _ClassificationBase
+from assay.evaluation._classification_base import ClassificationBase
 from assay.evaluation.results import OperatingPoint
 from assay.evaluation.vocabulary import BELOW_THRESHOLD, CLASSIFICATION_SORTS, NO_LABEL, OUTCOMES
 
 
-class _SamplesMixin(_ClassificationBase):
+class SamplesMixin(ClassificationBase):
     """Samples, one sample, and the predictions at the last threshold asked."""
 
     # ---------------------------------------------------------------- samples

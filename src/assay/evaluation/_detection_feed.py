@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from assay.errors import ParameterError
-from assay.evaluation._detection_outcomes import _At, _Sweep
+from assay.evaluation._detection_outcomes import PointOutcomes, Sweep
 from assay.evaluation.results import OperatingPoint, Results
 from assay.evaluation.vocabulary import DETECTION_SORTS, NOT_AN_OBJECT, NOT_DETECTED, OUTCOMES
 from assay.formats.detection import DetectionGroundTruth, DetectionPredictions
@@ -21,14 +21,14 @@ _MATCH_CACHE = 16  # IoUs whose matching is kept (the 10 COCO IoUs and a few mor
 _AT_CACHE = 32  # (IoU, confidence) points whose outcomes are kept
 
 
-class _FeedMixin(Results):
+class FeedMixin(Results):
     """Matching and outcome caches, the image feed and one image's boxes."""
 
     gt: DetectionGroundTruth
     dt: DetectionPredictions
     classes: list[str]
-    _cache: OrderedDict[float, _Sweep]
-    _at_cache: OrderedDict[tuple[float, float], _At]
+    _cache: OrderedDict[float, Sweep]
+    _at_cache: OrderedDict[tuple[float, float], PointOutcomes]
     _by_image: tuple[np.ndarray, np.ndarray] | None
     _gt_sort: np.ndarray
     _dt_sort: np.ndarray
@@ -45,7 +45,7 @@ class _FeedMixin(Results):
             raise ParameterError(f"{parameter}: unknown label {label!r}")
         return k
 
-    def _match(self, iou: float) -> _Sweep:
+    def _match(self, iou: float) -> Sweep:
         """The class-agnostic matching at ``iou`` as score-sorted events (LRU of 16 IoUs)."""
         iou = float(iou)
         sw = self._cache.get(iou)
@@ -59,14 +59,14 @@ class _FeedMixin(Results):
         dt_gt, dt_iou, state = (np.empty_like(a) for a in (s.dt_gt, s.dt_iou, s.dt_state))
         dt_gt[o], dt_iou[o], state[o] = s.dt_gt, s.dt_iou, s.dt_state
         gt_dt = np.where(s.gt_dt >= 0, o[np.maximum(s.gt_dt, 0)], -1) if len(o) else s.gt_dt
-        sw = _Sweep.build(AgnosticMatch(dt_gt, dt_iou, state, gt_dt), self.gt, self.dt)
+        sw = Sweep.build(AgnosticMatch(dt_gt, dt_iou, state, gt_dt), self.gt, self.dt)
         self._cache[iou] = sw
         while len(self._cache) > _MATCH_CACHE:
             with contextlib.suppress(KeyError, StopIteration, RuntimeError):
                 self._cache.popitem(last=False)
         return sw
 
-    def _at(self, p: OperatingPoint) -> _At:
+    def _at(self, p: OperatingPoint) -> PointOutcomes:
         """The outcomes at a filled point, shared by every answer at it (LRU of 32)."""
         assert p.iou is not None and p.score is not None
         key = (p.iou, p.score)
@@ -75,7 +75,7 @@ class _FeedMixin(Results):
             with contextlib.suppress(KeyError):
                 self._at_cache.move_to_end(key)
             return at
-        at = _At(self._match(p.iou), p.score, len(self.classes), self.gt.n_images)
+        at = PointOutcomes(self._match(p.iou), p.score, len(self.classes), self.gt.n_images)
         self._at_cache[key] = at
         while len(self._at_cache) > _AT_CACHE:
             with contextlib.suppress(KeyError, StopIteration, RuntimeError):
@@ -147,7 +147,7 @@ class _FeedMixin(Results):
             "items": [self._image(int(i), p) for i in page],
         }
 
-    def _outcome_images(self, at: _At, label: str, outcome: str) -> np.ndarray:
+    def _outcome_images(self, at: PointOutcomes, label: str, outcome: str) -> np.ndarray:
         if outcome not in OUTCOMES:
             raise ParameterError(f"outcome: unknown {outcome!r}; expected tp, fp or fn")
         k = self._index(label)

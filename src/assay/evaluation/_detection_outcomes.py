@@ -1,6 +1,6 @@
 """The outcomes behind ``DetectionResults``' sliders: the class-agnostic matching at one IoU as
-score-sorted events (:class:`_Sweep`), and the outcomes at one (IoU, confidence) as prefix lengths
-into it (:class:`_At`).
+score-sorted events (:class:`Sweep`), and the outcomes at one (IoU, confidence) as prefix lengths
+into it (:class:`PointOutcomes`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from assay.metrics.detection.matching import CROWD, MATCHED, AgnosticMatch
 
 
 @dataclass(eq=False)
-class _Sweep:
+class Sweep:
     """The matching at one IoU as events sorted by descending confidence, so that the events at a
     confidence ``s`` are a prefix (predictions) or a suffix (ground truth missed below ``s``).
 
@@ -40,7 +40,7 @@ class _Sweep:
     gt_per_image: np.ndarray  # non-crowd ground truth per image
 
     @classmethod
-    def build(cls, m: AgnosticMatch, gt: DetectionGroundTruth, dt: DetectionPredictions) -> _Sweep:
+    def build(cls, m: AgnosticMatch, gt: DetectionGroundTruth, dt: DetectionPredictions) -> Sweep:
         k, n_img = len(gt.classes), gt.n_images
         k1 = k + 1
         scores = np.asarray(dt.scores, np.float64)
@@ -83,11 +83,11 @@ class _Sweep:
         )
 
 
-class _At:
-    """The outcomes at one (IoU, confidence): prefix lengths into a :class:`_Sweep`, with the
+class PointOutcomes:
+    """The outcomes at one (IoU, confidence): prefix lengths into a :class:`Sweep`, with the
     confusion counts, the per-image TP / FP / FN and the P / R / F1 table computed on first use."""
 
-    def __init__(self, sweep: _Sweep, score: float, n_classes: int, n_images: int) -> None:
+    def __init__(self, sweep: Sweep, score: float, n_classes: int, n_images: int) -> None:
         self.sweep, self.k, self.n_images = sweep, n_classes, n_images
         self.nd = int(np.searchsorted(sweep.d_key, -score, side="right"))
         self.ng = int(np.searchsorted(sweep.g_key, -score, side="right"))

@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 
 from assay.errors import InputError, ParameterError
-from assay.evaluation._classification_base import _f, _floats, _nanmean
-from assay.evaluation._classification_curves import _CurvesMixin
-from assay.evaluation._classification_samples import _SamplesMixin
+from assay.evaluation._classification_base import float_or_none, floats_or_none, nanmean
+from assay.evaluation._classification_curves import CurvesMixin
+from assay.evaluation._classification_samples import SamplesMixin
 from assay.evaluation._hard_labels import (
     HARD_LABELS_NOTE,
     drop_score_intervals,
@@ -97,7 +97,7 @@ def _ranking_df(values: np.ndarray, rows: np.ndarray) -> float | None:
 _AVERAGED = {"f1": "macro_f1", "precision": "macro_precision", "recall": "macro_recall"}
 
 
-class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
+class ClassificationResults(CurvesMixin, SamplesMixin, Results):
     """An evaluation of scores against labels, queryable at any threshold: the
     :class:`~assay.evaluation.results.Results` of single-label ("classification") and multi-label
     ("multilabel") classification.
@@ -308,11 +308,11 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
             out["coverage"] = kept / self.n_samples
             out["selective_accuracy"] = k["exact"] / kept if kept else None
             out["selective_risk"] = 1.0 - k["exact"] / kept if kept else None
-        out["roc_auc_macro"] = _nanmean(self._auc)
-        out["average_precision_macro"] = _nanmean(self._ap)
-        out["log_loss"] = _f(self._log_loss)
-        out["brier"] = _f(self._brier)
-        out["ece"] = _f(self._ece)
+        out["roc_auc_macro"] = nanmean(self._auc)
+        out["average_precision_macro"] = nanmean(self._ap)
+        out["log_loss"] = float_or_none(self._log_loss)
+        out["brier"] = float_or_none(self._brier)
+        out["ece"] = float_or_none(self._ece)
         predicted, labeled = k["n_pred"] > 0, k["n_true"] > 0
         present = np.ones_like(predicted) if self.multilabel else predicted | labeled
         by_rule = math.isnan(self.zero_division)
@@ -343,7 +343,7 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
                 present[:] = True
             p, r, f = (np.where(present & np.isnan(x), self.zero_division, x) for x in (p, r, f))
         tp, npred, ntrue = k["tp"].tolist(), k["n_pred"].tolist(), k["n_true"].tolist()
-        cols = [_floats(x) for x in (p, r, f, self._auc, self._ap)]
+        cols = [floats_or_none(x) for x in (p, r, f, self._auc, self._ap)]
         items = [
             {
                 "label": name,
@@ -483,7 +483,7 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         *,
         bins: int | None = None,
     ) -> dict[str, Any]:
-        """See :meth:`_CurvesMixin.curve`; hard labels have no curves (a ParameterError)."""
+        """See :meth:`CurvesMixin.curve`; hard labels have no curves (a ParameterError)."""
         if self.hard_labels:
             raise ParameterError(f"curve: {HARD_LABELS_NOTE}")
         return super().curve(kind, label, at, bins=bins)
@@ -547,7 +547,7 @@ class ClassificationResults(_CurvesMixin, _SamplesMixin, Results):
         >>> ClassificationResults([0, 1], [[.9, .1], [.2, .8]]).headline()
         {'metric': 'roc_auc_macro', 'label': 'ROC AUC', 'value': 1.0}
         """
-        auc = _nanmean(self._auc)
+        auc = nanmean(self._auc)
         if auc is not None:
             return {"metric": "roc_auc_macro", "label": "ROC AUC", "value": auc}
         return {"metric": "accuracy", "label": "Accuracy", "value": self.summary()["accuracy"]}

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from assay.errors import InputError, ParameterError
-from assay.evaluation._detection_feed import _FeedMixin
-from assay.evaluation._detection_outcomes import _At, _Sweep
+from assay.evaluation._detection_feed import FeedMixin
+from assay.evaluation._detection_outcomes import PointOutcomes, Sweep
 from assay.evaluation._detection_tables import (
     ap_columns,
     coco_stats,
@@ -98,7 +98,7 @@ def evaluate_detections(
     return DetectionResults(g, read_detection_predictions(dt, g), iou=iou, score=score)
 
 
-class DetectionResults(_FeedMixin):
+class DetectionResults(FeedMixin):
     """A detection evaluation: COCO numbers plus instant IoU / confidence queries.
 
     The operating point is an IoU (default ``iou``, else 0.5) and a confidence (default ``score``;
@@ -127,8 +127,8 @@ class DetectionResults(_FeedMixin):
         self.classes = list(gt.classes)
         self.n_samples = gt.n_images
         self.n_classes = len(self.classes)
-        self._cache: OrderedDict[float, _Sweep] = OrderedDict()
-        self._at_cache: OrderedDict[tuple[float, float], _At] = OrderedDict()
+        self._cache: OrderedDict[float, Sweep] = OrderedDict()
+        self._at_cache: OrderedDict[tuple[float, float], PointOutcomes] = OrderedDict()
         self._by_image: tuple[np.ndarray, np.ndarray] | None = None
         # optimal points per (metric, IoU): the IoU is a request value, so the last 64 are kept
         self._optimal: OrderedDict[tuple[str, float], dict[str, Any]] = OrderedDict()

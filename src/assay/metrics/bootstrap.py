@@ -309,7 +309,7 @@ def _single_counts(idx, y, pred, cell_bin, terms, n_classes, n_bins):
     return tp, npred, ntrue, sums, cnt, csum, asum
 
 
-def _weighted_sums(idx: np.ndarray, x: np.ndarray) -> np.ndarray:
+def weighted_sums(idx: np.ndarray, x: np.ndarray) -> np.ndarray:
     """(B, K) sums of the rows of ``x`` (N, K) drawn by each replicate: the replicates' draw
     counts (a few at a time, as a dense (b, N) matrix) times ``x``. Entries -1 (the padding of a
     short group-resampled replicate) count in a spare column that is dropped."""
@@ -409,7 +409,7 @@ def classification_replicates(
             axis=1,
             dtype=np.float64,
         )
-        sums = _weighted_sums(idx, x)
+        sums = weighted_sums(idx, x)
         C = n_classes
         tp, npred, ntrue = (
             np.rint(sums[:, k * C : (k + 1) * C]).astype(np.int64) for k in range(3)

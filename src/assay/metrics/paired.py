@@ -276,9 +276,9 @@ def class_recall_replicates(
 def column_replicate_sums(idx: np.ndarray, x: np.ndarray) -> np.ndarray:
     """(B, K): per replicate, the column sums of the rows of ``x`` (N, K) it draws (each row as
     often as drawn)."""
-    from assay.metrics.bootstrap import _weighted_sums
+    from assay.metrics.bootstrap import weighted_sums
 
-    return _weighted_sums(np.asarray(idx, dtype=np.int64), np.asarray(x, dtype=np.float64))
+    return weighted_sums(np.asarray(idx, dtype=np.int64), np.asarray(x, dtype=np.float64))
 
 
 # ------------------------------------------------------------------------------ influence

@@ -81,11 +81,11 @@ def leaderboard_stored(
     n: int | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """The leaderboard (:func:`assay.evaluation.leaderboard.leaderboard`) of every completed
+    """The leaderboard (:func:`assay.evaluation.compare.leaderboard.leaderboard`) of every completed
     evaluation of a dataset version, each at its stored operating point; rows carry the
     evaluation's id, name and model version."""
     from assay.errors import InputError
-    from assay.evaluation.leaderboard import leaderboard
+    from assay.evaluation.compare.leaderboard import leaderboard
 
     dv = ws.get_dataset_version(dataset_version_id)
     records = [

@@ -16,8 +16,8 @@ import pytest
 from assay.demo.shapes import make_shapes_dataset
 from assay.errors import InputError, ParameterError
 from assay.evaluation.classification import ClassificationResults
+from assay.evaluation.compare.leaderboard import leaderboard
 from assay.evaluation.detection import evaluate_detections
-from assay.evaluation.leaderboard import leaderboard
 from assay.evaluation.results import OperatingPoint
 from assay.metrics.paired import mcnemar_exact
 

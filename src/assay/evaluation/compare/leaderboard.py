@@ -39,7 +39,9 @@ from typing import Any
 import numpy as np
 
 from assay.errors import InputError, ParameterError
-from assay.evaluation._compare_detection import (
+from assay.evaluation.classification import ClassificationResults
+from assay.evaluation.compare.common import align_evaluations, predictions_at
+from assay.evaluation.compare.detection import (
     ap_table,
     cached_replicate_ap,
     headline,
@@ -48,8 +50,6 @@ from assay.evaluation._compare_detection import (
     replicate_counts,
     replicates,
 )
-from assay.evaluation.classification import ClassificationResults
-from assay.evaluation.compare import _aligned, _predictions
 from assay.evaluation.detection import DetectionResults
 from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.metric_names import resolve
@@ -250,7 +250,7 @@ def _classification(
     scale = math.sqrt(idx.shape[1] / m) if m else 1.0
     values, reps, correct = [], [], []
     for _key, _name, r, at in entries:
-        rows, cols = _aligned(first, r)
+        rows, cols = align_evaluations(first, r)
         assert isinstance(r, ClassificationResults)
         same = np.array_equal(rows, np.arange(m)) and np.array_equal(cols, np.arange(len(cols)))
         score = r.y_score if same else r.y_score[rows][:, cols]
@@ -267,7 +267,7 @@ def _classification(
         values.append(math.nan if v is None else float(v))
         rep = classification_replicates(idx, y, score, t, ranking=metric in _RANKING).get(metric)
         reps.append(np.full(n, np.nan) if rep is None else np.asarray(rep, np.float64))
-        correct.append(_predictions(aligned, t) == y)
+        correct.append(predictions_at(aligned, t) == y)
     return values, reps, correct, n, scale
 
 
@@ -276,13 +276,13 @@ def _detection(
 ) -> tuple[list[float], list[np.ndarray], None, int]:
     first = entries[0][2]
     assert isinstance(first, DetectionResults)
-    from assay.evaluation._compare_detection import _check_same_images
+    from assay.evaluation.compare.detection import check_same_images
 
     weights = image_weights(first.n_samples, n, seed)
     values, reps = [], []
     for _key, _name, r, at in entries:
         assert isinstance(r, DetectionResults)
-        _check_same_images(first, r)
+        check_same_images(first, r)
         p = r.point(at)
         counts = image_counts(r, p)
         values.append(headline(ap_table(r), counts)[metric])

@@ -43,7 +43,7 @@ DETECTION_METRICS = tuple(
 )
 
 
-def _check_same_images(a: DetectionResults, b: DetectionResults) -> None:
+def check_same_images(a: DetectionResults, b: DetectionResults) -> None:
     if list(a.classes) != list(b.classes):
         only = sorted(set(a.classes) ^ set(b.classes))[:3]
         raise InputError(
@@ -192,16 +192,16 @@ def compare_detection(
     ap50_a, ap50_b, ap75_a, ap75_b}], per_iou: [{iou, a, b, delta, low, high}], images: {better,
     worse, same, changed: [{index, id, file_name, tp_a, fp_a, fn_a, tp_b, fp_b, fn_b,
     errors_delta}]}, confusion}."""
-    from assay.evaluation.compare import (
-        _normal_bounds,
+    from assay.evaluation.compare.common import (
         confusion_pair,
         fill_row,
         finish_rows,
         holm_rows,
+        normal_bounds,
         verdicts,
     )
 
-    _check_same_images(a, b)
+    check_same_images(a, b)
     pa, pb = a.point(at_a), b.point(at_b)
     n_img, k = a.n_samples, len(a.classes)
     ap_a, ap_b = ap_table(a), ap_table(b)
@@ -238,7 +238,7 @@ def compare_detection(
                 if again and key in ("precision", "recall", "f1"):
                     test += ", F1-optimal confidence re-chosen in each resample"
                 fill_row(row, d, r, test)
-                bounds[key] = _normal_bounds(d, r["se"])
+                bounds[key] = normal_bounds(d, r["se"])
                 if margin is not None:
                     row["_margin"] = {"p_lower": r["p_lower"], "p_upper": r["p_upper"]}
             elif not intervals:

@@ -12,7 +12,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
 from assay.errors import InputError
-from assay.evaluation.agreement import classification_agreement, detection_agreement
+from assay.evaluation.compare.agreement import classification_agreement, detection_agreement
 
 CLASSES = ["ant", "bee", "cat", "dog"]
 

@@ -21,14 +21,14 @@ import numpy as np
 from scipy.special import ndtr
 
 from assay.evaluation.classification import ClassificationResults
-from assay.evaluation.compare import (
-    _aligned,
-    _finite,
+from assay.evaluation.compare.classification import metric_rows
+from assay.evaluation.compare.common import (
+    align_evaluations,
     confusion_pair,
     disagreements,
     finish_rows,
+    finite,
     holm_rows,
-    metric_rows,
     verdicts,
 )
 from assay.evaluation.metric_names import headline as headline_metrics
@@ -81,7 +81,7 @@ def compare_multilabel(
     :func:`assay.evaluation.compare.compare_classification`'s with ``task`` "multilabel", label
     sets (lists) for ``actual`` / ``predicted_a`` / ``predicted_b`` of the samples, and per-label
     rows whose ``n`` is the label's positives."""
-    rows, cols = _aligned(a, b, multilabel=True)
+    rows, cols = align_evaluations(a, b, multilabel=True)
     assert isinstance(a, ClassificationResults) and isinstance(b, ClassificationResults)
     same = np.array_equal(rows, np.arange(len(rows))) and np.array_equal(cols, np.arange(len(cols)))
     y = a.y_true
@@ -138,7 +138,7 @@ def compare_multilabel(
         if n_pos[k]:
             d = float(diff[:, k].sum() / n_pos[k])
             p = float(p_score[k])
-            row.update(recall_delta=d, low=_finite(float(low[k])), high=_finite(float(high[k])),
+            row.update(recall_delta=d, low=finite(float(low[k])), high=finite(float(high[k])),
                        p_value=p)  # fmt: skip
         pvals.append(p)
         per_class.append(row)
