@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assay.evaluation.classification import INTERVAL_METHODS, ClassificationResults
+from assay.evaluation._classification_statistics import INTERVAL_METHODS
+from assay.evaluation.classification import ClassificationResults
 from assay.metrics.bootstrap import interval_replicates
 from assay.metrics.stats import percentile_intervals
 

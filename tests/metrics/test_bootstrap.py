@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
-from assay.evaluation.classification import INTERVAL_METHODS, ClassificationResults, _ranking_df
+from assay.evaluation._classification_statistics import INTERVAL_METHODS, _ranking_df
+from assay.evaluation.classification import ClassificationResults
 from assay.evaluation.results import OperatingPoint
 from assay.metrics import calibration as cal
 from assay.metrics.bootstrap import classification_replicates, replicate_auc_ap

@@ -45,6 +45,8 @@ class ClassificationBase:
     classes: list[str]
     class_index: dict[str, int]
     threshold: float
+    zero_division: float
+    hard_labels: bool
     sample_ids: np.ndarray | None
     fold_ids: np.ndarray | None
     groups: np.ndarray | None
