@@ -97,6 +97,7 @@ class StatisticsMixin(ClassificationBase):
         estimate (a bias larger than the spread: weighted precision at 1,000 classes x 50
         rows) is widened to reach it.
 
+        >>> from assay.evaluation.classification import ClassificationResults
         >>> r = ClassificationResults([0, 1] * 20, [[.7, .3], [.4, .6]] * 20)
         >>> r.intervals(n=20)["accuracy"]
         {'low': 1.0, 'high': 1.0}
