@@ -305,7 +305,7 @@ class LeaderboardRow(Exact):
 
 class LeaderboardPublic(Exact):
     dataset_version: LeaderboardDatasetVersion
-    task: Literal["classification", "detection"]
+    task: Literal["classification", "multilabel", "detection"]
     metric: str
     label: str
     higher_is_better: bool

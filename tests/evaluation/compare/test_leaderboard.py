@@ -132,3 +132,44 @@ def test_detection_is_ranked_over_images(tmp_path: Path) -> None:
     assert board["rows"][1]["significant"] and board["rows"][1]["test"].endswith("over images")
     assert [(r["rank_low"], r["rank_high"]) for r in board["rows"]] == [(1, 1), (2, 2)]
     assert board["rows"][0]["value"] == pytest.approx(entries[1][2].summary(at)["AP"])
+
+
+def test_multilabel_boards_rank_by_subset_accuracy_and_equal_scikit_learn() -> None:
+    """Multi-label evaluations are ranked too: by subset accuracy (scikit-learn's
+    ``accuracy_score`` on indicator rows) with McNemar on the samples whose every label is
+    right, or by any multi-label metric (macro F1 equals ``f1_score(average="macro")``); a board
+    mixing single- and multi-label evaluations is refused."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    rng = np.random.default_rng(3)
+    n, c = 400, 5
+    y = (rng.random((n, c)) < 0.3).astype(int)
+    entries, scores = [], []
+    for k, noise in enumerate((0.3, 0.5, 0.8)):
+        s = np.clip(y * 0.6 + rng.normal(0, noise, (n, c)) * 0.3 + 0.2, 0, 1)
+        scores.append(s)
+        r = ClassificationResults(
+            y, s, classes=[f"c{i}" for i in range(c)], threshold=0.5, multilabel=True
+        )
+        entries.append((k, f"m{k}", r, None))
+    out = leaderboard(entries, n=200)
+    assert (out["task"], out["metric"]) == ("multilabel", "accuracy")
+    rows = {row["key"]: row for row in out["rows"]}
+    for k, s in enumerate(scores):
+        assert rows[k]["value"] == pytest.approx(accuracy_score(y, (s >= 0.5).astype(int)))
+    assert [row["key"] for row in out["rows"]] == [0, 1, 2]
+    ok = [(s >= 0.5).astype(int) == y for s in scores]
+    right = [o.all(axis=1) for o in ok]
+    assert rows[2]["p_value"] == pytest.approx(
+        mcnemar_exact(int((right[0] & ~right[2]).sum()), int((~right[0] & right[2]).sum()))
+    )
+    assert rows[2]["significant"] and rows[1]["rank_low"] == 2
+    f1 = leaderboard(entries, "macro_f1", n=200)
+    for row in f1["rows"]:
+        s = scores[row["key"]]
+        want = f1_score(y, (s >= 0.5).astype(int), average="macro", zero_division=0)
+        assert row["value"] == pytest.approx(want)
+        assert row["low"] <= row["value"] <= row["high"]
+    single = ClassificationResults([0, 1] * 200, np.tile([[0.6, 0.4]], (400, 1)))
+    with pytest.raises(InputError, match="different tasks"):
+        leaderboard([entries[0], (9, "single", single, None)])

@@ -51,6 +51,7 @@ from assay.evaluation.compare.detection import (
     replicates,
 )
 from assay.evaluation.detection import DetectionResults
+from assay.evaluation.dispatch import is_classification, is_detection
 from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.metric_names import resolve
 from assay.evaluation.results import OperatingPoint, Results
@@ -84,13 +85,13 @@ def leaderboard_metrics(task: str) -> list[dict[str, Any]]:
 
 
 def _task(r: Results) -> str:
-    if isinstance(r, DetectionResults):
+    if is_detection(r):
         return "detection"
-    if isinstance(r, ClassificationResults) and not r.multilabel:
-        return "classification"
+    if is_classification(r):
+        return "multilabel" if r.multilabel else "classification"
     raise InputError(
         f"a {getattr(r, 'task', type(r).__name__)} evaluation; the leaderboard ranks "
-        "single-label classification and detection so far"
+        "classification (single- and multi-label) and detection"
     )
 
 
@@ -136,7 +137,9 @@ def leaderboard(
         values, reps, correct, n = _detection(entries, metric, n, seed)
         scale = 1.0
     else:
-        values, reps, correct, n, scale = _classification(entries, metric, n, seed)
+        values, reps, correct, n, scale = _classification(
+            entries, metric, n, seed, multilabel=task == "multilabel"
+        )
 
     higher = spec["higher_is_better"]
     order = sorted(
@@ -238,10 +241,12 @@ _RANKING = ("roc_auc_macro", "average_precision_macro")
 
 
 def _classification(
-    entries: Sequence[Entry], metric: str, n: int, seed: int
+    entries: Sequence[Entry], metric: str, n: int, seed: int, *, multilabel: bool = False
 ) -> tuple[list[float], list[np.ndarray], list[np.ndarray], int, float]:
+    """Values, bootstrap replicates and per-sample correctness (multi-label: every label of the
+    sample right) of each entry, on the first entry's samples and classes."""
     first = entries[0][2]
-    assert isinstance(first, ClassificationResults)
+    assert is_classification(first)
     y = first.y_true
     m = len(y)
     idx = bootstrap_indices(
@@ -250,8 +255,8 @@ def _classification(
     scale = math.sqrt(idx.shape[1] / m) if m else 1.0
     values, reps, correct = [], [], []
     for _key, _name, r, at in entries:
-        rows, cols = align_evaluations(first, r)
-        assert isinstance(r, ClassificationResults)
+        rows, cols = align_evaluations(first, r, multilabel=multilabel)
+        assert is_classification(r)
         same = np.array_equal(rows, np.arange(m)) and np.array_equal(cols, np.arange(len(cols)))
         score = r.y_score if same else r.y_score[rows][:, cols]
         t = r.point(at).threshold
@@ -260,14 +265,26 @@ def _classification(
             r
             if same
             else ClassificationResults(
-                y, score, classes=first.classes, threshold=t, sample_ids=first.sample_ids
+                y,
+                score,
+                classes=first.classes,
+                threshold=t,
+                sample_ids=first.sample_ids,
+                multilabel=multilabel,
+                zero_division=first.zero_division,
             )  # fmt: skip
         )
         v = aligned.summary(OperatingPoint(threshold=t)).get(metric)
         values.append(math.nan if v is None else float(v))
-        rep = classification_replicates(idx, y, score, t, ranking=metric in _RANKING).get(metric)
+        rep = classification_replicates(
+            idx, y, score, t, multilabel=multilabel, ranking=metric in _RANKING,
+            zero_division=aligned.zero_division,
+        ).get(metric)  # fmt: skip
         reps.append(np.full(n, np.nan) if rep is None else np.asarray(rep, np.float64))
-        correct.append(predictions_at(aligned, t) == y)
+        if multilabel:
+            correct.append((aligned.predictions(OperatingPoint(threshold=t)) == y).all(axis=1))
+        else:
+            correct.append(predictions_at(aligned, t) == y)
     return values, reps, correct, n, scale
 
 
