@@ -59,15 +59,14 @@ limit=50, train=None, processes=None)``
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from assay.caches import LRU
 from assay.errors import InputError, NotFoundError, ParameterError
 from assay.evaluation.dispatch import is_classification, is_detection
 from assay.evaluation.quality import (
@@ -259,8 +258,7 @@ def _ids(ws: Workspace, dataset_version_id: int, n: int) -> list[str]:
     return [str(i) for i in ids]
 
 
-_ISSUES: OrderedDict[tuple[str, int], list[dict[str, Any]]] = OrderedDict()
-_ISSUES_LOCK = threading.Lock()
+_ISSUES: LRU[tuple[str, int], list[dict[str, Any]]] = LRU(8)  # the last 8 evaluations' issues
 
 
 def label_issues_stored(
@@ -279,15 +277,11 @@ def label_issues_stored(
     if not is_classification(results) or results.multilabel:
         return []
     key = (str(ws.home), evaluation_id)
-    with _ISSUES_LOCK:
-        if key in _ISSUES:
-            _ISSUES.move_to_end(key)
-            return _ISSUES[key]
+    cached = _ISSUES.get(key)
+    if cached is not None:
+        return cached
     found = label_issues(results.y_true, results.y_score, results.classes)
-    with _ISSUES_LOCK:
-        _ISSUES[key] = found
-        while len(_ISSUES) > 8:
-            _ISSUES.popitem(last=False)
+    _ISSUES[key] = found
     return found
 
 
