@@ -4,12 +4,11 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
+from assay.caches import LRU
 from assay.errors import ParameterError
 from assay.evaluation._detection_outcomes import PointOutcomes, Sweep
 from assay.evaluation.results import OperatingPoint, Results
@@ -17,8 +16,8 @@ from assay.evaluation.vocabulary import DETECTION_SORTS, NOT_AN_OBJECT, NOT_DETE
 from assay.formats.detection import DetectionGroundTruth, DetectionPredictions
 from assay.metrics.detection.matching import CROWD, MATCHED, UNMATCHED, AgnosticMatch, greedy_match
 
-_MATCH_CACHE = 16  # IoUs whose matching is kept (the 10 COCO IoUs and a few more)
-_AT_CACHE = 32  # (IoU, confidence) points whose outcomes are kept
+MATCH_CACHE = 16  # IoUs whose matching is kept (the 10 COCO IoUs and a few more)
+AT_CACHE = 32  # (IoU, confidence) points whose outcomes are kept
 
 
 class FeedMixin(Results):
@@ -27,8 +26,8 @@ class FeedMixin(Results):
     gt: DetectionGroundTruth
     dt: DetectionPredictions
     classes: list[str]
-    _cache: OrderedDict[float, Sweep]
-    _at_cache: OrderedDict[tuple[float, float], PointOutcomes]
+    _cache: LRU[float, Sweep]
+    _at_cache: LRU[tuple[float, float], PointOutcomes]
     _by_image: tuple[np.ndarray, np.ndarray] | None
     _gt_sort: np.ndarray
     _dt_sort: np.ndarray
@@ -50,8 +49,6 @@ class FeedMixin(Results):
         iou = float(iou)
         sw = self._cache.get(iou)
         if sw is not None:
-            with contextlib.suppress(KeyError):
-                self._cache.move_to_end(iou)
             return sw
         dt_ptr, pair_gt, pair_iou = self._pairs
         s = greedy_match(dt_ptr, pair_gt, pair_iou, self.gt.iscrowd, iou)
@@ -61,9 +58,6 @@ class FeedMixin(Results):
         gt_dt = np.where(s.gt_dt >= 0, o[np.maximum(s.gt_dt, 0)], -1) if len(o) else s.gt_dt
         sw = Sweep.build(AgnosticMatch(dt_gt, dt_iou, state, gt_dt), self.gt, self.dt)
         self._cache[iou] = sw
-        while len(self._cache) > _MATCH_CACHE:
-            with contextlib.suppress(KeyError, StopIteration, RuntimeError):
-                self._cache.popitem(last=False)
         return sw
 
     def _at(self, p: OperatingPoint) -> PointOutcomes:
@@ -72,14 +66,9 @@ class FeedMixin(Results):
         key = (p.iou, p.score)
         at = self._at_cache.get(key)
         if at is not None:
-            with contextlib.suppress(KeyError):
-                self._at_cache.move_to_end(key)
             return at
         at = PointOutcomes(self._match(p.iou), p.score, len(self.classes), self.gt.n_images)
         self._at_cache[key] = at
-        while len(self._at_cache) > _AT_CACHE:
-            with contextlib.suppress(KeyError, StopIteration, RuntimeError):
-                self._at_cache.popitem(last=False)
         return at
 
     def samples(

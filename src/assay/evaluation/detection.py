@@ -16,14 +16,14 @@ prefix, so slider moves cost milliseconds.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from assay.caches import LRU
 from assay.errors import InputError, ParameterError
-from assay.evaluation._detection_feed import FeedMixin
+from assay.evaluation._detection_feed import AT_CACHE, MATCH_CACHE, FeedMixin
 from assay.evaluation._detection_outcomes import PointOutcomes, Sweep
 from assay.evaluation._detection_tables import (
     ap_columns,
@@ -127,11 +127,11 @@ class DetectionResults(FeedMixin):
         self.classes = list(gt.classes)
         self.n_samples = gt.n_images
         self.n_classes = len(self.classes)
-        self._cache: OrderedDict[float, Sweep] = OrderedDict()
-        self._at_cache: OrderedDict[tuple[float, float], PointOutcomes] = OrderedDict()
+        self._cache: LRU[float, Sweep] = LRU(MATCH_CACHE)
+        self._at_cache: LRU[tuple[float, float], PointOutcomes] = LRU(AT_CACHE)
         self._by_image: tuple[np.ndarray, np.ndarray] | None = None
         # optimal points per (metric, IoU): the IoU is a request value, so the last 64 are kept
-        self._optimal: OrderedDict[tuple[str, float], dict[str, Any]] = OrderedDict()
+        self._optimal: LRU[tuple[str, float], dict[str, Any]] = LRU(MAX_KEPT_OPTIMA)
         self._intervals: dict[str, dict[str, float] | None] | None = None
         self._tables: dict[str, Any] = {}
         k, n_img = len(gt.classes), gt.n_images
@@ -342,24 +342,22 @@ class DetectionResults(FeedMixin):
             )
         iou = self._iou(at)
         key = (metric, iou)
-        if key in self._optimal:
-            self._optimal.move_to_end(key)
-        else:
+        kept = self._optimal.get(key)
+        if kept is None:
             g, d = self.gt, self.dt
             sw = f1_sweep(self._match(iou).m, g.labels, g.iscrowd, d.labels, d.scores)
             v = np.nan_to_num(sw[metric], nan=-1.0)
             best = int(np.argmax(v)) if len(v) else -1
             found = best >= 0 and v[best] >= 0
-            self._optimal[key] = {
+            kept = {
                 "task": "detection",
                 "metric": metric,
                 "value": float(v[best]) if found else None,
                 "iou": iou,
                 "score": float(sw["score"][best]) if found else 0.0,
             }
-            while len(self._optimal) > MAX_KEPT_OPTIMA:
-                self._optimal.popitem(last=False)
-        return dict(self._optimal[key])
+            self._optimal[key] = kept
+        return dict(kept)
 
     def headline(self) -> dict[str, Any]:
         """COCO mAP (.50:.95)."""
