@@ -787,3 +787,22 @@ def test_a_default_point_set_is_kept_and_read_back():
     assert np.isnan(results_from_arrays(*nan.arrays()).zero_division)
     with pytest.raises(ParameterError, match="zero_division"):
         ClassificationResults(y, s, zero_division=0.5)
+
+
+def test_outcomes_and_predictions_at_a_point() -> None:
+    """outcomes(at): a single-label sample is right when its argmax is its label and clears
+    the threshold; a multi-label sample when every label is right; predictions(at) is -1 below
+    the threshold."""
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 3, 200)
+    s = rng.dirichlet(np.ones(3), 200)
+    r = ClassificationResults(y, s, classes=["a", "b", "c"])
+    at = OperatingPoint(threshold=0.5)
+    top = s.argmax(axis=1)
+    want = np.where(s.max(axis=1) >= 0.5, top, -1)
+    assert np.array_equal(r.predictions(at), want)
+    assert np.array_equal(r.outcomes(at), want == y)
+    assert np.array_equal(r.outcomes(), top == y)  # the argmax by default
+    ym = (rng.random((200, 3)) < 0.4).astype(int)
+    m = ClassificationResults(ym, rng.random((200, 3)), classes=["a", "b", "c"], multilabel=True)
+    assert np.array_equal(m.outcomes(at), ((m.y_score >= 0.5) == ym.astype(bool)).all(axis=1))

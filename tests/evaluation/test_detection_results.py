@@ -466,3 +466,22 @@ def bootstrap_ap_replicates_for(r: DetectionResults, seed: int):
         r.matches, g.labels, g.image, r.dt.image, g.n_images, len(r.classes), n=100, seed=seed
     )
     return names, float(est[0]), reps[:, 0]
+
+
+def test_outcomes_and_replicates_on_given_resamples(res: DetectionResults) -> None:
+    """outcomes(at): an image is right with no false positive and no missed box; replicate_ap
+    on weights of one gives the evaluation's own AP table, and with a key the same resamples
+    are computed once."""
+    at = res.point(At(iou=0.5, score=0.3))
+    _, fp, fn = res.image_counts(at)
+    assert np.array_equal(res.outcomes(at), (np.asarray(fp) == 0) & (np.asarray(fn) == 0))
+    ones = np.ones((2, res.n_samples))
+    table = res.replicate_ap(ones)
+    ap = np.nanmean(table[0])
+    assert ap == pytest.approx(res.summary()["AP"])
+    w = np.random.default_rng(0).integers(0, 3, (3, res.n_samples)).astype(float)
+    first = res.replicate_ap(w, ("test", 3))
+    assert res.replicate_ap(w * 0, ("test", 3)) is first or np.array_equal(
+        res.replicate_ap(w * 0, ("test", 3)), first
+    )  # the key names the resamples: the kept table comes back
+    assert np.array_equal(first, res.replicate_ap(w), equal_nan=True)

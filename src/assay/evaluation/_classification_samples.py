@@ -35,6 +35,14 @@ class SamplesMixin(ClassificationBase):
         an (N, C) boolean matrix of the labels predicted."""
         return self._pred_at(self._t(at))
 
+    def outcomes(self, at: OperatingPoint | None = None) -> np.ndarray:
+        """Whether each sample is right at the point: its prediction is its label (single-label;
+        a sample below the threshold is not right), or every label is (multi-label)."""
+        pred = self.predictions(at)
+        if self.multilabel:
+            return np.asarray((pred == self.y_true.astype(bool)).all(axis=1))
+        return np.asarray(pred == self.y_true)
+
     @property
     def top_classes(self) -> np.ndarray:
         """Single-label: each sample's highest-scoring class index (the argmax, ties to the

@@ -49,7 +49,7 @@ from assay.metrics.detection import (
     image_pairs,
 )
 from assay.metrics.detection.matching import f1_sweep, prf_from_confusion
-from assay.metrics.detection.protocols import bootstrap_ap
+from assay.metrics.detection.protocols import bootstrap_ap, replicate_ap
 
 __all__ = ["DetectionResults", "evaluate_detections"]
 
@@ -386,6 +386,25 @@ class DetectionResults(FeedMixin):
         point = self._at(self.point(at))
         tp = point.cell_counts(k, k)
         return tp, point.cell_counts(None, k) - tp, point.cell_counts(k, None) - tp
+
+    def outcomes(self, at: OperatingPoint | None = None) -> np.ndarray:
+        """Whether each image is right at the point: no false positive and no missed box."""
+        _, fp, fn = self.image_counts(at)
+        return (np.asarray(fp) == 0) & (np.asarray(fn) == 0)
+
+    def replicate_ap(self, weights: np.ndarray, key: Any = None) -> np.ndarray:
+        """COCO AP (B, T, K) on the resamples ``weights`` (B, n_images: how often each image is
+        drawn; :func:`assay.metrics.detection.protocols.replicate_ap`); with a ``key`` naming
+        the resamples, kept (the last two): AP does not depend on the operating point, so a
+        comparison at another IoU or confidence re-uses it."""
+        g = self.gt
+        if key is None:
+            return replicate_ap(
+                self._m, g.labels, g.image, self.dt.image, weights, len(self.classes)
+            )
+        return np.asarray(
+            self.memo("replicate_ap", 2).get_or_make(key, lambda: self.replicate_ap(weights))
+        )
 
     def ranked_detections(
         self, iou: float

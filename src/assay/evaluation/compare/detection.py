@@ -31,7 +31,7 @@ from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.results import OperatingPoint
 from assay.metrics.detection.cocoeval import IOU_THRESHOLDS
 from assay.metrics.detection.operating import optimal_counts
-from assay.metrics.detection.protocols import protocol_ap, replicate_ap
+from assay.metrics.detection.protocols import protocol_ap
 from assay.metrics.paired import normal_delta
 
 T50 = int(np.flatnonzero(np.isclose(IOU_THRESHOLDS, 0.5))[0])
@@ -103,18 +103,6 @@ def image_weights(n_images: int, n: int, seed: int) -> np.ndarray:
     weights = np.zeros((n, n_images))
     np.add.at(weights, (np.repeat(np.arange(n), n_images), draws.ravel()), 1.0)
     return weights
-
-
-def cached_replicate_ap(r: DetectionResults, weights: np.ndarray, key: Any) -> np.ndarray:
-    """:func:`replicate_ap` of an evaluation on the resamples ``weights`` (named by ``key``),
-    kept on it: AP does not depend on the operating point, so a comparison at another IoU or
-    confidence re-uses it."""
-    cache = r.memo("replicate_ap", 2)
-    hit = cache.get(key)
-    if hit is None:
-        hit = replicate_ap(r.matches, r.gt.labels, r.gt.image, r.dt.image, weights, len(r.classes))
-        cache[key] = hit
-    return np.asarray(hit)
 
 
 def image_counts(r: DetectionResults, p: OperatingPoint) -> np.ndarray:
@@ -208,8 +196,8 @@ def compare_detection(
 
     weights = image_weights(n_img, n if intervals else 0, seed)
     rep_a, rep_b = (
-        cached_replicate_ap(a, weights, (len(weights), seed)),
-        cached_replicate_ap(b, weights, (len(weights), seed)),
+        a.replicate_ap(weights, (len(weights), seed)),
+        b.replicate_ap(weights, (len(weights), seed)),
     )
 
     counts_a, counts_b = image_counts(a, pa), image_counts(b, pb)

@@ -40,10 +40,9 @@ import numpy as np
 
 from assay.errors import InputError, ParameterError
 from assay.evaluation.classification import ClassificationResults
-from assay.evaluation.compare.common import align_evaluations, predictions_at
+from assay.evaluation.compare.common import align_evaluations
 from assay.evaluation.compare.detection import (
     ap_table,
-    cached_replicate_ap,
     headline,
     image_counts,
     image_weights,
@@ -281,10 +280,7 @@ def _classification(
             zero_division=aligned.zero_division,
         ).get(metric)  # fmt: skip
         reps.append(np.full(n, np.nan) if rep is None else np.asarray(rep, np.float64))
-        if multilabel:
-            correct.append((aligned.predictions(OperatingPoint(threshold=t)) == y).all(axis=1))
-        else:
-            correct.append(predictions_at(aligned, t) == y)
+        correct.append(aligned.outcomes(OperatingPoint(threshold=t)))
     return values, reps, correct, n, scale
 
 
@@ -303,7 +299,7 @@ def _detection(
         p = r.point(at)
         counts = image_counts(r, p)
         values.append(headline(ap_table(r), counts)[metric])
-        rep = cached_replicate_ap(r, weights, (n, seed))
+        rep = r.replicate_ap(weights, (n, seed))
         # precision / recall / F1 at an F1-optimal confidence: re-chosen in each resample
         summed = (
             replicate_counts(r, p, weights) if metric in ("precision", "recall", "f1") else None

@@ -44,13 +44,8 @@ def sample_outcomes(results: Results, at: OperatingPoint | None = None) -> Outco
         tp, fp, fn = (np.asarray(a) for a in results.image_counts(p))
         return Outcomes("detection", p, (fp == 0) & (fn == 0), tp=tp, fp=fp, fn=fn)
     assert is_classification(results)
-    y_true = np.asarray(results.y_true)
-    y_pred = np.asarray(results.predictions(p))
-    if results.task == "multilabel":
-        correct = (y_pred == y_true.astype(bool)).all(axis=1)
-    else:
-        correct = y_pred == y_true
-    return Outcomes(results.task, p, correct, y_true=y_true, y_pred=y_pred)
+    y_true, y_pred = np.asarray(results.y_true), np.asarray(results.predictions(p))
+    return Outcomes(results.task, p, results.outcomes(p), y_true=y_true, y_pred=y_pred)
 
 
 def class_counts(
