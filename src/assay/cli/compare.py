@@ -187,7 +187,7 @@ def print_comparison(result: dict[str, Any], console: Console) -> None:
         ci = "—" if row["low"] is None else f"[{row['low']:+.4f}, {row['high']:+.4f}]"
         delta = "—" if row["delta"] is None else f"{row['delta']:+.4f}"
         style = "bold" if row["significant"] else None
-        mc = "" if row.get("p_mc") is None else f"{row['p_mc']:.3f}"
+        mc = f"{row['p_mc']:.3f}" if row.get("p_mc") else ""  # 0: the p is not random
         name = row["label"] + (" *" if row.get("primary") else "")
         cells = (
             name,

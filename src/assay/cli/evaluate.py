@@ -41,9 +41,9 @@ from assay.cli.models import (
 from assay.cli.shared import (
     INTERVALS_HELP,
     JSON_HELP,
-    MODEL_VERSION_ID,
     OUTSIDE_HELP,
     TOP_K_HELP,
+    ParentVersion,
     check_out_path,
     operating_point,
     parse_top_k,
@@ -143,13 +143,7 @@ def evaluate(
             help="The model's name (default: the predictions file's or model file's name).",
         ),
     ] = None,
-    parent: Annotated[
-        int | None,
-        typer.Option(
-            help="Id of the parent model version (e.g. the FP32 parent of an INT8 model).",
-            parser=MODEL_VERSION_ID,
-        ),
-    ] = None,
+    parent: ParentVersion = None,
     images: Annotated[Path | None, typer.Option(help="Folder of the images (detection).")] = None,
     allow_media_outside_root: Annotated[
         bool, typer.Option("--allow-media-outside-root", help=OUTSIDE_HELP)
@@ -338,6 +332,7 @@ def _run_model_and_store(
                 batch=batch,
                 progress=bar,
                 runner=runner,
+                work=work,
             )
     except KeyboardInterrupt:
         total = bar.total if bar.total is not None else 0

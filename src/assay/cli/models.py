@@ -12,7 +12,7 @@ import typer
 
 from assay.cli.errors import handle_errors
 from assay.cli.inputs import check_input_paths, stored_id
-from assay.cli.shared import MODEL_VERSION_ID, check_out_path, to_stdout, write_json
+from assay.cli.shared import ParentVersion, check_out_path, to_stdout, write_json
 
 SPEC_HELP = (
     "A preprocessing spec (JSON / YAML) for the model (default: model.preprocess.json / .yaml "
@@ -227,13 +227,7 @@ def add(
     version: Annotated[
         str | None, typer.Option("--version", help="A label for this version (default v1, v2…).")
     ] = None,
-    parent: Annotated[
-        int | None,
-        typer.Option(
-            help="Id of the parent model version (e.g. the FP32 parent of an INT8 one).",
-            parser=MODEL_VERSION_ID,
-        ),
-    ] = None,
+    parent: ParentVersion = None,
     spec_file: SpecFile = None,
     labels: LabelsFile = None,
     input_size: InputSize = None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -18,6 +18,14 @@ from assay.cli.inputs import id_parser
 
 EVALUATION_ID = id_parser("evaluation")
 MODEL_VERSION_ID = id_parser("model version")
+# --parent of `evaluate --model FILE` and `models add`
+ParentVersion = Annotated[
+    int | None,
+    typer.Option(
+        help="Id of the parent model version (e.g. the FP32 parent of an INT8 model).",
+        parser=MODEL_VERSION_ID,
+    ),
+]
 
 JSON_HELP = "Write the JSON report to this file ('-': stdout, which then carries only the JSON)."
 INTERVALS_HELP = "Add 95 % bootstrap confidence intervals to the metrics."

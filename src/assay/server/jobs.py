@@ -104,7 +104,7 @@ def _given_point(params: dict[str, Any]) -> Any:
 def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
     """The body of a model job: run the stored model over the dataset version's ground truth
     (re-read from its source, checked unchanged), evaluate and store; the evaluation's id."""
-    from assay.service.runs import DEFAULT_BATCH, run_model, store_model_run
+    from assay.service.runs import DEFAULT_BATCH, run_model, store_model_run, work_folder
 
     job_id = int(params["job_id"])
     mv_id, dv_id = int(params["model_version_id"]), int(params["dataset_version_id"])
@@ -122,6 +122,12 @@ def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
             last[0] = now
             workspace.update_job_progress(job_id, done, total)
 
+    images_root = workspace.media_root(dv_id) if dataset.task == "detection" else None
+    # dataset_ground_truth checked the source still hashes to the version's: no second hash
+    work = work_folder(
+        workspace, mv_id, gt, batch=batch, task=dataset.task, images_root=images_root,
+        content=dataset.hash,
+    )  # fmt: skip
     # the model runs in a sandboxed worker of this job's process (it reads only its stored copy)
     run = run_model(
         workspace,
@@ -129,10 +135,11 @@ def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
         gt,
         task=dataset.task,
         threshold=params.get("threshold"),
-        images_root=workspace.media_root(dv_id) if dataset.task == "detection" else None,
+        images_root=images_root,
         batch=batch,
         progress=progress,
         sandbox=params.get("sandbox"),
+        work=work,
     )
     run.results.set_default_point(_given_point(params))
     record = store_model_run(

@@ -6,7 +6,7 @@ its dataset version, its model version and the evaluation, in one transaction.
 (``assay evaluate --model``, the server's Calculate jobs, the demo).
 
 A run streams its predictions batch by batch into a work folder under ``<home>/work/``. The
-folder's name is a function of what determines the predictions (:func:`work_key`): the model
+folder's name is a function of what determines the predictions (:func:`work_folder`): the model
 version (its id and the hash of its files), the ground truth (its resolved path and its
 content), the task it is read as, the media root, whether media may lie outside it, and the batch
 size. So a run interrupted on one side (a server stopped mid-job, a Ctrl-C in the terminal)
@@ -43,31 +43,6 @@ from assay.store.workspace import Workspace
 DEFAULT_BATCH = 32  # samples per batch of a model run, on every side
 
 
-def work_key(
-    ws: Workspace,
-    model_version_id: int,
-    gt: Path,
-    *,
-    batch: int,
-    task: str | None,
-    images_root: Path | None,
-    allow_outside: bool,
-) -> str:
-    """The name of a model run's work folder: the same inputs give the same name, whichever
-    side (CLI, server job, demo) starts the run. ``task`` None is the task the ground truth is
-    read as (:func:`~assay.evaluation.run.infer_task`)."""
-    mv = ws.get_model_version(model_version_id)
-    resolved = gt.resolve()
-    content = hash_path(resolved) if resolved.exists() else "missing"
-    if task is None and resolved.exists():
-        task = infer_task(resolved)
-    root = str(images_root.resolve()) if images_root is not None else None
-    digest = hashlib.sha256()
-    for part in (mv.id, mv.hash, str(resolved), content, task, root, allow_outside, batch):
-        digest.update(f"{part}\0".encode())
-    return digest.hexdigest()[:32]
-
-
 def work_folder(
     ws: Workspace,
     model_version_id: int,
@@ -77,18 +52,26 @@ def work_folder(
     task: str | None = None,
     images_root: Path | None = None,
     allow_outside: bool = False,
+    content: str | None = None,
 ) -> Path:
-    """``<home>/work/<work_key>``: where a model run streams its predictions."""
-    key = work_key(
-        ws,
-        model_version_id,
-        gt,
-        batch=batch,
-        task=task,
-        images_root=images_root,
-        allow_outside=allow_outside,
-    )
-    return ws.home / "work" / key
+    """``<home>/work/<key>``: where a model run streams its predictions. The key is a hash of
+    what makes them, so the same inputs name the same folder whichever side (CLI, server job,
+    demo) starts the run: the model version (id and files), the ground truth (resolved path and
+    ``content``, its sha256 as :func:`~assay.store.artifacts.hash_path` gives it, hashed here
+    when not given), the task it is read as (``task`` None: as
+    :func:`~assay.evaluation.run.infer_task` reads it), the media root, ``allow_outside`` and
+    the batch size."""
+    mv = ws.get_model_version(model_version_id)
+    resolved = gt.resolve()
+    if content is None:
+        content = hash_path(resolved) if resolved.exists() else "missing"
+    if task is None and resolved.exists():
+        task = infer_task(resolved)
+    root = str(images_root.resolve()) if images_root is not None else None
+    digest = hashlib.sha256()
+    for part in (mv.id, mv.hash, str(resolved), content, task, root, allow_outside, batch):
+        digest.update(f"{part}\0".encode())
+    return ws.home / "work" / digest.hexdigest()[:32]
 
 
 def run_model(
@@ -104,22 +87,25 @@ def run_model(
     progress: Progress | None = None,
     sandbox: Any = None,
     runner: Any = None,
+    work: Path | None = None,
 ) -> FileEvaluation:
     """Run model version ``model_version_id`` over ground truth ``gt`` and evaluate it, resuming
     from the batches an interrupted run of the same inputs left in its :func:`work_folder`.
 
     ``runner``: the loaded runner when the caller has one (else it is loaded from the store,
     in a sandboxed worker where ``sandbox`` limits are given). The predictions file is
-    ``pred_source`` of the answer; :func:`store_model_run` stores it and removes the folder."""
-    work = work_folder(
-        ws,
-        model_version_id,
-        gt,
-        batch=batch,
-        task=task,
-        images_root=images_root,
-        allow_outside=allow_outside,
-    )
+    ``pred_source`` of the answer; :func:`store_model_run` stores it and removes the folder.
+    ``work``: the caller's :func:`work_folder` of the same inputs, when it has it already."""
+    if work is None:
+        work = work_folder(
+            ws,
+            model_version_id,
+            gt,
+            batch=batch,
+            task=task,
+            images_root=images_root,
+            allow_outside=allow_outside,
+        )
     if runner is None:
         runner = ws.load_model_runner(model_version_id, sandbox=sandbox)
     return evaluate_model(
