@@ -14,9 +14,11 @@ import pytest
 from assay.evaluation.classification import ClassificationResults
 from assay.metrics.paired import (
     count_influence,
+    count_swap_effect,
     influence_delta,
     mean_influence,
     multilabel_count_influence,
+    multilabel_swap_effect,
     paired_proportion,
     ranking_influence,
 )
@@ -109,3 +111,50 @@ def test_the_mde_never_claims_less_than_the_interval_resolves(n: int) -> None:
         half = max(r["high"] - r["delta"], r["delta"] - r["low"])
         assert r["mde"] >= half
         assert r["mde"] >= (1.959964 + 0.841621) * r["se"] * (1 - 1e-9)
+
+
+def test_swap_effect_is_what_one_changed_prediction_moves() -> None:
+    """Recall's is exact (one more or one fewer true positive in a class moves its recall by
+    1 / n_c), accuracy's 1 / N; precision's and F1's are the mean of what turning each right
+    sample to its runner-up class moves, within a factor; multi-label alike per cell."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    rng = np.random.default_rng(4)
+    n, c = 500, 6
+    y = rng.choice(c, n, p=[0.4, 0.25, 0.15, 0.1, 0.07, 0.03])
+    s = rng.normal(size=(n, c)) + 1.5 * np.eye(c)[y]
+    pred = s.argmax(axis=1)
+    effect = count_swap_effect(y, pred, c)
+    assert effect["accuracy"] == pytest.approx(1 / n)
+
+    def macro(p: np.ndarray) -> np.ndarray:
+        kw = {"labels": np.arange(c), "average": "macro", "zero_division": 0}
+        return np.array(precision_recall_fscore_support(y, p, **kw)[:3])
+
+    base = macro(pred)
+    runner_up = np.argsort(s, axis=1)[:, -2]
+    moved = []
+    for i in np.flatnonzero(pred == y)[:150]:
+        p = pred.copy()
+        p[i] = runner_up[i]
+        moved.append(np.abs(macro(p) - base))
+    moved_mean = np.mean(moved, axis=0)
+    n_c = np.bincount(y, minlength=c)
+    assert effect["macro_recall"] == pytest.approx(np.sum(n_c / n * (1 / c) / n_c))
+    for j, key in enumerate(("macro_precision", "macro_recall", "macro_f1")):
+        assert 0.4 * moved_mean[j] < effect[key] < 2.5 * moved_mean[j], key
+
+    ym = rng.random((200, 4)) < 0.3
+    pm = ym ^ (rng.random((200, 4)) < 0.1)
+    ml = multilabel_swap_effect(ym, pm)
+    assert ml["hamming_loss"] == pytest.approx(1 / 800)
+    assert ml["macro_recall"] == pytest.approx(float((ym.sum(0) / ym.sum()) @ (0.25 / ym.sum(0))))
+
+
+def test_the_least_effect_floors_the_interval() -> None:
+    out = influence_delta(np.zeros(100), 0.0, least=0.01)
+    assert out["se"] == pytest.approx(1.959964 * 0.01, rel=1e-5)
+    assert out["low"] == pytest.approx(-(1.959964**2) * 0.01, rel=1e-5)
+    assert out["p"] == 1.0
+    wide = influence_delta(np.r_[np.full(50, 0.05), np.full(50, -0.05)], 0.0, least=0.001)
+    assert wide["se"] == influence_delta(np.r_[np.full(50, 0.05), np.full(50, -0.05)], 0.0)["se"]

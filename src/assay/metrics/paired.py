@@ -38,11 +38,13 @@ __all__ = [
     "class_recall_replicates",
     "column_replicate_sums",
     "count_influence",
+    "count_swap_effect",
     "holm",
     "influence_delta",
     "mcnemar_exact",
     "mean_influence",
     "multilabel_count_influence",
+    "multilabel_swap_effect",
     "normal_delta",
     "paired_proportion",
     "ranking_influence",
@@ -340,6 +342,71 @@ def count_influence(
     return out
 
 
+def _macro_weights(
+    n_true: np.ndarray, n_pred: np.ndarray, by_rule: bool, every: np.ndarray
+) -> dict[str, np.ndarray]:
+    sets = {
+        "macro_precision": (n_pred > 0) if by_rule else every,
+        "macro_recall": (n_true > 0) if by_rule else every,
+        "macro_f1": (n_pred + n_true > 0) if by_rule else every,
+    }
+    return {k: v.astype(np.float64) / max(int(v.sum()), 1) for k, v in sets.items()}
+
+
+def _swap_means(
+    n_true: np.ndarray, n_pred: np.ndarray, w: dict[str, np.ndarray], per: float
+) -> dict[str, float]:
+    # one class's ratio moved by one true positive, weighted by how often the class is labeled
+    share = n_true / max(float(n_true.sum()), 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        by_pred = np.where(n_pred > 0, 1.0 / n_pred, np.where(n_true > 0, 1.0 / n_true, 0.0))
+        by_true = np.where(n_true > 0, 1.0 / n_true, 0.0)
+        by_both = np.where(n_pred + n_true > 0, 2.0 / (n_pred + n_true), 0.0)
+    return {
+        "macro_precision": float(share @ (w["macro_precision"] * by_pred)),
+        "macro_recall": float(share @ (w["macro_recall"] * by_true)),
+        "macro_f1": float(share @ (w["macro_f1"] * by_both)),
+        "accuracy": per,
+    }
+
+
+def count_swap_effect(
+    y_true: np.ndarray, pred: np.ndarray, n_classes: int, *, zero_division: float = 0.0
+) -> dict[str, float]:
+    """How much one sample whose prediction changes moves each of :func:`count_influence`'s
+    metrics, on average over the samples (a true positive more or fewer in its true class:
+    1 / N for accuracy, w_c / n_c for a macro recall). :func:`influence_delta` takes it as
+    ``least``: the smallest standard error a difference of these metrics is given, so two
+    models that disagree on no sample (or on one or two) still get the interval such
+    disagreements leave open, as Tango's does for accuracy, never [0, 0]."""
+    y = np.asarray(y_true, dtype=np.int64)
+    p = np.asarray(pred, dtype=np.int64)
+    n_true = np.bincount(y, minlength=n_classes).astype(np.float64)
+    n_pred = np.bincount(p[p >= 0], minlength=n_classes).astype(np.float64)
+    present = (n_true > 0) | (n_pred > 0)
+    w = _macro_weights(n_true, n_pred, math.isnan(zero_division), present)
+    w["macro_f1"] = present.astype(np.float64) / max(int(present.sum()), 1)
+    return _swap_means(n_true, n_pred, w, 1.0 / max(len(y), 1))
+
+
+def multilabel_swap_effect(
+    y_true: np.ndarray, pred: np.ndarray, *, zero_division: float = 0.0
+) -> dict[str, float]:
+    """:func:`count_swap_effect` for multi-label predictions (N, C): one (sample, label) cell
+    that changes, on average over the labeled cells; ``micro_f1`` 2 / (predicted + labeled
+    cells) and ``hamming_loss`` 1 / (N C)."""
+    y = np.asarray(y_true, dtype=bool)
+    p = np.asarray(pred, dtype=bool)
+    n_true, n_pred = y.sum(axis=0).astype(np.float64), p.sum(axis=0).astype(np.float64)
+    every = np.ones(len(n_true), dtype=bool)
+    w = _macro_weights(n_true, n_pred, math.isnan(zero_division), every)
+    out = _swap_means(n_true, n_pred, w, 1.0 / max(len(y), 1))
+    total = float(n_pred.sum() + n_true.sum())
+    out["micro_f1"] = 2.0 / total if total else 0.0
+    out["hamming_loss"] = 1.0 / max(y.size, 1)
+    return out
+
+
 def multilabel_count_influence(
     y_true: np.ndarray, pred: np.ndarray, *, zero_division: float = 0.0
 ) -> dict[str, np.ndarray]:
@@ -360,13 +427,7 @@ def multilabel_count_influence(
         inv_pred = np.where(n_pred > 0, 1.0 / n_pred, 0.0)
         inv_true = np.where(n_true > 0, 1.0 / n_true, 0.0)
         inv_both = np.where(n_pred + n_true > 0, 1.0 / (n_pred + n_true), 0.0)
-    every = np.ones(len(tp), dtype=bool)
-    sets = {
-        "macro_precision": (n_pred > 0) if by_rule else every,
-        "macro_recall": (n_true > 0) if by_rule else every,
-        "macro_f1": (n_pred + n_true > 0) if by_rule else every,
-    }
-    w = {k: v.astype(np.float64) / max(int(v.sum()), 1) for k, v in sets.items()}
+    w = _macro_weights(n_true, n_pred, by_rule, np.ones(len(tp), dtype=bool))
     out = {
         "macro_precision": (tp_cell - prec * p_cell) @ (w["macro_precision"] * inv_pred),
         "macro_recall": (tp_cell - rec * y_cell) @ (w["macro_recall"] * inv_true),
@@ -473,12 +534,18 @@ def influence_delta(
     level: float = 0.95,
     margin: float | None = None,
     groups: np.ndarray | None = None,
+    least: float = 0.0,
 ) -> dict[str, float]:
     """A difference ``estimate`` (B - A) with the analytic standard error of ``influence`` (N,),
     the per-sample influence of B's metric minus A's: se = sqrt(n / (n - 1) sum_i l_i^2), with
     ``groups`` the sums over each group's samples in place of the samples (clustered). The
     normal interval ``estimate +- z se`` and its z-test's two-sided p, which agree; the same
-    answer as :func:`normal_delta` (``p_mc`` 0: nothing is resampled)."""
+    answer as :func:`normal_delta` (``p_mc`` 0: nothing is resampled).
+
+    ``least``: the effect of one changed prediction (:func:`count_swap_effect`); se is never
+    below z x ``least``, the standard error of z^2 such changes, so the interval is never
+    narrower than +- z^2 ``least``: Tango's interval for accuracy when no pair is discordant
+    (+- z^2 / N). Without it, two models that change no prediction would get [0, 0]."""
     infl = np.asarray(influence, dtype=np.float64)
     if groups is not None:
         inverse = np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
@@ -493,6 +560,7 @@ def influence_delta(
     centred = infl - infl.mean()
     se = math.sqrt(float(np.dot(centred, centred)) * k / (k - 1))
     zc = z_of((1.0 - level) / 2.0)
+    se = max(se, zc * max(float(least), 0.0))
     # every sample moves B - A alike (or none does): no sampling variation
     p = float(2 * _sf(abs(estimate) / se)) if se > 0 else (1.0 if estimate == 0 else 0.0)
     out.update(low=estimate - zc * se, high=estimate + zc * se, p=min(1.0, p), se=se, p_mc=0.0,

@@ -61,6 +61,30 @@ def test_an_identical_pair_shows_no_difference() -> None:
     assert np.all(np.asarray(out["confusion"]["difference"]) == 0)
 
 
+def test_no_changed_prediction_still_leaves_an_interval() -> None:
+    """The FP32 / INT8 case with not one prediction changed: the count metrics' intervals are
+    as wide as z^2 changed predictions leave open (accuracy's Tango interval at no discordant
+    pair, +- z^2 / N), never [0, 0]; the ranking rows, whose scores moved, keep theirs."""
+    a, _ = _pair(600, 1.2, 1.2, seed=5)
+    jitter = np.random.default_rng(9).normal(0, 1e-4, a.y_score.shape)
+    s = np.clip(a.y_score + jitter, 1e-9, None)
+    b = ClassificationResults(a.y_true, s / s.sum(axis=1, keepdims=True), classes=CLASSES,
+                              sample_ids=a.sample_ids)  # fmt: skip
+    out = compare_classification(a, b)
+    assert out["disagreements"]["prediction_changed"] == 0
+    acc = _row(out, "accuracy")
+    acc_half = (acc["high"] - acc["low"]) / 2
+    assert acc_half == pytest.approx(1.96**2 / 600, rel=0.1)
+    for metric in ("macro_f1", "macro_precision", "macro_recall"):
+        row = _row(out, metric)
+        assert row["delta"] == 0 and row["p_value"] == 1.0 and not row["significant"]
+        half = (row["high"] - row["low"]) / 2
+        # four balanced classes: one changed prediction moves a macro ratio about as much as
+        # it moves accuracy
+        assert 0.5 * acc_half < half < 2.0 * acc_half, (metric, half, acc_half)
+        assert row["mde"] >= half
+
+
 def test_equal_models_are_rarely_called_different() -> None:
     """Over many pairs of equally good models, the family of headline rows (Holm) gives a false
     "B is better / worse" verdict in at most about 5 % of comparisons, and each row's own test

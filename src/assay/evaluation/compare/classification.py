@@ -66,6 +66,7 @@ from assay.metrics.bootstrap import classification_replicates
 from assay.metrics.paired import (
     class_recall_replicates,
     count_influence,
+    count_swap_effect,
     influence_delta,
     mean_influence,
     normal_delta,
@@ -177,6 +178,7 @@ def metric_rows(
     bounds: dict[str, Callable[[float], tuple[float, float]]] | None = None,
     influence: dict[str, np.ndarray] | None = None,
     paired: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    least: dict[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """The headline rows of a classification comparison: each metric of ``spec`` (key, words,
     higher is better) in both summaries, B - A with its interval and p-value from one
@@ -185,7 +187,9 @@ def metric_rows(
     interval with the bootstrap SE and its z-test for the others; without the bootstrap, only
     accuracy's. ``p_holm`` / ``significant`` are set by :func:`headline_family`. A metric of
     ``margins`` also gets its one-sided p-values at the margin (kept in ``_margin`` for
-    :func:`margin_family`, which removes it) and its interval at any level in ``bounds``."""
+    :func:`margin_family`, which removes it) and its interval at any level in ``bounds``.
+    ``least``: each count metric's effect of one changed prediction, the floor of its
+    standard error (:func:`~assay.metrics.paired.influence_delta`)."""
     rows = []
     n = len(fixed)
     n_fixed, n_broken = int(fixed.sum()), int(broken.sum())
@@ -208,7 +212,8 @@ def metric_rows(
                 if bounds is not None:
                     bounds[key] = tango_bounds(f, b, n)
             elif influence and key in influence:
-                r = influence_delta(influence[key], d, level=level, margin=margin)
+                r = influence_delta(influence[key], d, level=level, margin=margin,
+                                    least=(least or {}).get(key, 0.0))  # fmt: skip
                 if not math.isfinite(r["low"]):
                     rows.append(row)
                     continue
@@ -293,6 +298,7 @@ def compare_classification(
     fixed, broken = ~right_a & right_b, right_a & ~right_b
     paired: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     infl: dict[str, np.ndarray] = {}
+    least: dict[str, float] = {}
     if groups is None:
         # top-1 accuracy (the argmax, whatever the threshold) is a paired proportion too
         top_a, top_b = a.top_classes == y, aligned_b.top_classes == y
@@ -300,12 +306,16 @@ def compare_classification(
         if intervals:
             ia, ib = influence(a, pred_a), influence(aligned_b, pred_b)
             infl = {k: ib[k] - ia[k] for k in ia}
+            n_cls = len(a.classes)
+            ea = count_swap_effect(y, pred_a, n_cls, zero_division=a.zero_division)
+            eb = count_swap_effect(y, pred_b, n_cls, zero_division=aligned_b.zero_division)
+            least = {key: (ea[key] + eb[key]) / 2 for key in ea}
 
     bounds: dict[str, Callable[[float], tuple[float, float]]] = {}
     metrics = metric_rows(METRICS, sa, sb, reps_a, reps_b, fixed, broken, scale=scale,
                           level=level, bootstrapped=intervals, grouped=groups is not None,
                           margins=margins, bounds=bounds, influence=infl,
-                          paired=paired)  # fmt: skip
+                          paired=paired, least=least)  # fmt: skip
     family, margin = finish_rows(metrics, "classification", level, margins, bounds)
 
     per_class = _per_class(a, aligned_b, ta, tb, idx, y, right_a, right_b, scale, level,

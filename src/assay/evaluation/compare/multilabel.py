@@ -36,6 +36,7 @@ from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.paired import (
     mean_influence,
     multilabel_count_influence,
+    multilabel_swap_effect,
     ranking_influence,
     tango_interval,
 )
@@ -104,14 +105,18 @@ def compare_multilabel(
     # no resampling: each difference's analytic standard error from every sample (seconds at
     # any number of labels); ``n`` and ``seed`` are kept for the other tasks' bootstrap
     infl: dict[str, np.ndarray] = {}
+    least: dict[str, float] = {}
     if intervals and len(y):
         ia, ib = _influence(a, pred_a), _influence(aligned_b, pred_b)
         infl = {k: ib[k] - ia[k] for k in ia}
+        ea = multilabel_swap_effect(y, pred_a, zero_division=a.zero_division)
+        eb = multilabel_swap_effect(y, pred_b, zero_division=aligned_b.zero_division)
+        least = {key: (ea[key] + eb[key]) / 2 for key in ea}
 
     bounds: dict[str, Callable[[float], tuple[float, float]]] = {}
     metrics = metric_rows(MULTILABEL_METRICS, sa, sb, {}, {}, fixed, broken, scale=1.0,
                           level=level, bootstrapped=bool(infl), margins=margins, bounds=bounds,
-                          influence=infl)  # fmt: skip
+                          influence=infl, least=least)  # fmt: skip
     family, margin = finish_rows(metrics, "multilabel", level, margins, bounds)
 
     # per label: recall over its positives; McNemar on the positives one model finds and the
