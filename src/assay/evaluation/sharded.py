@@ -1,0 +1,680 @@
+"""Classification evaluation of predictions larger than memory: Parquet shards, streamed.
+
+``evaluate_sharded(gt, "shards/")`` (a folder of ``*.parquet``, or a glob such as
+``"shards/*.parquet"``) reads the ground truth, then streams every shard in batches of at most
+``batch_rows`` rows with :mod:`pyarrow.parquet`; the (N, C) score matrix is never built. Each batch
+is reduced to a state (:mod:`assay.metrics.merge`): counts that add up, and sorted runs (per class
+the positive and negative scores; the top scores with the (actual, predicted) class of each sample)
+spilled to a temporary folder and read back memory-mapped. The states merge exactly: every number
+equals the in-memory :class:`~assay.evaluation.classification.ClassificationResults` on the same
+rows (within float summation order, far below 1e-9).
+
+Peak memory: the ground truth (ids and labels), one batch of rows (``batch_rows`` x C scores and a
+few copies while it is reduced), and, while ROC AUC / AP are merged, one class's positive scores.
+Disk: about 8 bytes per score (the runs) plus 16 bytes per sample, freed with the results object
+(``close()``, or when it is garbage-collected).
+
+What comes back is a :class:`ShardedClassificationResults`, a ``ClassificationResults`` answering
+``summary``, ``per_class``, ``confusion`` (counts or row fractions), ``optimal``, ``headline`` and
+``report`` with the same JSON shapes. It keeps no per-sample arrays, so it does not offer what
+needs them: the sample feed (``samples``, ``sample``, ``predictions``, ``outcomes``), curves,
+bootstrap intervals, folds (``folds()`` is None), the "probability" confusion, storage
+(``arrays``) and, for multi-label, the confusion matrix at another threshold than the evaluation's
+(its counts at any threshold are exact). Each raises a one-line ParameterError.
+
+Shards are wide score tables: an ``id`` column and one float / integer column per class, the same
+classes in every shard (the first shard's column order is the class order, as a wide table's in
+memory). Every ground-truth id must appear once across all shards. A bad shard (a missing column,
+a class set that differs, a missing or NaN score, a score outside [0, 1], an unknown or repeated
+id) is one :class:`~assay.errors.InputError` naming the shard file and row.
+"""
+
+from __future__ import annotations
+
+import glob as globbing
+import math
+import shutil
+import tempfile
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from assay.errors import InputError, ParameterError
+from assay.evaluation.classification import ClassificationResults
+from assay.evaluation.results import OperatingPoint
+from assay.evaluation.vocabulary import (
+    BELOW_THRESHOLD,
+    CLASSIFICATION_OPTIMA,
+    DEFAULT_MULTILABEL_THRESHOLD,
+    NO_LABEL,
+)
+from assay.metrics import classification as clf
+from assay.metrics import merge as mg
+from assay.metrics.cells import first_bad_row, ml_row_stats
+
+__all__ = [
+    "DEFAULT_BATCH_ROWS",
+    "ShardedClassificationResults",
+    "ShardedEvaluation",
+    "evaluate_sharded",
+    "find_shards",
+    "is_sharded",
+]
+
+DEFAULT_BATCH_ROWS = 500_000  # rows reduced at a time: about 8 x C bytes each while in memory
+_AVERAGED = {"f1": "macro_f1", "precision": "macro_precision", "recall": "macro_recall"}
+_GLOB_CHARS = set("*?[")
+
+
+def is_sharded(pred: str | Path) -> bool:
+    """Whether ``pred`` names Parquet shards: a folder holding ``*.parquet`` files, or a glob.
+
+    >>> is_sharded("preds/*.parquet"), is_sharded("pred.csv")
+    (True, False)
+    """
+    text = str(pred)
+    if _GLOB_CHARS & set(text):
+        return True
+    path = Path(text)
+    return path.is_dir() and any(path.glob("*.parquet"))
+
+
+def find_shards(pred: str | Path) -> list[Path]:
+    """The shard files of ``pred`` (a folder: its ``*.parquet``; else a glob), sorted by name;
+    an InputError when there are none."""
+    text = str(pred)
+    if Path(text).is_dir():
+        found = sorted(Path(text).glob("*.parquet"))
+    else:
+        found = sorted(Path(p) for p in globbing.glob(text))
+    found = [p for p in found if p.is_file()]
+    if not found:
+        raise InputError("no Parquet shards found", file=text)
+    return found
+
+
+class _Spill:
+    """A temporary folder of the runs, removed with its owner."""
+
+    def __init__(self, work_dir: str | Path | None) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="assay-shards-", dir=work_dir))
+        self._final = weakref.finalize(self, shutil.rmtree, str(self.path), True)
+        self.count = 0
+
+    def save(self, array: np.ndarray) -> np.ndarray:
+        """``array`` written to the folder and read back memory-mapped."""
+        file = self.path / f"{self.count}.npy"
+        self.count += 1
+        np.save(file, np.ascontiguousarray(array))
+        return np.load(file, mmap_mode="r")  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._final()
+
+
+@dataclass
+class _Run:
+    """One batch's spilled state: per-class runs and, single-label, the sorted top scores."""
+
+    pos: np.ndarray
+    pos_off: np.ndarray
+    neg: np.ndarray
+    neg_off: np.ndarray
+    top: np.ndarray | None = None  # single-label: ascending
+    actual: np.ndarray | None = None
+    pred: np.ndarray | None = None
+    exact_lo: np.ndarray | None = None  # multi-label: sorted max negative score of exact rows
+    exact_hi: np.ndarray | None = None  # and their sorted min positive score
+
+
+@dataclass
+class _Totals:
+    """The additive part of the state."""
+
+    n: int = 0
+    n_true: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    rank_hist: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    log_loss_sum: float = 0.0
+    brier_sum: float = 0.0
+    bins: np.ndarray = field(default_factory=lambda: np.zeros((3, mg.ECE_BINS)))
+    ml_confusion: np.ndarray | None = None
+    off_sum: int = 0
+    first_off: tuple[str, float] | None = None
+
+
+class ShardedClassificationResults(ClassificationResults):
+    """A classification evaluation merged from shards (see the module): the summary, per-class
+    table, confusion counts, optimal threshold, headline and report of
+    :class:`ClassificationResults` at any threshold, equal to the in-memory ones; no per-sample
+    features. Build it with :func:`evaluate_sharded`."""
+
+    def __init__(
+        self,
+        classes: list[str],
+        runs: list[_Run],
+        totals: _Totals,
+        spill: _Spill,
+        *,
+        multilabel: bool,
+        threshold: float | None,
+        top_k: Sequence[int] | None,
+        zero_division: float,
+    ) -> None:
+        self.multilabel = multilabel
+        self.task = "multilabel" if multilabel else "classification"
+        self.classes = list(classes)
+        self.class_index = {c: i for i, c in enumerate(self.classes)}
+        self.n_samples, self.n_classes = totals.n, len(classes)
+        if threshold is None:
+            threshold = DEFAULT_MULTILABEL_THRESHOLD if multilabel else 0.0
+        self.threshold = self._check_threshold(threshold, InputError)
+        try:
+            self.zero_division = clf.check_zero_division(zero_division)
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from None
+        self.top_k = self._check_top_k(top_k, self.n_classes)
+        self.hard_labels = False
+        self.sample_ids = self.fold_ids = self.groups = None
+        self._cache: dict[Any, Any] = {}
+        self._at_t: dict[Any, Any] = {}
+        self._intervals = None
+        self._runs, self._spill = runs, spill
+        self._totals = totals
+        self._stored_threshold = self.threshold  # multi-label confusion was counted there
+        n, C = self.n_samples, self.n_classes
+        self._n_true = totals.n_true
+        if not multilabel:
+            self._within_k = np.cumsum(totals.rank_hist) / n
+            self._log_loss = totals.log_loss_sum / n
+            brier = totals.brier_sum / n
+            self._brier = brier * 0.5 if C < 3 else brier
+        else:
+            self._log_loss = totals.log_loss_sum / (n * C)
+            self._brier = totals.brier_sum / (n * C)
+        self._ece = float(np.abs(totals.bins[2] - totals.bins[1]).sum() / totals.bins[0].sum())
+        auc = np.full(C, np.nan)
+        ap = np.full(C, np.nan)
+        for c in range(C):
+            auc[c], ap[c] = mg.auc_ap_from_runs(
+                [r.pos[r.pos_off[c] : r.pos_off[c + 1]] for r in runs],
+                [r.neg[r.neg_off[c] : r.neg_off[c + 1]] for r in runs],
+            )
+        self._auc, self._ap = auc, ap
+
+    def close(self) -> None:
+        """Remove the spilled runs now (queries at a new threshold then fail)."""
+        self._spill.close()
+
+    # ---------------------------------------------------------------- merged counts
+    def _tc(self, t: float) -> Any:
+        return np.float64(t)
+
+    def _counts(self, t: float) -> dict[str, Any]:
+        key = ("counts", t)
+        if key in self._at_t:
+            return self._at_t[key]  # type: ignore[no-any-return]
+        C, tc = self.n_classes, np.float64(t)
+        if self.multilabel:
+            tp = np.zeros(C, dtype=np.int64)
+            fp = np.zeros(C, dtype=np.int64)
+            exact = 0
+            for r in self._runs:
+                for c in range(C):
+                    pos = r.pos[r.pos_off[c] : r.pos_off[c + 1]]
+                    neg = r.neg[r.neg_off[c] : r.neg_off[c + 1]]
+                    tp[c] += len(pos) - np.searchsorted(pos, tc)
+                    fp[c] += len(neg) - np.searchsorted(neg, tc)
+                assert r.exact_lo is not None and r.exact_hi is not None
+                exact += int(np.searchsorted(r.exact_lo, tc)) - int(np.searchsorted(r.exact_hi, tc))
+            out = {"tp": tp, "n_pred": tp + fp, "n_true": self._n_true, "exact": exact}
+        else:
+            m = np.zeros((C, C), dtype=np.int64)
+            for r in self._runs:
+                assert r.top is not None and r.actual is not None and r.pred is not None
+                m += mg.cells_at(r.top, r.actual, r.pred, tc, C)
+            tp = np.diagonal(m).copy()
+            out = {"tp": tp, "n_pred": m.sum(axis=0), "n_true": self._n_true, "matrix": m}
+            out["exact"] = int(tp.sum())
+        self._keep(key, out)
+        return out
+
+    def _matrix(
+        self, t: float, *, with_sums: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None, list[str], list[str]]:
+        if with_sums:
+            _not_offered("confusion with normalize='probability'")
+        names = list(self.classes)
+        if self.multilabel:
+            if t != self._stored_threshold or self._totals.ml_confusion is None:
+                _not_offered(
+                    f"the multi-label confusion matrix at threshold {t} (it is counted at the "
+                    f"evaluation's threshold, {self._stored_threshold})"
+                )
+            return self._totals.ml_confusion, None, [*names, NO_LABEL], [*names, BELOW_THRESHOLD]
+        m = self._counts(t)["matrix"]
+        if t > 0:
+            full = np.zeros((self.n_classes, self.n_classes + 1), dtype=np.int64)
+            full[:, :-1] = m
+            full[:, -1] = self._n_true - m.sum(axis=1)
+            return full, None, names, [*names, BELOW_THRESHOLD]
+        return m.copy(), None, names, names
+
+    def optimal(self, metric: str = "f1", at: OperatingPoint | None = None) -> dict[str, Any]:
+        """As :meth:`ClassificationResults.optimal`, merged: single-label sweeps the top scores of
+        all shards in descending order; multi-label searches the same grid (0.01 steps and 200
+        quantiles of all scores, the quantiles exact from the runs)."""
+        if metric not in CLASSIFICATION_OPTIMA:
+            raise ParameterError(
+                f"metric: must be one of {', '.join(CLASSIFICATION_OPTIMA)}, got {metric!r}"
+            )
+        self.point(at)
+        key = ("optimal", metric)
+        if key in self._cache:
+            return dict(self._cache[key])
+        name = _AVERAGED.get(metric, metric)
+        if self.multilabel:
+            runs = [r.pos[r.pos_off[c] : r.pos_off[c + 1]] for r in self._runs for c in
+                    range(self.n_classes)]  # fmt: skip
+            runs += [r.neg[r.neg_off[c] : r.neg_off[c + 1]] for r in self._runs for c in
+                     range(self.n_classes)]  # fmt: skip
+            quantiles = mg.quantiles_from_runs(runs, np.linspace(0, 1, 201))
+            grid = np.unique(np.r_[np.linspace(0, 1, 101), quantiles])
+            best_t, best = 0.0, -1.0
+            for g in grid[::-1]:
+                v = self.summary(OperatingPoint(threshold=float(g)))[name]
+                if v is not None and v > best + 1e-12:
+                    best_t, best = float(g), v
+            t = best_t
+        else:
+            state = mg.sweep_state(self._n_true)
+            index = CLASSIFICATION_OPTIMA.index(metric)
+            by_rule = math.isnan(self.zero_division)
+            tops = [r.top for r in self._runs]
+            payloads = [[r.actual, r.pred] for r in self._runs]
+            for top, (actual, pred) in mg.merge_descending(tops, payloads):  # type: ignore[arg-type]
+                mg.sweep_batch(
+                    state, top, actual, pred, self._n_true, self.n_samples, index, by_rule
+                )
+            t = min(max(float(state["floats"][4]), 0.0), 1.0)
+        value = self.summary(OperatingPoint(threshold=t))[name]
+        out = {"task": self.task, "metric": metric, "value": value, "threshold": t}
+        self._cache[key] = out
+        return dict(out)
+
+    def folds(self, at: OperatingPoint | None = None) -> dict[str, Any] | None:
+        """None: a sharded evaluation keeps no folds."""
+        self.point(at)
+        return None
+
+    # ---------------------------------------------------------------- not offered
+    def predictions(self, at: OperatingPoint | None = None) -> NoReturn:
+        _not_offered("predictions")
+
+    def outcomes(self, at: OperatingPoint | None = None) -> NoReturn:
+        _not_offered("outcomes")
+
+    @property
+    def top_classes(self) -> np.ndarray:
+        _not_offered("top classes")
+
+    @property
+    def top_scores(self) -> np.ndarray:
+        _not_offered("top scores")
+
+    def samples(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _not_offered("the sample feed")
+
+    def sample(self, index: int, at: OperatingPoint | None = None) -> NoReturn:
+        _not_offered("a sample")
+
+    def curve(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _not_offered("curves")
+
+    def intervals(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _not_offered("bootstrap intervals")
+
+    def arrays(self) -> NoReturn:
+        _not_offered("storing (its arrays)")
+
+
+def _not_offered(what: str) -> NoReturn:
+    raise ParameterError(
+        f"{what}: not offered by a sharded evaluation (it keeps no per-sample scores)"
+    )
+
+
+@dataclass
+class ShardedEvaluation:
+    """What :func:`evaluate_sharded` produced: the results, the shard files read, and notes (one
+    line each) for the user."""
+
+    task: str
+    results: ShardedClassificationResults
+    shards: list[Path]
+    gt_source: Path
+    notes: list[str] = field(default_factory=list)
+
+
+def evaluate_sharded(
+    gt: str | Path,
+    pred: str | Path,
+    *,
+    task: str | None = None,
+    threshold: float | None = None,
+    top_k: Sequence[int] | None = None,
+    zero_division: float = 0.0,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    work_dir: str | Path | None = None,
+) -> ShardedEvaluation:
+    """Evaluate a classification ground truth against Parquet shards of scores, streamed (see the
+    module). ``task``: "classification" or "multilabel" (default: the ground truth's);
+    ``work_dir``: where the runs are spilled (default: the system's temporary folder)."""
+    from assay.formats.tables import read_ground_truth
+
+    if task not in (None, "classification", "multilabel"):
+        raise ParameterError(f"task: sharded predictions evaluate classification only, not {task}")
+    if batch_rows < 1:
+        raise ParameterError(f"batch_rows must be >= 1, got {batch_rows}")
+    shards = find_shards(pred)
+    truth = read_ground_truth(gt)
+    multilabel = truth.multilabel if task is None else task == "multilabel"
+    if not multilabel and truth.multilabel:
+        raise InputError(
+            "has a 'labels' column (multi-label) but the task is classification",
+            file=str(truth.source),
+        )
+    classes = _shard_classes(shards)
+    C = len(classes)
+    if C < 2 and not multilabel:
+        raise InputError("needs scores for at least two classes", file=str(shards[0]))
+    y_all, ml_idx, ml_off = _labels(truth, classes, shards[0].name, multilabel)
+    gt_ids = pa.array(truth.ids.tolist(), pa.string())
+    n_total = len(gt_ids)
+    t_stored = threshold
+    if t_stored is None:
+        t_stored = DEFAULT_MULTILABEL_THRESHOLD if multilabel else 0.0
+    ClassificationResults._check_threshold(t_stored, InputError)
+    seen = np.zeros(n_total, dtype=bool)
+    totals = _Totals(n_true=np.zeros(C, dtype=np.int64), rank_hist=np.zeros(C + 1, dtype=np.int64))
+    if multilabel:
+        totals.ml_confusion = np.zeros((C + 1, C + 1), dtype=np.int64)
+    spill = _Spill(work_dir)
+    runs: list[_Run] = []
+    try:
+        for shard in shards:
+            for offset, ids, scores in _batches(shard, classes, batch_rows):
+                rows = _gt_rows(ids, gt_ids, seen, shard, offset, truth.source.name)
+                if multilabel:
+                    y = _multi_hot(rows, ml_idx, ml_off, C)
+                    runs.append(_reduce_multilabel(y, scores, float(t_stored), totals, spill))
+                else:
+                    assert y_all is not None
+                    y = y_all[rows]
+                    runs.append(_reduce_single(y, scores, totals, spill))
+                    _sum_check(scores, totals, shard, offset)
+                totals.n += len(rows)
+        if not seen.all():
+            row = int(np.argmin(seen))
+            raise InputError(
+                f"no prediction for id '{_short(truth.ids[row])}' (ground truth row {row + 1})",
+                file=str(pred),
+            )
+        results = ShardedClassificationResults(
+            classes,
+            runs,
+            totals,
+            spill,
+            multilabel=multilabel,
+            threshold=threshold,
+            top_k=top_k,
+            zero_division=zero_division,
+        )
+    except BaseException:
+        spill.close()
+        raise
+    notes = list(truth.warnings)
+    if totals.off_sum and totals.first_off is not None:
+        place, first = totals.first_off
+        notes.append(
+            f"{place}: scores do not sum to 1 in {totals.off_sum} of {totals.n} rows (first sum "
+            f"{first:.4g}); single-label metrics read them as probabilities"
+        )
+    if truth.folds is not None:
+        notes.append(f"{truth.source}: folds are not evaluated on sharded predictions")
+    return ShardedEvaluation(
+        task="multilabel" if multilabel else "classification",
+        results=results,
+        shards=shards,
+        gt_source=truth.source,
+        notes=notes,
+    )
+
+
+# -------------------------------------------------------------------- reading
+def _short(value: object, limit: int = 40) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _shard_classes(shards: list[Path]) -> list[str]:
+    """The class columns of the first shard, checked against every other shard's schema."""
+    first: list[str] | None = None
+    for shard in shards:
+        try:
+            names = pq.ParquetFile(shard).schema_arrow.names
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(
+                f"not a readable Parquet file ({_short(exc, 80)})", file=str(shard)
+            ) from None
+        if "id" not in names:
+            raise InputError("missing column 'id'", file=str(shard))
+        classes = [c for c in names if c != "id"]
+        if first is None:
+            if not classes:
+                raise InputError("has no score columns besides 'id'", file=str(shard))
+            if "group" in classes:
+                raise InputError("has a 'group' column; sharded scores take none", file=str(shard))
+            first = classes
+            continue
+        if set(classes) != set(first):
+            missing = [c for c in first if c not in set(classes)]
+            extra = [c for c in classes if c not in set(first)]
+            what = (
+                f"missing column '{_short(missing[0])}'"
+                if missing
+                else f"column '{_short(extra[0])}' that {shards[0].name} does not have"
+            )
+            raise InputError(f"its classes differ from {shards[0].name}: {what}", file=str(shard))
+    assert first is not None
+    return first
+
+
+def _batches(
+    shard: Path, classes: list[str], batch_rows: int
+) -> Any:  # Iterator[tuple[int, pa.Array, np.ndarray]]
+    """(row offset, ids, float64 scores (n, C) in class order) per batch of ``shard``."""
+    offset = 0
+    try:
+        reader = pq.ParquetFile(shard).iter_batches(batch_size=batch_rows, columns=["id", *classes])
+        for batch in reader:
+            ids = batch.column("id")
+            if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
+                if not pa.types.is_integer(ids.type):
+                    raise InputError(
+                        f"column 'id' holds {ids.type}, expected text or integers", file=str(shard)
+                    )
+                ids = pc.cast(ids, pa.string())
+            if ids.null_count:
+                row = int(np.argmax(ids.is_null().to_numpy(zero_copy_only=False)))
+                raise InputError("missing id", file=str(shard), where=f"row {offset + row + 1}")
+            scores = np.empty((batch.num_rows, len(classes)), dtype=np.float64)
+            for j, c in enumerate(classes):
+                col = batch.column(c)
+                where = f"column '{_short(c)}'"
+                if col.null_count:
+                    row = int(np.argmax(col.is_null().to_numpy(zero_copy_only=False)))
+                    raise InputError(
+                        "missing score", file=str(shard), where=f"row {offset + row + 1}, {where}"
+                    )
+                if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
+                    raise InputError(f"holds {col.type}, expected numbers", file=str(shard),
+                                     where=where)  # fmt: skip
+                scores[:, j] = col.to_numpy(zero_copy_only=False)
+            bad = first_bad_row(scores) if len(scores) else -1
+            if bad >= 0:
+                j = int(np.argmax(~((scores[bad] >= 0) & (scores[bad] <= 1))))
+                value = scores[bad, j]
+                what = "score is nan" if np.isnan(value) else f"score {value:g} is outside [0, 1]"
+                raise InputError(
+                    what,
+                    file=str(shard),
+                    where=f"row {offset + bad + 1}, column '{_short(classes[j])}'",
+                )
+            yield offset, ids, scores
+            offset += batch.num_rows
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot be read ({_short(exc, 80)})", file=str(shard)) from None
+
+
+def _gt_rows(
+    ids: pa.Array, gt_ids: pa.Array, seen: np.ndarray, shard: Path, offset: int, gt_name: str
+) -> np.ndarray:
+    """The ground-truth row of each id of a batch; unknown and repeated ids name their row."""
+    found = pc.index_in(ids, value_set=gt_ids)
+    if found.null_count:
+        row = int(np.argmax(found.is_null().to_numpy(zero_copy_only=False)))
+        raise InputError(
+            f"prediction for id '{_short(ids[row].as_py())}' that is not in the ground truth "
+            f"{gt_name}",
+            file=str(shard),
+            where=f"row {offset + row + 1}",
+        )
+    rows = found.to_numpy().astype(np.int64)
+    again = seen[rows]
+    if not again.any():
+        order = np.argsort(rows, kind="stable")
+        dup = np.flatnonzero(rows[order][1:] == rows[order][:-1])
+        if dup.size:
+            again = np.zeros(len(rows), dtype=bool)
+            again[order[dup + 1]] = True
+    if again.any():
+        row = int(np.argmax(again))
+        raise InputError(
+            f"id '{_short(ids[row].as_py())}' has a prediction already (an earlier row or shard)",
+            file=str(shard),
+            where=f"row {offset + row + 1}",
+        )
+    seen[rows] = True
+    return rows
+
+
+def _labels(
+    truth: Any, classes: list[str], pred_name: str, multilabel: bool
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """Single-label: (class index per ground-truth row, None, None); multi-label: (None, class
+    indices of every row's labels concatenated, row offsets)."""
+    index = {c: i for i, c in enumerate(classes)}
+    if not multilabel:
+        labels = truth.labels if truth.labels is not None else []
+        y = np.empty(len(labels), dtype=np.int64)
+        for i, lab in enumerate(labels):
+            k = index.get(lab)
+            if k is None:
+                raise InputError(
+                    f"label '{_short(lab)}' is not among the score columns of {pred_name}",
+                    file=str(truth.source),
+                    where=f"row {i + 1}",
+                )
+            y[i] = k
+        return y, None, None
+    sets = truth.label_sets if truth.label_sets is not None else [[x] for x in truth.labels or []]
+    flat: list[int] = []
+    off = np.zeros(len(sets) + 1, dtype=np.int64)
+    for i, labs in enumerate(sets):
+        for lab in labs:
+            k = index.get(lab)
+            if k is None:
+                raise InputError(
+                    f"label '{_short(lab)}' is not among the score columns of {pred_name}",
+                    file=str(truth.source),
+                    where=f"row {i + 1}",
+                )
+            flat.append(k)
+        off[i + 1] = len(flat)
+    return None, np.asarray(flat, dtype=np.int64), off
+
+
+def _multi_hot(rows: np.ndarray, idx: Any, off: Any, n_classes: int) -> np.ndarray:
+    """(len(rows), C) bool: the labels of those ground-truth rows."""
+    y = np.zeros((len(rows), n_classes), dtype=bool)
+    lengths = off[rows + 1] - off[rows]
+    where = np.repeat(np.arange(len(rows)), lengths)
+    starts = np.repeat(off[rows] - np.cumsum(lengths) + lengths, lengths)
+    y[where, idx[starts + np.arange(len(where))]] = True
+    return y
+
+
+# -------------------------------------------------------------------- reducing a batch
+def _reduce_single(y: np.ndarray, s: np.ndarray, totals: _Totals, spill: _Spill) -> _Run:
+    C = s.shape[1]
+    rs = clf.row_statistics(y, s)
+    totals.n_true += np.bincount(y, minlength=C)
+    totals.rank_hist += np.bincount(rs["rank"], minlength=C + 1)[: C + 1]
+    eps = np.finfo(np.float64).eps
+    totals.log_loss_sum += float(-np.sum(np.log(np.clip(rs["true_score"], eps, 1 - eps))))
+    totals.brier_sum += float(np.sum(rs["brier"]))
+    totals.bins += mg.calibration_bins(rs["top"], rs["pred"] == y)
+    order = np.argsort(rs["top"], kind="stable")
+    pos, pos_off, neg, neg_off = mg.class_runs(y, s)
+    return _Run(
+        pos=spill.save(pos),
+        pos_off=pos_off,
+        neg=spill.save(neg),
+        neg_off=neg_off,
+        top=spill.save(rs["top"][order]),
+        actual=spill.save(y[order].astype(np.int32)),
+        pred=spill.save(rs["pred"][order].astype(np.int32)),
+    )
+
+
+def _reduce_multilabel(
+    y: np.ndarray, s: np.ndarray, t: float, totals: _Totals, spill: _Spill
+) -> _Run:
+    n, C = s.shape
+    totals.n_true += y.sum(axis=0)
+    _, min_pos, max_neg = ml_row_stats(s, y)
+    ok = max_neg < min_pos
+    totals.log_loss_sum += clf.log_loss(y_true=y, y_score=s, multilabel=True) * (n * C)
+    d = s - y
+    totals.brier_sum += float(np.sum(d * d))
+    totals.bins += mg.calibration_bins(s.ravel(), y.ravel())
+    m, _ = clf.multilabel_confusion_matrix(y, s, np.float64(t))
+    assert totals.ml_confusion is not None
+    totals.ml_confusion += m
+    pos, pos_off, neg, neg_off = mg.class_runs(y, s, multilabel=True)
+    return _Run(
+        pos=spill.save(pos),
+        pos_off=pos_off,
+        neg=spill.save(neg),
+        neg_off=neg_off,
+        exact_lo=spill.save(np.sort(max_neg[ok])),
+        exact_hi=spill.save(np.sort(min_pos[ok])),
+    )
+
+
+def _sum_check(s: np.ndarray, totals: _Totals, shard: Path, offset: int) -> None:
+    """Count single-label rows whose scores do not sum to 1 (within 0.01); keep the first."""
+    sums = s.sum(axis=1)
+    off = np.abs(sums - 1.0) > 0.01
+    k = int(np.count_nonzero(off))
+    if k and totals.first_off is None:
+        i = int(np.argmax(off))
+        totals.first_off = (f"{shard}: row {offset + i + 1}", float(sums[i]))
+    totals.off_sum += k
