@@ -25,6 +25,8 @@ from assay.cli.inputs import (
     check_input_paths,
     check_stored,
     evaluation_request,
+    fetch_input,
+    path_or_url,
 )
 from assay.cli.models import (
     Channels,
@@ -85,6 +87,19 @@ def answers_stored(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+DEVICE_OPTION_HELP = (
+    "--model: the device the model runs on: auto (the first CUDA GPU its backend can use, else "
+    "the CPU), cpu (default), cuda, cuda:N, tensorrt[:N] (ONNX Runtime), or OpenVINO's GPU, "
+    "GPU.N, AUTO. A device this machine lacks is an error."
+)
+RAY_HELP = (
+    "--model: predict on a Ray cluster (the 'cluster' extra): auto (the cluster 'ray start' runs "
+    "here, or RAY_ADDRESS), local (a Ray instance started for this run) or ADDRESS. The "
+    "predictions are the same; a killed run resumes from its shards."
+)
+# options that say where the predictions are made, not what they are: never in the request
+WHERE_NOT_WHAT = ("ray", "workers", "gpus_per_worker")
+
 MODEL_HELP = (
     "A model to run over the ground truth: a model file or folder (registered first), or a "
     "registered model NAME, NAME:VERSION or #ID (see assay models list)."
@@ -97,12 +112,19 @@ def evaluate(
     gt: Annotated[
         Path,
         typer.Option(
-            "--gt", help="Ground truth: CSV/JSONL/Parquet, ImageFolder, COCO, YOLO or VOC."
+            "--gt",
+            help="Ground truth: CSV/JSONL/Parquet, ImageFolder, COCO, YOLO or VOC "
+            "(a path, or an s3://, gs:// or az:// URL).",
+            parser=path_or_url,
         ),
     ],
     pred: Annotated[
         Path | None,
-        typer.Option("--pred", help="Predictions: a score table or COCO results JSON."),
+        typer.Option(
+            "--pred",
+            help="Predictions: a score table or COCO results JSON (a path or a URL).",
+            parser=path_or_url,
+        ),
     ] = None,
     model: Annotated[str | None, typer.Option("--model", help=MODEL_HELP)] = None,
     batch: Annotated[
@@ -159,6 +181,20 @@ def evaluate(
     std: Std = None,
     channels: Channels = None,
     layout: Layout = None,
+    device: Annotated[
+        str | None, typer.Option("--device", help=DEVICE_OPTION_HELP, metavar="<device>")
+    ] = None,
+    ray: Annotated[str | None, typer.Option("--ray", help=RAY_HELP, metavar="<address>")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, max=4096, help="--ray: runner actors (default 2)."),
+    ] = None,
+    gpus_per_worker: Annotated[
+        float | None,
+        typer.Option(
+            "--gpus-per-worker", min=0.0, max=64.0, help="--ray: GPUs per actor (default 0)."
+        ),
+    ] = None,
 ) -> None:
     """Evaluate predictions or a model against ground truth, print the report and store it.
 
@@ -176,8 +212,14 @@ def evaluate(
             param_hint="'--pred' / '--model'",
         )
     options = SpecOptions(spec_file, labels, input_size, mean, std, channels, layout)
+    model_only = (
+        ("--batch", batch is not None),
+        ("--device", device is not None),
+        ("--ray", ray is not None),
+        *((f, True) for f in options.given),
+    )
     if pred is not None:
-        for flag, given in (("--batch", batch is not None), *((f, True) for f in options.given)):
+        for flag, given in model_only:
             if given:
                 raise typer.BadParameter("applies to --model runs only", param_hint=flag)
     elif logits:
@@ -188,8 +230,27 @@ def evaluate(
     at = operating_point(threshold, iou, score)
     ks = parse_top_k(top_k)
     check_out_path(json_out)
+    gt, pred = fetch_input(gt), fetch_input(pred)  # a URL: into the workspace's cache
     check_input_paths(gt, pred, images)  # never a pipe, a device or a file over the cap
+    for flag, value in (("--workers", workers), ("--gpus-per-worker", gpus_per_worker)):
+        if value is not None and ray is None:
+            raise typer.BadParameter("applies to --ray runs only", param_hint=flag)
+    ray_options = _ray_options(ray, workers, gpus_per_worker, device)
+    from assay.cli.sharded import evaluate_shards, names_shards
+
+    if pred is not None and names_shards(pred):  # Parquet shards: streamed, merged, not stored
+        flags = ("--logits", "--images", "--intervals", "--name", "--model-name", "--parent")
+        values = (logits, images, intervals or None, name, model_name, parent)
+        unused = {f: v not in (None, False) for f, v in zip(flags, values, strict=True)}
+        unused.update({"--iou": iou is not None, "--score": score is not None})
+        return evaluate_shards(
+            gt, pred, task=task, threshold=threshold, ks=ks, json_out=json_out, given=unused
+        )
     request = evaluation_request(evaluate, locals())  # the same again: AlreadyStored
+    for key in WHERE_NOT_WHAT:
+        request.pop(key, None)
+    if device in (None, "cpu"):
+        request.pop("device", None)  # a CPU run is the evaluation it always was
     if model is not None:
         run, record, ws, params = _run_model_and_store(
             gt,
@@ -207,6 +268,8 @@ def evaluate(
             at=at,
             request=request,
             force=force,
+            device=device,
+            ray=ray_options,
         )
         point = run.results.point(at)
     else:
@@ -275,20 +338,27 @@ def _run_model_and_store(
     at: Any,
     request: dict[str, Any] | None = None,
     force: bool = False,
+    device: str | None = None,
+    ray: Any = None,
 ) -> tuple[Any, Any, Any, dict[str, Any]]:
-    """Register (a path) or find (a name) the model, run it over ``gt`` with a progress bar,
-    evaluate and store: (the run, its evaluation record, the workspace, the params)."""
+    """Register (a path) or find (a name) the model, run it over ``gt`` (on ``device``, or on a
+    Ray cluster with ``ray``) with a progress bar that names the device, evaluate and store: (the
+    run, its evaluation record, the workspace, the params)."""
     import shutil
     import signal
 
     from assay.cli.report import InferenceProgress, progress
-    from assay.service.runs import run_model, store_model_run, work_folder
+    from assay.service.runs import run_device, run_model, store_model_run, work_folder
 
     ws = workspace()
     if not gt.exists():
         from assay.errors import InputError
 
         raise InputError("no such file or folder", file=str(gt))
+    from assay.formats.remote import fetch_model, is_url
+
+    if is_url(model):
+        model = str(fetch_model(model))  # a model in object storage, with its spec and labels
     if Path(model).exists():
         record, new = register(
             ws, Path(model), name=model_name, version=None, parent=parent, options=options
@@ -307,18 +377,24 @@ def _run_model_and_store(
         record, new = resolve_model(ws, model), False
     if not new and request is not None:
         check_stored(gt, request, force=force, model_version_id=record.id, ws=ws)
-    # the folder a server's job over the same dataset source writes too: either side resumes
-    work = work_folder(
-        ws, record.id, gt, batch=batch, task=task, images_root=images, allow_outside=allow_outside
-    )
-    bar = InferenceProgress()
     previous = signal.getsignal(signal.SIGTERM)
 
     def terminate(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
+    work: Path | None = None
     try:
-        runner = ws.load_model_runner(record.id)  # a missing extra: one line (AssayError)
+        # a missing extra, a device this machine lacks: one line (AssayError); with Ray the
+        # driver's copy only describes the model, on the CPU (the actors load it on the device)
+        runner = ws.load_model_runner(record.id, device=None if ray is not None else device)
+        used = run_device(runner, ray)
+        # the folder a server's job over the same dataset source writes too: either side resumes
+        work = work_folder(
+            ws, record.id, gt, batch=batch, task=task, images_root=images,
+            allow_outside=allow_outside, device=used,
+        )  # fmt: skip
+        where = f"on {used}" if ray is None else f"on Ray ({ray.workers} workers, {used})"
+        bar = InferenceProgress(f"Predicting {where}")
         signal.signal(signal.SIGTERM, terminate)
         with bar:
             run = run_model(
@@ -333,6 +409,7 @@ def _run_model_and_store(
                 progress=bar,
                 runner=runner,
                 work=work,
+                ray=ray,
             )
     except KeyboardInterrupt:
         total = bar.total if bar.total is not None else 0
@@ -344,7 +421,8 @@ def _run_model_and_store(
         raise typer.Exit(code=130) from None
     except BaseException:
         if new:  # the command fails: it leaves no model version it registered
-            shutil.rmtree(work, ignore_errors=True)
+            if work is not None:
+                shutil.rmtree(work, ignore_errors=True)
             with contextlib.suppress(Exception):
                 ws.delete_model_version(record.id)
         raise
@@ -355,9 +433,25 @@ def _run_model_and_store(
             run.results = with_top_k(run.results, ks)
         step("Storing in the workspace")
         run.results.set_default_point(at)
-        params: dict[str, Any] = {"batch": batch}
+        params: dict[str, Any] = {"batch": batch, "device": used}
+        if ray is not None:
+            params["ray"] = {"workers": ray.workers, "gpus_per_worker": ray.gpus_per_worker}
         # the work folder stays until the report is written (a failure there drops the evaluation)
         stored = store_model_run(
-            ws, run, record.id, batch=batch, name=name, request=request, keep_work=True
-        )
+            ws, run, record.id, batch=batch, name=name, request=request, keep_work=True,
+            params=params,
+        )  # fmt: skip
     return run, stored, ws, params
+
+
+def _ray_options(
+    address: str | None, workers: int | None, gpus: float | None, device: str | None
+) -> Any:
+    """The :class:`~assay.runners.ray_run.RayOptions` of ``--ray`` (None without it)."""
+    if address is None:
+        return None
+    from assay.runners.ray_run import RayOptions
+
+    return RayOptions(
+        address=address, workers=workers or 2, gpus_per_worker=gpus or 0.0, device=device
+    )

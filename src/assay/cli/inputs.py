@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import typer
 
@@ -169,3 +169,25 @@ def check_input_paths(*paths: Path | None, folder_ok: bool = True) -> None:
     for path in paths:
         if path is not None and (path.exists() or path.is_symlink()):
             check_input(path, folder_ok=folder_ok)
+
+
+def path_or_url(text: str) -> Any:
+    """A typer ``parser`` for an option that takes a file or an ``s3://`` / ``gs://`` / ``az://``
+    URL: a URL stays the text it is (``Path`` would fold its ``//``), anything else is a
+    ``Path``. :func:`fetch_input` turns either into a local path."""
+    from assay.formats.remote import is_url
+
+    return text if is_url(text) else Path(text)
+
+
+@overload
+def fetch_input(value: Path | str) -> Path: ...
+@overload
+def fetch_input(value: None) -> None: ...
+def fetch_input(value: Path | str | None) -> Path | None:
+    """``value`` as a local path: a URL is fetched (an object, or every object under a prefix)
+    into the workspace's cache of object storage, read again only when it changed there; one
+    line (exit 2) when it cannot be (unreachable, no bucket, no key, denied, no extra)."""
+    from assay.formats.remote import localize
+
+    return localize(value)

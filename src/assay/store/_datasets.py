@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assay.errors import InputError, NotFoundError
+from assay.formats.remote import fetch, is_url
 from assay.store._base import WorkspaceBase
 from assay.store._register import (
     DatasetContent,
@@ -65,8 +66,11 @@ class DatasetsMixin(WorkspaceBase):
         ``samples`` has an ``id`` column and optionally ``text``, ``path`` (absolute media path) and
         metadata columns; row i is sample index i of every evaluation on this version.
         ``media_root`` is the folder every media path lies in (checked; default: the folder
-        holding them all); :meth:`media_path` serves only files inside it.
+        holding them all); :meth:`media_path` serves only files inside it. A ``source`` URL
+        (``s3://``, ``gs://``, ``az://``) is fetched into the cache and recorded by its URL.
         """
+        if is_url(source):
+            source = fetch(str(source))
         self.refuse_own(source, "dataset")
         content = dataset_content(name, task, source, samples, media_root)
         self._refuse_dataset(content)
@@ -172,7 +176,8 @@ class DatasetsMixin(WorkspaceBase):
                 f"dataset version {version_id} was registered without a source file; "
                 "it cannot be read again"
             )
-        source = Path(dv.source)
+        # a URL (object storage) is fetched again, into the cache, read only when it changed
+        source = fetch(dv.source) if is_url(dv.source) else Path(dv.source)
         if not source.exists():
             raise InputError(
                 f"the ground truth of dataset version {version_id} no longer exists",

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from assay.errors import InputError, NotFoundError
 from assay.evaluation.results import OperatingPoint, Results
+from assay.formats.remote import url_of
 from assay.store._util import (
     attach_media_column,
     common_folder,
@@ -173,7 +174,9 @@ def dataset_content(
         raise InputError("a dataset version needs a source path or a samples table")
     samples = normalise_samples(samples) if samples is not None else None
     root = media_root_of(samples, media_root)
-    return DatasetContent(name, task, digest, str(source) if source else None, samples, root)
+    # a ground truth fetched from object storage is recorded by its URL (never credentials)
+    shown = (url_of(source) or str(source)) if source else None
+    return DatasetContent(name, task, digest, shown, samples, root)
 
 
 def next_label(conn: sqlite3.Connection, table: str, owner: str, owner_id: int) -> str:
