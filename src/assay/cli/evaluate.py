@@ -239,10 +239,11 @@ def evaluate(
     from assay.cli.sharded import evaluate_shards, names_shards
 
     if pred is not None and names_shards(pred):  # Parquet shards: streamed, merged, not stored
-        flags = ("--logits", "--images", "--intervals", "--name", "--model-name", "--parent")
-        values = (logits, images, intervals or None, name, model_name, parent)
-        unused = {f: v not in (None, False) for f, v in zip(flags, values, strict=True)}
-        unused.update({"--iou": iou is not None, "--score": score is not None})
+        unused = {
+            "--logits": logits, "--intervals": intervals, "--images": images is not None,
+            "--name": name is not None, "--model-name": model_name is not None,
+            "--parent": parent is not None, "--iou": iou is not None, "--score": score is not None,
+        }  # fmt: skip
         return evaluate_shards(
             gt, pred, task=task, threshold=threshold, ks=ks, json_out=json_out, given=unused
         )
