@@ -97,7 +97,8 @@ class ModelInfo:
     """What a loaded model takes and gives.
 
     ``media``: "image", "text" or "table"; ``input_shape``: the sample shape without the batch axis
-    (None where dynamic); ``layout``: "NCHW" / "NHWC" for images.
+    (None where dynamic); ``layout``: "NCHW" / "NHWC" for images; ``device``: what it runs on
+    (:attr:`assay.runners.devices.Device.name`: ``cpu``, ``cuda:0``, OpenVINO's ``GPU.0``...).
     """
 
     path: str
@@ -110,6 +111,7 @@ class ModelInfo:
     layout: str | None
     dtype: str | None
     outputs: tuple[str, ...]
+    device: str = "cpu"
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
@@ -318,14 +320,17 @@ def load_runner(
     spec: PreprocessSpec | None = None,
     *,
     runner_options: Mapping[str, Any] | None = None,
+    device: str | None = None,
     **overrides: Any,
 ) -> Runner:
     """Load a model with the runner its file type asks for.
 
     ``spec``: the preprocessing spec (default: the file next to the model, else defaults);
     ``overrides``: spec fields given as keyword arguments, over the spec; ``runner_options``: keyword
-    arguments of the backend's runner (``threads`` for ONNX Runtime and TorchScript, ``device`` for
-    OpenVINO, ``extra_trusted`` for skops). What the model brings (an OpenVINO ``.bin``, ONNX
+    arguments of the backend's runner (``threads`` for ONNX Runtime and TorchScript,
+    ``extra_trusted`` for skops); ``device``: ``auto``, ``cpu``, ``cuda[:N]``... as
+    :func:`~assay.runners.devices.resolve_device` takes it (None: the CPU), every backend; a
+    device this machine does not have for the backend is an ``InputError`` of one line. What the model brings (an OpenVINO ``.bin``, ONNX
     external data, a folder's files, its spec and the files the spec names, sibling labels) must
     lie inside its folder, links followed (:mod:`assay.runners.files`). A missing file, a file that
     is not a model, or a spec that does not fit the model raises ``InputError`` naming the file; a
@@ -343,7 +348,10 @@ def load_runner(
         path = path.with_suffix(".xml")
     check_input_values(path, resolved)  # a spec's own size, before the backend loads anything
     factory = _import_target(entry, path)
-    runner = factory(path, resolved, **dict(runner_options or {}))
+    options = dict(runner_options or {})
+    if device is not None:
+        options["device"] = device
+    runner = factory(path, resolved, **options)
     check_input_values(path, runner.spec)  # the size the model gave the spec
     return runner
 

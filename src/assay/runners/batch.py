@@ -17,6 +17,12 @@ Running again with the same ``out_dir`` reads the finished batches back and comp
 missing ones; a torn tail (a run killed mid-write) is cut off; a folder holding another run is
 refused.
 
+A runner that predicts many batches at once elsewhere (:mod:`assay.runners.ray_run`: the actors
+of a Ray cluster decode and predict) has a ``predict_many(items, todo, starts, batch_size, kind,
+done, progress)`` method that gives ``(batch index, prediction)`` for the batches in ``todo``, in
+that order; the run then writes them here as if it had computed them, and that method calls
+``progress`` itself.
+
     >>> res = run_images(runner, paths, batch_size=32, out_dir="preds/",          # doctest: +SKIP
     ...                  progress=lambda done, total: print(done, total))
     >>> res.scores.shape, res.computed_batches, res.resumed_batches                 # doctest: +SKIP
@@ -73,7 +79,9 @@ class BatchResult:
     workers: int = 0  # decoding threads of this run (0: decoded in the calling thread)
 
 
-def _fingerprint(runner: Runner, items: Sequence[Any], batch_size: int, kind: str) -> str:
+def run_fingerprint(runner: Runner, items: Sequence[Any], batch_size: int, kind: str) -> str:
+    """What makes a run's predictions (the model file, its spec, the inputs, the batch size), as
+    a sha256: a folder of batches is resumed only by the run that names the same."""
     h = hashlib.sha256()
     path = Path(runner.path)
     try:
@@ -317,7 +325,7 @@ def _run(
             folder,
             {
                 "format": FORMAT_VERSION,
-                "fingerprint": _fingerprint(runner, items, batch_size, kind),
+                "fingerprint": run_fingerprint(runner, items, batch_size, kind),
                 "model": str(runner.path),
                 "task": runner.spec.task,
                 "n": n,
@@ -333,17 +341,31 @@ def _run(
     todo = [b for b, r in enumerate(results) if r is None]
     resumed = len(starts) - len(todo)
     done = sum(min(batch_size, n - starts[b]) for b, r in enumerate(results) if r is not None)
-    if progress is not None:
-        progress(done, n)
 
     def task(b: int) -> Any:
         s = starts[b]
         return make_batch(items[s : s + batch_size])
 
+    many = getattr(runner, "predict_many", None)
+    if many is not None and todo:
+        try:
+            for b, pred in many(items, todo, starts, batch_size, kind, done, progress):
+                if sink is not None:
+                    sink.write(b, pred)
+                results[b] = pred
+        finally:
+            if sink is not None:
+                sink.close()
+        todo_left: list[int] = []
+    else:
+        todo_left = todo
+        if progress is not None:
+            progress(done, n)
+
     threaded = workers > 0 and not probe
     probing = probe and workers > 0
     pending: deque[tuple[int, Any]] = deque()
-    queue = iter(todo)
+    queue = iter(todo_left)
     with contextlib.ExitStack() as stack:
         pool: Any = _Inline()
         window = 1

@@ -19,16 +19,18 @@ import numpy as np
 
 from assay.errors import InputError, one_line
 from assay.runners.base import BaseRunner, ModelInfo
+from assay.runners.devices import resolve_device
 from assay.runners.labels import resolve_classes
 from assay.runners.spec import PreprocessSpec
 
 
 class HfTextRunner(BaseRunner):
-    """``AutoModelForSequenceClassification`` + ``AutoTokenizer`` from local folders, on the CPU."""
+    """``AutoModelForSequenceClassification`` + ``AutoTokenizer`` from local folders, on
+    ``device`` (the CPU, or a CUDA device: :func:`~assay.runners.devices.resolve_device`)."""
 
     backend = "transformers"
 
-    def __init__(self, path: str | Path, spec: PreprocessSpec) -> None:
+    def __init__(self, path: str | Path, spec: PreprocessSpec, *, device: str = "cpu") -> None:
         import os
 
         # never the hub, never a question: offline before transformers reads its settings, and
@@ -40,6 +42,7 @@ class HfTextRunner(BaseRunner):
 
         self.path = Path(path)
         self._torch = torch
+        self.device = resolve_device(self.backend, device)
         tokenizer_dir = spec.tokenizer or str(self.path)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(
@@ -54,6 +57,8 @@ class HfTextRunner(BaseRunner):
                 file=str(self.path),
             ) from None
         self.model.eval()
+        if not self.device.is_cpu:
+            self.model.to(self.device.setting)
         if spec.activation == "none":  # the model gives logits
             spec = spec.replace(activation="sigmoid" if spec.task == "multilabel" else "softmax")
         self.spec = spec
@@ -79,6 +84,7 @@ class HfTextRunner(BaseRunner):
             layout=None,
             dtype=None,
             outputs=("logits",),
+            device=self.device.name,
         )
 
     def run(self, batch: Any) -> dict[str, np.ndarray]:
@@ -90,6 +96,8 @@ class HfTextRunner(BaseRunner):
             max_length=self.spec.max_length,
             return_tensors="pt",
         )
+        if not self.device.is_cpu:
+            enc = enc.to(self.device.setting)
         with self._torch.inference_mode():
             logits = self.model(**enc).logits
         return {"logits": logits.detach().cpu().float().numpy()}

@@ -1,4 +1,5 @@
-"""ONNX models through ONNX Runtime (CPU), in the default install.
+"""ONNX models through ONNX Runtime, in the default install; on the CPU, or a CUDA / TensorRT
+GPU where ``onnxruntime-gpu`` provides it (:mod:`assay.runners.devices`).
 
 >>> runner = OnnxRunner("model.onnx", PreprocessSpec())    # doctest: +SKIP
 >>> runner.predict(np.zeros((2, 3, 64, 64), np.float32))    # doctest: +SKIP
@@ -19,6 +20,7 @@ from assay.runners.base import (
     fit_spec_to_input,
     static_dims,
 )
+from assay.runners.devices import CPU_PROVIDER, resolve_device
 from assay.runners.labels import resolve_classes
 from assay.runners.spec import PreprocessSpec
 
@@ -35,17 +37,23 @@ SESSION_CONFIG = {"session.intra_op.allow_spinning": "0"}
 
 
 class OnnxRunner(BaseRunner):
-    """An ONNX model in an ``onnxruntime.InferenceSession`` (CPU provider).
+    """An ONNX model in an ``onnxruntime.InferenceSession``.
 
-    ``threads``: intra-op threads (0 = ONNX Runtime's default, one per core).
+    ``threads``: intra-op threads (0 = ONNX Runtime's default, one per core); ``device``: as
+    :func:`~assay.runners.devices.resolve_device` takes it (the providers it names, the CPU's
+    last); a GPU provider that onnxruntime could not start is an ``InputError``, never a silent
+    fall back to the CPU.
     """
 
     backend = "onnxruntime"
 
-    def __init__(self, path: str | Path, spec: PreprocessSpec, *, threads: int = 0) -> None:
+    def __init__(
+        self, path: str | Path, spec: PreprocessSpec, *, threads: int = 0, device: str = "cpu"
+    ) -> None:
         import onnxruntime as ort
 
         self.path = Path(path)
+        self.device = resolve_device(self.backend, device)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
@@ -53,12 +61,21 @@ class OnnxRunner(BaseRunner):
             options.add_session_config_entry(key, value)
         try:
             self.session = ort.InferenceSession(
-                str(self.path), options, providers=["CPUExecutionProvider"]
+                str(self.path), options, providers=self.device.setting
             )
         except Exception as exc:  # onnxruntime raises its own Fail / InvalidProtobuf / InvalidGraph
             raise InputError(
                 f"not a loadable ONNX model ({one_line(exc, 300)})", file=str(self.path)
             ) from None
+        if not self.device.is_cpu:
+            used = self.session.get_providers()
+            wanted = self.device.setting[0][0]
+            if wanted not in used:
+                raise InputError(
+                    f"{self.device.name} asked but onnxruntime could not start its {wanted} "
+                    f"(providers in use: {', '.join(used) or CPU_PROVIDER})",
+                    file=str(self.path),
+                )
         inputs = self.session.get_inputs()
         names = [i.name for i in inputs]
         if spec.input_name is not None and spec.input_name not in names:
@@ -104,6 +121,7 @@ class OnnxRunner(BaseRunner):
             layout=self.spec.layout if self.media == "image" else None,
             dtype=self.spec.dtype,
             outputs=tuple(self._outputs),
+            device=self.device.name,
         )
 
     def run(self, batch: Any) -> dict[str, np.ndarray]:

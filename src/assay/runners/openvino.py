@@ -19,6 +19,7 @@ from assay.runners.base import (
     fit_spec_to_input,
     static_dims,
 )
+from assay.runners.devices import resolve_device
 from assay.runners.labels import resolve_classes
 from assay.runners.spec import PreprocessSpec
 
@@ -30,21 +31,25 @@ def _dims(partial_shape: Any) -> list[int | None]:
 
 
 class OpenVinoRunner(BaseRunner):
-    """A model compiled by OpenVINO for the CPU. Class names come from the spec or a labels file
+    """A model compiled by OpenVINO for ``device`` (see :mod:`assay.runners.devices`: ``cpu``,
+    ``auto``, ``GPU``, ``GPU.N``, ``AUTO``), at f32 precision except on ``AUTO`` (OpenVINO's own
+    choice). Class names come from the spec or a labels file
     (or the IR's ``rt_info`` "classes" / "labels" entry when present)."""
 
     backend = "openvino"
 
-    def __init__(self, path: str | Path, spec: PreprocessSpec, *, device: str = "CPU") -> None:
+    def __init__(self, path: str | Path, spec: PreprocessSpec, *, device: str = "cpu") -> None:
         import openvino as ov
 
         self.path = Path(path)
+        self.device = resolve_device(self.backend, device)
+        target = str(self.device.setting)
         core = ov.Core()
         try:
             model = core.read_model(str(self.path))
-            # f32 on the CPU: OpenVINO would pick bf16 on CPUs that have it, and scores drift
-            config = {"INFERENCE_PRECISION_HINT": "f32"} if device == "CPU" else {}
-            self.compiled = core.compile_model(model, device, config)
+            # f32: OpenVINO would pick bf16 on CPUs that have it (f16 on a GPU), and scores drift
+            config = {"INFERENCE_PRECISION_HINT": "f32"} if target != "AUTO" else {}
+            self.compiled = core.compile_model(model, target, config)
         except Exception as exc:
             raise InputError(
                 f"not a loadable OpenVINO model ({one_line(exc, 300)})", file=str(self.path)
@@ -94,6 +99,7 @@ class OpenVinoRunner(BaseRunner):
             layout=self.spec.layout if self.media == "image" else None,
             dtype=self.spec.dtype,
             outputs=tuple(self._outputs),
+            device=self.device.name,
         )
 
     def run(self, batch: Any) -> dict[str, np.ndarray]:

@@ -13,6 +13,13 @@ waits at most ``SandboxLimits.call_seconds`` for the answer. The worker
   connection and signal no process outside itself,
 - has an address-space limit (``RLIMIT_AS``) and a CPU-time limit per call (``RLIMIT_CPU``).
 
+A model asked to run on a GPU (``runner_options={"device": "cuda:0"}``, see
+:mod:`assay.runners.devices`) gets a worker that may also open the GPU's device files
+(``/dev/nvidia*``, ``/dev/dri``: read, write and ioctl) and read the driver's ``/proc`` and
+``/sys`` entries; it keeps ``CUDA_VISIBLE_DEVICES`` / ``LD_LIBRARY_PATH`` (read-only) and has no
+address-space limit, because a CUDA context maps tens of GiB of virtual memory it never touches
+(its host memory is then bounded only by the call time limit).
+
 What the worker sends back is never unpickled: answers are JSON with NumPy arrays in ``.npy``
 form (``allow_pickle=False``), so a hostile model cannot run code in the server through them.
 
@@ -152,10 +159,33 @@ _LIVE: weakref.WeakSet[_Worker] = weakref.WeakSet()
 _LIVE_LOCK = threading.Lock()
 
 
-def clean_environment(threads: int, tmp: str) -> dict[str, str]:
-    """The environment a worker starts with: nothing of the server's (tokens, paths, proxies)."""
+GPU_ENV = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "LD_LIBRARY_PATH")
+
+
+def gpu_paths() -> tuple[list[str], list[str]]:
+    """What a worker running a model on a GPU may read, and open for writing (device files):
+    the driver's ``/proc`` and ``/sys`` entries and ``LD_LIBRARY_PATH``'s folders; the GPU
+    device files that exist here."""
+    import glob
+
+    write = sorted({*glob.glob("/dev/nvidia*"), *glob.glob("/dev/dri"), *glob.glob("/dev/accel")})
+    read = ["/proc/driver", "/sys/devices", "/sys/bus", "/sys/class", "/etc/OpenCL", "/usr/share"]
+    read += [p for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if os.path.isabs(p)]
+    return read, write
+
+
+def uses_gpu(options: Mapping[str, Any]) -> bool:
+    """Whether runner options ask for a device other than the CPU."""
+    device = options.get("device")
+    return device is not None and str(device) not in ("cpu", "CPU")
+
+
+def clean_environment(threads: int, tmp: str, *, gpu: bool = False) -> dict[str, str]:
+    """The environment a worker starts with: nothing of the server's (tokens, paths, proxies);
+    with ``gpu``, the variables that say which GPUs it sees and where CUDA's libraries are."""
     n = str(max(1, threads))
-    return {
+    kept = {k: os.environ[k] for k in GPU_ENV if gpu and k in os.environ}
+    return kept | {
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
@@ -187,8 +217,9 @@ def _default_threads() -> int:
 class _Worker:
     """One sandboxed worker process and its end of the socket."""
 
-    def __init__(self, read: Sequence[str], limits: SandboxLimits) -> None:
+    def __init__(self, read: Sequence[str], limits: SandboxLimits, *, gpu: bool = False) -> None:
         self.limits = limits
+        extra_read, devices = gpu_paths() if gpu else ([], [])
         self.tmp = tempfile.mkdtemp(prefix="assay-model-")
         parent_sock, child_sock = socket.socketpair()
         threads = limits.threads or _default_threads()
@@ -196,7 +227,7 @@ class _Worker:
             self.process = subprocess.Popen(
                 [sys.executable, "-P", "-c", BOOT, str(Path(sandbox_worker.__file__).resolve()),
                  str(child_sock.fileno())],
-                env=clean_environment(threads, self.tmp),
+                env=clean_environment(threads, self.tmp, gpu=gpu),
                 pass_fds=(child_sock.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -210,11 +241,11 @@ class _Worker:
             _LIVE.add(self)
         config = {
             "parent": os.getpid(),
-            "memory_bytes": limits.memory_bytes,
+            "memory_bytes": 0 if gpu else limits.memory_bytes,
             "cpu_seconds": limits.cpu_seconds,
             "landlock": landlock_available(),
-            "read": [*system_read_paths(), *read],
-            "write": [self.tmp],
+            "read": [*system_read_paths(), *read, *extra_read],
+            "write": [self.tmp, *devices],
         }
         self.conn.send_bytes(pickle.dumps(config))
         self.landlock = int(self.ask(None, limits.load_seconds).get("landlock", 0))
@@ -413,7 +444,7 @@ class SandboxedRunner:
     def _start(self) -> _Worker:
         from assay.runners.spec import spec_from_mapping
 
-        worker = _Worker(self._read, self.limits)
+        worker = _Worker(self._read, self.limits, gpu=uses_gpu(self._options))
         if self._finalizer is not None:
             self._finalizer.detach()
         self._worker = worker

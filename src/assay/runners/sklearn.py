@@ -89,11 +89,19 @@ class SkopsRunner(BaseRunner):
     backend = "skops"
 
     def __init__(
-        self, path: str | Path, spec: PreprocessSpec, *, extra_trusted: Sequence[str] = ()
+        self,
+        path: str | Path,
+        spec: PreprocessSpec,
+        *,
+        extra_trusted: Sequence[str] = (),
+        device: str = "cpu",
     ) -> None:
         import skops.io as sio
 
+        from assay.runners.devices import resolve_device
+
         self.path = Path(path)
+        self.device = resolve_device(self.backend, device)  # the CPU only: anything else refused
         bad = untrusted_types(self.path, extra_trusted=extra_trusted)
         if bad:
             raise InputError(

@@ -1,4 +1,5 @@
-"""TorchScript models (``torch.jit.save``), on the CPU; the ``torch`` extra (torch==2.13.0).
+"""TorchScript models (``torch.jit.save``), on the CPU or a CUDA device; the ``torch`` extra
+(torch==2.13.0).
 
 The spec must give the input ``size`` (a TorchScript file does not declare its input shape); the
 model's output is a tensor of scores, or a tuple / dict of tensors (detection: boxes, scores,
@@ -16,28 +17,39 @@ import numpy as np
 
 from assay.errors import InputError, one_line
 from assay.runners.base import BaseRunner, ModelInfo
+from assay.runners.devices import resolve_device
 from assay.runners.labels import resolve_classes
 from assay.runners.spec import PreprocessSpec
 
 
 class TorchScriptRunner(BaseRunner):
     """A ``torch.jit`` module in eval mode under ``torch.inference_mode()``. Class names from the
-    spec, a labels file, or an extra file "classes" / "labels" saved with the module."""
+    spec, a labels file, or an extra file "classes" / "labels" saved with the module. ``device``:
+    as :func:`~assay.runners.devices.resolve_device` takes it; batches go to it and the outputs
+    come back to the CPU."""
 
     backend = "torchscript"
 
     def __init__(
-        self, path: str | Path, spec: PreprocessSpec, *, threads: int | None = None
+        self,
+        path: str | Path,
+        spec: PreprocessSpec,
+        *,
+        threads: int | None = None,
+        device: str = "cpu",
     ) -> None:
         import torch
 
         self.path = Path(path)
+        self.device = resolve_device(self.backend, device)
         self._torch = torch
         if threads:
             torch.set_num_threads(threads)
         extra = {"classes": "", "labels": ""}
         try:
-            self.module = torch.jit.load(str(self.path), map_location="cpu", _extra_files=extra)
+            self.module = torch.jit.load(
+                str(self.path), map_location=self.device.setting, _extra_files=extra
+            )
         except Exception as exc:
             raise InputError(
                 f"not a loadable TorchScript model ({one_line(exc, 300)})", file=str(self.path)
@@ -71,11 +83,14 @@ class TorchScriptRunner(BaseRunner):
             layout=self.spec.layout,
             dtype=self.spec.dtype,
             outputs=self._outputs,
+            device=self.device.name,
         )
 
     def run(self, batch: Any) -> dict[str, np.ndarray]:
         torch = self._torch
         x = torch.from_numpy(np.ascontiguousarray(batch))
+        if not self.device.is_cpu:
+            x = x.to(self.device.setting)
         try:
             with torch.inference_mode():
                 out = self.module(x)

@@ -9,7 +9,9 @@ A run streams its predictions batch by batch into a work folder under ``<home>/w
 folder's name is a function of what determines the predictions (:func:`work_folder`): the model
 version (its id and the hash of its files), the ground truth (its resolved path and its
 content), the task it is read as, the media root, whether media may lie outside it, and the batch
-size. So a run interrupted on one side (a server stopped mid-job, a Ctrl-C in the terminal)
+size, and the device it runs on when that is not the CPU (a GPU's floating-point results can
+differ from the CPU's in the last bits, so a run on one device never resumes another's
+predictions; a CPU run names the folder it always named). So a run interrupted on one side (a server stopped mid-job, a Ctrl-C in the terminal)
 resumes on the other from the batches already written: the server's job and
 ``assay evaluate --gt SOURCE --model NAME`` over a dataset version's source name the same folder.
 
@@ -53,14 +55,18 @@ def work_folder(
     images_root: Path | None = None,
     allow_outside: bool = False,
     content: str | None = None,
+    device: str | None = None,
 ) -> Path:
     """``<home>/work/<key>``: where a model run streams its predictions. The key is a hash of
     what makes them, so the same inputs name the same folder whichever side (CLI, server job,
     demo) starts the run: the model version (id and files), the ground truth (resolved path and
     ``content``, its sha256 as :func:`~assay.store.artifacts.hash_path` gives it, hashed here
     when not given), the task it is read as (``task`` None: as
-    :func:`~assay.evaluation.run.infer_task` reads it), the media root, ``allow_outside`` and
-    the batch size."""
+    :func:`~assay.evaluation.run.infer_task` reads it), the media root, ``allow_outside``, the
+    batch size and ``device``, the resolved device name the model runs on
+    (:attr:`assay.runners.devices.Device.name`; None or ``cpu``: left out of the key)."""
+    from assay.runners.devices import device_key
+
     mv = ws.get_model_version(model_version_id)
     resolved = gt.resolve()
     if content is None:
@@ -69,7 +75,11 @@ def work_folder(
         task = infer_task(resolved)
     root = str(images_root.resolve()) if images_root is not None else None
     digest = hashlib.sha256()
-    for part in (mv.id, mv.hash, str(resolved), content, task, root, allow_outside, batch):
+    parts: list[Any] = [mv.id, mv.hash, str(resolved), content, task, root, allow_outside, batch]
+    key = device_key(device)
+    if key is not None:
+        parts.append(f"device={key}")
+    for part in parts:
         digest.update(f"{part}\0".encode())
     return ws.home / "work" / digest.hexdigest()[:32]
 
@@ -88,6 +98,8 @@ def run_model(
     sandbox: Any = None,
     runner: Any = None,
     work: Path | None = None,
+    device: str | None = None,
+    ray: Any = None,
 ) -> FileEvaluation:
     """Run model version ``model_version_id`` over ground truth ``gt`` and evaluate it, resuming
     from the batches an interrupted run of the same inputs left in its :func:`work_folder`.
@@ -95,7 +107,16 @@ def run_model(
     ``runner``: the loaded runner when the caller has one (else it is loaded from the store,
     in a sandboxed worker where ``sandbox`` limits are given). The predictions file is
     ``pred_source`` of the answer; :func:`store_model_run` stores it and removes the folder.
-    ``work``: the caller's :func:`work_folder` of the same inputs, when it has it already."""
+    ``work``: the caller's :func:`work_folder` of the same inputs, when it has it already.
+    ``device``: what the model runs on (:mod:`assay.runners.devices`; None: the CPU), when
+    ``runner`` is not given. ``ray``: a :class:`~assay.runners.ray_run.RayOptions` to predict on
+    a Ray cluster instead (its actors load the model on ``device``; the driver's ``runner``
+    only describes the model and checks the inputs); the predictions and the answer are the
+    same."""
+    if runner is None:
+        runner = ws.load_model_runner(
+            model_version_id, sandbox=sandbox, device=None if ray is not None else device
+        )
     if work is None:
         work = work_folder(
             ws,
@@ -105,9 +126,12 @@ def run_model(
             task=task,
             images_root=images_root,
             allow_outside=allow_outside,
+            device=run_device(runner, ray),
         )
-    if runner is None:
-        runner = ws.load_model_runner(model_version_id, sandbox=sandbox)
+    if ray is not None:
+        from assay.runners.ray_run import ray_predictor
+
+        runner = ray_predictor(runner, ray, work, progress=progress)
     return evaluate_model(
         gt,
         runner,
@@ -119,6 +143,14 @@ def run_model(
         work_dir=work,
         progress=progress,
     )
+
+
+def run_device(runner: Any, ray: Any = None) -> str:
+    """The device name a run's predictions are made on: the runner's, or with ``ray`` (a
+    :class:`~assay.runners.ray_run.RayOptions`) the one its actors resolve."""
+    if ray is not None:
+        return str(ray.device_name)
+    return str(getattr(runner.describe(), "device", "cpu"))
 
 
 def store_model_run(

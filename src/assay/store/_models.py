@@ -283,10 +283,16 @@ class ModelsMixin(WorkspaceBase):
                 )
         return self.get_model_version(version_id)
 
-    def load_model_runner(self, version_id: int, *, sandbox: SandboxLimits | None = None) -> Runner:
+    def load_model_runner(
+        self,
+        version_id: int,
+        *,
+        sandbox: SandboxLimits | None = None,
+        device: str | None = None,
+    ) -> Runner:
         """The runner of a registered model version, from its stored copy and stored spec; with
         ``sandbox``, a :class:`~assay.runners.sandbox.SandboxedRunner` whose worker may read only
-        the version's stored copy."""
+        the version's stored copy; on ``device`` (:mod:`assay.runners.devices`; None: the CPU)."""
         record = self.get_model_version(version_id)
         if not record.runnable or record.artifact is None:
             raise InputError(
@@ -306,8 +312,11 @@ class ModelsMixin(WorkspaceBase):
             )
         spec = spec_from_mapping(mapping, source=f"model version {version_id} (stored spec)")
         if sandbox is not None:
-            return SandboxedRunner(model_path, spec, limits=sandbox, read=[folder])
-        return load_runner(model_path, spec)
+            options = {"device": device} if device is not None else None
+            return SandboxedRunner(
+                model_path, spec, limits=sandbox, read=[folder], runner_options=options
+            )
+        return load_runner(model_path, spec, device=device)
 
     @storage_guard
     def delete_model_version(self, version_id: int) -> None:
