@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -185,3 +186,65 @@ def test_a_killed_driver_resumes(cluster: str, tmp_path: Path) -> None:
     stored = ws.predictions_file(record.id)
     assert stored is not None
     np.testing.assert_array_equal(_table(stored), expected)
+
+
+def test_a_server_sends_calculate_to_the_cluster(
+    cluster: str, data: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """`assay serve --ray ADDRESS`: a Calculate job's batches go to the cluster's actors (each
+    running the model in its sandboxed worker); the evaluation says where it ran; a device the
+    machine lacks fails the job in one line."""
+    from fastapi.testclient import TestClient
+
+    from assay.runners.ray_run import RayOptions
+    from assay.server.app import create_app
+    from assay.store import Workspace
+    from tests.server.conftest import BASE_URL, get_json
+
+    gt, _ = data
+    model, _, _ = linear_softmax(
+        tmp_path / "m.onnx", n_classes=3, metadata={"classes": ",".join(CLASSES)}
+    )
+    ws = Workspace(tmp_path / "home")
+    mv = ws.add_model(model, name="lin").id
+    dv = ws.add_dataset_version("pets", task="classification", source=gt).id
+    ws.close()
+    expected = _local(gt, model, tmp_path / "local", 4)
+
+    def finished(client: TestClient, job_id: int) -> dict[str, Any]:
+        deadline = time.monotonic() + 120
+        while True:
+            job = get_json(client, f"/api/jobs/{job_id}")
+            if job["status"] in ("done", "failed") or time.monotonic() > deadline:
+                return job
+            time.sleep(0.1)
+
+    app = create_app(tmp_path / "home", ray=RayOptions(address=cluster, workers=2))
+    with TestClient(app, base_url=BASE_URL) as client:
+        body = {"model_version_id": mv, "dataset_version_id": dv, "batch_size": 4}
+        job = finished(client, client.post("/api/evaluations", json=body).json()["job_id"])
+        assert job["status"] == "done", job
+        evaluation = get_json(client, f"/api/evaluations/{job['evaluation_id']}")
+        assert evaluation["params"]["device"] == "cpu"
+        assert evaluation["params"]["ray"] == {"workers": 2, "gpus_per_worker": 0.0}
+        stored = app.state.workspace.predictions_file(job["evaluation_id"])
+        np.testing.assert_array_equal(_table(stored), expected)
+        bad = {**body, "device": "cuda:3"}
+        job = finished(client, client.post("/api/evaluations", json=bad).json()["job_id"])
+        assert job["status"] == "failed"
+        assert (
+            job["error"]
+            == "--device cuda:3 on Ray needs GPUs for its workers (--gpus-per-worker 1)"
+        )
+        answer = client.post("/api/evaluations", json={**body, "device": "cuda:x"})
+        assert answer.status_code == 422
+    app = create_app(tmp_path / "home2")
+    ws = Workspace(tmp_path / "home2")
+    mv = ws.add_model(model, name="lin").id
+    dv = ws.add_dataset_version("pets", task="classification", source=gt).id
+    ws.close()
+    with TestClient(app, base_url=BASE_URL) as client:
+        body = {"model_version_id": mv, "dataset_version_id": dv, "device": "cuda:3"}
+        job = finished(client, client.post("/api/evaluations", json=body).json()["job_id"])
+        assert job["status"] == "failed"
+        assert "cuda:3 asked but this machine has no CUDA device for onnxruntime" in job["error"]

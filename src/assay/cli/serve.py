@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -56,6 +56,23 @@ def serve(
             "memory and time limits, but may read any file this user can).",
         ),
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="<address>",
+            help="Send model jobs (Calculate) to this Ray cluster: auto (the cluster 'ray start' "
+            "runs here, or RAY_ADDRESS) or ADDRESS (the 'cluster' extra). Each worker runs the "
+            "model in a sandboxed worker; models and datasets must be on storage the workers see.",
+        ),
+    ] = None,
+    ray_workers: Annotated[
+        int, typer.Option("--ray-workers", min=1, max=4096, help="--ray: runner actors per job.")
+    ] = 2,
+    gpus_per_worker: Annotated[
+        float,
+        typer.Option("--gpus-per-worker", min=0.0, max=64.0, help="--ray: GPUs per actor."),
+    ] = 0.0,
 ) -> None:
     """Serve the REST API and the web UI. Every model is loaded and run in a sandboxed worker
     process (Landlock where the kernel has it, memory and time limits, no secrets)."""
@@ -73,6 +90,7 @@ def serve(
         plan = access_for(host, token=token, no_auth=no_auth)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--token") from None
+    ray_options = _ray_options(ray, ray_workers, gpus_per_worker)
     app = create_app(
         host=host,
         token=plan.token,
@@ -80,10 +98,31 @@ def serve(
         allowed_hosts=allow_host or [],
         data_roots=data_root or [],
         allow_code_models=allow_code_models,
+        ray=ray_options,
     )
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     typer.echo(f"Assay is serving on {url}  (workspace: {app.state.workspace.home})")
     banner = plan.banner(url)
     if banner:
         typer.echo(banner)
+    if ray_options is not None:
+        typer.echo(f"Model jobs run on the Ray cluster at {ray} ({ray_workers} workers each)")
     serve_app(app, host=host, port=port)
+
+
+def _ray_options(address: str | None, workers: int, gpus: float) -> Any:
+    """The :class:`~assay.runners.ray_run.RayOptions` of ``--ray``, its cluster checked to answer
+    (None without it)."""
+    if address is None:
+        return None
+    if address == "local":
+        raise typer.BadParameter(
+            "a server's jobs need a running cluster: start one with 'ray start --head' and give "
+            "its address (or auto)",
+            param_hint="--ray",
+        )
+    from assay.runners.ray_run import RayOptions, connect
+
+    ray = connect(address)  # no cluster there: one line, exit 2
+    ray.shutdown()  # each job's process connects on its own
+    return RayOptions(address=address, workers=workers, gpus_per_worker=gpus)

@@ -75,6 +75,7 @@ def create_app(
     limits: Limits | None = None,
     job_target: JobTarget = evaluate_job,
     allow_code_models: bool = False,
+    ray: Any = None,
 ) -> FastAPI:
     """The Assay server on the workspace at ``home`` ($ASSAY_HOME or ~/.assay when None).
 
@@ -84,7 +85,8 @@ def create_app(
     by POST requests must lie under the workspace or one of ``data_roots``. No CORS header is
     ever sent unless ``cors_origins`` names origins. Every model is loaded and run in a
     sandboxed worker (:mod:`assay.runners.sandbox`); where the kernel has no Landlock,
-    code-carrying models are refused unless ``allow_code_models``.
+    code-carrying models are refused unless ``allow_code_models``. ``ray``: a
+    :class:`~assay.runners.ray_run.RayOptions` model jobs send their batches to (``--ray``).
     """
     required = bool(token) if require_token is None else require_token
     if required and not token:  # checked before anything is created or locked
@@ -131,7 +133,11 @@ def create_app(
     app.state.media_roots = LRU(lim.cached_media_roots)
     app.state.sandbox = sandbox_limits(config)
     app.state.jobs = JobRunner(
-        workspace, limits=lim, target=job_target, sandbox=sandbox_limits(config, job=True)
+        workspace,
+        limits=lim,
+        target=job_target,
+        sandbox=sandbox_limits(config, job=True),
+        ray=ray,
     )
     app.state.jobs.recover()  # model jobs a stopped server left resume; files jobs fail
 

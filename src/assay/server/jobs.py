@@ -19,7 +19,9 @@ predictions to the work folder :mod:`assay.service.runs` names for their inputs,
 stopped server left queued or running is queued again when the next server starts and resumes
 from the batches already written (and ``assay evaluate --model`` over the same dataset source
 resumes it too). One job per model version runs at a time; the rest wait in
-order.
+order. A model job runs its model on the request's ``device`` (the CPU by default); a server
+started with ``assay serve --ray ADDRESS`` sends its model jobs' batches to that Ray cluster
+(:mod:`assay.runners.ray_run`), each actor running the model in its own sandboxed worker.
 
 >>> runner = JobRunner(workspace, limits=Limits())  # doctest: +SKIP
 >>> job = runner.submit({"gt": "/data/gt.csv", "pred": "/data/pred.csv"})  # doctest: +SKIP
@@ -104,11 +106,23 @@ def _given_point(params: dict[str, Any]) -> Any:
 def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
     """The body of a model job: run the stored model over the dataset version's ground truth
     (re-read from its source, checked unchanged), evaluate and store; the evaluation's id."""
-    from assay.service.runs import DEFAULT_BATCH, run_model, store_model_run, work_folder
+    from assay.service.runs import (
+        DEFAULT_BATCH,
+        run_device,
+        run_model,
+        store_model_run,
+        work_folder,
+    )
 
     job_id = int(params["job_id"])
     mv_id, dv_id = int(params["model_version_id"]), int(params["dataset_version_id"])
     batch = int(params.get("batch_size", DEFAULT_BATCH))
+    device = params.get("device")
+    ray = params.get("ray")  # RayOptions of a server started with --ray
+    if ray is not None:
+        from dataclasses import replace
+
+        ray = replace(ray, device=device, sandbox=params.get("sandbox"))
     finished = _stored_since(workspace, workspace.get_job(job_id), batch)
     if finished is not None:
         raise FinishedElsewhere(finished)
@@ -123,12 +137,17 @@ def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
             workspace.update_job_progress(job_id, done, total)
 
     images_root = workspace.media_root(dv_id) if dataset.task == "detection" else None
+    # the model runs in a sandboxed worker of this job's process (it reads only its stored copy);
+    # with Ray, this copy only describes the model and the actors run it
+    runner = workspace.load_model_runner(
+        mv_id, sandbox=params.get("sandbox"), device=None if ray is not None else device
+    )
+    used = run_device(runner, ray)
     # dataset_ground_truth checked the source still hashes to the version's: no second hash
     work = work_folder(
         workspace, mv_id, gt, batch=batch, task=dataset.task, images_root=images_root,
-        content=dataset.hash,
+        content=dataset.hash, device=used,
     )  # fmt: skip
-    # the model runs in a sandboxed worker of this job's process (it reads only its stored copy)
     run = run_model(
         workspace,
         mv_id,
@@ -138,13 +157,18 @@ def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
         images_root=images_root,
         batch=batch,
         progress=progress,
-        sandbox=params.get("sandbox"),
+        runner=runner,
         work=work,
+        ray=ray,
     )
     run.results.set_default_point(_given_point(params))
+    stored: dict[str, Any] = {"device": used}
+    if ray is not None:
+        stored["ray"] = {"workers": ray.workers, "gpus_per_worker": ray.gpus_per_worker}
     record = store_model_run(
-        workspace, run, mv_id, batch=batch, dataset=dataset.dataset_name, name=params.get("name")
-    )
+        workspace, run, mv_id, batch=batch, dataset=dataset.dataset_name, name=params.get("name"),
+        params=stored,
+    )  # fmt: skip
     return record.id
 
 
@@ -182,6 +206,7 @@ def _job_process(
     target: JobTarget,
     parent: int | None = None,
     sandbox: Any = None,
+    ray: Any = None,
 ) -> None:
     """The child process: run the job and write its outcome to the catalog. A job that has
     ended before it starts (cancelled) is not run; an evaluation stored by a job cancelled while
@@ -196,6 +221,8 @@ def _job_process(
         given = {**params, "job_id": job_id}
         if sandbox is not None and params.get("kind") == "model":
             given["sandbox"] = sandbox  # the bounds of the model's worker
+        if ray is not None and params.get("kind") == "model":
+            given["ray"] = ray  # the cluster its batches go to
         evaluation_id = target(workspace, given)
     except FinishedElsewhere as done:
         workspace.update_job(job_id, status="done", evaluation_id=done.evaluation_id)
@@ -280,9 +307,11 @@ class JobRunner:
         target: JobTarget = evaluate_job,
         model_target: JobTarget = model_job,
         sandbox: Any = None,
+        ray: Any = None,
     ) -> None:
         self.workspace = workspace
         self.sandbox = sandbox  # SandboxLimits of a model job's worker (None: in the job process)
+        self.ray = ray  # RayOptions: model jobs predict on this Ray cluster (None: in the job)
         self.limits = limits
         self.targets = {"files": target, "model": model_target}
         self._context = multiprocessing.get_context("spawn")  # no fork of a threaded server
@@ -458,6 +487,7 @@ class JobRunner:
                         target,
                         os.getpid(),
                         self.sandbox,
+                        self.ray,
                     ),
                     name=f"assay-job-{job_id}",
                     daemon=True,

@@ -266,6 +266,13 @@ class ModelRunCreate(PointCreate):
     dataset_version_id: int = Field(ge=0, le=MAX_ID)
     batch_size: int = Field(32, ge=1, le=1024)
     name: str | None = Field(None, min_length=1, max_length=MAX_NAME)
+    device: str | None = Field(
+        None,
+        max_length=16,
+        pattern=r"^(auto|cpu|cuda(:\d{1,3})?|tensorrt(:\d{1,3})?|AUTO|CPU|GPU(\.\d{1,3})?)$",
+        description="where the model runs: auto, cpu (default), cuda[:N], tensorrt[:N] (ONNX "
+        "Runtime), OpenVINO's GPU[.N] / AUTO; a device the server lacks fails the job in one line",
+    )
 
 
 class JobCreated(Exact):

@@ -14,6 +14,13 @@ export function EvalHeader({ ev }: { ev: EvaluationDetail }) {
           <span className="strong-muted">{ev.dataset ? `${ev.dataset.name} ${versionText(ev.dataset.version)}` : "dataset"}</span>
           {" · "}
           {taskLabel(ev.task, ev.media)} · {ev.n_samples.toLocaleString()} {ev.task === "detection" ? "images" : "samples"} · {ev.n_classes} classes · {fmtDate(ev.created_at)}
+          {typeof ev.params.device === "string" && (
+            <span data-testid="eval-device" title="Where the model ran to make these predictions">
+              {" · on "}
+              {ev.params.device}
+              {ev.params.ray ? " (Ray)" : ""}
+            </span>
+          )}
         </p>
       </div>
       <div className="page-head-side">
