@@ -25,7 +25,7 @@ from pathlib import Path
 
 from assay.errors import InputError
 
-__all__ = ["OPT_IN", "confine", "is_inside", "real_root"]
+__all__ = ["OPT_IN", "confine", "image_type", "is_inside", "real_root"]
 
 OPT_IN = "--allow-media-outside-root"
 
@@ -80,3 +80,31 @@ def confine(
     if not allow_outside and not is_inside(real, base):
         raise refusal("is a link to a file outside", base, file=file, where=where)
     return real
+
+
+# the leading bytes of the image formats served, and their Content-Type
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"BM", "image/bmp"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+)
+
+
+def image_type(head: bytes) -> str | None:
+    """The Content-Type of an image from its first bytes (PNG, JPEG, GIF, BMP, TIFF, WebP), None
+    when they are none of these: what a file from object storage is served as, whatever its
+    name or the store's metadata say.
+
+    >>> image_type(b"\\x89PNG\\r\\n\\x1a\\n...."), image_type(b"<html>")
+    ('image/png', None)
+    """
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    for signature, media_type in _SIGNATURES:
+        if head.startswith(signature):
+            return media_type
+    return None

@@ -52,6 +52,7 @@ from assay.formats.files import max_input_bytes
 __all__ = [
     "CACHE_BYTES_ENV",
     "SCHEMES",
+    "RemoteError",
     "TIMEOUT_ENV",
     "Url",
     "cache_folder",
@@ -63,6 +64,7 @@ __all__ = [
     "localize",
     "parse_url",
     "read_url",
+    "remote_url",
     "stat_url",
     "url_of",
 ]
@@ -255,6 +257,16 @@ def filesystem(url: Url) -> Any:
     return fs
 
 
+class RemoteError(InputError):
+    """An object store could not be read: ``kind`` says why (``missing``: no bucket or no
+    object; ``denied``, ``unreachable``, ``timeout``, ``unknown``), for a server to choose its
+    answer (404 for missing, 502 otherwise)."""
+
+    def __init__(self, message: str, *, file: str | None = None, kind: str = "unknown") -> None:
+        super().__init__(message, file=file)
+        self.kind = kind
+
+
 def _reason(exc: BaseException) -> str:
     """Which of the known failures ``exc`` is (never its text, which may name an endpoint's
     credentials or a presigned URL): denied, missing, unreachable, timeout or unknown."""
@@ -310,24 +322,30 @@ def _failure(exc: BaseException, url: Url, fs: Any) -> InputError:
     reason = _reason(exc)
     provider = SCHEMES[url.scheme][1]
     if reason == "denied":
-        return InputError(
-            f"access denied by {provider} (check the credentials in the environment)", file=str(url)
+        return RemoteError(
+            f"access denied by {provider} (check the credentials in the environment)",
+            file=str(url),
+            kind=reason,
         )
     if reason == "timeout":
-        return InputError(
+        return RemoteError(
             f"{provider} did not answer within {timeout_seconds():g} s (${TIMEOUT_ENV})",
             file=str(url),
+            kind=reason,
         )
     if reason == "unreachable":
-        return InputError(
+        return RemoteError(
             f"cannot reach the {provider} endpoint (check the network and the endpoint setting)",
             file=str(url),
+            kind=reason,
         )
     if reason == "missing":
         if not _bucket_exists(fs, url):
-            return InputError(f"no such bucket '{url.bucket}'", file=str(url))
-        return InputError("no such object", file=str(url))
-    return InputError(f"cannot read from {provider} ({type(exc).__name__})", file=str(url))
+            return RemoteError(f"no such bucket '{url.bucket}'", file=str(url), kind="missing")
+        return RemoteError("no such object", file=str(url), kind="missing")
+    return RemoteError(
+        f"cannot read from {provider} ({type(exc).__name__})", file=str(url), kind=reason
+    )
 
 
 def _bucket_exists(fs: Any, url: Url) -> bool:
@@ -406,8 +424,10 @@ def iter_url(url: Url | str, *, cap: int, chunk: int = CHUNK_BYTES) -> Iterator[
     if entry.kind != "file":
         raise InputError("is a folder (a prefix), expected an object", file=str(url))
     if entry.size > cap:
-        raise InputError(
-            f"is {_size(entry.size)}, larger than the {_size(cap)} limit", file=str(url)
+        raise RemoteError(
+            f"is {_size(entry.size)}, larger than the {_size(cap)} limit",
+            file=str(url),
+            kind="too_large",
         )
     fs = filesystem(url)
     try:
@@ -425,7 +445,9 @@ def iter_url(url: Url | str, *, cap: int, chunk: int = CHUNK_BYTES) -> Iterator[
                 return
             read += len(data)
             if read > cap:
-                raise InputError(f"grew past the {_size(cap)} limit", file=str(url))
+                raise RemoteError(
+                    f"grew past the {_size(cap)} limit", file=str(url), kind="too_large"
+                )
             yield data
 
 
@@ -469,6 +491,14 @@ def url_of(path: str | Path, home: Path | None = None) -> str | None:
     return f"{rel.parts[0]}://{rel.parts[1]}/" + "/".join(rel.parts[2:])
 
 
+def remote_url(path: str | Path, home: Path | None = None) -> str | None:
+    """The URL of ``path`` when it is a cached path whose object is not here (an image read from
+    its bucket when shown), else None."""
+    if os.path.lexists(path):
+        return None
+    return url_of(path, home)
+
+
 def _index_file(url: Url, home: Path | None) -> Path:
     return cache_folder(home) / "index" / (hashlib.sha256(str(url).encode()).hexdigest() + ".json")
 
@@ -499,7 +529,7 @@ def _place(blob: Path, target: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _fetch_file(entry: Entry, home: Path | None) -> tuple[Path, str]:
+def _fetch_file(entry: Entry, home: Path | None, cap: int | None = None) -> tuple[Path, str]:
     """(the cached file of ``entry``, its sha256): read again only when its ETag, time or size
     changed since the last fetch or its blob is gone."""
     url = entry.url
@@ -521,12 +551,13 @@ def _fetch_file(entry: Entry, home: Path | None) -> tuple[Path, str]:
             _place(blob, target)
         os.utime(blob)  # recently used
         return target, str(known["sha256"])
-    cap = max_input_bytes()
+    given, cap = cap, max_input_bytes() if cap is None else cap
     if entry.size > cap:
-        raise InputError(
-            f"is {_size(entry.size)}, larger than the {_size(cap)} limit on input files "
-            "($ASSAY_MAX_INPUT_BYTES raises it)",
+        raise RemoteError(
+            f"is {_size(entry.size)}, larger than the {_size(cap)} limit on "
+            + ("input files ($ASSAY_MAX_INPUT_BYTES raises it)" if given is None else "this read"),
             file=str(url),
+            kind="too_large",
         )
     blobs = cache / "blobs"
     blobs.mkdir(parents=True, exist_ok=True)
@@ -577,10 +608,13 @@ def _evict(home: Path | None, keep: set[str]) -> None:
             record.unlink(missing_ok=True)
 
 
-def fetch(url: Url | str, *, home: Path | None = None, folder_ok: bool = True) -> Path:
+def fetch(
+    url: Url | str, *, home: Path | None = None, folder_ok: bool = True, cap: int | None = None
+) -> Path:
     """The local cached copy of ``url``: a file, or (a prefix, when ``folder_ok``) a folder of
     every object under it, kept in step with the bucket (an object gone there is gone here).
-    Read again only when an object changed. One line on any failure (module docstring).
+    Read again only when an object changed. One line on any failure (module docstring); an
+    object over ``cap`` bytes (the input cap by default) is one of them.
 
     >>> fetch("s3://bucket/gt.csv")  # doctest: +SKIP
     PosixPath('/home/me/.assay/remote-cache/files/s3/bucket/gt.csv')
@@ -588,7 +622,7 @@ def fetch(url: Url | str, *, home: Path | None = None, folder_ok: bool = True) -
     url = parse_url(url) if isinstance(url, str) else url
     entry = None if url.is_prefix else stat_url(url)
     if entry is not None and entry.kind == "file":
-        target, sha = _fetch_file(entry, home)
+        target, sha = _fetch_file(entry, home, cap)
         _evict(home, {sha})
         return target
     if not folder_ok:
@@ -600,7 +634,7 @@ def fetch(url: Url | str, *, home: Path | None = None, folder_ok: bool = True) -
     folder = _mirror(prefix, home)
     keep: dict[Path, str] = {}
     for item in entries:
-        target, sha = _fetch_file(item, home)
+        target, sha = _fetch_file(item, home, cap)
         keep[target] = sha
     for path in list(folder.rglob("*")):  # objects deleted from the bucket since
         if path.is_file() and path not in keep:

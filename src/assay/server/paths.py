@@ -13,34 +13,67 @@ assay.errors.InputError: gt: not under an allowed folder (the workspace or a --d
 from __future__ import annotations
 
 import os
+import re
 import stat
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from assay.errors import InputError
+from assay.formats.remote import fetch, is_url, parse_url
 from assay.server.config import Limits
 
 
-def resolve_roots(roots: Sequence[Path]) -> tuple[Path, ...]:
-    """The allowed roots, resolved, without duplicates."""
-    out: list[Path] = []
+def resolve_roots(roots: Sequence[Path | str]) -> tuple[Path | str, ...]:
+    """The allowed roots, resolved, without duplicates. A root in object storage
+    (``s3://bucket/prefix/``) stays a URL prefix (kept as text, ending with ``/``; one that went
+    through ``Path``, which folds ``//`` to ``/``, is put back)."""
+    out: list[Path | str] = []
     for root in roots:
+        text = str(root)
+        folded = _FOLDED_URL.match(text)
+        if folded:
+            text = f"{folded.group(1)}://{folded.group(2)}"
+        if is_url(text):
+            url = parse_url(text)
+            prefix = f"{url.scheme}://{url.bucket}/{url.key.rstrip('/')}".rstrip("/") + "/"
+            if prefix not in out:
+                out.append(prefix)
+            continue
         resolved = Path(root).expanduser().resolve()
         if resolved not in out:
             out.append(resolved)
     return tuple(out)
 
 
-def _inside(path: Path, roots: Sequence[Path]) -> bool:
-    return any(path == root or path.is_relative_to(root) for root in roots)
+_FOLDED_URL = re.compile(r"^(s3|gs|gcs|az|abfs):/([^/].*)$")
 
 
-def confine(value: str, roots: Sequence[Path], limits: Limits, *, field: str) -> Path:
+def _remote(value: str, roots: Sequence[Path | str], limits: Limits, *, field: str) -> Path:
+    """The cached copy of the object (or prefix) ``value`` names, when it lies under a URL root;
+    else the same refusal as a path outside the roots. Fetched at most ``max_read_bytes``."""
+    url = parse_url(value)
+    shown = str(url)
+    prefixes = [str(r) for r in roots if isinstance(r, str)]
+    if not any((shown.rstrip("/") + "/").startswith(p) for p in prefixes):
+        raise InputError(f"{field}: not under an allowed folder (the workspace or a --data-root)")
+    return fetch(url, cap=limits.max_read_bytes)
+
+
+def _inside(path: Path, roots: Sequence[Path | str]) -> bool:
+    """Whether ``path`` lies under a folder root (URL roots hold no local path)."""
+    return any(
+        isinstance(root, Path) and (path == root or path.is_relative_to(root)) for root in roots
+    )
+
+
+def confine(value: str, roots: Sequence[Path | str], limits: Limits, *, field: str) -> Path:
     """The resolved path named by ``value`` if it lies under a root and is a regular file or a
     folder of regular files within the limits; otherwise ``InputError`` naming ``field``."""
     if "\0" in value:
         raise InputError(f"{field}: not a valid path")
+    if is_url(value):  # object storage: only under a URL prefix given as a data root
+        return _remote(value, roots, limits, field=field)
     try:
         path = Path(value).expanduser()
         if not path.is_absolute():
@@ -68,7 +101,7 @@ def confine(value: str, roots: Sequence[Path], limits: Limits, *, field: str) ->
 
 
 def _check_folder(
-    folder: Path, roots: Sequence[Path], limits: Limits, *, field: str, value: str
+    folder: Path, roots: Sequence[Path | str], limits: Limits, *, field: str, value: str
 ) -> None:
     """Every entry under ``folder`` is a regular file or folder inside the roots; the total size,
     the number of files and the time spent walking are bounded."""

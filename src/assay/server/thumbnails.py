@@ -105,6 +105,29 @@ def decode_bytes(image: Image.Image) -> int:
     return width * height * per_pixel * copies
 
 
+REMOTE_MEDIA_BYTES = 64 << 20  # an image read from object storage (served or thumbnailed)
+
+
+def local_source(path: Path, sample_id: str) -> Path:
+    """``path`` itself, or, for an image in object storage not fetched yet, its copy fetched
+    into the workspace's cache (at most :data:`REMOTE_MEDIA_BYTES`), so the thumbnail is made
+    from a file as any other. A failure: 404 (no object), 422 (over the cap) or 502 (the store
+    unreadable)."""
+    from fastapi import HTTPException
+
+    from assay.errors import InputError
+    from assay.formats.remote import fetch, remote_url
+
+    url = remote_url(path)
+    if url is None:
+        return path
+    try:
+        return fetch(url, folder_ok=False, cap=REMOTE_MEDIA_BYTES)
+    except InputError as exc:
+        status = {"missing": 404, "too_large": 422}.get(getattr(exc, "kind", ""), 502)
+        raise HTTPException(status, detail=f"sample {sample_id}: {exc}") from None
+
+
 def etag_for(source: Path) -> str:
     """A strong ETag from the file's path, size and modification time."""
     stat = source.stat()

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assay.errors import InputError, NotFoundError
-from assay.formats.remote import fetch, is_url
+from assay.formats.remote import fetch, is_url, remote_url
 from assay.store._base import WorkspaceBase
 from assay.store._register import (
     DatasetContent,
@@ -236,6 +236,8 @@ class DatasetsMixin(WorkspaceBase):
         if not value or root is None:
             return None
         path = Path(value)
+        if remote_url(path) is not None:  # an image in object storage, not fetched: its URL
+            return path if inside(os.path.normpath(path), root.resolve()) else None
         try:
             real = path.resolve(strict=True)
         except (OSError, RuntimeError):

@@ -11,21 +11,31 @@ import mimetypes
 import os
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
 from assay.caches import LRU
-from assay.errors import NotFoundError
+from assay.errors import InputError, NotFoundError
+from assay.formats.media import image_type, is_inside
+from assay.formats.remote import iter_url, remote_url
 from assay.formats.tables import IMAGE_SUFFIXES
 from assay.server.config import Limits
 from assay.server.deps import WorkspaceDep
 from assay.server.gates import gate_of
-from assay.server.thumbnails import DecodeBudget, NotAnImage, cached, thumbnail
+from assay.server.thumbnails import (
+    REMOTE_MEDIA_BYTES,
+    DecodeBudget,
+    NotAnImage,
+    cached,
+    local_source,
+    thumbnail,
+)
 from assay.store import Workspace
 
 router = APIRouter(prefix="/samples", tags=["samples"])
@@ -92,6 +102,10 @@ def _media_file(workspace: Workspace, sample_id: str, roots: MediaRoots) -> Path
     # the real file (links followed) must be a regular file inside the dataset's folder: a link
     # swapped in after registration, or a registered ../ path, reads nothing outside it
     root = _root_of(workspace, dv_id, roots)
+    if remote_url(path) is not None:  # in object storage: read from its bucket when served
+        if root is None or not is_inside(os.path.normpath(path), root):
+            raise NotFoundError(f"sample {sample_id} has no media file inside its dataset's folder")
+        return path
     try:
         real = path.resolve(strict=True)
         regular = stat.S_ISREG(real.stat().st_mode)
@@ -104,10 +118,40 @@ def _media_file(workspace: Workspace, sample_id: str, roots: MediaRoots) -> Path
     return real
 
 
+def _from_bucket(url: str, sample_id: str) -> StreamingResponse:
+    """An image in object storage streamed as it is read, at most :data:`REMOTE_MEDIA_BYTES`,
+    its Content-Type from its first bytes (never a redirect: a presigned URL would leak a
+    credential-bearing link to the browser). No object: 404; over the cap: 422; the store
+    unreadable: 502."""
+    chunks = iter_url(url, cap=REMOTE_MEDIA_BYTES)
+    try:
+        first = next(chunks, b"")
+    except InputError as exc:
+        status = {"missing": 404, "too_large": 422}.get(getattr(exc, "kind", ""), 502)
+        raise HTTPException(status, detail=f"sample {sample_id}: {exc}") from None
+    media_type = image_type(first[:16])
+    if media_type is None:
+        raise HTTPException(404, detail=f"sample {sample_id} has no image file")
+
+    def body() -> Iterator[bytes]:
+        yield first
+        try:
+            yield from chunks
+        except InputError:  # cut short (over the cap, the store gone): the client sees it end
+            return
+
+    headers = {"Cache-Control": CACHE_CONTROL, "X-Content-Type-Options": "nosniff"}
+    return StreamingResponse(body(), media_type=media_type, headers=headers)
+
+
 @router.get("/{sample_id}/media", response_class=FileResponse, responses=_MEDIA_RESPONSES)
-def get_media(sample_id: SampleId, workspace: WorkspaceDep, request: Request) -> FileResponse:
-    """The media file of a sample, as registered with its dataset version."""
+def get_media(sample_id: SampleId, workspace: WorkspaceDep, request: Request) -> Response:
+    """The media file of a sample, as registered with its dataset version (one in object
+    storage streamed from its bucket, bounded)."""
     path = _media_file(workspace, sample_id, _roots(request))
+    url = remote_url(path)
+    if url is not None:
+        return _from_bucket(url, sample_id)
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": CACHE_CONTROL})
 
@@ -134,6 +178,7 @@ async def get_thumbnail(
     together stay within ``Limits.thumbnail_decode_bytes``; one made already is served without
     waiting."""
     path = await run_in_threadpool(_media_file, workspace, sample_id, _roots(request))
+    path = await run_in_threadpool(local_source, path, sample_id)  # from a bucket: fetched
     folder = workspace.thumbnails_dir
     limits: Limits = request.app.state.config.limits
     gate = gate_of(request.app.state, "thumbnail", limits.thumbnail_workers, limits.thumbnail_queue)
