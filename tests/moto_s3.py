@@ -1,9 +1,8 @@
 """A local S3-compatible server for the object-storage tests: moto in server mode on a free
 localhost port, with dummy credentials in the environment and ``AWS_ENDPOINT_URL`` pointing at it.
 
-moto's IAM is enforced (``MOTO_ENABLE_IAM`` semantics through ``INITIAL_NO_AUTH_ACTION_COUNT``
-left at its default, unlimited) only when asked: :func:`deny_bucket` puts a bucket policy that
-denies every principal, which moto's server enforces, so "access denied" is tested for real.
+"Access denied" is tested for real: :func:`deny_bucket` puts a bucket policy that denies every
+principal, and moto's server enforces bucket policies (no IAM set-up needed).
 """
 
 from __future__ import annotations
@@ -28,12 +27,18 @@ ENV = {
 SECRET = ENV["AWS_SECRET_ACCESS_KEY"]
 
 
-def need_moto() -> None:
-    """Skip locally when the test extras are absent; in CI (``$CI`` set) they must be there."""
+def need(*modules: str) -> None:
+    """Skip locally when an extra's module is absent; in CI (``$CI`` set) it must be there (the
+    import error fails the test)."""
     if os.environ.get("CI"):
         return
-    pytest.importorskip("moto.server")
-    pytest.importorskip("s3fs")
+    for module in modules:
+        pytest.importorskip(module)
+
+
+def need_moto() -> None:
+    """moto's server and s3fs (the dev and cloud extras)."""
+    need("moto.server", "s3fs")
 
 
 def free_port() -> int:

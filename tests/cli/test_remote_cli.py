@@ -154,3 +154,11 @@ def test_gs_without_its_extra_is_one_line(home: Path, monkeypatch: pytest.Monkey
     code, _, stderr = run("evaluate", "--gt", "gs://evals/gt.csv", "--pred", "gs://evals/p.csv")
     assert code == 2
     assert stderr == "Error: gs://evals/gt.csv: gs:// URLs need gcsfs: install assay[cloud]\n"
+
+
+def test_datasets_add_takes_a_url(home: Path) -> None:
+    code, stdout, stderr = run("datasets", "add", "s3://evals/gt.csv", "--name", "remote-gt")
+    assert code == 0, stderr
+    assert sources(home) == ["s3://evals/gt.csv"]
+    code, _, stderr = run("datasets", "add", "s3://evals/none.csv")
+    assert code == 2 and stderr == "Error: s3://evals/none.csv: no such object\n"

@@ -14,7 +14,16 @@ import pytest
 
 from assay.errors import InputError
 from assay.formats import remote
-from tests.moto_s3 import SECRET, client, deny_bucket, free_port, need_moto, s3_server, upload
+from tests.moto_s3 import (
+    SECRET,
+    client,
+    deny_bucket,
+    free_port,
+    need,
+    need_moto,
+    s3_server,
+    upload,
+)
 
 need_moto()
 
@@ -161,7 +170,7 @@ def test_gs_and_az_missing_extra_is_one_line(
 def test_gs_and_az_unreachable_is_one_line(
     url: str, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip(remote.SCHEMES[url.split(":")[0]][0])
+    need(remote.SCHEMES[url.split(":")[0]][0])
     port = free_port()
     monkeypatch.setenv("ASSAY_REMOTE_TIMEOUT", "1")
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
@@ -179,7 +188,7 @@ def test_gs_and_az_unreachable_is_one_line(
 
 
 def test_az_without_an_account_is_one_line(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("adlfs")
+    need("adlfs")
     for name in ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(InputError) as exc:
@@ -190,3 +199,34 @@ def test_az_without_an_account_is_one_line(home: Path, monkeypatch: pytest.Monke
 def test_a_cached_key_that_climbs_out_is_refused(home: Path) -> None:
     with pytest.raises(InputError, match="'..' part"):
         remote.fetch("s3://data/../../etc/passwd")
+
+
+def test_the_readers_take_a_url(home: Path) -> None:
+    from assay.formats.files import check_input, read_input_bytes
+    from assay.formats.table_files import read_table
+
+    table = read_table("s3://data/gt.csv", string_columns=("id",))
+    assert table.column("label").to_pylist() == ["cat", "dog"]
+    assert read_input_bytes("s3://data/gt.csv") == GT
+    assert check_input("s3://data/images", folder_ok=True).is_dir()
+    with pytest.raises(InputError, match="no such object"):
+        read_table("s3://data/missing.csv")
+
+
+def test_a_dataset_version_from_a_url_records_it_and_reads_it_again(
+    home: Path, endpoint: str
+) -> None:
+    import shutil
+
+    from assay.store import Workspace
+
+    s3 = client(endpoint)
+    s3.put_object(Bucket="data", Key="reg/gt.csv", Body=GT)
+    ws = Workspace(home)
+    version = ws.add_dataset_version("remote", task="classification", source="s3://data/reg/gt.csv")
+    assert version.source == "s3://data/reg/gt.csv"
+    shutil.rmtree(home / "remote-cache")  # the cache may be cleared: read from the bucket again
+    assert ws.dataset_ground_truth(version.id).read_bytes() == GT
+    s3.put_object(Bucket="data", Key="reg/gt.csv", Body=GT + b"c,owl\n")
+    with pytest.raises(InputError, match="changed since dataset version"):
+        ws.dataset_ground_truth(version.id)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from assay.cli.errors import handle_errors
-from assay.cli.inputs import check_input_paths
+from assay.cli.inputs import check_input_paths, fetch_input, path_or_url
 from assay.cli.shared import check_out_path, to_stdout, write_json
 
 ADD_NAME_HELP = (
@@ -34,7 +34,8 @@ def add(
         Path,
         typer.Argument(
             help="The ground truth: CSV/JSONL/Parquet, ImageFolder, COCO, YOLO or VOC "
-            "(as evaluate --gt reads it)."
+            "(as evaluate --gt reads it; a path, or an s3://, gs:// or az:// URL).",
+            parser=path_or_url,
         ),
     ],
     name: Annotated[str | None, typer.Option("--name", help=ADD_NAME_HELP)] = None,
@@ -62,6 +63,7 @@ def add(
     from assay.store.datasets import register_dataset
 
     task = _task_option(task)
+    path = fetch_input(path)  # a URL: into the workspace's cache, recorded by its URL
     check_input_paths(path, images)  # never a pipe, a device or a file over the cap
     ws = Workspace()
     version, new, notes = register_dataset(

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from assay.errors import InputError
 from assay.formats.files import check_input, read_input_bytes
+from assay.formats.remote import fetch, is_url
 
 __all__ = [
     "CSV_BLOCK_BYTES",
@@ -73,9 +74,10 @@ def _text_bytes(path: Path) -> bytes:
 def read_table(path: str | Path, *, string_columns: tuple[str, ...] = ()) -> pa.Table:
     """Read a CSV, JSONL or Parquet file into an Arrow table (format from the suffix).
 
-    ``string_columns`` are read as text whatever they look like (ids such as ``007``).
+    ``string_columns`` are read as text whatever they look like (ids such as ``007``). A URL
+    (``s3://``, ``gs://``, ``az://``) is read from its copy fetched into the cache.
     """
-    path = Path(path)
+    path = fetch(str(path), folder_ok=False) if is_url(path) else Path(path)
     check_file(path)
     suffix = path.suffix.lower()
     if suffix in {".parquet", ".pq"}:
