@@ -43,6 +43,9 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Path:
     linear_softmax(folder / "models" / "lin.onnx", n_classes=3)
     (folder / "models" / "lin.labels.txt").write_text("\n".join(CLASSES) + "\n")
     (folder / "models" / "unrelated.bin").write_bytes(b"not read")
+    from assay.demo.shapes import make_shapes_dataset
+
+    make_shapes_dataset(folder / "det", n_images=6)
     return folder
 
 
@@ -162,3 +165,25 @@ def test_datasets_add_takes_a_url(home: Path) -> None:
     assert sources(home) == ["s3://evals/gt.csv"]
     code, _, stderr = run("datasets", "add", "s3://evals/none.csv")
     assert code == 2 and stderr == "Error: s3://evals/none.csv: no such object\n"
+
+
+def test_detection_with_its_images_folder_in_the_bucket(
+    home: Path, local: Path, tmp_path: Path
+) -> None:
+    a, b = tmp_path / "local.json", tmp_path / "remote.json"
+    det = local / "det"
+    code, _, stderr = run(
+        "evaluate", "--gt", "s3://evals/det/instances.json", "--pred",
+        "s3://evals/det/detections.json", "--images", "s3://evals/det/images/", "--json", str(b),
+    )  # fmt: skip
+    assert code == 0, stderr
+    code, _, stderr = run(
+        "evaluate", "--gt", str(det / "instances.json"), "--pred", str(det / "detections.json"),
+        "--images", str(det / "images"), "--json", str(a), "--force",
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert numbers(b) == numbers(a)
+    cached = home / "remote-cache" / "files" / "s3" / "evals" / "det" / "images"
+    assert sorted(p.name for p in cached.iterdir()) == sorted(
+        p.name for p in (det / "images").iterdir()
+    )

@@ -166,7 +166,10 @@ def evaluate(
         ),
     ] = None,
     parent: ParentVersion = None,
-    images: Annotated[Path | None, typer.Option(help="Folder of the images (detection).")] = None,
+    images: Annotated[
+        Path | None,
+        typer.Option(help="Folder of the images (detection; a path or a URL).", parser=path_or_url),
+    ] = None,
     allow_media_outside_root: Annotated[
         bool, typer.Option("--allow-media-outside-root", help=OUTSIDE_HELP)
     ] = False,
@@ -230,7 +233,8 @@ def evaluate(
     at = operating_point(threshold, iou, score)
     ks = parse_top_k(top_k)
     check_out_path(json_out)
-    gt, pred = fetch_input(gt), fetch_input(pred)  # a URL: into the workspace's cache
+    # a URL: into the workspace's cache
+    gt, pred, images = fetch_input(gt), fetch_input(pred), fetch_input(images)
     check_input_paths(gt, pred, images)  # never a pipe, a device or a file over the cap
     for flag, value in (("--workers", workers), ("--gpus-per-worker", gpus_per_worker)):
         if value is not None and ray is None:
