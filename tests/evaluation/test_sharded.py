@@ -94,7 +94,7 @@ def test_sharded_report_equals_in_memory(
     gt, folder, table = request.getfixturevalue(which)
     memory = evaluate_files(gt, folder / "pred.parquet", threshold=threshold).results
     shards = _shards(tmp_path, table, k)
-    run = evaluate_sharded(gt, shards, threshold=threshold, batch_rows=17 if k == 2 else 10_000)
+    run = evaluate_sharded(gt, shards, threshold=threshold, batch_rows=29 if k == 2 else 10_000)
     sharded = run.results
     assert run.task == memory.task and len(run.shards) == k
     _close(memory.report(), sharded.report())

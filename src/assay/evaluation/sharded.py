@@ -60,7 +60,7 @@ from assay.metrics import merge as mg
 from assay.metrics.cells import first_bad_row, ml_row_stats
 
 __all__ = [
-    "DEFAULT_BATCH_ROWS",
+    "DEFAULT_BATCH_BYTES",
     "ShardedClassificationResults",
     "ShardedEvaluation",
     "evaluate_sharded",
@@ -68,7 +68,7 @@ __all__ = [
     "is_sharded",
 ]
 
-DEFAULT_BATCH_ROWS = 500_000  # rows reduced at a time: about 8 x C bytes each while in memory
+DEFAULT_BATCH_BYTES = 1 << 28  # the scores of one batch (rows x C x 8 bytes): 256 MiB
 _AVERAGED = {"f1": "macro_f1", "precision": "macro_precision", "recall": "macro_recall"}
 _GLOB_CHARS = set("*?[")
 
@@ -108,30 +108,44 @@ class _Spill:
         self._final = weakref.finalize(self, shutil.rmtree, str(self.path), True)
         self.count = 0
 
-    def save(self, array: np.ndarray) -> np.ndarray:
-        """``array`` written to the folder and read back memory-mapped."""
+    def save(self, array: np.ndarray) -> Path:
+        """``array`` written to the folder: its file (see :func:`_open`)."""
         file = self.path / f"{self.count}.npy"
         self.count += 1
         np.save(file, np.ascontiguousarray(array))
-        return np.load(file, mmap_mode="r")  # type: ignore[no-any-return]
+        return file
 
     def close(self) -> None:
         self._final()
 
 
+def _open(file: Path | None) -> np.ndarray:
+    """A spilled array, memory-mapped. Callers drop it after use: a mapping kept would count the
+    pages it touched in the process's resident memory for good."""
+    assert file is not None
+    return np.load(file, mmap_mode="r")  # type: ignore[no-any-return]
+
+
 @dataclass
 class _Run:
-    """One batch's spilled state: per-class runs and, single-label, the sorted top scores."""
+    """One batch's spilled state (files): per-class runs and, single-label, the sorted top
+    scores with the actual and predicted class of each."""
 
-    pos: np.ndarray
+    pos: Path
     pos_off: np.ndarray
-    neg: np.ndarray
+    neg: Path
     neg_off: np.ndarray
-    top: np.ndarray | None = None  # single-label: ascending
-    actual: np.ndarray | None = None
-    pred: np.ndarray | None = None
-    exact_lo: np.ndarray | None = None  # multi-label: sorted max negative score of exact rows
-    exact_hi: np.ndarray | None = None  # and their sorted min positive score
+    top: Path | None = None  # single-label: ascending
+    actual: Path | None = None
+    pred: Path | None = None
+    exact_lo: Path | None = None  # multi-label: sorted max negative score of exact rows
+    exact_hi: Path | None = None  # and their sorted min positive score
+
+    def positives(self, c: int) -> np.ndarray:
+        return _open(self.pos)[self.pos_off[c] : self.pos_off[c + 1]]
+
+    def negatives(self, c: int) -> np.ndarray:
+        return _open(self.neg)[self.neg_off[c] : self.neg_off[c + 1]]
 
 
 @dataclass
@@ -203,8 +217,7 @@ class ShardedClassificationResults(ClassificationResults):
         ap = np.full(C, np.nan)
         for c in range(C):
             auc[c], ap[c] = mg.auc_ap_from_runs(
-                [r.pos[r.pos_off[c] : r.pos_off[c + 1]] for r in runs],
-                [r.neg[r.neg_off[c] : r.neg_off[c + 1]] for r in runs],
+                [r.positives(c) for r in runs], [r.negatives(c) for r in runs]
             )
         self._auc, self._ap = auc, ap
 
@@ -222,28 +235,36 @@ class ShardedClassificationResults(ClassificationResults):
             return self._at_t[key]  # type: ignore[no-any-return]
         C, tc = self.n_classes, np.float64(t)
         if self.multilabel:
-            tp = np.zeros(C, dtype=np.int64)
-            fp = np.zeros(C, dtype=np.int64)
-            exact = 0
-            for r in self._runs:
-                for c in range(C):
-                    pos = r.pos[r.pos_off[c] : r.pos_off[c + 1]]
-                    neg = r.neg[r.neg_off[c] : r.neg_off[c + 1]]
-                    tp[c] += len(pos) - np.searchsorted(pos, tc)
-                    fp[c] += len(neg) - np.searchsorted(neg, tc)
-                assert r.exact_lo is not None and r.exact_hi is not None
-                exact += int(np.searchsorted(r.exact_lo, tc)) - int(np.searchsorted(r.exact_hi, tc))
-            out = {"tp": tp, "n_pred": tp + fp, "n_true": self._n_true, "exact": exact}
+            out = self._multilabel_counts(np.array([tc]))[0]
         else:
             m = np.zeros((C, C), dtype=np.int64)
             for r in self._runs:
-                assert r.top is not None and r.actual is not None and r.pred is not None
-                m += mg.cells_at(r.top, r.actual, r.pred, tc, C)
+                m += mg.cells_at(_open(r.top), _open(r.actual), _open(r.pred), tc, C)
             tp = np.diagonal(m).copy()
             out = {"tp": tp, "n_pred": m.sum(axis=0), "n_true": self._n_true, "matrix": m}
             out["exact"] = int(tp.sum())
         self._keep(key, out)
         return out
+
+    def _multilabel_counts(self, ts: np.ndarray) -> list[dict[str, Any]]:
+        """Multi-label counts at each threshold of ``ts`` (float64), one pass over the runs."""
+        C, T = self.n_classes, len(ts)
+        tp = np.zeros((T, C), dtype=np.int64)
+        fp = np.zeros((T, C), dtype=np.int64)
+        exact = np.zeros(T, dtype=np.int64)
+        for r in self._runs:
+            pos_all, neg_all = _open(r.pos), _open(r.neg)
+            for c in range(C):
+                pos = pos_all[r.pos_off[c] : r.pos_off[c + 1]]
+                neg = neg_all[r.neg_off[c] : r.neg_off[c + 1]]
+                tp[:, c] += len(pos) - np.searchsorted(pos, ts)
+                fp[:, c] += len(neg) - np.searchsorted(neg, ts)
+            lo, hi = _open(r.exact_lo), _open(r.exact_hi)
+            exact += np.searchsorted(lo, ts) - np.searchsorted(hi, ts)
+        return [
+            {"tp": tp[i], "n_pred": tp[i] + fp[i], "n_true": self._n_true, "exact": int(exact[i])}
+            for i in range(T)
+        ]
 
     def _matrix(
         self, t: float, *, with_sums: bool = False
@@ -280,14 +301,16 @@ class ShardedClassificationResults(ClassificationResults):
             return dict(self._cache[key])
         name = _AVERAGED.get(metric, metric)
         if self.multilabel:
-            runs = [r.pos[r.pos_off[c] : r.pos_off[c + 1]] for r in self._runs for c in
-                    range(self.n_classes)]  # fmt: skip
-            runs += [r.neg[r.neg_off[c] : r.neg_off[c + 1]] for r in self._runs for c in
-                     range(self.n_classes)]  # fmt: skip
+            C = self.n_classes
+            runs = [r.positives(c) for r in self._runs for c in range(C)]
+            runs += [r.negatives(c) for r in self._runs for c in range(C)]
             quantiles = mg.quantiles_from_runs(runs, np.linspace(0, 1, 201))
+            del runs  # unmapped
             grid = np.unique(np.r_[np.linspace(0, 1, 101), quantiles])
+            counts = self._multilabel_counts(grid[::-1])  # all at once, then one summary each
             best_t, best = 0.0, -1.0
-            for g in grid[::-1]:
+            for g, k in zip(grid[::-1], counts, strict=True):
+                self._keep(("counts", float(g)), k)
                 v = self.summary(OperatingPoint(threshold=float(g)))[name]
                 if v is not None and v > best + 1e-12:
                     best_t, best = float(g), v
@@ -296,8 +319,8 @@ class ShardedClassificationResults(ClassificationResults):
             state = mg.sweep_state(self._n_true)
             index = CLASSIFICATION_OPTIMA.index(metric)
             by_rule = math.isnan(self.zero_division)
-            tops = [r.top for r in self._runs]
-            payloads = [[r.actual, r.pred] for r in self._runs]
+            tops = [_open(r.top) for r in self._runs]
+            payloads = [[_open(r.actual), _open(r.pred)] for r in self._runs]
             for top, (actual, pred) in mg.merge_descending(tops, payloads):  # type: ignore[arg-type]
                 mg.sweep_batch(
                     state, top, actual, pred, self._n_true, self.n_samples, index, by_rule
@@ -370,17 +393,19 @@ def evaluate_sharded(
     threshold: float | None = None,
     top_k: Sequence[int] | None = None,
     zero_division: float = 0.0,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
+    batch_rows: int | None = None,
     work_dir: str | Path | None = None,
 ) -> ShardedEvaluation:
     """Evaluate a classification ground truth against Parquet shards of scores, streamed (see the
     module). ``task``: "classification" or "multilabel" (default: the ground truth's);
-    ``work_dir``: where the runs are spilled (default: the system's temporary folder)."""
+    ``batch_rows``: rows reduced at a time (default: as many as fit :data:`DEFAULT_BATCH_BYTES`
+    of float64 scores, at least 1,024); ``work_dir``: where the runs are spilled (default: the
+    system's temporary folder)."""
     from assay.formats.tables import read_ground_truth
 
     if task not in (None, "classification", "multilabel"):
         raise ParameterError(f"task: sharded predictions evaluate classification only, not {task}")
-    if batch_rows < 1:
+    if batch_rows is not None and batch_rows < 1:
         raise ParameterError(f"batch_rows must be >= 1, got {batch_rows}")
     shards = find_shards(pred)
     truth = read_ground_truth(gt)
@@ -394,8 +419,15 @@ def evaluate_sharded(
     C = len(classes)
     if C < 2 and not multilabel:
         raise InputError("needs scores for at least two classes", file=str(shards[0]))
+    if batch_rows is None:
+        batch_rows = max(1024, DEFAULT_BATCH_BYTES // (8 * C))
     y_all, ml_idx, ml_off = _labels(truth, classes, shards[0].name, multilabel)
     gt_ids = pa.array(truth.ids.tolist(), pa.string())
+    notes = list(truth.warnings)
+    if truth.folds is not None:
+        notes.append(f"{truth.source}: folds are not evaluated on sharded predictions")
+    gt_source = truth.source
+    del truth  # its Python strings: about 140 bytes a sample, not needed from here on
     n_total = len(gt_ids)
     t_stored = threshold
     if t_stored is None:
@@ -410,7 +442,7 @@ def evaluate_sharded(
     try:
         for shard in shards:
             for offset, ids, scores in _batches(shard, classes, batch_rows):
-                rows = _gt_rows(ids, gt_ids, seen, shard, offset, truth.source.name)
+                rows = _gt_rows(ids, gt_ids, seen, shard, offset, gt_source.name)
                 if multilabel:
                     y = _multi_hot(rows, ml_idx, ml_off, C)
                     runs.append(_reduce_multilabel(y, scores, float(t_stored), totals, spill))
@@ -423,7 +455,8 @@ def evaluate_sharded(
         if not seen.all():
             row = int(np.argmin(seen))
             raise InputError(
-                f"no prediction for id '{_short(truth.ids[row])}' (ground truth row {row + 1})",
+                f"no prediction for id '{_short(gt_ids[row].as_py())}' (ground truth row "
+                f"{row + 1})",
                 file=str(pred),
             )
         results = ShardedClassificationResults(
@@ -439,20 +472,17 @@ def evaluate_sharded(
     except BaseException:
         spill.close()
         raise
-    notes = list(truth.warnings)
     if totals.off_sum and totals.first_off is not None:
         place, first = totals.first_off
         notes.append(
             f"{place}: scores do not sum to 1 in {totals.off_sum} of {totals.n} rows (first sum "
             f"{first:.4g}); single-label metrics read them as probabilities"
         )
-    if truth.folds is not None:
-        notes.append(f"{truth.source}: folds are not evaluated on sharded predictions")
     return ShardedEvaluation(
         task="multilabel" if multilabel else "classification",
         results=results,
         shards=shards,
-        gt_source=truth.source,
+        gt_source=gt_source,
         notes=notes,
     )
 
@@ -537,8 +567,10 @@ def _batches(
                     file=str(shard),
                     where=f"row {offset + bad + 1}, column '{_short(classes[j])}'",
                 )
+            n = batch.num_rows
+            batch = col = None  # the batch's Arrow buffers go while the scores are reduced
             yield offset, ids, scores
-            offset += batch.num_rows
+            offset += n
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"cannot be read ({_short(exc, 80)})", file=str(shard)) from None
 

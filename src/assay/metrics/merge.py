@@ -76,20 +76,25 @@ def class_runs(
     """
     s = np.asarray(y_score)
     n, n_classes = s.shape
-    pos_parts: list[np.ndarray] = []
-    neg_parts: list[np.ndarray] = []
+    if multilabel:
+        n_pos = np.asarray(y_true, dtype=bool).sum(axis=0).astype(np.int64)
+    else:
+        n_pos = np.bincount(y_true, minlength=n_classes).astype(np.int64)
+    pos_off = np.zeros(n_classes + 1, dtype=np.int64)
+    neg_off = np.zeros(n_classes + 1, dtype=np.int64)
+    pos_off[1:] = np.cumsum(n_pos)
+    neg_off[1:] = np.cumsum(n - n_pos)
+    pos = np.empty(int(pos_off[-1]), dtype=s.dtype)  # filled in place: one copy of the scores
+    neg = np.empty(int(neg_off[-1]), dtype=s.dtype)
     for c in range(n_classes):
         col = s[:, c]
         is_pos = y_true[:, c] if multilabel else y_true == c
-        pos_parts.append(np.sort(col[is_pos]))
-        neg_parts.append(np.sort(col[~is_pos]))
-    pos_off = np.zeros(n_classes + 1, dtype=np.int64)
-    neg_off = np.zeros(n_classes + 1, dtype=np.int64)
-    pos_off[1:] = np.cumsum([len(x) for x in pos_parts])
-    neg_off[1:] = np.cumsum([len(x) for x in neg_parts])
-    empty = np.empty(0, dtype=s.dtype)
-    pos = np.concatenate(pos_parts) if pos_parts else empty
-    neg = np.concatenate(neg_parts) if neg_parts else empty
+        part = pos[pos_off[c] : pos_off[c + 1]]
+        part[:] = col[is_pos]
+        part.sort()
+        part = neg[neg_off[c] : neg_off[c + 1]]
+        part[:] = col[~is_pos]
+        part.sort()
     return pos, pos_off, neg, neg_off
 
 
