@@ -230,3 +230,22 @@ def test_a_dataset_version_from_a_url_records_it_and_reads_it_again(
     s3.put_object(Bucket="data", Key="reg/gt.csv", Body=GT + b"c,owl\n")
     with pytest.raises(InputError, match="changed since dataset version"):
         ws.dataset_ground_truth(version.id)
+
+
+def test_an_object_named_like_a_prefix_is_one_line(home: Path, endpoint: str) -> None:
+    s3 = client(endpoint)
+    s3.put_object(Bucket="data", Key="clash/a", Body=b"file")
+    s3.put_object(Bucket="data", Key="clash/a/b.csv", Body=GT)
+    assert remote.fetch("s3://data/clash/a/b.csv").read_bytes() == GT
+    with pytest.raises(InputError) as exc:
+        remote.fetch("s3://data/clash/a")
+    assert "both an object and a prefix" in _line(exc)
+
+
+def test_the_cache_never_holds_the_credentials(home: Path) -> None:
+    remote.fetch("s3://data/images/")
+    remote.fetch("s3://data/gt.csv")
+    for path in (home / "remote-cache").rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes()
+            assert SECRET not in str(path)

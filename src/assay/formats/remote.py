@@ -513,9 +513,18 @@ def _atomic_write(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _place(blob: Path, target: Path) -> None:
-    """``target`` made a hard link to ``blob`` (a copy where links are not possible)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _place(blob: Path, target: Path, url: Url) -> None:
+    """``target`` made a hard link to ``blob`` (a copy where links are not possible). An object
+    whose name is also a prefix of others (``a/b`` beside ``a/b/c``) cannot be both a file and a
+    folder here: one line."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir():
+            raise NotADirectoryError
+    except OSError:
+        raise InputError(
+            "cannot be cached: its name is both an object and a prefix of others", file=str(url)
+        ) from None
     tmp = target.with_name(f".tmp-{uuid.uuid4().hex}")
     try:
         try:
@@ -548,7 +557,7 @@ def _fetch_file(entry: Entry, home: Path | None, cap: int | None = None) -> tupl
     ):
         blob = cache / "blobs" / str(known["sha256"])
         if not (target.is_file() and os.path.samefile(target, blob)):
-            _place(blob, target)
+            _place(blob, target, url)
         os.utime(blob)  # recently used
         return target, str(known["sha256"])
     given, cap = cap, max_input_bytes() if cap is None else cap
@@ -573,7 +582,7 @@ def _fetch_file(entry: Entry, home: Path | None, cap: int | None = None) -> tupl
         os.replace(tmp, blob)
     finally:
         tmp.unlink(missing_ok=True)
-    _place(blob, target)
+    _place(blob, target, url)
     record = {"url": str(url), "etag": entry.etag, "size": entry.size, "sha256": sha}
     _atomic_write(index, json.dumps(record).encode())
     return target, sha
@@ -637,7 +646,7 @@ def fetch(
         target, sha = _fetch_file(item, home, cap)
         keep[target] = sha
     for path in list(folder.rglob("*")):  # objects deleted from the bucket since
-        if path.is_file() and path not in keep:
+        if path.is_file() and path not in keep and not path.name.startswith(".tmp-"):
             path.unlink(missing_ok=True)
     _evict(home, set(keep.values()))
     return folder
