@@ -3,8 +3,12 @@
     .venv/bin/python benchmarks/scale.py                      # every part
     .venv/bin/python benchmarks/scale.py --only sharded       # sharded evaluation only
     .venv/bin/python benchmarks/scale.py --only sharded --quick
+    .venv/bin/python benchmarks/scale.py --only ray            # Ray workers vs one process
 
 Parts (each its own function; ``--only`` picks one):
+
+- ``ray_part`` (:mod:`scale_ray`): images/s of the demo's image model on one and two Ray workers
+  against the single-process run, as ratios (``--copies``, ``--batch``, ``--repeats``, ``--cpus``).
 
 - ``sharded_part``: a sharded classification evaluation (:mod:`assay.evaluation.sharded`) of
   ``--rows`` samples x ``--classes`` classes (default 10M x 100) from Parquet shards of
@@ -191,7 +195,15 @@ def sharded_part(args: argparse.Namespace) -> None:
           "pyarrow and numba loaded; process MiB: the whole process's)")  # fmt: skip
 
 
-PARTS = {"sharded": sharded_part}
+def ray_part(args: argparse.Namespace) -> None:
+    """Images/s on one and two Ray workers against the single-process run (benchmarks/scale_ray.py)."""
+    sys.path.insert(0, str(HERE))
+    from scale_ray import ray_part as run
+
+    run(args)
+
+
+PARTS = {"sharded": sharded_part, "ray": ray_part}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -206,6 +218,10 @@ def main(argv: list[str] | None = None) -> None:
         "--batch-rows", type=int, default=0, help="rows reduced at a time (0: the default)"
     )
     parser.add_argument("--tmp", default=None, help="where the data are generated")
+    sys.path.insert(0, str(HERE))
+    from scale_ray import add_arguments
+
+    add_arguments(parser)  # the ray part's: --copies, --batch, --repeats, --cpus
     args = parser.parse_args(argv)
     if args.quick:
         args.rows, args.memory_rows, args.shard_rows = 1_000_000, 100_000, 100_000
