@@ -225,3 +225,108 @@ def test_detection_is_refused(single: Any, tmp_path: Path) -> None:
     gt, _, table = single
     with pytest.raises(ParameterError, match="classification only"):
         evaluate_sharded(gt, _shards(tmp_path, table, 1), task="detection")
+
+
+# ------------------------------------------------------------------------------ detection
+COCO_KEYS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
+AP_KEYS = ("AP", "AP50", "AP75", "AR100", "APs", "APm", "APl", "total_labeled")
+
+
+@pytest.fixture(scope="module")
+def detections(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    """The demo shapes set (crowd regions included) with scores rounded to 0.1 (ties), plus one
+    image holding 150 tied boxes of one class (COCO keeps the first 100 of a cell)."""
+    import json
+
+    from assay.demo.shapes import make_shapes_dataset
+
+    folder = tmp_path_factory.mktemp("det")
+    gt_path, dt_path = make_shapes_dataset(folder, n_images=30)
+    dets = json.loads(Path(dt_path).read_text())
+    for d in dets:
+        d["score"] = round(d["score"], 1)
+    first = dets[0]
+    rng = np.random.default_rng(3)
+    for i in range(150):
+        x, y = rng.uniform(0, 20, 2)
+        dets.append(
+            {
+                "image_id": first["image_id"],
+                "category_id": first["category_id"],
+                "bbox": [float(x), float(y), 12.0, 9.0],
+                "score": 0.5 if i % 2 else 0.7,
+            }
+        )
+    (folder / "dt.json").write_text(json.dumps(dets))
+    return Path(gt_path), dets
+
+
+def _det_shards(folder: Path, dets: list[dict[str, Any]], k: int, *, columns: bool) -> Path:
+    """``k`` shards of whole images (each image's detections in file order), bbox as a list or as
+    x, y, w, h columns."""
+    out = folder / f"det{k}"
+    out.mkdir()
+    images = sorted({d["image_id"] for d in dets})
+    groups = np.array_split(np.random.default_rng(k).permutation(images), k)
+    for i, group in enumerate(groups):
+        keep = set(group.tolist())
+        part = [d for d in dets if d["image_id"] in keep]
+        cols: dict[str, Any] = {
+            "image_id": [d["image_id"] for d in part],
+            "category_id": [d["category_id"] for d in part],
+            "score": [d["score"] for d in part],
+        }
+        if columns:
+            for j, name in enumerate("xywh"):
+                cols[name] = [float(d["bbox"][j]) for d in part]
+        else:
+            cols["bbox"] = [[float(v) for v in d["bbox"]] for d in part]
+        pq.write_table(pa.table(cols), out / f"part-{i:02d}.parquet")
+    return out
+
+
+@pytest.mark.parametrize("k", [1, 2, 7])
+def test_sharded_detection_equals_in_memory_coco(detections: Any, tmp_path: Path, k: int) -> None:
+    from assay.evaluation.detection import evaluate_detections
+    from assay.evaluation.sharded import evaluate_detection_shards
+
+    gt, dets = detections
+    memory = evaluate_detections(gt, dets)
+    sharded, shards = evaluate_detection_shards(gt, _det_shards(tmp_path, dets, k, columns=k == 2))
+    assert len(shards) == k
+    a, b = memory.summary(), sharded.summary()
+    _close({key: a[key] for key in COCO_KEYS}, {key: b[key] for key in COCO_KEYS})
+    assert a["macro_over"] == b["macro_over"] and a["n_samples"] == b["n_samples"]
+    for x, y in zip(memory.per_class()["items"], sharded.per_class()["items"], strict=True):
+        _close({key: x[key] for key in AP_KEYS}, {key: y[key] for key in AP_KEYS})
+    assert sharded.headline() == {"metric": "AP", "label": "AP", "value": b["AP"]}
+    assert set(sharded.report()) == set(memory.report())
+
+
+def test_an_image_split_across_detection_shards_is_refused(detections: Any, tmp_path: Path) -> None:
+    from assay.evaluation.sharded import evaluate_detection_shards
+
+    gt, dets = detections
+    folder = tmp_path / "split"
+    folder.mkdir()
+    table = pa.table(
+        {
+            "image_id": [d["image_id"] for d in dets],
+            "category_id": [d["category_id"] for d in dets],
+            "bbox": [[float(v) for v in d["bbox"]] for d in dets],
+            "score": [d["score"] for d in dets],
+        }
+    )
+    pq.write_table(table.slice(0, 1), folder / "a.parquet")
+    pq.write_table(table.slice(1), folder / "b.parquet")
+    with pytest.raises(InputError, match=r"b\.parquet: row \d+: image_id \d+ has detections in a"):
+        evaluate_detection_shards(gt, folder)
+    pq.write_table(
+        table.slice(0, 0).append_column("x", pa.array([], pa.float64())), folder / "a.parquet"
+    )
+    bad = table.slice(1).set_column(0, "image_id", pa.array([999999] * (table.num_rows - 1)))
+    pq.write_table(bad, folder / "b.parquet")
+    with pytest.raises(
+        InputError, match=r"b\.parquet: row 1: image_id 999999 is not in the ground"
+    ):
+        evaluate_detection_shards(gt, folder)

@@ -62,7 +62,9 @@ from assay.metrics.cells import first_bad_row, ml_row_stats
 __all__ = [
     "DEFAULT_BATCH_BYTES",
     "ShardedClassificationResults",
+    "ShardedDetectionSummary",
     "ShardedEvaluation",
+    "evaluate_detection_shards",
     "evaluate_sharded",
     "find_shards",
     "is_sharded",
@@ -710,3 +712,193 @@ def _sum_check(s: np.ndarray, totals: _Totals, shard: Path, offset: int) -> None
         i = int(np.argmax(off))
         totals.first_off = (f"{shard}: row {offset + i + 1}", float(sums[i]))
     totals.off_sum += k
+
+
+# -------------------------------------------------------------------- detection
+class ShardedDetectionSummary:
+    """A detection evaluation merged from shards of whole images: COCO's numbers (the summary's
+    AP ... ARl, the per-class AP columns), equal to :class:`~assay.evaluation.detection.
+    DetectionResults`' (and so to pycocotools') on the same detections.
+
+    It answers ``summary``, ``per_class``, ``headline`` and ``report`` in the in-memory shapes,
+    with what needs the class-agnostic matching at an operating point left out: the summary's
+    precision / recall / f1 / tp / fp / fn, the per-class tp / fp / fn / precision / recall / f1
+    and ``iou`` / ``score`` are None; ``confusion``, ``optimal``, ``extra`` (the VOC protocols)
+    and ``intervals`` are None in the report; the image feed is not offered."""
+
+    task = "detection"
+
+    def __init__(
+        self,
+        classes: list[str],
+        n_images: int,
+        precision: np.ndarray,
+        recall: np.ndarray,
+        labeled: np.ndarray,
+    ) -> None:
+        self.classes = list(classes)
+        self.n_samples, self.n_classes = n_images, len(classes)
+        self.precision, self.recall = precision, recall
+        self._labeled = labeled
+
+    def summary(self) -> dict[str, Any]:
+        """COCO's 12 numbers; the operating-point keys None (see the class)."""
+        from assay.evaluation._detection_tables import coco_stats, n_classes_with_gt
+
+        return {
+            "task": "detection",
+            "iou": None,
+            "score": None,
+            "point_rule": "coco",
+            "n_samples": self.n_samples,
+            "n_classes": self.n_classes,
+            **coco_stats(self.precision, self.recall),
+            **{key: None for key in ("precision", "recall", "f1", "tp", "fp", "fn")},
+            "macro_over": {"AP": n_classes_with_gt(self.precision)},
+        }
+
+    def per_class(self) -> dict[str, Any]:
+        """Per class the COCO AP columns and the non-crowd ground truth (``total_labeled``)."""
+        from assay.evaluation._detection_tables import ap_columns
+
+        ap = ap_columns(self.precision, self.recall, self.n_classes)
+        items = [
+            {
+                "label": c,
+                **ap[k],
+                "total_labeled": int(self._labeled[k]),
+                "total_predicted": None,  # at an operating point: none here
+                **{key: None for key in ("tp", "fp", "fn", "precision", "recall", "f1")},
+            }
+            for k, c in enumerate(self.classes)
+        ]
+        return {"task": "detection", "iou": None, "score": None, "items": items}
+
+    def headline(self) -> dict[str, Any]:
+        """AP (COCO mAP .50:.95)."""
+        return {"metric": "AP", "label": "AP", "value": self.summary()["AP"]}
+
+    def report(self) -> dict[str, Any]:
+        """The report's shape; see the class for what is None."""
+        return {
+            "task": "detection",
+            "classes": list(self.classes),
+            "iou": None,
+            "score": None,
+            "summary": self.summary(),
+            "per_class": self.per_class(),
+            "confusion": None,
+            "optimal": None,
+            "intervals": None,
+            "folds": None,
+            "extra": None,
+        }
+
+    def close(self) -> None:
+        """Nothing spilled: the merged detections are in memory."""
+
+
+def evaluate_detection_shards(
+    gt: Any, pred: str | Path, *, images_root: str | Path | None = None
+) -> tuple[ShardedDetectionSummary, list[Path]]:
+    """COCO evaluation of detections in Parquet shards (columns ``image_id``, ``category_id``,
+    ``score`` and ``bbox`` (4 numbers, x y w h) or ``x``, ``y``, ``w``, ``h``), each shard read
+    and matched on its own images, the matches merged in pycocotools' order.
+
+    Every image's detections must lie in one shard: an image met again in a later shard is an
+    InputError naming that shard and row (matched twice, its ground truth would count twice).
+    Memory: the ground truth, one shard, and per detection kept (at most 100 per image and
+    class) about 100 bytes of matches."""
+    from assay.formats.detection import read_detection_gt
+    from assay.metrics.detection import coco_match
+
+    shards = find_shards(pred)
+    g = read_detection_gt(gt, images_root=images_root)
+    K, n_img = len(g.classes), g.n_images
+    image_rank = np.argsort(np.argsort(g.image_ids, kind="stable"), kind="stable")
+    no_dt = np.zeros(0, dtype=np.int64)
+    everything = coco_match(
+        g.boxes, g.labels, g.image, g.area, g.iscrowd, np.zeros((0, 4)), no_dt, no_dt,
+        np.zeros(0), n_images=n_img, n_classes=K, image_rank=image_rank,
+    )  # fmt: skip
+    owner = np.full(n_img, -1, dtype=np.int64)
+    records = []
+    for s, shard in enumerate(shards):
+        img, lab, boxes, scores = _read_detections(shard, g)
+        first_owner = owner[img]
+        if (first_owner >= 0).any():
+            row = int(np.argmax(first_owner >= 0))
+            raise InputError(
+                f"image_id {int(g.image_ids[img[row]])} has detections in "
+                f"{shards[first_owner[row]].name} too: an image's detections must lie in one shard",
+                file=str(shard),
+                where=f"row {row + 1}",
+            )
+        owner[img] = s
+        mine = np.isin(g.image, np.unique(img))
+        m = coco_match(
+            g.boxes[mine], g.labels[mine], g.image[mine], g.area[mine], g.iscrowd[mine],
+            boxes, lab, img, scores, n_images=n_img, n_classes=K, image_rank=image_rank,
+        )  # fmt: skip
+        records.append(mg.coco_records(m, lab, scores, image_rank[img]))
+    precision, recall, _ = mg.coco_merge(records, everything.npig)
+    labeled = np.bincount(g.labels[~g.iscrowd], minlength=K)
+    summary = ShardedDetectionSummary(g.classes, n_img, precision, recall, labeled)
+    return summary, shards
+
+
+def _read_detections(shard: Path, g: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(image index, class index, boxes (n, 4) xywh, scores) of one detection shard, checked."""
+    try:
+        table = pq.read_table(shard)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot be read ({_short(exc, 80)})", file=str(shard)) from None
+    names = set(table.column_names)
+    box_cols = ["bbox"] if "bbox" in names else ["x", "y", "w", "h"]
+    for col in ["image_id", "category_id", "score", *box_cols]:
+        if col not in names:
+            raise InputError(f"missing column '{col}'", file=str(shard))
+        if table.column(col).null_count:
+            row = int(np.argmax(table.column(col).is_null().to_numpy(zero_copy_only=False)))
+            raise InputError(f"missing '{col}'", file=str(shard), where=f"row {row + 1}")
+    n = table.num_rows
+    if box_cols == ["bbox"]:
+        flat = pc.list_flatten(table.column("bbox"))
+        lengths = pc.list_value_length(table.column("bbox")).to_numpy(zero_copy_only=False)
+        if (lengths != 4).any():
+            row = int(np.argmax(lengths != 4))
+            raise InputError("bbox must hold 4 numbers", file=str(shard), where=f"row {row + 1}")
+        boxes = np.asarray(flat.to_numpy(zero_copy_only=False), dtype=np.float64).reshape(n, 4)
+    else:
+        boxes = np.stack([table.column(c).to_numpy().astype(np.float64) for c in box_cols], 1)
+    scores = table.column("score").to_numpy(zero_copy_only=False).astype(np.float64)
+    bad = ~np.isfinite(boxes).all(axis=1) | (boxes[:, 2] <= 0) | (boxes[:, 3] <= 0)
+    bad |= ~np.isfinite(scores)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise InputError(
+            "a box needs finite x, y and w, h > 0, and a finite score",
+            file=str(shard),
+            where=f"row {row + 1}",
+        )
+    img = _index_of(table.column("image_id"), g.image_ids, "image_id", shard)
+    lab = _index_of(table.column("category_id"), g.category_ids, "category_id", shard)
+    return img, lab, boxes, scores
+
+
+def _index_of(col: Any, known: np.ndarray, name: str, shard: Path) -> np.ndarray:
+    """Each value's index in ``known`` (ids); an id not there names its row."""
+    values = np.asarray(col.to_numpy(zero_copy_only=False))
+    if values.dtype.kind not in "iuf":
+        raise InputError(f"column '{name}' holds {col.type}, expected ids", file=str(shard))
+    order = np.argsort(known, kind="stable")
+    pos = np.clip(np.searchsorted(known[order], values), 0, len(known) - 1)
+    found = len(known) > 0 and known[order][pos] == values
+    ok = np.asarray(found, dtype=bool) & np.ones(len(values), dtype=bool)
+    if not ok.all():
+        row = int(np.argmax(~ok))
+        raise InputError(
+            f"{name} {values[row].item()!r} is not in the ground truth", file=str(shard),
+            where=f"row {row + 1}",
+        )  # fmt: skip
+    return order[pos].astype(np.int64)  # type: ignore[no-any-return]

@@ -15,7 +15,11 @@ to a state; the states merge to the very numbers the in-memory path computes fro
   optimal-threshold sweep (:func:`sweep_batch`, the stateful twin of
   :func:`assay.metrics.cells.sweep`);
 - exact quantiles of all scores from the runs, as :func:`numpy.quantile` computes them
-  (:func:`quantiles_from_runs`).
+  (:func:`quantiles_from_runs`);
+- detection, per shard of whole images: the matched detections of :func:`coco_match` (class,
+  score, image rank, rank in its (image, class) cell, matched / ignored at every area range and
+  IoU) merge in pycocotools' accumulation order and accumulate to ``COCOeval``'s precision and
+  recall (:func:`coco_records`, :func:`coco_merge`).
 """
 
 from __future__ import annotations
@@ -25,12 +29,16 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from numba import njit
 
+from assay.metrics.detection import CocoMatches, coco_accumulate
+
 __all__ = [
     "ECE_BINS",
     "auc_ap_from_runs",
     "calibration_bins",
     "cells_at",
     "class_runs",
+    "coco_merge",
+    "coco_records",
     "merge_descending",
     "order_statistics",
     "quantiles_from_runs",
@@ -331,3 +339,56 @@ def quantiles_from_runs(runs: Sequence[np.ndarray], q: np.ndarray) -> np.ndarray
     out = a + diff * gamma
     np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
     return out
+
+
+def coco_records(
+    m: CocoMatches, dt_labels: np.ndarray, dt_scores: np.ndarray, dt_image_rank: np.ndarray
+) -> dict[str, np.ndarray]:
+    """One shard's matched detections (from :func:`~assay.metrics.detection.coco_match` on the
+    shard's images and detections): label, score, image rank (pycocotools' image order), rank in
+    its (image, class) cell, and matched / ignored (n, A, T), in the shard's accumulation order."""
+    o = m.dt_order
+    return {
+        "label": np.asarray(dt_labels, dtype=np.int64)[o],
+        "score": np.asarray(dt_scores, dtype=np.float64)[o],
+        "image_rank": np.asarray(dt_image_rank, dtype=np.int64)[o],
+        "cell_rank": np.asarray(m.dt_rank, dtype=np.int64),
+        "matched": m.dt_matched,
+        "ignored": m.dt_ignored,
+    }
+
+
+def coco_merge(
+    records: Sequence[dict[str, np.ndarray]], npig: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``COCOeval.accumulate()``'s precision (T, R, K, A, M), recall (T, K, A, M) and scores from
+    the :func:`coco_records` of shards holding disjoint sets of whole images; ``npig`` (K, A):
+    the non-ignored ground truth per class and area range over every image.
+
+    The order is pycocotools': per class by descending score, ties by image (id order) then by
+    rank in the image's cell (file order), so the merge equals the single-pass accumulation.
+    """
+    keys = ("label", "score", "image_rank", "cell_rank", "matched", "ignored")
+    cat = {k: np.concatenate([r[k] for r in records]) for k in keys} if records else {}
+    n_classes = int(npig.shape[0])
+    n = len(cat["label"]) if cat else 0
+    if n == 0:
+        n_a, n_t = npig.shape[1], 10
+        cat = {k: np.zeros(0, dtype=np.int64) for k in keys}
+        cat["score"] = np.zeros(0)
+        cat["matched"] = cat["ignored"] = np.zeros((0, n_a, n_t), dtype=bool)
+    order = np.lexsort((cat["cell_rank"], cat["image_rank"], -cat["score"], cat["label"]))
+    label = cat["label"][order]
+    m = CocoMatches(
+        gt_order=np.zeros(0, dtype=np.int64),
+        dt_order=np.arange(n),
+        dt_rank=cat["cell_rank"][order],
+        dt_matched=cat["matched"][order],
+        dt_ignored=cat["ignored"][order],
+        gt_ignored=np.zeros((npig.shape[1], 0), dtype=bool),
+        dt_gt=np.zeros((n, cat["matched"].shape[2]), dtype=np.int64),
+        acc_order=np.arange(n),
+        class_ptr=np.searchsorted(label, np.arange(n_classes + 1), "left"),
+        npig=npig,
+    )
+    return coco_accumulate(m, cat["score"][order])  # type: ignore[return-value]
