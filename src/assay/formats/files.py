@@ -91,13 +91,7 @@ def _check_stat(path: Path, st: os.stat_result, *, folder_ok: bool) -> None:
 
 def check_input(path: str | Path, *, folder_ok: bool = False) -> Path:
     """``path`` when it is a regular file within the cap (or a folder, when ``folder_ok``),
-    links followed; otherwise an :class:`InputError` naming it. Nothing is opened. An
-    ``s3://`` / ``gs://`` / ``az://`` URL is fetched first (:func:`assay.formats.remote.fetch`)
-    and its cached copy checked."""
-    if isinstance(path, str) and "://" in path:
-        from assay.formats.remote import fetch
-
-        path = fetch(path, folder_ok=folder_ok)
+    links followed; otherwise an :class:`InputError` naming it. Nothing is opened."""
     path = Path(path)
     try:
         st = os.stat(path)  # follows links
