@@ -113,3 +113,31 @@ def test_bad_shard_and_unusable_options_are_one_line(
     assert "Traceback" not in err
     code, _, err = run("evaluate", "--gt", str(gt), "--pred", str(shards), "--intervals")
     assert code == 2 and "--intervals" in err and "does not apply to sharded" in err
+
+
+def test_detection_shards_print_coco_numbers(home: Path, tmp_path: Path) -> None:
+    from assay.demo.shapes import make_shapes_dataset
+
+    gt, dt = make_shapes_dataset(tmp_path / "det", n_images=12)
+    dets = json.loads(Path(dt).read_text())
+    shards = tmp_path / "det_shards"
+    shards.mkdir()
+    images = sorted({d["image_id"] for d in dets})
+    for k, group in enumerate((images[:5], images[5:])):
+        part = [d for d in dets if d["image_id"] in set(group)]
+        columns = ("image_id", "category_id", "bbox", "score")
+        pq.write_table(
+            pa.table({c: [d[c] for d in part] for c in columns}), shards / f"{k}.parquet"
+        )
+    code, out, err = run("evaluate", "--gt", str(gt), "--pred", str(dt), "--json", "-")
+    assert code == 0, err
+    memory = json.loads(out)["summary"]
+    code, out, err = run("evaluate", "--gt", str(gt), "--pred", str(shards), "--json", "-")
+    assert code == 0, err
+    sharded = json.loads(out)["summary"]
+    for key in ("AP", "AP50", "AP75", "AR1", "AR10", "AR100"):
+        assert math.isclose(memory[key], sharded[key], abs_tol=1e-12)
+    code, out, err = run("evaluate", "--gt", str(gt), "--pred", str(shards))
+    assert code == 0 and "COCO numbers only" in out and "Not stored" in out
+    code, _, err = run("evaluate", "--gt", str(gt), "--pred", str(shards), "--threshold", "0.5")
+    assert code == 2 and "--threshold" in err

@@ -3,7 +3,10 @@
 :mod:`assay.evaluation.sharded`: streamed batch by batch, merged exactly, printed (and written with
 ``--json``), but not stored: a sharded evaluation keeps no per-sample scores, so it has no sample
 feed, curves or intervals to show later. A single predictions file, whatever its size, takes the
-in-memory path as before.
+in-memory path as before. With a detection ground truth (COCO, YOLO, VOC) the shards hold
+detections (``image_id``, ``category_id``, ``score``, ``bbox`` or ``x, y, w, h``), each image's in
+one shard, and the report has COCO's numbers (:func:`assay.evaluation.sharded.
+evaluate_detection_shards`).
 """
 
 from __future__ import annotations
@@ -43,8 +46,12 @@ def evaluate_shards(
 
     from assay.cli.report import make_console, print_report, progress
     from assay.cli.shared import to_stdout, write_json
-    from assay.evaluation.sharded import evaluate_sharded
+    from assay.evaluation.run import infer_task
+    from assay.evaluation.sharded import evaluate_detection_shards, evaluate_sharded
 
+    detection = task == "detection" or (task is None and infer_task(gt) == "detection")
+    if detection:
+        given = {**given, "--threshold": threshold is not None, "--top-k": ks is not None}
     for flag, on in given.items():
         if on:
             raise typer.BadParameter(
@@ -53,17 +60,25 @@ def evaluate_shards(
             )
     with progress() as step:
         step("Streaming the shards and merging")
-        run = evaluate_sharded(gt, pred, task=task, threshold=threshold, top_k=ks)
-        report: dict[str, Any] = run.results.report()
+        notes: list[str] = []
+        results: Any
+        if detection:
+            results, shards = evaluate_detection_shards(gt, pred)
+        else:
+            run = evaluate_sharded(gt, pred, task=task, threshold=threshold, top_k=ks)
+            results, shards, notes = run.results, run.shards, run.notes
+        report: dict[str, Any] = results.report()
     warn = make_console(stderr=True)
-    for note in run.notes:
+    for note in notes:
         warn.print(Text(note), soft_wrap=True)
     try:
         if json_out is not None:
-            write_json({"id": None, "shards": [str(s) for s in run.shards], **report}, json_out)
+            write_json({"id": None, "shards": [str(s) for s in shards], **report}, json_out)
     finally:
-        run.results.close()
+        results.close()
     if not to_stdout(json_out):
         out = make_console()
         print_report(report, console=out)
-        out.print(f"\n{len(run.shards)} shards. {NOT_STORED}")
+        if detection:
+            out.print("COCO numbers only: P / R / F1 at a confidence need the whole matching")
+        out.print(f"\n{len(shards)} shards. {NOT_STORED}")
