@@ -187,3 +187,21 @@ def test_detection_with_its_images_folder_in_the_bucket(
     assert sorted(p.name for p in cached.iterdir()) == sorted(
         p.name for p in (det / "images").iterdir()
     )
+
+
+@pytest.mark.parametrize("scheme", ["gs", "az"])
+def test_gs_and_az_unreachable_are_one_line(
+    home: Path, monkeypatch: pytest.MonkeyPatch, scheme: str
+) -> None:
+    port = free_port()
+    monkeypatch.setenv("ASSAY_REMOTE_TIMEOUT", "1")
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv(
+        "AZURE_STORAGE_CONNECTION_STRING",
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+        f"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;",
+    )
+    url = f"{scheme}://evals/gt.csv"
+    code, _, stderr = run("evaluate", "--gt", url, "--pred", f"{scheme}://evals/pred.csv")
+    assert code == 2 and stderr.count("\n") == 1, stderr
+    assert stderr.startswith(f"Error: {url}: ") and "a2V5" not in stderr

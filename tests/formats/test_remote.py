@@ -246,3 +246,14 @@ def test_the_cache_never_holds_the_credentials(home: Path) -> None:
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes()
             assert SECRET not in str(path)
+
+
+def test_no_credentials_is_one_line(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(InputError) as exc:
+        remote.fetch("s3://data/gt.csv")
+    assert "no credentials for S3 in the environment" in _line(exc)

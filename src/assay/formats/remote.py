@@ -188,6 +188,8 @@ _ENV_KEYS = (
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_DEFAULT_REGION",
     "STORAGE_EMULATOR_HOST",
     "GOOGLE_APPLICATION_CREDENTIALS",
@@ -221,9 +223,9 @@ def filesystem(url: Url) -> Any:
         raise InputError(
             f"{url.scheme}:// URLs need {package}: install assay[cloud]", file=str(url)
         ) from None
-    for name in (package, "azure", "google"):  # their retries log tracebacks: one line is ours
+    for name in (package, "azure", "google"):
+        # their retries log tracebacks to stderr when logging is not set up: one line is ours
         logging.getLogger(name).addHandler(logging.NullHandler())
-        logging.getLogger(name).propagate = False
     timeout = timeout_seconds()
     opts: dict[str, Any] = {"skip_instance_cache": True, "use_listings_cache": False}
     if package == "s3fs":
@@ -280,6 +282,8 @@ def _reason(exc: BaseException) -> str:
         return "denied"
     if "403" in texts and "forbidden" in texts:
         return "denied"
+    if any(n in names for n in ("NoCredentialsError", "PartialCredentialsError")):
+        return "credentials"
     if any("timeout" in n.lower() for n in names) or isinstance(exc, TimeoutError):
         return "timeout"
     if any(
@@ -324,6 +328,13 @@ def _failure(exc: BaseException, url: Url, fs: Any) -> InputError:
     if reason == "denied":
         return RemoteError(
             f"access denied by {provider} (check the credentials in the environment)",
+            file=str(url),
+            kind=reason,
+        )
+    if reason == "credentials":
+        return RemoteError(
+            f"no credentials for {provider} in the environment (AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)",
             file=str(url),
             kind=reason,
         )
