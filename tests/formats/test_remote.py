@@ -257,3 +257,12 @@ def test_no_credentials_is_one_line(home: Path, monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(InputError) as exc:
         remote.fetch("s3://data/gt.csv")
     assert "no credentials for S3 in the environment" in _line(exc)
+
+
+def test_a_prefix_holds_only_what_lies_under_it(home: Path, endpoint: str) -> None:
+    s3 = client(endpoint)
+    s3.put_object(Bucket="data", Key="part/x.csv", Body=GT)
+    s3.put_object(Bucket="data", Key="partner/y.csv", Body=GT)
+    assert [e.url.key for e in remote.list_url("s3://data/part/")] == ["part/x.csv"]
+    folder = remote.fetch("s3://data/part")
+    assert [p.name for p in folder.iterdir()] == ["x.csv"]
