@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -248,3 +249,44 @@ def test_a_server_sends_calculate_to_the_cluster(
         job = finished(client, client.post("/api/evaluations", json=body).json()["job_id"])
         assert job["status"] == "failed"
         assert "cuda:3 asked but this machine has no CUDA device for onnxruntime" in job["error"]
+
+
+def test_detections_through_the_cluster(cluster: str, tmp_path: Path) -> None:
+    """Detection batches go through the actors too (boxes mapped back to each image's size)."""
+    from assay.runners import run_images
+    from assay.runners.ray_run import RayOptions, ray_predictor
+    from tests.runners.models import constant_outputs
+
+    path = constant_outputs(
+        tmp_path / "det.onnx",
+        {
+            "boxes": np.array([[0.0, 0.0, 8.0, 8.0], [2.0, 4.0, 6.0, 12.0]]),
+            "scores": np.array([0.5, 0.25]),
+            "labels": np.array([0, 1]),
+        },
+    )
+    paths = [
+        *write_images(tmp_path / "a", 3, size=(16, 16)),
+        *write_images(tmp_path / "b", 4, size=(40, 24), seed=1),
+    ]
+    local = run_images(load_runner(path, task="detection"), paths, batch_size=3)
+    predictor = ray_predictor(load_runner(path, task="detection"), RayOptions(), tmp_path / "w")
+    res = run_images(predictor, paths, batch_size=3, out_dir=tmp_path / "w" / "shards")
+    assert predictor.computed == 3 and local.detections is not None and res.detections
+    for a, b in zip(res.detections, local.detections, strict=True):
+        np.testing.assert_array_equal(a.boxes, b.boxes)
+        np.testing.assert_array_equal(a.scores, b.scores)
+        np.testing.assert_array_equal(a.labels, b.labels)
+
+
+def test_an_address_without_a_cluster_is_one_line() -> None:
+    from assay.runners.ray_run import probe_address
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    with pytest.raises(InputError, match=f"no Ray cluster answers at '127.0.0.1:{port}'"):
+        probe_address(f"127.0.0.1:{port}")
+    with pytest.raises(InputError, match="'head' is not a Ray address"):
+        probe_address("head")
+    probe_address("auto")  # left to Ray

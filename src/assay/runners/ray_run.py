@@ -128,6 +128,7 @@ def connect(address: str) -> Any:
         ) from None
     if ray.is_initialized():
         return ray
+    probe_address(address)
     kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
@@ -142,6 +143,31 @@ def connect(address: str) -> Any:
             where="--ray",
         ) from None
     return ray
+
+
+def probe_address(address: str, seconds: float = 5.0) -> None:
+    """A ``host:port`` (or ``ray://host:port``) address must accept a TCP connection within
+    ``seconds``: Ray itself waits minutes for a cluster that is not there."""
+    import socket
+
+    if address in ("auto", "local"):
+        return
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit():
+        raise InputError(
+            f"{address!r} is not a Ray address (auto, local, HOST:PORT or ray://HOST:PORT)",
+            where="--ray",
+        )
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=seconds):
+            pass
+    except OSError as exc:
+        raise InputError(
+            f"no Ray cluster answers at {address!r} ({one_line(exc, 120)}); start one with "
+            "'ray start --head' or give its address",
+            where="--ray",
+        ) from None
 
 
 def _check_capacity(ray: Any, options: RayOptions) -> None:
