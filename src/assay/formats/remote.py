@@ -42,6 +42,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,7 @@ CACHE_BYTES_ENV = "ASSAY_REMOTE_CACHE_BYTES"
 DEFAULT_CACHE_BYTES = 20 << 30  # the blobs of the cache together
 MAX_PREFIX_FILES = 100_000  # the most objects a prefix (a folder URL) may hold
 CHUNK_BYTES = 1 << 20
+FETCH_WORKERS = 8  # objects of a prefix read at once (each a HEAD-free GET: listed already)
 CACHE_NAME = "remote-cache"
 
 
@@ -433,11 +435,14 @@ def list_url(url: Url | str, *, max_files: int = MAX_PREFIX_FILES) -> list[Entry
     return out
 
 
-def iter_url(url: Url | str, *, cap: int, chunk: int = CHUNK_BYTES) -> Iterator[bytes]:
+def iter_url(
+    url: Url | str, *, cap: int, chunk: int = CHUNK_BYTES, entry: Entry | None = None
+) -> Iterator[bytes]:
     """The bytes of the object ``url`` in chunks, at most ``cap`` of them: one line when it is
-    larger (checked before the first byte is read, and again while reading)."""
+    larger (checked before the first byte is read, from ``entry`` when the caller has listed it
+    already, and again while reading)."""
     url = parse_url(url) if isinstance(url, str) else url
-    entry = stat_url(url)
+    entry = entry or stat_url(url)
     if entry.kind != "file":
         raise InputError("is a folder (a prefix), expected an object", file=str(url))
     if entry.size > cap:
@@ -447,6 +452,15 @@ def iter_url(url: Url | str, *, cap: int, chunk: int = CHUNK_BYTES) -> Iterator[
             kind="too_large",
         )
     fs = filesystem(url)
+    if entry.size <= chunk:  # small (most images): one GET, no HEAD before it
+        # s3fs asks for the size first (a HEAD) unless told to read in one piece
+        extra = {"max_concurrency": 1} if SCHEMES[url.scheme][0] == "s3fs" else {}
+        data = _call(url, "cat_file", url.path, **extra)
+        if len(data) > cap:
+            raise RemoteError(f"grew past the {_size(cap)} limit", file=str(url), kind="too_large")
+        if data:
+            yield data
+        return
     try:
         handle = fs.open(url.path, "rb", block_size=chunk, cache_type="none")
     except Exception as exc:
@@ -591,7 +605,7 @@ def _fetch_file(entry: Entry, home: Path | None, cap: int | None = None) -> tupl
     digest = hashlib.sha256()
     try:
         with open(tmp, "wb") as out:
-            for data in iter_url(url, cap=cap):
+            for data in iter_url(url, cap=cap, entry=entry):
                 digest.update(data)
                 out.write(data)
         sha = digest.hexdigest()
@@ -659,9 +673,9 @@ def fetch(
         raise InputError("no such object or prefix", file=str(url))
     folder = _mirror(prefix, home)
     keep: dict[Path, str] = {}
-    for item in entries:
-        target, sha = _fetch_file(item, home, cap)
-        keep[target] = sha
+    with ThreadPoolExecutor(max_workers=max(1, min(FETCH_WORKERS, len(entries)))) as pool:
+        for target, sha in pool.map(lambda item: _fetch_file(item, home, cap), entries):
+            keep[target] = sha
     for path in list(folder.rglob("*")):  # objects deleted from the bucket since
         if path.is_file() and path not in keep and not path.name.startswith(".tmp-"):
             path.unlink(missing_ok=True)
