@@ -205,3 +205,12 @@ def test_gs_and_az_unreachable_are_one_line(
     code, _, stderr = run("evaluate", "--gt", url, "--pred", f"{scheme}://evals/pred.csv")
     assert code == 2 and stderr.count("\n") == 1, stderr
     assert stderr.startswith(f"Error: {url}: ") and "a2V5" not in stderr
+
+
+def test_datasets_add_a_detection_set_with_its_images_in_the_bucket(home: Path) -> None:
+    code, _, stderr = run(
+        "datasets", "add", "s3://evals/det/instances.json", "--images", "s3://evals/det/images/"
+    )
+    assert code == 0, stderr
+    assert sources(home) == ["s3://evals/det/instances.json"]
+    assert (home / "remote-cache" / "files" / "s3" / "evals" / "det" / "images").is_dir()

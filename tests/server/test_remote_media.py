@@ -42,6 +42,11 @@ def bucket(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "images" / "im4.png").write_bytes(b"<html>not an image</html>")
     (folder / "gt.csv").write_text("id,label,path\n" + "".join(rows))
     (folder / "pred.csv").write_text("id,cat,dog\n" + "".join(preds))
+    from tests.runners.models import linear_softmax
+
+    (folder / "models").mkdir()
+    linear_softmax(folder / "models" / "lin.onnx", n_classes=2)
+    (folder / "models" / "lin.labels.txt").write_text("cat\ndog\n")
     return folder
 
 
@@ -137,3 +142,16 @@ def test_a_url_data_root_allows_its_prefix_only(served: tuple[TestClient, str, P
         assert "not under an allowed folder" in refused.text
     inline = client_.post("/api/datasets", json={"path": "s3://k:hunter2@media/gt.csv"})
     assert inline.status_code == 422 and "hunter2" not in inline.text
+
+
+def test_a_model_registered_from_a_url_brings_its_labels(
+    served: tuple[TestClient, str, Path],
+) -> None:
+    client_, _, _ = served
+    made = client_.post("/api/models", json={"name": "lin", "path": "s3://media/models/lin.onnx"})
+    assert made.status_code == 201, made.text
+    assert made.json()["classes"] == ["cat", "dog"]  # read from lin.labels.txt beside it
+    outside = client_.post(
+        "/api/models", json={"name": "x", "path": "s3://elsewhere/models/lin.onnx"}
+    )
+    assert outside.status_code == 422 and "not under an allowed folder" in outside.text

@@ -43,7 +43,10 @@ def add(
         str | None,
         typer.Option(help="classification, multilabel or detection (inferred when omitted)."),
     ] = None,
-    images: Annotated[Path | None, typer.Option(help="Folder of the images (detection).")] = None,
+    images: Annotated[
+        Path | None,
+        typer.Option(help="Folder of the images (detection; a path or a URL).", parser=path_or_url),
+    ] = None,
     allow_media_outside_root: Annotated[
         bool,
         typer.Option(
@@ -63,7 +66,8 @@ def add(
     from assay.store.datasets import register_dataset
 
     task = _task_option(task)
-    path = fetch_input(path)  # a URL: into the workspace's cache, recorded by its URL
+    # a URL: into the workspace's cache, recorded by its URL
+    path, images = fetch_input(path), fetch_input(images)
     check_input_paths(path, images)  # never a pipe, a device or a file over the cap
     ws = Workspace()
     version, new, notes = register_dataset(

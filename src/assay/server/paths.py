@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assay.errors import InputError
-from assay.formats.remote import fetch, is_url, parse_url
+from assay.formats.remote import fetch, fetch_model, is_url, parse_url
 from assay.server.config import Limits
 
 
@@ -49,14 +49,19 @@ def resolve_roots(roots: Sequence[Path | str]) -> tuple[Path | str, ...]:
 _FOLDED_URL = re.compile(r"^(s3|gs|gcs|az|abfs):/([^/].*)$")
 
 
-def _remote(value: str, roots: Sequence[Path | str], limits: Limits, *, field: str) -> Path:
+def _remote(
+    value: str, roots: Sequence[Path | str], limits: Limits, *, field: str, model: bool = False
+) -> Path:
     """The cached copy of the object (or prefix) ``value`` names, when it lies under a URL root;
-    else the same refusal as a path outside the roots. Fetched at most ``max_read_bytes``."""
+    else the same refusal as a path outside the roots. Fetched at most ``max_read_bytes``; a
+    ``model`` with the neighbours it reads (:func:`~assay.formats.remote.fetch_model`)."""
     url = parse_url(value)
     shown = str(url)
     prefixes = [str(r) for r in roots if isinstance(r, str)]
     if not any((shown.rstrip("/") + "/").startswith(p) for p in prefixes):
         raise InputError(f"{field}: not under an allowed folder (the workspace or a --data-root)")
+    if model:
+        return fetch_model(url)
     return fetch(url, cap=limits.max_read_bytes)
 
 
@@ -67,13 +72,15 @@ def _inside(path: Path, roots: Sequence[Path | str]) -> bool:
     )
 
 
-def confine(value: str, roots: Sequence[Path | str], limits: Limits, *, field: str) -> Path:
+def confine(
+    value: str, roots: Sequence[Path | str], limits: Limits, *, field: str, model: bool = False
+) -> Path:
     """The resolved path named by ``value`` if it lies under a root and is a regular file or a
     folder of regular files within the limits; otherwise ``InputError`` naming ``field``."""
     if "\0" in value:
         raise InputError(f"{field}: not a valid path")
     if is_url(value):  # object storage: only under a URL prefix given as a data root
-        return _remote(value, roots, limits, field=field)
+        return _remote(value, roots, limits, field=field, model=model)
     try:
         path = Path(value).expanduser()
         if not path.is_absolute():

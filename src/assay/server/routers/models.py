@@ -56,7 +56,11 @@ def _register(body: ModelCreate, workspace: Workspace, state: Any) -> ModelVersi
     from assay.runners import input_values_cap, runner_entry
 
     limits: Limits = state.config.limits
-    path = None if body.path is None else confine(body.path, state.roots, limits, field="path")
+    path = (
+        None
+        if body.path is None
+        else confine(body.path, state.roots, limits, field="path", model=True)
+    )
     is_model = False
     if path is not None:
         try:
