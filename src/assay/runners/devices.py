@@ -216,11 +216,11 @@ def _resolve_torch(backend: str, asked: str) -> Device:
 
 
 def _resolve_openvino(asked: str) -> Device:
+    if asked in ("cpu", "CPU"):  # no probe: OpenVINO always has its CPU
+        return Device("openvino", asked, "CPU", "CPU")
     devices = openvino_devices()
     found = f"devices: {', '.join(devices) or 'none'}"
     gpus = [d for d in devices if d == "GPU" or d.startswith("GPU.")]
-    if asked in ("cpu", "CPU"):
-        return Device("openvino", asked, "CPU", "CPU")
     if asked == "auto":
         if gpus:
             return Device("openvino", asked, gpus[0], gpus[0], why=f"OpenVINO {found}")
