@@ -155,3 +155,18 @@ def test_a_model_registered_from_a_url_brings_its_labels(
         "/api/models", json={"name": "x", "path": "s3://elsewhere/models/lin.onnx"}
     )
     assert outside.status_code == 422 and "not under an allowed folder" in outside.text
+
+
+def test_a_cached_copy_is_allowed_only_as_its_url_would_be(
+    served: tuple[TestClient, str, Path],
+) -> None:
+    client_, _, home = served
+    # fetched by the CLI from a bucket the server's data roots do not name
+    result = CliRunner().invoke(cli, ["datasets", "add", "s3://elsewhere/gt.csv"])
+    assert result.exit_code == 0, result.stderr
+    copy = home / "remote-cache" / "files" / "s3" / "elsewhere" / "gt.csv"
+    assert copy.is_file()
+    refused = client_.post("/api/datasets", json={"path": str(copy)})
+    assert refused.status_code == 422 and "not under an allowed folder" in refused.text
+    allowed = home / "remote-cache" / "files" / "s3" / "media" / "gt.csv"
+    assert client_.post("/api/datasets", json={"path": str(allowed)}).status_code == 201

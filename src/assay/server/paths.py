@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assay.errors import InputError
-from assay.formats.remote import fetch, fetch_model, is_url, parse_url
+from assay.formats.remote import fetch, fetch_model, is_url, parse_url, url_of
 from assay.server.config import Limits
 
 
@@ -49,6 +49,11 @@ def resolve_roots(roots: Sequence[Path | str]) -> tuple[Path | str, ...]:
 _FOLDED_URL = re.compile(r"^(s3|gs|gcs|az|abfs):/([^/].*)$")
 
 
+def _under_url(url: str, roots: Sequence[Path | str]) -> bool:
+    """Whether ``url`` lies under one of the URL prefixes among ``roots``."""
+    return any((url.rstrip("/") + "/").startswith(r) for r in roots if isinstance(r, str))
+
+
 def _remote(
     value: str, roots: Sequence[Path | str], limits: Limits, *, field: str, model: bool = False
 ) -> Path:
@@ -56,9 +61,7 @@ def _remote(
     else the same refusal as a path outside the roots. Fetched at most ``max_read_bytes``; a
     ``model`` with the neighbours it reads (:func:`~assay.formats.remote.fetch_model`)."""
     url = parse_url(value)
-    shown = str(url)
-    prefixes = [str(r) for r in roots if isinstance(r, str)]
-    if not any((shown.rstrip("/") + "/").startswith(p) for p in prefixes):
+    if not _under_url(str(url), roots):
         raise InputError(f"{field}: not under an allowed folder (the workspace or a --data-root)")
     if model:
         return fetch_model(url)
@@ -88,7 +91,8 @@ def confine(
         resolved = path.resolve()
     except (OSError, RuntimeError, ValueError):  # symlink loops, odd names
         raise InputError(f"{field}: not under an allowed folder") from None
-    if not _inside(resolved, roots):
+    origin = url_of(resolved)  # a cached copy from object storage: allowed as its URL would be
+    if not _inside(resolved, roots) or (origin is not None and not _under_url(origin, roots)):
         # the same words whether it exists or not: nothing is learnt about the disk outside
         raise InputError(f"{field}: not under an allowed folder (the workspace or a --data-root)")
     try:
