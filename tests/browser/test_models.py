@@ -83,3 +83,4 @@ def test_calculate_shows_progress_survives_a_reload_and_opens_the_results(
     page.screenshot(path=str(SCREENS / "models_done.png"), full_page=True)
     view.click()
     expect(page.get_by_test_id("eval-title")).to_contain_text("insects")
+    expect(page.get_by_test_id("eval-device")).to_have_text(" · on cpu")  # where it ran
