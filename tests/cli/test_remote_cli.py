@@ -214,3 +214,18 @@ def test_datasets_add_a_detection_set_with_its_images_in_the_bucket(home: Path) 
     assert code == 0, stderr
     assert sources(home) == ["s3://evals/det/instances.json"]
     assert (home / "remote-cache" / "files" / "s3" / "evals" / "det" / "images").is_dir()
+
+
+def test_models_add_takes_a_url(home: Path) -> None:
+    code, stdout, stderr = run("models", "add", "s3://evals/models/lin.onnx", "--name", "lin")
+    assert code == 0, stderr
+    from assay.store import Workspace
+
+    ws = Workspace(home)
+    (record,) = ws.list_model_versions(ws.list_models()[0].id)
+    assert record.runnable and record.backend == "onnxruntime"
+    assert (record.info or {}).get("classes") == list(CLASSES), record.info  # its labels file
+    again = ws.add_model("s3://evals/models/lin.onnx", name="lin")
+    assert again.id == record.id  # the same files: the same version
+    code, _, stderr = run("models", "add", "s3://evals/models/none.onnx", "--name", "x")
+    assert code == 2 and stderr == "Error: s3://evals/models/none.onnx: no such object\n"

@@ -191,3 +191,11 @@ def fetch_input(value: Path | str | None) -> Path | None:
     from assay.formats.remote import localize
 
     return localize(value)
+
+
+def fetch_model_input(value: Path | str) -> Path:
+    """A model given as a path or a URL, as a local path: a URL fetched with the neighbours the
+    model reads (its spec, its labels; :func:`~assay.formats.remote.fetch_model`)."""
+    from assay.formats.remote import fetch_model, is_url
+
+    return fetch_model(str(value)) if is_url(value) else Path(value)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from assay.cli.errors import handle_errors
-from assay.cli.inputs import check_input_paths, stored_id
+from assay.cli.inputs import check_input_paths, fetch_model_input, path_or_url, stored_id
 from assay.cli.shared import ParentVersion, check_out_path, to_stdout, write_json
 
 SPEC_HELP = (
@@ -220,7 +220,8 @@ def add(
         Path,
         typer.Argument(
             help="The model: .onnx, .skops, OpenVINO .xml (+ .bin), TorchScript .pt, or a "
-            "Hugging Face folder."
+            "Hugging Face folder (a path, or an s3://, gs:// or az:// URL).",
+            parser=path_or_url,
         ),
     ],
     name: Annotated[str, typer.Option("--name", help="The model's name.")],
@@ -243,6 +244,7 @@ def add(
     from assay.store import Workspace
 
     options = SpecOptions(spec_file, labels, input_size, mean, std, channels, layout)
+    path = fetch_model_input(path)  # a URL: fetched with its spec and labels
     ws = Workspace()
     record, new = register(ws, path, name=name, version=version, parent=parent, options=options)
     out = make_console()

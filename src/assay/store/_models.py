@@ -20,6 +20,7 @@ from typing import Any
 
 from assay import settings
 from assay.errors import InputError, NotFoundError
+from assay.formats.remote import fetch_model, is_url
 from assay.runners import Runner, load_runner
 from assay.runners.files import model_files
 from assay.runners.sandbox import SandboxedRunner, SandboxLimits
@@ -231,7 +232,8 @@ class ModelsMixin(WorkspaceBase):
             raise InputError("a model needs a name")
         if version is not None and not version.strip():
             raise InputError("an empty version label")
-        source = Path(path).expanduser()
+        # a URL (object storage): fetched into the cache with the spec and labels beside it
+        source = fetch_model(str(path)) if is_url(path) else Path(path).expanduser()
         self.refuse_own(source, "model")  # never the workspace's own files (nothing read)
         if not source.exists():
             raise InputError("no such model file or folder", file=str(source))
