@@ -1,8 +1,9 @@
 """Benchmark: coverage of the detection mAP / AP50 intervals over images against the population
-value, by seeded simulation: the basic interval ``DetectionResults.intervals()`` reads, beside
-the half-sample one (``bootstrap_ap(method="half")``: n half-samples without replacement, bias
-extrapolated at rate 1/sqrt(n)) and the percentile, centred and BCa readings of the ordinary
-resamples.
+value, by seeded simulation: the corrected half-sample interval ``DetectionResults.intervals()``
+reads (``bootstrap_ap(method="corrected")``: n half-samples without replacement, bias
+extrapolated at rate 1/sqrt(n), the correction's noise counted from nested quarters), beside
+the plain half-sample one ("half") and the percentile, centred, basic and BCa readings of the
+ordinary resamples.
 
 Data: the generator of ``tests/_simulate.py`` (3 classes, 1 + Poisson(2.5) boxes an image, a
 detector that finds 70-90 % of them with jittered boxes, 3 % wrong classes and Poisson(1.5)
@@ -34,8 +35,10 @@ import numpy as np  # noqa: E402
 from assay.evaluation.detection import evaluate_detections  # noqa: E402
 from assay.metrics.detection.protocols import (  # noqa: E402
     bootstrap_ap_replicates,
+    corrected_halves,
     half_sample_interval,
     half_sample_weights,
+    nested_quarter_weights,
 )
 from assay.metrics.stats import percentile_intervals  # noqa: E402
 from tests import _simulate as sim  # noqa: E402
@@ -81,7 +84,7 @@ def main() -> None:
             f"{k} {pop[k]:.4f} (draws {', '.join(f'{f[k]:.4f}' for f in found)})" for k in KEYS
         )
     )
-    methods = ("half", "percentile", "centred", "basic", "bca")
+    methods = ("corrected", "half", "percentile", "centred", "basic", "bca")
     hits = {(k, m): 0 for k in KEYS for m in methods}
     has_est = {(k, m): 0 for k in KEYS for m in methods}
     bias = {k: [] for k in KEYS}
@@ -120,13 +123,22 @@ def main() -> None:
         cis = {
             m: percentile_intervals(reps, e, method=m) for m in ("percentile", "centred", "basic")
         }
-        _, _, halves = bootstrap_ap_replicates(
-            r._m, g.labels, g.image, r.dt.image, g.n_images, len(r.classes),
-            weights=half_sample_weights(g.n_images, args.replicates, d),
-        )  # fmt: skip
+        hw = half_sample_weights(g.n_images, args.replicates, d)
+        margs = (r._m, g.labels, g.image, r.dt.image, g.n_images, len(r.classes))
+        _, _, halves = bootstrap_ap_replicates(*margs, weights=hw)
+        q1, q2 = nested_quarter_weights(hw, d + 1)
+        _, _, r1 = bootstrap_ap_replicates(*margs, weights=q1)
+        _, _, r2 = bootstrap_ap_replicates(*margs, weights=q2)
         cis["half"] = {
             k: half_sample_interval(halves[:, j], e[k], g.n_images) for j, k in enumerate(KEYS)
         }
+        cis["corrected"] = {
+            k: half_sample_interval(
+                halves[:, j], e[k], g.n_images,
+                corrected=corrected_halves(halves[:, j], r1[:, j], r2[:, j]),
+            )
+            for j, k in enumerate(KEYS)
+        }  # fmt: skip
         cis["bca"] = {
             k: dict(zip(("low", "high"), bca(reps[k], e[k], jack[:, j]), strict=True))
             for j, k in enumerate(names)

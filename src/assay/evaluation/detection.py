@@ -419,13 +419,13 @@ class DetectionResults(FeedMixin):
     def intervals(
         self, n: int = 200, seed: int = 0, at: OperatingPoint | None = None
     ) -> dict[str, dict[str, float] | None]:
-        """95 % basic bootstrap intervals over images (``n`` resamples, seeded) of AP, AP50 and
-        the overall precision, recall and F1 at the point; kept for :meth:`report`. Basic, not
-        percentile: AP on a few hundred images is biased upward and its replicates again, so
-        the percentile interval carries the bias twice
-        (:func:`assay.metrics.detection.protocols.bootstrap_ap`, which also says why the
-        half-sample reading is not the default). Where the point's confidence is the F1-optimal
-        one (``point_rule``), each resample chooses its own again for precision, recall and F1:
+        """95 % intervals over images (``n`` resamples, seeded) of AP, AP50 and the overall
+        precision, recall and F1 at the point; kept for :meth:`report`. AP and AP50 from
+        half-samples, bias-corrected (AP on a few hundred images is biased upward, and a
+        resample with replacement sees only part of that bias); precision, recall and F1 the
+        basic bootstrap (:func:`assay.metrics.detection.protocols.bootstrap_ap`, which gives the
+        coverage of each reading). Where the point's confidence is the F1-optimal one
+        (``point_rule``), each resample chooses its own again for precision, recall and F1:
         the choice was made on these images and is not taken as given. Coverage measured by
         ``benchmarks/detection_coverage.py`` and ``benchmarks/statistics.py --only det150``."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
