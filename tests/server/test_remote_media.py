@@ -170,3 +170,20 @@ def test_a_cached_copy_is_allowed_only_as_its_url_would_be(
     assert refused.status_code == 422 and "not under an allowed folder" in refused.text
     allowed = home / "remote-cache" / "files" / "s3" / "media" / "gt.csv"
     assert client_.post("/api/datasets", json={"path": str(allowed)}).status_code == 201
+
+
+def test_calculate_from_urls_under_the_data_root(served: tuple[TestClient, str, Path]) -> None:
+    import time
+
+    client_, _, _ = served
+    body = {"gt": "s3://media/gt.csv", "pred": "s3://media/pred.csv", "name": "from-bucket"}
+    answer = client_.post("/api/evaluations", json=body)
+    assert answer.status_code == 202, answer.text
+    job = answer.json()["job_id"]
+    deadline = time.monotonic() + 30
+    while (status := client_.get(f"/api/jobs/{job}").json())["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+    assert status["status"] == "done", status
+    refused = client_.post("/api/evaluations", json={**body, "pred": "s3://elsewhere/pred.csv"})
+    assert refused.status_code == 422 and "not under an allowed folder" in refused.text
