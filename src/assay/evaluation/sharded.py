@@ -45,6 +45,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from numba import njit
 
 from assay.errors import InputError, ParameterError
 from assay.evaluation.classification import ClassificationResults
@@ -431,6 +432,7 @@ def evaluate_sharded(
     gt_source = truth.source
     del truth  # its Python strings: about 140 bytes a sample, not needed from here on
     n_total = len(gt_ids)
+    index = _IdIndex(gt_ids)
     t_stored = threshold
     if t_stored is None:
         t_stored = DEFAULT_MULTILABEL_THRESHOLD if multilabel else 0.0
@@ -444,7 +446,7 @@ def evaluate_sharded(
     try:
         for shard in shards:
             for offset, ids, scores in _batches(shard, classes, batch_rows):
-                rows = _gt_rows(ids, gt_ids, seen, shard, offset, gt_source.name)
+                rows = _gt_rows(ids, index, seen, shard, offset, gt_source.name)
                 if multilabel:
                     y = _multi_hot(rows, ml_idx, ml_off, C)
                     runs.append(_reduce_multilabel(y, scores, float(t_stored), totals, spill))
@@ -577,20 +579,67 @@ def _batches(
         raise InputError(f"cannot be read ({_short(exc, 80)})", file=str(shard)) from None
 
 
+@njit(cache=True)
+def _fnv1a(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    n = offsets.shape[0] - 1
+    out = np.empty(n, dtype=np.uint64)
+    for i in range(n):
+        h = np.uint64(14695981039346656037)
+        for j in range(offsets[i], offsets[i + 1]):
+            h = (h ^ np.uint64(data[j])) * np.uint64(1099511628211)
+        out[i] = h
+    return out
+
+
+def _hashes(ids: pa.Array) -> np.ndarray:
+    """A 64-bit FNV-1a hash of each string of ``ids`` (no nulls), from its Arrow buffers."""
+    ids = ids.cast(pa.large_string())
+    _, offsets, data = ids.buffers()
+    off = np.frombuffer(offsets, dtype=np.int64)[ids.offset : ids.offset + len(ids) + 1]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return _fnv1a(off, raw)  # type: ignore[no-any-return]
+
+
+class _IdIndex:
+    """The ground truth's ids, looked up by hash: built once (one hash and one sort), then a
+    binary search per id checked against the id itself. ``pyarrow.compute.index_in`` would hash
+    all of the ground truth again for every batch (9 s a batch at 10M ids)."""
+
+    def __init__(self, ids: pa.Array) -> None:
+        self.ids = ids
+        h = _hashes(ids)
+        self.order = np.argsort(h, kind="stable")
+        self.sorted = h[self.order]
+
+    def rows(self, query: pa.Array) -> np.ndarray:
+        """The row of each id of ``query`` in the ground truth, -1 where it is not there."""
+        if len(self.ids) == 0:
+            return np.full(len(query), -1, dtype=np.int64)
+        h = _hashes(query)
+        pos = np.minimum(np.searchsorted(self.sorted, h), len(self.sorted) - 1)
+        cand = self.order[pos]
+        same = pc.equal(query, self.ids.take(pa.array(cand))).to_numpy(zero_copy_only=False)
+        rows = np.where(same & (self.sorted[pos] == h), cand, -1).astype(np.int64)
+        miss = np.flatnonzero(rows < 0)
+        if miss.size:  # not there, or a hash shared by two ids: ask exactly (rare)
+            exact = pc.index_in(query.take(pa.array(miss)), value_set=self.ids)
+            rows[miss] = exact.fill_null(-1).to_numpy(zero_copy_only=False)
+        return rows
+
+
 def _gt_rows(
-    ids: pa.Array, gt_ids: pa.Array, seen: np.ndarray, shard: Path, offset: int, gt_name: str
+    ids: pa.Array, gt_ids: _IdIndex, seen: np.ndarray, shard: Path, offset: int, gt_name: str
 ) -> np.ndarray:
     """The ground-truth row of each id of a batch; unknown and repeated ids name their row."""
-    found = pc.index_in(ids, value_set=gt_ids)
-    if found.null_count:
-        row = int(np.argmax(found.is_null().to_numpy(zero_copy_only=False)))
+    rows = gt_ids.rows(ids)
+    if (rows < 0).any():
+        row = int(np.argmax(rows < 0))
         raise InputError(
             f"prediction for id '{_short(ids[row].as_py())}' that is not in the ground truth "
             f"{gt_name}",
             file=str(shard),
             where=f"row {offset + row + 1}",
         )
-    rows = found.to_numpy().astype(np.int64)
     again = seen[rows]
     if not again.any():
         order = np.argsort(rows, kind="stable")
