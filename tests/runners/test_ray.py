@@ -290,3 +290,22 @@ def test_an_address_without_a_cluster_is_one_line() -> None:
     with pytest.raises(InputError, match="'head' is not a Ray address"):
         probe_address("head")
     probe_address("auto")  # left to Ray
+
+
+def test_serve_ray_needs_a_cluster_that_answers(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from assay.cli.main import app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"ASSAY_HOME": str(tmp_path / "home")}
+    result = CliRunner().invoke(app, ["serve", "--ray", f"127.0.0.1:{port}"], env=env)
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith(
+        f"Error: --ray: no Ray cluster answers at '127.0.0.1:{port}'"
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+    result = CliRunner().invoke(app, ["serve", "--ray", "local"], env=env)
+    assert result.exit_code == 2 and "a server's jobs need a running cluster" in result.stderr

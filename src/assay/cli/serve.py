@@ -121,8 +121,16 @@ def _ray_options(address: str | None, workers: int, gpus: float) -> Any:
             "its address (or auto)",
             param_hint="--ray",
         )
-    from assay.runners.ray_run import RayOptions, connect
+    from assay.runners.ray_run import RayOptions, connect, probe_address
 
-    ray = connect(address)  # no cluster there: one line, exit 2
-    ray.shutdown()  # each job's process connects on its own
+    probe_address(address)  # no cluster there: one line, exit 2
+    try:
+        import ray
+
+        already = ray.is_initialized()
+    except ImportError:
+        already = False
+    handle = connect(address)  # the cluster extra missing: one line
+    if not already:
+        handle.shutdown()  # each job's process connects on its own
     return RayOptions(address=address, workers=workers, gpus_per_worker=gpus)

@@ -126,9 +126,9 @@ def connect(address: str) -> Any:
         raise MissingExtraError(
             "--ray needs the 'cluster' extra: pip install 'assay[cluster]'"
         ) from None
-    if ray.is_initialized():
-        return ray
     probe_address(address)
+    if ray.is_initialized():  # this process is a driver already (a test, a notebook)
+        return ray
     kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
