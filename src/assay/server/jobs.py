@@ -123,7 +123,7 @@ def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
         from dataclasses import replace
 
         ray = replace(ray, device=device, sandbox=params.get("sandbox"))
-    finished = _stored_since(workspace, workspace.get_job(job_id), batch)
+    finished = _stored_since(workspace, workspace.get_job(job_id), batch, device)
     if finished is not None:
         raise FinishedElsewhere(finished)
     dataset = workspace.get_dataset_version(dv_id)
@@ -172,9 +172,15 @@ def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
     return record.id
 
 
-def _stored_since(workspace: Workspace, job: JobRecord, batch: int) -> int | None:
+def _stored_since(
+    workspace: Workspace, job: JobRecord, batch: int, device: str | None = None
+) -> int | None:
     """An evaluation of the job's model version on its dataset version, run at its batch size
-    and stored after the job was created (by the CLI, resuming the job's work folder), or None."""
+    (and on its ``device``, unless that is ``auto``) and stored after the job was created (by
+    the CLI, resuming the job's work folder), or None."""
+    from assay.runners.devices import device_key, parse_device
+
+    wanted = None if device == "auto" else device_key(parse_device(device))
     for record in workspace.list_evaluations():  # newest first
         if record.created_at < job.created_at:
             break
@@ -183,6 +189,10 @@ def _stored_since(workspace: Workspace, job: JobRecord, batch: int) -> int | Non
             and record.model_version.id == job.model_version_id
             and record.dataset_version.id == job.dataset_version_id
             and (record.params or {}).get("batch") == batch
+            and (
+                device == "auto"
+                or device_key(str((record.params or {}).get("device", "cpu"))) == wanted
+            )
         ):
             return record.id
     return None
