@@ -12,14 +12,17 @@ Small files (ground truth, predictions, a model) are fetched into a cache under 
 
 - ``blobs/<sha256>``: each object's bytes once, named by their content hash;
 - ``files/<scheme>/<bucket>/<key>``: a hard link to the blob, so a file keeps its name and its
-  neighbours (a CSV's relative image paths resolve next to it, a model's external data beside it),
-  and a cached path maps back to its URL (:func:`url_of`);
+  neighbours (a CSV's relative image paths resolve next to it; a model's spec, labels and
+  external data named after it, ``model.onnx.data``, lie beside it: :func:`fetch_model`), and a
+  cached path maps back to its URL (:func:`url_of`);
 - ``index/<sha256 of the URL>.json``: the URL's ETag, size and content hash: an object unchanged
   since it was fetched is not read again.
 
 The blobs together stay under ``$ASSAY_REMOTE_CACHE_BYTES`` (20 GiB by default): the least
-recently used are dropped first. Images are not fetched with their ground truth: the server reads
-them from the bucket when they are shown (:func:`iter_url`, bounded).
+recently used are dropped first (never those of the fetch under way, so one fetch larger than the
+cache is kept whole until the next). A folder URL (a prefix) is fetched whole, 8 objects at once.
+Images a table names are not fetched with it: the server reads them from the bucket when they
+are shown (:func:`iter_url`, bounded).
 
 >>> parse_url("s3://bucket/gt/labels.csv")
 Url(scheme='s3', bucket='bucket', key='gt/labels.csv')
