@@ -187,3 +187,11 @@ def test_calculate_from_urls_under_the_data_root(served: tuple[TestClient, str, 
     assert status["status"] == "done", status
     refused = client_.post("/api/evaluations", json={**body, "pred": "s3://elsewhere/pred.csv"})
     assert refused.status_code == 422 and "not under an allowed folder" in refused.text
+
+
+def test_a_url_root_survives_path_folding() -> None:
+    from assay.server.paths import resolve_roots
+
+    # `assay serve --data-root s3://media/x/` arrives as Path("s3:/media/x"): put back
+    roots = resolve_roots([Path("/tmp"), Path("s3://media/x/"), "s3://media/x", Path("gs://b")])
+    assert roots == (Path("/tmp").resolve(), "s3://media/x/", "gs://b/")
