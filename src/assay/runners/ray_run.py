@@ -349,8 +349,9 @@ class RunnerActor:
 class RayPredictor:
     """A runner whose batches are predicted on a Ray cluster: it describes the model as the
     driver's ``runner`` does (so the run's fingerprint, checks and files are a local run's) and
-    gives :mod:`assay.runners.batch` a ``predict_many``. ``actor_pids()`` lists the actors' process
-    ids while they run (tests kill one)."""
+    gives :mod:`assay.runners.batch` a ``predict_many``. ``pids`` lists the actors' process ids
+    while they run (tests kill one); ``computed`` / ``resumed`` count the batches predicted on the
+    cluster / read back from their shards."""
 
     def __init__(
         self,
@@ -440,7 +441,9 @@ class RayPredictor:
         _check_capacity(ray, opts)
         actor_class = ray.remote(max_restarts=-1, max_task_retries=-1)(RunnerActor)
         workers = min(opts.workers, len(missing))
-        device = opts.asked if opts.asked != "auto" or opts.gpus_per_worker > 0 else "cpu"
+        # the device by name (auto with GPUs reserved: cuda:0), so an actor that cannot use it
+        # fails in one line instead of running elsewhere than the work folder's key says
+        device = opts.device_name
         actors = [
             actor_class.options(
                 num_cpus=opts.cpus_per_worker, num_gpus=opts.gpus_per_worker
