@@ -34,7 +34,7 @@ from assay.metrics.detection.iou import image_pairs
 from assay.metrics.detection.matching import MATCHED, greedy_match
 from assay.metrics.stats import bootstrap_indices
 
-__all__ = ["classification_agreement", "detection_agreement"]
+__all__ = ["box_agreement", "box_matches", "classification_agreement", "detection_agreement"]
 
 
 def _f(x: float) -> float | None:
@@ -194,21 +194,62 @@ def detection_agreement(
     if not 0.0 < iou <= 1.0 or not math.isfinite(score):
         raise InputError(f"iou must be in (0, 1] and score finite (got {iou}, {score})")
     gt, (da, db) = _read_results((Path(path_a), Path(path_b)))
-    n_img = len(gt.image_ids)
+    ids = [str(int(i)) for i in gt.image_ids]
+    return box_agreement(gt.classes, ids, da, db, iou=iou, score=score, top=top)
 
-    def kept(d: DetectionPredictions) -> tuple[np.ndarray, ...]:
+
+def box_matches(
+    n_images: int, da: DetectionPredictions, db: DetectionPredictions, *, iou: float, score: float
+) -> dict[str, np.ndarray]:
+    """B's boxes matched to A's per image (greedy, B's highest score first, best IoU, class-agnostic,
+    at ``iou``), both kept from confidence ``score``. Returns arrays: ``a`` / ``b`` (indices of the
+    kept boxes into ``da`` / ``db``, each sorted by image then score), ``image_a`` / ``image_b`` (their image),
+    ``partner_a`` (per kept box of A: the position in ``b`` of its match, -1 for none),
+    ``partner_b`` (per kept box of B: the position in ``a``, -1), ``iou_b`` (the pair's IoU)."""
+    if not 0.0 < iou <= 1.0 or not math.isfinite(score):
+        raise InputError(f"iou must be in (0, 1] and score finite (got {iou}, {score})")
+
+    def kept(d: DetectionPredictions) -> np.ndarray:
         keep = np.flatnonzero(d.scores >= score)
-        order = keep[np.lexsort((-d.scores[keep], d.image[keep]))]
-        return d.boxes[order], d.labels[order], d.image[order].astype(np.int32)
+        return keep[np.lexsort((-d.scores[keep], d.image[keep]))]
 
-    box_a, lab_a, img_a = kept(da)
-    box_b, lab_b, img_b = kept(db)
+    keep_a, keep_b = kept(da), kept(db)
+    img_a = da.image[keep_a].astype(np.int32)
+    img_b = db.image[keep_b].astype(np.int32)
     dt_ptr, pair_gt, pair_iou = image_pairs(
-        box_a, img_a, box_b, img_b, np.zeros(len(box_a), bool), n_img
+        da.boxes[keep_a], img_a, db.boxes[keep_b], img_b, np.zeros(len(keep_a), bool), n_images
     )
-    m = greedy_match(dt_ptr, pair_gt, pair_iou, np.zeros(len(box_a), bool), iou)
+    m = greedy_match(dt_ptr, pair_gt, pair_iou, np.zeros(len(keep_a), bool), iou)
     matched = m.dt_state == MATCHED
-    agree = matched & (lab_b == lab_a[np.maximum(m.dt_gt, 0)])
+    partner_b = np.where(matched, m.dt_gt, -1).astype(np.int64)
+    partner_a = np.full(len(keep_a), -1, np.int64)
+    partner_a[partner_b[matched]] = np.flatnonzero(matched)
+    return {
+        "a": keep_a, "b": keep_b, "image_a": img_a, "image_b": img_b,
+        "partner_a": partner_a, "partner_b": partner_b,
+        "iou_b": np.where(matched, m.dt_iou, 0.0),
+    }  # fmt: skip
+
+
+def box_agreement(
+    classes: list[str],
+    image_ids: list[str],
+    da: DetectionPredictions,
+    db: DetectionPredictions,
+    *,
+    iou: float = 0.5,
+    score: float = 0.0,
+    top: int = 20,
+) -> dict[str, Any]:
+    """:func:`detection_agreement` of two prediction sets aligned to one list of images
+    (``image_ids``, the ids the answer names) and classes."""
+    n_img = len(image_ids)
+    mt = box_matches(n_img, da, db, iou=iou, score=score)
+    lab_a, lab_b = da.labels[mt["a"]], db.labels[mt["b"]]
+    img_a, img_b = mt["image_a"], mt["image_b"]
+    matched = mt["partner_b"] >= 0
+    agree = matched & (lab_b == lab_a[np.maximum(mt["partner_b"], 0)])
+    box_a, box_b = mt["a"], mt["b"]
     n_a, n_b = len(box_a), len(box_b)
     n_m, n_agree = int(matched.sum()), int(agree.sum())
     union = n_a + n_b - n_m
@@ -220,7 +261,7 @@ def detection_agreement(
     with np.errstate(invalid="ignore", divide="ignore"):
         per_share = np.where(per_union > 0, per_agree / np.maximum(per_union, 1), 1.0)
     order = np.lexsort((-(per_union - per_agree), per_share))[:top]
-    k = len(gt.classes)
+    k = len(classes)
     return {
         "task": "detection",
         "n_images": int(n_img),
@@ -234,9 +275,9 @@ def detection_agreement(
         "only_a": n_a - n_m,
         "only_b": n_b - n_m,
         "agreement": n_agree / union if union else 1.0,
-        "mean_iou": float(m.dt_iou[matched].mean()) if n_m else None,
+        "mean_iou": float(mt["iou_b"][matched].mean()) if n_m else None,
         "per_class": [
-            {"label": gt.classes[j], "boxes_a": int(v_a), "boxes_b": int(v_b), "agreed": int(v)}
+            {"label": classes[j], "boxes_a": int(v_a), "boxes_b": int(v_b), "agreed": int(v)}
             for j, (v_a, v_b, v) in enumerate(
                 zip(
                     np.bincount(lab_a, minlength=k),
@@ -248,7 +289,7 @@ def detection_agreement(
         ],
         "most_changed": [
             {
-                "id": str(int(gt.image_ids[i])),
+                "id": image_ids[i],
                 "boxes_a": int(per_a[i]),
                 "boxes_b": int(per_b[i]),
                 "agreed": int(per_agree[i]),
