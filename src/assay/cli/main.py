@@ -6,6 +6,7 @@ evaluation and store in a module of its own.
     serve                           cli/serve.py
     compare, leaderboard            cli/compare_commands.py (printed by cli/compare.py)
     analyze                         cli/analyze.py
+    report                          cli/report_cmd.py (built by reports/)
     models add / list               cli/models.py
     datasets add / list             cli/datasets.py
 
@@ -23,7 +24,16 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from assay.cli import analyze, compare_commands, datasets, evaluate, evaluations, models, serve
+from assay.cli import (
+    analyze,
+    compare_commands,
+    datasets,
+    evaluate,
+    evaluations,
+    models,
+    report_cmd,
+    serve,
+)
 from assay.cli.inputs import refuse_repeats
 
 
@@ -104,10 +114,16 @@ app.command("export", cls=Command)(evaluations.export)
 app.command("serve", cls=Command)(serve.serve)
 app.command("compare", cls=Command)(compare_commands.compare)
 app.command("leaderboard", cls=Command)(compare_commands.leaderboard)
+app.command("report", cls=Command)(report_cmd.report)
 _add_group(
     "models",
-    "Register model versions Assay can run, and list them.",
-    {"add": models.add, "list": models.list_models},
+    "Register model versions Assay can run, list, optimise and profile them.",
+    {
+        "add": models.add,
+        "list": models.list_models,
+        "optimize": optimize.optimize,
+        "profile": optimize.profile,
+    },
 )
 _add_group(
     "datasets",
