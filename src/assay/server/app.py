@@ -34,6 +34,7 @@ from assay.server.paths import resolve_roots
 from assay.server.quality_runs import QualityRuns
 from assay.server.responses import FastJSONResponse
 from assay.server.routers import (
+    agreement,
     compare,
     datasets,
     evaluations,
@@ -144,7 +145,7 @@ def create_app(
     app.state.compare_memo = LRU(8)  # comparisons, each a few hundred KB at most
     app.state.quality = QualityRuns(workspace)  # data-quality analyses, in the background
     routers = (health, evaluations, views, samples, datasets, models, predict, jobs, compare,
-               metrics)  # fmt: skip
+               metrics, agreement)  # fmt: skip
     for router in routers:
         app.include_router(router.router, prefix="/api")
     app.include_router(quality.router, prefix="/api")
