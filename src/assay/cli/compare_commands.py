@@ -96,6 +96,14 @@ def compare(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the resamples.")] = 0,
     json_out: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
+    md_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--md",
+            help="Write a Markdown summary (verdicts, metrics, the gate's outcome) to this file, "
+            "e.g. for a pull-request comment ('-': stdout).",
+        ),
+    ] = None,
 ) -> None:
     """Compare B with A on the same data: metric differences B − A, each with an interval and
     p-value from one procedure (Tango's score interval and McNemar's test for accuracy; the
@@ -116,6 +124,7 @@ def compare(
 
     metrics = parse_gate(fail_if_worse)
     check_out_path(json_out)
+    check_out_path(md_out, "--md")
     ids = _evaluation_ids(a, b) if gt is None else None
     if ids is not None:
         from assay.service.comparisons import compare_stored
@@ -130,8 +139,9 @@ def compare(
             seed=seed, margin=margin, margin_metrics=metrics or None,
         )  # fmt: skip
     if "metrics" not in result:  # no annotations: agreement only
-        if metrics:
-            raise ParameterError("--fail-if-worse needs annotations: give --gt, or stored ids")
+        if metrics or md_out is not None:
+            option = "--fail-if-worse" if metrics else "--md"
+            raise ParameterError(f"{option} needs annotations: give --gt, or stored ids")
         if json_out is not None:
             write_json(result, json_out)
         if not to_stdout(json_out):
@@ -149,7 +159,9 @@ def compare(
                                 "rule": rule if metrics else None}},
             json_out,
         )  # fmt: skip
-    if not to_stdout(json_out):
+    if md_out is not None:
+        _write_markdown(result, metrics, failures, md_out)
+    if not to_stdout(json_out) and not to_stdout(md_out):
         print_comparison(result, make_console())
     for line in failures:
         print(f"Gate failed: {line}", file=sys.stderr)
@@ -196,6 +208,22 @@ def leaderboard(
         write_json(board, json_out)
     if not to_stdout(json_out):
         print_leaderboard(board, make_console())
+
+
+def _write_markdown(
+    result: dict[str, object], metrics: tuple[str, ...], failures: list[str], out: Path
+) -> None:
+    """The comparison's Markdown summary, with the gate's outcome, to ``out`` ('-': stdout)."""
+    from assay.cli.shared import write_atomically
+    from assay.reports import comparison_data, render_markdown
+
+    gate = {"metrics": list(metrics), "failed": failures}
+    text = render_markdown(comparison_data({**result, "gate": gate}))
+    if to_stdout(out):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        write_atomically(out, text.encode("utf-8"), "Markdown summary")
 
 
 def _evaluation_ids(a: str, b: str) -> tuple[int, int] | None:
