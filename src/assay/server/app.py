@@ -44,6 +44,7 @@ from assay.server.routers import (
     models,
     predict,
     quality,
+    reports,
     samples,
     views,
 )
@@ -145,7 +146,7 @@ def create_app(
     app.state.compare_memo = LRU(8)  # comparisons, each a few hundred KB at most
     app.state.quality = QualityRuns(workspace)  # data-quality analyses, in the background
     routers = (health, evaluations, views, samples, datasets, models, predict, jobs, compare,
-               metrics, agreement)  # fmt: skip
+               metrics, agreement, reports)  # fmt: skip
     for router in routers:
         app.include_router(router.router, prefix="/api")
     app.include_router(quality.router, prefix="/api")
