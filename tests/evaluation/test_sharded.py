@@ -330,3 +330,38 @@ def test_an_image_split_across_detection_shards_is_refused(detections: Any, tmp_
         InputError, match=r"b\.parquet: row 1: image_id 999999 is not in the ground"
     ):
         evaluate_detection_shards(gt, folder)
+
+
+def test_ground_truth_tables_read_lean_keep_the_readers_checks(single: Any, tmp_path: Path) -> None:
+    """A text id / label table is read as Arrow columns (never Python strings): the same numbers
+    as through the ordinary reader (integer ids take that one), and the same one-line errors."""
+    gt, _, table = single
+    shards = _shards(tmp_path, table, 2)
+    lean = evaluate_sharded(gt, shards).results.report()
+    truth = pq.read_table(gt)
+    with_folds = truth.append_column("fold", pa.array(["a", "b"] * (N // 2)))
+    pq.write_table(with_folds, tmp_path / "folds.parquet")
+    run = evaluate_sharded(tmp_path / "folds.parquet", shards)
+    _close(lean, run.results.report())
+    assert any("folds are not evaluated" in note for note in run.notes)
+
+    # integer ids: the ordinary reader (ids written out as text), same numbers
+    def number(t: pa.Table) -> pa.Table:
+        return t.set_column(0, "id", pa.array([int(i[1:]) for i in t.column("id").to_pylist()]))
+
+    pq.write_table(number(truth), tmp_path / "numbered.parquet")
+    (tmp_path / "n").mkdir()
+    numbered = _shards(tmp_path / "n", number(table), 3)
+    _close(lean, evaluate_sharded(tmp_path / "numbered.parquet", numbered).results.report())
+    twice = truth.set_column(
+        0, "id", pa.array([*truth.column("id").to_pylist()[:-1], truth.column("id")[3].as_py()])
+    )
+    pq.write_table(twice, tmp_path / "twice.parquet")
+    with pytest.raises(InputError, match=rf"twice\.parquet: row {N}: id '.*' appears twice"):
+        evaluate_sharded(tmp_path / "twice.parquet", shards)
+    labels = truth.column("label").to_pylist()
+    labels[7] = ""
+    empty = truth.set_column(1, "label", pa.array(labels))
+    pq.write_table(empty, tmp_path / "empty.parquet")
+    with pytest.raises(InputError, match=r"empty\.parquet: row 8: empty 'label'"):
+        evaluate_sharded(tmp_path / "empty.parquet", shards)

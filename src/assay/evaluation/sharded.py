@@ -411,26 +411,32 @@ def evaluate_sharded(
     if batch_rows is not None and batch_rows < 1:
         raise ParameterError(f"batch_rows must be >= 1, got {batch_rows}")
     shards = find_shards(pred)
-    truth = read_ground_truth(gt)
-    multilabel = truth.multilabel if task is None else task == "multilabel"
-    if not multilabel and truth.multilabel:
-        raise InputError(
-            "has a 'labels' column (multi-label) but the task is classification",
-            file=str(truth.source),
-        )
     classes = _shard_classes(shards)
     C = len(classes)
+    lean = None if task == "multilabel" else _single_label_table(gt, classes, shards[0].name)
+    if lean is not None:  # a table of text ids and labels: read as Arrow columns only
+        y_all: np.ndarray | None
+        gt_source, gt_ids, y_all, notes, has_folds = lean
+        ml_idx = ml_off = None
+        multilabel = False
+    else:
+        truth = read_ground_truth(gt)
+        multilabel = truth.multilabel if task is None else task == "multilabel"
+        if not multilabel and truth.multilabel:
+            raise InputError(
+                "has a 'labels' column (multi-label) but the task is classification",
+                file=str(truth.source),
+            )
+        y_all, ml_idx, ml_off = _labels(truth, classes, shards[0].name, multilabel)
+        gt_ids = pa.array(truth.ids.tolist(), pa.string())
+        notes, has_folds, gt_source = list(truth.warnings), truth.folds is not None, truth.source
+        del truth  # its Python strings: about 140 bytes a sample, not needed from here on
+    if has_folds:
+        notes.append(f"{gt_source}: folds are not evaluated on sharded predictions")
     if C < 2 and not multilabel:
         raise InputError("needs scores for at least two classes", file=str(shards[0]))
     if batch_rows is None:
         batch_rows = max(1024, DEFAULT_BATCH_BYTES // (8 * C))
-    y_all, ml_idx, ml_off = _labels(truth, classes, shards[0].name, multilabel)
-    gt_ids = pa.array(truth.ids.tolist(), pa.string())
-    notes = list(truth.warnings)
-    if truth.folds is not None:
-        notes.append(f"{truth.source}: folds are not evaluated on sharded predictions")
-    gt_source = truth.source
-    del truth  # its Python strings: about 140 bytes a sample, not needed from here on
     n_total = len(gt_ids)
     index = _IdIndex(gt_ids)
     t_stored = threshold
@@ -656,6 +662,78 @@ def _gt_rows(
         )
     seen[rows] = True
     return rows
+
+
+def _single_label_table(
+    gt: str | Path, classes: list[str], pred_name: str
+) -> tuple[Path, pa.Array, np.ndarray, list[str], bool] | None:
+    """A single-label ground-truth table (``id`` and ``label`` as text) read as Arrow columns,
+    never as Python strings (about 20 bytes a sample instead of 140): (source, ids, class index
+    per row, notes, whether it has folds). None for anything else (a folder, a ``labels``
+    column, ids or labels that are not text): :func:`read_ground_truth` reads those. Its checks
+    hold here: a missing or empty id or label, an id twice, a label that is no score column."""
+    from assay.formats.files import check_input
+    from assay.formats.table_files import read_table
+    from assay.formats.tables import comma_warning
+
+    path = check_input(gt, folder_ok=True)
+    if path.is_dir():
+        return None
+    table = read_table(
+        path, string_columns=("id", "label", "labels", "text", "path", "fold", "group")
+    )
+    names = table.column_names
+    if "id" not in names or "label" not in names or "labels" in names:
+        return None
+    ids, labels = table.column("id").combine_chunks(), table.column("label").combine_chunks()
+    text = (pa.types.is_string, pa.types.is_large_string)
+    if not any(f(ids.type) for f in text) or not any(f(labels.type) for f in text):
+        return None
+    has_folds = "fold" in names
+    del table
+    for name, col in (("id", ids), ("label", labels)):
+        empty = pc.or_(pc.is_null(col), pc.equal(col, "")).fill_null(True)
+        if pc.any(empty).as_py():
+            row = int(np.argmax(empty.to_numpy(zero_copy_only=False)))
+            raise InputError(f"empty '{name}'", file=str(path), where=f"row {row + 1}")
+    encoded = labels.dictionary_encode()
+    names_seen = encoded.dictionary.to_pylist()
+    index = {c: i for i, c in enumerate(classes)}
+    lookup = np.array([index.get(c, -1) for c in names_seen], dtype=np.int64)
+    y = lookup[encoded.indices.to_numpy(zero_copy_only=False)]
+    if (y < 0).any():
+        row = int(np.argmax(y < 0))
+        raise InputError(
+            f"label '{_short(labels[row].as_py())}' is not among the score columns of {pred_name}",
+            file=str(path),
+            where=f"row {row + 1}",
+        )
+    notes: list[str] = []
+    if any("," in c for c in names_seen):  # rare: the reader's warning, from the Python strings
+        note = comma_warning(labels.to_pylist(), path, "label")
+        if note is not None:
+            notes.append(note)
+    _check_unique(ids, path)
+    return path.resolve(), ids, y, notes, has_folds
+
+
+def _check_unique(ids: pa.Array, path: Path) -> None:
+    """An InputError naming an id that appears twice (and its second row)."""
+    h = _hashes(ids)
+    order = np.argsort(h, kind="stable")
+    same = np.flatnonzero(h[order][1:] == h[order][:-1])
+    if not same.size:
+        return
+    a, b = order[same], order[same + 1]
+    equal = pc.equal(ids.take(pa.array(a)), ids.take(pa.array(b))).to_numpy(zero_copy_only=False)
+    if equal.any():
+        k = int(np.argmax(equal))
+        second = int(max(a[k], b[k]))
+        raise InputError(
+            f"id '{_short(ids[second].as_py())}' appears twice",
+            file=str(path),
+            where=f"row {second + 1}",
+        )
 
 
 def _labels(
