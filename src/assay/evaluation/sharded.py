@@ -1,4 +1,5 @@
-"""Classification evaluation of predictions larger than memory: Parquet shards, streamed.
+"""Evaluation of predictions larger than memory: Parquet shards, streamed (classification; COCO
+detection by whole images at the end: :func:`evaluate_detection_shards`).
 
 ``evaluate_sharded(gt, "shards/")`` (a folder of ``*.parquet``, or a glob such as
 ``"shards/*.parquet"``) reads the ground truth, then streams every shard in batches of at most
@@ -9,8 +10,10 @@ spilled to a temporary folder and read back memory-mapped. The states merge exac
 equals the in-memory :class:`~assay.evaluation.classification.ClassificationResults` on the same
 rows (within float summation order, far below 1e-9).
 
-Peak memory: the ground truth (ids and labels), one batch of rows (``batch_rows`` x C scores and a
-few copies while it is reduced), and, while ROC AUC / AP are merged, one class's positive scores.
+Peak memory: the ground truth (ids and labels: a single-label table of text ids and labels is
+read as Arrow columns, about 20 bytes a sample; other ground truth through the ordinary reader,
+about 140), one batch of rows (``batch_rows`` x C scores and a few copies while it is reduced),
+and, while ROC AUC / AP are merged, one class's positive scores.
 Disk: about 8 bytes per score (the runs) plus 16 bytes per sample, freed with the results object
 (``close()``, or when it is garbage-collected).
 
