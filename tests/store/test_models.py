@@ -66,7 +66,7 @@ def test_a_schema_2_catalog_is_migrated(tmp_path: Path) -> None:
         )
         conn.execute("PRAGMA user_version = 2")
     ws = Workspace(home, loader=fake_loader)
-    assert ws.catalog.query_one("PRAGMA user_version") == (SCHEMA_VERSION,) == (5,)
+    assert ws.catalog.query_one("PRAGMA user_version") == (SCHEMA_VERSION,) == (6,)
     columns = {r[1] for r in ws.catalog.query("PRAGMA table_info(model_versions)")}
     assert {"task", "backend", "info", "artifact", "kept"} <= columns
     columns = {r[1] for r in ws.catalog.query("PRAGMA table_info(jobs)")}

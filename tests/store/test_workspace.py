@@ -52,7 +52,7 @@ def test_catalog_settings(ws: Workspace) -> None:
     conn = ws.catalog.connection()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
     assert (ws.home / "catalog.sqlite").exists()
 
 

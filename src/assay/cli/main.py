@@ -31,6 +31,7 @@ from assay.cli import (
     evaluate,
     evaluations,
     models,
+    optimize,
     report_cmd,
     serve,
 )
@@ -117,8 +118,13 @@ app.command("leaderboard", cls=Command)(compare_commands.leaderboard)
 app.command("report", cls=Command)(report_cmd.report)
 _add_group(
     "models",
-    "Register model versions Assay can run, and list them.",
-    {"add": models.add, "list": models.list_models},
+    "Register model versions Assay can run, list, optimise and profile them.",
+    {
+        "add": models.add,
+        "list": models.list_models,
+        "optimize": optimize.optimize,
+        "profile": optimize.profile,
+    },
 )
 _add_group(
     "datasets",

@@ -335,9 +335,35 @@ class ModelsMixin(WorkspaceBase):
                 n = conn.execute(sql, (version_id,)).fetchone()[0]
                 if n:
                     raise InputError(f"model version {version_id} has {n} {what}; it is kept")
+            conn.execute("DELETE FROM model_profiles WHERE model_version_id = ?", (version_id,))
             conn.execute("DELETE FROM model_versions WHERE id = ?", (version_id,))
             conn.execute("DELETE FROM models WHERE id NOT IN (SELECT model_id FROM model_versions)")
         self.collect_garbage()  # its stored copy no longer has a row
+
+    @storage_guard
+    def save_model_profile(self, version_id: int, device: str, profile: dict[str, Any]) -> None:
+        """Store a model version's profile on ``device`` (:mod:`assay.service.profile`), in
+        place of the one measured there before."""
+        self.get_model_version(version_id)
+        with self.catalog.write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO model_profiles (model_version_id, device, profile,"
+                " created_at) VALUES (?, ?, ?, ?)",
+                (version_id, device, json.dumps(json_safe(profile)), now_iso()),
+            )
+
+    def model_profiles(self, version_id: int | None = None) -> dict[int, list[dict[str, Any]]]:
+        """The stored profiles by model version id (of ``version_id`` only, when given), each
+        version's oldest device first."""
+        sql = "SELECT model_version_id, profile FROM model_profiles"
+        args: tuple[Any, ...] = ()
+        if version_id is not None:
+            sql += " WHERE model_version_id = ?"
+            args = (version_id,)
+        out: dict[int, list[dict[str, Any]]] = {}
+        for vid, text in self.catalog.query(sql + " ORDER BY created_at", args):
+            out.setdefault(int(vid), []).append(json.loads(text))
+        return out
 
     def evaluation_counts(self) -> dict[int, int]:
         """The number of evaluations of each model version that has any."""

@@ -25,7 +25,7 @@ from assay.store.records import (
     ModelVersion,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 BUSY_TIMEOUT_MS = 60_000
 
 _SCHEMA = """
@@ -134,7 +134,26 @@ ALTER TABLE jobs ADD COLUMN pid INTEGER;
 _MIGRATE_5 = """
 ALTER TABLE jobs ADD COLUMN pid_start INTEGER;
 """
-_MIGRATIONS = {1: _SCHEMA, 2: _MIGRATE_2, 3: _MIGRATE_3, 4: _MIGRATE_4, 5: _MIGRATE_5}
+# Schema 6: ``model_profiles``, a model version's measured speed and size on one device (``assay
+# models profile``): ``profile`` is the JSON of :class:`assay.service.profile.Profile` (latency per
+# batch size, throughput, size on disk, peak memory); profiling again on a device replaces its row.
+_MIGRATE_6 = """
+CREATE TABLE IF NOT EXISTS model_profiles (
+    model_version_id INTEGER NOT NULL REFERENCES model_versions(id) ON DELETE CASCADE,
+    device TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (model_version_id, device)
+);
+"""
+_MIGRATIONS = {
+    1: _SCHEMA,
+    2: _MIGRATE_2,
+    3: _MIGRATE_3,
+    4: _MIGRATE_4,
+    5: _MIGRATE_5,
+    6: _MIGRATE_6,
+}
 
 DV_COLUMNS = (
     "dv.id, dv.dataset_id, d.name, d.task, dv.version, dv.hash, dv.source, dv.n_samples, "

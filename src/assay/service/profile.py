@@ -1,0 +1,282 @@
+"""How fast and how big a registered model is on one device (``assay models profile``, the Models
+page's Profile job, the demo), stored with the version
+(:meth:`~assay.store.Workspace.save_model_profile`).
+
+What is measured, in a fresh interpreter (``python -m assay.service.profile``: nothing of this process's memory
+or threads counts):
+
+- latency: the wall time of one call of the runner's ``run`` (the model's forward pass on one
+  input batch: no image decoding or preprocessing, no softmax or box decoding) on a seeded random
+  batch of the model's input shape, ``warmup`` calls first (not counted), then ``runs`` calls per
+  batch size; ``p50_ms`` / ``p95_ms`` are the median and 95th percentile of those, in
+  milliseconds (numpy's linear interpolation);
+- ``throughput``: samples per second at that batch size, batch size x runs / their total time;
+- ``size_bytes``: the bytes of the model's stored files (an IR's .xml and .bin, ONNX external
+  data), on disk in the workspace;
+- ``peak_memory_bytes``: how much the process's peak resident memory grew while the model was
+  loaded and run at every batch size: ``ru_maxrss`` (``resource.getrusage``) after minus before,
+  the backend's modules already imported before. An upper bound of what the model itself needs.
+
+The CPU's threads are ONNX Runtime's / OpenVINO's default (every core); ``cores`` records how
+many the machine had. A profile is taken for image models with a known input size.
+
+>>> profile = profile_model(ws, 3, batches=(1, 8, 32))  # doctest: +SKIP
+>>> profile["batches"][0]["p50_ms"]  # doctest: +SKIP
+0.21
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assay.errors import InputError, ParameterError
+from assay.store.workspace import Workspace
+
+Progress = Callable[[int, int], None]  # (timed calls done, of total)
+
+DEFAULT_BATCHES = (1, 8, 32)
+DEFAULT_RUNS = 30
+WARMUP = 3
+MAX_BATCH = 1024
+MAX_RUNS = 10_000
+BACKEND_MODULES = {"onnxruntime": "onnxruntime", "openvino": "openvino", "torchscript": "torch"}
+TIMEOUT_S = 3600.0
+
+
+def parse_batches(text: str) -> tuple[int, ...]:
+    """``"1,8,32"`` -> (1, 8, 32): distinct batch sizes, ascending; a bad list is a
+    :class:`ParameterError`."""
+    try:
+        values = sorted({int(p) for p in text.split(",") if p.strip()})
+    except ValueError:
+        values = []
+    if not values or values[0] < 1 or values[-1] > MAX_BATCH:
+        raise ParameterError(
+            f"--batch {text!r}: expected batch sizes between 1 and {MAX_BATCH}, e.g. 1,8,32"
+        )
+    return tuple(values)
+
+
+def profile_model(
+    ws: Workspace,
+    model_version_id: int,
+    *,
+    batches: Sequence[int] = DEFAULT_BATCHES,
+    device: str = "cpu",
+    runs: int = DEFAULT_RUNS,
+    warmup: int = WARMUP,
+    progress: Progress | None = None,
+    store: bool = True,
+) -> dict[str, Any]:
+    """Profile model version ``model_version_id`` on ``device`` (see the module docstring) and,
+    with ``store``, keep it with the version. The profile as a plain dict: ``model_version_id``,
+    ``device``, ``backend``, ``runs``, ``warmup``, ``cores``, ``size_bytes``,
+    ``peak_memory_bytes``, ``memory_method`` and ``batches`` (one dict per batch size:
+    ``batch``, ``p50_ms``, ``p95_ms``, ``mean_ms``, ``throughput``)."""
+    batches = tuple(sorted(set(int(b) for b in batches)))
+    if not batches or batches[0] < 1 or batches[-1] > MAX_BATCH:
+        raise ParameterError(f"batch sizes must be between 1 and {MAX_BATCH}")
+    if not 1 <= runs <= MAX_RUNS:
+        raise ParameterError(f"--runs must be between 1 and {MAX_RUNS} (got {runs})")
+    version = ws.get_model_version(model_version_id)
+    if not version.runnable or version.artifact is None:
+        raise InputError(
+            f"model version {version.id} was registered from a predictions file; "
+            "there is no model to profile"
+        )
+    backend = version.backend or "?"
+    info = version.info or {}
+    if info.get("media") != "image" or backend not in BACKEND_MODULES:
+        raise InputError(
+            f"model version {version.id} is a {backend} model taking {info.get('media')}; "
+            "profiling takes image models (ONNX, OpenVINO IR, TorchScript)"
+        )
+    spec = info.get("spec") or {}
+    if not spec.get("size"):
+        raise InputError(
+            f"model version {version.id} has a dynamic input height and width and no 'size' in "
+            "its spec; there is no one input shape to time"
+        )
+    ws.load_model_runner(version.id, device=device)  # a bad device fails here, in one line
+    model_dir = ws.home / version.artifact / "model"
+    size = sum(p.stat().st_size for p in model_dir.rglob("*") if p.is_file())
+    measured = _measure_in_child(
+        ws.home, version.id, device, batches, runs, warmup, backend, progress
+    )
+    profile = {
+        "model_version_id": version.id,
+        "device": measured["device"],
+        "backend": backend,
+        "runs": runs,
+        "warmup": warmup,
+        "cores": os.cpu_count() or 1,
+        "size_bytes": int(size),
+        "peak_memory_bytes": int(measured["peak_memory_bytes"]),
+        "memory_method": "ru_maxrss growth over loading and running, in a fresh process",
+        "batches": measured["batches"],
+    }
+    if store:
+        ws.save_model_profile(version.id, profile["device"], profile)
+    return profile
+
+
+def _measure_in_child(
+    home: Path,
+    version_id: int,
+    device: str,
+    batches: tuple[int, ...],
+    runs: int,
+    warmup: int,
+    backend: str,
+    progress: Progress | None,
+) -> dict[str, Any]:
+    """Run :func:`_measure` in a fresh interpreter (``python -m assay.service.profile``),
+    relaying its progress; its answer. The child speaks JSON lines on stdout."""
+    import json
+    import subprocess
+
+    request = {
+        "home": str(home),
+        "version_id": version_id,
+        "device": device,
+        "batches": list(batches),
+        "runs": runs,
+        "warmup": warmup,
+        "backend": backend,
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-m", "assay.service.profile", json.dumps(request)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    answer: dict[str, Any] | None = None
+    error: str | None = None
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:
+            try:
+                kind, payload = json.loads(line)
+            except ValueError:
+                continue  # a backend's own chatter
+            if kind == "progress" and progress is not None:
+                progress(*payload)
+            elif kind == "error":
+                error = str(payload)
+            elif kind == "done":
+                answer = dict(payload)
+        child.wait(TIMEOUT_S)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    if error is not None:
+        raise InputError(error)
+    if answer is None:
+        raise InputError(
+            f"the profiling process of model version {version_id} ended without an answer "
+            f"(exit code {child.returncode})"
+        )
+    return answer
+
+
+def _max_rss_bytes() -> int:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)  # Linux: KiB
+
+
+def _measure(
+    home: str,
+    version_id: int,
+    device: str,
+    batches: tuple[int, ...],
+    runs: int,
+    warmup: int,
+    backend: str,
+    say: Callable[[str, Any], None],
+) -> None:
+    """The child: import the backend, note the peak memory, load and time the model."""
+    try:
+        import importlib
+
+        from assay.runners.preprocess import sample_shape
+
+        importlib.import_module(BACKEND_MODULES[backend])
+        from assay.store.workspace import Workspace
+
+        ws = Workspace(Path(home))
+        before = _max_rss_bytes()
+        runner = ws.load_model_runner(version_id, device=device)
+        spec = runner.spec
+        assert spec.size is not None
+        shape = sample_shape(spec.size, spec)
+        dtype = np.dtype(spec.dtype or "float32")
+        rng = np.random.default_rng(0)
+        total = len(batches) * runs
+        done = 0
+        rows = []
+        say("progress", (0, total))
+        for b in batches:
+            x = rng.random((b, *shape), dtype=np.float32).astype(dtype, copy=False)
+            if dtype.kind in "iu":
+                x = (x * 255).astype(dtype)
+            for _ in range(warmup):
+                runner.run(x)
+            times = np.empty(runs)
+            for i in range(runs):
+                start = time.perf_counter()
+                runner.run(x)
+                times[i] = time.perf_counter() - start
+                done += 1
+                if done % max(1, runs // 10) == 0 or done == total:
+                    say("progress", (done, total))
+            ms = times * 1000.0
+            rows.append(
+                {
+                    "batch": b,
+                    "p50_ms": float(np.percentile(ms, 50)),
+                    "p95_ms": float(np.percentile(ms, 95)),
+                    "mean_ms": float(ms.mean()),
+                    "throughput": float(b * runs / times.sum()),
+                }
+            )
+        peak = max(0, _max_rss_bytes() - before)
+        name = runner.describe().device
+        say("done", {"device": name, "batches": rows, "peak_memory_bytes": peak})
+    except Exception as exc:  # one line back to the parent
+        from assay.errors import one_line
+
+        say("error", one_line(exc, 300))
+
+
+def _main(argv: list[str]) -> None:
+    import json
+
+    request = json.loads(argv[0])
+
+    def say(kind: str, payload: Any) -> None:
+        sys.stdout.write(json.dumps([kind, payload]) + "\n")
+        sys.stdout.flush()
+
+    _measure(
+        request["home"],
+        int(request["version_id"]),
+        str(request["device"]),
+        tuple(int(b) for b in request["batches"]),
+        int(request["runs"]),
+        int(request["warmup"]),
+        str(request["backend"]),
+        say,
+    )
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])
