@@ -153,3 +153,29 @@ def test_profile_refusals() -> None:
     with pytest.raises(ParameterError):
         parse_batches("a")
     assert parse_batches("32, 1,8,8") == (1, 8, 32)
+
+
+def test_openvino_ir_is_quantized_by_nncf(setup: dict, tmp_path: Path) -> None:
+    """The NNCF path (the ``nncf`` extra, not installed by CI: see the optimize module)."""
+    pytest.importorskip("nncf")
+    import openvino as ov
+
+    ws, root = setup["ws"], setup["root"]
+    onnx_model = ws.home / setup["parent"].artifact / setup["parent"].info["model_file"]
+    ov.save_model(ov.convert_model(str(onnx_model)), str(tmp_path / "conv.xml"))
+    (tmp_path / "conv.preprocess.json").write_text((root / "conv.preprocess.json").read_text())
+    parent = ws.add_model(tmp_path / "conv.xml", name="conv-ir")
+    child = optimize_int8(ws, parent.id, calibration=setup["train"].id, samples=30)
+    assert (child.backend, child.parent_version_id) == ("openvino", parent.id)
+    stored = ws.home / child.artifact / child.info["model_file"]
+    ops = {op.get_type_name() for op in ov.Core().read_model(str(stored)).get_ops()}
+    assert "FakeQuantize" in ops
+    paths = sorted((root / "test").glob("*/*.png"))
+    top = []
+    for version in (parent, child):
+        runner = ws.load_model_runner(version.id)
+        batch, _ = load_batch(list(paths), runner.spec)
+        top.append(np.asarray(runner.predict(batch)).argmax(axis=1))
+    assert np.mean(top[0] == top[1]) >= 0.95
+    with pytest.raises(InputError, match="quantized already"):
+        optimize_int8(ws, child.id, calibration=setup["train"].id)

@@ -17,7 +17,9 @@ tensors the model sees when Assay runs it.
   0.9666 per channel, 0.9683 per tensor, 599 digits), so per channel costs nothing there.
 - OpenVINO IR (``openvino``): NNCF's :func:`nncf.quantize` (its default preset: symmetric
   weights and activations per channel, the MinMax / FastBiasCorrection pipeline), saved as IR with
-  FP32 weights kept where not quantized. Needs the ``nncf`` extra.
+  FP32 weights kept where not quantized. Needs the ``nncf`` extra (not part of ``openvino``:
+  NNCF 2.19 pins numpy < 2.3, pandas < 2.4 and networkx < 3.5, which would hold back every other
+  extra installed beside it).
 
 Refused in one line (an :class:`~assay.errors.InputError`): a version without a model (a
 predictions file), a backend neither of the two (TorchScript, Hugging Face, scikit-learn), a model
@@ -33,6 +35,8 @@ non-float32 input, and a dataset version without images.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import tempfile
 from collections.abc import Callable, Iterator
@@ -289,7 +293,8 @@ def quantize_openvino(model: Path, out: Path, batches: _Batches, n_samples: int)
     items = [sample[None] for batch in batches for sample in batch]
     ov_model = ov.Core().read_model(str(model))
     try:
-        quantized = nncf.quantize(ov_model, nncf.Dataset(items), subset_size=n_samples)
+        with contextlib.redirect_stdout(io.StringIO()):  # NNCF's own progress bars
+            quantized = nncf.quantize(ov_model, nncf.Dataset(items), subset_size=n_samples)
         ov.save_model(quantized, str(out), compress_to_fp16=False)
     except Exception as exc:
         raise InputError(f"NNCF could not quantize it ({one_line(exc, 300)})") from None
