@@ -17,6 +17,7 @@ import { useComparison } from "./hooks";
 import { compareExtras, compareHref, compareIds, comparePoint, leaderboardHref, parseMargin, type CompareExtras, type ComparePoint } from "./url";
 import { better, ClassificationSections, DetectionSections } from "./CompareSections";
 import "./ComparePage.css";
+import { DownloadReport } from "../reports/DownloadReport";
 
 export function ComparePage({ params, setCrumbs }: { params: URLSearchParams; setCrumbs: (c: Crumb[]) => void }) {
   const ids = compareIds(params);
@@ -334,6 +335,9 @@ function Comparison({
             )}{" "}
             · <a href={leaderboardHref(data.dataset_version.id)}>Leaderboard of this dataset</a>
           </p>
+        </div>
+        <div className="page-head-side">
+          <DownloadReport evaluationId={data.a.id} compare={data.b.id} />
         </div>
       </div>
       <PointControls data={data} point={point} setPoint={setPoint} />

@@ -2,6 +2,7 @@ import type { EvaluationDetail } from "../../api/client";
 import { fmtDate, taskLabel, versionText } from "../../format";
 import { WhatIfLink } from "../whatif/WhatIfLink";
 import { qualityHref } from "../quality/url";
+import { DownloadReport } from "../reports/DownloadReport";
 
 export function EvalHeader({ ev }: { ev: EvaluationDetail }) {
   return (
@@ -29,6 +30,7 @@ export function EvalHeader({ ev }: { ev: EvaluationDetail }) {
             Data quality
           </a>
         )}
+        {ev.status === "done" && <DownloadReport evaluationId={ev.id} />}
         {ev.model && <WhatIfLink versionId={ev.model.version_id} />}
         <span className={`badge badge-${ev.status}`}>{ev.status}</span>
       </div>
