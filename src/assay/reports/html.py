@@ -23,7 +23,7 @@ border:1px solid #fff}.cm th{font-weight:500;font-size:12px}.scroll{overflow:aut
 .charts{display:flex;flex-wrap:wrap;gap:16px}.chart{margin:0}.chart figcaption{font-weight:600}
 .legend{list-style:none;padding:0;margin:4px 0;font-size:12px;columns:2}.swatch{display:inline-block;
 width:10px;height:10px;margin-right:4px}.samples{display:flex;flex-wrap:wrap;gap:10px}
-.samples figure{margin:0;width:170px;font-size:12px}.verdicts li{margin:2px 0}.worse{color:#b00020}
+.samples figure{margin:0;width:170px;font-size:12px}.samples img{width:160px;height:auto;image-rendering:pixelated}.verdicts li{margin:2px 0}.worse{color:#b00020}
 .better{color:#0a7d32}.note{color:#555;font-size:12px}
 """
 # Sorts a table by the column clicked (numbers as numbers); no other behaviour.
