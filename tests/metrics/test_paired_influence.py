@@ -158,3 +158,21 @@ def test_the_least_effect_floors_the_interval() -> None:
     assert out["p"] == 1.0
     wide = influence_delta(np.r_[np.full(50, 0.05), np.full(50, -0.05)], 0.0, least=0.001)
     assert wide["se"] == influence_delta(np.r_[np.full(50, 0.05), np.full(50, -0.05)], 0.0)["se"]
+
+
+def test_the_delete_one_jackknife_of_a_mean_is_its_standard_error() -> None:
+    from assay.metrics.paired import jackknife_groups, jackknife_se, normal_delta
+
+    x = np.random.default_rng(2).normal(size=40)
+    w = jackknife_groups(40, 50, 0)  # 40 groups of one: delete-one
+    assert w.shape == (40, 40) and np.all(w.sum(axis=1) == 39)
+    means = (w @ x) / w.sum(axis=1)
+    assert jackknife_se(means) == pytest.approx(x.std(ddof=1) / np.sqrt(40), rel=1e-12)
+    grouped = jackknife_groups(1000, 50, 3)
+    assert grouped.shape == (50, 1000) and set(grouped.sum(axis=1)) == {980.0}
+    # a larger second SE is used, and the interval and p still agree
+    reps = np.random.default_rng(1).normal(0.1, 0.02, 200)
+    plain = normal_delta(reps, 0.05)
+    wide = normal_delta(reps, 0.05, least_se=3 * plain["se"])
+    assert wide["se"] == pytest.approx(3 * plain["se"]) and wide["p_mc"] == 0.0
+    assert (wide["low"] > 0) == (wide["p"] < 0.05) and wide["p"] > plain["p"]

@@ -151,3 +151,18 @@ def test_a_planted_worse_model_is_found() -> None:
         found += bool(p[-1] < 0.05)
         wrong += bool((p[:-1] < 0.05).any())
     assert found >= 90 and wrong <= 10, (found, wrong)
+
+
+def test_a_larger_second_standard_error_widens_the_bands_consistently() -> None:
+    v = np.array([0.60, 0.55, 0.50])
+    reps = v[:, None] + np.random.default_rng(7).normal(0, 0.01, (3, 400))
+    plain = pairwise_max_t(v, reps)
+    floor = np.full((3, 3), 0.05)
+    wide = pairwise_max_t(v, reps, least_se=floor)
+    assert wide.critical == plain.critical
+    off = ~np.eye(3, dtype=bool)
+    assert np.all((wide.high - wide.low)[off] >= (plain.high - plain.low)[off])
+    # each interval excludes 0 exactly when its adjusted p is below 1 - level
+    excl = (wide.low > 0) | (wide.high < 0)
+    assert np.array_equal(excl[off], (wide.p < 0.05)[off])
+    assert plain.p[0, 2] < 0.05 and wide.p[0, 2] > 0.05

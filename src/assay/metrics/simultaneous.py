@@ -113,12 +113,20 @@ def _critical(maxima: np.ndarray, level: float) -> tuple[float, np.ndarray]:
 
 
 def pairwise_max_t(
-    values: np.ndarray, replicates: np.ndarray, *, scale: float = 1.0, level: float = 0.95
+    values: np.ndarray,
+    replicates: np.ndarray,
+    *,
+    scale: float = 1.0,
+    level: float = 0.95,
+    least_se: np.ndarray | None = None,
 ) -> PairwiseBands:
     """The simultaneous intervals and adjusted p-values of every pairwise difference of K
     models. ``values`` (K,): the estimates, oriented so that higher is better; ``replicates``
     (K, B): each model's metric on the same B resamples (NaN where undefined); ``scale``: the
-    m-out-of-n correction ``sqrt(m / n)`` applied to the standard errors.
+    m-out-of-n correction ``sqrt(m / n)`` applied to the standard errors. ``least_se`` (K, K):
+    a second standard error of each difference (e.g. the grouped jackknife's, where the
+    bootstrap's is known to be small), used where larger: the critical value stays the
+    bootstrap's, the intervals and p-values are read with the larger error (they still agree).
 
     >>> v = np.array([1.0, 0.0])
     >>> b = pairwise_max_t(v, v[:, None] + np.random.default_rng(3).normal(0, 0.1, (2, 200)))
@@ -137,6 +145,9 @@ def pairwise_max_t(
         maxima = np.fmax(maxima, np.where(np.isnan(t), -np.inf, t).max(axis=0))
     c, sorted_max = _critical(np.where(maxima == -np.inf, np.nan, maxima), level)
     half = se * scale
+    if least_se is not None:
+        floor = np.asarray(least_se, dtype=np.float64)
+        half = np.where(np.isfinite(floor) & (floor > half), floor, half)
     with np.errstate(invalid="ignore", divide="ignore"):
         t_obs = np.abs(diff) / half
     t_obs = np.where((half == 0) & (diff == 0), 0.0, t_obs)

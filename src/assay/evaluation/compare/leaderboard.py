@@ -55,7 +55,7 @@ from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.metric_names import resolve
 from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.bootstrap import classification_replicates
-from assay.metrics.paired import bootstrap_delta, mcnemar_exact
+from assay.metrics.paired import bootstrap_delta, jackknife_groups, jackknife_se, mcnemar_exact
 from assay.metrics.simultaneous import (
     critical_index,
     pairwise_max_t,
@@ -132,8 +132,9 @@ def leaderboard(
             f"{math.floor(1 / (1 - level) + 1e-9)}"
         )
     correct: list[np.ndarray] | None
+    floor = None
     if task == "detection":
-        values, reps, correct, n = _detection(entries, metric, n, seed)
+        values, reps, correct, n, floor = _detection(entries, metric, n, seed)
         scale = 1.0
     else:
         values, reps, correct, n, scale = _classification(
@@ -147,7 +148,7 @@ def leaderboard(
     )
     best = order[0]
     alpha = (1 - level) / 2
-    sim, critical = _simultaneous(values, reps, higher, scale, level)
+    sim, critical = _simultaneous(values, reps, higher, scale, level, floor)
     rows: list[dict[str, Any]] = []
     for rank, i in enumerate(order, start=1):
         key, name = entries[i][0], entries[i][1]
@@ -195,7 +196,12 @@ PROCEDURE = "max-T bootstrap over all pairs (simultaneous, {level})"
 
 
 def _simultaneous(
-    values: list[float], reps: list[np.ndarray], higher: bool, scale: float, level: float
+    values: list[float],
+    reps: list[np.ndarray],
+    higher: bool,
+    scale: float,
+    level: float,
+    floor: np.ndarray | None = None,
 ) -> tuple[dict[int, dict[str, Any]], float | None]:
     """Per entry with a value, its simultaneous fields (rank_low, rank_high, the interval of its
     value, the interval of its difference from the best of the others as delta_low /
@@ -208,7 +214,8 @@ def _simultaneous(
     sign = 1.0 if higher else -1.0
     v = sign * np.array([values[i] for i in ranked])
     r = sign * np.stack([np.asarray(reps[i], np.float64) for i in ranked])
-    bands = pairwise_max_t(v, r, scale=scale, level=level)
+    least = None if floor is None else floor[np.ix_(ranked, ranked)]
+    bands = pairwise_max_t(v, r, scale=scale, level=level, least_se=least)
     low, high, p = worse_than_best(bands)
     ranks = rank_intervals(bands)
     own = simultaneous_values(v, r, scale=scale, level=level)
@@ -286,12 +293,21 @@ def _classification(
 
 def _detection(
     entries: Sequence[Entry], metric: str, n: int, seed: int
-) -> tuple[list[float], list[np.ndarray], None, int]:
+) -> tuple[list[float], list[np.ndarray], None, int, np.ndarray | None]:
+    """Each entry's value and replicates of ``metric``, and for an AP metric the grouped
+    jackknife's SE of every pairwise difference (K, K), which floors the bootstrap's (see
+    :mod:`assay.evaluation.compare.detection`)."""
     first = entries[0][2]
     assert isinstance(first, DetectionResults)
-    from assay.evaluation.compare.detection import check_same_images
+    from assay.evaluation.compare.detection import (
+        AP_ROWS,
+        JACKKNIFE_GROUPS,
+        check_same_images,
+    )
 
     weights = image_weights(first.n_samples, n, seed)
+    wj = jackknife_groups(first.n_samples, JACKKNIFE_GROUPS, 0)
+    jack: list[np.ndarray] = []
     values, reps = [], []
     for _key, _name, r, at in entries:
         assert isinstance(r, DetectionResults)
@@ -305,4 +321,14 @@ def _detection(
             replicate_counts(r, p, weights) if metric in ("precision", "recall", "f1") else None
         )
         reps.append(replicates(rep, counts, weights, summed)[metric])
-    return values, reps, None, n
+        if metric in AP_ROWS and first.n_samples >= 2:
+            j = r.replicate_ap(wj, ("jackknife", len(wj)))
+            jack.append(replicates(j, np.zeros((3, first.n_samples)), wj)[metric])
+    floor = None
+    if jack:
+        k = len(jack)
+        floor = np.full((k, k), np.nan)
+        for i in range(k):
+            for m in range(i + 1, k):
+                floor[i, m] = floor[m, i] = jackknife_se(jack[i] - jack[m])
+    return values, reps, None, n, floor
