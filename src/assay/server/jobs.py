@@ -172,6 +172,51 @@ def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
     return record.id
 
 
+def optimize_job(workspace: Workspace, params: dict[str, Any]) -> None:
+    """The body of an optimize job (the Models page's "Optimize to INT8"): the INT8 child of the
+    model version, calibrated on the dataset version, registered with its parent
+    (:func:`assay.service.optimize.optimize_int8`); progress: calibration images read."""
+    from assay.service.optimize import optimize_int8
+
+    job_id = int(params["job_id"])
+    optimize_int8(
+        workspace,
+        int(params["model_version_id"]),
+        calibration=int(params["dataset_version_id"]),
+        samples=int(params.get("samples") or 300),
+        version=params.get("version"),
+        progress=_progress_writer(workspace, job_id),
+    )
+
+
+def profile_job(workspace: Workspace, params: dict[str, Any]) -> None:
+    """The body of a profile job (the Models page's "Profile"): the version's profile, stored
+    with it (:func:`assay.service.profile.profile_model`); progress: timed calls done."""
+    from assay.service.profile import profile_model
+
+    job_id = int(params["job_id"])
+    profile_model(
+        workspace,
+        int(params["model_version_id"]),
+        batches=[int(b) for b in params.get("batches") or (1, 8, 32)],
+        device=str(params.get("device") or "cpu"),
+        runs=int(params.get("runs") or 30),
+        progress=_progress_writer(workspace, job_id),
+    )
+
+
+def _progress_writer(workspace: Workspace, job_id: int) -> Callable[[int, int], None]:
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY or done >= total:
+            last[0] = now
+            workspace.update_job_progress(job_id, done, total)
+
+    return progress
+
+
 def _stored_since(
     workspace: Workspace, job: JobRecord, batch: int, device: str | None = None
 ) -> int | None:
@@ -323,7 +368,12 @@ class JobRunner:
         self.sandbox = sandbox  # SandboxLimits of a model job's worker (None: in the job process)
         self.ray = ray  # RayOptions: model jobs predict on this Ray cluster (None: in the job)
         self.limits = limits
-        self.targets = {"files": target, "model": model_target}
+        self.targets = {
+            "files": target,
+            "model": model_target,
+            "optimize": optimize_job,
+            "profile": profile_job,
+        }
         self._context = multiprocessing.get_context("spawn")  # no fork of a threaded server
         self._queue: deque[tuple[int, dict[str, Any]]] = deque()
         self._running: dict[int, _Running] = {}

@@ -128,6 +128,33 @@ class VersionEvaluation(Exact):
     created_at: str
 
 
+class BatchTiming(Exact):
+    """One batch size of a profile: median and 95th-percentile latency of one forward pass
+    (milliseconds), its mean, and samples per second."""
+
+    batch: int
+    p50_ms: float
+    p95_ms: float
+    mean_ms: float
+    throughput: float
+
+
+class ModelProfile(Exact):
+    """A version's profile on one device (``assay models profile``; :mod:`assay.service.profile`
+    says what each number is)."""
+
+    model_version_id: int
+    device: str
+    backend: str
+    runs: int
+    warmup: int
+    cores: int
+    size_bytes: int = Field(description="the model's stored files, in bytes")
+    peak_memory_bytes: int = Field(description="peak RSS growth loading and running it")
+    memory_method: str
+    batches: list[BatchTiming]
+
+
 class ModelVersionPublic(Exact):
     id: int
     model_id: int
@@ -149,6 +176,9 @@ class ModelVersionPublic(Exact):
         None, description="the model's input tensor without its batch axis (None: not known)"
     )
     evaluations: list[VersionEvaluation] = Field(default_factory=list)
+    profiles: list[ModelProfile] = Field(
+        default_factory=list, description="its profiles, one per device"
+    )
 
 
 class ModelPublic(Exact):
@@ -281,7 +311,7 @@ class JobCreated(Exact):
 
 class JobPublic(Exact):
     id: int
-    kind: Literal["files", "model"] = "files"
+    kind: Literal["files", "model", "optimize", "profile"] = "files"
     status: Literal["queued", "running", "done", "failed"]
     evaluation_id: int | None
     error: str | None

@@ -280,3 +280,67 @@ def _main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     _main(sys.argv[1:])
+
+
+def against_parent(ws: Workspace, child_id: int, *, device: str = "cpu") -> dict[str, Any]:
+    """A child version beside its parent ("INT8: 2.7x faster, accuracy -0.2 points, 95 % CI
+    [-0.5, +0.1]"): ``speedup`` is the child's throughput over the parent's at ``batch``, the
+    largest batch size both were profiled at on ``device`` (None when one has no profile there);
+    the accuracy difference (child minus parent, in percentage points) and its 95 % interval
+    come from the paired comparison (:func:`assay.service.comparisons.compare_stored`) of their
+    newest evaluations on one dataset version (None when they share none)."""
+    from assay.service.comparisons import compare_stored
+    from assay.service.public import model_evaluations
+
+    child = ws.get_model_version(child_id)
+    if child.parent_version_id is None:
+        raise InputError(f"model version {child_id} has no parent")
+    parent = ws.get_model_version(child.parent_version_id)
+    answer: dict[str, Any] = {
+        "parent_version_id": parent.id,
+        "child_version_id": child.id,
+        "parent_version": parent.version,
+        "child_version": child.version,
+        "device": device,
+        "batch": None,
+        "speedup": None,
+        "latency_ratio": None,
+        "dataset_version_id": None,
+        "dataset": None,
+        "evaluations": None,
+        "accuracy_delta": None,
+        "accuracy_low": None,
+        "accuracy_high": None,
+        "level": 0.95,
+    }
+    profiles = ws.model_profiles()
+    mine = {p["device"]: p for p in profiles.get(child.id, [])}.get(device)
+    theirs = {p["device"]: p for p in profiles.get(parent.id, [])}.get(device)
+    if mine is not None and theirs is not None:
+        rows_c = {r["batch"]: r for r in mine["batches"]}
+        rows_p = {r["batch"]: r for r in theirs["batches"]}
+        common = sorted(set(rows_c) & set(rows_p))
+        if common:
+            b = common[-1]
+            answer["batch"] = b
+            answer["speedup"] = rows_c[b]["throughput"] / rows_p[b]["throughput"]
+            answer["latency_ratio"] = rows_p[b]["p50_ms"] / rows_c[b]["p50_ms"]
+    evaluations = model_evaluations(ws)
+    newest_c = {e["dataset_version_id"]: e for e in reversed(evaluations.get(child.id, []))}
+    for e in evaluations.get(parent.id, []):  # newest first
+        other = newest_c.get(e["dataset_version_id"])
+        if other is None:
+            continue
+        pair = compare_stored(ws, e["id"], other["id"], intervals=True)
+        row = next((m for m in pair["metrics"] if m["metric"] == "accuracy"), None)
+        answer["dataset_version_id"] = e["dataset_version_id"]
+        answer["dataset"] = f"{e['dataset_name']} {e['dataset_version']}"
+        answer["evaluations"] = [e["id"], other["id"]]
+        if row is not None and row.get("delta") is not None:
+            answer["accuracy_delta"] = 100.0 * row["delta"]
+            for key in ("low", "high"):
+                if row.get(key) is not None:
+                    answer[f"accuracy_{key}"] = 100.0 * row[key]
+        answer["level"] = float(pair.get("level") or 0.95)
+        break
+    return answer

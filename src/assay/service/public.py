@@ -76,10 +76,13 @@ def model_version_public(
     version: ModelVersion,
     labels: dict[int, str],
     evaluations: dict[int, list[dict[str, Any]]],
+    profiles: dict[int, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """A model version: its record without the workspace's internal paths, its parent's label,
-    what it takes (``media``, ``classes``, ``input_shape``; None for predictions only) and its
-    evaluations (:func:`model_evaluations`). ``labels``: every version's label by id."""
+    what it takes (``media``, ``classes``, ``input_shape``; None for predictions only), its
+    evaluations (:func:`model_evaluations`) and its profiles (``profiles``: by version id, as
+    :meth:`~assay.store.Workspace.model_profiles` gives them). ``labels``: every version's label
+    by id."""
     info = version.info or {}
     data = asdict(version)
     for internal in ("info", "artifact"):
@@ -93,17 +96,20 @@ def model_version_public(
         "classes": info.get("classes"),
         "input_shape": info.get("input_shape"),
         "evaluations": evaluations.get(version.id, []),
+        "profiles": (profiles or {}).get(version.id, []),
     }
 
 
 def models_public(ws: Workspace) -> list[dict[str, Any]]:
     """Every model with its versions, oldest first."""
     labels, evaluations = ws.model_version_labels(), model_evaluations(ws)
+    profiles = ws.model_profiles()
     return [
         {
             **asdict(m),
             "versions": [
-                model_version_public(v, labels, evaluations) for v in ws.list_model_versions(m.id)
+                model_version_public(v, labels, evaluations, profiles)
+                for v in ws.list_model_versions(m.id)
             ],
         }
         for m in ws.list_models()

@@ -23,7 +23,7 @@ from assay.store.records import JobRecord
 
 JOB_STATUSES = ("queued", "running", "done", "failed")
 UNFINISHED = ("queued", "running")
-JOB_KINDS = ("files", "model")
+JOB_KINDS = ("files", "model", "optimize", "profile")
 
 
 class JobsMixin:

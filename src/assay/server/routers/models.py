@@ -8,8 +8,10 @@ from assay.errors import InputError
 from assay.server.config import Limits
 from assay.server.deps import Id, WorkspaceDep
 from assay.server.gates import gate_of
+from assay.server.optimize_schemas import AgainstParent, OptimizeCreate, ProfileCreate
 from assay.server.paths import confine
 from assay.server.schemas import (
+    JobCreated,
     ModelCreate,
     ModelsPublic,
     ModelVersionPublic,
@@ -96,3 +98,56 @@ def list_model_versions(model_id: Id, workspace: WorkspaceDep) -> ModelVersionsP
     return ModelVersionsPublic.model_validate(
         {"items": [model_version_public(v, labels, evaluations) for v in versions]}
     )
+
+
+def _runnable(workspace: Workspace, version_id: int) -> None:
+    version = workspace.get_model_version(version_id)  # 404 before anything queues
+    if not version.runnable:
+        raise InputError(
+            f"model version {version.id} was registered from predictions; it has no model"
+        )
+
+
+@router.post(
+    "/versions/{version_id}/optimize",
+    status_code=202,
+    responses={429: {"description": "too many jobs waiting"}},
+)
+def optimize_version(version_id: Id, body: OptimizeCreate, request: Request) -> JobCreated:
+    """Quantize a model version to INT8 in a background job (``assay models optimize --int8``),
+    calibrated on ``samples`` images of the dataset version; the child is registered with this
+    version as its parent. Poll ``GET /api/jobs/{id}``; a model it cannot quantize fails the job
+    with a one-line error."""
+    state = request.app.state
+    _runnable(state.workspace, version_id)
+    state.workspace.get_dataset_version(body.dataset_version_id)
+    params = {"model_version_id": version_id, **body.model_dump()}
+    return JobCreated(job_id=state.jobs.submit(params, kind="optimize").id)
+
+
+@router.post(
+    "/versions/{version_id}/profile",
+    status_code=202,
+    responses={429: {"description": "too many jobs waiting"}},
+)
+def profile_version(version_id: Id, body: ProfileCreate, request: Request) -> JobCreated:
+    """Profile a model version in a background job (``assay models profile``): latency p50 / p95
+    per batch size, throughput, size on disk and peak memory, stored with the version (its
+    ``profiles``)."""
+    from assay.service.profile import parse_batches
+
+    state = request.app.state
+    _runnable(state.workspace, version_id)
+    batches = parse_batches(",".join(str(b) for b in body.batches))
+    params = {"model_version_id": version_id, **body.model_dump(), "batches": list(batches)}
+    return JobCreated(job_id=state.jobs.submit(params, kind="profile").id)
+
+
+@router.get("/versions/{version_id}/against-parent")
+def against_parent(version_id: Id, workspace: WorkspaceDep, device: str = "cpu") -> AgainstParent:
+    """A child version beside its parent: how much faster (profiles on ``device``) and the
+    accuracy difference with its 95 % interval (the paired comparison of their newest
+    evaluations on one dataset version). 422 when it has no parent."""
+    from assay.service.profile import against_parent as compute
+
+    return AgainstParent.model_validate(compute(workspace, version_id, device=device[:40]))
