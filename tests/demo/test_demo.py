@@ -97,6 +97,14 @@ def test_the_int8_child_is_statically_quantized(demo: Demo, ws: Workspace) -> No
     (model,) = (ws.models_dir / str(version.id)).rglob("*.onnx")
     ops = {node.op_type for node in onnx.load(str(model)).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops  # activations too, not only weights
+    # made by `assay models optimize`'s code, calibrated on the registered training digits, and
+    # both it and its parent profiled
+    assert _dataset_version(ws, "digits-train") > 0
+    assert version.parent_version_id is not None
+    profiles = ws.model_profiles()
+    for vid in (version.id, version.parent_version_id):
+        (profile,) = profiles[vid]
+        assert [row["batch"] for row in profile["batches"]] == [1, 8, 32]
 
 
 def test_three_models_on_one_trec_version_make_a_leaderboard(demo: Demo, ws: Workspace) -> None:

@@ -3,9 +3,10 @@ that Assay's runners load:
 
 - ``make_digits``: scikit-learn's bundled handwritten digits as PNG images (an ImageFolder), a small
   neural network (MLP) trained on the training split, written as an ONNX graph (Flatten, Gemm, Relu,
-  Gemm, Softmax: it takes the image tensor the runner makes), and its INT8 child quantized with
-  onnxruntime's static quantization (weights and activations, calibrated on training images); also
-  the held-out digits moved by one pixel (a shifted set to run the model on later);
+  Gemm, Softmax: it takes the image tensor the runner makes); its INT8 child is made by the demo
+  with ``assay models optimize``'s code (:func:`assay.service.optimize.optimize_int8`, calibrated
+  on the training images); also the held-out digits moved by one pixel (a shifted set to run the
+  model on later);
 - ``make_trec``: text pipelines on a seeded split of the TREC questions, saved with skops: TF-IDF +
   logistic regression, its pruned child (90 % of its weights, the smallest, removed), word counts +
   naive Bayes and character n-grams + a linear model (SGD, log loss); the training split with a
@@ -40,7 +41,7 @@ REACH = 2  # detector: a cell sees its 5 x 5 neighbourhood
 class DigitsFiles:
     test_folder: Path  # ImageFolder of the held-out digits
     fp32: Path
-    int8: Path
+    train_folder: Path  # ImageFolder of the training digits (the INT8 child's calibration)
     shifted_folder: Path  # the held-out digits moved one pixel right and down
 
 
@@ -54,7 +55,7 @@ def _write_spec(model: Path, spec: dict[str, object]) -> None:
 
 
 def make_digits(folder: Path, *, seed: int = 0) -> DigitsFiles:
-    """Digits as PNGs (train and test ImageFolders), an MLP in ONNX and its INT8 child."""
+    """Digits as PNGs (train and test ImageFolders) and an MLP in ONNX."""
     import onnx
     from onnx import helper, numpy_helper
     from sklearn.datasets import load_digits
@@ -125,38 +126,7 @@ def make_digits(folder: Path, *, seed: int = 0) -> DigitsFiles:
     fp32 = folder / "digits-mlp.onnx"
     onnx.save(onx, fp32)
     _write_spec(fp32, spec)
-    int8 = folder / "digits-mlp-int8.onnx"
-    calibration = x_train[::4].reshape(-1, 1, 8, 8)  # every class
-    static_int8(fp32, int8, calibration, input_name="image")
-    _write_spec(int8, spec)
-    return DigitsFiles(folder / "test", fp32, int8, folder / "shifted")
-
-
-def static_int8(model: Path, out: Path, calibration: np.ndarray, *, input_name: str) -> Path:
-    """``model`` quantized to INT8 by onnxruntime's static quantization: weights (per tensor) and
-    activations, their ranges calibrated (min / max) on ``calibration`` (a batch of real inputs),
-    written as QDQ to ``out``."""
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-
-    class Batches(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.batches = iter(
-                {input_name: calibration[i : i + 64]} for i in range(0, len(calibration), 64)
-            )
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(self.batches, None)
-
-    quantize_static(
-        str(model), str(out), Batches(), quant_format=QuantFormat.QDQ,
-        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-    )  # fmt: skip
-    return out
+    return DigitsFiles(folder / "test", fp32, folder / "train", folder / "shifted")
 
 
 TREC_MODELS = ("logreg", "pruned", "naive-bayes", "char-sgd")

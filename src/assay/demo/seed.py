@@ -6,8 +6,9 @@ Everything is made from what the package ships (the TREC questions) or what scik
 children with their parent) and evaluated by running them over the held-out data through the same
 runners, readers and store a user's models go through. Evaluations, by key:
 
-- ``image``: handwritten digits, an MLP exported to ONNX; ``image_int8``: its INT8 child (static
-  quantization, calibrated);
+- ``image``: handwritten digits, an MLP exported to ONNX; ``image_int8``: its INT8 child, made
+  by ``assay models optimize --int8``'s code (static quantization calibrated on the training
+  digits, registered as ``digits-train``); both profiled (``assay models profile``'s code);
 - ``text``, ``text_nb``, ``text_char``: TREC question types, three models on one dataset version
   (a leaderboard): TF-IDF + logistic regression, word counts + naive Bayes, character n-grams +
   SGD; ``text_pruned``: the logistic regression pruned to a tenth of its weights (its child:
@@ -20,8 +21,9 @@ runners, readers and store a user's models go through. Evaluations, by key:
 
 Dataset versions registered without an evaluation by these models: the TREC training split
 (``trec-questions-train``: its questions that also sit in the test split show as leakage on the
-data-quality page), the tagger's training scenes (``shapes-tags-train``) and the held-out digits
-moved by one pixel (``digits-shifted``: not run yet, for the Models page's Calculate).
+data-quality page), the tagger's training scenes (``shapes-tags-train``), the training digits
+(``digits-train``: the INT8 child's calibration set) and the held-out digits moved by one pixel
+(``digits-shifted``: not run yet, for the Models page's Calculate).
 
 >>> ids = seed_workspace(Path("/tmp/ws"))          # doctest: +SKIP
 >>> sorted(ids)                                     # doctest: +SKIP
@@ -49,6 +51,7 @@ SHAPES_SIZE = (120, 160)  # the scenes' (height, width)
 TREC_DATASET = "trec-questions"
 TREC_TRAIN_DATASET = "trec-questions-train"
 SHIFTED_DIGITS_DATASET = "digits-shifted"
+DIGITS_TRAIN_DATASET = "digits-train"
 TAGS_TRAIN_DATASET = "shapes-tags-train"
 
 Say = Callable[[str], None]
@@ -82,13 +85,22 @@ def seed_workspace(
 
 def _digits(ws: Workspace, data: Path, ids: dict[str, int], say: Say) -> None:
     from assay.demo.models import make_digits
+    from assay.service.optimize import optimize_int8
+    from assay.service.profile import profile_model
 
     start = time.perf_counter()
     digits = make_digits(data / "digits")
-    say(f"Trained a digits MLP, exported it to ONNX and quantized it to INT8 "
-        f"({time.perf_counter() - start:.1f} s)")  # fmt: skip
+    say(f"Trained a digits MLP and exported it to ONNX ({time.perf_counter() - start:.1f} s)")
     fp32 = ws.add_model(digits.fp32, name="digits-mlp", version="fp32")
-    int8 = ws.add_model(digits.int8, name="digits-mlp", version="int8", parent_version_id=fp32.id)
+    start = time.perf_counter()
+    train = register_dataset(ws, DIGITS_TRAIN_DATASET, digits.train_folder)
+    int8 = optimize_int8(ws, fp32.id, calibration=train.id, samples=300, version="int8")
+    say(f"Quantized it to INT8 as assay models optimize does, calibrated on 300 training digits "
+        f"({DIGITS_TRAIN_DATASET} {train.version}) ({time.perf_counter() - start:.1f} s)")  # fmt: skip
+    start = time.perf_counter()
+    for version in (fp32, int8):
+        profile_model(ws, version.id, batches=(1, 8, 32), runs=30)
+    say(f"Profiled both on the CPU ({time.perf_counter() - start:.1f} s)")
     for key, version, label in (("image", fp32, "FP32"), ("image_int8", int8, "INT8")):
         ids[key] = _run(ws, version.id, digits.test_folder,
                         dataset="digits", name=f"Handwritten digits (MLP, {label})",
