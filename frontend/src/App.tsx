@@ -6,6 +6,7 @@ import { WhatIfPage } from "./features/whatif/WhatIfPage";
 import { ModelsPage } from "./features/models/ModelsPage";
 import { ComparePage } from "./features/compare/ComparePage";
 import { LeaderboardPage } from "./features/compare/LeaderboardPage";
+import { AgreementPage } from "./features/agreement/AgreementPage";
 import { QualityPage } from "./features/quality/QualityPage";
 import { Empty } from "./components/common";
 import { ErrorBoundary } from "./components/ErrorBoundary";
@@ -30,6 +31,7 @@ export function App() {
   else if (page.name === "models") body = <ModelsPage setCrumbs={setCrumbs} />;
   else if (page.name === "compare") body = <ComparePage params={route.params} setCrumbs={setCrumbs} />;
   else if (page.name === "leaderboard") body = <LeaderboardPage params={route.params} setCrumbs={setCrumbs} />;
+  else if (page.name === "agreement") body = <AgreementPage params={route.params} setCrumbs={setCrumbs} />;
   else if (page.name === "evaluation") body = <EvaluationPage key={page.id} id={page.id} setCrumbs={setCrumbs} />;
   else if (page.name === "quality") body = <QualityPage key={page.id} id={page.id} setCrumbs={setCrumbs} />;
   else if (page.name === "what-if") body = <WhatIfPage key={page.versionId} versionId={page.versionId} setCrumbs={setCrumbs} />;

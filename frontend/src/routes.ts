@@ -19,6 +19,7 @@ export type Page =
   | { name: "models" }
   | { name: "compare" }
   | { name: "leaderboard" }
+  | { name: "agreement" }
   | { name: "evaluation"; id: number }
   | { name: "quality"; id: number }
   | { name: "what-if"; versionId: number }
@@ -53,6 +54,7 @@ export function matchPage(path: string): Page {
   if (path === "/models" || path === "/models/") return { name: "models" };
   if (path === "/compare" || path === "/compare/") return { name: "compare" };
   if (path === "/leaderboard" || path === "/leaderboard/") return { name: "leaderboard" };
+  if (path === "/agreement" || path === "/agreement/") return { name: "agreement" };
   const m = path.match(/^\/evaluations\/(\d+)\/?$/);
   if (m) return { name: "evaluation", id: Number(m[1]) };
   const dq = path.match(/^\/evaluations\/(\d+)\/quality\/?$/);

@@ -64,7 +64,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 def test_summary_matches_sklearn(pair: dict[str, Any]) -> None:
     client, sa, sb = pair["client"], pair["sa"], pair["sb"]
-    out = get_json(client, f"/api/agreement?a={pair['a']}&b={pair['b']}&resamples=200")
+    out = get_json(client, f"/api/agreement?a={pair['a']}&b={pair['b']}")
     pa_, pb_ = sa.argmax(axis=1), sb.argmax(axis=1)
     assert out["task"] == "classification" and out["n_samples"] == N
     assert out["agreement"] == pytest.approx(float((pa_ == pb_).mean()))
@@ -75,7 +75,7 @@ def test_summary_matches_sklearn(pair: dict[str, Any]) -> None:
 
 def test_a_flip_cell_opens_its_samples_and_a_row_both_scores(pair: dict[str, Any]) -> None:
     client, sa, sb = pair["client"], pair["sa"], pair["sb"]
-    out = get_json(client, f"/api/agreement?a={pair['a']}&b={pair['b']}&resamples=200")
+    out = get_json(client, f"/api/agreement?a={pair['a']}&b={pair['b']}")
     counts = np.array(out["flip"]["counts"])
     r, c = np.unravel_index(np.argmax(counts - np.diag(np.diag(counts))), counts.shape)
     rows, cols = out["flip"]["rows"], out["flip"]["columns"]
@@ -101,6 +101,7 @@ def test_detectors_boxes_on_one_image(pair: dict[str, Any]) -> None:
     assert out["task"] == "detection"
     assert (out["boxes_a"], out["boxes_b"]) == (pair["n_dt"], pair["n_moved"])
     assert out["only_b"] == 0 and out["matched"] == pair["n_moved"]
+    assert out["most_changed"] and all(0 <= r["index"] < 12 for r in out["most_changed"])
     one = get_json(client, f"/api/agreement/images/0?a={pair['da']}&b={pair['db']}")
     assert one["media_url"] and one["width"] == 96
     statuses = {x["status"] for x in one["boxes_a"] + one["boxes_b"]}

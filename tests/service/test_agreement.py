@@ -61,7 +61,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_agreement_kappa_and_flips_match_sklearn_and_a_hand_count(runs: dict[str, Any]) -> None:
     ws, sa, sb = runs["ws"], runs["sa"], runs["sb"]
-    out = agreement_stored(ws, runs["a"], runs["b"], n=300)
+    out = agreement_stored(ws, runs["a"], runs["b"])
     pa_, pb_ = sa.argmax(axis=1), sb.argmax(axis=1)
     assert out["n_samples"] == N and out["classes"] == CLASSES
     assert out["agreement"] == pytest.approx(float((pa_ == pb_).mean()))

@@ -311,7 +311,7 @@ def compare_files(
         if path.is_dir() and gt is None:
             raise ParameterError(f"{path}: a folder; without --gt give two predictions files")
     if gt is None:
-        return _agreement(a, b, iou=iou, score=score, n=n, seed=seed)
+        return _agreement(a, b, iou=iou, score=score)
     ea = evaluate_files(gt, a, threshold=threshold)
     eb = evaluate_files(gt, b, threshold=threshold)
     # fields left out: each side's default (the argmax; detection's F1-optimal confidence)
@@ -321,9 +321,7 @@ def compare_files(
     return {"a": {"id": None, "name": str(a)}, "b": {"id": None, "name": str(b)}, **out}
 
 
-def _agreement(
-    a: Path, b: Path, *, iou: float | None, score: float | None, n: int | None, seed: int
-) -> dict[str, Any]:
+def _agreement(a: Path, b: Path, *, iou: float | None, score: float | None) -> dict[str, Any]:
     from assay.evaluation.compare.agreement import classification_agreement, detection_agreement
     from assay.formats.tables import read_predictions
 
@@ -339,9 +337,7 @@ def _agreement(
         )
     else:
         pa, pb = read_predictions(a), read_predictions(b)
-        out = classification_agreement(
-            pa.ids, pa.classes, pa.scores, pb.ids, pb.classes, pb.scores, n=n or 1000, seed=seed
-        )
+        out = classification_agreement(pa.ids, pa.classes, pa.scores, pb.ids, pb.classes, pb.scores)
     return {"a": {"id": None, "name": str(a)}, "b": {"id": None, "name": str(b)}, **out}
 
 

@@ -47,7 +47,7 @@ class ClassificationAgreement(Exact):
     n_samples: int
     classes: list[str]
     agreement: float = Field(description="share of samples whose top-1 class is the same")
-    low: float = Field(description="bootstrap interval of the agreement (percentile)")
+    low: float = Field(description="Wilson score interval of the agreement at level")
     high: float
     level: float
     cohen_kappa: F = Field(description="agreement beyond chance (1: all, 0: chance)")
@@ -68,6 +68,7 @@ class BoxPerClass(Exact):
 
 class ImageChange(Exact):
     id: str
+    index: int = Field(description="the image's index in the dataset version")
     boxes_a: int
     boxes_b: int
     agreed: int

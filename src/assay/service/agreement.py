@@ -4,7 +4,7 @@
 per-sample table behind it.
 
 Classification (single-label): top-1 agreement (share of samples whose argmax class is the same)
-with its bootstrap interval, Cohen's kappa, the flip matrix (rows: A's top class, columns: B's),
+with its Wilson interval, Cohen's kappa, the flip matrix (rows: A's top class, columns: B's),
 the mean absolute change of the score of A's top class; per sample: each model's top class and
 its score, the rank of A's class among B's scores (1: B's top class too), the change of that
 class's score (B minus A) and the total-variation distance between the two score rows (0: the
@@ -148,14 +148,12 @@ def agreement_stored(
     *,
     iou: float = 0.5,
     score: float = 0.0,
-    n: int = 1000,
-    seed: int = 0,
     level: float = 0.95,
 ) -> dict[str, Any]:
     """Agreement of stored runs A and B on one dataset version, their labels ignored (so any two
     runs on the same data qualify). Classification: the answer of
     :func:`~assay.evaluation.compare.agreement.classification_agreement` (agreement with its
-    ``level`` bootstrap interval over ``n`` resamples, kappa, flip matrix, mean absolute
+    ``level`` Wilson interval, kappa, flip matrix, mean absolute
     confidence change, per-class shares); detection: that of
     :func:`~assay.evaluation.compare.agreement.box_agreement` at ``iou`` with boxes from
     confidence ``score``. Both carry ``a``, ``b`` (id, name, model) and ``dataset_version``."""
@@ -169,6 +167,9 @@ def agreement_stored(
             raise InputError("the two runs hold other images or classes")
         ids = [str(int(i)) for i in ga.image_ids]
         out = box_agreement(list(ga.classes), ids, res_a.dt, res_b.dt, iou=iou, score=score)
+        where = {s: k for k, s in enumerate(ids)}
+        for row in out["most_changed"]:
+            row["index"] = where[row["id"]]  # the image's place in the dataset version
         return {**_head(ra, rb), **out}
     p = _pair(ws, a_id, b_id)
     out = classification_agreement(
@@ -178,8 +179,6 @@ def agreement_stored(
         p["ids"],
         p["classes"],
         p["scores_b"],
-        n=n,
-        seed=seed,
         level=level,
     )
     out["mean_confidence_change"] = float((p["b_of_a"] - p["conf_a"]).mean())

@@ -28,7 +28,7 @@ def test_agreement_kappa_and_flips_match_sklearn(seed: int) -> None:
     a = _probs(n, seed)
     b = a + np.random.default_rng(seed + 10).normal(scale=0.15, size=a.shape)
     ids = [f"s{i}" for i in range(n)]
-    out = classification_agreement(ids, CLASSES, a, ids, CLASSES, b, n=200)
+    out = classification_agreement(ids, CLASSES, a, ids, CLASSES, b)
     pa, pb = a.argmax(1), b.argmax(1)
     assert out["agreement"] == pytest.approx((pa == pb).mean())
     assert out["cohen_kappa"] == pytest.approx(cohen_kappa_score(pa, pb))
@@ -102,3 +102,20 @@ def test_box_agreement_counts_matches_flips_and_misses(tmp_path: Path) -> None:
         detection_agreement(a, tmp_path / "bad.json")
     with pytest.raises(InputError, match="iou"):
         detection_agreement(a, b, iou=0.0)
+
+
+def test_the_interval_is_wilsons_and_open_when_every_sample_agrees() -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    rng = np.random.default_rng(3)
+    a = rng.dirichlet(np.ones(4), 500)
+    ids = [str(i) for i in range(500)]
+    same = classification_agreement(ids, CLASSES, a, ids, CLASSES, a * 0.9 + 0.025)
+    assert same["agreement"] == 1.0 and same["high"] == 1.0
+    assert same["low"] == pytest.approx(proportion_confint(500, 500, method="wilson")[0])
+    assert same["low"] < 0.995
+    b = np.where(rng.random((500, 1)) < 0.8, a, rng.dirichlet(np.ones(4), 500))
+    out = classification_agreement(ids, CLASSES, a, ids, CLASSES, b, level=0.9)
+    k = round(out["agreement"] * 500)
+    lo, hi = proportion_confint(k, 500, alpha=0.1, method="wilson")
+    assert (out["low"], out["high"]) == (pytest.approx(lo), pytest.approx(hi))

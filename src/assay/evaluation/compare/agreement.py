@@ -2,7 +2,7 @@
 they agree, where they flip, how much their confidence moved, and the samples that changed most.
 
 Classification (two score tables over the same ids and classes, matched by id and class name):
-top-1 agreement with a bootstrap interval, Cohen's kappa, the flip matrix (rows: A's top class,
+top-1 agreement with its Wilson interval, Cohen's kappa, the flip matrix (rows: A's top class,
 columns: B's), the mean absolute change of the score A gave its own top class, and the samples
 with the largest total-variation distance between the two score rows (flips first).
 
@@ -32,9 +32,29 @@ from assay.formats.coco import load_detection_results, read_json
 from assay.formats.detection_types import DetectionGroundTruth, DetectionPredictions
 from assay.metrics.detection.iou import image_pairs
 from assay.metrics.detection.matching import MATCHED, greedy_match
-from assay.metrics.stats import bootstrap_indices
 
-__all__ = ["box_agreement", "box_matches", "classification_agreement", "detection_agreement"]
+__all__ = [
+    "box_agreement",
+    "box_matches",
+    "classification_agreement",
+    "detection_agreement",
+    "wilson_interval",
+]
+
+
+def wilson_interval(k: int, m: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson's score interval of the share k / m at ``level`` (two-sided).
+
+    >>> [round(v, 4) for v in wilson_interval(599, 599)]
+    [0.9936, 1.0]
+    """
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    p, z2 = k / m, z * z
+    centre = (p + z2 / (2 * m)) / (1 + z2 / m)
+    half = z * math.sqrt(p * (1 - p) / m + z2 / (4 * m * m)) / (1 + z2 / m)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _f(x: float) -> float | None:
@@ -49,12 +69,12 @@ def classification_agreement(
     classes_b: list[str],
     scores_b: np.ndarray,
     *,
-    n: int = 1000,
-    seed: int = 0,
     level: float = 0.95,
     top: int = 20,
 ) -> dict[str, Any]:
-    """Agreement of two score tables (rows matched by id, columns by class name). Returns
+    """Agreement of two score tables (rows matched by id, columns by class name); its interval
+    is Wilson's score interval at ``level`` (each sample agrees or not: a binomial share; unlike
+    a bootstrap's, it does not collapse to [1, 1] when every sample agrees). Returns
     {task, n_samples, classes, agreement, low, high, cohen_kappa, changed (samples whose top
     class differs), mean_abs_confidence_change, flip: {rows, columns, counts}, per_class: [{label,
     predicted_a, predicted_b, agreement}], most_changed: [{id, predicted_a, predicted_b,
@@ -89,13 +109,7 @@ def classification_agreement(
     pa, pb = sa.argmax(axis=1), sb.argmax(axis=1)
     same = pa == pb
     agreement = float(same.mean())
-    idx = bootstrap_indices(m, n, seed=seed, cap=max(1_000, min(20_000, m)))
-    reps = same[idx].mean(axis=1)
-    scale = math.sqrt(idx.shape[1] / m)
-    alpha = (1 - level) / 2
-    q_lo, q_hi = np.quantile(reps, [alpha, 1 - alpha])
-    low = max(0.0, agreement + (q_lo - agreement) * scale)
-    high = min(1.0, agreement + (q_hi - agreement) * scale)
+    low, high = wilson_interval(int(same.sum()), m, level)
 
     flip = np.bincount(pa * c + pb, minlength=c * c).reshape(c, c)
     expected = float((flip.sum(axis=1) * flip.sum(axis=0)).sum()) / float(m) ** 2

@@ -44,7 +44,7 @@ BUSY: dict[int | str, dict[str, Any]] = {
 
 
 def _gate(request: Request) -> Gate:
-    """Agreement shares compare's gate: a bootstrap over whole runs."""
+    """Agreement shares compare's gate: a pass over two whole runs."""
     limits: Limits = request.app.state.config.limits
     return gate_of(request.app.state, "comparison", limits.compare_workers, limits.compare_queue)
 
@@ -63,17 +63,16 @@ async def get_agreement(
     request: Request,
     iou: Iou = 0.5,
     score: Score = 0.0,
-    resamples: Annotated[int, Query(ge=50, le=2000)] = 1000,
 ) -> FastJSONResponse:
     """Runs A and B on the same dataset version compared without labels (any labels the version
-    has are ignored). Classification: top-1 agreement with its 95 % bootstrap interval, Cohen's
+    has are ignored). Classification: top-1 agreement with its 95 % Wilson interval, Cohen's
     kappa, the flip matrix (A's top class by B's), the mean (absolute) change of the score of
     A's top class, per-class shares and the samples that changed most. Detection: B's boxes
     matched to A's at ``iou`` (class-agnostic): matched, agreed, class flips, only in A, only in
     B, and the images that changed most. 422 for runs on other data, a multi-label run or runs
     of two tasks; kept (bounded) and gated as compare is (503 when busy)."""
     memo = request.app.state.compare_memo
-    key = ("agreement", a, b, iou, score, resamples)
+    key = ("agreement", a, b, iou, score)
     answer: dict[str, Any] | None = memo.get(key)
     if answer is None:
 
@@ -81,7 +80,7 @@ async def get_agreement(
             kept: dict[str, Any] | None = memo.get(key)
             if kept is not None:
                 return kept
-            made = agreement_stored(workspace, a, b, iou=iou, score=score, n=resamples)
+            made = agreement_stored(workspace, a, b, iou=iou, score=score)
             memo[key] = made
             return made
 
