@@ -11,6 +11,7 @@ import { modelChoices, whyNot } from "../../lib/datasets";
 import { currentJob, etaText, isActive, jobText, rate, type Sample } from "./jobs";
 import { evaluationHref, whatIfHref, type Crumb } from "../../routes";
 import { compareHref } from "../compare/url";
+import { OptimizeControls, SpeedCell } from "./OptimizePanel";
 import "./ModelsPage.css";
 
 export function ModelsPage({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void }) {
@@ -77,6 +78,7 @@ function ModelCard({ model, versions, jobs }: { model: ModelPublic; versions: Da
             <th>Runner</th>
             <th className="num">Classes</th>
             <th>Results</th>
+            <th title="assay models profile: latency, throughput, size and peak memory">Speed</th>
             <th>Evaluate on</th>
           </tr>
         </thead>
@@ -175,6 +177,9 @@ function VersionRow({
           </ul>
         )}
       </td>
+      <td>
+        <SpeedCell version={v} parent={parent} jobs={jobs} />
+      </td>
       <td className="calc-cell">
         {!v.runnable ? (
           <span className="muted small">Registered from predictions: nothing to run</span>
@@ -227,6 +232,7 @@ function VersionRow({
             testid="evaluate-new-form"
           />
         )}
+        <OptimizeControls version={v} datasets={versions} jobs={jobs} />
         {calculate.error && <div className="job-error small">{calculate.error.message}</div>}
         {job && <JobStatus job={job} onCancel={() => cancel.mutate(job.id)} />}
       </td>
