@@ -365,3 +365,9 @@ def test_ground_truth_tables_read_lean_keep_the_readers_checks(single: Any, tmp_
     pq.write_table(empty, tmp_path / "empty.parquet")
     with pytest.raises(InputError, match=r"empty\.parquet: row 8: empty 'label'"):
         evaluate_sharded(tmp_path / "empty.parquet", shards)
+
+
+def test_a_file_named_like_a_glob_is_that_file(tmp_path: Path) -> None:
+    odd = tmp_path / "pred[1].parquet"
+    odd.write_bytes(b"")
+    assert not is_sharded(odd) and is_sharded(tmp_path / "pred[12].parquet")

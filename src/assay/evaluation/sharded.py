@@ -86,9 +86,11 @@ def is_sharded(pred: str | Path) -> bool:
     (True, False)
     """
     text = str(pred)
+    path = Path(text)
+    if path.is_file():  # a file whose name holds "[" or "*" is that file, not a glob
+        return False
     if _GLOB_CHARS & set(text):
         return True
-    path = Path(text)
     return path.is_dir() and any(path.glob("*.parquet"))
 
 
