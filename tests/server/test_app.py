@@ -47,6 +47,7 @@ EXPECTED = {
     ("get", "/api/agreement/samples"): "agreement-list_agreement_samples",
     ("get", "/api/agreement/samples/{index}"): "agreement-get_agreement_sample",
     ("get", "/api/agreement/images/{index}"): "agreement-get_agreement_image",
+    ("get", "/api/evaluations/{evaluation_id}/samples.csv"): "evaluations-export_samples",
     ("get", "/api/metrics"): "metrics-list_metrics",
     ("get", "/api/evaluations/{evaluation_id}/quality"): "quality-quality",
     ("get", "/api/evaluations/{evaluation_id}/quality/bins"): "quality-quality_bins",
