@@ -12,6 +12,7 @@ import typer
 
 from assay.cli.errors import handle_errors
 from assay.cli.inputs import id_parser
+from assay.cli.mlflow_cli import MlflowFlag, MlflowRun, mlflow_target, say_logged
 from assay.cli.shared import EVALUATION_ID, check_out_path, to_stdout, workspace, write_json
 
 TOP_ROWS = 10
@@ -168,6 +169,8 @@ def analyze(
             "--bins", help="Bins of the performance-by-property table.", min=1, max=100
         ),  # fmt: skip
     ] = 10,
+    mlflow: MlflowFlag = False,
+    mlflow_run: MlflowRun = None,
 ) -> None:
     """Data quality of an evaluation: per-sample properties (image brightness, contrast,
     sharpness…, text length and OOV share, box counts and overlaps, the dataset's metadata)
@@ -178,6 +181,7 @@ def analyze(
     from assay.service.quality import analyze_stored, property_bins
 
     check_out_path(json_out)
+    to_mlflow, mlflow_run = mlflow_target(mlflow, mlflow_run)
     ws = workspace()
     with _PropertiesProgress() as bar:
         result = analyze_stored(ws, evaluation, train=train, progress=bar)
@@ -188,3 +192,7 @@ def analyze(
     if not to_stdout(json_out):
         print_analysis(result, top_bins, make_console())
     sys.stdout.flush()
+    if to_mlflow:
+        from assay.integrations.mlflow_log import log_analysis
+
+        say_logged(log_analysis(result, evaluation, run_id=mlflow_run))

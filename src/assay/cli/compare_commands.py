@@ -12,6 +12,7 @@ import typer
 
 from assay.cli.errors import handle_errors
 from assay.cli.inputs import stored_id
+from assay.cli.mlflow_cli import MlflowFlag, MlflowRun, mlflow_target, say_logged
 from assay.cli.shared import (
     EVALUATION_ID,
     JSON_HELP,
@@ -104,6 +105,8 @@ def compare(
             "e.g. for a pull-request comment ('-': stdout).",
         ),
     ] = None,
+    mlflow: MlflowFlag = False,
+    mlflow_run: MlflowRun = None,
 ) -> None:
     """Compare B with A on the same data: metric differences B − A, each with an interval and
     p-value from one procedure (Tango's score interval and McNemar's test for accuracy; the
@@ -125,6 +128,7 @@ def compare(
     metrics = parse_gate(fail_if_worse)
     check_out_path(json_out)
     check_out_path(md_out, "--md")
+    to_mlflow, mlflow_run = mlflow_target(mlflow, mlflow_run)
     ids = _evaluation_ids(a, b) if gt is None else None
     if ids is not None:
         from assay.service.comparisons import compare_stored
@@ -139,8 +143,8 @@ def compare(
             seed=seed, margin=margin, margin_metrics=metrics or None,
         )  # fmt: skip
     if "metrics" not in result:  # no annotations: agreement only
-        if metrics or md_out is not None:
-            option = "--fail-if-worse" if metrics else "--md"
+        if metrics or md_out is not None or to_mlflow:
+            option = "--fail-if-worse" if metrics else "--md" if md_out is not None else "--mlflow"
             raise ParameterError(f"{option} needs annotations: give --gt, or stored ids")
         if json_out is not None:
             write_json(result, json_out)
@@ -161,6 +165,11 @@ def compare(
         )  # fmt: skip
     if md_out is not None:
         _write_markdown(result, metrics, failures, md_out)
+    if to_mlflow:
+        from assay.integrations.mlflow_log import log_comparison
+
+        outcome = {"metrics": list(metrics), "failed": failures}
+        say_logged(log_comparison({**result, "gate": outcome}, run_id=mlflow_run))
     if not to_stdout(json_out) and not to_stdout(md_out):
         print_comparison(result, make_console())
     for line in failures:

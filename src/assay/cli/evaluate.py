@@ -28,6 +28,7 @@ from assay.cli.inputs import (
     fetch_input,
     path_or_url,
 )
+from assay.cli.mlflow_cli import MlflowFlag, MlflowRun, mlflow_target, say_logged
 from assay.cli.models import (
     Channels,
     InputSize,
@@ -98,7 +99,7 @@ RAY_HELP = (
     "predictions are the same; a killed run resumes from its shards."
 )
 # options that say where the predictions are made, not what they are: never in the request
-WHERE_NOT_WHAT = ("ray", "workers", "gpus_per_worker")
+WHERE_NOT_WHAT = ("ray", "workers", "gpus_per_worker", "mlflow", "mlflow_run")
 
 MODEL_HELP = (
     "A model to run over the ground truth: a model file or folder (registered first), or a "
@@ -198,6 +199,8 @@ def evaluate(
             "--gpus-per-worker", min=0.0, max=64.0, help="--ray: GPUs per actor (default 0)."
         ),
     ] = None,
+    mlflow: MlflowFlag = False,
+    mlflow_run: MlflowRun = None,
 ) -> None:
     """Evaluate predictions or a model against ground truth, print the report and store it.
 
@@ -233,6 +236,7 @@ def evaluate(
     at = operating_point(threshold, iou, score)
     ks = parse_top_k(top_k)
     check_out_path(json_out)
+    to_mlflow, mlflow_run = mlflow_target(mlflow, mlflow_run)
     # a URL: into the workspace's cache
     gt, pred, images = fetch_input(gt), fetch_input(pred), fetch_input(images)
     check_input_paths(gt, pred, images)  # never a pipe, a device or a file over the cap
@@ -324,6 +328,10 @@ def evaluate(
     if not to_stdout(json_out):
         print_report(report, console=out)
         out.print(f"\nStored as evaluation [bold]{record.id}[/]  (assay show {record.id})")
+    if to_mlflow:
+        from assay.integrations.mlflow_log import log_evaluation
+
+        say_logged(log_evaluation(ws, record.id, run_id=mlflow_run, report=report))
 
 
 def _run_model_and_store(
