@@ -371,3 +371,27 @@ def test_a_file_named_like_a_glob_is_that_file(tmp_path: Path) -> None:
     odd = tmp_path / "pred[1].parquet"
     odd.write_bytes(b"")
     assert not is_sharded(odd) and is_sharded(tmp_path / "pred[12].parquet")
+
+
+@pytest.mark.parametrize("which", ["single", "multi"])
+def test_float32_scores_keep_float32_runs_and_the_same_numbers(
+    which: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """float32 score columns: the runs stay float32 (half the disk), every count at a float64
+    threshold and every quantile as with the scores read as float64 (thresholds at 2-decimal
+    scores, whose float32 is not the float64 of the same decimal)."""
+    gt, _, table = request.getfixturevalue(which)
+    cast = pa.schema([pa.field("id", pa.string()), *(pa.field(c, pa.float32()) for c in CLASSES)])
+    small = table.cast(cast)
+    pq.write_table(small, tmp_path / "pred32.parquet")
+    for threshold in (None, 0.3, 0.55):
+        memory = evaluate_files(gt, tmp_path / "pred32.parquet", threshold=threshold).results
+        (tmp_path / f"t{threshold}").mkdir()
+        sharded = evaluate_sharded(gt, _shards(tmp_path / f"t{threshold}", small, 3)).results
+        assert sharded._runs[0].pos is not None
+        assert np.load(sharded._runs[0].pos).dtype == np.float32
+        at = OperatingPoint(threshold=threshold)
+        _close(memory.summary(at), sharded.summary(at))
+        _close(memory.per_class(at), sharded.per_class(at))
+        for metric in ("f1", "accuracy", "micro_f1"):
+            _close(memory.optimal(metric), sharded.optimal(metric))

@@ -136,3 +136,16 @@ def test_cells_at_counts_at_or_above() -> None:
     m = mg.cells_at(top, np.array([0, 1, 0, 1]), np.array([0, 1, 1, 0]), 0.5, 2)
     assert m.tolist() == [[0, 1], [1, 1]]
     assert mg.cells_at(top, np.zeros(4, int), np.zeros(4, int), 0.95, 2).sum() == 0
+
+
+def test_as_run_values_count_like_float64() -> None:
+    rng = np.random.default_rng(9)
+    run = np.sort(np.round(rng.random(500), 2).astype(np.float32))
+    values = np.r_[np.round(rng.random(200), 2), run[:50].astype(np.float64), 0.0, 1.0]
+    wide = run.astype(np.float64)
+    for side in ("left", "right"):
+        got = np.searchsorted(run, mg.as_run_values(values, run.dtype, side), side=side)
+        assert (got == np.searchsorted(wide, values, side=side)).all()
+    x = rng.random(300).astype(np.float32)
+    q = np.linspace(0, 1, 201)
+    assert (mg.quantiles_from_runs([np.sort(x)], q) == np.quantile(x.astype(np.float64), q)).all()

@@ -14,7 +14,8 @@ Peak memory: the ground truth (ids and labels: a single-label table of text ids 
 read as Arrow columns, about 20 bytes a sample; other ground truth through the ordinary reader,
 about 140), one batch of rows (``batch_rows`` x C scores and a few copies while it is reduced),
 and, while ROC AUC / AP are merged, one class's positive scores.
-Disk: about 8 bytes per score (the runs) plus 16 bytes per sample, freed with the results object
+Disk: about 8 bytes per score (the runs; 4 when every score column is float32, kept as such)
+plus 16 bytes per sample, freed with the results object
 (``close()``, or when it is garbage-collected).
 
 What comes back is a :class:`ShardedClassificationResults`, a ``ClassificationResults`` answering
@@ -262,11 +263,12 @@ class ShardedClassificationResults(ClassificationResults):
         exact = np.zeros(T, dtype=np.int64)
         for r in self._runs:
             pos_all, neg_all = _open(r.pos), _open(r.neg)
+            at = mg.as_run_values(ts, pos_all.dtype, "left")  # counts as ts in float64
             for c in range(C):
                 pos = pos_all[r.pos_off[c] : r.pos_off[c + 1]]
                 neg = neg_all[r.neg_off[c] : r.neg_off[c + 1]]
-                tp[:, c] += len(pos) - np.searchsorted(pos, ts)
-                fp[:, c] += len(neg) - np.searchsorted(neg, ts)
+                tp[:, c] += len(pos) - np.searchsorted(pos, at)
+                fp[:, c] += len(neg) - np.searchsorted(neg, at)
             lo, hi = _open(r.exact_lo), _open(r.exact_hi)
             exact += np.searchsorted(lo, ts) - np.searchsorted(hi, ts)
         return [
@@ -416,7 +418,8 @@ def evaluate_sharded(
     if batch_rows is not None and batch_rows < 1:
         raise ParameterError(f"batch_rows must be >= 1, got {batch_rows}")
     shards = find_shards(pred)
-    classes = _shard_classes(shards)
+    classes, float32 = _shard_classes(shards)
+    runs_dtype = np.dtype(np.float32 if float32 else np.float64)
     C = len(classes)
     lean = None if task == "multilabel" else _single_label_table(gt, classes, shards[0].name)
     if lean is not None:  # a table of text ids and labels: read as Arrow columns only
@@ -460,11 +463,13 @@ def evaluate_sharded(
                 rows = _gt_rows(ids, index, seen, shard, offset, gt_source.name)
                 if multilabel:
                     y = _multi_hot(rows, ml_idx, ml_off, C)
-                    runs.append(_reduce_multilabel(y, scores, float(t_stored), totals, spill))
+                    runs.append(
+                        _reduce_multilabel(y, scores, float(t_stored), totals, spill, runs_dtype)
+                    )
                 else:
                     assert y_all is not None
                     y = y_all[rows]
-                    runs.append(_reduce_single(y, scores, totals, spill))
+                    runs.append(_reduce_single(y, scores, totals, spill, runs_dtype))
                     _sum_check(scores, totals, shard, offset)
                 totals.n += len(rows)
         if not seen.all():
@@ -508,12 +513,16 @@ def _short(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _shard_classes(shards: list[Path]) -> list[str]:
-    """The class columns of the first shard, checked against every other shard's schema."""
+def _shard_classes(shards: list[Path]) -> tuple[list[str], bool]:
+    """The class columns of the first shard, checked against every other shard's schema, and
+    whether every score column of every shard is float32 (the runs then keep float32: exact)."""
     first: list[str] | None = None
+    float32 = True
     for shard in shards:
         try:
-            names = pq.ParquetFile(shard).schema_arrow.names
+            schema = pq.ParquetFile(shard).schema_arrow
+            names = schema.names
+            float32 &= all(pa.types.is_float32(f.type) for f in schema if f.name != "id")
         except (OSError, pa.ArrowException) as exc:
             raise InputError(
                 f"not a readable Parquet file ({_short(exc, 80)})", file=str(shard)
@@ -538,7 +547,7 @@ def _shard_classes(shards: list[Path]) -> list[str]:
             )
             raise InputError(f"its classes differ from {shards[0].name}: {what}", file=str(shard))
     assert first is not None
-    return first
+    return first, float32
 
 
 def _batches(
@@ -788,7 +797,9 @@ def _multi_hot(rows: np.ndarray, idx: Any, off: Any, n_classes: int) -> np.ndarr
 
 
 # -------------------------------------------------------------------- reducing a batch
-def _reduce_single(y: np.ndarray, s: np.ndarray, totals: _Totals, spill: _Spill) -> _Run:
+def _reduce_single(
+    y: np.ndarray, s: np.ndarray, totals: _Totals, spill: _Spill, runs_dtype: np.dtype
+) -> _Run:
     C = s.shape[1]
     rs = clf.row_statistics(y, s)
     totals.n_true += np.bincount(y, minlength=C)
@@ -798,7 +809,7 @@ def _reduce_single(y: np.ndarray, s: np.ndarray, totals: _Totals, spill: _Spill)
     totals.brier_sum += float(np.sum(rs["brier"]))
     totals.bins += mg.calibration_bins(rs["top"], rs["pred"] == y)
     order = np.argsort(rs["top"], kind="stable")
-    pos, pos_off, neg, neg_off = mg.class_runs(y, s)
+    pos, pos_off, neg, neg_off = mg.class_runs(y, s.astype(runs_dtype, copy=False))
     return _Run(
         pos=spill.save(pos),
         pos_off=pos_off,
@@ -811,7 +822,7 @@ def _reduce_single(y: np.ndarray, s: np.ndarray, totals: _Totals, spill: _Spill)
 
 
 def _reduce_multilabel(
-    y: np.ndarray, s: np.ndarray, t: float, totals: _Totals, spill: _Spill
+    y: np.ndarray, s: np.ndarray, t: float, totals: _Totals, spill: _Spill, runs_dtype: np.dtype
 ) -> _Run:
     n, C = s.shape
     totals.n_true += y.sum(axis=0)
@@ -824,7 +835,7 @@ def _reduce_multilabel(
     m, _ = clf.multilabel_confusion_matrix(y, s, np.float64(t))
     assert totals.ml_confusion is not None
     totals.ml_confusion += m
-    pos, pos_off, neg, neg_off = mg.class_runs(y, s, multilabel=True)
+    pos, pos_off, neg, neg_off = mg.class_runs(y, s.astype(runs_dtype, copy=False), multilabel=True)
     return _Run(
         pos=spill.save(pos),
         pos_off=pos_off,

@@ -33,6 +33,7 @@ from assay.metrics.detection import CocoMatches, coco_accumulate
 
 __all__ = [
     "ECE_BINS",
+    "as_run_values",
     "auc_ap_from_runs",
     "calibration_bins",
     "cells_at",
@@ -286,6 +287,30 @@ def sweep_batch(
     )
 
 
+def as_run_values(values: np.ndarray, dtype: np.dtype, side: str) -> np.ndarray:
+    """float64 ``values`` as values of a run's ``dtype`` that a binary search counts alike:
+    ``side="left"`` (x < v) takes the smallest float32 >= v, ``"right"`` (x <= v) the largest
+    float32 <= v. float64 runs take the values as they are. (Searching float32 runs with float64
+    values would copy each run to float64 on every search.)
+
+    >>> r = np.array([0.1, 0.3], np.float32)
+    >>> v = np.array([0.1, 0.3])
+    >>> bool((np.searchsorted(r, as_run_values(v, r.dtype, "left")) ==
+    ...       np.searchsorted(r.astype(np.float64), v)).all())
+    True
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if np.dtype(dtype) != np.float32:
+        return v
+    c = v.astype(np.float32)
+    back = c.astype(np.float64)
+    if side == "left":
+        c = np.where(back < v, np.nextafter(c, np.float32(np.inf)), c)
+    else:
+        c = np.where(back > v, np.nextafter(c, np.float32(-np.inf)), c)
+    return c.astype(np.float32)
+
+
 def order_statistics(runs: Sequence[np.ndarray], ranks: np.ndarray) -> np.ndarray:
     """The values of 0-based ``ranks`` in the ascending order of all runs' values together (each
     run sorted ascending; values in [0, 1], e.g. probabilities), found by bisection on the float's
@@ -304,9 +329,12 @@ def order_statistics(runs: Sequence[np.ndarray], ranks: np.ndarray) -> np.ndarra
         mid = lo + (hi - lo) // 2
         values = mid.view(np.float64)
         count = np.zeros(len(ranks), dtype=np.int64)
+        as_dtype = {}
         for r in runs:
             if len(r):
-                count += np.searchsorted(r, values, side="right")
+                if r.dtype not in as_dtype:
+                    as_dtype[r.dtype] = as_run_values(values, r.dtype, "right")
+                count += np.searchsorted(r, as_dtype[r.dtype], side="right")
         enough = count >= ranks + 1
         hi = np.where(open_ & enough, mid, hi)
         lo = np.where(open_ & ~enough, mid + 1, lo)
