@@ -13,7 +13,7 @@ type Profile = NonNullable<ModelVersionPublic["profiles"]>[number];
 type Timing = Profile["batches"][number];
 
 const QUANTIZABLE = new Set(["onnxruntime", "openvino"]);
-const PROFILABLE = new Set(["onnxruntime", "openvino", "torchscript"]);
+const PROFILABLE = new Set(["onnxruntime", "openvino"]); // the server profiles only these (TorchScript runs sandboxed)
 
 /** The newest job of ``kind`` for version ``id``, while it runs or when it failed. */
 function jobOf(jobs: JobPublic[], id: number, kind: "optimize" | "profile"): JobPublic | null {
@@ -71,7 +71,8 @@ export function SpeedCell({ version: v, parent, jobs }: { version: ModelVersionP
       unwrap(client.POST("/api/models/versions/{version_id}/profile", { params: { path: { version_id: v.id } }, body: { batches: [1, 8, 32], runs: 30, device: "cpu" } })),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: modelKeys.jobs() }),
   });
-  if (!v.runnable || !v.backend || !PROFILABLE.has(v.backend) || v.media !== "image") return <span className="muted small">—</span>;
+  const canProfile = v.runnable && v.backend !== null && v.backend !== undefined && PROFILABLE.has(v.backend) && v.media === "image";
+  if (!canProfile && !profile) return <span className="muted small">—</span>;
   const first = profile?.batches[0];
   const last = profile?.batches[profile.batches.length - 1];
   return (
@@ -92,9 +93,11 @@ export function SpeedCell({ version: v, parent, jobs }: { version: ModelVersionP
         <span className="muted small">Not profiled</span>
       )}
       {parent && <AgainstParent version={v} parent={parent} />}
-      <button className="btn btn-ghost btn-sm" disabled={(job !== null && isActive(job)) || start.isPending} onClick={() => start.mutate()} data-testid="profile-button">
-        {profile ? "Profile again" : "Profile"}
-      </button>
+      {canProfile && (
+        <button className="btn btn-ghost btn-sm" disabled={(job !== null && isActive(job)) || start.isPending} onClick={() => start.mutate()} data-testid="profile-button">
+          {profile ? "Profile again" : "Profile"}
+        </button>
+      )}
       {start.error && <div className="job-error small">{start.error.message}</div>}
       {job && <JobLine job={job} unit="timed calls" />}
     </div>

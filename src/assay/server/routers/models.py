@@ -138,6 +138,13 @@ def profile_version(version_id: Id, body: ProfileCreate, request: Request) -> Jo
 
     state = request.app.state
     _runnable(state.workspace, version_id)
+    if state.workspace.get_model_version(version_id).backend not in ("onnxruntime", "openvino"):
+        # TorchScript is run in a sandboxed worker here; the profile times it in a process of
+        # its own, outside that sandbox
+        raise InputError(
+            "the server profiles ONNX and OpenVINO models; profile this one with "
+            "assay models profile"
+        )
     batches = parse_batches(",".join(str(b) for b in body.batches))
     params = {"model_version_id": version_id, **body.model_dump(), "batches": list(batches)}
     return JobCreated(job_id=state.jobs.submit(params, kind="profile").id)
