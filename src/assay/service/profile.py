@@ -2,8 +2,8 @@
 page's Profile job, the demo), stored with the version
 (:meth:`~assay.store.Workspace.save_model_profile`).
 
-What is measured, in a fresh interpreter (``python -m assay.service.profile``: nothing of this process's memory
-or threads counts):
+What is measured, in a fresh interpreter (``python -m assay.service.profile``: nothing of this
+process's memory or threads counts):
 
 - latency: the wall time of one call of the runner's ``run`` (the model's forward pass on one
   input batch: no image decoding or preprocessing, no softmax or box decoding) on a seeded random
@@ -14,8 +14,11 @@ or threads counts):
 - ``size_bytes``: the bytes of the model's stored files (an IR's .xml and .bin, ONNX external
   data), on disk in the workspace;
 - ``peak_memory_bytes``: how much the process's peak resident memory grew while the model was
-  loaded and run at every batch size: ``ru_maxrss`` (``resource.getrusage``) after minus before,
-  the backend's modules already imported before. An upper bound of what the model itself needs.
+  loaded and run at every batch size (its weights, the runtime's buffers, the input batches), the
+  backend's modules imported before: on Linux the peak (``VmHWM``) is reset to the current RSS
+  first (``/proc/self/clear_refs``), so what the imports touched does not hide it, and the
+  answer is ``VmHWM`` at the end minus ``VmRSS`` then; elsewhere ``ru_maxrss`` after minus
+  before (0 when the imports had peaked higher). ``memory_method`` says which.
 
 The CPU's threads are ONNX Runtime's / OpenVINO's default (every core); ``cores`` records how
 many the machine had. A profile is taken for image models with a known input size.
@@ -120,7 +123,7 @@ def profile_model(
         "cores": os.cpu_count() or 1,
         "size_bytes": int(size),
         "peak_memory_bytes": int(measured["peak_memory_bytes"]),
-        "memory_method": "ru_maxrss growth over loading and running, in a fresh process",
+        "memory_method": f"{measured['method']}, over loading and running it in a fresh process",
         "batches": measured["batches"],
     }
     if store:
@@ -193,6 +196,40 @@ def _max_rss_bytes() -> int:
     return int(peak if sys.platform == "darwin" else peak * 1024)  # Linux: KiB
 
 
+def _status_bytes(field: str) -> int | None:
+    """``VmRSS`` / ``VmHWM`` of this process from /proc/self/status (None where there is none)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+class _PeakMemory:
+    """The growth of the peak resident memory from now on. Linux: the peak (``VmHWM``) is reset
+    to the current RSS (``echo 5 > /proc/self/clear_refs``), so what the imports touched before
+    does not hide the model's own peak; elsewhere ``ru_maxrss`` after minus before."""
+
+    def __init__(self) -> None:
+        self.method = "ru_maxrss growth"
+        self.before = _max_rss_bytes()
+        try:
+            with open("/proc/self/clear_refs", "w") as refs:
+                refs.write("5")
+            rss = _status_bytes("VmRSS")
+            if rss is not None and _status_bytes("VmHWM") is not None:
+                self.before, self.method = rss, "VmHWM after a peak reset, minus VmRSS before"
+        except OSError:
+            pass
+
+    def growth(self) -> int:
+        peak = _status_bytes("VmHWM") if self.method.startswith("VmHWM") else None
+        return max(0, (peak if peak is not None else _max_rss_bytes()) - self.before)
+
+
 def _measure(
     home: str,
     version_id: int,
@@ -213,7 +250,7 @@ def _measure(
         from assay.store.workspace import Workspace
 
         ws = Workspace(Path(home))
-        before = _max_rss_bytes()
+        memory = _PeakMemory()
         runner = ws.load_model_runner(version_id, device=device)
         spec = runner.spec
         assert spec.size is not None
@@ -248,9 +285,12 @@ def _measure(
                     "throughput": float(b * runs / times.sum()),
                 }
             )
-        peak = max(0, _max_rss_bytes() - before)
+        peak = memory.growth()
         name = runner.describe().device
-        say("done", {"device": name, "batches": rows, "peak_memory_bytes": peak})
+        say(
+            "done",
+            {"device": name, "batches": rows, "peak_memory_bytes": peak, "method": memory.method},
+        )
     except Exception as exc:  # one line back to the parent
         from assay.errors import one_line
 
