@@ -200,7 +200,8 @@ export const api = {
     unwrap(client.GET("/api/evaluations/{evaluation_id}/curves/{kind}", { params: { path: { evaluation_id: id, kind }, query: q({ ...p }) }, signal })),
 
   samples: (id: number, p: SampleQuery, signal?: AbortSignal) =>
-    unwrap(client.GET("/api/evaluations/{evaluation_id}/samples", { params: { path: { evaluation_id: id }, query: q({ ...p }) }, signal })),
+    // descending=false is sent (q drops false values; the server's default is descending)
+    unwrap(client.GET("/api/evaluations/{evaluation_id}/samples", { params: { path: { evaluation_id: id }, query: { ...q({ ...p }), ...(p.descending === false ? { descending: false } : {}) } }, signal })),
 
   sample: (id: number, index: number, p: SliderParams, signal?: AbortSignal) =>
     unwrap(client.GET("/api/evaluations/{evaluation_id}/samples/{index}", { params: { path: { evaluation_id: id, index }, query: q({ ...p }) }, signal })),

@@ -13,6 +13,7 @@ import { DataTable } from "../../components/DataTable";
 import { ConfusionPanel } from "./ConfusionMatrix";
 import { ClassificationCurves } from "./Curves";
 import { SampleFeed, type FeedFilter } from "./SampleFeed";
+import { FeedOrTable, SampleTable } from "./SampleTable";
 import { SampleView } from "./SampleView";
 import { EvalHeader } from "./EvalHeader";
 import { FoldsPanel } from "./FoldsPanel";
@@ -282,15 +283,30 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
       </div>
 
       <div ref={feedRef} className="scroll-anchor">
-        <SampleFeed
-          evalId={ev.id}
-          media={ev.media}
-          actualOptions={actualOptions}
-          predictedOptions={predictedOptions}
-          sliders={sliders}
-          filter={filter}
-          setFilter={(patch) => setView(patch)}
-          onOpen={(s) => setView({ sample: s.index })}
+        <FeedOrTable
+          feed={
+            <SampleFeed
+              evalId={ev.id}
+              media={ev.media}
+              actualOptions={actualOptions}
+              predictedOptions={predictedOptions}
+              sliders={sliders}
+              filter={filter}
+              setFilter={(patch) => setView(patch)}
+              onOpen={(s) => setView({ sample: s.index })}
+            />
+          }
+          table={
+            <SampleTable
+              evalId={ev.id}
+              actualOptions={actualOptions}
+              predictedOptions={predictedOptions}
+              sliders={sliders}
+              filter={filter}
+              setFilter={(patch) => setView(patch)}
+              onOpen={(s) => setView({ sample: s.index })}
+            />
+          }
         />
       </div>
       {view.sample !== undefined && <SampleView evalId={ev.id} index={view.sample} sliders={sliders} onClose={() => setView({ sample: undefined })} />}
