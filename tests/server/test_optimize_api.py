@@ -4,8 +4,10 @@ with its parent, profiles stored and listed with each version, the child beside 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -146,3 +148,30 @@ def test_refusals(setup: dict[str, Any]) -> None:
         ),
     )
     assert job["status"] == "failed" and "quantized already" in job["error"]
+
+
+def test_the_server_does_not_profile_torchscript(setup: dict[str, Any], tmp_path: Path) -> None:
+    """A TorchScript model runs in a sandboxed worker on the server; the profile's process would
+    run it outside, so the server refuses (the CLI profiles it)."""
+    if not os.environ.get("CI"):
+        pytest.importorskip("torch")
+    import torch
+
+    class Linear(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(3 * 8 * 8, 2))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.softmax(x.flatten(1) @ self.w, dim=-1)
+
+    path = tmp_path / "lin.pt"
+    torch.jit.save(torch.jit.script(Linear()), str(path), _extra_files={"classes": '["a","b"]'})
+    ws = Workspace(setup["home"])
+    try:
+        version = ws.add_model(path, name="scripted", overrides={"size": (8, 8)})
+    finally:
+        ws.close()
+    client = setup["client"]
+    answer = client.post(f"/api/models/versions/{version.id}/profile", json={"runs": 2})
+    assert answer.status_code == 422 and "assay models profile" in answer.text
