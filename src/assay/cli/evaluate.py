@@ -75,7 +75,7 @@ def answers_stored(func: F) -> F:
                 "predictions and options; --force stores it again)",
                 file=sys.stderr if to_stdout(json_out) else sys.stdout,
             )
-            return show(
+            answer = show(
                 found.evaluation_id,
                 threshold=None,
                 iou=None,
@@ -84,6 +84,12 @@ def answers_stored(func: F) -> F:
                 intervals=bool(kwargs.get("intervals", False)),
                 top_k=kwargs.get("top_k"),
             )
+            if kwargs.get("mlflow") or kwargs.get("mlflow_run"):  # --mlflow: log it all the same
+                from assay.integrations.mlflow_log import log_evaluation
+
+                run_id = kwargs.get("mlflow_run")
+                say_logged(log_evaluation(workspace(), found.evaluation_id, run_id=run_id))
+            return answer
 
     return wrapper  # type: ignore[return-value]
 

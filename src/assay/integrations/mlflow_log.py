@@ -30,6 +30,8 @@ EXPERIMENT_ENV = "MLFLOW_EXPERIMENT_NAME"
 DEFAULT_EXPERIMENT = "assay"
 PER_CLASS_KEYS = ("precision", "recall", "f1", "roc_auc", "average_precision", "AP", "AP50",
                   "AP75", "AR100", "tp", "fp", "fn", "total_labeled")  # fmt: skip
+# summary numbers that are parameters (sizes, the operating point), not metrics
+NOT_METRICS = frozenset({"threshold", "iou", "score", "n_samples", "n_classes", "zero_division"})
 _BAD = re.compile(r"[^A-Za-z0-9_\-. /]")
 
 
@@ -83,7 +85,7 @@ def _numbers(prefix: tuple[str, ...], values: dict[str, Any]) -> dict[str, float
 def evaluation_metrics(report: dict[str, Any]) -> dict[str, float]:
     """The metrics an evaluation logs (names in the module docstring) from its JSON report."""
     summary = report["summary"]
-    metrics = _numbers((), summary)
+    metrics = _numbers((), {k: v for k, v in summary.items() if k not in NOT_METRICS})
     for item in summary.get("top_k") or []:
         metrics[f"top{item['k']}_accuracy"] = (
             float(item["value"]) if item["value"] is not None else math.nan
