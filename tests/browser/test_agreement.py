@@ -79,3 +79,22 @@ def test_runs_on_other_data_say_so_in_one_line(page: Page, ids: dict[str, int]) 
     page.goto(f"/#/agreement?a={ids['image']}&b={ids['text']}")
     error = page.get_by_test_id("error-state")
     expect(error).to_contain_text("agreement needs two runs on the same data")
+
+
+def test_models_page_compares_a_child_with_its_parent_on_a_dataset(
+    page: Page, ids: dict[str, int]
+) -> None:
+    page.goto("/#/models")
+    row = page.locator("[data-testid=version-row][data-version=int8]").filter(
+        has=page.get_by_test_id("parent")
+    )
+    child = row.first
+    child.get_by_test_id("compare-parent-on").click()
+    form = child.get_by_test_id("compare-parent-form")
+    expect(form).to_be_visible()
+    expect(form.get_by_test_id("compare-parent-dataset")).to_contain_text("both ran")
+    settle(page)
+    page.screenshot(path=str(SCREENS / "models_compare_with_parent.png"), full_page=True)
+    form.get_by_test_id("open-agreement").click()
+    expect(page.get_by_test_id("agreement-page")).to_be_visible()
+    expect(page.get_by_test_id("stat-agreement")).to_be_visible()

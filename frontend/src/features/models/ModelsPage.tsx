@@ -4,6 +4,7 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { DatasetCreate, DatasetVersionPublic, JobPublic, ModelPublic, ModelVersionPublic } from "../../api/client";
 import { useAddDataset, useCalculate, useCancelJob, useDatasets, useJobs, useModels, useRefreshAfterJob } from "./hooks";
+import { CompareWithParent } from "../agreement/CompareWithParent";
 import { DatasetForm, createdText } from "./DatasetForm";
 import { Empty, ErrorState, Spinner } from "../../components/common";
 import { fmt, fmtDate, taskLabel, versionText } from "../../format";
@@ -152,7 +153,8 @@ function VersionRow({
               Compare with parent
             </a>
           </div>
-        )}</td>
+        )}
+        {parent && <CompareWithParent version={v} parent={parent} versions={versions} jobs={jobs} />}</td>
       <td>{v.task ? taskLabel(v.task) : <span className="muted">predictions only</span>}</td>
       <td>{v.backend ?? <span className="muted">—</span>}</td>
       <td className="num">{v.classes ? v.classes.length : "—"}</td>
