@@ -246,6 +246,21 @@ class Results(ABC):
     @abstractmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Results: ...
 
+    def to_pandas(
+        self, table: str = "per_class", at: OperatingPoint | None = None, **query: Any
+    ) -> Any:
+        """"per_class", "confusion" or "samples" as a pandas DataFrame (needs pandas; see
+        :func:`assay.evaluation.frames.to_pandas`)."""
+        from assay.evaluation.frames import to_pandas
+
+        return to_pandas(self, table, at, **query)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: a compact summary (:func:`assay.evaluation.frames.summary_html`)."""
+        from assay.evaluation.frames import summary_html
+
+        return summary_html(self)
+
     def memo(self, name: str, maxsize: int = 2) -> LRU[Any, Any]:
         """A bounded, thread-safe cache kept with this evaluation under ``name``: what an
         analysis of it computes once and re-uses (a comparison's replicates on given resamples, an
