@@ -98,3 +98,29 @@ def test_models_page_compares_a_child_with_its_parent_on_a_dataset(
     form.get_by_test_id("open-agreement").click()
     expect(page.get_by_test_id("agreement-page")).to_be_visible()
     expect(page.get_by_test_id("stat-agreement")).to_be_visible()
+
+
+def test_compare_with_parent_runs_what_is_missing(page: Page, ids: dict[str, int]) -> None:
+    page.goto("/#/models")
+    child = (
+        page.locator("[data-testid=version-row][data-version=int8]")
+        .filter(has=page.get_by_test_id("parent"))
+        .first
+    )
+    child.get_by_test_id("compare-parent-on").click()
+    form = child.get_by_test_id("compare-parent-form")
+    picker = form.get_by_test_id("compare-parent-dataset")
+    options = picker.locator("option")
+    fresh = [
+        options.nth(i).get_attribute("value")
+        for i in range(options.count())
+        if "both ran" not in options.nth(i).inner_text()
+    ]
+    assert fresh, "the demo has no dataset version neither ran on"
+    picker.select_option(fresh[0])
+    run = form.get_by_test_id("compare-parent-run")
+    expect(run).to_contain_text("Run fp32 and int8, then compare")
+    run.click()
+    expect(form.get_by_test_id("open-agreement")).to_be_visible(timeout=120_000)
+    form.get_by_test_id("open-agreement").click()
+    expect(page.get_by_test_id("stat-agreement")).to_contain_text("% CI")

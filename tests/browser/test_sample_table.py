@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -47,7 +48,7 @@ def test_the_sample_table_sorts_filters_pages_and_exports(page: Page, ids: dict[
     page.screenshot(path=str(SCREENS / "sample_table.png"), full_page=True)
     with page.expect_download() as info:
         page.get_by_test_id("export-csv").click()
-    text = open(info.value.path(), encoding="utf-8").read()
+    text = Path(info.value.path()).read_text(encoding="utf-8")
     exported = list(csv.DictReader(io.StringIO(text)))
     assert len(exported) == errors and {r["outcome"] for r in exported} == {"incorrect"}
     assert list(exported[0])[:5] == ["index", "id", "predicted", "confidence", "actual"]
