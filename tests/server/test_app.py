@@ -59,6 +59,7 @@ EXPECTED = {
         "get",
         "/api/evaluations/{evaluation_id}/quality/label-issues",
     ): "quality-quality_label_issues",
+    ("get", "/api/evaluations/{evaluation_id}/report"): "reports-download_report",
     ("get", "/api/session"): "session-get_session",
     ("post", "/api/session"): "session-create_session",
     ("delete", "/api/session"): "session-delete_session",
