@@ -109,11 +109,12 @@ def compare(
     mlflow_run: MlflowRun = None,
 ) -> None:
     """Compare B with A on the same data: metric differences B − A, each with an interval and
-    p-value from one procedure (Tango's score interval and McNemar's test for accuracy; the
-    paired bootstrap's SE and its z-test for the others), verdicts Holm-adjusted across the
-    headline rows, per-class rows with Holm's correction, and the samples (images) B fixed or
-    broke. A and B are stored evaluations, or
-    predictions files with --gt. Two predictions files without --gt are compared without
+    p-value from one procedure (Tango's score interval and McNemar's test for accuracy; for the
+    other classification rows the delta method's SE from every sample, DeLong's for ROC AUC;
+    for detection the paired bootstrap over images; each with its z-test), verdicts
+    Holm-adjusted across the headline rows, per-class rows with Holm's correction, and the
+    samples (images) B fixed or broke. A and B are stored evaluations, or predictions files
+    with --gt. Two predictions files without --gt are compared without
     annotations: agreement, the flip matrix and the samples that changed most."""
     from assay.cli.compare import (
         compare_files,

@@ -50,7 +50,12 @@ class _FlagsShowNoType:
 
 
 class Command(_FlagsShowNoType, TyperCommand):
-    pass
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # the list of commands shows the docstring's first paragraph as one run of text, not
+        # broken where the source lines break
+        if self.short_help is None and self.help:
+            self.short_help = " ".join(self.help.split("\n\n")[0].split())
 
 
 class Group(_FlagsShowNoType, TyperGroup):
