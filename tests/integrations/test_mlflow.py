@@ -6,6 +6,7 @@ before any work; the "assay" evaluator gives Assay's numbers inside mlflow.model
 from __future__ import annotations
 
 import csv
+import json
 import os
 import socket
 import subprocess
@@ -115,18 +116,26 @@ def _artifacts(client: MlflowClient, run_id: str) -> set[str]:
     return {a.path for a in client.list_artifacts(run_id)}
 
 
-def test_evaluate_compare_and_analyze_log_to_mlflow(server: str, files: Path) -> None:
+@pytest.fixture(scope="module")
+def stored(server: str, files: Path) -> Path:
+    """Evaluations 1 (strong) and 2 (weak) in a workspace, nothing logged yet."""
     home = files / "home"
-    gt = str(files / "gt.csv")
-    res = _run(home, "evaluate", "--gt", gt, "--pred", str(files / "strong.csv"), "--intervals",
-               "--name", "strong", "--mlflow", "--json", str(files / "strong.json"))  # fmt: skip
+    for pred in ("strong.csv", "weak.csv"):
+        res = _run(home, "evaluate", "--gt", str(files / "gt.csv"), "--pred", str(files / pred))
+        assert res.exit_code == 0, res.output
+    return home
+
+
+def test_evaluate_logs_params_metrics_intervals_and_artifacts(
+    server: str, files: Path, stored: Path
+) -> None:
+    res = _run(stored, "evaluate", "--gt", str(files / "gt.csv"), "--pred",
+               str(files / "strong.csv"), "--intervals", "--name", "strong", "--force",
+               "--mlflow", "--json", str(files / "strong.json"))  # fmt: skip
     assert res.exit_code == 0, res.output
     client = MlflowClient(server)
-    runs = client.search_runs([client.get_experiment_by_name("assay-tests").experiment_id])
-    assert len(runs) == 1
-    run = runs[0]
-    import json
-
+    experiment = client.get_experiment_by_name("assay-tests").experiment_id
+    run = next(r for r in client.search_runs([experiment]) if r.info.run_name == "strong")
     report = json.loads((files / "strong.json").read_text())
     m = run.data.metrics
     assert m["accuracy"] == pytest.approx(report["summary"]["accuracy"])
@@ -134,26 +143,32 @@ def test_evaluate_compare_and_analyze_log_to_mlflow(server: str, files: Path) ->
     assert m["accuracy_ci_low"] <= m["accuracy"] <= m["accuracy_ci_high"]
     cat = next(r for r in report["per_class"]["items"] if r["label"] == "cat")
     assert m["per_class/cat/f1"] == pytest.approx(cat["f1"])
-    assert (
-        run.data.params["task"] == "classification"
-        and run.data.params["evaluation_name"] == "strong"
-    )
+    assert "n_samples" not in m and run.data.params["n_samples"] == "300"
+    assert run.data.params["task"] == "classification"
+    assert run.data.params["evaluation_name"] == "strong"
     assert {"report.html", "report.json", "strong.csv"} <= _artifacts(client, run.info.run_id)
     html = client.download_artifacts(run.info.run_id, "report.html", str(files))
     assert Path(html).read_text().startswith("<!DOCTYPE html>")
 
-    assert _run(home, "evaluate", "--gt", gt, "--pred", str(files / "weak.csv")).exit_code == 0
-    res = _run(home, "compare", "1", "2", "--mlflow-run", run.info.run_id)
-    assert res.exit_code == 0, res.output
-    m = client.get_run(run.info.run_id).data.metrics
-    assert m["delta/accuracy"] < 0 and m["delta/accuracy_ci_high"] < 0
-    assert {"comparison.html", "comparison.md", "comparison.json"} <= _artifacts(
-        client, run.info.run_id
-    )
 
-    res = _run(home, "analyze", "1", "--mlflow-run", run.info.run_id)
+def test_compare_logs_into_a_given_run(server: str, stored: Path) -> None:
+    client = MlflowClient(server)
+    run_id = client.create_run(client.create_experiment("given")).info.run_id
+    res = _run(stored, "compare", "1", "2", "--mlflow-run", run_id)
     assert res.exit_code == 0, res.output
-    assert "analysis.json" in _artifacts(client, run.info.run_id)
+    m = client.get_run(run_id).data.metrics
+    assert m["delta/accuracy"] < 0 and m["delta/accuracy_ci_high"] < 0
+    assert m["a/accuracy"] - m["b/accuracy"] == pytest.approx(-m["delta/accuracy"])
+    assert {"comparison.html", "comparison.md", "comparison.json"} <= _artifacts(client, run_id)
+
+
+def test_analyze_logs_its_analysis(server: str, stored: Path) -> None:
+    client = MlflowClient(server)
+    run_id = client.create_run(client.create_experiment("analysis")).info.run_id
+    res = _run(stored, "analyze", "2", "--mlflow-run", run_id)
+    assert res.exit_code == 0, res.output
+    assert "analysis.json" in _artifacts(client, run_id)
+    assert "label_issues" in client.get_run(run_id).data.metrics
 
 
 def test_a_wrong_run_id_is_one_line_and_nothing_is_stored(server: str, files: Path) -> None:
