@@ -122,7 +122,7 @@ def test_a_detection_report(tmp_path: Path) -> None:
     det = evaluate_detections(*make_shapes_dataset(tmp_path, n_images=12, seed=2))
     data = evaluation_data(det, name="shapes")
     html = render_html(data)
-    assert "IoU 0.50" in html and "Precision-recall" in html
+    assert "IoU 0.50" in html and "Precision-recall (COCO, IoU 0.50)" in html
     assert f"{det.summary()['AP']:.4f}" in html
     assert "pycocotools" in " ".join(data["conventions"])
     items = worst_samples(det, det.point(), 3)

@@ -121,7 +121,8 @@ def _curves(results: Results, at: OperatingPoint) -> list[dict[str, Any]]:
             c = results.curve("pr", label, at)
             x, y = _thin(c["recall"], c["precision"])
             out.append({"kind": "pr", "label": label, "x": x, "y": y, "x_label": "recall",
-                        "y_label": "precision", "area_name": "AP", "area": c.get("average_precision")})  # fmt: skip
+                        "y_label": "precision", "area_name": "AP", "area": c.get("average_precision"),
+                        "iou": c.get("iou")})  # fmt: skip
         return out
     for label in labels:
         c = results.curve("roc", label, at)

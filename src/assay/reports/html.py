@@ -139,6 +139,8 @@ def _curves(curves: list[dict[str, Any]]) -> str:
     charts = []
     for kind, title in titles.items():
         series = [c for c in curves if c["kind"] == kind]
+        if series and series[0].get("iou") is not None:  # detection: COCO's curve at one IoU
+            title = f"{title} (COCO, IoU {series[0]['iou']:.2f})"
         if series:
             charts.append(line_chart(title, series, diagonal=kind in ("roc", "calibration")))
     return f'<div class="charts">{"".join(charts)}</div>'
