@@ -96,6 +96,14 @@ def compare(
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the resamples.")] = 0,
+    no_labels: Annotated[
+        bool,
+        typer.Option(
+            "--no-labels",
+            help="Two stored ids: agreement only, their labels ignored (top-1 agreement, kappa, "
+            "flips; detection: box agreement at --iou).",
+        ),
+    ] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
     md_out: Annotated[
         Path | None,
@@ -131,7 +139,16 @@ def compare(
     check_out_path(md_out, "--md")
     to_mlflow, mlflow_run = mlflow_target(mlflow, mlflow_run)
     ids = _evaluation_ids(a, b) if gt is None else None
-    if ids is not None:
+    if no_labels and ids is None:
+        raise ParameterError("--no-labels compares two stored evaluations: give two ids, no --gt")
+    if ids is not None and no_labels:
+        from assay.service.agreement import agreement_stored
+
+        result = agreement_stored(
+            workspace(), ids[0], ids[1], iou=0.5 if iou is None else iou,
+            score=0.0 if score is None else score,
+        )  # fmt: skip
+    elif ids is not None:
         from assay.service.comparisons import compare_stored
 
         result = compare_stored(
