@@ -37,8 +37,9 @@ AGREEMENT_SORTS = ("distance", "confidence_a", "confidence_b", "change", "rank",
 MAX_PAGE = 500
 
 # per (workspace, A, B): the per-sample arrays of a classification pair (a stored evaluation
-# never changes, and an id is never reused)
-_PAIRS: LRU[tuple[str, int, int], dict[str, Any]] = LRU(8)
+# never changes, and an id is never reused). Few: a pair holds both score tables (B's a copy
+# only where its rows or columns are in another order than A's).
+_PAIRS: LRU[tuple[str, int, int], dict[str, Any]] = LRU(2)
 
 
 def _records(ws: Workspace, a_id: int, b_id: int) -> tuple[Any, Any]:
@@ -115,7 +116,11 @@ def _pair(ws: Workspace, a_id: int, b_id: int) -> dict[str, Any]:
     rows = np.fromiter((where[s] for s in ids_a), np.int64, len(ids_a))
     cols = np.array([list(res_b.classes).index(c) for c in classes], np.int64)
     sa = np.asarray(res_a.y_score, np.float64)
-    sb = np.asarray(res_b.y_score, np.float64)[rows][:, cols]
+    sb = np.asarray(res_b.y_score, np.float64)
+    if not np.array_equal(rows, np.arange(len(rows))):
+        sb = sb[rows]
+    if not np.array_equal(cols, np.arange(len(cols))):
+        sb = sb[:, cols]
     m = len(sa)
     pa, pb = sa.argmax(axis=1), sb.argmax(axis=1)
     at = np.arange(m)
