@@ -55,6 +55,9 @@ def test_child_is_registered_with_its_parent(setup: dict) -> None:
     assert child.parent_version_id == parent.id
     assert (child.model_name, child.version, child.backend) == ("conv", "int8", "onnxruntime")
     assert child.info["classes"] == parent.info["classes"]
+    # its path says how it was made, not the temporary folder it was quantized in
+    assert child.path is not None and child.path.startswith(f"INT8 of model version {parent.id}")
+    assert child.info["path"] == child.path and "assay-int8-" not in child.path
     # quantized for real: its stored graph holds Quantize / DequantizeLinear pairs
     from assay.service.optimize import onnx_ops
 

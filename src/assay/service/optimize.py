@@ -140,6 +140,10 @@ def optimize_int8(
             version=version or "int8",
             parent_version_id=parent.id,
             spec=spec,
+            origin=(
+                f"INT8 of model version {parent.id} (assay models optimize, calibrated on "
+                f"{len(paths)} images of dataset version {calibration})"
+            ),
         )
 
 

@@ -215,6 +215,7 @@ class ModelsMixin(WorkspaceBase):
         spec: PreprocessSpec | None = None,
         overrides: dict[str, Any] | None = None,
         sandbox: SandboxLimits | None = None,
+        origin: str | None = None,
     ) -> ModelVersion:
         """Register a model that Assay can run: loaded first (a bad model or spec fails before
         anything is stored), then its files copied to ``models/<version_id>/`` and its task,
@@ -226,6 +227,8 @@ class ModelsMixin(WorkspaceBase):
         :class:`InputError`; an unknown ``parent_version_id`` a :class:`NotFoundError`.
         With ``sandbox`` (the server) the model is loaded and checked in a sandboxed worker
         (:mod:`assay.runners.sandbox`), which is stopped again before this returns.
+        ``origin``: what the version's ``path`` says where the files are a passing copy (a
+        child made by ``assay models optimize`` in a temporary folder says how it was made).
         """
         name = (name or "").strip()
         if not name:
@@ -256,7 +259,8 @@ class ModelsMixin(WorkspaceBase):
         info = json_safe(
             {**runner.describe().as_dict(), "spec": mapping, "model_file": files.entry}
         )
-        info["path"] = str(source.resolve())
+        where = origin or str(source.resolve())
+        info["path"] = where
         found = _find_version(self.catalog, name, digest, version)
         if found is not None and found[1] is not None:
             with self.catalog.write() as conn:
@@ -266,7 +270,7 @@ class ModelsMixin(WorkspaceBase):
             copy_files(files, tmp.path)
             with self._transaction() as (conn, staging):
                 version_id, new = _insert_version(
-                    conn, name, version, parent_version_id, digest, str(source.resolve())
+                    conn, name, version, parent_version_id, digest, where
                 )
                 if not new:  # registered meanwhile by another process
                     conn.execute("UPDATE model_versions SET kept = 1 WHERE id = ?", (version_id,))
