@@ -159,7 +159,7 @@ def test_profile_refusals() -> None:
 
 
 def test_openvino_ir_is_quantized_by_nncf(setup: dict, tmp_path: Path) -> None:
-    """The NNCF path (the ``nncf`` extra, not installed by CI: see the optimize module)."""
+    """The NNCF path (the ``nncf`` extra, which CI installs)."""
     pytest.importorskip("nncf")
     import openvino as ov
 
