@@ -154,7 +154,7 @@ def test_evaluate_logs_params_metrics_intervals_and_artifacts(
 def test_compare_logs_into_a_given_run(server: str, stored: Path) -> None:
     client = MlflowClient(server)
     run_id = client.create_run(client.create_experiment("given")).info.run_id
-    res = _run(stored, "compare", "1", "2", "--mlflow-run", run_id)
+    res = _run(stored, "compare", "1", "2", "--mlflow", run_id)  # --mlflow [RUN_ID]
     assert res.exit_code == 0, res.output
     m = client.get_run(run_id).data.metrics
     assert m["delta/accuracy"] < 0 and m["delta/accuracy_ci_high"] < 0
@@ -174,7 +174,7 @@ def test_analyze_logs_its_analysis(server: str, stored: Path) -> None:
 def test_a_wrong_run_id_is_one_line_and_nothing_is_stored(server: str, files: Path) -> None:
     home = files / "home-wrong"
     res = _run(home, "evaluate", "--gt", str(files / "gt.csv"), "--pred", str(files / "weak.csv"),
-               "--mlflow-run", "0123456789abcdef0123456789abcdef")  # fmt: skip
+               "--mlflow", "0123456789abcdef0123456789abcdef")  # fmt: skip
     assert res.exit_code == 2, res.output
     assert "MLflow run" in res.output and "Traceback" not in res.output
     assert not (home / "evaluations").exists() or not any((home / "evaluations").iterdir())

@@ -36,6 +36,7 @@ from assay.cli import (
     serve,
 )
 from assay.cli.inputs import refuse_repeats
+from assay.cli.mlflow_cli import mlflow_run_argument
 
 
 class _FlagsShowNoType:
@@ -112,13 +113,13 @@ def _add_group(name: str, help_text: str, commands: dict[str, Callable[..., Any]
 
 
 # The commands, in the order `assay --help` lists them (the groups come after them).
-app.command("evaluate", cls=refuse_repeats(Command))(evaluate.evaluate)
+app.command("evaluate", cls=mlflow_run_argument(refuse_repeats(Command)))(evaluate.evaluate)
 app.command("list", cls=Command)(evaluations.list_evaluations)
 app.command("show", cls=Command)(evaluations.show)
 app.command("delete", cls=Command)(evaluations.delete)
 app.command("export", cls=Command)(evaluations.export)
 app.command("serve", cls=Command)(serve.serve)
-app.command("compare", cls=Command)(compare_commands.compare)
+app.command("compare", cls=mlflow_run_argument(Command))(compare_commands.compare)
 app.command("leaderboard", cls=Command)(compare_commands.leaderboard)
 app.command("report", cls=Command)(report_cmd.report)
 _add_group(
@@ -136,7 +137,7 @@ _add_group(
     "Register dataset versions (test sets, training sets), and list them.",
     {"add": datasets.add, "list": datasets.list_datasets},
 )
-app.command("analyze", cls=Command)(analyze.analyze)
+app.command("analyze", cls=mlflow_run_argument(Command))(analyze.analyze)
 
 
 def main() -> None:  # pragma: no cover - console entry point
