@@ -249,7 +249,7 @@ class Results(ABC):
     def to_pandas(
         self, table: str = "per_class", at: OperatingPoint | None = None, **query: Any
     ) -> Any:
-        """"per_class", "confusion" or "samples" as a pandas DataFrame (needs pandas; see
+        """ "per_class", "confusion" or "samples" as a pandas DataFrame (needs pandas; see
         :func:`assay.evaluation.frames.to_pandas`)."""
         from assay.evaluation.frames import to_pandas
 
