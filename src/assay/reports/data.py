@@ -64,7 +64,10 @@ _COMMON = (
     "Threshold-free metrics (ROC AUC, average precision, log loss, top-k accuracy, calibration "
     "error) are one-vs-rest from the raw scores and do not change with the threshold.",
     "Confusion matrix rows are actual classes, columns predicted.",
-    "Intervals are 95 % bootstrap intervals over samples (images for detection).",
+    "Intervals are 95 % intervals from resampling the samples (the images for detection): "
+    "ROC AUC and average precision bias-corrected on the logit scale, calibration error "
+    "centred on its debiased value, detection AP and AP50 from bias-corrected half-samples, "
+    "the others the bootstrap's.",
 )
 _RULES = {
     "argmax": "Operating point: the argmax (no threshold).",
