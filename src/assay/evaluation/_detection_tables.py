@@ -96,7 +96,7 @@ def shape_confusion(
     k = len(classes)
     rows, columns = [*classes, NOT_AN_OBJECT], [*classes, NOT_DETECTED]
     pairs = most_confused(counts, rows, columns)
-    keep = np.arange(k + 1)
+    keep: np.ndarray = np.arange(k + 1)
     if top is not None and top < k:
         off = _off_diagonal(counts)
         involvement = off.sum(axis=1)[:k] + off.sum(axis=0)[:k]

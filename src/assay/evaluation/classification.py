@@ -181,7 +181,7 @@ class ClassificationResults(CurvesMixin, SamplesMixin, StatisticsMixin, Results)
         tc = self._tc(t)
         C = self.n_classes
         if self.multilabel:
-            tp = np.empty(C, dtype=np.int64)
+            tp: np.ndarray = np.empty(C, dtype=np.int64)
             fp = np.empty(C, dtype=np.int64)
             for c in range(C):
                 pa, pb = self._pos_off[c], self._pos_off[c + 1]

@@ -156,7 +156,7 @@ def align(
     index = {c: i for i, c in enumerate(classes)}
     if task == "classification":
         labels = gt.labels if gt.labels is not None else []
-        y_true = np.empty(len(labels), dtype=np.int64)
+        y_true: np.ndarray = np.empty(len(labels), dtype=np.int64)
         for i, lab in enumerate(labels):
             k = index.get(lab)
             if k is None:

@@ -152,6 +152,8 @@ def _class_keys(
     mask, shift = utype(mask), utype(shift)
     pos_bits = rk._bits(np.ascontiguousarray(pos_vals, dtype=y_score.dtype)) & mask
     table = rk._bucket_tables(pos_bits, pos_off, mask, shift, base, n_keys)
+    y_single: np.ndarray
+    y_multi: np.ndarray
     if multilabel:
         y_single, y_multi = np.zeros(1, dtype=np.int64), np.asarray(y_true, dtype=np.bool_)
     else:

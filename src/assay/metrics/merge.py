@@ -320,8 +320,8 @@ def order_statistics(runs: Sequence[np.ndarray], ranks: np.ndarray) -> np.ndarra
     [0.1, 0.2, 0.9]
     """
     ranks = np.asarray(ranks, dtype=np.int64)
-    lo = np.zeros(len(ranks), dtype=np.int64)  # bits of 0.0
-    hi = np.full(len(ranks), np.float64(1.0).view(np.int64), dtype=np.int64)
+    lo: np.ndarray = np.zeros(len(ranks), dtype=np.int64)  # bits of 0.0
+    hi: np.ndarray = np.full(len(ranks), np.float64(1.0).view(np.int64), dtype=np.int64)
     while True:
         open_ = lo < hi
         if not open_.any():

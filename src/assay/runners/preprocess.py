@@ -156,7 +156,7 @@ def load_batch(paths: list[str | Path], spec: PreprocessSpec) -> tuple[np.ndarra
         image = decode_image(p, spec.channels)
         resized, geo = resize_image(image, spec)
         pixels = np.asarray(resized)
-        shape = sample_shape(pixels.shape[:2], spec)
+        shape = sample_shape((pixels.shape[0], pixels.shape[1]), spec)
         if batch is None:
             batch = np.empty((len(paths), *shape), np.dtype(spec.dtype or "float32"))
         elif batch.shape[1:] != shape:

@@ -566,7 +566,7 @@ def explore(
         raise ParameterError(f"outcome: {outcome} needs a label (the class it is relative to)")
     if outcome == "below_threshold" and task != "classification":
         raise ParameterError("outcome: below_threshold is for single-label classification")
-    keep = np.ones(n, bool)
+    keep: np.ndarray = np.ones(n, bool)
     if outcome == "correct":
         keep = outcomes.correct.copy()
     elif outcome == "incorrect":

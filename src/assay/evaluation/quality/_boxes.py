@@ -72,7 +72,7 @@ def box_properties(
     keep = np.flatnonzero(~crowd)
     order = keep[np.argsort(img[keep], kind="stable")]
     starts = np.searchsorted(img[order], np.arange(n_img + 1))
-    per = {k: np.full(n_img, np.nan) for k in BOX_PROPERTIES}
+    per: dict[str, np.ndarray] = {k: np.full(n_img, np.nan) for k in BOX_PROPERTIES}
     per["boxes"] = np.diff(starts).astype(np.float64)
     for i in np.flatnonzero(per["boxes"] > 0).tolist():
         idx = order[starts[i] : starts[i + 1]]
