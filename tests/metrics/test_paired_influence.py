@@ -176,3 +176,28 @@ def test_the_delete_one_jackknife_of_a_mean_is_its_standard_error() -> None:
     wide = normal_delta(reps, 0.05, least_se=3 * plain["se"])
     assert wide["se"] == pytest.approx(3 * plain["se"]) and wide["p_mc"] == 0.0
     assert (wide["low"] > 0) == (wide["p"] < 0.05) and wide["p"] > plain["p"]
+
+
+def test_auc_pair_variance_is_the_pair_kernels_variance_over_pairs() -> None:
+    """Per class, sigma_11^2 / (m n) of psi = h_B - h_A over the (positive, negative) pairs,
+    ties counted half, averaged as the macro AUC is (brute force on a small case with ties)."""
+    from assay.metrics.paired import auc_pair_variance
+
+    rng = np.random.default_rng(6)
+    n, c = 60, 3
+    y = rng.integers(0, c, n)
+    sa = np.round(rng.random((n, c)), 1)  # ties on purpose
+    sb = np.clip(sa + rng.choice([-0.1, 0.0, 0.0, 0.1], (n, c)), 0, 1)
+
+    def h(s: np.ndarray, i: int, j: int) -> float:
+        return 1.0 if s[i] > s[j] else 0.5 if s[i] == s[j] else 0.0
+
+    want = 0.0
+    for k in range(c):
+        pos, neg = np.flatnonzero(y == k), np.flatnonzero(y != k)
+        psi = np.array([h(sb[:, k], i, j) - h(sa[:, k], i, j) for i in pos for j in neg])
+        want += max(float(np.mean(psi**2) - np.mean(psi) ** 2), 0.0) / psi.size
+    assert auc_pair_variance(y, sa, sb) == pytest.approx(want / c**2, rel=1e-12)
+    onehot = np.eye(c, dtype=bool)[y]
+    assert auc_pair_variance(onehot, sa, sb, multilabel=True) == pytest.approx(want / c**2)
+    assert auc_pair_variance(y, sa, sa) == 0.0

@@ -64,6 +64,7 @@ from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.bootstrap import classification_replicates
 from assay.metrics.paired import (
+    auc_pair_variance,
     class_recall_replicates,
     count_influence,
     count_swap_effect,
@@ -179,6 +180,7 @@ def metric_rows(
     influence: dict[str, np.ndarray] | None = None,
     paired: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
     least: dict[str, float] | None = None,
+    less: dict[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """The headline rows of a classification comparison: each metric of ``spec`` (key, words,
     higher is better) in both summaries, B - A with its interval and p-value from one
@@ -189,7 +191,8 @@ def metric_rows(
     ``margins`` also gets its one-sided p-values at the margin (kept in ``_margin`` for
     :func:`margin_family`, which removes it) and its interval at any level in ``bounds``.
     ``least``: each count metric's effect of one changed prediction, the floor of its
-    standard error (:func:`~assay.metrics.paired.influence_delta`)."""
+    standard error (:func:`~assay.metrics.paired.influence_delta`); ``less``: the variance
+    DeLong's sum counts twice for ROC AUC (:func:`~assay.metrics.paired.auc_pair_variance`)."""
     rows = []
     n = len(fixed)
     n_fixed, n_broken = int(fixed.sum()), int(broken.sum())
@@ -213,7 +216,8 @@ def metric_rows(
                     bounds[key] = tango_bounds(f, b, n)
             elif influence and key in influence:
                 r = influence_delta(influence[key], d, level=level, margin=margin,
-                                    least=(least or {}).get(key, 0.0))  # fmt: skip
+                                    least=(least or {}).get(key, 0.0),
+                                    less=(less or {}).get(key, 0.0))  # fmt: skip
                 if not math.isfinite(r["low"]):
                     rows.append(row)
                     continue
@@ -299,6 +303,7 @@ def compare_classification(
     paired: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     infl: dict[str, np.ndarray] = {}
     least: dict[str, float] = {}
+    less: dict[str, float] = {}
     if groups is None:
         # top-1 accuracy (the argmax, whatever the threshold) is a paired proportion too
         top_a, top_b = a.top_classes == y, aligned_b.top_classes == y
@@ -310,12 +315,13 @@ def compare_classification(
             ea = count_swap_effect(y, pred_a, n_cls, zero_division=a.zero_division)
             eb = count_swap_effect(y, pred_b, n_cls, zero_division=aligned_b.zero_division)
             least = {key: (ea[key] + eb[key]) / 2 for key in ea}
+            less["roc_auc_macro"] = auc_pair_variance(y, a.y_score, score_b)
 
     bounds: dict[str, Callable[[float], tuple[float, float]]] = {}
     metrics = metric_rows(METRICS, sa, sb, reps_a, reps_b, fixed, broken, scale=scale,
                           level=level, bootstrapped=intervals, grouped=groups is not None,
                           margins=margins, bounds=bounds, influence=infl,
-                          paired=paired, least=least)  # fmt: skip
+                          paired=paired, least=least, less=less)  # fmt: skip
     family, margin = finish_rows(metrics, "classification", level, margins, bounds)
 
     per_class = _per_class(a, aligned_b, ta, tb, idx, y, right_a, right_b, scale, level,

@@ -215,7 +215,7 @@ def compare_detection(
     # images the bootstrap's SE of a difference is ~10 % small (equal detectors on 150 images:
     # AP50 type I 9 %), the grouped jackknife's errs upward; the larger of the two is used
     jack_se: dict[str, float] = {}
-    jack_class = np.full(k, math.nan)
+    jack_class: np.ndarray = np.full(k, math.nan)
     if intervals and n_img >= 2:
         # one fixed deal of the images (not the seed's): the jackknife is not random
         wj = jackknife_groups(n_img, JACKKNIFE_GROUPS, 0)

@@ -34,6 +34,7 @@ from assay.evaluation.compare.common import (
 from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.paired import (
+    auc_pair_variance,
     mean_influence,
     multilabel_count_influence,
     multilabel_swap_effect,
@@ -106,17 +107,19 @@ def compare_multilabel(
     # any number of labels); ``n`` and ``seed`` are kept for the other tasks' bootstrap
     infl: dict[str, np.ndarray] = {}
     least: dict[str, float] = {}
+    less: dict[str, float] = {}
     if intervals and len(y):
         ia, ib = _influence(a, pred_a), _influence(aligned_b, pred_b)
         infl = {k: ib[k] - ia[k] for k in ia}
         ea = multilabel_swap_effect(y, pred_a, zero_division=a.zero_division)
         eb = multilabel_swap_effect(y, pred_b, zero_division=aligned_b.zero_division)
         least = {key: (ea[key] + eb[key]) / 2 for key in ea}
+        less = {"roc_auc_macro": auc_pair_variance(y, a.y_score, score_b, multilabel=True)}
 
     bounds: dict[str, Callable[[float], tuple[float, float]]] = {}
     metrics = metric_rows(MULTILABEL_METRICS, sa, sb, {}, {}, fixed, broken, scale=1.0,
                           level=level, bootstrapped=bool(infl), margins=margins, bounds=bounds,
-                          influence=infl, least=least)  # fmt: skip
+                          influence=infl, least=least, less=less)  # fmt: skip
     family, margin = finish_rows(metrics, "multilabel", level, margins, bounds)
 
     # per label: recall over its positives; McNemar on the positives one model finds and the
