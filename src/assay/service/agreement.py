@@ -23,6 +23,7 @@ import numpy as np
 
 from assay.caches import LRU
 from assay.errors import InputError, ParameterError
+from assay.store.records import PREDICTIONS_STATUS
 from assay.store.workspace import Workspace
 
 __all__ = [
@@ -91,7 +92,11 @@ def _ids(results: Any) -> list[str]:
 
 def _loaded(ws: Workspace, evaluation_id: int) -> Any:
     """The stored results (typed loosely: classification's or detection's attributes are read
-    after the task is checked)."""
+    after the task is checked); a prediction run's (no labels) from its stored scores."""
+    if ws.get_evaluation(evaluation_id).status == PREDICTIONS_STATUS:
+        from assay.service.unlabeled import prediction_scores
+
+        return prediction_scores(ws, evaluation_id)
     return ws.load_results(evaluation_id)
 
 

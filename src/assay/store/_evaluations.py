@@ -3,6 +3,7 @@ renamed into place inside the catalog's write transaction), loaded memory-mapped
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -32,6 +33,7 @@ from assay.store.catalog import (
     now_iso,
 )
 from assay.store.records import (
+    PREDICTIONS_STATUS,
     EvaluationRecord,
 )
 
@@ -142,6 +144,39 @@ class EvaluationsMixin(DatasetsMixin, ModelsMixin):
                 )
         return self.get_evaluation(evaluation_id)
 
+    @storage_guard
+    def save_predictions(
+        self,
+        *,
+        dataset_version_id: int,
+        model_version_id: int,
+        predictions_file: Path,
+        n_samples: int,
+        n_classes: int,
+        name: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> EvaluationRecord:
+        """Store a prediction run: a model version's scores on an unlabeled dataset version,
+        kept like an evaluation's (``predictions.<ext>`` in its folder, a row in ``evaluations``)
+        with status :data:`PREDICTIONS_STATUS`, no summary and no headline metric (there are no
+        labels to score it against). ``n_classes``: the model's classes (score columns)."""
+        dv = self.get_dataset_version(dataset_version_id)
+        mv = self.get_model_version(model_version_id)
+        title = name or f"{mv.model_name} on {dv.dataset_name}"
+        run_params = {**(params or {}), "predictions_only": True}
+        with TempArtifactDir(self.evaluations_dir) as tmp:
+            artifacts.write_arrays(tmp.path, {}, {"task": "classification", "name": title})
+            _copy_predictions(Path(predictions_file), tmp.path)
+            with self._transaction() as (conn, staging):
+                row = (
+                    title, "classification", PREDICTIONS_STATUS, json.dumps(run_params), "{}",
+                    None, None, int(n_samples), int(n_classes),
+                )  # fmt: skip
+                evaluation_id = self._register_evaluation(
+                    conn, staging, row, tmp.path, dv.id, mv.id
+                )
+        return self.get_evaluation(evaluation_id)
+
     def _register_evaluation(
         self,
         conn: Any,
@@ -226,6 +261,11 @@ class EvaluationsMixin(DatasetsMixin, ModelsMixin):
         if cached is not None:
             return cached
         record = self.get_evaluation(evaluation_id)
+        if record.status == PREDICTIONS_STATUS:
+            raise InputError(
+                f"evaluation {evaluation_id} is a prediction run on an unlabeled dataset version: "
+                "no labels, so no metrics (compare two runs with: assay compare A B --no-labels)"
+            )
         arrays, document = artifacts.read_arrays(record.artifact_dir)
         params = record.params or {}
         point = {k: params[k] for k in ("threshold", "iou", "score") if k in params}

@@ -66,6 +66,11 @@ class ModelVersion:
         return self.artifact is not None
 
 
+PREDICTIONS_STATUS = "predictions"
+"""An evaluation's status when it is a prediction run: a model's scores on a dataset version
+without labels (no metrics)."""
+
+
 @dataclass(frozen=True, slots=True)
 class EvaluationRecord:
     """The catalog row of one stored evaluation, joined with its dataset and model versions."""
