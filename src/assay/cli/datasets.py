@@ -54,6 +54,16 @@ def add(
             help="Accept media paths outside the dataset's folder (refused by default).",
         ),
     ] = False,
+    unlabeled: Annotated[
+        bool,
+        typer.Option(
+            "--unlabeled",
+            help="Register the samples without labels (a folder of images, a table of paths or "
+            "texts, COCO images; any label column ignored): models run on it make prediction "
+            "runs, compared with assay compare A B --no-labels. Detected without the flag for a "
+            "flat image folder, a table without a label column, COCO without annotations.",
+        ),
+    ] = False,
 ) -> None:
     """Register a dataset version (kept without evaluations) and print its id: the same bytes
     give back the same version. Models run over it with assay evaluate --gt PATH --model ...,
@@ -70,6 +80,25 @@ def add(
     path, images = fetch_input(path), fetch_input(images)
     check_input_paths(path, images)  # never a pipe, a device or a file over the cap
     ws = Workspace()
+    from assay.formats.unlabeled import looks_unlabeled
+
+    if unlabeled or (task in (None, "classification") and looks_unlabeled(path)):
+        from assay.service.unlabeled import register_unlabeled
+
+        if images is not None:
+            raise typer.BadParameter("applies to detection sets with labels", param_hint="--images")
+        bare, fresh = register_unlabeled(
+            ws, path, name=name, allow_outside=allow_media_outside_root
+        )
+        verb = "Registered" if fresh else "Already registered"
+        make_console().print(
+            Text.assemble(
+                (f"{verb} dataset version {bare.id}", "bold"),
+                f"  {bare.dataset_name} {bare.version} · unlabeled · {bare.n_samples} samples",
+            ),
+            soft_wrap=True,
+        )
+        return
     version, new, notes = register_dataset(
         ws,
         path,

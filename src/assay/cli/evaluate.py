@@ -250,6 +250,19 @@ def evaluate(
         if value is not None and ray is None:
             raise typer.BadParameter("applies to --ray runs only", param_hint=flag)
     ray_options = _ray_options(ray, workers, gpus_per_worker, device)
+    if model is not None:  # a dataset without labels: a prediction run, no metrics
+        from assay.cli.unlabeled import evaluate_unlabeled, unlabeled_target
+
+        version = unlabeled_target(gt)
+        if version is not None:
+            return evaluate_unlabeled(
+                version, model, batch=batch or 32, name=name, model_name=model_name,
+                parent=parent, options=options, device=device, json_out=json_out,
+                refused={"--threshold": threshold is not None, "--iou": iou is not None,
+                         "--score": score is not None, "--intervals": intervals,
+                         "--top-k": top_k is not None, "--ray": ray is not None,
+                         "--mlflow": to_mlflow, "--images": images is not None},
+            )  # fmt: skip
     from assay.cli.sharded import evaluate_shards, names_shards
 
     if pred is not None and names_shards(pred):  # Parquet shards: streamed, merged, not stored

@@ -441,7 +441,9 @@ def print_evaluations(rows: list[dict[str, Any]], *, console: Console | None = N
             str(r.get("id")),
             Text(f"{r.get('name') or ''}\n") + Text(f"{model} × {dataset}", style="dim"),
             str(r.get("task")),
-            f"{label} {fmt(headline.get('value'), 3)}",
+            "predictions only"
+            if r.get("predictions_only")
+            else f"{label} {fmt(headline.get('value'), 3)}",
             str(r.get("created_at", ""))[:10],
         )
     out.print(table)

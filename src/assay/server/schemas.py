@@ -71,6 +71,11 @@ class DatasetVersionPublic(Exact):
     n_classes: int | None = Field(None, description="the number of its classes (None: not known)")
     classes: list[str] | None = Field(None, description="its classes (None: not known)")
     evaluations: int = Field(0, description="the number of evaluations stored on it")
+    unlabeled: bool = Field(
+        False,
+        description="registered without labels: models run on it make prediction runs "
+        "(no metrics), compared with each other by agreement",
+    )
 
 
 class DatasetCreated(DatasetVersionPublic):
@@ -239,7 +244,11 @@ class EvaluationPublic(Exact):
     id: int
     name: str
     task: Task
-    status: Literal["done", "running", "failed"]
+    status: Literal["done", "running", "failed", "predictions"]
+    predictions_only: bool = Field(
+        description="A prediction run: a model's scores on a dataset version without labels "
+        "(no metrics; agreement with another run is what it offers)"
+    )
     created_at: str
     dataset: DatasetRef
     model: ModelRef | None

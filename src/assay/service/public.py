@@ -22,7 +22,10 @@ def dataset_version_public(
 ) -> dict[str, Any]:
     """A dataset version: its record, what its samples are (``media``: "image", "text",
     "table" for labels and metadata only, None when registered without its samples), its
-    classes and their number (None when not known) and its number of ``evaluations``."""
+    classes and their number (None when not known), its number of ``evaluations`` and whether it
+    is ``unlabeled`` (:mod:`assay.service.unlabeled`)."""
+    from assay.service.unlabeled import is_unlabeled
+
     kind = dataset_kind(ws, version)  # reads the (cached) samples table
     rows = ws.samples_table(version.id).num_rows
     media = kind.media or ("table" if rows else None)
@@ -32,6 +35,7 @@ def dataset_version_public(
         "n_classes": None if kind.classes is None else len(kind.classes),
         "classes": None if kind.classes is None else list(kind.classes),
         "evaluations": evaluations,
+        "unlabeled": is_unlabeled(ws, version.id),
     }
 
 

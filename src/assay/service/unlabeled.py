@@ -36,6 +36,7 @@ __all__ = [
     "prediction_scores",
     "register_unlabeled",
     "run_predictions",
+    "unlabeled_version_for",
 ]
 
 UNLABELED_KEY = b"assay.unlabeled"
@@ -97,6 +98,29 @@ def register_unlabeled(
         media_root=gt.media_root if gt.paths is not None else None,
     )
     return version, version.id > int(before[0] if before else 0)
+
+
+def unlabeled_version_for(ws: Workspace, gt: Path) -> DatasetVersion | None:
+    """The unlabeled dataset version ``gt`` names, or None for a labeled source:
+    ``dataset:ID`` (a stored version; one with labels is an :class:`InputError`), or a source
+    :func:`~assay.formats.unlabeled.looks_unlabeled` calls unlabeled (registered here, the same
+    bytes giving back the same version)."""
+    from assay.formats.unlabeled import looks_unlabeled
+
+    text = str(gt)
+    if text.startswith("dataset:"):
+        digits = text.split(":", 1)[1]
+        if not (digits.isascii() and digits.isdigit()):
+            raise InputError(f"{text!r}: expected dataset:ID, a dataset version's id")
+        version = ws.get_dataset_version(int(digits))
+        if not is_unlabeled(ws, version.id):
+            raise InputError(
+                f"dataset version {version.id} has labels: evaluate with --gt {version.source}"
+            )
+        return version
+    if not looks_unlabeled(gt):
+        return None
+    return register_unlabeled(ws, gt)[0]
 
 
 def run_predictions(

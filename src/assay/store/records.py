@@ -125,6 +125,7 @@ def evaluation_public(record: EvaluationRecord) -> dict[str, Any]:
         "name": record.name,
         "task": record.task,
         "status": record.status,
+        "predictions_only": record.status == PREDICTIONS_STATUS,  # no labels: no metrics
         "created_at": record.created_at,
         "dataset": {
             "id": dv.dataset_id,

@@ -1,0 +1,81 @@
+"""``assay evaluate --model M --gt UNLABELED``: a model run on a dataset without labels, stored
+as a prediction run (its scores kept, no metrics; see :mod:`assay.service.unlabeled`).
+``assay evaluate`` hands over here when ``--gt`` is ``dataset:ID`` of an unlabeled version or a
+source without labels (a flat folder of images, a table without a ``label`` column, COCO
+images without annotations)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from assay.cli.shared import to_stdout, workspace, write_json
+
+
+def unlabeled_target(gt: Path) -> Any:
+    """The unlabeled dataset version ``gt`` names (registered when new), or None for a
+    labeled one."""
+    from assay.service.unlabeled import unlabeled_version_for
+
+    if not str(gt).startswith("dataset:") and not Path(gt).exists():
+        return None  # the labeled path says what is missing
+    return unlabeled_version_for(workspace(), gt)
+
+
+def evaluate_unlabeled(
+    version: Any,
+    model: str,
+    *,
+    batch: int,
+    name: str | None,
+    model_name: str | None,
+    parent: int | None,
+    options: Any,
+    device: str | None,
+    json_out: Path | None,
+    refused: dict[str, bool],
+) -> None:
+    """Run ``model`` over unlabeled dataset ``version`` with a progress bar, store the
+    prediction run and say so in one line (with ``--json``: its id, dataset version and
+    ``predictions_only``). Options that need labels (``refused``: flag -> given) are a
+    one-line :class:`ParameterError` before anything runs."""
+    from assay.cli.models import register, resolve_model
+    from assay.cli.report import InferenceProgress, make_console
+    from assay.errors import ParameterError
+    from assay.service.unlabeled import run_predictions
+
+    for flag, given in refused.items():
+        if given:
+            raise ParameterError(
+                f"{flag} needs labels; dataset version {version.id} has none "
+                "(a prediction run stores scores only)"
+            )
+    ws = workspace()
+    if Path(model).exists():
+        record, _ = register(
+            ws, Path(model), name=model_name, version=None, parent=parent, options=options
+        )
+    else:
+        record = resolve_model(ws, model)
+    bar = InferenceProgress("Predicting (no labels)")
+    with bar:
+        stored = run_predictions(ws, record.id, version.id, batch=batch, name=name, progress=bar,
+                                 device=device)  # fmt: skip
+    if json_out is not None:
+        write_json(
+            {
+                "id": stored.id,
+                "predictions_only": True,
+                "dataset_version": version.id,
+                "model_version": record.id,
+                "n_samples": stored.n_samples,
+            },
+            json_out,
+        )
+    if not to_stdout(json_out):
+        make_console().print(
+            f"Stored as prediction run [bold]{stored.id}[/] (predictions only: dataset version "
+            f"{version.id} has no labels, so no metrics; compare two runs with assay compare "
+            f"A B --no-labels)",
+            soft_wrap=True,
+        )
