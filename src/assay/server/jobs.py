@@ -126,6 +126,14 @@ def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
     finished = _stored_since(workspace, workspace.get_job(job_id), batch, device)
     if finished is not None:
         raise FinishedElsewhere(finished)
+    from assay.service.unlabeled import is_unlabeled, run_predictions
+
+    if is_unlabeled(workspace, dv_id):  # no labels: a prediction run, scores kept, no metrics
+        runner = workspace.load_model_runner(mv_id, sandbox=params.get("sandbox"), device=device)
+        return run_predictions(
+            workspace, mv_id, dv_id, batch=batch, name=params.get("name"),
+            progress=_progress_writer(workspace, job_id), runner=runner,
+        ).id  # fmt: skip
     dataset = workspace.get_dataset_version(dv_id)
     gt = workspace.dataset_ground_truth(dv_id)
     last = [0.0]

@@ -30,6 +30,7 @@ from assay.server.deps import SampleLookup
 from assay.server.jobs import QueueFull
 from assay.service.quality import analyze_stored
 from assay.store import Workspace
+from assay.store.records import PREDICTIONS_STATUS
 
 logger = logging.getLogger("assay.server")
 
@@ -104,6 +105,11 @@ class QualityRuns:
         unknown or unfinished evaluation, an unknown training set)."""
         ws = self.workspace
         record = ws.get_evaluation(evaluation_id)
+        if record.status == PREDICTIONS_STATUS:
+            raise InputError(
+                f"evaluation {evaluation_id} is a prediction run on an unlabeled dataset "
+                "version: no labels, so no metrics and no data quality to analyse"
+            )
         if record.status != "done":
             raise InputError(f"evaluation {evaluation_id} is {record.status}: nothing to analyse")
         if train is not None:

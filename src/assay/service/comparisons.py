@@ -94,6 +94,13 @@ def leaderboard_stored(
         if r.dataset_version.id == dataset_version_id and r.status == "done"
     ]
     if not records:
+        from assay.service.unlabeled import is_unlabeled
+
+        if is_unlabeled(ws, dataset_version_id):
+            raise InputError(
+                f"dataset version {dataset_version_id} ({dv.dataset_name} {dv.version}) has no "
+                "labels, so no metrics to rank: compare its runs with agreement"
+            )
         raise InputError(
             f"dataset version {dataset_version_id} ({dv.dataset_name} {dv.version}) has no "
             "completed evaluation"
