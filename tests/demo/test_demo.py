@@ -20,6 +20,7 @@ from assay.demo.seed import (
     SHIFTED_DIGITS_DATASET,
     TAGS_TRAIN_DATASET,
     TREC_TRAIN_DATASET,
+    UNLABELED_DIGITS_DATASET,
 )
 from assay.store import Workspace
 
@@ -41,6 +42,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     assert "Building the demo workspace" in out.stdout
     assert "INT8 against its FP32 parent" in out.stdout and "samples fixed" in out.stdout
     assert "Pruned against its parent" in out.stdout
+    assert "INT8 against its FP32 parent without labels" in out.stdout
     ids = json.loads((home / "demo-complete.json").read_text())
     return home, ids
 
@@ -177,6 +179,38 @@ def test_a_dataset_version_no_model_has_run_yet(demo: Demo, ws: Workspace, tmp_p
     )
     shifted_accuracy = run.results.summary()["accuracy"]
     assert 0.1 < shifted_accuracy < ws.load_results(ids["image"]).summary()["accuracy"]
+
+
+def test_fp32_and_int8_agree_on_the_digits_without_labels(demo: Demo, ws: Workspace) -> None:
+    """The held-out digits registered without their labels, both models run on them as
+    prediction runs (no metrics), their agreement the same as on the labeled run's argmaxes."""
+    import numpy as np
+
+    from assay.service.agreement import agreement_stored
+    from assay.service.unlabeled import is_unlabeled, prediction_scores
+
+    _, ids = demo
+    bare = _dataset_version(ws, UNLABELED_DIGITS_DATASET)
+    assert is_unlabeled(ws, bare)
+    a, b = ws.get_evaluation(ids["image_unlabeled"]), ws.get_evaluation(ids["image_int8_unlabeled"])
+    assert a.dataset_version.id == b.dataset_version.id == bare
+    assert a.status == b.status == "predictions" and a.headline_metric is None
+    assert a.model_version is not None and b.model_version is not None
+    assert b.model_version.parent_version_id == a.model_version.id
+    labeled = ws.get_evaluation(ids["image"])
+    assert a.n_samples == labeled.n_samples  # the same images, without their labels
+    out = agreement_stored(ws, a.id, b.id)
+    assert out["n_samples"] == labeled.n_samples and out["agreement"] > 0.9
+    fp32 = ws.load_results(ids["image"])
+    names = [str(c) for c in fp32.classes]
+    by_id = {
+        str(i): names[k] for i, k in zip(fp32.sample_ids, fp32.y_score.argmax(axis=1), strict=True)
+    }
+    mine = prediction_scores(ws, a.id)
+    top = [mine.classes[k] for k in mine.y_score.argmax(axis=1)]
+    assert sorted(by_id) == sorted(map(str, mine.sample_ids))
+    assert all(by_id[str(i)] == t for i, t in zip(mine.sample_ids, top, strict=True))
+    assert np.isclose(mine.y_score.sum(axis=1), 1.0, atol=1e-4).all()
 
 
 def test_the_cross_validation_has_folds(demo: Demo, ws: Workspace) -> None:

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     home = args.home.resolve()
     os.environ["ASSAY_HOME"] = str(home)
     from assay.cli.report import make_console, print_report
-    from assay.demo.seed import DEMO_KEYS, seed_workspace
+    from assay.demo.seed import DEMO_KEYS, PREDICTION_KEYS, seed_workspace
     from assay.errors import AssayError
     from assay.store import Workspace
 
@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     console.print()
     for key in ids:
         record = ws.get_evaluation(ids[key])
+        if key in PREDICTION_KEYS:  # no labels: no metric
+            console.print(f"  {record.id:>3}  {record.name:<52} predictions only")
+            continue
         headline = ws.load_results(record.id).headline()
         value = "—" if headline["value"] is None else f"{headline['value']:.3f}"
         console.print(
@@ -101,6 +104,17 @@ def main(argv: list[str] | None = None) -> int:
         console.print(
             f"  {d['fixed']} samples fixed, {d['broken']} broken, {d['prediction_changed']} with "
             "another prediction"
+        )
+    if "image_unlabeled" in ids and "image_int8_unlabeled" in ids:
+        from assay.service.agreement import agreement_stored
+
+        a, b = ids["image_unlabeled"], ids["image_int8_unlabeled"]
+        agree = agreement_stored(ws, a, b)
+        console.print(
+            f"\n[bold]INT8 against its FP32 parent without labels[/] (assay compare {a} {b} "
+            f"--no-labels)\n  top-1 agreement {agree['agreement'] * 100:.1f}% "
+            f"(95% CI {agree['low'] * 100:.1f}–{agree['high'] * 100:.1f}), Cohen's kappa "
+            f"{agree['cohen_kappa']:.3f} on {agree['n_samples']} unlabeled digits"
         )
     pages = demo_pages(ws, ids)
     if args.no_serve:
@@ -131,6 +145,9 @@ def demo_pages(ws: Workspace, ids: dict[str, int]) -> dict[str, str]:
         pages["compare (pruned vs parent)"] = f"#/compare?a={ids['text']}&b={ids['text_pruned']}"
     if "image" in ids and "image_int8" in ids:
         pages["compare (INT8 vs FP32)"] = f"#/compare?a={ids['image']}&b={ids['image_int8']}"
+    if "image_unlabeled" in ids and "image_int8_unlabeled" in ids:
+        a, b = ids["image_unlabeled"], ids["image_int8_unlabeled"]
+        pages["agreement without labels (INT8 vs FP32)"] = f"#/agreement?a={a}&b={b}"
     if "text" in ids:
         dv = ws.get_evaluation(ids["text"]).dataset_version.id
         pages["leaderboard (TREC)"] = f"#/leaderboard?dv={dv}"

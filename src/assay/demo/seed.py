@@ -17,7 +17,10 @@ runners, readers and store a user's models go through. Evaluations, by key:
   column: the folds panel);
 - ``detection``: shape scenes, a cell detector in ONNX that looks only at the pixels;
   ``detection_int8``: its INT8 child (dynamic quantization of the convolutions);
-- ``tags``: which shapes a scene holds (multi-label), a tagger on the detector's first layer.
+- ``tags``: which shapes a scene holds (multi-label), a tagger on the detector's first layer;
+- ``image_unlabeled``, ``image_int8_unlabeled``: the FP32 model and its INT8 child run on the
+  held-out digits registered without their labels (``digits-unlabeled``): prediction runs, no
+  metrics, compared with each other by agreement (:data:`PREDICTION_KEYS`).
 
 Dataset versions registered without an evaluation by these models: the TREC training split
 (``trec-questions-train``: its questions that also sit in the test split show as leakage on the
@@ -45,12 +48,16 @@ from assay.store.records import DatasetVersion
 
 # the evaluations the demo builds, by key (see the module docstring)
 DEMO_KEYS = ("image", "image_int8", "text", "text_pruned", "text_nb", "text_char", "text_cv",
-             "detection", "detection_int8", "tags")  # fmt: skip
+             "detection", "detection_int8", "tags", "image_unlabeled",
+             "image_int8_unlabeled")  # fmt: skip
+# the prediction runs among them: no labels, no metrics (agreement only)
+PREDICTION_KEYS = ("image_unlabeled", "image_int8_unlabeled")
 SHAPE_CLASSES = ("circle", "square", "triangle")
 SHAPES_SIZE = (120, 160)  # the scenes' (height, width)
 TREC_DATASET = "trec-questions"
 TREC_TRAIN_DATASET = "trec-questions-train"
 SHIFTED_DIGITS_DATASET = "digits-shifted"
+UNLABELED_DIGITS_DATASET = "digits-unlabeled"
 DIGITS_TRAIN_DATASET = "digits-train"
 TAGS_TRAIN_DATASET = "shapes-tags-train"
 
@@ -105,6 +112,16 @@ def _digits(ws: Workspace, data: Path, ids: dict[str, int], say: Say) -> None:
         ids[key] = _run(ws, version.id, digits.test_folder,
                         dataset="digits", name=f"Handwritten digits (MLP, {label})",
                         say=say)  # fmt: skip
+    from assay.service.unlabeled import register_unlabeled, run_predictions
+
+    bare, _ = register_unlabeled(ws, digits.test_folder, name=UNLABELED_DIGITS_DATASET)
+    for key, version in (("image_unlabeled", fp32), ("image_int8_unlabeled", int8)):
+        label = version.version.upper()
+        ids[key] = run_predictions(
+            ws, version.id, bare.id, name=f"Handwritten digits without labels (MLP, {label})"
+        ).id
+    say(f"Ran both on the held-out digits without their labels ({UNLABELED_DIGITS_DATASET} "
+        f"{bare.version}: prediction runs, compared by agreement)")  # fmt: skip
     shifted = register_dataset(ws, SHIFTED_DIGITS_DATASET, digits.shifted_folder)
     say(f"Registered the held-out digits moved by one pixel ({SHIFTED_DIGITS_DATASET} "
         f"{shifted.version}, not run yet)")  # fmt: skip
