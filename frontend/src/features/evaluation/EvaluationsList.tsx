@@ -6,6 +6,7 @@ import { Empty, ErrorState, Modal, Spinner } from "../../components/common";
 import { fmt, fmtDate, taskLabel, versionText } from "../../format";
 import { evaluationHref, type Crumb } from "../../routes";
 import { compareHref, leaderboardHref } from "../compare/url";
+import { agreementHref } from "../agreement/AgreementPage";
 
 function modelText(e: EvaluationPublic) {
   return e.model ? `${e.model.name} ${versionText(e.model.version)}` : "Uploaded predictions";
@@ -39,6 +40,9 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
     );
   }, [q.data, filter]);
 
+  // a prediction run (no labels) among the two picked: agreement instead of compare
+  const noLabels = (q.data?.items ?? []).some((e) => picked.includes(e.id) && e.predictions_only);
+
   const confirmDelete = () => {
     if (toDelete) del.mutate(toDelete.id);
   };
@@ -53,12 +57,20 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
         {picked.length > 0 && (
           <a
             className={picked.length === 2 ? "btn btn-primary" : "btn disabled"}
-            href={picked.length === 2 ? compareHref(Math.min(...picked), Math.max(...picked)) : undefined}
+            href={
+              picked.length === 2
+                ? (noLabels ? agreementHref : compareHref)(Math.min(...picked), Math.max(...picked))
+                : undefined
+            }
             aria-disabled={picked.length !== 2}
             data-testid="compare-picked"
-            title="The older evaluation is A, the newer B"
+            title={
+              noLabels
+                ? "A prediction run has no labels: their agreement (the older is A, the newer B)"
+                : "The older evaluation is A, the newer B"
+            }
           >
-            {picked.length === 2 ? "Compare the two" : "Pick one more to compare"}
+            {picked.length === 2 ? (noLabels ? "Agreement of the two" : "Compare the two") : "Pick one more to compare"}
           </a>
         )}
         <input
@@ -133,10 +145,14 @@ export function EvaluationsList({ setCrumbs }: { setCrumbs: (c: Crumb[]) => void
                   </td>
                   <td>{taskLabel(e.task)}</td>
                   <td>
-                    <span className={`badge badge-${e.status}`}>{e.status}</span>
+                    <span className={`badge badge-${e.status}`} title={e.predictions_only ? "A model's predictions on a dataset version without labels: no metrics" : undefined}>
+                      {e.predictions_only ? "predictions only" : e.status}
+                    </span>
                   </td>
                   <td className="num nowrap" title={e.headline.metric ?? undefined}>
-                    {e.headline.value !== null ? (
+                    {e.predictions_only ? (
+                      <span className="muted small" data-testid="predictions-only">no labels</span>
+                    ) : e.headline.value !== null ? (
                       <>
                         <span className="muted small">{e.headline.label} </span>
                         <span className="strong">{fmt(e.headline.value)}</span>
