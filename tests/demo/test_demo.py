@@ -201,6 +201,8 @@ def test_fp32_and_int8_agree_on_the_digits_without_labels(demo: Demo, ws: Worksp
     assert a.n_samples == labeled.n_samples  # the same images, without their labels
     out = agreement_stored(ws, a.id, b.id)
     assert out["n_samples"] == labeled.n_samples and out["agreement"] > 0.9
+    # the same models on the same images: the labeled pair's agreement, labels ignored
+    assert agreement_stored(ws, ids["image"], ids["image_int8"])["agreement"] == out["agreement"]
     fp32 = ws.load_results(ids["image"])
     names = [str(c) for c in fp32.classes]
     by_id = {

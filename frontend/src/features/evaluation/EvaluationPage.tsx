@@ -30,15 +30,13 @@ function PredictionsOnly({ id }: { id: number }) {
         data quality or report. What it offers is agreement with another run on the same samples: where the two
         models say the same class, Cohen's kappa and the samples they disagree on.
         {others.length > 0 ? (
-          <ul className="agreement-links">
-            {others.map((o) => (
-              <li key={o.id}>
-                <a href={agreementHref(id, o.id)} data-testid="agreement-link">
-                  Agreement with {o.name}
-                </a>
-              </li>
-            ))}
-          </ul>
+          others.map((o) => (
+            <p key={o.id}>
+              <a href={agreementHref(id, o.id)} data-testid="agreement-link">
+                Agreement with {o.name}
+              </a>
+            </p>
+          ))
         ) : (
           <p>Run another model on this dataset version (Models page, Calculate) to compare the two.</p>
         )}
