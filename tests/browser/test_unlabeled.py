@@ -1,7 +1,7 @@
 """The demo's digits without labels in the browser: the Evaluations list marks the two
 prediction runs "predictions only", picking both offers their agreement, the agreement page
 shows them (the FP32 model and its INT8 child on the unlabeled version), and a prediction run's
-own page explains that there are no labels instead of breaking."""
+own page and the compare page explain that there are no labels instead of breaking."""
 
 from __future__ import annotations
 
@@ -51,3 +51,11 @@ def test_agreement_on_the_unlabeled_digits(page: Page, ids: dict[str, int]) -> N
     expect(link).to_have_attribute("href", f"#/agreement?a={a}&b={b}")
     settle(page)
     page.screenshot(path=str(SCREENS / "predictions_only.png"), full_page=True)
+    page.goto(f"/#/compare?a={a}&b={b}")
+    panel = page.get_by_test_id("compare-no-labels")
+    expect(panel).to_contain_text("no labels, so no metrics")
+    expect(panel.get_by_test_id("agreement-link")).to_have_attribute(
+        "href", f"#/agreement?a={a}&b={b}"
+    )
+    settle(page)
+    page.screenshot(path=str(SCREENS / "compare_no_labels.png"), full_page=True)

@@ -18,6 +18,7 @@ import { compareExtras, compareHref, compareIds, comparePoint, leaderboardHref, 
 import { better, ClassificationSections, DetectionSections } from "./CompareSections";
 import "./ComparePage.css";
 import { DownloadReport } from "../reports/DownloadReport";
+import { agreementHref } from "../agreement/AgreementPage";
 
 export function ComparePage({ params, setCrumbs }: { params: URLSearchParams; setCrumbs: (c: Crumb[]) => void }) {
   const ids = compareIds(params);
@@ -62,6 +63,18 @@ export function ComparePage({ params, setCrumbs }: { params: URLSearchParams; se
       </Empty>
     );
   const error = full.error ?? quick.error;
+  if (error && a !== undefined && b !== undefined && error.message.includes("prediction run"))
+    return (
+      <div className="page" data-testid="compare-no-labels">
+        <Empty title="No labels: nothing to compare metrics on">
+          {error.message}. The two runs can still be compared without labels:{" "}
+          <a href={agreementHref(a, b)} data-testid="agreement-link">
+            their agreement
+          </a>
+          .
+        </Empty>
+      </div>
+    );
   if (error) return <ErrorState error={error} onRetry={() => void (quick.refetch(), full.refetch())} />;
   // the full answer when it is for the current point, else the quick one, else the last full one
   const data = full.data && !full.isPlaceholderData ? full.data : quick.data && !quick.isPlaceholderData ? quick.data : (full.data ?? quick.data);
