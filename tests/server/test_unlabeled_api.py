@@ -48,7 +48,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             time.sleep(0.05)
         assert job["status"] == "done", job
         yield {"client": client, "dv": dv.id, "a": job["evaluation_id"], "b": rb.id,
-               "home": root / "home"}  # fmt: skip
+               "home": root / "home", "root": root}  # fmt: skip
 
 
 def test_the_job_stores_a_prediction_run(setup: dict[str, Any]) -> None:
@@ -86,3 +86,14 @@ def test_agreement_of_two_prediction_runs(setup: dict[str, Any]) -> None:
     assert out["cohen_kappa"] == pytest.approx(cohen_kappa_score(ta, tb))
     page = get_json(client, f"/api/agreement/samples?a={a}&b={b}")
     assert page["total"] == 18
+
+
+def test_registered_without_labels_through_the_api(setup: dict[str, Any]) -> None:
+    client, root = setup["client"], setup["root"]
+    answer = client.post("/api/datasets", json={"path": str(root / "labeled"), "unlabeled": True})
+    assert answer.status_code == 201, answer.text
+    made = answer.json()
+    assert made["unlabeled"] and made["n_samples"] == 18 and made["classes"] is None
+    again = client.post("/api/datasets", json={"path": str(root / "flat")})  # detected
+    assert again.status_code == 201 and again.json()["id"] == setup["dv"]
+    assert not again.json()["new"]

@@ -40,7 +40,10 @@ def create_dataset(
     ``assay datasets add`` does: read with the same readers (task inferred unless given; named
     after its folder or file unless ``name`` says otherwise), kept without evaluations. The same
     bytes give back the same version (``new`` false). A name held by a dataset of another task,
-    media or class set is refused in one line (422) when given, else another is taken (a note)."""
+    media or class set is refused in one line (422) when given, else another is taken (a note).
+    ``unlabeled`` (or a source without labels: a flat image folder, a table without a label
+    column, COCO images without annotations) registers it without labels
+    (:mod:`assay.service.unlabeled`)."""
     from assay.store.datasets import register_dataset
 
     state = request.app.state
@@ -50,9 +53,20 @@ def create_dataset(
         if body.images is None
         else confine(body.images, state.roots, state.config.limits, field="images")
     )
-    version, new, notes = register_dataset(
-        workspace, source, name=body.name, task=body.task, images_root=images
-    )
+    from assay.formats.unlabeled import looks_unlabeled
+
+    if body.unlabeled or (body.task in (None, "classification") and looks_unlabeled(source)):
+        from assay.errors import InputError
+        from assay.service.unlabeled import register_unlabeled
+
+        if images is not None:
+            raise InputError("images applies to detection sets with labels")
+        version, new = register_unlabeled(workspace, source, name=body.name)
+        notes: list[str] = []
+    else:
+        version, new, notes = register_dataset(
+            workspace, source, name=body.name, task=body.task, images_root=images
+        )
     return DatasetCreated.model_validate(
         {**dataset_version_public(workspace, version), "new": new, "notes": notes}
     )
