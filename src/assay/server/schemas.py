@@ -118,11 +118,11 @@ class DatasetCreate(Exact):
         max_length=MAX_PATH,
         description="detection: the folder the images lie in (default: the annotation's folder)",
     )
-    unlabeled: bool = Field(
-        False,
-        description="register the samples without labels (any label column ignored); detected "
-        "without it for a flat image folder, a table without a label column, COCO images "
-        "without annotations",
+    unlabeled: bool | None = Field(
+        None,
+        description="true: register the samples without labels (any label column ignored); "
+        "default: detected (without labels) for a flat image folder, a table without a label "
+        "column, COCO images without annotations",
     )
 
 
