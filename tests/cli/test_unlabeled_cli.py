@@ -64,6 +64,8 @@ def test_add_evaluate_and_compare_without_labels(
     assert "24 samples matched by id" in out and "top-1 agreement" in out
     code, out, err = run("list")
     assert code == 0 and out.count("predictions only") == 2, err
+    code, out, err = run("datasets", "list")
+    assert code == 0 and "no labels" in out, err
     ws = Workspace(home["ws"])
     assert [e.status for e in ws.list_evaluations()] == ["predictions", "predictions"]
     ws.close()

@@ -174,7 +174,11 @@ def print_dataset_versions(rows: list[dict[str, Any]], *, console: Any = None) -
             "multi-label" if r["task"] == "multilabel" else str(r["task"]),
             r["media"] or "—",
             str(r["n_samples"]),
-            "—" if r["n_classes"] is None else str(r["n_classes"]),
+            "no labels"
+            if r.get("unlabeled")
+            else "—"
+            if r["n_classes"] is None
+            else str(r["n_classes"]),
             str(r["evaluations"]),
         )
     out.print(table)
