@@ -101,6 +101,18 @@ def test_models_page_compares_a_child_with_its_parent_on_a_dataset(
 
 
 def test_compare_with_parent_runs_what_is_missing(page: Page, ids: dict[str, int]) -> None:
+    """Runs two Calculate jobs in the shared workspace: the evaluations they store are deleted
+    again at the end, so the tests after this one see the seeded workspace."""
+    before = {e["id"] for e in page.request.get("/api/evaluations").json()["items"]}
+    try:
+        _compare_with_parent(page)
+    finally:
+        for e in page.request.get("/api/evaluations").json()["items"]:
+            if e["id"] not in before:
+                assert page.request.delete(f"/api/evaluations/{e['id']}").status == 204
+
+
+def _compare_with_parent(page: Page) -> None:
     page.goto("/#/models")
     child = (
         page.locator("[data-testid=version-row][data-version=int8]")

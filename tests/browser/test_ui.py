@@ -46,10 +46,11 @@ def test_list_shows_every_evaluation(page: Page, ids: dict[str, int]) -> None:
     expect(page.get_by_test_id("evaluations-table")).to_contain_text("ROC AUC")
     expect(page.get_by_test_id("evaluations-table")).to_contain_text("mAP")
     tasks = sorted(rows.nth(i).get_attribute("data-task") or "" for i in range(n))
-    # the demo (digits FP32 and INT8; TREC: logistic regression, its pruned child, SGD, naive
-    # Bayes and its 5-fold CV; shapes FP32 and INT8; the shape tagger) and the first user's (table
-    # and its 5-fold version, two taggers, boxes and fewer boxes)
-    assert tasks == ["classification"] * 9 + ["detection"] * 4 + ["multilabel"] * 3, tasks
+    # the demo (digits FP32 and INT8, and both again on the digits without labels: prediction
+    # runs; TREC: logistic regression, its pruned child, SGD, naive Bayes and its 5-fold CV;
+    # shapes FP32 and INT8; the shape tagger) and the first user's (table and its 5-fold
+    # version, two taggers, boxes and fewer boxes)
+    assert tasks == ["classification"] * 11 + ["detection"] * 4 + ["multilabel"] * 3, tasks
     # The filter box narrows the list; delete asks for confirmation (cancelled here).
     page.get_by_test_id("eval-filter").fill("zzz-no-such-evaluation")
     expect(rows).to_have_count(0)

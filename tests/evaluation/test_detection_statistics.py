@@ -67,10 +67,13 @@ def test_the_leaderboard_rechooses_the_point_for_precision_not_for_map(pair) -> 
     a, b = pair
     entries = [(1, "a", a, None), (2, "b", b, None)]
     w = image_weights(a.n_samples, 50, 4)
-    _, reps, _, _ = _detection(entries, "precision", 50, 4)
+    _, reps, _, _, _ = _detection(entries, "precision", 50, 4)
     held = (w @ image_counts(a, a.point()).T)[:, :2]
     chosen = replicate_counts(a, a.point(), w)[:, :2]
     np.testing.assert_allclose(reps[0], chosen[:, 0] / chosen.sum(axis=1))
     assert not np.allclose(reps[0], held[:, 0] / held.sum(axis=1))
-    _, maps, _, _ = _detection(entries, "AP", 50, 4)
+    _, maps, _, _, floor = _detection(entries, "AP", 50, 4)
     assert np.isfinite(maps[0]).all()
+    # mAP's pairwise SE floor: the grouped jackknife's, symmetric, none on the diagonal
+    assert floor is not None and floor.shape == (2, 2) and floor[0, 1] == floor[1, 0] > 0
+    assert np.isnan(np.diag(floor)).all()

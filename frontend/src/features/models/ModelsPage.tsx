@@ -93,10 +93,12 @@ function ModelCard({ model, versions, jobs }: { model: ModelPublic; versions: Da
   );
 }
 
-/** The newest pair (parent's evaluation, this version's) on one dataset version, if any. */
+/** The newest pair (parent's evaluation, this version's) on one dataset version, if any; runs
+ * without labels (no headline metric) have nothing to compare with labels and are skipped. */
 function parentPair(v: ModelVersionPublic, parent: ModelVersionPublic | undefined): { a: number; b: number } | null {
-  for (const mine of v.evaluations ?? []) {
-    const theirs = (parent?.evaluations ?? []).find((e) => e.dataset_version_id === mine.dataset_version_id);
+  const labeled = (e: { headline_metric: string | null }) => e.headline_metric !== null;
+  for (const mine of (v.evaluations ?? []).filter(labeled)) {
+    const theirs = (parent?.evaluations ?? []).filter(labeled).find((e) => e.dataset_version_id === mine.dataset_version_id);
     if (theirs) return { a: theirs.id, b: mine.id };
   }
   return null;
