@@ -163,6 +163,16 @@ def replicates(
         }
 
 
+def jackknife_ap(r: DetectionResults) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """AP (G, T, K) and the headline AP rows (G,) of ``r`` with each of the grouped jackknife's
+    G groups of images left out: one fixed deal of the images (not a seed's: the jackknife is
+    not random), so two evaluations of the same images are paired; kept on ``r``."""
+    wj = jackknife_groups(r.n_samples, JACKKNIFE_GROUPS, 0)
+    ap = r.replicate_ap(wj, ("jackknife", len(wj)))
+    rows = replicates(ap, np.zeros((3, r.n_samples)), wj)
+    return ap, {key: rows[key] for key in AP_ROWS}
+
+
 def compare_detection(
     a: DetectionResults,
     b: DetectionResults,
@@ -217,12 +227,7 @@ def compare_detection(
     jack_se: dict[str, float] = {}
     jack_class: np.ndarray = np.full(k, math.nan)
     if intervals and n_img >= 2:
-        # one fixed deal of the images (not the seed's): the jackknife is not random
-        wj = jackknife_groups(n_img, JACKKNIFE_GROUPS, 0)
-        jkey = ("jackknife", len(wj))
-        ja, jb = a.replicate_ap(wj, jkey), b.replicate_ap(wj, jkey)
-        none = np.zeros((3, n_img))
-        jra, jrb = replicates(ja, none, wj), replicates(jb, none, wj)
+        (ja, jra), (jb, jrb) = jackknife_ap(a), jackknife_ap(b)
         jack_se = {key: jackknife_se(jrb[key] - jra[key]) for key in AP_ROWS}
         diff = _nanmean(jb, axis=1) - _nanmean(ja, axis=1)  # (G, K)
         jack_class = np.array([jackknife_se(diff[:, c]) for c in range(k)])

@@ -55,7 +55,7 @@ from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.metric_names import resolve
 from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.bootstrap import classification_replicates
-from assay.metrics.paired import bootstrap_delta, jackknife_groups, jackknife_se, mcnemar_exact
+from assay.metrics.paired import bootstrap_delta, jackknife_se, mcnemar_exact
 from assay.metrics.simultaneous import (
     critical_index,
     pairwise_max_t,
@@ -299,14 +299,9 @@ def _detection(
     :mod:`assay.evaluation.compare.detection`)."""
     first = entries[0][2]
     assert isinstance(first, DetectionResults)
-    from assay.evaluation.compare.detection import (
-        AP_ROWS,
-        JACKKNIFE_GROUPS,
-        check_same_images,
-    )
+    from assay.evaluation.compare.detection import AP_ROWS, check_same_images, jackknife_ap
 
     weights = image_weights(first.n_samples, n, seed)
-    wj = jackknife_groups(first.n_samples, JACKKNIFE_GROUPS, 0)
     jack: list[np.ndarray] = []
     values, reps = [], []
     for _key, _name, r, at in entries:
@@ -322,8 +317,7 @@ def _detection(
         )
         reps.append(replicates(rep, counts, weights, summed)[metric])
         if metric in AP_ROWS and first.n_samples >= 2:
-            j = r.replicate_ap(wj, ("jackknife", len(wj)))
-            jack.append(replicates(j, np.zeros((3, first.n_samples)), wj)[metric])
+            jack.append(jackknife_ap(r)[1][metric])
     floor = None
     if jack:
         k = len(jack)
