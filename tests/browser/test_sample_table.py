@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -43,8 +44,16 @@ def test_the_sample_table_sorts_filters_pages_and_exports(page: Page, ids: dict[
     errors = int(page.get_by_test_id("table-total").inner_text().split()[0])
     assert 0 < errors < total
     expect(page.get_by_test_id("table-range")).to_have_text(f"1–{min(50, errors)} of {errors}")
-    wrong = [float(rows.nth(i).locator("td").nth(3).inner_text()) for i in range(min(errors, 50))]
-    assert wrong == sorted(wrong) and wrong[0] < wrong[-1], wrong  # lowest first, not all equal
+    # lowest first, not all equal (read again until the rendered page has settled)
+    deadline = time.monotonic() + 15
+    while True:
+        wrong = [
+            float(rows.nth(i).locator("td").nth(3).inner_text()) for i in range(min(errors, 50))
+        ]
+        if (wrong == sorted(wrong) and wrong[0] < wrong[-1]) or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(200)
+    assert wrong == sorted(wrong) and wrong[0] < wrong[-1], wrong
     ranks = [int(rows.nth(i).locator("td").nth(5).inner_text()) for i in range(min(errors, 10))]
     assert all(r > 1 for r in ranks), ranks  # a wrong top-1 class: the annotated one is not first
     settle(page)
