@@ -266,12 +266,25 @@ def _job_pid(home: Path, job_id: int) -> int | None:
         ws.close()
 
 
+def _add_slower(home: Path, tmp_path: Path) -> int:
+    """Register ``slower`` (~40 ms a batch of 2) and give its version id. A test that kills a
+    running job needs the job still running when the kill lands: progress is written every
+    0.25 s, and with the fixture's 6 ms model the first write after the start could be the last
+    one (all 120 done) on a loaded machine."""
+    ws = Workspace(home)
+    try:
+        return ws.add_model(slow_model(tmp_path / "slower.onnx", depth=1500), name="slower").id
+    finally:
+        ws.close()
+
+
 def test_a_job_process_dies_with_its_killed_server_and_the_next_server_resumes_it(
-    home: Path, serve: Any
+    home: Path, serve: Any, tmp_path: Path
 ) -> None:
+    model_version = _add_slower(home, tmp_path)
     ids = _ids(home)
     url, proc = serve()
-    body = {"model_version_id": ids["slow"], "dataset_version_id": ids["images"], "batch_size": 2}
+    body = {"model_version_id": model_version, "dataset_version_id": ids["images"], "batch_size": 2}
     job_id = httpx.post(f"{url}/api/evaluations", json=body, timeout=60).json()["job_id"]
     _until(lambda: httpx.get(f"{url}/api/jobs/{job_id}", timeout=60).json()["done"] >= 4)
     child = _job_pid(home, job_id)
@@ -360,9 +373,10 @@ def test_a_job_stopped_with_its_server_finishes_from_the_cli(
     """A model run has one work folder whichever side starts it: a Calculate job whose server was
     killed is finished by ``assay evaluate --model`` over the dataset's source, from the batches
     the job wrote, with the predictions of a run never interrupted."""
+    model_version = _add_slower(home, tmp_path)
     ids = _ids(home)
     url, proc = serve()
-    body = {"model_version_id": ids["slow"], "dataset_version_id": ids["images"], "batch_size": 2}
+    body = {"model_version_id": model_version, "dataset_version_id": ids["images"], "batch_size": 2}
     job_id = httpx.post(f"{url}/api/evaluations", json=body, timeout=60).json()["job_id"]
     _until(lambda: httpx.get(f"{url}/api/jobs/{job_id}", timeout=60).json()["done"] >= 4)
     before = httpx.get(f"{url}/api/jobs/{job_id}", timeout=60).json()["done"]
@@ -377,7 +391,7 @@ def test_a_job_stopped_with_its_server_finishes_from_the_cli(
         )  # fmt: skip
 
     source = home.parent / "data" / "images"
-    finished = cli(home, "evaluate", "--gt", str(source), "--model", "slow:v1", "--batch", "2")
+    finished = cli(home, "evaluate", "--gt", str(source), "--model", "slower:v1", "--batch", "2")
     assert finished.returncode == 0, finished.stderr
     resumed = int(finished.stderr.split("Resuming: ")[1].split(" of 120")[0])
     assert before <= resumed < 120 and resumed % 2 == 0  # the job's whole batches, kept
@@ -389,7 +403,7 @@ def test_a_job_stopped_with_its_server_finishes_from_the_cli(
     assert [e["id"] for e in httpx.get(f"{url}/api/evaluations", timeout=60).json()["items"]] == [1]
 
     reference = tmp_path / "reference"
-    again = cli(reference, "evaluate", "--gt", str(source), "--model", str(tmp_path / "slow.onnx"),
+    again = cli(reference, "evaluate", "--gt", str(source), "--model", str(tmp_path / "slower.onnx"),
                 "--batch", "2")  # fmt: skip
     assert again.returncode == 0, again.stderr
     tables = []
