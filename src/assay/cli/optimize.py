@@ -61,6 +61,22 @@ def optimize(
         str | None,
         typer.Option("--name", help="The child's model name (default: the parent's)."),
     ] = None,
+    exclude_head: Annotated[
+        bool,
+        typer.Option(
+            "--exclude-head",
+            help="Keep the output head in float (ONNX: every node after the last Conv / Gemm / "
+            "MatMul; a detector whose output joins boxes and scores needs it).",
+        ),
+    ] = False,
+    exclude: Annotated[
+        str | None,
+        typer.Option(
+            "--exclude",
+            metavar="NODE_OR_OP,...",
+            help="Keep these nodes (by name) or operator types (e.g. Softmax,Concat) in float.",
+        ),
+    ] = None,
 ) -> None:
     """Quantize a registered ONNX (or OpenVINO IR) image model to INT8, calibrated on a dataset
     version read through the model's own preprocessing, and register the child with its parent."""
@@ -88,6 +104,8 @@ def optimize(
             samples=samples,
             version=version,
             name=name,
+            exclude=[] if exclude is None else exclude.split(","),
+            exclude_head=exclude_head,
             progress=bar,
         )
     out = make_console()
