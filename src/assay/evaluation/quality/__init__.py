@@ -33,6 +33,7 @@ from assay.evaluation.quality._outcomes import (
     sample_labels,
     sample_outcomes,
 )
+from assay.evaluation.quality._slices import default_min_size, find_slices, image_f1
 from assay.evaluation.quality._texts import (
     TEXT_PROPERTIES,
     minhash_signatures,
@@ -54,8 +55,11 @@ __all__ = [
     "box_properties",
     "by_property",
     "class_counts",
+    "default_min_size",
     "determines_label",
+    "find_slices",
     "group_pairs",
+    "image_f1",
     "image_leakage",
     "image_properties",
     "importance",
