@@ -23,6 +23,7 @@ import numpy as np
 
 from assay.caches import LRU
 from assay.errors import InputError, ParameterError
+from assay.evaluation._detection_errors import ErrorTypesMixin
 from assay.evaluation._detection_feed import AT_CACHE, MATCH_CACHE, FeedMixin
 from assay.evaluation._detection_outcomes import PointOutcomes, Sweep
 from assay.evaluation._detection_tables import (
@@ -98,7 +99,7 @@ def evaluate_detections(
     return DetectionResults(g, read_detection_predictions(dt, g), iou=iou, score=score)
 
 
-class DetectionResults(FeedMixin):
+class DetectionResults(FeedMixin, ErrorTypesMixin):
     """A detection evaluation: COCO numbers plus instant IoU / confidence queries.
 
     The operating point is an IoU (default ``iou``, else 0.5) and a confidence (default ``score``;
