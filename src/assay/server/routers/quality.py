@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 
 from assay.server.config import MAX_ID, MAX_NAME, MAX_OFFSET
 from assay.server.deps import Id, SampleLookup, WorkspaceDep
@@ -19,7 +19,9 @@ from assay.server.quality_schemas import (
     QualityPublic,
 )
 from assay.server.responses import FastJSONResponse
+from assay.server.slice_schemas import SliceSamplesPage, SlicesPublic
 from assay.service.quality import explore, label_issues_stored, property_bins
+from assay.service.slices import MAX_TOP, slice_samples, slices_stored
 from assay.store import Workspace
 
 router = APIRouter(prefix="/evaluations", tags=["quality"])
@@ -129,6 +131,62 @@ def quality_explore(
         limit=limit,
         processes=False,  # never fork from the server's threads
     )
+    page["items"] = refs(_lookup(request, workspace, evaluation_id), page["items"])
+    return FastJSONResponse(page)
+
+
+MinSize = Annotated[
+    int | None,
+    Query(ge=1, le=10_000_000, description="the smallest slice (default max(30, 1 % of N))"),
+]
+MaxConditions = Annotated[int, Query(ge=1, le=3, description="conditions per slice at most")]
+Top = Annotated[int, Query(ge=1, le=MAX_TOP, description="slices returned")]
+
+
+@router.get(
+    "/{evaluation_id}/quality/slices",
+    response_model=SlicesPublic,
+    responses={409: {"description": "the properties are still being computed"}},
+)
+def quality_slices(
+    evaluation_id: Id,
+    workspace: WorkspaceDep,
+    request: Request,
+    min_size: MinSize = None,
+    max_conditions: MaxConditions = 3,
+    top: Top = 20,
+) -> FastJSONResponse:
+    """The weakest slices (up to ``max_conditions`` conditions over metadata columns and binned
+    properties) at the stored operating point: each with its size, accuracy (detection: mean
+    per-image F1) and 95 % interval, the difference from the rest with a two-sided p-value,
+    Holm-adjusted over the hypotheses tried."""
+    _not_computing(request, evaluation_id)
+    return FastJSONResponse(slices_stored(workspace, evaluation_id, min_size=min_size,
+                                          max_conditions=max_conditions, top=top,
+                                          processes=False))  # fmt: skip
+
+
+@router.get(
+    "/{evaluation_id}/quality/slices/{index}/samples",
+    response_model=SliceSamplesPage,
+    responses={409: {"description": "the properties are still being computed"}},
+)
+def quality_slice_samples(
+    evaluation_id: Id,
+    index: Annotated[int, Path(ge=0, le=MAX_TOP - 1, description="the slice's index")],
+    workspace: WorkspaceDep,
+    request: Request,
+    min_size: MinSize = None,
+    max_conditions: MaxConditions = 3,
+    top: Top = 20,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> FastJSONResponse:
+    """The samples of one slice (same parameters as the slices), the wrong ones first."""
+    _not_computing(request, evaluation_id)
+    page = slice_samples(workspace, evaluation_id, index, min_size=min_size,
+                         max_conditions=max_conditions, top=top, offset=offset, limit=limit,
+                         processes=False)  # fmt: skip
     page["items"] = refs(_lookup(request, workspace, evaluation_id), page["items"])
     return FastJSONResponse(page)
 
