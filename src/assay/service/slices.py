@@ -32,19 +32,18 @@ from typing import Any
 import numpy as np
 
 from assay.caches import LRU
-from assay.errors import ParameterError
-from assay.evaluation.quality import find_slices, image_f1, sample_labels, sample_outcomes
-from assay.evaluation.quality._outcomes import Outcomes
-from assay.evaluation.results import Results
-from assay.service.quality import (
-    _check_rows,
-    _ids,
-    _label_derived,
-    _point,
-    _point_json,
-    dataset_properties,
-    label_issues_stored,
+from assay.errors import InputError, ParameterError
+from assay.evaluation.quality import (
+    Outcomes,
+    determines_label,
+    find_slices,
+    image_f1,
+    sample_labels,
+    sample_outcomes,
 )
+from assay.evaluation.results import Results
+from assay.service.comparisons import stored_point
+from assay.service.quality import MAX_CATEGORIES, dataset_properties, label_issues_stored
 from assay.store import json_safe
 from assay.store.properties import DatasetProperties
 from assay.store.workspace import Workspace
@@ -53,6 +52,32 @@ __all__ = ["MAX_TOP", "slice_samples", "slices_stored"]
 
 MAX_TOP = 100
 _CACHE: LRU[tuple[Any, ...], dict[str, Any]] = LRU(16)  # the last answers (deterministic, seeded)
+
+
+def _point_json(task: str, outcomes: Outcomes) -> dict[str, float | None]:
+    p = outcomes.point
+    return {"iou": p.iou, "score": p.score} if task == "detection" else {"threshold": p.threshold}
+
+
+def _ids(ws: Workspace, dataset_version_id: int, n: int) -> list[str]:
+    table = ws.samples_table(dataset_version_id)
+    if "id" not in table.column_names or table.num_rows != n:
+        return [str(i) for i in range(n)]
+    return [str(i) for i in table.column("id").to_pylist()]
+
+
+def _label_derived(props: DatasetProperties, outcomes: Outcomes) -> list[str]:
+    """The metadata columns that determine the label (a finer version of it), as the analysis
+    leaves them out; none for detection (an image holds boxes of several classes)."""
+    if outcomes.task == "detection" or outcomes.y_true is None:
+        return []
+    keys = np.asarray(outcomes.y_true)
+    return [
+        name
+        for name, v in props.values.items()
+        if props.kinds.get(name) == "metadata"
+        and determines_label(v, keys, max_values=MAX_CATEGORIES)
+    ]
 
 
 def _scores(outcomes: Outcomes) -> tuple[str, np.ndarray]:
@@ -68,9 +93,15 @@ def _load(
     record = ws.get_evaluation(evaluation_id)
     dv = record.dataset_version.id
     results = ws.load_results(evaluation_id)
-    outcomes = sample_outcomes(results, _point(ws, evaluation_id, results))
+    outcomes = sample_outcomes(results, stored_point(ws, evaluation_id))
     props = dataset_properties(ws, dv, results=results, processes=processes)
-    _check_rows(props, len(outcomes.correct), dv)
+    n = len(outcomes.correct)
+    for name, v in props.values.items():
+        if len(v) != n:
+            raise InputError(
+                f"dataset version {dv} has {len(v)} rows of {name!r} but the evaluation has "
+                f"{n} samples"
+            )
     return results, outcomes, props, dv
 
 
@@ -90,7 +121,7 @@ def slices_stored(
         raise ParameterError(f"top: expected 1..{MAX_TOP}, got {top!r}")
     start = time.perf_counter()
     results, outcomes, props, dv = _load(ws, evaluation_id, processes)
-    point = _point_json(results.task, outcomes.point)
+    point = _point_json(results.task, outcomes)
     key = (str(ws.home), evaluation_id, tuple(point.items()), min_size, max_conditions, top,
            tuple(props.values))  # fmt: skip
     cached = _CACHE.get(key)
