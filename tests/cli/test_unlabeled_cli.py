@@ -62,6 +62,10 @@ def test_add_evaluate_and_compare_without_labels(
     code, out, err = run("compare", "1", "2", "--no-labels")
     assert code == 0, err
     assert "24 samples matched by id" in out and "top-1 agreement" in out
+    # the same model on the same version again: the stored run, not a second one
+    code, out, err = run("evaluate", "--model", "a", "--gt", "dataset:1")
+    assert code == 0, err
+    assert "Already stored as prediction run 1" in out and "--force" in out
     code, out, err = run("list")
     assert code == 0 and out.count("predictions only") == 2, err
     code, out, err = run("datasets", "list")

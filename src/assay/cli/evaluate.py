@@ -262,6 +262,7 @@ def evaluate(
                          "--score": score is not None, "--intervals": intervals,
                          "--top-k": top_k is not None, "--ray": ray is not None,
                          "--mlflow": to_mlflow, "--images": images is not None},
+                force=force,
             )  # fmt: skip
     from assay.cli.sharded import evaluate_shards, names_shards
 

@@ -34,15 +34,19 @@ def evaluate_unlabeled(
     device: str | None,
     json_out: Path | None,
     refused: dict[str, bool],
+    force: bool = False,
 ) -> None:
     """Run ``model`` over unlabeled dataset ``version`` with a progress bar, store the
     prediction run and say so in one line (with ``--json``: its id, dataset version and
     ``predictions_only``). Options that need labels (``refused``: flag -> given) are a
-    one-line :class:`ParameterError` before anything runs."""
+    one-line :class:`ParameterError` before anything runs. A prediction run of the same model
+    version on the same dataset version already stored is shown, not run again (as a labeled
+    evaluation of the same inputs is), unless ``force``; an interrupted run resumes from the
+    batches it wrote."""
     from assay.cli.models import register, resolve_model
     from assay.cli.report import InferenceProgress, make_console
     from assay.errors import ParameterError
-    from assay.service.unlabeled import run_predictions
+    from assay.service.unlabeled import run_predictions, stored_prediction_run
 
     for flag, given in refused.items():
         if given:
@@ -57,10 +61,14 @@ def evaluate_unlabeled(
         )
     else:
         record = resolve_model(ws, model)
-    bar = InferenceProgress("Predicting (no labels)")
-    with bar:
-        stored = run_predictions(ws, record.id, version.id, batch=batch, name=name, progress=bar,
-                                 device=device)  # fmt: skip
+    found = None if force else stored_prediction_run(ws, record.id, version.id)
+    if found is not None:
+        stored = ws.get_evaluation(found)
+    else:
+        bar = InferenceProgress("Predicting (no labels)")
+        with bar:
+            stored = run_predictions(ws, record.id, version.id, batch=batch, name=name,
+                                     progress=bar, device=device, force=force)  # fmt: skip
     if json_out is not None:
         write_json(
             {
@@ -72,7 +80,13 @@ def evaluate_unlabeled(
             },
             json_out,
         )
-    if not to_stdout(json_out):
+    if not to_stdout(json_out) and found is not None:
+        make_console().print(
+            f"Already stored as prediction run [bold]{stored.id}[/] (model version {record.id} on "
+            f"dataset version {version.id}; --force runs it again)",
+            soft_wrap=True,
+        )
+    elif not to_stdout(json_out):
         make_console().print(
             f"Stored as prediction run [bold]{stored.id}[/] (predictions only: dataset version "
             f"{version.id} has no labels, so no metrics; compare two runs with assay compare "

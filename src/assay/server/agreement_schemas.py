@@ -96,8 +96,48 @@ class DetectionAgreement(Exact):
     most_changed: list[ImageChange]
 
 
+class MultilabelPerClass(Exact):
+    label: str
+    both: int = Field(description="samples both runs give the class")
+    only_a: int = Field(description="samples only A gives it (B lost it)")
+    only_b: int = Field(description="samples only B gives it (B gained it)")
+    neither: int
+    agreement: float = Field(description="share of samples where the two decide alike")
+    cohen_kappa: F = Field(description="agreement beyond chance on this class")
+
+
+class MultilabelChanged(Exact):
+    id: str
+    labels_a: list[str]
+    labels_b: list[str]
+    gained: int = Field(description="labels B gives and A does not")
+    lost: int = Field(description="labels A gives and B does not")
+
+
+class MultilabelAgreement(Exact):
+    task: Literal["multilabel"]
+    a: AgreementRun
+    b: AgreementRun
+    dataset_version: LeaderboardDatasetVersion
+    n_samples: int
+    classes: list[str]
+    threshold: float = Field(description="a class is predicted where its score >= threshold")
+    decisions: int = Field(description="samples x classes")
+    agreement: float = Field(description="share of (sample, class) decisions that agree")
+    exact: float = Field(description="share of samples whose label set is the same")
+    low: float = Field(description="Wilson score interval of exact at level")
+    high: float
+    level: float
+    changed: int = Field(description="samples whose label set differs")
+    gained: int = Field(description="labels only B predicts")
+    lost: int = Field(description="labels only A predicts")
+    per_class: list[MultilabelPerClass]
+    most_changed: list[MultilabelChanged]
+
+
 AgreementPublic = Annotated[
-    ClassificationAgreement | DetectionAgreement, Field(discriminator="task")
+    ClassificationAgreement | DetectionAgreement | MultilabelAgreement,
+    Field(discriminator="task"),
 ]
 
 

@@ -126,9 +126,12 @@ def model_job(workspace: Workspace, params: dict[str, Any]) -> int:
     finished = _stored_since(workspace, workspace.get_job(job_id), batch, device)
     if finished is not None:
         raise FinishedElsewhere(finished)
-    from assay.service.unlabeled import is_unlabeled, run_predictions
+    from assay.service.unlabeled import is_unlabeled, run_predictions, stored_prediction_run
 
     if is_unlabeled(workspace, dv_id):  # no labels: a prediction run, scores kept, no metrics
+        reused = stored_prediction_run(workspace, mv_id, dv_id)
+        if reused is not None:  # the same model on the same data: that run, not a second one
+            raise FinishedElsewhere(reused)
         runner = workspace.load_model_runner(mv_id, sandbox=params.get("sandbox"), device=device)
         return run_predictions(
             workspace, mv_id, dv_id, batch=batch, name=params.get("name"),

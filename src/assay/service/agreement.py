@@ -10,6 +10,10 @@ its score, the rank of A's class among B's scores (1: B's top class too), the ch
 class's score (B minus A) and the total-variation distance between the two score rows (0: the
 same, 1: disjoint).
 
+Multi-label: each class predicted where its score >= a threshold (0.5 unless given): per class
+the samples both, only A, only B or neither predict it, its agreement and kappa; the share of
+samples whose label set is the same, and the labels B gains and loses.
+
 Detection: B's boxes matched to A's per image at an IoU (class-agnostic, greedy by B's score):
 matched pairs of one class agree, of two classes are class flips, the rest are only A's or only
 B's; per image the same counts and both models' boxes.
@@ -52,14 +56,15 @@ def _records(ws: Workspace, a_id: int, b_id: int) -> tuple[Any, Any]:
             f"evaluation {a_id} ran on dataset version {ra.dataset_version.id} and {b_id} on "
             f"{rb.dataset_version.id}: agreement needs two runs on the same data"
         )
-    family = {"classification": "classification", "detection": "detection"}
+    family = {"classification": "classification", "detection": "detection",
+              "multilabel": "multilabel"}  # fmt: skip
     fa, fb = family.get(ra.task), family.get(rb.task)
     if fa is None or fb is None:
         which = a_id if fa is None else b_id
         task = ra.task if fa is None else rb.task
         raise InputError(
-            f"evaluation {which} is {task}: agreement is for single-label classification and "
-            "detection"
+            f"evaluation {which} is {task}: agreement is for classification (single- or "
+            "multi-label) and detection"
         )
     if fa != fb:
         raise InputError(f"evaluation {a_id} is {ra.task} and {b_id} is {rb.task}")
@@ -90,6 +95,34 @@ def _ids(results: Any) -> list[str]:
     )
 
 
+def _image_names(results: Any) -> list[str]:
+    """A detection result's image ids as the answer names them (a prediction run's: the
+    samples' ids)."""
+    names = getattr(results, "image_names", None)
+    if names is not None:
+        return list(names)
+    return [str(int(i)) for i in results.gt.image_ids]
+
+
+def _size(ws: Workspace, results: Any, dataset_version_id: int, index: int) -> tuple[int, int]:
+    """Image ``index``'s width and height: the ground truth's, else read from its file's
+    header (a prediction run does not record them); (0, 0) when neither says."""
+    gt = results.gt
+    width, height = int(gt.widths[index]), int(gt.heights[index])
+    if width > 0 and height > 0:
+        return width, height
+    try:
+        from PIL import Image
+
+        path = ws.media_path(dataset_version_id, index)
+        if path is None:
+            return 0, 0
+        with Image.open(path) as im:
+            return int(im.width), int(im.height)
+    except Exception:  # a moved or unreadable file: the page draws at the image's own size
+        return 0, 0
+
+
 def _loaded(ws: Workspace, evaluation_id: int) -> Any:
     """The stored results (typed loosely: classification's or detection's attributes are read
     after the task is checked); a prediction run's (no labels) from its stored scores."""
@@ -109,7 +142,10 @@ def _pair(ws: Workspace, a_id: int, b_id: int) -> dict[str, Any]:
     _records(ws, a_id, b_id)
     res_a, res_b = _loaded(ws, a_id), _loaded(ws, b_id)
     if res_a.task != "classification" or res_b.task != "classification":
-        raise InputError("the per-sample agreement table is for single-label classification")
+        raise InputError(
+            "the per-sample agreement table is for single-label classification; a multi-label "
+            "pair's changed samples are in its summary"
+        )
     classes = list(res_a.classes)
     if set(classes) != set(res_b.classes):
         only = sorted(set(classes) ^ set(res_b.classes))[:3]
@@ -159,6 +195,7 @@ def agreement_stored(
     iou: float = 0.5,
     score: float = 0.0,
     level: float = 0.95,
+    threshold: float = 0.5,
 ) -> dict[str, Any]:
     """Agreement of stored runs A and B on one dataset version, their labels ignored (so any two
     runs on the same data qualify). Classification: the answer of
@@ -166,16 +203,28 @@ def agreement_stored(
     ``level`` Wilson interval, kappa, flip matrix, mean absolute
     confidence change, per-class shares); detection: that of
     :func:`~assay.evaluation.compare.agreement.box_agreement` at ``iou`` with boxes from
-    confidence ``score``. Both carry ``a``, ``b`` (id, name, model) and ``dataset_version``."""
+    confidence ``score``; multi-label: that of
+    :func:`~assay.evaluation.compare.agreement.multilabel_agreement` at ``threshold``. Each
+    carries ``a``, ``b`` (id, name, model) and ``dataset_version``."""
     from assay.evaluation.compare.agreement import box_agreement, classification_agreement
 
     ra, rb = _records(ws, a_id, b_id)
+    if ra.task == "multilabel":
+        from assay.evaluation.compare.agreement import multilabel_agreement
+
+        res_a, res_b = _loaded(ws, a_id), _loaded(ws, b_id)
+        out = multilabel_agreement(
+            _ids(res_a), list(res_a.classes), res_a.y_score,
+            _ids(res_b), list(res_b.classes), res_b.y_score,
+            threshold=threshold, level=level,
+        )  # fmt: skip
+        return {**_head(ra, rb), **out}
     if ra.task == "detection":
         res_a, res_b = _loaded(ws, a_id), _loaded(ws, b_id)
         ga, gb = res_a.gt, res_b.gt
         if list(ga.classes) != list(gb.classes) or not np.array_equal(ga.image_ids, gb.image_ids):
             raise InputError("the two runs hold other images or classes")
-        ids = [str(int(i)) for i in ga.image_ids]
+        ids = _image_names(res_a)
         out = box_agreement(list(ga.classes), ids, res_a.dt, res_b.dt, iou=iou, score=score)
         where = {s: k for k, s in enumerate(ids)}
         for row in out["most_changed"]:
@@ -340,11 +389,12 @@ def agreement_image(
         counts[item["status"]] += 1
     counts["agreed"] //= 2
     counts["flip"] //= 2
+    width, height = _size(ws, res_a, ra.dataset_version.id, index)
     return {
         "index": index,
-        "id": str(int(gt.image_ids[index])),
-        "width": int(gt.widths[index]),
-        "height": int(gt.heights[index]),
+        "id": _image_names(res_a)[index],
+        "width": width,
+        "height": height,
         "iou": iou,
         "score": score,
         "boxes_a": boxes_a,

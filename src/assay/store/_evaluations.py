@@ -155,21 +155,23 @@ class EvaluationsMixin(DatasetsMixin, ModelsMixin):
         n_classes: int,
         name: str | None = None,
         params: dict[str, Any] | None = None,
+        task: str = "classification",
     ) -> EvaluationRecord:
         """Store a prediction run: a model version's scores on an unlabeled dataset version,
         kept like an evaluation's (``predictions.<ext>`` in its folder, a row in ``evaluations``)
         with status :data:`PREDICTIONS_STATUS`, no summary and no headline metric (there are no
-        labels to score it against). ``n_classes``: the model's classes (score columns)."""
+        labels to score it against). ``n_classes``: the model's classes (score columns);
+        ``task``: the model's (classification, multilabel or detection)."""
         dv = self.get_dataset_version(dataset_version_id)
         mv = self.get_model_version(model_version_id)
         title = name or f"{mv.model_name} on {dv.dataset_name}"
         run_params = {**(params or {}), "predictions_only": True}
         with TempArtifactDir(self.evaluations_dir) as tmp:
-            artifacts.write_arrays(tmp.path, {}, {"task": "classification", "name": title})
+            artifacts.write_arrays(tmp.path, {}, {"task": task, "name": title})
             _copy_predictions(Path(predictions_file), tmp.path)
             with self._transaction() as (conn, staging):
                 row = (
-                    title, "classification", PREDICTIONS_STATUS, json.dumps(run_params), "{}",
+                    title, task, PREDICTIONS_STATUS, json.dumps(run_params), "{}",
                     None, None, int(n_samples), int(n_classes),
                 )  # fmt: skip
                 evaluation_id = self._register_evaluation(

@@ -6,6 +6,11 @@ top-1 agreement with its Wilson interval, Cohen's kappa, the flip matrix (rows: 
 columns: B's), the mean absolute change of the score A gave its own top class, and the samples
 with the largest total-variation distance between the two score rows (flips first).
 
+Multi-label (two score tables, each class predicted where its score >= a threshold): per class
+the samples both predict it, only A, only B, neither, the share that agree and Cohen's kappa;
+overall the share of (sample, class) decisions that agree, the share of samples whose whole label
+set is the same (with its Wilson interval), and the flips: labels B adds (gained) and drops (lost).
+
 Detection (two COCO results lists): per image, B's boxes are matched to A's greedily by score at
 an IoU, class-agnostic; a matched pair of one class agrees, of two classes is a class flip, and a
 box matched by none is only A's or only B's. Agreement is agreed / (A's boxes + B's boxes -
@@ -37,6 +42,7 @@ __all__ = [
     "box_agreement",
     "box_matches",
     "classification_agreement",
+    "multilabel_agreement",
     "detection_agreement",
     "wilson_interval",
 ]
@@ -151,6 +157,131 @@ def classification_agreement(
                 "confidence_b": float(conf_b[i]),
                 "distance": float(distance[i]),
             }  # fmt: skip
+            for i in order.tolist()
+        ],
+    }
+
+
+def _aligned(
+    ids_a: list[str] | np.ndarray,
+    classes_a: list[str],
+    scores_a: np.ndarray,
+    ids_b: list[str] | np.ndarray,
+    classes_b: list[str],
+    scores_b: np.ndarray,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """A's ids, A's scores and B's scores put in A's row and column order, checked."""
+    sa, sb = np.asarray(scores_a, np.float64), np.asarray(scores_b, np.float64)
+    for s, name in ((sa, "A"), (sb, "B")):
+        if s.ndim != 2 or s.shape[1] == 0:
+            raise InputError(f"the scores of {name} are not a table of samples by classes")
+        if not np.isfinite(s).all():
+            raise InputError(f"the scores of {name} hold NaN or infinite values")
+    if set(classes_a) != set(classes_b):
+        only = sorted(set(classes_a) ^ set(classes_b))[:3]
+        raise InputError(f"the two runs have different classes (e.g. {', '.join(only)})")
+    ia = [str(i) for i in np.asarray(ids_a).tolist()]
+    ib = [str(i) for i in np.asarray(ids_b).tolist()]
+    where = {s: k for k, s in enumerate(ib)}
+    if len(where) != len(ib) or len(set(ia)) != len(ia):
+        raise InputError("a run repeats a sample id")
+    if len(ia) != len(ib) or any(s not in where for s in ia):
+        raise InputError("the two runs hold other samples: compare predictions on the same data")
+    if not ia:
+        raise InputError("the runs hold no samples")
+    rows = np.array([where[s] for s in ia], dtype=np.int64)
+    cols = np.array([list(classes_b).index(c) for c in classes_a], dtype=np.int64)
+    return ia, sa, sb[rows][:, cols]
+
+
+def _kappa(both: int, only_a: int, only_b: int, neither: int) -> float:
+    """Cohen's kappa of two yes/no raters from their 2 x 2 table (NaN when chance is 1)."""
+    m = both + only_a + only_b + neither
+    observed = (both + neither) / m
+    pa, pb = (both + only_a) / m, (both + only_b) / m
+    expected = pa * pb + (1 - pa) * (1 - pb)
+    return (observed - expected) / (1 - expected) if expected < 1 else math.nan
+
+
+def multilabel_agreement(
+    ids_a: list[str] | np.ndarray,
+    classes_a: list[str],
+    scores_a: np.ndarray,
+    ids_b: list[str] | np.ndarray,
+    classes_b: list[str],
+    scores_b: np.ndarray,
+    *,
+    threshold: float = 0.5,
+    level: float = 0.95,
+    top: int = 20,
+) -> dict[str, Any]:
+    """Agreement of two multi-label score tables (rows matched by id, columns by class name), a
+    class predicted where its score >= ``threshold``. Returns {task, n_samples, classes,
+    threshold, decisions (samples x classes), agreement (share of decisions that agree),
+    exact (share of samples with the same label set), low, high (its Wilson interval at
+    ``level``), changed (samples whose set differs), gained (labels only B predicts), lost
+    (labels only A predicts), per_class: [{label, both, only_a, only_b, neither, agreement,
+    cohen_kappa}], most_changed: [{id, labels_a, labels_b, gained, lost}]}.
+
+    >>> a = np.array([[0.9, 0.8], [0.1, 0.7], [0.6, 0.2]])
+    >>> b = np.array([[0.9, 0.1], [0.2, 0.7], [0.7, 0.6]])
+    >>> out = multilabel_agreement([1, 2, 3], ["p", "q"], a, [1, 2, 3], ["p", "q"], b)
+    >>> out["exact"], out["gained"], out["lost"], out["per_class"][1]["only_a"]
+    (0.3333333333333333, 1, 1, 1)
+    """
+    if not 0.0 <= threshold <= 1.0:
+        raise InputError(f"threshold must be in [0, 1] (got {threshold})")
+    ids, sa, sb = _aligned(ids_a, classes_a, scores_a, ids_b, classes_b, scores_b)
+    pa, pb = sa >= threshold, sb >= threshold
+    m, c = pa.shape
+    both = (pa & pb).sum(axis=0)
+    only_a = (pa & ~pb).sum(axis=0)
+    only_b = (~pa & pb).sum(axis=0)
+    neither = m - both - only_a - only_b
+    same_row = (pa == pb).all(axis=1)
+    exact = int(same_row.sum())
+    low, high = wilson_interval(exact, m, level)
+    gained_row = (~pa & pb).sum(axis=1)
+    lost_row = (pa & ~pb).sum(axis=1)
+    order = np.lexsort((np.arange(m), -(gained_row + lost_row)))
+    order = order[~same_row[order]][:top]
+    per_class = [
+        {
+            "label": classes_a[k],
+            "both": int(both[k]),
+            "only_a": int(only_a[k]),
+            "only_b": int(only_b[k]),
+            "neither": int(neither[k]),
+            "agreement": float((both[k] + neither[k]) / m),
+            "cohen_kappa": _f(
+                _kappa(int(both[k]), int(only_a[k]), int(only_b[k]), int(neither[k]))
+            ),
+        }  # fmt: skip
+        for k in range(c)
+    ]
+    return {
+        "task": "multilabel",
+        "n_samples": int(m),
+        "classes": list(classes_a),
+        "threshold": float(threshold),
+        "decisions": int(m * c),
+        "agreement": float((pa == pb).mean()),
+        "exact": exact / m,
+        "low": float(low),
+        "high": float(high),
+        "level": level,
+        "changed": int(m - exact),
+        "gained": int(only_b.sum()),
+        "lost": int(only_a.sum()),
+        "per_class": per_class,
+        "most_changed": [
+            {
+                "id": ids[i],
+                "labels_a": [classes_a[k] for k in np.flatnonzero(pa[i])],
+                "labels_b": [classes_a[k] for k in np.flatnonzero(pb[i])],
+                "gained": int(gained_row[i]),
+                "lost": int(lost_row[i]),
+            }
             for i in order.tolist()
         ],
     }

@@ -63,16 +63,23 @@ async def get_agreement(
     request: Request,
     iou: Iou = 0.5,
     score: Score = 0.0,
+    threshold: Annotated[
+        float,
+        Query(
+            ge=0, le=1, allow_inf_nan=False, description="multi-label: a class is predicted from"
+        ),
+    ] = 0.5,
 ) -> FastJSONResponse:
     """Runs A and B on the same dataset version compared without labels (any labels the version
     has are ignored). Classification: top-1 agreement with its 95 % Wilson interval, Cohen's
     kappa, the flip matrix (A's top class by B's), the mean (absolute) change of the score of
     A's top class, per-class shares and the samples that changed most. Detection: B's boxes
     matched to A's at ``iou`` (class-agnostic): matched, agreed, class flips, only in A, only in
-    B, and the images that changed most. 422 for runs on other data, a multi-label run or runs
-    of two tasks; kept (bounded) and gated as compare is (503 when busy)."""
+    B, and the images that changed most. Multi-label: each class predicted from ``threshold``;
+    per class both / only A / only B / neither, agreement and kappa; the share of samples with
+    the same label set, labels gained and lost. 422 for runs on other data or of two tasks; kept (bounded) and gated as compare is (503 when busy)."""
     memo = request.app.state.compare_memo
-    key = ("agreement", a, b, iou, score)
+    key = ("agreement", a, b, iou, score, threshold)
     answer: dict[str, Any] | None = memo.get(key)
     if answer is None:
 
@@ -80,7 +87,7 @@ async def get_agreement(
             kept: dict[str, Any] | None = memo.get(key)
             if kept is not None:
                 return kept
-            made = agreement_stored(workspace, a, b, iou=iou, score=score)
+            made = agreement_stored(workspace, a, b, iou=iou, score=score, threshold=threshold)
             memo[key] = made
             return made
 
