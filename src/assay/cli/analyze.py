@@ -171,6 +171,20 @@ def analyze(
     ] = 10,
     mlflow: MlflowFlag = False,
     mlflow_run: MlflowRun = None,
+    slices: Annotated[
+        bool,
+        typer.Option("--slices", help="The weakest slices instead (metadata x binned properties)."),
+    ] = False,
+    min_size: Annotated[
+        int | None,
+        typer.Option(
+            "--min-size", help="With --slices: the smallest slice (default max(30, 1 %)).", min=1
+        ),
+    ] = None,
+    max_conditions: Annotated[
+        int,
+        typer.Option("--max-conditions", help="With --slices: conditions per slice.", min=1, max=3),
+    ] = 3,
 ) -> None:
     """Data quality of an evaluation: per-sample properties (image brightness, contrast,
     sharpness…, text length and OOV share, box counts and overlaps, the dataset's metadata)
@@ -180,6 +194,11 @@ def analyze(
     from assay.cli.report import make_console
     from assay.service.quality import analyze_stored, property_bins
 
+    if slices:
+        from assay.cli.slices_cli import slices_command
+
+        slices_command(evaluation, json_out, min_size=min_size, max_conditions=max_conditions)
+        return
     check_out_path(json_out)
     to_mlflow, mlflow_run = mlflow_target(mlflow, mlflow_run)
     ws = workspace()
