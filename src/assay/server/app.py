@@ -37,6 +37,7 @@ from assay.server.routers import (
     agreement,
     compare,
     datasets,
+    error_types,
     evaluations,
     health,
     jobs,
@@ -147,7 +148,7 @@ def create_app(
     app.state.compare_memo = LRU(8)  # comparisons, each a few hundred KB at most
     app.state.quality = QualityRuns(workspace)  # data-quality analyses, in the background
     routers = (health, evaluations, views, samples, datasets, models, predict, jobs, compare,
-               metrics, agreement, reports, sample_table)  # fmt: skip
+               metrics, agreement, reports, sample_table, error_types)  # fmt: skip
     for router in routers:
         app.include_router(router.router, prefix="/api")
     app.include_router(quality.router, prefix="/api")
