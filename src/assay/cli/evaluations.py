@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -70,6 +70,13 @@ def show(
     json_out: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
     intervals: Annotated[bool, typer.Option("--intervals", help=INTERVALS_HELP)] = False,
     top_k: Annotated[str | None, typer.Option("--top-k", help=TOP_K_HELP, metavar="<ks>")] = None,
+    errors: Annotated[
+        bool,
+        typer.Option(
+            "--errors",
+            help="Detection: TIDE's error types (count and dAP of each, overall and per class).",
+        ),
+    ] = False,
 ) -> None:
     """Show a stored evaluation, at its own operating point or another one."""
     from assay.cli.report import make_console, print_report, say
@@ -87,12 +94,30 @@ def show(
     if ks is not None:
         results = with_top_k(results, ks)
     report = report_of(results, at, intervals=intervals)
+    if errors:
+        report["error_types"] = error_types_of(results)
     if json_out is not None:
         write_json({"id": evaluation_id, **report}, json_out)
     if not to_stdout(json_out):
         out = make_console()
         say([f"Evaluation {evaluation_id}", record.name], console=out, style="bold")
         print_report(report, console=out)
+        if errors:
+            from assay.cli.error_types_cli import print_error_types
+
+            print_error_types(report["error_types"], out)
+
+
+def error_types_of(results: Any) -> dict[str, Any]:
+    """TIDE's error types of a detection evaluation, per class; a ParameterError otherwise."""
+    from assay.errors import ParameterError
+
+    if results.task != "detection":
+        raise ParameterError(
+            f"--errors: error types are for detection evaluations, not {results.task}"
+        )
+    answer: dict[str, Any] = results.error_types(per_class=True)
+    return answer
 
 
 @handle_errors

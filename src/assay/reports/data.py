@@ -5,7 +5,9 @@
     --json`` writes it: summary, per_class, confusion, optimal, intervals ...), confusion_shown (the
     confusion matrix drawn: all classes up to ``MAX_MATRIX`` of them, else the ``MAX_MATRIX`` most
     confused), curves: [{kind, label, x, y, x_label, y_label, area_name, area}], conventions:
-    [str], samples: [{index, id, caption, uri}] (worst samples, thumbnails as data URIs)}.
+    [str], samples: [{index, id, caption, uri}] (worst samples, thumbnails as data URIs),
+    error_types (detection: TIDE's error types, ``DetectionResults.error_types(per_class=True)``;
+    else None)}.
 ``comparison_data(comparison, baseline=None)`` ->
     {kind: "comparison", name, assay_version, comparison (the JSON answer of ``assay compare``),
     baseline (an ``evaluation_data`` of A, or None), conventions}.
@@ -225,6 +227,11 @@ def evaluation_data(
         "curves": _curves(results, at),
         "conventions": conventions(results.task, report["summary"].get("point_rule")),
         "samples": samples or [],
+        "error_types": (
+            results.error_types(per_class=True)  # type: ignore[attr-defined]
+            if results.task == "detection"
+            else None
+        ),
     }
 
 

@@ -8,6 +8,7 @@ from html import escape
 from typing import Any
 
 from assay.evaluation import metric_names
+from assay.reports.error_types import error_types_html
 from assay.reports.svg import line_chart
 
 _CSS = """
@@ -180,6 +181,8 @@ def _evaluation_sections(data: dict[str, Any]) -> str:
             "the full matrix is in the data inside this file.</p>"
         )
     parts.append(_matrix(shown["rows"], shown["columns"], shown["counts"]))
+    if data.get("error_types"):
+        parts += ["<h2>Error types (TIDE)</h2>", error_types_html(data["error_types"])]
     if data.get("curves"):
         parts += ["<h2>Curves</h2>", _curves(data["curves"])]
     if data.get("samples"):

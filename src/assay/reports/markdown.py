@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from assay.evaluation import metric_names
+from assay.reports.error_types import error_types_markdown
 from assay.reports.html import point_text
 
 MAX_ROWS = 10  # per-class rows shown (the worst by F1 / recall change); all are in the HTML
@@ -49,6 +50,8 @@ def _evaluation(data: dict[str, Any]) -> list[str]:
     if confused:
         pairs = ", ".join(f"{c['actual']} → {c['predicted']} ({c['count']})" for c in confused[:5])
         lines += ["", f"Most confused (actual → predicted): {pairs}"]
+    if data.get("error_types"):
+        lines += ["", "Error types (TIDE):", ""] + error_types_markdown(data["error_types"])
     return lines
 
 
