@@ -1,11 +1,14 @@
 """Compile Assay's numba kernels ahead of the first evaluation: ``python -m assay.warmup``.
 
 numba compiles a kernel the first time it is called with new argument types and caches the
-machine code next to the source (``cache=True``). A fresh install would spend that time (tens of
-seconds on two cores) inside a user's first ``assay evaluate``; ``make setup`` runs this once
-instead, on tiny synthetic inputs of every task, with the score types real inputs have (float64
-from tables, float32 from model runners), through the same paths: summary, per-class table,
-confusion, optimal point, curves, intervals, folds and a comparison of two evaluations.
+machine code next to the source (``cache=True``; where the package folder is read-only, numba's
+user-wide cache folder, or ``NUMBA_CACHE_DIR``). A small first evaluation needs none of it (the
+kernels on its path answer small inputs in Python until compiled, see ``assay.metrics.jit``),
+but a large one would spend that time (tens of seconds on two cores) inside a user's first
+``assay evaluate``; ``make setup`` runs this once instead, on tiny synthetic inputs of every task,
+with the score types real inputs have (float64 from tables, float32 from model runners), through
+the same paths: summary, per-class table, confusion, optimal point, curves, intervals, folds and
+a comparison of two evaluations.
 """
 
 from __future__ import annotations
@@ -72,13 +75,20 @@ def _detection(rng: np.random.Generator) -> None:
 
 
 def warm_up() -> float:
-    """Run every task's queries once on tiny inputs; the seconds it took."""
+    """Run every task's queries once on tiny inputs, compiled (kernels that answer small inputs in
+    Python are compiled here all the same); the seconds it took."""
+    from assay.metrics import jit
+
     start = time.perf_counter()
     rng = np.random.default_rng(0)
-    for dtype in (np.float64, np.float32):
-        _classification(rng, dtype, multilabel=False)
-    _classification(rng, np.float64, multilabel=True)
-    _detection(rng)
+    jit.compile_always()
+    try:
+        for dtype in (np.float64, np.float32):
+            _classification(rng, dtype, multilabel=False)
+        _classification(rng, np.float64, multilabel=True)
+        _detection(rng)
+    finally:
+        jit.compile_always(False)
     return time.perf_counter() - start
 
 

@@ -4,10 +4,12 @@ sweep, multi-label row statistics.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from assay.metrics.jit import small_first
 
 
-@njit(cache=True, parallel=True)
+@small_first(cache=True, parallel=True)
 def first_bad_row(s):
     """Index of the first row holding a NaN or a value outside [0, 1], or -1 (one pass)."""
     n, n_classes = s.shape
@@ -30,7 +32,7 @@ def first_bad_row(s):
     return -1
 
 
-@njit(cache=True, parallel=True)
+@small_first(cache=True, parallel=True)
 def cells(y_true, pred, top, n_classes):
     n = y_true.shape[0]
     nc2 = n_classes * n_classes
@@ -65,7 +67,7 @@ def cells(y_true, pred, top, n_classes):
     return cell_ids, starts, vals, csum
 
 
-@njit(cache=True)
+@small_first(cache=True)
 def cell_counts(vals, starts, csum, t):
     n_cells = starts.shape[0] - 1
     cnt = np.empty(n_cells, dtype=np.int64)
@@ -78,7 +80,7 @@ def cell_counts(vals, starts, csum, t):
     return cnt, ssum
 
 
-@njit(cache=True)
+@small_first(cache=True)
 def sweep(order, y_true, pred, top, n_true, n_classes, metric, by_definition):
     """Metric after predicting the samples in ``order`` (top descending), at each distinct top.
 
@@ -140,7 +142,7 @@ def sweep(order, y_true, pred, top, n_true, n_classes, metric, by_definition):
     return best_t, best
 
 
-@njit(cache=True, parallel=True)
+@small_first(cache=True, parallel=True)
 def ml_row_stats(y_score, y_true):
     n, n_classes = y_score.shape
     top = np.empty(n, dtype=y_score.dtype)

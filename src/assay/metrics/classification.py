@@ -21,6 +21,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from assay.metrics.jit import small_first
+
 __all__ = [
     "row_statistics",
     "prf_from_counts",
@@ -39,7 +41,7 @@ __all__ = [
 ]
 
 
-@njit(cache=True, parallel=True)
+@small_first(cache=True, parallel=True)
 def _row_stats(y_score, y_true):
     n, n_classes = y_score.shape
     pred = np.empty(n, dtype=np.int32)

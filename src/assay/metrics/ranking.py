@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from assay.metrics.jit import small_first
 
 __all__ = [
     "group_positives",
@@ -54,7 +56,7 @@ def _bits(values: np.ndarray) -> np.ndarray:
     return values.view(np.uint32 if values.dtype == np.float32 else np.uint64)
 
 
-@njit(cache=True)
+@small_first(cache=True)
 def _group_by_class(y_true: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     counts = np.zeros(n_classes + 1, dtype=np.int64)
     for i in range(y_true.shape[0]):
@@ -69,7 +71,7 @@ def _group_by_class(y_true: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.
     return index, offsets
 
 
-@njit(cache=True, parallel=True)
+@small_first(cache=True, parallel=True)
 def _gather_sorted_single(y_score, index, offsets):
     n_classes = offsets.shape[0] - 1
     out = np.empty(index.shape[0], dtype=y_score.dtype)
@@ -81,7 +83,7 @@ def _gather_sorted_single(y_score, index, offsets):
     return out
 
 
-@njit(cache=True, parallel=True)
+@small_first(cache=True, parallel=True)
 def _gather_sorted_multi(y_score, y_true, offsets, want):
     n, n_classes = y_score.shape
     out = np.empty(offsets[-1], dtype=y_score.dtype)
@@ -121,7 +123,7 @@ def group_positives(
     return values, offsets
 
 
-@njit(cache=True, parallel=True)
+@small_first(cache=True, parallel=True)
 def _bucket_tables(pos_bits, offsets, mask, shift, base, n_keys):
     """table[c, k] = first positive of class c (relative index) whose key is >= k."""
     n_classes = offsets.shape[0] - 1
@@ -139,56 +141,57 @@ def _bucket_tables(pos_bits, offsets, mask, shift, base, n_keys):
     return table
 
 
-@njit(cache=True, parallel=True)
-def _place_samples(bits, pos_bits, offsets, table, mask, shift, base, n_chunks):
+@small_first(cache=True, parallel=True)
+def _place_samples(bits, posx, offx, table, mask, shift, base, n_chunks):
     """Per chunk of rows: for every class, counts of samples in each gap / on each positive value.
 
-    Rows are copied a block at a time into a class-major buffer, so each class then reads
-    contiguous memory and keeps its bucket table and counters hot.
+    ``posx`` holds each class's sorted positive bit patterns followed by one sentinel above every
+    score (``offx[c]``: where class ``c`` starts). A sample's place ``r`` is the first entry of its
+    class not below it; ``cnt[t, 2 r]`` counts the samples strictly below entry ``r`` (and above
+    ``r - 1``), ``cnt[t, 2 r + 1]`` those equal to it.
+
+    Rows are copied a block at a time into a class-major buffer (64-row tiles, so both sides of
+    the copy stay in cache), then each class reads its contiguous row of the buffer with its
+    bucket table, positives and counters hot. The bucket of a sample mostly holds zero or one
+    positive, so the place is found without a data-dependent branch; wider buckets are halved.
     """
     n, n_classes = bits.shape
-    total = offsets[-1]
-    gap = np.zeros((n_chunks, total + n_classes), dtype=np.int32)
-    eq = np.zeros((n_chunks, total), dtype=np.int32)
+    cnt = np.zeros((n_chunks, 2 * posx.shape[0]), dtype=np.int32)
     chunk = (n + n_chunks - 1) // n_chunks
-    block = max(16, 32768 // n_classes)
+    block = max(64, min(32768, (1 << 21) // n_classes))
     for t in prange(n_chunks):
         r0 = t * chunk
         r1 = min(n, r0 + chunk)
         buf = np.empty((n_classes, block), dtype=bits.dtype)
         for b0 in range(r0, r1, block):
             m = min(block, r1 - b0)
-            for i in range(m):
+            for i0 in range(0, m, 64):
+                i1 = min(m, i0 + 64)
                 for c in range(n_classes):
-                    buf[c, i] = bits[b0 + i, c] & mask
+                    for i in range(i0, i1):
+                        buf[c, i] = bits[b0 + i, c] & mask
             for c in range(n_classes):
-                a = offsets[c]
-                end = offsets[c + 1] - a
-                base_gap = a + c
+                a = offx[c]
                 for i in range(m):
                     v = buf[c, i]
-                    key = np.int64(v >> shift) - base
-                    if key < 0:
-                        key = 0
-                    lo = table[c, key]
-                    hi = table[c, key + 1]
-                    while lo < hi:
-                        mid = (lo + hi) >> 1
-                        if pos_bits[a + mid] < v:
-                            lo = mid + 1
-                        else:
-                            hi = mid
-                    if lo < end and pos_bits[a + lo] == v:
-                        eq[t, a + lo] += 1
-                    else:
-                        gap[t, base_gap + lo] += 1
-    return gap, eq
+                    key = max(np.int64(v >> shift) - base, 0)
+                    r = a + table[c, key]
+                    w = max(table[c, key + 1] - table[c, key], 1)
+                    while w > 1:
+                        half = w >> 1
+                        if posx[r + half] < v:
+                            r += half
+                        w -= half
+                    r += 1 if posx[r] < v else 0
+                    e = 1 if posx[r] == v else 0
+                    cnt[t, 2 * r + e] += 1
+    return cnt
 
 
-@njit(cache=True, parallel=True)
-def _reduce_auc_ap(gap, eq, pos_values, offsets, n):
+@small_first(cache=True, parallel=True)
+def _reduce_auc_ap(cnt, pos_values, offsets, n):
     n_classes = offsets.shape[0] - 1
-    n_chunks = gap.shape[0]
+    n_chunks = cnt.shape[0]
     auc = np.full(n_classes, np.nan)
     ap = np.full(n_classes, np.nan)
     for c in prange(n_classes):
@@ -197,29 +200,26 @@ def _reduce_auc_ap(gap, eq, pos_values, offsets, n):
         if p == 0:
             continue
         n_neg = n - p
-        less = 0  # samples strictly below the current positive value
+        x = 2 * (a + c)  # cnt[.., x + 2 j]: samples strictly between positive j-1 and j,
+        less = 0  # cnt[.., x + 2 j + 1]: samples equal to positive j; less: samples below it
         u_stat = 0.0
         ap_sum = 0.0
         j = 0
-        # gap[.., a + c + j] = samples strictly between positive j-1 and positive j
         while j < p:
             for t in range(n_chunks):
-                less += gap[t, a + c + j]
+                less += cnt[t, x + 2 * j]
             g = 1
             while j + g < p and pos_values[a + j + g] == pos_values[a + j]:
                 g += 1
             eq_all = 0
             for t in range(n_chunks):
-                eq_all += eq[t, a + j]
+                eq_all += cnt[t, x + 2 * j + 1]
             neg_less = less - j
             neg_eq = eq_all - g
             u_stat += g * (neg_less + 0.5 * neg_eq)
             ap_sum += (g / p) * ((p - j) / (n - less))
             less += eq_all
             # the gaps inside a run of equal positives are empty by construction
-            for k in range(1, g):
-                for t in range(n_chunks):
-                    less += gap[t, a + c + j + k]
             j += g
         ap[c] = ap_sum
         if n_neg > 0:
@@ -256,9 +256,12 @@ def ovr_auc_ap(
     mask, shift = utype(mask), utype(shift)
     pos_bits = _bits(np.ascontiguousarray(values, dtype=y_score.dtype)) & mask
     table = _bucket_tables(pos_bits, offsets, mask, shift, base, n_keys)
+    # each class's positives then one sentinel above every score (bits of a value <= 1)
+    posx = np.insert(pos_bits, offsets[1:], np.iinfo(utype).max)
+    offx = offsets + np.arange(n_classes + 1)
     n_chunks = 1 if n < 4096 else max(1, numba.get_num_threads())
-    gap, eq = _place_samples(_bits(y_score), pos_bits, offsets, table, mask, shift, base, n_chunks)
-    return _reduce_auc_ap(gap, eq, values, offsets, n)
+    cnt = _place_samples(_bits(y_score), posx, offx, table, mask, shift, base, n_chunks)
+    return _reduce_auc_ap(cnt, values, offsets, n)
 
 
 def roc_auc_per_class(

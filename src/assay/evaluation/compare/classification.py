@@ -46,7 +46,6 @@ import numpy as np
 
 from assay.evaluation.classification import ClassificationResults
 from assay.evaluation.compare.common import (
-    align_evaluations,
     confusion_pair,
     disagreements,
     fill_row,
@@ -60,6 +59,7 @@ from assay.evaluation.compare.common import (
     tango_bounds,
     verdicts,
 )
+from assay.evaluation.compare.pairing import aligned, pair_of
 from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.bootstrap import classification_replicates
@@ -72,9 +72,9 @@ from assay.metrics.paired import (
     mean_influence,
     normal_delta,
     paired_proportion,
-    ranking_influence,
     tango_interval,
 )
+from assay.metrics.ranking_influence import single_label_ranking_influence
 
 # the headline rows: (summary key, words, higher is better), from the registry of metric names
 METRICS = tuple((m.key, m.label, m.higher_is_better) for m in headline_metrics("classification"))
@@ -84,22 +84,9 @@ def _aligned_results(
     a: Results, b: Results
 ) -> tuple[np.ndarray, np.ndarray, ClassificationResults]:
     """(rows, cols, B in A's sample and class order): B itself when already in that order, else
-    a re-built evaluation kept on B for the next comparison with A (with A, so A's id cannot be
-    reused while it is kept)."""
-    rows, cols = align_evaluations(a, b)
-    assert isinstance(a, ClassificationResults) and isinstance(b, ClassificationResults)
-    if np.array_equal(rows, np.arange(len(rows))) and np.array_equal(cols, np.arange(len(cols))):
-        return rows, cols, b
-    cache = b.memo("aligned_to", 2)
-    hit = cache.get(id(a))
-    if hit is None:
-        aligned = ClassificationResults(
-            a.y_true, b.y_score[rows][:, cols], classes=a.classes, threshold=b.threshold,
-            sample_ids=a.sample_ids,
-        )  # fmt: skip
-        hit = (a, aligned)
-        cache[id(a)] = hit
-    return rows, cols, hit[1]
+    a re-built evaluation; kept on A for the next comparison of the pair
+    (:func:`~assay.evaluation.compare.pairing.aligned`)."""
+    return aligned(a, b)
 
 
 def _ranking_replicates(
@@ -152,7 +139,7 @@ def influence(r: ClassificationResults, pred: np.ndarray) -> dict[str, np.ndarra
     cache = r.memo("influence", 1)
     ranking = cache.get("ranking")
     if ranking is None:
-        ranking = ranking_influence(r.y_true, r.y_score)
+        ranking = single_label_ranking_influence(r.y_true, r.y_score)
         true = r.y_score[np.arange(r.n_samples), r.y_true]
         eps = np.finfo(true.dtype).eps
         ranking["log_loss"] = mean_influence(-np.log(np.clip(true, eps, 1 - eps)))
@@ -276,6 +263,7 @@ def compare_classification(
     n_resamples, level, thresholds}."""
     rows, cols, aligned_b = _aligned_results(a, b)
     assert isinstance(a, ClassificationResults) and isinstance(b, ClassificationResults)
+    pair = pair_of(a, b, top)  # what no threshold changes, once per pair
     score_b = aligned_b.y_score
     y = a.y_true
     ta, tb = a.point(at_a).threshold, b.point(at_b).threshold
@@ -306,8 +294,7 @@ def compare_classification(
     less: dict[str, float] = {}
     if groups is None:
         # top-1 accuracy (the argmax, whatever the threshold) is a paired proportion too
-        top_a, top_b = a.top_classes == y, aligned_b.top_classes == y
-        paired["top1_accuracy"] = (~top_a & top_b, top_a & ~top_b)
+        paired["top1_accuracy"] = (pair.top_fixed, pair.top_broken)
         if intervals:
             ia, ib = influence(a, pred_a), influence(aligned_b, pred_b)
             infl = {k: ib[k] - ia[k] for k in ia}
@@ -327,9 +314,7 @@ def compare_classification(
     per_class = _per_class(a, aligned_b, ta, tb, idx, y, right_a, right_b, scale, level,
                            grouped=groups is not None)  # fmt: skip
     changed = pred_a != pred_b
-    true_a = a.y_score[np.arange(len(y)), y]
-    true_b = score_b[np.arange(len(y)), y]
-    move = true_b - true_a
+    true_a, true_b, move = pair.true_a, pair.true_b, pair.move
     ids = a.sample_ids if a.sample_ids is not None else np.arange(len(y)).astype(str)
 
     def sample(i: int) -> dict[str, Any]:
@@ -356,7 +341,9 @@ def compare_classification(
         "margin": margin,
         "verdicts": verdicts(metrics, level, ("accuracy", "macro_f1", "roc_auc_macro")),
         "per_class": per_class,
-        "disagreements": disagreements(right_a, right_b, changed, move, sample, top),
+        "disagreements": disagreements(
+            right_a, right_b, changed, move, sample, top, (pair.largest, pair.mean_abs_move)
+        ),  # fmt: skip
         "confusion": confusion_pair(conf_a, conf_b),
     }
 
@@ -379,14 +366,16 @@ def _per_class(
     class (grouped samples: the group bootstrap's normal interval and z-test), Holm across the
     classes."""
     C = len(a.classes)
-    diff = right_b.astype(np.float64) - right_a.astype(np.float64)
-    reps = None if idx is None or not grouped else class_recall_replicates(idx, y, diff, C)
+    reps = None
+    if idx is not None and grouped:
+        diff = right_b.astype(np.float64) - right_a.astype(np.float64)
+        reps = class_recall_replicates(idx, y, diff, C)
     rows_a = {r["label"]: r for r in a.per_class(OperatingPoint(threshold=ta))["items"]}
     rows_b = {r["label"]: r for r in b.per_class(OperatingPoint(threshold=tb))["items"]}
     count = np.bincount(y, minlength=C)
-    moved = np.bincount(y, weights=diff, minlength=C)
     lost = np.bincount(y[right_a & ~right_b], minlength=C)
     won = np.bincount(y[~right_a & right_b], minlength=C)
+    moved = (won - lost).astype(np.float64)  # the sum of right_b - right_a per class
     low, high = tango_interval(won, lost, count, level=level)
     z0 = np.where(won + lost > 0, (won - lost) / np.sqrt(np.maximum(won + lost, 1)), 0.0)
     from scipy.special import ndtr

@@ -372,22 +372,27 @@ def disagreements(
     move: np.ndarray,
     sample: Callable[[int], dict[str, Any]],
     top: int,
+    largest: tuple[np.ndarray, float] | None = None,
 ) -> dict[str, Any]:
     """Counts of the samples each model gets right, and the ``top`` samples that changed most
-    (by ``move``, the change of the confidence in the truth), B fixed and B broke."""
+    (by ``move``, the change of the confidence in the truth), B fixed and B broke. ``largest``:
+    (the ``top`` samples of largest ``|move|``, the mean ``|move|``) when already known."""
     fixed, broken = ~right_a & right_b, right_a & ~right_b
 
     def most(mask: np.ndarray) -> list[dict[str, Any]]:
         return [sample(int(i)) for i in top_changes(move, mask, top)]
 
+    if largest is None:
+        every = top_changes(move, np.ones(len(move), bool), top)
+        largest = every, float(np.abs(move).mean()) if len(move) else 0.0
     return {
         "fixed": int(fixed.sum()),
         "broken": int(broken.sum()),
         "both_right": int((right_a & right_b).sum()),
         "both_wrong": int((~right_a & ~right_b).sum()),
         "prediction_changed": int(changed.sum()),
-        "mean_abs_confidence_change": float(np.abs(move).mean()) if len(move) else 0.0,
-        "largest_confidence_changes": most(np.ones(len(move), bool)),
+        "mean_abs_confidence_change": largest[1],
+        "largest_confidence_changes": [sample(int(i)) for i in largest[0]],
         "fixed_samples": most(fixed),
         "broken_samples": most(broken),
     }
