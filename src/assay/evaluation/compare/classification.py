@@ -343,7 +343,7 @@ def compare_classification(
         "per_class": per_class,
         "disagreements": disagreements(
             right_a, right_b, changed, move, sample, top, (pair.largest, pair.mean_abs_move)
-        ),  # fmt: skip
+        ),
         "confusion": confusion_pair(conf_a, conf_b),
     }
 
