@@ -16,21 +16,22 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assay import settings
 from assay.errors import InputError, NotFoundError
 from assay.formats.remote import fetch_model, is_url
-from assay.runners import Runner, load_runner
-from assay.runners.files import model_files
-from assay.runners.sandbox import SandboxedRunner, SandboxLimits
-from assay.runners.spec import PreprocessSpec, spec_from_mapping, spec_to_mapping
 from assay.store._base import WorkspaceBase
 from assay.store._register import model_content, next_label, upsert_model_version
 from assay.store._util import json_safe, storage_guard
 from assay.store.artifacts import TempArtifactDir, fsync_dir, hash_path
 from assay.store.catalog import MV_COLUMNS, MV_FROM, Catalog, model_version_from_row, now_iso
 from assay.store.records import ModelRecord, ModelVersion
+
+if TYPE_CHECKING:  # the runners (onnxruntime, PIL) load where a model is added or run
+    from assay.runners import Runner
+    from assay.runners.sandbox import SandboxLimits
+    from assay.runners.spec import PreprocessSpec
 
 MODEL_DIR = "model"
 LABELS_DIR = "labels"
@@ -49,6 +50,8 @@ def model_sources(path: Path) -> list[tuple[Path, str]]:
     """The files or folder a model at ``path`` is made of, with their names in its folder (an
     OpenVINO IR: its .xml and .bin; an ONNX model: its external data files too), each checked to
     lie inside the model's folder."""
+    from assay.runners.files import model_files
+
     return model_files(path)
 
 
@@ -89,6 +92,8 @@ def plan_files(source: Path, spec: PreprocessSpec) -> ModelFiles:
 def stored_spec(runner: Runner, files: ModelFiles) -> dict[str, Any]:
     """The spec a stored copy runs with: the runner's own (filled from the model: size, layout,
     dtype), its classes fixed, its labels file and tokenizer named inside the copy."""
+    from assay.runners.spec import spec_to_mapping
+
     spec = runner.spec
     classes = runner.describe().classes
     changes: dict[str, Any] = {}
@@ -247,6 +252,9 @@ class ModelsMixin(WorkspaceBase):
                 raise NotFoundError(
                     f"model version {parent_version_id} not found (--parent)"
                 ) from None
+        from assay.runners import load_runner
+        from assay.runners.sandbox import SandboxedRunner
+
         runner: Runner
         if sandbox is not None:
             with SandboxedRunner(source, spec, limits=sandbox, **(overrides or {})) as runner:
@@ -316,6 +324,10 @@ class ModelsMixin(WorkspaceBase):
             raise InputError(
                 f"the stored copy of model version {version_id} is missing", file=str(model_path)
             )
+        from assay.runners import load_runner
+        from assay.runners.sandbox import SandboxedRunner
+        from assay.runners.spec import spec_from_mapping
+
         spec = spec_from_mapping(mapping, source=f"model version {version_id} (stored spec)")
         if sandbox is not None:
             options = {"device": device} if device is not None else None

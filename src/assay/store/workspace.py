@@ -14,11 +14,11 @@ together.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
 from assay.caches import LRU
-from assay.evaluation.dispatch import results_from_arrays
 from assay.evaluation.results import Results
 from assay.settings import assay_home
 from assay.store._base import OWNED_NAMES, Loader
@@ -28,6 +28,15 @@ from assay.store._util import Stamp, storage_error
 from assay.store.catalog import Catalog
 
 __all__ = ["OWNED_NAMES", "PREDICTIONS_STEM", "Loader", "Workspace"]
+
+
+def results_from_arrays(arrays: dict[str, Any], meta: dict[str, Any]) -> Results:
+    """:func:`assay.evaluation.dispatch.results_from_arrays`, imported at the first load: the
+    evaluation code (numba and its kernels) stays out of ``assay list`` and the other commands
+    that only read the catalog."""
+    from assay.evaluation.dispatch import results_from_arrays as load
+
+    return load(arrays, meta)
 
 
 class Workspace(JobsMixin, EvaluationsMixin):
