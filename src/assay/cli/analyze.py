@@ -185,6 +185,13 @@ def analyze(
         int,
         typer.Option("--max-conditions", help="With --slices: conditions per slice.", min=1, max=3),
     ] = 3,
+    embeddings: Annotated[
+        bool, typer.Option("--embeddings", help="The 2-D embedding map instead (see --method).")
+    ] = False,
+    method: Annotated[str, typer.Option("--method", help="The map's layout: pca or umap.")] = "pca",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="With --embeddings: write the map as CSV here.")
+    ] = None,
 ) -> None:
     """Data quality of an evaluation: per-sample properties (image brightness, contrast,
     sharpness…, text length and OOV share, box counts and overlaps, the dataset's metadata)
@@ -198,6 +205,11 @@ def analyze(
         from assay.cli.slices_cli import slices_command
 
         slices_command(evaluation, json_out, min_size=min_size, max_conditions=max_conditions)
+        return
+    if embeddings:
+        from assay.cli.embeddings_cli import embedding_map_command
+
+        embedding_map_command(evaluation, method, out, json_out)
         return
     check_out_path(json_out)
     to_mlflow, mlflow_run = mlflow_target(mlflow, mlflow_run)

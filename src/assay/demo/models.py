@@ -81,7 +81,7 @@ def make_digits(folder: Path, *, seed: int = 0) -> DigitsFiles:
         _digit_png(moved, label_dir / f"digit_{i:04d}.png")
 
     spec = {"size": [8, 8], "channels": "L", "scale": 1 / 255, "classes": names,
-            "output_name": "probabilities"}  # fmt: skip
+            "output_name": "probabilities", "embedding": "embedding"}  # fmt: skip
     # train on exactly what the runner will feed: the PNGs read through its preprocessing
     probe = folder / "probe.onnx"
     x_in = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", 1, 8, 8])
@@ -112,11 +112,13 @@ def make_digits(folder: Path, *, seed: int = 0) -> DigitsFiles:
         helper.make_node("Relu", ["h"], ["hr"]),
         helper.make_node("Gemm", ["hr", "w2", "b2"], ["logits"]),
         helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+        helper.make_node("Identity", ["hr"], ["embedding"]),  # the hidden layer: the map's input
     ]
     graph = helper.make_graph(
         nodes, "digits-mlp",
         [helper.make_tensor_value_info("image", onnx.TensorProto.FLOAT, ["N", 1, 8, 8])],
-        [helper.make_tensor_value_info("probabilities", onnx.TensorProto.FLOAT, ["N", 10])],
+        [helper.make_tensor_value_info("probabilities", onnx.TensorProto.FLOAT, ["N", 10]),
+         helper.make_tensor_value_info("embedding", onnx.TensorProto.FLOAT, ["N", 48])],
         initializer=inits,
     )  # fmt: skip
     onx = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])

@@ -61,6 +61,12 @@ class HfTextRunner(BaseRunner):
             self.model.to(self.device.setting)
         if spec.activation == "none":  # the model gives logits
             spec = spec.replace(activation="sigmoid" if spec.task == "multilabel" else "softmax")
+        if spec.embedding not in (None, "cls", "mean"):
+            raise InputError(
+                f"a Hugging Face model's embedding is 'cls' or 'mean', got {spec.embedding!r}",
+                file=str(self.path),
+                where="spec field 'embedding'",
+            )
         self.spec = spec
         id2label = getattr(self.model.config, "id2label", None) or {}
         meta = {}
@@ -98,6 +104,16 @@ class HfTextRunner(BaseRunner):
         )
         if not self.device.is_cpu:
             enc = enc.to(self.device.setting)
+        pool = self.spec.embedding
         with self._torch.inference_mode():
-            logits = self.model(**enc).logits
-        return {"logits": logits.detach().cpu().float().numpy()}
+            out = self.model(**enc, output_hidden_states=pool is not None)
+        result = {"logits": out.logits.detach().cpu().float().numpy()}
+        if pool is not None:  # the pooled last hidden state: its first (CLS) token, or the mean
+            hidden = out.hidden_states[-1]
+            if pool == "mean":
+                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+            else:
+                pooled = hidden[:, 0]
+            result[pool] = pooled.detach().cpu().float().numpy()
+        return result

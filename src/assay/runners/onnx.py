@@ -86,6 +86,12 @@ class OnnxRunner(BaseRunner):
             )
         self._input = next(i for i in inputs if i.name == (spec.input_name or names[0]))
         self._outputs = [o.name for o in self.session.get_outputs()]
+        if spec.embedding is not None and spec.embedding not in self._outputs:
+            raise InputError(
+                f"no output named {spec.embedding!r} (outputs: {', '.join(self._outputs)})",
+                file=str(self.path),
+                where="spec field 'embedding'",
+            )
         dtype = _ORT_TYPES.get(self._input.type)
         self.media = (
             "text" if spec.tokenizer else ("image" if len(self._input.shape) == 4 else "table")

@@ -75,6 +75,9 @@ class PreprocessSpec:
     - ``task``, ``activation`` applied to the scores ("none", "softmax", "sigmoid"), ``classes``
       (or ``labels_file``), ``detection`` (a ``DetectionSpec``).
     - text: ``tokenizer`` (a local folder) and ``max_length``.
+    - ``embedding``: the output that holds each sample's embedding (an ONNX intermediate or extra
+      output, a TorchScript dict key or ``output_1`` of a tuple; Hugging Face: ``cls`` or ``mean``
+      of the last hidden state), read by :mod:`assay.runners.embedding`; None: no embedding.
     """
 
     size: tuple[int, int] | None = None
@@ -98,6 +101,7 @@ class PreprocessSpec:
     tokenizer: str | None = None
     max_length: int = 128
     detection: DetectionSpec | None = None
+    embedding: str | None = None
     source: str = field(default="keyword arguments", compare=False)
 
     def __post_init__(self) -> None:
@@ -191,6 +195,8 @@ def _validate(spec: PreprocessSpec) -> None:
         or len(set(spec.classes)) != len(spec.classes)
     ):
         raise _fail(src, "classes", "expected distinct non-empty names")
+    if spec.embedding is not None and not (isinstance(spec.embedding, str) and spec.embedding):
+        raise _fail(src, "embedding", f"expected an output name, got {spec.embedding!r}")
     if spec.task == "detection" and spec.detection is None:
         object.__setattr__(spec, "detection", DetectionSpec())
     det = spec.detection

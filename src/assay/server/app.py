@@ -26,6 +26,7 @@ from assay.runners.sandbox import ModelUnavailable, stop_all_workers
 from assay.server.access import AccessMiddleware
 from assay.server.access import router as session_router
 from assay.server.config import Limits, ServerConfig, check_token, sandbox_limits
+from assay.server.embedding_runs import EmbeddingRuns
 from assay.server.frontend import mount_static
 from assay.server.gates import RETRY_AFTER_SECONDS, Busy
 from assay.server.heap import limit_arenas
@@ -50,6 +51,7 @@ from assay.server.routers import (
     samples,
     views,
 )
+from assay.server.routers import embeddings as embedding_routes
 from assay.server.schemas import Problem
 from assay.server.timing import ServerTimingMiddleware
 from assay.store import Workspace
@@ -152,6 +154,8 @@ def create_app(
     for router in routers:
         app.include_router(router.router, prefix="/api")
     app.include_router(quality.router, prefix="/api")
+    app.state.embeddings = EmbeddingRuns(workspace, sandbox=app.state.sandbox)  # in the background
+    app.include_router(embedding_routes.router, prefix="/api")
     app.include_router(session_router, prefix="/api")
     _add_error_handlers(app)
     _document_problems(app)
