@@ -41,6 +41,15 @@ def test_optimize_registers_the_child(home: Path, monkeypatch: pytest.MonkeyPatc
     child = ws.get_model_version(2)
     assert child.parent_version_id == 1 and child.version == "int8"
 
+    # the head (every node after the last Conv / Gemm / MatMul) kept in float: another child
+    code, out, err = run(
+        "models", "optimize", "conv:fp32", "--int8", "--calibration", "calib", "--samples", "30",
+        "--exclude-head", "--version", "int8-head",
+    )  # fmt: skip
+    assert code == 0, err
+    head = Workspace(home).get_model_version(3)
+    assert head.version == "int8-head" and "kept in float" in (head.path or "")
+
     code, out, err = run("models", "profile", "conv:int8", "--batch", "1,2", "--runs", "3")
     assert code == 0, err
     assert "p50 ms" in out and "size on disk" in out
@@ -56,6 +65,10 @@ def test_optimize_registers_the_child(home: Path, monkeypatch: pytest.MonkeyPatc
         (("conv:fp32", "--int8", "--calibration", "nope"), "no registered dataset version"),
         (("nope", "--int8", "--calibration", "calib"), "no registered model"),
         (("conv:fp32", "--int8", "--calibration", "calib", "--samples", "0"), "--samples"),
+        (
+            ("conv:fp32", "--int8", "--calibration", "calib", "--exclude", "Conv,../../etc"),
+            "'../../etc' is neither a node nor an operator type",
+        ),
     ],
 )
 def test_optimize_refusals(

@@ -116,6 +116,18 @@ def main(argv: list[str] | None = None) -> int:
             f"(95% CI {agree['low'] * 100:.1f}–{agree['high'] * 100:.1f}), Cohen's kappa "
             f"{agree['cohen_kappa']:.3f} on {agree['n_samples']} unlabeled digits"
         )
+    if "detection_unlabeled" in ids and "detection_int8_unlabeled" in ids:
+        from assay.service.agreement import agreement_stored
+
+        a, b = ids["detection_unlabeled"], ids["detection_int8_unlabeled"]
+        boxes = agreement_stored(ws, a, b, iou=0.5)
+        console.print(
+            f"\n[bold]Detector INT8 against its FP32 parent without labels[/] (assay compare "
+            f"{a} {b} --no-labels)\n  box agreement {boxes['agreement'] * 100:.1f}% at IoU 0.5: "
+            f"{boxes['agreed']} matched of one class, {boxes['class_flips']} class flips, "
+            f"{boxes['only_a']} only FP32, {boxes['only_b']} only INT8 on "
+            f"{boxes['n_images']} unlabeled scenes"
+        )
     pages = demo_pages(ws, ids)
     if args.no_serve:
         ws.close()
@@ -148,6 +160,9 @@ def demo_pages(ws: Workspace, ids: dict[str, int]) -> dict[str, str]:
     if "image_unlabeled" in ids and "image_int8_unlabeled" in ids:
         a, b = ids["image_unlabeled"], ids["image_int8_unlabeled"]
         pages["agreement without labels (INT8 vs FP32)"] = f"#/agreement?a={a}&b={b}"
+    if "detection_unlabeled" in ids and "detection_int8_unlabeled" in ids:
+        a, b = ids["detection_unlabeled"], ids["detection_int8_unlabeled"]
+        pages["box agreement without labels (detector INT8 vs FP32)"] = f"#/agreement?a={a}&b={b}"
     if "text" in ids:
         dv = ws.get_evaluation(ids["text"]).dataset_version.id
         pages["leaderboard (TREC)"] = f"#/leaderboard?dv={dv}"

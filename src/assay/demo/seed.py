@@ -22,7 +22,10 @@ runners, readers and store a user's models go through. Evaluations, by key:
 - ``tags``: which shapes a scene holds (multi-label), a tagger on the detector's first layer;
 - ``image_unlabeled``, ``image_int8_unlabeled``: the FP32 model and its INT8 child run on the
   held-out digits registered without their labels (``digits-unlabeled``): prediction runs, no
-  metrics, compared with each other by agreement (:data:`PREDICTION_KEYS`).
+  metrics, compared with each other by agreement (:data:`PREDICTION_KEYS`);
+- ``detection_unlabeled``, ``detection_int8_unlabeled``: the detector and its INT8 child run on
+  the held-out scenes' images registered without their boxes (``shapes-unlabeled``): prediction
+  runs, compared by box agreement.
 
 Dataset versions registered without an evaluation by these models: the TREC training split
 (``trec-questions-train``: its questions that also sit in the test split show as leakage on the
@@ -51,15 +54,18 @@ from assay.store.records import DatasetVersion, ModelVersion
 # the evaluations the demo builds, by key (see the module docstring)
 DEMO_KEYS = ("image", "image_int8", "text", "text_pruned", "text_nb", "text_char", "text_cv",
              "detection", "detection_int8", "tags", "image_unlabeled",
-             "image_int8_unlabeled")  # fmt: skip
+             "image_int8_unlabeled", "detection_unlabeled",
+             "detection_int8_unlabeled")  # fmt: skip
 # the prediction runs among them: no labels, no metrics (agreement only)
-PREDICTION_KEYS = ("image_unlabeled", "image_int8_unlabeled")
+PREDICTION_KEYS = ("image_unlabeled", "image_int8_unlabeled", "detection_unlabeled",
+                   "detection_int8_unlabeled")  # fmt: skip
 SHAPE_CLASSES = ("circle", "square", "triangle")
 SHAPES_SIZE = (120, 160)  # the scenes' (height, width)
 TREC_DATASET = "trec-questions"
 TREC_TRAIN_DATASET = "trec-questions-train"
 SHIFTED_DIGITS_DATASET = "digits-shifted"
 UNLABELED_DIGITS_DATASET = "digits-unlabeled"
+UNLABELED_SHAPES_DATASET = "shapes-unlabeled"
 DIGITS_TRAIN_DATASET = "digits-train"
 TAGS_TRAIN_DATASET = "shapes-tags-train"
 SHAPES_TRAIN_DATASET = "shapes-train"
@@ -185,6 +191,19 @@ def _shapes(ws: Workspace, data: Path, ids: dict[str, int], say: Say) -> None:
         ids[key] = _run(ws, version.id, test_gt,
                         dataset="shapes-detection",
                         name=f"Shape detection (cell detector{label})", say=say)  # fmt: skip
+    from assay.service.unlabeled import register_unlabeled, run_predictions
+
+    start = time.perf_counter()
+    bare, _ = register_unlabeled(ws, test_gt.parent / "images", name=UNLABELED_SHAPES_DATASET)
+    for key, version in (("detection_unlabeled", det), ("detection_int8_unlabeled", det_int8)):
+        label = version.version.upper()
+        ids[key] = run_predictions(
+            ws, version.id, bare.id, batch=64,
+            name=f"Shape scenes without labels (cell detector, {label})",
+        ).id  # fmt: skip
+    say(f"Ran both detectors on the held-out scenes without their boxes "
+        f"({UNLABELED_SHAPES_DATASET} {bare.version}: prediction runs, compared by box "
+        f"agreement) ({time.perf_counter() - start:.1f} s)")  # fmt: skip
 
     start = time.perf_counter()
     train_tags = scene_tags(train_gt, train_gt.with_name("tags.csv"))

@@ -32,8 +32,39 @@ COLUMNS = {
         "index", "id", "predicted", "confidence", "actual", "actual_rank", "actual_confidence",
         "outcome",
     ),
-    "detection": ("index", "id", "file_name", "width", "height", "tp", "fp", "fn"),
+    "detection": ("index", "id", "file_name", "width", "height", "n_gt", "n_pred", "tp", "fp",
+                  "fn", "worst_error"),
 }  # fmt: skip
+
+
+def worst_error(boxes: list[dict[str, Any]]) -> str | None:
+    """An image's worst error at the point (the words of the web table's column): its most
+    confident wrong prediction ("cat detected as dog (0.91)" for a box matching an object of
+    another class, "false dog (0.88)" for one matching none), else its largest missed object
+    ("missed cat"); None when it has none."""
+    wrong = [b for b in boxes if b["kind"] == "pred" and b["status"] in ("fp", "misclassified")]
+    if wrong:
+        worst = max(wrong, key=lambda b: b["score"] or 0.0)  # the first of equal scores
+        score = f"{worst['score'] or 0.0:.2f}"
+        match = worst.get("match")
+        if worst["status"] == "misclassified" and match is not None:
+            return f"{boxes[match]['label']} detected as {worst['label']} ({score})"
+        return f"false {worst['label']} ({score})"
+    missed = [b for b in boxes if b["kind"] == "gt" and b["status"] in ("fn", "misclassified")]
+    if not missed:
+        return None
+    return f"missed {max(missed, key=lambda b: b['bbox'][2] * b['bbox'][3])['label']}"
+
+
+def _detection_row(item: dict[str, Any]) -> dict[str, Any]:
+    """A feed image with its counts at the point: annotated objects (TP + FN, crowd regions
+    left out), predictions (TP + FP) and its worst error."""
+    return {
+        **item,
+        "n_gt": item["tp"] + item["fn"],
+        "n_pred": item["tp"] + item["fp"],
+        "worst_error": worst_error(item.get("boxes") or []),
+    }
 
 
 def _cell(value: Any) -> Any:
@@ -69,7 +100,8 @@ async def export_samples(
     sample (detection: per image): classification columns index, id, predicted, confidence (its
     score), actual, actual_rank (the annotated class's rank among the scores, 1 = top),
     actual_confidence (its score), outcome; multi-label sets joined by "|"; detection index, id,
-    file_name, width, height, tp, fp, fn at the operating point. At most ``max_rows`` rows
+    file_name, width, height, n_gt (annotated objects), n_pred (predictions), tp, fp, fn and
+    worst_error (:func:`worst_error`) at the operating point. At most ``max_rows`` rows
     (``X-Assay-Total`` gives the feed's total, ``X-Assay-Rows`` the rows sent). Bad filters are
     a 422 before anything is sent."""
     query: dict[str, Any] = {
@@ -82,6 +114,7 @@ async def export_samples(
     total = int(first["total"])
     rows = min(total, max_rows)
     columns = COLUMNS[str(first["task"])]
+    detection = first["task"] == "detection"
     results = evaluation.results
 
     def body() -> Iterator[bytes]:
@@ -92,7 +125,8 @@ async def export_samples(
         offset = 0
         while True:
             for item in page["items"]:
-                writer.writerow([_cell(item.get(c)) for c in columns])
+                row = _detection_row(item) if detection else item
+                writer.writerow([_cell(row.get(c)) for c in columns])
             offset += len(page["items"])
             yield buffer.getvalue().encode()
             buffer.seek(0)
