@@ -148,6 +148,27 @@ def test_refusals(setup: dict[str, Any]) -> None:
         ),
     )
     assert job["status"] == "failed" and "quantized already" in job["error"]
+    # exclusions: bounded in the request; a name the graph lacks fails the job in one line
+    many = {"dataset_version_id": setup["train"], "exclude": ["Conv"] * 101}
+    assert client.post(f"/api/models/versions/{parent}/optimize", json=many).status_code == 422
+    job = _job(
+        client,
+        client.post(
+            f"/api/models/versions/{parent}/optimize",
+            json={"dataset_version_id": setup["train"], "samples": 8, "exclude": ["Nope"],
+                  "version": "int8-nope"},
+        ),
+    )  # fmt: skip
+    assert job["status"] == "failed" and "neither a node nor an operator type" in job["error"]
+    job = _job(
+        client,
+        client.post(
+            f"/api/models/versions/{parent}/optimize",
+            json={"dataset_version_id": setup["train"], "samples": 8, "exclude_head": True,
+                  "version": "int8-head"},
+        ),
+    )  # fmt: skip
+    assert job["status"] == "done", job
 
 
 def test_the_server_does_not_profile_torchscript(setup: dict[str, Any], tmp_path: Path) -> None:

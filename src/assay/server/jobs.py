@@ -196,6 +196,8 @@ def optimize_job(workspace: Workspace, params: dict[str, Any]) -> None:
         calibration=int(params["dataset_version_id"]),
         samples=int(params.get("samples") or 300),
         version=params.get("version"),
+        exclude=params.get("exclude") or (),
+        exclude_head=bool(params.get("exclude_head")),
         progress=_progress_writer(workspace, job_id),
     )
 

@@ -4,6 +4,8 @@ comparison with its parent (``POST /api/models/versions/{id}/optimize`` / ``prof
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from assay.server.answer_schemas import Exact
@@ -20,6 +22,16 @@ class OptimizeCreate(Exact):
     samples: int = Field(DEFAULT_SAMPLES, ge=1, le=MAX_SAMPLES, description="images calibrated on")
     version: str | None = Field(
         None, min_length=1, max_length=MAX_NAME, description="the child's label (default int8)"
+    )
+    exclude_head: bool = Field(
+        False,
+        description="keep the output head in float (ONNX: the nodes after the last Conv / Gemm / "
+        "MatMul; a detector whose output joins boxes and scores needs it)",
+    )
+    exclude: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="node names or operator types kept in float",
     )
 
 
