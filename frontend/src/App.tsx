@@ -15,6 +15,7 @@ import { appKeys } from "./api/queryClient";
 import { tokens } from "./api/auth";
 import { AccessScreen, useAccess } from "./components/Access";
 import { matchPage, parseHash, useHash, type Crumb } from "./routes";
+import { EmbeddingsPage, matchEmbeddings } from "./features/embeddings/EmbeddingsPage";
 
 export function App() {
   const route = parseHash(useHash());
@@ -27,6 +28,7 @@ export function App() {
 
   let body;
   if (!allowed) body = <AccessScreen access={access} signIn={signIn} retry={retry} />;
+  else if (matchEmbeddings(route.path) !== null) body = <EmbeddingsPage key={route.path} id={matchEmbeddings(route.path) ?? 0} params={route.params} setCrumbs={setCrumbs} />;
   else if (page.name === "list") body = <EvaluationsList setCrumbs={setCrumbs} />;
   else if (page.name === "models") body = <ModelsPage setCrumbs={setCrumbs} />;
   else if (page.name === "compare") body = <ComparePage params={route.params} setCrumbs={setCrumbs} />;

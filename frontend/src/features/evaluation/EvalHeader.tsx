@@ -2,6 +2,7 @@ import type { EvaluationDetail } from "../../api/client";
 import { fmtDate, taskLabel, versionText } from "../../format";
 import { WhatIfLink } from "../whatif/WhatIfLink";
 import { qualityHref } from "../quality/url";
+import { embeddingsHref } from "../embeddings/EmbeddingsPage";
 import { DownloadReport } from "../reports/DownloadReport";
 
 export function EvalHeader({ ev }: { ev: EvaluationDetail }) {
@@ -28,6 +29,11 @@ export function EvalHeader({ ev }: { ev: EvaluationDetail }) {
         {ev.status === "done" && (
           <a className="btn btn-sm" href={qualityHref(ev.id)} data-testid="quality-link" title="Which data properties go with the errors; duplicates; likely label errors">
             Data quality
+          </a>
+        )}
+        {ev.status === "done" && (
+          <a className="btn btn-sm" href={embeddingsHref(ev.id)} data-testid="embeddings-link" title="Every sample on a 2-D map of the model's embedding, coloured by outcome">
+            Embedding map
           </a>
         )}
         {ev.status === "done" && <DownloadReport evaluationId={ev.id} />}
