@@ -5,13 +5,56 @@ into it (:class:`PointOutcomes`).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from assay.formats.detection_types import DetectionGroundTruth, DetectionPredictions
-from assay.metrics.detection.matching import CROWD, MATCHED, AgnosticMatch
+from assay.metrics.detection.matching import AgnosticMatch, sweep_events
+
+
+@dataclass(eq=False)
+class ScoreOrder:
+    """The predictions by descending score (ties: input order), which no IoU changes: ``order``,
+    each prediction's dense ``rank`` among the distinct scores (0: the highest; equal scores share
+    one), and in that order minus the score, the class and the image."""
+
+    order: np.ndarray
+    rank: np.ndarray
+    neg_score: np.ndarray
+    labels: np.ndarray
+    image: np.ndarray
+
+
+# per predictions object (weakly held: gone with it): its scores array and their order
+_ORDERS: weakref.WeakKeyDictionary[DetectionPredictions, tuple[np.ndarray, ScoreOrder]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def score_order(dt: DetectionPredictions) -> ScoreOrder:
+    """The :class:`ScoreOrder` of ``dt``, computed once per predictions object, so every new IoU's
+    :meth:`Sweep.build` and F1 sweep only filter it (no sort of the predictions)."""
+    kept = _ORDERS.get(dt)
+    if kept is not None and kept[0] is dt.scores:
+        return kept[1]
+    scores = np.asarray(dt.scores, np.float64)
+    order = np.argsort(-scores, kind="stable")
+    ss = scores[order]
+    rank = np.empty(len(order), np.int64)
+    if len(order):
+        rank[order] = np.cumsum(np.r_[0, ss[1:] != ss[:-1]])
+    so = ScoreOrder(
+        order,
+        rank,
+        -ss,
+        np.asarray(dt.labels, np.int32)[order],
+        np.asarray(dt.image, np.int32)[order],
+    )
+    _ORDERS[dt] = (dt.scores, so)
+    return so
 
 
 @dataclass(eq=False)
@@ -45,20 +88,14 @@ class Sweep:
         k1 = k + 1
         scores = np.asarray(dt.scores, np.float64)
         gt_labels = np.asarray(gt.labels, np.int64)
-        kept = np.flatnonzero(m.dt_state != CROWD)
-        order = kept[np.argsort(-scores[kept], kind="stable")]
-        matched = m.dt_state[order] == MATCHED
-        row = np.full(len(order), k, np.int64)
-        if len(gt_labels):
-            row[matched] = gt_labels[m.dt_gt[order][matched]]
-        col = np.asarray(dt.labels, np.int64)[order]
-        d_key = -scores[order]
-        d_img = np.asarray(dt.image, np.int64)[order]
-        tp = matched & (row == col)
+        so = score_order(dt)
+        d_key, row, col, d_img, d_code, tp = sweep_events(
+            m, so.order, so.neg_score, gt_labels, so.labels, so.image, k
+        )
         crowd = np.asarray(gt.iscrowd, bool)
         partner = np.asarray(m.gt_dt, np.int64)
         has = np.flatnonzero(~crowd & (partner >= 0))
-        g_order = has[np.argsort(-scores[partner[has]], kind="stable")]
+        g_order = has[np.argsort(so.rank[partner[has]], kind="stable")]  # -score; ties: gt order
         g_row = gt_labels[g_order]
         unpartnered = np.flatnonzero(~crowd & (partner < 0))
         u_row = gt_labels[unpartnered]
@@ -66,10 +103,10 @@ class Sweep:
         return cls(
             m=m,
             d_key=d_key,
-            d_row=row.astype(np.int32),
-            d_col=col.astype(np.int32),
-            d_img=d_img.astype(np.int32),
-            d_code=(row * k1 + col).astype(np.int32),
+            d_row=row,
+            d_col=col,
+            d_img=d_img,
+            d_code=d_code,
             g_key=-scores[partner[g_order]],
             g_row=g_row.astype(np.int32),
             g_img=gt_img[g_order].astype(np.int32),
@@ -78,7 +115,7 @@ class Sweep:
             u_img=gt_img[unpartnered].astype(np.int32),
             u_counts=np.bincount(u_row * k1 + k, minlength=k1 * k1),
             t_key=d_key[tp],
-            t_img=d_img[tp].astype(np.int32),
+            t_img=d_img[tp],
             gt_per_image=np.bincount(gt_img[~crowd], minlength=n_img),
         )
 

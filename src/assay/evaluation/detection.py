@@ -25,7 +25,7 @@ from assay.caches import LRU
 from assay.errors import InputError, ParameterError
 from assay.evaluation._detection_errors import ErrorTypesMixin
 from assay.evaluation._detection_feed import AT_CACHE, MATCH_CACHE, FeedMixin
-from assay.evaluation._detection_outcomes import PointOutcomes, Sweep
+from assay.evaluation._detection_outcomes import PointOutcomes, Sweep, score_order
 from assay.evaluation._detection_tables import (
     ap_columns,
     coco_stats,
@@ -346,7 +346,8 @@ class DetectionResults(FeedMixin, ErrorTypesMixin):
         kept = self._optimal.get(key)
         if kept is None:
             g, d = self.gt, self.dt
-            sw = f1_sweep(self._match(iou).m, g.labels, g.iscrowd, d.labels, d.scores)
+            order = score_order(d).order
+            sw = f1_sweep(self._match(iou).m, g.labels, g.iscrowd, d.labels, d.scores, order)
             v = np.nan_to_num(sw[metric], nan=-1.0)
             best = int(np.argmax(v)) if len(v) else -1
             found = best >= 0 and v[best] >= 0

@@ -31,6 +31,7 @@ __all__ = [
     "f1_sweep",
     "greedy_match",
     "prf_from_confusion",
+    "sweep_events",
 ]
 
 MATCHED, UNMATCHED, CROWD = 1, 2, 3
@@ -102,6 +103,71 @@ def greedy_match(
     """
     thr = max(float(iou), 1e-12)
     return AgnosticMatch(*_greedy(dt_ptr, pair_gt, pair_iou, np.asarray(gt_crowd, np.bool_), thr))
+
+
+@nb.njit(cache=True)
+def _sweep_events(by_score, dt_state, dt_gt, gt_labels, labels, image, neg_score, k):
+    n = 0
+    for i in range(by_score.shape[0]):
+        if dt_state[by_score[i]] != CROWD:
+            n += 1
+    key = np.empty(n, np.float64)
+    row = np.empty(n, np.int32)
+    col = np.empty(n, np.int32)
+    img = np.empty(n, np.int32)
+    code = np.empty(n, np.int32)
+    tp = np.zeros(n, np.bool_)
+    j = 0
+    for i in range(by_score.shape[0]):
+        d = by_score[i]
+        st = dt_state[d]
+        if st == CROWD:
+            continue
+        r = gt_labels[dt_gt[d]] if st == MATCHED else k
+        c = labels[i]
+        key[j] = neg_score[i]
+        row[j] = r
+        col[j] = c
+        img[j] = image[i]
+        code[j] = r * (k + 1) + c
+        tp[j] = st == MATCHED and r == c
+        j += 1
+    return key, row, col, img, code, tp
+
+
+def sweep_events(
+    m: AgnosticMatch,
+    by_score: np.ndarray,
+    neg_score: np.ndarray,
+    gt_labels: np.ndarray,
+    labels: np.ndarray,
+    image: np.ndarray,
+    n_classes: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The predictions that count at this matching (crowd-ignored ones left out) as confusion
+    events, by descending score, in one pass: (-score, row, column, image, code, is a TP).
+
+    ``by_score``: every prediction by descending score (ties: input order); ``neg_score``,
+    ``labels``, ``image``: minus its score, its class and its image in that order. Row: the
+    matched ground truth's class, else ``n_classes`` ("Not an object"); column: the predicted
+    class; code: ``row * (n_classes + 1) + column``.
+
+    >>> m = AgnosticMatch(np.array([0, -1]), np.zeros(2), np.array([1, 2], np.int8), np.array([0]))
+    >>> key, row, col, img, code, tp = sweep_events(m, np.array([1, 0]), -np.array([.9, .8]),
+    ...     np.array([1]), np.array([0, 1]), np.array([0, 0]), 2)
+    >>> row.tolist(), col.tolist(), code.tolist(), tp.tolist()
+    ([2, 1], [0, 1], [6, 4], [False, True])
+    """
+    return _sweep_events(
+        np.asarray(by_score, np.int64),
+        m.dt_state,
+        m.dt_gt,
+        np.asarray(gt_labels, np.int64),
+        labels,
+        image,
+        np.asarray(neg_score, np.float64),
+        int(n_classes),
+    )
 
 
 def box_outcomes(
@@ -208,31 +274,63 @@ def prf_from_confusion(cm: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+@nb.njit(cache=True)
+def _f1_counts(order, dt_state, dt_gt, gt_labels, dt_labels, scores):  # pragma: no cover
+    """(score, tp, fp) after each run of equal scores, predictions taken in ``order``."""
+    n = order.shape[0]
+    n_runs = 0
+    for i in range(n):
+        if i + 1 == n or scores[order[i + 1]] != scores[order[i]]:
+            n_runs += 1
+    score = np.empty(n_runs, np.float64)
+    tp = np.empty(n_runs, np.int64)
+    fp = np.empty(n_runs, np.int64)
+    t = 0
+    f = 0
+    j = 0
+    for i in range(n):
+        d = order[i]
+        st = dt_state[d]
+        if st == MATCHED and gt_labels[dt_gt[d]] == dt_labels[d]:
+            t += 1
+        elif st != CROWD:
+            f += 1
+        if i + 1 == n or scores[order[i + 1]] != scores[d]:
+            score[j] = scores[d]
+            tp[j] = t
+            fp[j] = f
+            j += 1
+    return score, tp, fp
+
+
 def f1_sweep(
     m: AgnosticMatch,
     gt_labels: np.ndarray,
     gt_crowd: np.ndarray,
     dt_labels: np.ndarray,
     dt_scores: np.ndarray,
+    order: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Overall tp/fp/fn, precision, recall, f1 at every distinct confidence (descending)."""
+    """Overall tp/fp/fn, precision, recall, f1 at every distinct confidence (descending).
+
+    ``order``: the predictions by descending score, ties in input order (the stable sort this
+    computes when None), when the caller keeps it across IoUs.
+    """
     s = np.asarray(dt_scores, np.float64)
-    order = np.argsort(-s, kind="stable")
-    st = m.dt_state[order]
-    if len(gt_labels):
-        same = gt_labels[np.maximum(m.dt_gt[order], 0)] == dt_labels[order]
-    else:
-        same = np.zeros(len(order), bool)
-    good = (st == MATCHED) & same
-    tp = np.cumsum(good)
-    fp = np.cumsum((st != CROWD) & ~good)
-    ss = s[order]
-    last = np.flatnonzero(np.append(ss[1:] != ss[:-1], True)) if len(ss) else np.zeros(0, int)
+    if order is None:
+        order = np.argsort(-s, kind="stable")
+    ss, tp, fp = _f1_counts(
+        np.asarray(order, np.int64),
+        m.dt_state,
+        m.dt_gt,
+        np.asarray(gt_labels, np.int64),
+        np.asarray(dt_labels, np.int64),
+        s,
+    )
     n_gt = int((~np.asarray(gt_crowd, bool)).sum())
-    tp, fp = tp[last], fp[last]
     fn = n_gt - tp
     return {
-        "score": ss[last],
+        "score": ss,
         "tp": tp,
         "fp": fp,
         "fn": fn,
