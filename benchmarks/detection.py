@@ -3,19 +3,26 @@
     .venv/bin/python benchmarks/detection.py            # 1x (5,000 images) and 4x (20,000 images)
     .venv/bin/python benchmarks/detection.py --quick    # small sizes, seconds
     .venv/bin/python benchmarks/detection.py --scales 1 --tools assay,faster
+    .venv/bin/python benchmarks/detection.py --scales 1,4 --peers-at 1 --rounds 5
 
 Each tool runs in its own fresh process on the same temp JSON files; "end to end" includes reading
 the JSON, "eval" excludes it. Peak memory is the process's peak RSS (VmHWM) above its RSS after
 imports (and, for Assay, after the warm-up).
 Assay's numba kernels are warmed up first (compiled once, then loaded from the on-disk cache); the
 warm-up time is printed separately. "query" is a new IoU (one matching pass) plus confusion matrix
-and P/R/F1 at a new confidence, after the evaluation.
+and P/R/F1 at a new confidence, after the evaluation (median of 5 in the process; wall and CPU).
+Each tool runs ``--rounds`` times (fresh processes, tools alternating, so they share the load);
+the tables give medians, the ratios are medians of the per-round ratios, and the load average is
+printed with each round. The last line compares the scales: Assay's end-to-end time at each scale
+over its time at the first.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -135,16 +142,17 @@ if tool == "assay":
     s = res.summary()
     stats = [-1.0 if s[k] is None else s[k] for k in STAT_NAMES]
     t2 = time.perf_counter()
-    q_iou, q_score = [], []
+    q_iou, q_score, c_iou, c_score = [], [], [], []
     for i, iou in enumerate((0.55, 0.6, 0.65, 0.7, 0.8)):  # median of 5: the machine is shared
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         res.confusion(At(iou=iou, score=0.3)); res.summary(At(iou=iou, score=0.3))
-        q_iou.append(time.perf_counter() - t)
-        t = time.perf_counter()
+        q_iou.append(time.perf_counter() - t); c_iou.append(time.process_time() - c)
+        t, c = time.perf_counter(), time.process_time()
         at = At(iou=iou, score=0.4 + i / 10); res.confusion(at); res.summary(at)
-        q_score.append(time.perf_counter() - t)
+        q_score.append(time.perf_counter() - t); c_score.append(time.process_time() - c)
     out.update(load=t1 - t0, eval=t2 - t1, query_iou=float(np.median(q_iou)),
-               query_score=float(np.median(q_score)), stats=stats)
+               query_score=float(np.median(q_score)), cpu_iou=float(np.median(c_iou)),
+               cpu_score=float(np.median(c_score)), stats=stats)
 else:
     if tool == "pycocotools":
         from pycocotools.coco import COCO
@@ -177,19 +185,33 @@ def run_tool(tool: str, gt_path: Path, dt_path: Path) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def _load() -> str:
+    return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (500 and 2,000 images)")
     ap.add_argument("--scales", default="1,4", help="multiples of 5,000 images, e.g. 1,4")
     ap.add_argument("--tools", default="assay,pycocotools,faster")
+    ap.add_argument("--peers-at", default=None, help="scales the peers run at (default: all)")
+    ap.add_argument("--rounds", type=int, default=5, help="fresh processes per tool (median)")
     a = ap.parse_args()
     base = 500 if a.quick else 5000
     tools = a.tools.split(",")
+    scales = [int(s) for s in a.scales.split(",")]
+    peers_at = scales if a.peers_at is None else [int(s) for s in a.peers_at.split(",")]
     names = {"assay": "Assay", "pycocotools": "pycocotools", "faster": "faster-coco-eval"}
-    for scale in (int(s) for s in a.scales.split(",")):
+    e2e_by_scale: dict[int, float] = {}
+    for scale in scales:
         n_img = base * scale
         t = time.perf_counter()
         gt, res = synthetic(n_img, seed=scale)
+        here = [x for x in tools if x == "assay" or scale in peers_at]
         with tempfile.TemporaryDirectory() as d:
             gp, dp = Path(d) / "gt.json", Path(d) / "dt.json"
             gp.write_bytes(orjson.dumps(gt))
@@ -200,38 +222,67 @@ def main() -> None:
             print(
                 f"\n== {n_img:,} images, {n_cat} classes, "
                 f"{n_gt:,} gt boxes ({n_crowd} crowd), "
-                f"{n_dt:,} detections (generated in {time.perf_counter() - t:.1f} s)"
+                f"{n_dt:,} detections (generated in {time.perf_counter() - t:.1f} s), "
+                f"{a.rounds} rounds",
+                flush=True,
             )
-            out = {tool: run_tool(tool, gp, dp) for tool in tools}
-        ref = out.get("pycocotools")
+            runs: dict[str, list[dict]] = {tool: [] for tool in here}
+            for k in range(a.rounds):
+                line = f"round {k + 1}: {_load()};"
+                for tool in here:
+                    o = run_tool(tool, gp, dp)
+                    runs[tool].append(o)
+                    line += f" {tool} {o['load'] + o['eval']:.2f} s"
+                print(line, flush=True)
+        for v in runs.values():
+            for o in v:
+                o["e2e"] = o["load"] + o["eval"]
+        ref = runs.get("pycocotools")
         print(
-            f"{'tool':18} {'end to end s':>12} {'load s':>8} {'eval s':>8} {'peak MB':>8}"
+            f"{'tool (median)':18} {'end to end s':>12} {'load s':>8} {'eval s':>8} {'peak MB':>8}"
             f" {'x pycoco e2e':>12} {'x pycoco eval':>13}"
         )
-        for tool, o in out.items():
-            e2e = o["load"] + o["eval"]
-            r1 = f"{(ref['load'] + ref['eval']) / e2e:.1f}x" if ref else "-"
-            r2 = f"{ref['eval'] / o['eval']:.1f}x" if ref else "-"
+        for tool, v in runs.items():
+            r1 = r2 = "-"
+            if ref:
+                pairs = list(zip(ref, v, strict=True))
+                r1 = f"{statistics.median(p['e2e'] / o['e2e'] for p, o in pairs):.1f}x"
+                r2 = f"{statistics.median(p['eval'] / o['eval'] for p, o in pairs):.1f}x"
             print(
-                f"{names[tool]:18} {e2e:12.3f} {o['load']:8.3f} {o['eval']:8.3f}"
-                f" {o['peak_mb']:8.0f} {r1:>12} {r2:>13}"
+                f"{names[tool]:18} {_median(v, 'e2e'):12.3f} {_median(v, 'load'):8.3f}"
+                f" {_median(v, 'eval'):8.3f} {_median(v, 'peak_mb'):8.0f} {r1:>12} {r2:>13}"
             )
-        if "assay" in out and "faster" in out:
-            f, s = out["faster"], out["assay"]
-            e2e = (f["load"] + f["eval"]) / (s["load"] + s["eval"])
-            ev = f["eval"] / s["eval"]
-            print(f"Assay vs faster-coco-eval: {e2e:.1f}x end to end, {ev:.1f}x eval")
-        if "assay" in out:
-            s = out["assay"]
+        if "assay" in runs and "faster" in runs:
+            pairs = list(zip(runs["faster"], runs["assay"], strict=True))
+            e2e = [f["e2e"] / s["e2e"] for f, s in pairs]
+            ev = [f["eval"] / s["eval"] for f, s in pairs]
             print(
-                "Assay query after eval (median of 5): new IoU + confusion + P/R/F1 "
-                f"{s['query_iou'] * 1e3:.1f} ms, new confidence {s['query_score'] * 1e3:.1f} ms;"
-                f" numba warm-up {s['warmup']:.2f} s (once per process, excluded above)"
+                f"Assay vs faster-coco-eval (median of rounds): {statistics.median(e2e):.1f}x end to"
+                f" end (min {min(e2e):.1f}x), {statistics.median(ev):.1f}x eval"
             )
-            for tool, o in out.items():
+        if "assay" in runs:
+            v = runs["assay"]
+            e2e_by_scale[scale] = _median(v, "e2e")
+            print(
+                "Assay query after eval (median of rounds of the median of 5): new IoU + confusion"
+                f" + P/R/F1 {_median(v, 'query_iou') * 1e3:.1f} ms"
+                f" ({_median(v, 'cpu_iou') * 1e3:.1f} ms CPU), new confidence"
+                f" {_median(v, 'query_score') * 1e3:.2f} ms ({_median(v, 'cpu_score') * 1e3:.2f} ms"
+                f" CPU); numba warm-up {_median(v, 'warmup'):.2f} s (once per process, excluded)"
+            )
+            for tool, o in runs.items():
                 if tool != "assay":
-                    diff = np.max(np.abs(np.array(o["stats"]) - np.array(s["stats"])))
+                    diff = np.max(np.abs(np.array(o[0]["stats"]) - np.array(v[0]["stats"])))
                     print(f"max |stats difference| vs {names[tool]}: {diff:.2e}")
+        print(_load())
+    if len(e2e_by_scale) > 1:
+        first = scales[0]
+        parts = ", ".join(
+            f"{s}x data: {e2e_by_scale[s] / e2e_by_scale[first]:.2f}x the time"
+            for s in scales[1:]
+            if s in e2e_by_scale
+        )
+        print(f"Assay scaling (median end to end vs {first}x): {parts}")
 
 
 if __name__ == "__main__":
