@@ -15,9 +15,10 @@ The variants, all on one ``InferenceSession`` (Assay's, so the same session opti
 - bare loop: for each batch, open + convert + resize + scale every image (Pillow, numpy), then
   ``session.run`` -- one thread, the loop people write by hand; the baseline; once more on a
   session of its own with onnxruntime's default options (what a hand-written script gets);
-- assay: ``run_images`` with its defaults (decoding threads overlapped with the model, as many as
-  the image size and the model's share call for, or none; every batch appended to the scores
-  file of a fresh folder, as a resumable run does);
+- assay: ``run_images`` with its defaults (one decoding process per core overlapped with the
+  model, the first batches inline while they start; every batch appended to the scores file of
+  a fresh folder, as a resumable run does); once more with ``processes=False`` (decoding
+  threads, as many as the image size and the model's share call for, or none);
 - pre-decoded: ``session.run`` over tensors decoded beforehand (the model alone: the ceiling).
 
 Before timing, the input tensors of both loops are checked to be bitwise equal and so are their
@@ -52,7 +53,10 @@ from assay.runners.batch import (  # noqa: E402
     GIL_SWITCH_INTERVAL,
     MODEL_SHARE,
     PROBE_BATCHES,
+    PROCESS_LEAD,
+    PROCESS_MIN_BATCHES,
     default_workers,
+    processes_available,
     typical_pixels,
 )
 from assay.runners.batch import LARGE_IMAGE_PIXELS as LARGE  # noqa: E402
@@ -176,8 +180,9 @@ class Meter:
 
 
 def _cpu() -> float:
+    """CPU seconds of this process and of its children that have ended (decoding processes)."""
     t = os.times()
-    return t.user + t.system
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def main() -> None:
@@ -215,15 +220,18 @@ def main() -> None:
         _print_setup(args, w, h, size, workers, session, paths)
         used: list[int] = []  # decoding threads of each default assay run
 
-        def assay(n_workers: int | None, record: bool = False) -> Callable[[], np.ndarray]:
+        def assay(
+            n_workers: int | None, record: bool = False, processes: bool | None = None
+        ) -> Callable[[], np.ndarray]:
             def run() -> np.ndarray:
                 with tempfile.TemporaryDirectory(dir=tmp) as out:
                     res = run_images(
-                        runner, paths, batch_size=args.batch, out_dir=out, workers=n_workers
-                    )
+                        runner, paths, batch_size=args.batch, out_dir=out, workers=n_workers,
+                        processes=processes,
+                    )  # fmt: skip
                 assert res.scores is not None
                 if record:
-                    used.append(res.workers)
+                    used.append(f"{res.workers}{'p' if res.processes else 't'}")
                 return res.scores
 
             return run
@@ -264,6 +272,7 @@ def main() -> None:
                 + ", scores to disk)",
                 assay(args.workers, True),
             ),
+            ("assay run_images, threads only (processes=False)", assay(None, processes=False)),
             ("bare loop, session with onnxruntime's default options", bare_on(plain)),
             ("pre-decoded tensors, session.run only (ceiling)", predecoded),
         ]
@@ -302,8 +311,9 @@ def main() -> None:
         f"(bare time / variant time). Load average (1, 5, 15 min) before the rounds "
         f"{load_text(load_before)}, after {load_text(load_after)} (this benchmark included). "
         f"Other processes used {meter.others / meter.wall:.2f} cores on average during the timed "
-        f"runs; steal {meter.steal / meter.wall:.2f} cores. Decoding threads of each assay run "
-        f"(check and warm-up included): {' '.join(str(u) for u in used)}."
+        f"runs; steal {meter.steal / meter.wall:.2f} cores. Decoding workers of each default "
+        f"assay run (p: processes, t: threads; check and warm-up included): {' '.join(used)}. "
+        "CPU s include the decoding processes'."
     )
 
 
@@ -328,6 +338,9 @@ def _print_setup(args, w: int, h: int, size: int, workers: int, session, paths) 
         + (
             f"assay: workers={args.workers}"
             if args.workers is not None
+            else f"assay: {min(4, cores)} decoding processes (the first {PROCESS_LEAD} batches "
+            f"inline while they start; threads below {PROCESS_MIN_BATCHES} batches)"
+            if -(-args.n // args.batch) >= PROCESS_MIN_BATCHES and processes_available()
             else f"assay: {workers} decoding thread(s) from the start"
             if (typical_pixels(paths) or 0) >= LARGE
             else f"assay: small images: {PROBE_BATCHES} batches inline, then {workers} decoding "

@@ -325,3 +325,42 @@ def test_negative_workers_are_refused(model_and_images):
     path, _, _, paths = model_and_images
     with pytest.raises(ValueError, match="workers"):
         run_images(load_runner(path), paths, workers=-1)
+
+
+def test_decoding_processes_give_the_inline_scores(model_and_images, tmp_path):
+    """With enough batches and 2+ cores, the default decodes in processes (the first batches
+    inline while they start): the same scores and progress as one thread doing it all, a resumed
+    run the same again, and a bad image one line naming the file."""
+    from assay.runners import batch
+
+    path, _, _, paths = model_and_images
+    runner = load_runner(path)
+    inline = run_images(runner, paths, batch_size=2, workers=0)
+    if not batch.processes_available():
+        pytest.skip("no fork or one core")
+    seen = []
+    res = run_images(runner, paths, batch_size=2, progress=lambda d, t: seen.append(d))
+    assert res.processes and res.workers >= 1
+    np.testing.assert_array_equal(res.scores, inline.scores)
+    assert seen == [0, *range(2, 23, 2), 23]
+
+    out = tmp_path / "preds"
+    with pytest.raises(Stop):
+
+        def stop_at(done, total):
+            if done >= 10:
+                raise Stop
+
+        run_images(runner, paths, batch_size=2, out_dir=out, progress=stop_at)
+    again = run_images(runner, paths, batch_size=2, out_dir=out)
+    assert again.resumed_batches >= 5
+    np.testing.assert_array_equal(again.scores, inline.scores)
+
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(InputError, match="broken.jpg"):
+        run_images(runner, [*paths[:15], bad, *paths[15:]], batch_size=2)
+    forced = run_images(runner, paths, batch_size=2, processes=True, workers=2)
+    np.testing.assert_array_equal(forced.scores, inline.scores)
+    threads = run_images(runner, paths, batch_size=2, workers=1)  # threads, asked for
+    assert threads.workers == 1 and not threads.processes

@@ -32,6 +32,7 @@ that order; the run then writes them here as if it had computed them, and that m
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -77,6 +78,7 @@ class BatchResult:
     out_dir: Path | None = None
     classes: tuple[str, ...] | None = field(default=None)
     workers: int = 0  # decoding threads of this run (0: decoded in the calling thread)
+    processes: bool = False  # the workers were processes
 
 
 def run_fingerprint(runner: Runner, items: Sequence[Any], batch_size: int, kind: str) -> str:
@@ -296,6 +298,42 @@ class _Deferred:
         return self.fn(*self.args)
 
 
+_INLINE = _Inline()
+# Decoding processes: the batches decoded inline while they start
+PROCESS_LEAD = 2
+# below this many batches a run decodes in threads or inline (starting processes costs more)
+PROCESS_MIN_BATCHES = 8
+
+
+def _start_processes(workers: int, prefetch: int) -> tuple[Any, int]:
+    """A pool of ``workers`` decoding processes, and how many batches to keep in flight. They
+    are forked (a spawned or fork-server process would import the caller's main module again):
+    a child only decodes with Pillow and numpy (every Pillow plugin imported first, so it
+    imports nothing) and leaves with ``os._exit``, so the threads of a server or of ONNX
+    Runtime, absent in it, are never waited on."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from PIL import Image
+
+    Image.init()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    return pool, max(1, prefetch, 2 * workers)
+
+
+def processes_available() -> bool:
+    """Whether images can be decoded in processes here: ``fork`` (POSIX) and 2+ cores."""
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods() and _cores() >= 2
+
+
+def load_images(chunk: Sequence[str], spec: Any) -> tuple[np.ndarray, list[Geometry]]:
+    """One batch of image files decoded and preprocessed (:func:`load_batch`): the task a
+    decoding thread or process runs (a module-level function, so a process can be sent it)."""
+    return load_batch(list(chunk), spec)
+
+
 def _run(
     runner: Runner,
     items: Sequence[Any],
@@ -308,9 +346,12 @@ def _run(
     workers: int,
     prefetch: int,
     probe: bool = False,
+    processes: bool = False,
 ) -> BatchResult:
     """``probe``: run the first ``PROBE_BATCHES`` inline, timed, and start the ``workers`` decoding
-    threads only if the model's share of each timed one says the overlap pays."""
+    threads only if the model's share of each timed one says the overlap pays. ``processes``:
+    ``workers`` processes decode instead of threads (``make_batch`` must then be picklable), the
+    first ``PROCESS_LEAD`` batches inline while they start."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     if workers < 0:
@@ -342,9 +383,9 @@ def _run(
     resumed = len(starts) - len(todo)
     done = sum(min(batch_size, n - starts[b]) for b, r in enumerate(results) if r is not None)
 
-    def task(b: int) -> Any:
+    def submit(where: Any, b: int) -> Any:
         s = starts[b]
-        return make_batch(items[s : s + batch_size])
+        return where.submit(make_batch, items[s : s + batch_size])
 
     many = getattr(runner, "predict_many", None)
     if many is not None and todo:
@@ -362,8 +403,8 @@ def _run(
         if progress is not None:
             progress(done, n)
 
-    threaded = workers > 0 and not probe
-    probing = probe and workers > 0
+    threaded = workers > 0 and not probe and not processes
+    probing = probe and workers > 0 and not processes
     pending: deque[tuple[int, Any]] = deque()
     queue = iter(todo_left)
     with contextlib.ExitStack() as stack:
@@ -371,11 +412,17 @@ def _run(
         window = 1
         if threaded:
             pool, window = _start_pool(stack, workers, prefetch)
-        try:
+        elif processes and workers > 0 and todo_left:
+            pool, window = _start_processes(workers, prefetch)
+            # the first batches inline while the processes start, the next ones in them
             for b in queue:
-                pending.append((b, pool.submit(task, b)))
-                if len(pending) >= window:
+                first = len(pending) < PROCESS_LEAD
+                pending.append((b, submit(_INLINE if first else pool, b)))
+                if len(pending) >= window + PROCESS_LEAD:
                     break
+        try:
+            while len(pending) < window and (b := next(queue, None)) is not None:
+                pending.append((b, submit(pool, b)))
             probed, pays = 0, True
             while pending:
                 b, fut = pending.popleft()
@@ -384,7 +431,7 @@ def _run(
                 t1 = time.perf_counter()
                 nxt = next(queue, None)
                 if nxt is not None:  # keep the decoders busy while the model runs
-                    pending.append((nxt, pool.submit(task, nxt)))
+                    pending.append((nxt, submit(pool, nxt)))
                 pred = runner.predict(x, geos) if geos is not None else runner.predict(x)
                 if sink is not None:
                     sink.write(b, pred)
@@ -401,9 +448,9 @@ def _run(
                         threaded = True
                         pool, window = _start_pool(stack, workers, prefetch)
                         inline = [i for i, _ in pending]  # deferred, not decoded yet
-                        pending = deque((i, pool.submit(task, i)) for i in inline)
+                        pending = deque((i, submit(pool, i)) for i in inline)
                         for i in queue:
-                            pending.append((i, pool.submit(task, i)))
+                            pending.append((i, submit(pool, i)))
                             if len(pending) >= window:
                                 break
         finally:
@@ -427,7 +474,8 @@ def _run(
         resumed_batches=resumed,
         out_dir=folder,
         classes=classes,
-        workers=workers if threaded else 0,
+        workers=workers if threaded or (processes and todo_left) else 0,
+        processes=bool(processes and todo_left),
     )
 
 
@@ -491,6 +539,7 @@ def run_images(
     progress: Progress | None = None,
     workers: int | None = None,
     prefetch: int = 2,
+    processes: bool | None = None,
 ) -> BatchResult:
     """Run an image model over image files, in order, ``batch_size`` at a time.
 
@@ -502,16 +551,28 @@ def run_images(
     (``overlap_pays``); ``BatchResult.workers`` says which. ``progress(done, total)`` is called once at the start (``done`` = images already on disk)
     and after each batch is written; an exception it raises stops the run, with every finished
     batch kept in ``out_dir`` for the next run.
+
+    ``processes``: decode in ``workers`` processes instead of threads (each with its own
+    interpreter, so Pillow's Python-side work runs in parallel too), the first batches inline
+    while they start. By default (None) they do when no ``workers`` is given, the machine has 2+
+    cores and a fork server, and the run has at least ``PROCESS_MIN_BATCHES`` batches: then one
+    process per core (up to 4), whatever the images' size.
     """
     spec = runner.spec
     paths = [str(p) for p in paths]
-    probe = workers is None
+    if processes is None:
+        processes = (
+            workers is None
+            and -(-len(paths) // max(batch_size, 1)) >= PROCESS_MIN_BATCHES
+            and processes_available()
+        )
+    probe = workers is None and not processes
     if workers is None:
         workers, large = _choose_workers(paths)
-        probe = not large
-
-    def make(chunk: Sequence[str]) -> tuple[np.ndarray, list[Geometry]]:
-        return load_batch(list(chunk), spec)
+        probe = not large and not processes
+        if processes:
+            workers = max(1, min(4, _cores()))
+    make = functools.partial(load_images, spec=spec)
 
     return _run(
         runner,
@@ -524,6 +585,7 @@ def run_images(
         workers=workers,
         prefetch=prefetch,
         probe=probe,
+        processes=bool(processes) and workers > 0,
     )
 
 
