@@ -257,15 +257,22 @@ def _class_ap(ptr, tp, npos, recalls):  # pragma: no cover - compiled
 
 def _aps(
     cls: np.ndarray,
-    score: np.ndarray,
+    rank: np.ndarray,
     tp: np.ndarray,
     order: np.ndarray,
     npos: np.ndarray,
 ) -> np.ndarray:
-    """Each class's AP (K,) from its points (class, score, is-TP, tie order), NaN for a class
-    with neither points nor positives."""
+    """Each class's AP (K,) from its points (class, score rank: 0 the most confident, is-TP,
+    unique tie order), NaN for a class with neither points nor positives."""
     k = len(npos)
-    o = np.lexsort((order, -score, cls))
+    if len(cls):
+        r1, t1 = int(rank.max()) + 1, int(order.max()) + 1
+        if k * r1 * t1 < 2**62:  # one integer key: a single sort instead of three
+            o = np.argsort((cls * r1 + rank) * t1 + order)
+        else:
+            o = np.lexsort((order, rank, cls))
+    else:
+        o = np.zeros(0, np.int64)
     ptr = np.zeros(k + 1, np.int64)
     np.cumsum(np.bincount(cls, minlength=k), out=ptr[1:])
     ap: np.ndarray = _class_ap(ptr, tp[o], npos.astype(np.int64), _RECALLS)
@@ -347,9 +354,8 @@ def tide_errors(
     # the AP points: the base run, in insertion order (image, then rank)
     scored = kind >= 0
     base_keep = scored & ~ignored
-    base = _aps(
-        dt_labels[base_keep], dt_scores[base_keep], kind[base_keep] == TP, seq[base_keep], npos
-    )
+    rank = np.unique(-dt_scores, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    base = _aps(dt_labels[base_keep], rank[base_keep], kind[base_keep] == TP, seq[base_keep], npos)
     # a fixed run lists the error points first, then the true positives (TIDE's fix_errors)
     is_err = err
     is_tp = kind == TP
@@ -374,14 +380,15 @@ def tide_errors(
         elif code == 6:  # missed
             p = npos - np.bincount(gt_labels[missed], minlength=n_classes)
             keep = scored & ~ignored
-        return _aps(cls[keep], dt_scores[keep], tp[keep], tie[keep], p)
+        return _aps(cls[keep], rank[keep], tp[keep], tie[keep], p)
 
     fixed_aps = [fixed(code) for code in (CLS, LOC, BOTH, DUPE, BKG, 6)]
     keep = scored & ~ignored
-    fp_fixed = _aps(dt_labels[keep], np.where(is_tp, 1.0, 0.0)[keep], is_tp[keep], tie[keep], npos)
+    fp_rank = np.where(is_tp, 0, 1).astype(np.int64)  # every true positive above every false one
+    fp_fixed = _aps(dt_labels[keep], fp_rank[keep], is_tp[keep], tie[keep], npos)
     fn_fixed = _aps(
         dt_labels[keep],
-        dt_scores[keep],
+        rank[keep],
         is_tp[keep],
         tie[keep],
         npos - np.bincount(gt_labels[unmatched], minlength=n_classes),
