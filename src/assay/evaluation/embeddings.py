@@ -29,6 +29,7 @@ from assay.runners.base import MissingExtraError
 
 METHODS = ("pca", "umap")
 UMAP_PCA_DIMS = 50
+SPECTRAL_MAX = 20_000  # UMAP's spectral initialisation up to this many samples, else PCA's
 # what each parameter of a method may be: (default, low, high)
 UMAP_PARAMS: dict[str, tuple[float, float, float]] = {
     "n_neighbors": (15, 2, 200),
@@ -103,6 +104,10 @@ def _umap(x: np.ndarray, params: dict[str, Any], progress: Progress | None) -> n
         progress("laying out", 0, 1)
     reducer = umap.UMAP(
         n_components=2,
+        # spectral initialisation (UMAP's default) solves an eigenproblem of the whole graph:
+        # minutes for 100k samples, worse when the graph falls apart in clusters; the principal
+        # components start the layout as well there, at once
+        init="spectral" if n <= SPECTRAL_MAX else "pca",
         n_neighbors=min(params["n_neighbors"], n - 1),
         min_dist=params["min_dist"],
         metric="euclidean",

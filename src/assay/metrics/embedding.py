@@ -26,6 +26,7 @@ _OVERSAMPLE = 10
 _POWER_ITERATIONS = 7
 _CHUNK = 65_536  # rows per matrix product, so a 100k x 2048 float32 matrix is never copied whole
 MAX_NEIGHBOURS = 1000
+MAX_COMPONENTS = 256
 
 
 def check_embedding(x: object, name: str = "embedding") -> np.ndarray:
@@ -72,8 +73,8 @@ def principal_axes(x: np.ndarray, n_components: int = 2, *, seed: int = 0) -> np
     signed so that its largest-magnitude loading is positive (deterministic)."""
     x = check_embedding(x)
     n, d = x.shape
-    if not 1 <= n_components <= 16:
-        raise ParameterError(f"n_components: must be in 1..16, got {n_components}")
+    if not 1 <= n_components <= MAX_COMPONENTS:
+        raise ParameterError(f"n_components: must be in 1..{MAX_COMPONENTS}, got {n_components}")
     k = min(n_components, d)
     mean = _column_mean(x)
     if d <= EXACT_MAX_FEATURES:
