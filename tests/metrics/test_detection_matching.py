@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 from test_detection_cases import random_case
 
+from assay.evaluation._detection_outcomes import score_order
 from assay.evaluation.detection import evaluate_detections
 from assay.evaluation.results import OperatingPoint as At
+from assay.metrics.detection.matching import (
+    CROWD,
+    MATCHED,
+    AgnosticMatch,
+    f1_sweep,
+    sweep_events,
+)
 
 
 def _iou(d: list[float], g: list[float], crowd: bool) -> float:
@@ -134,3 +142,45 @@ def _cell_count(img: dict, actual: str, predicted: str, classes: list[str]) -> i
         elif b["kind"] == "pred" and b["status"] == "fp":
             n += actual == "Not an object" and b["label"] == predicted
     return n
+
+
+def _f1_reference(
+    m: AgnosticMatch, gt_labels: np.ndarray, dt_labels: np.ndarray, dt_scores: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The F1 sweep in plain numpy: a stable sort of every prediction by descending score."""
+    s = np.asarray(dt_scores, np.float64)
+    order = np.argsort(-s, kind="stable")
+    st = m.dt_state[order]
+    same = gt_labels[np.maximum(m.dt_gt[order], 0)] == dt_labels[order]
+    good = (st == MATCHED) & same
+    tp, fp = np.cumsum(good), np.cumsum((st != CROWD) & ~good)
+    ss = s[order]
+    last = np.flatnonzero(np.append(ss[1:] != ss[:-1], True))
+    return ss[last], tp[last], fp[last]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sweeps_from_the_kept_score_order_equal_a_fresh_sort(seed: int) -> None:
+    gt, results = random_case(seed, tie_decimals=1, extra_dets=20)
+    res = evaluate_detections(gt, results)
+    g, d = res.gt, res.dt
+    so = score_order(d)
+    assert score_order(d) is so  # kept per predictions object
+    assert np.array_equal(so.order, np.argsort(-d.scores, kind="stable"))
+    for iou in (0.3, 0.5, 0.75):
+        m = res._match(iou).m
+        want_s, want_tp, want_fp = _f1_reference(m, g.labels, d.labels, d.scores)
+        for order in (None, so.order):
+            got = f1_sweep(m, g.labels, g.iscrowd, d.labels, d.scores, order)
+            assert np.array_equal(got["score"], want_s)
+            assert np.array_equal(got["tp"], want_tp) and np.array_equal(got["fp"], want_fp)
+        key, row, col, img, code, tp = sweep_events(
+            m, so.order, so.neg_score, g.labels, so.labels, so.image, len(g.classes)
+        )
+        kept = so.order[m.dt_state[so.order] != CROWD]
+        k = len(g.classes)
+        want_row = np.where(m.dt_state[kept] == MATCHED, g.labels[np.maximum(m.dt_gt[kept], 0)], k)
+        assert np.array_equal(key, -d.scores[kept])
+        assert np.array_equal(row, want_row) and np.array_equal(col, d.labels[kept])
+        assert np.array_equal(img, d.image[kept]) and np.array_equal(code, row * (k + 1) + col)
+        assert np.array_equal(tp, (m.dt_state[kept] == MATCHED) & (row == col))
