@@ -143,8 +143,8 @@ def _pair(ws: Workspace, a_id: int, b_id: int) -> dict[str, Any]:
     res_a, res_b = _loaded(ws, a_id), _loaded(ws, b_id)
     if res_a.task != "classification" or res_b.task != "classification":
         raise InputError(
-            "the per-sample agreement table is for single-label classification; a multi-label "
-            "pair's changed samples are in its summary"
+            "the per-sample agreement table is for single-label classification (detection: "
+            "each image's boxes; multi-label: the changed samples in the summary)"
         )
     classes = list(res_a.classes)
     if set(classes) != set(res_b.classes):
