@@ -8,6 +8,7 @@ import { ComparePage } from "./features/compare/ComparePage";
 import { LeaderboardPage } from "./features/compare/LeaderboardPage";
 import { AgreementPage } from "./features/agreement/AgreementPage";
 import { QualityPage } from "./features/quality/QualityPage";
+import { LabelPage } from "./features/labels/LabelPage";
 import { Empty } from "./components/common";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { api } from "./api/client";
@@ -36,6 +37,7 @@ export function App() {
   else if (page.name === "agreement") body = <AgreementPage params={route.params} setCrumbs={setCrumbs} />;
   else if (page.name === "evaluation") body = <EvaluationPage key={page.id} id={page.id} setCrumbs={setCrumbs} />;
   else if (page.name === "quality") body = <QualityPage key={page.id} id={page.id} setCrumbs={setCrumbs} />;
+  else if (page.name === "label") body = <LabelPage key={`${page.id}/${page.label}`} id={page.id} label={page.label} setCrumbs={setCrumbs} />;
   else if (page.name === "what-if") body = <WhatIfPage key={page.versionId} versionId={page.versionId} setCrumbs={setCrumbs} />;
   else body = <NotFound setCrumbs={setCrumbs} />;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluationHref, historyMode, matchPage, parseHash, parseView, patchView, serializeView, type ViewState } from "./routes";
+import { evaluationHref, historyMode, labelHref, matchPage, parseHash, parseView, patchView, serializeView, type ViewState } from "./routes";
 
 describe("routes", () => {
   it("splits a hash into a path and its query", () => {
@@ -15,6 +15,16 @@ describe("routes", () => {
     expect(matchPage("/evaluations")).toEqual({ name: "list" });
     expect(matchPage("/evaluations/42")).toEqual({ name: "evaluation", id: 42 });
     expect(matchPage("/evaluations/x")).toEqual({ name: "not-found" });
+  });
+
+  it("matches a label page, any label name round-tripping through its link", () => {
+    for (const label of ["cat", "a/b?c=d", "100% sure", "ünïcode label"]) {
+      const r = parseHash(labelHref(7, label, { threshold: 0.4 }));
+      expect(matchPage(r.path)).toEqual({ name: "label", id: 7, label });
+      expect(r.params.get("t")).toBe("0.4");
+    }
+    expect(matchPage("/evaluations/7/labels/%E0%A4%A")).toEqual({ name: "not-found" });
+    expect(matchPage("/evaluations/7/labels/")).toEqual({ name: "not-found" });
   });
 
   it("round-trips every field of the view state", () => {

@@ -22,6 +22,7 @@ export type Page =
   | { name: "agreement" }
   | { name: "evaluation"; id: number }
   | { name: "quality"; id: number }
+  | { name: "label"; id: number; label: string }
   | { name: "what-if"; versionId: number }
   | { name: "not-found" };
 
@@ -59,6 +60,14 @@ export function matchPage(path: string): Page {
   if (m) return { name: "evaluation", id: Number(m[1]) };
   const dq = path.match(/^\/evaluations\/(\d+)\/quality\/?$/);
   if (dq) return { name: "quality", id: Number(dq[1]) };
+  const lp = path.match(/^\/evaluations\/(\d+)\/labels\/(.+)$/);
+  if (lp) {
+    try {
+      return { name: "label", id: Number(lp[1]), label: decodeURIComponent(lp[2]) };
+    } catch {
+      return { name: "not-found" };
+    }
+  }
   const w = path.match(/^\/models\/(\d+)\/what-if\/?$/);
   if (w) return { name: "what-if", versionId: Number(w[1]) };
   return { name: "not-found" };
@@ -124,6 +133,9 @@ export function hashOf(path: string, view: ViewState = {}): string {
 }
 
 export const evaluationHref = (id: number, view: ViewState = {}) => hashOf(`/evaluations/${id}`, view);
+
+/** One label's page (its precision / recall and TP, FN, FP galleries) at the view's point. */
+export const labelHref = (id: number, label: string, view: ViewState = {}) => hashOf(`/evaluations/${id}/labels/${encodeURIComponent(label)}`, view);
 
 /** The what-if page of a model version. */
 export const modelsHref = () => hashOf("/models");

@@ -8,7 +8,8 @@ import { useDebounced } from "../../lib/hooks";
 import { fmt, truncateLabel } from "../../format";
 import { HIGHLIGHTS, MACRO_OF, METRICS, macroOverText, MULTILABEL_HIGHLIGHTS, MULTILABEL_METRICS, thresholdText, TOPK_HELP, type MetricHelp } from "./metricsHelp";
 import { BELOW_THRESHOLD, NO_LABEL, OUTCOME_SHORT, OUTCOMES, type Outcome } from "../../lib/vocabulary";
-import { setView, useView } from "../../routes";
+import { labelHref, setView, useView } from "../../routes";
+import { PerClassChart } from "../labels/PerClassChart";
 import { DataTable } from "../../components/DataTable";
 import { ConfusionPanel } from "./ConfusionMatrix";
 import { ClassificationCurves } from "./Curves";
@@ -180,9 +181,9 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
         accessorKey: "label",
         header: "Class",
         cell: (c) => (
-          <span className="strong" title={String(c.getValue())}>
+          <a className="strong" href={labelHref(ev.id, String(c.getValue()), view.threshold === undefined ? {} : { threshold: view.threshold })} title={`${String(c.getValue())}: its page (precision, recall, TP / FN / FP side by side)`} data-testid="class-link">
             {truncateLabel(String(c.getValue()), 40)}
-          </span>
+          </a>
         ),
       },
       { accessorKey: "total_labeled", header: "Labeled", meta: { num: true, help: "TP + FN: samples annotated with the class" } },
@@ -194,7 +195,7 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
       { accessorKey: "roc_auc", header: "AUC", meta: { num: true, help: "One-vs-rest ROC AUC (threshold-free)" }, cell: num },
       { accessorKey: "average_precision", header: "AP", meta: { num: true, help: "Average precision (threshold-free)" }, cell: num },
     ];
-  }, [showFeed]);
+  }, [showFeed, ev.id, view.threshold]);
 
   const actualOptions = multilabel ? [...ev.classes, NO_LABEL] : ev.classes;
   const predictedOptions = t > 0 || multilabel ? [...ev.classes, BELOW_THRESHOLD] : ev.classes;
@@ -266,6 +267,11 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
           />
         )}
       </Panel>
+      {labels.data && (
+        <Panel title="Precision and recall per class" testid="per-class-chart-panel">
+          <PerClassChart evalId={ev.id} rows={labels.data.items} point={view.threshold === undefined ? {} : { threshold: view.threshold }} height={320} />
+        </Panel>
+      )}
       <div className="grid-2 grid-even">
         <ConfusionPanel
           evalId={ev.id}

@@ -2,14 +2,14 @@ import { useCallback, useMemo, useRef, useState } from "react";
 import type { ColumnDef } from "@tanstack/react-table";
 import type { DetectionRow, DetectionSummary, EvaluationDetail, Num, OptimalMetric } from "../../api/client";
 import { detectionAnswer } from "../../api/answers";
-import { ErrorTypesPanel } from "./ErrorTypes";
 import { field, numberField, objectField, stringList } from "../../lib/fields";
 import { useDetectionLabels, useDetectionOptimal, useDetectionSummary } from "./hooks";
 import { useDebounced } from "../../lib/hooks";
 import { fmt, truncateLabel } from "../../format";
 import { COCO_HELP } from "./metricsHelp";
 import { NOT_AN_OBJECT, NOT_DETECTED, OUTCOME_SHORT, OUTCOMES, type Outcome } from "../../lib/vocabulary";
-import { setView, useView } from "../../routes";
+import { labelHref, setView, useView } from "../../routes";
+import { PerClassChart } from "../labels/PerClassChart";
 import { DataTable } from "../../components/DataTable";
 import { ConfusionPanel } from "./ConfusionMatrix";
 import { DetectionPrCurve } from "./Curves";
@@ -217,9 +217,9 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
         accessorKey: "label",
         header: "Class",
         cell: (c) => (
-          <span className="strong" title={String(c.getValue())}>
+          <a className="strong" href={labelHref(ev.id, String(c.getValue()), { iou: view.iou, score: view.score })} title={`${String(c.getValue())}: its page (precision, recall, TP / FN / FP side by side)`} data-testid="class-link">
             {truncateLabel(String(c.getValue()), 40)}
-          </span>
+          </a>
         ),
       },
       num("AP", "AP .50:.95", COCO_HELP.AP),
@@ -234,7 +234,7 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
       num("recall", "R"),
       num("f1", "F1"),
     ];
-  }, [showFeed]);
+  }, [showFeed, ev.id, view.iou, view.score]);
 
   const perIou = ev.extra?.per_iou ?? [];
   const atStored = view.iou === undefined && view.score === undefined;
@@ -307,6 +307,11 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
           <DataTable data={labels.data.items} columns={columns} rowKey={(r) => r.label} filterPlaceholder="Filter classes…" testid="ap-table-grid" rowTestid="class-row" busy={labels.isFetching} height={420} />
         )}
       </Panel>
+      {labels.data && (
+        <Panel title="Precision and recall per class" testid="per-class-chart-panel">
+          <PerClassChart evalId={ev.id} rows={labels.data.items} point={{ iou: view.iou, score: view.score }} height={320} />
+        </Panel>
+      )}
       <div className="grid-2 grid-even">
         <ConfusionPanel
           evalId={ev.id}
@@ -321,7 +326,6 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
         />
         <DetectionPrCurve evalId={ev.id} classes={ev.classes} iou={dIou} score={dScore} />
       </div>
-      <ErrorTypesPanel evalId={ev.id} classes={ev.classes} onOpen={(f) => { setView({ iou: 0.5, score: 0 }); showFeed(f); }} />
       <Panel title="AP at each IoU (COCO, all classes)" testid="ap-iou-panel">
         <ApPerIou rows={perIou} iou={iou} setIou={(v) => setView({ iou: v })} />
         <p className="muted small">The mean of the ten is AP .50:.95 ({fmt(coco.AP)}); the bar at the page&apos;s IoU is marked, and a bar takes the page to its IoU.</p>

@@ -66,7 +66,7 @@ export function outcomeClass(s: ClassificationItem): "ok" | "bad" | "none" {
   return "bad";
 }
 
-function SampleCard({ s, onOpen, t }: { s: ClassificationItem; onOpen: (s: SampleItem) => void; t?: number }) {
+export function SampleCard({ s, onOpen, t }: { s: ClassificationItem; onOpen: (s: SampleItem) => void; t?: number }) {
   const oc = outcomeClass(s);
   return (
     <button className={`sample-card ${oc}`} onClick={() => onOpen(s)} data-testid="feed-item" data-index={s.index}>
@@ -87,7 +87,7 @@ function SampleCard({ s, onOpen, t }: { s: ClassificationItem; onOpen: (s: Sampl
   );
 }
 
-function DetectionCard({ s, onOpen }: { s: DetectionItem; onOpen: (s: SampleItem) => void }) {
+export function DetectionCard({ s, onOpen }: { s: DetectionItem; onOpen: (s: SampleItem) => void }) {
   return (
     <button className="sample-card" onClick={() => onOpen(s)} data-testid="feed-item" data-index={s.index}>
       <div className="thumb thumb-boxes">
@@ -109,7 +109,7 @@ function DetectionCard({ s, onOpen }: { s: DetectionItem; onOpen: (s: SampleItem
 }
 
 /** A row for text samples and for plain score tables (no text, no image: the id and metadata). */
-function TextRow({ s, onOpen, t }: { s: ClassificationItem; onOpen: (s: SampleItem) => void; t?: number }) {
+export function TextRow({ s, onOpen, t }: { s: ClassificationItem; onOpen: (s: SampleItem) => void; t?: number }) {
   const oc = outcomeClass(s);
   const meta = metadataLine(s.metadata);
   return (

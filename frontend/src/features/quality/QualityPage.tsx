@@ -16,6 +16,7 @@ import { leakageChoices } from "../../lib/datasets";
 import { evaluationHref, type Crumb } from "../../routes";
 import { binsOption, importanceMeasure, importanceOption, pValue, RATE_WORDS, short, type RateKey } from "./qualityCharts";
 import { ClassPicker, Duplicates, Explorer, LabelIssues, PropertyPicker } from "./QualitySamples";
+import { WeakestSlices } from "./WeakestSlices";
 import "./QualityPage.css";
 
 export function QualityPage({ id, setCrumbs }: { id: number; setCrumbs: (c: Crumb[]) => void }) {
@@ -200,6 +201,7 @@ function Report({ data, head, view, setView }: { data: QualityReady; head: React
           <Importance rows={ranked} descriptions={descriptions} onPick={setProperty} />
           <ByProperty data={data} property={property} setProperty={setProperty} classes={classes} view={view} setView={setView} />
           <Explorer data={data} property={property} setProperty={setProperty} classes={classes} view={view} setView={setView} />
+          <WeakestSlices data={data} />
         </>
       )}
       <div className="quality-grid">
