@@ -13,8 +13,6 @@ import pytest
 
 from tests.service.test_slices_service import planted_workspace
 
-pytest.importorskip("scipy")
-
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:

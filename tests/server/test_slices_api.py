@@ -15,8 +15,6 @@ from assay.server.app import create_app
 from tests.server.conftest import BASE_URL, Seeded, get_error, get_json
 from tests.service.test_slices_service import planted_workspace
 
-pytest.importorskip("scipy")
-
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, int]]:

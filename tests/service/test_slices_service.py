@@ -17,7 +17,6 @@ from assay.evaluation.detection import evaluate_detections
 from assay.service.slices import slice_samples, slices_stored
 from assay.store import Workspace
 
-pytest.importorskip("scipy")
 N = 3000
 CLASSES = ["a", "b", "c"]
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.stats as stats
+import statsmodels.stats.multitest as multi
+import statsmodels.stats.proportion as sm
 
 from assay.errors import InputError, ParameterError
 from assay.evaluation.quality._slices import default_min_size, find_slices, holm, image_f1
-
-stats = pytest.importorskip("scipy.stats")
 
 
 def _data(seed: int, n: int = 4000, drop: float = 0.2, extra: int = 8):
@@ -61,7 +62,6 @@ def test_no_planted_slice_no_significant_slice_in_most_seeds():
 
 
 def test_p_values_match_statsmodels_and_scipy():
-    sm = pytest.importorskip("statsmodels.stats.proportion")
     cols, right, _ = _data(3, n=1500)
     out = find_slices(cols, right, categories=CATS, max_conditions=2, top=10)
     assert out["slices"]
@@ -91,7 +91,6 @@ def test_p_values_match_statsmodels_and_scipy():
 
 
 def test_holm_matches_statsmodels():
-    multi = pytest.importorskip("statsmodels.stats.multitest")
     p = np.random.default_rng(0).random(50) ** 3
     assert holm(p) == pytest.approx(multi.multipletests(p, method="holm")[1])
     # a larger family: the untested hypotheses count as p = 1
