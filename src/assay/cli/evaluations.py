@@ -112,9 +112,10 @@ def error_types_of(results: Any) -> dict[str, Any]:
     """TIDE's error types of a detection evaluation, per class; a ParameterError otherwise."""
     from assay.errors import ParameterError
 
-    if results.task != "detection":
+    if results.task != "detection" or not hasattr(results, "error_types"):
         raise ParameterError(
-            f"--errors: error types are for detection evaluations, not {results.task}"
+            f"--errors: error types are for detection evaluations with their boxes, not this "
+            f"{results.task} evaluation"
         )
     answer: dict[str, Any] = results.error_types(per_class=True)
     return answer

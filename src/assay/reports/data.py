@@ -229,7 +229,7 @@ def evaluation_data(
         "samples": samples or [],
         "error_types": (
             results.error_types(per_class=True)  # type: ignore[attr-defined]
-            if results.task == "detection"
+            if hasattr(results, "error_types")  # detection with its boxes (not a merged summary)
             else None
         ),
     }

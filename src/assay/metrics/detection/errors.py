@@ -265,6 +265,7 @@ def _aps(
     """Each class's AP (K,) from its points (class, score rank: 0 the most confident, is-TP,
     unique tie order), NaN for a class with neither points nor positives."""
     k = len(npos)
+    o: np.ndarray
     if len(cls):
         r1, t1 = int(rank.max()) + 1, int(order.max()) + 1
         if k * r1 * t1 < 2**62:  # one integer key: a single sort instead of three

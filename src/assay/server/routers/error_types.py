@@ -80,12 +80,13 @@ async def get_error_types(
     """TIDE's error types of a detection evaluation: per type its count and dAP (the AP50
     gained by fixing every error of that type), the FP / FN oracles, per class on demand."""
     res = evaluation.results
-    if res.task != "detection":
+    method = getattr(res, "error_types", None)
+    if res.task != "detection" or method is None:
         raise ParameterError(
-            f"error types are for detection evaluations; evaluation {evaluation.record.id} is "
-            f"{res.task}"
+            f"error types are for detection evaluations with their boxes; evaluation "
+            f"{evaluation.record.id} is {res.task}"
+            + ("" if res.task != "detection" else " without the boxes of each image")
         )
-    method = res.error_types  # type: ignore[attr-defined]
     answer = await run_in_threadpool(
         lambda: method(label, per_class=per_class, iou=iou, background_iou=background_iou)
     )
