@@ -29,7 +29,7 @@ def test_equals_the_reference(n: int, c: int, dtype: type, decimals: int | None)
         s = np.round(s, decimals)
     s = s.astype(dtype)
     s[:5] = 0.0  # zeros (below the smallest bucket) and ties with them
-    got, want = single_label_ranking_influence(y, s), ranking_influence(y, s)
+    got, want = single_label_ranking_influence(y, s, sweeps=True), ranking_influence(y, s)
     assert set(got) == set(want)
     for key in want:
         np.testing.assert_array_equal(got[key], want[key])
@@ -39,7 +39,7 @@ def test_one_class_has_every_sample() -> None:
     rng = np.random.default_rng(1)
     y = np.zeros(50, dtype=np.int64)
     s = rng.random((50, 3))
-    got, want = single_label_ranking_influence(y, s), ranking_influence(y, s)
+    got, want = single_label_ranking_influence(y, s, sweeps=True), ranking_influence(y, s)
     for key in want:
         np.testing.assert_array_equal(got[key], want[key])
     assert not got["roc_auc_macro"].any()  # no class has both positives and negatives
@@ -52,6 +52,6 @@ def test_softmax_scores_match() -> None:
     logits[np.arange(20000), y] += 2.0
     p = np.exp(logits)
     p /= p.sum(axis=1, keepdims=True)
-    got, want = single_label_ranking_influence(y, p), ranking_influence(y, p)
+    got, want = single_label_ranking_influence(y, p, sweeps=True), ranking_influence(y, p)
     for key in want:
         np.testing.assert_array_equal(got[key], want[key])

@@ -150,25 +150,35 @@ def _add_places(
     return auc, ap
 
 
+# below this many scores the per-class sort and search of paired.ranking_influence is as fast
+SWEEP_MIN_SCORES = 2_000_000
+
+
 def single_label_ranking_influence(
-    y_true: np.ndarray, y_score: np.ndarray
+    y_true: np.ndarray, y_score: np.ndarray, *, sweeps: bool | None = None
 ) -> dict[str, np.ndarray]:
     """Per-sample influence (N,) on the macro one-vs-rest ROC AUC (over the classes with
     positives and negatives; per class DeLong's) and the macro average precision (over the
     classes with positives) of single-label scores ``y_score`` (N, C) in [0, 1] against class
     indices ``y_true`` (N,): keys ``roc_auc_macro`` and ``average_precision_macro``, the numbers
     of :func:`assay.metrics.paired.ranking_influence` (ties count half in AUC and as one
-    threshold in AP). Two parallel sweeps over the matrix, O(N C log(N / C)) at worst.
+    threshold in AP). Two parallel sweeps over the matrix, O(N C log(N / C)) at worst;
+    ``sweeps=None``: only from ``SWEEP_MIN_SCORES`` scores (the same numbers either way).
 
     >>> from assay.metrics.paired import ranking_influence
     >>> y, s = np.array([0, 1, 1, 0]), np.array([[.9, .1], [.3, .7], [.6, .4], [.5, .5]])
-    >>> out, ref = single_label_ranking_influence(y, s), ranking_influence(y, s)
+    >>> out = single_label_ranking_influence(y, s, sweeps=True)
+    >>> ref = ranking_influence(y, s)
     >>> all(np.array_equal(out[k], ref[k]) for k in ref)
     True
     """
     s = np.ascontiguousarray(y_score)
     if s.dtype not in (np.float32, np.float64):
         s = s.astype(np.float64)
+    if not (s.size >= SWEEP_MIN_SCORES if sweeps is None else sweeps):
+        from assay.metrics.paired import ranking_influence
+
+        return ranking_influence(y_true, s)
     y = np.asarray(y_true).astype(np.int64, copy=False)
     n, n_classes = s.shape
     order = np.argsort(y, kind="stable")
