@@ -1,13 +1,17 @@
 """Batch inference over many images (or texts), with decoding overlapped with inference, a progress
 callback, and predictions streamed to disk so an interrupted run resumes where it stopped.
 
-Images are decoded and preprocessed by a small thread pool (Pillow releases the GIL while it decodes
-and resizes) a few batches ahead of the model; the main thread only runs the model and writes. How
-many threads depends on the images (``default_workers``): larger ones spend most of their decoding
-time in Pillow's C code, so every core decodes; small ones spend about half of it in Python,
-holding the GIL, so a second decoding thread costs more in GIL hand-offs than it gains, and even
-one pays only when the model takes a good share of the time: their first batches run inline,
-timed, and the thread starts only if the model's share says so (``overlap_pays``).
+Images are decoded and preprocessed a few batches ahead of the model; the main thread only runs
+the model and writes. By default a run of ``PROCESS_MIN_BATCHES`` batches or more decodes in one
+forked process per core (up to 4), the first batches inline while they start: each has its own
+interpreter, so the Python half of decoding small images runs in parallel too. Otherwise (fewer
+batches, one core, no ``fork``, or ``workers`` given) a small thread pool decodes (Pillow releases
+the GIL while it decodes and resizes); how many threads depends on the images
+(``default_workers``): larger ones spend most of their decoding time in Pillow's C code, so every
+core decodes; small ones spend about half of it in Python, holding the GIL, so a second decoding
+thread costs more in GIL hand-offs than it gains, and even one pays only when the model takes a
+good share of the time: their first batches run inline, timed, and the thread starts only if the
+model's share says so (``overlap_pays``).
 
 With ``out_dir``, predictions are written as each batch finishes, beside a ``manifest.json`` that
 fingerprints the run (model file, spec, inputs, batch size): scores are appended to ``scores.f64``
