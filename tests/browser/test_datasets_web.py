@@ -1,6 +1,6 @@
 """Inputs on the web: the Models page's dataset picker offers only the versions a model can take
 (task and media) and pre-selects one it has not run on; "Add a dataset" registers a folder under
-the data roots; "Evaluate on a new dataset" registers one and calculates on it; the data-quality
+the data roots, "Without labels" an unlabeled version; "Evaluate on a new dataset" registers one and calculates on it; the data-quality
 leakage picker offers only sets of the same task and media.
 
 Its own workspace and server (the shared one's counts are checked by test_ui)."""
@@ -43,6 +43,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     for folder, seed in (("seen", 1), ("fresh", 2), ("added", 3), ("newest", 4)):
         for k, name in enumerate(CLASSES):
             write_images(data / folder / name, 6, size=(8, 8), seed=10 * seed + k)
+    write_images(data / "photos", 5, size=(8, 8), seed=99)  # a flat folder: no labels
     ws = Workspace(home)
     model = ws.add_model(slow_model(root / "small.onnx", depth=2, width=16), name="insects")
     files = sorted((data / "seen").rglob("*.png"))
@@ -155,3 +156,26 @@ def test_the_leakage_picker_offers_sets_of_the_same_task_and_media(
     assert not {n for n in offered if n.startswith(("insect-facts", "insect-boxes"))}, offered
     assert not {n for n in offered if n.startswith("insects-seen")}, offered  # itself
     _shot(page, "leakage_picker")
+
+
+def test_the_form_registers_a_version_without_labels(page: Page, site: tuple[str, Path]) -> None:
+    url, data = site
+    page.goto(f"{url}/#/models")
+    page.get_by_test_id("add-dataset").click()
+    form = page.get_by_test_id("add-dataset-form")
+    form.get_by_test_id("dataset-path").fill(str(data / "photos"))
+    form.get_by_test_id("dataset-name").fill("street-photos")
+    expect(form.get_by_test_id("dataset-task")).to_be_visible()
+    form.get_by_test_id("dataset-unlabeled").check()
+    expect(form.get_by_test_id("dataset-task")).to_have_count(0)  # no labels: no task to read
+    _shot(page, "add_dataset_unlabeled_form")
+    form.get_by_test_id("dataset-submit").click()
+    result = form.get_by_test_id("dataset-result")
+    expect(result).to_contain_text("Registered street-photos v1 · 5 samples · no labels")
+    _shot(page, "add_dataset_unlabeled")
+    version = int(result.get_attribute("data-version") or 0)
+    datasets = page.request.get(f"{url}/api/datasets").json()["items"]
+    (mine,) = [d for d in datasets if d["name"] == "street-photos"]
+    versions = page.request.get(f"{url}/api/datasets/{mine['id']}/versions").json()["items"]
+    assert [(v["id"], v["unlabeled"]) for v in versions] == [(version, True)]
+    form.get_by_test_id("dataset-done").click()

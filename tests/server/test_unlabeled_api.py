@@ -97,3 +97,41 @@ def test_registered_without_labels_through_the_api(setup: dict[str, Any]) -> Non
     again = client.post("/api/datasets", json={"path": str(root / "flat")})  # detected
     assert again.status_code == 201 and again.json()["id"] == setup["dv"]
     assert not again.json()["new"]
+
+
+def _calculate(client: TestClient, model: int, dv: int) -> dict[str, Any]:
+    answer = client.post(
+        "/api/evaluations", json={"model_version_id": model, "dataset_version_id": dv}
+    )
+    assert answer.status_code == 202, answer.text
+    deadline = time.monotonic() + 60
+    job_id = answer.json()["job_id"]
+    while (job := get_json(client, f"/api/jobs/{job_id}"))["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)
+    return job
+
+
+def test_a_model_of_another_task_runs_and_a_rerun_reuses(setup: dict[str, Any]) -> None:
+    """No labels to disagree with: a multi-label model calculates on the unlabeled version; the
+    same Calculate again ends with the stored run instead of a second one."""
+    import json
+
+    client, root = setup["client"], setup["root"]
+    (root / "tags").mkdir()
+    model = make_classifier(root / "train3", root / "tags" / "tagger.onnx", seed=2)
+    spec = model.with_name("tagger.preprocess.json")
+    spec.write_text(json.dumps({**json.loads(spec.read_text()), "task": "multilabel"}))
+    answer = client.post("/api/models", json={"path": str(model), "name": "tagger"})
+    assert answer.status_code in (200, 201), answer.text
+    tagger = answer.json()["id"]
+    job = _calculate(client, tagger, setup["dv"])
+    assert job["status"] == "done", job
+    runs = {e["id"]: e for e in get_json(client, "/api/evaluations")["items"]}
+    run = runs[job["evaluation_id"]]
+    assert run["task"] == "multilabel" and run["predictions_only"]
+    before = len(get_json(client, "/api/evaluations")["items"])
+    again = _calculate(client, tagger, setup["dv"])
+    assert again["status"] == "done" and again["evaluation_id"] == job["evaluation_id"]
+    assert len(get_json(client, "/api/evaluations")["items"]) == before
+    client.delete(f"/api/evaluations/{job['evaluation_id']}")

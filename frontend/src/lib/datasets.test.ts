@@ -28,6 +28,10 @@ describe("which datasets a model can take", () => {
     expect(whyNot(image, versions[3])).toBe("it is a multi-label classification dataset; the model does single-label classification");
     expect(whyNot(image, versions[6])).toBeNull(); // not known: agrees
     expect(whyNot({ task: "classification", media: null }, versions[1])).toBeNull();
+    // no labels: any task that reads its media (a detector on a folder of images)
+    const bare = { task: "classification", media: "image" as const, unlabeled: true };
+    expect(whyNot({ task: "detection", media: "image" }, bare)).toBeNull();
+    expect(whyNot({ task: "detection", media: "text" }, bare)).toBe("it holds images; the model reads texts");
   });
 
   it("offers the versions of its kind and pre-selects one it has not run on", () => {

@@ -2,7 +2,7 @@ import { versionText } from "../format";
 
 // Which dataset versions a model version (or a data-quality analysis) can take: the same task, and
 // samples of the kind the model reads (images for an image model, texts for a text model, a table
-// for a tabular one). What is not known (a model registered from predictions, a version
+// for a tabular one); a version without labels takes any task. What is not known (a model registered from predictions, a version
 // registered without its samples) agrees with anything.
 
 export type Media = "image" | "text" | "table" | null | undefined;
@@ -15,6 +15,8 @@ export interface Taker {
 export interface VersionLike {
   id: number;
   task: string;
+  /** Registered without labels: any model that reads its media makes a prediction run on it. */
+  unlabeled?: boolean;
   media?: Media;
   dataset_name: string;
   version: string;
@@ -25,8 +27,8 @@ const MEDIA_WORDS: Record<string, string> = { image: "images", text: "texts", ta
 const TASK_WORDS: Record<string, string> = { classification: "single-label classification", multilabel: "multi-label classification", detection: "detection" };
 
 /** Why ``model`` cannot run on ``dv``, in words, or null when it can. */
-export function whyNot(model: Taker, dv: { task: string; media?: Media }): string | null {
-  if (model.task && dv.task !== model.task) return `it is a ${TASK_WORDS[dv.task] ?? dv.task} dataset; the model does ${TASK_WORDS[model.task] ?? model.task}`;
+export function whyNot(model: Taker, dv: { task: string; media?: Media; unlabeled?: boolean }): string | null {
+  if (model.task && dv.task !== model.task && !dv.unlabeled) return `it is a ${TASK_WORDS[dv.task] ?? dv.task} dataset; the model does ${TASK_WORDS[model.task] ?? model.task}`;
   if (model.media && dv.media && dv.media !== model.media)
     return `it holds ${MEDIA_WORDS[dv.media] ?? dv.media}; the model reads ${MEDIA_WORDS[model.media] ?? model.media}`;
   return null;

@@ -2,8 +2,10 @@
 // parent on images nobody annotated): how often their top-1 class agrees (with its interval),
 // Cohen's kappa, the flip matrix (A's class by B's; a cell opens its samples), the mean change of
 // confidence, and the per-sample table (sortable, filterable, paged; a row opens both models'
-// scores). Detectors: box agreement at an IoU and each image's boxes drawn for both.
-// URL: #/agreement?a=1&b=2[&iou=0.5&pa=cat&pb=dog&changed=1&q=text&sort=rank&asc=1&page=2&sample=12]
+// scores). Detectors: box agreement at an IoU and each image's boxes drawn for both. Multi-label
+// runs: per-class agreement (both, only A, only B, neither, kappa) at a threshold, the labels B
+// gains and loses, and the samples whose label set changed most.
+// URL: #/agreement?a=1&b=2[&iou=0.5&t=0.5&pa=cat&pb=dog&changed=1&q=text&sort=rank&asc=1&page=2&sample=12]
 import { useEffect, useMemo } from "react";
 import { Empty, ErrorState, Modal, Spinner } from "../../components/common";
 import { Media } from "../../components/Media";
@@ -19,6 +21,7 @@ import {
   type AgreementSampleQuery,
   type ClassificationAgreement,
   type DetectionAgreement,
+  type MultilabelAgreement,
 } from "./api";
 import "./AgreementPage.css";
 
@@ -66,8 +69,10 @@ export function AgreementPage({ params, setCrumbs }: { params: URLSearchParams; 
   const b = positive(params.get("b"));
   const iouRaw = Number(params.get("iou") ?? "0.5");
   const iou = Number.isFinite(iouRaw) && iouRaw > 0 && iouRaw <= 1 ? iouRaw : 0.5;
+  const tRaw = Number(params.get("t") ?? "0.5");
+  const threshold = Number.isFinite(tRaw) && tRaw >= 0 && tRaw <= 1 ? tRaw : 0.5;
   useEffect(() => setCrumbs([{ label: "Agreement without labels" }]), [setCrumbs]);
-  const q = useAgreement(a ?? 0, b ?? 0, iou);
+  const q = useAgreement(a ?? 0, b ?? 0, iou, threshold);
   if (a === null || b === null)
     return (
       <Empty title="Which two runs?">
@@ -92,6 +97,8 @@ export function AgreementPage({ params, setCrumbs }: { params: URLSearchParams; 
       </div>
       {data.task === "classification" ? (
         <ClassificationView data={data} params={params} />
+      ) : data.task === "multilabel" ? (
+        <MultilabelView data={data} params={params} threshold={threshold} />
       ) : (
         <DetectionView data={data} params={params} iou={iou} />
       )}
@@ -389,6 +396,88 @@ function SampleModal({ a, b, index, onClose }: { a: number; b: number; index: nu
 
 const STATUS_COLORS: Record<AgreementBox["status"], string> = { agreed: "#12724a", flip: "#d97706", only_a: "#c62828", only_b: "#2f5bea" };
 const STATUS_LABELS: Record<AgreementBox["status"], string> = { agreed: "agreed", flip: "class flip", only_a: "only in A", only_b: "only in B" };
+
+function MultilabelView({ data, params, threshold }: { data: MultilabelAgreement; params: URLSearchParams; threshold: number }) {
+  const level = Math.round(data.level * 100);
+  return (
+    <>
+      <section className="card agreement-stats" data-testid="agreement-stats">
+        <Stat
+          label="Same label set"
+          value={pct(data.exact)}
+          sub={`${level}% CI ${pct(data.low)}–${pct(data.high)}`}
+          help="share of samples to which both runs give exactly the same classes (Wilson interval)"
+          testid="stat-exact"
+        />
+        <Stat label="Decisions agreeing" value={pct(data.agreement)} sub={`of ${data.decisions.toLocaleString()} (sample, class)`} help="share of (sample, class) yes/no decisions the two runs make alike" testid="stat-agreement" />
+        <Stat label="Changed" value={String(data.changed)} sub={`of ${data.n_samples.toLocaleString()} samples`} help="samples whose label set differs" testid="stat-changed" />
+        <Stat label="Gained" value={String(data.gained)} sub="labels only B gives" help="(sample, class) pairs B predicts and A does not" testid="stat-gained" />
+        <Stat label="Lost" value={String(data.lost)} sub="labels only A gives" help="(sample, class) pairs A predicts and B does not" testid="stat-lost" />
+      </section>
+      <div className="agreement-controls">
+        <label className="slider-field">
+          <span>A class is predicted from score {threshold.toFixed(2)}</span>
+          <input type="range" min={0.05} max={0.95} step={0.05} value={threshold} data-testid="agreement-threshold" onChange={(e) => setParams(params, { t: e.target.value })} />
+        </label>
+      </div>
+      <section className="card">
+        <h2>Per class</h2>
+        <table className="table" data-testid="agreement-classes">
+          <thead>
+            <tr>
+              <th>Class</th>
+              <th className="num" title="samples both runs give the class">Both</th>
+              <th className="num" title="samples only A gives it: B lost it">Only A (lost)</th>
+              <th className="num" title="samples only B gives it: B gained it">Only B (gained)</th>
+              <th className="num" title="samples neither gives it">Neither</th>
+              <th className="num" title="share of samples where the two decide alike">Agreement</th>
+              <th className="num" title="agreement beyond chance on this class (1: all, 0: chance)">Kappa</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.per_class.map((r) => (
+              <tr key={r.label} data-testid="agreement-class-row">
+                <td>{r.label}</td>
+                <td className="num">{r.both}</td>
+                <td className="num">{r.only_a}</td>
+                <td className="num">{r.only_b}</td>
+                <td className="num">{r.neither}</td>
+                <td className="num">{pct(r.agreement)}</td>
+                <td className="num">{r.cohen_kappa === null || r.cohen_kappa === undefined ? "—" : fmt(r.cohen_kappa)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section className="card">
+        <h2>Samples that changed most</h2>
+        <table className="table" data-testid="agreement-multilabel-samples">
+          <thead>
+            <tr>
+              <th>Sample</th>
+              <th>A&apos;s labels</th>
+              <th>B&apos;s labels</th>
+              <th className="num">Gained</th>
+              <th className="num">Lost</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.most_changed.map((r) => (
+              <tr key={r.id} data-testid="agreement-multilabel-row">
+                <td>{r.id}</td>
+                <td>{r.labels_a.join(", ") || "—"}</td>
+                <td>{r.labels_b.join(", ") || "—"}</td>
+                <td className="num">{r.gained}</td>
+                <td className="num">{r.lost}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {data.most_changed.length === 0 && <p className="muted">Every sample has the same labels in both runs.</p>}
+      </section>
+    </>
+  );
+}
 
 function DetectionView({ data, params, iou }: { data: DetectionAgreement; params: URLSearchParams; iou: number }) {
   const sample = positive(params.get("sample"));

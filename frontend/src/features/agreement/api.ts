@@ -7,7 +7,8 @@ import type { components } from "../../api/schema";
 type Schemas = components["schemas"];
 export type ClassificationAgreement = Schemas["ClassificationAgreement"];
 export type DetectionAgreement = Schemas["DetectionAgreement"];
-export type Agreement = ClassificationAgreement | DetectionAgreement;
+export type MultilabelAgreement = Schemas["MultilabelAgreement"];
+export type Agreement = ClassificationAgreement | DetectionAgreement | MultilabelAgreement;
 export type AgreementRow = Schemas["AgreementRow"];
 export type AgreementSample = Schemas["AgreementSample"];
 export type AgreementImage = Schemas["AgreementImage"];
@@ -15,16 +16,17 @@ export type AgreementBox = Schemas["AgreementBox"];
 export type AgreementSampleQuery = Omit<QueryOf<"/api/agreement/samples">, "a" | "b">;
 
 export const agreementKeys = {
-  summary: (a: number, b: number, iou: number) => ["agreement", a, b, iou] as const,
+  summary: (a: number, b: number, iou: number, threshold: number) => ["agreement", a, b, iou, threshold] as const,
   samples: (a: number, b: number, q: AgreementSampleQuery) => ["agreement", a, b, "samples", q] as const,
   sample: (a: number, b: number, index: number) => ["agreement", a, b, "sample", index] as const,
   image: (a: number, b: number, index: number, iou: number) => ["agreement", a, b, "image", index, iou] as const,
 };
 
-export function useAgreement(a: number, b: number, iou: number) {
+/** The summary of runs A and B: ``iou`` for detectors, ``threshold`` for multi-label runs. */
+export function useAgreement(a: number, b: number, iou: number, threshold = 0.5) {
   return useQuery({
-    queryKey: agreementKeys.summary(a, b, iou),
-    queryFn: ({ signal }) => unwrap(client.GET("/api/agreement", { params: { query: { a, b, iou } }, signal })),
+    queryKey: agreementKeys.summary(a, b, iou, threshold),
+    queryFn: ({ signal }) => unwrap(client.GET("/api/agreement", { params: { query: { a, b, iou, threshold } }, signal })),
     placeholderData: keepPreviousData,
     retry: false,
   });

@@ -51,7 +51,7 @@ function query(sliders: SliderParams, filter: FeedFilter): SampleQuery {
 }
 
 /** Download the filtered table as CSV through the API client (it carries the token). */
-async function exportCsv(evalId: number, q: SampleQuery) {
+export async function exportCsv(evalId: number, q: SampleQuery) {
   const clean = Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined && v !== null));
   const res = await client.GET("/api/evaluations/{evaluation_id}/samples.csv", {
     params: { path: { evaluation_id: evalId }, query: clean },

@@ -1,7 +1,9 @@
 // "Add a dataset": a file or folder on the server's disk (under its data roots) registered as a
 // dataset version, read as `assay datasets add` reads it (POST /api/datasets). The Models page
 // opens it on its own, or for one model version ("Evaluate on a new dataset"), where the task is
-// the model's and the registered version goes on to a Calculate job.
+// the model's and the registered version goes on to a Calculate job. "Without labels" registers
+// the samples unlabeled (a folder of images, a table of paths or texts, COCO images): models run
+// on it make prediction runs, compared with each other by agreement.
 import { useState, type FormEvent } from "react";
 import { useDataRoots } from "./hooks";
 import type { DatasetCreate, DatasetCreated } from "../../api/client";
@@ -22,7 +24,8 @@ const MEDIA_WORDS: Record<string, string> = { image: "images", text: "texts", ta
 
 /** One line about a registered version: its name, size, task and media, and whether it is new. */
 export function createdText(d: DatasetCreated): string {
-  const what = `${d.dataset_name} ${versionText(d.version)} · ${d.n_samples.toLocaleString()} samples · ${TASK_WORDS[d.task] ?? d.task}${d.media ? ` · ${MEDIA_WORDS[d.media] ?? d.media}` : ""}`;
+  const kind = d.unlabeled ? "no labels" : (TASK_WORDS[d.task] ?? d.task);
+  const what = `${d.dataset_name} ${versionText(d.version)} · ${d.n_samples.toLocaleString()} samples · ${kind}${d.media ? ` · ${MEDIA_WORDS[d.media] ?? d.media}` : ""}`;
   return d.new ? `Registered ${what}` : `Already registered: ${what}`;
 }
 
@@ -48,6 +51,7 @@ export function DatasetForm({
   const [name, setName] = useState("");
   const [task, setTask] = useState<Task | "">(fixedTask ?? "");
   const [images, setImages] = useState("");
+  const [unlabeled, setUnlabeled] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<{ created: DatasetCreated; message?: string } | null>(null);
@@ -60,8 +64,11 @@ export function DatasetForm({
     try {
       const body: DatasetCreate = { path: path.trim() };
       if (name.trim()) body.name = name.trim();
-      if (task) body.task = task;
-      if (task === "detection" && images.trim()) body.images = images.trim();
+      if (unlabeled) body.unlabeled = true;
+      else {
+        if (task) body.task = task;
+        if (task === "detection" && images.trim()) body.images = images.trim();
+      }
       setDone(await onSubmit(body));
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
@@ -111,7 +118,13 @@ export function DatasetForm({
             <span>Name</span>
             <input type="text" value={name} onChange={(e) => setName(e.target.value)} placeholder="default: the folder's or the file's name" data-testid="dataset-name" />
           </label>
-          {fixedTask ? (
+          <div className="form-field" data-testid="dataset-unlabeled-field">
+            <label className="check strong">
+              <input type="checkbox" checked={unlabeled} onChange={(e) => setUnlabeled(e.target.checked)} data-testid="dataset-unlabeled" /> Without labels
+            </label>
+            <span className="muted small">The samples only (a folder of images, a table of paths or texts, COCO images); a label column is ignored. Models run on it make prediction runs, compared with each other by agreement.</span>
+          </div>
+          {unlabeled ? null : fixedTask ? (
             <p className="muted small">Read as {TASK_WORDS[fixedTask] ?? fixedTask}, the model&apos;s task.</p>
           ) : (
             <label className="form-field">
@@ -125,7 +138,7 @@ export function DatasetForm({
               </select>
             </label>
           )}
-          {task === "detection" && (
+          {!unlabeled && task === "detection" && (
             <label className="form-field">
               <span>Images folder</span>
               <input type="text" value={images} onChange={(e) => setImages(e.target.value)} placeholder="default: the annotation file's folder" data-testid="dataset-images" />

@@ -138,11 +138,14 @@ export function OptimizeControls({ version: v, datasets, jobs }: { version: Mode
   const images = datasets.filter((d) => d.media === "image");
   const [picked, setPicked] = useState<number | null>(null);
   const [samples, setSamples] = useState(300);
+  // a detector's output joins boxes (pixels) and scores (0 to 1): quantized together, the scores
+  // lose their precision, so its head stays in float unless the person says otherwise
+  const [head, setHead] = useState(v.task === "detection");
   const job = jobOf(jobs, v.id, "optimize");
   const chosen = picked !== null && images.some((d) => d.id === picked) ? picked : (images[0]?.id ?? null);
   const start = useMutation({
     mutationFn: (datasetVersionId: number) =>
-      unwrap(client.POST("/api/models/versions/{version_id}/optimize", { params: { path: { version_id: v.id } }, body: { dataset_version_id: datasetVersionId, samples } })),
+      unwrap(client.POST("/api/models/versions/{version_id}/optimize", { params: { path: { version_id: v.id } }, body: { dataset_version_id: datasetVersionId, samples, exclude_head: head } })),
     onSuccess: () => {
       setOpen(false);
       void queryClient.invalidateQueries({ queryKey: modelKeys.jobs() });
@@ -184,6 +187,9 @@ export function OptimizeControls({ version: v, datasets, jobs }: { version: Mode
                   aria-label="Calibration images"
                   data-testid="calibration-samples"
                 />
+              </label>
+              <label className="small check" title="Keep the nodes after the last Conv / Gemm / MatMul in float (a detector whose output joins boxes and scores needs it)">
+                <input type="checkbox" checked={head} onChange={(e) => setHead(e.target.checked)} data-testid="optimize-exclude-head" /> head in float
               </label>
               <button className="btn btn-sm" disabled={chosen === null || start.isPending} onClick={() => chosen !== null && start.mutate(chosen)} data-testid="optimize-start">
                 Quantize

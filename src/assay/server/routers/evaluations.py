@@ -45,14 +45,21 @@ def create_evaluation(body: EvaluationCreate | ModelRunCreate, request: Request)
 
 
 def _check_model_run(workspace: Workspace, body: ModelRunCreate) -> None:
-    """The version can run and the dataset is of its task (404 / 422 before anything queues)."""
+    """The version can run and the dataset is of its task, or has no labels (any model that
+    reads its media makes a prediction run on it) (404 / 422 before anything queues)."""
+    from assay.service.unlabeled import is_unlabeled
+
     version = workspace.get_model_version(body.model_version_id)
     dataset = workspace.get_dataset_version(body.dataset_version_id)
     if not version.runnable:
         raise InputError(
             f"model version {version.id} was registered from predictions; it has no model to run"
         )
-    if version.task is not None and version.task != dataset.task:
+    if (
+        version.task is not None
+        and version.task != dataset.task
+        and not is_unlabeled(workspace, dataset.id)
+    ):
         raise InputError(
             f"model version {version.id} is a {version.task} model; dataset version "
             f"{dataset.id} ({dataset.dataset_name}) is a {dataset.task} dataset"
