@@ -123,3 +123,23 @@ def test_no_detections_everything_missed(shapes: tuple[Path, Path]) -> None:
     n_boxes = int((~np.asarray(res.gt.iscrowd)).sum())
     assert counts == {"cls": 0, "loc": 0, "both": 0, "dupe": 0, "bkg": 0, "miss": n_boxes}
     assert out["ap"] == 0.0
+
+
+def test_error_images_add_up_to_the_counts(shapes: tuple[Path, Path]) -> None:
+    res = evaluate_detections(*shapes)
+    out = res.error_types(per_class=True)
+    for row in out["types"]:
+        page = res.error_images(row["type"], limit=1000)
+        assert sum(i["count"] for i in page["items"]) == row["count"]
+        assert page["total"] == len(page["items"])
+        counts = [i["count"] for i in page["items"]]
+        assert counts == sorted(counts, reverse=True)
+        for c in out["classes"]:
+            one = res.error_images(row["type"], c["label"], limit=1000)
+            assert sum(i["count"] for i in one["items"]) == c["counts"][row["type"]]
+    first = res.error_images("bkg", limit=2, offset=1)
+    assert len(first["items"]) <= 2 and first["offset"] == 1
+    assert first["items"][0]["file_name"] == res.gt.file_names[first["items"][0]["index"]]
+    for bad in ({"error_type": "oops"}, {"error_type": "miss", "limit": -1}):
+        with pytest.raises(ParameterError):
+            res.error_images(**bad)  # type: ignore[arg-type]

@@ -52,3 +52,18 @@ def test_unknown_or_classification_evaluation(client: TestClient, seeded: Seeded
     assert "detection" in _error(client, f"/api/evaluations/{seeded.image}/error-types", 422)
     _error(client, "/api/evaluations/..%2F..%2Fetc/error-types", 404)
     _error(client, "/api/evaluations/99999999999999999999/error-types", 422)
+
+
+def test_images_of_a_type(client: TestClient, seeded: Seeded) -> None:
+    base = f"/api/evaluations/{seeded.detection}/error-types"
+    overall = {r["type"]: r["count"] for r in _get(client, base)["types"]}
+    for t in TYPES:
+        page = _get(client, f"{base}/{t}/images?limit=200")
+        assert sum(i["count"] for i in page["items"]) == overall[t]
+    some = next(t for t in TYPES if overall[t] > 0)
+    page = _get(client, f"{base}/{some}/images?limit=1&offset=0")
+    assert len(page["items"]) == 1 and page["total"] >= 1
+    assert "error_type" in _error(client, f"{base}/nope/images")
+    assert "limit" in _error(client, f"{base}/miss/images?limit=100000")
+    assert "unknown label" in _error(client, f"{base}/miss/images?label=unicorn")
+    assert "detection" in _error(client, f"/api/evaluations/{seeded.image}/error-types/miss/images")

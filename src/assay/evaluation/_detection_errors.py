@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from assay.errors import ParameterError
 from assay.evaluation.results import Results
 from assay.formats.detection import DetectionGroundTruth, DetectionPredictions
@@ -167,6 +169,59 @@ class ErrorTypesMixin(Results):
                 for k in keep
             ]
         return out
+
+    def error_images(
+        self,
+        error_type: str,
+        label: str | None = None,
+        *,
+        iou: float = 0.5,
+        background_iou: float = 0.1,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> dict[str, Any]:
+        """The images holding errors of ``error_type`` (one of cls, loc, both, dupe, bkg, miss;
+        of class ``label`` when given, attributed as in :meth:`error_types`), the most such
+        errors first (then by index): ``total`` images, a page of ``{index, file_name, count}``.
+        """
+        if error_type not in ERROR_TYPES:
+            raise ParameterError(
+                f"error_type: unknown {error_type!r}; expected one of {', '.join(ERROR_TYPES)}"
+            )
+        label = self.check_label(label)
+        iou, background_iou = _checked(iou, background_iou)
+        for name, v in (("offset", offset), ("limit", limit)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ParameterError(f"{name}: expected a whole number of at least 0, got {v!r}")
+        r = self._tide(iou, background_iou)
+        g, d = self.gt, self.dt
+        k = None if label is None else self.classes.index(label)
+        if error_type == "miss":
+            keep = r.gt_missed if k is None else r.gt_missed & (g.labels == k)
+            images = g.image[keep]
+        else:
+            sel = np.flatnonzero(r.dt_kind == ERROR_TYPES.index(error_type) + 1)
+            if k is not None:  # cls / loc count for the box they point at, the rest for their own
+                owner = g.labels[r.dt_gt[sel]] if error_type in ("cls", "loc") else d.labels[sel]
+                sel = sel[owner == k]
+            images = d.image[sel]
+        counts = np.bincount(images, minlength=g.n_images)
+        idx = np.flatnonzero(counts)
+        idx = idx[np.argsort(-counts[idx], kind="stable")]
+        page = idx[offset : offset + limit]
+        return {
+            "type": error_type,
+            "label": label,
+            "iou": iou,
+            "background_iou": background_iou,
+            "total": int(len(idx)),
+            "offset": int(offset),
+            "limit": int(limit),
+            "items": [
+                {"index": int(i), "file_name": str(g.file_names[i]), "count": int(counts[i])}
+                for i in page
+            ],
+        }
 
 
 def _checked(iou: Any, background_iou: Any) -> tuple[float, float]:
