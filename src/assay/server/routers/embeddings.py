@@ -6,6 +6,7 @@ a sample by cosine distance in the embedding space, and a page of the samples a 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -76,6 +77,9 @@ async def get_map(
         str | None,
         Query(max_length=MAX_NAME, description="a computed data-quality property's values"),
     ] = None,
+    label_errors: Annotated[
+        bool, Query(description="mark likely label errors (single-label; seconds the first time)")
+    ] = False,
 ) -> FastJSONResponse:
     """The 2-D map of the evaluation's samples (one entry per sample in every column) at an
     operating point, once laid out: 200. Before, 202 with the run's status; a PCA map (the quick
@@ -94,7 +98,9 @@ async def get_map(
         found = await run_in_threadpool(cached_map, ws, eid, method, params)
         if found is None:  # pragma: no cover - removed between the two reads
             raise HTTPException(409, "the map was removed while it was read; ask again")
-    answer = await run_in_threadpool(map_points, ws, eid, found, at, prop=property)
+    answer = await run_in_threadpool(
+        partial(map_points, prop=property, label_errors=label_errors), ws, eid, found, at
+    )
     return FastJSONResponse({"status": "ready", **answer})
 
 
@@ -102,7 +108,10 @@ async def get_map(
     "/{evaluation_id}/embeddings/maps",
     response_model=MapStatus,
     status_code=202,
-    responses={429: {"description": "too many maps waiting"}},
+    responses={
+        200: {"model": MapStatus, "description": "the map is cached already"},
+        429: {"description": "too many maps waiting"},
+    },
 )
 def start_map(evaluation_id: Id, body: MapRequest, request: Request) -> FastJSONResponse:
     """Start laying out a map (UMAP, or PCA) in the background; its status (``ready`` when
