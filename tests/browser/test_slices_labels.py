@@ -125,6 +125,12 @@ def test_per_class_chart_on_the_evaluation_page(page: Page, ids: dict[str, int])
     label = first.get_attribute("data-label")
     first.click()
     expect(page.get_by_test_id("label-page")).to_have_attribute("data-label", label or "")
+    # the confusion matrix's row headers open their label's page too
+    page.go_back()
+    link = page.get_by_test_id("cm-label-link").first
+    name = link.get_attribute("title") or ""
+    link.click()
+    expect(page.get_by_test_id("label-page")).to_have_attribute("data-label", name.split(":")[0])
 
 
 def test_detection_label_page(page: Page, ids: dict[str, int], server_url: str) -> None:

@@ -284,6 +284,7 @@ export function ClassificationPage({ ev }: { ev: EvaluationDetail }) {
           ]}
           onCell={(actual, predicted) => showFeed({ actual, predicted })}
           selected={filter}
+          labelLink={(name) => labelHref(ev.id, name, view.threshold === undefined ? {} : { threshold: view.threshold })}
         />
         <ClassificationCurves evalId={ev.id} classes={ev.classes} threshold={t} selective={!multilabel} />
       </div>

@@ -51,10 +51,13 @@ export function ConfusionMatrix({
   data,
   onCell,
   selected,
+  labelLink,
 }: {
   data: Confusion;
   onCell: (actual: string, predicted: string) => void;
   selected?: { actual?: string; predicted?: string };
+  /** a class's page: the row headers link to it */
+  labelLink?: (name: string) => string;
 }) {
   const { rows, columns, matrix, counts, normalize } = data;
   // One tab stop for the whole matrix (the selected cell, else the top-left one); the arrows move
@@ -126,7 +129,13 @@ export function ConfusionMatrix({
               {rows.map((r, i) => (
                 <tr key={r}>
                   <th className={`cm-row ${isSpecialLabel(r) ? "cm-special" : ""}`} title={r}>
-                    {short.get(r)}
+                    {labelLink && !isSpecialLabel(r) ? (
+                      <a href={labelLink(r)} title={`${r}: its page`} data-testid="cm-label-link">
+                        {short.get(r)}
+                      </a>
+                    ) : (
+                      short.get(r)
+                    )}
                   </th>
                   {columns.map((c, j) => {
                     const v = matrix[i]?.[j] ?? null;
@@ -192,6 +201,7 @@ export function ConfusionPanel({
   modes,
   onCell,
   selected,
+  labelLink,
 }: {
   evalId: number;
   nClasses: number;
@@ -199,6 +209,7 @@ export function ConfusionPanel({
   modes: { value: Normalize; label: string }[];
   onCell: (actual: string, predicted: string) => void;
   selected?: { actual?: string; predicted?: string };
+  labelLink?: (name: string) => string;
 }) {
   const [normalize, setNormalize] = useState<Normalize>("none");
   const [showAll, setShowAll] = useState(false);
@@ -228,7 +239,7 @@ export function ConfusionPanel({
       ) : (
         <>
           {top && <p className="muted small">The {top} classes involved in the most confusion, of {nClasses}.</p>}
-          <ConfusionMatrix data={confusion.data} onCell={onCell} selected={selected} />
+          <ConfusionMatrix data={confusion.data} onCell={onCell} selected={selected} labelLink={labelLink} />
         </>
       )}
     </Panel>

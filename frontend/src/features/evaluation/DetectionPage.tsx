@@ -14,8 +14,6 @@ import { DataTable } from "../../components/DataTable";
 import { ConfusionPanel } from "./ConfusionMatrix";
 import { DetectionPrCurve } from "./Curves";
 import { SampleFeed, type FeedFilter } from "./SampleFeed";
-import { FeedOrTable } from "./SampleTable";
-import { DetectionSampleTable } from "./DetectionSampleTable";
 import { DetectionImageView } from "./SampleView";
 import { EvalHeader } from "./EvalHeader";
 import { ErrorState, Panel, SliderField, Spinner } from "../../components/common";
@@ -325,6 +323,7 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
           ]}
           onCell={(a, p) => showFeed({ actual: a, predicted: p })}
           selected={filter}
+          labelLink={(name) => labelHref(ev.id, name, { iou: view.iou, score: view.score })}
         />
         <DetectionPrCurve evalId={ev.id} classes={ev.classes} iou={dIou} score={dScore} />
       </div>
@@ -337,32 +336,16 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
       </Panel>
 
       <div ref={feedRef} className="scroll-anchor">
-        <FeedOrTable
-          feed={
-            <SampleFeed
-              evalId={ev.id}
-              media="image"
-              actualOptions={[...ev.classes, NOT_AN_OBJECT]}
-              predictedOptions={[...ev.classes, NOT_DETECTED]}
-              sliders={sliders}
-              filter={filter}
-              setFilter={(patch) => setView(patch)}
-              onOpen={(s) => setView({ sample: s.index })}
-              detection
-            />
-          }
-          table={
-            <DetectionSampleTable
-              evalId={ev.id}
-              classes={ev.classes}
-              actualOptions={[...ev.classes, NOT_AN_OBJECT]}
-              predictedOptions={[...ev.classes, NOT_DETECTED]}
-              sliders={sliders}
-              filter={filter}
-              setFilter={(patch) => setView(patch)}
-              onOpen={(s) => setView({ sample: s.index })}
-            />
-          }
+        <SampleFeed
+          evalId={ev.id}
+          media="image"
+          actualOptions={[...ev.classes, NOT_AN_OBJECT]}
+          predictedOptions={[...ev.classes, NOT_DETECTED]}
+          sliders={sliders}
+          filter={filter}
+          setFilter={(patch) => setView(patch)}
+          onOpen={(s) => setView({ sample: s.index })}
+          detection
         />
       </div>
       {view.sample !== undefined && <DetectionImageView evalId={ev.id} index={view.sample} sliders={sliders} onClose={() => setView({ sample: undefined })} />}
