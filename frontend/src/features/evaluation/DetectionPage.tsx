@@ -14,6 +14,8 @@ import { DataTable } from "../../components/DataTable";
 import { ConfusionPanel } from "./ConfusionMatrix";
 import { DetectionPrCurve } from "./Curves";
 import { SampleFeed, type FeedFilter } from "./SampleFeed";
+import { FeedOrTable } from "./SampleTable";
+import { DetectionSampleTable } from "./DetectionSampleTable";
 import { DetectionImageView } from "./SampleView";
 import { EvalHeader } from "./EvalHeader";
 import { ErrorState, Panel, SliderField, Spinner } from "../../components/common";
@@ -336,16 +338,32 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
       </Panel>
 
       <div ref={feedRef} className="scroll-anchor">
-        <SampleFeed
-          evalId={ev.id}
-          media="image"
-          actualOptions={[...ev.classes, NOT_AN_OBJECT]}
-          predictedOptions={[...ev.classes, NOT_DETECTED]}
-          sliders={sliders}
-          filter={filter}
-          setFilter={(patch) => setView(patch)}
-          onOpen={(s) => setView({ sample: s.index })}
-          detection
+        <FeedOrTable
+          feed={
+            <SampleFeed
+              evalId={ev.id}
+              media="image"
+              actualOptions={[...ev.classes, NOT_AN_OBJECT]}
+              predictedOptions={[...ev.classes, NOT_DETECTED]}
+              sliders={sliders}
+              filter={filter}
+              setFilter={(patch) => setView(patch)}
+              onOpen={(s) => setView({ sample: s.index })}
+              detection
+            />
+          }
+          table={
+            <DetectionSampleTable
+              evalId={ev.id}
+              classes={ev.classes}
+              actualOptions={[...ev.classes, NOT_AN_OBJECT]}
+              predictedOptions={[...ev.classes, NOT_DETECTED]}
+              sliders={sliders}
+              filter={filter}
+              setFilter={(patch) => setView(patch)}
+              onOpen={(s) => setView({ sample: s.index })}
+            />
+          }
         />
       </div>
       {view.sample !== undefined && <DetectionImageView evalId={ev.id} index={view.sample} sliders={sliders} onClose={() => setView({ sample: undefined })} />}
