@@ -32,6 +32,9 @@ def print_slices(result: dict[str, Any], console: Any) -> None:
     )
     for note in result["notes"]:
         console.print(f"  note: {note}")
+    if not result["columns"]:
+        console.print("\nNo metadata columns or properties to slice by.")
+        return
     if not result["slices"]:
         console.print("\nNo slice is worse than the rest.")
         return

@@ -115,8 +115,9 @@ def slices_stored(
     processes: bool | None = None,
 ) -> dict[str, Any]:
     """The ``top`` weakest slices of a stored evaluation at its stored point (see the module
-    docstring for the shape). ``min_size`` defaults to max(30, 1 % of the samples); the answer
-    is kept for the last 16 requests (keyed by the point too, so moving it recomputes)."""
+    docstring for the shape). ``min_size`` defaults to max(30, 1 % of the samples), at most a
+    quarter of them; the answer is kept for the last 16 requests (keyed by the point too, so
+    moving it recomputes)."""
     if isinstance(top, bool) or not 1 <= top <= MAX_TOP:
         raise ParameterError(f"top: expected 1..{MAX_TOP}, got {top!r}")
     start = time.perf_counter()

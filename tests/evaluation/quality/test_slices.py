@@ -144,6 +144,7 @@ def test_min_size_and_max_conditions():
     assert out["min_size"] == 600
     assert all(s["n"] >= 600 and len(s["conditions"]) == 1 for s in out["slices"])
     assert default_min_size(1000) == 30 and default_min_size(100_000) == 1000
+    assert default_min_size(24) == 6 and default_min_size(1) == 1
 
 
 def test_missing_values_are_in_no_condition():

@@ -19,7 +19,7 @@ type SliceItem = Schemas["ExploreItem"];
 type SlicesQuery = QueryOf<"/api/evaluations/{evaluation_id}/quality/slices">;
 
 const PAGE = 24;
-const SIZES = [0, 50, 100, 250, 500, 1000]; // 0: the default, max(30, 1 % of N)
+const SIZES = [0, 10, 30, 50, 100, 250, 500, 1000]; // 0: the default, max(30, 1 % of N) (at most N / 4)
 const CONDITIONS = [
   { value: "1", label: "1" },
   { value: "2", label: "2" },
@@ -117,7 +117,9 @@ export function WeakestSlices({ data }: { data: QualityReady }) {
             {s.n_family.toLocaleString()} hypotheses; {s.n_significant.toLocaleString()} significant. A slice no worse than the slice without one of its conditions is left out. Overall {what}:{" "}
             {short(s.overall)}. Click a row for its samples.
           </p>
-          {s.slices.length === 0 ? (
+          {s.columns.length === 0 ? (
+            <Empty title="Nothing to slice by">This dataset has no metadata columns or properties.</Empty>
+          ) : s.slices.length === 0 ? (
             <Empty title="No slice is worse than the rest">Try a smaller minimum size or more conditions.</Empty>
           ) : (
             <table className="table table-dense" data-testid="slices-table">

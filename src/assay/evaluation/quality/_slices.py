@@ -58,8 +58,13 @@ MAX_ALL = 2_000_000  # slices tried at most (the beam is narrowed to stay under 
 
 
 def default_min_size(n: int) -> int:
-    """The default smallest slice: max(30, 1 % of the ``n`` samples)."""
-    return max(30, math.ceil(0.01 * n))
+    """The default smallest slice: max(30, 1 % of the ``n`` samples), at most a quarter of them
+    (so a set of fewer than 120 samples still has slices).
+
+    >>> default_min_size(100_000), default_min_size(1000), default_min_size(24)
+    (1000, 30, 6)
+    """
+    return max(1, min(max(30, math.ceil(0.01 * n)), n // 4))
 
 
 def image_f1(tp: Any, fp: Any, fn: Any) -> np.ndarray:
@@ -219,7 +224,7 @@ def find_slices(
     column); ``categories[name]`` names the codes 0, 1, ... of a categorical column.
     ``metric`` is "accuracy" (0 / 1 scores: Wilson 95 % interval, pooled two-proportion z-test)
     or "f1" (per-image F1 of detection: percentile bootstrap over images, Welch's z-test).
-    ``min_size`` defaults to max(30, 1 % of the samples); numeric columns are cut at ``bins``
+    ``min_size`` defaults to max(30, 1 % of the samples), at most a quarter of them; numeric columns are cut at ``bins``
     quantiles.
 
     Returns {metric, n_samples, overall, min_size, max_conditions, n_tried, n_family (the

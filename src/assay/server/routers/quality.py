@@ -137,7 +137,11 @@ def quality_explore(
 
 MinSize = Annotated[
     int | None,
-    Query(ge=1, le=10_000_000, description="the smallest slice (default max(30, 1 % of N))"),
+    Query(
+        ge=1,
+        le=10_000_000,
+        description="the smallest slice (default max(30, 1 % of N), at most N / 4)",
+    ),
 ]
 MaxConditions = Annotated[int, Query(ge=1, le=3, description="conditions per slice at most")]
 Top = Annotated[int, Query(ge=1, le=MAX_TOP, description="slices returned")]
