@@ -64,6 +64,7 @@ from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.bootstrap import classification_replicates
 from assay.metrics.paired import (
+    ap_excess_variance,
     auc_pair_variance,
     class_recall_replicates,
     count_influence,
@@ -179,7 +180,8 @@ def metric_rows(
     :func:`margin_family`, which removes it) and its interval at any level in ``bounds``.
     ``least``: each count metric's effect of one changed prediction, the floor of its
     standard error (:func:`~assay.metrics.paired.influence_delta`); ``less``: the variance
-    DeLong's sum counts twice for ROC AUC (:func:`~assay.metrics.paired.auc_pair_variance`)."""
+    per-sample sum counts twice for ROC AUC (:func:`~assay.metrics.paired.auc_pair_variance`)
+    and AP (:func:`~assay.metrics.paired.ap_excess_variance`)."""
     rows = []
     n = len(fixed)
     n_fixed, n_broken = int(fixed.sum()), int(broken.sum())
@@ -303,6 +305,9 @@ def compare_classification(
             eb = count_swap_effect(y, pred_b, n_cls, zero_division=aligned_b.zero_division)
             least = {key: (ea[key] + eb[key]) / 2 for key in ea}
             less["roc_auc_macro"] = auc_pair_variance(y, a.y_score, score_b)
+            less["average_precision_macro"] = ap_excess_variance(
+                y, a.y_score, score_b, infl["average_precision_macro"]
+            )
 
     bounds: dict[str, Callable[[float], tuple[float, float]]] = {}
     metrics = metric_rows(METRICS, sa, sb, reps_a, reps_b, fixed, broken, scale=scale,

@@ -34,6 +34,7 @@ from assay.evaluation.compare.common import (
 from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.results import OperatingPoint, Results
 from assay.metrics.paired import (
+    ap_excess_variance,
     auc_pair_variance,
     mean_influence,
     multilabel_count_influence,
@@ -115,6 +116,10 @@ def compare_multilabel(
         eb = multilabel_swap_effect(y, pred_b, zero_division=aligned_b.zero_division)
         least = {key: (ea[key] + eb[key]) / 2 for key in ea}
         less = {"roc_auc_macro": auc_pair_variance(y, a.y_score, score_b, multilabel=True)}
+        if "average_precision_macro" in infl:
+            less["average_precision_macro"] = ap_excess_variance(
+                y, a.y_score, score_b, infl["average_precision_macro"], multilabel=True
+            )
 
     bounds: dict[str, Callable[[float], tuple[float, float]]] = {}
     metrics = metric_rows(MULTILABEL_METRICS, sa, sb, {}, {}, fixed, broken, scale=1.0,
