@@ -281,9 +281,9 @@ def uniqueness(descriptors: np.ndarray) -> np.ndarray:
 
 
 def _popcount(x: np.ndarray) -> np.ndarray:
-    """Set bits per uint64 entry."""
+    """Set bits per uint64 entry (0..64, as uint8 with numpy >= 2)."""
     if hasattr(np, "bitwise_count"):  # numpy >= 2
-        return np.bitwise_count(x).astype(np.int64)
+        return np.bitwise_count(x)
     as_bytes = x.astype(np.uint64).view(np.uint8).reshape(*x.shape, 8)  # pragma: no cover
     return np.unpackbits(as_bytes, axis=-1).sum(axis=-1).astype(np.int64)  # pragma: no cover
 
@@ -292,20 +292,27 @@ def hash_distances(
     a: np.ndarray, b: np.ndarray | None = None, *, max_distance: int
 ) -> list[tuple[int, int, int]]:
     """Pairs (i, j, Hamming distance) with distance <= ``max_distance``: within ``a`` (i < j) when
-    ``b`` is None, else between ``a[i]`` and ``b[j]``. Chunked, so memory stays bounded."""
+    ``b`` is None, else between ``a[i]`` and ``b[j]``; by i, then j. Chunked, so memory stays
+    bounded; within ``a`` a block of rows is compared only with the rows after its first (half
+    the work of the full square).
+
+    >>> hash_distances(np.array([0b1011, 0b1001, 0b0110], dtype=np.uint64), max_distance=1)
+    [(0, 1, 1)]
+    """
     a = np.asarray(a, dtype=np.uint64)
     other = a if b is None else np.asarray(b, dtype=np.uint64)
     pairs: list[tuple[int, int, int]] = []
     step = max(1, (1 << 22) // max(len(other), 1))
     for lo in range(0, len(a), step):
         block = a[lo : lo + step]
-        d = _popcount(block[:, None] ^ other[None, :])
+        first = lo + 1 if b is None else 0  # within a: the pairs (i, j > i) only
+        d = _popcount(block[:, None] ^ other[None, first:])
         ii, jj = np.nonzero(d <= max_distance)
         for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
-            gi = lo + i
-            if b is None and j <= gi:
+            gi, gj = lo + i, first + j
+            if b is None and gj <= gi:
                 continue
-            pairs.append((gi, j, int(d[i, j])))
+            pairs.append((gi, gj, int(d[i, j])))
     return pairs
 
 
