@@ -191,3 +191,15 @@ def test_constant_columns_offer_nothing():
     right = np.random.default_rng(0).random(100) < 0.5
     out = find_slices({"k": np.ones(100)}, right)
     assert out["slices"] == [] and out["n_tried"] == 0 and out["notes"]
+
+
+def test_family_counts_no_level_that_cannot_hold_a_slice():
+    # 60 rows, min_size 15: no pair of quartile bins holds 15 rows, so nothing deeper is tried
+    rng = np.random.default_rng(0)
+    cols = {f"x{k}": rng.random(60) for k in range(6)}
+    out = find_slices(cols, rng.random(60) < 0.8, min_size=15)
+    assert all(len(s["conditions"]) == 1 for s in out["slices"])
+    assert out["n_family"] == out["n_tried"] == 24
+    # a beam narrower than the single conditions: the pairs' level counts all its conjunctions
+    wide = find_slices(cols, rng.random(60) < 0.8, min_size=3, beam=2, max_conditions=2)
+    assert wide["n_family"] == 24 + 15 * 16

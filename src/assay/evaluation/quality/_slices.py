@@ -399,16 +399,17 @@ class _Search:
     def run(self, max_conditions: int, beam: int) -> None:
         level = self._children((), None)
         t, t2 = float(self.y.sum()), float(self.y2.sum())
-        for _ in range(max_conditions - 1):
+        for depth in range(2, max_conditions + 1):
             if not level:
-                break
+                # nothing to extend: after an exhaustive level no deeper slice has min_size
+                self.exhaustive[depth] = self.exhaustive[depth - 1]
+                continue
             n = np.array([self.stats[k][0] for k in level], dtype=np.float64)
             s = np.array([self.stats[k][1] for k in level])
             s2 = np.array([self.stats[k][2] for k in level])
             z, _ = _tests(n, s, s2, self.n_all, t, t2, self.binary)
             room = max(1, (MAX_ALL - len(self.stats)) // max(1, self.n_codes))
             best = np.argsort(-z, kind="stable")[: min(beam, room)]
-            depth = len(level[0]) + 1
             self.exhaustive[depth] = self.exhaustive[depth - 1] and len(best) == len(level)
             nxt: list[Key] = []
             for i in best.tolist():
