@@ -30,17 +30,24 @@ MAX_COMPONENTS = 256
 
 
 def check_embedding(x: object, name: str = "embedding") -> np.ndarray:
-    """The matrix as a 2-D array with at least one row and column and every value finite;
-    ``InputError`` (one line) otherwise."""
+    """The matrix as a 2-D float32 or float64 array (float32 stays float32; other numbers become
+    float64) with at least one row and column and every value finite; ``InputError`` (one line)
+    otherwise."""
     arr = np.asarray(x)
     if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise InputError(f"{name}: expected a matrix (samples x features), got shape {arr.shape}")
     if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
         raise InputError(f"{name}: expected real numbers, got {arr.dtype}")
+    if arr.dtype != np.float32:
+        arr = arr.astype(np.float64, copy=False)
     for start in range(0, arr.shape[0], _CHUNK):
-        if not np.isfinite(arr[start : start + _CHUNK]).all():
-            bad = start + int(np.flatnonzero(~np.isfinite(arr[start : start + _CHUNK]).all(1))[0])
-            raise InputError(f"{name}: sample {bad} has a NaN or infinite value")
+        chunk = arr[start : start + _CHUNK]
+        if not np.isfinite(chunk.sum()):  # one pass; the row is looked for only when it fails
+            bad = np.flatnonzero(~np.isfinite(chunk).all(1))
+            if bad.size:
+                raise InputError(
+                    f"{name}: sample {start + int(bad[0])} has a NaN or infinite value"
+                )
     return arr
 
 
@@ -52,11 +59,12 @@ def _column_mean(x: np.ndarray) -> np.ndarray:
 
 
 def _times(x: np.ndarray, mean: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """(x - mean) @ m, chunk by chunk, in float64."""
+    """(x - mean) @ m, chunk by chunk, in x's precision (float32 products, float64 result)."""
     out = np.empty((x.shape[0], m.shape[1]), np.float64)
     shift = mean @ m
+    mx = m.astype(x.dtype)
     for start in range(0, x.shape[0], _CHUNK):
-        out[start : start + _CHUNK] = x[start : start + _CHUNK].astype(np.float64) @ m - shift
+        out[start : start + _CHUNK] = x[start : start + _CHUNK] @ mx - shift
     return out
 
 
@@ -64,23 +72,27 @@ def _transposed_times(x: np.ndarray, mean: np.ndarray, m: np.ndarray) -> np.ndar
     """(x - mean).T @ m, chunk by chunk, in float64."""
     out = np.zeros((x.shape[1], m.shape[1]), np.float64)
     for start in range(0, x.shape[0], _CHUNK):
-        out += x[start : start + _CHUNK].astype(np.float64).T @ m[start : start + _CHUNK]
+        out += x[start : start + _CHUNK].T @ m[start : start + _CHUNK].astype(x.dtype)
     return out - np.outer(mean, m.sum(axis=0))
 
 
 def principal_axes(x: np.ndarray, n_components: int = 2, *, seed: int = 0) -> np.ndarray:
     """The first ``n_components`` principal axes of ``x`` (D, n_components), unit columns, each
     signed so that its largest-magnitude loading is positive (deterministic)."""
-    x = check_embedding(x)
+    arr = check_embedding(x)
+    return _principal_axes(arr, _column_mean(arr), n_components, seed)
+
+
+def _principal_axes(x: np.ndarray, mean: np.ndarray, n_components: int, seed: int) -> np.ndarray:
     n, d = x.shape
     if not 1 <= n_components <= MAX_COMPONENTS:
         raise ParameterError(f"n_components: must be in 1..{MAX_COMPONENTS}, got {n_components}")
     k = min(n_components, d)
-    mean = _column_mean(x)
     if d <= EXACT_MAX_FEATURES:
         cov = np.zeros((d, d), np.float64)
-        for start in range(0, n, _CHUNK):
-            centred = x[start : start + _CHUNK].astype(np.float64) - mean
+        centre = mean.astype(x.dtype)
+        for start in range(0, n, _CHUNK):  # centred chunks, products in x's precision
+            centred = x[start : start + _CHUNK] - centre
             cov += centred.T @ centred
         values, vectors = np.linalg.eigh((cov + cov.T) / 2)
         axes: np.ndarray = vectors[:, np.argsort(values)[::-1][:k]]
@@ -105,8 +117,11 @@ def pca(x: object, n_components: int = 2, *, seed: int = 0) -> np.ndarray:
     float32: coordinates in the embedding's own units, centred on its mean. ``seed`` fixes the
     randomized solver used above ``EXACT_MAX_FEATURES`` features."""
     arr = check_embedding(x)
-    axes = principal_axes(arr, n_components, seed=seed)
-    return _times(arr, _column_mean(arr), axes).astype(np.float32)
+    if not 1 <= n_components <= MAX_COMPONENTS:
+        raise ParameterError(f"n_components: must be in 1..{MAX_COMPONENTS}, got {n_components}")
+    mean = _column_mean(arr)
+    axes = _principal_axes(arr, mean, n_components, seed)
+    return _times(arr, mean, axes).astype(np.float32)
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
@@ -128,10 +143,12 @@ def cosine_neighbours(x: object, index: int, k: int) -> tuple[np.ndarray, np.nda
     k = min(int(k), n - 1)
     if k == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float64)
-    query = unit_rows(arr[int(index) : int(index) + 1])[0].astype(np.float64)
+    query = unit_rows(arr[int(index) : int(index) + 1])[0].astype(arr.dtype)
     sims = np.empty(n, np.float64)
     for start in range(0, n, _CHUNK):
-        sims[start : start + _CHUNK] = unit_rows(arr[start : start + _CHUNK]) @ query
+        chunk = arr[start : start + _CHUNK]
+        norms = np.sqrt(np.einsum("ij,ij->i", chunk, chunk))
+        sims[start : start + _CHUNK] = (chunk @ query) / np.where(norms > 0, norms, 1.0)
     dist = np.clip(1.0 - sims, 0.0, 2.0)
     dist[int(index)] = np.inf
     part = np.argpartition(dist, k - 1)[:k] if k < n else np.arange(n)
