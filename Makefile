@@ -51,7 +51,8 @@ $(STAMPS)/web-check: $(STATIC) $(UI_SOURCES)
 
 web-check: $(STAMPS)/web-check
 
-# The first run after a fresh install (an empty numba cache), measured once: under 3 s expected.
+# The first run after a fresh install (an empty numba cache), measured once: under 3 s expected;
+# make test fails above 8 s of CPU (a kernel compiled on the first run costs 15-30 s).
 FIRST_RUN := $(PY) benchmarks/startup.py --rounds 1 --skip-sklearn --first-run-only
 
 demo: $(STAMPS)/venv $(STATIC)
@@ -70,7 +71,7 @@ lint: $(STAMPS)/venv
 TEST_WORKERS ?= auto
 
 test: $(STAMPS)/venv $(STATIC) $(STAMPS)/web-check lint
-	$(FIRST_RUN) --fail-above 12
+	$(FIRST_RUN) --fail-above 8
 	$(VENV)/bin/pytest -q -p no:cacheprovider --doctest-modules -n $(TEST_WORKERS) --dist loadfile \
 		src/assay tests
 

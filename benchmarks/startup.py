@@ -11,11 +11,13 @@ median of ``--rounds`` rounds, with the load average printed:
   evaluation), against a bare ``python -c pass``.
 
     python benchmarks/startup.py                       # 5 rounds, the table
-    python benchmarks/startup.py --rounds 1 --fail-above 10   # CI / make demo: one quick round
+    python benchmarks/startup.py --rounds 1 --fail-above 8   # CI / make demo: one quick round
 
-Targets: first run under 3 s, each CLI start under 0.5 s. ``--fail-above S`` exits 1 when the first
-run's median exceeds S seconds (CI uses a loose bound: a kernel compiled on the first run costs
-15-30 s). Nothing is written outside a temporary folder, removed at the end.
+Targets: first run under 3 s, each CLI start under 0.5 s (wall, on this machine, load printed:
+on a loaded machine the wall is the CPU times the wait). ``--fail-above S`` exits 1 when the first
+run's median CPU time exceeds S seconds: a kernel compiled on the first run costs 15-30 s of CPU
+whatever the load, a first run without one under 2 s. Nothing is written outside a temporary
+folder, removed at the end.
 """
 
 from __future__ import annotations
@@ -103,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="fresh processes per figure")
     parser.add_argument("--skip-sklearn", action="store_true", help="no peer run")
     parser.add_argument("--first-run-only", action="store_true", help="no CLI start figures")
-    parser.add_argument("--fail-above", type=float, default=None, metavar="S")
+    parser.add_argument(
+        "--fail-above", type=float, default=None, metavar="S", help="exit 1 above S s of CPU"
+    )
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds: at least 1")
@@ -163,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  after: {load()}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if args.fail_above is not None and med > args.fail_above:
-        print(f"first run {med:.2f} s is above {args.fail_above} s", file=sys.stderr)
+    if args.fail_above is not None and cpu > args.fail_above:
+        print(f"first run: {cpu:.2f} s of CPU, above {args.fail_above} s", file=sys.stderr)
         return 1
     return 0
 
