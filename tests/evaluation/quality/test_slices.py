@@ -61,24 +61,29 @@ def test_no_planted_slice_no_significant_slice_in_most_seeds():
     assert hits <= 2
 
 
+def _mask(cols, conditions):
+    mask = np.ones(len(next(iter(cols.values()))), bool)
+    for c in conditions:
+        v = cols[c["column"]]
+        if c["op"] == "==":
+            names = CATS.get(c["column"])
+            mask &= v == (names.index(c["value"]) if names else c["value"])
+        else:
+            if c["low"] is not None:
+                mask &= v >= c["low"]
+            if c["high"] is not None:
+                mask &= v < c["high"]
+    return mask
+
+
 def test_p_values_match_statsmodels_and_scipy():
-    cols, right, _ = _data(3, n=1500)
-    out = find_slices(cols, right, categories=CATS, max_conditions=2, top=10)
+    # slices and rests of more than 1,000 samples: the pooled two-proportion z-test
+    cols, right, _ = _data(3, n=6000)
+    out = find_slices(cols, right, categories=CATS, max_conditions=1, top=10)
     assert out["slices"]
     for s in out["slices"]:
-        mask = np.ones(len(right), bool)
-        for c in s["conditions"]:
-            v = cols[c["column"]]
-            if c["op"] == "==":
-                names = CATS.get(c["column"])
-                code = names.index(c["value"]) if names else c["value"]
-                mask &= v == code
-            else:
-                if c["low"] is not None:
-                    mask &= v >= c["low"]
-                if c["high"] is not None:
-                    mask &= v < c["high"]
-        assert mask.sum() == s["n"]
+        mask = _mask(cols, s["conditions"])
+        assert mask.sum() == s["n"] > 1000
         k1, n1 = right[mask].sum(), mask.sum()
         k2, n2 = right[~mask].sum(), (~mask).sum()
         _, p = sm.proportions_ztest([k1, k2], [n1, n2])
@@ -88,6 +93,31 @@ def test_p_values_match_statsmodels_and_scipy():
         assert s["p_value"] == pytest.approx(chi.pvalue, rel=1e-9)
         lo, hi = sm.proportion_confint(k1, n1, method="wilson")
         assert (s["low"], s["high"]) == pytest.approx((lo, hi), rel=1e-9)
+
+
+def test_small_slices_use_the_exact_binomial_test():
+    cols, right, _ = _data(3, n=1500)
+    out = find_slices(cols, right, categories=CATS, max_conditions=2, top=10)
+    pooled = right.mean()
+    assert out["slices"]
+    for s in out["slices"]:
+        mask = _mask(cols, s["conditions"])
+        k, n = int(right[mask].sum()), int(mask.sum())
+        assert n == s["n"] <= 1000
+        tails = stats.binom.cdf(k, n, pooled), stats.binom.sf(k - 1, n, pooled)
+        assert s["p_value"] == pytest.approx(min(1.0, 2 * min(tails)), rel=1e-9)
+    # far in the tail the z-test's normal is far too thin: 48 samples, 30 right, 85 % elsewhere
+    g = np.zeros(4000)
+    g[:48] = 1
+    right = np.ones(4000, bool)
+    right[18:48] = True
+    right[:18] = False
+    right[48 : 48 + 580] = False
+    out = find_slices({"g": g}, right, categories={"g": ["rest", "few"]}, min_size=40)
+    few = next(s for s in out["slices"] if s["description"] == "g == few")
+    pooled = right.mean()
+    assert few["p_value"] == pytest.approx(2 * stats.binom.cdf(30, 48, pooled), rel=1e-9)
+    assert few["p_value"] > 10 * 2 * stats.norm.sf(few["z"])
 
 
 def test_holm_matches_statsmodels():

@@ -113,7 +113,7 @@ export function WeakestSlices({ data }: { data: QualityReady }) {
           <p className="muted small quality-lead" data-testid="slices-lead" data-tried={s.n_tried} data-family={s.n_family} data-significant={s.n_significant}>
             Combinations of up to {s.max_conditions} conditions over {s.columns.length} metadata columns and properties (numbers cut at their quartiles) where{" "}
             {accuracy ? "accuracy" : "the mean per-image F1 (at the evaluation's IoU and confidence)"} is lowest: {s.n_tried.toLocaleString()} slices of at least {s.min_size.toLocaleString()}{" "}
-            {accuracy ? "samples" : "images"} tried; each tested against the rest ({accuracy ? "two-proportion z-test" : "Welch's z-test"}), p-values Holm-adjusted over{" "}
+            {accuracy ? "samples" : "images"} tried; each tested against the rest ({accuracy ? "two-proportion z-test; exact binomial where either side has at most 1,000 samples" : "Welch's z-test"}), p-values Holm-adjusted over{" "}
             {s.n_family.toLocaleString()} hypotheses; {s.n_significant.toLocaleString()} significant. A slice no worse than the slice without one of its conditions is left out. Overall {what}:{" "}
             {short(s.overall)}. Click a row for its samples.
           </p>
