@@ -40,6 +40,18 @@ def test_error_types_section(page: Page, ids: dict[str, int], server_url: str) -
     miss = panel.locator("[data-testid=error-type][data-type=miss]")
     expect(miss).to_have_attribute("data-count", str(one["counts"]["miss"]))
 
+    # a type's images: the ones with the most such errors of the class; a name opens the image
+    want = api_get(server_url, f"{base}/error-types/miss/images?label={urllib.parse.quote(label)}")
+    panel.locator("[data-testid=error-type-examples][data-type=miss]").click()
+    listed = panel.get_by_test_id("error-examples")
+    expect(listed).to_have_attribute("data-total", str(want["total"]))
+    if want["items"]:
+        first = listed.get_by_test_id("error-example").first
+        expect(first).to_have_attribute("data-index", str(want["items"][0]["index"]))
+        first.click()
+        expect(page.get_by_test_id("image-view")).to_be_visible()
+        page.keyboard.press("Escape")
+
     # the per-class table on demand
     panel.get_by_test_id("error-types-table-toggle").click()
     expect(panel.get_by_test_id("error-class-row")).to_have_count(len(per_class))

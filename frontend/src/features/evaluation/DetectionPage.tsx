@@ -330,7 +330,7 @@ export function DetectionPage({ ev }: { ev: EvaluationDetail }) {
         />
         <DetectionPrCurve evalId={ev.id} classes={ev.classes} iou={dIou} score={dScore} />
       </div>
-      <ErrorTypesPanel evalId={ev.id} classes={ev.classes} onOpen={(f) => { setView({ iou: 0.5, score: 0 }); showFeed(f); }} />
+      <ErrorTypesPanel evalId={ev.id} classes={ev.classes} onOpen={(f) => { setView({ iou: 0.5, score: 0 }); showFeed(f); }} onSample={(i) => setView({ iou: 0.5, score: 0, sample: i })} />
       <Panel title="AP at each IoU (COCO, all classes)" testid="ap-iou-panel">
         <ApPerIou rows={perIou} iou={iou} setIou={(v) => setView({ iou: v })} />
         <p className="muted small">The mean of the ten is AP .50:.95 ({fmt(coco.AP)}); the bar at the page&apos;s IoU is marked, and a bar takes the page to its IoU.</p>

@@ -57,46 +57,111 @@ function Bar({ value, top, tone }: { value: Num; top: number; tone: string }) {
   );
 }
 
-function Bars({ data, label, onOpen }: { data: ErrorTypes; label: string | undefined; onOpen: (f: Partial<FeedFilter>) => void }) {
+function Bars({
+  data,
+  label,
+  onOpen,
+  examples,
+  setExamples,
+}: {
+  data: ErrorTypes;
+  label: string | undefined;
+  onOpen: (f: Partial<FeedFilter>) => void;
+  examples: ErrorType | undefined;
+  setExamples: (t: ErrorType | undefined) => void;
+}) {
   const one = label ? data.classes?.[0] : undefined;
   const rows = data.types.map((t) => ({ ...t, count: one ? one.counts[t.type] : t.count, dap: one ? one.dap[t.type] : t.dap }));
   const special = data.special.map((s) => ({ ...s, dap: one ? one.special[s.type] : s.dap }));
   const top = Math.max(1e-9, ...rows.map((r) => r.dap ?? 0), ...special.map((s) => s.dap ?? 0));
-  const grid = { display: "grid", gridTemplateColumns: "190px 70px minmax(120px, 1fr) 70px", gap: "4px 10px", alignItems: "center", maxWidth: 760 } as const;
+  const grid = { display: "grid", gridTemplateColumns: "190px 70px minmax(120px, 1fr) 70px", gap: "4px 10px", alignItems: "center" } as const;
+  const outer = { display: "grid", gridTemplateColumns: "minmax(0, 760px) 110px", gap: "0 10px", alignItems: "center" } as const;
   return (
     <div data-testid="error-type-bars">
-      <div style={grid} className="small muted">
-        <span>Type</span>
-        <span className="num">Count</span>
-        <span>dAP (AP .50 gained by fixing it)</span>
-        <span className="num">dAP</span>
+      <div style={outer} className="small muted">
+        <div style={grid}>
+          <span>Type</span>
+          <span className="num">Count</span>
+          <span>dAP (AP .50 gained by fixing it)</span>
+          <span className="num">dAP</span>
+        </div>
+        <span>Examples</span>
       </div>
       {rows.map((r) => (
-        <button
-          key={r.type}
-          className="error-type-row"
-          style={{ ...grid, width: "100%", background: "none", border: "1px solid transparent", borderRadius: 6, padding: "3px 0", font: "inherit", color: "inherit", cursor: "pointer", textAlign: "left" }}
-          title={`${r.name}: ${r.description} Click: show ${FEED_WORDS[r.type]}, at IoU 0.5 and confidence 0.`}
-          onClick={() => onOpen(feedOf(r.type, label))}
-          data-testid="error-type"
-          data-type={r.type}
-          data-count={r.count}
-          data-dap={r.dap ?? ""}
-        >
-          <span className="strong">{r.name}</span>
-          <span className="num">{r.count}</span>
-          <Bar value={r.dap} top={top} tone="var(--primary)" />
-          <span className="num">{fmt(r.dap)}</span>
-        </button>
-      ))}
-      {special.map((s) => (
-        <div key={s.type} style={{ ...grid, padding: "3px 0" }} title={`${s.name}: ${s.description}`} data-testid="error-special" data-type={s.type} data-dap={s.dap ?? ""}>
-          <span className="muted">{s.name} (oracle)</span>
-          <span className="num muted">—</span>
-          <Bar value={s.dap} top={top} tone="#98a2b3" />
-          <span className="num muted">{fmt(s.dap)}</span>
+        <div key={r.type} style={outer}>
+          <button
+            className="error-type-row"
+            style={{ ...grid, width: "100%", background: "none", border: "1px solid transparent", borderRadius: 6, padding: "3px 0", font: "inherit", color: "inherit", cursor: "pointer", textAlign: "left" }}
+            title={`${r.name}: ${r.description} Click: show ${FEED_WORDS[r.type]}, at IoU 0.5 and confidence 0.`}
+            onClick={() => onOpen(feedOf(r.type, label))}
+            data-testid="error-type"
+            data-type={r.type}
+            data-count={r.count}
+            data-dap={r.dap ?? ""}
+          >
+            <span className="strong">{r.name}</span>
+            <span className="num">{r.count}</span>
+            <Bar value={r.dap} top={top} tone="var(--primary)" />
+            <span className="num">{fmt(r.dap)}</span>
+          </button>
+          <button
+            className={`btn btn-sm ${examples === r.type ? "btn-primary" : ""}`}
+            disabled={r.count === 0}
+            aria-pressed={examples === r.type}
+            onClick={() => setExamples(examples === r.type ? undefined : r.type)}
+            title={`The images with the most ${r.name.toLowerCase()} errors${label ? ` of ${label}` : ""}`}
+            data-testid="error-type-examples"
+            data-type={r.type}
+          >
+            {examples === r.type ? "Hide" : "Images"}
+          </button>
         </div>
       ))}
+      {special.map((s) => (
+        <div key={s.type} style={outer}>
+          <div style={{ ...grid, padding: "3px 0" }} title={`${s.name}: ${s.description}`} data-testid="error-special" data-type={s.type} data-dap={s.dap ?? ""}>
+            <span className="muted">{s.name} (oracle)</span>
+            <span className="num muted">—</span>
+            <Bar value={s.dap} top={top} tone="#98a2b3" />
+            <span className="num muted">{fmt(s.dap)}</span>
+          </div>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+const EXAMPLES = 24; // images listed per type
+
+/** The images with the most errors of one type (of one class); a name opens the image. */
+function Examples({ evalId, type, label, name, onSample }: { evalId: number; type: ErrorType; label: string | undefined; name: string; onSample: (index: number) => void }) {
+  const q = useQuery({
+    queryKey: ["evaluation", evalId, "error-images", type, label ?? null] as const,
+    queryFn: ({ signal }) =>
+      unwrap(
+        client.GET("/api/evaluations/{evaluation_id}/error-types/{error_type}/images", {
+          params: { path: { evaluation_id: evalId, error_type: type }, query: { label, limit: EXAMPLES } },
+          signal,
+        }),
+      ),
+    staleTime: Infinity,
+  });
+  if (q.error) return <ErrorState error={q.error} onRetry={() => void q.refetch()} />;
+  if (!q.data) return <Spinner />;
+  const d = q.data;
+  return (
+    <div data-testid="error-examples" data-type={type} data-total={d.total} style={{ margin: "8px 0" }}>
+      <p className="small muted">
+        {d.total} {d.total === 1 ? "image holds" : "images hold"} {name.toLowerCase()} errors{label ? ` of ${label}` : ""}
+        {d.total > d.items.length ? `; the ${d.items.length} with the most` : ""} (× the errors in each). An image opens at IoU 0.5 and confidence 0.
+      </p>
+      <div style={{ display: "flex", flexWrap: "wrap", gap: 6 }}>
+        {d.items.map((it) => (
+          <button key={it.index} className="btn btn-sm" onClick={() => onSample(it.index)} title={it.file_name} data-testid="error-example" data-index={it.index}>
+            {truncateLabel(it.file_name.split("/").pop() ?? it.file_name, 28)} ×{it.count}
+          </button>
+        ))}
+      </div>
     </div>
   );
 }
@@ -137,9 +202,20 @@ function PerClassTable({ data, pick }: { data: ErrorTypes; pick: (label: string)
   );
 }
 
-/** The error-types section of the detection page. ``onOpen``: show the feed with a filter (at IoU 0.5, confidence 0). */
-export function ErrorTypesPanel({ evalId, classes, onOpen }: { evalId: number; classes: string[]; onOpen: (f: Partial<FeedFilter>) => void }) {
+/** The error-types section of the detection page. ``onOpen``: show the feed with a filter; ``onSample``: open one image (both at IoU 0.5, confidence 0). */
+export function ErrorTypesPanel({
+  evalId,
+  classes,
+  onOpen,
+  onSample,
+}: {
+  evalId: number;
+  classes: string[];
+  onOpen: (f: Partial<FeedFilter>) => void;
+  onSample: (index: number) => void;
+}) {
   const [label, setLabel] = useState<string | undefined>(undefined);
+  const [examples, setExamples] = useState<ErrorType | undefined>(undefined);
   const [table, setTable] = useState(false);
   const shown = useErrorTypes(evalId, label, false);
   const perClass = useErrorTypes(evalId, undefined, true, table);
@@ -173,7 +249,8 @@ export function ErrorTypesPanel({ evalId, classes, onOpen }: { evalId: number; c
             {label ? `${label}: AP .50 = ${fmt(data.classes?.[0]?.ap ?? null)}, and each dAP is this class's own AP .50 gained.` : `AP .50 = ${fmt(data.ap)} over all classes.`}{" "}
             {ERROR_TYPES_HELP}
           </p>
-          <Bars data={data} label={label} onOpen={onOpen} />
+          <Bars data={data} label={label} onOpen={onOpen} examples={examples} setExamples={setExamples} />
+          {examples && <Examples evalId={evalId} type={examples} label={label} name={data.types.find((t) => t.type === examples)?.name ?? examples} onSample={onSample} />}
           <details className="small muted" style={{ marginTop: 6 }}>
             <summary>What each type means</summary>
             <ul>
