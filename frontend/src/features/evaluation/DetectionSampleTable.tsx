@@ -1,8 +1,8 @@
 // The per-image table of a detection evaluation (the Table view of its feed): every image with
 // its number of annotated objects and of predictions at the page's (IoU, confidence), its TP, FP
 // and FN there, and its worst error (the most confident wrong prediction, else the largest missed
-// object). It shares the feed's filters (a confusion cell, a class, an outcome, only errors, the
-// sort, all in the URL), is paged by the server and exports the whole filtered table as CSV
+// object). It shares the feed's filters (a confusion cell, images holding a TP / FP / FN box of a
+// class, only errors, the sort, all in the URL), is paged by the server and exports the whole filtered table as CSV
 // (GET /samples.csv, the same columns).
 import { useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
@@ -46,12 +46,14 @@ export function boxCounts(s: DetectionItem): { gt: number; pred: number } {
 }
 
 function query(sliders: SliderParams, filter: FeedFilter): SampleQuery {
+  // a class and an outcome go together (images holding such a box); one alone is not a filter
+  const both = filter.label !== undefined && filter.outcome !== undefined;
   return {
     ...sliders,
     actual: filter.actual,
     predicted: filter.predicted,
-    label: filter.label,
-    outcome: filter.outcome,
+    label: both ? filter.label : undefined,
+    outcome: both ? filter.outcome : undefined,
     errors_only: filter.errors || undefined,
     sort: filter.sort,
     descending: filter.desc,
@@ -145,8 +147,11 @@ export function DetectionSampleTable({
       }
     >
       <div className="sample-table-filters">
-        {select("Class", filter.label, classes, "table-label", (v) => setFilter({ label: v }))}
-        {select("Outcome", filter.outcome, [...OUTCOMES], "table-outcome", (v) => setFilter({ outcome: OUTCOMES.find((o) => o === v) as Outcome | undefined }), (v) => OUTCOME_NAMES[v as Outcome] ?? v)}
+        {select("Has a", filter.outcome, [...OUTCOMES], "table-outcome", (v) => {
+          const outcome = OUTCOMES.find((o) => o === v);
+          setFilter(outcome ? { outcome, label: filter.label ?? classes[0] } : { outcome: undefined, label: undefined });
+        }, (v) => OUTCOME_NAMES[v as Outcome] ?? v)}
+        {select("box of", filter.label, classes, "table-label", (v) => setFilter(v ? { label: v, outcome: filter.outcome ?? "fp" } : { label: undefined, outcome: undefined }))}
         {select("Annotated", filter.actual, actualOptions, "table-actual", (v) => setFilter({ actual: v }))}
         {select("Detected as", filter.predicted, predictedOptions, "table-predicted", (v) => setFilter({ predicted: v }))}
         <label className="nowrap">
