@@ -210,21 +210,22 @@ def embedding_map(
     )
 
 
-def _label_errors(ws: Workspace, evaluation_id: int, results: Results) -> list[bool] | None:
-    """Per sample whether confident learning marks it a likely label error; None where that
-    cannot be told (not single-label, or the analysis extra missing)."""
+def label_error_marks(ws: Workspace, evaluation_id: int, results: Results) -> list[bool] | None:
+    """Per sample whether confident learning marks it a likely label error (the ranking of
+    :func:`assay.service.quality.label_issues_stored`, cached there); None where that cannot be
+    told (not single-label classification, or the analysis extra missing)."""
     from assay.service.quality import label_issues_stored
 
+    if results.task != "classification" or getattr(results, "multilabel", True):
+        return None
     try:
         issues = label_issues_stored(ws, evaluation_id, results=results)
     except (AssayError, ImportError):
         return None
-    if results.task == "detection" or getattr(results, "multilabel", True):
-        return None
     marks = np.zeros(results.n_samples, bool)
     for issue in issues:
         marks[int(issue["index"])] = True
-    return marks.tolist()
+    return [bool(v) for v in marks]
 
 
 def _properties(ws: Workspace, evaluation_id: int, wanted: str | None) -> tuple[list[str], Any]:
@@ -253,11 +254,14 @@ def map_points(
     at: OperatingPoint | None = None,
     *,
     prop: str | None = None,
+    label_errors: bool = False,
 ) -> dict[str, Any]:
     """The map as columns, one entry per sample: ``x``, ``y``, ``outcome`` (codes named by
     ``outcome_names``), ``actual`` / ``predicted`` (indices into ``classes``; -1 none),
-    ``confidence``, ``label_error`` (bools, or None when not known), ``property`` (the values of
-    ``prop``, when asked) and ``properties`` (the names that can be asked)."""
+    ``confidence``, ``label_error`` (with ``label_errors``: bools, or None when it cannot be
+    told; None when not asked: the first ranking of an evaluation takes seconds),
+    ``property_values`` (the values of ``prop``, when asked) and ``properties`` (the names that
+    can be asked: the dataset version's computed data-quality properties)."""
     results = ws.load_results(evaluation_id)
     if found.xy.shape[0] != results.n_samples:
         raise InputError("the stored map does not match the evaluation's samples")
@@ -282,7 +286,7 @@ def map_points(
         "actual": cols["actual"].tolist(),
         "predicted": cols["predicted"].tolist(),
         "confidence": np.round(cols["confidence"], 5).tolist(),
-        "label_error": _label_errors(ws, evaluation_id, results),
+        "label_error": label_error_marks(ws, evaluation_id, results) if label_errors else None,
         "properties": names,
         "property": prop,
         "property_values": values,
