@@ -771,6 +771,7 @@ def ap_excess_variance(
     if n < 8 or splits < 2 or sa.size > HALF_EXCESS_CELLS:
         return 0.0
     rng = np.random.default_rng(seed)
+    members: list[np.ndarray]
     if multilabel:
         members = [np.arange(n)]
     else:
