@@ -24,6 +24,17 @@ def json_float(x: Any) -> float | None:
     return None if not np.isfinite(v) or v == -1 else v
 
 
+def json_floats(a: np.ndarray) -> list[float | None]:
+    """:func:`json_float` of every entry, in one pass (no Python call per value).
+
+    >>> json_floats(np.array([0.5, np.nan, -1.0, np.inf]))
+    [0.5, None, None, None]
+    """
+    v = np.asarray(a, np.float64)
+    ok = (np.isfinite(v) & (v != -1)).tolist()
+    return [x if k else None for x, k in zip(v.tolist(), ok, strict=True)]
+
+
 def _mean_valid(s: np.ndarray) -> float | None:
     v = s[s > -1]
     return None if v.size == 0 else float(v.mean())

@@ -30,6 +30,7 @@ from assay.evaluation._detection_tables import (
     ap_columns,
     coco_stats,
     json_float,
+    json_floats,
     n_classes_with_gt,
     protocols_table,
     shape_confusion,
@@ -228,14 +229,16 @@ class DetectionResults(FeedMixin, ErrorTypesMixin):
         at = self._at(p)
         if at.prf is None:
             r = prf_from_confusion(at.counts())
+            tp, fp, fn = (r[k].tolist() for k in ("tp", "fp", "fn"))
+            pr, rc, f1 = (json_floats(r[k]) for k in ("precision", "recall", "f1"))
             at.prf = [
                 {
-                    "tp": int(r["tp"][i]),
-                    "fp": int(r["fp"][i]),
-                    "fn": int(r["fn"][i]),
-                    "precision": json_float(r["precision"][i]),
-                    "recall": json_float(r["recall"][i]),
-                    "f1": json_float(r["f1"][i]),
+                    "tp": tp[i],
+                    "fp": fp[i],
+                    "fn": fn[i],
+                    "precision": pr[i],
+                    "recall": rc[i],
+                    "f1": f1[i],
                 }
                 for i in range(len(self.classes) + 1)
             ]
