@@ -15,10 +15,10 @@ The variants, all on one ``InferenceSession`` (Assay's, so the same session opti
 - bare loop: for each batch, open + convert + resize + scale every image (Pillow, numpy), then
   ``session.run`` -- one thread, the loop people write by hand; the baseline; once more on a
   session of its own with onnxruntime's default options (what a hand-written script gets);
-- assay: ``run_images`` with its defaults (one decoding process per core overlapped with the
-  model, the first batches inline while they start; every batch appended to the scores file of
-  a fresh folder, as a resumable run does); once more with ``processes=False`` (decoding
-  threads, as many as the image size and the model's share call for, or none);
+- assay: ``run_images`` with its defaults (decoding threads overlapped with the model, as many as
+  the image size and the model's share call for, or none; every batch appended to the scores
+  file of a fresh folder, as a resumable run does); once more with ``processes=True`` (one
+  decoding process per core, the first batches inline while they start);
 - pre-decoded: ``session.run`` over tensors decoded beforehand (the model alone: the ceiling).
 
 Before timing, the input tensors of both loops are checked to be bitwise equal and so are their
@@ -221,7 +221,7 @@ def main() -> None:
         used: list[int] = []  # decoding threads of each default assay run
 
         def assay(
-            n_workers: int | None, record: bool = False, processes: bool | None = None
+            n_workers: int | None, record: bool = False, processes: bool = False
         ) -> Callable[[], np.ndarray]:
             def run() -> np.ndarray:
                 with tempfile.TemporaryDirectory(dir=tmp) as out:
@@ -272,7 +272,7 @@ def main() -> None:
                 + ", scores to disk)",
                 assay(args.workers, True),
             ),
-            ("assay run_images, threads only (processes=False)", assay(None, processes=False)),
+            ("assay run_images, decoding processes (processes=True)", assay(None, processes=True)),
             ("bare loop, session with onnxruntime's default options", bare_on(plain)),
             ("pre-decoded tensors, session.run only (ceiling)", predecoded),
         ]
@@ -335,12 +335,12 @@ def _print_setup(args, w: int, h: int, size: int, workers: int, session, paths) 
         f"onnxruntime: intra-op threads {opts.intra_op_num_threads or 'default (one per core)'}, "
         f"inter-op {opts.inter_op_num_threads or 'default'}, {opts.execution_mode.name}, "
         f"{config}\n"
+        f"processes=True: {min(4, cores)} decoding processes (the first {PROCESS_LEAD} batches "
+        f"inline while they start){'' if processes_available() else ' unavailable here'}; "
+        f"below {PROCESS_MIN_BATCHES} batches as without\n"
         + (
             f"assay: workers={args.workers}"
             if args.workers is not None
-            else f"assay: {min(4, cores)} decoding processes (the first {PROCESS_LEAD} batches "
-            f"inline while they start; threads below {PROCESS_MIN_BATCHES} batches)"
-            if -(-args.n // args.batch) >= PROCESS_MIN_BATCHES and processes_available()
             else f"assay: {workers} decoding thread(s) from the start"
             if (typical_pixels(paths) or 0) >= LARGE
             else f"assay: small images: {PROBE_BATCHES} batches inline, then {workers} decoding "

@@ -328,9 +328,9 @@ def test_negative_workers_are_refused(model_and_images):
 
 
 def test_decoding_processes_give_the_inline_scores(model_and_images, tmp_path):
-    """With enough batches and 2+ cores, the default decodes in processes (the first batches
+    """With processes=True, enough batches and 2+ cores, processes decode (the first batches
     inline while they start): the same scores and progress as one thread doing it all, a resumed
-    run the same again, and a bad image one line naming the file."""
+    run the same again, and a bad image one line naming the file; not by default."""
     from assay.runners import batch
 
     path, _, _, paths = model_and_images
@@ -339,7 +339,10 @@ def test_decoding_processes_give_the_inline_scores(model_and_images, tmp_path):
     if not batch.processes_available():
         pytest.skip("no fork or one core")
     seen = []
-    res = run_images(runner, paths, batch_size=2, progress=lambda d, t: seen.append(d))
+    assert not run_images(runner, paths, batch_size=2).processes
+    res = run_images(
+        runner, paths, batch_size=2, processes=True, progress=lambda d, t: seen.append(d)
+    )
     assert res.processes and res.workers >= 1
     np.testing.assert_array_equal(res.scores, inline.scores)
     assert seen == [0, *range(2, 23, 2), 23]
@@ -351,15 +354,15 @@ def test_decoding_processes_give_the_inline_scores(model_and_images, tmp_path):
             if done >= 10:
                 raise Stop
 
-        run_images(runner, paths, batch_size=2, out_dir=out, progress=stop_at)
-    again = run_images(runner, paths, batch_size=2, out_dir=out)
+        run_images(runner, paths, batch_size=2, out_dir=out, progress=stop_at, processes=True)
+    again = run_images(runner, paths, batch_size=2, out_dir=out, processes=True)
     assert again.resumed_batches >= 5
     np.testing.assert_array_equal(again.scores, inline.scores)
 
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"not an image")
     with pytest.raises(InputError, match="broken.jpg"):
-        run_images(runner, [*paths[:15], bad, *paths[15:]], batch_size=2)
+        run_images(runner, [*paths[:15], bad, *paths[15:]], batch_size=2, processes=True)
     forced = run_images(runner, paths, batch_size=2, processes=True, workers=2)
     np.testing.assert_array_equal(forced.scores, inline.scores)
     threads = run_images(runner, paths, batch_size=2, workers=1)  # threads, asked for
