@@ -5,7 +5,7 @@ Images are decoded and preprocessed a few batches ahead of the model; the main t
 the model and writes. With ``processes=True`` (and ``PROCESS_MIN_BATCHES`` batches or more), one
 forked process per core (up to 4) decodes, the first batches inline while they start: each has
 its own interpreter, so the Python half of decoding small images runs in parallel too, at ~1.7x
-the CPU (on 2 busy cores 0.8-1.4x a bare loop, not better than threads: not the default).
+the CPU (on 2 shared cores 0.6-1.4x a bare loop, 0.6x the quietest: not the default).
 Otherwise a small thread pool decodes (Pillow releases the GIL while it decodes and resizes);
 how many threads depends on the images
 (``default_workers``): larger ones spend most of their decoding time in Pillow's C code, so every
