@@ -300,3 +300,33 @@ def test_grouped_samples_resample_groups() -> None:
 def _softmax(logits: np.ndarray) -> np.ndarray:
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
+
+
+def test_a_new_threshold_reuses_the_ranking_variances(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What no threshold changes (the variances the AUC and AP sums count twice) is computed
+    once per pair: a comparison at another threshold reuses it and gives the same AUC / AP
+    rows."""
+    from assay.evaluation.compare import classification as module
+    from assay.evaluation.results import OperatingPoint
+
+    calls = []
+    real = module.ap_excess_variance
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "ap_excess_variance", counted)
+    rng = np.random.default_rng(11)
+    y = rng.integers(0, 3, 400)
+    base = rng.normal(size=(400, 3)) + 1.5 * np.eye(3)[y]
+    a = ClassificationResults(y, _softmax(base))
+    b = ClassificationResults(y, _softmax(base + rng.normal(0, 0.05, base.shape)))
+    first = compare_classification(a, b)
+    again = compare_classification(a, b, at_a=OperatingPoint(threshold=0.6),
+                                   at_b=OperatingPoint(threshold=0.6))  # fmt: skip
+    assert len(calls) == 1
+    rows = {r["metric"]: r for r in first["metrics"]}
+    rows_again = {r["metric"]: r for r in again["metrics"]}
+    for key in ("roc_auc_macro", "average_precision_macro"):
+        assert rows_again[key]["se"] == rows[key]["se"]

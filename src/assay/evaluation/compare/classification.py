@@ -150,6 +150,26 @@ def influence(r: ClassificationResults, pred: np.ndarray) -> dict[str, np.ndarra
     return out
 
 
+def _ranking_less(
+    a: ClassificationResults, b: ClassificationResults, ap_influence: np.ndarray
+) -> dict[str, float]:
+    """The variances the per-sample sums of macro ROC AUC and AP count twice
+    (:func:`~assay.metrics.paired.auc_pair_variance`,
+    :func:`~assay.metrics.paired.ap_excess_variance`) between A and ``b`` (B in A's sample and
+    class order, with AP's influence ``ap_influence`` of B - A): no threshold changes them, so
+    they are kept on A (with ``b``) for the next comparison of the pair."""
+    cache = a.memo("ranking_less", 2)
+    hit = cache.get(id(b))
+    if hit is not None:
+        return dict(hit[1])
+    out = {
+        "roc_auc_macro": auc_pair_variance(a.y_true, a.y_score, b.y_score),
+        "average_precision_macro": ap_excess_variance(a.y_true, a.y_score, b.y_score, ap_influence),
+    }
+    cache[id(b)] = (b, out)
+    return dict(out)
+
+
 def metric_rows(
     spec: tuple[tuple[str, str, bool], ...],
     sa: dict[str, Any],
@@ -304,10 +324,7 @@ def compare_classification(
             ea = count_swap_effect(y, pred_a, n_cls, zero_division=a.zero_division)
             eb = count_swap_effect(y, pred_b, n_cls, zero_division=aligned_b.zero_division)
             least = {key: (ea[key] + eb[key]) / 2 for key in ea}
-            less["roc_auc_macro"] = auc_pair_variance(y, a.y_score, score_b)
-            less["average_precision_macro"] = ap_excess_variance(
-                y, a.y_score, score_b, infl["average_precision_macro"]
-            )
+            less = _ranking_less(a, aligned_b, infl["average_precision_macro"])
 
     bounds: dict[str, Callable[[float], tuple[float, float]]] = {}
     metrics = metric_rows(METRICS, sa, sb, reps_a, reps_b, fixed, broken, scale=scale,
