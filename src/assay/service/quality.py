@@ -67,7 +67,7 @@ import numpy as np
 import pyarrow as pa
 
 from assay.caches import LRU
-from assay.errors import InputError, NotFoundError, ParameterError
+from assay.errors import InputError, ParameterError
 from assay.evaluation.dispatch import is_classification, is_detection
 from assay.evaluation.quality import (
     TEXT_PROPERTIES,
@@ -112,15 +112,6 @@ def _column(table: pa.Table, name: str) -> list[Any] | None:
     return table.column(name).to_pylist() if name in table.column_names else None
 
 
-def _media(ws: Workspace, dataset_version_id: int, index: int) -> Any:
-    """The sample's media file if it is still inside the dataset's folder, else None (counted
-    as unreadable)."""
-    try:
-        return ws.media_path(dataset_version_id, index)
-    except NotFoundError:
-        return None
-
-
 def _compute(
     ws: Workspace,
     dataset_version_id: int,
@@ -137,7 +128,7 @@ def _compute(
     notes: list[str] = []
     paths = _column(table, "path")
     if paths is not None and any(paths):
-        files = [_media(ws, dataset_version_id, i) if p else None for i, p in enumerate(paths)]
+        files = ws.media_paths(dataset_version_id)  # None where gone or outside the root
         t = image_properties(files, progress=progress, processes=processes)
         _merge(values, kinds, descriptions, t.values, t.descriptions, "image")
         extra["phash"], extra["hashed"] = t.extra["phash"], t.extra["hashed"]

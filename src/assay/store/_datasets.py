@@ -5,11 +5,9 @@ served only from inside the version's media root."""
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from assay.errors import InputError, NotFoundError
 from assay.formats.remote import fetch, is_url, remote_url
@@ -37,6 +35,9 @@ from assay.store.records import (
     DatasetRecord,
     DatasetVersion,
 )
+
+if TYPE_CHECKING:  # pyarrow loads where it is used: `assay list` does not use it
+    import pyarrow as pa
 
 
 class DatasetsMixin(WorkspaceBase):
@@ -87,6 +88,8 @@ class DatasetsMixin(WorkspaceBase):
             return
         if not new and self._find_dataset_version(content.name, content.digest) is not None:
             return
+        import pyarrow.parquet as pq
+
         pq.write_table(content.samples, folder / "samples.parquet")
         with open(folder / "samples.parquet", "rb") as handle:
             os.fsync(handle.fileno())
@@ -147,6 +150,9 @@ class DatasetsMixin(WorkspaceBase):
         self.get_dataset_version(dataset_version_id)
         path = self._samples_path(dataset_version_id)
         stamp = file_stamp(path)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         if stamp is not None:
             table = pq.read_table(path, memory_map=True)
         else:
@@ -248,9 +254,70 @@ class DatasetsMixin(WorkspaceBase):
             )
         return path if real.is_file() else None
 
+    def media_paths(self, dataset_version_id: int) -> list[Path | None]:
+        """:meth:`media_path` of every sample at once, in order (one read of the samples table
+        and the root, one real-path lookup per folder): None where the sample has no file, the
+        registered file is gone, or its real path (links followed) has left the version's
+        :meth:`media_root` (a link swapped in after registration).
+
+        Raises NotFoundError for an unknown version.
+        """
+        table = self.samples_table(dataset_version_id)
+        n = table.num_rows
+        if "path" not in table.column_names:
+            return [None] * n
+        values = table.column("path").to_pylist()
+        root = self.media_root(dataset_version_id)
+        if root is None:
+            return [None] * n
+        real_root = root.resolve()
+        folders: dict[str, str | None] = {}  # folder as registered -> its real path
+        out: list[Path | None] = []
+        for value in values:
+            out.append(_media_file(value, real_root, folders) if value else None)
+        return out
+
     def dataset_evaluation_counts(self) -> dict[int, int]:
         """The number of evaluations of each dataset version that has any."""
         rows = self.catalog.query(
             "SELECT dataset_version_id, COUNT(*) FROM evaluations GROUP BY dataset_version_id"
         )
         return {int(v): int(n) for v, n in rows}
+
+
+def _media_file(value: str, real_root: Path, folders: dict[str, str | None]) -> Path | None:
+    """One registered media path, if its real path lies inside ``real_root`` and is a file.
+    A file that is not itself a link is checked through its folder's real path (looked up once
+    per folder in ``folders``); a link, an object-storage URL or an odd name as
+    :meth:`DatasetsMixin.media_path` checks it."""
+    path = Path(value)
+    if remote_url(path) is not None:
+        return path if inside(os.path.normpath(path), real_root) else None
+    folder, name = os.path.split(os.fspath(path))
+    if name in ("", ".", ".."):
+        return _resolved_file(path, real_root)
+    if folder not in folders:
+        try:
+            folders[folder] = os.path.realpath(folder or ".", strict=True)
+        except (OSError, RuntimeError, ValueError):
+            folders[folder] = None
+    real_folder = folders[folder]
+    if real_folder is None:
+        return None
+    try:
+        st = os.lstat(os.path.join(real_folder, name))
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        return _resolved_file(path, real_root)
+    if not inside(os.path.join(real_folder, name), real_root):
+        return None
+    return path if stat.S_ISREG(st.st_mode) else None
+
+
+def _resolved_file(path: Path, real_root: Path) -> Path | None:
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    return path if inside(real, real_root) and real.is_file() else None
