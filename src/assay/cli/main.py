@@ -39,11 +39,34 @@ from assay.cli.inputs import refuse_repeats
 from assay.cli.mlflow_cli import mlflow_run_argument
 
 
+class _CoercedOnValue:
+    """typer's coercion of one parameter, built at the parameter's first value: typer 0.2x builds
+    it with pydantic (~0.1 s of imports) even for a parameter left out, which typer answers with
+    None (``()`` when it takes several values) whatever its type, as this does without building it.
+    So ``assay list``, whose one option is usually left out, never imports pydantic."""
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value is None:
+            return () if param.multiple or param.nargs == -1 else None
+        param._runtime_param = None  # typer's own, built now and kept
+        return param.get_runtime_param().coerce(value, param=param, ctx=ctx)
+
+
+def _coerce_on_value(params: list[Any]) -> None:
+    """Give each typer parameter not yet coerced a :class:`_CoercedOnValue` (a no-op with a
+    typer that coerces otherwise)."""
+    for param in params:
+        if getattr(param, "_runtime_param", False) is None and hasattr(param, "get_runtime_param"):
+            param._runtime_param = _CoercedOnValue()
+
+
 class _FlagsShowNoType:
-    """Flags (``--intervals``, ``--help``) take no value: show no ``<bool>`` placeholder for them."""
+    """Flags (``--intervals``, ``--help``) take no value: show no ``<bool>`` placeholder for them.
+    (And every parameter, ``--help`` included, is coerced by :class:`_CoercedOnValue`.)"""
 
     def get_params(self, ctx: Any) -> list[Any]:
         params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        _coerce_on_value(params)
         for param in params:
             if getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""

@@ -103,12 +103,13 @@ import math
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from assay.caches import LRU
 from assay.errors import ParameterError
+
+if TYPE_CHECKING:  # numpy loads on use: the store's catalog (`assay list`) imports this module
+    import numpy as np
 
 __all__ = ["OperatingPoint", "Results"]
 
@@ -133,6 +134,8 @@ class OperatingPoint:
     score: float | None = None
 
     def __post_init__(self) -> None:
+        import numpy as np
+
         for name in ("threshold", "iou", "score"):
             value = getattr(self, name)
             if value is None:

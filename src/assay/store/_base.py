@@ -11,10 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from assay.caches import LRU
 from assay.errors import InputError
@@ -34,8 +31,12 @@ from assay.store.catalog import (
     Catalog,
 )
 
+if TYPE_CHECKING:  # numpy and pyarrow load where they are used: `assay list` uses neither
+    import numpy as np
+    import pyarrow as pa
+
 # rebuilds a results object from its stored arrays and meta (``meta["task"]`` picks the class)
-Loader = Callable[[dict[str, np.ndarray], dict[str, Any]], Results]
+Loader = Callable[[dict[str, "np.ndarray"], dict[str, Any]], Results]
 
 # what Assay keeps in a workspace home: nothing in there (nor the home, nor a folder holding it) is
 # ever registered, read as a ground truth or copied, because a process that opens and closes the

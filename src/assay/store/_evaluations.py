@@ -7,9 +7,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from assay.errors import InputError, NotFoundError
 from assay.evaluation.results import Results
@@ -36,6 +34,9 @@ from assay.store.records import (
     PREDICTIONS_STATUS,
     EvaluationRecord,
 )
+
+if TYPE_CHECKING:  # pyarrow loads where it is used: `assay list` does not use it
+    import pyarrow as pa
 
 PREDICTIONS_STEM = "predictions"
 

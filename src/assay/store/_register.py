@@ -17,11 +17,7 @@ import sqlite3
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from assay.errors import InputError, NotFoundError
 from assay.evaluation.results import OperatingPoint, Results
@@ -36,6 +32,10 @@ from assay.store._util import (
 )
 from assay.store.artifacts import fsync_dir, hash_path, remove_tree
 from assay.store.catalog import now_iso
+
+if TYPE_CHECKING:  # numpy and pyarrow load where they are used: `assay list` uses neither
+    import numpy as np
+    import pyarrow as pa
 
 BACKUP_PREFIX = ".bak-"
 
@@ -166,6 +166,8 @@ def dataset_content(
             raise InputError("does not exist", file=str(source))
         digest = hash_path(source)
     elif samples is not None:
+        import pyarrow as pa
+
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, samples.schema) as writer:
             writer.write_table(samples)
@@ -237,6 +239,8 @@ def attach_media(
     table is written beside the stored one and swapped in through ``staging``. Whether it did."""
     if content.samples is None:
         return False
+    import pyarrow.parquet as pq
+
     try:
         stored = pq.read_table(path)
     except FileNotFoundError:

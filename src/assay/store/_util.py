@@ -7,15 +7,17 @@ import functools
 import math
 import os
 import sqlite3
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
-
-import numpy as np
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from assay.errors import InputError, StorageError
-from assay.evaluation.results import Results
+
+if TYPE_CHECKING:  # numpy and pyarrow load where a helper needs them: `assay list` needs neither
+    import pyarrow as pa
+
+    from assay.evaluation.results import Results
 
 
 def json_safe(value: Any) -> Any:
@@ -24,9 +26,10 @@ def json_safe(value: Any) -> Any:
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
+    np = sys.modules.get("numpy")  # no numpy loaded: no numpy value to convert
+    if np is not None and isinstance(value, np.ndarray):
         return json_safe(value.tolist())
-    if isinstance(value, np.generic):
+    if np is not None and isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -50,6 +53,8 @@ def attach_media_column(stored: pa.Table, new: pa.Table) -> pa.Table | None:
     is nothing to attach (or the two tables are not the same samples: other rows or ids).
 
     A path already attached is never dropped or replaced."""
+    import pyarrow as pa
+
     if "path" not in new.column_names or stored.num_rows != new.num_rows:
         return None
     ids = [t.column("id").to_pylist() if "id" in t.column_names else None for t in (stored, new)]
@@ -71,6 +76,8 @@ def attach_media_column(stored: pa.Table, new: pa.Table) -> pa.Table | None:
 
 def normalise_samples(samples: pa.Table) -> pa.Table:
     """Samples with a string ``id`` (the row number if absent) and absolute ``path`` values."""
+    import pyarrow as pa
+
     if "id" not in samples.column_names:
         samples = samples.append_column("id", pa.array([str(i) for i in range(samples.num_rows)]))
     elif samples.schema.field("id").type != pa.string():

@@ -16,9 +16,10 @@ import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy loads where arrays are read or written: `assay list` does neither
+    import numpy as np
 
 try:  # POSIX advisory locks; elsewhere stale temporary folders are recognised by age
     import fcntl
@@ -92,6 +93,8 @@ class TempArtifactDir:
 
 def write_arrays(folder: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
     """Write ``<name>.npy`` per array and ``meta.json``, each fsynced, then fsync the folder."""
+    import numpy as np
+
     names = []
     for name, array in arrays.items():
         if not name.replace("_", "").replace("-", "").replace(".", "").isalnum() or "/" in name:
@@ -126,6 +129,8 @@ def _raise_write_error(f: Any, exc: OSError) -> None:
 
 def _storable(name: str, array: np.ndarray) -> np.ndarray:
     """The array as it can be saved without pickling: object arrays of str become a str array."""
+    import numpy as np
+
     if array.dtype != object:
         return array
     if all(isinstance(v, str) for v in array.flat):
@@ -135,6 +140,8 @@ def _storable(name: str, array: np.ndarray) -> np.ndarray:
 
 def read_arrays(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read what :func:`write_arrays` wrote; arrays are memory-mapped read-only where possible."""
+    import numpy as np
+
     document = json.loads((folder / "meta.json").read_bytes())
     if document.get("format", 0) > ARTIFACT_FORMAT:
         raise ValueError(

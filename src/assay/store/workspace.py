@@ -14,9 +14,7 @@ together.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from assay.caches import LRU
 from assay.evaluation.results import Results
@@ -26,6 +24,9 @@ from assay.store._evaluations import PREDICTIONS_STEM, EvaluationsMixin
 from assay.store._jobs import JobsMixin
 from assay.store._util import Stamp, storage_error
 from assay.store.catalog import Catalog
+
+if TYPE_CHECKING:  # pyarrow loads where it is used: `assay list` does not use it
+    import pyarrow as pa
 
 __all__ = ["OWNED_NAMES", "PREDICTIONS_STEM", "Loader", "Workspace"]
 
