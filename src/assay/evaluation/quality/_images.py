@@ -9,6 +9,7 @@ Width, height, area and aspect ratio are the original's.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing as mp
 import os
 import threading
@@ -144,6 +145,20 @@ def _batch(
     return [_one(p) for p in paths]
 
 
+# what :func:`uniqueness` needs once the images are decoded: scikit-learn's neighbour search
+# (about 1.4 s of CPU to import; it brings scipy.stats, which the importance's model uses too)
+PRELOAD = ("sklearn.neighbors",)
+
+
+def _preload() -> None:
+    """Import :data:`PRELOAD` (a missing one is left for :func:`need` to report when used)."""
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - only a head start: the real import reports it
+            continue
+
+
 def default_workers() -> int:
     """One decoding thread per available core (at most 8)."""
     try:
@@ -206,6 +221,10 @@ def image_properties(
         ctx = mp.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as procs:
             batches = procs.map(_batch, [names[lo : lo + step] for lo in starts])
+            # every worker is forked once map returns: this process, otherwise idle while they
+            # decode, loads what comes next meanwhile (seconds of imports off the critical path)
+            loading = threading.Thread(target=_preload, name="assay-preload", daemon=True)
+            loading.start()
             for lo, outs in zip(starts, batches, strict=True):
                 for i, out in enumerate(outs, start=lo):
                     if out is not None:
@@ -214,6 +233,7 @@ def image_properties(
                 done += len(outs)
                 if progress is not None:
                     progress(done, n)
+            loading.join()
     elif workers == 1 or n <= step:
         results = map(chunk, starts)
         for k in results:
