@@ -271,7 +271,7 @@ class DatasetsMixin(WorkspaceBase):
         if root is None:
             return [None] * n
         real_root = root.resolve()
-        folders: dict[str, str | None] = {}  # folder as registered -> its real path
+        folders: dict[str, tuple[str, bool] | None] = {}  # -> (real path, inside root)
         out: list[Path | None] = []
         for value in values:
             out.append(_media_file(value, real_root, folders) if value else None)
@@ -285,37 +285,42 @@ class DatasetsMixin(WorkspaceBase):
         return {int(v): int(n) for v, n in rows}
 
 
-def _media_file(value: str, real_root: Path, folders: dict[str, str | None]) -> Path | None:
+def _media_file(
+    value: str, real_root: Path, folders: dict[str, tuple[str, bool] | None]
+) -> Path | None:
     """One registered media path, if its real path lies inside ``real_root`` and is a file.
-    A file that is not itself a link is checked through its folder's real path (looked up once
-    per folder in ``folders``); a link, an object-storage URL or an odd name as
-    :meth:`DatasetsMixin.media_path` checks it."""
-    path = Path(value)
-    if remote_url(path) is not None:
-        return path if inside(os.path.normpath(path), real_root) else None
-    folder, name = os.path.split(os.fspath(path))
+    A file that is not itself a link is checked through its folder's real path (looked up, and
+    checked against the root, once per folder in ``folders``); a link, a missing file (perhaps
+    an object-storage URL) or an odd name as :meth:`DatasetsMixin.media_path` checks it."""
+    folder, name = os.path.split(value)
     if name in ("", ".", ".."):
-        return _resolved_file(path, real_root)
+        return _resolved_file(Path(value), real_root)
     if folder not in folders:
         try:
-            folders[folder] = os.path.realpath(folder or ".", strict=True)
+            real = os.path.realpath(folder or ".", strict=True)
+            folders[folder] = (real, inside(real, real_root))
         except (OSError, RuntimeError, ValueError):
             folders[folder] = None
-    real_folder = folders[folder]
-    if real_folder is None:
-        return None
+    known = folders[folder]
+    if known is None:
+        return _resolved_file(Path(value), real_root)
+    real_folder, folder_inside = known
+    real = os.path.join(real_folder, name)
     try:
-        st = os.lstat(os.path.join(real_folder, name))
+        st = os.lstat(real)
     except (OSError, ValueError):
-        return None
+        return _resolved_file(Path(value), real_root)
     if stat.S_ISLNK(st.st_mode):
-        return _resolved_file(path, real_root)
-    if not inside(os.path.join(real_folder, name), real_root):
+        return _resolved_file(Path(value), real_root)
+    if not (folder_inside or inside(real, real_root)):
         return None
-    return path if stat.S_ISREG(st.st_mode) else None
+    return Path(value) if stat.S_ISREG(st.st_mode) else None
 
 
 def _resolved_file(path: Path, real_root: Path) -> Path | None:
+    """:meth:`DatasetsMixin.media_path`'s check of one path, None where it raises."""
+    if remote_url(path) is not None:  # an image in object storage, not fetched: its URL
+        return path if inside(os.path.normpath(path), real_root) else None
     try:
         real = path.resolve(strict=True)
     except (OSError, RuntimeError):
