@@ -12,7 +12,7 @@ import pytest
 import typer
 
 from assay.cli.errors import error_line, fail, handle_errors
-from assay.cli.shared import write_atomically
+from assay.cli.shared import check_out_path, write_atomically
 from assay.errors import InputError, NotFoundError, ParameterError, StorageError, one_line
 from assay.runners import MissingExtraError
 
@@ -121,3 +121,12 @@ def test_the_command_starts_as_a_module(start: list[str]) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("assay ")
+
+
+def test_an_output_name_too_long_is_a_bad_parameter(tmp_path: Path) -> None:
+    with pytest.raises(typer.BadParameter, match="cannot write there: File name too long"):
+        check_out_path(tmp_path / ("x" * 5000))
+    with pytest.raises(typer.BadParameter, match="is a folder"):
+        check_out_path(tmp_path)
+    check_out_path(tmp_path / "out.json")  # a file that may be written: no error
+    assert list(tmp_path.iterdir()) == []

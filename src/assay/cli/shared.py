@@ -81,9 +81,15 @@ def check_out_path(out: Path | None, option: str = "--json") -> None:
     """A file the command writes must be writable where it is named: checked before any work."""
     if out is None or to_stdout(out):
         return
-    if out.is_dir():
+    try:
+        is_dir, parent_is_dir = out.is_dir(), out.parent.is_dir()
+    except OSError as exc:  # a name too long for the file system, ...
+        raise typer.BadParameter(
+            f"cannot write there: {exc.strerror or exc}", param_hint=option
+        ) from None
+    if is_dir:
         raise typer.BadParameter(f"{out} is a folder, expected a file", param_hint=option)
-    if not out.parent.is_dir():
+    if not parent_is_dir:
         raise typer.BadParameter(f"{out.parent} does not exist", param_hint=option)
     if not os.access(out.parent, os.W_OK | os.X_OK):
         raise typer.BadParameter(f"cannot write in {out.parent}", param_hint=option)
