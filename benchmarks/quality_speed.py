@@ -21,6 +21,7 @@ written outside a temporary folder, which is removed at the end.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -177,7 +178,10 @@ def main(argv: list[str] | None = None) -> int:
             cpus.append(after.ru_utime - used.ru_utime + after.ru_stime - used.ru_stime)
             if done.returncode != 0:
                 raise SystemExit(f"assay analyze failed ({done.returncode}): {done.stderr}")
-            print(f"  round {r + 1}: {times[-1]:.1f} s, CPU {cpus[-1]:.1f} s  ({before})")
+            stages = json.loads((tmp / "out.json").read_text()).get("stages_s", {})
+            split = ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
+            print(f"  round {r + 1}: {times[-1]:.1f} s, CPU {cpus[-1]:.1f} s  ({before}); "
+                  f"in the process: {split} s")  # fmt: skip
         med, cpu = statistics.median(times), statistics.median(cpus)
         verdict = "met" if med < 30 else "NOT met"
         print(f"assay analyze, {args.n} JPEGs: median {med:.1f} s over {args.rounds} rounds, "
