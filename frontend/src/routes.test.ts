@@ -40,6 +40,7 @@ describe("routes", () => {
       sort: "confusion",
       desc: false,
       sample: 12,
+      table: true,
     };
     const qs = serializeView(v);
     expect(parseView(new URLSearchParams(qs))).toEqual(v);

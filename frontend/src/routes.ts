@@ -39,6 +39,8 @@ export interface ViewState {
   sort?: SortKey;
   desc?: boolean;
   sample?: number;
+  /** the samples shown as a table rather than the feed's cards */
+  table?: boolean;
 }
 
 const NUMBER_KEYS = { threshold: "t", iou: "iou", score: "conf" } as const;
@@ -103,6 +105,7 @@ export function parseView(params: URLSearchParams): ViewState {
   else if (dir === "desc") v.desc = true;
   const sample = params.get("sample");
   if (sample !== null && /^\d+$/.test(sample)) v.sample = Number(sample);
+  if (params.get("view") === "table") v.table = true;
   return v;
 }
 
@@ -124,6 +127,7 @@ export function serializeView(v: ViewState): string {
   if (v.sort) p.set("sort", v.sort);
   if (v.desc !== undefined) p.set("dir", v.desc ? "desc" : "asc");
   if (v.sample !== undefined) p.set("sample", String(v.sample));
+  if (v.table) p.set("view", "table");
   return p.toString();
 }
 

@@ -48,9 +48,10 @@ def test_list_shows_every_evaluation(page: Page, ids: dict[str, int]) -> None:
     tasks = sorted(rows.nth(i).get_attribute("data-task") or "" for i in range(n))
     # the demo (digits FP32 and INT8, and both again on the digits without labels: prediction
     # runs; TREC: logistic regression, its pruned child, SGD, naive Bayes and its 5-fold CV;
-    # shapes FP32 and INT8; the shape tagger) and the first user's (table and its 5-fold
-    # version, two taggers, boxes and fewer boxes)
-    assert tasks == ["classification"] * 11 + ["detection"] * 4 + ["multilabel"] * 3, tasks
+    # shapes FP32 and INT8, and both again on the scenes without boxes: prediction runs; the
+    # shape tagger) and the first user's (table and its 5-fold version, two taggers, boxes and
+    # fewer boxes)
+    assert tasks == ["classification"] * 11 + ["detection"] * 6 + ["multilabel"] * 3, tasks
     # The filter box narrows the list; delete asks for confirmation (cancelled here).
     page.get_by_test_id("eval-filter").fill("zzz-no-such-evaluation")
     expect(rows).to_have_count(0)

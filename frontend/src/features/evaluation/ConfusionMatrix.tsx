@@ -130,7 +130,9 @@ export function ConfusionMatrix({
                 <tr key={r}>
                   <th className={`cm-row ${isSpecialLabel(r) ? "cm-special" : ""}`} title={r}>
                     {labelLink && !isSpecialLabel(r) ? (
-                      <a href={labelLink(r)} title={`${r}: its page`} data-testid="cm-label-link">
+                      // out of the tab order: the matrix keeps one tab stop (its cells, moved
+                      // with the arrows); the per-class table's links open the same pages
+                      <a href={labelLink(r)} title={`${r}: its page`} data-testid="cm-label-link" tabIndex={-1}>
                         {short.get(r)}
                       </a>
                     ) : (

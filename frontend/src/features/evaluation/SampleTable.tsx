@@ -10,21 +10,23 @@ import { ErrorState, Panel, Segmented, Spinner } from "../../components/common";
 import { labelText } from "../../format";
 import { CLASSIFICATION_SORTS } from "../../lib/vocabulary";
 import type { FeedFilter } from "./SampleFeed";
+import { setView, useView } from "../../routes";
 import "./SampleTable.css";
 
 const PAGE = 50;
 
 type Sort = (typeof CLASSIFICATION_SORTS)[number];
 
-/** The feed (cards) or the table, one switch above them; the choice stays while the page is open. */
+/** The feed (cards) or the table, one switch above them; the choice is in the URL (`view=table`),
+ * so it survives a reload and the page re-rendering around it. */
 export function FeedOrTable({ feed, table }: { feed: ReactNode; table: ReactNode }) {
-  const [view, setView] = useState<"feed" | "table">("feed");
+  const view = useView().table ? "table" : "feed";
   return (
     <div className="feed-or-table">
       <div className="feed-switch">
         <Segmented
           value={view}
-          onChange={setView}
+          onChange={(next: "feed" | "table") => setView({ table: next === "table" ? true : undefined })}
           testid="samples-view"
           options={[
             { value: "feed", label: "Feed" },
