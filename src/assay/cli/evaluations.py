@@ -77,6 +77,15 @@ def show(
             help="Detection: TIDE's error types (count and dAP of each, overall and per class).",
         ),
     ] = False,
+    label: Annotated[
+        str | None,
+        typer.Option(
+            "--label",
+            metavar="<name>",
+            help="One label at the point: its precision, recall, F1, TP / FN / FP and the first "
+            "samples (detection: images) behind each, as the web UI's label page shows it.",
+        ),
+    ] = None,
 ) -> None:
     """Show a stored evaluation, at its own operating point or another one."""
     from assay.cli.report import make_console, print_report, say
@@ -96,6 +105,10 @@ def show(
     report = report_of(results, at, intervals=intervals)
     if errors:
         report["error_types"] = error_types_of(results)
+    if label is not None:
+        from assay.cli.label_cli import label_of
+
+        report["label"] = label_of(results, at, label)
     if json_out is not None:
         write_json({"id": evaluation_id, **report}, json_out)
     if not to_stdout(json_out):
@@ -106,6 +119,10 @@ def show(
             from assay.cli.error_types_cli import print_error_types
 
             print_error_types(report["error_types"], out)
+        if label is not None:
+            from assay.cli.label_cli import print_label
+
+            print_label(report["label"], out, detection=results.task == "detection")
 
 
 def error_types_of(results: Any) -> dict[str, Any]:
