@@ -114,7 +114,8 @@ def test_the_detection_table_sorts_filters_pages_and_exports(
     deadline = time.monotonic() + 15
     while True:
         shown = int(page.get_by_test_id("table-total").inner_text().split()[0])
-        fps = [rows.nth(i).locator("td").nth(5).inner_text() for i in range(rows.count())]
+        # one snapshot of every row's FP cell: rows read one by one can vanish as the filter lands
+        fps = rows.evaluate_all("rs => rs.map((r) => r.querySelectorAll('td')[5]?.innerText ?? '')")
         settled = 0 < shown < 60 and len(fps) == min(shown, 50) and "0" not in fps
         if settled or time.monotonic() > deadline:
             break
