@@ -34,7 +34,8 @@ def test_the_sample_table_sorts_filters_pages_and_exports(page: Page, ids: dict[
     page.get_by_test_id("table-sort-confidence").click()
     expect(page.get_by_test_id("table-sort-confidence")).to_have_attribute("aria-sort", "ascending")
     expect(page.get_by_test_id("table-range")).to_have_text(f"1–50 of {total}")
-    conf = [float(rows.nth(i).locator("td").nth(3).inner_text()) for i in range(10)]
+    cells = rows.evaluate_all("rs => rs.map(r => r.querySelectorAll('td')[3].innerText)")
+    conf = [float(c) for c in cells]
     assert conf == sorted(conf), conf
     page.get_by_test_id("table-errors").check()
     # the total changes once the filtered page has come back (the first row, lowest confidence
@@ -44,16 +45,21 @@ def test_the_sample_table_sorts_filters_pages_and_exports(page: Page, ids: dict[
     errors = int(page.get_by_test_id("table-total").inner_text().split()[0])
     assert 0 < errors < total
     expect(page.get_by_test_id("table-range")).to_have_text(f"1–{min(50, errors)} of {errors}")
-    # lowest first, not all equal (read again until the rendered page has settled)
-    deadline = time.monotonic() + 15
+
+    # lowest first, not all equal: each read is one snapshot of the rendered rows (read row by
+    # row, a page landing mid-read mixes two pages), again until the filtered page has settled
+    def confidences() -> list[float]:
+        cells = rows.evaluate_all("rs => rs.map(r => r.querySelectorAll('td')[3].innerText)")
+        return [float(c) for c in cells]
+
+    deadline = time.monotonic() + 30
     while True:
-        wrong = [
-            float(rows.nth(i).locator("td").nth(3).inner_text()) for i in range(min(errors, 50))
-        ]
-        if (wrong == sorted(wrong) and wrong[0] < wrong[-1]) or time.monotonic() > deadline:
+        wrong = confidences()
+        settled = len(wrong) == min(errors, 50) and wrong == sorted(wrong) and wrong[0] < wrong[-1]
+        if settled or time.monotonic() > deadline:
             break
         page.wait_for_timeout(200)
-    assert wrong == sorted(wrong) and wrong[0] < wrong[-1], wrong
+    assert settled, (wrong, page.url)
     ranks = [int(rows.nth(i).locator("td").nth(5).inner_text()) for i in range(min(errors, 10))]
     assert all(r > 1 for r in ranks), ranks  # a wrong top-1 class: the annotated one is not first
     settle(page)

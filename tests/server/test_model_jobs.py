@@ -103,12 +103,16 @@ def _client(home: Path, **limits: Any) -> TestClient:
     return TestClient(create_app(home, limits=Limits(**limits)), base_url=BASE_URL)
 
 
-def test_calculate_runs_the_model_and_shows_progress_then_the_evaluation(home: Path) -> None:
+def test_calculate_runs_the_model_and_shows_progress_then_the_evaluation(
+    home: Path, tmp_path: Path
+) -> None:
+    # the ~40 ms model: with the 6 ms one the whole job could land between two progress writes
+    version = _add_slower(home, tmp_path)
     ids = _ids(home)
     with _client(home) as client:
         answer = client.post(
             "/api/evaluations",
-            json={"model_version_id": ids["slow"], "dataset_version_id": ids["images"],
+            json={"model_version_id": version, "dataset_version_id": ids["images"],
                   "batch_size": 1},
         )  # fmt: skip
         assert answer.status_code == 202, answer.text
@@ -125,15 +129,15 @@ def test_calculate_runs_the_model_and_shows_progress_then_the_evaluation(home: P
         assert job["kind"] == "model" and job["total"] == 120 and job["done"] == 120
         assert any(s["status"] == "running" and 0 < s["done"] < 120 for s in seen)
         models = get_json(client, "/api/models")["items"]
-        (slow,) = [m for m in models if m["name"] == "slow"]
-        v1 = next(v for v in slow["versions"] if v["id"] == ids["slow"])
+        (slower,) = [m for m in models if m["name"] == "slower"]
+        v1 = next(v for v in slower["versions"] if v["id"] == version)
         assert v1["runnable"] and v1["task"] == "classification" and v1["backend"] == "onnxruntime"
         assert v1["classes"] == list(CLASSES)
         (evaluation,) = v1["evaluations"]
         assert evaluation["id"] == job["evaluation_id"]
         assert evaluation["dataset_version_id"] == ids["images"]
         assert evaluation["headline_value"] is not None
-        listed = get_json(client, f"/api/jobs?model_version_id={ids['slow']}")["items"]
+        listed = get_json(client, f"/api/jobs?model_version_id={version}")["items"]
         assert [j["id"] for j in listed] == [job_id]
         assert not list((home / "work").glob("job-*"))  # the work folder is removed
 
