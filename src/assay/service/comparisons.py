@@ -41,9 +41,13 @@ def compare_stored(
         )
     if ra.task != rb.task:
         raise InputError(f"evaluation {a_id} is {ra.task} and {b_id} is {rb.task}")
+    results = {a_id: ws.load_results(a_id), b_id: ws.load_results(b_id)}
+    if intervals:
+        for evaluation_id, r in results.items():
+            _reuse_influence(ws, evaluation_id, r)
     out = compare(
-        ws.load_results(a_id),
-        ws.load_results(b_id),
+        results[a_id],
+        results[b_id],
         at_a=stored_point(ws, a_id, at_a),
         at_b=stored_point(ws, b_id, at_b),
         intervals=intervals,
@@ -52,6 +56,8 @@ def compare_stored(
         margin=margin,
         margin_metrics=margin_metrics,
     )
+    for evaluation_id, r in results.items():
+        _keep_influence(ws, evaluation_id, r)
     dv = ra.dataset_version
     return {
         "a": {"id": a_id, "name": ra.name},
@@ -59,6 +65,47 @@ def compare_stored(
         "dataset_version": {"id": dv.id, "dataset": dv.dataset_name, "version": dv.version},
         **out,
     }
+
+
+def _single_label(r: Any) -> bool:
+    from assay.evaluation.classification import ClassificationResults
+
+    return isinstance(r, ClassificationResults) and not r.multilabel
+
+
+def _reuse_influence(ws: Workspace, evaluation_id: int, r: Any) -> None:
+    """Give a single-label evaluation's results its per-sample ranking influences stored by an
+    earlier comparison (:mod:`assay.store.comparisons`), unless it has them already."""
+    from assay.evaluation.compare.classification import (
+        keep_ranking_influence,
+        kept_ranking_influence,
+    )
+    from assay.store.comparisons import read_influence
+
+    if not _single_label(r) or kept_ranking_influence(r) is not None:
+        return
+    stored = read_influence(ws, evaluation_id, r.y_score.shape)
+    if stored is not None:
+        keep_ranking_influence(r, stored)
+        r.memo("influence_stored", 1)["stored"] = True
+
+
+def _keep_influence(ws: Workspace, evaluation_id: int, r: Any) -> None:
+    """Store a single-label evaluation's per-sample ranking influences beside it once a
+    comparison has computed them (once per evaluation: later comparisons, in any process, read
+    them instead of sweeping its scores again)."""
+    from assay.evaluation.compare.classification import kept_ranking_influence
+    from assay.store.comparisons import write_influence
+
+    if not _single_label(r):
+        return
+    done = r.memo("influence_stored", 1)
+    if done.get("stored"):
+        return
+    got = kept_ranking_influence(r)
+    if got is not None:
+        write_influence(ws, evaluation_id, r.y_score.shape, got)
+        done["stored"] = True
 
 
 def stored_point(

@@ -132,11 +132,12 @@ INFLUENCE_TEST = {
 }
 
 
-def influence(r: ClassificationResults, pred: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-sample influence (N,) of a single-label evaluation's headline metrics (other than
-    accuracy) at predictions ``pred`` (:mod:`assay.metrics.paired`): macro P / R / F1, macro ROC
-    AUC and AP, log loss. Kept on ``r`` for the next comparison at the same threshold (the
-    ranking part, the costly one, for any)."""
+def ranking_influence_of(r: ClassificationResults) -> dict[str, np.ndarray]:
+    """Per-sample influence (N,) of a single-label evaluation on its macro ROC AUC
+    (``roc_auc_macro``, DeLong's), macro AP (``average_precision_macro``) and log loss
+    (``log_loss``): what no threshold changes, and the costly part of a comparison's standard
+    errors. A property of ``r`` alone, kept on it (:func:`kept_ranking_influence`,
+    :func:`keep_ranking_influence`: the store keeps it beside a stored evaluation)."""
     cache = r.memo("influence", 1)
     ranking = cache.get("ranking")
     if ranking is None:
@@ -145,8 +146,33 @@ def influence(r: ClassificationResults, pred: np.ndarray) -> dict[str, np.ndarra
         eps = np.finfo(true.dtype).eps
         ranking["log_loss"] = mean_influence(-np.log(np.clip(true, eps, 1 - eps)))
         cache["ranking"] = ranking
+    return dict(ranking)
+
+
+def kept_ranking_influence(r: Results) -> dict[str, np.ndarray] | None:
+    """:func:`ranking_influence_of` ``r`` if it is already computed (or given), else None."""
+    got = r.memo("influence", 1).get("ranking")
+    return None if got is None else dict(got)
+
+
+def keep_ranking_influence(r: Results, ranking: dict[str, np.ndarray]) -> None:
+    """Give ``r`` its :func:`ranking_influence_of` computed earlier (by another process, kept in
+    the store): each of its keys (N,) float64, the same numbers it would compute."""
+    if not isinstance(r, ClassificationResults) or r.multilabel:
+        raise ValueError("ranking influences are kept for single-label classification only")
+    want = ("roc_auc_macro", "average_precision_macro", "log_loss")
+    if set(ranking) != set(want) or any(np.shape(ranking[k]) != (r.n_samples,) for k in want):
+        raise ValueError(f"ranking influences must be {want}, each ({r.n_samples},)")
+    r.memo("influence", 1)["ranking"] = {k: np.asarray(ranking[k], np.float64) for k in want}
+
+
+def influence(r: ClassificationResults, pred: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-sample influence (N,) of a single-label evaluation's headline metrics (other than
+    accuracy) at predictions ``pred`` (:mod:`assay.metrics.paired`): macro P / R / F1, macro ROC
+    AUC and AP, log loss. The ranking part, the costly one, is kept on ``r`` for any threshold
+    (:func:`ranking_influence_of`)."""
     out = count_influence(r.y_true, pred, len(r.classes), zero_division=r.zero_division)
-    out.update(ranking)
+    out.update(ranking_influence_of(r))
     return out
 
 
