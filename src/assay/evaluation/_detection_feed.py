@@ -14,7 +14,7 @@ from assay.evaluation._detection_outcomes import PointOutcomes, Sweep
 from assay.evaluation.results import OperatingPoint, Results
 from assay.evaluation.vocabulary import DETECTION_SORTS, NOT_AN_OBJECT, NOT_DETECTED, OUTCOMES
 from assay.formats.detection import DetectionGroundTruth, DetectionPredictions
-from assay.metrics.detection.matching import CROWD, MATCHED, UNMATCHED, AgnosticMatch, greedy_match
+from assay.metrics.detection.matching import CROWD, MATCHED, UNMATCHED
 
 MATCH_CACHE = 16  # IoUs whose matching is kept (the 10 COCO IoUs and a few more)
 AT_CACHE = 32  # (IoU, confidence) points whose outcomes are kept
@@ -50,13 +50,7 @@ class FeedMixin(Results):
         sw = self._cache.get(iou)
         if sw is not None:
             return sw
-        dt_ptr, pair_gt, pair_iou = self._pairs
-        s = greedy_match(dt_ptr, pair_gt, pair_iou, self.gt.iscrowd, iou)
-        o = self._dt_sort
-        dt_gt, dt_iou, state = (np.empty_like(a) for a in (s.dt_gt, s.dt_iou, s.dt_state))
-        dt_gt[o], dt_iou[o], state[o] = s.dt_gt, s.dt_iou, s.dt_state
-        gt_dt = np.where(s.gt_dt >= 0, o[np.maximum(s.gt_dt, 0)], -1) if len(o) else s.gt_dt
-        sw = Sweep.build(AgnosticMatch(dt_gt, dt_iou, state, gt_dt), self.gt, self.dt)
+        sw = Sweep.match(self._pairs, self._dt_sort, iou, self.gt, self.dt)
         self._cache[iou] = sw
         return sw
 

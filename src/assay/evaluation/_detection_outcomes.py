@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from assay.formats.detection_types import DetectionGroundTruth, DetectionPredictions
-from assay.metrics.detection.matching import AgnosticMatch, sweep_events
+from assay.metrics.detection import bucket_sort
+from assay.metrics.detection.matching import AgnosticMatch, match_sweep, sweep_events
 
 
 @dataclass(eq=False)
@@ -81,21 +82,62 @@ class Sweep:
     t_key: np.ndarray  # -score of the true positives, ascending
     t_img: np.ndarray
     gt_per_image: np.ndarray  # non-crowd ground truth per image
+    # (score, tp, fp) after each run of equal scores, as f1_sweep counts them (None: not kept)
+    f1_counts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @classmethod
-    def build(cls, m: AgnosticMatch, gt: DetectionGroundTruth, dt: DetectionPredictions) -> Sweep:
+    def match(
+        cls,
+        pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
+        dt_sort: np.ndarray,
+        iou: float,
+        gt: DetectionGroundTruth,
+        dt: DetectionPredictions,
+    ) -> Sweep:
+        """The matching at ``iou`` of the pairs (over the predictions in ``dt_sort`` order) and
+        its sweep, in one pass of :func:`~assay.metrics.detection.matching.match_sweep`."""
+        so = score_order(dt)
+        m, events, f1 = match_sweep(
+            *pairs,
+            gt.iscrowd,
+            iou,
+            dt_sort,
+            so.order,
+            so.neg_score,
+            gt.labels,
+            so.labels,
+            so.image,
+            len(gt.classes),
+        )
+        return cls.build(m, gt, dt, events=events, f1_counts=f1)
+
+    @classmethod
+    def build(
+        cls,
+        m: AgnosticMatch,
+        gt: DetectionGroundTruth,
+        dt: DetectionPredictions,
+        *,
+        events: tuple[np.ndarray, ...] | None = None,
+        f1_counts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> Sweep:
+        """The sweep of matching ``m`` (``events``: its :func:`sweep_events`, when known)."""
         k, n_img = len(gt.classes), gt.n_images
         k1 = k + 1
         scores = np.asarray(dt.scores, np.float64)
         gt_labels = np.asarray(gt.labels, np.int64)
         so = score_order(dt)
-        d_key, row, col, d_img, d_code, tp = sweep_events(
-            m, so.order, so.neg_score, gt_labels, so.labels, so.image, k
-        )
+        if events is None:
+            events = sweep_events(m, so.order, so.neg_score, gt_labels, so.labels, so.image, k)
+        d_key, row, col, d_img, d_code, tp = events
         crowd = np.asarray(gt.iscrowd, bool)
         partner = np.asarray(m.gt_dt, np.int64)
         has = np.flatnonzero(~crowd & (partner >= 0))
-        g_order = has[np.argsort(so.rank[partner[has]], kind="stable")]  # -score; ties: gt order
+        # by the partner's descending score (its dense rank); ties: ground-truth order
+        n_ranks = int(so.rank.max()) + 1 if len(so.rank) else 1
+        rank = np.zeros(len(partner), np.int64)
+        rank[has] = so.rank[partner[has]]
+        g_order = bucket_sort(has.astype(np.int64), rank, n_ranks)[0]
         g_row = gt_labels[g_order]
         unpartnered = np.flatnonzero(~crowd & (partner < 0))
         u_row = gt_labels[unpartnered]
@@ -117,6 +159,7 @@ class Sweep:
             t_key=d_key[tp],
             t_img=d_img[tp],
             gt_per_image=np.bincount(gt_img[~crowd], minlength=n_img),
+            f1_counts=f1_counts,
         )
 
 

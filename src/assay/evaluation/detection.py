@@ -47,10 +47,11 @@ from assay.metrics.detection import (
     IOU_THRESHOLDS,
     RECALL_THRESHOLDS,
     CocoMatches,
+    bucket_sort,
     coco_evaluate,
     image_pairs,
 )
-from assay.metrics.detection.matching import f1_sweep, prf_from_confusion
+from assay.metrics.detection.matching import f1_sweep, f1_table, prf_from_confusion
 from assay.metrics.detection.protocols import bootstrap_ap, replicate_ap
 
 __all__ = ["DetectionResults", "evaluate_detections"]
@@ -141,6 +142,7 @@ class DetectionResults(FeedMixin, ErrorTypesMixin):
             self.__dict__.update(_state)
             return
         self._image_rank = np.argsort(np.argsort(gt.image_ids, kind="stable"), kind="stable")
+        by_score = score_order(dt).order  # one stable sort by -score serves every order below
         ev = coco_evaluate(
             gt.boxes,
             gt.labels,
@@ -154,13 +156,16 @@ class DetectionResults(FeedMixin, ErrorTypesMixin):
             n_images=n_img,
             n_classes=k,
             image_rank=self._image_rank,
+            by_score=by_score,
         )
         self.precision: np.ndarray = ev.precision
         self.recall: np.ndarray = ev.recall
         self.scores: np.ndarray = ev.scores
         self._m: CocoMatches = ev.matches
-        self._gt_sort = np.argsort(gt.image, kind="stable")
-        self._dt_sort = np.lexsort((-dt.scores, dt.image))
+        # by image (stable: ground truth in file order, predictions by -score, ties in order)
+        gi, di = np.asarray(gt.image, np.int64), np.asarray(dt.image, np.int64)
+        self._gt_sort = bucket_sort(np.arange(len(gi), dtype=np.int64), gi, n_img)[0]
+        self._dt_sort = bucket_sort(by_score, di, n_img)[0]
         dt_ptr, pair_gt, pair_iou = image_pairs(
             gt.boxes[self._gt_sort],
             gt.image[self._gt_sort],
@@ -349,8 +354,12 @@ class DetectionResults(FeedMixin, ErrorTypesMixin):
         kept = self._optimal.get(key)
         if kept is None:
             g, d = self.gt, self.dt
-            order = score_order(d).order
-            sw = f1_sweep(self._match(iou).m, g.labels, g.iscrowd, d.labels, d.scores, order)
+            counts = self._match(iou).f1_counts
+            if counts is not None:  # counted in the matching pass
+                sw = f1_table(*counts, int((~np.asarray(g.iscrowd, bool)).sum()))
+            else:
+                order = score_order(d).order
+                sw = f1_sweep(self._match(iou).m, g.labels, g.iscrowd, d.labels, d.scores, order)
             v = np.nan_to_num(sw[metric], nan=-1.0)
             best = int(np.argmax(v)) if len(v) else -1
             found = best >= 0 and v[best] >= 0

@@ -34,7 +34,11 @@ __all__ = ["load_detection_gt", "load_detection_results", "read_json", "to_coco_
 def read_json(path: str | Path) -> Any:
     """Read a JSON file with orjson; a truncated or invalid file raises :class:`InputError`."""
     p = Path(path)
-    data = read_input_bytes(p)  # a regular file within the cap: never a pipe or a device
+    return _parse_json(read_input_bytes(p), p)  # a regular file within the cap
+
+
+def _parse_json(data: bytes, p: Path) -> Any:
+    """``data`` (the bytes of file ``p``) parsed with orjson, or :class:`InputError`."""
     enabled = gc.isenabled()
     gc.disable()  # millions of fresh dicts and lists would trigger useless full collections
     try:
@@ -367,7 +371,14 @@ def load_detection_results(
         data = source
     else:
         file = str(source)
-        data = read_json(source)
+        raw = read_input_bytes(Path(source))  # a regular file within the cap
+        from assay.formats._coco_scan import scan_results  # numba: loaded when a file is read
+
+        cols = scan_results(np.frombuffer(raw, np.uint8))
+        if cols is not None:  # the plain shape, read straight into columns
+            return _predictions(cols, gt, file)
+        data = _parse_json(raw, Path(source))
+        del raw
     if not isinstance(data, list):
         raise InputError("a COCO results file must be a JSON list of detections", file=file)
     if not data:
@@ -382,6 +393,14 @@ def load_detection_results(
             where="entry 0",
         )
     cols = _columns(data, ("image_id", "category_id", "bbox", "score"), file=file, where=where)
+    return _predictions(cols, gt, file)
+
+
+def _predictions(
+    cols: dict[str, np.ndarray], gt: DetectionGroundTruth, file: str | None
+) -> DetectionPredictions:
+    """The predictions from a results file's columns, checked against ``gt``."""
+    where = "entry {i}"
     boxes = cols["bbox"]
     check_boxes(boxes, file=file, where=where)
     img = _lookup(cols["image_id"], gt.image_ids, "image_id", file=file, where=where)

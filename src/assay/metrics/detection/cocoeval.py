@@ -33,6 +33,7 @@ __all__ = [
     "MAX_DETS",
     "RECALL_THRESHOLDS",
     "STAT_NAMES",
+    "bucket_sort",
     "coco_accumulate",
     "coco_evaluate",
     "coco_match",
@@ -164,6 +165,16 @@ def _match_cells(gs_, ge_, ds_, de_, gtb, gta, gtc, dtb, dta, arng, thrs, pos): 
 
 @nb.njit(cache=True)
 def _accumulate(acc, class_ptr, rank, dt_m, dt_ig, scores, npig, max_dets, rec_thrs):
+    """pycocotools' accumulate with its arithmetic, visiting only the true positives.
+
+    Per (class, area, maxDets, IoU) pycocotools takes over the detections by score the cumulative
+    recall ``tp / npig`` and precision ``tp / (fp + tp + eps)``, makes precision non-increasing
+    from the right, and reads both at the first detection with recall >= each recall threshold.
+    Recall rises only at a true positive, and between two true positives precision only falls,
+    so that first detection is a true positive (or the first detection, for a threshold of 0),
+    and the running maximum from the right is the maximum over the later true positives of their
+    precision: the same divisions, made only where a true positive lies, give the same floats.
+    """  # noqa: D401
     _, n_a, n_t = dt_m.shape
     n_k = class_ptr.shape[0] - 1
     n_m = max_dets.shape[0]
@@ -175,13 +186,17 @@ def _accumulate(acc, class_ptr, rank, dt_m, dt_ig, scores, npig, max_dets, rec_t
     for k in range(n_k):
         n_max = max(n_max, class_ptr[k + 1] - class_ptr[k])
     sel = np.zeros(n_max, np.int64)
-    rc = np.zeros(n_max)
-    pr = np.zeros(n_max)
+    tp_at = np.zeros((n_t, n_max), np.int64)  # position (in sel) of each true positive
+    fp_at = np.zeros((n_t, n_max))  # false positives before it
+    sufmax = np.zeros(n_max)
+    n_tp = np.zeros(n_t, np.int64)
+    fp = np.zeros(n_t)
     eps = np.spacing(1.0)
     for k in range(n_k):
         for a in range(n_a):
             if npig[k, a] == 0:
                 continue
+            npg = npig[k, a]
             for mi in range(n_m):
                 n = 0
                 for i in range(class_ptr[k], class_ptr[k + 1]):
@@ -189,34 +204,136 @@ def _accumulate(acc, class_ptr, rank, dt_m, dt_ig, scores, npig, max_dets, rec_t
                     if rank[d] < max_dets[mi]:
                         sel[n] = d
                         n += 1
-                for t in range(n_t):
-                    tp = 0.0
-                    fp = 0.0
-                    for j in range(n):
-                        d = sel[j]
+                n_tp[:] = 0
+                fp[:] = 0.0
+                for j in range(n):
+                    d = sel[j]
+                    for t in range(n_t):
                         if not dt_ig[d, a, t]:
                             if dt_m[d, a, t]:
-                                tp += 1.0
+                                c = n_tp[t]
+                                tp_at[t, c] = j
+                                fp_at[t, c] = fp[t]
+                                n_tp[t] = c + 1
                             else:
-                                fp += 1.0
-                        rc[j] = tp / npig[k, a]
-                        pr[j] = tp / (fp + tp + eps)
-                    recall[t, k, a, mi] = rc[n - 1] if n else 0.0
-                    for j in range(n - 1, 0, -1):
-                        if pr[j] > pr[j - 1]:
-                            pr[j - 1] = pr[j]
-                    j = 0
+                                fp[t] += 1.0
+                for t in range(n_t):
+                    m = n_tp[t]
+                    recall[t, k, a, mi] = m / npg if n else 0.0
+                    best = 0.0
+                    for i in range(m - 1, -1, -1):
+                        tp = float(i + 1)
+                        p = tp / (fp_at[t, i] + tp + eps)
+                        if p > best:
+                            best = p
+                        sufmax[i] = best
+                    i = 0  # the next true positive
                     for ri in range(n_r):
-                        while j < n and rc[j] < rec_thrs[ri]:
-                            j += 1
-                        if j >= n:
-                            for rj in range(ri, n_r):
-                                precision[t, rj, k, a, mi] = 0.0
-                                out_scores[t, rj, k, a, mi] = 0.0
-                            break
-                        precision[t, ri, k, a, mi] = pr[j]
+                        thr = rec_thrs[ri]
+                        if n and ((1.0 if m and tp_at[t, 0] == 0 else 0.0) / npg) >= thr:
+                            j = 0  # the first detection already reaches it
+                            pv = sufmax[0] if m else 0.0
+                        else:
+                            while i < m and (i + 1) / npg < thr:
+                                i += 1
+                            if i >= m:
+                                for rj in range(ri, n_r):
+                                    precision[t, rj, k, a, mi] = 0.0
+                                    out_scores[t, rj, k, a, mi] = 0.0
+                                break
+                            j = tp_at[t, i]
+                            pv = sufmax[i]
+                        precision[t, ri, k, a, mi] = pv
                         out_scores[t, ri, k, a, mi] = scores[sel[j]]
     return precision, recall, out_scores
+
+
+@nb.njit(cache=True)
+def bucket_sort(seq, key, n_keys):  # pragma: no cover - compiled
+    """Stable counting sort of the indices ``seq`` by ``key[seq]`` (ints in ``[0, n_keys)``):
+    the sorted indices and the (n_keys + 1,) start of each key's run in them. Equal keys keep
+    their order in ``seq``, so over a stable score order this is a lexsort by (key, -score)."""
+    ptr = np.zeros(n_keys + 1, np.int64)
+    for i in range(seq.shape[0]):
+        ptr[key[seq[i]] + 1] += 1
+    for k in range(n_keys):
+        ptr[k + 1] += ptr[k]
+    fill = ptr[:-1].copy()
+    out = np.empty(seq.shape[0], np.int64)
+    for i in range(seq.shape[0]):
+        k = key[seq[i]]
+        out[fill[k]] = seq[i]
+        fill[k] += 1
+    return out, ptr
+
+
+@nb.njit(cache=True)
+def _cell_bounds(dptr, gptr, max_det):  # pragma: no cover - compiled
+    """The non-empty cells' ground truth (gs, ge) and kept detections (ds, de) bounds, and the
+    kept detections (their positions in the cell-sorted order, their rank in their cell)."""
+    n_cells = dptr.shape[0] - 1
+    n_nonempty = 0
+    n_kept = 0
+    for c in range(n_cells):
+        nd = dptr[c + 1] - dptr[c]
+        if nd or gptr[c + 1] - gptr[c]:
+            n_nonempty += 1
+            n_kept += min(nd, max_det)
+    gs = np.empty(n_nonempty, np.int64)
+    ge = np.empty(n_nonempty, np.int64)
+    ds = np.empty(n_nonempty, np.int64)
+    de = np.empty(n_nonempty, np.int64)
+    kept = np.empty(n_kept, np.int64)
+    rank = np.empty(n_kept, np.int64)
+    m = 0
+    j = 0
+    for c in range(n_cells):
+        nd = dptr[c + 1] - dptr[c]
+        if nd == 0 and gptr[c + 1] - gptr[c] == 0:
+            continue
+        gs[m] = gptr[c]
+        ge[m] = gptr[c + 1]
+        ds[m] = j
+        for r in range(min(nd, max_det)):
+            kept[j] = dptr[c] + r
+            rank[j] = r
+            j += 1
+        de[m] = j
+        m += 1
+    return gs, ge, ds, de, kept, rank
+
+
+def _cells_sorted(
+    gcell: np.ndarray, dcell: np.ndarray, by_score: np.ndarray, n_cells: int
+) -> tuple[np.ndarray, ...]:
+    """(gt_order, dt_order, rank, gs, ge, ds, de) by counting sorts over the cells."""
+    dt_sorted, dptr = bucket_sort(by_score, dcell, n_cells)
+    gt_order, gptr = bucket_sort(np.arange(len(gcell), dtype=np.int64), gcell, n_cells)
+    gs, ge, ds, de, kept, rank = _cell_bounds(dptr, gptr, int(MAX_DETS[-1]))
+    dt_order = dt_sorted if len(kept) == len(dt_sorted) else dt_sorted[kept]
+    return gt_order, dt_order, rank, gs, ge, ds, de
+
+
+def _cells_lexsorted(
+    gcell: np.ndarray, dcell: np.ndarray, neg_score: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """:func:`_cells_sorted` by lexsorts, for cells too many to count (sparse shards)."""
+    gt_order = np.argsort(gcell, kind="stable")
+    dt_order = np.lexsort((neg_score, dcell))
+    gcell, dcell = gcell[gt_order], dcell[dt_order]
+    # keep the first maxDets[-1] detections of each cell
+    dstart = np.searchsorted(dcell, dcell, side="left")
+    rank = np.arange(len(dcell)) - dstart
+    keep = rank < MAX_DETS[-1]
+    if not keep.all():
+        dt_order, dcell, rank = dt_order[keep], dcell[keep], rank[keep]
+    both = np.sort(np.concatenate([gcell, dcell]))
+    cells = both[np.r_[True, both[1:] != both[:-1]]] if len(both) else both
+    gs = np.searchsorted(gcell, cells, "left")
+    ge = np.searchsorted(gcell, cells, "right")
+    ds = np.searchsorted(dcell, cells, "left")
+    de = np.searchsorted(dcell, cells, "right")
+    return gt_order, dt_order, rank, gs, ge, ds, de
 
 
 def coco_match(
@@ -233,35 +350,36 @@ def coco_match(
     n_images: int,
     n_classes: int,
     image_rank: np.ndarray | None = None,
+    by_score: np.ndarray | None = None,
 ) -> CocoMatches:
     """Greedy COCO matching of every (image, class) cell at every area range and IoU threshold.
 
     ``image_rank`` orders images as pycocotools does (by image id); default: image index order.
+    ``by_score``: the detections by descending score, ties in input order (the stable argsort
+    of ``-dt_scores``), when the caller has it.
     """
     img_key = np.asarray(gt_image, np.int64) if image_rank is None else image_rank[gt_image]
-    gt_order = np.lexsort((gt_labels, img_key))
     dimg = np.asarray(dt_image, np.int64) if image_rank is None else image_rank[dt_image]
-    dt_order = np.lexsort((-np.asarray(dt_scores, np.float64), dt_labels, dimg))
-    gcell = (img_key * n_classes + gt_labels)[gt_order]
-    dcell = (dimg * n_classes + dt_labels)[dt_order]
-    # keep the first maxDets[-1] detections of each cell
-    dstart = np.searchsorted(dcell, dcell, side="left")
-    rank = np.arange(len(dcell)) - dstart
-    keep = rank < MAX_DETS[-1]
-    if not keep.all():
-        dt_order, dcell, rank = dt_order[keep], dcell[keep], rank[keep]
-    both = np.sort(np.concatenate([gcell, dcell]))
-    cells = both[np.r_[True, both[1:] != both[:-1]]] if len(both) else both
-    gs = np.searchsorted(gcell, cells, "left")
-    ge = np.searchsorted(gcell, cells, "right")
-    ds = np.searchsorted(dcell, cells, "left")
-    de = np.searchsorted(dcell, cells, "right")
+    neg_score = -np.asarray(dt_scores, np.float64)
+    gcell = img_key * n_classes + np.asarray(gt_labels, np.int64)
+    dcell = dimg * n_classes + np.asarray(dt_labels, np.int64)
+    n_cells = max(int(n_images), 1) * max(int(n_classes), 1)
+    if n_cells <= 4 * (len(gcell) + len(dcell)) + 2**20:  # counting sorts: O(n + cells)
+        if by_score is None:
+            by_score = np.argsort(neg_score, kind="stable")
+        order = _cells_sorted(gcell, dcell, np.asarray(by_score, np.int64), n_cells)
+    else:
+        order = _cells_lexsorted(gcell, dcell, neg_score)
+    gt_order, dt_order, rank, gs, ge, ds, de = order
     gtb = np.ascontiguousarray(gt_boxes[gt_order], np.float64).reshape(-1, 4)
     dtb = np.ascontiguousarray(dt_boxes[dt_order], np.float64).reshape(-1, 4)
     dt_area = dtb[:, 2] * dtb[:, 3]
     # accumulate's order: by class, then -score, stably over the (image, rank in cell) order
-    sdt_lab = np.asarray(dt_labels)[dt_order]
-    acc = np.lexsort((-np.asarray(dt_scores, np.float64)[dt_order], sdt_lab))
+    sdt_lab = np.asarray(dt_labels, np.int64)[dt_order]
+    acc, class_ptr = bucket_sort(
+        np.argsort(neg_score[dt_order], kind="stable"), sdt_lab, max(int(n_classes), 1)
+    )
+    class_ptr = class_ptr[: n_classes + 1]
     pos = np.empty(len(acc), np.int64)
     pos[acc] = np.arange(len(acc))
     dt_m, dt_ig, gt_ig, dt_gt = _match_cells(
@@ -278,7 +396,6 @@ def coco_match(
         IOU_THRESHOLDS,
         pos,
     )
-    class_ptr = np.searchsorted(sdt_lab[acc], np.arange(n_classes + 1), "left")
     dt_order, rank = dt_order[acc], rank[acc]
     acc = np.arange(len(acc))
     sgt_lab = np.asarray(gt_labels)[gt_order]
@@ -319,6 +436,7 @@ def coco_evaluate(
     n_images: int,
     n_classes: int,
     image_rank: np.ndarray | None = None,
+    by_score: np.ndarray | None = None,
 ) -> CocoEval:
     """Match and accumulate: the full ``COCOeval.evaluate(); accumulate()`` on columnar input."""
     m = coco_match(
@@ -334,6 +452,7 @@ def coco_evaluate(
         n_images=n_images,
         n_classes=n_classes,
         image_rank=image_rank,
+        by_score=by_score,
     )
     precision, recall, scores = coco_accumulate(m, dt_scores)
     return CocoEval(precision, recall, scores, m)

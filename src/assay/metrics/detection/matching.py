@@ -29,7 +29,9 @@ __all__ = [
     "cell_events",
     "confusion_counts",
     "f1_sweep",
+    "f1_table",
     "greedy_match",
+    "match_sweep",
     "prf_from_confusion",
     "sweep_events",
 ]
@@ -103,6 +105,147 @@ def greedy_match(
     """
     thr = max(float(iou), 1e-12)
     return AgnosticMatch(*_greedy(dt_ptr, pair_gt, pair_iou, np.asarray(gt_crowd, np.bool_), thr))
+
+
+@nb.njit(cache=True)
+def _match_sweep(
+    dt_ptr, pair_gt, pair_iou, crowd, thr, dt_sort, by_score, gt_labels, labels, image, neg_score, k
+):  # pragma: no cover - compiled
+    nd = dt_ptr.shape[0] - 1
+    dt_gt = np.full(nd, -1, np.int32)
+    dt_iou = np.zeros(nd)
+    dt_state = np.full(nd, 2, np.int8)
+    gt_dt = np.full(crowd.shape[0], -1, np.int32)
+    n_crowd = 0
+    for d in range(nd):  # _greedy's pass, written in input order
+        best = -1
+        bv = 0.0
+        cb = -1
+        cv = 0.0
+        for p in range(dt_ptr[d], dt_ptr[d + 1]):
+            g = pair_gt[p]
+            v = pair_iou[p]
+            if v < thr:
+                continue
+            if crowd[g]:
+                if cb < 0 or v > cv:
+                    cb = g
+                    cv = v
+                continue
+            if gt_dt[g] >= 0:
+                continue
+            if best < 0 or v > bv:
+                best = g
+                bv = v
+        q = dt_sort[d]
+        if best >= 0:
+            dt_gt[q] = best
+            dt_iou[q] = bv
+            dt_state[q] = 1
+            gt_dt[best] = q
+        elif cb >= 0:
+            dt_gt[q] = cb
+            dt_iou[q] = cv
+            dt_state[q] = 3
+            n_crowd += 1
+    n = nd - n_crowd
+    n_runs = 0
+    for i in range(nd):
+        if i + 1 == nd or neg_score[i + 1] != neg_score[i]:
+            n_runs += 1
+    key = np.empty(n, np.float64)
+    row = np.empty(n, np.int32)
+    col = np.empty(n, np.int32)
+    img = np.empty(n, np.int32)
+    code = np.empty(n, np.int32)
+    tp = np.zeros(n, np.bool_)
+    run_score = np.empty(n_runs, np.float64)
+    run_tp = np.empty(n_runs, np.int64)
+    run_fp = np.empty(n_runs, np.int64)
+    j = 0
+    r = 0
+    t = 0
+    f = 0
+    for i in range(nd):  # _sweep_events' and _f1_counts' pass, by descending score
+        d = by_score[i]
+        st = dt_state[d]
+        if st != CROWD:
+            rw = gt_labels[dt_gt[d]] if st == MATCHED else k
+            c = labels[i]
+            key[j] = neg_score[i]
+            row[j] = rw
+            col[j] = c
+            img[j] = image[i]
+            code[j] = rw * (k + 1) + c
+            if st == MATCHED and rw == c:
+                tp[j] = True
+                t += 1
+            else:
+                f += 1
+            j += 1
+        if i + 1 == nd or neg_score[i + 1] != neg_score[i]:
+            run_score[r] = -neg_score[i]
+            run_tp[r] = t
+            run_fp[r] = f
+            r += 1
+    return dt_gt, dt_iou, dt_state, gt_dt, key, row, col, img, code, tp, run_score, run_tp, run_fp
+
+
+def match_sweep(
+    dt_ptr: np.ndarray,
+    pair_gt: np.ndarray,
+    pair_iou: np.ndarray,
+    gt_crowd: np.ndarray,
+    iou: float,
+    dt_sort: np.ndarray,
+    by_score: np.ndarray,
+    neg_score: np.ndarray,
+    gt_labels: np.ndarray,
+    labels: np.ndarray,
+    image: np.ndarray,
+    n_classes: int,
+) -> tuple[AgnosticMatch, tuple[np.ndarray, ...], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`greedy_match`, :func:`sweep_events` and :func:`f1_sweep`'s counts in one call.
+
+    The pairs are over the predictions in ``dt_sort`` order (by image, then descending score);
+    the matching comes back in input order. ``by_score``: the predictions by descending score
+    (ties: input order), ``neg_score``, ``labels`` and ``image`` in that order. Returns the
+    :class:`AgnosticMatch`, the events ``(-score, row, column, image, code, is a TP)`` as
+    :func:`sweep_events` gives them (crowd-ignored predictions left out), and per run of equal
+    scores
+    ``(score, tp, fp)`` as :func:`f1_sweep` counts them.
+    """
+    thr = max(float(iou), 1e-12)
+    out = _match_sweep(
+        dt_ptr,
+        pair_gt,
+        pair_iou,
+        np.asarray(gt_crowd, np.bool_),
+        thr,
+        np.asarray(dt_sort, np.int64),
+        np.asarray(by_score, np.int64),
+        np.asarray(gt_labels, np.int64),
+        np.asarray(labels, np.int32),
+        np.asarray(image, np.int32),
+        np.asarray(neg_score, np.float64),
+        int(n_classes),
+    )
+    return AgnosticMatch(*out[:4]), out[4:10], out[10:]
+
+
+def f1_table(score: np.ndarray, tp: np.ndarray, fp: np.ndarray, n_gt: int) -> dict[str, np.ndarray]:
+    """:func:`f1_sweep`'s table from its counts per run of equal scores and the non-crowd
+    ground truth ``n_gt``: tp / fp / fn, precision, recall, f1 at each distinct confidence."""
+    fn = n_gt - tp
+    return {
+        "score": score,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+    }
 
 
 @nb.njit(cache=True)
@@ -327,14 +470,4 @@ def f1_sweep(
         np.asarray(dt_labels, np.int64),
         s,
     )
-    n_gt = int((~np.asarray(gt_crowd, bool)).sum())
-    fn = n_gt - tp
-    return {
-        "score": ss,
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
-        "precision": _ratio(tp, tp + fp),
-        "recall": _ratio(tp, tp + fn),
-        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-    }
+    return f1_table(ss, tp, fp, int((~np.asarray(gt_crowd, bool)).sum()))
