@@ -18,6 +18,7 @@ from assay.metrics.ranking_influence import single_label_ranking_influence
         (8000, 30, np.float32, 3),
         (60000, 12, np.float64, None),  # more than one chunk of rows, finer buckets
         (60000, 12, np.float32, 1),
+        (3000, 150, np.float32, 2),  # many classes, many ties
     ],
 )
 def test_equals_the_reference(n: int, c: int, dtype: type, decimals: int | None) -> None:
