@@ -15,9 +15,12 @@ evaluation (ClassificationResults, as the workspace loads them); times
 and prints them with the machine's load.
 
 ``--stored``: the two evaluations are stored in a fresh workspace, and each of ``--rounds``
-fresh processes compares them as ``assay compare A B`` and the compare endpoint do
-(:func:`assay.service.comparisons.compare_stored`): the first full answer (loading both
-evaluations included), then five new thresholds with intervals and five quick. In the same
+rounds compares them in two fresh processes as ``assay compare A B`` and the compare endpoint
+do (:func:`assay.service.comparisons.compare_stored`): first a first ever comparison (what the
+first comparison stores beside each evaluation, its per-sample ranking influences, removed
+before), then one in a fresh process with them stored: the first full answer (loading both
+evaluations included; wall and CPU seconds, and loading both again on its own), then five new
+thresholds with intervals and five quick. In the same
 process, the per-sample ranking influence (DeLong's AUC, AP: the costly part of the first
 answer) is timed both ways on A's scores: the per-class sort-and-search of
 :func:`assay.metrics.paired.ranking_influence` (the peer) and the two sweeps of
@@ -60,17 +63,29 @@ def load_text() -> str:
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-def stored_round(home: str, a_id: int, b_id: int) -> dict[str, float]:
-    """One fresh process's figures (seconds): the first full answer from the workspace, the
-    median of five new thresholds with intervals and quick, and the influence both ways."""
+def stored_round(home: str, a_id: int, b_id: int, first_only: bool = False) -> dict[str, float]:
+    """One fresh process's figures (seconds): the first full answer from the workspace (wall and
+    CPU), loading both evaluations again, and unless ``first_only`` the median of five new
+    thresholds with intervals and quick, and the influence both ways."""
     from assay.service.comparisons import compare_stored
     from assay.store.workspace import Workspace
 
     ws = Workspace(home)
     out: dict[str, float] = {}
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     compare_stored(ws, a_id, b_id)
     out["first"] = time.perf_counter() - t0
+    out["first_cpu"] = time.process_time() - c0  # every thread of the process
+    # loading both evaluations again (a new workspace object: nothing cached but the OS's
+    # pages and the compiled kernels): the part of the first answer that is loading
+    again = Workspace(home)
+    c0, t0 = time.process_time(), time.perf_counter()
+    again.load_results(a_id), again.load_results(b_id)
+    out["load"] = time.perf_counter() - t0
+    out["load_cpu"] = time.process_time() - c0
+    del again
+    if first_only:
+        return out
     for key, quick in (("full", False), ("quick", True)):
         times = []
         for t in (0.3, 0.4, 0.6, 0.7, 0.8):
@@ -115,11 +130,19 @@ def stored(args: argparse.Namespace, y: np.ndarray, names: list[str], ids: np.nd
             del r
         return made
 
-    def fresh(home: str, made: list[int]) -> dict[str, float]:
+    def forget(home: str, made: list[int]) -> None:
+        """Remove what a first comparison stores beside each evaluation (its per-sample
+        ranking influences), so that the next is a first ever."""
+        import shutil
+
+        for eid in made:
+            shutil.rmtree(Path(home) / "evaluations" / str(eid) / "ranking-influence", True)
+
+    def fresh(home: str, made: list[int], first_only: bool = False) -> dict[str, float]:
         code = (
             f"import json, sys; sys.path[:0] = {[str(ROOT / 'src'), str(ROOT / 'benchmarks')]!r}; "
             f"from compare import stored_round; "
-            f"print(json.dumps(stored_round({home!r}, {made[0]}, {made[1]})))"
+            f"print(json.dumps(stored_round({home!r}, {made[0]}, {made[1]}, {first_only})))"
         )
         run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         if run.returncode:
@@ -131,13 +154,28 @@ def stored(args: argparse.Namespace, y: np.ndarray, names: list[str], ids: np.nd
         fresh(f"{home}/warm", make(f"{home}/warm", y[:4000], ids[:4000]))
         made = make(home, y, ids)
         print(f"stored evaluations {made[0]} and {made[1]} in a fresh workspace", flush=True)
-        rounds = []
+        rounds: list[dict[str, float]] = []
+        ever: list[dict[str, float]] = []
         for i in range(args.rounds):
+            # a first ever comparison of the pair (nothing stored beside the evaluations), then
+            # a first one in a fresh process once the first has stored the influences
+            forget(home, made)
+            before = load_text()
+            got = fresh(home, made, first_only=True)
+            ever.append(got)
+            print(
+                f"round {i + 1}, first ever: first full answer {got['first']:.2f} s "
+                f"({got['first_cpu']:.2f} CPU-s; loading both {got['load']:.2f} s, "
+                f"{got['load_cpu']:.2f} CPU-s); load before {before}, after {load_text()}",
+                flush=True,
+            )
             before = load_text()
             got = fresh(home, made)
             rounds.append(got)
             print(
-                f"round {i + 1}: first full answer {got['first']:.2f} s, new threshold with "
+                f"round {i + 1}, influences stored: first full answer {got['first']:.2f} s "
+                f"({got['first_cpu']:.2f} CPU-s; loading both {got['load']:.2f} s, "
+                f"{got['load_cpu']:.2f} CPU-s), new threshold with "
                 f"intervals {got['full'] * 1000:.0f} ms, quick {got['quick'] * 1000:.0f} ms"
                 + (
                     f"; influence {got['influence']:.2f} s vs {got['influence_peer']:.2f} s "
@@ -149,14 +187,20 @@ def stored(args: argparse.Namespace, y: np.ndarray, names: list[str], ids: np.nd
                 flush=True,
             )
 
-    def med(key: str) -> float:
-        return statistics.median(r[key] for r in rounds)
+    def med(key: str, of: list[dict[str, float]] = rounds) -> float:
+        return statistics.median(r[key] for r in of)
 
     print(
-        f"\nmedian of {len(rounds)} fresh processes: first full answer {med('first'):.2f} s "
-        f"(target 5 s: {'met' if med('first') < 5 else 'NOT met'}), new threshold with "
-        f"intervals {med('full') * 1000:.0f} ms, quick {med('quick') * 1000:.0f} ms (target 50 ms: "
-        f"{'met' if med('quick') < 0.05 else 'NOT met'})"
+        f"\nmedian of {len(ever)} fresh processes, first ever comparison (influences computed "
+        f"and stored): first full answer {med('first', ever):.2f} s ({med('first_cpu', ever):.2f} "
+        f"CPU-s; loading both {med('load', ever):.2f} s, {med('load_cpu', ever):.2f} CPU-s)"
+    )
+    print(
+        f"median of {len(rounds)} fresh processes, influences stored: first full answer "
+        f"{med('first'):.2f} s ({med('first_cpu'):.2f} CPU-s; loading both {med('load'):.2f} s, "
+        f"{med('load_cpu'):.2f} CPU-s) (target 5 s: {'met' if med('first') < 5 else 'NOT met'}), "
+        f"new threshold with intervals {med('full') * 1000:.0f} ms, quick "
+        f"{med('quick') * 1000:.0f} ms (target 50 ms: {'met' if med('quick') < 0.05 else 'NOT met'})"
     )
     if all("influence" in r for r in rounds):
         ratios = [r["influence_peer"] / r["influence"] for r in rounds]
