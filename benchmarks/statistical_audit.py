@@ -318,7 +318,10 @@ def block_paired(
     table: Table, sims_null: int, sims_int8: int, sims_planted: int, quick: bool
 ) -> None:
     """Two equal models (shared logit noise, 5 classes, 1,000 samples), the FP32 / INT8 pair (B
-    = A's logits + N(0, 0.02)), and B better by +0.3 logit boost; ``compare`` at its defaults."""
+    = A's logits + N(0, 0.02)), and B better by +0.3 logit boost; ``compare`` at its defaults.
+    The FP32 / INT8 pairs disagree on ~9 samples of 1,000, so their count rows are also given
+    as exact conditional sizes (:func:`_accuracy_size`, :func:`_count_sizes`): the rate each
+    test has given the samples that disagree, without the binomial noise of k / n."""
     pop, n = sim.make_population(5), 1_000
     t0 = time.perf_counter()
     for i in _counted(sims_null):
@@ -332,6 +335,7 @@ def block_paired(
         f"paired: {sims_null} null pairs, {(time.perf_counter() - t0) / max(sims_null, 1):.1f} s each"
     )
     sizes: list[float] = []
+    count_sizes: dict[str, list[tuple[float, float]]] = {}
     for i in _counted(sims_int8, 0.5):
         rng = _rng("int8", i)
         y = sim.draw_labels(pop, n, rng)
@@ -342,6 +346,21 @@ def block_paired(
         _paired_rows(table, "int8", out, null=True)
         d = out["disagreements"]
         sizes.append(_accuracy_size(d["fixed"] + d["broken"], n))
+        pa, pb = a.y_score.argmax(axis=1), b.y_score.argmax(axis=1)
+        counted = _count_sizes(y, pa, pb, out, seed=i, flips=100 if quick else 400)
+        if counted is not None:
+            for key, pair in counted.items():
+                count_sizes.setdefault(key, []).append(pair)
+    for key, pairs in count_sizes.items():
+        z, exact = np.array(pairs).T
+        table.notes.append(
+            f"int8: {key}'s type I given each dataset's discordant samples (each swapped between "
+            f"A and B with probability 1/2, {len(pairs)} datasets, random swaps): "
+            f"{z.mean() * 100:.2f} % +- {z.std(ddof=1) / math.sqrt(len(z)) * 100:.2f}; the exact "
+            f"sign-flip test's on the same swaps {exact.mean() * 100:.2f} % +- "
+            f"{exact.std(ddof=1) / math.sqrt(len(exact)) * 100:.2f} (the least a valid test reaches "
+            "with so few discordant samples)"
+        )
     if sizes:
         table.notes.append(
             f"int8: accuracy's exact type I given each dataset's discordant pairs (each one B's "
@@ -380,6 +399,62 @@ def _accuracy_size(discordant: int, n: int) -> float:
     k = np.arange(discordant + 1)
     hit = [paired_proportion(int(f), int(discordant - f), n)["p"] < ALPHA for f in k]
     return float((binom.pmf(k, discordant, 0.5) * np.array(hit)).sum())
+
+
+COUNT_ROWS = ("macro_f1", "macro_precision", "macro_recall")
+
+
+def _macro(y: np.ndarray, pred: np.ndarray, c: int, key: str) -> float:
+    """A macro count metric of single-label predictions over ``c`` classes, every class
+    present (the simulations' case; zero_division 0)."""
+    tp = np.bincount(y[pred == y], minlength=c).astype(np.float64)
+    n_true = np.bincount(y, minlength=c).astype(np.float64)
+    n_pred = np.bincount(pred, minlength=c).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if key == "macro_recall":
+            v = tp / n_true
+        elif key == "macro_precision":
+            v = np.where(n_pred > 0, tp / n_pred, 0.0)
+        else:
+            v = np.where(n_pred + n_true > 0, 2 * tp / (n_pred + n_true), 0.0)
+    return float(v.mean())
+
+
+def _count_sizes(
+    y: np.ndarray, pa: np.ndarray, pb: np.ndarray, out: dict[str, Any], seed: int, flips: int
+) -> dict[str, tuple[float, float]] | None:
+    """Per macro count row, given this dataset's discordant samples (A and B predict
+    differently): (the size of compare's z-test, the size of the exact sign-flip test) when
+    each discordant sample's two predictions are exchangeable (B's with probability 1/2 either
+    way, as in the FP32 / INT8 simulation), over ``flips`` random swaps. The second is the
+    least a valid (non-randomized) test can reach with so few discordant samples: what the
+    first should be read against. None when compare's own p cannot be reproduced."""
+    from assay.metrics.paired import count_influence, count_swap_effect, influence_delta
+
+    c = int(max(y.max(), pa.max(), pb.max())) + 1
+    rows = {r["metric"]: r for r in out["metrics"]}
+    disc = np.flatnonzero(pa != pb)
+    rng = np.random.default_rng(seed)
+    swaps = [np.zeros(disc.size, bool)] + [rng.random(disc.size) < 0.5 for _ in range(flips)]
+    sizes = {}
+    for key in COUNT_ROWS:
+        least = (count_swap_effect(y, pa, c)[key] + count_swap_effect(y, pb, c)[key]) / 2
+        d_abs, p_z = [], []
+        for sw in swaps:
+            qa, qb = pa.copy(), pb.copy()
+            qa[disc[sw]], qb[disc[sw]] = pb[disc[sw]], pa[disc[sw]]
+            d = _macro(y, qb, c, key) - _macro(y, qa, c, key)
+            lift = count_influence(y, qb, c)[key] - count_influence(y, qa, c)[key]
+            d_abs.append(abs(d))
+            p_z.append(influence_delta(lift, d, least=least)["p"])
+        row = rows.get(key)
+        if row is None or row["p_value"] is None or abs(p_z[0] - row["p_value"]) > 1e-9:
+            return None  # not compare's procedure: say nothing rather than something else
+        reach = np.sort(np.array(d_abs[1:]))
+        at_least = reach.size - np.searchsorted(reach, np.array(d_abs[1:]) * (1 - 1e-12), "left")
+        sizes[key] = (float(np.mean(np.array(p_z[1:]) < ALPHA)),
+                      float(np.mean(at_least / reach.size <= ALPHA)))  # fmt: skip
+    return sizes
 
 
 def block_paired_1000(table: Table, sims_null: int, sims_planted: int, quick: bool) -> None:
