@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import gc
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import chain, repeat
 from operator import is_, itemgetter, methodcaller
 from pathlib import Path
@@ -37,17 +39,27 @@ def read_json(path: str | Path) -> Any:
     return _parse_json(read_input_bytes(p), p)  # a regular file within the cap
 
 
-def _parse_json(data: bytes, p: Path) -> Any:
-    """``data`` (the bytes of file ``p``) parsed with orjson, or :class:`InputError`."""
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off: parsing a file makes millions of dicts and lists, and
+    each collection while they live (during the parse, and while the columns are read out of
+    them) would walk them all, for nothing: their time grew faster than the file."""
     enabled = gc.isenabled()
-    gc.disable()  # millions of fresh dicts and lists would trigger useless full collections
+    gc.disable()
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as e:
-        raise InputError(f"truncated or invalid JSON ({e})", file=str(p)) from None
+        yield
     finally:
         if enabled:
             gc.enable()
+
+
+def _parse_json(data: bytes, p: Path) -> Any:
+    """``data`` (the bytes of file ``p``) parsed with orjson, or :class:`InputError`."""
+    with _gc_paused():
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as e:
+            raise InputError(f"truncated or invalid JSON ({e})", file=str(p)) from None
 
 
 ID_FIELDS = frozenset({"id", "image_id", "category_id"})
@@ -184,6 +196,8 @@ def _absent(items: list[dict[str, Any]], f: str) -> np.ndarray:
 
 def _text_field(items: list[dict[str, Any]], f: str, *, file: str | None, where: str) -> None:
     """A text field (``file_name``, ``name``) must be text (or a number, for names) when present."""
+    if set(map(type, map(methodcaller("get", f), items))) <= {str, type(None)}:
+        return  # the common case, checked without a loop in Python
     for i, d in enumerate(items):
         v = d.get(f)
         if v is not None and not isinstance(v, str) and not _is_num(v):
@@ -209,8 +223,14 @@ def _lookup(
 
 def _size(imgs: list[dict[str, Any]], f: str, *, file: str | None) -> np.ndarray:
     """Image ``width`` / ``height``: absent or null is 0 (unknown); else a finite number >= 0."""
-    vals = [im.get(f) for im in imgs]
-    vals = [0 if v is None else v for v in vals]
+    vals = [0 if v is None else v for v in map(methodcaller("get", f), imgs)]
+    if set(map(type, vals)) <= {int, float}:  # the common case, checked as arrays
+        try:
+            x = np.array(vals, dtype=np.float64)
+        except OverflowError:
+            x = np.full(1, np.nan)
+        if (np.isfinite(x) & (x >= 0) & (x < 2**31)).all():
+            return x.astype(np.int64)
     for i, v in enumerate(vals):
         if not _is_num(v) or not 0 <= v < 2**31:  # type: ignore[operator]
             raise InputError(
@@ -234,6 +254,14 @@ def load_detection_gt(
     >>> gt.n_images, gt.n_boxes
     (1, 0)
     """
+    with _gc_paused():
+        return _load_gt(source, images_root)
+
+
+def _load_gt(
+    source: str | Path | dict[str, Any], images_root: str | Path | None
+) -> DetectionGroundTruth:
+    """:func:`load_detection_gt`'s work (the collector paused around it)."""
     file: str | None = None
     root = Path(images_root) if images_root is not None else None
     if isinstance(source, dict):
@@ -366,6 +394,12 @@ def load_detection_results(
     >>> load_detection_results([], gt).n_boxes
     0
     """
+    with _gc_paused():
+        return _load_results(source, gt)
+
+
+def _load_results(source: str | Path | list[Any], gt: DetectionGroundTruth) -> DetectionPredictions:
+    """:func:`load_detection_results`' work (the collector paused around it)."""
     file: str | None = None
     if isinstance(source, list):
         data = source

@@ -111,6 +111,7 @@ def _match_cells(gs_, ge_, ds_, de_, gtb, gta, gtc, dtb, dta, arng, thrs, pos): 
         max_ng = max(max_ng, ng)
         max_pairs = max(max_pairs, ng * (de_[c] - ds_[c]))
     ious = np.zeros(max_pairs)
+    best = np.zeros(max(1, nd_all))  # each detection's highest IoU in its cell
     perm = np.zeros(max_ng, np.int64)
     gtm = np.zeros(max_ng, np.bool_)
     for c in range(gs_.shape[0]):
@@ -118,9 +119,21 @@ def _match_cells(gs_, ge_, ds_, de_, gtb, gta, gtc, dtb, dta, arng, thrs, pos): 
         ds = ds_[c]
         ng = ge_[c] - gs
         nd = de_[c] - ds
+        if ng == 0:  # detections alone: unmatched, ignored where their area is out of range
+            for d in range(nd):
+                q = pos[ds + d]
+                for a in range(n_a):
+                    out = dta[ds + d] < arng[a, 0] or dta[ds + d] > arng[a, 1]
+                    for t in range(n_t):
+                        dt_ig[q, a, t] = out
+            continue
         for d in range(nd):
+            top = 0.0
             for g in range(ng):
-                ious[d * ng + g] = box_iou(dtb[ds + d], gtb[gs + g], gtc[gs + g])
+                v = box_iou(dtb[ds + d], gtb[gs + g], gtc[gs + g])
+                ious[d * ng + g] = v
+                top = max(top, v)
+            best[d] = top
         for a in range(n_a):
             lo = arng[a, 0]
             hi = arng[a, 1]
@@ -140,6 +153,10 @@ def _match_cells(gs_, ge_, ds_, de_, gtb, gta, gtc, dtb, dta, arng, thrs, pos): 
                 for d in range(nd):
                     iou = min(thrs[t], 1 - 1e-10)
                     m = -1
+                    if best[d] < iou:  # no ground truth reaches it: unmatched
+                        q = pos[ds + d]
+                        dt_ig[q, a, t] = dta[ds + d] < lo or dta[ds + d] > hi
+                        continue
                     for j in range(ng):
                         g = perm[j]
                         if gtm[j] and not gtc[gs + g]:
