@@ -50,11 +50,12 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from assay.runners import load_batch, load_runner, run_images  # noqa: E402
 from assay.runners.batch import (  # noqa: E402
+    EXPLOIT_BATCHES,
     GIL_SWITCH_INTERVAL,
-    MODEL_SHARE,
-    PROBE_BATCHES,
     PROCESS_LEAD,
     PROCESS_MIN_BATCHES,
+    TRIAL_BATCHES,
+    WARMUP_BATCHES,
     default_workers,
     processes_available,
     typical_pixels,
@@ -200,6 +201,12 @@ def main() -> None:
     ap.add_argument("--max-load", type=float, default=1.0, help="wait for this 1-minute load")
     ap.add_argument("--wait", type=float, default=600, help="seconds to wait for it at most")
     ap.add_argument("--quick", action="store_true", help="400 images, 3 rounds, no waiting")
+    ap.add_argument(
+        "--core-only", action="store_true", help="only the bare loop and Assay's default run"
+    )
+    ap.add_argument(
+        "--alternations", type=int, default=2, help="runs of bare and of assay in each round"
+    )
     args = ap.parse_args()
     if args.quick:
         args.n, args.repeats, args.wait = 400, 3, 0
@@ -218,7 +225,7 @@ def main() -> None:
         batches = [paths[i : i + args.batch] for i in range(0, len(paths), args.batch)]
         workers = default_workers(paths) if args.workers is None else args.workers
         _print_setup(args, w, h, size, workers, session, paths)
-        used: list[int] = []  # decoding threads of each default assay run
+        used: list[str] = []  # decoding workers of each default assay run, batches they decoded
 
         def assay(
             n_workers: int | None, record: bool = False, processes: bool = False
@@ -231,7 +238,8 @@ def main() -> None:
                     )  # fmt: skip
                 assert res.scores is not None
                 if record:
-                    used.append(f"{res.workers}{'p' if res.processes else 't'}")
+                    kind = "p" if res.processes else "t"
+                    used.append(f"{res.workers}{kind}:{res.pooled_batches}/{len(batches)}")
                 return res.scores
 
             return run
@@ -252,7 +260,8 @@ def main() -> None:
         plain_options.intra_op_num_threads = args.threads
         plain = ort.InferenceSession(str(model), plain_options, providers=["CPUExecutionProvider"])
 
-        decoded = [bare_decode(chunk, size) for chunk in batches]
+        # the ceiling's input (--core-only: the first batch, for the check below)
+        decoded = [bare_decode(chunk, size) for chunk in batches[: 1 if args.core_only else None]]
 
         def predecoded() -> np.ndarray:
             return np.concatenate([session.run(None, {"x": x})[0] for x in decoded])
@@ -261,7 +270,8 @@ def main() -> None:
         x_assay, _ = load_batch(list(batches[0]), runner.spec)
         assert x_assay.dtype == decoded[0].dtype and np.array_equal(x_assay, decoded[0])
         np.testing.assert_array_equal(assay(args.workers, True)(), bare().astype(np.float64))
-        np.testing.assert_array_equal(bare_on(plain)(), bare())
+        if not args.core_only:
+            np.testing.assert_array_equal(bare_on(plain)(), bare())
 
         bare_name = "bare loop (decode + preprocess + session.run, one thread)"
         variants: list[tuple[str, Callable[[], object]]] = [
@@ -279,19 +289,49 @@ def main() -> None:
         if args.compare_workers:
             for k in range(0, max(2, os.cpu_count() or 2) + 1):
                 variants.append((f"assay run_images, workers={k}", assay(k)))
+        if args.core_only:
+            variants = variants[:2]
         times: dict[str, list[float]] = {name: [] for name, _ in variants}
         cpu: dict[str, float] = dict.fromkeys(times, 0.0)
+        runs: dict[str, int] = dict.fromkeys(times, 0)
         meter = Meter()
         load_before = os.getloadavg()
+        (bare_fn, assay_name, assay_fn), rest = (bare, *variants[1]), variants[2:]
+        print(
+            "\n| round | bare s | assay s | x bare | 1-min load | other processes' cores |"
+            "\n|---:|---:|---:|---:|---:|---:|"
+        )
         for r in range(args.warmup + args.repeats):
-            k = r % len(variants)
-            for name, fn in variants[k:] + variants[:k]:
-                if r < args.warmup:
+            # bare and assay alternate A B B A ... (B A A B ... the next round), --alternations
+            # runs each: both see the same load; each figure is the mean of its runs. The other
+            # variants run once, rotating.
+            pair = [(bare_name, bare_fn), (assay_name, assay_fn)]
+            if r % 2:
+                pair.reverse()
+            order = [pair[(i + 1) // 2 % 2 != 0] for i in range(2 * args.alternations)]
+            k = r % len(rest) if rest else 0
+            order += rest[k:] + rest[:k]
+            if r < args.warmup:
+                for _, fn in order:
                     fn()
-                    continue
+                continue
+            load = os.getloadavg()[0]
+            others0, wall0 = meter.others, meter.wall
+            walls: dict[str, list[float]] = {}
+            for name, fn in order:
                 wall, own = meter(fn)
-                times[name].append(wall)
+                walls.setdefault(name, []).append(wall)
                 cpu[name] += own
+                runs[name] += 1
+            for name, ws in walls.items():
+                times[name].append(statistics.fmean(ws))
+            print(
+                f"| {r - args.warmup + 1} | {times[bare_name][-1]:.3f} "
+                f"| {times[assay_name][-1]:.3f} "
+                f"| {times[bare_name][-1] / times[assay_name][-1]:.2f} | {load:.2f} "
+                f"| {(meter.others - others0) / max(meter.wall - wall0, 1e-9):.2f} |",
+                flush=True,
+            )
         load_after = os.getloadavg()
 
     print(
@@ -304,7 +344,7 @@ def main() -> None:
             f"| {name} | {args.n / statistics.median(ts):.0f} "
             f"| {args.n / max(ts):.0f} - {args.n / min(ts):.0f} "
             f"| {statistics.median(ratios):.2f} ({min(ratios):.2f} - {max(ratios):.2f}) "
-            f"| {cpu[name] / len(ts) / args.n * 1000:.2f} |"
+            f"| {cpu[name] / runs[name] / args.n * 1000:.2f} |"
         )
     print(
         f"\n{args.repeats} timed rounds after {args.warmup} warm-up; ratios are per round "
@@ -312,7 +352,8 @@ def main() -> None:
         f"{load_text(load_before)}, after {load_text(load_after)} (this benchmark included). "
         f"Other processes used {meter.others / meter.wall:.2f} cores on average during the timed "
         f"runs; steal {meter.steal / meter.wall:.2f} cores. Decoding workers of each default "
-        f"assay run (p: processes, t: threads; check and warm-up included): {' '.join(used)}. "
+        f"assay run and the batches they decoded (p: processes, t: threads; check and warm-up "
+        f"included): {' '.join(used)}. "
         "CPU s include the decoding processes'."
     )
 
@@ -343,8 +384,9 @@ def _print_setup(args, w: int, h: int, size: int, workers: int, session, paths) 
             if args.workers is not None
             else f"assay: {workers} decoding thread(s) from the start"
             if (typical_pixels(paths) or 0) >= LARGE
-            else f"assay: small images: {PROBE_BATCHES} batches inline, then {workers} decoding "
-            f"thread(s) if the model took >= {MODEL_SHARE:.0%} of the time in the last two"
+            else f"assay: small images: {WARMUP_BATCHES} batches inline, then {TRIAL_BATCHES} "
+            f"each way (inline, {workers} decoding thread(s)), then the faster for "
+            f"{EXPLOIT_BATCHES}+ batches and {TRIAL_BATCHES} the other, and so on"
         )
         + ", "
         f"GIL switch interval {GIL_SWITCH_INTERVAL * 1000:g} ms while they run "

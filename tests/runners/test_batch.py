@@ -279,18 +279,36 @@ class SlowModel(Counting):
         return super().predict(batch, geometries)
 
 
-def test_overlap_pays_from_the_models_share():
-    from assay.runners.batch import MODEL_SHARE, overlap_pays
+def test_the_chooser_tries_both_ways_and_keeps_the_faster():
+    from assay.runners.batch import EXPLOIT_BATCHES, TRIAL_BATCHES, WARMUP_BATCHES, _Chooser
 
-    assert not overlap_pays(0.0075, 0.00065)  # 96 x 80 JPEGs, 64 x 64 model: 8 %
-    assert overlap_pays(0.024, 0.0068)  # the same into a 224 x 224 model: 22 %
-    assert overlap_pays(1 - MODEL_SHARE, MODEL_SHARE) and not overlap_pays(0.9, 0.1)
+    c = _Chooser()
+    first = [c.next() for _ in range(WARMUP_BATCHES + 2 * TRIAL_BATCHES)]
+    assert first == [False] * (WARMUP_BATCHES + TRIAL_BATCHES) + [True] * TRIAL_BATCHES
+    for _ in range(2):
+        c.record(False, 1e-3)
+    assert c.next() is True and c.next() is True  # threads' timings not back: their trial goes on
+    c.record(True, 4e-4)
+    assert c.next() is True
+    c.record(True, 5e-4)  # threads: 0.45 ms per image, inline 1 ms
+    block = [c.next() for _ in range(EXPLOIT_BATCHES + TRIAL_BATCHES)]
+    assert block == [True] * EXPLOIT_BATCHES + [False] * TRIAL_BATCHES
+    for v in (2e-3, 3e-3):  # inline slower again: the threads' block doubles
+        c.record(False, v)
+    block = [c.next() for _ in range(2 * EXPLOIT_BATCHES + TRIAL_BATCHES)]
+    assert block == [True] * (2 * EXPLOIT_BATCHES) + [False] * TRIAL_BATCHES
+    for v in (1e-4, 1e-4, 1e-4):  # the machine changed: inline is now the faster
+        c.record(False, v)
+    block = [c.next() for _ in range(EXPLOIT_BATCHES + TRIAL_BATCHES)]
+    assert block == [False] * EXPLOIT_BATCHES + [True] * TRIAL_BATCHES
 
 
-def test_small_images_decode_inline_unless_the_model_is_slow(model_and_images, monkeypatch):
-    """By default small images are decoded inline for the first batches, and threads start only
-    when the model takes a good share of the time; either way the scores and progress are those
-    of a plain run."""
+@pytest.mark.parametrize("slow_in", ["main", "pool"])
+def test_small_images_go_the_way_measured_faster(model_and_images, monkeypatch, slow_in):
+    """By default small images are decoded inline or by a thread, batch by batch, the way this
+    run measured faster; either way the scores and progress are those of a plain run."""
+    import threading
+
     from assay.runners import batch
 
     path, w, b, paths = model_and_images
@@ -300,25 +318,26 @@ def test_small_images_decode_inline_unless_the_model_is_slow(model_and_images, m
     monkeypatch.setattr(batch, "_cores", lambda: 4)
     clock = Clock()
     monkeypatch.setattr(batch, "time", clock)
-
-    slow = SlowModel(runner, 0.02, clock)  # the model: 100 % of the time
-    seen = []
-    res = run_images(slow, paths, batch_size=4, progress=lambda d, t: seen.append(d))
-    assert res.workers == 2 and slow.batches == 6
-    np.testing.assert_allclose(res.scores, expected, rtol=1e-5, atol=1e-7)
-    assert seen == [0, 4, 8, 12, 16, 20, 23]
-
     real = batch.load_batch
 
-    def slow_decoding(chunk, spec):
-        clock.sleep(0.02)  # decoding: 100 % of the time
+    def decoding(chunk, spec):
+        in_main = threading.current_thread() is threading.main_thread()
+        if in_main == (slow_in == "main"):
+            clock.sleep(0.02)  # decoding costs time only this way
         return real(chunk, spec)
 
-    monkeypatch.setattr(batch, "load_batch", slow_decoding)
-    res = run_images(runner, paths, batch_size=4)
-    assert res.workers == 0
+    monkeypatch.setattr(batch, "load_batch", decoding)
+    seen = []
+    res = run_images(runner, paths, batch_size=1, progress=lambda d, t: seen.append(d))
     np.testing.assert_allclose(res.scores, expected, rtol=1e-5, atol=1e-7)
-    assert run_images(runner, paths, batch_size=4, workers=2).workers == 2  # asked for: no probe
+    assert seen == list(range(24)) and res.workers == 2
+    # 23 batches: 5 inline, 3 by threads (up to 2 more while their timings come back), then
+    # 12 the faster way, then the rest (3 at most) the other way
+    if slow_in == "main":  # threads faster: they decode 15 + the extra trial batches
+        assert 15 <= res.pooled_batches <= 17
+    else:  # inline faster: threads decode the trials' 3 + 3 batches (or fewer at the end)
+        assert 3 <= res.pooled_batches <= 6
+    assert run_images(runner, paths, batch_size=4, workers=2).pooled_batches == 6  # asked for
 
 
 def test_negative_workers_are_refused(model_and_images):

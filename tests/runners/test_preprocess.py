@@ -114,3 +114,43 @@ def test_different_sizes_without_a_size_are_refused(tmp_path):
     Image.new("RGB", (5, 4)).save(tmp_path / "b.png")
     with pytest.raises(InputError, match="different sizes"):
         load_batch([tmp_path / "a.png", tmp_path / "b.png"], PreprocessSpec())
+
+
+@pytest.mark.parametrize(
+    ("layout", "channels", "dtype", "mean", "std", "mode"),
+    [
+        ("NCHW", "RGB", "float32", (0.0,), (1.0,), "stretch"),
+        ("NHWC", "BGR", "float16", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), "letterbox"),
+        ("NCHW", "L", "float64", (0.5,), (0.25,), "shorter"),
+        ("NHWC", "RGB", "uint8", (0.0,), (1.0,), "stretch"),
+    ],
+)
+def test_a_batch_is_its_samples_bit_for_bit(tmp_path, layout, channels, dtype, mean, std, mode):
+    """load_batch normalizes the whole batch at once: the same bits as each image resized on
+    its own and put through the per-sample steps written out here (flip, transpose, scale,
+    mean, std, each in the spec's dtype)."""
+    rng = np.random.default_rng(3)
+    paths = []
+    for i in range(5):
+        p = tmp_path / f"{i}.{'png' if i % 2 else 'jpg'}"
+        Image.fromarray(rng.integers(0, 256, (30 + i, 41 - i, 3), dtype=np.uint8)).save(p)
+        paths.append(p)
+    spec = PreprocessSpec(
+        size=(12, 16), layout=layout, channels=channels, dtype=dtype, mean=mean, std=std,
+        resize_mode=mode, scale=1.0 if dtype == "uint8" else 1 / 255,
+    )  # fmt: skip
+    batch, geos = load_batch(paths, spec)
+    assert batch.dtype == np.dtype(dtype) and len(batch) == 5
+    for i, p in enumerate(paths):
+        resized, geo = resize_image(decode_image(p, channels), spec)
+        px = np.asarray(resized)
+        px = px[:, :, None] if px.ndim == 2 else px[:, :, ::-1] if channels == "BGR" else px
+        px = px.transpose(2, 0, 1) if layout == "NCHW" else px
+        ref = px.astype(dtype) if dtype == "uint8" else (px * np.float32(spec.scale)).astype(dtype)
+        shape = (-1, 1, 1) if layout == "NCHW" else (1, 1, -1)
+        if dtype != "uint8" and any(mean):
+            ref -= np.asarray(mean, np.float32).reshape(shape).astype(dtype)
+        if dtype != "uint8" and any(v != 1 for v in std):
+            ref /= np.asarray(std, np.float32).reshape(shape).astype(dtype)
+        assert batch[i].shape == ref.shape and batch[i].tobytes() == ref.tobytes()
+        assert geos[i] == geo

@@ -10,9 +10,9 @@ Otherwise a small thread pool decodes (Pillow releases the GIL while it decodes 
 how many threads depends on the images
 (``default_workers``): larger ones spend most of their decoding time in Pillow's C code, so every
 core decodes; small ones spend about half of it in Python, holding the GIL, so a second decoding
-thread costs more in GIL hand-offs than it gains, and even one pays only when the model takes a
-good share of the time: their first batches run inline, timed, and the thread starts only if the
-model's share says so (``overlap_pays``).
+thread costs more in GIL hand-offs than it gains, and whether even one beats decoding inline
+depends on the model's share of the time and on the machine's load: each batch goes the way
+measured faster so far in the run, and the other way is timed again now and then (``_Chooser``).
 
 With ``out_dir``, predictions are written as each batch finishes, beside a ``manifest.json`` that
 fingerprints the run (model file, spec, inputs, batch size): scores are appended to ``scores.f64``
@@ -62,11 +62,12 @@ Progress = Callable[[int, int], None]
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 GIL_SWITCH_INTERVAL = 0.0005
-# Small images: the first batches run inline; a session's first two runs are 2-3x slower, so the
-# batches after those are timed and the smallest model share among them decides.
-PROBE_BATCHES = 4
-_PROBE_SKIP = 2
-MODEL_SHARE = 0.12
+# Small images (``_Chooser``): the first WARMUP_BATCHES inline and untimed (a session's first runs
+# are 2-3x slower), then TRIAL_BATCHES each way, timed; then the faster way for EXPLOIT_BATCHES
+# (doubling, up to 4x, while it stays the faster), each block followed by TRIAL_BATCHES the other.
+WARMUP_BATCHES = 2
+TRIAL_BATCHES = 3
+EXPLOIT_BATCHES = 12
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class BatchResult:
     classes: tuple[str, ...] | None = field(default=None)
     workers: int = 0  # decoding threads of this run (0: decoded in the calling thread)
     processes: bool = False  # the workers were processes
+    pooled_batches: int = 0  # batches the workers decoded (the others: the calling thread)
 
 
 def run_fingerprint(runner: Runner, items: Sequence[Any], batch_size: int, kind: str) -> str:
@@ -263,14 +265,59 @@ class _SwitchInterval:
 _SWITCH = _SwitchInterval()
 
 
-def overlap_pays(decode_s: float, model_s: float) -> bool:
-    """Whether decoding in threads beside the model beats decoding inline, from one inline batch's
-    decode and model (+ write) seconds: only when the model takes ``MODEL_SHARE`` of the time or
-    more. Below that the overlap gains less than the thread hand-offs and ONNX Runtime's threads
-    competing with the decoder cost (on 2 cores, 96 x 80 JPEGs into a 64 x 64 model, the model
-    ~8 % of the time: inline 1.0-1.06x a bare loop, one thread 0.91-1.04x, 0.91x with another
-    process on one core; a 224 x 224 input, ~20 %: inline 0.94x, one thread 1.24x)."""
-    return model_s >= MODEL_SHARE * (decode_s + model_s)
+class _Chooser:
+    """Whether each batch of small images is decoded inline or by the decoding thread(s), from
+    the wall seconds per image each way measured in this run, measured again as it goes: which
+    is faster depends on the model's share of the time and on what else the cores run (a thread
+    overlaps decoding with the model and gets its own share of a busy machine, but on 2 cores it
+    costs GIL hand-offs and competes with ONNX Runtime's threads), and a shared machine's load
+    changes within a run.
+
+    ``next()`` gives the way of the next batch submitted: ``WARMUP_BATCHES`` inline (untimed),
+    ``TRIAL_BATCHES`` inline, ``TRIAL_BATCHES`` threaded; then blocks of the faster way (the
+    mean of each way's last ``TRIAL_BATCHES`` timings), ``EXPLOIT_BATCHES`` long, twice that
+    after each block whose trial did not change the answer (up to 4x), each followed by
+    ``TRIAL_BATCHES`` the other way. ``record`` takes a batch's seconds per image."""
+
+    def __init__(self) -> None:
+        self.plan: deque[bool] = deque(
+            [False] * (WARMUP_BATCHES + TRIAL_BATCHES) + [True] * TRIAL_BATCHES
+        )
+        self.seen: dict[bool, deque[float]] = {
+            False: deque(maxlen=TRIAL_BATCHES),
+            True: deque(maxlen=TRIAL_BATCHES),
+        }
+        self.exploit = EXPLOIT_BATCHES
+        self.last: bool | None = None
+        self.trial: bool | None = True  # the way on trial (the way not chosen)
+        self.fresh = 0  # its timings since its trial began
+
+    def faster(self) -> bool:
+        """Whether threads are the faster way so far (inline until both are measured)."""
+        inline, threaded = self.seen[False], self.seen[True]
+        if not inline or not threaded:
+            return bool(threaded) and not inline
+        return sum(threaded) / len(threaded) < sum(inline) / len(inline)
+
+    def next(self) -> bool:
+        if not self.plan:
+            if self.trial is not None and self.fresh < 2:
+                return self.trial  # the trial's timings are not back yet (batches in flight)
+            fast = self.faster()
+            if fast == self.last:
+                self.exploit = min(4 * EXPLOIT_BATCHES, 2 * self.exploit)
+            else:
+                self.exploit = EXPLOIT_BATCHES
+            self.last, self.trial, self.fresh = fast, None, 0
+            self.plan.extend([fast] * self.exploit + [not fast] * TRIAL_BATCHES)
+        way = self.plan.popleft()
+        if way != self.last and self.trial is None:  # the other way's trial begins
+            self.trial, self.fresh = way, 0
+        return way
+
+    def record(self, threaded: bool, seconds_per_image: float) -> None:
+        self.seen[threaded].append(seconds_per_image)
+        self.fresh += threaded == self.trial
 
 
 def _start_pool(
@@ -353,8 +400,9 @@ def _run(
     probe: bool = False,
     processes: bool = False,
 ) -> BatchResult:
-    """``probe``: run the first ``PROBE_BATCHES`` inline, timed, and start the ``workers`` decoding
-    threads only if the model's share of each timed one says the overlap pays. ``processes``:
+    """``probe``: each batch is decoded inline or by the ``workers`` threads as ``_Chooser``
+    says from the seconds per image measured each way (the pool starts when it first asks for
+    it). ``processes``:
     ``workers`` processes decode instead of threads (``make_batch`` must then be picklable), the
     first ``PROCESS_LEAD`` batches inline while they start."""
     if batch_size < 1:
@@ -409,9 +457,10 @@ def _run(
             progress(done, n)
 
     threaded = workers > 0 and not probe and not processes
-    probing = probe and workers > 0 and not processes
-    pending: deque[tuple[int, Any]] = deque()
+    chooser = _Chooser() if probe and workers > 0 and not processes else None
+    pending: deque[tuple[int, Any, bool]] = deque()  # (batch, its future, decoded in the pool)
     queue = iter(todo_left)
+    used_pool = 0  # batches given to the pool
     with contextlib.ExitStack() as stack:
         pool: Any = _Inline()
         window = 1
@@ -422,44 +471,57 @@ def _run(
             # the first batches inline while the processes start, the next ones in them
             for b in queue:
                 first = len(pending) < PROCESS_LEAD
-                pending.append((b, submit(_INLINE if first else pool, b)))
+                pending.append((b, submit(_INLINE if first else pool, b), not first))
+                used_pool += not first
                 if len(pending) >= window + PROCESS_LEAD:
                     break
+        threads: Any = None  # small images: the pool, once the chooser first asks for it
+
+        def submit_next(b: int) -> None:
+            nonlocal threads, window, used_pool
+            if chooser is None:
+                where, in_pool = pool, not isinstance(pool, _Inline)
+            elif chooser.next():
+                if threads is None:
+                    threads, window = _start_pool(stack, workers, prefetch)
+                where, in_pool = threads, True
+            else:
+                where, in_pool = _INLINE, False
+            used_pool += in_pool
+            pending.append((b, submit(where, b), in_pool))
+
         try:
             while len(pending) < window and (b := next(queue, None)) is not None:
-                pending.append((b, submit(pool, b)))
-            probed, pays = 0, True
+                submit_next(b)
+            consumed, last_in_pool = 0, False
+            t_end = time.perf_counter()
             while pending:
-                b, fut = pending.popleft()
-                t0 = time.perf_counter()
+                b, fut, in_pool = pending.popleft()
                 x, geos = fut.result()
-                t1 = time.perf_counter()
-                nxt = next(queue, None)
-                if nxt is not None:  # keep the decoders busy while the model runs
-                    pending.append((nxt, submit(pool, nxt)))
+                # keep the decoders busy while the model runs
+                while len(pending) < window and (nxt := next(queue, None)) is not None:
+                    submit_next(nxt)
                 pred = runner.predict(x, geos) if geos is not None else runner.predict(x)
                 if sink is not None:
                     sink.write(b, pred)
-                t2 = time.perf_counter()
                 results[b] = pred
-                done += len(geos) if geos is not None else len(x)
+                k = len(geos) if geos is not None else len(x)
+                done += k
                 if progress is not None:
                     progress(done, n)
-                if probing and (probed := probed + 1) > _PROBE_SKIP:
-                    pays = pays and overlap_pays(t1 - t0, t2 - t1)
-                if probing and probed >= PROBE_BATCHES:
-                    probing = False
-                    if pays:
-                        threaded = True
-                        pool, window = _start_pool(stack, workers, prefetch)
-                        inline = [i for i, _ in pending]  # deferred, not decoded yet
-                        pending = deque((i, submit(pool, i)) for i in inline)
-                        for i in queue:
-                            pending.append((i, submit(pool, i)))
-                            if len(pending) >= window:
-                                break
+                t_start, t_end = t_end, time.perf_counter()
+                consumed += 1
+                # timed: past the warm-up; a pooled batch only once the pipeline is full (the
+                # one before it pooled too), an inline one only with no pooled batch decoding
+                # beside it
+                steady = last_in_pool if in_pool else not any(p for _, _, p in pending)
+                if chooser is not None and consumed > WARMUP_BATCHES and steady and k:
+                    chooser.record(in_pool, (t_end - t_start) / k)
+                last_in_pool = in_pool
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            if threads is not None:
+                threads.shutdown(wait=True, cancel_futures=True)
             if sink is not None:
                 sink.close()
 
@@ -479,8 +541,9 @@ def _run(
         resumed_batches=resumed,
         out_dir=folder,
         classes=classes,
-        workers=workers if threaded or (processes and todo_left) else 0,
+        workers=workers if threaded or used_pool or (processes and todo_left) else 0,
         processes=bool(processes and todo_left),
+        pooled_batches=used_pool,
     )
 
 
@@ -551,9 +614,11 @@ def run_images(
     ``workers`` threads decode and preprocess up to ``max(workers, prefetch)`` batches ahead of
     the model; ``workers=0`` decodes in the calling thread, one batch after another. By default
     (``workers=None``) large images get ``default_workers(paths)`` threads from the start; small
-    ones are decoded inline for the first ``PROBE_BATCHES`` batches, and the threads start only if
-    the last two of those show the model taking ``MODEL_SHARE`` of the time or more
-    (``overlap_pays``); ``BatchResult.workers`` says which. ``progress(done, total)`` is called once at the start (``done`` = images already on disk)
+    ones go batch by batch the way measured faster in this run, inline or by the threads
+    (``_Chooser``: the first batches inline, a few each way, then the faster, trying the other
+    now and then); ``BatchResult.workers`` and ``pooled_batches`` say how many threads and how
+    many batches they decoded. ``progress(done, total)`` is called once at the start (``done`` =
+    images already on disk)
     and after each batch is written; an exception it raises stops the run, with every finished
     batch kept in ``out_dir`` for the next run.
 

@@ -120,11 +120,17 @@ def normalize(
     (a slot of a preallocated batch: no temporary copies).
     """
     arr = pixels if pixels.ndim == 3 else pixels[:, :, None]
+    return _normalize(arr[None], spec, None if out is None else out[None])[0]
+
+
+def _normalize(arr: np.ndarray, spec: PreprocessSpec, out: np.ndarray | None) -> np.ndarray:
+    """``normalize`` for a batch: NHWC uint8 -> the spec's batch tensor, in one pass per step
+    (the same elementwise operations as per sample, so the same bits)."""
     if spec.channels == "BGR":
-        arr = arr[:, :, ::-1]
+        arr = arr[..., ::-1]
     nchw = (spec.layout or "NCHW") == "NCHW"
     if nchw:
-        arr = arr.transpose(2, 0, 1)
+        arr = arr.transpose(0, 3, 1, 2)
     dtype = np.dtype(spec.dtype or "float32")
     if out is None:
         out = np.empty(arr.shape, dtype)
@@ -132,7 +138,7 @@ def normalize(
         np.copyto(out, arr, casting="unsafe")
         return out
     np.multiply(arr, np.float32(spec.scale), out=out, casting="unsafe")
-    bshape = (-1, 1, 1) if nchw else (1, 1, -1)
+    bshape = (1, -1, 1, 1) if nchw else (1, 1, 1, -1)
     if any(spec.mean):
         out -= np.asarray(spec.mean, dtype=np.float32).reshape(bshape).astype(dtype)
     if any(v != 1 for v in spec.std):
@@ -149,21 +155,27 @@ def preprocess_image(image: Image.Image, spec: PreprocessSpec) -> tuple[np.ndarr
 
 
 def load_batch(paths: list[str | Path], spec: PreprocessSpec) -> tuple[np.ndarray, list[Geometry]]:
-    """Decode and preprocess images into one batch tensor (N, ...) and their geometries."""
-    batch: np.ndarray | None = None
+    """Decode and preprocess images into one batch tensor (N, ...) and their geometries.
+
+    The resized pixels are gathered as uint8 and normalized in one pass over the batch: a few
+    numpy calls per batch instead of per image (the same operations, so the same bits)."""
+    raw: np.ndarray | None = None
     geos = []
     for i, p in enumerate(paths):
         image = decode_image(p, spec.channels)
         resized, geo = resize_image(image, spec)
         pixels = np.asarray(resized)
-        shape = sample_shape((pixels.shape[0], pixels.shape[1]), spec)
-        if batch is None:
-            batch = np.empty((len(paths), *shape), np.dtype(spec.dtype or "float32"))
-        elif batch.shape[1:] != shape:
+        if pixels.ndim == 2:
+            pixels = pixels[:, :, None]
+        if raw is None:
+            raw = np.empty((len(paths), *pixels.shape), np.uint8)
+        elif raw.shape[1:] != pixels.shape:
             raise InputError(
                 "images of different sizes after preprocessing; set 'size' or 'resize' in the spec",
                 file=str(p),
             )
-        normalize(pixels, spec, out=batch[i])
+        raw[i] = pixels
         geos.append(geo)
-    return (batch if batch is not None else np.empty((0,), np.float32)), geos
+    if raw is None:
+        return np.empty((0,), np.float32), geos
+    return _normalize(raw, spec, None), geos
