@@ -1,7 +1,9 @@
 """COCO detection JSON: instances (ground truth) and results (predictions).
 
 Parsed with orjson into the columnar types of :mod:`assay.formats.detection_types`. The common path is
-vectorised; when it fails, a slower scan finds the offending entry so the error names it.
+vectorised; when it fails, a slower scan finds the offending entry so the error names it. A results
+file of the plain shape (flat entries of numbers) is read by a numba scanner straight into columns
+(:mod:`assay.formats._coco_scan`), with the same numbers; any other file takes the orjson path.
 
 >>> gt = load_detection_gt({"images": [{"id": 1, "file_name": "a.jpg", "width": 9, "height": 9}],
 ...     "categories": [{"id": 3, "name": "cat"}],
