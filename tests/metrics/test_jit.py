@@ -25,6 +25,7 @@ WRAPPED = {
     "_gather_sorted_single": ranking._gather_sorted_single,
     "_gather_sorted_multi": ranking._gather_sorted_multi,
     "_bucket_tables": ranking._bucket_tables,
+    "_bucket_entries": ranking._bucket_entries,
     "_place_samples": ranking._place_samples,
     "_reduce_auc_ap": ranking._reduce_auc_ap,
 }
@@ -85,7 +86,7 @@ def test_python_path_equals_machine_code(
     seen = {name for name, _ in recorded}
     want = {"first_bad_row", "cells", "cell_counts", "sweep", "_row_stats"}
     want = {"ml_row_stats", "_gather_sorted_multi"} if multilabel else want
-    assert want | {"_bucket_tables", "_place_samples", "_reduce_auc_ap"} <= seen
+    assert want | {"_bucket_entries", "_place_samples", "_reduce_auc_ap"} <= seen
     for name, args in recorded:
         kernel = WRAPPED[name]
         fresh = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)

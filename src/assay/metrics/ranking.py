@@ -142,7 +142,32 @@ def _bucket_tables(pos_bits, offsets, mask, shift, base, n_keys):
 
 
 @small_first(cache=True, parallel=True)
-def _place_samples(bits, posx, offx, table, mask, shift, base, n_chunks):
+def _bucket_entries(pos_bits, offsets, mask, shift, base, n_keys):
+    """entries[c, 2 k] = first positive of class c (relative index) whose key is >= k,
+    entries[c, 2 k + 1] = its bit pattern (all bits set when there is none).
+
+    A bucket's positives are ``entries[c, 2 k] .. entries[c, 2 k + 2] - 1``: where it holds at
+    most one, a sample's place among the positives needs no other look-up.
+    """
+    n_classes = offsets.shape[0] - 1
+    out = np.empty((n_classes, 2 * (n_keys + 1)), dtype=pos_bits.dtype)
+    none = mask | ~mask  # every bit set, in the keys' unsigned type
+    for c in prange(n_classes):
+        a, b = offsets[c], offsets[c + 1]
+        j = a
+        for k in range(n_keys + 1):
+            while j < b:
+                kk = max(np.int64((pos_bits[j] & mask) >> shift) - base, 0)
+                if kk >= k:
+                    break
+                j += 1
+            out[c, 2 * k] = j - a
+            out[c, 2 * k + 1] = pos_bits[j] if j < b else none
+    return out
+
+
+@small_first(cache=True, parallel=True)
+def _place_samples(bits, posx, offx, entries, mask, shift, base, n_chunks):
     """Per chunk of rows: for every class, counts of samples in each gap / on each positive value.
 
     ``posx`` holds each class's sorted positive bit patterns followed by one sentinel above every
@@ -150,41 +175,52 @@ def _place_samples(bits, posx, offx, table, mask, shift, base, n_chunks):
     class not below it; ``cnt[t, 2 r]`` counts the samples strictly below entry ``r`` (and above
     ``r - 1``), ``cnt[t, 2 r + 1]`` those equal to it.
 
-    Rows are copied a block at a time into a class-major buffer (64-row tiles, so both sides of
-    the copy stay in cache), then each class reads its contiguous row of the buffer with its
-    bucket table, positives and counters hot. The bucket of a sample mostly holds zero or one
-    positive, so the place is found without a data-dependent branch; wider buckets are halved.
+    Each chunk copies 16 columns of a run of up to 2**18 rows at a time into a class-major buffer
+    (64-row tiles, so both sides of the copy stay in cache), then walks each class's row of the
+    buffer with its :func:`_bucket_entries` row and counters hot in cache. A sample whose bucket
+    holds at most one positive is placed from its bucket's entry alone (most samples); a fuller
+    bucket is searched by halving.
     """
     n, n_classes = bits.shape
     cnt = np.zeros((n_chunks, 2 * posx.shape[0]), dtype=np.int32)
     chunk = (n + n_chunks - 1) // n_chunks
-    block = max(64, min(32768, (1 << 21) // n_classes))
+    group = 16
     for t in prange(n_chunks):
         r0 = t * chunk
         r1 = min(n, r0 + chunk)
-        buf = np.empty((n_classes, block), dtype=bits.dtype)
-        for b0 in range(r0, r1, block):
-            m = min(block, r1 - b0)
-            for i0 in range(0, m, 64):
-                i1 = min(m, i0 + 64)
-                for c in range(n_classes):
-                    for i in range(i0, i1):
-                        buf[c, i] = bits[b0 + i, c] & mask
-            for c in range(n_classes):
-                a = offx[c]
-                for i in range(m):
-                    v = buf[c, i]
-                    key = max(np.int64(v >> shift) - base, 0)
-                    r = a + table[c, key]
-                    w = max(table[c, key + 1] - table[c, key], 1)
-                    while w > 1:
-                        half = w >> 1
-                        if posx[r + half] < v:
-                            r += half
-                        w -= half
-                    r += 1 if posx[r] < v else 0
-                    e = 1 if posx[r] == v else 0
-                    cnt[t, 2 * r + e] += 1
+        rows = max(1, min(1 << 18, r1 - r0))
+        buf = np.empty((group, rows), dtype=bits.dtype)
+        for b0 in range(r0, r1, rows):
+            m = min(rows, r1 - b0)
+            for c0 in range(0, n_classes, group):
+                g = min(group, n_classes - c0)
+                for i0 in range(0, m, 64):
+                    i1 = min(m, i0 + 64)
+                    for q in range(g):
+                        for i in range(i0, i1):
+                            buf[q, i] = bits[b0 + i, c0 + q] & mask
+                for q in range(g):
+                    c = c0 + q
+                    a = offx[c]
+                    for i in range(m):
+                        v = buf[q, i]
+                        key = max(np.int64(v >> shift) - base, 0)
+                        j = np.int64(entries[c, 2 * key])
+                        w = np.int64(entries[c, 2 * key + 2]) - j
+                        r = a + j
+                        if w > 1:
+                            while w > 1:
+                                half = w >> 1
+                                if posx[r + half] < v:
+                                    r += half
+                                w -= half
+                            r += 1 if posx[r] < v else 0
+                            e = 1 if posx[r] == v else 0
+                        else:
+                            first = entries[c, 2 * key + 1]
+                            r += 1 if first < v else 0
+                            e = 1 if first == v else 0
+                        cnt[t, 2 * r + e] += 1
     return cnt
 
 
@@ -248,19 +284,21 @@ def ovr_auc_ap(
         y_score = y_score.astype(np.float64)
     n, n_classes = y_score.shape
     values, offsets = positives or group_positives(y_true, y_score, multilabel=multilabel)
-    # finer buckets while the tables stay small (about 4 bytes x C x 2**mbits x 30)
-    mbits = 10 if n_classes <= 128 else 7 if n_classes <= 1024 else 5
+    # finer buckets while the tables stay small (2 x 4 bytes x C x 2**mbits x 30 for float32):
+    # at 2**11 keys per exponent about 95 % of a softmax's samples share their bucket with at
+    # most one positive and are placed without a search
+    mbits = 11 if n_classes <= 128 else 7 if n_classes <= 1024 else 5
     if n < 50_000:
         mbits = min(mbits, 5)
     utype, mask, shift, base, n_keys = _key_params(y_score.dtype, mbits)
     mask, shift = utype(mask), utype(shift)
     pos_bits = _bits(np.ascontiguousarray(values, dtype=y_score.dtype)) & mask
-    table = _bucket_tables(pos_bits, offsets, mask, shift, base, n_keys)
+    entries = _bucket_entries(pos_bits, offsets, mask, shift, base, n_keys)
     # each class's positives then one sentinel above every score (bits of a value <= 1)
     posx = np.insert(pos_bits, offsets[1:], np.iinfo(utype).max)
     offx = offsets + np.arange(n_classes + 1)
     n_chunks = 1 if n < 4096 else max(1, numba.get_num_threads())
-    cnt = _place_samples(_bits(y_score), posx, offx, table, mask, shift, base, n_chunks)
+    cnt = _place_samples(_bits(y_score), posx, offx, entries, mask, shift, base, n_chunks)
     return _reduce_auc_ap(cnt, values, offsets, n)
 
 
