@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 
 from assay.evaluation.classification import ClassificationResults
 from assay.store import Workspace, comparisons
-from assay.store.artifacts import remove_tree
+from assay.store.artifacts import TMP_PREFIX, remove_tree
 from assay.store.comparisons import INFLUENCE_DIR, read_influence, write_influence
 
 
@@ -45,7 +46,12 @@ def test_round_trip_and_deleted_with_the_evaluation(stored: tuple[Workspace, int
     got = read_influence(ws, eid, (40, 3))
     assert got is not None and np.array_equal(got["log_loss"], again["log_loss"])
     folder = Path(ws.get_evaluation(eid).artifact_dir)
-    assert not [p for p in folder.iterdir() if p.name.startswith(".tmp")]
+    assert not [p for p in folder.iterdir() if p.name.startswith(TMP_PREFIX)]
+    dead = folder / f"{TMP_PREFIX}dead"  # a writer that died (no lock held, old)
+    dead.mkdir()
+    os.utime(dead, (0, 0))
+    assert write_influence(ws, eid, (40, 3), given)
+    assert not dead.exists()
     ws.delete_evaluation(eid)
     assert not folder.exists()
 

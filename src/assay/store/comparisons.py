@@ -7,7 +7,7 @@ matrix). Once computed it is stored in ``evaluations/<id>/ranking-influence/``: 
 float64 arrays (24 bytes a sample, against the scores' 4 x C) and ``meta.json`` naming the
 formula's version and the shape it was computed on. It is written into a locked temporary folder
 inside the evaluation's folder and renamed into place (:mod:`assay.store.artifacts`), so a crash
-never leaves half of it; the evaluation's stored arrays never change, so nothing invalidates it
+never leaves half of it (the next write removes a dead writer's temporary folder); the evaluation's stored arrays never change, so nothing invalidates it
 but deleting the evaluation, which deletes it with the folder. A later comparison of the
 evaluation with any other, in any process, reads it instead of computing it: the same numbers.
 """
@@ -19,7 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from assay.store.artifacts import TempArtifactDir, read_arrays, remove_tree, write_arrays
+from assay.store.artifacts import (
+    TMP_PREFIX,
+    TempArtifactDir,
+    is_stale_temp,
+    read_arrays,
+    remove_tree,
+    write_arrays,
+)
 from assay.store.workspace import Workspace
 
 INFLUENCE_DIR = "ranking-influence"
@@ -72,6 +79,9 @@ def write_influence(
     meta = {"version": INFLUENCE_VERSION, "shape": list(shape)}
     target = folder / INFLUENCE_DIR
     try:
+        for child in folder.iterdir():  # what a writer that died left behind
+            if child.name.startswith(TMP_PREFIX) and is_stale_temp(child):
+                remove_tree(child)
         with TempArtifactDir(folder) as tmp:
             write_arrays(tmp.path, arrays, meta)
             if target.exists():
