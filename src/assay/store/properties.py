@@ -56,7 +56,7 @@ def read_properties(ws: Workspace, dataset_version_id: int) -> DatasetProperties
     (the samples table replaced since, or an older format)."""
     path = _cache_path(ws, dataset_version_id)
     try:
-        table = pq.read_table(path)
+        table = pq.ParquetFile(path).read()  # read_table would import pyarrow.dataset (pandas)
     except (OSError, pa.ArrowInvalid):
         return None
     raw = (table.schema.metadata or {}).get(b"assay")
