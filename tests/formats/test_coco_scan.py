@@ -109,6 +109,7 @@ OK = b'{"image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 0.5}'
         b'[{"image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 1, "n": "\xc3\xa9"}]',
         b'[{"image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 1, "n": tru}]',
         b"\xef\xbb\xbf[" + OK + b"]",
+        b"[" + b"{" * 100_000,  # braces alone: no columns bigger than the file
     ],
 )
 def test_scan_gives_up(raw: bytes) -> None:

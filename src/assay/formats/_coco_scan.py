@@ -32,6 +32,7 @@ import numpy as np
 __all__ = ["scan_results"]
 
 _POW10 = np.array([10.0**i for i in range(23)])  # all exact in float64
+_MIN_ENTRY = len(b'{"image_id":0,"category_id":0,"bbox":[0,0,0,0],"score":0}')
 _TWO53 = 2**53
 
 # parse_number's result codes
@@ -304,7 +305,9 @@ def scan_results(buf: np.ndarray) -> dict[str, np.ndarray] | None:
     COCO results file's bytes (a uint8 array), or None when the file is not of the plain shape the
     scanner reads (the caller then parses it with orjson). Numbers equal orjson's reading; a
     non-finite one (an exponent beyond float64) gives None, as the ordinary path refuses it."""
-    cap = int(np.count_nonzero(buf == 123))  # at most one entry per "{"
+    # at most one entry per "{", and per _MIN_ENTRY bytes (the shortest entry): a file of braces
+    # alone cannot make the columns outgrow the file
+    cap = min(int(np.count_nonzero(buf == 123)), len(buf) // _MIN_ENTRY + 1)
     ok, n, ids, box, score, hard, nh = _scan(buf, cap, _POW10)
     if not ok or n == 0:
         return None
