@@ -109,18 +109,18 @@ def tango_interval(
     f, b, n = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (fixed, broken, n)))
     zc = z_of((1.0 - level) / 2.0)
     est = np.where(n > 0, (f - b) / np.maximum(n, 1), 0.0)
-    bounds = []
-    for target, side in ((zc, -1.0), (-zc, 1.0)):
-        # the root of z(delta) = target between the estimate and -1 (low) or +1 (high)
-        inner, outer = est.copy(), np.full_like(est, side)
-        for _ in range(40):
-            mid = (inner + outer) / 2
-            z = tango_z(mid, f, b, n)
-            past = z >= target if side < 0 else z <= target
-            outer = np.where(past, mid, outer)
-            inner = np.where(past, inner, mid)
-        bounds.append(np.where(n > 0, (inner + outer) / 2, np.nan))
-    return bounds[0], bounds[1]
+    # the roots of z(delta) = zc between the estimate and -1 (low) and of z(delta) = -zc between
+    # it and +1 (high), both bisected at once (row 0 low, row 1 high)
+    inner, outer = np.stack([est, est]), np.stack([np.full_like(est, -1.0), np.full_like(est, 1.0)])
+    low_side = np.arange(2).reshape((2,) + (1,) * est.ndim) == 0
+    for _ in range(40):
+        mid = (inner + outer) / 2
+        z = tango_z(mid, f, b, n)
+        past = np.where(low_side, z >= zc, z <= -zc)
+        outer = np.where(past, mid, outer)
+        inner = np.where(past, inner, mid)
+    bounds = np.where(n > 0, (inner + outer) / 2, np.nan)
+    return bounds[0, ...], bounds[1, ...]
 
 
 def paired_proportion(

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from assay.caches import LRU
 from assay.evaluation.classification import ClassificationResults
 from assay.evaluation.compare.common import (
     confusion_pair,
@@ -196,6 +197,24 @@ def _ranking_less(
     return dict(out)
 
 
+# the last paired proportions' answers, by (fixed, broken, n, level, margin): top-1 accuracy's
+# is the same at every threshold, and a threshold asked again (quick, then with intervals) is
+# answered without Tango's bisection
+_PROPORTIONS: LRU[tuple[int, int, int, float, float | None], dict[str, float]] = LRU(64)
+
+
+def _paired_proportion(
+    fixed: int, broken: int, n: int, level: float, margin: float | None
+) -> dict[str, float]:
+    """:func:`~assay.metrics.paired.paired_proportion`, kept for the next same question."""
+    key = (int(fixed), int(broken), int(n), float(level), margin)
+    hit = _PROPORTIONS.get(key)
+    if hit is None:
+        hit = paired_proportion(fixed, broken, n, level=level, margin=margin)
+        _PROPORTIONS[key] = hit
+    return dict(hit)
+
+
 def metric_rows(
     spec: tuple[tuple[str, str, bool], ...],
     sa: dict[str, Any],
@@ -245,7 +264,7 @@ def metric_rows(
                 f, b = (n_fixed, n_broken)
                 if key != "accuracy" and paired:
                     f, b = int(paired[key][0].sum()), int(paired[key][1].sum())
-                r = paired_proportion(f, b, n, level=level, margin=margin)
+                r = _paired_proportion(f, b, n, level, margin)
                 fill_row(row, d, r, "Tango score (McNemar)")
                 if bounds is not None:
                     bounds[key] = tango_bounds(f, b, n)
