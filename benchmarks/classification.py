@@ -10,7 +10,9 @@ Builds seeded float32 softmax scores, saves them, then times each tool in its ow
   ``classification_report``, ``confusion_matrix``, ``top_k_accuracy_score`` (k=5), ``log_loss``,
 - a threshold query (per_class + confusion_matrix + summary at a new threshold, median of 20).
 
-Timings start once the scores are loaded (imports excluded, printed apart). Peak memory is the
+Timings start once the scores are loaded (imports excluded). Each round prints the wall seconds
+and the CPU seconds (user + system, every thread) of that span: on a loaded machine the wall is
+the CPU plus waiting, and Assay's CPU counts both of its threads. Peak memory is the
 child's peak resident memory (VmHWM) above its resident memory after loading the scores: the
 peak is reset there (``5`` into /proc/self/clear_refs), so loading does not count. The load
 average is printed with every table; the machine is shared.
@@ -134,10 +136,12 @@ def child(tool: str, path: str) -> dict[str, Any]:
     gc.collect()
     _reset_peak()
     base = _status_mb("VmRSS")
+    c0 = time.process_time()
     t0 = time.perf_counter()
     if tool == "assay":
         r = assay_build(y, s)
         out["seconds"] = time.perf_counter() - t0
+        out["cpu_s"] = time.process_time() - c0
         out["peak_mb"] = _status_mb("VmHWM") - base
         out["query_ms"] = query_ms(r)
         t0 = time.perf_counter()
@@ -152,6 +156,7 @@ def child(tool: str, path: str) -> dict[str, Any]:
     else:
         detail = sklearn_set(y, s)
         out["seconds"] = time.perf_counter() - t0
+        out["cpu_s"] = time.process_time() - c0
         out["peak_mb"] = _status_mb("VmHWM") - base
         out["detail"] = {k: v for k, v in detail.items() if k != "numbers"}
         out["numbers"] = detail.get("numbers", [])
@@ -216,11 +221,14 @@ def main() -> None:
                 for tool in tools:
                     runs[tool].append(run_child(tool, str(path)))
                 a = runs["assay"][-1]
-                line = f"round {k + 1}: {before}; assay {a['seconds']:.3f} s"
+                line = f"round {k + 1}: {before}; assay {a['seconds']:.3f} s (CPU {a['cpu_s']:.2f})"
                 if "sklearn" in runs:
                     sk = runs["sklearn"][-1]
                     ratios.append(sk["seconds"] / a["seconds"])
-                    line += f", sklearn {sk['seconds']:.2f} s, {ratios[-1]:.1f}x"
+                    line += (
+                        f", sklearn {sk['seconds']:.2f} s (CPU {sk['cpu_s']:.2f}),"
+                        f" {ratios[-1]:.1f}x"
+                    )
                 print(line, flush=True)
             med = {t: statistics.median(r["seconds"] for r in v) for t, v in runs.items()}
             a_runs = runs["assay"]
@@ -229,10 +237,23 @@ def main() -> None:
             for t, v in runs.items():
                 secs = [r["seconds"] for r in v]
                 print(f"{t + ' s':24} {med[t]:9.3f} {min(secs):9.3f} {max(secs):9.3f}")
+                cpus = [r["cpu_s"] for r in v]
+                print(
+                    f"{t + ' CPU s':24} {statistics.median(cpus):9.3f} {min(cpus):9.3f}"
+                    f" {max(cpus):9.3f}"
+                )
             if ratios:
                 print(
                     f"{'sklearn / assay':24} {statistics.median(ratios):8.1f}x"
                     f" {min(ratios):8.1f}x {max(ratios):8.1f}x"
+                )
+                cpu_ratios = [
+                    k["cpu_s"] / a["cpu_s"]
+                    for k, a in zip(runs["sklearn"], runs["assay"], strict=True)
+                ]
+                print(
+                    f"{'sklearn / assay CPU':24} {statistics.median(cpu_ratios):8.1f}x"
+                    f" {min(cpu_ratios):8.1f}x {max(cpu_ratios):8.1f}x"
                 )
             print(
                 f"assay peak +{peak:.0f} MB = {peak / mb:.2f}x the scores"

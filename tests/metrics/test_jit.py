@@ -22,6 +22,7 @@ WRAPPED = {
     "ml_row_stats": cells.ml_row_stats,
     "_row_stats": classification._row_stats,
     "_group_by_class": ranking._group_by_class,
+    "_sorted_by_class": ranking._sorted_by_class,
     "_gather_sorted_single": ranking._gather_sorted_single,
     "_gather_sorted_multi": ranking._gather_sorted_multi,
     "_bucket_tables": ranking._bucket_tables,
@@ -84,7 +85,7 @@ def test_python_path_equals_machine_code(
 ) -> None:
     _exercise(np.random.default_rng(7), dtype, multilabel)
     seen = {name for name, _ in recorded}
-    want = {"first_bad_row", "cells", "cell_counts", "sweep", "_row_stats"}
+    want = {"first_bad_row", "cells", "cell_counts", "sweep", "_row_stats", "_sorted_by_class"}
     want = {"ml_row_stats", "_gather_sorted_multi"} if multilabel else want
     assert want | {"_bucket_entries", "_place_samples", "_reduce_auc_ap"} <= seen
     for name, args in recorded:

@@ -148,7 +148,8 @@ class ClassificationResults(CurvesMixin, SamplesMixin, StatisticsMixin, Results)
         self._cell_ids, self._starts, self._vals, self._csum = cells(
             y, self._pred.astype(np.int64), self._top, n_classes
         )
-        self._auc, self._ap = rk.ovr_auc_ap(y, s)
+        positives = rk.group_positives(y, s, true_score=self._true_score)
+        self._auc, self._ap = rk.ovr_auc_ap(y, s, positives=positives)
         self._log_loss = clf.log_loss(self._true_score)
         self._brier = clf.brier_score_loss(rs["brier"], n_classes=n_classes)
         self._ece = cal.expected_calibration_error(self._top, self._correct)

@@ -84,6 +84,25 @@ def _gather_sorted_single(y_score, index, offsets):
 
 
 @small_first(cache=True, parallel=True)
+def _sorted_by_class(y_true, true_score, n_classes):
+    """Each sample's annotated-class score grouped by class (counting sort), each group sorted."""
+    n = y_true.shape[0]
+    counts = np.zeros(n_classes + 1, dtype=np.int64)
+    for i in range(n):
+        counts[y_true[i] + 1] += 1
+    offsets = np.cumsum(counts)
+    pos = offsets[:-1].copy()
+    out = np.empty(n, dtype=true_score.dtype)
+    for i in range(n):
+        c = y_true[i]
+        out[pos[c]] = true_score[i]
+        pos[c] += 1
+    for c in prange(n_classes):
+        out[offsets[c] : offsets[c + 1]] = np.sort(out[offsets[c] : offsets[c + 1]])
+    return out, offsets
+
+
+@small_first(cache=True, parallel=True)
 def _gather_sorted_multi(y_score, y_true, offsets, want):
     n, n_classes = y_score.shape
     out = np.empty(offsets[-1], dtype=y_score.dtype)
@@ -99,7 +118,12 @@ def _gather_sorted_multi(y_score, y_true, offsets, want):
 
 
 def group_positives(
-    y_true: np.ndarray, y_score: np.ndarray, *, multilabel: bool = False, negatives: bool = False
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    *,
+    multilabel: bool = False,
+    negatives: bool = False,
+    true_score: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The scores of each class's positives, sorted ascending, concatenated, with class offsets.
 
@@ -107,9 +131,18 @@ def group_positives(
     >>> v[off[1]:off[2]].tolist()
     [0.4, 0.7]
 
-    ``negatives=True`` (multi-label only) groups each class's negatives instead.
+    ``negatives=True`` (multi-label only) groups each class's negatives instead. Single-label,
+    ``true_score`` (each sample's score of its annotated class, ``y_score[i, y_true[i]]``, as
+    ``classification.row_statistics`` gives it) is read instead of the score matrix: the same
+    result without a pass over scattered rows.
     """
     n_classes = y_score.shape[1]
+    if true_score is not None and not multilabel:
+        return _sorted_by_class(
+            y_true.astype(np.int64, copy=False),
+            np.asarray(true_score, dtype=y_score.dtype),
+            n_classes,
+        )
     if multilabel:
         y_true = np.asarray(y_true, dtype=np.bool_)
         counts = y_true.sum(axis=0)
