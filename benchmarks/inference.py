@@ -2,7 +2,7 @@
 same model, images, batches and session.
 
     .venv/bin/python benchmarks/inference.py                         # 2,000 JPEGs of 96x80, 64x64 model
-    .venv/bin/python benchmarks/inference.py --image-size 640x480    # photo-sized sources
+    .venv/bin/python benchmarks/inference.py --image-size 1600x1200 --n 256 --core-only  # photos
     .venv/bin/python benchmarks/inference.py --model-size 224        # a model-bound case
     .venv/bin/python benchmarks/inference.py --compare-workers       # + one row per decoding-thread count
     .venv/bin/python benchmarks/inference.py --quick                 # 400 images, 3 rounds, no waiting
@@ -15,17 +15,22 @@ The variants, all on one ``InferenceSession`` (Assay's, so the same session opti
 - bare loop: for each batch, open + convert + resize + scale every image (Pillow, numpy), then
   ``session.run`` -- one thread, the loop people write by hand; the baseline; once more on a
   session of its own with onnxruntime's default options (what a hand-written script gets);
-- assay: ``run_images`` with its defaults (decoding threads overlapped with the model, as many as
-  the image size and the model's share call for, or none; every batch appended to the scores
-  file of a fresh folder, as a resumable run does); once more with ``processes=True`` (one
+- assay: ``run_images`` with its defaults (large images: one decoding thread per core, overlapped
+  with the model; small ones: each batch inline or by a thread, the way the run measured faster;
+  every batch appended to the scores file of a fresh folder, as a resumable run does); once more
+  with ``processes=True`` (one
   decoding process per core, the first batches inline while they start);
 - pre-decoded: ``session.run`` over tensors decoded beforehand (the model alone: the ceiling).
 
 Before timing, the input tensors of both loops are checked to be bitwise equal and so are their
-scores. Then ``--warmup`` untimed rounds and ``--repeats`` timed rounds, each running every variant
-once, the order rotating from round to round (a busy moment hits every variant alike). The table
-gives images/s (median, min - max) and the ratio to the bare loop of the same round (median, min -
-max), with this process's CPU seconds per 1,000 images. Before it starts, the benchmark waits (up to
+scores. Then ``--warmup`` untimed rounds and ``--repeats`` timed rounds. In each round the bare loop
+and Assay's default run alternate, ``--alternations`` runs each (A B B A A B B A ..., B A A B ...
+the next round), so both see the machine's load alike, and each one's figure is the mean of its
+runs; then every other variant runs once, the order rotating from round to round (``--core-only``:
+none). A line per round gives both times, their ratio, the 1-minute load and the cores other
+processes used. The table gives images/s (median, min - max) and the ratio to the bare loop of the
+same round (median, min - max), with this process's CPU seconds per 1,000 images. Before it
+starts, the benchmark waits (up to
 ``--wait`` s) for the 1-minute load average to fall to ``--max-load``; it prints the load average
 before and after, and the CPU that other processes used during the timed runs (from /proc/stat).
 """
@@ -52,6 +57,7 @@ from assay.runners import load_batch, load_runner, run_images  # noqa: E402
 from assay.runners.batch import (  # noqa: E402
     EXPLOIT_BATCHES,
     GIL_SWITCH_INTERVAL,
+    INLINE_MARGIN,
     PROCESS_LEAD,
     PROCESS_MIN_BATCHES,
     TRIAL_BATCHES,
@@ -384,9 +390,10 @@ def _print_setup(args, w: int, h: int, size: int, workers: int, session, paths) 
             if args.workers is not None
             else f"assay: {workers} decoding thread(s) from the start"
             if (typical_pixels(paths) or 0) >= LARGE
-            else f"assay: small images: {WARMUP_BATCHES} batches inline, then {TRIAL_BATCHES} "
-            f"each way (inline, {workers} decoding thread(s)), then the faster for "
-            f"{EXPLOIT_BATCHES}+ batches and {TRIAL_BATCHES} the other, and so on"
+            else f"assay: small images: {WARMUP_BATCHES} batches inline, {EXPLOIT_BATCHES} by "
+            f"{workers} decoding thread(s), {TRIAL_BATCHES} inline, then the faster way (inline "
+            f"if {INLINE_MARGIN:.0%} faster) for {EXPLOIT_BATCHES}+ and {TRIAL_BATCHES} the "
+            "other, and so on"
         )
         + ", "
         f"GIL switch interval {GIL_SWITCH_INTERVAL * 1000:g} ms while they run "

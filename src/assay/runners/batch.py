@@ -41,6 +41,7 @@ import functools
 import hashlib
 import json
 import os
+import statistics
 import sys
 import threading
 import time
@@ -63,11 +64,16 @@ MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 GIL_SWITCH_INTERVAL = 0.0005
 # Small images (``_Chooser``): the first WARMUP_BATCHES inline and untimed (a session's first runs
-# are 2-3x slower), then TRIAL_BATCHES each way, timed; then the faster way for EXPLOIT_BATCHES
-# (doubling, up to 4x, while it stays the faster), each block followed by TRIAL_BATCHES the other.
+# are 2-3x slower), then EXPLOIT_BATCHES by the thread, then TRIAL_BATCHES inline; then blocks of
+# the faster way (doubling, up to 4x, while it stays the faster), each followed by TRIAL_BATCHES
+# the other. Inline counts as faster only when INLINE_MARGIN faster (per-batch times are noisy;
+# the overlap is the better way more often: on 2 shared cores, 96 x 80 JPEGs into a 64 x 64
+# model, one thread 1.08x / 1.31x a bare loop, inline 1.06x / 1.01x, over two sets of rounds).
 WARMUP_BATCHES = 2
 TRIAL_BATCHES = 3
 EXPLOIT_BATCHES = 12
+INLINE_MARGIN = 0.1
+_KEEP = 6  # timings kept of each way (their median is compared)
 
 
 @dataclass(frozen=True)
@@ -274,30 +280,31 @@ class _Chooser:
     changes within a run.
 
     ``next()`` gives the way of the next batch submitted: ``WARMUP_BATCHES`` inline (untimed),
-    ``TRIAL_BATCHES`` inline, ``TRIAL_BATCHES`` threaded; then blocks of the faster way (the
-    mean of each way's last ``TRIAL_BATCHES`` timings), ``EXPLOIT_BATCHES`` long, twice that
-    after each block whose trial did not change the answer (up to 4x), each followed by
-    ``TRIAL_BATCHES`` the other way. ``record`` takes a batch's seconds per image."""
+    ``EXPLOIT_BATCHES`` threaded, ``TRIAL_BATCHES`` inline; then blocks of the faster way (the
+    median of each way's last ``_KEEP`` timings; inline only when ``INLINE_MARGIN`` faster),
+    ``EXPLOIT_BATCHES`` long, twice that after each block whose trial did not change the answer
+    (up to 4x), each followed by ``TRIAL_BATCHES`` the other way; a trial goes on until two of
+    its timings are back. ``record`` takes a batch's seconds per image."""
 
     def __init__(self) -> None:
         self.plan: deque[bool] = deque(
-            [False] * (WARMUP_BATCHES + TRIAL_BATCHES) + [True] * TRIAL_BATCHES
+            [False] * WARMUP_BATCHES + [True] * EXPLOIT_BATCHES + [False] * TRIAL_BATCHES
         )
         self.seen: dict[bool, deque[float]] = {
-            False: deque(maxlen=TRIAL_BATCHES),
-            True: deque(maxlen=TRIAL_BATCHES),
+            False: deque(maxlen=_KEEP),
+            True: deque(maxlen=_KEEP),
         }
         self.exploit = EXPLOIT_BATCHES
-        self.last: bool | None = None
-        self.trial: bool | None = True  # the way on trial (the way not chosen)
+        self.last: bool = True
+        self.trial: bool | None = False  # the way on trial (the way not chosen)
         self.fresh = 0  # its timings since its trial began
 
     def faster(self) -> bool:
-        """Whether threads are the faster way so far (inline until both are measured)."""
+        """Whether threads are the faster way so far (they are until inline is measured)."""
         inline, threaded = self.seen[False], self.seen[True]
         if not inline or not threaded:
-            return bool(threaded) and not inline
-        return sum(threaded) / len(threaded) < sum(inline) / len(inline)
+            return not inline
+        return statistics.median(inline) * (1 + INLINE_MARGIN) >= statistics.median(threaded)
 
     def next(self) -> bool:
         if not self.plan:
@@ -615,10 +622,11 @@ def run_images(
     the model; ``workers=0`` decodes in the calling thread, one batch after another. By default
     (``workers=None``) large images get ``default_workers(paths)`` threads from the start; small
     ones go batch by batch the way measured faster in this run, inline or by the threads
-    (``_Chooser``: the first batches inline, a few each way, then the faster, trying the other
-    now and then); ``BatchResult.workers`` and ``pooled_batches`` say how many threads and how
-    many batches they decoded. ``progress(done, total)`` is called once at the start (``done`` =
-    images already on disk)
+    (``_Chooser``: the first batches inline, then a block by the threads, a few inline, then the
+    faster way, inline only when clearly faster, trying the other now and then);
+    ``BatchResult.workers`` and ``pooled_batches`` say how many threads and how many batches
+    they decoded. ``progress(done, total)`` is called once at the start (``done`` = images
+    already on disk)
     and after each batch is written; an exception it raises stops the run, with every finished
     batch kept in ``out_dir`` for the next run.
 
