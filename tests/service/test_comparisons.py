@@ -13,6 +13,7 @@ import pytest
 
 import assay.evaluation.compare.classification as cc
 from assay.evaluation.classification import ClassificationResults
+from assay.service import comparisons
 from assay.service.comparisons import compare_stored
 from assay.store import Workspace
 from assay.store.comparisons import INFLUENCE_DIR, read_influence
@@ -37,6 +38,11 @@ def _make(home: Path) -> tuple[int, int, int]:
 
 def _dump(out: dict) -> str:
     return json.dumps(out, sort_keys=True, default=str)
+
+
+@pytest.fixture(autouse=True)
+def _store_small(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(comparisons, "STORE_INFLUENCE_SCORES", 1000)
 
 
 def test_influences_stored_once_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,6 +71,14 @@ def test_influences_stored_once_and_reused(tmp_path: Path, monkeypatch: pytest.M
     # the quick answer neither reads nor writes them
     quick = compare_stored(Workspace(tmp_path / "home"), a, c, intervals=False)
     assert quick["metrics"] and calls == [300]
+
+
+def test_small_evaluations_store_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(comparisons, "STORE_INFLUENCE_SCORES", 300 * 4 + 1)
+    a, b, _ = _make(tmp_path / "home")
+    compare_stored(Workspace(tmp_path / "home"), a, b)
+    ws = Workspace(tmp_path / "home")
+    assert not (Path(ws.get_evaluation(a).artifact_dir) / INFLUENCE_DIR).exists()
 
 
 def test_a_damaged_store_is_recomputed_with_the_same_numbers(tmp_path: Path) -> None:

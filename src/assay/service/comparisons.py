@@ -90,14 +90,19 @@ def _reuse_influence(ws: Workspace, evaluation_id: int, r: Any) -> None:
         r.memo("influence_stored", 1)["stored"] = True
 
 
+# the fewest scores (samples x classes) whose ranking influences are stored: below, computing
+# them again costs less than a tenth of a second
+STORE_INFLUENCE_SCORES = 1_000_000
+
+
 def _keep_influence(ws: Workspace, evaluation_id: int, r: Any) -> None:
     """Store a single-label evaluation's per-sample ranking influences beside it once a
-    comparison has computed them (once per evaluation: later comparisons, in any process, read
-    them instead of sweeping its scores again)."""
+    comparison has computed them (once per evaluation, from ``STORE_INFLUENCE_SCORES`` scores:
+    later comparisons, in any process, read them instead of sweeping its scores again)."""
     from assay.evaluation.compare.classification import kept_ranking_influence
     from assay.store.comparisons import write_influence
 
-    if not _single_label(r):
+    if not _single_label(r) or r.y_score.size < STORE_INFLUENCE_SCORES:
         return
     done = r.memo("influence_stored", 1)
     if done.get("stored"):
