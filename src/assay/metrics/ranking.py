@@ -187,15 +187,18 @@ def _bucket_entries(pos_bits, offsets, mask, shift, base, n_keys):
     none = mask | ~mask  # every bit set, in the keys' unsigned type
     for c in prange(n_classes):
         a, b = offsets[c], offsets[c + 1]
-        j = a
-        for k in range(n_keys + 1):
-            while j < b:
-                kk = max(np.int64((pos_bits[j] & mask) >> shift) - base, 0)
-                if kk >= k:
-                    break
-                j += 1
-            out[c, 2 * k] = j - a
-            out[c, 2 * k + 1] = pos_bits[j] if j < b else none
+        row = out[c]
+        k = 0
+        for j in range(a, b):  # keys k up to positive j's own: j is the first at or above them
+            kj = max(np.int64((pos_bits[j] & mask) >> shift) - base, 0)
+            while k <= kj:
+                row[2 * k] = j - a
+                row[2 * k + 1] = pos_bits[j]
+                k += 1
+        while k <= n_keys:
+            row[2 * k] = b - a
+            row[2 * k + 1] = none
+            k += 1
     return out
 
 
@@ -223,6 +226,7 @@ def _place_samples(bits, posx, offx, entries, mask, shift, base, n_chunks):
         r1 = min(n, r0 + chunk)
         rows = max(1, min(1 << 18, r1 - r0))
         buf = np.empty((group, rows), dtype=bits.dtype)
+        ct = cnt[t]  # 1-D views in the inner loops: about a fifth faster than 2-D indexing
         for b0 in range(r0, r1, rows):
             m = min(rows, r1 - b0)
             for c0 in range(0, n_classes, group):
@@ -230,16 +234,19 @@ def _place_samples(bits, posx, offx, entries, mask, shift, base, n_chunks):
                 for i0 in range(0, m, 64):
                     i1 = min(m, i0 + 64)
                     for q in range(g):
+                        bq = buf[q]
                         for i in range(i0, i1):
-                            buf[q, i] = bits[b0 + i, c0 + q] & mask
+                            bq[i] = bits[b0 + i, c0 + q] & mask
                 for q in range(g):
                     c = c0 + q
                     a = offx[c]
+                    ec = entries[c]
+                    bq = buf[q]
                     for i in range(m):
-                        v = buf[q, i]
+                        v = bq[i]
                         key = max(np.int64(v >> shift) - base, 0)
-                        j = np.int64(entries[c, 2 * key])
-                        w = np.int64(entries[c, 2 * key + 2]) - j
+                        j = np.int64(ec[2 * key])
+                        w = np.int64(ec[2 * key + 2]) - j
                         r = a + j
                         if w > 1:
                             while w > 1:
@@ -250,10 +257,10 @@ def _place_samples(bits, posx, offx, entries, mask, shift, base, n_chunks):
                             r += 1 if posx[r] < v else 0
                             e = 1 if posx[r] == v else 0
                         else:
-                            first = entries[c, 2 * key + 1]
+                            first = ec[2 * key + 1]
                             r += 1 if first < v else 0
                             e = 1 if first == v else 0
-                        cnt[t, 2 * r + e] += 1
+                        ct[2 * r + e] += 1
     return cnt
 
 
