@@ -269,6 +269,31 @@ def test_auc_ap_large_input_tiny_scores(dtype):
         assert ap[c] == pytest.approx(skm.average_precision_score(y == c, s[:, c]), abs=1e-9)
 
 
+def test_auc_ap_across_row_blocks_and_class_groups():
+    """540k rows (two 2**18-row blocks or more per chunk), 17 classes (a group of 16 and a partial
+    one), heavy ties and an empty class: the same per-class values as one sort per class, and the
+    same from the annotated-class scores (``true_score``) as from the score matrix."""
+    rng = np.random.default_rng(11)
+    n, n_classes = 540_000, 17
+    y = rng.integers(0, n_classes, n)
+    y[y == 5] = 4  # class 5: no positive
+    z = rng.standard_normal((n, n_classes)).astype(np.float32)
+    z[np.arange(n), y] += 1.5
+    s = np.exp(z)
+    s /= s.sum(axis=1, keepdims=True)
+    s[: n // 3] = np.round(s[: n // 3], 3)  # ties within buckets and with the positives
+    auc, ap = rk.ovr_auc_ap(y, s)
+    true_score = clf.row_statistics(y, s)["true_score"]
+    positives = rk.group_positives(y, s, true_score=true_score)
+    auc2, ap2 = rk.ovr_auc_ap(y, s, positives=positives)
+    assert np.array_equal(auc, auc2, equal_nan=True) and np.array_equal(ap, ap2, equal_nan=True)
+    assert np.isnan(auc[5]) and np.isnan(ap[5])
+    for c in (0, 9, 15, 16):  # the first group, the last of a full group, the partial group
+        counts = rk.binary_clf_curve(y == c, s[:, c])
+        assert auc[c] == pytest.approx(rk.roc_from_counts(*counts)["auc"], abs=1e-9)
+        assert ap[c] == pytest.approx(rk.pr_from_counts(*counts)["average_precision"], abs=1e-9)
+
+
 @FAST
 @given(st.integers(0, 2**31), st.integers(2, 200), st.sampled_from([None, 1, 2]))
 def test_curves_match_sklearn(seed, n, decimals):
