@@ -13,6 +13,13 @@ labels flipped), so importance, duplicates and label issues all have something t
     python benchmarks/quality_speed.py -n 2000 --rounds 3
     python benchmarks/quality_speed.py --images /tmp/q10k   # keep (or reuse) the images there
     python benchmarks/quality_speed.py --profile        # also: the phases in this process
+    python benchmarks/quality_speed.py --against 0a81c39  # before / after, rounds interleaved
+
+``--against REV`` also runs the ``src`` tree of git revision REV (extracted into the temporary
+folder, put first on PYTHONPATH) in every round, the two alternating which goes first, so both
+meet the same load on a shared machine; it prints each one's medians and the ratios. Its numba
+kernels are compiled afresh in its first round (their cache lives beside the extracted source),
+which the median of several rounds leaves out.
 
 Target: 10,000 JPEGs in under 30 s on this 2-core machine. Without ``--images`` nothing is
 written outside a temporary folder, which is removed at the end.
@@ -116,6 +123,17 @@ def make_workspace(home: Path, paths: list[Path], seed: int = 1) -> tuple[int, i
     return rec.id, dv.id
 
 
+def extract_src(rev: str, into: Path) -> Path:
+    """The ``src`` folder of git revision ``rev`` of this repository, extracted under ``into``."""
+    repo = Path(__file__).resolve().parents[1]
+    into.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", rev, "src"], cwd=repo, capture_output=True)
+    if archive.returncode != 0:
+        raise SystemExit(f"--against {rev}: {archive.stderr.decode().strip()}")
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into / "src"
+
+
 def load() -> str:
     return f"load {' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs"
 
@@ -153,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--images", type=Path, default=None, help="keep / reuse images here")
     parser.add_argument("--profile", action="store_true", help="time the phases in-process too")
+    parser.add_argument(
+        "--against", metavar="REV", help="also run git revision REV's src, interleaved"
+    )
     args = parser.parse_args(argv)
     if args.n < 10 or args.rounds < 1:
         parser.error("-n: at least 10; --rounds: at least 1")
@@ -164,30 +185,46 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.n} JPEGs ready in {time.perf_counter() - t:.0f} s")
         home = tmp / "home"
         eid, dv = make_workspace(home, paths)
-        env = os.environ | {"ASSAY_HOME": str(home)}
+        trees: dict[str, dict[str, str]] = {"this tree": os.environ | {"ASSAY_HOME": str(home)}}
+        if args.against:
+            src = extract_src(args.against, tmp / "against")
+            trees[args.against] = trees["this tree"] | {"PYTHONPATH": str(src)}
         cmd = [sys.executable, "-m", "assay", "analyze", str(eid), "--json", str(tmp / "out.json")]
         cached = home / "datasets" / str(dv) / "properties.parquet"
-        times, cpus = [], []
+        times: dict[str, list[float]] = {name: [] for name in trees}
+        cpus: dict[str, list[float]] = {name: [] for name in trees}
         for r in range(args.rounds):
-            cached.unlink(missing_ok=True)
-            before, used = load(), resource.getrusage(resource.RUSAGE_CHILDREN)
-            t = time.perf_counter()
-            done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-            times.append(time.perf_counter() - t)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)  # with its worker processes
-            cpus.append(after.ru_utime - used.ru_utime + after.ru_stime - used.ru_stime)
-            if done.returncode != 0:
-                raise SystemExit(f"assay analyze failed ({done.returncode}): {done.stderr}")
-            stages = json.loads((tmp / "out.json").read_text()).get("stages_s", {})
-            split = ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
-            print(f"  round {r + 1}: {times[-1]:.1f} s, CPU {cpus[-1]:.1f} s  ({before}); "
-                  f"in the process: {split} s")  # fmt: skip
-        med, cpu = statistics.median(times), statistics.median(cpus)
-        verdict = "met" if med < 30 else "NOT met"
-        print(f"assay analyze, {args.n} JPEGs: median {med:.1f} s over {args.rounds} rounds, "
-              f"{args.n / med:.0f} images/s; CPU {cpu:.1f} s (all processes; / {os.cpu_count()} "
-              f"cores = {cpu / (os.cpu_count() or 1):.1f} s, the wall on an idle machine at best)"
-              f"{'' if args.n != 10_000 else f' (target < 30 s: {verdict})'}; {load()}")  # fmt: skip
+            names = list(trees) if r % 2 == 0 else list(trees)[::-1]
+            for name in names:
+                cached.unlink(missing_ok=True)
+                before, used = load(), resource.getrusage(resource.RUSAGE_CHILDREN)
+                t = time.perf_counter()
+                done = subprocess.run(cmd, env=trees[name], capture_output=True, text=True)
+                times[name].append(time.perf_counter() - t)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)  # with its worker processes
+                cpus[name].append(after.ru_utime - used.ru_utime + after.ru_stime - used.ru_stime)
+                if done.returncode != 0:
+                    raise SystemExit(
+                        f"assay analyze ({name}) failed ({done.returncode}): {done.stderr}"
+                    )
+                stages = json.loads((tmp / "out.json").read_text()).get("stages_s", {})
+                split = ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
+                label = f" [{name}]" if args.against else ""
+                print(f"  round {r + 1}{label}: {times[name][-1]:.1f} s, CPU {cpus[name][-1]:.1f} s "
+                      f"({before}); in the process: {split} s")  # fmt: skip
+        cores = os.cpu_count() or 1
+        for name in trees:
+            med, cpu = statistics.median(times[name]), statistics.median(cpus[name])
+            verdict = "met" if med < 30 else "NOT met"
+            label = f" [{name}]" if args.against else ""
+            print(f"assay analyze{label}, {args.n} JPEGs: median {med:.1f} s over {args.rounds} rounds, "
+                  f"{args.n / med:.0f} images/s; CPU {cpu:.1f} s (all processes; / {cores} "
+                  f"cores = {cpu / cores:.1f} s, the wall on an idle machine at best)"
+                  f"{'' if args.n != 10_000 else f' (target < 30 s: {verdict})'}; {load()}")  # fmt: skip
+        if args.against:
+            old, new = args.against, "this tree"
+            print(f"{old} / this tree: wall {statistics.median(times[old]) / statistics.median(times[new]):.2f}x, "
+                  f"CPU {statistics.median(cpus[old]) / statistics.median(cpus[new]):.2f}x (medians)")  # fmt: skip
         if args.profile:
             profile(paths)
     finally:
