@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from assay.errors import InputError
+from assay.formats import _coco_scan, coco
 from assay.formats._coco_scan import scan_results
 from assay.formats.coco import load_detection_gt, load_detection_results
 
@@ -126,7 +127,18 @@ def _gt() -> object:
     )
 
 
-def test_file_paths_agree_and_errors_name_the_entry(tmp_path: Path) -> None:
+def test_file_paths_agree_and_errors_name_the_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(coco, "SCAN_MIN_BYTES", 0)  # these small files too go through the scanner
+    read: list[bool] = []
+
+    def spy(buf: np.ndarray) -> dict[str, np.ndarray] | None:
+        got = scan_results(buf)
+        read.append(got is not None)
+        return got
+
+    monkeypatch.setattr(_coco_scan, "scan_results", spy)
     gt = _gt()
     dets = [
         {"image_id": 2, "category_id": 3, "bbox": [1.5, 2, 30, 40.25], "score": 0.9},
@@ -138,6 +150,7 @@ def test_file_paths_agree_and_errors_name_the_entry(tmp_path: Path) -> None:
     slow.write_bytes(orjson.dumps([{**d, "segmentation": [[1, 2, 3]]} for d in dets]))
     a = load_detection_results(fast, gt)  # type: ignore[arg-type]
     b = load_detection_results(slow, gt)  # type: ignore[arg-type]
+    assert read == [True, False]  # the plain file scanned, the nested one left to orjson
     for f in ("boxes", "labels", "scores", "image"):
         assert np.array_equal(getattr(a, f), getattr(b, f)), f
     assert a.source == str(fast)
@@ -152,3 +165,14 @@ def test_file_paths_agree_and_errors_name_the_entry(tmp_path: Path) -> None:
             load_detection_results(bad, gt)  # type: ignore[arg-type]
         assert "entry 1" in str(e.value) and "bad.json" in str(e.value)
         assert "\n" not in str(e.value)
+
+
+def test_small_files_skip_the_scanner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(buf: np.ndarray) -> None:
+        raise AssertionError("a small file compiled / ran the scanner")
+
+    monkeypatch.setattr(_coco_scan, "scan_results", refuse)
+    p = tmp_path / "small.json"
+    p.write_bytes(b"[" + OK.replace(b'"image_id": 1', b'"image_id": 2') + b"]")
+    dt = load_detection_results(p, _gt())  # type: ignore[arg-type]
+    assert dt.n_boxes == 1 and int(dt.image[0]) == 1

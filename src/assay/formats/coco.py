@@ -64,6 +64,10 @@ def _parse_json(data: bytes, p: Path) -> Any:
             raise InputError(f"truncated or invalid JSON ({e})", file=str(p)) from None
 
 
+SCAN_MIN_BYTES = 4 << 20
+"""Results files from this size on are read by the numba scanner; a smaller one takes orjson's
+path (well under a second), so a small evaluation never compiles the scanner (seconds, once)."""
+
 ID_FIELDS = frozenset({"id", "image_id", "category_id"})
 """Integer ids: exact, within 64 bits (a float only when it is a whole number below 2**53)."""
 
@@ -408,11 +412,12 @@ def _load_results(source: str | Path | list[Any], gt: DetectionGroundTruth) -> D
     else:
         file = str(source)
         raw = read_input_bytes(Path(source))  # a regular file within the cap
-        from assay.formats._coco_scan import scan_results  # numba: loaded when a file is read
+        if len(raw) >= SCAN_MIN_BYTES:
+            from assay.formats._coco_scan import scan_results  # numba: loaded for a big file
 
-        cols = scan_results(np.frombuffer(raw, np.uint8))
-        if cols is not None:  # the plain shape, read straight into columns
-            return _predictions(cols, gt, file)
+            cols = scan_results(np.frombuffer(raw, np.uint8))
+            if cols is not None:  # the plain shape, read straight into columns
+                return _predictions(cols, gt, file)
         data = _parse_json(raw, Path(source))
         del raw
     if not isinstance(data, list):
