@@ -5,6 +5,7 @@ colour histogram and the grayscale test as written out with numpy."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import imagehash
@@ -103,3 +104,21 @@ def test_integer_moments_are_exact() -> None:
     assert mean == pytest.approx(float(exact.mean()), rel=1e-15)
     assert std == pytest.approx(float(exact.astype(np.float64).std()), rel=1e-12)
     assert _images._mean_std(12, *_images._sums(np.full((3, 4), 9, np.int16))) == (9.0, 0.0)
+
+
+def test_a_palette_with_transparency_bytes_measures_its_colours_without_a_warning(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(11)
+    im = Image.fromarray(rng.integers(0, 256, (40, 30, 3), dtype=np.uint8)).convert("P")
+    path = tmp_path / "see-through.png"
+    im.save(path, transparency=bytes(range(0, 256, 16)))  # per-entry alpha: bytes when read
+    with Image.open(path) as check:
+        assert isinstance(check.info["transparency"], bytes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = _images._one(path)
+    assert out is not None
+    rgb = np.asarray(im.convert("RGB"), dtype=np.float64)
+    means = [out[0][_images._PIXEL.index(k)] for k in _images.CHANNEL_PROPERTIES]
+    np.testing.assert_allclose(means, rgb.reshape(-1, 3).mean(axis=0) / 255, rtol=1e-12)

@@ -81,6 +81,8 @@ def _open_rgb(path: str | os.PathLike[str]) -> tuple[np.ndarray, int, int, Any]:
             s = WORK_SIZE / max(width, height)
             src.draft("RGB", (max(1, int(width * s)), max(1, int(height * s))))
         im: Image.Image = src
+        if im.mode == "P" and "transparency" in im.info:  # the same colours, without the
+            im = im.convert("RGBA")  # UserWarning Pillow prints converting it to RGB directly
         if im.mode not in ("RGB", "L"):  # palette, alpha, 16-bit, CMYK: resample in RGB
             im = im.convert("RGB")
         im.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BOX, reducing_gap=None)
