@@ -19,6 +19,7 @@ from assay.metrics.ranking_influence import single_label_ranking_influence
         (60000, 12, np.float64, None),  # more than one chunk of rows, finer buckets
         (60000, 12, np.float32, 1),
         (3000, 150, np.float32, 2),  # many classes, many ties
+        (70000, 40, np.float32, None),  # more than one group of 16 classes, more than one chunk
     ],
 )
 def test_equals_the_reference(n: int, c: int, dtype: type, decimals: int | None) -> None:
