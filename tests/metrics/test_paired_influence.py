@@ -21,6 +21,7 @@ from assay.metrics.paired import (
     multilabel_swap_effect,
     paired_proportion,
     ranking_influence,
+    stratified_variance,
 )
 
 
@@ -258,3 +259,44 @@ def test_ap_excess_variance_edges() -> None:
         assert ap_excess_variance(y, sa, sb, infl) == 0.0
     finally:
         paired.HALF_EXCESS_CELLS = cap
+
+
+def test_stratified_variance_is_the_sum_of_each_strata_unbiased_variance() -> None:
+    rng = np.random.default_rng(12)
+    strata = np.repeat([0, 1, 2, 3], [40, 7, 2, 1])
+    rng.shuffle(strata)
+    infl = rng.normal(size=strata.size) + strata
+    var, df = stratified_variance(infl, strata)
+    parts = []
+    for s in range(4):
+        x = infl[strata == s]
+        parts.append(x.size * x.var(ddof=1) if x.size > 1 else float(x[0] ** 2))
+    assert var == pytest.approx(sum(parts), rel=1e-12)
+    sizes = np.array([40, 7, 2])
+    assert df == pytest.approx(sum(parts) ** 2 / sum(np.array(parts[:3]) ** 2 / (sizes - 1)))
+    # a stratum-constant influence has no within-stratum variance: nothing left, no df
+    assert stratified_variance(np.array([1.0, 1.0, -2.0, -2.0]), np.array([0, 0, 1, 1])) == (
+        0.0,
+        math.inf,
+    )
+
+
+def test_influence_delta_with_strata_reads_student_t_and_still_agrees() -> None:
+    from scipy.stats import t as student
+
+    rng = np.random.default_rng(5)
+    strata = rng.integers(0, 5, 300)
+    infl = rng.normal(scale=0.01, size=300) * (1 + 3 * (strata == 4))
+    for d in (0.0, 0.004, 0.02, -0.05):
+        r = influence_delta(infl, d, strata=strata, margin=0.01)
+        var, df = stratified_variance(infl, strata)
+        q = student.ppf(0.975, df)
+        assert r["df"] == df and r["se"] == pytest.approx(math.sqrt(var))
+        assert r["low"] == pytest.approx(d - q * r["se"]) and r["high"] == pytest.approx(
+            d + q * r["se"]
+        )
+        assert r["p"] == pytest.approx(2 * student.sf(abs(d) / r["se"], df))
+        assert (r["p"] < 0.05) == (r["low"] > 0 or r["high"] < 0)
+        assert r["p_lower"] == pytest.approx(student.sf((d + 0.01) / r["se"], df))
+    plain = influence_delta(infl, 0.004)
+    assert plain["df"] == math.inf and plain["low"] == pytest.approx(0.004 - 1.959964 * plain["se"])

@@ -32,7 +32,7 @@ import math
 
 import numba as nb
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr, ndtri, stdtr, stdtrit
 
 __all__ = [
     "bootstrap_delta",
@@ -70,6 +70,21 @@ def z_of(tail: float) -> float:
 def _sf(z: np.ndarray | float) -> np.ndarray:
     """P(Z > z) of the standard normal, elementwise (accurate in the far tail)."""
     return np.asarray(ndtr(-np.asarray(z, dtype=np.float64)))
+
+
+def t_of(tail: float, df: float) -> float:
+    """Student's t quantile with ``df`` degrees of freedom leaving ``tail`` above it; the
+    normal's (:func:`z_of`) for an infinite ``df``.
+
+    >>> round(t_of(0.025, 60), 4), round(t_of(0.025, math.inf), 4)
+    (2.0003, 1.96)
+    """
+    return z_of(tail) if not math.isfinite(df) else float(stdtrit(df, 1.0 - tail))
+
+
+def t_sf(x: float, df: float) -> float:
+    """P(T > x) of Student's t with ``df`` degrees of freedom (the normal's when infinite)."""
+    return float(_sf(x)) if not math.isfinite(df) else float(stdtr(df, -x))
 
 
 def tango_z(
@@ -738,6 +753,37 @@ def _influence_variance(infl: np.ndarray) -> float:
     return float(np.dot(centred, centred)) * infl.size / (infl.size - 1)
 
 
+def stratified_variance(infl: np.ndarray, strata: np.ndarray) -> tuple[float, float]:
+    """(variance, degrees of freedom) of a sum from per-sample influences drawn within strata
+    of fixed size (a macro recall's classes: each class's recall is a mean over its own
+    samples): sum over strata of n_s / (n_s - 1) sum_(i in s) (l_i - mean_s)^2, each stratum's
+    unbiased variance of its part, with Welch-Satterthwaite's degrees of freedom
+    (sum v_s)^2 / sum v_s^2 / (n_s - 1). A stratum of one sample adds its l_i^2 and no degrees
+    of freedom; infinite degrees of freedom when no stratum varies. Against the pooled
+    n / (n - 1) sum l_i^2, this takes each stratum's own small-sample factor (a rare class
+    of 20 samples: 5 %), and the t quantile counts that the variance is read from a few
+    rare classes' samples: on equal models at 5 classes x 1,000 samples the pooled z-test of
+    macro recall rejected 6.3 % of 1,600 pairs, this one 5.5 %.
+
+    >>> v, df = stratified_variance(np.array([1.0, -1.0, 0.5, -0.5]), np.array([0, 0, 1, 1]))
+    >>> v, df
+    (5.0, 1.4705882352941178)
+    """
+    x = np.asarray(infl, dtype=np.float64)
+    inverse = np.unique(np.asarray(strata), return_inverse=True)[1].ravel()
+    size = np.bincount(inverse).astype(np.float64)
+    mean = np.bincount(inverse, weights=x) / size
+    centred = x - mean[inverse]
+    within = np.bincount(inverse, weights=centred * centred)
+    many = size > 1
+    single = np.bincount(inverse, weights=x * x)
+    parts = np.where(many, within * size / np.maximum(size - 1.0, 1.0), single)
+    var = float(parts.sum())
+    spread = float((parts[many] ** 2 / (size[many] - 1.0)).sum())
+    df = var * var / spread if spread > 0 else math.inf
+    return var, df
+
+
 # the most scores (samples x classes) ap_excess_variance takes on: at 100 classes x 10,000
 # samples its 32 half-sample influences took 6 s on 2 cores shared at load 13 (0.8 s for the
 # two models' whole influence)
@@ -811,6 +857,7 @@ def influence_delta(
     groups: np.ndarray | None = None,
     least: float = 0.0,
     less: float = 0.0,
+    strata: np.ndarray | None = None,
 ) -> dict[str, float]:
     """A difference ``estimate`` (B - A) with the analytic standard error of ``influence`` (N,),
     the per-sample influence of B's metric minus A's: se = sqrt(n / (n - 1) sum_i l_i^2), with
@@ -823,7 +870,11 @@ def influence_delta(
     narrower than +- z^2 ``least``: Tango's interval for accuracy when no pair is discordant
     (+- z^2 / N). Without it, two models that change no prediction would get [0, 0].
     ``less``: a variance the per-sample sum counts that the difference does not have
-    (:func:`auc_pair_variance`, :func:`ap_excess_variance`), taken off (the variance never below a quarter of the sum)."""
+    (:func:`auc_pair_variance`, :func:`ap_excess_variance`), taken off (the variance never below a quarter of the sum).
+    ``strata`` (N,), without ``groups``: the samples fall in strata of fixed size (a macro
+    recall's true classes): the variance is :func:`stratified_variance`'s, and the interval,
+    p (and ``p_lower`` / ``p_upper``, ``mde``) Student's t with its degrees of freedom in
+    place of the normal's (they still agree); ``df`` in the answer (infinite otherwise)."""
     infl = np.asarray(influence, dtype=np.float64)
     if groups is not None:
         inverse = np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
@@ -833,22 +884,27 @@ def influence_delta(
     out = {"low": nan, "high": nan, "p": nan, "se": nan, "p_mc": nan, "mde": nan}
     if margin is not None:
         out.update(p_lower=nan, p_upper=nan)
+    out["df"] = math.inf
     if k < 2 or not math.isfinite(estimate) or not np.isfinite(infl).all():
         return out
-    var = _influence_variance(infl)
+    df = math.inf
+    if strata is not None and groups is None:
+        var, df = stratified_variance(infl, strata)
+    else:
+        var = _influence_variance(infl)
     if less > 0 and math.isfinite(less):
         var = max(var - less, var / 4.0)
     se = math.sqrt(var)
-    zc = z_of((1.0 - level) / 2.0)
+    zc = t_of((1.0 - level) / 2.0, df)
     se = max(se, zc * max(float(least), 0.0))
     # every sample moves B - A alike (or none does): no sampling variation
-    p = float(2 * _sf(abs(estimate) / se)) if se > 0 else (1.0 if estimate == 0 else 0.0)
+    p = 2 * t_sf(abs(estimate) / se, df) if se > 0 else (1.0 if estimate == 0 else 0.0)
     out.update(low=estimate - zc * se, high=estimate + zc * se, p=min(1.0, p), se=se, p_mc=0.0,
-               mde=(zc + z_of(1 - POWER)) * se)  # fmt: skip
+               mde=(zc + t_of(1 - POWER, df)) * se, df=df)  # fmt: skip
     if margin is not None:
         if se > 0:
-            out["p_lower"] = float(_sf((estimate + margin) / se))
-            out["p_upper"] = float(1.0 - _sf((estimate - margin) / se))
+            out["p_lower"] = t_sf((estimate + margin) / se, df)
+            out["p_upper"] = 1.0 - t_sf((estimate - margin) / se, df)
         else:
             out["p_lower"] = 0.0 if estimate > -margin else 1.0
             out["p_upper"] = 0.0 if estimate < margin else 1.0

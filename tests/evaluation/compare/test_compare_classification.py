@@ -126,7 +126,8 @@ def test_intervals_and_p_values_agree_for_every_row_kind() -> None:
         out = compare_classification(a, b, n=60, seed=seed)
         checked += _agree(out["metrics"]) + _agree(out["per_class"])
         kinds = {r["test"] for r in out["metrics"]}
-        assert kinds == {"Tango score (McNemar)", "delta method (normal)", "DeLong (normal)"}
+        assert kinds == {"Tango score (McNemar)", "delta method (normal)", "DeLong (normal)",
+                         "delta method within classes (Student t)"}  # fmt: skip
     assert checked > 10 * 10
     a, b = _pair(300, 1.0, 1.3, seed=99)
     wide = compare_classification(a, b, n=100, level=0.9)

@@ -130,7 +130,11 @@ def _ranking_replicates(
 INFLUENCE_TEST = {
     "roc_auc_macro": "DeLong (normal)",
     "average_precision_macro": "delta method (normal)",
+    "macro_recall": "delta method within classes (Student t)",
 }
+# the rows whose samples fall in strata of fixed size: a macro recall's true classes
+# (:func:`assay.metrics.paired.stratified_variance`)
+STRATIFIED = ("macro_recall",)
 
 
 def ranking_influence_of(r: ClassificationResults) -> dict[str, np.ndarray]:
@@ -234,6 +238,7 @@ def metric_rows(
     paired: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
     least: dict[str, float] | None = None,
     less: dict[str, float] | None = None,
+    strata: dict[str, np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
     """The headline rows of a classification comparison: each metric of ``spec`` (key, words,
     higher is better) in both summaries, B - A with its interval and p-value from one
@@ -271,13 +276,17 @@ def metric_rows(
             elif influence and key in influence:
                 r = influence_delta(influence[key], d, level=level, margin=margin,
                                     least=(least or {}).get(key, 0.0),
-                                    less=(less or {}).get(key, 0.0))  # fmt: skip
+                                    less=(less or {}).get(key, 0.0),
+                                    strata=(strata or {}).get(key))  # fmt: skip
                 if not math.isfinite(r["low"]):
                     rows.append(row)
                     continue
-                fill_row(row, d, r, INFLUENCE_TEST.get(key, "delta method (normal)"))
+                stratified = math.isfinite(r["df"])
+                test = INFLUENCE_TEST.get(key, "delta method (normal)")
+                fill_row(row, d, r, test if stratified or key not in STRATIFIED else
+                         "delta method (normal)")  # fmt: skip
                 if bounds is not None:
-                    bounds[key] = normal_bounds(d, r["se"])
+                    bounds[key] = normal_bounds(d, r["se"], r["df"])
             elif key in reps_a:
                 r = normal_delta(reps_b[key] - reps_a[key], d, scale=scale, level=level,
                                  margin=margin)  # fmt: skip
@@ -375,7 +384,8 @@ def compare_classification(
     metrics = metric_rows(METRICS, sa, sb, reps_a, reps_b, fixed, broken, scale=scale,
                           level=level, bootstrapped=intervals, grouped=groups is not None,
                           margins=margins, bounds=bounds, influence=infl,
-                          paired=paired, least=least, less=less)  # fmt: skip
+                          paired=paired, least=least, less=less,
+                          strata=dict.fromkeys(STRATIFIED, y))  # fmt: skip
     family, margin = finish_rows(metrics, "classification", level, margins, bounds)
 
     per_class = _per_class(a, aligned_b, ta, tb, idx, y, right_a, right_b, scale, level,

@@ -18,8 +18,8 @@ from assay.evaluation.metric_names import headline as headline_metrics
 from assay.evaluation.results import Results
 from assay.metrics.paired import (
     holm,
+    t_of,
     tango_interval,
-    z_of,
 )
 from assay.metrics.stats import bootstrap_indices
 
@@ -320,9 +320,14 @@ def tango_bounds(fixed: int, broken: int, n: int) -> Callable[[float], tuple[flo
     return at
 
 
-def normal_bounds(d: float, se: float) -> Callable[[float], tuple[float, float]]:
+def normal_bounds(
+    d: float, se: float, df: float = math.inf
+) -> Callable[[float], tuple[float, float]]:
+    """The two-sided interval of ``d`` leaving ``tail`` on each side: normal, or Student's t
+    with ``df`` degrees of freedom when finite (the row's own procedure)."""
+
     def at(tail: float) -> tuple[float, float]:
-        z = z_of(tail)
+        z = t_of(tail, df)
         return d - z * se, d + z * se
 
     return at
