@@ -62,6 +62,7 @@ sys.path.insert(0, str(ROOT))
 
 from assay.evaluation.classification import ClassificationResults  # noqa: E402
 from assay.evaluation.compare import compare  # noqa: E402
+from assay.evaluation.compare.classification import STRATIFIED  # noqa: E402
 from assay.evaluation.compare.leaderboard import leaderboard  # noqa: E402
 from assay.evaluation.detection import evaluate_detections  # noqa: E402
 from tests import _simulate as sim  # noqa: E402
@@ -446,7 +447,8 @@ def _count_sizes(
             d = _macro(y, qb, c, key) - _macro(y, qa, c, key)
             lift = count_influence(y, qb, c)[key] - count_influence(y, qa, c)[key]
             d_abs.append(abs(d))
-            p_z.append(influence_delta(lift, d, least=least)["p"])
+            strata = y if key in STRATIFIED else None  # compare's procedure for the row
+            p_z.append(influence_delta(lift, d, least=least, strata=strata)["p"])
         row = rows.get(key)
         if row is None or row["p_value"] is None or abs(p_z[0] - row["p_value"]) > 1e-9:
             return None  # not compare's procedure: say nothing rather than something else
