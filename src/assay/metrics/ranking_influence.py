@@ -27,52 +27,15 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from assay.metrics import ranking as rk
+
 __all__ = ["single_label_ranking_influence"]
-
-
-def _key_params(dtype: np.dtype, mbits: int) -> tuple[type, int, int, int, int]:
-    """(unsigned type, sign mask, shift, base, number of keys) of the bucket keys of ``dtype``
-    scores: the exponent and ``mbits`` mantissa bits, floored at 2**-30."""
-    utype: type
-    if dtype == np.float32:
-        utype, mask, frac, bias = np.uint32, 0x7FFFFFFF, 23, 127
-    else:
-        utype, mask, frac, bias = np.uint64, 0x7FFFFFFFFFFFFFFF, 52, 1023
-    shift = frac - mbits
-    base = (bias - 30) << mbits
-    return utype, mask, shift, base, (30 << mbits) + 1
-
-
-@njit(cache=True, parallel=True)
-def _entries(pos_bits, offsets, mask, shift, base, n_keys):  # pragma: no cover - compiled
-    """entries[c, 2 k] = first positive of class c (index within the class) whose key is >= k,
-    entries[c, 2 k + 1] = its bit pattern (all bits set when there is none): a bucket's
-    positives are ``entries[c, 2 k] .. entries[c, 2 k + 2] - 1``; where it holds at most one, a
-    sample's place needs no other look-up (as :mod:`assay.metrics.ranking`)."""
-    n_classes = offsets.shape[0] - 1
-    out = np.empty((n_classes, 2 * (n_keys + 1)), dtype=pos_bits.dtype)
-    none = mask | ~mask  # every bit set, in the keys' unsigned type
-    for c in prange(n_classes):
-        a, b = offsets[c], offsets[c + 1]
-        row = out[c]
-        k = 0
-        for j in range(a, b):  # keys up to positive j's own: j is the first at or above them
-            kj = max(np.int64((pos_bits[j] & mask) >> shift) - base, 0)
-            while k <= kj:
-                row[2 * k] = j - a
-                row[2 * k + 1] = pos_bits[j]
-                k += 1
-        while k <= n_keys:
-            row[2 * k] = b - a
-            row[2 * k + 1] = none
-            k += 1
-    return out
 
 
 @njit(cache=True, inline="always")
 def _place(v, posx, a, ec, shift, base):  # pragma: no cover - compiled
     """(r, e): the first entry of the class (from ``posx[a]`` on) not below ``v``, and 1 if it
-    equals ``v`` (``ec``: the class's :func:`_entries` row)."""
+    equals ``v`` (``ec``: the class's :func:`assay.metrics.ranking._bucket_entries` row)."""
     key = max(np.int64(v >> shift) - base, 0)
     j = np.int64(ec[2 * key])
     w = np.int64(ec[2 * key + 2]) - j
@@ -97,51 +60,12 @@ GROUP, ROWS = 16, 1 << 18
 
 
 @njit(cache=True, parallel=True)
-def _count_places(bits, posx, offx, entries, mask, shift, base, n_chunks):  # pragma: no cover
-    """Per chunk of rows: for every class, the samples in each gap between its positives and on
-    each positive. ``posx`` holds each class's sorted positive bit patterns followed by one
-    sentinel above every score (``offx[c]``: where class ``c`` starts); a sample's place ``r``
-    is the first entry of its class not below it: ``cnt[t, 2 r]`` counts the samples strictly
-    below entry ``r``, ``cnt[t, 2 r + 1]`` those equal to it (the placement of
-    :mod:`assay.metrics.ranking`: 16 columns of a run of rows copied in 64-row tiles into a
-    class-major buffer, then each class's row walked with its entries and counters hot)."""
-    n, n_classes = bits.shape
-    cnt = np.zeros((n_chunks, 2 * posx.shape[0]), dtype=np.int32)
-    chunk = (n + n_chunks - 1) // n_chunks
-    for t in prange(n_chunks):
-        r0 = t * chunk
-        r1 = min(n, r0 + chunk)
-        rows = max(1, min(ROWS, r1 - r0))
-        buf = np.empty((GROUP, rows), dtype=bits.dtype)
-        ct = cnt[t]  # 1-D views in the inner loops
-        for b0 in range(r0, r1, rows):
-            m = min(rows, r1 - b0)
-            for c0 in range(0, n_classes, GROUP):
-                g = min(GROUP, n_classes - c0)
-                for i0 in range(0, m, 64):
-                    i1 = min(m, i0 + 64)
-                    for q in range(g):
-                        bq = buf[q]
-                        for i in range(i0, i1):
-                            bq[i] = bits[b0 + i, c0 + q] & mask
-                for q in range(g):
-                    c = c0 + q
-                    a = offx[c]
-                    ec = entries[c]
-                    bq = buf[q]
-                    for i in range(m):
-                        r, e = _place(bq[i], posx, a, ec, shift, base)
-                        ct[2 * r + e] += 1
-    return cnt
-
-
-@njit(cache=True, parallel=True)
 def _add_places(
     bits, y, own, posx, offx, entries, mask, shift, base, add, n_chunks
 ):  # pragma: no cover - compiled
     """Each sample's influence summed over the classes (ascending): its own class's ``own``
     (columns AUC, AP), every other class's from the table ``add`` (columns AUC, AP) at row
-    ``2 r + e``, its place there as :func:`_count_places` finds it."""
+    ``2 r + e``, its place there as :func:`assay.metrics.ranking._place_samples` finds it."""
     n, n_classes = bits.shape
     auc = np.zeros(n)
     ap = np.zeros(n)
@@ -231,16 +155,16 @@ def single_label_ranking_influence(
     mbits = 10 if n_classes <= 128 else 7 if n_classes <= 1024 else 5
     if n < 50_000:
         mbits = min(mbits, 5)
-    utype, mask, shift, base, n_keys = _key_params(s.dtype, mbits)
+    utype, mask, shift, base, n_keys = rk._key_params(s.dtype, mbits)
     mask, shift = utype(mask), utype(shift)
-    bits = s.view(np.uint32 if s.dtype == np.float32 else np.uint64)
+    bits = rk._bits(s)
     pos_bits = pos_values.view(bits.dtype) & mask
-    entries = _entries(pos_bits, offsets, mask, shift, base, n_keys)
+    entries = rk._bucket_entries(pos_bits, offsets, mask, shift, base, n_keys)
     # each class's positives then one sentinel above every score (bits of a value <= 1)
     posx = np.insert(pos_bits, offsets[1:], np.iinfo(utype).max)
     offx = offsets + np.arange(n_classes + 1)
     n_chunks = 1 if n < 4096 else max(1, numba.get_num_threads())
-    cnt = _count_places(bits, posx, offx, entries, mask, shift, base, n_chunks).sum(axis=0)
+    cnt = rk._place_samples(bits, posx, offx, entries, mask, shift, base, n_chunks).sum(axis=0)
     below, equal = cnt[0::2], cnt[1::2]  # per entry of posx (width n + C)
     # each sorted positive j of class c is entry j + c; a sample equal to it is at or below
     # every positive of its run of equal scores (run_end: where the run ends, within the class)
